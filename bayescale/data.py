@@ -1,0 +1,253 @@
+"""Validation of long-format run tables into arrays plus coords.
+
+One row per run or checkpoint. Columns are found by role: ``params`` (N), ``tokens`` (D),
+``flops`` (C, default ``6 N D``), ``loss``, optional ``step`` and ``run``, plus any grouping
+column named in the model's effects. Every problem is reported with the column and the fix;
+no row is ever dropped here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from bayescale.errors import DataError
+from bayescale.laws.base import INPUTS, Scale
+
+#: Default column name of every role.
+DEFAULT_COLUMNS: dict[str, str] = {
+    "params": "params",
+    "tokens": "tokens",
+    "flops": "flops",
+    "loss": "loss",
+    "step": "step",
+    "run": "run",
+}
+
+
+def term_columns(term: str) -> list[str]:
+    """Columns of a group term: ``"family"`` or a nested/interaction term ``"family:seed"``."""
+    return term.split(":")
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """Integer codes of one group term and the labels they index."""
+
+    term: str
+    codes: np.ndarray
+    labels: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        """Number of levels."""
+        return len(self.labels)
+
+
+@dataclass(frozen=True)
+class ScalingData:
+    """A validated table: raw inputs, the loss, group codes, and the scale used for centring."""
+
+    x: dict[str, np.ndarray]
+    loss: np.ndarray
+    groups: dict[str, Grouping]
+    run: Grouping | None
+    index: np.ndarray
+    columns: dict[str, str]
+    scale: Scale
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        """Number of rows."""
+        return int(self.loss.shape[0])
+
+
+def _numeric(df: pd.DataFrame, col: str, role: str) -> np.ndarray:
+    """Return a float column, raising a DataError for strings, NaN, inf and non-positive values."""
+    s = df[col]
+    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        coerced = pd.to_numeric(s, errors="coerce")
+        bad = s[coerced.isna() & s.notna()]
+        example = bad.iloc[0] if len(bad) else s.iloc[0]
+        raise DataError(
+            f"Column {col!r} ({role}) must be numeric but holds non-numeric values such as "
+            f"{example!r} (row {bad.index[0] if len(bad) else s.index[0]!r}). Convert it, e.g. "
+            f"df[{col!r}] = pd.to_numeric(df[{col!r}]), after fixing those entries."
+        )
+    v = s.to_numpy(dtype=float)
+    nan = np.isnan(v)
+    if nan.any():
+        rows = list(s.index[nan][:5])
+        raise DataError(
+            f"Column {col!r} ({role}) has {int(nan.sum())} missing (NaN) value(s), e.g. at rows "
+            f"{rows}. bayescale never drops rows itself: drop or fill them explicitly, e.g. "
+            f"df.dropna(subset=[{col!r}])."
+        )
+    inf = np.isinf(v)
+    if inf.any():
+        rows = list(s.index[inf][:5])
+        raise DataError(
+            f"Column {col!r} ({role}) has {int(inf.sum())} infinite value(s), e.g. at rows "
+            f"{rows}. Remove or correct those rows before fitting."
+        )
+    nonpos = v <= 0
+    if nonpos.any():
+        rows = list(s.index[nonpos][:5])
+        raise DataError(
+            f"Column {col!r} ({role}) must be > 0 (it enters the law through its logarithm) but "
+            f"has {int(nonpos.sum())} value(s) <= 0, e.g. at rows {rows}. Check its units, or "
+            "remove those rows explicitly."
+        )
+    return v
+
+
+def _require(df: pd.DataFrame, col: str, role: str, hint: str = "") -> None:
+    if col not in df.columns:
+        raise DataError(
+            f"Missing column {col!r} for {role}. Columns present: {list(map(str, df.columns))}. "
+            f"Rename yours or map it with columns={{{role!r}: '<your column>'}}.{hint}"
+        )
+
+
+def _grouping(df: pd.DataFrame, term: str, min_levels: int = 2) -> Grouping:
+    cols = term_columns(term)
+    for c in cols:
+        _require_group(df, c, term)
+    labels = df[cols[0]].astype(str)
+    for c in cols[1:]:
+        labels = labels + ":" + df[c].astype(str)
+    codes, uniques = pd.factorize(labels, sort=True)
+    if len(uniques) < min_levels:
+        raise DataError(
+            f"Group term {term!r} has {len(uniques)} level(s) ({list(uniques)}); a random effect "
+            f"needs at least {min_levels}. Remove {term!r} from effects, or add data from "
+            "other groups."
+        )
+    return Grouping(term, codes.astype(np.int32), tuple(str(u) for u in uniques))
+
+
+def _require_group(df: pd.DataFrame, col: str, term: str) -> None:
+    if col not in df.columns:
+        raise DataError(
+            f"Group column {col!r} (used by effect term {term!r}) is missing. Columns present: "
+            f"{list(map(str, df.columns))}. Add it or change the effects."
+        )
+    if df[col].isna().any():
+        rows = list(df.index[df[col].isna()][:5])
+        raise DataError(
+            f"Group column {col!r} has missing labels at rows {rows}. Give every row a label "
+            "(e.g. df[col].fillna('unknown')) or drop those rows explicitly."
+        )
+
+
+def prepare(
+    df: pd.DataFrame,
+    inputs: Sequence[str],
+    terms: Sequence[str] = (),
+    columns: Mapping[str, str] | None = None,
+    run: str | bool | None = None,
+    n_parameters: int = 0,
+    loss_bounds: tuple[float, float] = (0.0, np.inf),
+) -> ScalingData:
+    """Validate ``df`` and turn it into a :class:`ScalingData`.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long-format table, one row per run or checkpoint.
+    inputs : sequence of str
+        Inputs the law reads (``"N"``, ``"D"``, ``"C"``, ``"step"``).
+    terms : sequence of str
+        Group terms of the random effects (``"family"``, ``"family:seed"``).
+    columns : dict, optional
+        Column name of each role where it differs from the default (``{"params": "N"}``).
+    run : str, bool or None
+        Column identifying the run of each checkpoint. ``None`` uses the ``run`` column when
+        present; ``False`` declares the rows independent runs.
+    n_parameters : int
+        Number of model parameters; fewer rows than this is an error.
+    loss_bounds : tuple of float
+        Open interval the loss must lie in.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"Expected a pandas DataFrame, got {type(df).__name__}.")
+    if len(df) == 0:
+        raise DataError("The table is empty: there is nothing to fit.")
+    cols = {**DEFAULT_COLUMNS, **(columns or {})}
+    unknown_roles = set(columns or {}) - set(DEFAULT_COLUMNS)
+    if unknown_roles:
+        raise DataError(
+            f"Unknown column role(s) {sorted(unknown_roles)}; roles are {list(DEFAULT_COLUMNS)}."
+        )
+
+    x: dict[str, np.ndarray] = {}
+    for name in inputs:
+        role = INPUTS[name]
+        if name == "C" and cols["flops"] not in df.columns:
+            _require(df, cols["params"], "params", " (flops defaults to 6*params*tokens)")
+            _require(df, cols["tokens"], "tokens", " (flops defaults to 6*params*tokens)")
+            continue
+        hint = ""
+        if name == "D" and cols["flops"] in df.columns:
+            hint = " With only flops, derive tokens = flops / (6 * params) explicitly first."
+        _require(df, cols[role], role, hint)
+        x[name] = _numeric(df, cols[role], role)
+    if "C" in inputs and "C" not in x:
+        x["C"] = 6.0 * _numeric(df, cols["params"], "params") * _numeric(
+            df, cols["tokens"], "tokens"
+        )
+
+    _require(df, cols["loss"], "loss")
+    loss_col = df[cols["loss"]]
+    if pd.api.types.is_numeric_dtype(loss_col) and not pd.api.types.is_bool_dtype(loss_col):
+        vals = loss_col.to_numpy(dtype=float)
+        lo, hi = loss_bounds
+        out = np.isfinite(vals) & ((vals <= lo) | (vals >= hi))
+        if out.any():
+            rows = list(df.index[out][:5])
+            raise DataError(
+                f"Column {cols['loss']!r} (loss) must lie in ({lo}, {hi}) but has "
+                f"{int(out.sum())} value(s) outside, e.g. at rows {rows}. Check the metric "
+                "(a loss, not an accuracy or a log of it) or remove those rows explicitly."
+            )
+    y = _numeric(df, cols["loss"], "loss")
+
+    groups = {t: _grouping(df, t) for t in terms}
+
+    run_group = None
+    run_col = cols["run"] if run is None else (run if isinstance(run, str) else None)
+    if run is not False and run_col is not None and run_col in df.columns:
+        g = _grouping(df, run_col, min_levels=1)
+        if g.size < len(df):
+            run_group = g
+    elif isinstance(run, str):
+        _require_group(df, run, "run")
+    if run_group is None and run is None and cols["step"] in df.columns:
+        raise DataError(
+            f"The table has a {cols['step']!r} column (checkpoints) but no {cols['run']!r} "
+            "column saying which run each checkpoint belongs to. Checkpoints of one run are not "
+            "independent: pass run='<column>' (adds a per-run effect), or run=False to declare "
+            "every row an independent run."
+        )
+
+    if len(df) < n_parameters:
+        raise DataError(
+            f"{len(df)} row(s) for a model with {n_parameters} parameters: too few points for "
+            "this law. Add runs, or use a law or effects with fewer parameters."
+        )
+
+    log_ref = {k: float(np.mean(np.log(v))) for k, v in x.items()}
+    scale = Scale(log_ref=log_ref, loss=float(np.median(y)), loss_min=float(np.min(y)))
+    return ScalingData(
+        x=x,
+        loss=y,
+        groups=groups,
+        run=run_group,
+        index=df.index.to_numpy(),
+        columns=cols,
+        scale=scale,
+    )

@@ -1,0 +1,216 @@
+"""Public scaling-law datasets, fetched from their original source with a checksum and a cache.
+
+Each dataset has a *card* in the ``datasets/`` folder (TOML): source repository and commit,
+licence, citation, and its tables (files with sha256, column mapping to bayescale's roles,
+derived columns). :func:`load` reads a table in this order:
+
+1. a local mirror, the folder named by ``BAYESCALE_DATA_MIRROR`` (``<mirror>/<dataset>/<file>``),
+   for offline use;
+2. the cache, ``BAYESCALE_CACHE_DIR`` or ``~/.cache/bayescale``;
+3. the source, ``https://raw.githubusercontent.com/<repo>/<commit>/<path>``, then cached.
+
+Every file is checked against its sha256. No row is dropped: loaders only rename and add columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tomllib
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from bayescale._resources import resource_dir
+
+MIRROR_ENV = "BAYESCALE_DATA_MIRROR"
+CACHE_ENV = "BAYESCALE_CACHE_DIR"
+
+
+class DatasetError(RuntimeError):
+    """A dataset cannot be found, fetched or verified."""
+
+
+def _cards_dir() -> Path:
+    return resource_dir("_cards")
+
+
+def available() -> list[str]:
+    """Names of the datasets with a card."""
+    return sorted(p.stem for p in _cards_dir().glob("*.toml"))
+
+
+def card(name: str) -> dict:
+    """The parsed card of dataset ``name``."""
+    path = _cards_dir() / f"{name}.toml"
+    if not path.is_file():
+        raise DatasetError(f"Unknown dataset {name!r}; available: {available()}.")
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def info(name: str) -> str:
+    """Human-readable description of a dataset: source, licence, citation, tables."""
+    c = card(name)
+    lines = [
+        f"{name}: {c['title']}",
+        f"  source:   https://github.com/{c['repo']} @ {c['commit']}",
+        f"  licence:  {c['license']}",
+        f"  citation: {c['citation']}",
+        "  tables:",
+    ]
+    for t, spec in c["tables"].items():
+        default = " (default)" if t == c.get("default_table") else ""
+        lines.append(f"    {t}{default}: {spec.get('description', '')}")
+    return "\n".join(lines)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fetch(name: str, file: dict, c: dict | None = None) -> Path:
+    """Return a verified local path of one file of a dataset (mirror, cache, then source)."""
+    c = c or card(name)
+    rel, sha = file["file"], file["sha256"]
+    mirror = os.environ.get(MIRROR_ENV)
+    if mirror:
+        path = Path(mirror) / name / rel
+        if path.is_file():
+            if _sha256(path) != sha:
+                raise DatasetError(f"{path} does not match the card's sha256 {sha}.")
+            return path
+    cache = Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "bayescale"))
+    path = cache / name / rel
+    if path.is_file() and _sha256(path) == sha:
+        return path
+    url = f"https://raw.githubusercontent.com/{c['repo']}/{c['commit']}/{file['source']}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as f:
+            f.write(r.read())
+    except OSError as e:
+        raise DatasetError(
+            f"Could not download {url} ({e}). Offline? Point {MIRROR_ENV} at a folder holding "
+            f"{name}/{rel}."
+        ) from None
+    if _sha256(tmp) != sha:
+        tmp.unlink()
+        raise DatasetError(f"{url} does not match the card's sha256 {sha}; not cached.")
+    tmp.replace(path)
+    return path
+
+
+# -- readers: file(s) -> DataFrame ---------------------------------------------------------------
+def _read_csv(paths: list[Path], spec: dict) -> pd.DataFrame:
+    return pd.read_csv(paths[0], **spec.get("read", {}))
+
+
+def _read_jsonl(paths: list[Path], spec: dict) -> pd.DataFrame:
+    return pd.read_json(paths[0], lines=True)
+
+
+def _eval_set(val_data: str) -> str:
+    parts = val_data.split("/")
+    stem = parts[-1].split(".")[0]
+    return stem if stem.startswith("val_") else parts[-2]
+
+
+def _read_gadre_models(paths: list[Path], spec: dict) -> pd.DataFrame:
+    """One row per Gadre et al. model JSON: config, and the loss on each eval set."""
+    rows = []
+    for path in paths:
+        with open(path) as f:
+            m = json.load(f)
+        hp = m["hyperparameters"]
+        row = {
+            "name": m["name"],
+            "dataset": m["dataset_name"],
+            "model_config": hp["model"].split("/")[-1].removesuffix(".json"),
+            "params": hp["params"],
+            "params_no_embed": hp["params_no_embed"],
+            "tokens": hp["tokens"],
+            "chinchilla_multiplier": hp["chinchilla_multiplier"],
+            "lr": hp["lr"],
+            "wd": hp["wd"],
+            "warmup": hp["warmup"],
+            "global_bs": hp["global_bs"],
+        }
+        for r in m["results"]:
+            row[f"loss_{_eval_set(r['val_data'][0])}"] = r["loss"]
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values("name", kind="stable").reset_index(drop=True)
+
+
+READERS: dict[str, Callable[[list[Path], dict], pd.DataFrame]] = {
+    "csv": _read_csv,
+    "jsonl": _read_jsonl,
+    "gadre_models": _read_gadre_models,
+}
+
+_SI = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+
+
+def _parse_si(value: object) -> float:
+    """``"2.8B"`` -> 2.8e9; numbers pass through."""
+    if isinstance(value, int | float):
+        return float(value)
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([KMBT]?)\s*", str(value))
+    if not m:
+        raise DatasetError(f"Cannot read {value!r} as a count such as '2.8B'.")
+    return float(m.group(1)) * _SI.get(m.group(2), 1.0)
+
+
+def load(name: str, table: str | None = None) -> pd.DataFrame:
+    """Load a table of a dataset as a long-format DataFrame with bayescale's column roles.
+
+    Parameters
+    ----------
+    name : str
+        Dataset name (see :func:`available`).
+    table : str, optional
+        Table of the dataset; its card's ``default_table`` when omitted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every row of the source; columns renamed to roles (``params``, ``tokens``, ``flops``,
+        ``loss``, ``run``, ``step``, group columns) and derived columns added. ``df.attrs``
+        holds the dataset name, table, source and citation.
+    """
+    c = card(name)
+    table = table or c.get("default_table")
+    if table not in c["tables"]:
+        raise DatasetError(
+            f"Dataset {name!r} has no table {table!r}; tables: {sorted(c['tables'])}."
+        )
+    spec = c["tables"][table]
+    paths = [fetch(name, f, c) for f in spec["files"]]
+    df = READERS[spec.get("reader", "csv")](paths, spec)
+    for col in spec.get("si_columns", []):
+        df[col] = df[col].map(_parse_si)
+    df = df.rename(columns=spec.get("columns", {}))
+    for col, expr in spec.get("derive", {}).items():
+        df[col] = df.eval(expr)
+    df.attrs.update(
+        {
+            "dataset": name,
+            "table": table,
+            "source": f"https://github.com/{c['repo']}/tree/{c['commit']}",
+            "license": c["license"],
+            "citation": c["citation"],
+        }
+    )
+    return df
+
+
+__all__ = ["MIRROR_ENV", "DatasetError", "available", "card", "fetch", "info", "load"]

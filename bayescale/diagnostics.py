@@ -1,0 +1,105 @@
+"""Convergence diagnostics of a fit, with warnings when any check fails."""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+import arviz_stats
+import numpy as np
+import pandas as pd
+
+from bayescale.errors import ConvergenceWarning
+
+if TYPE_CHECKING:
+    from bayescale.posterior import ScalingPosterior
+
+RHAT_MAX = 1.01
+ESS_MIN = 400
+BFMI_MIN = 0.3
+
+
+def _bfmi(energy: np.ndarray) -> np.ndarray:
+    """E-BFMI per chain from the Hamiltonian energy, shape ``(chain, draw)``."""
+    num = np.mean(np.diff(energy, axis=1) ** 2, axis=1)
+    den = np.var(energy, axis=1)
+    return num / den
+
+
+def diagnose(post: ScalingPosterior, warn: bool = True) -> pd.DataFrame:
+    """Diagnostics of every sampled and derived posterior quantity.
+
+    Returns a table indexed by parameter (``"E"``, ``"z_a__family[f1]"``...) with columns
+    ``r_hat``, ``ess_bulk``, ``ess_tail`` and ``ok``. Its ``attrs`` hold the sampler checks:
+    ``divergences``, ``max_treedepth_hits`` (computed here: arviz-stats looks for another field
+    name and silently skips it), ``bfmi_min`` and the overall ``ok``. When ``warn`` is true, a
+    :class:`~bayescale.errors.ConvergenceWarning` says which checks failed: R-hat above
+    1.01, bulk or tail ESS below 400, any divergence, hitting the maximum tree depth, or E-BFMI
+    below 0.3.
+    """
+    table = arviz_stats.summary(post.tree, kind="diagnostics", round_to="none")
+    table = table[["ess_bulk", "ess_tail", "r_hat"]].astype(float)
+    table["ok"] = (
+        (table["r_hat"] <= RHAT_MAX) & (table["ess_bulk"] >= ESS_MIN) & (table["ess_tail"] >= ESS_MIN)
+    )
+    stats = post.tree["sample_stats"]
+    n_div = int(stats["diverging"].values.sum())
+    n_depth = int(stats["reached_max_treedepth"].values.sum())
+    bfmi = _bfmi(np.asarray(stats["energy"].values, dtype=float))
+    bfmi_min = float(np.min(bfmi))
+    ok = bool(table["ok"].all()) and n_div == 0 and n_depth == 0 and bfmi_min >= BFMI_MIN
+    table.attrs.update(
+        {
+            "divergences": n_div,
+            "max_treedepth_hits": n_depth,
+            "bfmi_min": bfmi_min,
+            "rhat_max": float(table["r_hat"].max()),
+            "ess_bulk_min": float(table["ess_bulk"].min()),
+            "ess_tail_min": float(table["ess_tail"].min()),
+            "ok": ok,
+        }
+    )
+    if warn and not ok:
+        warnings.warn(failure_message(table), ConvergenceWarning, stacklevel=3)
+    return table
+
+
+def failure_message(table: pd.DataFrame) -> str:
+    """One paragraph saying which checks failed and what to try."""
+    a = table.attrs
+    problems = []
+    if a["rhat_max"] > RHAT_MAX:
+        worst = table["r_hat"].idxmax()
+        problems.append(f"R-hat up to {a['rhat_max']:.3f} ({worst}) > {RHAT_MAX}")
+    if a["ess_bulk_min"] < ESS_MIN:
+        problems.append(
+            f"bulk ESS down to {a['ess_bulk_min']:.0f} ({table['ess_bulk'].idxmin()}) < {ESS_MIN}"
+        )
+    if a["ess_tail_min"] < ESS_MIN:
+        problems.append(
+            f"tail ESS down to {a['ess_tail_min']:.0f} ({table['ess_tail'].idxmin()}) < {ESS_MIN}"
+        )
+    if a["divergences"]:
+        problems.append(f"{a['divergences']} divergent transition(s)")
+    if a["max_treedepth_hits"]:
+        problems.append(f"{a['max_treedepth_hits']} draw(s) hit the maximum tree depth")
+    if a["bfmi_min"] < BFMI_MIN:
+        problems.append(f"E-BFMI {a['bfmi_min']:.2f} < {BFMI_MIN}")
+    return (
+        "The fit failed its diagnostics: "
+        + "; ".join(problems)
+        + ". Do not trust its intervals yet: run more draws, raise target_accept, simplify the "
+        "effects, or give tighter priors."
+    )
+
+
+def format_report(table: pd.DataFrame) -> str:
+    """Short human-readable diagnostics text."""
+    a = table.attrs
+    status = "OK" if a["ok"] else "FAILED"
+    return (
+        f"diagnostics {status}: max R-hat {a['rhat_max']:.4f}, min bulk ESS "
+        f"{a['ess_bulk_min']:.0f}, min tail ESS {a['ess_tail_min']:.0f}, divergences "
+        f"{a['divergences']}, max-tree-depth hits {a['max_treedepth_hits']}, "
+        f"min E-BFMI {a['bfmi_min']:.2f}"
+    )

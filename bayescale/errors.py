@@ -1,0 +1,15 @@
+"""Exceptions and warnings raised by bayescale."""
+
+from __future__ import annotations
+
+
+class DataError(ValueError):
+    """The input table cannot be fitted as it is; the message names the column and the fix."""
+
+
+class SpecificationError(ValueError):
+    """A model specification (law, effects, priors, likelihood) is inconsistent."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit failed a diagnostic (R-hat, ESS, divergences, tree depth, E-BFMI)."""

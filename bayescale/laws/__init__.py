@@ -1,0 +1,51 @@
+"""The law library and its registry.
+
+Every law subclasses :class:`Law`; :func:`get` builds one from its registry name and
+configuration, which is how saved posteriors and model presets name their law.
+"""
+
+from __future__ import annotations
+
+from bayescale.laws.base import INPUTS, Law, Parameter, Scale
+from bayescale.laws.chinchilla import Chinchilla
+from bayescale.laws.custom import CustomLaw
+from bayescale.laws.power import SaturatingPowerLaw
+
+_REGISTRY: dict[str, type[Law]] = {}
+
+
+def register(cls: type[Law]) -> type[Law]:
+    """Add a law class to the registry under ``cls.name`` (usable as a decorator)."""
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def get(name: str, **config) -> Law:
+    """Build the registered law ``name`` with its configuration (e.g. ``x="D"``)."""
+    try:
+        cls = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"Unknown law {name!r}; available: {available()}.") from None
+    return cls(**config)
+
+
+def available() -> list[str]:
+    """Names of the registered laws."""
+    return sorted(_REGISTRY)
+
+
+for _cls in (Chinchilla, SaturatingPowerLaw):
+    register(_cls)
+
+__all__ = [
+    "INPUTS",
+    "Chinchilla",
+    "CustomLaw",
+    "Law",
+    "Parameter",
+    "SaturatingPowerLaw",
+    "Scale",
+    "available",
+    "get",
+    "register",
+]

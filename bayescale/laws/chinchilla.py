@@ -1,0 +1,100 @@
+"""The Chinchilla (Hoffmann et al. 2022) law in two variables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+import jax.numpy as jnp
+import numpyro.distributions as dist
+
+from bayescale.laws.base import Array, Law, Parameter, Scale
+
+
+@dataclass(frozen=True)
+class Chinchilla(Law):
+    r"""Chinchilla law ``L(N, D) = E + A / N^alpha + B / D^beta``.
+
+    Hoffmann et al., *Training Compute-Optimal Large Language Models*, NeurIPS 2022
+    (arXiv:2203.15556), Approach 3; refitted by Besiroglu et al. 2024 (arXiv:2404.10102).
+
+    Sampled in the centred parameterisation
+
+    .. math::
+
+        L = e^{\log E} + e^{a - \alpha (\log N - \log N_0)} + e^{b - \beta (\log D - \log D_0)}
+
+    with ``N0``, ``D0`` the geometric means of the data, so that ``a`` (the log of the
+    parameter-limited term at ``N0``) is nearly uncorrelated with ``alpha``. The natural
+    parameters are ``A = exp(a + alpha log N0)`` and ``B = exp(b + beta log D0)``.
+
+    Default priors (``loss`` the median observed loss, ``loss_min`` the smallest):
+    ``log E ~ Normal(log(0.7 loss_min), 0.5)``, ``a, b ~ Normal(log(0.25 loss), 1.5)``,
+    ``log alpha, log beta ~ Normal(log 0.3, 0.5)``.
+    """
+
+    name: ClassVar[str] = "chinchilla"
+    inputs: ClassVar[tuple[str, ...]] = ("N", "D")
+    natural_names: ClassVar[tuple[str, ...]] = ("E", "A", "B", "alpha", "beta")
+    parameters: ClassVar[tuple[Parameter, ...]] = (
+        Parameter(
+            "log_E", "E", lambda s: dist.Normal(jnp.log(0.7 * s.loss_min), 0.5), 0.3,
+            "log irreducible loss",
+        ),
+        Parameter(
+            "a", "A", lambda s: dist.Normal(jnp.log(0.25 * s.loss), 1.5), 0.5,
+            "log of the parameter-limited term A/N^alpha at the reference size N0",
+        ),
+        Parameter(
+            "b", "B", lambda s: dist.Normal(jnp.log(0.25 * s.loss), 1.5), 0.5,
+            "log of the data-limited term B/D^beta at the reference tokens D0",
+        ),
+        Parameter(
+            "log_alpha", "alpha", lambda s: dist.Normal(jnp.log(0.3), 0.5), 0.2,
+            "log of the parameter exponent alpha",
+        ),
+        Parameter(
+            "log_beta", "beta", lambda s: dist.Normal(jnp.log(0.3), 0.5), 0.2,
+            "log of the data exponent beta",
+        ),
+    )
+
+    def mean(self, theta: Mapping[str, Array], u: Mapping[str, Array], scale: Scale) -> Array:
+        """Centred Chinchilla mean (see the class docstring)."""
+        alpha, beta = jnp.exp(theta["log_alpha"]), jnp.exp(theta["log_beta"])
+        return (
+            jnp.exp(theta["log_E"])
+            + jnp.exp(theta["a"] - alpha * u["N"])
+            + jnp.exp(theta["b"] - beta * u["D"])
+        )
+
+    def to_natural(self, theta: Mapping[str, Array], scale: Scale) -> dict[str, Array]:
+        """Return ``E, A, B, alpha, beta``."""
+        alpha, beta = jnp.exp(theta["log_alpha"]), jnp.exp(theta["log_beta"])
+        return {
+            "E": jnp.exp(theta["log_E"]),
+            "A": jnp.exp(theta["a"] + alpha * scale.log_ref["N"]),
+            "B": jnp.exp(theta["b"] + beta * scale.log_ref["D"]),
+            "alpha": alpha,
+            "beta": beta,
+        }
+
+    def from_natural(self, natural: Mapping[str, float], scale: Scale) -> dict[str, Array]:
+        """Inverse of :meth:`to_natural`."""
+        alpha, beta = jnp.asarray(natural["alpha"]), jnp.asarray(natural["beta"])
+        return {
+            "log_E": jnp.log(natural["E"]),
+            "a": jnp.log(natural["A"]) - alpha * scale.log_ref["N"],
+            "b": jnp.log(natural["B"]) - beta * scale.log_ref["D"],
+            "log_alpha": jnp.log(alpha),
+            "log_beta": jnp.log(beta),
+        }
+
+    def natural_mean(self, natural: Mapping[str, Array], x: Mapping[str, Array]) -> Array:
+        """``E + A N^-alpha + B D^-beta`` on raw ``N`` and ``D``."""
+        return (
+            natural["E"]
+            + natural["A"] * x["N"] ** -natural["alpha"]
+            + natural["B"] * x["D"] ** -natural["beta"]
+        )

@@ -1,0 +1,114 @@
+"""A law written by the user as a JAX function plus priors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import jax.numpy as jnp
+import numpyro.distributions as dist
+
+from bayescale.laws.base import INPUTS, Array, Law, Parameter, Scale
+
+
+@dataclass(frozen=True)
+class CustomLaw(Law):
+    """A user-defined law: ``fn(params, x) -> loss`` in pure JAX, with a prior per parameter.
+
+    ``params`` is a dict of parameter arrays, ``x`` a dict of raw inputs (``x["N"]`` in
+    parameters, ``x["D"]`` in tokens, ...). Parameters are sampled as written, so write the law
+    in a well-conditioned form (logs of positive quantities, inputs divided by a reference
+    inside the data); random effects add to the parameter on that scale.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(params, x)``; must broadcast over leading dimensions.
+    params : dict
+        ``{name: numpyro Distribution}``, the prior of each parameter.
+    inputs : tuple of str
+        Inputs the law reads, among ``"N"``, ``"D"``, ``"C"``, ``"step"``.
+    effect_scale : float
+        Half-normal scale of the between-group standard deviations.
+    law_name : str
+        Name shown in summaries.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp, numpyro.distributions as dist
+    >>> law = CustomLaw(
+    ...     fn=lambda p, x: jnp.exp(p["log_E"]) + jnp.exp(p["log_A"]) * (x["N"] / 1e8) ** -p["alpha"],
+    ...     params={"log_E": dist.Normal(0.5, 0.5), "log_A": dist.Normal(-1, 1),
+    ...             "alpha": dist.LogNormal(-1.2, 0.5)},
+    ...     inputs=("N",),
+    ... )
+    """
+
+    fn: Callable[[Mapping[str, Array], Mapping[str, Array]], Array] | None = None
+    params: Mapping[str, dist.Distribution] = field(default_factory=dict)
+    custom_inputs: tuple[str, ...] = ()
+    effect_scale: float = 0.3
+    law_name: str = "custom"
+    name: ClassVar[str] = "custom"
+
+    def __init__(
+        self,
+        fn: Callable[[Mapping[str, Array], Mapping[str, Array]], Array],
+        params: Mapping[str, dist.Distribution],
+        inputs: tuple[str, ...] = ("N", "D"),
+        effect_scale: float = 0.3,
+        law_name: str = "custom",
+    ) -> None:
+        if not callable(fn):
+            raise TypeError("CustomLaw: fn must be a callable fn(params, x) -> loss.")
+        if not params:
+            raise ValueError("CustomLaw: give at least one parameter with its prior.")
+        for k, v in params.items():
+            if not isinstance(v, dist.Distribution):
+                raise TypeError(f"CustomLaw: prior of {k!r} must be a numpyro Distribution.")
+        bad = [i for i in inputs if i not in INPUTS]
+        if bad:
+            raise ValueError(f"CustomLaw: unknown input(s) {bad}; choose among {list(INPUTS)}.")
+        object.__setattr__(self, "fn", fn)
+        object.__setattr__(self, "params", dict(params))
+        object.__setattr__(self, "custom_inputs", tuple(inputs))
+        object.__setattr__(self, "effect_scale", effect_scale)
+        object.__setattr__(self, "law_name", law_name)
+        object.__setattr__(self, "priors", {})
+
+    @property
+    def inputs(self) -> tuple[str, ...]:  # type: ignore[override]
+        """Inputs the law reads."""
+        return self.custom_inputs
+
+    @property
+    def parameters(self) -> tuple[Parameter, ...]:  # type: ignore[override]
+        """One :class:`Parameter` per prior given, sampled as written."""
+        return tuple(
+            Parameter(k, k, (lambda s, d=d: d), self.effect_scale) for k, d in self.params.items()
+        )
+
+    @property
+    def natural_names(self) -> tuple[str, ...]:  # type: ignore[override]
+        """Parameter names (the law is sampled on its own scale)."""
+        return tuple(self.params)
+
+    def _raw(self, u: Mapping[str, Array], scale: Scale) -> dict[str, Array]:
+        return {k: jnp.exp(u[k] + scale.log_ref[k]) for k in self.inputs}
+
+    def mean(self, theta: Mapping[str, Array], u: Mapping[str, Array], scale: Scale) -> Array:
+        """Evaluate ``fn`` on the raw inputs."""
+        return self.fn({k: theta[k] for k in self.params}, self._raw(u, scale))
+
+    def to_natural(self, theta: Mapping[str, Array], scale: Scale) -> dict[str, Array]:
+        """Identity: a custom law's parameters are its natural ones."""
+        return {k: theta[k] for k in self.params}
+
+    def from_natural(self, natural: Mapping[str, float], scale: Scale) -> dict[str, Array]:
+        """Identity."""
+        return {k: jnp.asarray(natural[k]) for k in self.params}
+
+    def natural_mean(self, natural: Mapping[str, Array], x: Mapping[str, Array]) -> Array:
+        """Evaluate ``fn`` directly."""
+        return self.fn(natural, x)

@@ -1,0 +1,332 @@
+"""The hierarchical model: a law, random effects on its parameters, and a likelihood."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jax.numpy as jnp
+import numpyro
+import numpyro.distributions as dist
+import pandas as pd
+
+from bayescale import laws as _laws
+from bayescale.data import ScalingData, prepare, term_columns
+from bayescale.errors import SpecificationError
+from bayescale.laws.base import Law, Scale
+from bayescale.priors import parse_prior, prior_to_str
+
+if TYPE_CHECKING:
+    from bayescale.posterior import ScalingPosterior
+
+LIKELIHOODS = ("student_t", "normal")
+SCALES = ("log", "linear")
+#: Priors of the noise and run-effect sites, on the log-loss scale (multiplied by the typical
+#: loss on the linear scale).
+NOISE_SITES = ("sigma", "nu", "sd_run")
+
+
+def _normalise_effects(effects: Mapping[str, str | Sequence[str]] | None) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for k, v in (effects or {}).items():
+        terms = [v] if isinstance(v, str) else list(v)
+        if not terms or not all(isinstance(t, str) and t for t in terms):
+            raise SpecificationError(
+                f"Effects of {k!r} must be a group column or a list of them, got {v!r}."
+            )
+        out[k] = terms
+    return out
+
+
+@dataclass
+class Model:
+    """A Bayesian scaling-law model.
+
+    Parameters
+    ----------
+    law : Law or str
+        The law, or its registry name (``"chinchilla"``, ``"power"``).
+    effects : dict, optional
+        Which law parameters vary by which groups, by natural name:
+        ``{"E": "family", "A": ["family", "family:seed"]}``. ``"a:b"`` is the interaction of
+        columns ``a`` and ``b`` (nested when ``b`` labels repeat within ``a``). Each effect is a
+        non-centred normal random effect on the parameter's sampled (centred) scale with a
+        half-normal prior on its standard deviation.
+    likelihood : {"student_t", "normal"}
+        Observation noise. Student-t (default) is robust to outlying runs.
+    scale : {"log", "linear"}
+        Whether the likelihood is on log loss (default) or loss.
+    priors : dict, optional
+        Prior overrides by sampled name (``"log_alpha"``, ``"sigma"``, ``"nu"``, ``"sd_run"``),
+        as numpyro distributions or text such as ``"Normal(0, 1)"``.
+    columns : dict, optional
+        Data column of each role where it differs from the default name.
+    run : str, bool or None
+        Column naming the run of each checkpoint (a per-run effect on the mean is added when a
+        run has several rows); ``False`` declares rows independent.
+    """
+
+    law: Law | str = "chinchilla"
+    effects: Mapping[str, str | Sequence[str]] | None = None
+    likelihood: str = "student_t"
+    scale: str = "log"
+    priors: Mapping[str, Any] | None = None
+    columns: Mapping[str, str] | None = None
+    run: str | bool | None = None
+    _terms: dict[str, list[str]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.law, str):
+            self.law = _laws.get(self.law)
+        if not isinstance(self.law, Law):
+            raise SpecificationError(f"law must be a bayescale Law or a name, got {self.law!r}.")
+        if self.likelihood not in LIKELIHOODS:
+            raise SpecificationError(
+                f"likelihood={self.likelihood!r}; choose one of {list(LIKELIHOODS)}."
+            )
+        if self.scale not in SCALES:
+            raise SpecificationError(f"scale={self.scale!r}; choose one of {list(SCALES)}.")
+        effects = _normalise_effects(self.effects)
+        self._terms = {}
+        for natural, terms in effects.items():
+            try:
+                p = self.law.parameter(natural)
+            except KeyError:
+                names = [q.natural for q in self.law.parameters]
+                raise SpecificationError(
+                    f"Effects name {natural!r}, which is not a parameter of the "
+                    f"{self.law.name} law; its parameters are {names}."
+                ) from None
+            self._terms[p.name] = list(dict.fromkeys(terms))
+        law_sites = {p.name for p in self.law.parameters}
+        priors = dict(self.priors or {})
+        unknown = set(priors) - law_sites - set(NOISE_SITES)
+        if unknown:
+            raise SpecificationError(
+                f"Priors given for unknown site(s) {sorted(unknown)}; sites are "
+                f"{sorted(law_sites | set(NOISE_SITES))}."
+            )
+        self.priors = {k: parse_prior(v) for k, v in priors.items()}
+
+    # -- description ----------------------------------------------------------------------
+    @property
+    def terms(self) -> list[str]:
+        """Every group term used by some effect, in first-use order."""
+        return list(dict.fromkeys(t for ts in self._terms.values() for t in ts))
+
+    def effect_terms(self, site: str) -> list[str]:
+        """Group terms of sampled parameter ``site``."""
+        return self._terms.get(site, [])
+
+    def n_parameters(self, data: ScalingData | None = None) -> int:
+        """Number of population-level parameters (law, noise, effect SDs)."""
+        n = len(self.law.parameters) + 1 + (self.likelihood == "student_t")
+        return n + sum(len(t) for t in self._terms.values())
+
+    def site_prior(self, site: str, scale: Scale) -> dist.Distribution:
+        """Prior of a sampled site, the user's override first."""
+        if site in self.priors:
+            return self.priors[site]
+        if site in {p.name for p in self.law.parameters}:
+            return self.law.prior(site, scale)
+        unit = 1.0 if self.scale == "log" else scale.loss
+        if site == "sigma":
+            return dist.HalfNormal(0.05 * unit)
+        if site == "sd_run":
+            return dist.HalfNormal(0.05 * unit)
+        if site == "nu":
+            return dist.Gamma(2.0, 0.1)
+        raise KeyError(site)
+
+    def spec(self) -> dict:
+        """A JSON-serialisable description (saved with every posterior)."""
+        if type(self.law).name == "custom":
+            law = {"name": "custom", "config": {}}
+        else:
+            law = {"name": self.law.name, "config": self.law.config()}
+        law_priors = {k: prior_to_str(v) for k, v in self.law.priors.items()}
+        return {
+            "law": law,
+            "effects": {self.law.parameter(k).natural: v for k, v in self._terms.items()},
+            "likelihood": self.likelihood,
+            "scale": self.scale,
+            "priors": {**law_priors, **{k: prior_to_str(v) for k, v in self.priors.items()}},
+            "columns": dict(self.columns or {}),
+            "run": self.run,
+        }
+
+    @classmethod
+    def from_spec(cls, spec: Mapping, law: Law | None = None) -> Model:
+        """Rebuild a model from :meth:`spec` (pass ``law`` for a custom law)."""
+        if law is None:
+            if spec["law"]["name"] == "custom":
+                raise SpecificationError(
+                    "This model uses a custom law, which cannot be saved as text: pass law=."
+                )
+            law = _laws.get(spec["law"]["name"], **spec["law"].get("config", {}))
+        return cls(
+            law=law,
+            effects=spec.get("effects"),
+            likelihood=spec.get("likelihood", "student_t"),
+            scale=spec.get("scale", "log"),
+            priors=spec.get("priors"),
+            columns=spec.get("columns") or None,
+            run=spec.get("run"),
+        )
+
+    @classmethod
+    def from_preset(cls, name: str | Path, **overrides: Any) -> Model:
+        """Load a named preset from ``models/`` (or a path to a preset TOML file).
+
+        Keyword arguments override the preset's entries (``effects=...``, ``likelihood=...``).
+        """
+        from bayescale.presets import read_preset
+
+        spec = read_preset(name)
+        spec.update(overrides)
+        return cls.from_spec(spec)
+
+    def describe(self, scale: Scale | None = None) -> str:
+        """Text listing the law, the effects and every prior (``scale`` fills data-based ones)."""
+        lines = [f"law: {self.law.name}  likelihood: {self.likelihood} on {self.scale} loss"]
+        for p in self.law.parameters:
+            prior = prior_to_str(self.site_prior(p.name, scale)) if scale else "(data-scaled)"
+            terms = " + ".join(f"(1|{t})" for t in self.effect_terms(p.name))
+            lines.append(f"  {p.name} ~ {prior}" + (f"   {p.name} ~ 1 + {terms}" if terms else ""))
+        return "\n".join(lines)
+
+    # -- data -------------------------------------------------------------------------------
+    def prepare(self, df: pd.DataFrame) -> ScalingData:
+        """Validate a table for this model (see :func:`bayescale.data.prepare`)."""
+        return prepare(
+            df,
+            inputs=self.law.inputs,
+            terms=self.terms,
+            columns=self.columns,
+            run=self.run,
+            n_parameters=self.n_parameters(),
+        )
+
+    # -- the NumPyro model ------------------------------------------------------------------
+    def numpyro_model(
+        self,
+        u: Mapping[str, jnp.ndarray],
+        codes: Mapping[str, jnp.ndarray],
+        run_codes: jnp.ndarray | None,
+        sizes: Mapping[str, int],
+        scale: Scale,
+        loss: jnp.ndarray | None = None,
+        n: int | None = None,
+    ) -> None:
+        """NumPyro model function; ``sizes`` gives the number of levels of each term."""
+        theta = self.linear_predictors(u, codes, sizes, scale)
+        loc = self.location(theta, u, scale)
+        n = n if n is not None else loc.shape[-1]
+        if run_codes is not None:
+            sd_run = numpyro.sample("sd_run", self.site_prior("sd_run", scale))
+            with numpyro.plate("run", sizes["run"]):
+                z_run = numpyro.sample("z_run", dist.Normal(0.0, 1.0))
+            loc = loc + sd_run * z_run[run_codes]
+        sigma = numpyro.sample("sigma", self.site_prior("sigma", scale))
+        if self.likelihood == "student_t":
+            nu = numpyro.sample("nu", self.site_prior("nu", scale))
+            noise = dist.StudentT(nu, loc, sigma)
+        else:
+            noise = dist.Normal(loc, sigma)
+        with numpyro.plate("obs", n):
+            y = None if loss is None else (jnp.log(loss) if self.scale == "log" else loss)
+            numpyro.sample("loss", noise, obs=y)
+
+    def linear_predictors(
+        self,
+        u: Mapping[str, jnp.ndarray],
+        codes: Mapping[str, jnp.ndarray],
+        sizes: Mapping[str, int],
+        scale: Scale,
+    ) -> dict[str, jnp.ndarray]:
+        """Sample population values and non-centred effects; return per-row parameters."""
+        theta = {}
+        for p in self.law.parameters:
+            value = numpyro.sample(p.name, self.site_prior(p.name, scale))
+            for term in self.effect_terms(p.name):
+                sd = numpyro.sample(f"sd_{p.name}__{term}", dist.HalfNormal(p.effect_scale))
+                with numpyro.plate(term, sizes[term]):
+                    z = numpyro.sample(f"z_{p.name}__{term}", dist.Normal(0.0, 1.0))
+                value = value + sd * z[codes[term]]
+            theta[p.name] = value
+        return theta
+
+    def location(
+        self, theta: Mapping[str, jnp.ndarray], u: Mapping[str, jnp.ndarray], scale: Scale
+    ) -> jnp.ndarray:
+        """Location of the likelihood: the law's mean, logged on the log scale."""
+        mean = self.law.mean(theta, u, scale)
+        return jnp.log(mean) if self.scale == "log" else mean
+
+    def model_kwargs(self, data: ScalingData) -> dict:
+        """Arguments of :meth:`numpyro_model` for a validated table."""
+        sizes = {t: g.size for t, g in data.groups.items()}
+        if data.run is not None:
+            sizes["run"] = data.run.size
+        return {
+            "u": {k: jnp.asarray(v) for k, v in self.law.centre(data.x, data.scale).items()},
+            "codes": {t: jnp.asarray(g.codes) for t, g in data.groups.items()},
+            "run_codes": None if data.run is None else jnp.asarray(data.run.codes),
+            "sizes": sizes,
+            "scale": data.scale,
+            "loss": jnp.asarray(data.loss),
+        }
+
+    # -- fitting ------------------------------------------------------------------------------
+    def fit(
+        self,
+        df: pd.DataFrame,
+        chains: int = 4,
+        draws: int = 1000,
+        warmup: int = 1000,
+        seed: int = 0,
+        **kwargs: Any,
+    ) -> ScalingPosterior:
+        """Fit the model with NUTS (initialised at the MAP) and return a ScalingPosterior.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            Long-format runs table.
+        chains, draws, warmup : int
+            NUTS chains, kept draws per chain and warm-up iterations per chain.
+        seed : int
+            Random seed; the same seed gives the same draws.
+        **kwargs
+            Passed to :func:`bayescale.inference.sample_nuts` (``chain_method``,
+            ``target_accept``, ``max_tree_depth``, ``dense_mass``, ``progress_bar``, ``init``).
+        """
+        from bayescale.inference import sample_nuts
+        from bayescale.posterior import ScalingPosterior
+
+        data = self.prepare(df)
+        result = sample_nuts(
+            self, data, chains=chains, draws=draws, warmup=warmup, seed=seed, **kwargs
+        )
+        post = ScalingPosterior.from_samples(self, data, result)
+        post.diagnostics(warn=True)
+        return post
+
+
+def spec_to_json(spec: Mapping) -> str:
+    """Serialise a model spec."""
+    return json.dumps(spec, sort_keys=True)
+
+
+def group_labels(term: str, values: Mapping[str, Any]) -> str | None:
+    """Label of ``term`` for prediction inputs ``values`` (``None`` if a column is absent)."""
+    cols = term_columns(term)
+    if not all(c in values for c in cols):
+        return None
+    return ":".join(str(values[c]) for c in cols)
+
+
+__all__ = ["LIKELIHOODS", "SCALES", "Model"]

@@ -1,0 +1,323 @@
+"""``ScalingPosterior``: the DataTree of a fit, with the law and the data's coords."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import arviz_base
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayescale.data import ScalingData, term_columns
+from bayescale.errors import DataError
+from bayescale.laws.base import INPUTS, Law, Scale
+from bayescale.model import Model
+
+if TYPE_CHECKING:
+    from bayescale.inference import NutsResult
+
+SAMPLE_DIMS = ("chain", "draw")
+
+
+def _dims(model: Model, data: ScalingData) -> dict[str, list[str]]:
+    dims: dict[str, list[str]] = {"loss": ["obs"], "z_run": ["run"]}
+    for p in model.law.parameters:
+        for term in model.effect_terms(p.name):
+            dims[f"z_{p.name}__{term}"] = [term]
+    for term in data.groups:
+        for name in model.law.natural_names:
+            dims[f"{name}_{term}"] = [term]
+    return dims
+
+
+def _coords(data: ScalingData) -> dict[str, Any]:
+    coords: dict[str, Any] = {t: list(g.labels) for t, g in data.groups.items()}
+    if data.run is not None:
+        coords["run"] = list(data.run.labels)
+    coords["obs"] = np.arange(data.n)
+    return coords
+
+
+def natural_draws(
+    model: Model, posterior: Mapping[str, np.ndarray], scale: Scale, terms: Mapping[str, int]
+) -> dict[str, np.ndarray]:
+    """Natural parameters for the population and for every level of each group term.
+
+    The population value uses the population mean of each sampled parameter (all effects at
+    zero: the typical group). The value of level ``g`` of term ``t`` adds that level's effect of
+    every parameter that varies by ``t`` (other terms at zero).
+    """
+    law = model.law
+    base = {p.name: jnp.asarray(posterior[p.name]) for p in law.parameters}
+    out = {k: np.asarray(v) for k, v in law.to_natural(base, scale).items()}
+    for term in terms:
+        theta = {}
+        for p in law.parameters:
+            value = base[p.name][..., None]
+            if term in model.effect_terms(p.name):
+                sd = jnp.asarray(posterior[f"sd_{p.name}__{term}"])[..., None]
+                value = value + sd * jnp.asarray(posterior[f"z_{p.name}__{term}"])
+            theta[p.name] = value
+        for k, v in law.to_natural(theta, scale).items():
+            out[f"{k}_{term}"] = np.asarray(jnp.broadcast_to(v, value.shape[:-1] + (terms[term],)))
+    return out
+
+
+class ScalingPosterior:
+    """The posterior of a scaling-law fit.
+
+    Wraps an ArviZ :class:`xarray.DataTree` with groups ``posterior`` (sampled sites, the
+    natural parameters ``E, A, ...`` for the population and ``E_<term>`` per group level),
+    ``sample_stats``, ``log_likelihood``, ``observed_data`` and ``constant_data``, and knows the
+    model and the data's coords so it can predict.
+    """
+
+    def __init__(self, tree: xr.DataTree, model: Model, scale: Scale) -> None:
+        self.tree = tree
+        self.model = model
+        self.scale = scale
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_samples(
+        cls, model: Model, data: ScalingData, result: NutsResult
+    ) -> ScalingPosterior:
+        """Build the DataTree from a NUTS run."""
+        sizes = {t: g.size for t, g in data.groups.items()}
+        posterior = dict(result.samples)
+        posterior.update(natural_draws(model, posterior, data.scale, sizes))
+        constant = {f"x_{k}": v for k, v in data.x.items()}
+        constant.update({f"code_{t}": g.codes for t, g in data.groups.items()})
+        if data.run is not None:
+            constant["code_run"] = data.run.codes
+        attrs = {
+            "bayescale_model": json.dumps(model.spec(), sort_keys=True),
+            "bayescale_scale": json.dumps(data.scale.to_dict(), sort_keys=True),
+            "bayescale_settings": json.dumps(result.settings, sort_keys=True),
+            "bayescale_max_tree_depth": result.max_tree_depth,
+            "bayescale_data_index": json.dumps([str(i) for i in data.index]),
+        }
+        dims = _dims(model, data)
+        dims.update({k: ["obs"] for k in constant})
+        tree = arviz_base.from_dict(
+            {
+                "posterior": posterior,
+                "sample_stats": result.stats,
+                "log_likelihood": result.log_likelihood,
+                "observed_data": {"loss": data.loss},
+                "constant_data": constant,
+            },
+            coords=_coords(data),
+            dims=dims,
+        )
+        tree.attrs.update(attrs)
+        return cls(tree, model, data.scale)
+
+    # -- I/O ----------------------------------------------------------------------------------
+    def to_netcdf(self, path: str | Path) -> Path:
+        """Write the DataTree (with the model spec in its attributes) to a netCDF file."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.tree.to_netcdf(path, engine="h5netcdf")
+        return path
+
+    @classmethod
+    def from_netcdf(cls, path: str | Path, law: Law | None = None) -> ScalingPosterior:
+        """Read a posterior written by :meth:`to_netcdf` (pass ``law`` for a custom law)."""
+        tree = xr.open_datatree(path, engine="h5netcdf").load()
+        tree.close()
+        try:
+            spec = json.loads(tree.attrs["bayescale_model"])
+            scale = Scale.from_dict(json.loads(tree.attrs["bayescale_scale"]))
+        except KeyError:
+            raise ValueError(f"{path} was not written by bayescale (no model attributes).") from None
+        return cls(tree, Model.from_spec(spec, law=law), scale)
+
+    # -- views --------------------------------------------------------------------------------
+    @property
+    def posterior(self) -> xr.Dataset:
+        """The posterior group as an xarray Dataset."""
+        return self.tree["posterior"].to_dataset()
+
+    @property
+    def law(self) -> Law:
+        """The fitted law."""
+        return self.model.law
+
+    def group_labels(self, term: str) -> list[str]:
+        """Labels of a group term (the coords of its dim)."""
+        return [str(v) for v in self.tree["posterior"][term].values]
+
+    def parameter_names(self) -> list[str]:
+        """Natural population parameters, effect SDs, noise and per-group natural parameters."""
+        post = self.tree["posterior"]
+        names = list(self.law.natural_names)
+        names += [v for v in post.data_vars if v.startswith("sd_")]
+        names += [v for v in ("sigma", "nu") if v in post.data_vars]
+        for term in self.model.terms:
+            names += [f"{k}_{term}" for k in self.law.natural_names]
+        return names
+
+    def summary(self, var_names: list[str] | None = None, **kwargs: Any) -> pd.DataFrame:
+        """Posterior summary table (``arviz_stats.summary``) of the natural parameters."""
+        import arviz_stats
+
+        return arviz_stats.summary(
+            self.tree, var_names=var_names or self.parameter_names(), **kwargs
+        )
+
+    def diagnostics(self, warn: bool = True) -> pd.DataFrame:
+        """R-hat, bulk and tail ESS per parameter, plus divergences, tree depth and E-BFMI.
+
+        See :func:`bayescale.diagnostics.diagnose`.
+        """
+        from bayescale.diagnostics import diagnose
+
+        return diagnose(self, warn=warn)
+
+    # -- prediction ---------------------------------------------------------------------------
+    def predict(
+        self,
+        kind: str = "predictive",
+        new_groups: bool = False,
+        seed: int = 0,
+        **values: Any,
+    ) -> xr.DataArray:
+        """Posterior draws of the loss at new inputs.
+
+        Parameters
+        ----------
+        kind : {"predictive", "mean"}
+            ``"mean"``: the law's value; ``"predictive"``: a new observation, with a new run's
+            effect and observation noise.
+        new_groups : bool
+            Allow labels not seen in the data: their effects are drawn from the population.
+            Without it an unknown label is an error (a typo would otherwise pass silently).
+        seed : int
+            Seed of the draws of new-group effects and noise.
+        **values
+            Inputs by input name or column role (``N=``/``params=``, ``D=``/``tokens=``,
+            ``C=``/``flops=``, ``step=``; scalars or arrays, broadcast together) and group
+            labels by column (``family="f1"``). A group term whose columns are not all given is
+            treated as a new group (the population predictive).
+
+        Returns
+        -------
+        xarray.DataArray
+            Dims ``(chain, draw, point)``; the inputs are coords on ``point``.
+        """
+        if kind not in ("predictive", "mean"):
+            raise ValueError(f"kind={kind!r}; choose 'predictive' or 'mean'.")
+        role_to_input = {v: k for k, v in INPUTS.items()}
+        x: dict[str, np.ndarray] = {}
+        groups: dict[str, Any] = {}
+        for key, val in values.items():
+            name = role_to_input.get(key, key)
+            if name in INPUTS:
+                x[name] = np.asarray(val, dtype=float)
+            else:
+                groups[key] = val
+        if "C" in self.law.inputs and "C" not in x and {"N", "D"} <= set(x):
+            x["C"] = 6.0 * x["N"] * x["D"]
+        missing = [k for k in self.law.inputs if k not in x]
+        if missing:
+            raise ValueError(
+                f"predict needs {missing} for the {self.law.name} law (give e.g. N=7e10, D=1.4e12)."
+            )
+        x = {k: v for k, v in x.items() if k in self.law.inputs or k in ("N", "D", "C")}
+        shaped = np.broadcast_arrays(*x.values())
+        x = {k: np.ravel(v) for k, v in zip(x, shaped, strict=True)}
+        for k, v in x.items():
+            if np.any(~np.isfinite(v)) or np.any(v <= 0):
+                raise DataError(f"predict: {k} must be finite and > 0.")
+        m = next(iter(x.values())).shape[0]
+        known_cols = {c for t in self.model.terms for c in term_columns(t)}
+        unknown = set(groups) - known_cols
+        if unknown:
+            raise DataError(
+                f"predict: {sorted(unknown)} is neither an input nor a group column of this "
+                f"model; inputs are {list(self.law.inputs)}, group columns {sorted(known_cols)}."
+            )
+
+        post = self.tree["posterior"]
+        key = jax.random.PRNGKey(seed)
+        shape = (post.sizes["chain"], post.sizes["draw"])
+        effect = {}  # (term) -> (chain, draw, m) array of standard-normal effects
+        for term in self.model.terms:
+            key, sub = jax.random.split(key)
+            effect[term] = self._term_effect(term, groups, new_groups, sub, shape, m)
+
+        theta = {}
+        for p in self.law.parameters:
+            value = jnp.asarray(post[p.name].values)[..., None]
+            for term in self.model.effect_terms(p.name):
+                z = effect[term].get(f"z_{p.name}__{term}")
+                sd = jnp.asarray(post[f"sd_{p.name}__{term}"].values)[..., None]
+                value = value + sd * z
+            theta[p.name] = jnp.broadcast_to(value, (*shape, m))
+        u = self.law.centre(x, self.scale)
+        loc = self.model.location(theta, u, self.scale)
+        if kind == "predictive":
+            if "sd_run" in post:
+                key, sub = jax.random.split(key)
+                sd_run = jnp.asarray(post["sd_run"].values)[..., None]
+                loc = loc + sd_run * jax.random.normal(sub, loc.shape)
+            key, sub = jax.random.split(key)
+            sigma = jnp.asarray(post["sigma"].values)[..., None]
+            if self.model.likelihood == "student_t":
+                nu = jnp.asarray(post["nu"].values)[..., None]
+                eps = jax.random.t(sub, nu, loc.shape)
+            else:
+                eps = jax.random.normal(sub, loc.shape)
+            loc = loc + sigma * eps
+        loss = jnp.exp(loc) if self.model.scale == "log" else loc
+        coords = {
+            "chain": post["chain"].values,
+            "draw": post["draw"].values,
+            **{k: ("point", v) for k, v in x.items()},
+        }
+        for col, val in groups.items():
+            coords[col] = ("point", np.full(m, str(val), dtype=object))
+        return xr.DataArray(
+            np.asarray(loss), dims=("chain", "draw", "point"), coords=coords, name="loss"
+        )
+
+    def _term_effect(
+        self,
+        term: str,
+        groups: Mapping[str, Any],
+        new_groups: bool,
+        key: jax.Array,
+        shape: tuple[int, int],
+        m: int,
+    ) -> dict[str, jnp.ndarray]:
+        post = self.tree["posterior"]
+        cols = term_columns(term)
+        labels = self.group_labels(term)
+        label = ":".join(str(groups[c]) for c in cols) if all(c in groups for c in cols) else None
+        if label is not None and label not in labels:
+            if not new_groups:
+                shown = labels if len(labels) <= 20 else [*labels[:20], "..."]
+                raise DataError(
+                    f"predict: {term}={label!r} is not a level seen in the data ({shown}). "
+                    "Pass new_groups=True to predict for an unseen group (its effect is drawn "
+                    "from the population), or fix the label."
+                )
+            label = None
+        out = {}
+        for p in self.law.parameters:
+            name = f"z_{p.name}__{term}"
+            if name not in post:
+                continue
+            if label is None:
+                key, sub = jax.random.split(key)
+                out[name] = jax.random.normal(sub, (*shape, 1))
+            else:
+                out[name] = jnp.asarray(post[name].sel({term: label}).values)[..., None]
+        return out

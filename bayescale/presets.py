@@ -1,0 +1,41 @@
+"""Named model presets: small TOML files in ``models/`` (law, effects, priors, likelihood)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from bayescale._resources import resource_dir
+from bayescale.errors import SpecificationError
+
+
+def available_presets() -> list[str]:
+    """Names of the shipped presets."""
+    return sorted(p.stem for p in resource_dir("_presets").glob("*.toml"))
+
+
+def preset_path(name: str | Path) -> Path:
+    """Path of a preset given by name or path."""
+    path = Path(name)
+    if path.suffix == ".toml" and path.is_file():
+        return path
+    candidate = resource_dir("_presets") / f"{name}.toml"
+    if not candidate.is_file():
+        raise SpecificationError(f"Unknown preset {name!r}; available: {available_presets()}.")
+    return candidate
+
+
+def read_preset(name: str | Path) -> dict:
+    """Read a preset into a model spec (see :meth:`bayescale.Model.spec`).
+
+    A preset has a ``[law]`` table (``name`` and optional ``config``), optional ``[effects]``
+    (``E = "family"`` or a list), ``[priors]`` (text such as ``"Normal(0, 1)"``),
+    ``likelihood``, ``scale``, ``run`` and ``[columns]``.
+    """
+    with open(preset_path(name), "rb") as f:
+        raw = tomllib.load(f)
+    if "law" not in raw or "name" not in raw["law"]:
+        raise SpecificationError(f"Preset {name!r} has no [law] table with a name.")
+    spec = {k: v for k, v in raw.items() if k not in ("description",)}
+    spec.setdefault("law", {}).setdefault("config", {})
+    return spec

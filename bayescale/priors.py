@@ -1,0 +1,50 @@
+"""Priors written as text (``"Normal(0, 1)"``) so presets and saved fits can name them."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+
+import numpy as np
+import numpyro.distributions as dist
+
+from bayescale.errors import SpecificationError
+
+
+def parse_prior(text: str | dist.Distribution) -> dist.Distribution:
+    """Build a numpyro distribution from text such as ``"LogNormal(-1.2, 0.5)"``.
+
+    Only a call of a distribution class in :mod:`numpyro.distributions` with numeric literal
+    arguments is accepted; nothing is evaluated.
+    """
+    if isinstance(text, dist.Distribution):
+        return text
+    try:
+        node = ast.parse(str(text), mode="eval").body
+    except SyntaxError as e:
+        raise SpecificationError(f"Cannot parse prior {text!r}: {e.msg}.") from None
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        raise SpecificationError(
+            f"Prior {text!r} must look like 'Normal(0, 1)': a numpyro distribution and numbers."
+        )
+    cls = getattr(dist, node.func.id, None)
+    if not (inspect.isclass(cls) and issubclass(cls, dist.Distribution)):
+        raise SpecificationError(f"Prior {text!r}: {node.func.id!r} is not a numpyro distribution.")
+    try:
+        args = [ast.literal_eval(a) for a in node.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+    except ValueError:
+        raise SpecificationError(f"Prior {text!r}: arguments must be numbers.") from None
+    return cls(*args, **kwargs)
+
+
+def prior_to_str(d: dist.Distribution) -> str:
+    """Inverse of :func:`parse_prior` for distributions with scalar parameters."""
+    args = []
+    for name in d.arg_constraints:
+        if hasattr(d, name):
+            value = np.asarray(getattr(d, name))
+            if value.ndim:
+                raise SpecificationError(f"Cannot write the non-scalar prior {d!r} as text.")
+            args.append(f"{name}={float(value)!r}")
+    return f"{type(d).__name__}({', '.join(args)})"

@@ -1,0 +1,94 @@
+"""Simulated ladders of training runs from published law parameters (offline demo and tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+#: Hoffmann et al. 2022, Approach 3 (their published point estimates).
+HOFFMANN_2022 = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
+#: Besiroglu et al. 2024 (Epoch AI) refit of the same data.
+BESIROGLU_2024 = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
+
+
+def chinchilla_loss(p: Mapping[str, float], n: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """``E + A N^-alpha + B D^-beta``."""
+    return p["E"] + p["A"] * n ** -p["alpha"] + p["B"] * d ** -p["beta"]
+
+
+def simulate_ladder(
+    params: Mapping[str, float] | None = None,
+    budgets: Sequence[float] = (1e18, 3e18, 1e19, 3e19, 1e20),
+    sizes_per_budget: int = 7,
+    families: int = 1,
+    seeds: int = 1,
+    family_sd: Mapping[str, float] | None = None,
+    seed_sd: float = 0.0,
+    noise_sd: float = 0.01,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Simulate an IsoFLOP ladder of Chinchilla-law runs.
+
+    For each budget ``C``, ``sizes_per_budget`` model sizes spaced evenly in log between a
+    quarter and four times the compute-optimal size, with ``D = C / (6 N)``. Families differ by
+    multiplicative effects on natural parameters (``family_sd``, standard deviations of their
+    logs); seeds by a multiplicative effect on ``A`` (``seed_sd``); each run has log-normal noise
+    ``noise_sd``.
+
+    Parameters
+    ----------
+    params : dict, optional
+        Natural parameters ``E, A, B, alpha, beta``; default :data:`HOFFMANN_2022`.
+    budgets : sequence of float
+        Compute budgets in FLOP.
+    sizes_per_budget : int
+        Runs per budget and family and seed.
+    families, seeds : int
+        Number of families and of seeds per family.
+    family_sd : dict, optional
+        SD of the log of each natural parameter across families, default
+        ``{"E": 0.05, "A": 0.2}`` when ``families > 1``.
+    seed_sd : float
+        SD of the log of ``A`` across the seeds of a family.
+    noise_sd : float
+        SD of the observation noise on log loss.
+    seed : int
+        Random seed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``params, tokens, flops, loss, family, seed, run``; the true per-family
+        parameters are in ``df.attrs["truth"]`` and the population values in
+        ``df.attrs["params"]``.
+    """
+    p = dict(HOFFMANN_2022 if params is None else params)
+    rng = np.random.default_rng(seed)
+    if family_sd is None:
+        family_sd = {"E": 0.05, "A": 0.2} if families > 1 else {}
+    g = (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / (p["alpha"] + p["beta"]))
+    rows = []
+    truth = {}
+    for f in range(families):
+        fam = f"f{f}"
+        pf = dict(p)
+        for k, sd in family_sd.items():
+            pf[k] = p[k] * float(np.exp(sd * rng.standard_normal()))
+        truth[fam] = pf
+        for s in range(seeds):
+            ps = dict(pf)
+            if seed_sd:
+                ps["A"] = pf["A"] * float(np.exp(seed_sd * rng.standard_normal()))
+            for c in budgets:
+                n_opt = g * (c / 6) ** (p["beta"] / (p["alpha"] + p["beta"]))
+                for n in n_opt * np.geomspace(0.25, 4.0, sizes_per_budget):
+                    d = c / (6 * n)
+                    mean = chinchilla_loss(ps, n, d)
+                    loss = mean * np.exp(noise_sd * rng.standard_normal())
+                    rows.append((n, d, c, loss, fam, str(s), f"{fam}-s{s}-{n:.3g}-{d:.3g}"))
+    df = pd.DataFrame(rows, columns=["params", "tokens", "flops", "loss", "family", "seed", "run"])
+    df.attrs["truth"] = truth
+    df.attrs["params"] = p
+    return df
