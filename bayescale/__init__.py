@@ -1,7 +1,10 @@
 """bayescale: Bayesian inference for neural scaling laws."""
 
-from bayescale import _runtime  # noqa: F401  (float64 and host devices before JAX starts)
-from bayescale import datasets, laws
+from bayescale import (
+    _runtime,  # noqa: F401  (float64 and host devices before JAX starts)
+    datasets,
+    laws,
+)
 from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
 from bayescale.model import Model
 from bayescale.posterior import ScalingPosterior

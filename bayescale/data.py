@@ -197,8 +197,8 @@ def prepare(
         _require(df, cols[role], role, hint)
         x[name] = _numeric(df, cols[role], role)
     if "C" in inputs and "C" not in x:
-        x["C"] = 6.0 * _numeric(df, cols["params"], "params") * _numeric(
-            df, cols["tokens"], "tokens"
+        x["C"] = (
+            6.0 * _numeric(df, cols["params"], "params") * _numeric(df, cols["tokens"], "tokens")
         )
 
     _require(df, cols["loss"], "loss")

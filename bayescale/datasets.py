@@ -45,7 +45,7 @@ def available() -> list[str]:
 
 
 def card(name: str) -> dict:
-    """The parsed card of dataset ``name``."""
+    """Read the card of dataset ``name``."""
     path = _cards_dir() / f"{name}.toml"
     if not path.is_file():
         raise DatasetError(f"Unknown dataset {name!r}; available: {available()}.")

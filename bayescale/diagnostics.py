@@ -40,7 +40,9 @@ def diagnose(post: ScalingPosterior, warn: bool = True) -> pd.DataFrame:
     table = arviz_stats.summary(post.tree, kind="diagnostics", round_to="none")
     table = table[["ess_bulk", "ess_tail", "r_hat"]].astype(float)
     table["ok"] = (
-        (table["r_hat"] <= RHAT_MAX) & (table["ess_bulk"] >= ESS_MIN) & (table["ess_tail"] >= ESS_MIN)
+        (table["r_hat"] <= RHAT_MAX)
+        & (table["ess_bulk"] >= ESS_MIN)
+        & (table["ess_tail"] >= ESS_MIN)
     )
     stats = post.tree["sample_stats"]
     n_div = int(stats["diverging"].values.sum())

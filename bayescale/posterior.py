@@ -30,6 +30,7 @@ def _dims(model: Model, data: ScalingData) -> dict[str, list[str]]:
     for p in model.law.parameters:
         for term in model.effect_terms(p.name):
             dims[f"z_{p.name}__{term}"] = [term]
+            dims[f"r_{p.name}__{term}"] = [term]
     for term in data.groups:
         for name in model.law.natural_names:
             dims[f"{name}_{term}"] = [term]
@@ -44,6 +45,18 @@ def _coords(data: ScalingData) -> dict[str, Any]:
     return coords
 
 
+def effect_draws(posterior: Mapping[str, Any], site: str, term: str) -> np.ndarray:
+    """Effects of ``term`` on sampled parameter ``site``, shape ``(chain, draw, level)``.
+
+    Reads the centred site ``r_<site>__<term>`` or rebuilds ``sd * z`` from the non-centred one.
+    """
+    name = f"{site}__{term}"
+    if f"r_{name}" in posterior:
+        return np.asarray(posterior[f"r_{name}"])
+    sd = np.asarray(posterior[f"sd_{name}"])[..., None]
+    return sd * np.asarray(posterior[f"z_{name}"])
+
+
 def natural_draws(
     model: Model, posterior: Mapping[str, np.ndarray], scale: Scale, terms: Mapping[str, int]
 ) -> dict[str, np.ndarray]:
@@ -51,7 +64,8 @@ def natural_draws(
 
     The population value uses the population mean of each sampled parameter (all effects at
     zero: the typical group). The value of level ``g`` of term ``t`` adds that level's effect of
-    every parameter that varies by ``t`` (other terms at zero).
+    every parameter that varies by ``t`` (other terms at zero); natural parameters that do not
+    vary by ``t`` get no per-level variable.
     """
     law = model.law
     base = {p.name: jnp.asarray(posterior[p.name]) for p in law.parameters}
@@ -61,11 +75,12 @@ def natural_draws(
         for p in law.parameters:
             value = base[p.name][..., None]
             if term in model.effect_terms(p.name):
-                sd = jnp.asarray(posterior[f"sd_{p.name}__{term}"])[..., None]
-                value = value + sd * jnp.asarray(posterior[f"z_{p.name}__{term}"])
+                value = value + jnp.asarray(effect_draws(posterior, p.name, term))
             theta[p.name] = value
         for k, v in law.to_natural(theta, scale).items():
-            out[f"{k}_{term}"] = np.asarray(jnp.broadcast_to(v, value.shape[:-1] + (terms[term],)))
+            if jnp.shape(v)[-1] == 1:  # does not vary by this term
+                continue
+            out[f"{k}_{term}"] = np.asarray(v)
     return out
 
 
@@ -85,9 +100,7 @@ class ScalingPosterior:
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def from_samples(
-        cls, model: Model, data: ScalingData, result: NutsResult
-    ) -> ScalingPosterior:
+    def from_samples(cls, model: Model, data: ScalingData, result: NutsResult) -> ScalingPosterior:
         """Build the DataTree from a NUTS run."""
         sizes = {t: g.size for t, g in data.groups.items()}
         posterior = dict(result.samples)
@@ -136,7 +149,9 @@ class ScalingPosterior:
             spec = json.loads(tree.attrs["bayescale_model"])
             scale = Scale.from_dict(json.loads(tree.attrs["bayescale_scale"]))
         except KeyError:
-            raise ValueError(f"{path} was not written by bayescale (no model attributes).") from None
+            raise ValueError(
+                f"{path} was not written by bayescale (no model attributes)."
+            ) from None
         return cls(tree, Model.from_spec(spec, law=law), scale)
 
     # -- views --------------------------------------------------------------------------------
@@ -161,7 +176,7 @@ class ScalingPosterior:
         names += [v for v in post.data_vars if v.startswith("sd_")]
         names += [v for v in ("sigma", "nu") if v in post.data_vars]
         for term in self.model.terms:
-            names += [f"{k}_{term}" for k in self.law.natural_names]
+            names += [f"{k}_{term}" for k in self.law.natural_names if f"{k}_{term}" in post]
         return names
 
     def summary(self, var_names: list[str] | None = None, **kwargs: Any) -> pd.DataFrame:
@@ -186,7 +201,7 @@ class ScalingPosterior:
         self,
         kind: str = "predictive",
         new_groups: bool = False,
-        seed: int = 0,
+        rng_seed: int = 0,
         **values: Any,
     ) -> xr.DataArray:
         """Posterior draws of the loss at new inputs.
@@ -199,8 +214,9 @@ class ScalingPosterior:
         new_groups : bool
             Allow labels not seen in the data: their effects are drawn from the population.
             Without it an unknown label is an error (a typo would otherwise pass silently).
-        seed : int
-            Seed of the draws of new-group effects and noise.
+        rng_seed : int
+            Seed of the draws of new-group effects and noise (named so that ``seed=`` stays
+            free for a group column of training seeds).
         **values
             Inputs by input name or column role (``N=``/``params=``, ``D=``/``tokens=``,
             ``C=``/``flops=``, ``step=``; scalars or arrays, broadcast together) and group
@@ -246,20 +262,18 @@ class ScalingPosterior:
             )
 
         post = self.tree["posterior"]
-        key = jax.random.PRNGKey(seed)
+        key = jax.random.PRNGKey(rng_seed)
         shape = (post.sizes["chain"], post.sizes["draw"])
-        effect = {}  # (term) -> (chain, draw, m) array of standard-normal effects
+        effect = {}  # term -> {site: (chain, draw, 1) effect draws}
         for term in self.model.terms:
             key, sub = jax.random.split(key)
-            effect[term] = self._term_effect(term, groups, new_groups, sub, shape, m)
+            effect[term] = self._term_effect(term, groups, new_groups, sub, shape)
 
         theta = {}
         for p in self.law.parameters:
             value = jnp.asarray(post[p.name].values)[..., None]
             for term in self.model.effect_terms(p.name):
-                z = effect[term].get(f"z_{p.name}__{term}")
-                sd = jnp.asarray(post[f"sd_{p.name}__{term}"].values)[..., None]
-                value = value + sd * z
+                value = value + effect[term][p.name]
             theta[p.name] = jnp.broadcast_to(value, (*shape, m))
         u = self.law.centre(x, self.scale)
         loc = self.model.location(theta, u, self.scale)
@@ -295,8 +309,8 @@ class ScalingPosterior:
         new_groups: bool,
         key: jax.Array,
         shape: tuple[int, int],
-        m: int,
     ) -> dict[str, jnp.ndarray]:
+        """Effect draws of one term for the requested label (a new level: from the population)."""
         post = self.tree["posterior"]
         cols = term_columns(term)
         labels = self.group_labels(term)
@@ -312,12 +326,13 @@ class ScalingPosterior:
             label = None
         out = {}
         for p in self.law.parameters:
-            name = f"z_{p.name}__{term}"
-            if name not in post:
+            if term not in self.model.effect_terms(p.name):
                 continue
             if label is None:
                 key, sub = jax.random.split(key)
-                out[name] = jax.random.normal(sub, (*shape, 1))
+                sd = jnp.asarray(post[f"sd_{p.name}__{term}"].values)[..., None]
+                out[p.name] = sd * jax.random.normal(sub, (*shape, 1))
             else:
-                out[name] = jnp.asarray(post[name].sel({term: label}).values)[..., None]
+                r = effect_draws(post, p.name, term)[..., labels.index(label)]
+                out[p.name] = jnp.asarray(r)[..., None]
         return out

@@ -138,7 +138,7 @@ class Law:
         raise NotImplementedError
 
     def natural_mean(self, natural: Mapping[str, Array], x: Mapping[str, Array]) -> Array:
-        """The law's formula on raw inputs ``x`` (e.g. ``N`` and ``D``) and natural parameters."""
+        """Evaluate the textbook formula on raw inputs ``x`` and natural parameters."""
         raise NotImplementedError
 
     def centre(self, x: Mapping[str, Array], scale: Scale) -> dict[str, Array]:

@@ -39,23 +39,38 @@ class Chinchilla(Law):
     natural_names: ClassVar[tuple[str, ...]] = ("E", "A", "B", "alpha", "beta")
     parameters: ClassVar[tuple[Parameter, ...]] = (
         Parameter(
-            "log_E", "E", lambda s: dist.Normal(jnp.log(0.7 * s.loss_min), 0.5), 0.3,
+            "log_E",
+            "E",
+            lambda s: dist.Normal(jnp.log(0.7 * s.loss_min), 0.5),
+            0.3,
             "log irreducible loss",
         ),
         Parameter(
-            "a", "A", lambda s: dist.Normal(jnp.log(0.25 * s.loss), 1.5), 0.5,
+            "a",
+            "A",
+            lambda s: dist.Normal(jnp.log(0.25 * s.loss), 1.5),
+            0.5,
             "log of the parameter-limited term A/N^alpha at the reference size N0",
         ),
         Parameter(
-            "b", "B", lambda s: dist.Normal(jnp.log(0.25 * s.loss), 1.5), 0.5,
+            "b",
+            "B",
+            lambda s: dist.Normal(jnp.log(0.25 * s.loss), 1.5),
+            0.5,
             "log of the data-limited term B/D^beta at the reference tokens D0",
         ),
         Parameter(
-            "log_alpha", "alpha", lambda s: dist.Normal(jnp.log(0.3), 0.5), 0.2,
+            "log_alpha",
+            "alpha",
+            lambda s: dist.Normal(jnp.log(0.3), 0.5),
+            0.2,
             "log of the parameter exponent alpha",
         ),
         Parameter(
-            "log_beta", "beta", lambda s: dist.Normal(jnp.log(0.3), 0.5), 0.2,
+            "log_beta",
+            "beta",
+            lambda s: dist.Normal(jnp.log(0.3), 0.5),
+            0.2,
             "log of the data exponent beta",
         ),
     )

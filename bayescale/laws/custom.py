@@ -38,7 +38,9 @@ class CustomLaw(Law):
     --------
     >>> import jax.numpy as jnp, numpyro.distributions as dist
     >>> law = CustomLaw(
-    ...     fn=lambda p, x: jnp.exp(p["log_E"]) + jnp.exp(p["log_A"]) * (x["N"] / 1e8) ** -p["alpha"],
+    ...     fn=lambda p, x: (
+    ...         jnp.exp(p["log_E"]) + jnp.exp(p["log_A"]) * (x["N"] / 1e8) ** -p["alpha"]
+    ...     ),
     ...     params={"log_E": dist.Normal(0.5, 0.5), "log_A": dist.Normal(-1, 1),
     ...             "alpha": dist.LogNormal(-1.2, 0.5)},
     ...     inputs=("N",),

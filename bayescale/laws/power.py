@@ -37,15 +37,24 @@ class SaturatingPowerLaw(Law):
     natural_names: ClassVar[tuple[str, ...]] = ("E", "A", "alpha")
     parameters: ClassVar[tuple[Parameter, ...]] = (
         Parameter(
-            "log_E", "E", lambda s: dist.Normal(jnp.log(0.7 * s.loss_min), 0.5), 0.3,
+            "log_E",
+            "E",
+            lambda s: dist.Normal(jnp.log(0.7 * s.loss_min), 0.5),
+            0.3,
             "log irreducible loss",
         ),
         Parameter(
-            "a", "A", lambda s: dist.Normal(jnp.log(0.25 * s.loss), 1.5), 0.5,
+            "a",
+            "A",
+            lambda s: dist.Normal(jnp.log(0.25 * s.loss), 1.5),
+            0.5,
             "log of the reducible term A x^-alpha at the reference x0",
         ),
         Parameter(
-            "log_alpha", "alpha", lambda s: dist.Normal(jnp.log(0.3), 0.5), 0.2,
+            "log_alpha",
+            "alpha",
+            lambda s: dist.Normal(jnp.log(0.3), 0.5),
+            0.2,
             "log of the exponent alpha",
         ),
     )
@@ -66,7 +75,9 @@ class SaturatingPowerLaw(Law):
 
     def mean(self, theta: Mapping[str, Array], u: Mapping[str, Array], scale: Scale) -> Array:
         """Centred mean ``exp(log E) + exp(a - alpha u)``."""
-        return jnp.exp(theta["log_E"]) + jnp.exp(theta["a"] - jnp.exp(theta["log_alpha"]) * u[self.x])
+        return jnp.exp(theta["log_E"]) + jnp.exp(
+            theta["a"] - jnp.exp(theta["log_alpha"]) * u[self.x]
+        )
 
     def to_natural(self, theta: Mapping[str, Array], scale: Scale) -> dict[str, Array]:
         """Return ``E, A, alpha``."""

@@ -1,0 +1,214 @@
+"""Command line: ``bayescale fit | summary | predict | datasets``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+
+def _read_table(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
+    from bayescale import datasets, simulate_ladder
+
+    if args.data and args.dataset:
+        raise SystemExit("error: give a data file or --dataset, not both.")
+    if args.dataset:
+        return datasets.load(args.dataset, args.table), f"dataset {args.dataset}"
+    if args.data:
+        path = Path(args.data)
+        if not path.is_file():
+            raise SystemExit(f"error: no such file: {path}")
+        df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        return df, str(path)
+    df = simulate_ladder(families=4, seed=args.seed)
+    return df, "a ladder simulated from Hoffmann et al. (2022) parameters, 4 families"
+
+
+def _parse_effects(items: list[str] | None) -> dict[str, list[str]] | None:
+    if not items:
+        return None
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise SystemExit(f"error: --effects takes PARAM=GROUP[,GROUP...], got {item!r}.")
+        k, v = item.split("=", 1)
+        out[k] = [t for t in v.split(",") if t]
+    return out
+
+
+def _parse_columns(items: list[str] | None) -> dict[str, str] | None:
+    if not items:
+        return None
+    return dict(item.split("=", 1) for item in items)
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Fit a model and write the posterior, a summary and a figure."""
+    from bayescale import ConvergenceWarning, Model
+    from bayescale.diagnostics import format_report
+    from bayescale.plotting import plot_fit
+
+    df, source = _read_table(args)
+    if args.drop_highest_loss:
+        dropped = df["loss"].nlargest(args.drop_highest_loss)
+        print(
+            f"Dropping the {len(dropped)} highest-loss rows (as asked): {dropped.round(3).tolist()}"
+        )
+        df = df.drop(dropped.index)
+    effects = _parse_effects(args.effects)
+    if not args.data and not args.dataset and effects is None and args.preset is None:
+        effects = {"E": ["family"], "A": ["family"]}
+    overrides = {}
+    if effects is not None:
+        overrides["effects"] = effects
+    if args.likelihood:
+        overrides["likelihood"] = args.likelihood
+    if args.scale:
+        overrides["scale"] = args.scale
+    columns = _parse_columns(args.columns)
+    if columns:
+        overrides["columns"] = columns
+    if args.preset:
+        model = Model.from_preset(args.preset, **overrides)
+    else:
+        model = Model(law=args.law, **overrides)
+    print(f"Fitting {source}: {len(df)} rows")
+    print(model.describe(model.prepare(df).scale))
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        post = model.fit(
+            df,
+            chains=args.chains,
+            draws=args.draws,
+            warmup=args.warmup,
+            seed=args.seed,
+            progress_bar=args.progress,
+        )
+    elapsed = time.perf_counter() - t0
+    pd.set_option("display.width", 120)
+    print(post.summary().to_string())
+    diag = post.diagnostics(warn=False)
+    print(format_report(diag))
+    for w in caught:
+        print(f"WARNING: {w.message}", file=sys.stderr)
+    print(f"wall time {elapsed:.1f} s")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    post.to_netcdf(out / "fit.nc")
+    post.summary().to_csv(out / "summary.csv")
+    group = model.terms[0].split(":")[0] if model.terms else None
+    plot_fit(post, df, group=group, path=out / "fit.png")
+    print(f"wrote {out / 'fit.nc'}, {out / 'summary.csv'}, {out / 'fit.png'}")
+    return 0 if diag.attrs["ok"] else 3
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    """Print the summary and diagnostics of a saved fit."""
+    from bayescale import load_posterior
+    from bayescale.diagnostics import format_report
+
+    post = load_posterior(args.fit)
+    print(post.summary().to_string())
+    print(format_report(post.diagnostics(warn=False)))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Print posterior quantiles of the loss at given inputs."""
+    from bayescale import load_posterior
+
+    post = load_posterior(args.fit)
+    values = {k: float(v) for k, v in (("N", args.N), ("D", args.D), ("C", args.C)) if v}
+    for item in args.group or []:
+        k, v = item.split("=", 1)
+        values[k] = v
+    pred = post.predict(kind=args.kind, new_groups=args.new_groups, **values)
+    q = pred.quantile([0.05, 0.5, 0.95], dim=("chain", "draw")).values[:, 0]
+    print(f"loss: median {q[1]:.4f}, 90% interval [{q[0]:.4f}, {q[2]:.4f}] ({args.kind})")
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    """List datasets or describe one."""
+    from bayescale import datasets
+
+    if args.action == "list":
+        for name in datasets.available():
+            print(f"{name:26s} {datasets.card(name)['title']}")
+    else:
+        if not args.name:
+            raise SystemExit("error: datasets info needs a dataset name.")
+        print(datasets.info(args.name))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser."""
+    p = argparse.ArgumentParser(prog="bayescale", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    f = sub.add_parser("fit", help="fit a model (default: a simulated 4-family ladder)")
+    f.add_argument("data", nargs="?", help="CSV or parquet file, one row per run/checkpoint")
+    f.add_argument("--dataset", help="a dataset name (see `bayescale datasets list`)")
+    f.add_argument("--table", help="table of the dataset")
+    f.add_argument("--law", default="chinchilla")
+    f.add_argument("--preset", help="a model preset name from models/ or a TOML path")
+    f.add_argument("--effects", nargs="*", help="PARAM=GROUP[,GROUP], e.g. E=family A=family")
+    f.add_argument("--columns", nargs="*", help="ROLE=COLUMN, e.g. params='Model Size'")
+    f.add_argument("--likelihood", choices=["student_t", "normal"])
+    f.add_argument("--scale", choices=["log", "linear"])
+    f.add_argument("--chains", type=int, default=4)
+    f.add_argument("--draws", type=int, default=1000)
+    f.add_argument("--warmup", type=int, default=1000)
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument(
+        "--drop-highest-loss",
+        type=int,
+        default=0,
+        metavar="K",
+        help="drop the K highest-loss rows first (Epoch drops 5 on Chinchilla)",
+    )
+    f.add_argument("--progress", action="store_true", help="show a progress bar")
+    f.add_argument("--out", default="out", help="output folder")
+    f.set_defaults(func=cmd_fit)
+
+    s = sub.add_parser("summary", help="summary and diagnostics of a saved fit")
+    s.add_argument("fit")
+    s.set_defaults(func=cmd_summary)
+
+    q = sub.add_parser("predict", help="loss quantiles at given inputs")
+    q.add_argument("fit")
+    q.add_argument("--N", type=float)
+    q.add_argument("--D", type=float)
+    q.add_argument("--C", type=float)
+    q.add_argument("--group", nargs="*", help="COLUMN=LABEL")
+    q.add_argument("--kind", choices=["predictive", "mean"], default="predictive")
+    q.add_argument("--new-groups", action="store_true")
+    q.set_defaults(func=cmd_predict)
+
+    d = sub.add_parser("datasets", help="list or describe datasets")
+    d.add_argument("action", choices=["list", "info"])
+    d.add_argument("name", nargs="?")
+    d.set_defaults(func=cmd_datasets)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``bayescale`` command."""
+    args = build_parser().parse_args(argv)
+    from bayescale.errors import DataError, SpecificationError
+
+    try:
+        return args.func(args)
+    except (DataError, SpecificationError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""Bad input is rejected at the boundary with a message naming the column and the fix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayescale as bs
+from bayescale.data import prepare
+
+
+@pytest.fixture
+def runs():
+    return bs.simulate_ladder(families=3, seeds=2, seed_sd=0.05, seed=3)
+
+
+def fit_data(df, **model_kwargs):
+    return bs.Model(**model_kwargs).prepare(df)
+
+
+def test_valid_table_becomes_arrays_and_coords(runs):
+    data = fit_data(runs, effects={"E": "family", "A": ["family", "family:seed"]})
+    assert data.n == len(runs)
+    assert data.groups["family"].labels == ("f0", "f1", "f2")
+    assert data.groups["family:seed"].labels == ("f0:0", "f0:1", "f1:0", "f1:1", "f2:0", "f2:1")
+    np.testing.assert_array_equal(data.x["N"], runs["params"].to_numpy())
+    assert data.scale.log_ref["N"] == pytest.approx(np.mean(np.log(runs["params"])))
+    assert data.run is None  # every row is its own run: no run effect
+
+
+def test_flops_default_to_6ND(runs):
+    df = runs.drop(columns="flops")
+    data = prepare(df, inputs=("C",))
+    np.testing.assert_allclose(data.x["C"], 6 * runs["params"] * runs["tokens"])
+
+
+def test_column_mapping(runs):
+    df = runs.rename(columns={"params": "Model Size", "loss": "val_loss"})
+    data = fit_data(df, columns={"params": "Model Size", "loss": "val_loss"})
+    assert data.n == len(runs)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    [
+        (lambda d: d.drop(columns="tokens"), r"Missing column 'tokens'.*Columns present"),
+        (lambda d: d.drop(columns="loss"), r"Missing column 'loss'"),
+        (
+            lambda d: d.assign(params=d["params"].where(d.index != 4)),
+            r"'params'.*missing \(NaN\).*\[4\]",
+        ),
+        (
+            lambda d: d.assign(loss=d["loss"].where(d.index != 2)),
+            r"'loss'.*missing \(NaN\).*dropna",
+        ),
+        (lambda d: d.assign(tokens=d["tokens"].mask(d.index == 1, np.inf)), r"'tokens'.*infinite"),
+        (lambda d: d.assign(params=d["params"].mask(d.index == 0, -5.0)), r"'params'.*must be > 0"),
+        (lambda d: d.assign(tokens=d["tokens"].mask(d.index == 0, 0.0)), r"'tokens'.*must be > 0"),
+        (lambda d: d.assign(loss=d["loss"].mask(d.index == 3, -1.0)), r"'loss'.*must lie in"),
+        (lambda d: d.assign(loss=d["loss"].mask(d.index == 3, 0.0)), r"'loss'.*must lie in"),
+        (
+            lambda d: d.assign(params=d["params"].astype(object).mask(d.index == 5, "7B")),
+            r"'params'.*non-numeric.*'7B'.*to_numeric",
+        ),
+        (lambda d: d.iloc[:0], r"empty"),
+        (lambda d: d.iloc[:4], r"4 row\(s\) for a model with \d+ parameters"),
+    ],
+    ids=[
+        "missing-tokens",
+        "missing-loss",
+        "nan-params",
+        "nan-loss",
+        "inf",
+        "negative-N",
+        "zero-D",
+        "negative-loss",
+        "zero-loss",
+        "string-in-numeric",
+        "empty",
+        "too-few-rows",
+    ],
+)
+def test_bad_input(runs, mutate, match):
+    with pytest.raises(bs.DataError, match=match):
+        fit_data(mutate(runs.copy()))
+
+
+def test_negative_flops(runs):
+    df = runs.copy()
+    df.loc[0, "flops"] = -1.0
+    with pytest.raises(bs.DataError, match=r"'flops'.*must be > 0"):
+        prepare(df, inputs=("C",))
+
+
+def test_group_with_one_level(runs):
+    df = runs.assign(family="only")
+    with pytest.raises(bs.DataError, match=r"'family' has 1 level.*at least 2"):
+        fit_data(df, effects={"E": "family"})
+
+
+def test_missing_group_column(runs):
+    with pytest.raises(bs.DataError, match=r"Group column 'dataset'.*missing"):
+        fit_data(runs, effects={"E": "dataset"})
+
+
+def test_missing_group_label(runs):
+    df = runs.copy()
+    df.loc[3, "family"] = None
+    with pytest.raises(bs.DataError, match=r"'family' has missing labels at rows \[3\]"):
+        fit_data(df, effects={"E": "family"})
+
+
+def test_unknown_law_parameter_in_effects():
+    with pytest.raises(bs.SpecificationError, match=r"'gamma'.*parameters are \['E', 'A'"):
+        bs.Model(effects={"gamma": "family"})
+
+
+def test_unknown_prior_site_and_bad_prior_text():
+    with pytest.raises(bs.SpecificationError, match="unknown site"):
+        bs.Model(priors={"zeta": "Normal(0, 1)"})
+    with pytest.raises(bs.SpecificationError, match="not a numpyro distribution"):
+        bs.Model(priors={"sigma": "Foo(1)"})
+    with pytest.raises(bs.SpecificationError, match="numbers"):
+        bs.Model(priors={"sigma": "HalfNormal(x)"})
+
+
+def test_bad_likelihood_and_scale():
+    with pytest.raises(bs.SpecificationError, match="likelihood"):
+        bs.Model(likelihood="cauchy")
+    with pytest.raises(bs.SpecificationError, match="scale"):
+        bs.Model(scale="sqrt")
+
+
+def test_checkpoints_need_a_run_column():
+    df = bs.simulate_ladder().drop(columns="run")
+    df["step"] = np.arange(len(df))
+    with pytest.raises(bs.DataError, match=r"'step' column.*no 'run' column.*run=False"):
+        fit_data(df)
+    assert fit_data(df, run=False).run is None
+
+
+def test_checkpoints_get_a_run_effect():
+    df = bs.simulate_ladder()
+    df["run"] = (np.arange(len(df)) // 5).astype(str)
+    data = fit_data(df)
+    assert data.run is not None and data.run.size == int(np.ceil(len(df) / 5))
+
+
+def test_no_row_is_dropped(runs):
+    data = fit_data(runs)
+    assert data.n == len(runs)
+    np.testing.assert_array_equal(data.index, runs.index.to_numpy())
+
+
+def test_not_a_dataframe():
+    with pytest.raises(bs.DataError, match="DataFrame"):
+        prepare({"params": [1.0]}, inputs=("N",))
+
+
+def test_bool_column_is_not_numeric(runs):
+    df = runs.assign(loss=True)
+    with pytest.raises(bs.DataError, match="'loss'"):
+        fit_data(df)
+
+
+def test_preset_loading():
+    from bayescale.presets import available_presets
+
+    assert {"chinchilla", "chinchilla_family"} <= set(available_presets())
+    m = bs.Model.from_preset("chinchilla_family")
+    assert m.effect_terms("log_E") == ["family"] and m.effect_terms("b") == ["family"]
+    assert "log_alpha" in m.priors
+    m2 = bs.Model.from_preset("power_tokens")
+    assert m2.law.inputs == ("D",)
+    m3 = bs.Model.from_preset("chinchilla_family", likelihood="normal")
+    assert m3.likelihood == "normal"
+    with pytest.raises(bs.SpecificationError, match="Unknown preset"):
+        bs.Model.from_preset("nope")
+
+
+def test_spec_roundtrip():
+    m = bs.Model(effects={"E": "family"}, priors={"sigma": "HalfNormal(0.1)"}, likelihood="normal")
+    m2 = bs.Model.from_spec(m.spec())
+    assert m2.spec() == m.spec()
+    assert "(1|family)" in m.describe()
+
+
+def test_table_with_extra_columns_is_fine(runs):
+    df = runs.assign(note="x", width=pd.Series(range(len(runs))))
+    assert fit_data(df).n == len(runs)

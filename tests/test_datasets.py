@@ -1,0 +1,126 @@
+"""Dataset cards and loaders (offline: the shared folder serves as the mirror)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayescale as bs
+from bayescale import datasets
+
+SHARED_NAMES = [
+    "epoch_chinchilla",
+    "gadre2024_overtraining",
+    "gemstones",
+    "hitchhiker_colpret",
+    "obsscaling",
+]
+
+
+def test_a_card_for_every_shared_dataset(mirror):
+    shared = sorted(p.name for p in mirror.iterdir() if (p / "PROVENANCE.md").is_file())
+    assert shared == SHARED_NAMES
+    assert set(shared) <= set(datasets.available())
+
+
+@pytest.mark.parametrize("name", SHARED_NAMES)
+def test_card_fields_and_checksums(mirror, name):
+    card = datasets.card(name)
+    for key in ("title", "repo", "commit", "license", "citation", "tables", "default_table"):
+        assert card[key], key
+    assert len(card["commit"]) == 40
+    for table in card["tables"].values():
+        for f in table["files"]:
+            assert len(f["sha256"]) == 64
+            assert (mirror / name / f["file"]).is_file(), f["file"]
+
+
+@pytest.mark.parametrize("name", SHARED_NAMES)
+def test_every_table_loads_without_dropping_rows(mirror, name):
+    card = datasets.card(name)
+    for table, spec in card["tables"].items():
+        df = datasets.load(name, table)
+        assert len(df) > 0
+        assert df.attrs["dataset"] == name and df.attrs["table"] == table
+        if spec.get("reader", "csv") in ("csv", "jsonl") and table != "instruct":
+            path = mirror / name / spec["files"][0]["file"]
+            raw = pd.read_json(path, lines=True) if path.suffix == ".jsonl" else pd.read_csv(path)
+            assert len(df) == len(raw)
+
+
+def test_epoch_columns(mirror):
+    df = datasets.load("epoch_chinchilla")
+    assert len(df) == 245
+    np.testing.assert_allclose(df["tokens"], df["flops"] / (6 * df["params"]))
+
+
+def test_gadre_loader_matches_the_tidy_table(mirror):
+    df = datasets.load("gadre2024_overtraining")
+    tidy = pd.read_csv(mirror / "gadre2024_overtraining" / "models_tidy.csv").sort_values("name")
+    assert len(df) == len(tidy) == 104
+    np.testing.assert_array_equal(df["name"], tidy["name"])
+    for col in ("params", "tokens", "loss_openlm", "loss_c4_val", "loss_val_de-en_100"):
+        np.testing.assert_allclose(df[col].to_numpy(float), tidy[col].to_numpy(float))
+    assert set(df["family"]) == {"c4_original", "rpj", "rw_original"}
+
+
+def test_si_counts_are_parsed(mirror):
+    df = datasets.load("hitchhiker_colpret", "datablations")
+    assert df["params"].dtype == float and df["params"].min() > 1e6
+
+
+def test_checksum_mismatch_is_an_error(mirror, tmp_path, monkeypatch):
+    (tmp_path / "epoch_chinchilla").mkdir()
+    bad = tmp_path / "epoch_chinchilla" / "svg_extracted_data.csv"
+    shutil.copy(mirror / "epoch_chinchilla" / "svg_extracted_data.csv", bad)
+    with open(bad, "a") as f:
+        f.write("1,2,#000,1,1,#000,1\n")
+    monkeypatch.setenv(datasets.MIRROR_ENV, str(tmp_path))
+    with pytest.raises(datasets.DatasetError, match="sha256"):
+        datasets.load("epoch_chinchilla")
+
+
+def test_offline_without_mirror_says_how_to_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv(datasets.MIRROR_ENV, str(tmp_path))
+    with pytest.raises(datasets.DatasetError, match="BAYESCALE_DATA_MIRROR"):
+        datasets.load("epoch_chinchilla")
+
+
+def test_download_goes_to_the_cache_and_is_verified(mirror, tmp_path, monkeypatch):
+    import io
+    import urllib.request
+
+    payload = (mirror / "epoch_chinchilla" / "svg_extracted_data.csv").read_bytes()
+    urls = []
+
+    def fake_urlopen(url, timeout):
+        urls.append(url)
+        return io.BytesIO(payload)
+
+    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    monkeypatch.setenv(datasets.MIRROR_ENV, str(tmp_path / "empty"))
+    monkeypatch.setenv(datasets.CACHE_ENV, str(tmp_path / "cache"))
+    df = datasets.load("epoch_chinchilla")
+    assert len(df) == 245
+    assert urls == [
+        "https://raw.githubusercontent.com/epoch-research/analyzing-chinchilla/"
+        "92258837425e1b5f2851d624287f0120583a3d0e/data/svg_extracted_data.csv"
+    ]
+    assert (tmp_path / "cache" / "epoch_chinchilla" / "svg_extracted_data.csv").is_file()
+    datasets.load("epoch_chinchilla")  # second time from the cache
+    assert len(urls) == 1
+
+
+def test_unknown_dataset_and_table():
+    with pytest.raises(datasets.DatasetError, match="available"):
+        datasets.load("nope")
+    with pytest.raises(datasets.DatasetError, match="tables"):
+        datasets.load("epoch_chinchilla", "nope")
+
+
+def test_info_mentions_licence_and_citation():
+    text = bs.datasets.info("epoch_chinchilla")
+    assert "no LICENSE" in text and "2404.10102" in text

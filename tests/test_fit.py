@@ -1,0 +1,190 @@
+"""Seeded NUTS fits: diagnostics pass, the truth is covered, predictions behave, I/O is exact."""
+
+from __future__ import annotations
+
+import warnings
+
+import jax.numpy as jnp
+import numpy as np
+import numpyro.distributions as dist
+import pytest
+import xarray as xr
+
+import bayescale as bs
+
+pytestmark = pytest.mark.slow
+
+EPOCH_95 = {  # Besiroglu et al. 2024, bootstrap 95 % intervals
+    "E": (1.769, 1.871),
+    "A": (285, 744),
+    "B": (1042, 5810),
+    "alpha": (0.317, 0.373),
+    "beta": (0.331, 0.415),
+}
+
+
+def test_epoch_medians_inside_epoch_intervals(epoch_fit):
+    post = epoch_fit.posterior
+    for name, (lo, hi) in EPOCH_95.items():
+        med = float(post[name].median())
+        assert lo <= med <= hi, (name, med)
+
+
+def test_epoch_diagnostics_pass(epoch_fit):
+    diag = epoch_fit.diagnostics(warn=False)
+    assert diag.attrs["rhat_max"] <= 1.01
+    assert diag.attrs["ess_bulk_min"] >= 400
+    assert diag.attrs["divergences"] == 0
+    assert diag.attrs["ok"]
+    assert {"r_hat", "ess_bulk", "ess_tail", "ok"} <= set(diag.columns)
+
+
+def test_tree_layout(epoch_fit):
+    tree = epoch_fit.tree
+    for group in ("posterior", "sample_stats", "log_likelihood", "observed_data", "constant_data"):
+        assert group in tree.children, group
+    post = tree["posterior"]
+    assert post.sizes["chain"] == 4 and post.sizes["draw"] == 1000
+    for name in ("E", "A", "B", "alpha", "beta", "log_E", "a", "sigma", "nu"):
+        assert name in post
+    n = len(tree["observed_data"]["loss"])
+    assert tree["log_likelihood"]["loss"].shape == (4, 1000, n) == (4, 1000, 240)
+    assert "x_N" in tree["constant_data"] and "x_D" in tree["constant_data"]
+    for stat in ("diverging", "energy", "tree_depth", "reached_max_treedepth", "step_size"):
+        assert stat in tree["sample_stats"]
+    summary = epoch_fit.summary()
+    assert {"E", "A", "B", "alpha", "beta"} <= set(summary.index)
+
+
+def test_extrapolation_is_wider_than_interpolation(epoch_fit, epoch_runs):
+    c_max = float((6 * epoch_runs["params"] * epoch_runs["tokens"]).max())
+    # Compute-optimal-ish allocation (D = 20 N) inside the data and at 10x its largest compute.
+    inside_c, outside_c = (
+        np.exp(np.mean(np.log(6 * epoch_runs["params"] * epoch_runs["tokens"]))),
+        10 * c_max,
+    )
+    widths = []
+    for c in (inside_c, outside_c):
+        n = np.sqrt(c / 120)
+        for kind in ("mean", "predictive"):
+            pred = epoch_fit.predict(N=n, D=20 * n, kind=kind)
+            assert pred.dims == ("chain", "draw", "point")
+            q = pred.quantile([0.05, 0.95], dim=("chain", "draw")).values[:, 0]
+            widths.append(np.log(q[1] / q[0]))
+    mean_in, pred_in, mean_out, pred_out = widths
+    assert mean_out > 2 * mean_in
+    assert pred_out > pred_in
+
+
+def test_save_load_roundtrip_is_exact(epoch_fit, tmp_path):
+    path = epoch_fit.to_netcdf(tmp_path / "fit.nc")
+    back = bs.load_posterior(path)
+    for group in ("posterior", "sample_stats", "log_likelihood", "observed_data", "constant_data"):
+        xr.testing.assert_identical(
+            back.tree[group].to_dataset(), epoch_fit.tree[group].to_dataset()
+        )
+    assert back.model.spec() == epoch_fit.model.spec()
+    a = epoch_fit.predict(N=7e10, D=1.4e12, rng_seed=3)
+    b = back.predict(N=7e10, D=1.4e12, rng_seed=3)
+    np.testing.assert_array_equal(a.values, b.values)
+
+
+def test_hierarchy_recovers_family_parameters(hierarchy, hierarchy_fit):
+    post = hierarchy_fit.posterior
+    truth = hierarchy.attrs["truth"]
+    assert list(post["family"].values) == ["f0", "f1", "f2", "f3"]
+    assert post["A_family:seed"].sizes["family:seed"] == 12
+    for fam, values in truth.items():
+        for name in ("E", "A"):
+            draws = post[f"{name}_family"].sel(family=fam).values.ravel()
+            lo, hi = np.quantile(draws, [0.05, 0.95])
+            assert lo <= values[name] <= hi, (fam, name, lo, values[name], hi)
+    for name in ("B", "alpha", "beta"):  # shared by all families
+        lo, hi = np.quantile(post[name].values.ravel(), [0.05, 0.95])
+        assert lo <= hierarchy.attrs["params"][name] <= hi, name
+
+
+def test_hierarchy_diagnostics(hierarchy_fit):
+    diag = hierarchy_fit.diagnostics(warn=False)
+    assert diag.attrs["ok"], diag.attrs
+
+
+def test_unseen_family_is_wider_than_seen(hierarchy_fit):
+    kw = {"N": 1e9, "D": 2e10, "kind": "mean"}
+    seen = hierarchy_fit.predict(family="f1", seed="0", **kw)
+    new = hierarchy_fit.predict(family="brand-new", seed="0", new_groups=True, **kw)
+    pooled = hierarchy_fit.predict(**kw)  # no labels: an unseen family and seed
+
+    def width(p):
+        q = p.quantile([0.05, 0.95], dim=("chain", "draw")).values[:, 0]
+        return np.log(q[1] / q[0])
+
+    assert width(new) > 1.5 * width(seen)
+    assert width(pooled) > 1.5 * width(seen)
+    assert str(new.coords["family"].values[0]) == "brand-new"
+
+
+def test_unknown_label_in_predict_is_an_error(hierarchy_fit):
+    with pytest.raises(bs.DataError, match=r"family=.fX. is not a level.*new_groups=True"):
+        hierarchy_fit.predict(N=1e9, D=2e10, family="fX")
+    with pytest.raises(bs.DataError, match=r"neither an input nor a group column"):
+        hierarchy_fit.predict(N=1e9, D=2e10, familly="f1")
+    with pytest.raises(ValueError, match="needs"):
+        hierarchy_fit.predict(N=1e9)
+
+
+def short_fit(seed):
+    df = bs.simulate_ladder(budgets=(1e18, 1e19), sizes_per_budget=4, seed=5)
+    return bs.Model().fit(df, chains=2, draws=30, warmup=15, seed=seed)
+
+
+def test_bad_fit_warns_and_runs_are_deterministic():
+    with pytest.warns(bs.ConvergenceWarning, match="ESS"):
+        a = short_fit(seed=11)
+    with pytest.warns(bs.ConvergenceWarning):
+        b = short_fit(seed=11)
+    np.testing.assert_array_equal(a.posterior["E"].values, b.posterior["E"].values)
+    assert not a.diagnostics(warn=False).attrs["ok"]
+
+
+def test_user_defined_law_fits():
+    """A law written by the user as a JAX function plus priors."""
+    rng = np.random.default_rng(0)
+    n = np.geomspace(1e7, 1e10, 25)
+    df = bs.simulate_ladder().iloc[:25].assign(params=n, tokens=20 * n)
+    df["loss"] = (1.7 + 3.0 * (n / 1e8) ** -0.3) * np.exp(0.005 * rng.standard_normal(25))
+    law = bs.laws.CustomLaw(
+        fn=lambda p, x: jnp.exp(p["log_E"]) + jnp.exp(p["log_A"]) * (x["N"] / 1e8) ** -p["alpha"],
+        params={
+            "log_E": dist.Normal(0.5, 0.5),
+            "log_A": dist.Normal(1.0, 1.0),
+            "alpha": dist.LogNormal(-1.2, 0.5),
+        },
+        inputs=("N",),
+        law_name="my_law",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", bs.ConvergenceWarning)
+        post = bs.Model(law=law).fit(df, seed=0, draws=500)
+    med = post.posterior.median()
+    assert float(med["alpha"]) == pytest.approx(0.3, abs=0.03)
+    assert float(np.exp(med["log_E"])) == pytest.approx(1.7, abs=0.1)
+
+
+def test_checkpoints_get_a_per_run_effect():
+    rng = np.random.default_rng(1)
+    rows = []
+    for r in range(5):
+        offset = 0.02 * rng.standard_normal()
+        for d in np.geomspace(1e9, 1e11, 8):
+            loss = (1.8 + 40 * d**-0.15) * np.exp(offset + 0.003 * rng.standard_normal())
+            rows.append({"params": 1e8, "tokens": d, "loss": loss, "run": f"r{r}", "step": d / 1e6})
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        post = bs.Model(law=bs.laws.SaturatingPowerLaw(x="D")).fit(df, draws=300, warmup=300)
+    assert "sd_run" in post.posterior
+    assert list(post.posterior["run"].values) == [f"r{r}" for r in range(5)]
+    assert float(post.posterior["sd_run"].median()) > 0.005
