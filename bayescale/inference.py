@@ -165,7 +165,7 @@ def sample_nuts(
     warmup: int = 1000,
     seed: int = 0,
     chain_method: str = "auto",
-    target_accept: float = 0.9,
+    target_accept: float = 0.95,
     max_tree_depth: int = 10,
     dense_mass: bool = True,
     init: str = "map",

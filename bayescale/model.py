@@ -343,14 +343,14 @@ class Model:
         **kwargs
             Passed to :func:`bayescale.inference.sample_nuts` (``chain_method``,
             ``target_accept``, ``max_tree_depth``, ``dense_mass``, ``progress_bar``, ``init``).
-            ``target_accept`` defaults to 0.95 for a model with group effects (smaller steps
-            for the hierarchical geometry) and 0.9 otherwise.
+            ``target_accept`` defaults to 0.95: at 0.9, small simulated ladders (35 runs)
+            showed 2-5 divergences in 2 of 3 seeds where ``E`` trades off against ``B`` and
+            ``beta``, none at 0.95.
         """
         from bayescale.inference import sample_nuts
         from bayescale.posterior import ScalingPosterior
 
         data = self.prepare(df)
-        kwargs.setdefault("target_accept", 0.95 if self.terms else 0.9)
         result = sample_nuts(
             self, data, chains=chains, draws=draws, warmup=warmup, seed=seed, **kwargs
         )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -137,3 +138,85 @@ def _grid(
                 v = rows[cols[role[k]]].to_numpy(float)
                 out[k] = np.exp(np.interp(np.log(grid), np.log(x), np.log(v)))
     return out
+
+
+def plot_frontier(
+    front: xr.Dataset,
+    minima: pd.DataFrame | None = None,
+    prob: float = 0.8,
+    data_compute: tuple[float, float] | None = None,
+    path: str | Path | None = None,
+) -> Figure:
+    """Credible bands of ``N*(C)``, ``D*(C)`` and ``D*/N*`` against compute.
+
+    Parameters
+    ----------
+    front : xarray.Dataset
+        The result of :func:`bayescale.frontier.frontier`.
+    minima : pandas.DataFrame, optional
+        Iso-FLOP minima (:func:`bayescale.isoflop.isoflop_minima`) drawn as points.
+    prob : float
+        Probability of the bands.
+    data_compute : tuple of float, optional
+        Compute range of the fitted runs, shaded so extrapolation is visible.
+    path : str or Path, optional
+        Where to save the figure.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
+    q = front.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw"))
+    c = front["compute"].values
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
+    for var, color, label in (
+        ("N_opt", PALETTE[0], "N* (parameters)"),
+        ("D_opt", PALETTE[1], "D* (tokens)"),
+    ):
+        ax1.fill_between(c, q[var][0], q[var][2], color=color, alpha=0.25, lw=0)
+        ax1.plot(c, q[var][1], color=color, label=f"{label}, median and {prob:.0%} band")
+    ax2.fill_between(
+        c, q["tokens_per_param"][0], q["tokens_per_param"][2], color=PALETTE[2], alpha=0.25, lw=0
+    )
+    ax2.plot(c, q["tokens_per_param"][1], color=PALETTE[2], label=f"median and {prob:.0%} band")
+    if minima is not None:
+        ok = minima[minima["ok"]]
+        ax1.scatter(
+            ok["compute"],
+            ok["N_opt"],
+            color=PALETTE[0],
+            marker="D",
+            s=22,
+            zorder=3,
+            label="iso-FLOP parabola minima (Approach 2)",
+        )
+        ax1.scatter(ok["compute"], ok["D_opt"], color=PALETTE[1], marker="D", s=22, zorder=3)
+        ax2.scatter(
+            ok["compute"],
+            ok["tokens_per_param"],
+            color=PALETTE[2],
+            marker="D",
+            s=22,
+            zorder=3,
+            label="iso-FLOP parabola minima",
+        )
+    for ax in (ax1, ax2):
+        if data_compute is not None:
+            ax.axvspan(*data_compute, color="0.85", zorder=0, label="compute range of the data")
+        ax.set_xscale("log")
+        ax.set_xlabel("training compute C (FLOP)")
+        ax.grid(True, which="both", alpha=0.25)
+    ax1.set_yscale("log")
+    ax1.set_ylabel("compute-optimal N* and D*")
+    ax2.set_xscale("log")
+    ax2.set_ylabel("tokens per parameter D*/N*")
+    ax1.legend(fontsize=8, loc="upper left")
+    ax2.legend(fontsize=8, loc="best")
+    fig.suptitle(f"Compute-optimal frontier ({front.attrs.get('groups', '')})", fontsize=11)
+    fig.set_layout_engine("constrained")
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=150)
+    return fig

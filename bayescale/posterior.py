@@ -253,44 +253,16 @@ class ScalingPosterior:
             if np.any(~np.isfinite(v)) or np.any(v <= 0):
                 raise DataError(f"predict: {k} must be finite and > 0.")
         m = next(iter(x.values())).shape[0]
-        known_cols = {c for t in self.model.terms for c in term_columns(t)}
-        unknown = set(groups) - known_cols
-        if unknown:
-            raise DataError(
-                f"predict: {sorted(unknown)} is neither an input nor a group column of this "
-                f"model; inputs are {list(self.law.inputs)}, group columns {sorted(known_cols)}."
-            )
-
-        post = self.tree["posterior"]
         key = jax.random.PRNGKey(rng_seed)
-        shape = (post.sizes["chain"], post.sizes["draw"])
-        effect = {}  # term -> {site: (chain, draw, 1) effect draws}
-        for term in self.model.terms:
-            key, sub = jax.random.split(key)
-            effect[term] = self._term_effect(term, groups, new_groups, sub, shape)
-
-        theta = {}
-        for p in self.law.parameters:
-            value = jnp.asarray(post[p.name].values)[..., None]
-            for term in self.model.effect_terms(p.name):
-                value = value + effect[term][p.name]
-            theta[p.name] = jnp.broadcast_to(value, (*shape, m))
+        key, sub = jax.random.split(key)
+        theta = {
+            k: jnp.broadcast_to(v, (*v.shape[:2], m))
+            for k, v in self.theta_draws(new_groups=new_groups, rng_seed=sub, **groups).items()
+        }
+        post = self.tree["posterior"]
         u = self.law.centre(x, self.scale)
         loc = self.model.location(theta, u, self.scale)
-        if kind == "predictive":
-            if "sd_run" in post:
-                key, sub = jax.random.split(key)
-                sd_run = jnp.asarray(post["sd_run"].values)[..., None]
-                loc = loc + sd_run * jax.random.normal(sub, loc.shape)
-            key, sub = jax.random.split(key)
-            sigma = jnp.asarray(post["sigma"].values)[..., None]
-            if self.model.likelihood == "student_t":
-                nu = jnp.asarray(post["nu"].values)[..., None]
-                eps = jax.random.t(sub, nu, loc.shape)
-            else:
-                eps = jax.random.normal(sub, loc.shape)
-            loc = loc + sigma * eps
-        loss = jnp.exp(loc) if self.model.scale == "log" else loc
+        loss = self.observe(loc, key) if kind == "predictive" else self.from_location(loc)
         coords = {
             "chain": post["chain"].values,
             "draw": post["draw"].values,
@@ -301,6 +273,69 @@ class ScalingPosterior:
         return xr.DataArray(
             np.asarray(loss), dims=("chain", "draw", "point"), coords=coords, name="loss"
         )
+
+    def from_location(self, loc: jnp.ndarray) -> jnp.ndarray:
+        """Map the likelihood's location (log loss on the log scale) back to loss."""
+        return jnp.exp(loc) if self.model.scale == "log" else loc
+
+    def observe(self, loc: jnp.ndarray, key: jax.Array) -> jnp.ndarray:
+        """Draw new observations (a new run's effect plus noise) around ``loc``.
+
+        ``loc`` has leading dims ``(chain, draw)``; returns loss draws of the same shape.
+        """
+        return self.from_location(loc + self.location_noise(loc.shape, key))
+
+    def location_noise(self, shape: tuple[int, ...], key: jax.Array) -> jnp.ndarray:
+        """Additive noise on the likelihood's scale: a new run's effect plus observation noise.
+
+        ``shape`` starts with ``(chain, draw)``; each draw uses its own noise parameters.
+        """
+        post = self.tree["posterior"]
+        extra = (None,) * (len(shape) - 2)
+        noise = jnp.zeros(shape)
+        if "sd_run" in post:
+            key, sub = jax.random.split(key)
+            sd_run = jnp.asarray(post["sd_run"].values)[(..., *extra)]
+            noise = noise + sd_run * jax.random.normal(sub, shape)
+        key, sub = jax.random.split(key)
+        sigma = jnp.asarray(post["sigma"].values)[(..., *extra)]
+        if self.model.likelihood == "student_t":
+            nu = jnp.asarray(post["nu"].values)[(..., *extra)]
+            eps = jax.random.t(sub, nu, shape)
+        else:
+            eps = jax.random.normal(sub, shape)
+        return noise + sigma * eps
+
+    def theta_draws(
+        self, new_groups: bool = False, rng_seed: int | jax.Array = 0, **groups: Any
+    ) -> dict[str, jnp.ndarray]:
+        """Return the sampled law parameters of a group, shape ``(chain, draw, 1)`` each.
+
+        ``groups`` gives labels by group column (``family="f1"``). A term whose columns are
+        not all given, or (with ``new_groups=True``) whose label is unseen, gets effects drawn
+        from the population: the posterior of a new group.
+        """
+        known_cols = {c for t in self.model.terms for c in term_columns(t)}
+        unknown = set(groups) - known_cols
+        if unknown:
+            raise DataError(
+                f"{sorted(unknown)} is neither an input nor a group column of this model; "
+                f"inputs are {list(self.law.inputs)}, group columns {sorted(known_cols)}."
+            )
+        post = self.tree["posterior"]
+        key = rng_seed if isinstance(rng_seed, jax.Array) else jax.random.PRNGKey(rng_seed)
+        shape = (post.sizes["chain"], post.sizes["draw"])
+        effect = {}
+        for term in self.model.terms:
+            key, sub = jax.random.split(key)
+            effect[term] = self._term_effect(term, groups, new_groups, sub, shape)
+        theta = {}
+        for p in self.law.parameters:
+            value = jnp.asarray(post[p.name].values)[..., None]
+            for term in self.model.effect_terms(p.name):
+                value = value + effect[term][p.name]
+            theta[p.name] = value
+        return theta
 
     def _term_effect(
         self,

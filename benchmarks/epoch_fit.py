@@ -43,9 +43,7 @@ def main() -> int:
     for label in ("cold", "warm"):
         t0 = time.perf_counter()
         data = model.prepare(df)
-        result = sample_nuts(
-            model, data, chains=4, draws=1000, warmup=1000, seed=0, target_accept=0.9
-        )
+        result = sample_nuts(model, data, chains=4, draws=1000, warmup=1000, seed=0)
         post = ScalingPosterior.from_samples(model, data, result)
         wall = time.perf_counter() - t0
         diag = post.diagnostics(warn=False)

@@ -106,6 +106,16 @@ class Chinchilla(Law):
             "log_beta": jnp.log(beta),
         }
 
+    def compute_optimal(self, natural: Mapping[str, Array], c_over_k: Array) -> Array:
+        """Closed-form ``N*`` for the budget ``C/k`` (Hoffmann et al. 2022, Appendix D.2).
+
+        ``N* = G (C/k)^(beta/(alpha+beta))`` with ``G = (alpha A / (beta B))^(1/(alpha+beta))``;
+        ``D* = (C/k) / N*``.
+        """
+        a, b = natural["alpha"], natural["beta"]
+        g = (a * natural["A"] / (b * natural["B"])) ** (1.0 / (a + b))
+        return g * c_over_k ** (b / (a + b))
+
     def natural_mean(self, natural: Mapping[str, Array], x: Mapping[str, Array]) -> Array:
         """``E + A N^-alpha + B D^-beta`` on raw ``N`` and ``D``."""
         return (

@@ -1,0 +1,173 @@
+"""Compute-optimal frontiers and budget decisions (issue: credible frontiers)."""
+
+from __future__ import annotations
+
+import warnings
+
+import arviz_stats
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import bayescale as bs
+from bayescale import decisions
+from bayescale.frontier import effective_tokens, frontier
+from bayescale.isoflop import isoflop_minima, power_fit
+from bayescale.simulate import chinchilla_loss
+
+pytestmark = pytest.mark.slow
+
+
+def natural(post):
+    p = post.posterior
+    return {k: p[k].values.ravel() for k in ("E", "A", "B", "alpha", "beta")}
+
+
+def closed_form_n(p, c):
+    g = (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / (p["alpha"] + p["beta"]))
+    return g * (c / 6) ** (p["beta"] / (p["alpha"] + p["beta"]))
+
+
+@pytest.fixture(scope="module")
+def ladder_fit():
+    """A single-family ladder simulated from known parameters, budgets 1e18..1e20 FLOP."""
+    df = bs.simulate_ladder(budgets=(1e18, 3e18, 1e19, 3e19, 1e20), sizes_per_budget=7, seed=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", bs.ConvergenceWarning)
+        return df, bs.Model().fit(df, seed=0)
+
+
+def test_true_frontier_inside_90_band_100x_beyond_data(ladder_fit):
+    df, post = ladder_fit
+    truth = df.attrs["params"]
+    budgets = np.array([1e21, 1e22])  # 10x and 100x the largest budget
+    front = frontier(post, budgets)
+    band = front.quantile([0.05, 0.95], dim=("chain", "draw"))
+    n_true = closed_form_n(truth, budgets)
+    d_true = budgets / (6 * n_true)
+    for var, true in (("N_opt", n_true), ("D_opt", d_true), ("tokens_per_param", d_true / n_true)):
+        lo, hi = band[var].values
+        assert np.all((lo <= true) & (true <= hi)), (var, lo, true, hi)
+    l_true = chinchilla_loss(truth, n_true, d_true)
+    lo, hi = band["loss_opt"].values
+    assert np.all((lo <= l_true) & (l_true <= hi))
+
+
+def test_closed_form_matches_numerical(epoch_fit):
+    c = np.geomspace(1e19, 1e26, 8)
+    a = frontier(epoch_fit, c, method="closed_form")
+    b = frontier(epoch_fit, c, method="numerical")
+    for var in ("N_opt", "D_opt", "loss_opt"):
+        np.testing.assert_allclose(a[var].values, b[var].values, rtol=1e-5)
+    np.testing.assert_allclose(
+        a["N_opt"].values,
+        closed_form_n({k: v.reshape(4, 1000, 1) for k, v in natural(epoch_fit).items()}, c),
+        rtol=1e-8,
+    )
+
+
+def test_frontier_shape_and_arviz(epoch_fit):
+    front = frontier(epoch_fit, [5.88e23, 1e25])
+    assert front["N_opt"].dims == ("chain", "draw", "compute")
+    eti = arviz_stats.eti(front, prob=0.8)
+    assert float(eti["tokens_per_param"].sel(compute=5.88e23, ci_bound="lower")) > 5
+    np.testing.assert_allclose(front["tokens_per_param"], front["D_opt"] / front["N_opt"])
+
+
+def test_epoch_tokens_per_param_at_chinchilla_budget(epoch_fit):
+    front = frontier(epoch_fit, 5.88e23)
+    med = float(front["tokens_per_param"].median())
+    assert 15 <= med <= 22
+
+
+def test_serving_cost_prefers_smaller_models(epoch_fit):
+    plain = frontier(epoch_fit, 1e24)
+    served = frontier(epoch_fit, 1e24, inference_tokens=2e13)
+    assert float(served["N_opt"].median()) < 0.8 * float(plain["N_opt"].median())
+    spent = 6 * served["N_opt"] * served["D_opt"] + 2 * served["N_opt"] * 2e13
+    np.testing.assert_allclose(spent.values, 1e24, rtol=1e-9)
+
+
+def test_unique_token_cap(epoch_fit):
+    plain = frontier(epoch_fit, 1e24, method="numerical")
+    huge = frontier(epoch_fit, 1e24, unique_tokens=1e20)
+    np.testing.assert_allclose(huge["N_opt"].values, plain["N_opt"].values, rtol=1e-5)
+    capped = frontier(epoch_fit, 1e24, unique_tokens=2e11)
+    assert float(capped["tokens_per_param"].median()) < float(plain["tokens_per_param"].median())
+    assert float(capped["loss_opt"].median()) > float(plain["loss_opt"].median())
+    assert effective_tokens(np.array(1e11), 2e11, 15.4) == pytest.approx(1e11)
+    four_epochs = float(effective_tokens(np.array(8e11), 2e11, 15.4))
+    assert 7e11 < four_epochs < 8e11
+
+
+def test_prob_below_matches_brute_force(epoch_fit):
+    p = natural(epoch_fit)
+    n, d, target = np.array([7e10, 3e10]), np.array([1.4e12, 3e12]), 1.975
+    got = decisions.prob_below(epoch_fit, target, N=n, D=d, kind="mean")
+    brute = [(chinchilla_loss(p, ni, di) < target).mean() for ni, di in zip(n, d, strict=True)]
+    np.testing.assert_allclose(got["prob"], brute, atol=1e-12)
+    # Predictive: brute-force Student-t simulation with an independent RNG agrees within MC error.
+    got = decisions.prob_below(epoch_fit, target, N=n, D=d, kind="predictive")
+    post = epoch_fit.posterior
+    rng = np.random.default_rng(1)
+    for j, (ni, di) in enumerate(zip(n, d, strict=True)):
+        loc = np.log(chinchilla_loss(p, ni, di))
+        eps = stats.t.rvs(post["nu"].values.ravel(), random_state=rng)
+        y = np.exp(loc + post["sigma"].values.ravel() * eps)
+        brute = (y < target).mean()
+        assert abs(got["prob"][j] - brute) < 4 * np.sqrt(2) * got["mcse"][j] + 1e-3
+
+
+def test_best_allocation_matches_brute_force(epoch_fit):
+    p = natural(epoch_fit)
+    c = 1e24
+    n = np.geomspace(np.sqrt(c / 6) / 1e3, np.sqrt(c / 6) * 1e3, 4001)
+    loss = chinchilla_loss({k: v[:, None] for k, v in p.items()}, n[None], c / (6 * n[None]))
+    step = np.log10(n[1] / n[0])
+    for objective, score in (("mean", loss.mean(0)), ("quantile", np.quantile(loss, 0.9, 0))):
+        got = decisions.best_allocation(epoch_fit, c, objective=objective, quantile=0.9)
+        n_brute = n[np.argmin(score)]
+        assert abs(np.log10(got["N"][0] / n_brute)) <= 6 / 400 + step
+        assert got["objective"][0] == pytest.approx(score.min(), rel=1e-5)
+
+
+def test_compute_for_target_matches_brute_force(epoch_fit):
+    p = {k: v[:, None, None] for k, v in natural(epoch_fit).items()}
+    target, prob = 2.0, 0.9
+    got = decisions.compute_for_target(epoch_fit, target, prob=prob, kind="mean")
+    cs = got["compute"] * np.array([0.97, 1.03])
+    ps = []
+    for c in cs:
+        n = np.geomspace(np.sqrt(c / 6) / 1e3, np.sqrt(c / 6) * 1e3, 2001)[None, None, :]
+        ps.append((chinchilla_loss(p, n, c / (6 * n)) < target).mean(axis=(0, 1)).max())
+    assert ps[0] < prob <= ps[1]
+    never = decisions.compute_for_target(epoch_fit, 1.0, prob=0.9, kind="mean")
+    assert never["compute"] == np.inf
+
+
+def test_value_of_runs_prefers_runs_near_the_target(epoch_fit):
+    cand = pd.DataFrame({"N": [1e8, 1e10], "D": [2e9, 2e11]})
+    out = decisions.value_of_runs(epoch_fit, cand, 5.88e23, n_sims=100).set_index("N")
+    assert (out["reduction"] > -0.01).all() and (out["reduction"] < 1).all()
+    assert out.loc[1e10, "reduction"] > out.loc[1e8, "reduction"]
+    assert (out["ess_min"] > 100).all()
+
+
+def test_isoflop_parabola_bias_direction():
+    truth = {"E": 1.7, "A": 400.0, "B": 400.0, "alpha": 0.3, "beta": 0.4}
+    rows = []
+    for c in (1e19, 1e20, 1e21):
+        n_opt = closed_form_n(truth, c)
+        for n in n_opt * np.geomspace(1 / 8, 8, 9):
+            rows.append(
+                {"params": n, "tokens": c / (6 * n), "loss": chinchilla_loss(truth, n, c / (6 * n))}
+            )
+    df = pd.DataFrame(rows)
+    minima = isoflop_minima(df)
+    assert minima["ok"].all() and "flatter side" in minima.attrs["bias"]
+    true_n = closed_form_n(truth, minima["compute"].to_numpy())
+    # beta > alpha: the profile is steeper towards large N; the parabola vertex moves to small N.
+    assert np.all(minima["N_opt"] < true_n)
+    fit = power_fit(minima)
+    assert fit["a"] == pytest.approx(0.4 / 0.7, abs=0.02)
