@@ -133,6 +133,45 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_frontier(args: argparse.Namespace) -> int:
+    """Print the compute-optimal allocation with credible bands (and write a figure)."""
+    from bayescale import load_posterior
+    from bayescale.decisions import decision_table
+
+    post = load_posterior(args.fit)
+    groups = dict(item.split("=", 1) for item in args.group or [])
+    table = decision_table(post, args.compute, target=args.target, prob=args.prob, **groups)
+    pd.set_option("display.width", 160)
+    cols = [
+        "compute",
+        "N_opt",
+        "N_opt_lo",
+        "N_opt_hi",
+        "D_opt",
+        "D_opt_lo",
+        "D_opt_hi",
+        "tokens_per_param",
+        "tokens_per_param_lo",
+        "tokens_per_param_hi",
+        "loss_opt",
+    ]
+    if args.target is not None:
+        cols.append("p_target")
+    print(f"median and {args.prob:.0%} band per budget")
+    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if args.plot:
+        import numpy as np
+
+        from bayescale.frontier import frontier
+        from bayescale.plotting import plot_frontier
+
+        lo, hi = min(args.compute) / 100, max(args.compute) * 10
+        front = frontier(post, np.geomspace(lo, hi, 60), **groups)
+        plot_frontier(front, prob=args.prob, path=args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
 def cmd_datasets(args: argparse.Namespace) -> int:
     """List datasets or describe one."""
     from bayescale import datasets
@@ -190,6 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--kind", choices=["predictive", "mean"], default="predictive")
     q.add_argument("--new-groups", action="store_true")
     q.set_defaults(func=cmd_predict)
+
+    fr = sub.add_parser("frontier", help="compute-optimal N*, D*, D*/N*, L* with bands")
+    fr.add_argument("fit")
+    fr.add_argument("--compute", type=float, nargs="+", required=True, help="budgets in FLOP")
+    fr.add_argument("--target", type=float, help="target loss: report P(loss < target)")
+    fr.add_argument("--prob", type=float, default=0.8, help="band probability (default 0.8)")
+    fr.add_argument("--group", nargs="*", help="COLUMN=LABEL")
+    fr.add_argument("--plot", help="write the frontier figure here (PNG/PDF)")
+    fr.set_defaults(func=cmd_frontier)
 
     d = sub.add_parser("datasets", help="list or describe datasets")
     d.add_argument("action", choices=["list", "info"])

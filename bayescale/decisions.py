@@ -331,3 +331,40 @@ def value_of_runs(
     out["reduction"] = 1.0 - out["sd_expected"] / sd_now
     out["ess_min"] = np.asarray(ess.min(axis=0))
     return out.sort_values("reduction", ascending=False)
+
+
+def decision_table(
+    post: ScalingPosterior,
+    compute: Any,
+    target: float | None = None,
+    quantile: float = 0.9,
+    prob: float = 0.8,
+    **groups: Any,
+) -> pd.DataFrame:
+    """Tabulate, per budget, the frontier with its band and the risk-averse allocation.
+
+    With ``target``, also the chance that the median compute-optimal run gets below it.
+
+    Columns: ``compute``; ``N_opt``, ``D_opt``, ``tokens_per_param``, ``loss_opt`` as
+    ``median [lo, hi]`` values (``prob`` band, numeric columns ``*_lo``/``*_hi`` too);
+    ``N_q<quantile>`` and ``D_q<quantile>`` of the allocation minimising that loss quantile;
+    ``p_target``.
+    """
+    c = np.atleast_1d(np.asarray(compute, float))
+    front = frontier(post, c, **groups)
+    lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
+    q = front.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw"))
+    table = pd.DataFrame({"compute": c})
+    for var in ("N_opt", "D_opt", "tokens_per_param", "loss_opt"):
+        table[var] = q[var].values[1]
+        table[f"{var}_lo"] = q[var].values[0]
+        table[f"{var}_hi"] = q[var].values[2]
+    risk = best_allocation(post, c, objective="quantile", quantile=quantile, **groups)
+    table[f"N_q{quantile:g}"] = risk["N"].to_numpy()
+    table[f"D_q{quantile:g}"] = risk["D"].to_numpy()
+    if target is not None:
+        table["p_target"] = prob_below(post, target, N=table["N_opt"], D=table["D_opt"], **groups)[
+            "prob"
+        ].to_numpy()
+    table.attrs["band"] = prob
+    return table

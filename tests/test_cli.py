@@ -1,0 +1,75 @@
+"""The command line: the main job and its follow-up verbs."""
+
+from __future__ import annotations
+
+import pytest
+
+from bayescale.cli import main
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli")
+    code = main(["fit", "--out", str(out), "--draws", "500", "--warmup", "500"])
+    return code, out
+
+
+@pytest.mark.slow
+def test_main_job_writes_fit_summary_and_figure(fitted, capsys):
+    code, out = fitted
+    assert code in (0, 3)  # 3: the fit ran but failed a diagnostic (printed as a warning)
+    for name in ("fit.nc", "summary.csv", "fit.png"):
+        assert (out / name).stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_follow_up_verbs(fitted, capsys):
+    _, out = fitted
+    capsys.readouterr()
+    assert main(["summary", str(out / "fit.nc")]) == 0
+    text = capsys.readouterr().out
+    assert "E_family[f0]" in text and "R-hat" in text
+    assert (
+        main(["predict", str(out / "fit.nc"), "--N", "1e9", "--D", "2e10", "--group", "family=f1"])
+        == 0
+    )
+    assert "90% interval" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "frontier",
+                str(out / "fit.nc"),
+                "--compute",
+                "1e22",
+                "--target",
+                "2.5",
+                "--plot",
+                str(out / "frontier.png"),
+            ]
+        )
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert "tokens_per_param" in text and "p_target" in text
+    assert (out / "frontier.png").stat().st_size > 0
+
+
+def test_datasets_verbs(capsys, mirror):
+    assert main(["datasets", "list"]) == 0
+    assert "epoch_chinchilla" in capsys.readouterr().out
+    assert main(["datasets", "info", "gemstones"]) == 0
+    assert "MIT" in capsys.readouterr().out
+
+
+def test_bad_arguments_exit_non_zero(tmp_path, capsys):
+    csv = tmp_path / "runs.csv"
+    csv.write_text("N,tokens,loss\n1e8,2e9,3.1\n")
+    assert main(["fit", str(csv), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "Missing column 'params'" in err and "'N'" in err
+    with pytest.raises(SystemExit) as e:
+        main(["fit", str(tmp_path / "absent.csv")])
+    assert "no such file" in str(e.value)
+    with pytest.raises(SystemExit) as e:
+        main(["fit", "--likelihood", "cauchy"])
+    assert e.value.code == 2
