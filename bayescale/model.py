@@ -16,6 +16,8 @@ import pandas as pd
 
 from bayescale import laws as _laws
 from bayescale.data import ScalingData, prepare, term_columns
+from bayescale.discrepancy import Grid, grid_for, sample_path
+from bayescale.discrepancy import axis as disc_axis
 from bayescale.errors import SpecificationError
 from bayescale.laws.base import Law, Scale
 from bayescale.priors import parse_prior, prior_to_str
@@ -77,6 +79,13 @@ class Model:
         (68k vs 683k) and removed the divergences (1 vs 40).
     centered_min_rows : int
         Threshold of ``"auto"``.
+    discrepancy : {None, "random_walk"}
+        Add a law discrepancy that grows with extrapolation distance (see
+        :mod:`bayescale.discrepancy`): a random walk in log10 compute on bins of
+        ``discrepancy_step`` decades, with a half-normal(``discrepancy_scale``) prior on its
+        scale per square-root decade (log-loss units).
+    discrepancy_step, discrepancy_scale : float
+        Bin width (decades) and prior scale of the discrepancy.
     """
 
     law: Law | str = "chinchilla"
@@ -88,6 +97,9 @@ class Model:
     run: str | bool | None = None
     centered: bool | str = "auto"
     centered_min_rows: int = 5
+    discrepancy: str | None = None
+    discrepancy_step: float = 0.1
+    discrepancy_scale: float = 0.05
     _terms: dict[str, list[str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -101,6 +113,10 @@ class Model:
             )
         if self.centered not in (True, False, "auto"):
             raise SpecificationError(f"centered={self.centered!r}; use True, False or 'auto'.")
+        if self.discrepancy not in (None, "random_walk"):
+            raise SpecificationError(
+                f"discrepancy={self.discrepancy!r}; use None or 'random_walk'."
+            )
         if self.scale not in SCALES:
             raise SpecificationError(f"scale={self.scale!r}; choose one of {list(SCALES)}.")
         effects = _normalise_effects(self.effects)
@@ -172,6 +188,9 @@ class Model:
             "run": self.run,
             "centered": self.centered,
             "centered_min_rows": self.centered_min_rows,
+            "discrepancy": self.discrepancy,
+            "discrepancy_step": self.discrepancy_step,
+            "discrepancy_scale": self.discrepancy_scale,
         }
 
     @classmethod
@@ -193,6 +212,9 @@ class Model:
             run=spec.get("run"),
             centered=spec.get("centered", "auto"),
             centered_min_rows=spec.get("centered_min_rows", 5),
+            discrepancy=spec.get("discrepancy"),
+            discrepancy_step=spec.get("discrepancy_step", 0.1),
+            discrepancy_scale=spec.get("discrepancy_scale", 0.05),
         )
 
     @classmethod
@@ -239,11 +261,16 @@ class Model:
         loss: jnp.ndarray | None = None,
         n: int | None = None,
         centered: frozenset[str] = frozenset(),
+        disc_bins: jnp.ndarray | None = None,
+        disc_grid: Grid | None = None,
     ) -> None:
         """NumPyro model function; ``sizes`` gives the number of levels of each term."""
         theta = self.linear_predictors(u, codes, sizes, scale, centered)
         loc = self.location(theta, u, scale)
         n = n if n is not None else loc.shape[-1]
+        if disc_grid is not None:
+            path = sample_path(disc_grid, self.discrepancy_scale)
+            loc = loc + path[disc_bins]
         if run_codes is not None:
             sd_run = numpyro.sample("sd_run", self.site_prior("sd_run", scale))
             with numpyro.plate("run", sizes["run"]):
@@ -306,7 +333,21 @@ class Model:
             "scale": data.scale,
             "loss": jnp.asarray(data.loss),
             "centered": self.centered_terms(data),
+            **self.discrepancy_kwargs(data),
         }
+
+    def discrepancy_grid(self, data: ScalingData) -> Grid | None:
+        """The discrepancy's grid over this table (``None`` without a discrepancy)."""
+        if self.discrepancy is None:
+            return None
+        return grid_for(disc_axis(data.x), self.discrepancy_step)
+
+    def discrepancy_kwargs(self, data: ScalingData) -> dict:
+        """The bins of every row and the grid, or nothing without a discrepancy."""
+        grid = self.discrepancy_grid(data)
+        if grid is None:
+            return {}
+        return {"disc_bins": jnp.asarray(grid.index(disc_axis(data.x))), "disc_grid": grid}
 
     def centered_terms(self, data: ScalingData) -> frozenset[str]:
         """Terms whose effects are sampled centred for this table (see ``centered``)."""

@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayescale import discrepancy as disc
 from bayescale.data import ScalingData, term_columns
+from bayescale.discrepancy import Grid
 from bayescale.errors import DataError
 from bayescale.laws.base import INPUTS, Law, Scale
 from bayescale.model import Model
@@ -26,7 +28,7 @@ SAMPLE_DIMS = ("chain", "draw")
 
 
 def _dims(model: Model, data: ScalingData) -> dict[str, list[str]]:
-    dims: dict[str, list[str]] = {"loss": ["obs"], "z_run": ["run"]}
+    dims: dict[str, list[str]] = {"loss": ["obs"], "z_run": ["run"], "z_disc": ["disc_step"]}
     for p in model.law.parameters:
         for term in model.effect_terms(p.name):
             dims[f"z_{p.name}__{term}"] = [term]
@@ -93,10 +95,13 @@ class ScalingPosterior:
     model and the data's coords so it can predict.
     """
 
-    def __init__(self, tree: xr.DataTree, model: Model, scale: Scale) -> None:
+    def __init__(
+        self, tree: xr.DataTree, model: Model, scale: Scale, grid: Grid | None = None
+    ) -> None:
         self.tree = tree
         self.model = model
         self.scale = scale
+        self.grid = grid
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -116,6 +121,9 @@ class ScalingPosterior:
             "bayescale_max_tree_depth": result.max_tree_depth,
             "bayescale_data_index": json.dumps([str(i) for i in data.index]),
         }
+        grid = model.discrepancy_grid(data)
+        if grid is not None:
+            attrs["bayescale_discrepancy"] = json.dumps(grid.to_dict())
         dims = _dims(model, data)
         dims.update({k: ["obs"] for k in constant})
         tree = arviz_base.from_dict(
@@ -130,7 +138,7 @@ class ScalingPosterior:
             dims=dims,
         )
         tree.attrs.update(attrs)
-        return cls(tree, model, data.scale)
+        return cls(tree, model, data.scale, grid)
 
     # -- I/O ----------------------------------------------------------------------------------
     def to_netcdf(self, path: str | Path) -> Path:
@@ -152,7 +160,9 @@ class ScalingPosterior:
             raise ValueError(
                 f"{path} was not written by bayescale (no model attributes)."
             ) from None
-        return cls(tree, Model.from_spec(spec, law=law), scale)
+        grid = tree.attrs.get("bayescale_discrepancy")
+        grid = Grid(**json.loads(grid)) if grid else None
+        return cls(tree, Model.from_spec(spec, law=law), scale, grid)
 
     # -- views --------------------------------------------------------------------------------
     @property
@@ -253,6 +263,8 @@ class ScalingPosterior:
             if np.any(~np.isfinite(v)) or np.any(v <= 0):
                 raise DataError(f"predict: {k} must be finite and > 0.")
         m = next(iter(x.values())).shape[0]
+        run = groups.pop("run", None)
+        run_index = self._run_index(run, new_groups)
         key = jax.random.PRNGKey(rng_seed)
         key, sub = jax.random.split(key)
         theta = {
@@ -262,7 +274,11 @@ class ScalingPosterior:
         post = self.tree["posterior"]
         u = self.law.centre(x, self.scale)
         loc = self.model.location(theta, u, self.scale)
-        loss = self.observe(loc, key) if kind == "predictive" else self.from_location(loc)
+        key, sub = jax.random.split(key)
+        loc = loc + self.discrepancy_at(x, sub)
+        loss = (
+            self.observe(loc, key, run_index) if kind == "predictive" else self.from_location(loc)
+        )
         coords = {
             "chain": post["chain"].values,
             "draw": post["draw"].values,
@@ -274,21 +290,53 @@ class ScalingPosterior:
             np.asarray(loss), dims=("chain", "draw", "point"), coords=coords, name="loss"
         )
 
+    def discrepancy_at(self, x: Mapping[str, Any], key: jax.Array) -> jnp.ndarray | float:
+        """Draws ``(chain, draw, m)`` of the law discrepancy at inputs ``x`` (0 without one)."""
+        if self.grid is None:
+            return 0.0
+        post = self.tree["posterior"]
+        tau = post["tau_disc"].values
+        z = post["z_disc"].values if "z_disc" in post else None
+        path = disc.path_draws(tau, z, self.grid)
+        return disc.at(path, tau, disc.axis(x), self.grid, key)
+
     def from_location(self, loc: jnp.ndarray) -> jnp.ndarray:
         """Map the likelihood's location (log loss on the log scale) back to loss."""
         return jnp.exp(loc) if self.model.scale == "log" else loc
 
-    def observe(self, loc: jnp.ndarray, key: jax.Array) -> jnp.ndarray:
-        """Draw new observations (a new run's effect plus noise) around ``loc``.
+    def observe(
+        self, loc: jnp.ndarray, key: jax.Array, run_index: int | None = None
+    ) -> jnp.ndarray:
+        """Draw new observations (a run's effect plus noise) around ``loc``.
 
         ``loc`` has leading dims ``(chain, draw)``; returns loss draws of the same shape.
+        ``run_index`` selects a fitted run's effect; by default the run is new.
         """
-        return self.from_location(loc + self.location_noise(loc.shape, key))
+        return self.from_location(loc + self.location_noise(loc.shape, key, run_index))
 
-    def location_noise(self, shape: tuple[int, ...], key: jax.Array) -> jnp.ndarray:
-        """Additive noise on the likelihood's scale: a new run's effect plus observation noise.
+    def _run_index(self, run: Any, new_groups: bool) -> int | None:
+        """Index of a fitted run's label (``None``: a new run)."""
+        if run is None:
+            return None
+        post = self.tree["posterior"]
+        if "run" not in post.coords:
+            raise DataError("predict: run= was given but this model has no per-run effect.")
+        labels = [str(v) for v in post["run"].values]
+        if str(run) in labels:
+            return labels.index(str(run))
+        if not new_groups:
+            raise DataError(
+                f"predict: run={run!r} is not a fitted run; pass new_groups=True for a new run."
+            )
+        return None
 
-        ``shape`` starts with ``(chain, draw)``; each draw uses its own noise parameters.
+    def location_noise(
+        self, shape: tuple[int, ...], key: jax.Array, run_index: int | None = None
+    ) -> jnp.ndarray:
+        """Additive noise on the likelihood's scale: a run's effect plus observation noise.
+
+        ``shape`` starts with ``(chain, draw)``; each draw uses its own noise parameters. The
+        run effect is that of fitted run ``run_index``, or a new run's.
         """
         post = self.tree["posterior"]
         extra = (None,) * (len(shape) - 2)
@@ -296,7 +344,11 @@ class ScalingPosterior:
         if "sd_run" in post:
             key, sub = jax.random.split(key)
             sd_run = jnp.asarray(post["sd_run"].values)[(..., *extra)]
-            noise = noise + sd_run * jax.random.normal(sub, shape)
+            if run_index is None:
+                noise = noise + sd_run * jax.random.normal(sub, shape)
+            else:
+                z = jnp.asarray(post["z_run"].values[..., run_index])[(..., *extra)]
+                noise = noise + sd_run * z
         key, sub = jax.random.split(key)
         sigma = jnp.asarray(post["sigma"].values)[(..., *extra)]
         if self.model.likelihood == "student_t":

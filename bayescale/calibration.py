@@ -1,0 +1,299 @@
+"""Calibration checks: extrapolation backtests, scoring rules, LOO-PIT.
+
+A backtest splits a table, fits the model on one side and predicts the other with the
+posterior predictive (a new run's effect and noise included), then scores the predictions:
+coverage of central intervals, the interval score, CRPS, and the absolute relative error (ARE) of
+the posterior median, as in the Hitchhiker's Guide to scaling-law estimation.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from bayescale.data import DEFAULT_COLUMNS, term_columns
+from bayescale.errors import ConvergenceWarning, DataError
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from bayescale.model import Model
+    from bayescale.posterior import ScalingPosterior
+
+LEVELS = (0.5, 0.8, 0.9, 0.95)
+
+
+@dataclass(frozen=True)
+class Split:
+    """A named train/test split of a table's rows (boolean masks over its index)."""
+
+    name: str
+    train: np.ndarray
+    test: np.ndarray
+
+
+def _cols(model: Model) -> dict[str, str]:
+    return {**DEFAULT_COLUMNS, **(model.columns or {})}
+
+
+def _compute(df: pd.DataFrame, cols: dict[str, str]) -> np.ndarray:
+    if cols["flops"] in df:
+        return df[cols["flops"]].to_numpy(float)
+    return 6.0 * df[cols["params"]].to_numpy(float) * df[cols["tokens"]].to_numpy(float)
+
+
+def split_by_compute(
+    df: pd.DataFrame, model: Model, train_fraction: float = 0.75, cut: float | None = None
+) -> Split:
+    """Train on runs up to a compute cut, test on the runs above it.
+
+    The default cut keeps ``train_fraction`` of the rows for training.
+    """
+    c = _compute(df, _cols(model))
+    cut = float(np.quantile(c, train_fraction)) if cut is None else float(cut)
+    train = c <= cut
+    return Split(f"compute <= {cut:.3g}", train, ~train)
+
+
+def split_by_size(df: pd.DataFrame, model: Model, n_largest: int = 2) -> Split:
+    """Test on the ``n_largest`` distinct model sizes, train on the rest."""
+    n = df[_cols(model)["params"]].to_numpy(float)
+    sizes = np.unique(n)
+    if sizes.size <= n_largest:
+        raise DataError(f"Only {sizes.size} model sizes: cannot hold out the {n_largest} largest.")
+    test = n >= sizes[-n_largest]
+    return Split(f"largest {n_largest} sizes", ~test, test)
+
+
+def split_curve_tail(
+    df: pd.DataFrame, model: Model, fraction: float = 0.25, order: str | None = None
+) -> Split:
+    """Per run, test on the last ``fraction`` of its training curve (by ``order``, default tokens)."""
+    cols = _cols(model)
+    run = model.run if isinstance(model.run, str) else cols["run"]
+    if run not in df:
+        raise DataError(f"split_curve_tail needs the run column {run!r}.")
+    order = order or cols["tokens"]
+    rank = df.groupby(run)[order].rank(pct=True, method="first").to_numpy()
+    test = rank > 1 - fraction
+    return Split(f"last {fraction:.0%} of each curve", ~test, test)
+
+
+def splits_leave_group_out(df: pd.DataFrame, column: str) -> list[Split]:
+    """One split per level of ``column``: test on that group, train on the others."""
+    labels = df[column].astype(str).to_numpy()
+    return [Split(f"leave out {column}={g}", labels != g, labels == g) for g in np.unique(labels)]
+
+
+def crps_from_draws(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Continuous ranked probability score of sample forecasts ``draws`` (samples x points)."""
+    x = np.sort(draws, axis=0)
+    m = x.shape[0]
+    weights = (2 * np.arange(1, m + 1) - m - 1)[:, None]
+    return np.mean(np.abs(x - y[None]), axis=0) - np.sum(weights * x, axis=0) / m**2
+
+
+def interval_score(lo: np.ndarray, hi: np.ndarray, y: np.ndarray, level: float) -> np.ndarray:
+    """Gneiting and Raftery's (2007) interval score of a central ``level`` interval."""
+    a = 1 - level
+    return (hi - lo) + (2 / a) * (lo - y) * (y < lo) + (2 / a) * (y - hi) * (y > hi)
+
+
+def score_predictions(
+    draws: np.ndarray, y: np.ndarray, levels: Sequence[float] = LEVELS
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """Score sample forecasts ``draws`` (samples x points) of observations ``y``.
+
+    Returns the summary (coverage per level, mean 90 % interval score relative to ``y``, mean
+    CRPS relative to ``y``, median and mean ARE of the median) and a per-point table.
+    """
+    med = np.median(draws, axis=0)
+    points = pd.DataFrame({"y": y, "median": med, "are": np.abs(med - y) / y})
+    summary: dict[str, float] = {}
+    for level in levels:
+        lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        inside = (lo <= y) & (y <= hi)
+        points[f"lo_{level:g}"], points[f"hi_{level:g}"] = lo, hi
+        summary[f"coverage_{level:g}"] = float(inside.mean())
+    lo, hi = points["lo_0.9"].to_numpy(), points["hi_0.9"].to_numpy()
+    points["pit"] = (draws < y[None]).mean(axis=0)
+    summary["interval_score_90"] = float(np.mean(interval_score(lo, hi, y, 0.9) / y))
+    summary["crps"] = float(np.mean(crps_from_draws(draws, y) / y))
+    summary["are_median"] = float(points["are"].median())
+    summary["are_mean"] = float(points["are"].mean())
+    return summary, points
+
+
+def predict_rows(
+    post: ScalingPosterior, df: pd.DataFrame, model: Model, rng_seed: int = 0
+) -> np.ndarray:
+    """Posterior predictive draws (samples x rows) for the rows of ``df``, row by row groups."""
+    cols = _cols(model)
+    role_of = {"params": "N", "tokens": "D", "flops": "C", "step": "step"}
+    group_cols = sorted({c for t in model.terms for c in term_columns(t)})
+    keys = group_cols + (["run"] if "run" in post.tree["posterior"].coords else [])
+    run_col = model.run if isinstance(model.run, str) else cols["run"]
+    out = np.empty((post.posterior.sizes["chain"] * post.posterior.sizes["draw"], len(df)))
+    frame = df.reset_index(drop=True)
+    label_frame = frame[group_cols].astype(str) if group_cols else pd.DataFrame(index=frame.index)
+    if "run" in keys:
+        label_frame["run"] = frame[run_col].astype(str)
+    combos = label_frame.drop_duplicates() if keys else pd.DataFrame([{}])
+    for i, (_, labels) in enumerate(combos.iterrows()):
+        mask = np.ones(len(frame), bool)
+        for k, v in labels.items():
+            mask &= label_frame[k].to_numpy() == v
+        inputs = {
+            role_of[r]: frame.loc[mask, cols[r]].to_numpy(float)
+            for r in ("params", "tokens", "flops", "step")
+            if role_of[r] in post.law.inputs or r in ("params", "tokens")
+            if cols[r] in frame
+        }
+        pred = post.predict(
+            kind="predictive", new_groups=True, rng_seed=rng_seed + i, **inputs, **labels
+        )
+        out[:, mask] = pred.values.reshape(out.shape[0], -1)
+    return out
+
+
+def backtest(
+    model: Model,
+    df: pd.DataFrame,
+    splits: Split | Iterable[Split] | Callable[..., Any] = split_by_compute,
+    levels: Sequence[float] = LEVELS,
+    dataset: str = "",
+    **fit_kwargs: Any,
+) -> pd.DataFrame:
+    """Fit on each split's training rows, predict its test rows, and score the predictions.
+
+    Parameters
+    ----------
+    model : Model
+        The model to check.
+    df : pandas.DataFrame
+        The table.
+    splits : Split, iterable of Split, or callable
+        The splits, or a function ``f(df, model) -> Split | list[Split]`` (default: a compute
+        cut keeping 75 % of rows for training).
+    levels : sequence of float
+        Central interval levels whose coverage is reported.
+    dataset : str
+        Name shown in the table.
+    **fit_kwargs
+        Passed to :meth:`Model.fit` (``chains``, ``draws``, ``seed``...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per split: ``dataset``, ``split``, ``n_train``, ``n_test``, ``coverage_<level>``,
+        ``interval_score_90`` and ``crps`` (relative to the observed loss), ``are_median``,
+        ``are_mean`` and ``fit_ok`` (the fit passed its diagnostics). ``attrs["points"]`` holds
+        the per-point predictions and PIT values.
+    """
+    if callable(splits) and not isinstance(splits, Split):
+        splits = splits(df, model)
+    if isinstance(splits, Split):
+        splits = [splits]
+    loss_col = _cols(model)["loss"]
+    rows, points = [], []
+    for split in splits:
+        train, test = df[split.train], df[split.test]
+        if len(test) == 0:
+            raise DataError(f"Split {split.name!r} leaves no test rows.")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            post = model.fit(train, **fit_kwargs)
+        draws = predict_rows(post, test, model)
+        summary, pts = score_predictions(draws, test[loss_col].to_numpy(float), levels)
+        fit_ok = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        rows.append(
+            {
+                "dataset": dataset,
+                "split": split.name,
+                "n_train": len(train),
+                "n_test": len(test),
+                **summary,
+                "fit_ok": fit_ok,
+            }
+        )
+        pts.insert(0, "split", split.name)
+        pts.index = test.index
+        points.append(pts)
+    table = pd.DataFrame(rows)
+    table.attrs["points"] = pd.concat(points)
+    return table
+
+
+def add_posterior_predictive(post: ScalingPosterior, rng_seed: int = 0) -> xr.DataTree:
+    """Add a ``posterior_predictive`` group (replicated losses of the fitted rows) to the tree."""
+    import jax
+    import jax.numpy as jnp
+    import xarray as xr
+
+    if "posterior_predictive" in post.tree.children:
+        return post.tree
+    const = post.tree["constant_data"]
+    x = {k: jnp.asarray(const[f"x_{k}"].values) for k in post.law.inputs}
+    # Location of every row with its own group effects (and run effect) as fitted.
+    theta = {}
+    posterior = post.tree["posterior"]
+    from bayescale.posterior import effect_draws
+
+    for p in post.law.parameters:
+        value = jnp.asarray(posterior[p.name].values)[..., None]
+        for term in post.model.effect_terms(p.name):
+            codes = const[f"code_{term}"].values
+            value = value + jnp.asarray(effect_draws(posterior, p.name, term))[..., codes]
+        theta[p.name] = value
+    loc = post.model.location(theta, post.law.centre(x, post.scale), post.scale)
+    key = jax.random.PRNGKey(rng_seed)
+    if "code_run" in const:
+        codes = const["code_run"].values
+        sd = jnp.asarray(posterior["sd_run"].values)[..., None]
+        z = jnp.asarray(posterior["z_run"].values)[..., codes]
+        loc = loc + sd * z
+    if post.grid is not None:
+        key, sub = jax.random.split(key)
+        loc = loc + post.discrepancy_at({k: np.asarray(v) for k, v in x.items()}, sub)
+    sigma = jnp.asarray(posterior["sigma"].values)[..., None]
+    if post.model.likelihood == "student_t":
+        eps = jax.random.t(key, jnp.asarray(posterior["nu"].values)[..., None], loc.shape)
+    else:
+        eps = jax.random.normal(key, loc.shape)
+    rep = np.asarray(post.from_location(loc + sigma * eps))
+    ds = xr.Dataset(
+        {"loss": (("chain", "draw", "obs"), rep)},
+        coords={
+            "chain": posterior["chain"].values,
+            "draw": posterior["draw"].values,
+            "obs": post.tree["observed_data"]["obs"].values,
+        },
+    )
+    post.tree["posterior_predictive"] = xr.DataTree(ds)
+    return post.tree
+
+
+def loo_pit(post: ScalingPosterior) -> np.ndarray:
+    """LOO-PIT values of the fitted rows (``arviz_stats.loo_pit``); uniform when calibrated."""
+    import arviz_stats
+
+    add_posterior_predictive(post)
+    res = arviz_stats.loo_pit(post.tree, var_names=["loss"])
+    return np.asarray(res["loss"].values)
+
+
+def plot_loo_pit(post: ScalingPosterior, path: str | None = None):
+    """LOO-PIT ECDF with its simultaneous envelope (``arviz_plots.plot_loo_pit``)."""
+    import arviz_plots
+
+    add_posterior_predictive(post)
+    pc = arviz_plots.plot_loo_pit(post.tree, var_names=["loss"], backend="matplotlib")
+    fig = pc.viz["figure"].item() if hasattr(pc.viz["figure"], "item") else pc.viz["figure"]
+    if path is not None:
+        fig.savefig(path, dpi=150)
+    return fig

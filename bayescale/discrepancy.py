@@ -1,0 +1,87 @@
+"""A law-discrepancy term that grows with the distance of an extrapolation.
+
+A scaling law is only approximately right. Independent noise around one curve cannot say so,
+and its intervals are far too narrow when the fit is extrapolated. The discrepancy ``delta(t)``
+is a random walk (discretised Brownian motion) in ``t = log10 C`` added to the likelihood's
+location: on a grid of ``step``-decade bins spanning the data,
+``delta_{j+1} = delta_j + tau sqrt(step) z_j``, centred to mean zero over the bins. In the data,
+``tau`` is learnt from how the runs at neighbouring budgets depart from the law; beyond the
+data, ``delta(t) = delta_edge + tau sqrt(|t - t_edge|) z``, so its variance grows linearly with
+the number of decades extrapolated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Bins of ``step`` decades of the discrepancy's axis, the first starting at ``origin``."""
+
+    origin: float
+    step: float
+    n: int
+
+    def to_dict(self) -> dict:
+        """Return a JSON-serialisable dict."""
+        return {"origin": self.origin, "step": self.step, "n": self.n}
+
+    def index(self, t: np.ndarray) -> np.ndarray:
+        """Bin of each position (clipped to the grid)."""
+        return np.clip(np.floor((t - self.origin) / self.step), 0, self.n - 1).astype(np.int32)
+
+
+def axis(x: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The discrepancy's axis: log10 compute (``C``, else ``6 N D``), else the first input."""
+    if "C" in x:
+        return np.log10(np.asarray(x["C"], float))
+    if "N" in x and "D" in x:
+        return np.log10(6.0 * np.asarray(x["N"], float) * np.asarray(x["D"], float))
+    return np.log10(np.asarray(next(iter(x.values())), float))
+
+
+def grid_for(t: np.ndarray, step: float) -> Grid:
+    """A grid whose bins cover positions ``t``."""
+    origin = float(np.min(t))
+    return Grid(origin, step, int(np.floor((np.max(t) - origin) / step)) + 1)
+
+
+def sample_path(grid: Grid, tau_scale: float) -> jnp.ndarray:
+    """Sample ``tau`` and the centred random-walk path over the grid (NumPyro sites)."""
+    tau = numpyro.sample("tau_disc", dist.HalfNormal(tau_scale))
+    if grid.n == 1:
+        return jnp.zeros(1)
+    with numpyro.plate("disc_step", grid.n - 1):
+        z = numpyro.sample("z_disc", dist.Normal(0.0, 1.0))
+    path = jnp.concatenate([jnp.zeros(1), jnp.cumsum(tau * np.sqrt(grid.step) * z)])
+    return path - path.mean()
+
+
+def path_draws(tau: np.ndarray, z: np.ndarray | None, grid: Grid) -> jnp.ndarray:
+    """The path for posterior draws: ``tau`` ``(chain, draw)``, ``z`` ``(chain, draw, n-1)``."""
+    if z is None or grid.n == 1:
+        return jnp.zeros((*tau.shape, 1))
+    steps = jnp.asarray(tau)[..., None] * np.sqrt(grid.step) * jnp.asarray(z)
+    path = jnp.concatenate([jnp.zeros((*tau.shape, 1)), jnp.cumsum(steps, axis=-1)], axis=-1)
+    return path - path.mean(axis=-1, keepdims=True)
+
+
+def at(
+    path: jnp.ndarray, tau: np.ndarray, t: np.ndarray, grid: Grid, key: jax.Array
+) -> jnp.ndarray:
+    """Discrepancy draws ``(chain, draw, m)`` at positions ``t`` (extrapolating beyond the grid)."""
+    idx = grid.index(t)
+    inside = jnp.take(path, jnp.asarray(idx), axis=-1)
+    lo_edge = grid.origin + 0.5 * grid.step
+    hi_edge = grid.origin + (grid.n - 0.5) * grid.step
+    dist_out = np.where(t > hi_edge, t - hi_edge, np.where(t < lo_edge, lo_edge - t, 0.0))
+    z = jax.random.normal(key, inside.shape)
+    return inside + jnp.asarray(tau)[..., None] * jnp.sqrt(jnp.asarray(dist_out)) * z

@@ -1,0 +1,103 @@
+"""Calibration tooling: scoring rules, splits, backtests, LOO-PIT, the discrepancy term."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import bayescale as bs
+from bayescale import calibration as cal
+from bayescale import discrepancy as disc
+
+
+def test_crps_matches_the_normal_closed_form():
+    rng = np.random.default_rng(0)
+    draws = rng.standard_normal((20000, 1)) * 2.0 + 1.0
+    y = np.array([0.3])
+    z = (y - 1.0) / 2.0
+    exact = 2.0 * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / np.sqrt(np.pi))
+    assert cal.crps_from_draws(draws, y)[0] == pytest.approx(exact[0], rel=0.02)
+
+
+def test_interval_score():
+    y = np.array([0.0, 5.0, -5.0])
+    score = cal.interval_score(np.full(3, -1.0), np.full(3, 1.0), y, 0.9)
+    np.testing.assert_allclose(score, [2.0, 2.0 + 20 * 4, 2.0 + 20 * 4])
+
+
+def test_calibrated_forecasts_score_nominal_coverage():
+    rng = np.random.default_rng(1)
+    mu = rng.uniform(2, 3, 4000)
+    y = mu * np.exp(0.02 * rng.standard_normal(4000))
+    draws = mu[None] * np.exp(0.02 * rng.standard_normal((2000, 4000)))
+    summary, points = cal.score_predictions(draws, y)
+    for level in cal.LEVELS:
+        assert summary[f"coverage_{level:g}"] == pytest.approx(level, abs=0.03)
+    assert summary["are_median"] == pytest.approx(0.02 * 0.6745, rel=0.1)
+    assert points["pit"].between(0, 1).all()
+    overconfident, _ = cal.score_predictions(mu[None] + 0.3 * (draws - mu[None]), y)
+    assert overconfident["coverage_0.9"] < 0.5
+
+
+def test_splits():
+    df = bs.simulate_ladder(families=3, seed=2)
+    model = bs.Model()
+    s = cal.split_by_compute(df, model, 0.6)
+    assert s.train.sum() + s.test.sum() == len(df) and not (s.train & s.test).any()
+    assert df["flops"][s.train].max() < df["flops"][s.test].min()
+    s = cal.split_by_size(df, model, 2)
+    assert set(df["params"][s.test]) == set(np.sort(df["params"].unique())[-2:])
+    groups = cal.splits_leave_group_out(df, "family")
+    assert [g.name for g in groups] == [f"leave out family=f{i}" for i in range(3)]
+    curves = df.assign(run=df["family"], step=df["tokens"])
+    s = cal.split_curve_tail(curves, bs.Model(run="run"), 0.25)
+    assert 0.2 < s.test.mean() < 0.3
+
+
+def test_discrepancy_grid_and_extrapolation():
+    grid = disc.grid_for(np.array([18.0, 18.55, 19.95]), 0.1)
+    assert grid.n == 20 and list(grid.index(np.array([17.0, 18.05, 25.0]))) == [0, 0, 19]
+    tau = np.full((1, 4000), 0.02)
+    z = np.random.default_rng(0).standard_normal((1, 4000, grid.n - 1))
+    path = disc.path_draws(tau, z, grid)
+    np.testing.assert_allclose(path.mean(axis=-1), 0, atol=1e-12)
+    import jax
+
+    far = disc.at(path, tau, np.array([20.0, 22.0, 24.0]), grid, jax.random.PRNGKey(0))
+    sd = np.asarray(far).std(axis=(0, 1))
+    assert sd[0] < sd[1] < sd[2]
+
+
+@pytest.mark.slow
+def test_backtest_table_and_discrepancy_widen_extrapolation(tmp_path):
+    df = bs.simulate_ladder(budgets=(1e18, 3e18, 1e19, 3e19, 1e20), seed=4)
+    widths = {}
+    for d in (None, "random_walk"):
+        model = bs.Model(discrepancy=d)
+        table = cal.backtest(model, df, cal.split_by_compute, dataset="sim", draws=500)
+        assert list(table.columns[:4]) == ["dataset", "split", "n_train", "n_test"]
+        assert table["n_test"][0] == int((df["flops"] > np.quantile(df["flops"], 0.75)).sum())
+        assert len(table.attrs["points"]) == table["n_test"][0]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", bs.ConvergenceWarning)
+            post = model.fit(df, draws=500)
+        pred = post.predict(N=3e10, D=6e11)  # 1000x the largest budget
+        q = pred.quantile([0.05, 0.95], dim=("chain", "draw")).values[:, 0]
+        widths[d] = np.log(q[1] / q[0])
+        if d:
+            back = bs.load_posterior(post.to_netcdf(tmp_path / "d.nc"))
+            assert back.grid == post.grid
+            np.testing.assert_array_equal(back.predict(N=3e10, D=6e11).values, pred.values)
+    assert widths["random_walk"] > widths[None]
+
+
+@pytest.mark.slow
+def test_loo_pit(epoch_fit):
+    pit = cal.loo_pit(epoch_fit)
+    assert pit.shape == (240,) and np.all((pit >= 0) & (pit <= 1))
+    assert "posterior_predictive" in epoch_fit.tree.children
+    fig = cal.plot_loo_pit(epoch_fit)
+    assert fig is not None
