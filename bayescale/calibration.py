@@ -73,7 +73,7 @@ def split_by_size(df: pd.DataFrame, model: Model, n_largest: int = 2) -> Split:
 def split_curve_tail(
     df: pd.DataFrame, model: Model, fraction: float = 0.25, order: str | None = None
 ) -> Split:
-    """Per run, test on the last ``fraction`` of its training curve (by ``order``, default tokens)."""
+    """Per run, test on the last ``fraction`` of its curve (ordered by ``order``: tokens)."""
     cols = _cols(model)
     run = model.run if isinstance(model.run, str) else cols["run"]
     if run not in df:

@@ -40,7 +40,7 @@ class Grid:
 
 
 def axis(x: Mapping[str, np.ndarray]) -> np.ndarray:
-    """The discrepancy's axis: log10 compute (``C``, else ``6 N D``), else the first input."""
+    """Return the discrepancy's axis: log10 of ``C`` (or ``6 N D``), else of the first input."""
     if "C" in x:
         return np.log10(np.asarray(x["C"], float))
     if "N" in x and "D" in x:
@@ -49,7 +49,7 @@ def axis(x: Mapping[str, np.ndarray]) -> np.ndarray:
 
 
 def grid_for(t: np.ndarray, step: float) -> Grid:
-    """A grid whose bins cover positions ``t``."""
+    """Make a grid whose bins cover positions ``t``."""
     origin = float(np.min(t))
     return Grid(origin, step, int(np.floor((np.max(t) - origin) / step)) + 1)
 
@@ -66,7 +66,7 @@ def sample_path(grid: Grid, tau_scale: float) -> jnp.ndarray:
 
 
 def path_draws(tau: np.ndarray, z: np.ndarray | None, grid: Grid) -> jnp.ndarray:
-    """The path for posterior draws: ``tau`` ``(chain, draw)``, ``z`` ``(chain, draw, n-1)``."""
+    """Rebuild the path from draws of ``tau`` ``(chain, draw)`` and ``z`` ``(chain, draw, n-1)``."""
     if z is None or grid.n == 1:
         return jnp.zeros((*tau.shape, 1))
     steps = jnp.asarray(tau)[..., None] * np.sqrt(grid.step) * jnp.asarray(z)

@@ -337,13 +337,13 @@ class Model:
         }
 
     def discrepancy_grid(self, data: ScalingData) -> Grid | None:
-        """The discrepancy's grid over this table (``None`` without a discrepancy)."""
+        """Return the discrepancy's grid over this table (``None`` without a discrepancy)."""
         if self.discrepancy is None:
             return None
         return grid_for(disc_axis(data.x), self.discrepancy_step)
 
     def discrepancy_kwargs(self, data: ScalingData) -> dict:
-        """The bins of every row and the grid, or nothing without a discrepancy."""
+        """Return the bin of every row and the grid (nothing without a discrepancy)."""
         grid = self.discrepancy_grid(data)
         if grid is None:
             return {}
