@@ -172,6 +172,56 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the HTML/Markdown/LaTeX report of a saved fit."""
+    from bayescale import load_posterior
+    from bayescale.report import report
+
+    backtest = pd.read_csv(args.backtest) if args.backtest else None
+    path = report(
+        load_posterior(args.fit),
+        args.out,
+        target_compute=args.target_compute,
+        backtest=backtest,
+        title=args.title,
+    )
+    print(f"wrote {path} (and report.md, parameters.tex, figures as PNG and PDF)")
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """Fit on one side of a split, predict the other, print coverage and errors."""
+    from bayescale import Model, calibration
+
+    df, source = _read_table(args)
+    if args.drop_highest_loss:
+        df = df.drop(df["loss"].nlargest(args.drop_highest_loss).index)
+    effects = _parse_effects(args.effects)
+    model = (
+        Model.from_preset(args.preset, **({"effects": effects} if effects else {}))
+        if (args.preset)
+        else Model(law=args.law, effects=effects)
+    )
+    if args.split == "compute":
+        splits = calibration.split_by_compute(df, model, args.train_fraction)
+    elif args.split == "size":
+        splits = calibration.split_by_size(df, model, args.n_largest)
+    elif args.split == "curve":
+        splits = calibration.split_curve_tail(df, model, 1 - args.train_fraction)
+    else:
+        if not args.group:
+            raise SystemExit("error: --split group needs --group COLUMN.")
+        splits = calibration.splits_leave_group_out(df, args.group)
+    print(f"Backtest on {source} ({len(df)} rows), split: {args.split}")
+    table = calibration.backtest(model, df, splits, draws=args.draws, seed=args.seed)
+    pd.set_option("display.width", 160)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if args.out:
+        table.to_csv(args.out, index=False)
+        print(f"wrote {args.out}")
+    return 0
+
+
 def cmd_datasets(args: argparse.Namespace) -> int:
     """List datasets or describe one."""
     from bayescale import datasets
@@ -238,6 +288,31 @@ def build_parser() -> argparse.ArgumentParser:
     fr.add_argument("--group", nargs="*", help="COLUMN=LABEL")
     fr.add_argument("--plot", help="write the frontier figure here (PNG/PDF)")
     fr.set_defaults(func=cmd_frontier)
+
+    r = sub.add_parser("report", help="HTML/Markdown/LaTeX report of a saved fit")
+    r.add_argument("fit")
+    r.add_argument("--out", default="report", help="output folder")
+    r.add_argument("--target-compute", type=float, help="extrapolation target (FLOP)")
+    r.add_argument("--backtest", help="a backtest table (CSV from `bayescale backtest --out`)")
+    r.add_argument("--title")
+    r.set_defaults(func=cmd_report)
+
+    b = sub.add_parser("backtest", help="held-out coverage and errors of extrapolations")
+    b.add_argument("data", nargs="?", help="CSV or parquet file")
+    b.add_argument("--dataset")
+    b.add_argument("--table")
+    b.add_argument("--law", default="chinchilla")
+    b.add_argument("--preset")
+    b.add_argument("--effects", nargs="*")
+    b.add_argument("--split", choices=["compute", "size", "curve", "group"], default="compute")
+    b.add_argument("--train-fraction", type=float, default=0.75)
+    b.add_argument("--n-largest", type=int, default=2)
+    b.add_argument("--group", help="column for --split group")
+    b.add_argument("--drop-highest-loss", type=int, default=0)
+    b.add_argument("--draws", type=int, default=1000)
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--out", help="write the table as CSV")
+    b.set_defaults(func=cmd_backtest)
 
     d = sub.add_parser("datasets", help="list or describe datasets")
     d.add_argument("action", choices=["list", "info"])

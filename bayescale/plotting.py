@@ -84,8 +84,12 @@ def plot_fit(
             curve = pd.Series("all", index=sub.index)
             title_key = ""
         keys = sorted(curve.unique())
+        cmap = plt.get_cmap("viridis")
         for i, key in enumerate(keys):
-            color = PALETTE[i % len(PALETTE)]
+            if len(keys) <= len(PALETTE):
+                color = PALETTE[i]
+            else:  # many curves: a sequential colour by position (a colour bar names them)
+                color = cmap(i / max(len(keys) - 1, 1))
             rows = sub[curve == key].sort_values(xcol)
             ax.scatter(rows[xcol], rows[cols["loss"]], s=14, color=color, zorder=3)
             if len(rows) < 2:
@@ -103,7 +107,8 @@ def plot_fit(
         ax.yaxis.set_major_formatter(ScalarFormatter())
         ax.yaxis.set_minor_formatter(ScalarFormatter())
         ax.set_xlabel(AXIS_LABELS[xname])
-        ax.set_title(f"{group} = {level}" if level is not None else f"{law.name} law fit")
+        if level is not None:
+            ax.set_title(f"{group} = {level}")
         ax.grid(True, which="both", alpha=0.25)
     for ax in axes[:, 0]:
         ax.set_ylabel("loss (nats/token)")
@@ -112,7 +117,11 @@ def plot_fit(
     handles, labels = axes.flat[0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="outside right center", fontsize=8, frameon=False)
-    fig.suptitle(f"Posterior median and {prob:.0%} band of the law's mean", fontsize=11)
+    elif title_key == "compute" and len(keys) > len(PALETTE):
+        norm = matplotlib.colors.Normalize(min(keys), max(keys))
+        sm = matplotlib.cm.ScalarMappable(norm=norm, cmap="viridis")
+        fig.colorbar(sm, ax=axes, label="log10 compute of the IsoFLOP curve (FLOP)")
+    fig.suptitle(f"{law.name} law: posterior median and {prob:.0%} band of the mean", fontsize=11)
     fig.set_layout_engine("constrained")
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

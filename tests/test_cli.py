@@ -52,6 +52,31 @@ def test_follow_up_verbs(fitted, capsys):
     text = capsys.readouterr().out
     assert "tokens_per_param" in text and "p_target" in text
     assert (out / "frontier.png").stat().st_size > 0
+    assert main(["report", str(out / "fit.nc"), "--out", str(out / "report")]) == 0
+    assert (out / "report" / "report.html").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_backtest_verb(tmp_path, capsys):
+    import bayescale as bs
+
+    csv = tmp_path / "runs.csv"
+    bs.simulate_ladder(seed=3).to_csv(csv, index=False)
+    code = main(
+        [
+            "backtest",
+            str(csv),
+            "--split",
+            "compute",
+            "--draws",
+            "300",
+            "--out",
+            str(tmp_path / "bt.csv"),
+        ]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "coverage_0.9" in text and (tmp_path / "bt.csv").is_file()
 
 
 def test_datasets_verbs(capsys, mirror):

@@ -1,0 +1,97 @@
+"""Reports: files written, tables, and the HTML as a browser shows it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from bayescale.report import fitted_table, parameter_table, report
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def epoch_report(epoch_fit, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    return report(epoch_fit, out, target_compute=5.88e23, title="Epoch"), out
+
+
+def test_report_files(epoch_report):
+    path, out = epoch_report
+    for fig in ("fit", "fan", "forest", "frontier", "calibration"):
+        assert (out / f"{fig}.png").stat().st_size > 10_000
+        assert (out / f"{fig}.pdf").stat().st_size > 1_000
+    text = path.read_text()
+    assert text.count("<img") == 5 and text.count("data:image/png;base64,") == 5
+    assert "diagnostics OK" in text and "diagnostics-warning" not in text
+    md = (out / "report.md").read_text()
+    assert "## Compute-optimal frontier" in md and "![Extrapolation](fan.png)" in md
+    tex = (out / "parameters.tex").read_text()
+    assert "\\toprule" in tex and "alpha" in tex and "90\\% interval" in tex
+
+
+def test_tables(epoch_fit):
+    table = parameter_table(epoch_fit)
+    assert list(table["parameter"][:5]) == ["E", "A", "B", "alpha", "beta"]
+    assert table["r_hat"].notna().all() and (table["lower"] < table["upper"]).all()
+    df = fitted_table(epoch_fit)
+    assert len(df) == 240 and {"params", "tokens", "loss"} <= set(df.columns)
+
+
+def test_hierarchical_report_names_groups(hierarchy_fit, tmp_path):
+    report(hierarchy_fit, tmp_path)
+    table = parameter_table(hierarchy_fit)
+    assert "E_family[f2]" in set(table["parameter"])
+    assert table["r_hat"].notna().all()
+    assert "family=f3" in (tmp_path / "report.md").read_text() or (tmp_path / "forest.png").exists()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_every_figure_loads_in_a_browser(epoch_report, tmp_path):
+    path, _ = epoch_report
+    dom = subprocess.run(
+        [
+            CHROMIUM,
+            *FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    m = re.search(r'data-images="(\d+)/(\d+)"', dom)
+    assert m, "the page's load script did not run"
+    assert m.group(1) == m.group(2) == "5"
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [
+            CHROMIUM,
+            *FLAGS,
+            f"--user-data-dir={tmp_path / 'profile2'}",
+            "--hide-scrollbars",
+            "--window-size=1200,3000",
+            f"--screenshot={shot}",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
+    assert shot.stat().st_size > 50_000
