@@ -59,8 +59,8 @@ def plot_fit(
 
     law = post.law
     cols = post.model.prepare(df).columns
-    xname = law.inputs[0]
     role = {"N": "params", "D": "tokens", "C": "flops", "step": "step"}
+    mode, curve_all, xname = _curves(df, cols, law.inputs)
     xcol = cols[role[xname]]
     levels = [None] if group is None else sorted(df[group].astype(str).unique())
     ncol = 2 if len(levels) == 4 else min(len(levels), 3)
@@ -69,39 +69,29 @@ def plot_fit(
         nrow, ncol, figsize=(5.2 * ncol, 4.2 * nrow), squeeze=False, sharey=True
     )
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
-    flops = df[cols["flops"]] if cols["flops"] in df else None
-    if flops is None and set(law.inputs) == {"N", "D"}:
-        flops = 6 * df[cols["params"]] * df[cols["tokens"]]
+    all_keys = sorted(curve_all.unique())
+    cmap = plt.get_cmap("viridis")
     for ax, level in zip(axes.flat, levels, strict=False):
         sub = df if level is None else df[df[group].astype(str) == level]
-        if flops is not None and set(law.inputs) == {"N", "D"}:
-            curve = np.round(np.log10(flops.loc[sub.index]), 1)
-            title_key = "compute"
-        elif cols["run"] in sub:
-            curve = sub[cols["run"]].astype(str)
-            title_key = "run"
-        else:
-            curve = pd.Series("all", index=sub.index)
-            title_key = ""
-        keys = sorted(curve.unique())
-        cmap = plt.get_cmap("viridis")
-        for i, key in enumerate(keys):
-            if len(keys) <= len(PALETTE):
+        curve = curve_all.loc[sub.index]
+        for key in sorted(curve.unique()):
+            i = all_keys.index(key)
+            if len(all_keys) <= len(PALETTE):
                 color = PALETTE[i]
             else:  # many curves: a sequential colour by position (a colour bar names them)
-                color = cmap(i / max(len(keys) - 1, 1))
+                color = cmap(i / max(len(all_keys) - 1, 1))
             rows = sub[curve == key].sort_values(xcol)
             ax.scatter(rows[xcol], rows[cols["loss"]], s=14, color=color, zorder=3)
             if len(rows) < 2:
                 continue
-            inputs = _grid(rows, cols, law.inputs, xname, title_key == "compute")
+            inputs = _grid(rows, cols, law.inputs, xname, mode == "compute")
             groups = {} if level is None else {group: level}
             pred = post.predict(kind="mean", **inputs, **groups)
             q = pred.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw")).values
             x = inputs[xname]
             ax.fill_between(x, q[0], q[2], color=color, alpha=0.2, lw=0)
-            label = f"C = 1e{key:.1f}" if title_key == "compute" else str(key)
-            ax.plot(x, q[1], color=color, lw=1.4, label=label if len(keys) <= 8 else None)
+            label = {"compute": f"C = 1e{key:.1f}", "size": f"N = 1e{key:.2f}"}.get(mode, key)
+            ax.plot(x, q[1], color=color, lw=1.4, label=label if len(all_keys) <= 8 else None)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(ScalarFormatter())
@@ -117,16 +107,43 @@ def plot_fit(
     handles, labels = axes.flat[0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="outside right center", fontsize=8, frameon=False)
-    elif title_key == "compute" and len(keys) > len(PALETTE):
-        norm = matplotlib.colors.Normalize(min(keys), max(keys))
+    elif mode in ("compute", "size") and len(all_keys) > len(PALETTE):
+        norm = matplotlib.colors.Normalize(min(all_keys), max(all_keys))
         sm = matplotlib.cm.ScalarMappable(norm=norm, cmap="viridis")
-        fig.colorbar(sm, ax=axes, label="log10 compute of the IsoFLOP curve (FLOP)")
+        label = {
+            "compute": "log10 compute of the IsoFLOP curve (FLOP)",
+            "size": "log10 parameters N of the model",
+        }[mode]
+        fig.colorbar(sm, ax=axes, label=label)
     fig.suptitle(f"{law.name} law: posterior median and {prob:.0%} band of the mean", fontsize=11)
     fig.set_layout_engine("constrained")
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=150)
     return fig
+
+
+def _curves(df: pd.DataFrame, cols: dict, inputs: tuple[str, ...]) -> tuple[str, pd.Series, str]:
+    """How to draw runs as curves: ``(mode, curve key per row, x input)``.
+
+    A law of ``N`` and ``D`` on IsoFLOP data (budgets of a tenth of a decade holding 3 or more
+    model sizes, typically) draws loss against ``N`` per budget; on other designs (e.g. over-training
+    sweeps) loss against ``D`` per model size. Otherwise one curve per run, or one curve.
+    """
+    if set(inputs) == {"N", "D"}:
+        c = (
+            df[cols["flops"]]
+            if cols["flops"] in df
+            else 6 * df[cols["params"]] * df[cols["tokens"]]
+        )
+        budget = np.round(np.log10(c.astype(float)), 1)
+        sizes_per_budget = df[cols["params"]].groupby(budget).nunique()
+        if sizes_per_budget.median() >= 3:
+            return "compute", budget, "N"
+        return "size", np.round(np.log10(df[cols["params"]].astype(float)), 2), "D"
+    if cols["run"] in df:
+        return "run", df[cols["run"]].astype(str), inputs[0]
+    return "all", pd.Series("all", index=df.index), inputs[0]
 
 
 def _grid(
