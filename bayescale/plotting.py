@@ -127,8 +127,9 @@ def _curves(df: pd.DataFrame, cols: dict, inputs: tuple[str, ...]) -> tuple[str,
     """How to draw runs as curves: ``(mode, curve key per row, x input)``.
 
     A law of ``N`` and ``D`` on IsoFLOP data (budgets of a tenth of a decade holding 3 or more
-    model sizes, typically) draws loss against ``N`` per budget; on other designs (e.g. over-training
-    sweeps) loss against ``D`` per model size. Otherwise one curve per run, or one curve.
+    model sizes, typically) draws loss against ``N`` per budget; on other designs (e.g.
+    over-training sweeps) loss against ``D`` per model size. Otherwise one curve per run, or one
+    curve.
     """
     if set(inputs) == {"N", "D"}:
         c = (
