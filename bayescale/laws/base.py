@@ -144,3 +144,25 @@ class Law:
     def centre(self, x: Mapping[str, Array], scale: Scale) -> dict[str, Array]:
         """Centred log inputs ``log(x) - log_ref`` for every declared input."""
         return {k: jnp.log(jnp.asarray(x[k])) - scale.log_ref[k] for k in self.inputs}
+
+
+# -- building blocks shared by the power-law family of laws ------------------------------------
+def irreducible_loss() -> Parameter:
+    """``log E ~ Normal(log(0.7 loss_min), 0.5)``: the irreducible loss, below every run's."""
+    return Parameter(
+        "log_E",
+        "E",
+        lambda s: dist.Normal(jnp.log(0.7 * s.loss_min), 0.5),
+        0.3,
+        "log irreducible loss",
+    )
+
+
+def log_term(name: str, natural: str, doc: str) -> Parameter:
+    """``Normal(log(0.25 loss), 1.5)``: the log of a reducible term at the reference input."""
+    return Parameter(name, natural, lambda s: dist.Normal(jnp.log(0.25 * s.loss), 1.5), 0.5, doc)
+
+
+def log_exponent(name: str, natural: str, doc: str) -> Parameter:
+    """``Normal(log 0.3, 0.5)``: the log of a power-law exponent."""
+    return Parameter(name, natural, lambda s: dist.Normal(jnp.log(0.3), 0.5), 0.2, doc)

@@ -7,9 +7,16 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import jax.numpy as jnp
-import numpyro.distributions as dist
 
-from bayescale.laws.base import Array, Law, Parameter, Scale
+from bayescale.laws.base import (
+    Array,
+    Law,
+    Parameter,
+    Scale,
+    irreducible_loss,
+    log_exponent,
+    log_term,
+)
 
 
 @dataclass(frozen=True)
@@ -38,41 +45,11 @@ class Chinchilla(Law):
     inputs: ClassVar[tuple[str, ...]] = ("N", "D")
     natural_names: ClassVar[tuple[str, ...]] = ("E", "A", "B", "alpha", "beta")
     parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter(
-            "log_E",
-            "E",
-            lambda s: dist.Normal(jnp.log(0.7 * s.loss_min), 0.5),
-            0.3,
-            "log irreducible loss",
-        ),
-        Parameter(
-            "a",
-            "A",
-            lambda s: dist.Normal(jnp.log(0.25 * s.loss), 1.5),
-            0.5,
-            "log of the parameter-limited term A/N^alpha at the reference size N0",
-        ),
-        Parameter(
-            "b",
-            "B",
-            lambda s: dist.Normal(jnp.log(0.25 * s.loss), 1.5),
-            0.5,
-            "log of the data-limited term B/D^beta at the reference tokens D0",
-        ),
-        Parameter(
-            "log_alpha",
-            "alpha",
-            lambda s: dist.Normal(jnp.log(0.3), 0.5),
-            0.2,
-            "log of the parameter exponent alpha",
-        ),
-        Parameter(
-            "log_beta",
-            "beta",
-            lambda s: dist.Normal(jnp.log(0.3), 0.5),
-            0.2,
-            "log of the data exponent beta",
-        ),
+        irreducible_loss(),
+        log_term("a", "A", "log of the parameter-limited term A/N^alpha at the reference size N0"),
+        log_term("b", "B", "log of the data-limited term B/D^beta at the reference tokens D0"),
+        log_exponent("log_alpha", "alpha", "log of the parameter exponent alpha"),
+        log_exponent("log_beta", "beta", "log of the data exponent beta"),
     )
 
     def mean(self, theta: Mapping[str, Array], u: Mapping[str, Array], scale: Scale) -> Array:

@@ -7,9 +7,17 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import jax.numpy as jnp
-import numpyro.distributions as dist
 
-from bayescale.laws.base import INPUTS, Array, Law, Parameter, Scale
+from bayescale.laws.base import (
+    INPUTS,
+    Array,
+    Law,
+    Parameter,
+    Scale,
+    irreducible_loss,
+    log_exponent,
+    log_term,
+)
 
 
 @dataclass(frozen=True)
@@ -36,27 +44,9 @@ class SaturatingPowerLaw(Law):
     name: ClassVar[str] = "power"
     natural_names: ClassVar[tuple[str, ...]] = ("E", "A", "alpha")
     parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter(
-            "log_E",
-            "E",
-            lambda s: dist.Normal(jnp.log(0.7 * s.loss_min), 0.5),
-            0.3,
-            "log irreducible loss",
-        ),
-        Parameter(
-            "a",
-            "A",
-            lambda s: dist.Normal(jnp.log(0.25 * s.loss), 1.5),
-            0.5,
-            "log of the reducible term A x^-alpha at the reference x0",
-        ),
-        Parameter(
-            "log_alpha",
-            "alpha",
-            lambda s: dist.Normal(jnp.log(0.3), 0.5),
-            0.2,
-            "log of the exponent alpha",
-        ),
+        irreducible_loss(),
+        log_term("a", "A", "log of the reducible term A x^-alpha at the reference x0"),
+        log_exponent("log_alpha", "alpha", "log of the exponent alpha"),
     )
 
     def __post_init__(self) -> None:
