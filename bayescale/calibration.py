@@ -18,6 +18,7 @@ import pandas as pd
 
 from bayescale.data import DEFAULT_COLUMNS, term_columns
 from bayescale.errors import ConvergenceWarning, DataError
+from bayescale.laws.base import INPUTS
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -134,7 +135,6 @@ def predict_rows(
 ) -> np.ndarray:
     """Posterior predictive draws (samples x rows) for the rows of ``df``, row by row groups."""
     cols = _cols(model)
-    role_of = {"params": "N", "tokens": "D", "flops": "C", "step": "step"}
     group_cols = sorted({c for t in model.terms for c in term_columns(t)})
     keys = group_cols + (["run"] if "run" in post.tree["posterior"].coords else [])
     run_col = model.run if isinstance(model.run, str) else cols["run"]
@@ -149,10 +149,9 @@ def predict_rows(
         for k, v in labels.items():
             mask &= label_frame[k].to_numpy() == v
         inputs = {
-            role_of[r]: frame.loc[mask, cols[r]].to_numpy(float)
-            for r in ("params", "tokens", "flops", "step")
-            if role_of[r] in post.law.inputs or r in ("params", "tokens")
-            if cols[r] in frame
+            name: frame.loc[mask, cols[role]].to_numpy(float)
+            for name, role in INPUTS.items()
+            if (name in post.law.inputs or name in ("N", "D")) and cols[role] in frame
         }
         pred = post.predict(
             kind="predictive", new_groups=True, rng_seed=rng_seed + i, **inputs, **labels
@@ -230,44 +229,28 @@ def backtest(
 
 
 def add_posterior_predictive(post: ScalingPosterior, rng_seed: int = 0) -> xr.DataTree:
-    """Add a ``posterior_predictive`` group (replicated losses of the fitted rows) to the tree."""
+    """Add a ``posterior_predictive`` group (replicated losses of the fitted rows) to the tree.
+
+    NumPyro's :class:`~numpyro.infer.Predictive` replays the model on the fitted design with
+    every posterior draw, so group, run and discrepancy effects enter exactly as in the fit.
+    """
     import jax
-    import jax.numpy as jnp
     import xarray as xr
+    from numpyro.infer import Predictive
+
+    from bayescale.report import fitted_table
 
     if "posterior_predictive" in post.tree.children:
         return post.tree
-    const = post.tree["constant_data"]
-    x = {k: jnp.asarray(const[f"x_{k}"].values) for k in post.law.inputs}
-    # Location of every row with its own group effects (and run effect) as fitted.
-    theta = {}
+    kwargs = post.model.model_kwargs(post.model.prepare(fitted_table(post)))
+    kwargs.pop("loss")
     posterior = post.tree["posterior"]
-    from bayescale.posterior import effect_draws
-
-    for p in post.law.parameters:
-        value = jnp.asarray(posterior[p.name].values)[..., None]
-        for term in post.model.effect_terms(p.name):
-            codes = const[f"code_{term}"].values
-            value = value + jnp.asarray(effect_draws(posterior, p.name, term))[..., codes]
-        theta[p.name] = value
-    loc = post.model.location(theta, post.law.centre(x, post.scale), post.scale)
-    key = jax.random.PRNGKey(rng_seed)
-    if "code_run" in const:
-        codes = const["code_run"].values
-        sd = jnp.asarray(posterior["sd_run"].values)[..., None]
-        z = jnp.asarray(posterior["z_run"].values)[..., codes]
-        loc = loc + sd * z
-    if post.grid is not None:
-        key, sub = jax.random.split(key)
-        loc = loc + post.discrepancy_at({k: np.asarray(v) for k, v in x.items()}, sub)
-    sigma = jnp.asarray(posterior["sigma"].values)[..., None]
-    if post.model.likelihood == "student_t":
-        eps = jax.random.t(key, jnp.asarray(posterior["nu"].values)[..., None], loc.shape)
-    else:
-        eps = jax.random.normal(key, loc.shape)
-    rep = np.asarray(post.from_location(loc + sigma * eps))
+    samples = {k: v.values for k, v in posterior.data_vars.items()}
+    rep = Predictive(post.model.numpyro_model, samples, batch_ndims=2, return_sites=["loss"])(
+        jax.random.PRNGKey(rng_seed), **kwargs
+    )["loss"]
     ds = xr.Dataset(
-        {"loss": (("chain", "draw", "obs"), rep)},
+        {"loss": (("chain", "draw", "obs"), np.asarray(post.from_location(rep)))},
         coords={
             "chain": posterior["chain"].values,
             "draw": posterior["draw"].values,

@@ -9,7 +9,7 @@ no row is ever dropped here.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -58,7 +58,6 @@ class ScalingData:
     index: np.ndarray
     columns: dict[str, str]
     scale: Scale
-    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n(self) -> int:

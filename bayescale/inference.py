@@ -9,6 +9,7 @@ which costs seconds on CPU.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -198,8 +199,6 @@ def sample_nuts(
     progress_bar : bool
         Show NumPyro's progress bar.
     """
-    import time
-
     if init not in ("map", "prior"):
         raise ValueError(f"init={init!r}; choose 'map' or 'prior'.")
     timing = {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,7 @@ import numpyro.distributions as dist
 import pandas as pd
 
 from bayescale import laws as _laws
-from bayescale.data import ScalingData, prepare, term_columns
+from bayescale.data import ScalingData, prepare
 from bayescale.discrepancy import Grid, grid_for, sample_path
 from bayescale.discrepancy import axis as disc_axis
 from bayescale.errors import SpecificationError
@@ -403,19 +402,6 @@ class Model:
         post = ScalingPosterior.from_samples(self, data, result)
         post.diagnostics(warn=True)
         return post
-
-
-def spec_to_json(spec: Mapping) -> str:
-    """Serialise a model spec."""
-    return json.dumps(spec, sort_keys=True)
-
-
-def group_labels(term: str, values: Mapping[str, Any]) -> str | None:
-    """Label of ``term`` for prediction inputs ``values`` (``None`` if a column is absent)."""
-    cols = term_columns(term)
-    if not all(c in values for c in cols):
-        return None
-    return ":".join(str(values[c]) for c in cols)
 
 
 __all__ = ["LIKELIHOODS", "SCALES", "Model"]

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayescale.laws.base import INPUTS
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -59,9 +61,8 @@ def plot_fit(
 
     law = post.law
     cols = post.model.prepare(df).columns
-    role = {"N": "params", "D": "tokens", "C": "flops", "step": "step"}
     mode, curve_all, xname = _curves(df, cols, law.inputs)
-    xcol = cols[role[xname]]
+    xcol = cols[INPUTS[xname]]
     levels = [None] if group is None else sorted(df[group].astype(str).unique())
     ncol = 2 if len(levels) == 4 else min(len(levels), 3)
     nrow = int(np.ceil(len(levels) / ncol))
@@ -151,8 +152,7 @@ def _grid(
     rows: pd.DataFrame, cols: dict, inputs: tuple, xname: str, iso_flop: bool
 ) -> dict[str, np.ndarray]:
     """Return inputs at 60 points spanning a curve's x range."""
-    role = {"N": "params", "D": "tokens", "C": "flops", "step": "step"}
-    x = rows[cols[role[xname]]].to_numpy(float)
+    x = rows[cols[INPUTS[xname]]].to_numpy(float)
     grid = np.geomspace(x.min(), x.max(), 60)
     out = {xname: grid}
     if iso_flop:
@@ -162,7 +162,7 @@ def _grid(
     else:
         for k in inputs:
             if k != xname:
-                v = rows[cols[role[k]]].to_numpy(float)
+                v = rows[cols[INPUTS[k]]].to_numpy(float)
                 out[k] = np.exp(np.interp(np.log(grid), np.log(x), np.log(v)))
     return out
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from bayescale.data import DEFAULT_COLUMNS, term_columns
 from bayescale.diagnostics import format_report
+from bayescale.laws.base import INPUTS
 from bayescale.plotting import PALETTE, plot_fit, plot_frontier
 
 if TYPE_CHECKING:
@@ -20,20 +21,21 @@ if TYPE_CHECKING:
 
     from bayescale.posterior import ScalingPosterior
 
-ROLE_OF_INPUT = {"N": "params", "D": "tokens", "C": "flops", "step": "step"}
-
 
 def fitted_table(post: ScalingPosterior) -> pd.DataFrame:
-    """Rebuild the fitted table (inputs, loss, group columns) from the posterior's tree."""
+    """Rebuild the fitted table (inputs, loss, group and run columns) from the posterior's tree."""
     cols = {**DEFAULT_COLUMNS, **(post.model.columns or {})}
     const = post.tree["constant_data"]
-    df = pd.DataFrame({cols[ROLE_OF_INPUT[k]]: const[f"x_{k}"].values for k in post.law.inputs})
+    df = pd.DataFrame({cols[INPUTS[k]]: const[f"x_{k}"].values for k in post.law.inputs})
     df[cols["loss"]] = post.tree["observed_data"]["loss"].values
     for term in post.model.terms:
         labels = np.asarray(post.group_labels(term))[const[f"code_{term}"].values]
         for i, col in enumerate(term_columns(term)):
             if col not in df:
                 df[col] = [lab.split(":")[i] for lab in labels]
+    if "code_run" in const:
+        run_col = post.model.run if isinstance(post.model.run, str) else cols["run"]
+        df[run_col] = np.asarray(post.group_labels("run"))[const["code_run"].values]
     return df
 
 
@@ -123,7 +125,7 @@ def plot_fan(
         x_data, x_label = c_data, "training compute C (FLOP), compute-optimal allocation"
     else:
         name = law.inputs[0]
-        x_data = df[cols[ROLE_OF_INPUT[name]]].to_numpy(float)
+        x_data = df[cols[INPUTS[name]]].to_numpy(float)
         grid = np.geomspace(x_data.min(), max(target_compute, x_data.max()), 60)
         pred = post.predict(**{name: grid})
         x_label = {"N": "parameters N", "D": "tokens D", "C": "compute C", "step": "step"}[name]
@@ -282,7 +284,7 @@ def report(
         if set(post.law.inputs) == {"N", "D"}:
             c = 6 * df[cols["params"]] * df[cols["tokens"]]
         else:
-            c = df[cols[ROLE_OF_INPUT[post.law.inputs[0]]]]
+            c = df[cols[INPUTS[post.law.inputs[0]]]]
         target_compute = float(c.max()) * 100
 
     group = post.model.terms[0].split(":")[0] if post.model.terms else None
