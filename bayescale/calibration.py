@@ -317,7 +317,7 @@ def sbc(
     kwargs.pop("loss")
     prior = Predictive(model.numpyro_model, num_samples=n_sims)(jax.random.PRNGKey(seed), **kwargs)
     sim = np.asarray(prior.pop("loss"))
-    losses = np.exp(sim) if model.scale == "log" else sim
+    losses = np.asarray(model.from_location_scale(sim))
     fit = batched_nuts(model, data, losses, draws=draws, warmup=warmup, seed=seed + 1)
     sites = [p.name for p in model.law.parameters] + [
         k for k in fit.samples if k.startswith("sd_") or k in ("sigma", "nu", "tau_disc")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from bayescale.errors import DataError
-from bayescale.laws.base import INPUTS, Scale
+from bayescale.laws.base import INPUTS, LINEAR_INPUTS, Scale
 
 #: Default column name of every role.
 DEFAULT_COLUMNS: dict[str, str] = {
@@ -25,6 +25,10 @@ DEFAULT_COLUMNS: dict[str, str] = {
     "loss": "loss",
     "step": "step",
     "run": "run",
+    "unique_tokens": "unique_tokens",
+    "upstream_loss": "upstream_loss",
+    "lr_area": "lr_area",
+    "anneal_area": "anneal_area",
 }
 
 
@@ -65,8 +69,12 @@ class ScalingData:
         return int(self.loss.shape[0])
 
 
-def _numeric(df: pd.DataFrame, col: str, role: str) -> np.ndarray:
-    """Return a float column, raising a DataError for strings, NaN, inf and non-positive values."""
+def _numeric(df: pd.DataFrame, col: str, role: str, positive: bool = True) -> np.ndarray:
+    """Return a float column, raising a DataError for strings, NaN, inf and non-positive values.
+
+    ``positive=False`` accepts any finite value (inputs such as the annealing area, which enter
+    the law linearly).
+    """
     s = df[col]
     if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
         coerced = pd.to_numeric(s, errors="coerce")
@@ -94,7 +102,7 @@ def _numeric(df: pd.DataFrame, col: str, role: str) -> np.ndarray:
             f"{rows}. Remove or correct those rows before fitting."
         )
     nonpos = v <= 0
-    if nonpos.any():
+    if positive and nonpos.any():
         rows = list(s.index[nonpos][:5])
         raise DataError(
             f"Column {col!r} ({role}) must be > 0 (it enters the law through its logarithm) but "
@@ -194,7 +202,7 @@ def prepare(
         if name == "D" and cols["flops"] in df.columns:
             hint = " With only flops, derive tokens = flops / (6 * params) explicitly first."
         _require(df, cols[role], role, hint)
-        x[name] = _numeric(df, cols[role], role)
+        x[name] = _numeric(df, cols[role], role, positive=name not in LINEAR_INPUTS)
     if "C" in inputs and "C" not in x:
         x["C"] = (
             6.0 * _numeric(df, cols["params"], "params") * _numeric(df, cols["tokens"], "tokens")
@@ -239,8 +247,16 @@ def prepare(
             "this law. Add runs, or use a law or effects with fewer parameters."
         )
 
-    log_ref = {k: float(np.mean(np.log(v))) for k, v in x.items()}
-    scale = Scale(log_ref=log_ref, loss=float(np.median(y)), loss_min=float(np.min(y)))
+    log_ref = {
+        k: float(np.mean(np.log(v))) if np.all(v > 0) else float(np.log(np.mean(np.abs(v)) + 1e-12))
+        for k, v in x.items()
+    }
+    scale = Scale(
+        log_ref=log_ref,
+        loss=float(np.median(y)),
+        loss_min=float(np.min(y)),
+        x_min={k: float(np.min(v)) for k, v in x.items()},
+    )
     return ScalingData(
         x=x,
         loss=y,

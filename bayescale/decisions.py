@@ -40,6 +40,9 @@ def _loss_draws(
     x = {"N": jnp.asarray(n), "D": jnp.asarray(d)}
     x["C"] = 6.0 * x["N"] * x["D"]
     loc = post.model.location(theta, post.law.centre(x, post.scale), post.scale)
+    key, sub = jax.random.split(key)
+    flat = {k: v.reshape(-1) for k, v in x.items()}
+    loc = loc + jnp.reshape(post.extrapolation_at(flat, sub), loc.shape)
     return post.observe(loc, key) if kind == "predictive" else post.from_location(loc)
 
 
@@ -93,7 +96,10 @@ def _iso_kernel(
     theta = post.theta_draws(new_groups=new_groups, rng_seed=sub, **groups)
     offsets = jnp.linspace(-span, span, n_grid) * jnp.log(10.0)
     shape = (*theta[post.law.parameters[0].name].shape[:2], n_grid)
+    key, sub = jax.random.split(key)
     noise = post.location_noise(shape, key) if kind == "predictive" else jnp.zeros(shape)
+    extrap = post.extrapolation
+    rates = extrap.rates(shape[:2], sub)[..., None] if extrap is not None else None
 
     @jax.jit
     def kernel(log_c: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
@@ -102,6 +108,8 @@ def _iso_kernel(
         d = jnp.exp(log_c) / (k * n)
         x = {"N": n, "D": d, "C": k * n * d}
         loc = post.model.location(theta, post.law.centre(x, post.scale), post.scale)
+        if rates is not None:
+            loc = loc + rates * extrap.distance(x)
         return n, d, jnp.reshape(post.from_location(loc + noise), (-1, n_grid))
 
     return kernel

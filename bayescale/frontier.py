@@ -120,8 +120,14 @@ def frontier(
         ``arviz_stats.eti`` / ``hdi`` or take quantiles over ``("chain", "draw")``.
     """
     law = post.law
-    if set(law.inputs) - {"N", "D"} or "N" not in law.inputs:
+    if set(law.inputs) - {"N", "D", "U"} or "N" not in law.inputs:
         raise ValueError(f"frontier needs a law of N and D; the {law.name} law reads {law.inputs}.")
+    reads_unique = "U" in law.inputs
+    if reads_unique and unique_tokens is None:
+        raise ValueError(
+            f"The {law.name} law reads the unique tokens U: pass unique_tokens= (its fitted "
+            "R*_D then replaces r_star)."
+        )
     c = np.atleast_1d(np.asarray(compute, dtype=float))
     if np.any(~np.isfinite(c)) or np.any(c <= 0):
         raise ValueError("compute must be finite and > 0.")
@@ -143,6 +149,9 @@ def frontier(
 
     def loss_at(log_n: Array) -> Array:
         d = tokens_for(log_n)
+        if reads_unique:
+            x = {"N": jnp.exp(log_n), "D": jnp.where(d > 0, d, jnp.nan), "U": unique_tokens}
+            return law.mean(theta, law.centre(x, post.scale), post.scale)
         d_eff = d if unique_tokens is None else effective_tokens(d, unique_tokens, r_star)
         u = law.centre({"N": jnp.exp(log_n), "D": jnp.where(d_eff > 0, d_eff, jnp.nan)}, post.scale)
         return law.mean(theta, u, post.scale)

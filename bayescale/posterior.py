@@ -18,6 +18,7 @@ from bayescale import discrepancy as disc
 from bayescale.data import ScalingData, term_columns
 from bayescale.discrepancy import Grid
 from bayescale.errors import DataError
+from bayescale.extrapolation import ExtrapolationError
 from bayescale.laws.base import INPUTS, Law, Scale
 from bayescale.model import Model
 
@@ -96,12 +97,18 @@ class ScalingPosterior:
     """
 
     def __init__(
-        self, tree: xr.DataTree, model: Model, scale: Scale, grid: Grid | None = None
+        self,
+        tree: xr.DataTree,
+        model: Model,
+        scale: Scale,
+        grid: Grid | None = None,
+        extrapolation: ExtrapolationError | None = None,
     ) -> None:
         self.tree = tree
         self.model = model
         self.scale = scale
         self.grid = grid
+        self.extrapolation = extrapolation
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -124,6 +131,10 @@ class ScalingPosterior:
         grid = model.discrepancy_grid(data)
         if grid is not None:
             attrs["bayescale_discrepancy"] = json.dumps(grid.to_dict())
+        extrap = None
+        if model.extrapolation_scale > 0:
+            extrap = ExtrapolationError.from_data(data.x, model.extrapolation_scale)
+            attrs["bayescale_extrapolation"] = json.dumps(extrap.to_dict())
         dims = _dims(model, data)
         dims.update({k: ["obs"] for k in constant})
         tree = arviz_base.from_dict(
@@ -138,7 +149,7 @@ class ScalingPosterior:
             dims=dims,
         )
         tree.attrs.update(attrs)
-        return cls(tree, model, data.scale, grid)
+        return cls(tree, model, data.scale, grid, extrap)
 
     # -- I/O ----------------------------------------------------------------------------------
     def to_netcdf(self, path: str | Path) -> Path:
@@ -162,7 +173,9 @@ class ScalingPosterior:
             ) from None
         grid = tree.attrs.get("bayescale_discrepancy")
         grid = Grid(**json.loads(grid)) if grid else None
-        return cls(tree, Model.from_spec(spec, law=law), scale, grid)
+        extrap = tree.attrs.get("bayescale_extrapolation")
+        extrap = ExtrapolationError.from_dict(json.loads(extrap)) if extrap else None
+        return cls(tree, Model.from_spec(spec, law=law), scale, grid, extrap)
 
     # -- views --------------------------------------------------------------------------------
     @property
@@ -276,6 +289,8 @@ class ScalingPosterior:
         loc = self.model.location(theta, u, self.scale)
         key, sub = jax.random.split(key)
         loc = loc + self.discrepancy_at(x, sub)
+        key, sub = jax.random.split(key)
+        loc = loc + self.extrapolation_at(x, sub)
         loss = (
             self.observe(loc, key, run_index) if kind == "predictive" else self.from_location(loc)
         )
@@ -300,9 +315,20 @@ class ScalingPosterior:
         path = disc.path_draws(tau, z, self.grid)
         return disc.at(path, tau, disc.axis(x), self.grid, key)
 
+    def extrapolation_at(self, x: Mapping[str, Any], key: jax.Array) -> jnp.ndarray | float:
+        """Draws ``(chain, draw, m)`` of the extrapolation error at inputs ``x``.
+
+        Zero inside the data or without the term; see :mod:`bayescale.extrapolation`.
+        """
+        if self.extrapolation is None:
+            return 0.0
+        post = self.tree["posterior"]
+        shape = (post.sizes["chain"], post.sizes["draw"])
+        return self.extrapolation.offset(x, shape, key)
+
     def from_location(self, loc: jnp.ndarray) -> jnp.ndarray:
         """Map the likelihood's location (log loss on the log scale) back to loss."""
-        return jnp.exp(loc) if self.model.scale == "log" else loc
+        return self.model.from_location_scale(loc)
 
     def observe(
         self, loc: jnp.ndarray, key: jax.Array, run_index: int | None = None

@@ -6,7 +6,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
+import pandas as pd
 import pytest
+from law_examples import MODEL_KWARGS, NATURAL, simulate
 from numpyro.infer import Predictive
 
 import bayescale as bs
@@ -15,20 +17,36 @@ from bayescale.laws import Scale
 LAWS = [bs.laws.get(name) for name in bs.laws.available()] + [
     bs.laws.SaturatingPowerLaw(x="D"),
     bs.laws.SaturatingPowerLaw(x="C"),
+    bs.laws.BrokenPowerLaw(x="N", n_breaks=2),
 ]
 SCALE = Scale(
-    log_ref={"N": np.log(3e8), "D": np.log(6e9), "C": np.log(1e19), "step": 8.0},
+    log_ref={
+        "N": np.log(3e8),
+        "D": np.log(6e9),
+        "C": np.log(1e19),
+        "step": 8.0,
+        "U": np.log(2e9),
+        "L": np.log(3.0),
+        "S1": np.log(0.3),
+        "S2": np.log(0.1),
+    },
     loss=2.8,
     loss_min=2.0,
+    x_min={"L": 2.2},
 )
-PUBLISHED = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
 X = {"N": np.geomspace(1e7, 1e10, 7), "D": np.geomspace(1e9, 1e12, 7)}
 X["C"] = 6 * X["N"] * X["D"]
 X["step"] = np.geomspace(10, 1e5, 7)
+X["U"] = X["D"] / np.array([1, 0.5, 2, 4, 8, 16, 40])
+X["L"] = np.linspace(2.3, 4.5, 7)
+X["S1"] = np.linspace(0.05, 0.6, 7)
+X["S2"] = np.linspace(0.0, 0.2, 7)
 
 
 def natural_values(law):
-    return {k: PUBLISHED.get(k, 1.0) for k in law.natural_names}
+    if law.name == "bnsl" and law.n_breaks == 2:
+        return {**NATURAL["bnsl"], "d1": 1e8, "d2": 1e9, "c2": -0.1, "f2": 0.3}
+    return NATURAL[law.name]
 
 
 @pytest.mark.parametrize("law", LAWS, ids=lambda law: f"{law.name}-{law.inputs}")
@@ -37,6 +55,7 @@ def test_centred_mean_equals_textbook_formula(law):
     theta = law.from_natural(nat, SCALE)
     got = law.mean(theta, law.centre(X, SCALE), SCALE)
     want = law.natural_mean(nat, X)
+    assert np.all(np.isfinite(np.asarray(want)))
     np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-10)
 
 
@@ -55,24 +74,31 @@ def test_mean_is_vectorised_over_draws(law):
     }
     out = law.mean(theta, law.centre(X, SCALE), SCALE)
     assert out.shape == (3, 2, 7)
+    assert np.all(np.isfinite(np.asarray(out)))
 
 
-@pytest.mark.parametrize("law", LAWS, ids=lambda law: f"{law.name}-{law.inputs}")
-def test_prior_predictive_is_plausible(law):
-    """Default priors put the loss of a typical ladder in a plausible band around the data."""
-    df = bs.simulate_ladder(params=PUBLISHED)
-    df["step"] = np.geomspace(10, 1e5, len(df))
-    model = bs.Model(law=law, run=False)
+@pytest.mark.parametrize("name", sorted(NATURAL))
+def test_prior_predictive_is_plausible(name):
+    """Default priors put the loss of a typical experiment in a plausible band around it."""
+    df = simulate(name)
+    model = bs.Model(law=name, run=False, **MODEL_KWARGS.get(name, {}))
     data = model.prepare(df)
     kwargs = model.model_kwargs(data)
     kwargs.pop("loss")
     draws = Predictive(model.numpyro_model, num_samples=2000)(jax.random.PRNGKey(0), **kwargs)
-    log_loss = np.asarray(draws["loss"])  # Student-t noise on log loss: heavy tails by design
-    med = np.median(log_loss, axis=0)
-    assert np.all(np.isfinite(log_loss))
+    loc = np.asarray(draws["loss"])  # on the likelihood's scale (log loss or logit metric)
+    assert np.all(np.isfinite(loc))
+    med = np.median(loc, axis=0)
+    q05, q95 = np.quantile(loc, [0.05, 0.95], axis=0)
+    if model.scale == "logit":
+        # A bounded metric: prior draws stay in (0, 1) by construction; the median sits in
+        # (0.02, 0.98) and the prior spans a real range of the metric.
+        metric = 1 / (1 + np.exp(-med))
+        assert np.all((metric > 0.02) & (metric < 0.98))
+        assert np.all(q95 - q05 > 0.5)
+        return
     # The median prior loss is within a factor 2 of the data, and the prior is not degenerate.
     assert np.all((med > np.log(data.loss.min() / 2)) & (med < np.log(data.loss.max() * 2)))
-    q05, q95 = np.quantile(log_loss, [0.05, 0.95], axis=0)
     assert np.all(q95 - q05 > np.log(1.2))
     assert np.all(q95 - q05 < np.log(100))
 
@@ -85,6 +111,40 @@ def test_registry_and_errors():
         bs.laws.SaturatingPowerLaw(x="width")
     with pytest.raises(ValueError, match="unknown parameter"):
         bs.laws.Chinchilla(priors={"gamma": dist.Normal(0, 1)})
+    with pytest.raises(ValueError, match="n_breaks"):
+        bs.laws.BrokenPowerLaw(n_breaks=0)
+    with pytest.raises(ValueError, match="floor"):
+        bs.laws.SigmoidLink(floor=1.0)
+
+
+def test_schedule_areas_by_hand():
+    s1, s2 = bs.laws.schedule_areas(np.array([1.0, 1.0, 0.5, 0.25]), decay=0.5)
+    np.testing.assert_allclose(s1, [1.0, 2.0, 2.5, 2.75])
+    # m = [0, 0, 0.5, 0.5 * 0.5 + 0.25] -> cumulative [0, 0, 0.5, 1.0]
+    np.testing.assert_allclose(s2, [0.0, 0.0, 0.5, 1.0])
+    df = pd.DataFrame({"step": [2, 4]})
+    out = bs.laws.add_schedule_areas(df, np.array([1.0, 1.0, 0.5, 0.25]), decay=0.5)
+    np.testing.assert_allclose(out["lr_area"], [2.0, 2.75])
+    with pytest.raises(bs.DataError, match="steps"):
+        bs.laws.add_schedule_areas(pd.DataFrame({"step": [5]}), np.ones(4))
+    with pytest.raises(bs.DataError, match="run"):
+        bs.laws.add_schedule_areas(df, {"a": np.ones(4)})
+
+
+def test_zero_annealing_area_is_valid_but_negative_forward_area_is_not():
+    df = simulate("annealing")
+    df.loc[0, "anneal_area"] = 0.0
+    bs.Model(law="annealing", run=False).prepare(df)
+    bad = df.assign(lr_area=-df["lr_area"])
+    with pytest.raises(bs.DataError, match="lr_area"):
+        bs.Model(law="annealing", run=False).prepare(bad)
+
+
+def test_link_rejects_metric_outside_unit_interval():
+    df = simulate("sigmoid_link")
+    df.loc[3, "loss"] = 1.2
+    with pytest.raises(bs.DataError, match=r"\(0.0, 1.0\)"):
+        bs.Model(law="sigmoid_link", scale="logit", run=False).prepare(df)
 
 
 def test_custom_law_contract():
@@ -105,3 +165,13 @@ def test_custom_law_contract():
         bs.laws.CustomLaw(fn=lambda p, x: x["N"], params={"a": 1.0}, inputs=("N",))
     with pytest.raises(ValueError, match="unknown input"):
         bs.laws.CustomLaw(fn=lambda p, x: x["N"], params={"a": dist.Normal()}, inputs=("W",))
+
+
+@pytest.mark.parametrize("law", LAWS, ids=lambda law: f"{law.name}-{law.inputs}")
+def test_sampled_names_do_not_shadow_different_natural_values(law):
+    """The posterior stores sampled and natural parameters side by side: a shared name must
+    hold the same value in both."""
+    theta = law.from_natural(natural_values(law), SCALE)
+    natural = law.to_natural(theta, SCALE)
+    for name in {p.name for p in law.parameters} & set(law.natural_names):
+        assert float(theta[name]) == pytest.approx(float(natural[name]))

@@ -6,9 +6,15 @@ configuration, which is how saved posteriors and model presets name their law.
 
 from __future__ import annotations
 
+from bayescale.laws.annealing import AnnealingLaw, add_schedule_areas, schedule_areas
 from bayescale.laws.base import INPUTS, Law, Parameter, Scale
+from bayescale.laws.bnsl import BrokenPowerLaw
 from bayescale.laws.chinchilla import Chinchilla
 from bayescale.laws.custom import CustomLaw
+from bayescale.laws.data_constrained import DataConstrained
+from bayescale.laws.farseer import Farseer
+from bayescale.laws.kaplan import Kaplan
+from bayescale.laws.links import ExponentialLink, LossToLoss, SigmoidLink
 from bayescale.laws.power import SaturatingPowerLaw
 
 _REGISTRY: dict[str, type[Law]] = {}
@@ -34,18 +40,39 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
-for _cls in (Chinchilla, SaturatingPowerLaw):
+for _cls in (
+    Chinchilla,
+    SaturatingPowerLaw,
+    Kaplan,
+    BrokenPowerLaw,
+    Farseer,
+    DataConstrained,
+    AnnealingLaw,
+    SigmoidLink,
+    ExponentialLink,
+    LossToLoss,
+):
     register(_cls)
 
 __all__ = [
     "INPUTS",
+    "AnnealingLaw",
+    "BrokenPowerLaw",
     "Chinchilla",
     "CustomLaw",
+    "DataConstrained",
+    "ExponentialLink",
+    "Farseer",
+    "Kaplan",
     "Law",
+    "LossToLoss",
     "Parameter",
     "SaturatingPowerLaw",
     "Scale",
+    "SigmoidLink",
+    "add_schedule_areas",
     "available",
     "get",
     "register",
+    "schedule_areas",
 ]

@@ -12,7 +12,18 @@ import numpyro.distributions as dist
 Array = jnp.ndarray
 
 #: Inputs a law may declare, and the data column each one is read from.
-INPUTS: dict[str, str] = {"N": "params", "D": "tokens", "C": "flops", "step": "step"}
+INPUTS: dict[str, str] = {
+    "N": "params",
+    "D": "tokens",
+    "C": "flops",
+    "step": "step",
+    "U": "unique_tokens",
+    "L": "upstream_loss",
+    "S1": "lr_area",
+    "S2": "anneal_area",
+}
+#: Inputs that enter linearly and may take any finite value (every other input must be > 0).
+LINEAR_INPUTS: frozenset[str] = frozenset({"S2"})
 
 
 @dataclass(frozen=True)
@@ -29,20 +40,34 @@ class Scale:
         relative to it so that they suit any tokenizer or metric.
     loss_min : float
         Smallest observed loss; the irreducible-loss prior is centred below it.
+    x_min : dict
+        Smallest value of each input (laws with an offset on an input, such as loss-to-loss
+        laws, keep the offset below it).
     """
 
     log_ref: Mapping[str, float]
     loss: float
     loss_min: float
+    x_min: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """Return a JSON-serialisable dict (for saving a posterior)."""
-        return {"log_ref": dict(self.log_ref), "loss": self.loss, "loss_min": self.loss_min}
+        return {
+            "log_ref": dict(self.log_ref),
+            "loss": self.loss,
+            "loss_min": self.loss_min,
+            "x_min": dict(self.x_min),
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping) -> Scale:
         """Inverse of :meth:`to_dict`."""
-        return cls(log_ref=dict(d["log_ref"]), loss=float(d["loss"]), loss_min=float(d["loss_min"]))
+        return cls(
+            log_ref=dict(d["log_ref"]),
+            loss=float(d["loss"]),
+            loss_min=float(d["loss_min"]),
+            x_min=dict(d.get("x_min", {})),
+        )
 
 
 @dataclass(frozen=True)

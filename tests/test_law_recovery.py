@@ -1,0 +1,46 @@
+"""Every law recovers known parameters from data simulated with them (NUTS)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from law_examples import MODEL_KWARGS, NATURAL, design, simulate
+
+import bayescale as bs
+
+#: Natural parameters a 40-50 point experiment identifies; the others (Farseer's curvatures,
+#: Kaplan's far-away N_c, D_c) are checked through the fitted curve only.
+IDENTIFIED = {
+    "chinchilla": ["E", "alpha", "beta"],
+    "power": ["E", "alpha"],
+    "kaplan": ["alpha_N", "alpha_D"],
+    "bnsl": ["E", "c0", "c1"],
+    "farseer": [],
+    "data_constrained": ["E", "alpha", "beta", "R_D"],
+    "annealing": ["L0", "alpha", "C"],
+    "sigmoid_link": ["ceiling", "k", "L_mid"],
+    "exponential_link": ["epsilon", "gamma"],
+    "loss_to_loss": ["kappa"],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::bayescale.errors.ConvergenceWarning")  # short chains
+@pytest.mark.parametrize("name", sorted(NATURAL))
+def test_law_recovers_simulated_parameters(name):
+    df = simulate(name, seed=1)
+    model = bs.Model(law=name, run=False, **MODEL_KWARGS.get(name, {}))
+    post = model.fit(df, chains=2, draws=400, warmup=400, seed=0, progress_bar=False)
+    diag = post.diagnostics(warn=False)
+    assert int(diag.attrs["divergences"]) <= 4
+    assert diag.attrs["rhat_max"] < 1.03
+    law = post.law
+    for k in IDENTIFIED[name]:
+        lo, hi = np.quantile(post.posterior[k].values, [0.005, 0.995])
+        assert lo <= NATURAL[name][k] <= hi, (k, lo, hi)
+    # The fitted curve covers the true one at the design points.
+    x = {k: design(name)[bs.laws.INPUTS[k]].to_numpy(float) for k in law.inputs}
+    truth = np.asarray(law.natural_mean(NATURAL[name], x))
+    pred = post.predict(kind="mean", **x).values.reshape(-1, truth.size)
+    lo, hi = np.quantile(pred, [0.025, 0.975], axis=0)
+    assert np.mean((lo <= truth) & (truth <= hi)) >= 0.9
