@@ -2,6 +2,7 @@
 
 from bayescale import (
     _runtime,  # noqa: F401  (float64 and host devices before JAX starts)
+    compare,
     datasets,
     laws,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "ScalingPosterior",
     "SpecificationError",
     "__version__",
+    "compare",
     "datasets",
     "laws",
     "load_posterior",

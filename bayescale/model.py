@@ -287,8 +287,13 @@ class Model:
         centered: frozenset[str] = frozenset(),
         disc_bins: jnp.ndarray | None = None,
         disc_grid: Grid | None = None,
+        obs_mask: jnp.ndarray | None = None,
     ) -> None:
-        """NumPyro model function; ``sizes`` gives the number of levels of each term."""
+        """NumPyro model function; ``sizes`` gives the number of levels of each term.
+
+        ``obs_mask`` (boolean per row) leaves padded rows out of the likelihood (batched fits
+        of tables of different lengths).
+        """
         theta = self.linear_predictors(u, codes, sizes, scale, centered)
         loc = self.location(theta, u, scale)
         n = n if n is not None else loc.shape[-1]
@@ -308,7 +313,11 @@ class Model:
             noise = dist.Normal(loc, sigma)
         with numpyro.plate("obs", n):
             y = None if loss is None else self.to_location_scale(loss)
-            numpyro.sample("loss", noise, obs=y)
+            if obs_mask is None:
+                numpyro.sample("loss", noise, obs=y)
+            else:
+                with numpyro.handlers.mask(mask=obs_mask):
+                    numpyro.sample("loss", noise, obs=y)
 
     def linear_predictors(
         self,

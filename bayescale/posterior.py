@@ -165,11 +165,21 @@ class ScalingPosterior:
         tree = xr.open_datatree(path, engine="h5netcdf").load()
         tree.close()
         try:
+            return cls.from_tree(tree, law=law)
+        except ValueError:
+            raise ValueError(
+                f"{path} was not written by bayescale (no model attributes)."
+            ) from None
+
+    @classmethod
+    def from_tree(cls, tree: xr.DataTree, law: Law | None = None) -> ScalingPosterior:
+        """Rebuild a posterior from its DataTree (the model and scale are in its attributes)."""
+        try:
             spec = json.loads(tree.attrs["bayescale_model"])
             scale = Scale.from_dict(json.loads(tree.attrs["bayescale_scale"]))
         except KeyError:
             raise ValueError(
-                f"{path} was not written by bayescale (no model attributes)."
+                "This DataTree was not made by bayescale (no model attributes)."
             ) from None
         grid = tree.attrs.get("bayescale_discrepancy")
         grid = Grid(**json.loads(grid)) if grid else None
@@ -218,6 +228,12 @@ class ScalingPosterior:
         from bayescale.diagnostics import diagnose
 
         return diagnose(self, warn=warn)
+
+    def loo(self, pointwise: bool = True):
+        """PSIS-LOO on the loss scale (see :func:`bayescale.compare.loo`)."""
+        from bayescale.compare import loo
+
+        return loo(self, pointwise=pointwise)
 
     # -- prediction ---------------------------------------------------------------------------
     def predict(

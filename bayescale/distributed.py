@@ -1,0 +1,90 @@
+"""Fan a list of fits out over a Dask cluster and gather the posteriors.
+
+The scheduling is Dask's (``client.map`` / ``client.gather``); each task fits one table with
+:meth:`Model.fit` on a worker and sends back the posterior's ArviZ DataTree, from which the
+client rebuilds a :class:`~bayescale.posterior.ScalingPosterior`. Use it when the fits do not
+share a design (different groups, laws or models) or do not fit on one machine; for many
+tables of one design on one machine, :func:`bayescale.many.nuts_many` is faster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from bayescale.model import Model
+    from bayescale.posterior import ScalingPosterior
+
+
+def _fit_task(spec: dict, law: Any, table: pd.DataFrame, fit_kwargs: dict):
+    """Run on a worker: fit one table and return its DataTree (picklable)."""
+    import warnings
+
+    from bayescale.model import Model
+
+    model = Model.from_spec(spec, law=law)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        post = model.fit(table, **fit_kwargs)
+    post.tree.attrs["bayescale_warnings"] = "\n".join(str(w.message) for w in caught)
+    return post.tree
+
+
+def fit_many(
+    client: Client,
+    models: Model | Sequence[Model],
+    tables: Sequence[pd.DataFrame],
+    **fit_kwargs: Any,
+) -> list[ScalingPosterior]:
+    """Fit every table on a Dask cluster; return the posteriors in the tables' order.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        A connected Dask client. Workers must run one task at a time per process
+        (``threads_per_worker=1``): NumPyro's effect-handler stack is global to a process, so
+        two fits in threads of one worker would trace into each other. On one machine:
+        ``Client(LocalCluster(n_workers=k, threads_per_worker=1))``.
+    models : Model or sequence of Model
+        One model for every table, or one per table.
+    tables : sequence of pandas.DataFrame
+        The tables.
+    **fit_kwargs
+        Passed to :meth:`Model.fit` on the workers (``chains``, ``draws``, ``seed``...).
+
+    Returns
+    -------
+    list of ScalingPosterior
+        Warnings raised on a worker (failed diagnostics) are kept in
+        ``post.tree.attrs["bayescale_warnings"]``.
+    """
+    from bayescale.model import Model as _Model
+    from bayescale.posterior import ScalingPosterior
+
+    threaded = {w: n for w, n in client.nthreads().items() if n > 1}
+    if threaded:
+        raise ValueError(
+            f"Workers {sorted(threaded)} run {max(threaded.values())} threads: NumPyro's handler "
+            "stack is per process, so use threads_per_worker=1 (more workers instead)."
+        )
+    if isinstance(models, _Model):
+        models = [models] * len(tables)
+    if len(models) != len(tables):
+        raise ValueError(f"{len(models)} models for {len(tables)} tables.")
+    laws = [m.law if m.spec()["law"]["name"] == "custom" else None for m in models]
+    futures = [
+        client.submit(_fit_task, m.spec(), law, t, dict(fit_kwargs), pure=False)
+        for m, law, t in zip(models, laws, tables, strict=True)
+    ]
+    trees = client.gather(futures)
+    return [
+        ScalingPosterior.from_tree(tree, law=law) for tree, law in zip(trees, laws, strict=True)
+    ]
+
+
+__all__ = ["fit_many"]

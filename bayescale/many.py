@@ -1,0 +1,498 @@
+"""Many independent fits of one model, as one vectorised computation.
+
+Tables of different lengths are padded to the longest and the padded rows masked out of the
+likelihood; every fit keeps its own centring scale (and so its own data-scaled priors), passed
+as data to one NumPyro model that is vmapped over fits. Two paths:
+
+* :func:`laplace_many` -- the fast path: a batched MAP (damped Newton on NumPyro's
+  unconstrained potential) and a Laplace approximation from the exact (autodiff) Hessian.
+* :func:`nuts_many` -- full posteriors: NUTS on ``fits x chains`` lanes (NumPyro's functional
+  ``hmc`` kernel under ``jax.vmap``), each lane with its own adaptation, chains started around
+  their fit's MAP; results come back as one :class:`~bayescale.posterior.ScalingPosterior`
+  (an ArviZ DataTree) per fit, with diagnostics.
+
+Lanes run in lockstep, so the slowest lane in a chunk sets its pace; ``chunk`` bounds the
+lanes per vmapped call, and chunks are spread over the local devices (CPU host devices or
+GPUs) with ``jax.pmap``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import xarray as xr
+from jax.flatten_util import ravel_pytree
+from numpyro.infer import init_to_median, log_likelihood
+from numpyro.infer.hmc import hmc
+from numpyro.infer.util import initialize_model
+
+from bayescale.errors import SpecificationError
+from bayescale.laws.base import Scale
+
+if TYPE_CHECKING:
+    from bayescale.data import ScalingData
+    from bayescale.model import Model
+    from bayescale.posterior import ScalingPosterior
+
+
+@dataclass
+class Batch:
+    """Validated tables stacked for a batched fit (every array has a leading fit axis)."""
+
+    datas: list[ScalingData]
+    args: dict[str, Any]
+    sizes: dict[str, int]
+    centered: frozenset[str]
+
+    @property
+    def n_fits(self) -> int:
+        """Number of fits."""
+        return len(self.datas)
+
+
+def _pad(v: np.ndarray, n: int, fill: float) -> np.ndarray:
+    out = np.full(n, fill, dtype=v.dtype)
+    out[: v.size] = v
+    return out
+
+
+def stack(model: Model, tables: Sequence[pd.DataFrame]) -> Batch:
+    """Validate every table and stack them, padding to the longest and masking the padding.
+
+    Group terms and the run effect must have the same number of levels in every table (their
+    effects are arrays of fixed size); the discrepancy term is not supported.
+    """
+    if model.discrepancy is not None:
+        raise SpecificationError("Batched fits do not support the discrepancy term.")
+    if len(tables) == 0:
+        raise ValueError("No tables to fit.")
+    datas = [model.prepare(t) for t in tables]
+    first = datas[0]
+    sizes = {t: g.size for t, g in first.groups.items()}
+    if first.run is not None:
+        sizes["run"] = first.run.size
+    for i, d in enumerate(datas):
+        s = {t: g.size for t, g in d.groups.items()}
+        if d.run is not None:
+            s["run"] = d.run.size
+        if s != sizes:
+            raise SpecificationError(
+                f"Table {i} has group sizes {s}, table 0 {sizes}: batched fits need the same "
+                "number of levels of every group term in every table (fit them separately, or "
+                "with bayescale.distributed.fit_many)."
+            )
+    n_max = max(d.n for d in datas)
+    inputs = model.law.inputs
+    args: dict[str, Any] = {
+        "u": {
+            k: np.stack(
+                [_pad(np.asarray(model.law.centre(d.x, d.scale)[k]), n_max, 0.0) for d in datas]
+            )
+            for k in inputs
+        },
+        "codes": {
+            t: np.stack([_pad(d.groups[t].codes, n_max, 0) for d in datas]) for t in first.groups
+        },
+        "run_codes": (
+            None if first.run is None else np.stack([_pad(d.run.codes, n_max, 0) for d in datas])
+        ),
+        "loss": np.stack([_pad(d.loss, n_max, float(np.median(d.loss))) for d in datas]),
+        "mask": np.stack([_pad(np.ones(d.n, bool), n_max, False) for d in datas]),
+        "log_ref": {k: np.array([d.scale.log_ref[k] for d in datas]) for k in first.scale.log_ref},
+        "loss_scale": np.array([d.scale.loss for d in datas]),
+        "loss_min": np.array([d.scale.loss_min for d in datas]),
+        "x_min": {k: np.array([d.scale.x_min[k] for d in datas]) for k in first.scale.x_min},
+    }
+    centered = frozenset.intersection(*[model.centered_terms(d) for d in datas])
+    return Batch(datas, args, sizes, centered)
+
+
+def _one(args: dict[str, Any], i: int) -> dict[str, Any]:
+    """Return the arguments of fit ``i``."""
+    return jax.tree.map(lambda v: v[i], args)
+
+
+def _model_fn(model: Model, batch: Batch):
+    """Build a NumPyro model of one fit that takes its arrays (scale included) as data."""
+
+    def fn(u, codes, run_codes, loss, mask, log_ref, loss_scale, loss_min, x_min):
+        scale = Scale(log_ref=log_ref, loss=loss_scale, loss_min=loss_min, x_min=x_min)
+        model.numpyro_model(
+            u=u,
+            codes=codes,
+            run_codes=run_codes,
+            sizes=batch.sizes,
+            scale=scale,
+            loss=loss,
+            centered=batch.centered,
+            obs_mask=mask,
+        )
+
+    return fn
+
+
+def _initialize(model: Model, batch: Batch, seed: int):
+    fn = _model_fn(model, batch)
+    return fn, initialize_model(
+        jax.random.PRNGKey(seed),
+        fn,
+        model_kwargs=_one(batch.args, 0),
+        dynamic_args=True,
+        init_strategy=init_to_median(num_samples=15),
+        validate_grad=False,
+    )
+
+
+def _devices_map(f, *arrays, chunk: int):
+    """Apply ``f`` (already vmapped over the leading axis) to chunks, spread over devices."""
+    n = jax.tree.leaves(arrays)[0].shape[0]
+    n_dev = jax.local_device_count()
+    per_call = max(1, min(chunk, -(-n // n_dev)))
+    block = per_call * n_dev
+    outs = []
+    pf = jax.pmap(f) if n_dev > 1 else None
+    jf = jax.jit(f)
+    for start in range(0, n, block):
+        stop = start + block
+        part = jax.tree.map(lambda v, a=start, b=stop: v[a:b], arrays)
+        m = jax.tree.leaves(part)[0].shape[0]
+        if pf is None or m < n_dev:
+            outs.append(jf(*part))
+            continue
+        pad = (-m) % n_dev
+        part = jax.tree.map(lambda v, k=pad: jnp.concatenate([v, jnp.repeat(v[-1:], k, 0)]), part)
+        shaped = jax.tree.map(lambda v: v.reshape(n_dev, -1, *v.shape[1:]), part)
+        res = pf(*shaped)
+        res = jax.tree.map(lambda v, k=m: v.reshape(-1, *v.shape[2:])[:k], res)
+        outs.append(res)
+    return jax.tree.map(lambda *vs: jnp.concatenate(vs), *outs)
+
+
+@dataclass
+class LaplaceResult:
+    """MAP and Laplace approximation of every fit.
+
+    ``tree`` is an :class:`xarray.DataTree` with groups ``posterior`` (natural and sampled
+    parameters, dims ``(fit, draw)``) and ``map`` (the MAP of every natural parameter, dim
+    ``fit``, plus ``converged``: the optimiser converged and the Hessian is positive definite).
+    """
+
+    tree: xr.DataTree
+    timing: dict[str, float]
+
+    def summary(self) -> pd.DataFrame:
+        """Median and 5 %/95 % quantiles of every natural parameter, one row per fit."""
+        post = self.tree["posterior"].to_dataset()
+        cols = {}
+        for k in self.tree.attrs["natural_names"]:
+            v = post[k].values
+            cols[k] = np.median(v, axis=1)
+            cols[f"{k}_q05"], cols[f"{k}_q95"] = np.quantile(v, [0.05, 0.95], axis=1)
+        table = pd.DataFrame(cols)
+        table["converged"] = self.tree["map"]["converged"].values
+        return table
+
+
+def _map_and_hessian(info, args, z0, maxiter: int):
+    """Per-fit MAP by a damped Newton method (Levenberg-Marquardt on the exact Hessian).
+
+    The problems are small (a handful of parameters) and centred, so Newton steps converge in
+    a few iterations; the damping is raised after a step that does not lower the potential
+    and lowered after one that does.
+    """
+    flat0, unravel = ravel_pytree(z0)
+    eye = jnp.eye(flat0.size)
+
+    def one(a):
+        pot = info.potential_fn(**a)
+
+        def f(x):
+            v = pot(unravel(x))
+            return jnp.where(jnp.isfinite(v), v, jnp.inf)
+
+        grad, hess_fn = jax.grad(f), jax.hessian(f)
+
+        def body(_, state):
+            x, fx, lam = state
+            g, h = grad(x), hess_fn(x)
+            h = 0.5 * (h + h.T)
+            # Make the damped Hessian positive definite, then step.
+            shift = jnp.maximum(0.0, -jnp.min(jnp.linalg.eigvalsh(h))) + lam
+            step = jnp.linalg.solve(h + shift * eye, g)
+            step = jnp.where(jnp.all(jnp.isfinite(step)), step, 0.1 * g)
+            x_new = x - step
+            f_new = f(x_new)
+            better = f_new < fx
+            return (
+                jnp.where(better, x_new, x),
+                jnp.where(better, f_new, fx),
+                jnp.where(better, lam / 3.0, lam * 4.0),
+            )
+
+        x, fx, _ = jax.lax.fori_loop(0, maxiter, body, (flat0, f(flat0), jnp.asarray(1.0)))
+        g = grad(x)
+        hess = hess_fn(x)
+        ok = jnp.isfinite(fx) & (jnp.max(jnp.abs(g)) < 1e-3)
+        return x, fx, ok, hess
+
+    return one, unravel
+
+
+def laplace_many(
+    model: Model,
+    tables: Sequence[pd.DataFrame],
+    draws: int = 1000,
+    seed: int = 0,
+    maxiter: int = 60,
+    chunk: int = 4096,
+) -> LaplaceResult:
+    """Fit every table by MAP plus a Laplace approximation, as one vectorised computation.
+
+    Parameters
+    ----------
+    model : Model
+        The model (the same for every table).
+    tables : sequence of pandas.DataFrame
+        The tables; lengths may differ.
+    draws : int
+        Draws from each Laplace approximation (Gaussian in NumPyro's unconstrained space,
+        mapped to the constrained and natural parameters).
+    seed : int
+        Random seed.
+    maxiter : int
+        Damped Newton iterations of the MAP search.
+    chunk : int
+        Largest number of fits per vectorised call (per device).
+    """
+    from bayescale.posterior import natural_draws
+
+    timing = {}
+    t0 = time.perf_counter()
+    batch = stack(model, tables)
+    args = jax.tree.map(jnp.asarray, batch.args)
+    _, info = _initialize(model, batch, seed)
+    one, unravel = _map_and_hessian(info, args, info.param_info.z, maxiter)
+    timing["prepare"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    x, fun, ok, hess = _devices_map(jax.vmap(one), args, chunk=chunk)
+    x, hess = jax.block_until_ready((x, hess))
+    timing["map_and_hessian"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    hess = 0.5 * (hess + jnp.swapaxes(hess, -1, -2))
+    chol = jnp.linalg.cholesky(hess)
+    pd_ok = jnp.all(jnp.isfinite(chol), axis=(-1, -2))
+    eps = jax.random.normal(jax.random.PRNGKey(seed), (batch.n_fits, draws, x.shape[-1]))
+    # z = x + H^{-1/2} eps: solve L^T z' = eps for the Cholesky factor L of H.
+    steps = jax.vmap(lambda c, e: jax.scipy.linalg.solve_triangular(c, e.T, lower=True, trans=1).T)(
+        chol, eps
+    )
+    z = x[:, None, :] + steps
+    post_fn = info.postprocess_fn(**_one(args, 0))
+    constrained = jax.vmap(jax.vmap(lambda f: post_fn(unravel(f))))(z)
+    constrained = {k: np.asarray(v) for k, v in constrained.items()}
+    at_map = jax.vmap(lambda f: post_fn(unravel(f)))(x)
+    natural, natural_map = {}, {}
+    for i, d in enumerate(batch.datas):
+        sl = {k: v[i][None] for k, v in constrained.items()}
+        nat = natural_draws(model, sl, d.scale, {})
+        nat_map = natural_draws(
+            model, {k: np.asarray(v[i])[None] for k, v in at_map.items()}, d.scale, {}
+        )
+        for k, v in nat.items():
+            natural.setdefault(k, []).append(v[0])
+            natural_map.setdefault(k, []).append(np.asarray(nat_map[k])[0])
+    timing["draws"] = time.perf_counter() - t0
+    posterior = {
+        k: (("fit", "draw"), np.stack(v)) for k, v in natural.items() if np.stack(v).ndim == 2
+    }
+    for k, v in constrained.items():
+        if v.ndim == 2 and k not in posterior:
+            posterior[k] = (("fit", "draw"), v)
+    map_ds = {k: ("fit", np.stack(v)) for k, v in natural_map.items() if np.stack(v).ndim == 1}
+    map_ds["converged"] = ("fit", np.asarray(ok & pd_ok & jnp.isfinite(fun)))
+    map_ds["potential"] = ("fit", np.asarray(fun))
+    map_ds["n_rows"] = ("fit", np.array([d.n for d in batch.datas]))
+    coords = {"fit": np.arange(batch.n_fits), "draw": np.arange(draws)}
+    tree = xr.DataTree.from_dict(
+        {
+            "posterior": xr.Dataset(posterior, coords=coords),
+            "map": xr.Dataset(map_ds, coords={"fit": coords["fit"]}),
+        }
+    )
+    tree.attrs["natural_names"] = list(model.law.natural_names)
+    tree.attrs["method"] = "MAP + Laplace (batched)"
+    return LaplaceResult(tree, timing)
+
+
+def nuts_many(
+    model: Model,
+    tables: Sequence[pd.DataFrame],
+    chains: int = 2,
+    draws: int = 500,
+    warmup: int = 500,
+    seed: int = 0,
+    target_accept: float = 0.95,
+    dense_mass: bool = True,
+    max_tree_depth: int = 10,
+    chunk: int = 4096,
+    warn: bool = False,
+) -> list[ScalingPosterior]:
+    """Full NUTS posteriors of many tables as one vectorised computation.
+
+    Chains start around each fit's MAP (from :func:`laplace_many`, spread by its Laplace
+    standard deviations). Each fit comes back as a
+    :class:`~bayescale.posterior.ScalingPosterior` with ``sample_stats`` and
+    ``log_likelihood``, so ``post.diagnostics()``, ``post.loo()`` and ``post.predict()`` work
+    as for a single fit; ``post.tree.attrs["bayescale_settings"]`` records the batched run.
+
+    Parameters
+    ----------
+    model : Model
+        The model.
+    tables : sequence of pandas.DataFrame
+        The tables (lengths may differ; group sizes must match).
+    chains, draws, warmup : int
+        NUTS chains per fit, kept draws and warm-up iterations per chain.
+    seed : int
+        Random seed.
+    target_accept, dense_mass, max_tree_depth
+        As for :meth:`Model.fit`.
+    chunk : int
+        Largest number of lanes (fits x chains) per vectorised call, per device.
+    warn : bool
+        Warn for every fit that fails its diagnostics (off by default: check the table of
+        :func:`diagnostics_table` instead of thousands of warnings).
+    """
+    from bayescale.inference import EXTRA_FIELDS, NutsResult  # noqa: F401
+    from bayescale.posterior import ScalingPosterior
+
+    t_start = time.perf_counter()
+    batch = stack(model, tables)
+    args = jax.tree.map(jnp.asarray, batch.args)
+    _, info = _initialize(model, batch, seed)
+    one_map, unravel = _map_and_hessian(info, args, info.param_info.z, 60)
+    x, _, _, hess = _devices_map(jax.vmap(one_map), args, chunk=chunk)
+    hess = 0.5 * (hess + jnp.swapaxes(hess, -1, -2))
+    sd = jnp.sqrt(jnp.clip(jnp.diagonal(jnp.linalg.pinv(hess), axis1=-2, axis2=-1), 1e-8, 1.0))
+    sd = jnp.where(jnp.isfinite(sd), sd, 0.1)
+    key = jax.random.PRNGKey(seed)
+    k1, k2 = jax.random.split(key)
+    starts = x[:, None] + sd[:, None] * jax.random.normal(k1, (batch.n_fits, chains, x.shape[-1]))
+    lane_args = jax.tree.map(lambda v: jnp.repeat(v, chains, axis=0), args)
+    lane_z = starts.reshape(-1, x.shape[-1])
+    keys = jax.random.split(k2, lane_z.shape[0])
+    init_kernel, sample_kernel = hmc(potential_fn_gen=info.potential_fn, algo="NUTS")
+
+    def lane(key, z0, a):
+        state = init_kernel(
+            unravel(z0),
+            warmup,
+            dense_mass=dense_mass,
+            target_accept_prob=target_accept,
+            max_tree_depth=max_tree_depth,
+            model_kwargs=a,
+            rng_key=key,
+        )
+        state, _ = jax.lax.scan(
+            lambda s, _: (sample_kernel(s, model_kwargs=a), None), state, None, length=warmup
+        )
+
+        def step(s, _):
+            s = sample_kernel(s, model_kwargs=a)
+            return s, (
+                s.z,
+                s.diverging,
+                s.num_steps,
+                s.energy,
+                s.accept_prob,
+                s.adapt_state.step_size,
+                s.potential_energy,
+            )
+
+        _, out = jax.lax.scan(step, state, None, length=draws)
+        return out
+
+    t0 = time.perf_counter()
+    zs, div, steps, energy, acc, step_size, pe = jax.block_until_ready(
+        _devices_map(jax.vmap(lane), keys, lane_z, lane_args, chunk=chunk)
+    )
+    t_nuts = time.perf_counter() - t0
+    post_fn = info.postprocess_fn(**_one(args, 0))
+    constrained = jax.vmap(jax.vmap(post_fn))(zs)
+
+    def per_fit(v):
+        v = np.asarray(v)
+        return v.reshape(batch.n_fits, chains, *v.shape[1:])
+
+    constrained = {k: per_fit(v) for k, v in constrained.items()}
+    stats_all = {
+        "diverging": per_fit(div),
+        "energy": per_fit(energy),
+        "n_steps": per_fit(steps),
+        "acceptance_rate": per_fit(acc),
+        "step_size": per_fit(step_size),
+        "lp": -per_fit(pe),
+    }
+    settings = {
+        "chains": chains,
+        "draws": draws,
+        "warmup": warmup,
+        "seed": seed,
+        "chain_method": f"batched ({batch.n_fits} fits x {chains} chains, vmapped lanes)",
+        "target_accept": target_accept,
+        "max_tree_depth": max_tree_depth,
+        "dense_mass": dense_mass,
+        "init": "map",
+    }
+    out = []
+    for i, d in enumerate(batch.datas):
+        samples = {k: v[i] for k, v in constrained.items()}
+        stats = {k: v[i] for k, v in stats_all.items()}
+        stats["tree_depth"] = np.floor(np.log2(stats["n_steps"] + 1)).astype(np.int64)
+        stats["reached_max_treedepth"] = stats["n_steps"] >= 2**max_tree_depth - 1
+        ll = log_likelihood(model.numpyro_model, samples, batch_ndims=2, **model.model_kwargs(d))
+        result = NutsResult(
+            samples=samples,
+            stats=stats,
+            log_likelihood={k: np.asarray(v) for k, v in ll.items()},
+            max_tree_depth=max_tree_depth,
+            map=None,
+            settings=settings,
+            timing={"nuts_batch": t_nuts, "total_batch": time.perf_counter() - t_start},
+        )
+        post = ScalingPosterior.from_samples(model, d, result)
+        if warn:
+            post.diagnostics(warn=True)
+        out.append(post)
+    return out
+
+
+def diagnostics_table(posteriors: Sequence[ScalingPosterior]) -> pd.DataFrame:
+    """One row per fit: max R-hat, min bulk and tail ESS, divergences, tree-depth hits, ok."""
+    rows = []
+    for post in posteriors:
+        a = post.diagnostics(warn=False).attrs
+        rows.append(
+            {
+                k: a[k]
+                for k in (
+                    "rhat_max",
+                    "ess_bulk_min",
+                    "ess_tail_min",
+                    "divergences",
+                    "max_treedepth_hits",
+                    "ok",
+                )
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+__all__ = ["Batch", "LaplaceResult", "diagnostics_table", "laplace_many", "nuts_many", "stack"]

@@ -1,0 +1,235 @@
+"""Speed benchmarks P1-P4 (issue 6). Each prints its numbers; run one or all:
+
+    .venv/bin/python benchmarks/speed.py p1 p2 p3 p4
+
+P1  Epoch's Chinchilla data, default model, 4 chains x 1000 draws: wall time including
+    compilation (first fit in the process), min bulk ESS, ESS/s; the same model in PyMC sampled
+    by nutpie (``pip install -e .[bench]``), and the ratio of ESS/s.
+P2  NUTS overhead: NUTS wall time against total leapfrog steps x one jitted gradient.
+P3  1000 independent Chinchilla fits of ~50 points: batched MAP + Laplace, batched NUTS
+    (diagnostics per fit), against a loop of SciPy Huber point fits with a bootstrap.
+P4  A hierarchical fit of simulated checkpoint curves (family and run effects) at 1k, 10k and
+    100k observations: wall time and its growth with the number of points.
+
+``P3_FITS`` and ``P4_SIZES`` (environment) shrink the runs for a quick look.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+os.environ.setdefault("BAYESCALE_DATA_MIRROR", str(ROOT.parent / "shared" / "datasets"))
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import bayescale as bs  # noqa: E402
+from bayescale import many  # noqa: E402
+
+
+def epoch() -> pd.DataFrame:
+    df = bs.datasets.load("epoch_chinchilla")
+    return df.drop(df["loss"].nlargest(5).index)
+
+
+def p1_p2() -> None:
+    df = epoch()
+    t0 = time.perf_counter()
+    post = bs.Model().fit(df, chains=4, draws=1000, warmup=1000, seed=0)
+    wall = time.perf_counter() - t0
+    d = post.diagnostics(warn=False).attrs
+    timing = post.tree.attrs.get("bayescale_timing")
+    ess = d["ess_bulk_min"]
+    print(
+        f"P1 bayescale: wall {wall:.2f} s (cold, incl. compile), min bulk ESS {ess:.0f}, "
+        f"ESS/s {ess / wall:.0f}; devices {jax.local_device_count()} ({jax.default_backend()})"
+    )
+    if timing:
+        print(f"   timing {timing}")
+    t0 = time.perf_counter()
+    bs.Model().fit(df, chains=4, draws=1000, warmup=1000, seed=1)
+    warm = time.perf_counter() - t0
+    print(f"P1 bayescale warm (second fit): wall {warm:.2f} s, ESS/s {ess / warm:.0f}")
+    ours = ess / wall
+    try:
+        theirs = nutpie_ess_per_s(df)
+        print(
+            f"P1 ratio bayescale/nutpie ESS/s (cold wall vs nutpie incl. compile): "
+            f"{ours / theirs:.2f}"
+        )
+    except ImportError as e:
+        print(f"P1 nutpie comparison skipped ({e}); pip install -e .[bench]")
+
+    # P2: the potential's gradient alone, jitted, against NUTS's wall time.
+    from jax.flatten_util import ravel_pytree
+
+    from bayescale.inference import initialize
+
+    model = bs.Model()
+    data = model.prepare(df)
+    info = initialize(model, data)
+    flat, unravel = ravel_pytree(info.param_info.z)
+    grad = jax.jit(jax.grad(lambda f: info.potential_fn(unravel(f))))
+    grad(flat).block_until_ready()
+    reps = 2000
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        g = grad(flat)
+    g.block_until_ready()
+    t_grad = (time.perf_counter() - t0) / reps
+    steps = int(post.tree["sample_stats"]["n_steps"].values.sum())
+    nuts_wall = warm
+    print(
+        f"P2 gradient {t_grad * 1e6:.1f} us; leapfrog steps (sampling) {steps}; "
+        f"steps x grad {steps * t_grad:.2f} s; NUTS wall (warm fit, incl. warm-up) "
+        f"{nuts_wall:.2f} s; overhead {nuts_wall / (2 * steps * t_grad):.1f}x "
+        "(steps doubled for the warm-up)"
+    )
+
+
+def nutpie_ess_per_s(df: pd.DataFrame) -> float:
+    """The default model (centred Chinchilla, Student-t on log loss, same priors) in PyMC."""
+    import arviz_stats
+    import nutpie
+    import pymc as pm
+
+    n, d, y = (df[c].to_numpy(float) for c in ("params", "tokens", "loss"))
+    un, ud = np.log(n) - np.log(n).mean(), np.log(d) - np.log(d).mean()
+    t0 = time.perf_counter()
+    with pm.Model() as m:
+        log_e = pm.Normal("log_E", np.log(0.7 * y.min()), 0.5)
+        a = pm.Normal("a", np.log(0.25 * np.median(y)), 1.5)
+        b = pm.Normal("b", np.log(0.25 * np.median(y)), 1.5)
+        la = pm.Normal("log_alpha", np.log(0.3), 0.5)
+        lb = pm.Normal("log_beta", np.log(0.3), 0.5)
+        sigma = pm.HalfNormal("sigma", 0.05)
+        nu = pm.LogNormal("nu", 2.3, 0.7)
+        mu = pm.math.log(
+            pm.math.exp(log_e)
+            + pm.math.exp(a - pm.math.exp(la) * un)
+            + pm.math.exp(b - pm.math.exp(lb) * ud)
+        )
+        pm.StudentT("loss", nu=nu, mu=mu, sigma=sigma, observed=np.log(y))
+    compiled = nutpie.compile_pymc_model(m)
+    trace = nutpie.sample(compiled, chains=4, draws=1000, tune=1000, seed=0, progress_bar=False)
+    wall = time.perf_counter() - t0
+    ess = float(arviz_stats.ess(trace, method="bulk").to_array().min())
+    print(
+        f"P1 nutpie: wall {wall:.2f} s (incl. PyMC compile), min bulk ESS {ess:.0f}, "
+        f"ESS/s {ess / wall:.0f}"
+    )
+    return ess / wall
+
+
+def p3() -> None:
+    n_fits = int(os.environ.get("P3_FITS", "1000"))
+    rng = np.random.default_rng(0)
+    tables = [
+        bs.simulate_ladder(seed=i, sizes_per_budget=int(rng.integers(8, 12))) for i in range(n_fits)
+    ]
+    sizes = [len(t) for t in tables]
+    print(f"P3 {n_fits} simulated ladders, {min(sizes)}-{max(sizes)} points each")
+    model = bs.Model()
+    for label in ("cold", "warm"):
+        t0 = time.perf_counter()
+        lap = many.laplace_many(model, tables, draws=1000)
+        print(
+            f"P3 MAP+Laplace ({label}): {time.perf_counter() - t0:.2f} s, "
+            f"converged {lap.summary()['converged'].mean():.3f}, timing {lap.timing}"
+        )
+    t0 = time.perf_counter()
+    posts = many.nuts_many(model, tables, chains=4, draws=500, warmup=500, seed=0)
+    wall = time.perf_counter() - t0
+    diag = many.diagnostics_table(posts)
+    print(
+        f"P3 batched NUTS (4 chains x 500 draws, 500 warm-up): {wall:.1f} s; fits passing "
+        f"diagnostics {diag['ok'].mean():.3f}; R-hat<=1.01 {np.mean(diag['rhat_max'] <= 1.01):.3f};"
+        f" min bulk ESS median {diag['ess_bulk_min'].median():.0f}; fits with divergences "
+        f"{np.mean(diag['divergences'] > 0):.3f}"
+    )
+    from bootstrap_baseline import bootstrap_draws
+
+    k = min(20, n_fits)
+    t0 = time.perf_counter()
+    for t in tables[:k]:
+        bootstrap_draws(t, t.iloc[:1], n_boot=100)
+    per = (time.perf_counter() - t0) / k
+    print(
+        f"P3 baseline SciPy Huber fit + 100 bootstrap refits: {per:.2f} s per fit "
+        f"(measured on {k}); {per * n_fits:.0f} s for {n_fits} (extrapolated)"
+    )
+
+
+def curves(n_obs: int, seed: int = 0) -> pd.DataFrame:
+    """Simulated checkpoint curves: 4 families x runs of 3 sizes, 100 checkpoints per run."""
+    rng = np.random.default_rng(seed)
+    nat = bs.simulate.BESIROGLU_2024
+    per_run = 100
+    n_runs = max(8, n_obs // per_run)
+    rows = []
+    for r in range(n_runs):
+        fam = f"f{r % 4}"
+        n = float(10 ** rng.uniform(7.5, 9.5))
+        tokens = np.geomspace(20 * n / 30, 20 * n, per_run)
+        e = nat["E"] * np.exp(0.03 * (r % 4 - 1.5))
+        run_off = 0.005 * rng.standard_normal()
+        loss = e + nat["A"] * n ** -nat["alpha"] + nat["B"] * tokens ** -nat["beta"]
+        loss = loss * np.exp(run_off + 0.004 * rng.standard_normal(per_run))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "params": n,
+                    "tokens": tokens,
+                    "loss": loss,
+                    "family": fam,
+                    "run": f"r{r}",
+                    "step": np.arange(1, per_run + 1),
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def p4() -> None:
+    sizes = [int(s) for s in os.environ.get("P4_SIZES", "1000,10000,100000").split(",")]
+    model = bs.Model(effects={"E": "family"}, run="run")
+    times = []
+    for n_obs in sizes:
+        df = curves(n_obs)
+        t0 = time.perf_counter()
+        post = model.fit(df, chains=4, draws=500, warmup=500, seed=0)
+        wall = time.perf_counter() - t0
+        d = post.diagnostics(warn=False).attrs
+        times.append(wall)
+        print(
+            f"P4 {len(df)} obs, {df['run'].nunique()} runs: {wall:.1f} s; R-hat max "
+            f"{d['rhat_max']:.3f}, min bulk ESS {d['ess_bulk_min']:.0f}, divergences "
+            f"{d['divergences']}",
+            flush=True,
+        )
+    if len(sizes) > 1:
+        slope = np.polyfit(np.log(sizes), np.log(times), 1)[0]
+        print(f"P4 growth: wall ~ n^{slope:.2f}")
+
+
+def main(argv: list[str]) -> int:
+    warnings.simplefilter("ignore")
+    todo = [a.lower() for a in argv] or ["p1", "p2", "p3", "p4"]
+    if "p1" in todo or "p2" in todo:
+        p1_p2()
+    if "p3" in todo:
+        p3()
+    if "p4" in todo:
+        p4()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

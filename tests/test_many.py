@@ -1,0 +1,98 @@
+"""Batched fits (padding, masking, Laplace and NUTS) and the Dask fan-out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bayescale as bs
+from bayescale import many
+
+
+@pytest.fixture(scope="module")
+def tables():
+    rng = np.random.default_rng(0)
+    return [bs.simulate_ladder(seed=i, sizes_per_budget=int(rng.integers(7, 11))) for i in range(6)]
+
+
+def test_padding_and_masking_do_not_change_the_potential(tables):
+    """A padded, masked table has the same posterior density as the table alone."""
+    import jax
+    from numpyro.infer.util import log_density
+
+    model = bs.Model()
+    batch = many.stack(model, tables)
+    i = int(np.argmin([d.n for d in batch.datas]))
+    assert batch.args["mask"][i].sum() == batch.datas[i].n < batch.args["mask"].shape[1]
+    fn = many._model_fn(model, batch)
+    params = {
+        "log_E": 0.5,
+        "a": -1.0,
+        "b": -1.2,
+        "log_alpha": np.log(0.3),
+        "log_beta": np.log(0.3),
+        "sigma": 0.02,
+        "nu": 5.0,
+    }
+    padded, _ = log_density(fn, (), jax.tree.map(lambda v: v[i], batch.args), params)
+    alone, _ = log_density(model.numpyro_model, (), model.model_kwargs(batch.datas[i]), params)
+    assert float(padded) == pytest.approx(float(alone), rel=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore::bayescale.errors.ConvergenceWarning")  # short reference
+def test_laplace_many_agrees_with_nuts(tables):
+    res = many.laplace_many(bs.Model(), tables, draws=2000)
+    table = res.summary()
+    assert table["converged"].all()
+    assert len(table) == len(tables)
+    post = bs.Model().fit(tables[0], chains=2, draws=500, warmup=500, progress_bar=False)
+    for k in ("E", "alpha", "beta"):
+        nuts = np.quantile(post.posterior[k].values, [0.05, 0.5, 0.95])
+        lap = table.loc[0, [f"{k}_q05", k, f"{k}_q95"]].to_numpy(float)
+        width = nuts[2] - nuts[0]
+        assert abs(lap[1] - nuts[1]) < 0.25 * width, k
+        assert 0.6 < (lap[2] - lap[0]) / width < 1.6, k
+
+
+@pytest.mark.slow
+def test_nuts_many_returns_diagnosed_posteriors(tables):
+    posts = many.nuts_many(bs.Model(), tables[:3], chains=2, draws=400, warmup=400)
+    diag = many.diagnostics_table(posts)
+    assert len(diag) == 3
+    assert (diag["divergences"] == 0).all()
+    assert (diag["rhat_max"] < 1.03).all()
+    for post, t in zip(posts, tables[:3], strict=True):
+        assert post.tree["observed_data"]["loss"].size == len(t)
+        # The truth (Hoffmann et al.'s alpha) lies inside each fit's 99 % interval.
+        lo, hi = np.quantile(post.posterior["alpha"].values, [0.005, 0.995])
+        assert lo < bs.simulate.HOFFMANN_2022["alpha"] < hi
+        assert post.tree["log_likelihood"]["loss"].shape == (2, 400, len(t))
+
+
+def test_stack_rejects_mismatched_groups(tables):
+    two = bs.simulate_ladder(families=2, seed=1)
+    three = bs.simulate_ladder(families=3, seed=1)
+    with pytest.raises(bs.SpecificationError, match="group sizes"):
+        many.stack(bs.Model(effects={"E": "family"}), [two, three])
+
+
+@pytest.mark.slow
+def test_dask_fan_out_on_a_local_cluster(tables):
+    distributed = pytest.importorskip("distributed")
+    from bayescale.distributed import fit_many
+
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        posts = fit_many(
+            client, bs.Model(), tables[:2], chains=2, draws=300, warmup=300, progress_bar=False
+        )
+    assert len(posts) == 2
+    for post, t in zip(posts, tables[:2], strict=True):
+        assert isinstance(post, bs.ScalingPosterior)
+        assert post.tree["observed_data"]["loss"].size == len(t)
+        assert "bayescale_warnings" in post.tree.attrs
+        assert post.predict(N=1e9, D=2e10).sizes["chain"] == 2
