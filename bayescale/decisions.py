@@ -41,8 +41,9 @@ def _loss_draws(
     x["C"] = 6.0 * x["N"] * x["D"]
     loc = post.model.location(theta, post.law.centre(x, post.scale), post.scale)
     key, sub = jax.random.split(key)
-    flat = {k: v.reshape(-1) for k, v in x.items()}
-    loc = loc + jnp.reshape(post.extrapolation_at(flat, sub), loc.shape)
+    if post.extrapolation is not None:
+        flat = {k: v.reshape(-1) for k, v in x.items()}
+        loc = loc + jnp.reshape(post.extrapolation_at(flat, sub), loc.shape)
     return post.observe(loc, key) if kind == "predictive" else post.from_location(loc)
 
 

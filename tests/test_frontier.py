@@ -101,15 +101,26 @@ def test_unique_token_cap(epoch_fit):
     assert 7e11 < four_epochs < 8e11
 
 
-def test_prob_below_matches_brute_force(epoch_fit):
-    p = natural(epoch_fit)
+@pytest.fixture
+def law_only_fit(epoch_fit):
+    """The Epoch fit without its extrapolation-error term: the brute-force checks below test
+    the decision arithmetic on the law itself."""
+    import copy
+
+    post = copy.copy(epoch_fit)
+    post.extrapolation = None
+    return post
+
+
+def test_prob_below_matches_brute_force(law_only_fit):
+    p = natural(law_only_fit)
     n, d, target = np.array([7e10, 3e10]), np.array([1.4e12, 3e12]), 1.975
-    got = decisions.prob_below(epoch_fit, target, N=n, D=d, kind="mean")
+    got = decisions.prob_below(law_only_fit, target, N=n, D=d, kind="mean")
     brute = [(chinchilla_loss(p, ni, di) < target).mean() for ni, di in zip(n, d, strict=True)]
     np.testing.assert_allclose(got["prob"], brute, atol=1e-12)
     # Predictive: brute-force Student-t simulation with an independent RNG agrees within MC error.
-    got = decisions.prob_below(epoch_fit, target, N=n, D=d, kind="predictive")
-    post = epoch_fit.posterior
+    got = decisions.prob_below(law_only_fit, target, N=n, D=d, kind="predictive")
+    post = law_only_fit.posterior
     rng = np.random.default_rng(1)
     for j, (ni, di) in enumerate(zip(n, d, strict=True)):
         loc = np.log(chinchilla_loss(p, ni, di))
@@ -119,30 +130,30 @@ def test_prob_below_matches_brute_force(epoch_fit):
         assert abs(got["prob"][j] - brute) < 4 * np.sqrt(2) * got["mcse"][j] + 1e-3
 
 
-def test_best_allocation_matches_brute_force(epoch_fit):
-    p = natural(epoch_fit)
+def test_best_allocation_matches_brute_force(law_only_fit):
+    p = natural(law_only_fit)
     c = 1e24
     n = np.geomspace(np.sqrt(c / 6) / 1e3, np.sqrt(c / 6) * 1e3, 4001)
     loss = chinchilla_loss({k: v[:, None] for k, v in p.items()}, n[None], c / (6 * n[None]))
     step = np.log10(n[1] / n[0])
     for objective, score in (("mean", loss.mean(0)), ("quantile", np.quantile(loss, 0.9, 0))):
-        got = decisions.best_allocation(epoch_fit, c, objective=objective, quantile=0.9)
+        got = decisions.best_allocation(law_only_fit, c, objective=objective, quantile=0.9)
         n_brute = n[np.argmin(score)]
         assert abs(np.log10(got["N"][0] / n_brute)) <= 6 / 400 + step
         assert got["objective"][0] == pytest.approx(score.min(), rel=1e-5)
 
 
-def test_compute_for_target_matches_brute_force(epoch_fit):
-    p = {k: v[:, None, None] for k, v in natural(epoch_fit).items()}
+def test_compute_for_target_matches_brute_force(law_only_fit):
+    p = {k: v[:, None, None] for k, v in natural(law_only_fit).items()}
     target, prob = 2.0, 0.9
-    got = decisions.compute_for_target(epoch_fit, target, prob=prob, kind="mean")
+    got = decisions.compute_for_target(law_only_fit, target, prob=prob, kind="mean")
     cs = got["compute"] * np.array([0.97, 1.03])
     ps = []
     for c in cs:
         n = np.geomspace(np.sqrt(c / 6) / 1e3, np.sqrt(c / 6) * 1e3, 2001)[None, None, :]
         ps.append((chinchilla_loss(p, n, c / (6 * n)) < target).mean(axis=(0, 1)).max())
     assert ps[0] < prob <= ps[1]
-    never = decisions.compute_for_target(epoch_fit, 1.0, prob=0.9, kind="mean")
+    never = decisions.compute_for_target(law_only_fit, 1.0, prob=0.9, kind="mean")
     assert never["compute"] == np.inf
 
 
