@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 from numpyro.infer import init_to_median
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model
@@ -30,6 +31,99 @@ class BatchResult:
     samples: dict[str, np.ndarray]
     diverging: np.ndarray
     num_steps: np.ndarray
+
+
+#: Per-draw fields that :func:`nuts_lanes` records from NumPyro's ``HMCState``.
+LANE_FIELDS = ("z", "diverging", "num_steps", "energy", "accept_prob", "step_size", "potential")
+
+
+def devices_map(f, *arrays, chunk: int):
+    """Apply ``f`` (vmapped over the leading axis) in chunks spread over the local devices.
+
+    At most ``chunk`` rows go to one device per call; with several devices (CPU host devices
+    or GPUs) each block is split across them with ``jax.pmap``.
+    """
+    n = jax.tree.leaves(arrays)[0].shape[0]
+    n_dev = jax.local_device_count()
+    block = max(1, min(chunk, -(-n // n_dev))) * n_dev
+    jf = jax.jit(f)
+    pf = jax.pmap(f) if n_dev > 1 else None
+    outs = []
+    for start in range(0, n, block):
+        stop = start + block
+        part = jax.tree.map(lambda v, a=start, b=stop: v[a:b], arrays)
+        m = jax.tree.leaves(part)[0].shape[0]
+        if pf is None or m < n_dev:
+            outs.append(jf(*part))
+            continue
+        pad = (-m) % n_dev
+        part = jax.tree.map(lambda v, k=pad: jnp.concatenate([v, jnp.repeat(v[-1:], k, 0)]), part)
+        shaped = jax.tree.map(lambda v: v.reshape(n_dev, -1, *v.shape[1:]), part)
+        res = pf(*shaped)
+        outs.append(jax.tree.map(lambda v, k=m: v.reshape(-1, *v.shape[2:])[:k], res))
+    return jax.tree.map(lambda *vs: jnp.concatenate(vs), *outs)
+
+
+def nuts_lanes(
+    potential_fn_gen,
+    unravel,
+    keys: jax.Array,
+    z0: jnp.ndarray,
+    lane_kwargs: dict,
+    draws: int,
+    warmup: int,
+    target_accept: float = 0.95,
+    dense_mass: bool = True,
+    max_tree_depth: int = 10,
+    chunk: int = 4096,
+) -> dict[str, jnp.ndarray]:
+    """Run independent NUTS lanes in lockstep (NumPyro's functional ``hmc`` under ``vmap``).
+
+    Parameters
+    ----------
+    potential_fn_gen : callable
+        ``potential_fn_gen(**model_kwargs) -> potential_fn`` (``initialize_model`` with
+        ``dynamic_args=True``).
+    unravel : callable
+        Maps a flat unconstrained vector to the parameter pytree.
+    keys, z0, lane_kwargs
+        Per-lane random keys, flat starting points ``(lanes, dim)`` and model arguments
+        (arrays with a leading lane axis).
+    draws, warmup, target_accept, dense_mass, max_tree_depth
+        NUTS settings; every lane adapts its own step size and mass matrix.
+    chunk : int
+        Lanes per vectorised call per device (see :func:`devices_map`).
+
+    Returns
+    -------
+    dict
+        :data:`LANE_FIELDS` per lane and draw, shaped ``(lanes, draws, ...)``.
+    """
+    init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
+
+    def lane(key, z, kw):
+        state = init_kernel(
+            unravel(z),
+            warmup,
+            dense_mass=dense_mass,
+            target_accept_prob=target_accept,
+            max_tree_depth=max_tree_depth,
+            model_kwargs=kw,
+            rng_key=key,
+        )
+        state, _ = jax.lax.scan(
+            lambda s, _: (sample_kernel(s, model_kwargs=kw), None), state, None, length=warmup
+        )
+
+        def step(s, _):
+            s = sample_kernel(s, model_kwargs=kw)
+            fields = (s.z, s.diverging, s.num_steps, s.energy, s.accept_prob)
+            return s, (*fields, s.adapt_state.step_size, s.potential_energy)
+
+        return jax.lax.scan(step, state, None, length=draws)[1]
+
+    out = devices_map(jax.vmap(lane), keys, z0, lane_kwargs, chunk=chunk)
+    return dict(zip(LANE_FIELDS, jax.block_until_ready(out), strict=True))
 
 
 def batched_nuts(
@@ -65,33 +159,21 @@ def batched_nuts(
         init_strategy=init_to_median(num_samples=15),
         validate_grad=False,
     )
-    init_kernel, sample_kernel = hmc(potential_fn_gen=info.potential_fn, algo="NUTS")
-    z0 = info.param_info.z
-
-    def one(key: jax.Array, loss: jnp.ndarray):
-        kw = {"loss": loss}
-        state = init_kernel(
-            z0,
-            warmup,
-            dense_mass=dense_mass,
-            target_accept_prob=target_accept,
-            max_tree_depth=max_tree_depth,
-            model_kwargs=kw,
-            rng_key=key,
-        )
-        state, _ = jax.lax.scan(
-            lambda s, _: (sample_kernel(s, model_kwargs=kw), None), state, None, length=warmup
-        )
-
-        def step(s, _):
-            s = sample_kernel(s, model_kwargs=kw)
-            return s, (s.z, s.diverging, s.num_steps)
-
-        _, (zs, div, steps) = jax.lax.scan(step, state, None, length=draws)
-        return zs, div, steps
-
-    keys = jax.random.split(jax.random.PRNGKey(seed), losses.shape[0])
-    zs, div, steps = jax.jit(jax.vmap(one))(keys, losses)
+    flat0, unravel = ravel_pytree(info.param_info.z)
+    n_fits = losses.shape[0]
+    lanes = nuts_lanes(
+        info.potential_fn,
+        unravel,
+        jax.random.split(jax.random.PRNGKey(seed), n_fits),
+        jnp.broadcast_to(flat0, (n_fits, flat0.size)),
+        {"loss": losses},
+        draws=draws,
+        warmup=warmup,
+        target_accept=target_accept,
+        dense_mass=dense_mass,
+        max_tree_depth=max_tree_depth,
+    )
+    zs, div, steps = lanes["z"], lanes["diverging"], lanes["num_steps"]
     post = info.postprocess_fn(loss=losses[0])
     constrained = jax.vmap(jax.vmap(post))(zs)
     return BatchResult(

@@ -201,8 +201,8 @@ def sensitivity(
         for k in post.law.natural_names:
             row[k] = float(post.posterior[k].median())
         if set(post.law.inputs) == {"N", "D"}:
-            data = variant.prepare(df)
-            c = compute or 100.0 * float(np.max(6.0 * data.x["N"] * data.x["D"]))
+            fitted = post.tree["constant_data"]
+            c = compute or 100.0 * float((6.0 * fitted["x_N"] * fitted["x_D"]).max())
             front = frontier(post, c)
             tpp = front["tokens_per_param"].values.ravel()
             row["compute"] = c

@@ -31,11 +31,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayescale.laws.base import INPUTS, LINEAR_INPUTS
+
 #: Default half-normal scale of the drift per decade of extrapolation (log-loss units).
 DEFAULT_SCALE = 0.03
 
-#: Inputs measured on a log10 axis (``S2`` and the upstream loss ``L`` are not power-law axes).
-_LOG_AXES = ("N", "D", "C", "step", "U", "S1")
+#: Inputs measured on a log10 axis: all but the linear ones and the upstream loss ``L``.
+_LOG_AXES = tuple(k for k in INPUTS if k not in LINEAR_INPUTS and k != "L")
 
 
 def axes(x: Mapping[str, object]) -> dict[str, jnp.ndarray]:

@@ -30,9 +30,9 @@ import pandas as pd
 import xarray as xr
 from jax.flatten_util import ravel_pytree
 from numpyro.infer import init_to_median, log_likelihood
-from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model
 
+from bayescale.batch import devices_map, nuts_lanes
 from bayescale.errors import SpecificationError
 from bayescale.laws.base import Scale
 
@@ -150,31 +150,6 @@ def _initialize(model: Model, batch: Batch, seed: int):
     )
 
 
-def _devices_map(f, *arrays, chunk: int):
-    """Apply ``f`` (already vmapped over the leading axis) to chunks, spread over devices."""
-    n = jax.tree.leaves(arrays)[0].shape[0]
-    n_dev = jax.local_device_count()
-    per_call = max(1, min(chunk, -(-n // n_dev)))
-    block = per_call * n_dev
-    outs = []
-    pf = jax.pmap(f) if n_dev > 1 else None
-    jf = jax.jit(f)
-    for start in range(0, n, block):
-        stop = start + block
-        part = jax.tree.map(lambda v, a=start, b=stop: v[a:b], arrays)
-        m = jax.tree.leaves(part)[0].shape[0]
-        if pf is None or m < n_dev:
-            outs.append(jf(*part))
-            continue
-        pad = (-m) % n_dev
-        part = jax.tree.map(lambda v, k=pad: jnp.concatenate([v, jnp.repeat(v[-1:], k, 0)]), part)
-        shaped = jax.tree.map(lambda v: v.reshape(n_dev, -1, *v.shape[1:]), part)
-        res = pf(*shaped)
-        res = jax.tree.map(lambda v, k=m: v.reshape(-1, *v.shape[2:])[:k], res)
-        outs.append(res)
-    return jax.tree.map(lambda *vs: jnp.concatenate(vs), *outs)
-
-
 @dataclass
 class LaplaceResult:
     """MAP and Laplace approximation of every fit.
@@ -281,7 +256,7 @@ def laplace_many(
     one, unravel = _map_and_hessian(info, args, info.param_info.z, maxiter)
     timing["prepare"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    x, fun, ok, hess = _devices_map(jax.vmap(one), args, chunk=chunk)
+    x, fun, ok, hess = devices_map(jax.vmap(one), args, chunk=chunk)
     x, hess = jax.block_until_ready((x, hess))
     timing["map_and_hessian"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -297,25 +272,23 @@ def laplace_many(
     post_fn = info.postprocess_fn(**_one(args, 0))
     constrained = jax.vmap(jax.vmap(lambda f: post_fn(unravel(f))))(z)
     constrained = {k: np.asarray(v) for k, v in constrained.items()}
-    at_map = jax.vmap(lambda f: post_fn(unravel(f)))(x)
-    natural, natural_map = {}, {}
-    for i, d in enumerate(batch.datas):
-        sl = {k: v[i][None] for k, v in constrained.items()}
-        nat = natural_draws(model, sl, d.scale, {})
-        nat_map = natural_draws(
-            model, {k: np.asarray(v[i])[None] for k, v in at_map.items()}, d.scale, {}
-        )
-        for k, v in nat.items():
-            natural.setdefault(k, []).append(v[0])
-            natural_map.setdefault(k, []).append(np.asarray(nat_map[k])[0])
+    at_map = {k: np.asarray(v) for k, v in jax.vmap(lambda f: post_fn(unravel(f)))(x).items()}
+    # Every fit's own scale, shaped (fit, 1) to broadcast against (fit, draw) draws.
+    a = batch.args
+    scales = Scale(
+        log_ref={k: v[:, None] for k, v in a["log_ref"].items()},
+        loss=a["loss_scale"][:, None],
+        loss_min=a["loss_min"][:, None],
+        x_min={k: v[:, None] for k, v in a["x_min"].items()},
+    )
+    natural = natural_draws(model, constrained, scales, {})
+    natural_map = natural_draws(model, {k: v[:, None] for k, v in at_map.items()}, scales, {})
     timing["draws"] = time.perf_counter() - t0
-    posterior = {
-        k: (("fit", "draw"), np.stack(v)) for k, v in natural.items() if np.stack(v).ndim == 2
-    }
+    posterior = {k: (("fit", "draw"), np.asarray(v)) for k, v in natural.items()}
     for k, v in constrained.items():
         if v.ndim == 2 and k not in posterior:
             posterior[k] = (("fit", "draw"), v)
-    map_ds = {k: ("fit", np.stack(v)) for k, v in natural_map.items() if np.stack(v).ndim == 1}
+    map_ds = {k: ("fit", np.asarray(v)[:, 0]) for k, v in natural_map.items()}
     map_ds["converged"] = ("fit", np.asarray(ok & pd_ok & jnp.isfinite(fun)))
     map_ds["potential"] = ("fit", np.asarray(fun))
     map_ds["n_rows"] = ("fit", np.array([d.n for d in batch.datas]))
@@ -370,7 +343,7 @@ def nuts_many(
         Warn for every fit that fails its diagnostics (off by default: check the table of
         :func:`diagnostics_table` instead of thousands of warnings).
     """
-    from bayescale.inference import EXTRA_FIELDS, NutsResult  # noqa: F401
+    from bayescale.inference import NutsResult
     from bayescale.posterior import ScalingPosterior
 
     t_start = time.perf_counter()
@@ -378,7 +351,7 @@ def nuts_many(
     args = jax.tree.map(jnp.asarray, batch.args)
     _, info = _initialize(model, batch, seed)
     one_map, unravel = _map_and_hessian(info, args, info.param_info.z, 60)
-    x, _, _, hess = _devices_map(jax.vmap(one_map), args, chunk=chunk)
+    x, _, _, hess = devices_map(jax.vmap(one_map), args, chunk=chunk)
     hess = 0.5 * (hess + jnp.swapaxes(hess, -1, -2))
     sd = jnp.sqrt(jnp.clip(jnp.diagonal(jnp.linalg.pinv(hess), axis1=-2, axis2=-1), 1e-8, 1.0))
     sd = jnp.where(jnp.isfinite(sd), sd, 0.1)
@@ -388,44 +361,23 @@ def nuts_many(
     lane_args = jax.tree.map(lambda v: jnp.repeat(v, chains, axis=0), args)
     lane_z = starts.reshape(-1, x.shape[-1])
     keys = jax.random.split(k2, lane_z.shape[0])
-    init_kernel, sample_kernel = hmc(potential_fn_gen=info.potential_fn, algo="NUTS")
-
-    def lane(key, z0, a):
-        state = init_kernel(
-            unravel(z0),
-            warmup,
-            dense_mass=dense_mass,
-            target_accept_prob=target_accept,
-            max_tree_depth=max_tree_depth,
-            model_kwargs=a,
-            rng_key=key,
-        )
-        state, _ = jax.lax.scan(
-            lambda s, _: (sample_kernel(s, model_kwargs=a), None), state, None, length=warmup
-        )
-
-        def step(s, _):
-            s = sample_kernel(s, model_kwargs=a)
-            return s, (
-                s.z,
-                s.diverging,
-                s.num_steps,
-                s.energy,
-                s.accept_prob,
-                s.adapt_state.step_size,
-                s.potential_energy,
-            )
-
-        _, out = jax.lax.scan(step, state, None, length=draws)
-        return out
-
     t0 = time.perf_counter()
-    zs, div, steps, energy, acc, step_size, pe = jax.block_until_ready(
-        _devices_map(jax.vmap(lane), keys, lane_z, lane_args, chunk=chunk)
+    lanes = nuts_lanes(
+        info.potential_fn,
+        unravel,
+        keys,
+        lane_z,
+        lane_args,
+        draws=draws,
+        warmup=warmup,
+        target_accept=target_accept,
+        dense_mass=dense_mass,
+        max_tree_depth=max_tree_depth,
+        chunk=chunk,
     )
     t_nuts = time.perf_counter() - t0
     post_fn = info.postprocess_fn(**_one(args, 0))
-    constrained = jax.vmap(jax.vmap(post_fn))(zs)
+    constrained = jax.vmap(jax.vmap(post_fn))(lanes["z"])
 
     def per_fit(v):
         v = np.asarray(v)
@@ -433,12 +385,12 @@ def nuts_many(
 
     constrained = {k: per_fit(v) for k, v in constrained.items()}
     stats_all = {
-        "diverging": per_fit(div),
-        "energy": per_fit(energy),
-        "n_steps": per_fit(steps),
-        "acceptance_rate": per_fit(acc),
-        "step_size": per_fit(step_size),
-        "lp": -per_fit(pe),
+        "diverging": per_fit(lanes["diverging"]),
+        "energy": per_fit(lanes["energy"]),
+        "n_steps": per_fit(lanes["num_steps"]),
+        "acceptance_rate": per_fit(lanes["accept_prob"]),
+        "step_size": per_fit(lanes["step_size"]),
+        "lp": -per_fit(lanes["potential"]),
     }
     settings = {
         "chains": chains,
