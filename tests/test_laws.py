@@ -85,7 +85,7 @@ def test_prior_predictive_is_plausible(name):
     data = model.prepare(df)
     kwargs = model.model_kwargs(data)
     kwargs.pop("loss")
-    draws = Predictive(model.numpyro_model, num_samples=2000)(jax.random.PRNGKey(0), **kwargs)
+    draws = Predictive(model.numpyro_model, num_samples=1000)(jax.random.PRNGKey(0), **kwargs)
     loc = np.asarray(draws["loss"])  # on the likelihood's scale (log loss or logit metric)
     assert np.all(np.isfinite(loc))
     med = np.median(loc, axis=0)
