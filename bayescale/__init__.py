@@ -6,6 +6,7 @@ from bayescale import (
     datasets,
     laws,
 )
+from bayescale.downstream import TwoStepModel, TwoStepPosterior
 from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
 from bayescale.model import Model
 from bayescale.posterior import ScalingPosterior
@@ -25,6 +26,8 @@ __all__ = [
     "Model",
     "ScalingPosterior",
     "SpecificationError",
+    "TwoStepModel",
+    "TwoStepPosterior",
     "__version__",
     "compare",
     "datasets",

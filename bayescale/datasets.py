@@ -23,6 +23,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bayescale._resources import resource_dir
@@ -151,10 +152,63 @@ def _read_gadre_models(paths: list[Path], spec: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("name", kind="stable").reset_index(drop=True)
 
 
+#: Gadre et al. 2024's 17 tasks (section 5): those on which a 154M model scores at least 10
+#: points above chance. ``error_avg`` is the mean top-1 error over them, their downstream target.
+GADRE_TASKS = (
+    "arc_easy",
+    "bigbench_cs_algorithms",
+    "bigbench_dyck_languages",
+    "bigbench_novel_concepts",
+    "bigbench_operators",
+    "bigbench_qa_wikidata",
+    "boolq",
+    "commonsense_qa",
+    "copa",
+    "coqa",
+    "hellaswag",
+    "hellaswag_zeroshot",
+    "lambada_openai",
+    "piqa",
+    "pubmed_qa_labeled",
+    "squad",
+    "winograd",
+)
+
+
+def _read_gadre_downstream(paths: list[Path], spec: dict) -> pd.DataFrame:
+    """Gadre et al. models joined with their downstream accuracies, one row per model.
+
+    Adds ``acc_<task>`` (accuracy in [0, 1] on each LLM-Foundry task of the model's eval
+    JSON), ``chance_<task>`` (the task's random baseline from ``eval_metadata.csv``, as a
+    fraction) and ``error_avg``, the mean top-1 error over :data:`GADRE_TASKS`. A model
+    without its eval file, or an eval file without its model, is an error.
+    """
+    models = _read_gadre_models([p for p in paths if p.parent.name == "models"], spec)
+    rows = {}
+    for path in (p for p in paths if p.parent.name == "evals"):
+        with open(path) as f:
+            icl = json.load(f)["eval_metrics"]["icl"]
+        name = path.name.removeprefix("evaluation_").removesuffix("_heavy.json")
+        rows[name] = {f"acc_{task}": float(v) for task, v in icl.items()}
+    missing = sorted(set(models["name"]) ^ set(rows))
+    if missing:
+        raise DatasetError(f"Gadre downstream: models and eval files do not match: {missing}.")
+    acc = pd.DataFrame.from_dict(rows, orient="index")
+    df = models.join(acc, on="name")
+    meta = pd.read_csv(next(p for p in paths if p.name == "eval_metadata.csv"))
+    chance = dict(zip(meta["Eval Task"], meta["Random baseline"] / 100.0, strict=True))
+    for col in acc.columns:
+        task = col.removeprefix("acc_")
+        df[f"chance_{task}"] = chance.get(task, np.nan)
+    df["error_avg"] = 1.0 - df[[f"acc_{t}" for t in GADRE_TASKS]].mean(axis=1)
+    return df
+
+
 READERS: dict[str, Callable[[list[Path], dict], pd.DataFrame]] = {
     "csv": _read_csv,
     "jsonl": _read_jsonl,
     "gadre_models": _read_gadre_models,
+    "gadre_downstream": _read_gadre_downstream,
 }
 
 _SI = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
@@ -213,4 +267,13 @@ def load(name: str, table: str | None = None) -> pd.DataFrame:
     return df
 
 
-__all__ = ["MIRROR_ENV", "DatasetError", "available", "card", "fetch", "info", "load"]
+__all__ = [
+    "GADRE_TASKS",
+    "MIRROR_ENV",
+    "DatasetError",
+    "available",
+    "card",
+    "fetch",
+    "info",
+    "load",
+]

@@ -288,11 +288,14 @@ class Model:
         disc_bins: jnp.ndarray | None = None,
         disc_grid: Grid | None = None,
         obs_mask: jnp.ndarray | None = None,
-    ) -> None:
+        obs_name: str = "loss",
+    ) -> jnp.ndarray:
         """NumPyro model function; ``sizes`` gives the number of levels of each term.
 
         ``obs_mask`` (boolean per row) leaves padded rows out of the likelihood (batched fits
-        of tables of different lengths).
+        of tables of different lengths); ``obs_name`` names the observed site. Returns the
+        location of every row on the likelihood's scale (law, discrepancy and run effect,
+        without noise), which a two-step model feeds to its second law.
         """
         theta = self.linear_predictors(u, codes, sizes, scale, centered)
         loc = self.location(theta, u, scale)
@@ -314,10 +317,11 @@ class Model:
         with numpyro.plate("obs", n):
             y = None if loss is None else self.to_location_scale(loss)
             if obs_mask is None:
-                numpyro.sample("loss", noise, obs=y)
+                numpyro.sample(obs_name, noise, obs=y)
             else:
                 with numpyro.handlers.mask(mask=obs_mask):
-                    numpyro.sample("loss", noise, obs=y)
+                    numpyro.sample(obs_name, noise, obs=y)
+        return loc
 
     def linear_predictors(
         self,

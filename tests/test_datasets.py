@@ -67,6 +67,24 @@ def test_gadre_loader_matches_the_tidy_table(mirror):
     assert set(df["family"]) == {"c4_original", "rpj", "rw_original"}
 
 
+def test_gadre_downstream_table(mirror):
+    df = datasets.load("gadre2024_overtraining", "downstream")
+    models = datasets.load("gadre2024_overtraining")
+    assert len(df) == 104
+    np.testing.assert_array_equal(df["name"], models["name"])
+    np.testing.assert_allclose(df["loss_c4_val"], models["loss_c4_val"])
+    acc = df[[c for c in df if c.startswith("acc_")]]
+    assert acc.shape[1] == 46 and ((acc >= 0) & (acc <= 1)).all().all()
+    assert df[[c for c in df if c.startswith("chance_")]].notna().all().all()
+    assert df["chance_arc_easy"].iloc[0] == 0.25
+    tasks = [f"acc_{t}" for t in datasets.GADRE_TASKS]
+    np.testing.assert_allclose(df["error_avg"], 1 - df[tasks].mean(axis=1))
+    # The 17 tasks are those where some 154M model is >= 10 points above chance.
+    small = df[df["model_config"] == "d=576_l=24_h=8"]
+    above = [c[4:] for c in acc if (small[c] - small[f"chance_{c[4:]}"]).max() >= 0.10]
+    assert sorted(above) == sorted(datasets.GADRE_TASKS)
+
+
 def test_si_counts_are_parsed(mirror):
     df = datasets.load("hitchhiker_colpret", "datablations")
     assert df["params"].dtype == float and df["params"].min() > 1e6

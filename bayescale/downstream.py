@@ -1,0 +1,414 @@
+r"""Two-step downstream models: a law for a loss, a link from that loss to a metric, fitted jointly.
+
+Predicting a downstream metric (accuracy, top-1 error) of a run that was not trained goes
+through two laws: a scaling law for a loss, ``L(N, D)``, and a link from that loss to the
+metric, ``m = g(L)`` (Gadre et al. 2024, section 5; Bhagia et al. 2024). Fitted one after the
+other, the link is fitted to observed losses and the prediction plugs in a point estimate of
+``L``: the first step's uncertainty is lost. :class:`TwoStepModel` fits both at once,
+
+.. math:: \log \ell_i \sim t(\log L(N_i, D_i; \theta), \sigma_\ell), \qquad
+          \operatorname{logit} m_i \sim t(\operatorname{logit} g(L(N_i, D_i; \theta); \phi),
+          \sigma_m),
+
+so the link's input is the law's latent loss, not the noisy observed one, both likelihoods
+inform ``theta`` and ``phi``, and a prediction at new ``(N, D)`` pushes every posterior draw of
+the loss (with its extrapolation error) through the link drawn with it.
+
+Each step is an ordinary :class:`~bayescale.Model` (its own law, effects, likelihood and scale):
+the link's sites carry the prefix ``link__`` in the joint posterior.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import arviz_base
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import pandas as pd
+import xarray as xr
+
+from bayescale.data import DEFAULT_COLUMNS, ScalingData
+from bayescale.errors import DataError, SpecificationError
+from bayescale.extrapolation import ExtrapolationError
+from bayescale.laws.base import Scale
+from bayescale.model import Model
+from bayescale.posterior import ScalingPosterior, _coords, _dims, natural_draws
+
+#: Prefix of the link's sites in the joint model.
+LINK = "link"
+_SEP = "__"
+_P = LINK + _SEP
+
+
+@dataclass(frozen=True)
+class TwoStepData:
+    """The same rows validated for both steps."""
+
+    loss: ScalingData
+    link: ScalingData
+
+
+@dataclass
+class TwoStepModel:
+    """A scaling law for a loss and a link from it to a downstream metric, fitted jointly.
+
+    Parameters
+    ----------
+    loss : Model
+        Model of the loss (any law on ``N``, ``D``, ... such as ``Model("chinchilla")``); its
+        ``loss`` column is the loss the link reads (e.g. ``columns={"loss": "loss_c4_val"}``).
+    link : Model
+        Model of the metric as a function of that loss: a law whose only input is ``L``
+        (``sigmoid_link``, ``exponential_link``, ``loss_to_loss``), usually with
+        ``scale="logit"`` so the metric stays in (0, 1). Its ``loss`` role names the metric
+        column (``columns={"loss": "error_avg"}``); its ``upstream_loss`` role is set to the
+        first model's loss column.
+
+    Examples
+    --------
+    >>> import bayescale as bs
+    >>> two = bs.TwoStepModel(
+    ...     loss=bs.Model("chinchilla", effects={"E": "family"},
+    ...                   columns={"loss": "loss_c4_val"}),
+    ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error_avg"}),
+    ... )
+    >>> post = two.fit(df)                                     # doctest: +SKIP
+    >>> post.predict(N=6.9e9, D=1.4e11, family="rpj")          # doctest: +SKIP
+    """
+
+    loss: Model
+    link: Model
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.loss, Model) or not isinstance(self.link, Model):
+            raise SpecificationError("TwoStepModel(loss=Model(...), link=Model(...)).")
+        if "L" in self.loss.law.inputs:
+            raise SpecificationError(
+                f"The loss model's law ({self.loss.law.name}) reads an upstream loss; the first "
+                "step must be a law of N, D, ... such as chinchilla."
+            )
+        if tuple(self.link.law.inputs) != ("L",):
+            raise SpecificationError(
+                f"The link model's law ({self.link.law.name}) must take the loss as its only "
+                "input: use sigmoid_link, exponential_link or loss_to_loss."
+            )
+        if self.link.discrepancy is not None:
+            raise SpecificationError("The link model cannot have a discrepancy term.")
+        loss_col = self.loss_column
+        link_cols = dict(self.link.columns or {})
+        given = link_cols.get("upstream_loss")
+        if given is not None and given != loss_col:
+            raise SpecificationError(
+                f"The link reads upstream_loss from {given!r} but the loss model fits "
+                f"{loss_col!r}; in a two-step model they are the same column. Drop the link's "
+                "upstream_loss mapping."
+            )
+        metric_col = link_cols.get("loss", DEFAULT_COLUMNS["loss"])
+        if metric_col == loss_col:
+            raise SpecificationError(
+                f"Both steps read column {loss_col!r}: give the link the metric column, e.g. "
+                "Model('exponential_link', scale='logit', columns={'loss': 'error_avg'})."
+            )
+        self.link = replace(self.link, columns={**link_cols, "upstream_loss": loss_col})
+
+    @property
+    def loss_column(self) -> str:
+        """Column of the loss the first step fits."""
+        return dict(self.loss.columns or {}).get("loss", DEFAULT_COLUMNS["loss"])
+
+    @property
+    def metric_column(self) -> str:
+        """Column of the downstream metric the second step fits."""
+        return dict(self.link.columns or {}).get("loss", DEFAULT_COLUMNS["loss"])
+
+    def spec(self) -> dict:
+        """Both models' specs (saved with the posterior)."""
+        return {"loss": self.loss.spec(), "link": self.link.spec()}
+
+    @classmethod
+    def from_spec(cls, spec: Mapping) -> TwoStepModel:
+        """Inverse of :meth:`spec`."""
+        return cls(loss=Model.from_spec(spec["loss"]), link=Model.from_spec(spec["link"]))
+
+    # -- data and the NumPyro model ---------------------------------------------------------
+    def prepare(self, df: pd.DataFrame) -> TwoStepData:
+        """Validate ``df`` for both steps (every row needs the inputs, the loss and the metric)."""
+        return TwoStepData(loss=self.loss.prepare(df), link=self.link.prepare(df))
+
+    def model_kwargs(self, data: TwoStepData) -> dict:
+        """Arguments of :meth:`numpyro_model`."""
+        link = self.link.model_kwargs(data.link)
+        link.pop("u")
+        return {"loss_kwargs": self.loss.model_kwargs(data.loss), "link_kwargs": link}
+
+    def numpyro_model(self, loss_kwargs: Mapping, link_kwargs: Mapping) -> None:
+        """Joint model: the loss law's latent loss is the link's input."""
+        loc = self.loss.numpyro_model(**loss_kwargs)
+        latent = self.loss.from_location_scale(loc)
+        with numpyro.handlers.scope(prefix=LINK, divider=_SEP):
+            self.link.numpyro_model(u={"L": latent}, obs_name="metric", **link_kwargs)
+
+    def fit(
+        self,
+        df: pd.DataFrame,
+        chains: int = 4,
+        draws: int = 1000,
+        warmup: int = 1000,
+        seed: int = 0,
+        **kwargs: Any,
+    ) -> TwoStepPosterior:
+        """Fit both steps jointly with NUTS (see :meth:`bayescale.Model.fit` for the arguments)."""
+        from bayescale.inference import sample_nuts
+
+        data = self.prepare(df)
+        result = sample_nuts(
+            self, data, chains=chains, draws=draws, warmup=warmup, seed=seed, **kwargs
+        )
+        post = TwoStepPosterior.from_samples(self, data, result)
+        post.diagnostics(warn=True)
+        return post
+
+
+def _prefixed(d: Mapping[str, Any]) -> dict[str, Any]:
+    return {_P + k: v for k, v in d.items()}
+
+
+class TwoStepPosterior:
+    """Joint posterior of a :class:`TwoStepModel`.
+
+    ``tree`` holds both steps' draws (the link's prefixed ``link__``), sample statistics, the
+    pointwise log likelihood of both observed columns (``loss`` and ``metric``) and the data.
+    :attr:`loss_posterior` and :attr:`link_posterior` view each step as a
+    :class:`~bayescale.ScalingPosterior` sharing the same draws.
+    """
+
+    def __init__(
+        self,
+        tree: xr.DataTree,
+        model: TwoStepModel,
+        scales: tuple[Scale, Scale],
+        extrapolation: tuple[ExtrapolationError | None, ExtrapolationError | None],
+    ) -> None:
+        self.tree = tree
+        self.model = model
+        self.scales = scales
+        self.extrapolation = extrapolation
+
+    @classmethod
+    def from_samples(cls, model: TwoStepModel, data: TwoStepData, result: Any) -> TwoStepPosterior:
+        """Build the joint DataTree from a NUTS run."""
+        samples = dict(result.samples)
+        link_samples = {k[len(_P) :]: v for k, v in samples.items() if k.startswith(_P)}
+        loss_sizes = {t: g.size for t, g in data.loss.groups.items()}
+        link_sizes = {t: g.size for t, g in data.link.groups.items()}
+        posterior = dict(samples)
+        posterior.update(natural_draws(model.loss, samples, data.loss.scale, loss_sizes))
+        posterior.update(
+            _prefixed(natural_draws(model.link, link_samples, data.link.scale, link_sizes))
+        )
+        dims = _dims(model.loss, data.loss)
+        dims.update(_prefixed(_dims(model.link, data.link)))
+        dims.update({"metric": ["obs"], "link__z_run": ["link__run"]})
+        coords = {**_coords(data.link), **_coords(data.loss)}
+        if data.link.run is not None:
+            coords["link__run"] = list(data.link.run.labels)
+            if data.loss.run is None:
+                coords.pop("run")
+        constant = {f"x_{k}": v for k, v in data.loss.x.items()}
+        constant.update({f"code_{t}": g.codes for t, g in data.loss.groups.items()})
+        dims.update({k: ["obs"] for k in constant})
+        ll = dict(result.log_likelihood)
+        ll["metric"] = ll.pop(_P + "metric")
+        tree = arviz_base.from_dict(
+            {
+                "posterior": posterior,
+                "sample_stats": result.stats,
+                "log_likelihood": ll,
+                "observed_data": {"loss": data.loss.loss, "metric": data.link.loss},
+                "constant_data": constant,
+            },
+            coords=coords,
+            dims=dims,
+        )
+        extrap = tuple(
+            ExtrapolationError.from_data(d.x, m.extrapolation_scale)
+            if m.extrapolation_scale > 0
+            else None
+            for m, d in ((model.loss, data.loss), (model.link, data.link))
+        )
+        tree.attrs.update(
+            {
+                "bayescale_two_step": json.dumps(model.spec(), sort_keys=True),
+                "bayescale_scales": json.dumps(
+                    [data.loss.scale.to_dict(), data.link.scale.to_dict()], sort_keys=True
+                ),
+                "bayescale_extrapolation": json.dumps(
+                    [None if e is None else e.to_dict() for e in extrap]
+                ),
+                "bayescale_settings": json.dumps(result.settings, sort_keys=True),
+                "bayescale_max_tree_depth": result.max_tree_depth,
+            }
+        )
+        return cls(tree, model, (data.loss.scale, data.link.scale), extrap)
+
+    # -- I/O ----------------------------------------------------------------------------------
+    def to_netcdf(self, path: str | Path) -> Path:
+        """Write the joint DataTree (with both models in its attributes) to netCDF."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.tree.to_netcdf(path, engine="h5netcdf")
+        return path
+
+    @classmethod
+    def from_netcdf(cls, path: str | Path) -> TwoStepPosterior:
+        """Read a posterior written by :meth:`to_netcdf`."""
+        tree = xr.open_datatree(path, engine="h5netcdf").load()
+        tree.close()
+        if "bayescale_two_step" not in tree.attrs:
+            raise ValueError(f"{path} does not hold a bayescale two-step posterior.")
+        model = TwoStepModel.from_spec(json.loads(tree.attrs["bayescale_two_step"]))
+        scales = tuple(Scale.from_dict(d) for d in json.loads(tree.attrs["bayescale_scales"]))
+        extrap = tuple(
+            None if d is None else ExtrapolationError.from_dict(d)
+            for d in json.loads(tree.attrs["bayescale_extrapolation"])
+        )
+        return cls(tree, model, scales, extrap)  # type: ignore[arg-type]
+
+    # -- views --------------------------------------------------------------------------------
+    def _view(self, link: bool) -> xr.DataTree:
+        post = self.tree["posterior"].to_dataset()
+        if link:
+            names = {v: v[len(_P) :] for v in post.data_vars if v.startswith(_P)}
+        else:
+            names = {v: v for v in post.data_vars if not v.startswith(_P)}
+        ds = post[list(names)].rename(names)
+        if link and "link__run" in ds.dims:
+            ds = ds.rename({"link__run": "run"})
+        return xr.DataTree.from_dict(
+            {"posterior": ds, "sample_stats": self.tree["sample_stats"].to_dataset()}
+        )
+
+    @property
+    def loss_posterior(self) -> ScalingPosterior:
+        """The first step (the loss law) as a ScalingPosterior over the joint draws."""
+        return ScalingPosterior(
+            self._view(False), self.model.loss, self.scales[0], None, self.extrapolation[0]
+        )
+
+    @property
+    def link_posterior(self) -> ScalingPosterior:
+        """The second step (the link) as a ScalingPosterior over the joint draws."""
+        return ScalingPosterior(
+            self._view(True), self.model.link, self.scales[1], None, self.extrapolation[1]
+        )
+
+    def parameter_names(self) -> list[str]:
+        """Natural parameters of both steps (the link's prefixed ``link__``)."""
+        return self.loss_posterior.parameter_names() + [
+            _P + n for n in self.link_posterior.parameter_names()
+        ]
+
+    def summary(self, **kwargs: Any) -> pd.DataFrame:
+        """Posterior summary (``arviz_stats.summary``) of both steps' natural parameters."""
+        import arviz_stats
+
+        return arviz_stats.summary(self.tree, var_names=self.parameter_names(), **kwargs)
+
+    def diagnostics(self, warn: bool = True) -> pd.DataFrame:
+        """R-hat, ESS, divergences of the joint fit (see :func:`bayescale.diagnostics.diagnose`)."""
+        from bayescale.diagnostics import diagnose
+
+        return diagnose(self, warn=warn)  # type: ignore[arg-type]
+
+    # -- prediction ---------------------------------------------------------------------------
+    def predict(
+        self,
+        kind: str = "predictive",
+        new_groups: bool = False,
+        rng_seed: int = 0,
+        **values: Any,
+    ) -> xr.Dataset:
+        """Posterior draws of the loss and the metric at new inputs.
+
+        Every draw's latent loss (the law plus its extrapolation error, at the given groups)
+        goes through the link drawn with it, so the metric's interval carries the loss law's
+        uncertainty as well as the link's.
+
+        Parameters
+        ----------
+        kind : {"predictive", "mean"}
+            ``"mean"``: the law's loss and the link's metric at it; ``"predictive"``: new
+            observations of both (each step's run effect and noise added).
+        new_groups : bool
+            Allow group labels not in the data (effects drawn from the population).
+        rng_seed : int
+            Seed of the noise and new-group draws.
+        **values
+            Inputs of the loss law (``N=``, ``D=``, ...) and group labels by column; labels of
+            columns that only one step uses are passed to that step only.
+
+        Returns
+        -------
+        xarray.Dataset
+            Variables ``loss`` and ``metric``, dims ``(chain, draw, point)``.
+        """
+        if kind not in ("predictive", "mean"):
+            raise ValueError(f"kind={kind!r}; choose 'predictive' or 'mean'.")
+        loss_post, link_post = self.loss_posterior, self.link_posterior
+        key = jax.random.PRNGKey(rng_seed)
+        k_loss, k_link, k_extra, k_noise = jax.random.split(key, 4)
+        loss_cols, link_cols = _columns_of(self.model.loss), _columns_of(self.model.link)
+        unknown = [k for k in values if not _is_input(k) and k not in loss_cols | link_cols]
+        if unknown:
+            raise DataError(
+                f"{unknown} is neither an input nor a group column of either step; group "
+                f"columns are {sorted(loss_cols | link_cols)}."
+            )
+        loss_values = {k: v for k, v in values.items() if _is_input(k) or k in loss_cols}
+        groups = {k: v for k, v in values.items() if k in link_cols}
+        latent = loss_post.predict(
+            kind="mean", new_groups=new_groups, rng_seed=rng_seed, **loss_values
+        )
+        if kind == "predictive":
+            loc = self.model.loss.to_location_scale(jnp.asarray(latent.values))
+            loss = loss_post.observe(loc, k_loss)
+        else:
+            loss = latent.values
+        theta = link_post.theta_draws(new_groups=new_groups, rng_seed=k_link, **groups)
+        x = {"L": jnp.asarray(latent.values)}
+        u = self.model.link.law.centre(x, self.scales[1])
+        loc = self.model.link.location(theta, u, self.scales[1])
+        loc = loc + link_post.extrapolation_at(x, k_extra)
+        if kind == "predictive":
+            metric = link_post.observe(loc, k_noise)
+        else:
+            metric = self.model.link.from_location_scale(loc)
+        return xr.Dataset(
+            {
+                "loss": latent.copy(data=np.asarray(loss)),
+                "metric": latent.copy(data=np.asarray(metric)).rename("metric"),
+            }
+        )
+
+
+def _columns_of(model: Model) -> set[str]:
+    """Group columns a model's effects read."""
+    from bayescale.data import term_columns
+
+    return {c for t in model.terms for c in term_columns(t)}
+
+
+def _is_input(name: str) -> bool:
+    from bayescale.laws.base import INPUTS
+
+    return name in INPUTS or name in INPUTS.values()
+
+
+__all__ = ["TwoStepData", "TwoStepModel", "TwoStepPosterior"]

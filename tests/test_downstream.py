@@ -1,0 +1,140 @@
+"""Two-step downstream model: law -> latent task loss -> link -> metric, fitted jointly."""
+
+from __future__ import annotations
+
+import warnings
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from numpyro.infer.util import log_density
+
+import bayescale as bs
+from bayescale.downstream import TwoStepModel, TwoStepPosterior
+from bayescale.simulate import HOFFMANN_2022, chinchilla_loss
+
+#: Gadre et al.-like exponential link: error = eps - k exp(-gamma L).
+LINK = {"epsilon": 0.8, "k": 6.0, "gamma": 1.1}
+
+
+def _error(loss: np.ndarray) -> np.ndarray:
+    return LINK["epsilon"] - LINK["k"] * np.exp(-LINK["gamma"] * loss)
+
+
+@pytest.fixture(scope="module")
+def ladder():
+    """A 35-run Chinchilla ladder with a downstream error linked to its true loss."""
+    df = bs.simulate_ladder(budgets=(1e16, 1e17, 1e18, 1e19, 1e20), seed=3, noise_sd=0.01)
+    true_loss = chinchilla_loss(HOFFMANN_2022, df["params"].to_numpy(), df["tokens"].to_numpy())
+    rng = np.random.default_rng(4)
+    err = _error(true_loss)
+    logit = np.log(err / (1 - err)) + 0.03 * rng.standard_normal(len(df))
+    df["error"] = 1 / (1 + np.exp(-logit))
+    df["true_loss"] = true_loss
+    return df
+
+
+def _two(**link_kwargs) -> TwoStepModel:
+    return TwoStepModel(
+        loss=bs.Model("chinchilla"),
+        link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}, **link_kwargs),
+    )
+
+
+@pytest.fixture(scope="module")
+def joint_fit(ladder) -> TwoStepPosterior:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", bs.ConvergenceWarning)
+        return _two().fit(ladder, chains=4, draws=800, warmup=500, seed=0)
+
+
+def test_specification_errors():
+    with pytest.raises(bs.SpecificationError, match="only input"):
+        TwoStepModel(loss=bs.Model("chinchilla"), link=bs.Model("power"))
+    with pytest.raises(bs.SpecificationError, match="first step"):
+        TwoStepModel(loss=bs.Model("loss_to_loss"), link=bs.Model("sigmoid_link"))
+    with pytest.raises(bs.SpecificationError, match="Both steps read column 'loss'"):
+        TwoStepModel(loss=bs.Model("chinchilla"), link=bs.Model("sigmoid_link", scale="logit"))
+    with pytest.raises(bs.SpecificationError, match="same column"):
+        TwoStepModel(
+            loss=bs.Model("chinchilla"),
+            link=bs.Model("sigmoid_link", columns={"loss": "acc", "upstream_loss": "other"}),
+        )
+
+
+def test_missing_metric_column_names_it(ladder):
+    with pytest.raises(bs.DataError, match="error_rate"):
+        TwoStepModel(
+            loss=bs.Model("chinchilla"),
+            link=bs.Model("exponential_link", scale="logit", columns={"loss": "error_rate"}),
+        ).prepare(ladder)
+
+
+def test_joint_density_is_the_two_steps_with_the_latent_loss(ladder):
+    """log p(joint) = log p(loss step) + log p(link step at the law's loss), at any point."""
+    two = _two()
+    data = two.prepare(ladder)
+    kwargs = two.model_kwargs(data)
+    rng = np.random.default_rng(0)
+    loss_params = {"log_E": 0.4, "a": -0.7, "b": -1.1, "log_alpha": -1.1, "log_beta": -1.2}
+    loss_params.update({"sigma": 0.02, "nu": 8.0})
+    link_params = {"logit_epsilon": 1.3, "log_gamma": 0.1, "log_gap": -0.5}
+    link_params.update({"sigma": 0.05, "nu": 6.0})
+    params = {**loss_params, **{f"link__{k}": v for k, v in link_params.items()}}
+    params = {k: v + 0.01 * rng.standard_normal() for k, v in params.items()}
+    joint, _ = log_density(two.numpyro_model, (), kwargs, params)
+
+    loss_kwargs = kwargs["loss_kwargs"]
+    lp_loss, _ = log_density(
+        two.loss.numpyro_model, (), loss_kwargs, {k: params[k] for k in loss_params}
+    )
+    theta = {k: jnp.asarray(params[k]) for k in ("log_E", "a", "b", "log_alpha", "log_beta")}
+    latent = two.loss.law.mean(theta, loss_kwargs["u"], data.loss.scale)
+    link_kwargs = {**kwargs["link_kwargs"], "u": {"L": latent}}
+    lp_link, _ = log_density(
+        two.link.numpyro_model, (), link_kwargs, {k: params[f"link__{k}"] for k in link_params}
+    )
+    np.testing.assert_allclose(float(joint), float(lp_loss + lp_link), rtol=1e-10)
+
+
+def test_joint_fit_recovers_the_link_and_covers_held_out_metrics(joint_fit, ladder):
+    post = joint_fit
+    assert post.diagnostics(warn=False).attrs["ok"]
+    assert set(post.tree["log_likelihood"].data_vars) == {"loss", "metric"}
+    for name, truth in LINK.items():
+        draws = post.tree["posterior"][f"link__{name}"].values
+        lo, hi = np.quantile(draws, [0.005, 0.995])
+        assert lo < truth < hi, (name, lo, truth, hi)
+    # Extrapolate 10x and 100x beyond the ladder's largest budget at Chinchilla's 20 tok/param.
+    compute = np.array([1e21, 1e22])
+    n = np.sqrt(compute / (6 * 20))
+    d = 20 * n
+    pred = post.predict(N=n, D=d, kind="mean")
+    true_err = _error(chinchilla_loss(HOFFMANN_2022, n, d))
+    lo, hi = np.quantile(pred["metric"].values, [0.05, 0.95], axis=(0, 1))
+    assert np.all((lo < true_err) & (true_err < hi)), (lo, true_err, hi)
+    assert np.all((pred["metric"].values > 0) & (pred["metric"].values < 1))
+
+
+def test_uncertainty_of_the_loss_propagates_to_the_metric(joint_fit):
+    """The metric's interval is wider than the link's alone at the median predicted loss."""
+    post = joint_fit
+    pred = post.predict(N=3e10, D=6e11, kind="mean")
+    width_joint = np.diff(np.quantile(pred["metric"].values, [0.05, 0.95]))[0]
+    plug_in = float(pred["loss"].median())
+    link = post.link_posterior.predict(L=plug_in, kind="mean")
+    width_link = np.diff(np.quantile(link.values, [0.05, 0.95]))[0]
+    assert width_joint > 1.5 * width_link
+    assert post.loss_posterior.predict(N=3e10, D=6e11, kind="mean").shape == pred["loss"].shape
+
+
+def test_predict_rejects_unknown_labels_and_round_trips(joint_fit, tmp_path):
+    with pytest.raises(bs.DataError, match="family"):
+        joint_fit.predict(N=1e9, D=2e10, family="f1")
+    path = joint_fit.to_netcdf(tmp_path / "two.nc")
+    back = TwoStepPosterior.from_netcdf(path)
+    a = joint_fit.predict(N=1e9, D=2e10, rng_seed=3)
+    b = back.predict(N=1e9, D=2e10, rng_seed=3)
+    np.testing.assert_allclose(a["metric"].values, b["metric"].values)
+    assert back.model.metric_column == "error"
+    assert np.isfinite(back.summary()["mean"].astype(float)).all()
