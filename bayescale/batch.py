@@ -8,6 +8,7 @@ NumPyro's functional ``hmc`` kernel); lanes run in lockstep, so the slowest sets
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,16 @@ class BatchResult:
 LANE_FIELDS = ("z", "diverging", "num_steps", "energy", "accept_prob", "step_size", "potential")
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled(f, n_dev: int):
+    """``jax.jit`` and ``jax.pmap`` wrappers of ``f``, kept so a second call does not recompile.
+
+    JAX caches compiled code per wrapped function; the callers pass functions cached by model
+    structure (:func:`bayescale.many`), so repeated batched fits reuse their executables.
+    """
+    return jax.jit(f), (jax.pmap(f) if n_dev > 1 else None)
+
+
 def devices_map(f, *arrays, chunk: int):
     """Apply ``f`` (vmapped over the leading axis) in chunks spread over the local devices.
 
@@ -46,8 +57,7 @@ def devices_map(f, *arrays, chunk: int):
     n = jax.tree.leaves(arrays)[0].shape[0]
     n_dev = jax.local_device_count()
     block = max(1, min(chunk, -(-n // n_dev))) * n_dev
-    jf = jax.jit(f)
-    pf = jax.pmap(f) if n_dev > 1 else None
+    jf, pf = _compiled(f, n_dev)
     outs = []
     for start in range(0, n, block):
         stop = start + block
@@ -99,6 +109,24 @@ def nuts_lanes(
     dict
         :data:`LANE_FIELDS` per lane and draw, shaped ``(lanes, draws, ...)``.
     """
+    run = _lane_runner(
+        potential_fn_gen, unravel, draws, warmup, target_accept, dense_mass, max_tree_depth
+    )
+    out = devices_map(run, keys, z0, lane_kwargs, chunk=chunk)
+    return dict(zip(LANE_FIELDS, jax.block_until_ready(out), strict=True))
+
+
+@functools.lru_cache(maxsize=32)
+def _lane_runner(
+    potential_fn_gen,
+    unravel,
+    draws: int,
+    warmup: int,
+    target_accept: float,
+    dense_mass: bool,
+    max_tree_depth: int,
+):
+    """Build the vmapped NUTS lane for these settings (cached: one compilation per setting)."""
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
 
     def lane(key, z, kw):
@@ -122,8 +150,7 @@ def nuts_lanes(
 
         return jax.lax.scan(step, state, None, length=draws)[1]
 
-    out = devices_map(jax.vmap(lane), keys, z0, lane_kwargs, chunk=chunk)
-    return dict(zip(LANE_FIELDS, jax.block_until_ready(out), strict=True))
+    return jax.vmap(lane)
 
 
 def batched_nuts(

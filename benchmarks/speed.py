@@ -11,7 +11,8 @@ P3  1000 independent Chinchilla fits of ~50 points: batched MAP + Laplace, batch
 P4  A hierarchical fit of simulated checkpoint curves (family and run effects) at 1k, 10k and
     100k observations: wall time and its growth with the number of points.
 
-``P3_FITS`` and ``P4_SIZES`` (environment) shrink the runs for a quick look.
+``P3_FITS`` and ``P4_SIZES`` (environment) shrink the runs for a quick look; ``P3_CHAINS`` and
+``P3_DRAWS`` (default 2 and 500) set the batched NUTS run.
 """
 
 from __future__ import annotations
@@ -145,12 +146,14 @@ def p3() -> None:
             f"converged {lap.summary()['converged'].mean():.3f}, timing {lap.timing}"
         )
     t0 = time.perf_counter()
-    posts = many.nuts_many(model, tables, chains=4, draws=500, warmup=500, seed=0)
+    chains, draws = int(os.environ.get("P3_CHAINS", "2")), int(os.environ.get("P3_DRAWS", "500"))
+    posts = many.nuts_many(model, tables, chains=chains, draws=draws, warmup=draws, seed=0)
     wall = time.perf_counter() - t0
     diag = many.diagnostics_table(posts)
     print(
-        f"P3 batched NUTS (4 chains x 500 draws, 500 warm-up): {wall:.1f} s; fits passing "
-        f"diagnostics {diag['ok'].mean():.3f}; R-hat<=1.01 {np.mean(diag['rhat_max'] <= 1.01):.3f};"
+        f"P3 batched NUTS ({chains} chains x {draws} draws, {draws} warm-up): {wall:.1f} s; "
+        f"fits passing diagnostics {diag['ok'].mean():.3f}; "
+        f"R-hat<=1.01 {np.mean(diag['rhat_max'] <= 1.01):.3f};"
         f" min bulk ESS median {diag['ess_bulk_min'].median():.0f}; fits with divergences "
         f"{np.mean(diag['divergences'] > 0):.3f}"
     )
