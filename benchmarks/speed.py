@@ -121,7 +121,9 @@ def nutpie_ess_per_s(df: pd.DataFrame) -> float:
     compiled = nutpie.compile_pymc_model(m)
     trace = nutpie.sample(compiled, chains=4, draws=1000, tune=1000, seed=0, progress_bar=False)
     wall = time.perf_counter() - t0
-    ess = float(arviz_stats.ess(trace, method="bulk").to_array().min())
+    ess_tree = arviz_stats.ess(trace, method="bulk")
+    node = ess_tree["posterior"] if "posterior" in ess_tree.children else ess_tree
+    ess = float(node.to_dataset().to_array().min())
     print(
         f"P1 nutpie: wall {wall:.2f} s (incl. PyMC compile), min bulk ESS {ess:.0f}, "
         f"ESS/s {ess / wall:.0f}"
