@@ -39,7 +39,14 @@ from bayescale.errors import DataError, SpecificationError
 from bayescale.extrapolation import ExtrapolationError
 from bayescale.laws.base import Scale
 from bayescale.model import Model
-from bayescale.posterior import ScalingPosterior, _coords, _dims, natural_draws
+from bayescale.posterior import (
+    ScalingPosterior,
+    _coords,
+    _dims,
+    natural_draws,
+    read_tree,
+    write_tree,
+)
 
 #: Prefix of the link's sites in the joint model.
 LINK = "link"
@@ -165,15 +172,18 @@ class TwoStepModel:
         **kwargs: Any,
     ) -> TwoStepPosterior:
         """Fit both steps jointly with NUTS (see :meth:`bayescale.Model.fit` for the arguments)."""
-        from bayescale.inference import sample_nuts
+        from bayescale.inference import fit_posterior
 
-        data = self.prepare(df)
-        result = sample_nuts(
-            self, data, chains=chains, draws=draws, warmup=warmup, seed=seed, **kwargs
+        return fit_posterior(
+            self,
+            df,
+            TwoStepPosterior,
+            chains=chains,
+            draws=draws,
+            warmup=warmup,
+            seed=seed,
+            **kwargs,
         )
-        post = TwoStepPosterior.from_samples(self, data, result)
-        post.diagnostics(warn=True)
-        return post
 
 
 def _prefixed(d: Mapping[str, Any]) -> dict[str, Any]:
@@ -261,16 +271,12 @@ class TwoStepPosterior:
     # -- I/O ----------------------------------------------------------------------------------
     def to_netcdf(self, path: str | Path) -> Path:
         """Write the joint DataTree (with both models in its attributes) to netCDF."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.tree.to_netcdf(path, engine="h5netcdf")
-        return path
+        return write_tree(self.tree, path)
 
     @classmethod
     def from_netcdf(cls, path: str | Path) -> TwoStepPosterior:
         """Read a posterior written by :meth:`to_netcdf`."""
-        tree = xr.open_datatree(path, engine="h5netcdf").load()
-        tree.close()
+        tree = read_tree(path)
         if "bayescale_two_step" not in tree.attrs:
             raise ValueError(f"{path} does not hold a bayescale two-step posterior.")
         model = TwoStepModel.from_spec(json.loads(tree.attrs["bayescale_two_step"]))

@@ -123,6 +123,19 @@ def laplace_cov(
     return inv_chol.T @ inv_chol
 
 
+def fit_posterior(model: Any, df: Any, posterior_cls: Any, **kwargs: Any) -> Any:
+    """Validate ``df``, run :func:`sample_nuts`, build ``posterior_cls`` and warn on diagnostics.
+
+    Shared by :meth:`bayescale.Model.fit` and :meth:`bayescale.TwoStepModel.fit`: ``model``
+    provides ``prepare``, ``numpyro_model`` and ``model_kwargs``; ``posterior_cls`` provides
+    ``from_samples`` and ``diagnostics``.
+    """
+    data = model.prepare(df)
+    post = posterior_cls.from_samples(model, data, sample_nuts(model, data, **kwargs))
+    post.diagnostics(warn=True)
+    return post
+
+
 @dataclass
 class NutsResult:
     """Draws and sampler statistics of one NUTS run, arrays shaped ``(chain, draw, ...)``."""

@@ -441,16 +441,19 @@ class Model:
             showed 2-5 divergences in 2 of 3 seeds where ``E`` trades off against ``B`` and
             ``beta``, none at 0.95.
         """
-        from bayescale.inference import sample_nuts
+        from bayescale.inference import fit_posterior
         from bayescale.posterior import ScalingPosterior
 
-        data = self.prepare(df)
-        result = sample_nuts(
-            self, data, chains=chains, draws=draws, warmup=warmup, seed=seed, **kwargs
+        return fit_posterior(
+            self,
+            df,
+            ScalingPosterior,
+            chains=chains,
+            draws=draws,
+            warmup=warmup,
+            seed=seed,
+            **kwargs,
         )
-        post = ScalingPosterior.from_samples(self, data, result)
-        post.diagnostics(warn=True)
-        return post
 
 
 __all__ = ["LIKELIHOODS", "SCALES", "Model"]

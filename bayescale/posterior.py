@@ -87,6 +87,21 @@ def natural_draws(
     return out
 
 
+def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
+    """Write a posterior's DataTree (model spec in its attributes) to netCDF (h5netcdf)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tree.to_netcdf(path, engine="h5netcdf")
+    return path
+
+
+def read_tree(path: str | Path) -> xr.DataTree:
+    """Read a DataTree written by :func:`write_tree` fully into memory and close the file."""
+    tree = xr.open_datatree(path, engine="h5netcdf").load()
+    tree.close()
+    return tree
+
+
 class ScalingPosterior:
     """The posterior of a scaling-law fit.
 
@@ -154,16 +169,12 @@ class ScalingPosterior:
     # -- I/O ----------------------------------------------------------------------------------
     def to_netcdf(self, path: str | Path) -> Path:
         """Write the DataTree (with the model spec in its attributes) to a netCDF file."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.tree.to_netcdf(path, engine="h5netcdf")
-        return path
+        return write_tree(self.tree, path)
 
     @classmethod
     def from_netcdf(cls, path: str | Path, law: Law | None = None) -> ScalingPosterior:
         """Read a posterior written by :meth:`to_netcdf` (pass ``law`` for a custom law)."""
-        tree = xr.open_datatree(path, engine="h5netcdf").load()
-        tree.close()
+        tree = read_tree(path)
         try:
             return cls.from_tree(tree, law=law)
         except ValueError:
