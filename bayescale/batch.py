@@ -9,6 +9,7 @@ NumPyro's functional ``hmc`` kernel); lanes run in lockstep, so the slowest sets
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -68,7 +69,8 @@ def devices_map(f, *arrays, chunk: int):
             continue
         pad = (-m) % n_dev
         part = jax.tree.map(lambda v, k=pad: jnp.concatenate([v, jnp.repeat(v[-1:], k, 0)]), part)
-        shaped = jax.tree.map(lambda v: v.reshape(n_dev, -1, *v.shape[1:]), part)
+        # Through host memory: an earlier pmap's output carries a sharding pmap refuses.
+        shaped = jax.tree.map(lambda v: np.asarray(v).reshape(n_dev, -1, *v.shape[1:]), part)
         res = pf(*shaped)
         outs.append(jax.tree.map(lambda v, k=m: v.reshape(-1, *v.shape[2:])[:k], res))
     return jax.tree.map(lambda *vs: jnp.concatenate(vs), *outs)
@@ -85,7 +87,10 @@ def nuts_lanes(
     target_accept: float = 0.95,
     dense_mass: bool = True,
     max_tree_depth: int = 10,
-    chunk: int = 4096,
+    chunk: int | None = None,
+    inverse_mass: jnp.ndarray | None = None,
+    adapt_mass: bool = True,
+    warmup_tree_depth: int = 6,
 ) -> dict[str, jnp.ndarray]:
     """Run independent NUTS lanes in lockstep (NumPyro's functional ``hmc`` under ``vmap``).
 
@@ -101,56 +106,134 @@ def nuts_lanes(
         (arrays with a leading lane axis).
     draws, warmup, target_accept, dense_mass, max_tree_depth
         NUTS settings; every lane adapts its own step size and mass matrix.
-    chunk : int
-        Lanes per vectorised call per device (see :func:`devices_map`).
+    chunk : int, optional
+        Lanes per vectorised call per device (see :func:`devices_map`); default
+        :func:`default_chunk`.
+    inverse_mass : jax.Array, optional
+        Per-lane starting inverse mass matrices, ``(lanes, dim, dim)`` (dense) or
+        ``(lanes, dim)`` (diagonal), e.g. each fit's Laplace covariance. Without it every
+        lane starts from the identity.
+    adapt_mass : bool
+        Adapt the mass matrix during warm-up (NumPyro's windowed schedule); when false the
+        starting one is kept and only the step size adapts.
+    warmup_tree_depth : int
+        Largest tree depth during warm-up (sampling uses ``max_tree_depth``). Early warm-up
+        steps are poorly adapted and some lanes build trees of hundreds of steps that every
+        lane in their call waits for; warm-up draws are discarded, so capping them costs
+        nothing in validity. Measured on 100 simulated ladders (4 chains x 500 + 500): warm-up
+        43 s at depth 10, 18 s at depth 6, with the same diagnostics.
+
+    Lanes run in segments of :func:`segment_length` iterations; between segments they are
+    re-sorted by their leapfrog steps per iteration, so that a vectorised call holds lanes of
+    similar cost (a lane waits for the slowest in its call).
 
     Returns
     -------
     dict
         :data:`LANE_FIELDS` per lane and draw, shaped ``(lanes, draws, ...)``.
     """
-    run = _lane_runner(
-        potential_fn_gen, unravel, draws, warmup, target_accept, dense_mass, max_tree_depth
+    chunk = default_chunk() if chunk is None else chunk
+    init, segment = _lane_kernels(
+        potential_fn_gen,
+        unravel,
+        warmup,
+        target_accept,
+        dense_mass,
+        max_tree_depth,
+        adapt_mass,
+        segment_length(warmup, draws),
+        warmup_tree_depth,
     )
-    out = devices_map(run, keys, z0, lane_kwargs, chunk=chunk)
-    return dict(zip(LANE_FIELDS, jax.block_until_ready(out), strict=True))
+    if inverse_mass is None:
+        dim = z0.shape[-1]
+        eye = jnp.eye(dim) if dense_mass else jnp.ones(dim)
+        inverse_mass = jnp.broadcast_to(eye, (z0.shape[0], *eye.shape))
+    state = devices_map(init, keys, z0, lane_kwargs, inverse_mass, chunk=chunk)
+    state = jax.tree.map(np.asarray, state)
+    n_lanes = z0.shape[0]
+    order = np.arange(n_lanes)
+    kept: list = []
+    for seg in range(-(-(warmup + draws) // segment_length(warmup, draws))):
+        state, fields = devices_map(segment, state, lane_kwargs, chunk=chunk)
+        fields = jax.block_until_ready(fields)
+        if seg * segment_length(warmup, draws) >= warmup:
+            back = np.argsort(order)
+            kept.append(jax.tree.map(lambda v, o=back: np.asarray(v)[o], fields))
+        # Re-sort lanes by their recent cost (leapfrog steps per iteration) so that lanes of
+        # similar cost share a vectorised call and wait less for each other.
+        cost = np.asarray(fields[2]).mean(axis=1)
+        perm = np.argsort(cost, kind="stable")
+        order = order[perm]
+        # (Through host memory: pmap's outputs carry a sharding its inputs must not have.)
+        state = jax.tree.map(lambda v, p=perm: np.asarray(v)[p], state)
+        lane_kwargs = jax.tree.map(lambda v, p=perm: np.asarray(v)[p], lane_kwargs)
+    out = jax.tree.map(lambda *parts: np.concatenate(parts, axis=1), *kept)
+    return dict(zip(LANE_FIELDS, out, strict=True))
+
+
+def default_chunk() -> int:
+    """Return the lanes per vectorised call per device.
+
+    32 on CPU (small calls of lanes of similar cost waste less time waiting for the slowest
+    lane: 100 fits x 4 chains sampled 500 draws in 17 s with 25 lanes per call, 21 s with 100),
+    4096 on accelerators, which need wide calls.
+    """
+    return 32 if jax.default_backend() == "cpu" else 4096
+
+
+def segment_length(warmup: int, draws: int) -> int:
+    """Return the iterations per vectorised call (lanes are re-sorted by cost between calls).
+
+    Warm-up and sampling are cut into segments of one length (one compiled program): the
+    greatest common divisor of the two, halved while that leaves fewer than four segments.
+    """
+    length = math.gcd(warmup, draws) if warmup else draws
+    while (warmup + draws) // length < 4 and length % 2 == 0:
+        length //= 2
+    return length
 
 
 @functools.lru_cache(maxsize=32)
-def _lane_runner(
+def _lane_kernels(
     potential_fn_gen,
     unravel,
-    draws: int,
     warmup: int,
     target_accept: float,
     dense_mass: bool,
     max_tree_depth: int,
+    adapt_mass: bool,
+    length: int,
+    warmup_tree_depth: int,
 ):
-    """Build the vmapped NUTS lane for these settings (cached: one compilation per setting)."""
+    """Vmapped NUTS initialisation and a ``length``-iteration segment (cached per setting).
+
+    NumPyro's kernel switches from warm-up to sampling by its iteration counter, so one
+    segment program serves both phases.
+    """
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
 
-    def lane(key, z, kw):
-        state = init_kernel(
+    def init(key, z, kw, inverse_mass):
+        return init_kernel(
             unravel(z),
             warmup,
+            inverse_mass_matrix=inverse_mass,
+            adapt_mass_matrix=adapt_mass,
             dense_mass=dense_mass,
             target_accept_prob=target_accept,
-            max_tree_depth=max_tree_depth,
+            max_tree_depth=(min(warmup_tree_depth, max_tree_depth), max_tree_depth),
             model_kwargs=kw,
             rng_key=key,
         )
-        state, _ = jax.lax.scan(
-            lambda s, _: (sample_kernel(s, model_kwargs=kw), None), state, None, length=warmup
-        )
 
+    def segment(state, kw):
         def step(s, _):
             s = sample_kernel(s, model_kwargs=kw)
             fields = (s.z, s.diverging, s.num_steps, s.energy, s.accept_prob)
             return s, (*fields, s.adapt_state.step_size, s.potential_energy)
 
-        return jax.lax.scan(step, state, None, length=draws)[1]
+        return jax.lax.scan(step, state, None, length=length)
 
-    return jax.vmap(lane)
+    return jax.vmap(init), jax.vmap(segment)
 
 
 def batched_nuts(

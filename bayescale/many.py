@@ -33,7 +33,7 @@ from jax.flatten_util import ravel_pytree
 from numpyro.infer import init_to_median, log_likelihood
 from numpyro.infer.util import initialize_model
 
-from bayescale.batch import devices_map, nuts_lanes
+from bayescale.batch import default_chunk, devices_map, nuts_lanes
 from bayescale.errors import SpecificationError
 from bayescale.laws.base import Scale
 
@@ -361,8 +361,11 @@ def nuts_many(
     target_accept: float = 0.95,
     dense_mass: bool = True,
     max_tree_depth: int = 10,
-    chunk: int = 4096,
+    chunk: int | None = None,
     warn: bool = False,
+    init_mass: str = "laplace",
+    adapt_mass: bool = True,
+    warmup_tree_depth: int = 6,
 ) -> list[ScalingPosterior]:
     """Full NUTS posteriors of many tables as one vectorised computation.
 
@@ -384,11 +387,22 @@ def nuts_many(
         Random seed.
     target_accept, dense_mass, max_tree_depth
         As for :meth:`Model.fit`.
-    chunk : int
-        Largest number of lanes (fits x chains) per vectorised call, per device.
+    chunk : int, optional
+        Largest number of lanes (fits x chains) per vectorised call, per device (default
+        :func:`bayescale.batch.default_chunk`: narrow on CPU, wide on accelerators).
     warn : bool
         Warn for every fit that fails its diagnostics (off by default: check the table of
         :func:`diagnostics_table` instead of thousands of warnings).
+    init_mass : {"laplace", "identity"}
+        Starting inverse mass matrix of every chain: its fit's Laplace covariance (the
+        inverse Hessian at the MAP; the identity where that is not positive definite), or the
+        identity. Starting from the Laplace covariance keeps early warm-up trees shallow, and
+        lanes run in lockstep, so this sets the pace of the whole batch.
+    adapt_mass : bool
+        Adapt the mass matrix during warm-up; when false, chains keep ``init_mass`` and only
+        the step size adapts.
+    warmup_tree_depth : int
+        Largest NUTS tree depth during warm-up (see :func:`bayescale.batch.nuts_lanes`).
     """
     from bayescale.inference import NutsResult
     from bayescale.posterior import ScalingPosterior
@@ -398,10 +412,22 @@ def nuts_many(
     args = jax.tree.map(jnp.asarray, batch.args)
     kern, z0 = _kernels(model, batch, seed)
     info, unravel = kern.info, kern.unravel
-    x, _, _, hess = _run_map(kern, args, z0, 60, chunk)
-    hess = 0.5 * (hess + jnp.swapaxes(hess, -1, -2))
-    sd = jnp.sqrt(jnp.clip(jnp.diagonal(jnp.linalg.pinv(hess), axis1=-2, axis2=-1), 1e-8, 1.0))
-    sd = jnp.where(jnp.isfinite(sd), sd, 0.1)
+    if init_mass not in ("laplace", "identity"):
+        raise ValueError(f"init_mass={init_mass!r}; choose 'laplace' or 'identity'.")
+    chunk = default_chunk() if chunk is None else chunk
+    x, _, _, hess = _run_map(kern, args, z0, 60, max(chunk, 256))
+    cov, pd_ok = _laplace_cov(hess)
+    sd = jnp.sqrt(jnp.clip(jnp.diagonal(cov, axis1=-2, axis2=-1), 1e-8, 1.0))
+    sd = jnp.where(pd_ok[:, None], sd, 0.1)
+    dim = x.shape[-1]
+    eye = jnp.eye(dim)
+    if init_mass == "laplace":
+        mass = jnp.where(pd_ok[:, None, None], cov, eye)
+    else:
+        mass = jnp.broadcast_to(eye, cov.shape)
+    if not dense_mass:
+        mass = jnp.diagonal(mass, axis1=-2, axis2=-1)
+    lane_mass = jnp.repeat(mass, chains, axis=0)
     key = jax.random.PRNGKey(seed)
     k1, k2 = jax.random.split(key)
     starts = x[:, None] + sd[:, None] * jax.random.normal(k1, (batch.n_fits, chains, x.shape[-1]))
@@ -421,6 +447,9 @@ def nuts_many(
         dense_mass=dense_mass,
         max_tree_depth=max_tree_depth,
         chunk=chunk,
+        inverse_mass=lane_mass,
+        adapt_mass=adapt_mass,
+        warmup_tree_depth=warmup_tree_depth,
     )
     t_nuts = time.perf_counter() - t0
     post_fn = info.postprocess_fn(**_one(args, 0))
@@ -449,6 +478,9 @@ def nuts_many(
         "max_tree_depth": max_tree_depth,
         "dense_mass": dense_mass,
         "init": "map",
+        "init_mass": init_mass,
+        "adapt_mass": adapt_mass,
+        "warmup_tree_depth": warmup_tree_depth,
     }
     ll_all = _log_likelihoods(kern, constrained, args, chunk=64)
     out = []
@@ -471,6 +503,18 @@ def nuts_many(
             post.diagnostics(warn=True)
         out.append(post)
     return out
+
+
+def _laplace_cov(hess: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """Inverse of each (symmetrised) Hessian and whether it was positive definite."""
+    hess = 0.5 * (hess + jnp.swapaxes(hess, -1, -2))
+    chol = jnp.linalg.cholesky(hess)
+    ok = jnp.all(jnp.isfinite(chol), axis=(-1, -2))
+    eye = jnp.broadcast_to(jnp.eye(hess.shape[-1]), hess.shape)
+    safe = jnp.where(ok[:, None, None], chol, eye)
+    inv = jax.vmap(lambda c: jax.scipy.linalg.cho_solve((c, True), jnp.eye(c.shape[0])))(safe)
+    inv = 0.5 * (inv + jnp.swapaxes(inv, -1, -2))
+    return jnp.where(ok[:, None, None], inv, eye), ok
 
 
 def _log_likelihoods(

@@ -29,7 +29,12 @@ SAMPLE_DIMS = ("chain", "draw")
 
 
 def _dims(model: Model, data: ScalingData) -> dict[str, list[str]]:
-    dims: dict[str, list[str]] = {"loss": ["obs"], "z_run": ["run"], "z_disc": ["disc_step"]}
+    dims: dict[str, list[str]] = {
+        "loss": ["obs"],
+        "z_run": ["run"],
+        "r_run": ["run"],
+        "z_disc": ["disc_step"],
+    }
     for p in model.law.parameters:
         for term in model.effect_terms(p.name):
             dims[f"z_{p.name}__{term}"] = [term]
@@ -400,8 +405,11 @@ class ScalingPosterior:
             if run_index is None:
                 noise = noise + sd_run * jax.random.normal(sub, shape)
             else:
-                z = jnp.asarray(post["z_run"].values[..., run_index])[(..., *extra)]
-                noise = noise + sd_run * z
+                if "r_run" in post:
+                    r = jnp.asarray(post["r_run"].values[..., run_index])[(..., *extra)]
+                else:
+                    r = sd_run * jnp.asarray(post["z_run"].values[..., run_index])[(..., *extra)]
+                noise = noise + r
         key, sub = jax.random.split(key)
         sigma = jnp.asarray(post["sigma"].values)[(..., *extra)]
         if self.model.likelihood == "student_t":
