@@ -44,7 +44,7 @@ def _compile_cache(jax) -> None:
     except OSError:
         return  # read-only home: run without the cache
     jax.config.update("jax_compilation_cache_dir", setting)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
 _configure()

@@ -184,6 +184,7 @@ def sample_nuts(
     dense_mass: bool = True,
     init: str = "map",
     progress_bar: bool = False,
+    warmup_tree_depth: int | None = None,
 ) -> NutsResult:
     """Run NUTS on ``model`` for ``data``.
 
@@ -211,6 +212,12 @@ def sample_nuts(
         medians, jittered.
     progress_bar : bool
         Show NumPyro's progress bar.
+    warmup_tree_depth : int, optional
+        Largest tree depth during warm-up (default ``max_tree_depth``; the kept draws always
+        use ``max_tree_depth``). A cap saves early warm-up time but adapts less well: at 6,
+        short chains of the loss-to-loss and sigmoid-link laws ended with R-hat 1.04-1.06
+        instead of below 1.03, so single fits do not cap by default (batched fits, where one
+        lane's deep tree stalls every lane of its call, do).
     """
     if init not in ("map", "prior"):
         raise ValueError(f"init={init!r}; choose 'map' or 'prior'.")
@@ -231,7 +238,7 @@ def sample_nuts(
     kernel = NUTS(
         potential_fn=info.potential_fn,
         target_accept_prob=target_accept,
-        max_tree_depth=max_tree_depth,
+        max_tree_depth=(min(warmup_tree_depth or max_tree_depth, max_tree_depth), max_tree_depth),
         dense_mass=dense_mass,
     )
     mcmc = MCMC(
@@ -275,6 +282,7 @@ def sample_nuts(
             "chain_method": method,
             "target_accept": target_accept,
             "max_tree_depth": max_tree_depth,
+            "warmup_tree_depth": warmup_tree_depth,
             "dense_mass": dense_mass,
             "init": init,
         },

@@ -164,7 +164,7 @@ def p3() -> None:
     )
     from bootstrap_baseline import bootstrap_draws
 
-    k = min(20, n_fits)
+    k = min(int(os.environ.get("P3_BASELINE_FITS", "3")), n_fits)
     t0 = time.perf_counter()
     for t in tables[:k]:
         bootstrap_draws(t, t.iloc[:1], n_boot=100)
