@@ -56,17 +56,32 @@ def test_laplace_many_agrees_with_nuts(tables):
 
 @pytest.mark.slow
 def test_nuts_many_returns_diagnosed_posteriors(tables):
-    posts = many.nuts_many(bs.Model(), tables[:2], chains=2, draws=400, warmup=400)
+    # The second table's losses are 30 % higher: draws handed back to the wrong fit (lanes are
+    # re-sorted between segments) would miss its data by far more than the noise.
+    two = [tables[0], tables[1].assign(loss=1.3 * tables[1]["loss"])]
+    posts = many.nuts_many(bs.Model(), two, chains=2, draws=400, warmup=400)
     diag = many.diagnostics_table(posts)
     assert len(diag) == 2
     assert (diag["divergences"] == 0).all()
     assert (diag["rhat_max"] < 1.03).all()
-    for post, t in zip(posts, tables[:2], strict=True):
+    assert posts[0].tree.attrs["bayescale_settings"]
+    for post, t in zip(posts, two, strict=True):
+        # Log-loss noise ~0.01: a fit's own draws score its rows at a log density ~ +3 each.
+        assert float(post.tree["log_likelihood"]["loss"].mean()) > 1.0
         assert post.tree["observed_data"]["loss"].size == len(t)
         # The truth (Hoffmann et al.'s alpha) lies inside each fit's 99 % interval.
         lo, hi = np.quantile(post.posterior["alpha"].values, [0.005, 0.995])
         assert lo < bs.simulate.HOFFMANN_2022["alpha"] < hi
         assert post.tree["log_likelihood"]["loss"].shape == (2, 400, len(t))
+
+
+def test_segments_divide_warmup_and_draws():
+    from bayescale.batch import segment_length
+
+    for warmup, draws in [(500, 1000), (500, 500), (160, 160), (0, 300), (7, 11)]:
+        length = segment_length(warmup, draws)
+        assert warmup % length == 0 and draws % length == 0
+        assert (warmup + draws) // length >= 4 or length % 2 == 1
 
 
 def test_stack_rejects_mismatched_groups(tables):
