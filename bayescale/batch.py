@@ -121,7 +121,7 @@ def nuts_lanes(
         steps are poorly adapted and some lanes build trees of hundreds of steps that every
         lane in their call waits for; warm-up draws are discarded, so capping them costs
         nothing in validity. Measured on 100 simulated ladders (4 chains x 500 + 500): warm-up
-        43 s at depth 10, 18 s at depth 6, with the same diagnostics.
+        61 s at depth 10, 24 s at depth 6 (compilation included), with the same diagnostics.
 
     Lanes run in segments of :func:`segment_length` iterations; between segments they are
     re-sorted by their leapfrog steps per iteration, so that a vectorised call holds lanes of
