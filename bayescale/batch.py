@@ -133,6 +133,7 @@ def nuts_lanes(
         :data:`LANE_FIELDS` per lane and draw, shaped ``(lanes, draws, ...)``.
     """
     chunk = default_chunk() if chunk is None else chunk
+    length = segment_length(warmup, draws)
     init, segment = _lane_kernels(
         potential_fn_gen,
         unravel,
@@ -141,32 +142,25 @@ def nuts_lanes(
         dense_mass,
         max_tree_depth,
         adapt_mass,
-        segment_length(warmup, draws),
+        length,
         warmup_tree_depth,
     )
     if inverse_mass is None:
-        dim = z0.shape[-1]
-        eye = jnp.eye(dim) if dense_mass else jnp.ones(dim)
+        eye = jnp.eye(z0.shape[-1]) if dense_mass else jnp.ones(z0.shape[-1])
         inverse_mass = jnp.broadcast_to(eye, (z0.shape[0], *eye.shape))
     state = devices_map(init, keys, z0, lane_kwargs, inverse_mass, chunk=chunk)
-    state = jax.tree.map(np.asarray, state)
-    n_lanes = z0.shape[0]
-    order = np.arange(n_lanes)
+    order = np.arange(z0.shape[0])  # order[i]: the lane now in position i
     kept: list = []
-    for seg in range(-(-(warmup + draws) // segment_length(warmup, draws))):
+    for start in range(0, warmup + draws, length):
         state, fields = devices_map(segment, state, lane_kwargs, chunk=chunk)
-        fields = jax.block_until_ready(fields)
-        if seg * segment_length(warmup, draws) >= warmup:
+        if start >= warmup:
             back = np.argsort(order)
             kept.append(jax.tree.map(lambda v, o=back: np.asarray(v)[o], fields))
         # Re-sort lanes by their recent cost (leapfrog steps per iteration) so that lanes of
         # similar cost share a vectorised call and wait less for each other.
-        cost = np.asarray(fields[2]).mean(axis=1)
-        perm = np.argsort(cost, kind="stable")
+        perm = np.argsort(np.asarray(fields[2]).mean(axis=1), kind="stable")
         order = order[perm]
-        # (Through host memory: pmap's outputs carry a sharding its inputs must not have.)
-        state = jax.tree.map(lambda v, p=perm: np.asarray(v)[p], state)
-        lane_kwargs = jax.tree.map(lambda v, p=perm: np.asarray(v)[p], lane_kwargs)
+        state, lane_kwargs = jax.tree.map(lambda v, p=perm: np.asarray(v)[p], (state, lane_kwargs))
     out = jax.tree.map(lambda *parts: np.concatenate(parts, axis=1), *kept)
     return dict(zip(LANE_FIELDS, out, strict=True))
 

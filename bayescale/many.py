@@ -33,7 +33,7 @@ from jax.flatten_util import ravel_pytree
 from numpyro.infer import init_to_median, log_likelihood
 from numpyro.infer.util import initialize_model
 
-from bayescale.batch import default_chunk, devices_map, nuts_lanes
+from bayescale.batch import devices_map, nuts_lanes
 from bayescale.errors import SpecificationError
 from bayescale.laws.base import Scale
 
@@ -161,6 +161,9 @@ class _Kernels:
     jitted: dict = field(default_factory=dict)
 
 
+#: Fits per vectorised MAP call per device (the MAP has no lockstep cost to bound).
+MAP_CHUNK = 4096
+
 #: Kernels by model structure (law and its configuration, effects, group sizes, centring).
 _KERNELS: dict[tuple, _Kernels] = {}
 
@@ -273,7 +276,7 @@ def laplace_many(
     draws: int = 1000,
     seed: int = 0,
     maxiter: int = 60,
-    chunk: int = 4096,
+    chunk: int = MAP_CHUNK,
 ) -> LaplaceResult:
     """Fit every table by MAP plus a Laplace approximation, as one vectorised computation.
 
@@ -307,9 +310,7 @@ def laplace_many(
     x, hess = jax.block_until_ready((x, hess))
     timing["map_and_hessian"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    hess = 0.5 * (hess + jnp.swapaxes(hess, -1, -2))
-    chol = jnp.linalg.cholesky(hess)
-    pd_ok = jnp.all(jnp.isfinite(chol), axis=(-1, -2))
+    chol, pd_ok = _hessian_cholesky(hess)
     eps = jax.random.normal(jax.random.PRNGKey(seed), (batch.n_fits, draws, x.shape[-1]))
     # z = x + H^{-1/2} eps: solve L^T z' = eps for the Cholesky factor L of H.
     steps = jax.vmap(lambda c, e: jax.scipy.linalg.solve_triangular(c, e.T, lower=True, trans=1).T)(
@@ -414,17 +415,11 @@ def nuts_many(
     info, unravel = kern.info, kern.unravel
     if init_mass not in ("laplace", "identity"):
         raise ValueError(f"init_mass={init_mass!r}; choose 'laplace' or 'identity'.")
-    chunk = default_chunk() if chunk is None else chunk
-    x, _, _, hess = _run_map(kern, args, z0, 60, max(chunk, 256))
+    x, _, _, hess = _run_map(kern, args, z0, 60, MAP_CHUNK)
     cov, pd_ok = _laplace_cov(hess)
     sd = jnp.sqrt(jnp.clip(jnp.diagonal(cov, axis1=-2, axis2=-1), 1e-8, 1.0))
     sd = jnp.where(pd_ok[:, None], sd, 0.1)
-    dim = x.shape[-1]
-    eye = jnp.eye(dim)
-    if init_mass == "laplace":
-        mass = jnp.where(pd_ok[:, None, None], cov, eye)
-    else:
-        mass = jnp.broadcast_to(eye, cov.shape)
+    mass = cov if init_mass == "laplace" else jnp.broadcast_to(jnp.eye(x.shape[-1]), cov.shape)
     if not dense_mass:
         mass = jnp.diagonal(mass, axis1=-2, axis2=-1)
     lane_mass = jnp.repeat(mass, chains, axis=0)
@@ -505,16 +500,19 @@ def nuts_many(
     return out
 
 
+def _hessian_cholesky(hess: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """Cholesky factor of each symmetrised Hessian and whether it is positive definite."""
+    chol = jnp.linalg.cholesky(0.5 * (hess + jnp.swapaxes(hess, -1, -2)))
+    return chol, jnp.all(jnp.isfinite(chol), axis=(-1, -2))
+
+
 def _laplace_cov(hess: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
-    """Inverse of each (symmetrised) Hessian and whether it was positive definite."""
-    hess = 0.5 * (hess + jnp.swapaxes(hess, -1, -2))
-    chol = jnp.linalg.cholesky(hess)
-    ok = jnp.all(jnp.isfinite(chol), axis=(-1, -2))
+    """Inverse of each Hessian (the identity where it is not positive definite), and ``ok``."""
+    chol, ok = _hessian_cholesky(hess)
     eye = jnp.broadcast_to(jnp.eye(hess.shape[-1]), hess.shape)
     safe = jnp.where(ok[:, None, None], chol, eye)
     inv = jax.vmap(lambda c: jax.scipy.linalg.cho_solve((c, True), jnp.eye(c.shape[0])))(safe)
-    inv = 0.5 * (inv + jnp.swapaxes(inv, -1, -2))
-    return jnp.where(ok[:, None, None], inv, eye), ok
+    return 0.5 * (inv + jnp.swapaxes(inv, -1, -2)), ok
 
 
 def _log_likelihoods(

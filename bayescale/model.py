@@ -33,6 +33,16 @@ SCALES = ("log", "linear", "logit")
 NOISE_SITES = ("sigma", "nu", "sd_run")
 
 
+def sample_effect(name: str, sd: jnp.ndarray, centered: bool) -> jnp.ndarray:
+    """Sample a normal random effect with scale ``sd`` (inside its plate).
+
+    Centred: site ``r_<name> ~ N(0, sd)``; non-centred: ``sd * z``, ``z_<name> ~ N(0, 1)``.
+    """
+    if centered:
+        return numpyro.sample(f"r_{name}", dist.Normal(0.0, sd))
+    return sd * numpyro.sample(f"z_{name}", dist.Normal(0.0, 1.0))
+
+
 def _normalise_effects(effects: Mapping[str, str | Sequence[str]] | None) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for k, v in (effects or {}).items():
@@ -309,10 +319,7 @@ class Model:
         if run_codes is not None:
             sd_run = numpyro.sample("sd_run", self.site_prior("sd_run", scale))
             with numpyro.plate("run", sizes["run"]):
-                if "run" in centered:
-                    r_run = numpyro.sample("r_run", dist.Normal(0.0, sd_run))
-                else:
-                    r_run = sd_run * numpyro.sample("z_run", dist.Normal(0.0, 1.0))
+                r_run = sample_effect("run", sd_run, "run" in centered)
             loc = loc + r_run[run_codes]
         sigma = numpyro.sample("sigma", self.site_prior("sigma", scale))
         if self.likelihood == "student_t":
@@ -348,10 +355,7 @@ class Model:
             for term in self.effect_terms(p.name):
                 sd = numpyro.sample(f"sd_{p.name}__{term}", dist.HalfNormal(p.effect_scale))
                 with numpyro.plate(term, sizes[term]):
-                    if term in centered:
-                        r = numpyro.sample(f"r_{p.name}__{term}", dist.Normal(0.0, sd))
-                    else:
-                        r = sd * numpyro.sample(f"z_{p.name}__{term}", dist.Normal(0.0, 1.0))
+                    r = sample_effect(f"{p.name}__{term}", sd, term in centered)
                 value = value + r[codes[term]]
             theta[p.name] = value
         return theta

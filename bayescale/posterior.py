@@ -53,12 +53,14 @@ def _coords(data: ScalingData) -> dict[str, Any]:
     return coords
 
 
-def effect_draws(posterior: Mapping[str, Any], site: str, term: str) -> np.ndarray:
+def effect_draws(posterior: Mapping[str, Any], site: str, term: str | None = None) -> np.ndarray:
     """Effects of ``term`` on sampled parameter ``site``, shape ``(chain, draw, level)``.
 
     Reads the centred site ``r_<site>__<term>`` or rebuilds ``sd * z`` from the non-centred one.
+    Without ``term``, ``site`` names the effect itself (``"run"``: ``r_run`` or
+    ``sd_run * z_run``).
     """
-    name = f"{site}__{term}"
+    name = site if term is None else f"{site}__{term}"
     if f"r_{name}" in posterior:
         return np.asarray(posterior[f"r_{name}"])
     sd = np.asarray(posterior[f"sd_{name}"])[..., None]
@@ -405,11 +407,8 @@ class ScalingPosterior:
             if run_index is None:
                 noise = noise + sd_run * jax.random.normal(sub, shape)
             else:
-                if "r_run" in post:
-                    r = jnp.asarray(post["r_run"].values[..., run_index])[(..., *extra)]
-                else:
-                    r = sd_run * jnp.asarray(post["z_run"].values[..., run_index])[(..., *extra)]
-                noise = noise + r
+                r = effect_draws(post, "run")[..., run_index]
+                noise = noise + jnp.asarray(r)[(..., *extra)]
         key, sub = jax.random.split(key)
         sigma = jnp.asarray(post["sigma"].values)[(..., *extra)]
         if self.model.likelihood == "student_t":

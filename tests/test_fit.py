@@ -188,3 +188,13 @@ def test_checkpoints_get_a_per_run_effect():
     assert "sd_run" in post.posterior
     assert list(post.posterior["run"].values) == [f"r{r}" for r in range(5)]
     assert float(post.posterior["sd_run"].median()) > 0.005
+    # 5 runs of 8 checkpoints: the run effect is centred (auto rule), and a fitted run's
+    # prediction carries that run's own offset.
+    assert "r_run" in post.posterior and "z_run" not in post.posterior
+    d = float(df["tokens"].max())
+    pred = {r: post.predict(D=d, run=r).median().item() for r in ("r0", "r2")}
+    seen = df[df["tokens"] == d].set_index("run")["loss"]
+    # Runs r0 and r2 differ by ~2 % in offset: their predictions must differ as their data do.
+    gap_seen = np.log(seen["r0"] / seen["r2"])
+    assert abs(gap_seen) > 0.015
+    assert abs(np.log(pred["r0"] / pred["r2"]) - gap_seen) < 0.008, (pred, gap_seen)
