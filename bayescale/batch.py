@@ -21,6 +21,8 @@ from numpyro.infer import init_to_median
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model
 
+from bayescale.model import draw_marginal_run
+
 if TYPE_CHECKING:
     from bayescale.data import ScalingData
     from bayescale.model import Model
@@ -280,6 +282,7 @@ def batched_nuts(
     zs, div, steps = lanes["z"], lanes["diverging"], lanes["num_steps"]
     post = info.postprocess_fn(loss=losses[0])
     constrained = jax.vmap(jax.vmap(post))(zs)
+    constrained = draw_marginal_run(constrained, jax.random.PRNGKey(seed + 1))
     return BatchResult(
         samples={k: np.asarray(v) for k, v in constrained.items()},
         diverging=np.asarray(div),

@@ -153,7 +153,10 @@ class TwoStepModel:
         """Arguments of :meth:`numpyro_model`."""
         link = self.link.model_kwargs(data.link)
         link.pop("u")
-        return {"loss_kwargs": self.loss.model_kwargs(data.loss), "link_kwargs": link}
+        # Run effects stay sampled: the latent loss fed to the link includes them.
+        link["run_marginal"] = False
+        loss = {**self.loss.model_kwargs(data.loss), "run_marginal": False}
+        return {"loss_kwargs": loss, "link_kwargs": link}
 
     def numpyro_model(self, loss_kwargs: Mapping, link_kwargs: Mapping) -> None:
         """Joint model: the loss law's latent loss is the link's input."""

@@ -22,6 +22,8 @@ from jax.flatten_util import ravel_pytree
 from numpyro.infer import MCMC, NUTS, init_to_median, log_likelihood
 from numpyro.infer.util import ModelInfo, initialize_model
 
+from bayescale.model import draw_marginal_run
+
 if TYPE_CHECKING:
     from bayescale.data import ScalingData
     from bayescale.model import Model
@@ -255,7 +257,13 @@ def sample_nuts(
     samples = jax.block_until_ready(mcmc.get_samples(group_by_chain=True))
     timing["nuts"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ll = log_likelihood(model.numpyro_model, samples, batch_ndims=2, **model.model_kwargs(data))
+    samples = draw_marginal_run(samples, jax.random.fold_in(jax.random.PRNGKey(seed), 1))
+    # Pointwise log likelihood given every parameter, run effects included (as without
+    # integrating them out), so LOO compares rows alike whichever way the fit sampled.
+    kwargs = model.model_kwargs(data)
+    if kwargs.get("run_marginal"):
+        kwargs["run_marginal"] = False
+    ll = log_likelihood(model.numpyro_model, samples, batch_ndims=2, **kwargs)
     timing["log_likelihood"] = time.perf_counter() - t0
     extra = mcmc.get_extra_fields(group_by_chain=True)
     stats = {

@@ -39,6 +39,7 @@ def _dims(model: Model, data: ScalingData) -> dict[str, list[str]]:
         for term in model.effect_terms(p.name):
             dims[f"z_{p.name}__{term}"] = [term]
             dims[f"r_{p.name}__{term}"] = [term]
+            dims[f"{p.name}__{term}"] = [term]
     for term in data.groups:
         for name in model.law.natural_names:
             dims[f"{name}_{term}"] = [term]

@@ -104,6 +104,16 @@ def test_hierarchy_recovers_family_parameters(hierarchy, hierarchy_fit):
         assert lo <= hierarchy.attrs["params"][name] <= hi, name
 
 
+def test_centred_family_values_are_sampled_around_the_population(hierarchy_fit):
+    post = hierarchy_fit.posterior
+    # Family (first term of E and A) is centred on the population value; the nested
+    # family:seed term is a centred effect around zero.
+    for site in ("log_E", "a"):
+        value, effect = post[f"{site}__family"], post[f"r_{site}__family"]
+        np.testing.assert_allclose(effect.values, (value - post[site]).values, atol=1e-12)
+    assert "r_a__family:seed" in post and "a__family:seed" not in post
+
+
 def test_hierarchy_diagnostics(hierarchy_fit):
     diag = hierarchy_fit.diagnostics(warn=False)
     assert diag.attrs["ok"], diag.attrs
@@ -172,16 +182,7 @@ def test_user_defined_law_fits():
 
 
 def test_checkpoints_get_a_per_run_effect():
-    rng = np.random.default_rng(1)
-    rows = []
-    for r in range(5):
-        offset = 0.02 * rng.standard_normal()
-        for d in np.geomspace(1e9, 1e11, 8):
-            loss = (1.8 + 40 * d**-0.15) * np.exp(offset + 0.003 * rng.standard_normal())
-            rows.append({"params": 1e8, "tokens": d, "loss": loss, "run": f"r{r}", "step": d / 1e6})
-    import pandas as pd
-
-    df = pd.DataFrame(rows)
+    df = _checkpoints()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.ConvergenceWarning)
         post = bs.Model(law=bs.laws.SaturatingPowerLaw(x="D")).fit(df, draws=300, warmup=300)
@@ -198,3 +199,93 @@ def test_checkpoints_get_a_per_run_effect():
     gap_seen = np.log(seen["r0"] / seen["r2"])
     assert abs(gap_seen) > 0.015
     assert abs(np.log(pred["r0"] / pred["r2"]) - gap_seen) < 0.008, (pred, gap_seen)
+
+
+def _checkpoints(n_runs: int = 5, seed: int = 1):
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for r in range(n_runs):
+        offset = 0.02 * rng.standard_normal()
+        for d in np.geomspace(1e9, 1e11, 8):
+            loss = (1.8 + 40 * d**-0.15) * np.exp(offset + 0.003 * rng.standard_normal())
+            rows.append({"params": 1e8, "tokens": d, "loss": loss, "run": f"r{r}", "step": d / 1e6})
+    return pd.DataFrame(rows)
+
+
+def test_marginal_run_likelihood_matches_the_multivariate_normal():
+    from scipy import stats
+
+    from bayescale.model import marginal_run_likelihood
+
+    rng = np.random.default_rng(0)
+    codes = np.array([0, 0, 0, 1, 1, 2, 0, 1, 3])
+    mask = np.array([1, 1, 1, 1, 1, 1, 0, 1, 0], bool)  # run 3 has no observed row
+    y, loc = rng.normal(size=codes.size), rng.normal(size=codes.size)
+    sd, sigma = 0.7, 0.3
+    logp, mean, cond_sd = marginal_run_likelihood(
+        jnp.asarray(y), jnp.asarray(loc), jnp.asarray(codes), 4, sd, sigma, jnp.asarray(mask)
+    )
+    want, want_mean, want_sd = 0.0, [], []
+    for j in range(4):
+        rows = (codes == j) & mask
+        n = rows.sum()
+        cov = sigma**2 * np.eye(n) + sd**2 * np.ones((n, n))
+        if n:
+            want += stats.multivariate_normal(loc[rows], cov).logpdf(y[rows])
+        # The run effect given its rows: Gaussian conditioning of (r, y) jointly normal.
+        c = sd**2 * np.ones(n)
+        gain = np.linalg.solve(cov, c) if n else np.zeros(0)
+        want_mean.append(gain @ (y[rows] - loc[rows]))
+        want_sd.append(np.sqrt(sd**2 - gain @ c))
+    assert float(logp) == pytest.approx(want, rel=1e-10)
+    np.testing.assert_allclose(mean, want_mean, atol=1e-12)
+    np.testing.assert_allclose(cond_sd, want_sd, rtol=1e-10)
+    assert float(cond_sd[3]) == pytest.approx(sd)  # no rows: the prior
+
+
+def test_normal_likelihood_integrates_run_effects_out_and_agrees_with_sampling_them():
+    df = _checkpoints()
+    law = bs.laws.SaturatingPowerLaw(x="D")
+    fits = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        for marginal in (True, False):
+            model = bs.Model(law=law, likelihood="normal", marginal_run=marginal)
+            fits[marginal] = model.fit(df, draws=500, warmup=500, seed=0)
+    post = fits[True].posterior
+    assert "r_run" in post and not any(k.startswith("_r_run") for k in post.data_vars)
+    assert fits[True].tree["log_likelihood"]["loss"].sizes["obs"] == len(df)
+    assert fits[True].model.spec()["marginal_run"] is True
+    # Same posterior either way: integrating out is exact.
+    for site in ("log_E", "sd_run", "sigma", "r_run"):
+        a, b = (fits[m].posterior[site].median(("chain", "draw")).values for m in (True, False))
+        sd = fits[False].posterior[site].std(("chain", "draw")).values
+        assert np.all(np.abs(a - b) < 0.25 * sd + 1e-9), (site, a, b, sd)
+        ratio = fits[True].posterior[site].std(("chain", "draw")).values / sd
+        assert np.all((ratio > 0.8) & (ratio < 1.25)), (site, ratio)
+    pw = {m: fits[m].tree["log_likelihood"]["loss"].mean(("chain", "draw")) for m in fits}
+    np.testing.assert_allclose(pw[True], pw[False], atol=0.1)
+    # In total: drawing each run's effect at its conditional mean (no spread) would raise the
+    # mean log likelihood by about n_rows / (2 n_rows_per_run) = 2.5.
+    total = {m: float(pw[m].sum()) for m in pw}
+    assert abs(total[True] - total[False]) < 1.0, total
+    # Predictions of a fitted run carry its drawn offset.
+    d = float(df["tokens"].max())
+    pred = {r: fits[True].predict(D=d, run=r).median().item() for r in ("r0", "r2")}
+    seen = df[df["tokens"] == d].set_index("run")["loss"]
+    gap_seen = np.log(seen["r0"] / seen["r2"])
+    assert abs(np.log(pred["r0"] / pred["r2"]) - gap_seen) < 0.008, (pred, gap_seen)
+
+
+def test_marginal_run_needs_a_normal_likelihood():
+    with pytest.raises(bs.SpecificationError, match="likelihood='normal'"):
+        bs.Model(marginal_run=True)
+    with pytest.raises(bs.SpecificationError, match="marginal_run"):
+        bs.Model(marginal_run="yes")
+    df = _checkpoints()
+    law = bs.laws.SaturatingPowerLaw(x="D")
+    for likelihood, marginal in (("student_t", False), ("normal", True)):
+        model = bs.Model(law=law, likelihood=likelihood)
+        assert model.marginalises_run(model.prepare(df)) is marginal
