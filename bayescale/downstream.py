@@ -61,6 +61,11 @@ class TwoStepData:
     loss: ScalingData
     link: ScalingData
 
+    @property
+    def n(self) -> int:
+        """Number of rows."""
+        return self.loss.n
+
 
 @dataclass
 class TwoStepModel:

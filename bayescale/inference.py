@@ -138,6 +138,29 @@ def fit_posterior(model: Any, df: Any, posterior_cls: Any, **kwargs: Any) -> Any
     return post
 
 
+#: Largest number of (draw, row) elements per array when computing pointwise log likelihoods.
+LOG_LIKELIHOOD_CHUNK = 2**24
+
+
+def pointwise_log_likelihood(
+    fn: Callable, samples: dict, kwargs: dict, rows: int
+) -> dict[str, np.ndarray]:
+    """NumPyro's pointwise log likelihood of ``(chain, draw)`` samples, a few draws at a time.
+
+    All draws at once hold every intermediate array of the model at ``chains x draws x rows``
+    (P4 benchmark, 100k checkpoints x 2000 draws: over 12 GB); slices of draws bound that to
+    :data:`LOG_LIKELIHOOD_CHUNK` elements.
+    """
+    chains, draws = np.shape(next(iter(samples.values())))[:2]
+    step = max(1, LOG_LIKELIHOOD_CHUNK // max(1, chains * rows))
+    parts = []
+    for start in range(0, draws, step):
+        part = {k: v[:, start : start + step] for k, v in samples.items()}
+        ll = log_likelihood(fn, part, batch_ndims=2, **kwargs)
+        parts.append({k: np.asarray(v) for k, v in ll.items()})
+    return {k: np.concatenate([p[k] for p in parts], axis=1) for k in parts[0]}
+
+
 @dataclass
 class NutsResult:
     """Draws and sampler statistics of one NUTS run, arrays shaped ``(chain, draw, ...)``."""
@@ -173,6 +196,24 @@ def resolve_chain_method(chain_method: str, chains: int) -> str:
     return "vectorized"
 
 
+#: Rows from which ``init_mass="auto"`` starts NUTS from the Laplace covariance.
+LAPLACE_MASS_MIN_ROWS = 2000
+
+
+def initial_inverse_mass(
+    init_mass: str, map_result: MapResult, rows: int, dense_mass: bool
+) -> dict[str, jnp.ndarray]:
+    """NUTS's starting inverse mass matrix (as keyword arguments of ``NUTS``); see sample_nuts."""
+    if init_mass not in ("auto", "laplace", "identity"):
+        raise ValueError(f"init_mass={init_mass!r}; choose 'auto', 'laplace' or 'identity'.")
+    if init_mass == "auto":
+        init_mass = "laplace" if rows >= LAPLACE_MASS_MIN_ROWS else "identity"
+    if init_mass == "identity" or map_result.cov is None:
+        return {}
+    cov = np.asarray(map_result.cov)
+    return {"inverse_mass_matrix": jnp.asarray(cov if dense_mass else np.diag(cov))}
+
+
 def sample_nuts(
     model: Model,
     data: ScalingData,
@@ -187,6 +228,7 @@ def sample_nuts(
     init: str = "map",
     progress_bar: bool = False,
     warmup_tree_depth: int | None = None,
+    init_mass: str = "auto",
 ) -> NutsResult:
     """Run NUTS on ``model`` for ``data``.
 
@@ -220,6 +262,13 @@ def sample_nuts(
         short chains of the loss-to-loss and sigmoid-link laws ended with R-hat 1.04-1.06
         instead of below 1.03, so single fits do not cap by default (batched fits, where one
         lane's deep tree stalls every lane of its call, do).
+    init_mass : {"auto", "laplace", "identity"}
+        Starting inverse mass matrix: the MAP's Laplace covariance (where it is positive
+        definite) or the identity; warm-up adapts it either way. ``"auto"`` takes the Laplace
+        covariance for tables of at least :data:`LAPLACE_MASS_MIN_ROWS` rows. It shortens
+        early warm-up trees (P4 benchmark, 10k checkpoints: 87 s -> 72 s; with 100 warm-up
+        iterations 75 s -> 28 s), but the matrix becomes a constant of the compiled sampler,
+        so every fit compiles anew (Epoch's 245 rows: 3.4 s -> 10 s per fit).
     """
     if init not in ("map", "prior"):
         raise ValueError(f"init={init!r}; choose 'map' or 'prior'.")
@@ -242,6 +291,7 @@ def sample_nuts(
         target_accept_prob=target_accept,
         max_tree_depth=(min(warmup_tree_depth or max_tree_depth, max_tree_depth), max_tree_depth),
         dense_mass=dense_mass,
+        **initial_inverse_mass(init_mass, map_result, data.n, dense_mass),
     )
     mcmc = MCMC(
         kernel,
@@ -263,7 +313,7 @@ def sample_nuts(
     kwargs = model.model_kwargs(data)
     if kwargs.get("run_marginal"):
         kwargs["run_marginal"] = False
-    ll = log_likelihood(model.numpyro_model, samples, batch_ndims=2, **kwargs)
+    ll = pointwise_log_likelihood(model.numpyro_model, samples, kwargs, data.n)
     timing["log_likelihood"] = time.perf_counter() - t0
     extra = mcmc.get_extra_fields(group_by_chain=True)
     stats = {
@@ -293,6 +343,7 @@ def sample_nuts(
             "warmup_tree_depth": warmup_tree_depth,
             "dense_mass": dense_mass,
             "init": init,
+            "init_mass": init_mass,
         },
         timing=timing,
     )

@@ -367,6 +367,8 @@ def nuts_many(
     init_mass: str = "laplace",
     adapt_mass: bool = True,
     warmup_tree_depth: int = 6,
+    refit_failed: bool = False,
+    refit_target_accept: float = 0.99,
 ) -> list[ScalingPosterior]:
     """Full NUTS posteriors of many tables as one vectorised computation.
 
@@ -404,6 +406,14 @@ def nuts_many(
         the step size adapts.
     warmup_tree_depth : int
         Largest NUTS tree depth during warm-up (see :func:`bayescale.batch.nuts_lanes`).
+    refit_failed : bool
+        Fit the tables whose posteriors fail their diagnostics once more, as one batch with
+        ``target_accept=refit_target_accept`` (smaller steps, the usual remedy for
+        divergences, which cause most failures), and return those refits in their place
+        (their ``bayescale_settings`` record the higher target). Off by default: the refit
+        costs a second batched run over the failures.
+    refit_target_accept : float
+        Target acceptance probability of the refit.
     """
     from bayescale.inference import NutsResult
     from bayescale.posterior import ScalingPosterior
@@ -493,10 +503,30 @@ def nuts_many(
             settings=settings,
             timing={"nuts_batch": t_nuts, "total_batch": time.perf_counter() - t_start},
         )
-        post = ScalingPosterior.from_samples(model, d, result)
-        if warn:
+        out.append(ScalingPosterior.from_samples(model, d, result))
+    if refit_failed:
+        failed = [i for i, p in enumerate(out) if not p.diagnostics(warn=False).attrs["ok"]]
+        if failed:
+            again = nuts_many(
+                model,
+                [tables[i] for i in failed],
+                chains=chains,
+                draws=draws,
+                warmup=warmup,
+                seed=seed + 1,
+                target_accept=refit_target_accept,
+                dense_mass=dense_mass,
+                max_tree_depth=max_tree_depth,
+                chunk=chunk,
+                init_mass=init_mass,
+                adapt_mass=adapt_mass,
+                warmup_tree_depth=warmup_tree_depth,
+            )
+            for i, post in zip(failed, again, strict=True):
+                out[i] = post
+    if warn:
+        for post in out:
             post.diagnostics(warn=True)
-        out.append(post)
     return out
 
 

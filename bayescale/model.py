@@ -157,7 +157,8 @@ class Model:
         effects and two scales.
     centered : bool or "auto"
         Parameterisation of the group effects. Non-centred (``r_g = sd * z_g``, ``z_g ~ N(0,
-        1)``) suits groups with few rows or few levels; centred (``r_g ~ N(0, sd)``) suits
+        1)``) suits groups with few rows or few levels; centred (each level's value sampled
+        around the population value, see :func:`sample_effect`) suits
         groups each well determined by their own data, the usual case of a ladder of runs per
         family. ``"auto"`` (default) centres a term when it has at least 4 levels and every
         level has at least ``centered_min_rows`` rows. The run effect follows the same rule

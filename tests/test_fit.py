@@ -253,7 +253,9 @@ def test_normal_likelihood_integrates_run_effects_out_and_agrees_with_sampling_t
         warnings.simplefilter("ignore", bs.ConvergenceWarning)
         for marginal in (True, False):
             model = bs.Model(law=law, likelihood="normal", marginal_run=marginal)
-            fits[marginal] = model.fit(df, draws=500, warmup=500, seed=0)
+            # The sampled fit also starts from the Laplace covariance (the large-table path).
+            mass = "identity" if marginal else "laplace"
+            fits[marginal] = model.fit(df, draws=500, warmup=500, seed=0, init_mass=mass)
     post = fits[True].posterior
     assert "r_run" in post and not any(k.startswith("_r_run") for k in post.data_vars)
     assert fits[True].tree["log_likelihood"]["loss"].sizes["obs"] == len(df)
@@ -289,3 +291,19 @@ def test_marginal_run_needs_a_normal_likelihood():
     for likelihood, marginal in (("student_t", False), ("normal", True)):
         model = bs.Model(law=law, likelihood=likelihood)
         assert model.marginalises_run(model.prepare(df)) is marginal
+
+
+def test_initial_inverse_mass_follows_the_table_size():
+    from bayescale.inference import LAPLACE_MASS_MIN_ROWS, MapResult, initial_inverse_mass
+
+    cov = np.array([[2.0, 0.5], [0.5, 1.0]])
+    m = MapResult(params={}, constrained={}, potential=0.0, cov=cov, success=True)
+    assert initial_inverse_mass("auto", m, LAPLACE_MASS_MIN_ROWS - 1, True) == {}
+    big = initial_inverse_mass("auto", m, LAPLACE_MASS_MIN_ROWS, True)
+    np.testing.assert_array_equal(big["inverse_mass_matrix"], cov)
+    diag = initial_inverse_mass("laplace", m, 10, False)["inverse_mass_matrix"]
+    np.testing.assert_array_equal(diag, [2.0, 1.0])
+    no_cov = MapResult(params={}, constrained={}, potential=0.0, cov=None, success=False)
+    assert initial_inverse_mass("laplace", no_cov, 10, True) == {}
+    with pytest.raises(ValueError, match="init_mass"):
+        initial_inverse_mass("unit", m, 10, True)

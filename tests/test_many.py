@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -73,6 +75,18 @@ def test_nuts_many_returns_diagnosed_posteriors(tables):
         lo, hi = np.quantile(post.posterior["alpha"].values, [0.005, 0.995])
         assert lo < bs.simulate.HOFFMANN_2022["alpha"] < hi
         assert post.tree["log_likelihood"]["loss"].shape == (2, 400, len(t))
+
+
+def test_nuts_many_refits_failing_fits(tables):
+    # 2 chains x 60 draws cannot reach a bulk ESS of 400: both fits fail their diagnostics and
+    # come back refitted with the higher target acceptance (and the next seed).
+    posts = many.nuts_many(
+        bs.Model(), tables[:2], chains=2, draws=60, warmup=60, seed=3, refit_failed=True
+    )
+    for post in posts:
+        settings = json.loads(post.tree.attrs["bayescale_settings"])
+        assert (settings["target_accept"], settings["seed"]) == (0.99, 4)
+        assert post.posterior.sizes["draw"] == 60
 
 
 def test_segments_divide_warmup_and_draws():
