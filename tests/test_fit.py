@@ -307,3 +307,23 @@ def test_initial_inverse_mass_follows_the_table_size():
     assert initial_inverse_mass("laplace", no_cov, 10, True) == {}
     with pytest.raises(ValueError, match="init_mass"):
         initial_inverse_mass("unit", m, 10, True)
+
+
+def test_pointwise_log_likelihood_in_slices_matches_all_at_once(monkeypatch):
+    import numpyro
+    from numpyro.infer import log_likelihood
+
+    from bayescale import inference
+
+    def model(y):
+        mu = numpyro.sample("mu", dist.Normal(0.0, 1.0))
+        with numpyro.plate("obs", y.shape[0]):
+            numpyro.sample("y", dist.Normal(mu, 1.0), obs=y)
+
+    y = jnp.arange(5.0)
+    samples = {"mu": np.random.default_rng(0).normal(size=(2, 7))}
+    whole = np.asarray(log_likelihood(model, samples, batch_ndims=2, y=y)["y"])
+    monkeypatch.setattr(inference, "LOG_LIKELIHOOD_CHUNK", 2 * 5 * 3)  # 3 draws a slice
+    sliced = inference.pointwise_log_likelihood(model, samples, {"y": y}, rows=5)["y"]
+    assert sliced.shape == (2, 7, 5)
+    np.testing.assert_allclose(sliced, whole)
