@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,8 @@ from numpyro.infer import init_to_median, log_likelihood
 from numpyro.infer.util import initialize_model
 
 from bayescale.batch import devices_map, nuts_lanes
-from bayescale.errors import SpecificationError
+from bayescale.diagnostics import failure_message
+from bayescale.errors import ConvergenceWarning, SpecificationError
 from bayescale.laws.base import Scale
 
 if TYPE_CHECKING:
@@ -415,6 +417,55 @@ def nuts_many(
     refit_target_accept : float
         Target acceptance probability of the refit.
     """
+    if init_mass not in ("laplace", "identity"):
+        raise ValueError(f"init_mass={init_mass!r}; choose 'laplace' or 'identity'.")
+    options = {
+        "chains": chains,
+        "draws": draws,
+        "warmup": warmup,
+        "dense_mass": dense_mass,
+        "max_tree_depth": max_tree_depth,
+        "chunk": chunk,
+        "init_mass": init_mass,
+        "adapt_mass": adapt_mass,
+        "warmup_tree_depth": warmup_tree_depth,
+    }
+    out = _nuts_batch(model, tables, seed, target_accept, **options)
+    if not (refit_failed or warn):
+        return out
+    checks = [post.diagnostics(warn=False) for post in out]
+    failed = [i for i, table in enumerate(checks) if not table.attrs["ok"]]
+    if refit_failed and failed:
+        again = _nuts_batch(
+            model, [tables[i] for i in failed], seed + 1, refit_target_accept, **options
+        )
+        for i, post in zip(failed, again, strict=True):
+            out[i] = post
+            checks[i] = post.diagnostics(warn=False)
+    if warn:
+        for table in checks:
+            if not table.attrs["ok"]:
+                warnings.warn(failure_message(table), ConvergenceWarning, stacklevel=2)
+    return out
+
+
+def _nuts_batch(
+    model: Model,
+    tables: Sequence[pd.DataFrame],
+    seed: int,
+    target_accept: float,
+    *,
+    chains: int,
+    draws: int,
+    warmup: int,
+    dense_mass: bool,
+    max_tree_depth: int,
+    chunk: int | None,
+    init_mass: str,
+    adapt_mass: bool,
+    warmup_tree_depth: int,
+) -> list[ScalingPosterior]:
+    """One batched NUTS run over ``tables`` (see :func:`nuts_many`), a posterior per table."""
     from bayescale.inference import NutsResult
     from bayescale.posterior import ScalingPosterior
 
@@ -423,8 +474,6 @@ def nuts_many(
     args = jax.tree.map(jnp.asarray, batch.args)
     kern, z0 = _kernels(model, batch, seed)
     info, unravel = kern.info, kern.unravel
-    if init_mass not in ("laplace", "identity"):
-        raise ValueError(f"init_mass={init_mass!r}; choose 'laplace' or 'identity'.")
     x, _, _, hess = _run_map(kern, args, z0, 60, MAP_CHUNK)
     cov, pd_ok = _laplace_cov(hess)
     sd = jnp.sqrt(jnp.clip(jnp.diagonal(cov, axis1=-2, axis2=-1), 1e-8, 1.0))
@@ -504,29 +553,6 @@ def nuts_many(
             timing={"nuts_batch": t_nuts, "total_batch": time.perf_counter() - t_start},
         )
         out.append(ScalingPosterior.from_samples(model, d, result))
-    if refit_failed:
-        failed = [i for i, p in enumerate(out) if not p.diagnostics(warn=False).attrs["ok"]]
-        if failed:
-            again = nuts_many(
-                model,
-                [tables[i] for i in failed],
-                chains=chains,
-                draws=draws,
-                warmup=warmup,
-                seed=seed + 1,
-                target_accept=refit_target_accept,
-                dense_mass=dense_mass,
-                max_tree_depth=max_tree_depth,
-                chunk=chunk,
-                init_mass=init_mass,
-                adapt_mass=adapt_mass,
-                warmup_tree_depth=warmup_tree_depth,
-            )
-            for i, post in zip(failed, again, strict=True):
-                out[i] = post
-    if warn:
-        for post in out:
-            post.diagnostics(warn=True)
     return out
 
 

@@ -80,9 +80,20 @@ def test_nuts_many_returns_diagnosed_posteriors(tables):
 def test_nuts_many_refits_failing_fits(tables):
     # 2 chains x 60 draws cannot reach a bulk ESS of 400: both fits fail their diagnostics and
     # come back refitted with the higher target acceptance (and the next seed).
-    posts = many.nuts_many(
-        bs.Model(), tables[:2], chains=2, draws=60, warmup=60, seed=3, refit_failed=True
-    )
+    with pytest.warns(bs.ConvergenceWarning) as caught:
+        posts = many.nuts_many(
+            bs.Model(),
+            tables[:2],
+            chains=2,
+            draws=60,
+            warmup=60,
+            seed=3,
+            refit_failed=True,
+            warn=True,
+        )
+    # one warning per fit still failing after its refit, naming the failed check
+    flagged = [w for w in caught if issubclass(w.category, bs.ConvergenceWarning)]
+    assert len(flagged) == 2 and all("ESS" in str(w.message) for w in flagged)
     for post in posts:
         settings = json.loads(post.tree.attrs["bayescale_settings"])
         assert (settings["target_accept"], settings["seed"]) == (0.99, 4)
