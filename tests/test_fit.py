@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
@@ -327,3 +328,17 @@ def test_pointwise_log_likelihood_in_slices_matches_all_at_once(monkeypatch):
     sliced = inference.pointwise_log_likelihood(model, samples, {"y": y}, rows=5)["y"]
     assert sliced.shape == (2, 7, 5)
     np.testing.assert_allclose(sliced, whole)
+
+
+def test_parallel_chains_on_every_cpu_device_warn_for_large_tables():
+    from bayescale.inference import ALL_DEVICES_WARN_ROWS, all_devices_memory_advice
+
+    if jax.default_backend() != "cpu":
+        pytest.skip("the advice concerns CPU host devices")
+    n_dev = jax.local_device_count()
+    big, small = ALL_DEVICES_WARN_ROWS, ALL_DEVICES_WARN_ROWS - 1
+    advice = all_devices_memory_advice("parallel", n_dev, big)
+    assert advice is not None and f"BAYESCALE_HOST_DEVICES={n_dev + 1}" in advice
+    assert all_devices_memory_advice("parallel", n_dev, small) is None
+    assert all_devices_memory_advice("vectorized", n_dev, big) is None
+    assert all_devices_memory_advice("parallel", n_dev - 1, big) is None
