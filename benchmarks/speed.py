@@ -9,9 +9,10 @@ P2  NUTS overhead: NUTS wall time against total leapfrog steps x one jitted grad
 P3  1000 independent Chinchilla fits of ~50 points: batched MAP + Laplace, batched NUTS
     (diagnostics per fit), against a loop of SciPy Huber point fits with a bootstrap.
 P4  A hierarchical fit of simulated checkpoint curves (family and run effects) at 1k, 3k, 10k
-    and 30k observations by default (``P4_SIZES=...,100000`` for 100k, which needs a GPU or more
-    than 23 GB of memory on CPU: see docs/models.md): wall time and its growth with the number
-    of points.
+    and 30k observations by default (``P4_SIZES=...,100000`` adds 100k: 32 min on 2 CPU
+    cores): wall time and its growth with the number of points. Run it with
+    ``BAYESCALE_HOST_DEVICES=5``: four parallel chains on every host device make the memory of
+    a large fit grow with every leapfrog step (docs/models.md; 30k points: 15.7 GB against 3.6).
 
 ``P3_FITS`` and ``P4_SIZES`` (environment) shrink the runs for a quick look; ``P3_CHAINS``,
 ``P3_WARMUP`` and ``P3_DRAWS`` (default 4, 500 and 1000) set the batched NUTS run: with 500
@@ -36,6 +37,7 @@ import pandas as pd  # noqa: E402
 
 import bayescale as bs  # noqa: E402
 from bayescale import many  # noqa: E402
+from bayescale.inference import all_devices_memory_advice  # noqa: E402
 
 
 def epoch() -> pd.DataFrame:
@@ -225,6 +227,9 @@ def p4() -> None:
     # Normal likelihood: the run effects are integrated out (marginal_run="auto"); with the
     # student-t default they are sampled, and at 10k checkpoints that does not mix.
     model = bs.Model(effects={"E": "family"}, run="run", likelihood="normal")
+    advice = all_devices_memory_advice("parallel", 4, max(sizes))
+    if advice:
+        print(f"P4 note: {advice}", flush=True)
     times = []
     for n_obs in sizes:
         df = curves(n_obs)
