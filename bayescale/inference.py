@@ -206,20 +206,21 @@ def all_devices_memory_advice(method: str, chains: int, rows: int) -> str | None
 
     With jax 0.12 on CPU, a ``pmap`` over *every* host device keeps memory for each gradient
     evaluation until the run ends (the P4 benchmark, 20k rows, 4 chains x 50 iterations: peak
-    2.7 GB on 4 of 4 devices, 0.8 GB on 4 of 5, 3 of 4 or 2 of 4; in full runs 15.7 GB at 30k rows
-    and over 19 GB at 100k on 4 of 4, 8.8 GB peak at 100k on 4 of 5). One spare host device
-    avoids it. Returns the message, or
-    ``None`` where it does not apply (other backends, fewer chains than devices, small tables).
+    2.7 GB on 4 of 4 devices, 0.8 GB on 4 of 5, 3 of 4 or 2 of 4; in full runs 15.7 GB at 30k
+    rows and over 19 GB at 100k on 4 of 4, 8.8 GB peak at 100k on 4 of 5). One spare host
+    device avoids it. Returns the message, or ``None`` where it does not apply (other backends,
+    fewer chains than devices, small tables).
     """
     if method != "parallel" or jax.default_backend() != "cpu" or rows < ALL_DEVICES_WARN_ROWS:
         return None
-    if jax.local_device_count() > chains:
+    devices = jax.local_device_count()
+    if devices > chains:
         return None
     return (
-        f"{chains} parallel chains use every CPU host device ({jax.local_device_count()}), and "
-        f"with jax's CPU runtime the memory of such a run grows with every leapfrog step: "
-        f"{rows} rows can take tens of GB. Start Python with BAYESCALE_HOST_DEVICES="
-        f"{chains + 1} (one spare device; set before bayescale or jax is imported), or pass "
+        f"{chains} parallel chains use every CPU host device ({devices}), and with jax's CPU "
+        f"runtime the memory of such a run grows with every leapfrog step: {rows} rows can "
+        f"take tens of GB. Start Python with BAYESCALE_HOST_DEVICES={chains + 1} (one spare "
+        f"device; set before bayescale or jax is imported), or pass "
         f"chain_method='vectorized' (about 2x slower, little memory)."
     )
 
