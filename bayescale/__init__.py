@@ -1,4 +1,20 @@
-"""bayescale: Bayesian inference for neural scaling laws."""
+"""bayescale: Bayesian inference for neural scaling laws.
+
+The public style: a :class:`Model` describes a law, its group effects and its likelihood;
+every verb is a function that takes the model or the posterior first, as ``arviz_stats``'
+functions take a DataTree::
+
+    post = bs.fit(model, runs)                  # or model.fit(runs)
+    bs.predict(post, N=7e10, D=1.4e12)          # or post.predict(...)
+    bs.frontier(post, compute=1e24)
+    bs.prob_below(post, 2.0, N=7e10, D=1.4e12)
+    bs.backtest(model, runs)
+    bs.compare.compare({"chinchilla": post, "kaplan": other})   # LOO and stacking
+    bs.report(post, "report/")
+
+``Model.fit``, ``ScalingPosterior.predict``, ``.diagnostics`` and ``.loo`` are the same functions
+as methods (kept for the two most used verbs, and for scripts written against bayescale 0.1).
+"""
 
 from bayescale import (
     _runtime,  # noqa: F401  (float64 and host devices before JAX starts)
@@ -6,18 +22,51 @@ from bayescale import (
     datasets,
     laws,
 )
+from bayescale.calibration import backtest, loo_pit, sbc
+from bayescale.cost import TrainingCost
+from bayescale.decisions import (
+    best_allocation,
+    compute_for_target,
+    decision_table,
+    prob_below,
+    value_of_runs,
+)
+from bayescale.diagnostics import diagnose
 from bayescale.downstream import TwoStepModel, TwoStepPosterior
 from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
-from bayescale.model import Model
+from bayescale.fit import diagnostics_table, fit, fit_many, laplace_many
+from bayescale.frontier import frontier
+from bayescale.loo import loo
+from bayescale.model import Model, load_posterior
 from bayescale.posterior import ScalingPosterior
+from bayescale.report import report
 from bayescale.simulate import simulate_ladder
+from bayescale.terms import Term
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
-def load_posterior(path, law=None) -> ScalingPosterior:
-    """Read a posterior saved with :meth:`ScalingPosterior.to_netcdf`."""
-    return ScalingPosterior.from_netcdf(path, law=law)
+def predict(post: ScalingPosterior, **kwargs):
+    """Posterior draws of the loss at new inputs: :meth:`ScalingPosterior.predict` as a function.
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit.
+    **kwargs
+        ``kind``, ``new_groups``, ``rng_seed``, the inputs (``N=``, ``D=``, ...) and group
+        labels, as for :meth:`ScalingPosterior.predict`.
+
+    Returns
+    -------
+    xarray.DataArray
+        Loss draws, dims ``(chain, draw, point)``.
+
+    Examples
+    --------
+    >>> bs.predict(post, N=7e10, D=1.4e12, kind="mean")  # doctest: +SKIP
+    """
+    return post.predict(**kwargs)
 
 
 __all__ = [
@@ -26,12 +75,31 @@ __all__ = [
     "Model",
     "ScalingPosterior",
     "SpecificationError",
+    "Term",
+    "TrainingCost",
     "TwoStepModel",
     "TwoStepPosterior",
     "__version__",
+    "backtest",
+    "best_allocation",
     "compare",
+    "compute_for_target",
     "datasets",
+    "decision_table",
+    "diagnose",
+    "diagnostics_table",
+    "fit",
+    "fit_many",
+    "frontier",
+    "laplace_many",
     "laws",
     "load_posterior",
+    "loo",
+    "loo_pit",
+    "predict",
+    "prob_below",
+    "report",
+    "sbc",
     "simulate_ladder",
+    "value_of_runs",
 ]

@@ -6,6 +6,8 @@ when there are as many host devices as chains; unless ``XLA_FLAGS`` already sets
 bayescale asks XLA for ``BAYESCALE_HOST_DEVICES`` (default 4) CPU devices. Both must happen
 before JAX initialises its backends, which is why this module runs at import time.
 
+NumPyro is imported here too, before anything imports ArviZ (see :func:`_configure`).
+
 Compiled programs are kept in JAX's persistent compilation cache, so a new process does not
 recompile what an earlier one compiled (the first fit of a session is several seconds faster
 on CPU): the folder is ``BAYESCALE_COMPILE_CACHE`` (default ``$XDG_CACHE_HOME/bayescale/jax``,
@@ -25,11 +27,15 @@ def _configure() -> None:
     if _DEVICE_FLAG not in flags:
         count = int(os.environ.get("BAYESCALE_HOST_DEVICES", "4"))
         os.environ["XLA_FLAGS"] = f"{flags} {_DEVICE_FLAG}={count}".strip()
-    import jax
+    import jax  # here, not at the top: XLA_FLAGS must be set before JAX starts
 
     if os.environ.get("BAYESCALE_X64", "1") != "0":
         jax.config.update("jax_enable_x64", True)
     _compile_cache(jax)
+    # NumPyro before ArviZ: arviz-base registers numpyro as a lazily loaded module, and a first
+    # ``import numpyro.distributions`` through that lazy module loads numpyro.distributions
+    # twice, leaving ``numpyro.distributions.distribution`` unset (numpyro.factor then fails).
+    import numpyro  # noqa: F401
 
 
 def _compile_cache(jax) -> None:

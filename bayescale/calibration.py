@@ -8,23 +8,24 @@ the posterior median, as in the Hitchhiker's Guide to scaling-law estimation.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import arviz_stats
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from bayescale.data import DEFAULT_COLUMNS, term_columns
+from bayescale.data import DEFAULT_COLUMNS
 from bayescale.errors import ConvergenceWarning, DataError
+from bayescale.inference import NutsSettings, sample_nuts
 from bayescale.laws.base import INPUTS
-
-if TYPE_CHECKING:
-    import xarray as xr
-
-    from bayescale.model import Model
-    from bayescale.posterior import ScalingPosterior
+from bayescale.model import Model
+from bayescale.posterior import ScalingPosterior, with_predictive
+from bayescale.sites import RUN, population_sites
 
 LEVELS = (0.5, 0.8, 0.9, 0.95)
 
@@ -42,10 +43,11 @@ def _cols(model: Model) -> dict[str, str]:
     return {**DEFAULT_COLUMNS, **(model.columns or {})}
 
 
-def _compute(df: pd.DataFrame, cols: dict[str, str]) -> np.ndarray:
+def _compute(df: pd.DataFrame, model: Model) -> np.ndarray:
+    cols = _cols(model)
     if cols["flops"] in df:
         return df[cols["flops"]].to_numpy(float)
-    return 6.0 * df[cols["params"]].to_numpy(float) * df[cols["tokens"]].to_numpy(float)
+    return model.cost.flops(df[cols["params"]].to_numpy(float), df[cols["tokens"]].to_numpy(float))
 
 
 def split_by_compute(
@@ -55,7 +57,7 @@ def split_by_compute(
 
     The default cut keeps ``train_fraction`` of the rows for training.
     """
-    c = _compute(df, _cols(model))
+    c = _compute(df, model)
     cut = float(np.quantile(c, train_fraction)) if cut is None else float(cut)
     train = c <= cut
     return Split(f"compute <= {cut:.3g}", train, ~train)
@@ -133,31 +135,27 @@ def score_predictions(
 def predict_rows(
     post: ScalingPosterior, df: pd.DataFrame, model: Model, rng_seed: int = 0
 ) -> np.ndarray:
-    """Posterior predictive draws (samples x rows) for the rows of ``df``, row by row groups."""
+    """Posterior predictive draws ``(samples, rows)`` for the rows of ``df``, in one call.
+
+    Each row keeps its own group labels and run: fitted levels and runs use their fitted
+    effects; new ones get effects drawn from the population, shared by the rows that carry
+    the same label.
+    """
     cols = _cols(model)
-    group_cols = sorted({c for t in model.terms for c in term_columns(t)})
-    keys = group_cols + (["run"] if "run" in post.tree["posterior"].coords else [])
-    run_col = model.run if isinstance(model.run, str) else cols["run"]
-    out = np.empty((post.posterior.sizes["chain"] * post.posterior.sizes["draw"], len(df)))
     frame = df.reset_index(drop=True)
-    label_frame = frame[group_cols].astype(str) if group_cols else pd.DataFrame(index=frame.index)
-    if "run" in keys:
-        label_frame["run"] = frame[run_col].astype(str)
-    combos = label_frame.drop_duplicates() if keys else pd.DataFrame([{}])
-    for i, (_, labels) in enumerate(combos.iterrows()):
-        mask = np.ones(len(frame), bool)
-        for k, v in labels.items():
-            mask &= label_frame[k].to_numpy() == v
-        inputs = {
-            name: frame.loc[mask, cols[role]].to_numpy(float)
-            for name, role in INPUTS.items()
-            if (name in post.law.inputs or name in ("N", "D")) and cols[role] in frame
-        }
-        pred = post.predict(
-            kind="predictive", new_groups=True, rng_seed=rng_seed + i, **inputs, **labels
-        )
-        out[:, mask] = pred.values.reshape(out.shape[0], -1)
-    return out
+    values: dict[str, Any] = {
+        name: frame[cols[role]].to_numpy(float)
+        for name, role in INPUTS.items()
+        if (name in post.law.inputs or name in ("N", "D")) and cols[role] in frame
+    }
+    for term in model.terms:
+        for col in term.columns:
+            values[col] = frame[col].astype(str).to_numpy()
+    run_col = model.run if isinstance(model.run, str) else cols["run"]
+    if RUN in post.tree["posterior"].coords and run_col in frame:
+        values[RUN] = frame[run_col].astype(str).to_numpy()
+    pred = post.predict(kind="predictive", new_groups=True, rng_seed=rng_seed, **values)
+    return pred.values.reshape(-1, len(frame))
 
 
 def backtest(
@@ -228,58 +226,11 @@ def backtest(
     return table
 
 
-def add_posterior_predictive(post: ScalingPosterior, rng_seed: int = 0) -> xr.DataTree:
-    """Add a ``posterior_predictive`` group (replicated losses of the fitted rows) to the tree.
-
-    NumPyro's :class:`~numpyro.infer.Predictive` replays the model on the fitted design with
-    every posterior draw, so group, run and discrepancy effects enter exactly as in the fit.
-    """
-    import jax
-    import xarray as xr
-    from numpyro.infer import Predictive
-
-    from bayescale.report import fitted_table
-
-    if "posterior_predictive" in post.tree.children:
-        return post.tree
-    kwargs = post.model.model_kwargs(post.model.prepare(fitted_table(post)))
-    kwargs.pop("loss")
-    posterior = post.tree["posterior"]
-    samples = {k: v.values for k, v in posterior.data_vars.items()}
-    rep = Predictive(post.model.numpyro_model, samples, batch_ndims=2, return_sites=["loss"])(
-        jax.random.PRNGKey(rng_seed), **kwargs
-    )["loss"]
-    ds = xr.Dataset(
-        {"loss": (("chain", "draw", "obs"), np.asarray(post.from_location(rep)))},
-        coords={
-            "chain": posterior["chain"].values,
-            "draw": posterior["draw"].values,
-            "obs": post.tree["observed_data"]["obs"].values,
-        },
-    )
-    post.tree["posterior_predictive"] = xr.DataTree(ds)
-    return post.tree
-
-
 def loo_pit(post: ScalingPosterior) -> np.ndarray:
     """LOO-PIT values of the fitted rows (``arviz_stats.loo_pit``); uniform when calibrated."""
-    import arviz_stats
-
-    add_posterior_predictive(post)
+    with_predictive(post)
     res = arviz_stats.loo_pit(post.tree, var_names=["loss"])
     return np.asarray(res["loss"].values)
-
-
-def plot_loo_pit(post: ScalingPosterior, path: str | None = None):
-    """LOO-PIT ECDF with its simultaneous envelope (``arviz_plots.plot_loo_pit``)."""
-    import arviz_plots
-
-    add_posterior_predictive(post)
-    pc = arviz_plots.plot_loo_pit(post.tree, var_names=["loss"], backend="matplotlib")
-    fig = pc.viz["figure"].item() if hasattr(pc.viz["figure"], "item") else pc.viz["figure"]
-    if path is not None:
-        fig.savefig(path, dpi=150)
-    return fig
 
 
 def sbc(
@@ -295,9 +246,11 @@ def sbc(
     """Simulation-based calibration (Talts et al. 2018) on the design of a table.
 
     Draws ``n_sims`` parameter sets from the prior, simulates losses at the table's inputs and
-    groups, fits every simulation at once (:func:`bayescale.batch.batched_nuts`), and ranks each
-    true population-level parameter among its thinned posterior draws. With a correct sampler
-    and model the ranks are uniform; each parameter gets a chi-square test over ``n_bins`` bins.
+    groups, fits every simulation at once (one chain each, as lanes of
+    :func:`bayescale.inference.sample_nuts`, every fit on the design's centring scale so the
+    data-scaled priors are the ones simulated from), and ranks each true population-level
+    parameter among its thinned posterior draws. With a correct sampler and model the ranks are
+    uniform; each parameter gets a chi-square test over ``n_bins`` bins.
 
     Returns
     -------
@@ -306,28 +259,21 @@ def sbc(
         ``divergent_fits``. ``attrs["ranks"]`` holds the ranks (simulation x parameter) and
         ``attrs["max_rank"]`` their maximum (the number of thinned draws).
     """
-    import jax
-    from numpyro.infer import Predictive
-    from scipy import stats
-
-    from bayescale.batch import batched_nuts
-
     data = model.prepare(design)
-    kwargs = model.model_kwargs(data)
-    kwargs.pop("loss")
-    prior = Predictive(model.numpyro_model, num_samples=n_sims)(jax.random.PRNGKey(seed), **kwargs)
-    sim = np.asarray(prior.pop("loss"))
-    losses = np.asarray(model.from_location_scale(sim))
-    fit = batched_nuts(model, data, losses, draws=draws, warmup=warmup, seed=seed + 1)
-    sites = [p.name for p in model.law.parameters] + [
-        k for k in fit.samples if k.startswith("sd_") or k in ("sigma", "nu", "tau_disc")
+    prior = model.prior_draws(data, n=n_sims, seed=seed)
+    datas = [dataclasses.replace(data, loss=np.asarray(sim)) for sim in prior["loss"][0]]
+    settings = NutsSettings(chains=1, draws=draws, warmup=warmup, seed=seed + 1)
+    fits = sample_nuts(model, datas, settings)
+    sites = population_sites(model.law, model.effects) + [
+        k for k in ("sigma", "nu", "sd_run", "tau_disc") if k in fits[0].samples
     ]
     ranks = {}
     for site in sites:
-        post = fit.samples[site][:, ::thin]
-        truth = np.asarray(prior[site])
+        post = np.stack([f.samples[site][0, ::thin] for f in fits])
+        truth = np.asarray(prior[site][0])
         ranks[site] = (post < truth[:, None]).sum(axis=1)
-    max_rank = fit.samples[sites[0]][:, ::thin].shape[1]
+    max_rank = fits[0].samples[sites[0]][0, ::thin].shape[0]
+    divergent = int(sum(bool(f.stats["diverging"].any()) for f in fits))
     rows = []
     for site, r in ranks.items():
         counts = np.histogram(r, bins=n_bins, range=(0, max_rank + 1))[0]
@@ -338,7 +284,7 @@ def sbc(
                 "chi2": float(chi2),
                 "p_value": float(p),
                 "n_sims": n_sims,
-                "divergent_fits": int(fit.diverging.any(axis=1).sum()),
+                "divergent_fits": divergent,
             }
         )
     table = pd.DataFrame(rows)

@@ -1,4 +1,4 @@
-"""Command line: ``bayescale fit | summary | predict | datasets``."""
+"""Command line: ``bayescale fit | summary | predict | frontier | report | backtest | datasets``."""
 
 from __future__ import annotations
 
@@ -8,11 +8,21 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+from bayescale import calibration, datasets
+from bayescale.decisions import decision_table
+from bayescale.diagnostics import format_report
+from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
+from bayescale.frontier import frontier
+from bayescale.model import Model, load_posterior
+from bayescale.plotting import plot_fit, plot_frontier
+from bayescale.report import report
+from bayescale.simulate import simulate_ladder
 
 
 def _read_table(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
-    from bayescale import datasets, simulate_ladder
 
     if args.data and args.dataset:
         raise SystemExit("error: give a data file or --dataset, not both.")
@@ -48,10 +58,6 @@ def _parse_columns(items: list[str] | None) -> dict[str, str] | None:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit a model and write the posterior, a summary and a figure."""
-    from bayescale import ConvergenceWarning, Model
-    from bayescale.diagnostics import format_report
-    from bayescale.plotting import plot_fit
-
     df, source = _read_table(args)
     if args.drop_highest_loss:
         dropped = df["loss"].nlargest(args.drop_highest_loss)
@@ -101,17 +107,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     post.to_netcdf(out / "fit.nc")
     post.summary().to_csv(out / "summary.csv")
-    group = model.terms[0].split(":")[0] if model.terms else None
-    plot_fit(post, df, group=group, path=out / "fit.png")
+    plot_fit(post, df, path=out / "fit.png")
     print(f"wrote {out / 'fit.nc'}, {out / 'summary.csv'}, {out / 'fit.png'}")
     return 0 if diag.attrs["ok"] else 3
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
     """Print the summary and diagnostics of a saved fit."""
-    from bayescale import load_posterior
-    from bayescale.diagnostics import format_report
-
     post = load_posterior(args.fit)
     print(post.summary().to_string())
     print(format_report(post.diagnostics(warn=False)))
@@ -120,8 +122,6 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Print posterior quantiles of the loss at given inputs."""
-    from bayescale import load_posterior
-
     post = load_posterior(args.fit)
     values = {k: float(v) for k, v in (("N", args.N), ("D", args.D), ("C", args.C)) if v}
     for item in args.group or []:
@@ -135,9 +135,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_frontier(args: argparse.Namespace) -> int:
     """Print the compute-optimal allocation with credible bands (and write a figure)."""
-    from bayescale import load_posterior
-    from bayescale.decisions import decision_table
-
     post = load_posterior(args.fit)
     groups = dict(item.split("=", 1) for item in args.group or [])
     table = decision_table(post, args.compute, target=args.target, prob=args.prob, **groups)
@@ -160,11 +157,6 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     print(f"median and {args.prob:.0%} band per budget")
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if args.plot:
-        import numpy as np
-
-        from bayescale.frontier import frontier
-        from bayescale.plotting import plot_frontier
-
         lo, hi = min(args.compute) / 100, max(args.compute) * 10
         front = frontier(post, np.geomspace(lo, hi, 60), **groups)
         plot_frontier(front, prob=args.prob, path=args.plot)
@@ -174,9 +166,6 @@ def cmd_frontier(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the HTML/Markdown/LaTeX report of a saved fit."""
-    from bayescale import load_posterior
-    from bayescale.report import report
-
     backtest = pd.read_csv(args.backtest) if args.backtest else None
     path = report(
         load_posterior(args.fit),
@@ -191,8 +180,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Fit on one side of a split, predict the other, print coverage and errors."""
-    from bayescale import Model, calibration
-
     df, source = _read_table(args)
     if args.drop_highest_loss:
         df = df.drop(df["loss"].nlargest(args.drop_highest_loss).index)
@@ -224,8 +211,6 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def cmd_datasets(args: argparse.Namespace) -> int:
     """List datasets or describe one."""
-    from bayescale import datasets
-
     if args.action == "list":
         for name in datasets.available():
             print(f"{name:26s} {datasets.card(name)['title']}")
@@ -324,7 +309,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bayescale`` command."""
     args = build_parser().parse_args(argv)
-    from bayescale.errors import DataError, SpecificationError
 
     try:
         return args.func(args)

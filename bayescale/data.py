@@ -1,7 +1,8 @@
 """Validation of long-format run tables into arrays plus coords.
 
 One row per run or checkpoint. Columns are found by role: ``params`` (N), ``tokens`` (D),
-``flops`` (C, default ``6 N D``), ``loss``, optional ``step`` and ``run``, plus any grouping
+``flops`` (C, default ``k N D`` with the model's :class:`~bayescale.cost.TrainingCost`),
+``loss``, optional ``step`` and ``run``, plus any grouping
 column named in the model's effects. Every problem is reported with the column and the fix;
 no row is ever dropped here.
 """
@@ -14,8 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bayescale.cost import DEFAULT_COST, TrainingCost
 from bayescale.errors import DataError
 from bayescale.laws.base import INPUTS, LINEAR_INPUTS, Scale
+from bayescale.terms import SEP, Term
 
 #: Default column name of every role.
 DEFAULT_COLUMNS: dict[str, str] = {
@@ -32,16 +35,11 @@ DEFAULT_COLUMNS: dict[str, str] = {
 }
 
 
-def term_columns(term: str) -> list[str]:
-    """Columns of a group term: ``"family"`` or a nested/interaction term ``"family:seed"``."""
-    return term.split(":")
-
-
 @dataclass(frozen=True)
 class Grouping:
     """Integer codes of one group term and the labels they index."""
 
-    term: str
+    term: Term
     codes: np.ndarray
     labels: tuple[str, ...]
 
@@ -53,7 +51,11 @@ class Grouping:
 
 @dataclass(frozen=True)
 class ScalingData:
-    """A validated table: raw inputs, the loss, group codes, and the scale used for centring."""
+    """A validated table: raw inputs, the loss, group codes, and the scale used for centring.
+
+    ``groups`` maps each term's name (``"family:seed"``) to its :class:`Grouping`; ``run`` is
+    the per-run grouping of checkpoints (``None`` when every row is its own run).
+    """
 
     x: dict[str, np.ndarray]
     loss: np.ndarray
@@ -62,6 +64,7 @@ class ScalingData:
     index: np.ndarray
     columns: dict[str, str]
     scale: Scale
+    cost: TrainingCost = DEFAULT_COST
 
     @property
     def n(self) -> int:
@@ -120,19 +123,18 @@ def _require(df: pd.DataFrame, col: str, role: str, hint: str = "") -> None:
         )
 
 
-def _grouping(df: pd.DataFrame, term: str, min_levels: int = 2) -> Grouping:
-    cols = term_columns(term)
-    for c in cols:
-        _require_group(df, c, term)
-    labels = df[cols[0]].astype(str)
-    for c in cols[1:]:
-        labels = labels + ":" + df[c].astype(str)
+def _grouping(df: pd.DataFrame, term: Term, min_levels: int = 2) -> Grouping:
+    for c in term.columns:
+        _require_group(df, c, term.name)
+    labels = df[term.columns[0]].astype(str)
+    for c in term.columns[1:]:
+        labels = labels + SEP + df[c].astype(str)
     codes, uniques = pd.factorize(labels, sort=True)
     if len(uniques) < min_levels:
         raise DataError(
-            f"Group term {term!r} has {len(uniques)} level(s) ({list(uniques)}); a random effect "
-            f"needs at least {min_levels}. Remove {term!r} from effects, or add data from "
-            "other groups."
+            f"Group term {term.name!r} has {len(uniques)} level(s) ({list(uniques)}); a random "
+            f"effect needs at least {min_levels}. Remove {term.name!r} from effects, or add "
+            "data from other groups."
         )
     return Grouping(term, codes.astype(np.int32), tuple(str(u) for u in uniques))
 
@@ -154,11 +156,12 @@ def _require_group(df: pd.DataFrame, col: str, term: str) -> None:
 def prepare(
     df: pd.DataFrame,
     inputs: Sequence[str],
-    terms: Sequence[str] = (),
+    terms: Sequence[Term] = (),
     columns: Mapping[str, str] | None = None,
     run: str | bool | None = None,
     n_parameters: int = 0,
     loss_bounds: tuple[float, float] = (0.0, np.inf),
+    cost: TrainingCost = DEFAULT_COST,
 ) -> ScalingData:
     """Validate ``df`` and turn it into a :class:`ScalingData`.
 
@@ -168,8 +171,8 @@ def prepare(
         Long-format table, one row per run or checkpoint.
     inputs : sequence of str
         Inputs the law reads (``"N"``, ``"D"``, ``"C"``, ``"step"``).
-    terms : sequence of str
-        Group terms of the random effects (``"family"``, ``"family:seed"``).
+    terms : sequence of Term
+        Group terms of the random effects (``Term.parse("family:seed")``).
     columns : dict, optional
         Column name of each role where it differs from the default (``{"params": "N"}``).
     run : str, bool or None
@@ -179,6 +182,9 @@ def prepare(
         Number of model parameters; fewer rows than this is an error.
     loss_bounds : tuple of float
         Open interval the loss must lie in.
+    cost : TrainingCost
+        Training cost: compute ``C = k N D`` where the law reads ``C`` and the table has no
+        ``flops`` column.
     """
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"Expected a pandas DataFrame, got {type(df).__name__}.")
@@ -195,17 +201,20 @@ def prepare(
     for name in inputs:
         role = INPUTS[name]
         if name == "C" and cols["flops"] not in df.columns:
-            _require(df, cols["params"], "params", " (flops defaults to 6*params*tokens)")
-            _require(df, cols["tokens"], "tokens", " (flops defaults to 6*params*tokens)")
+            hint = f" (flops defaults to {cost.describe()})"
+            _require(df, cols["params"], "params", hint)
+            _require(df, cols["tokens"], "tokens", hint)
             continue
         hint = ""
         if name == "D" and cols["flops"] in df.columns:
-            hint = " With only flops, derive tokens = flops / (6 * params) explicitly first."
+            hint = (
+                f" With only flops, derive tokens = flops / ({cost.k:g} * params) explicitly first."
+            )
         _require(df, cols[role], role, hint)
         x[name] = _numeric(df, cols[role], role, positive=name not in LINEAR_INPUTS)
     if "C" in inputs and "C" not in x:
-        x["C"] = (
-            6.0 * _numeric(df, cols["params"], "params") * _numeric(df, cols["tokens"], "tokens")
+        x["C"] = cost.flops(
+            _numeric(df, cols["params"], "params"), _numeric(df, cols["tokens"], "tokens")
         )
 
     _require(df, cols["loss"], "loss")
@@ -223,12 +232,12 @@ def prepare(
             )
     y = _numeric(df, cols["loss"], "loss")
 
-    groups = {t: _grouping(df, t) for t in terms}
+    groups = {t.name: _grouping(df, t) for t in terms}
 
     run_group = None
     run_col = cols["run"] if run is None else (run if isinstance(run, str) else None)
     if run is not False and run_col is not None and run_col in df.columns:
-        g = _grouping(df, run_col, min_levels=1)
+        g = _grouping(df, Term((run_col,)), min_levels=1)
         if g.size < len(df):
             run_group = g
     elif isinstance(run, str):
@@ -265,4 +274,5 @@ def prepare(
         index=df.index.to_numpy(),
         columns=cols,
         scale=scale,
+        cost=cost,
     )

@@ -204,11 +204,36 @@ def _read_gadre_downstream(paths: list[Path], spec: dict) -> pd.DataFrame:
     return df
 
 
+def _read_revisiting(paths: list[Path], spec: dict) -> pd.DataFrame:
+    """Alabdulmohsin et al.'s benchmark files, concatenated, one row per point of a curve.
+
+    Columns: ``domain``, ``task``, ``model`` (text), ``curve`` (``domain/task/model``, one
+    learning curve), ``tokens`` (examples seen), ``loss``, ``training`` (1: fit on it) and
+    ``split`` (``"train"`` or ``"test"``). Every row of every file is kept.
+    """
+    frames = [pd.read_csv(p, dtype={"Model": str, "Task": str, "Domain": str}) for p in paths]
+    df = pd.concat(frames, ignore_index=True)
+    df = df.rename(
+        columns={
+            "Domain": "domain",
+            "Task": "task",
+            "Model": "model",
+            "Seen Examples": "tokens",
+            "Loss": "loss",
+            "Training": "training",
+        }
+    )
+    df["curve"] = df["domain"] + "/" + df["task"] + "/" + df["model"]
+    df["split"] = np.where(df["training"] == 1, "train", "test")
+    return df
+
+
 READERS: dict[str, Callable[[list[Path], dict], pd.DataFrame]] = {
     "csv": _read_csv,
     "jsonl": _read_jsonl,
     "gadre_models": _read_gadre_models,
     "gadre_downstream": _read_gadre_downstream,
+    "revisiting": _read_revisiting,
 }
 
 _SI = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}

@@ -1,50 +1,28 @@
 """Budget decisions under posterior uncertainty.
 
-Each function works on all posterior draws at once (vectorised JAX); ``kind="mean"`` decides on
-the law's mean loss (parameter uncertainty only), ``kind="predictive"`` on the loss a new run
-would actually show (also a new run's effect and observation noise).
+Every function takes its loss draws from the prediction path (:mod:`bayescale.prediction`):
+``kind="mean"`` decides on the law's loss with its extrapolation error (parameter and
+extrapolation uncertainty), ``kind="predictive"`` on the loss a new run would actually show
+(also a new run's effect and observation noise).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from bayescale.frontier import frontier
+from bayescale.frontier import _cost, frontier, frontier_draws
+from bayescale.posterior import ScalingPosterior
+from bayescale.prediction import KINDS
 
-if TYPE_CHECKING:
-    from bayescale.posterior import ScalingPosterior
 
-
-def _loss_draws(
-    post: ScalingPosterior,
-    n: np.ndarray,
-    d: np.ndarray,
-    kind: str,
-    rng_seed: int,
-    new_groups: bool,
-    groups: dict[str, Any],
-) -> jnp.ndarray:
-    """Loss draws ``(chain, draw, *n.shape)`` at inputs ``n``, ``d`` (same shape)."""
-    if kind not in ("mean", "predictive"):
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
         raise ValueError(f"kind={kind!r}; choose 'mean' or 'predictive'.")
-    key = jax.random.PRNGKey(rng_seed)
-    key, sub = jax.random.split(key)
-    theta = post.theta_draws(new_groups=new_groups, rng_seed=sub, **groups)
-    extra = (None,) * (n.ndim - 1)
-    theta = {k: v[(..., *extra)] for k, v in theta.items()}
-    x = {"N": jnp.asarray(n), "D": jnp.asarray(d)}
-    x["C"] = 6.0 * x["N"] * x["D"]
-    loc = post.model.location(theta, post.law.centre(x, post.scale), post.scale)
-    key, sub = jax.random.split(key)
-    if post.extrapolation is not None:
-        flat = {k: v.reshape(-1) for k, v in x.items()}
-        loc = loc + jnp.reshape(post.extrapolation_at(flat, sub), loc.shape)
-    return post.observe(loc, key) if kind == "predictive" else post.from_location(loc)
 
 
 def prob_below(
@@ -60,14 +38,17 @@ def prob_below(
     """Compute the probability that a run of ``N`` params on ``D`` tokens gets below ``target``.
 
     Returns a table with ``N``, ``D``, ``prob`` and its Monte Carlo standard error ``mcse``
-    (binomial, using the number of draws; an upper bound on the error for correlated draws of
-    well-mixed chains is ``sqrt(p(1-p)/ESS)``).
+    (binomial, using the number of draws; for correlated draws of well-mixed chains an upper
+    bound on the error is ``sqrt(p(1-p)/ESS)``).
     """
+    _check_kind(kind)
     n, d = np.broadcast_arrays(
         np.atleast_1d(np.asarray(N, float)), np.atleast_1d(np.asarray(D, float))
     )
-    loss = _loss_draws(post, n.ravel(), d.ravel(), kind, rng_seed, new_groups, groups)
-    below = np.asarray(loss < target, dtype=float).reshape(-1, n.size)
+    loss = post.predict(
+        kind=kind, new_groups=new_groups, rng_seed=rng_seed, N=n.ravel(), D=d.ravel(), **groups
+    )
+    below = np.asarray(loss.values < target, dtype=float).reshape(-1, n.size)
     p = below.mean(axis=0)
     return pd.DataFrame(
         {"N": n.ravel(), "D": d.ravel(), "prob": p, "mcse": np.sqrt(p * (1 - p) / below.shape[0])}
@@ -79,7 +60,6 @@ def _iso_kernel(
     kind: str,
     n_grid: int,
     span: float,
-    k: float,
     rng_seed: int,
     new_groups: bool,
     groups: dict[str, Any],
@@ -87,31 +67,22 @@ def _iso_kernel(
     """Build a jitted ``log C -> (N grid, D grid, loss draws (S, n_grid))`` on an iso-FLOP curve.
 
     ``N`` runs over ``n_grid`` log-spaced values within ``span`` decades of ``sqrt(C/k)``. The
-    noise of ``kind="predictive"`` uses the same random numbers at every budget (common random
-    numbers), so probabilities vary smoothly with the budget.
+    prediction path draws its random parts (new-group effects, extrapolation error, noise)
+    with the same keys at every budget (common random numbers), so probabilities vary smoothly
+    with the budget.
     """
-    if kind not in ("mean", "predictive"):
-        raise ValueError(f"kind={kind!r}; choose 'mean' or 'predictive'.")
-    key = jax.random.PRNGKey(rng_seed)
-    key, sub = jax.random.split(key)
-    theta = post.theta_draws(new_groups=new_groups, rng_seed=sub, **groups)
+    _check_kind(kind)
+    k = post.cost.k
+    key_pred, key_loss = jax.random.split(jax.random.PRNGKey(rng_seed))
+    pred = post.predictor(new_groups=new_groups, rng_seed=key_pred, **groups)
     offsets = jnp.linspace(-span, span, n_grid) * jnp.log(10.0)
-    shape = (*theta[post.law.parameters[0].name].shape[:2], n_grid)
-    key, sub = jax.random.split(key)
-    noise = post.location_noise(shape, key) if kind == "predictive" else jnp.zeros(shape)
-    extrap = post.extrapolation
-    rates = extrap.rates(shape[:2], sub)[..., None] if extrap is not None else None
 
     @jax.jit
     def kernel(log_c: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
-        log_n = 0.5 * (log_c - jnp.log(k)) + offsets
-        n = jnp.exp(log_n)
+        n = jnp.exp(0.5 * (log_c - jnp.log(k)) + offsets)
         d = jnp.exp(log_c) / (k * n)
-        x = {"N": n, "D": d, "C": k * n * d}
-        loc = post.model.location(theta, post.law.centre(x, post.scale), post.scale)
-        if rates is not None:
-            loc = loc + rates * extrap.distance(x)
-        return n, d, jnp.reshape(post.from_location(loc + noise), (-1, n_grid))
+        loss = pred.loss({"N": n, "D": d}, kind, key_loss)
+        return n, d, jnp.reshape(loss, (-1, n_grid))
 
     return kernel
 
@@ -124,7 +95,7 @@ def best_allocation(
     kind: str = "mean",
     n_grid: int = 401,
     span: float = 3.0,
-    flops_per_param_token: float = 6.0,
+    flops_per_param_token: float | None = None,
     rng_seed: int = 0,
     new_groups: bool = False,
     **groups: Any,
@@ -143,12 +114,12 @@ def best_allocation(
     quantile : float
         The quantile for ``objective="quantile"``.
     kind : {"mean", "predictive"}
-        Loss of the law (default) or of a new run.
+        Loss of the law with its extrapolation error (default) or of a new run.
     n_grid, span : int, float
         ``N`` is searched on ``n_grid`` log-spaced values within ``span`` decades of
         ``sqrt(C/k)`` (resolution ``2 span / (n_grid - 1)`` decades).
-    flops_per_param_token : float
-        ``k`` of ``C = k N D``.
+    flops_per_param_token : float, optional
+        The fit's ``k`` (a different value is an error, see :func:`bayescale.frontier`).
     rng_seed, new_groups, **groups
         As in :meth:`ScalingPosterior.predict`.
 
@@ -160,9 +131,8 @@ def best_allocation(
     """
     if objective not in ("mean", "quantile"):
         raise ValueError(f"objective={objective!r}; choose 'mean' or 'quantile'.")
-    kernel = _iso_kernel(
-        post, kind, n_grid, span, flops_per_param_token, rng_seed, new_groups, groups
-    )
+    _cost(post, flops_per_param_token)
+    kernel = _iso_kernel(post, kind, n_grid, span, rng_seed, new_groups, groups)
     rows = []
     for c in np.atleast_1d(np.asarray(compute, float)):
         n, d, loss = kernel(jnp.log(c))
@@ -195,7 +165,7 @@ def compute_for_target(
     c_max: float = 1e30,
     n_grid: int = 121,
     span: float = 3.0,
-    flops_per_param_token: float = 6.0,
+    flops_per_param_token: float | None = None,
     rng_seed: int = 0,
     new_groups: bool = False,
     **groups: Any,
@@ -208,9 +178,8 @@ def compute_for_target(
     ``D`` there and the probability reached; ``compute`` is ``inf`` when no budget up to
     ``c_max`` suffices (the target may be below the irreducible loss).
     """
-    kernel = _iso_kernel(
-        post, kind, n_grid, span, flops_per_param_token, rng_seed, new_groups, groups
-    )
+    _cost(post, flops_per_param_token)
+    kernel = _iso_kernel(post, kind, n_grid, span, rng_seed, new_groups, groups)
 
     def best(log_c: float) -> tuple[float, float, float]:
         n, d, loss = kernel(jnp.asarray(log_c))
@@ -248,8 +217,11 @@ def value_of_runs(
 
     Preposterior analysis without refitting: for each candidate ``(N, D)``, outcomes ``y`` are
     simulated from the posterior predictive; the posterior given that extra run is the current
-    one reweighted by ``p(y | theta)`` (importance sampling over the draws), and the expected
+    one reweighted by ``p(y | draw)`` (importance sampling over the draws), and the expected
     posterior standard deviation of ``L*(C_target)`` is averaged over the simulated outcomes.
+    Outcomes, their densities and ``L*`` all come from one predictor, so each draw's
+    extrapolation error is shared by the candidate runs and the target: a run beyond the data
+    informs the extrapolation.
 
     Parameters
     ----------
@@ -277,68 +249,41 @@ def value_of_runs(
 
     Notes
     -----
-    A new run's effect and the observation noise are combined into one Student-t (or normal)
-    term with their root-sum-square scale.
+    Each candidate is a new run: its run effect is integrated out of the outcome's density
+    (:meth:`bayescale.prediction.Predictor.log_density`), exactly as the outcomes are drawn.
     """
     for col in ("N", "D"):
         if col not in candidates:
             raise ValueError(f"candidates needs columns N and D; missing {col!r}.")
-    front = frontier(post, target_compute, new_groups=True, rng_seed=rng_seed, **groups)
-    q = np.asarray(front["loss_opt"].values[..., 0]).ravel()
-    s_all = q.size
-    keep = np.linspace(0, s_all - 1, min(max_draws, s_all)).astype(int)
-    q = q[keep]
-    n = candidates["N"].to_numpy(float)
-    d = candidates["D"].to_numpy(float)
-    # The same seed as the frontier's: a new group's effect draws are shared by the candidate
-    # runs and the target.
-    theta = post.theta_draws(new_groups=True, rng_seed=rng_seed, **groups)
-    key = jax.random.PRNGKey(rng_seed + 1)
-    x = {"N": jnp.asarray(n), "D": jnp.asarray(d)}
-    x["C"] = 6.0 * x["N"] * x["D"]
-    loc = post.model.location(theta, post.law.centre(x, post.scale), post.scale)
-    loc = jnp.reshape(loc, (-1, n.size))[keep]  # (S, K)
-    sample_post = post.tree["posterior"]
-    sigma = jnp.asarray(sample_post["sigma"].values).ravel()[keep]
-    scale_run = (
-        jnp.asarray(sample_post["sd_run"].values).ravel()[keep] if "sd_run" in sample_post else 0.0
-    )
-    nu = jnp.asarray(sample_post["nu"].values).ravel()[keep] if "nu" in sample_post else None
-    s = keep.size
-    # Simulate outcomes: pick a draw, then the observation around its location.
-    key, k1, k2 = jax.random.split(key, 3)
-    pick = jax.random.randint(k1, (n_sims,), 0, s)
-    tot_sd = jnp.sqrt(sigma**2 + jnp.asarray(scale_run) ** 2)
-    if nu is None:
-        eps = jax.random.normal(k2, (n_sims, n.size))
-        y = loc[pick] + tot_sd[pick, None] * eps
-        log_w = (
-            -0.5 * ((y[:, None, :] - loc[None]) / tot_sd[None, :, None]) ** 2
-            - jnp.log(tot_sd)[None, :, None]
-        )
-    else:
-        eps = jax.random.t(k2, nu[pick, None], (n_sims, n.size))
-        y = loc[pick] + tot_sd[pick, None] * eps
-        z = (y[:, None, :] - loc[None]) / tot_sd[None, :, None]
-        nu_b = nu[None, :, None]
-        log_w = -0.5 * (nu_b + 1) * jnp.log1p(z**2 / nu_b) - jnp.log(tot_sd)[None, :, None]
-        log_w = (
-            log_w
-            + jax.scipy.special.gammaln((nu_b + 1) / 2)
-            - jax.scipy.special.gammaln(nu_b / 2)
-            - 0.5 * jnp.log(nu_b)
-        )
-    w = jax.nn.softmax(log_w, axis=1)  # (sims, S, K)
-    qj = jnp.asarray(q)[None, :, None]
-    mean = (w * qj).sum(axis=1)
-    var = (w * (qj - mean[:, None, :]) ** 2).sum(axis=1)
-    ess = 1.0 / (w**2).sum(axis=1)
+    # The frontier's keys: L* here is frontier(post, target_compute, new_groups=True,
+    # rng_seed=rng_seed)'s, drawn by the same predictor as the candidates' outcomes.
+    k_pred, k_front = jax.random.split(jax.random.PRNGKey(rng_seed))
+    k_loc, k_obs, k_pick = jax.random.split(jax.random.fold_in(k_front, 1), 3)
+    pred = post.predictor(new_groups=True, rng_seed=k_pred, **groups)
+    q = frontier_draws(pred, np.array([float(target_compute)]), post.cost, key=k_front)
+    q = np.asarray(q["loss_opt"][..., 0]).ravel()
+    keep = np.linspace(0, q.size - 1, min(max_draws, q.size)).astype(int)
+    x = {"N": candidates["N"].to_numpy(float), "D": candidates["D"].to_numpy(float)}
+    loc = pred.location(x, k_loc)  # (chain, draw, K)
+    y = pred.observe(loc, k_obs)  # each draw's own outcome
+    s, n_cand = q.size, len(candidates)
+    pick = np.asarray(jax.random.choice(k_pick, keep, (n_sims,)))
+    y_sim = jnp.reshape(y, (s, n_cand))[pick]  # (sims, K)
+    # log p(y_sim | draw) per candidate (bounded memory): draws lead, simulations trail.
+    qk = jnp.asarray(q[keep])[:, None]
+    var, ess = [], []
+    for j in range(n_cand):
+        logp = pred.log_density(y_sim[None, None, :, j], loc[..., j : j + 1])  # (chain, draw, sims)
+        w = jax.nn.softmax(jnp.reshape(logp, (s, n_sims))[keep], axis=0)  # (S, sims)
+        mean = (w * qk).sum(axis=0)
+        var.append(float((w * (qk - mean[None]) ** 2).sum(axis=0).mean()))
+        ess.append(float((1.0 / (w**2).sum(axis=0)).min()))
     out = candidates.copy()
-    sd_now = float(np.std(q))
+    sd_now = float(np.std(q[keep]))
     out["sd_now"] = sd_now
-    out["sd_expected"] = np.sqrt(np.asarray(var.mean(axis=0)))
+    out["sd_expected"] = np.sqrt(var)
     out["reduction"] = 1.0 - out["sd_expected"] / sd_now
-    out["ess_min"] = np.asarray(ess.min(axis=0))
+    out["ess_min"] = ess
     return out.sort_values("reduction", ascending=False)
 
 
@@ -347,17 +292,16 @@ def decision_table(
     compute: Any,
     target: float | None = None,
     quantile: float = 0.9,
-    prob: float = 0.8,
+    prob: float = 0.9,
     **groups: Any,
 ) -> pd.DataFrame:
     """Tabulate, per budget, the frontier with its band and the risk-averse allocation.
 
     With ``target``, also the chance that the median compute-optimal run gets below it.
 
-    Columns: ``compute``; ``N_opt``, ``D_opt``, ``tokens_per_param``, ``loss_opt`` as
-    ``median [lo, hi]`` values (``prob`` band, numeric columns ``*_lo``/``*_hi`` too);
-    ``N_q<quantile>`` and ``D_q<quantile>`` of the allocation minimising that loss quantile;
-    ``p_target``.
+    Columns: ``compute``; ``N_opt``, ``D_opt``, ``tokens_per_param``, ``loss_opt`` medians
+    with their central ``prob`` band (``*_lo``/``*_hi``); ``N_q<quantile>`` and
+    ``D_q<quantile>`` of the allocation minimising that loss quantile; ``p_target``.
     """
     c = np.atleast_1d(np.asarray(compute, float))
     front = frontier(post, c, **groups)
@@ -377,3 +321,12 @@ def decision_table(
         ].to_numpy()
     table.attrs["band"] = prob
     return table
+
+
+__all__ = [
+    "best_allocation",
+    "compute_for_target",
+    "decision_table",
+    "prob_below",
+    "value_of_runs",
+]

@@ -3,52 +3,44 @@
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from typing import Any
 
 import arviz_stats
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from bayescale.errors import ConvergenceWarning
-
-if TYPE_CHECKING:
-    from bayescale.posterior import ScalingPosterior
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
 BFMI_MIN = 0.3
 
 
-def _bfmi(energy: np.ndarray) -> np.ndarray:
-    """E-BFMI per chain from the Hamiltonian energy, shape ``(chain, draw)``."""
-    num = np.mean(np.diff(energy, axis=1) ** 2, axis=1)
-    den = np.var(energy, axis=1)
-    return num / den
-
-
-def diagnose(post: ScalingPosterior, warn: bool = True) -> pd.DataFrame:
+def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
     """Diagnostics of every sampled and derived posterior quantity.
 
-    Returns a table indexed by parameter (``"E"``, ``"z_a__family[f1]"``...) with columns
-    ``r_hat``, ``ess_bulk``, ``ess_tail`` and ``ok``. Its ``attrs`` hold the sampler checks:
-    ``divergences``, ``max_treedepth_hits`` (computed here: arviz-stats looks for another field
-    name and silently skips it), ``bfmi_min`` and the overall ``ok``. When ``warn`` is true, a
-    :class:`~bayescale.errors.ConvergenceWarning` says which checks failed: R-hat above
-    1.01, bulk or tail ESS below 400, any divergence, hitting the maximum tree depth, or E-BFMI
-    below 0.3.
+    ``post`` is a posterior (anything with a ``tree``) or an ArviZ DataTree. Returns a table
+        indexed by parameter (``"E"``, ``"z_a__family[f1]"``...) with columns ``r_hat``,
+        ``ess_bulk``, ``ess_tail`` and ``ok``. Its ``attrs`` hold the sampler checks:
+        ``divergences``, ``max_treedepth_hits`` (counted from ``reached_max_treedepth``, which the
+    engine computes), ``bfmi_min`` (``arviz_stats.bfmi``) and the overall ``ok``. When ``warn``
+    is true, a :class:`~bayescale.errors.ConvergenceWarning` says which checks failed: R-hat
+    above 1.01, bulk or tail ESS below 400, any divergence, hitting the maximum tree depth, or
+    E-BFMI below 0.3.
     """
-    table = arviz_stats.summary(post.tree, kind="diagnostics", round_to="none")
+    tree: xr.DataTree = post if isinstance(post, xr.DataTree) else post.tree
+    table = arviz_stats.summary(tree, kind="diagnostics", round_to="none")
     table = table[["ess_bulk", "ess_tail", "r_hat"]].astype(float)
     table["ok"] = (
         (table["r_hat"] <= RHAT_MAX)
         & (table["ess_bulk"] >= ESS_MIN)
         & (table["ess_tail"] >= ESS_MIN)
     )
-    stats = post.tree["sample_stats"]
+    stats = tree["sample_stats"]
     n_div = int(stats["diverging"].values.sum())
     n_depth = int(stats["reached_max_treedepth"].values.sum())
-    bfmi = _bfmi(np.asarray(stats["energy"].values, dtype=float))
-    bfmi_min = float(np.min(bfmi))
+    bfmi_min = float(np.min(np.asarray(arviz_stats.bfmi(tree)["energy"])))
     ok = bool(table["ok"].all()) and n_div == 0 and n_depth == 0 and bfmi_min >= BFMI_MIN
     table.attrs.update(
         {

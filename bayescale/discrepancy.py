@@ -34,18 +34,20 @@ class Grid:
         """Return a JSON-serialisable dict."""
         return {"origin": self.origin, "step": self.step, "n": self.n}
 
-    def index(self, t: np.ndarray) -> np.ndarray:
-        """Bin of each position (clipped to the grid)."""
-        return np.clip(np.floor((t - self.origin) / self.step), 0, self.n - 1).astype(np.int32)
+    def index(self, t):
+        """Bin of each position (clipped to the grid); NumPy in, NumPy out, JAX in, JAX out."""
+        xp = jnp if isinstance(t, jax.Array) else np
+        return xp.clip(xp.floor((t - self.origin) / self.step), 0, self.n - 1).astype(xp.int32)
 
 
-def axis(x: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Return the discrepancy's axis: log10 of ``C`` (or ``6 N D``), else of the first input."""
+def axis(x: Mapping[str, np.ndarray], k: float = 6.0):
+    """Return the discrepancy's axis: log10 of ``C`` (or ``k N D``), else of the first input."""
+    xp = jnp if any(isinstance(v, jax.Array) for v in x.values()) else np
     if "C" in x:
-        return np.log10(np.asarray(x["C"], float))
+        return xp.log10(xp.asarray(x["C"], float))
     if "N" in x and "D" in x:
-        return np.log10(6.0 * np.asarray(x["N"], float) * np.asarray(x["D"], float))
-    return np.log10(np.asarray(next(iter(x.values())), float))
+        return xp.log10(k * xp.asarray(x["N"], float) * xp.asarray(x["D"], float))
+    return xp.log10(xp.asarray(next(iter(x.values())), float))
 
 
 def grid_for(t: np.ndarray, step: float) -> Grid:
@@ -77,11 +79,28 @@ def path_draws(tau: np.ndarray, z: np.ndarray | None, grid: Grid) -> jnp.ndarray
 def at(
     path: jnp.ndarray, tau: np.ndarray, t: np.ndarray, grid: Grid, key: jax.Array
 ) -> jnp.ndarray:
-    """Discrepancy draws ``(chain, draw, m)`` at positions ``t`` (extrapolating beyond the grid)."""
+    """Discrepancy draws at positions ``t`` (extrapolating beyond the grid).
+
+    ``path`` is ``(*sample, n)`` and ``tau`` ``(*sample)``; ``t`` is 1-D (``m`` positions, the
+    result ``(*sample, m)``) or already laid out as ``(*sample, ...)``.
+    """
+    t = jnp.asarray(t)
     idx = grid.index(t)
-    inside = jnp.take(path, jnp.asarray(idx), axis=-1)
+    sample = jnp.shape(tau)
+    if t.ndim <= 1:
+        inside = jnp.take(path, idx, axis=-1)
+        scale = jnp.asarray(tau)[..., None]
+    else:
+        extra = t.ndim - len(sample)
+        shape = jnp.broadcast_shapes(t.shape, (*sample, *(1,) * extra))
+        flat = jnp.reshape(path, (*sample, *(1,) * (extra - 1), path.shape[-1]))
+        idx_b = jnp.broadcast_to(idx, shape)
+        inside = jnp.take_along_axis(
+            jnp.broadcast_to(flat, (*shape[:-1], path.shape[-1])), idx_b, -1
+        )
+        scale = jnp.reshape(jnp.asarray(tau), (*sample, *(1,) * extra))
     lo_edge = grid.origin + 0.5 * grid.step
     hi_edge = grid.origin + (grid.n - 0.5) * grid.step
-    dist_out = np.where(t > hi_edge, t - hi_edge, np.where(t < lo_edge, lo_edge - t, 0.0))
+    dist_out = jnp.where(t > hi_edge, t - hi_edge, jnp.where(t < lo_edge, lo_edge - t, 0.0))
     z = jax.random.normal(key, inside.shape)
-    return inside + jnp.asarray(tau)[..., None] * jnp.sqrt(jnp.asarray(dist_out)) * z
+    return inside + scale * jnp.sqrt(dist_out) * z

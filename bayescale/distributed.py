@@ -4,29 +4,26 @@ The scheduling is Dask's (``client.map`` / ``client.gather``); each task fits on
 :meth:`Model.fit` on a worker and sends back the posterior's ArviZ DataTree, from which the
 client rebuilds a :class:`~bayescale.posterior.ScalingPosterior`. Use it when the fits do not
 share a design (different groups, laws or models) or do not fit on one machine; for many
-tables of one design on one machine, :func:`bayescale.many.nuts_many` is faster.
+tables of one design on one machine, :func:`bayescale.fit_many` is faster.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from distributed import Client
+from bayescale.model import Model
+from bayescale.posterior import ScalingPosterior
 
-    from bayescale.model import Model
-    from bayescale.posterior import ScalingPosterior
+if TYPE_CHECKING:  # an optional dependency (the ``dask`` extra)
+    from distributed import Client
 
 
 def _fit_task(spec: dict, law: Any, table: pd.DataFrame, fit_kwargs: dict):
     """Run on a worker: fit one table and return its DataTree (picklable)."""
-    import warnings
-
-    from bayescale.model import Model
-
     model = Model.from_spec(spec, law=law)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -63,16 +60,13 @@ def fit_many(
         Warnings raised on a worker (failed diagnostics) are kept in
         ``post.tree.attrs["bayescale_warnings"]``.
     """
-    from bayescale.model import Model as _Model
-    from bayescale.posterior import ScalingPosterior
-
     threaded = {w: n for w, n in client.nthreads().items() if n > 1}
     if threaded:
         raise ValueError(
             f"Workers {sorted(threaded)} run {max(threaded.values())} threads: NumPyro's handler "
             "stack is per process, so use threads_per_worker=1 (more workers instead)."
         )
-    if isinstance(models, _Model):
+    if isinstance(models, Model):
         models = [models] * len(tables)
     if len(models) != len(tables):
         raise ValueError(f"{len(models)} models for {len(tables)} tables.")
@@ -82,9 +76,7 @@ def fit_many(
         for m, law, t in zip(models, laws, tables, strict=True)
     ]
     trees = client.gather(futures)
-    return [
-        ScalingPosterior.from_tree(tree, law=law) for tree, law in zip(trees, laws, strict=True)
-    ]
+    return [ScalingPosterior.from_tree(tree, m) for tree, m in zip(trees, models, strict=True)]
 
 
 __all__ = ["fit_many"]

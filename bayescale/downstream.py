@@ -22,31 +22,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import arviz_base
+import arviz_stats
 import jax
-import jax.numpy as jnp
-import numpy as np
 import numpyro
 import pandas as pd
 import xarray as xr
 
 from bayescale.data import DEFAULT_COLUMNS, ScalingData
+from bayescale.diagnostics import diagnose
+from bayescale.discrepancy import Grid
 from bayescale.errors import DataError, SpecificationError
 from bayescale.extrapolation import ExtrapolationError
-from bayescale.laws.base import Scale
+from bayescale.fit import fit as _fit
+from bayescale.inference import Draws
+from bayescale.laws.base import INPUTS, Scale
+from bayescale.likelihood import from_location
 from bayescale.model import Model
-from bayescale.posterior import (
-    ScalingPosterior,
-    _coords,
-    _dims,
-    natural_draws,
-    read_tree,
-    write_tree,
-)
+from bayescale.posterior import ScalingPosterior, read_tree, tree_coords, tree_dims, write_tree
+from bayescale.prediction import KINDS
+from bayescale.sites import natural_draws, terms_of
 
 #: Prefix of the link's sites in the joint model.
 LINK = "link"
@@ -67,7 +66,7 @@ class TwoStepData:
         return self.loss.n
 
 
-@dataclass
+@dataclass(frozen=True, init=False, eq=False)
 class TwoStepModel:
     """A scaling law for a loss and a link from it to a downstream metric, fitted jointly.
 
@@ -98,9 +97,11 @@ class TwoStepModel:
     loss: Model
     link: Model
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.loss, Model) or not isinstance(self.link, Model):
+    def __init__(self, loss: Model, link: Model) -> None:
+        if not isinstance(loss, Model) or not isinstance(link, Model):
             raise SpecificationError("TwoStepModel(loss=Model(...), link=Model(...)).")
+        object.__setattr__(self, "loss", loss)
+        object.__setattr__(self, "link", link)
         if "L" in self.loss.law.inputs:
             raise SpecificationError(
                 f"The loss model's law ({self.loss.law.name}) reads an upstream loss; the first "
@@ -128,7 +129,9 @@ class TwoStepModel:
                 f"Both steps read column {loss_col!r}: give the link the metric column, e.g. "
                 "Model('exponential_link', scale='logit', columns={'loss': 'error_avg'})."
             )
-        self.link = replace(self.link, columns={**link_cols, "upstream_loss": loss_col})
+        spec = {**link.spec(), "columns": {**link_cols, "upstream_loss": loss_col}}
+        custom = link.law if spec["law"]["name"] == "custom" else None
+        object.__setattr__(self, "link", Model.from_spec(spec, law=custom))
 
     @property
     def loss_column(self) -> str:
@@ -154,21 +157,52 @@ class TwoStepModel:
         """Validate ``df`` for both steps (every row needs the inputs, the loss and the metric)."""
         return TwoStepData(loss=self.loss.prepare(df), link=self.link.prepare(df))
 
-    def model_kwargs(self, data: TwoStepData) -> dict:
-        """Arguments of :meth:`numpyro_model`."""
-        link = self.link.model_kwargs(data.link)
-        link.pop("u")
-        # Run effects stay sampled: the latent loss fed to the link includes them.
-        link["run_marginal"] = False
-        loss = {**self.loss.model_kwargs(data.loss), "run_marginal": False}
-        return {"loss_kwargs": loss, "link_kwargs": link}
+    observed_sites = ("loss", f"{LINK}{_SEP}metric")
 
-    def numpyro_model(self, loss_kwargs: Mapping, link_kwargs: Mapping) -> None:
+    def model_args(self, data: TwoStepData, rows: int | None = None) -> tuple[dict, dict]:
+        """``(structure, arrays)`` of both steps (run effects stay sampled in both steps)."""
+        loss_s, loss_a = self.loss.model_args(data.loss, rows)
+        link_s, link_a = self.link.model_args(data.link, rows)
+        link_a = {k: v for k, v in link_a.items() if k != "u"}  # the link reads the latent loss
+        return (
+            {
+                "loss_structure": {**loss_s, "run_marginal": False},
+                "link_structure": {**link_s, "run_marginal": False},
+            },
+            {"loss_arrays": loss_a, "link_arrays": link_a},
+        )
+
+    def has_group_scales(self, data: TwoStepData) -> bool:
+        """Return whether either step has group or run effects."""
+        return self.loss.has_group_scales(data.loss) or self.link.has_group_scales(data.link)
+
+    def pointwise_structure(self, structure: dict) -> dict:
+        """Return the structure itself: both steps sample their run effects."""
+        return structure
+
+    def structure_key(self) -> str:
+        """Text identifying the joint model's structure."""
+        return json.dumps([self.loss.structure_key(), self.link.structure_key()])
+
+    def numpyro_model(
+        self,
+        *,
+        loss_structure: Mapping,
+        link_structure: Mapping,
+        loss_arrays: Mapping,
+        link_arrays: Mapping,
+    ) -> None:
         """Joint model: the loss law's latent loss is the link's input."""
-        loc = self.loss.numpyro_model(**loss_kwargs)
-        latent = self.loss.from_location_scale(loc)
+        loc = self.loss.numpyro_model(**loss_structure, **loss_arrays)
+        latent = from_location(loc, self.loss.scale)
         with numpyro.handlers.scope(prefix=LINK, divider=_SEP):
-            self.link.numpyro_model(u={"L": latent}, obs_name="metric", **link_kwargs)
+            self.link.numpyro_model(
+                **link_structure, **link_arrays, u={"L": latent}, obs_name="metric"
+            )
+
+    def posterior_from(self, data: TwoStepData, draws: Draws) -> TwoStepPosterior:
+        """Build the joint posterior of a fit."""
+        return TwoStepPosterior.from_draws(self, data, draws)
 
     def fit(
         self,
@@ -179,19 +213,8 @@ class TwoStepModel:
         seed: int = 0,
         **kwargs: Any,
     ) -> TwoStepPosterior:
-        """Fit both steps jointly with NUTS (see :meth:`bayescale.Model.fit` for the arguments)."""
-        from bayescale.inference import fit_posterior
-
-        return fit_posterior(
-            self,
-            df,
-            TwoStepPosterior,
-            chains=chains,
-            draws=draws,
-            warmup=warmup,
-            seed=seed,
-            **kwargs,
-        )
+        """Fit both steps jointly: shorthand for :func:`bayescale.fit` (same arguments)."""
+        return _fit(self, df, chains=chains, draws=draws, warmup=warmup, seed=seed, **kwargs)
 
 
 def _prefixed(d: Mapping[str, Any]) -> dict[str, Any]:
@@ -213,28 +236,44 @@ class TwoStepPosterior:
         model: TwoStepModel,
         scales: tuple[Scale, Scale],
         extrapolation: tuple[ExtrapolationError | None, ExtrapolationError | None],
+        grid: Grid | None = None,
     ) -> None:
         self.tree = tree
         self.model = model
         self.scales = scales
         self.extrapolation = extrapolation
+        self.grid = grid
 
     @classmethod
-    def from_samples(cls, model: TwoStepModel, data: TwoStepData, result: Any) -> TwoStepPosterior:
-        """Build the joint DataTree from a NUTS run."""
-        samples = dict(result.samples)
+    def from_draws(cls, model: TwoStepModel, data: TwoStepData, draws: Draws) -> TwoStepPosterior:
+        """Build the joint DataTree from the engine's draws."""
+        samples = dict(draws.samples)
         link_samples = {k[len(_P) :]: v for k, v in samples.items() if k.startswith(_P)}
-        loss_sizes = {t: g.size for t, g in data.loss.groups.items()}
-        link_sizes = {t: g.size for t, g in data.link.groups.items()}
         posterior = dict(samples)
-        posterior.update(natural_draws(model.loss, samples, data.loss.scale, loss_sizes))
         posterior.update(
-            _prefixed(natural_draws(model.link, link_samples, data.link.scale, link_sizes))
+            natural_draws(
+                model.loss.law,
+                model.loss.effects,
+                samples,
+                data.loss.scale,
+                terms_of(model.loss.effects),
+            )
         )
-        dims = _dims(model.loss, data.loss)
-        dims.update(_prefixed(_dims(model.link, data.link)))
-        dims.update({"metric": ["obs"], "link__z_run": ["link__run"]})
-        coords = {**_coords(data.link), **_coords(data.loss)}
+        posterior.update(
+            _prefixed(
+                natural_draws(
+                    model.link.law,
+                    model.link.effects,
+                    link_samples,
+                    data.link.scale,
+                    terms_of(model.link.effects),
+                )
+            )
+        )
+        dims = tree_dims(model.loss, data.loss)
+        dims.update(_prefixed(tree_dims(model.link, data.link)))
+        dims.update({"metric": ["obs"], "link__z_run": ["link__run"], "link__r_run": ["link__run"]})
+        coords = {**tree_coords(data.link), **tree_coords(data.loss)}
         if data.link.run is not None:
             coords["link__run"] = list(data.link.run.labels)
             if data.loss.run is None:
@@ -242,12 +281,12 @@ class TwoStepPosterior:
         constant = {f"x_{k}": v for k, v in data.loss.x.items()}
         constant.update({f"code_{t}": g.codes for t, g in data.loss.groups.items()})
         dims.update({k: ["obs"] for k in constant})
-        ll = dict(result.log_likelihood)
+        ll = dict(draws.log_likelihood)
         ll["metric"] = ll.pop(_P + "metric")
         tree = arviz_base.from_dict(
             {
                 "posterior": posterior,
-                "sample_stats": result.stats,
+                "sample_stats": draws.stats,
                 "log_likelihood": ll,
                 "observed_data": {"loss": data.loss.loss, "metric": data.link.loss},
                 "constant_data": constant,
@@ -255,12 +294,8 @@ class TwoStepPosterior:
             coords=coords,
             dims=dims,
         )
-        extrap = tuple(
-            ExtrapolationError.from_data(d.x, m.extrapolation_scale)
-            if m.extrapolation_scale > 0
-            else None
-            for m, d in ((model.loss, data.loss), (model.link, data.link))
-        )
+        extrap = (model.loss.extrapolation(data.loss), model.link.extrapolation(data.link))
+        grid = model.loss.discrepancy_grid(data.loss)
         tree.attrs.update(
             {
                 "bayescale_two_step": json.dumps(model.spec(), sort_keys=True),
@@ -270,11 +305,12 @@ class TwoStepPosterior:
                 "bayescale_extrapolation": json.dumps(
                     [None if e is None else e.to_dict() for e in extrap]
                 ),
-                "bayescale_settings": json.dumps(result.settings, sort_keys=True),
-                "bayescale_max_tree_depth": result.max_tree_depth,
+                "bayescale_settings": json.dumps(draws.settings, sort_keys=True),
             }
         )
-        return cls(tree, model, (data.loss.scale, data.link.scale), extrap)
+        if grid is not None:
+            tree.attrs["bayescale_discrepancy"] = json.dumps(grid.to_dict())
+        return cls(tree, model, (data.loss.scale, data.link.scale), extrap, grid)
 
     # -- I/O ----------------------------------------------------------------------------------
     def to_netcdf(self, path: str | Path) -> Path:
@@ -286,14 +322,16 @@ class TwoStepPosterior:
         """Read a posterior written by :meth:`to_netcdf`."""
         tree = read_tree(path)
         if "bayescale_two_step" not in tree.attrs:
-            raise ValueError(f"{path} does not hold a bayescale two-step posterior.")
+            raise SpecificationError(f"{path} does not hold a bayescale two-step posterior.")
         model = TwoStepModel.from_spec(json.loads(tree.attrs["bayescale_two_step"]))
-        scales = tuple(Scale.from_dict(d) for d in json.loads(tree.attrs["bayescale_scales"]))
-        extrap = tuple(
+        scales = [Scale.from_dict(d) for d in json.loads(tree.attrs["bayescale_scales"])]
+        loss_extrap, link_extrap = (
             None if d is None else ExtrapolationError.from_dict(d)
             for d in json.loads(tree.attrs["bayescale_extrapolation"])
         )
-        return cls(tree, model, scales, extrap)  # type: ignore[arg-type]
+        grid = tree.attrs.get("bayescale_discrepancy")
+        grid = Grid(**json.loads(grid)) if grid else None
+        return cls(tree, model, (scales[0], scales[1]), (loss_extrap, link_extrap), grid)
 
     # -- views --------------------------------------------------------------------------------
     def _view(self, link: bool) -> xr.DataTree:
@@ -313,7 +351,7 @@ class TwoStepPosterior:
     def loss_posterior(self) -> ScalingPosterior:
         """The first step (the loss law) as a ScalingPosterior over the joint draws."""
         return ScalingPosterior(
-            self._view(False), self.model.loss, self.scales[0], None, self.extrapolation[0]
+            self._view(False), self.model.loss, self.scales[0], self.grid, self.extrapolation[0]
         )
 
     @property
@@ -331,15 +369,11 @@ class TwoStepPosterior:
 
     def summary(self, **kwargs: Any) -> pd.DataFrame:
         """Posterior summary (``arviz_stats.summary``) of both steps' natural parameters."""
-        import arviz_stats
-
         return arviz_stats.summary(self.tree, var_names=self.parameter_names(), **kwargs)
 
     def diagnostics(self, warn: bool = True) -> pd.DataFrame:
-        """R-hat, ESS, divergences of the joint fit (see :func:`bayescale.diagnostics.diagnose`)."""
-        from bayescale.diagnostics import diagnose
-
-        return diagnose(self, warn=warn)  # type: ignore[arg-type]
+        """R-hat, ESS, divergences of the joint fit (see :func:`bayescale.diagnose`)."""
+        return diagnose(self, warn=warn)
 
     # -- prediction ---------------------------------------------------------------------------
     def predict(
@@ -373,11 +407,13 @@ class TwoStepPosterior:
         xarray.Dataset
             Variables ``loss`` and ``metric``, dims ``(chain, draw, point)``.
         """
-        if kind not in ("predictive", "mean"):
+        if kind not in KINDS:
             raise ValueError(f"kind={kind!r}; choose 'predictive' or 'mean'.")
         loss_post, link_post = self.loss_posterior, self.link_posterior
-        key = jax.random.PRNGKey(rng_seed)
-        k_loss, k_link, k_extra, k_noise = jax.random.split(key, 4)
+        # The loss step's keys are ScalingPosterior.predict's: its loss draws are
+        # loss_posterior.predict(...)'s at the same seed.
+        key_pred, key_draw = jax.random.split(jax.random.PRNGKey(rng_seed))
+        k_loc, k_obs = jax.random.split(key_draw)
         loss_cols, link_cols = _columns_of(self.model.loss), _columns_of(self.model.link)
         unknown = [k for k in values if not _is_input(k) and k not in loss_cols | link_cols]
         if unknown:
@@ -385,43 +421,34 @@ class TwoStepPosterior:
                 f"{unknown} is neither an input nor a group column of either step; group "
                 f"columns are {sorted(loss_cols | link_cols)}."
             )
-        loss_values = {k: v for k, v in values.items() if _is_input(k) or k in loss_cols}
-        groups = {k: v for k, v in values.items() if k in link_cols}
-        latent = loss_post.predict(
-            kind="mean", new_groups=new_groups, rng_seed=rng_seed, **loss_values
+        # The loss step: its prediction path's location at the inputs, every draw.
+        x, _, m = loss_post.points(**{k: v for k, v in values.items() if _is_input(k)})
+        loss_groups = {k: v for k, v in values.items() if k in loss_cols}
+        link_groups = {k: v for k, v in values.items() if k in link_cols}
+        loss_pred = loss_post.predictor(new_groups, key_pred, m, **loss_groups)
+        loc = loss_pred.location(x, k_loc)
+        latent = from_location(loc, self.model.loss.scale)
+        loss = loss_pred.observe(loc, k_obs) if kind == "predictive" else latent
+        # The link step: the latent loss of each draw through the link drawn with it.
+        link_pred = link_post.predictor(
+            new_groups, jax.random.fold_in(key_pred, 1), m, **link_groups
         )
-        if kind == "predictive":
-            loc = self.model.loss.to_location_scale(jnp.asarray(latent.values))
-            loss = loss_post.observe(loc, k_loss)
-        else:
-            loss = latent.values
-        theta = link_post.theta_draws(new_groups=new_groups, rng_seed=k_link, **groups)
-        x = {"L": jnp.asarray(latent.values)}
-        u = self.model.link.law.centre(x, self.scales[1])
-        loc = self.model.link.location(theta, u, self.scales[1])
-        loc = loc + link_post.extrapolation_at(x, k_extra)
-        if kind == "predictive":
-            metric = link_post.observe(loc, k_noise)
-        else:
-            metric = self.model.link.from_location_scale(loc)
+        metric = link_pred.loss({"L": latent}, kind, jax.random.fold_in(key_draw, 1))
+        groups = {**loss_groups, **link_groups}
         return xr.Dataset(
             {
-                "loss": latent.copy(data=np.asarray(loss)),
-                "metric": latent.copy(data=np.asarray(metric)).rename("metric"),
+                "loss": loss_post.label(loss, x, groups),
+                "metric": loss_post.label(metric, x, groups, name="metric"),
             }
         )
 
 
 def _columns_of(model: Model) -> set[str]:
     """Group columns a model's effects read."""
-    from bayescale.data import term_columns
-
-    return {c for t in model.terms for c in term_columns(t)}
+    return {c for t in model.terms for c in t.columns}
 
 
 def _is_input(name: str) -> bool:
-    from bayescale.laws.base import INPUTS
-
     return name in INPUTS or name in INPUTS.values()
 
 

@@ -10,10 +10,10 @@ drift in log loss proportional to how far the point lies outside the fitted data
           \quad \tau \sim \text{HalfNormal}(\text{scale}),
 
 where ``d(x)`` is the largest excess, in decades, of any input (``log10 N``, ``log10 D``,
-``log10 C`` with ``C = 6 N D``, or the law's own inputs) beyond its range in the training
-data, and one ``s`` per posterior draw is shared by all points of a prediction (a coherent
-drift of the curve, not independent jitter). Inside the data ``d = 0``: the fit, its
-likelihood and LOO are unchanged; the term only widens extrapolations.
+``log10 C`` with ``C = k N D`` from the fit's training cost, or the law's own inputs) beyond
+its range in the training data, and one ``s`` per posterior draw is shared by all points of a
+prediction (a coherent drift of the curve, not independent jitter). Inside the data ``d = 0``:
+the fit, its likelihood and LOO are unchanged; the term only widens extrapolations.
 
 The scale is not learnable from one dataset (every training point has ``d = 0``); its default
 was calibrated across datasets. On backtests of four public datasets (Epoch's Chinchilla
@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayescale.cost import DEFAULT_COST, TrainingCost
 from bayescale.laws.base import INPUTS, LINEAR_INPUTS
 
 #: Default half-normal scale of the drift per decade of extrapolation (log-loss units).
@@ -40,11 +41,11 @@ DEFAULT_SCALE = 0.03
 _LOG_AXES = tuple(k for k in INPUTS if k not in LINEAR_INPUTS and k != "L")
 
 
-def axes(x: Mapping[str, object]) -> dict[str, jnp.ndarray]:
-    """Return the log10 axes of inputs ``x`` (adding ``C = 6 N D`` when only N and D are given)."""
+def axes(x: Mapping[str, object], cost: TrainingCost = DEFAULT_COST) -> dict[str, jnp.ndarray]:
+    """Return the log10 axes of inputs ``x`` (adding ``C = k N D`` when only N and D are given)."""
     out = {k: jnp.log10(jnp.asarray(x[k], dtype=float)) for k in _LOG_AXES if k in x}
     if "C" not in out and "N" in out and "D" in out:
-        out["C"] = jnp.log10(6.0) + out["N"] + out["D"]
+        out["C"] = jnp.log10(cost.k) + out["N"] + out["D"]
     if "L" in x:
         out["L"] = jnp.asarray(x["L"], dtype=float)
     return out
@@ -61,30 +62,40 @@ class ExtrapolationError:
     ranges : dict
         ``{axis: (low, high)}`` of the training data on each axis (log10 units; raw loss for
         ``L``).
+    cost : TrainingCost
+        The fit's training cost, which places ``C = k N D`` on the compute axis.
     """
 
     scale: float
     ranges: Mapping[str, tuple[float, float]]
+    cost: TrainingCost = DEFAULT_COST
 
     @classmethod
-    def from_data(cls, x: Mapping[str, np.ndarray], scale: float) -> ExtrapolationError:
+    def from_data(
+        cls, x: Mapping[str, np.ndarray], scale: float, cost: TrainingCost = DEFAULT_COST
+    ) -> ExtrapolationError:
         """Build the term from a training table's inputs."""
-        ranges = {k: (float(jnp.min(v)), float(jnp.max(v))) for k, v in axes(x).items()}
-        return cls(float(scale), ranges)
+        ranges = {k: (float(jnp.min(v)), float(jnp.max(v))) for k, v in axes(x, cost).items()}
+        return cls(float(scale), ranges, cost)
 
     def to_dict(self) -> dict:
         """Return a JSON-serialisable dict."""
-        return {"scale": self.scale, "ranges": {k: list(v) for k, v in self.ranges.items()}}
+        return {
+            "scale": self.scale,
+            "ranges": {k: list(v) for k, v in self.ranges.items()},
+            "flops_per_param_token": self.cost.k,
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping) -> ExtrapolationError:
         """Inverse of :meth:`to_dict`."""
-        return cls(float(d["scale"]), {k: tuple(v) for k, v in d["ranges"].items()})
+        cost = TrainingCost(float(d.get("flops_per_param_token", DEFAULT_COST.k)))
+        return cls(float(d["scale"]), {k: tuple(v) for k, v in d["ranges"].items()}, cost)
 
     def distance(self, x: Mapping[str, object]) -> jnp.ndarray:
         """Largest excess (decades) of any input beyond the data's range; 0 inside it."""
         d = None
-        for k, v in axes(x).items():
+        for k, v in axes(x, self.cost).items():
             if k not in self.ranges:
                 continue
             lo, hi = self.ranges[k]

@@ -1,8 +1,10 @@
 """Credible compute-optimal frontiers: N*(C), D*(C), D*/N*, L*(C) per posterior draw.
 
-For a budget ``C`` and a cost model ``C = k N D`` (``k = 6`` by default), the compute-optimal
-allocation minimises the law's mean loss along the iso-FLOP curve ``D = C / (k N)``. The Chinchilla
-law has a closed form (Hoffmann et al. 2022, Appendix D.2):
+For a budget ``C`` and the fit's training cost ``C = k N D`` (:class:`~bayescale.cost.TrainingCost`,
+``k = 6`` by default), each posterior draw's compute-optimal allocation minimises that draw's law
+along the iso-FLOP curve ``D = C / (k N)``; ``L*(C)`` is the prediction path's loss at the optimum
+(:mod:`bayescale.prediction`, extrapolation error included). The Chinchilla law has a closed form
+(Hoffmann et al. 2022, Appendix D.2):
 
     N* = G (C/k)^(beta/(alpha+beta)),  G = (alpha A / (beta B))^(1/(alpha+beta)),  D* = (C/k)/N*.
 
@@ -15,15 +17,17 @@ computation (no Python loop over draws).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-if TYPE_CHECKING:
-    from bayescale.posterior import ScalingPosterior
+from bayescale.cost import TrainingCost
+from bayescale.errors import SpecificationError
+from bayescale.posterior import ScalingPosterior
+from bayescale.prediction import Predictor
 
 Array = jnp.ndarray
 GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
@@ -72,10 +76,90 @@ def effective_tokens(tokens: Array, unique: float, r_star: float) -> Array:
     return jnp.minimum(tokens, unique) + unique * r_star * (1.0 - jnp.exp(-repeats / r_star))
 
 
+def frontier_draws(
+    pred: Predictor,
+    compute: np.ndarray,
+    cost: TrainingCost,
+    inference_tokens: float = 0.0,
+    unique_tokens: float | None = None,
+    r_star: float = 15.4,
+    method: str = "auto",
+    key: jax.Array | None = None,
+) -> dict[str, jnp.ndarray]:
+    """Per-draw compute-optimal ``N*``, ``D*`` and ``L*`` for budgets ``compute``.
+
+    The array layer of :func:`frontier`: arrays shaped ``(chain, draw, compute)``. ``N*`` of a
+    draw minimises its law's location along the iso-FLOP curve; ``L*`` is the prediction
+    path's loss at ``(N*, D*)`` (``pred.mean_loss``: law, discrepancy, extrapolation error).
+    """
+    law = pred.law
+    reads_unique = "U" in law.inputs
+    k = cost.k
+    c = jnp.asarray(compute, dtype=float)
+    plain = inference_tokens == 0 and unique_tokens is None
+    closed = getattr(law, "compute_optimal", None)
+    if method not in ("auto", "closed_form", "numerical"):
+        raise ValueError(f"method={method!r}; choose 'auto', 'closed_form' or 'numerical'.")
+    if method == "closed_form" and (closed is None or not plain):
+        raise ValueError("No closed form for this law or cost model; use method='numerical'.")
+
+    def tokens_for(log_n: jnp.ndarray, cc: jnp.ndarray) -> jnp.ndarray:
+        n = jnp.exp(log_n)
+        return (cc - 2.0 * n * inference_tokens) / (k * n)
+
+    def inputs(log_n: jnp.ndarray, cc: jnp.ndarray) -> dict[str, jnp.ndarray]:
+        """Lay inputs out ``(chain, draw, point=1, compute, ...)`` from per-draw ``log N``."""
+        d = tokens_for(log_n, cc)
+        n = jnp.exp(log_n)
+        if reads_unique:
+            x = {"N": n, "D": jnp.where(d > 0, d, jnp.nan), "U": jnp.full_like(n, unique_tokens)}
+        else:
+            d_eff = d if unique_tokens is None else effective_tokens(d, unique_tokens, r_star)
+            x = {"N": n, "D": jnp.where(d_eff > 0, d_eff, jnp.nan)}
+        return {name: jnp.expand_dims(v, 2) for name, v in x.items()}
+
+    batch = (*pred.sample_shape, c.size)
+    if closed is not None and plain and method != "numerical":
+        theta = {name: v[..., 0:1] for name, v in pred.theta.items()}  # (chain, draw, 1)
+        natural = law.to_natural(theta, pred.scale)
+        log_n = jnp.broadcast_to(jnp.log(closed(natural, c / k)), batch)
+    else:
+        grid_c = c[:, None]  # budgets against candidate sizes
+
+        def objective(log_n: jnp.ndarray) -> jnp.ndarray:
+            return pred.law_location(inputs(log_n, grid_c))[:, :, 0]
+
+        half = jnp.broadcast_to(0.5 * jnp.log(c / k), batch)
+        hi = half + 8.0
+        if inference_tokens:
+            hi = jnp.minimum(hi, jnp.log(c / (2.0 * inference_tokens)) - 1e-9)
+        log_n = golden_minimise(objective, half - 8.0, hi)
+    x_opt = inputs(log_n, c)
+    loss_opt = pred.mean_loss(x_opt, key)[:, :, 0]
+    return {
+        "N_opt": jnp.exp(log_n),
+        "D_opt": tokens_for(log_n, c),
+        "loss_opt": loss_opt,
+    }
+
+
+def _cost(post: ScalingPosterior, flops_per_param_token: float | None) -> TrainingCost:
+    """Return the fit's training cost; a different ``k`` is refused (it would disagree)."""
+    cost = post.cost
+    if flops_per_param_token is not None and float(flops_per_param_token) != cost.k:
+        raise SpecificationError(
+            f"This fit uses the training cost C = {cost.describe()}; flops_per_param_token="
+            f"{flops_per_param_token!r} would make its frontier disagree with its own "
+            "predictions and extrapolation distances. Refit with "
+            f"Model(flops_per_param_token={flops_per_param_token!r})."
+        )
+    return cost
+
+
 def frontier(
     post: ScalingPosterior,
     compute: Any,
-    flops_per_param_token: float = 6.0,
+    flops_per_param_token: float | None = None,
     inference_tokens: float = 0.0,
     unique_tokens: float | None = None,
     r_star: float = 15.4,
@@ -92,8 +176,9 @@ def frontier(
         A fit of a law of ``N`` and ``D``.
     compute : float or array
         Budgets ``C`` in FLOP.
-    flops_per_param_token : float
-        ``k`` of the training cost ``k N D`` (6 by default).
+    flops_per_param_token : float, optional
+        ``k`` of the training cost ``k N D``: the fit's own (``Model(flops_per_param_token=)``);
+        a different value is an error.
     inference_tokens : float
         Tokens served over the model's life; the budget then also pays ``2 N`` FLOP per
         served token (Sardana et al. 2024): ``C = k N D + 2 N T_inf``.
@@ -106,7 +191,7 @@ def frontier(
     new_groups : bool
         Allow group labels unseen in the data (their effects are drawn from the population).
     rng_seed : int
-        Seed of new-group effect draws.
+        Seed of new-group effect draws and of the extrapolation error.
     method : {"auto", "closed_form", "numerical"}
         ``"auto"`` uses the law's closed form when it has one and the cost is plain ``k N D``.
     **groups
@@ -115,15 +200,15 @@ def frontier(
     Returns
     -------
     xarray.Dataset
-        Variables ``N_opt``, ``D_opt``, ``tokens_per_param`` and ``loss_opt`` (the law's mean
-        loss at the optimum) with dims ``(chain, draw, compute)``: pass them to
-        ``arviz_stats.eti`` / ``hdi`` or take quantiles over ``("chain", "draw")``.
+        Variables ``N_opt``, ``D_opt``, ``tokens_per_param`` and ``loss_opt`` (the predicted
+        loss at the optimum: the law with its extrapolation error, no observation noise) with
+        dims ``(chain, draw, compute)``: pass them to ``arviz_stats.eti`` / ``hdi`` or take
+        quantiles over ``("chain", "draw")``.
     """
     law = post.law
     if set(law.inputs) - {"N", "D", "U"} or "N" not in law.inputs:
         raise ValueError(f"frontier needs a law of N and D; the {law.name} law reads {law.inputs}.")
-    reads_unique = "U" in law.inputs
-    if reads_unique and unique_tokens is None:
+    if "U" in law.inputs and unique_tokens is None:
         raise ValueError(
             f"The {law.name} law reads the unique tokens U: pass unique_tokens= (its fitted "
             "R*_D then replaces r_star)."
@@ -131,66 +216,29 @@ def frontier(
     c = np.atleast_1d(np.asarray(compute, dtype=float))
     if np.any(~np.isfinite(c)) or np.any(c <= 0):
         raise ValueError("compute must be finite and > 0.")
-    k = float(flops_per_param_token)
-    theta = post.theta_draws(new_groups=new_groups, rng_seed=rng_seed, **groups)
-    theta = {key: v[..., None] for key, v in theta.items()}  # (chain, draw, 1, 1)
-    plain = inference_tokens == 0 and unique_tokens is None
-    closed = getattr(law, "compute_optimal", None)
-    if method not in ("auto", "closed_form", "numerical"):
-        raise ValueError(f"method={method!r}; choose 'auto', 'closed_form' or 'numerical'.")
-    if method == "closed_form" and (closed is None or not plain):
-        raise ValueError("No closed form for this law or cost model; use method='numerical'.")
-    # Points are shaped (chain, draw, compute, grid): budgets on axis 2, candidates on axis 3.
-    cc = jnp.asarray(c)[None, None, :, None]
-
-    def tokens_for(log_n: Array) -> Array:
-        n = jnp.exp(log_n)
-        return (cc - 2.0 * n * inference_tokens) / (k * n)
-
-    def loss_at(log_n: Array) -> Array:
-        d = tokens_for(log_n)
-        if reads_unique:
-            x = {"N": jnp.exp(log_n), "D": jnp.where(d > 0, d, jnp.nan), "U": unique_tokens}
-            return law.mean(theta, law.centre(x, post.scale), post.scale)
-        d_eff = d if unique_tokens is None else effective_tokens(d, unique_tokens, r_star)
-        u = law.centre({"N": jnp.exp(log_n), "D": jnp.where(d_eff > 0, d_eff, jnp.nan)}, post.scale)
-        return law.mean(theta, u, post.scale)
-
-    batch = (*theta[law.parameters[0].name].shape[:2], c.size)
-    if closed is not None and plain and method != "numerical":
-        natural = law.to_natural(theta, post.scale)
-        log_n = jnp.broadcast_to(jnp.log(closed(natural, cc / k))[..., 0], batch)
-    else:
-        half = jnp.broadcast_to(0.5 * jnp.log(jnp.asarray(c) / k), batch)
-        hi = half + 8.0
-        if inference_tokens:
-            hi = jnp.minimum(hi, jnp.log(jnp.asarray(c) / (2.0 * inference_tokens)) - 1e-9)
-        log_n = golden_minimise(loss_at, half - 8.0, hi)
-    n_opt = jnp.exp(log_n)
-    d_opt = tokens_for(log_n[..., None])[..., 0]
-    loss_opt = loss_at(log_n[..., None])[..., 0]
+    cost = _cost(post, flops_per_param_token)
+    key_pred, key_loss = jax.random.split(jax.random.PRNGKey(rng_seed))
+    pred = post.predictor(new_groups=new_groups, rng_seed=key_pred, **groups)
+    out = frontier_draws(pred, c, cost, inference_tokens, unique_tokens, r_star, method, key_loss)
     coords = {"chain": post.posterior["chain"].values, "draw": post.posterior["draw"].values}
     coords["compute"] = c
     dims = ("chain", "draw", "compute")
-    ds = xr.Dataset(
-        {
-            "N_opt": (dims, np.asarray(n_opt)),
-            "D_opt": (dims, np.asarray(d_opt)),
-            "loss_opt": (dims, np.asarray(loss_opt)),
-        },
-        coords=coords,
-    )
+    ds = xr.Dataset({k: (dims, np.asarray(v)) for k, v in out.items()}, coords=coords)
     ds["tokens_per_param"] = ds["D_opt"] / ds["N_opt"]
     ds.attrs.update(
         {
             "law": law.name,
-            "cost": f"{k:g} N D" + (f" + 2 N x {inference_tokens:g}" if inference_tokens else ""),
+            "cost": cost.describe()
+            + (f" + 2 N x {inference_tokens:g}" if inference_tokens else ""),
             "unique_tokens": unique_tokens if unique_tokens is not None else "none",
             "groups": (
                 str(groups)
                 if groups
-                else ("population (a new group)" if post.model.terms else "all data")
+                else ("population (a new group)" if post.model.effects else "all data")
             ),
         }
     )
     return ds
+
+
+__all__ = ["effective_tokens", "frontier", "frontier_draws", "golden_minimise"]

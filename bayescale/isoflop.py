@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bayescale.cost import DEFAULT_COST, TrainingCost
+
 #: The caveat printed with every Approach-2 result.
 PARABOLA_BIAS = (
     "A parabola in log N is symmetric, but the iso-FLOP profile of a Chinchilla-type law, "
@@ -24,6 +26,7 @@ def isoflop_minima(
     budget: str | None = None,
     decimals: int = 1,
     min_points: int = 4,
+    cost: TrainingCost = DEFAULT_COST,
 ) -> pd.DataFrame:
     """Fit ``log L = a + b x + c x^2`` (``x = log N``) per budget; return each minimum.
 
@@ -34,12 +37,14 @@ def isoflop_minima(
     params, tokens, loss : str
         Column names.
     budget : str, optional
-        Column identifying each profile; by default compute ``6 N D`` rounded to ``decimals``
+        Column identifying each profile; by default compute ``k N D`` rounded to ``decimals``
         decimals of its log10.
     decimals : int
         Rounding of log10 compute that defines a profile.
     min_points : int
         Profiles with fewer runs are reported with ``ok=False`` and no minimum.
+    cost : TrainingCost
+        The training cost ``C = k N D`` (a fit's ``post.cost``).
 
     Returns
     -------
@@ -49,7 +54,7 @@ def isoflop_minima(
         (a convex fit whose minimum lies inside the sampled range). ``df.attrs["bias"]`` states
         the known bias of this method.
     """
-    c = 6.0 * df[params].to_numpy(float) * df[tokens].to_numpy(float)
+    c = cost.flops(df[params].to_numpy(float), df[tokens].to_numpy(float))
     key = df[budget] if budget else pd.Series(np.round(np.log10(c), decimals), index=df.index)
     rows = []
     for k, idx in df.groupby(key).groups.items():
@@ -66,7 +71,7 @@ def isoflop_minima(
             row.update(
                 {
                     "N_opt": n_opt,
-                    "D_opt": cb / (6 * n_opt),
+                    "D_opt": cost.tokens(cb, n_opt),
                     "loss_opt": float(np.exp(c0 + c1 * x_opt + c2 * x_opt**2)),
                     "curvature": float(c2),
                     "ok": ok,

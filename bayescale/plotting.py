@@ -1,20 +1,31 @@
-"""Figures: the data with the fitted law and its credible bands."""
+"""Every figure of bayescale: fits, extrapolation fans, frontiers, calibration, diagnostics.
+
+Figures are matplotlib :class:`~matplotlib.figure.Figure` objects made without pyplot, so the
+library never changes a notebook's backend; where ArviZ has the plot (forest, LOO-PIT with its
+simultaneous band, trace and rank, posterior predictive, prior against posterior) the figure is
+``arviz_plots``' own, drawn on ``post.tree``. Every function takes ``path=`` to save the figure.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
+import arviz_plots
+import matplotlib.cm
+import matplotlib.colors
 import numpy as np
 import pandas as pd
 import xarray as xr
+from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
 
+from bayescale.cost import DEFAULT_COST, TrainingCost
+from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-    from bayescale.posterior import ScalingPosterior
+from bayescale.posterior import ScalingPosterior, with_predictive
+from bayescale.sites import terms_of
 
 #: Okabe-Ito colour-blind-safe palette.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -24,13 +35,30 @@ AXIS_LABELS = {
     "C": "training compute C (FLOP)",
     "step": "step",
 }
+#: Central interval probability of bands and intervals in figures (as in summaries).
+PROB = 0.9
+
+
+def _save(fig: Figure, path: str | Path | None) -> Figure:
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=150)
+    return fig
+
+
+def _log_axes(ax: Any) -> None:
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(ScalarFormatter())
+    ax.grid(True, which="both", alpha=0.25)
 
 
 def plot_fit(
     post: ScalingPosterior,
-    df: pd.DataFrame,
+    df: pd.DataFrame | None = None,
     group: str | None = None,
-    prob: float = 0.9,
+    prob: float = PROB,
     path: str | Path | None = None,
 ) -> Figure:
     """Observed loss against the law's first input, with the posterior median and band.
@@ -44,34 +72,32 @@ def plot_fit(
     ----------
     post : ScalingPosterior
         The fit.
-    df : pandas.DataFrame
-        The fitted table (column names as given to the fit).
+    df : pandas.DataFrame, optional
+        The fitted table (column names as given to the fit); default: rebuilt from the tree.
     group : str, optional
-        A group column of the model; one panel per level.
+        A group column of the model; one panel per level (default: the first term's first
+        column).
     prob : float
         Probability of the credible band.
     path : str or Path, optional
         Where to save the figure (PNG, PDF, ... by suffix).
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import ScalarFormatter
-
+    df = post.fitted_table() if df is None else df
+    terms = terms_of(post.model.effects)
+    if group is None and terms:
+        group = terms[0].columns[0]
     law = post.law
     cols = post.model.prepare(df).columns
-    mode, curve_all, xname = _curves(df, cols, law.inputs)
+    mode, curve_all, xname = _curves(df, cols, law.inputs, post.cost)
     xcol = cols[INPUTS[xname]]
     levels = [None] if group is None else sorted(df[group].astype(str).unique())
     ncol = 2 if len(levels) == 4 else min(len(levels), 3)
     nrow = int(np.ceil(len(levels) / ncol))
-    fig, axes = plt.subplots(
-        nrow, ncol, figsize=(5.2 * ncol, 4.2 * nrow), squeeze=False, sharey=True
-    )
+    fig = Figure(figsize=(5.2 * ncol, 4.2 * nrow), layout="constrained")
+    axes = fig.subplots(nrow, ncol, squeeze=False, sharey=True)
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
     all_keys = sorted(curve_all.unique())
-    cmap = plt.get_cmap("viridis")
+    cmap = matplotlib.colormaps["viridis"]
     for ax, level in zip(axes.flat, levels, strict=False):
         sub = df if level is None else df[df[group].astype(str) == level]
         curve = curve_all.loc[sub.index]
@@ -85,7 +111,7 @@ def plot_fit(
             ax.scatter(rows[xcol], rows[cols["loss"]], s=14, color=color, zorder=3)
             if len(rows) < 2:
                 continue
-            inputs = _grid(rows, cols, law.inputs, xname, mode == "compute")
+            inputs = _grid(rows, cols, law.inputs, xname, mode == "compute", post.cost)
             groups = {} if level is None else {group: level}
             pred = post.predict(kind="mean", **inputs, **groups)
             q = pred.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw")).values
@@ -93,14 +119,10 @@ def plot_fit(
             ax.fill_between(x, q[0], q[2], color=color, alpha=0.2, lw=0)
             label = {"compute": f"C = 1e{key:.1f}", "size": f"N = 1e{key:.2f}"}.get(mode, key)
             ax.plot(x, q[1], color=color, lw=1.4, label=label if len(all_keys) <= 8 else None)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(ScalarFormatter())
-        ax.yaxis.set_minor_formatter(ScalarFormatter())
+        _log_axes(ax)
         ax.set_xlabel(AXIS_LABELS[xname])
         if level is not None:
             ax.set_title(f"{group} = {level}")
-        ax.grid(True, which="both", alpha=0.25)
     for ax in axes[:, 0]:
         ax.set_ylabel("loss (nats/token)")
     for ax in list(axes.flat)[len(levels) :]:
@@ -116,15 +138,15 @@ def plot_fit(
             "size": "log10 parameters N of the model",
         }[mode]
         fig.colorbar(sm, ax=axes, label=label)
-    fig.suptitle(f"{law.name} law: posterior median and {prob:.0%} band of the mean", fontsize=11)
-    fig.set_layout_engine("constrained")
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=150)
-    return fig
+    fig.suptitle(
+        f"{law.display_name} law: posterior median and {prob:.0%} band of the mean", fontsize=11
+    )
+    return _save(fig, path)
 
 
-def _curves(df: pd.DataFrame, cols: dict, inputs: tuple[str, ...]) -> tuple[str, pd.Series, str]:
+def _curves(
+    df: pd.DataFrame, cols: dict, inputs: tuple[str, ...], cost: TrainingCost = DEFAULT_COST
+) -> tuple[str, pd.Series, str]:
     """How to draw runs as curves: ``(mode, curve key per row, x input)``.
 
     A law of ``N`` and ``D`` on IsoFLOP data (budgets of a tenth of a decade holding 3 or more
@@ -134,9 +156,9 @@ def _curves(df: pd.DataFrame, cols: dict, inputs: tuple[str, ...]) -> tuple[str,
     """
     if set(inputs) == {"N", "D"}:
         c = (
-            df[cols["flops"]]
+            df[cols["flops"]].astype(float)
             if cols["flops"] in df
-            else 6 * df[cols["params"]] * df[cols["tokens"]]
+            else cost.flops(df[cols["params"]].astype(float), df[cols["tokens"]].astype(float))
         )
         budget = np.round(np.log10(c.astype(float)), 1)
         sizes_per_budget = df[cols["params"]].groupby(budget).nunique()
@@ -149,16 +171,22 @@ def _curves(df: pd.DataFrame, cols: dict, inputs: tuple[str, ...]) -> tuple[str,
 
 
 def _grid(
-    rows: pd.DataFrame, cols: dict, inputs: tuple, xname: str, iso_flop: bool
+    rows: pd.DataFrame,
+    cols: dict,
+    inputs: tuple,
+    xname: str,
+    iso_flop: bool,
+    cost: TrainingCost = DEFAULT_COST,
 ) -> dict[str, np.ndarray]:
     """Return inputs at 60 points spanning a curve's x range."""
     x = rows[cols[INPUTS[xname]]].to_numpy(float)
     grid = np.geomspace(x.min(), x.max(), 60)
     out = {xname: grid}
     if iso_flop:
-        c = float(np.exp(np.mean(np.log(6 * rows[cols["params"]] * rows[cols["tokens"]]))))
+        flops = cost.flops(rows[cols["params"]].astype(float), rows[cols["tokens"]].astype(float))
+        c = float(np.exp(np.mean(np.log(flops))))
         other = "D" if xname == "N" else "N"
-        out[other] = c / (6 * grid)
+        out[other] = c / (cost.k * grid)
     else:
         for k in inputs:
             if k != xname:
@@ -170,7 +198,7 @@ def _grid(
 def plot_frontier(
     front: xr.Dataset,
     minima: pd.DataFrame | None = None,
-    prob: float = 0.8,
+    prob: float = PROB,
     data_compute: tuple[float, float] | None = None,
     path: str | Path | None = None,
 ) -> Figure:
@@ -189,15 +217,11 @@ def plot_frontier(
     path : str or Path, optional
         Where to save the figure.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
     q = front.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw"))
     c = front["compute"].values
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
+    fig = Figure(figsize=(11, 4.4), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
     for var, color, label in (
         ("N_opt", PALETTE[0], "N* (parameters)"),
         ("D_opt", PALETTE[1], "D* (tokens)"),
@@ -242,8 +266,154 @@ def plot_frontier(
     ax1.legend(fontsize=8, loc="upper left")
     ax2.legend(fontsize=8, loc="best")
     fig.suptitle(f"Compute-optimal frontier ({front.attrs.get('groups', '')})", fontsize=11)
-    fig.set_layout_engine("constrained")
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=150)
-    return fig
+    return _save(fig, path)
+
+
+def plot_fan(
+    post: ScalingPosterior,
+    target_compute: float,
+    df: pd.DataFrame | None = None,
+    path: str | Path | None = None,
+) -> Figure:
+    """Posterior predictive fan of the loss from the data's compute to ``target_compute``.
+
+    For a law of ``N`` and ``D`` the runs follow the median compute-optimal allocation; for a
+    one-input law the input is extended to ``target_compute`` read as that input's value.
+    """
+    df = post.fitted_table() if df is None else df
+    cols = post.model.prepare(df).columns
+    law = post.law
+    fig = Figure(figsize=(7, 4.4), layout="constrained")
+    ax = fig.subplots()
+    if set(law.inputs) == {"N", "D"}:
+        c_data = post.cost.flops(
+            df[cols["params"]].to_numpy(float), df[cols["tokens"]].to_numpy(float)
+        )
+        grid = np.geomspace(c_data.min(), max(target_compute, c_data.max()), 60)
+        front = frontier(post, grid).median(dim=("chain", "draw"))
+        pred = post.predict(N=front["N_opt"].values, D=front["D_opt"].values)
+        x_data, x_label = c_data, "training compute C (FLOP), compute-optimal allocation"
+    else:
+        name = law.inputs[0]
+        x_data = df[cols[INPUTS[name]]].to_numpy(float)
+        grid = np.geomspace(x_data.min(), max(target_compute, x_data.max()), 60)
+        pred = post.predict(**{name: grid})
+        x_label = AXIS_LABELS.get(name, name)
+    for prob, alpha in ((0.95, 0.15), (0.9, 0.25), (0.5, 0.4)):
+        lo, hi = pred.quantile([(1 - prob) / 2, (1 + prob) / 2], dim=("chain", "draw")).values
+        ax.fill_between(
+            grid,
+            lo,
+            hi,
+            color=PALETTE[0],
+            alpha=alpha,
+            lw=0,
+            label=f"{prob:.0%} predictive interval",
+        )
+    ax.plot(grid, pred.median(dim=("chain", "draw")), color=PALETTE[0], label="median")
+    ax.scatter(x_data, df[cols["loss"]], s=8, color="0.3", label="fitted runs", zorder=3)
+    ax.axvspan(x_data.max(), grid.max(), color=PALETTE[1], alpha=0.08, label="extrapolation")
+    _log_axes(ax)
+    ax.set_xlabel(x_label)
+    ax.set_ylabel("loss (nats/token)")
+    who = " for a new group (population)" if post.model.effects else ""
+    ax.set_title(f"Extrapolation to {target_compute:.3g}{who}")
+    ax.legend(fontsize=8, loc="upper right")
+    return _save(fig, path)
+
+
+def plot_coverage(backtest: pd.DataFrame, path: str | Path | None = None) -> Figure:
+    """Held-out coverage of central intervals against their nominal level, one line per split."""
+    fig = Figure(figsize=(5.5, 4.2), layout="constrained")
+    ax = fig.subplots()
+    levels = [c for c in backtest.columns if c.startswith("coverage_")]
+    nominal = [float(c.split("_")[1]) for c in levels]
+    for i, (_, row) in enumerate(backtest.iterrows()):
+        ax.plot(
+            nominal,
+            row[levels].to_numpy(float),
+            "o-",
+            color=PALETTE[i % len(PALETTE)],
+            label=str(row["split"]),
+        )
+    ax.plot([0.4, 1], [0.4, 1], "--", color="0.4", label="ideal")
+    ax.set_xlabel("nominal interval probability")
+    ax.set_ylabel("held-out coverage")
+    ax.set_title("Extrapolation backtest")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+# -- ArviZ's plots on the fit's tree -------------------------------------------------------------
+def _arviz_figure(pc: Any, path: str | Path | None) -> Figure:
+    fig = pc.viz["figure"].item()
+    return _save(fig, path)
+
+
+def plot_forest(
+    post: ScalingPosterior, var_names: Sequence[str] | None = None, path: str | Path | None = None
+) -> Figure:
+    """Forest plot of the natural parameters (``arviz_plots.plot_forest``), groups as rows."""
+    names = list(var_names or post.parameter_names())
+    pc = arviz_plots.plot_forest(
+        post.tree, var_names=names, combined=True, ci_probs=(0.5, PROB), backend="matplotlib"
+    )
+    return _arviz_figure(pc, path)
+
+
+def plot_loo_pit(post: ScalingPosterior, path: str | Path | None = None) -> Figure:
+    """LOO-PIT ECDF with its simultaneous envelope (``arviz_plots.plot_loo_pit``)."""
+    with_predictive(post)
+    pc = arviz_plots.plot_loo_pit(post.tree, var_names=["loss"], backend="matplotlib")
+    return _arviz_figure(pc, path)
+
+
+def plot_ppc(post: ScalingPosterior, path: str | Path | None = None) -> Figure:
+    """Posterior predictive distribution of the fitted rows against the observed losses."""
+    with_predictive(post)
+    pc = arviz_plots.plot_ppc_dist(post.tree, var_names=["loss"], backend="matplotlib")
+    return _arviz_figure(pc, path)
+
+
+def plot_prior_posterior(
+    post: ScalingPosterior, var_names: Sequence[str] | None = None, path: str | Path | None = None
+) -> Figure:
+    """Prior against posterior of the sampled law parameters (``plot_prior_posterior``)."""
+    names = list(var_names or [p.name for p in post.law.parameters])
+    pc = arviz_plots.plot_prior_posterior(post.tree, var_names=names, backend="matplotlib")
+    return _arviz_figure(pc, path)
+
+
+def plot_trace(
+    post: ScalingPosterior, var_names: Sequence[str] | None = None, path: str | Path | None = None
+) -> Figure:
+    """Trace and marginal of the natural parameters per chain (``arviz_plots.plot_trace_dist``)."""
+    names = list(var_names or post.law.natural_names)
+    pc = arviz_plots.plot_trace_dist(post.tree, var_names=names, backend="matplotlib")
+    return _arviz_figure(pc, path)
+
+
+def plot_rank(
+    post: ScalingPosterior, var_names: Sequence[str] | None = None, path: str | Path | None = None
+) -> Figure:
+    """Rank ECDF of each chain against the others (``arviz_plots.plot_rank``)."""
+    names = list(var_names or post.law.natural_names)
+    pc = arviz_plots.plot_rank(post.tree, var_names=names, backend="matplotlib")
+    return _arviz_figure(pc, path)
+
+
+__all__ = [
+    "PALETTE",
+    "PROB",
+    "plot_coverage",
+    "plot_fan",
+    "plot_fit",
+    "plot_forest",
+    "plot_frontier",
+    "plot_loo_pit",
+    "plot_ppc",
+    "plot_prior_posterior",
+    "plot_rank",
+    "plot_trace",
+]

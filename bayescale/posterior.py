@@ -1,97 +1,67 @@
-"""``ScalingPosterior``: the DataTree of a fit, with the law and the data's coords."""
+"""``ScalingPosterior``: the DataTree of a fit, its I/O and its views.
+
+The tree holds the ArviZ 1.x groups ``posterior`` (sampled sites, the natural parameters
+``E, A, ...`` for the population and ``E_<term>`` per group level), ``sample_stats``,
+``log_likelihood``, ``observed_data``, ``constant_data``, ``prior``, ``prior_predictive`` and
+``posterior_predictive``, so ArviZ's plots and statistics work on ``post.tree`` directly. The
+model's description, the centring scale, the training cost and the extrapolation-error term are
+kept in the tree's attributes, so a written posterior reads back as the same object.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import arviz_base
+import arviz_stats
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayescale import discrepancy as disc
-from bayescale.data import ScalingData, term_columns
+from bayescale.cost import DEFAULT_COST, TrainingCost
+from bayescale.data import DEFAULT_COLUMNS, ScalingData
+from bayescale.description import ModelDescription
+from bayescale.diagnostics import diagnose
 from bayescale.discrepancy import Grid
 from bayescale.errors import DataError
 from bayescale.extrapolation import ExtrapolationError
 from bayescale.laws.base import INPUTS, Law, Scale
-from bayescale.model import Model
+from bayescale.likelihood import from_location
+from bayescale.loo import loo
+from bayescale.prediction import KINDS, Assignment, Predictor, loss_draws, predictor
+from bayescale.sites import RUN, SEP, dims, natural_draws, terms_of
 
-if TYPE_CHECKING:
-    from bayescale.inference import NutsResult
-
+#: Sample dims of every group.
 SAMPLE_DIMS = ("chain", "draw")
+#: Largest ``rows x draws`` for which a fit stores its predictive groups (``"auto"``).
+PREDICTIVE_MAX_ELEMENTS = 20_000_000
+
+# Attribute names of the tree (the model and everything needed to predict from it).
+ATTR_MODEL = "bayescale_model"
+ATTR_SCALE = "bayescale_scale"
+ATTR_SETTINGS = "bayescale_settings"
+ATTR_INDEX = "bayescale_data_index"
+ATTR_DISCREPANCY = "bayescale_discrepancy"
+ATTR_EXTRAPOLATION = "bayescale_extrapolation"
 
 
-def _dims(model: Model, data: ScalingData) -> dict[str, list[str]]:
-    dims: dict[str, list[str]] = {
-        "loss": ["obs"],
-        "z_run": ["run"],
-        "r_run": ["run"],
-        "z_disc": ["disc_step"],
-    }
-    for p in model.law.parameters:
-        for term in model.effect_terms(p.name):
-            dims[f"z_{p.name}__{term}"] = [term]
-            dims[f"r_{p.name}__{term}"] = [term]
-            dims[f"{p.name}__{term}"] = [term]
-    for term in data.groups:
-        for name in model.law.natural_names:
-            dims[f"{name}_{term}"] = [term]
-    return dims
-
-
-def _coords(data: ScalingData) -> dict[str, Any]:
+def tree_coords(data: ScalingData) -> dict[str, Any]:
+    """Coords of a fit's tree: the levels of every group term and run, and the rows."""
     coords: dict[str, Any] = {t: list(g.labels) for t, g in data.groups.items()}
     if data.run is not None:
-        coords["run"] = list(data.run.labels)
+        coords[RUN] = list(data.run.labels)
     coords["obs"] = np.arange(data.n)
     return coords
 
 
-def effect_draws(posterior: Mapping[str, Any], site: str, term: str | None = None) -> np.ndarray:
-    """Effects of ``term`` on sampled parameter ``site``, shape ``(chain, draw, level)``.
-
-    Reads the centred site ``r_<site>__<term>`` or rebuilds ``sd * z`` from the non-centred one.
-    Without ``term``, ``site`` names the effect itself (``"run"``: ``r_run`` or
-    ``sd_run * z_run``).
-    """
-    name = site if term is None else f"{site}__{term}"
-    if f"r_{name}" in posterior:
-        return np.asarray(posterior[f"r_{name}"])
-    sd = np.asarray(posterior[f"sd_{name}"])[..., None]
-    return sd * np.asarray(posterior[f"z_{name}"])
-
-
-def natural_draws(
-    model: Model, posterior: Mapping[str, np.ndarray], scale: Scale, terms: Mapping[str, int]
-) -> dict[str, np.ndarray]:
-    """Natural parameters for the population and for every level of each group term.
-
-    The population value uses the population mean of each sampled parameter (all effects at
-    zero: the typical group). The value of level ``g`` of term ``t`` adds that level's effect of
-    every parameter that varies by ``t`` (other terms at zero); natural parameters that do not
-    vary by ``t`` get no per-level variable.
-    """
-    law = model.law
-    base = {p.name: jnp.asarray(posterior[p.name]) for p in law.parameters}
-    out = {k: np.asarray(v) for k, v in law.to_natural(base, scale).items()}
-    for term in terms:
-        theta = {}
-        for p in law.parameters:
-            value = base[p.name][..., None]
-            if term in model.effect_terms(p.name):
-                value = value + jnp.asarray(effect_draws(posterior, p.name, term))
-            theta[p.name] = value
-        for k, v in law.to_natural(theta, scale).items():
-            if jnp.shape(v)[-1] == 1:  # does not vary by this term
-                continue
-            out[f"{k}_{term}"] = np.asarray(v)
+def tree_dims(model: ModelDescription, data: ScalingData) -> dict[str, list[str]]:
+    """Dims of every variable of a fit's tree (beyond ``chain, draw``)."""
+    out = dims(model.law, model.effects, terms_of(model.effects))
+    out["loss"] = ["obs"]
     return out
 
 
@@ -110,19 +80,41 @@ def read_tree(path: str | Path) -> xr.DataTree:
     return tree
 
 
-class ScalingPosterior:
-    """The posterior of a scaling-law fit.
+def _points(values: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict]:
+    """Split ``predict``'s keyword arguments into inputs (by name or role) and group labels."""
+    role_to_input = {v: k for k, v in INPUTS.items()}
+    x: dict[str, np.ndarray] = {}
+    groups: dict[str, Any] = {}
+    for key, val in values.items():
+        name = role_to_input.get(key, key)
+        if name in INPUTS:
+            x[name] = np.asarray(val, dtype=float)
+        else:
+            groups[key] = val
+    return x, groups
 
-    Wraps an ArviZ :class:`xarray.DataTree` with groups ``posterior`` (sampled sites, the
-    natural parameters ``E, A, ...`` for the population and ``E_<term>`` per group level),
-    ``sample_stats``, ``log_likelihood``, ``observed_data`` and ``constant_data``, and knows the
-    model and the data's coords so it can predict.
+
+class ScalingPosterior:
+    """The posterior of a scaling-law fit: an ArviZ DataTree plus what it takes to predict.
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        The ArviZ tree (see the module docstring for its groups).
+    model : ModelDescription
+        The fitted model (:class:`bayescale.Model`).
+    scale : Scale
+        The centring scale of the fitted table.
+    grid : Grid, optional
+        The discrepancy's grid (models with a discrepancy term).
+    extrapolation : ExtrapolationError, optional
+        The extrapolation-error term of the fit's predictions.
     """
 
     def __init__(
         self,
         tree: xr.DataTree,
-        model: Model,
+        model: ModelDescription,
         scale: Scale,
         grid: Grid | None = None,
         extrapolation: ExtrapolationError | None = None,
@@ -135,76 +127,96 @@ class ScalingPosterior:
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def from_samples(cls, model: Model, data: ScalingData, result: NutsResult) -> ScalingPosterior:
-        """Build the DataTree from a NUTS run."""
-        sizes = {t: g.size for t, g in data.groups.items()}
-        posterior = dict(result.samples)
-        posterior.update(natural_draws(model, posterior, data.scale, sizes))
+    def from_draws(
+        cls,
+        model: ModelDescription,
+        data: ScalingData,
+        draws: Any,
+        prior: Mapping[str, np.ndarray] | None = None,
+        grid: Grid | None = None,
+        extrapolation: ExtrapolationError | None = None,
+        predictive: bool | str = "auto",
+        seed: int = 0,
+    ) -> ScalingPosterior:
+        """Build the posterior of one fit from its draws (:class:`~bayescale.inference.Draws`).
+
+        Parameters
+        ----------
+        model, data
+            The model and the validated table it was fitted to.
+        draws : Draws
+            The engine's draws, statistics, pointwise log likelihood and settings.
+        prior : dict, optional
+            Prior draws of every site, ``(1, n, ...)``, with the prior predictive loss (on the
+            loss scale) under ``"loss"``.
+        grid, extrapolation
+            The discrepancy's grid and the extrapolation-error term, if any.
+        predictive : bool or "auto"
+            Store ``posterior_predictive`` and ``prior_predictive`` (replicated losses of the
+            fitted rows); ``"auto"`` does when ``rows x draws`` is at most
+            :data:`PREDICTIVE_MAX_ELEMENTS` (:func:`with_predictive` adds them later).
+        seed : int
+            Seed of the replicated losses.
+        """
+        posterior = dict(draws.samples)
+        terms = terms_of(model.effects)
+        posterior.update(natural_draws(model.law, model.effects, posterior, data.scale, terms))
         constant = {f"x_{k}": v for k, v in data.x.items()}
         constant.update({f"code_{t}": g.codes for t, g in data.groups.items()})
         if data.run is not None:
             constant["code_run"] = data.run.codes
         attrs = {
-            "bayescale_model": json.dumps(model.spec(), sort_keys=True),
-            "bayescale_scale": json.dumps(data.scale.to_dict(), sort_keys=True),
-            "bayescale_settings": json.dumps(result.settings, sort_keys=True),
-            "bayescale_max_tree_depth": result.max_tree_depth,
-            "bayescale_data_index": json.dumps([str(i) for i in data.index]),
+            ATTR_MODEL: json.dumps(model.spec(), sort_keys=True),
+            ATTR_SCALE: json.dumps(data.scale.to_dict(), sort_keys=True),
+            ATTR_SETTINGS: json.dumps(draws.settings, sort_keys=True),
+            ATTR_INDEX: json.dumps([str(i) for i in data.index]),
         }
-        grid = model.discrepancy_grid(data)
         if grid is not None:
-            attrs["bayescale_discrepancy"] = json.dumps(grid.to_dict())
-        extrap = None
-        if model.extrapolation_scale > 0:
-            extrap = ExtrapolationError.from_data(data.x, model.extrapolation_scale)
-            attrs["bayescale_extrapolation"] = json.dumps(extrap.to_dict())
-        dims = _dims(model, data)
-        dims.update({k: ["obs"] for k in constant})
-        tree = arviz_base.from_dict(
-            {
-                "posterior": posterior,
-                "sample_stats": result.stats,
-                "log_likelihood": result.log_likelihood,
-                "observed_data": {"loss": data.loss},
-                "constant_data": constant,
-            },
-            coords=_coords(data),
-            dims=dims,
-        )
+            attrs[ATTR_DISCREPANCY] = json.dumps(grid.to_dict())
+        if extrapolation is not None:
+            attrs[ATTR_EXTRAPOLATION] = json.dumps(extrapolation.to_dict())
+        var_dims = tree_dims(model, data)
+        var_dims.update({k: ["obs"] for k in constant})
+        groups: dict[str, Any] = {
+            "posterior": posterior,
+            "sample_stats": draws.stats,
+            "log_likelihood": draws.log_likelihood,
+            "observed_data": {"loss": data.loss},
+            "constant_data": constant,
+        }
+        if prior is not None:
+            groups["prior"] = {k: v for k, v in prior.items() if k != "loss"}
+        tree = arviz_base.from_dict(groups, coords=tree_coords(data), dims=var_dims)
         tree.attrs.update(attrs)
-        return cls(tree, model, data.scale, grid, extrap)
+        post = cls(tree, model, data.scale, grid, extrapolation)
+        samples = int(np.prod([tree["posterior"].sizes[d] for d in SAMPLE_DIMS]))
+        if predictive == "auto":
+            predictive = data.n * samples <= PREDICTIVE_MAX_ELEMENTS
+        if predictive:
+            with_predictive(post, seed=seed)
+            if prior is not None and "loss" in prior:
+                da = xr.DataArray(
+                    np.asarray(prior["loss"]),
+                    dims=("chain", "draw", "obs"),
+                    coords={"obs": np.arange(data.n)},
+                )
+                post.tree["prior_predictive"] = xr.DataTree(xr.Dataset({"loss": da}))
+        return post
+
+    @classmethod
+    def from_tree(cls, tree: xr.DataTree, model: ModelDescription) -> ScalingPosterior:
+        """Rebuild a posterior from its DataTree and its model (see ``load_posterior``)."""
+        scale = Scale.from_dict(json.loads(tree.attrs[ATTR_SCALE]))
+        grid = tree.attrs.get(ATTR_DISCREPANCY)
+        grid = Grid(**json.loads(grid)) if grid else None
+        extrap = tree.attrs.get(ATTR_EXTRAPOLATION)
+        extrap = ExtrapolationError.from_dict(json.loads(extrap)) if extrap else None
+        return cls(tree, model, scale, grid, extrap)
 
     # -- I/O ----------------------------------------------------------------------------------
     def to_netcdf(self, path: str | Path) -> Path:
         """Write the DataTree (with the model spec in its attributes) to a netCDF file."""
         return write_tree(self.tree, path)
-
-    @classmethod
-    def from_netcdf(cls, path: str | Path, law: Law | None = None) -> ScalingPosterior:
-        """Read a posterior written by :meth:`to_netcdf` (pass ``law`` for a custom law)."""
-        tree = read_tree(path)
-        try:
-            return cls.from_tree(tree, law=law)
-        except ValueError:
-            raise ValueError(
-                f"{path} was not written by bayescale (no model attributes)."
-            ) from None
-
-    @classmethod
-    def from_tree(cls, tree: xr.DataTree, law: Law | None = None) -> ScalingPosterior:
-        """Rebuild a posterior from its DataTree (the model and scale are in its attributes)."""
-        try:
-            spec = json.loads(tree.attrs["bayescale_model"])
-            scale = Scale.from_dict(json.loads(tree.attrs["bayescale_scale"]))
-        except KeyError:
-            raise ValueError(
-                "This DataTree was not made by bayescale (no model attributes)."
-            ) from None
-        grid = tree.attrs.get("bayescale_discrepancy")
-        grid = Grid(**json.loads(grid)) if grid else None
-        extrap = tree.attrs.get("bayescale_extrapolation")
-        extrap = ExtrapolationError.from_dict(json.loads(extrap)) if extrap else None
-        return cls(tree, Model.from_spec(spec, law=law), scale, grid, extrap)
 
     # -- views --------------------------------------------------------------------------------
     @property
@@ -217,6 +229,16 @@ class ScalingPosterior:
         """The fitted law."""
         return self.model.law
 
+    @property
+    def cost(self) -> TrainingCost:
+        """The fit's training cost ``C = k N D``."""
+        return getattr(self.model, "cost", DEFAULT_COST)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The sampler settings the fit ran with."""
+        return json.loads(self.tree.attrs.get(ATTR_SETTINGS, "{}"))
+
     def group_labels(self, term: str) -> list[str]:
         """Labels of a group term (the coords of its dim)."""
         return [str(v) for v in self.tree["posterior"][term].values]
@@ -227,34 +249,120 @@ class ScalingPosterior:
         names = list(self.law.natural_names)
         names += [v for v in post.data_vars if v.startswith("sd_")]
         names += [v for v in ("sigma", "nu") if v in post.data_vars]
-        for term in self.model.terms:
+        for term in terms_of(self.model.effects):
             names += [f"{k}_{term}" for k in self.law.natural_names if f"{k}_{term}" in post]
         return names
 
     def summary(self, var_names: list[str] | None = None, **kwargs: Any) -> pd.DataFrame:
         """Posterior summary table (``arviz_stats.summary``) of the natural parameters."""
-        import arviz_stats
-
         return arviz_stats.summary(
             self.tree, var_names=var_names or self.parameter_names(), **kwargs
         )
 
     def diagnostics(self, warn: bool = True) -> pd.DataFrame:
-        """R-hat, bulk and tail ESS per parameter, plus divergences, tree depth and E-BFMI.
-
-        See :func:`bayescale.diagnostics.diagnose`.
-        """
-        from bayescale.diagnostics import diagnose
-
+        """R-hat, ESS, divergences, tree depth and E-BFMI (:func:`bayescale.diagnose`)."""
         return diagnose(self, warn=warn)
 
     def loo(self, pointwise: bool = True):
-        """PSIS-LOO on the loss scale (see :func:`bayescale.compare.loo`)."""
-        from bayescale.compare import loo
-
+        """PSIS-LOO on the loss scale (:func:`bayescale.loo`)."""
         return loo(self, pointwise=pointwise)
 
+    def fitted_table(self) -> pd.DataFrame:
+        """Return the fitted table rebuilt from the tree: inputs, loss, group and run columns."""
+        cols = {**DEFAULT_COLUMNS, **dict(self.model.spec().get("columns") or {})}
+        const = self.tree["constant_data"]
+        df = pd.DataFrame({cols[INPUTS[k]]: const[f"x_{k}"].values for k in self.law.inputs})
+        df[cols["loss"]] = self.tree["observed_data"]["loss"].values
+        for term in terms_of(self.model.effects):
+            labels = np.asarray(self.group_labels(term.name))[const[f"code_{term}"].values]
+            for i, col in enumerate(term.columns):
+                if col not in df:
+                    df[col] = [term.split(lab)[i] for lab in labels]
+        if "code_run" in const:
+            run = self.model.spec().get("run")
+            df[run if isinstance(run, str) else cols["run"]] = np.asarray(self.group_labels(RUN))[
+                const["code_run"].values
+            ]
+        index = self.tree.attrs.get(ATTR_INDEX)
+        if index:
+            df.index = pd.Index(json.loads(index), name=None)
+        return df
+
     # -- prediction ---------------------------------------------------------------------------
+    def assignment(self, groups: Mapping[str, Any], m: int, new_groups: bool) -> Assignment:
+        """Group levels of ``m`` points from labels by column (see :meth:`predict`)."""
+        terms = terms_of(self.model.effects)
+        known = {c for t in terms for c in t.columns}
+        unknown = set(groups) - known - {RUN}
+        if unknown:
+            raise DataError(
+                f"{sorted(unknown)} is neither an input nor a group column of this model; "
+                f"inputs are {list(self.law.inputs)}, group columns {sorted(known)}."
+            )
+        codes, new_levels = {}, {}
+        for term in terms:
+            if not all(c in groups for c in term.columns):
+                continue  # not given: one new level (the population predictive)
+            cols = {
+                c: np.broadcast_to(np.asarray(groups[c], dtype=object), (m,)) for c in term.columns
+            }
+            labels = [term.label({c: v[i] for c, v in cols.items()}) for i in range(m)]
+            codes[term.name], new_levels[term.name] = self._codes(
+                term.name, labels, new_groups, self.group_labels(term.name)
+            )
+        run, new_runs = None, 0
+        if RUN in groups:
+            if RUN not in self.tree["posterior"].coords:
+                raise DataError("predict: run= was given but this model has no per-run effect.")
+            labels = [str(v) for v in np.broadcast_to(np.asarray(groups[RUN], dtype=object), (m,))]
+            run, new_runs = self._codes(RUN, labels, new_groups, self.group_labels(RUN))
+        return Assignment(codes, new_levels, run, new_runs)
+
+    @staticmethod
+    def _codes(
+        term: str, labels: list[str], new_groups: bool, fitted: list[str]
+    ) -> tuple[np.ndarray, int]:
+        index = {lab: i for i, lab in enumerate(fitted)}
+        new: dict[str, int] = {}
+        out = np.empty(len(labels), np.int64)
+        for i, lab in enumerate(labels):
+            if lab in index:
+                out[i] = index[lab]
+                continue
+            if not new_groups:
+                shown = fitted if len(fitted) <= 20 else [*fitted[:20], "..."]
+                raise DataError(
+                    f"predict: {term}={lab!r} is not a level seen in the data ({shown}). Pass "
+                    "new_groups=True to predict for an unseen group (its effect is drawn from "
+                    "the population), or fix the label."
+                )
+            out[i] = len(fitted) + new.setdefault(lab, len(new))
+        return out, len(new)
+
+    def predictor(
+        self,
+        new_groups: bool = False,
+        rng_seed: int | jax.Array = 0,
+        m: int = 1,
+        **groups: Any,
+    ) -> Predictor:
+        """Return this fit's :class:`~bayescale.prediction.Predictor` at given group labels.
+
+        Labels are given by column (scalars, or arrays of ``m`` per-point labels); a term whose
+        columns are not all given is a new group (its effects drawn from the population).
+        """
+        key = rng_seed if isinstance(rng_seed, jax.Array) else jax.random.PRNGKey(rng_seed)
+        return predictor(
+            self.sampled(),
+            self.model,
+            self.scale,
+            self.assignment(groups, m, new_groups),
+            key,
+            grid=self.grid,
+            extrapolation=self.extrapolation,
+            cost=self.cost,
+        )
+
     def predict(
         self,
         kind: str = "predictive",
@@ -262,225 +370,168 @@ class ScalingPosterior:
         rng_seed: int = 0,
         **values: Any,
     ) -> xr.DataArray:
-        """Posterior draws of the loss at new inputs.
+        """Posterior draws of the loss at new inputs (:func:`bayescale.predict`).
 
         Parameters
         ----------
         kind : {"predictive", "mean"}
-            ``"mean"``: the law's value; ``"predictive"``: a new observation, with a new run's
-            effect and observation noise.
+            ``"mean"``: the law's loss (with its extrapolation error); ``"predictive"``: a new
+            observation, with a run's effect and observation noise.
         new_groups : bool
             Allow labels not seen in the data: their effects are drawn from the population.
             Without it an unknown label is an error (a typo would otherwise pass silently).
         rng_seed : int
-            Seed of the draws of new-group effects and noise (named so that ``seed=`` stays
-            free for a group column of training seeds).
+            Seed of the draws of new-group effects, extrapolation error and noise (named so
+            that ``seed=`` stays free for a group column of training seeds).
         **values
             Inputs by input name or column role (``N=``/``params=``, ``D=``/``tokens=``,
             ``C=``/``flops=``, ``step=``; scalars or arrays, broadcast together) and group
-            labels by column (``family="f1"``). A group term whose columns are not all given is
-            treated as a new group (the population predictive).
+            labels by column (``family="f1"``, scalars or one label per point; ``run=`` a
+            fitted run). A group term whose columns are not all given is a new group (the
+            population predictive).
 
         Returns
         -------
         xarray.DataArray
-            Dims ``(chain, draw, point)``; the inputs are coords on ``point``.
+            Dims ``(chain, draw, point)``; the inputs and labels are coords on ``point``.
         """
-        if kind not in ("predictive", "mean"):
+        if kind not in KINDS:
             raise ValueError(f"kind={kind!r}; choose 'predictive' or 'mean'.")
-        role_to_input = {v: k for k, v in INPUTS.items()}
-        x: dict[str, np.ndarray] = {}
-        groups: dict[str, Any] = {}
-        for key, val in values.items():
-            name = role_to_input.get(key, key)
-            if name in INPUTS:
-                x[name] = np.asarray(val, dtype=float)
-            else:
-                groups[key] = val
+        x, groups, m = self.points(**values)
+        draws = loss_draws(
+            self.sampled(),
+            self.model,
+            self.scale,
+            self.assignment(groups, m, new_groups),
+            x,
+            kind,
+            jax.random.PRNGKey(rng_seed),
+            grid=self.grid,
+            extrapolation=self.extrapolation,
+            cost=self.cost,
+        )
+        return self.label(draws, x, groups)
+
+    def sampled(self) -> dict[str, np.ndarray]:
+        """Draws of the sampled sites the prediction path reads (not the derived ones)."""
+        post = self.tree["posterior"]
+        laws = {p.name for p in self.law.parameters}
+        return {
+            k: v.values
+            for k, v in post.data_vars.items()
+            if k in laws
+            or k in ("sigma", "nu", "tau_disc")
+            or k.startswith(("sd_", "z_", "r_"))
+            or SEP in k
+        }
+
+    def points(self, **values: Any) -> tuple[dict[str, np.ndarray], dict[str, Any], int]:
+        """Validate :meth:`predict`'s keyword arguments: ``(inputs, group labels, points)``.
+
+        Inputs come back as flat arrays of one length ``m`` (``C = k N D`` added where the law
+        reads ``C``); labels as given.
+        """
+        x, groups = _points(values)
         if "C" in self.law.inputs and "C" not in x and {"N", "D"} <= set(x):
-            x["C"] = 6.0 * x["N"] * x["D"]
+            x["C"] = self.cost.flops(x["N"], x["D"])
         missing = [k for k in self.law.inputs if k not in x]
         if missing:
             raise ValueError(
                 f"predict needs {missing} for the {self.law.name} law (give e.g. N=7e10, D=1.4e12)."
             )
         x = {k: v for k, v in x.items() if k in self.law.inputs or k in ("N", "D", "C")}
-        shaped = np.broadcast_arrays(*x.values())
+        try:
+            shaped = np.broadcast_arrays(*x.values())
+        except ValueError:
+            shapes = {k: np.shape(v) for k, v in x.items()}
+            raise DataError(
+                f"predict: inputs of shapes {shapes} do not broadcast together; give scalars or "
+                "arrays of one length."
+            ) from None
         x = {k: np.ravel(v) for k, v in zip(x, shaped, strict=True)}
         for k, v in x.items():
-            if np.any(~np.isfinite(v)) or np.any(v <= 0):
+            if np.any(~np.isfinite(v)) or (k != "S2" and np.any(v <= 0)):
                 raise DataError(f"predict: {k} must be finite and > 0.")
-        m = next(iter(x.values())).shape[0]
-        run = groups.pop("run", None)
-        run_index = self._run_index(run, new_groups)
-        key = jax.random.PRNGKey(rng_seed)
-        key, sub = jax.random.split(key)
-        theta = {
-            k: jnp.broadcast_to(v, (*v.shape[:2], m))
-            for k, v in self.theta_draws(new_groups=new_groups, rng_seed=sub, **groups).items()
-        }
+        return x, groups, next(iter(x.values())).shape[0]
+
+    def label(
+        self, draws: Any, x: Mapping[str, np.ndarray], groups: Mapping[str, Any], name: str = "loss"
+    ) -> xr.DataArray:
+        """Label draws ``(chain, draw, point)`` with the inputs and group labels of the points."""
         post = self.tree["posterior"]
-        u = self.law.centre(x, self.scale)
-        loc = self.model.location(theta, u, self.scale)
-        key, sub = jax.random.split(key)
-        loc = loc + self.discrepancy_at(x, sub)
-        key, sub = jax.random.split(key)
-        loc = loc + self.extrapolation_at(x, sub)
-        loss = (
-            self.observe(loc, key, run_index) if kind == "predictive" else self.from_location(loc)
-        )
-        coords = {
+        m = next(iter(x.values())).shape[0]
+        coords: dict[str, Any] = {
             "chain": post["chain"].values,
             "draw": post["draw"].values,
             **{k: ("point", v) for k, v in x.items()},
         }
         for col, val in groups.items():
-            coords[col] = ("point", np.full(m, str(val), dtype=object))
+            coords[col] = (
+                "point",
+                np.broadcast_to(np.asarray(val, dtype=object), (m,)).astype(str),
+            )
         return xr.DataArray(
-            np.asarray(loss), dims=("chain", "draw", "point"), coords=coords, name="loss"
+            np.asarray(draws), dims=("chain", "draw", "point"), coords=coords, name=name
         )
 
-    def discrepancy_at(self, x: Mapping[str, Any], key: jax.Array) -> jnp.ndarray | float:
-        """Draws ``(chain, draw, m)`` of the law discrepancy at inputs ``x`` (0 without one)."""
-        if self.grid is None:
-            return 0.0
-        post = self.tree["posterior"]
-        tau = post["tau_disc"].values
-        z = post["z_disc"].values if "z_disc" in post else None
-        path = disc.path_draws(tau, z, self.grid)
-        return disc.at(path, tau, disc.axis(x), self.grid, key)
-
-    def extrapolation_at(self, x: Mapping[str, Any], key: jax.Array) -> jnp.ndarray | float:
-        """Draws ``(chain, draw, m)`` of the extrapolation error at inputs ``x``.
-
-        Zero inside the data or without the term; see :mod:`bayescale.extrapolation`.
-        """
-        if self.extrapolation is None:
-            return 0.0
-        post = self.tree["posterior"]
-        shape = (post.sizes["chain"], post.sizes["draw"])
-        return self.extrapolation.offset(x, shape, key)
-
-    def from_location(self, loc: jnp.ndarray) -> jnp.ndarray:
+    def from_location(self, loc: Any) -> Any:
         """Map the likelihood's location (log loss on the log scale) back to loss."""
-        return self.model.from_location_scale(loc)
+        return from_location(loc, self.model.scale)
 
-    def observe(
-        self, loc: jnp.ndarray, key: jax.Array, run_index: int | None = None
-    ) -> jnp.ndarray:
-        """Draw new observations (a run's effect plus noise) around ``loc``.
 
-        ``loc`` has leading dims ``(chain, draw)``; returns loss draws of the same shape.
-        ``run_index`` selects a fitted run's effect; by default the run is new.
-        """
-        return self.from_location(loc + self.location_noise(loc.shape, key, run_index))
+def fitted_assignment(post: ScalingPosterior) -> Assignment:
+    """Group levels and runs of the fitted rows (every level and run a fitted one)."""
+    const = post.tree["constant_data"]
+    codes = {t.name: np.asarray(const[f"code_{t}"].values) for t in terms_of(post.model.effects)}
+    run = np.asarray(const["code_run"].values) if "code_run" in const else None
+    return Assignment(codes, {t: 0 for t in codes}, run, 0)
 
-    def _run_index(self, run: Any, new_groups: bool) -> int | None:
-        """Index of a fitted run's label (``None``: a new run)."""
-        if run is None:
-            return None
-        post = self.tree["posterior"]
-        if "run" not in post.coords:
-            raise DataError("predict: run= was given but this model has no per-run effect.")
-        labels = [str(v) for v in post["run"].values]
-        if str(run) in labels:
-            return labels.index(str(run))
-        if not new_groups:
-            raise DataError(
-                f"predict: run={run!r} is not a fitted run; pass new_groups=True for a new run."
-            )
-        return None
 
-    def location_noise(
-        self, shape: tuple[int, ...], key: jax.Array, run_index: int | None = None
-    ) -> jnp.ndarray:
-        """Additive noise on the likelihood's scale: a run's effect plus observation noise.
+def with_predictive(post: ScalingPosterior, seed: int = 0) -> xr.DataTree:
+    """Add ``posterior_predictive``: a replicated loss of every fitted row per draw.
 
-        ``shape`` starts with ``(chain, draw)``; each draw uses its own noise parameters. The
-        run effect is that of fitted run ``run_index``, or a new run's.
-        """
-        post = self.tree["posterior"]
-        extra = (None,) * (len(shape) - 2)
-        noise = jnp.zeros(shape)
-        if "sd_run" in post:
-            key, sub = jax.random.split(key)
-            sd_run = jnp.asarray(post["sd_run"].values)[(..., *extra)]
-            if run_index is None:
-                noise = noise + sd_run * jax.random.normal(sub, shape)
-            else:
-                r = effect_draws(post, "run")[..., run_index]
-                noise = noise + jnp.asarray(r)[(..., *extra)]
-        key, sub = jax.random.split(key)
-        sigma = jnp.asarray(post["sigma"].values)[(..., *extra)]
-        if self.model.likelihood == "student_t":
-            nu = jnp.asarray(post["nu"].values)[(..., *extra)]
-            eps = jax.random.t(sub, nu, shape)
-        else:
-            eps = jax.random.normal(sub, shape)
-        return noise + sigma * eps
+    Each row is replicated through the prediction path with its own group levels and run (so
+    every effect enters as fitted) and inside the data, where the extrapolation error is zero.
+    """
+    if "posterior_predictive" in post.tree.children:
+        return post.tree
+    const = post.tree["constant_data"]
+    x = {k: np.asarray(const[f"x_{k}"].values) for k in post.law.inputs}
+    loss = np.asarray(
+        loss_draws(
+            post.sampled(),
+            post.model,
+            post.scale,
+            fitted_assignment(post),
+            x,
+            "predictive",
+            jax.random.PRNGKey(seed),
+            grid=post.grid,
+            extrapolation=post.extrapolation,
+            cost=post.cost,
+        )
+    )
+    posterior = post.tree["posterior"]
+    ds = xr.Dataset(
+        {"loss": (("chain", "draw", "obs"), loss)},
+        coords={
+            "chain": posterior["chain"].values,
+            "draw": posterior["draw"].values,
+            "obs": post.tree["observed_data"]["obs"].values,
+        },
+    )
+    post.tree["posterior_predictive"] = xr.DataTree(ds)
+    return post.tree
 
-    def theta_draws(
-        self, new_groups: bool = False, rng_seed: int | jax.Array = 0, **groups: Any
-    ) -> dict[str, jnp.ndarray]:
-        """Return the sampled law parameters of a group, shape ``(chain, draw, 1)`` each.
 
-        ``groups`` gives labels by group column (``family="f1"``). A term whose columns are
-        not all given, or (with ``new_groups=True``) whose label is unseen, gets effects drawn
-        from the population: the posterior of a new group.
-        """
-        known_cols = {c for t in self.model.terms for c in term_columns(t)}
-        unknown = set(groups) - known_cols
-        if unknown:
-            raise DataError(
-                f"{sorted(unknown)} is neither an input nor a group column of this model; "
-                f"inputs are {list(self.law.inputs)}, group columns {sorted(known_cols)}."
-            )
-        post = self.tree["posterior"]
-        key = rng_seed if isinstance(rng_seed, jax.Array) else jax.random.PRNGKey(rng_seed)
-        shape = (post.sizes["chain"], post.sizes["draw"])
-        effect = {}
-        for term in self.model.terms:
-            key, sub = jax.random.split(key)
-            effect[term] = self._term_effect(term, groups, new_groups, sub, shape)
-        theta = {}
-        for p in self.law.parameters:
-            value = jnp.asarray(post[p.name].values)[..., None]
-            for term in self.model.effect_terms(p.name):
-                value = value + effect[term][p.name]
-            theta[p.name] = value
-        return theta
-
-    def _term_effect(
-        self,
-        term: str,
-        groups: Mapping[str, Any],
-        new_groups: bool,
-        key: jax.Array,
-        shape: tuple[int, int],
-    ) -> dict[str, jnp.ndarray]:
-        """Effect draws of one term for the requested label (a new level: from the population)."""
-        post = self.tree["posterior"]
-        cols = term_columns(term)
-        labels = self.group_labels(term)
-        label = ":".join(str(groups[c]) for c in cols) if all(c in groups for c in cols) else None
-        if label is not None and label not in labels:
-            if not new_groups:
-                shown = labels if len(labels) <= 20 else [*labels[:20], "..."]
-                raise DataError(
-                    f"predict: {term}={label!r} is not a level seen in the data ({shown}). "
-                    "Pass new_groups=True to predict for an unseen group (its effect is drawn "
-                    "from the population), or fix the label."
-                )
-            label = None
-        out = {}
-        for p in self.law.parameters:
-            if term not in self.model.effect_terms(p.name):
-                continue
-            if label is None:
-                key, sub = jax.random.split(key)
-                sd = jnp.asarray(post[f"sd_{p.name}__{term}"].values)[..., None]
-                out[p.name] = sd * jax.random.normal(sub, (*shape, 1))
-            else:
-                r = effect_draws(post, p.name, term)[..., labels.index(label)]
-                out[p.name] = jnp.asarray(r)[..., None]
-        return out
+__all__ = [
+    "PREDICTIVE_MAX_ELEMENTS",
+    "SAMPLE_DIMS",
+    "ScalingPosterior",
+    "fitted_assignment",
+    "read_tree",
+    "tree_coords",
+    "tree_dims",
+    "with_predictive",
+    "write_tree",
+]

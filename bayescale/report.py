@@ -1,4 +1,8 @@
-"""Posterior reports for papers and memos: HTML, Markdown, LaTeX tables, PNG and PDF figures."""
+"""Posterior reports for papers and memos: HTML, Markdown, LaTeX tables, PNG and PDF figures.
+
+The report assembles: every figure comes from :mod:`bayescale.plotting`, every number from the
+posterior, the frontier and the decisions.
+"""
 
 from __future__ import annotations
 
@@ -6,204 +10,39 @@ import base64
 import html
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
-from bayescale.data import DEFAULT_COLUMNS, term_columns
+from bayescale.data import DEFAULT_COLUMNS
+from bayescale.decisions import decision_table
 from bayescale.diagnostics import format_report
+from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS
-from bayescale.plotting import PALETTE, plot_fit, plot_frontier
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-    from bayescale.posterior import ScalingPosterior
-
-
-def fitted_table(post: ScalingPosterior) -> pd.DataFrame:
-    """Rebuild the fitted table (inputs, loss, group and run columns) from the posterior's tree."""
-    cols = {**DEFAULT_COLUMNS, **(post.model.columns or {})}
-    const = post.tree["constant_data"]
-    df = pd.DataFrame({cols[INPUTS[k]]: const[f"x_{k}"].values for k in post.law.inputs})
-    df[cols["loss"]] = post.tree["observed_data"]["loss"].values
-    for term in post.model.terms:
-        labels = np.asarray(post.group_labels(term))[const[f"code_{term}"].values]
-        for i, col in enumerate(term_columns(term)):
-            if col not in df:
-                df[col] = [lab.split(":")[i] for lab in labels]
-    if "code_run" in const:
-        run_col = post.model.run if isinstance(post.model.run, str) else cols["run"]
-        df[run_col] = np.asarray(post.group_labels("run"))[const["code_run"].values]
-    return df
+from bayescale.plotting import (
+    PROB,
+    plot_coverage,
+    plot_fan,
+    plot_fit,
+    plot_forest,
+    plot_frontier,
+    plot_loo_pit,
+    plot_ppc,
+)
+from bayescale.posterior import ScalingPosterior
 
 
 def _save(fig: Figure, out: Path, name: str) -> str:
-    import matplotlib.pyplot as plt
-
     fig.savefig(out / f"{name}.png", dpi=150)
     fig.savefig(out / f"{name}.pdf")
-    plt.close(fig)
+    plt.close(fig)  # ArviZ's figures are registered with pyplot; ours are not (a no-op)
     return f"{name}.png"
 
 
-def plot_forest(post: ScalingPosterior, path: str | Path | None = None) -> Figure:
-    """Posterior medians with 50 % and 90 % intervals of every natural parameter, by group."""
-    import matplotlib.pyplot as plt
-
-    p = post.posterior
-    names = list(post.law.natural_names)
-    fig, axes = plt.subplots(
-        1,
-        len(names),
-        figsize=(2.9 * len(names), 1.6 + 0.32 * _rows(post)),
-        squeeze=False,
-        sharey=True,
-    )
-    labels = _row_labels(post)
-    for ax, name in zip(axes[0], names, strict=True):
-        for i, (_, var, sel) in enumerate(labels):
-            var_name = var.format(name=name)
-            if var_name not in p:  # this parameter does not vary by that group
-                continue
-            draws = p[var_name].sel(sel).values.ravel()
-            q = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95])
-            color = PALETTE[0] if var == "{name}" else PALETTE[1]
-            ax.plot([q[0], q[4]], [i, i], color=color, lw=1)
-            ax.plot([q[1], q[3]], [i, i], color=color, lw=3)
-            ax.plot(q[2], i, "o", color=color, ms=4)
-        if np.all(p[name].values > 0) and np.ptp(np.log10(p[name].values)) > 1:
-            ax.set_xscale("log")
-        ax.set_title(name)
-        ax.grid(True, axis="x", alpha=0.3)
-    axes[0, 0].set_yticks(range(len(labels)), [lab for lab, _, _ in labels])
-    axes[0, 0].invert_yaxis()
-    fig.suptitle("Posterior medians, 50 % (thick) and 90 % (thin) intervals", fontsize=11)
-    fig.set_layout_engine("constrained")
-    if path is not None:
-        fig.savefig(path, dpi=150)
-    return fig
-
-
-def _row_labels(post: ScalingPosterior) -> list[tuple[str, str, dict]]:
-    rows = [("population" if post.model.terms else "all data", "{name}", {})]
-    for term in post.model.terms:
-        for label in post.group_labels(term):
-            rows.append((f"{term}={label}", "{name}_" + term, {term: label}))
-    return rows
-
-
-def _rows(post: ScalingPosterior) -> int:
-    return len(_row_labels(post))
-
-
-def plot_fan(
-    post: ScalingPosterior,
-    df: pd.DataFrame,
-    target_compute: float,
-    path: str | Path | None = None,
-) -> Figure:
-    """Posterior predictive fan of the loss from the data's compute to ``target_compute``.
-
-    For a law of ``N`` and ``D`` the runs follow the median compute-optimal allocation; for a
-    one-input law the input is extended to ``target_compute`` read as that input's value.
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import ScalarFormatter
-
-    from bayescale.frontier import frontier
-
-    cols = {**DEFAULT_COLUMNS, **(post.model.columns or {})}
-    law = post.law
-    fig, ax = plt.subplots(figsize=(7, 4.4))
-    if set(law.inputs) == {"N", "D"}:
-        c_data = 6 * df[cols["params"]].to_numpy(float) * df[cols["tokens"]].to_numpy(float)
-        grid = np.geomspace(c_data.min(), max(target_compute, c_data.max()), 60)
-        front = frontier(post, grid).median(dim=("chain", "draw"))
-        pred = post.predict(N=front["N_opt"].values, D=front["D_opt"].values)
-        x_data, x_label = c_data, "training compute C (FLOP), compute-optimal allocation"
-    else:
-        name = law.inputs[0]
-        x_data = df[cols[INPUTS[name]]].to_numpy(float)
-        grid = np.geomspace(x_data.min(), max(target_compute, x_data.max()), 60)
-        pred = post.predict(**{name: grid})
-        x_label = {"N": "parameters N", "D": "tokens D", "C": "compute C", "step": "step"}[name]
-    for prob, alpha in ((0.95, 0.15), (0.8, 0.25), (0.5, 0.4)):
-        lo, hi = pred.quantile([(1 - prob) / 2, (1 + prob) / 2], dim=("chain", "draw")).values
-        ax.fill_between(
-            grid,
-            lo,
-            hi,
-            color=PALETTE[0],
-            alpha=alpha,
-            lw=0,
-            label=f"{prob:.0%} predictive interval",
-        )
-    ax.plot(grid, pred.median(dim=("chain", "draw")), color=PALETTE[0], label="median")
-    ax.scatter(x_data, df[cols["loss"]], s=8, color="0.3", label="fitted runs", zorder=3)
-    ax.axvspan(x_data.max(), grid.max(), color=PALETTE[1], alpha=0.08, label="extrapolation")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(ScalarFormatter())
-    ax.yaxis.set_minor_formatter(ScalarFormatter())
-    ax.set_xlabel(x_label)
-    ax.set_ylabel("loss (nats/token)")
-    who = " for a new group (population)" if post.model.terms else ""
-    ax.set_title(f"Extrapolation to {target_compute:.3g}{who}")
-    ax.legend(fontsize=8, loc="upper right")
-    ax.grid(True, which="both", alpha=0.25)
-    fig.set_layout_engine("constrained")
-    if path is not None:
-        fig.savefig(path, dpi=150)
-    return fig
-
-
-def plot_calibration(
-    pit: np.ndarray, backtest: pd.DataFrame | None = None, path: str | Path | None = None
-) -> Figure:
-    """LOO-PIT ECDF minus the uniform (with a 95 % band), and backtest coverage if given."""
-    import matplotlib.pyplot as plt
-
-    ncol = 2 if backtest is not None else 1
-    fig, axes = plt.subplots(1, ncol, figsize=(5.5 * ncol, 4.2), squeeze=False)
-    ax = axes[0, 0]
-    u = np.sort(pit)
-    n = u.size
-    ecdf = np.arange(1, n + 1) / n
-    band = 1.36 / np.sqrt(n)  # Kolmogorov-Smirnov 95 % band
-    ax.fill_between([0, 1], [-band, -band], [band, band], color="0.85", label="95 % band (KS)")
-    ax.step(u, ecdf - u, where="post", color=PALETTE[0], label="LOO-PIT ECDF - uniform")
-    ax.axhline(0, color="0.4", lw=0.8)
-    ax.set_xlabel("LOO-PIT value")
-    ax.set_ylabel("ECDF difference")
-    ax.set_title("LOO-PIT (in-sample calibration)")
-    ax.legend(fontsize=8)
-    if backtest is not None:
-        ax = axes[0, 1]
-        levels = [c for c in backtest.columns if c.startswith("coverage_")]
-        nominal = [float(c.split("_")[1]) for c in levels]
-        for i, (_, row) in enumerate(backtest.iterrows()):
-            ax.plot(
-                nominal,
-                row[levels].to_numpy(float),
-                "o-",
-                color=PALETTE[i % len(PALETTE)],
-                label=str(row["split"]),
-            )
-        ax.plot([0.4, 1], [0.4, 1], "--", color="0.4", label="ideal")
-        ax.set_xlabel("nominal interval probability")
-        ax.set_ylabel("held-out coverage")
-        ax.set_title("Extrapolation backtest")
-        ax.set_ylim(0, 1.02)
-        ax.legend(fontsize=7)
-    fig.set_layout_engine("constrained")
-    if path is not None:
-        fig.savefig(path, dpi=150)
-    return fig
-
-
-def parameter_table(post: ScalingPosterior, prob: float = 0.9) -> pd.DataFrame:
+def parameter_table(post: ScalingPosterior, prob: float = PROB) -> pd.DataFrame:
     """Median, central ``prob`` interval, R-hat and bulk ESS of the reported parameters."""
     p = post.posterior
     diag = post.diagnostics(warn=False)
@@ -259,7 +98,7 @@ def report(
     target_compute: float | None = None,
     backtest: pd.DataFrame | None = None,
     title: str | None = None,
-    prob: float = 0.9,
+    prob: float = PROB,
 ) -> Path:
     """Write a self-contained report of a fit and return the path of its HTML page.
 
@@ -268,41 +107,53 @@ def report(
     (one panel per level of the first group column), an extrapolation fan to
     ``target_compute`` (default: 100x the data's largest compute), parameter posteriors by
     group (forest plot), the compute-optimal frontier band (laws of ``N`` and ``D``) with a
-    decision table, calibration (LOO-PIT, and ``backtest`` coverage when given) and
-    diagnostics, with a warning banner when a check failed.
-    """
-    from bayescale.calibration import loo_pit
+    decision table, calibration (LOO-PIT, the posterior predictive, and ``backtest`` coverage
+    when given) and diagnostics, with a warning banner when a check failed.
 
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit.
+    out_dir : str or Path
+        Folder to write into (created).
+    target_compute : float, optional
+        Where the extrapolation fan and the decision table end.
+    backtest : pandas.DataFrame, optional
+        A table of :func:`bayescale.backtest` whose coverage is shown.
+    title : str, optional
+        The report's title.
+    prob : float
+        Central interval probability of every table and band.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    df = fitted_table(post)
-    cols = {**DEFAULT_COLUMNS, **(post.model.columns or {})}
+    df = post.fitted_table()
+    cols = {**DEFAULT_COLUMNS, **dict(post.model.spec().get("columns") or {})}
     diag = post.diagnostics(warn=False)
     sections: list[tuple[str, str, list[str], pd.DataFrame | None]] = []
-    title = title or f"bayescale report: {post.law.name} law, {len(df)} rows"
+    title = title or f"bayescale report: {post.law.display_name} law, {len(df)} rows"
+    nd = set(post.law.inputs) == {"N", "D"}
+    if nd:
+        c_data = post.cost.flops(df[cols["params"]].astype(float), df[cols["tokens"]].astype(float))
+    else:
+        c_data = df[cols[INPUTS[post.law.inputs[0]]]].astype(float)
     if target_compute is None:
-        if set(post.law.inputs) == {"N", "D"}:
-            c = 6 * df[cols["params"]] * df[cols["tokens"]]
-        else:
-            c = df[cols[INPUTS[post.law.inputs[0]]]]
-        target_compute = float(c.max()) * 100
-
-    group = post.model.terms[0].split(":")[0] if post.model.terms else None
-    figs = [_save(plot_fit(post, df, group=group), out, "fit")]
+        target_compute = float(c_data.max()) * 100
     sections.append(
         (
             "Data and fitted law",
-            f"Posterior median and {prob:.0%} band of the "
-            "law's mean along each curve of runs (log axes).",
-            figs,
+            f"Posterior median and {prob:.0%} band of the law's mean along each curve of runs "
+            "(log axes).",
+            [_save(plot_fit(post, df, prob=prob), out, "fit")],
             None,
         )
     )
     sections.append(
         (
             "Extrapolation",
-            "Posterior predictive intervals (new run: run effect and noise included).",
-            [_save(plot_fan(post, df, target_compute), out, "fan")],
+            "Posterior predictive intervals of a new run (law, extrapolation error, run effect "
+            "and noise).",
+            [_save(plot_fan(post, target_compute, df), out, "fan")],
             None,
         )
     )
@@ -310,20 +161,18 @@ def report(
     sections.append(
         (
             "Parameters",
-            f"Medians and central {prob:.0%} intervals.",
+            f"Medians with central 50 % and {prob:.0%} intervals.",
             [_save(plot_forest(post), out, "forest")],
             table,
         )
     )
-    if set(post.law.inputs) == {"N", "D"}:
-        from bayescale.decisions import decision_table
-        from bayescale.frontier import frontier
-
-        c_data = 6 * df[cols["params"]] * df[cols["tokens"]]
+    if nd:
         grid = np.geomspace(c_data.min(), target_compute * 10, 60)
-        fig = plot_frontier(frontier(post, grid), data_compute=(c_data.min(), c_data.max()))
+        fig = plot_frontier(
+            frontier(post, grid), prob=prob, data_compute=(c_data.min(), c_data.max())
+        )
         budgets = np.geomspace(c_data.max(), target_compute, 3)
-        dec = decision_table(post, budgets)[
+        dec = decision_table(post, budgets, prob=prob)[
             [
                 "compute",
                 "N_opt",
@@ -339,20 +188,26 @@ def report(
         sections.append(
             (
                 "Compute-optimal frontier",
-                "Median and 80 % band of N*, D* and "
-                "D*/N* per budget; the grey band is the data's compute range.",
+                f"Median and {prob:.0%} band of N*, D* and D*/N* per budget; the grey band is "
+                "the data's compute range.",
                 [_save(fig, out, "frontier")],
                 dec,
             )
         )
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pit = loo_pit(post)
+        warnings.simplefilter("ignore")  # Pareto-k notes of the LOO weights
+        calibration = [
+            _save(plot_loo_pit(post), out, "calibration"),
+            _save(plot_ppc(post), out, "ppc"),
+        ]
+    if backtest is not None:
+        calibration.append(_save(plot_coverage(backtest), out, "coverage"))
     sections.append(
         (
             "Calibration",
-            "LOO-PIT values should be uniform; held-out coverage should follow the diagonal.",
-            [_save(plot_calibration(pit, backtest), out, "calibration")],
+            "LOO-PIT values should be uniform (the band is simultaneous); replicated losses "
+            "should cover the observed ones; held-out coverage should follow the diagonal.",
+            calibration,
             backtest,
         )
     )

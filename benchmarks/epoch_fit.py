@@ -23,8 +23,7 @@ os.environ.setdefault("BAYESCALE_DATA_MIRROR", str(ROOT.parent / "shared" / "dat
 import jax  # noqa: E402
 
 import bayescale as bs  # noqa: E402
-from bayescale.inference import sample_nuts  # noqa: E402
-from bayescale.posterior import ScalingPosterior  # noqa: E402
+from bayescale.inference import NutsSettings, sample_nuts  # noqa: E402
 
 
 def main() -> int:
@@ -43,8 +42,10 @@ def main() -> int:
     for label in ("cold", "warm"):
         t0 = time.perf_counter()
         data = model.prepare(df)
-        result = sample_nuts(model, data, chains=4, draws=1000, warmup=1000, seed=0)
-        post = ScalingPosterior.from_samples(model, data, result)
+        (result,) = sample_nuts(model, [data], NutsSettings(chains=4, draws=1000, warmup=1000))
+        t_post = time.perf_counter()
+        post = model.posterior_from(data, result)
+        result.timing["posterior"] = time.perf_counter() - t_post
         wall = time.perf_counter() - t0
         diag = post.diagnostics(warn=False)
         ess = diag.attrs["ess_bulk_min"]
@@ -52,10 +53,11 @@ def main() -> int:
         rows.append((label, wall, t, ess, diag))
         print(
             f"{label}: wall {wall:5.2f} s = init {t['initialize']:.2f} + MAP {t['map']:.2f} + "
-            f"NUTS {t['nuts']:.2f} + loglik {t['log_likelihood']:.2f} + rest "
-            f"{wall - sum(t.values()):.2f}; min bulk ESS {ess:.0f}; ESS/s (wall) {ess / wall:.0f}; "
-            f"ESS/s (NUTS only) {ess / t['nuts']:.0f}; leapfrog steps "
-            f"{int(result.stats['n_steps'].sum())}; chain method {result.settings['chain_method']}"
+            f"NUTS {t['nuts']:.2f} + loglik {t['log_likelihood']:.2f} + tree (prior, "
+            f"predictive) {t['posterior']:.2f} + rest {wall - sum(t.values()):.2f}; min bulk ESS "
+            f"{ess:.0f}; ESS/s (wall) {ess / wall:.0f}; ESS/s (NUTS only) "
+            f"{ess / t['nuts']:.0f}; leapfrog steps {int(result.stats['n_steps'].sum())}; "
+            f"lanes {result.settings['lanes']}"
         )
     cold, warm = rows
     print(f"compile+trace estimate: {cold[1] - warm[1]:.2f} s (cold wall - warm wall)")

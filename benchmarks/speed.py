@@ -36,7 +36,6 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import bayescale as bs  # noqa: E402
-from bayescale import many  # noqa: E402
 from bayescale.inference import all_devices_memory_advice  # noqa: E402
 
 
@@ -51,7 +50,7 @@ def p1_p2() -> None:
     post = bs.Model().fit(df, chains=4, draws=1000, warmup=1000, seed=0)
     wall = time.perf_counter() - t0
     d = post.diagnostics(warn=False).attrs
-    timing = post.tree.attrs.get("bayescale_timing")
+    timing = post.settings.get("timing")
     ess = d["ess_bulk_min"]
     print(
         f"P1 bayescale: wall {wall:.2f} s (cold, incl. compile), min bulk ESS {ess:.0f}, "
@@ -74,15 +73,14 @@ def p1_p2() -> None:
         print(f"P1 nutpie comparison skipped ({e}); pip install -e .[bench]")
 
     # P2: the potential's gradient alone, jitted, against NUTS's wall time.
-    from jax.flatten_util import ravel_pytree
-
-    from bayescale.inference import initialize
+    from bayescale.inference import problem, stack
 
     model = bs.Model()
-    data = model.prepare(df)
-    info = initialize(model, data)
-    flat, unravel = ravel_pytree(info.param_info.z)
-    grad = jax.jit(jax.grad(lambda f: info.potential_fn(unravel(f))))
+    structure, arrays = stack(model, [model.prepare(df)])
+    prob = problem(model, structure, arrays)
+    potential = prob.potential(jax.tree.map(lambda v: v[0], arrays))
+    flat = prob.initial_points(jax.random.split(jax.random.PRNGKey(0), 1), arrays)[0]
+    grad = jax.jit(jax.grad(lambda f: potential(prob.unravel(f))))
     grad(flat).block_until_ready()
     reps = 2000
     t0 = time.perf_counter()
@@ -147,7 +145,7 @@ def p3() -> None:
     model = bs.Model()
     for label in ("cold", "warm"):
         t0 = time.perf_counter()
-        lap = many.laplace_many(model, tables, draws=1000)
+        lap = bs.laplace_many(model, tables, draws=1000)
         print(
             f"P3 MAP+Laplace ({label}): {time.perf_counter() - t0:.2f} s, "
             f"converged {lap.summary()['converged'].mean():.3f}, timing {lap.timing}"
@@ -156,9 +154,9 @@ def p3() -> None:
     chains = int(os.environ.get("P3_CHAINS", "4"))
     warmup = int(os.environ.get("P3_WARMUP", "500"))
     draws = int(os.environ.get("P3_DRAWS", "1000"))
-    posts = many.nuts_many(model, tables, chains=chains, draws=draws, warmup=warmup, seed=0)
+    posts = bs.fit_many(model, tables, chains=chains, draws=draws, warmup=warmup, seed=0)
     wall = time.perf_counter() - t0
-    diag = many.diagnostics_table(posts)
+    diag = bs.diagnostics_table(posts)
     print(
         f"P3 batched NUTS ({chains} chains x {draws} draws, {warmup} warm-up): {wall:.1f} s; "
         f"fits passing diagnostics {diag['ok'].mean():.3f}; "
@@ -166,14 +164,14 @@ def p3() -> None:
         f" min bulk ESS median {diag['ess_bulk_min'].median():.0f}; fits with divergences "
         f"{np.mean(diag['divergences'] > 0):.3f}"
     )
-    # What nuts_many(refit_failed=True) adds: the failures refitted at target_accept 0.99.
+    # What fit_many(refit_failed=True) adds: the failures refitted at target_accept 0.99.
     failed = [t for t, ok in zip(tables, diag["ok"], strict=True) if not ok]
     if failed:
         t0 = time.perf_counter()
-        again = many.nuts_many(
+        again = bs.fit_many(
             model, failed, chains=chains, draws=draws, warmup=warmup, seed=1, target_accept=0.99
         )
-        refit = many.diagnostics_table(again)
+        refit = bs.diagnostics_table(again)
         print(
             f"P3 refit of the {len(failed)} failing fits (target_accept 0.99): "
             f"{time.perf_counter() - t0:.1f} s; {refit['ok'].mean():.3f} of them now pass; "
@@ -227,7 +225,7 @@ def p4() -> None:
     # Normal likelihood: the run effects are integrated out (marginal_run="auto"); with the
     # student-t default they are sampled, and at 10k checkpoints that does not mix.
     model = bs.Model(effects={"E": "family"}, run="run", likelihood="normal")
-    advice = all_devices_memory_advice("parallel", 4, max(sizes))
+    advice = all_devices_memory_advice(jax.local_device_count(), 4, max(sizes))
     if advice:
         print(f"P4 note: {advice}", flush=True)
     times = []

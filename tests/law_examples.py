@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 import bayescale as bs
+from bayescale.likelihood import from_location, to_location
 
 CHINCHILLA = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
 
@@ -71,6 +72,6 @@ def simulate(name: str, sigma: float = 0.005, seed: int = 0) -> pd.DataFrame:
     x = {k: df[bs.laws.INPUTS[k]].to_numpy(float) for k in law.inputs}
     mean = np.asarray(law.natural_mean(NATURAL[name], x))
     rng = np.random.default_rng(seed)
-    loc = np.asarray(model.to_location_scale(mean)) + sigma * rng.standard_normal(mean.size)
-    df["loss"] = np.asarray(model.from_location_scale(loc))
+    loc = np.asarray(to_location(mean, model.scale)) + sigma * rng.standard_normal(mean.size)
+    df["loss"] = np.asarray(from_location(loc, model.scale))
     return df

@@ -169,7 +169,8 @@ def test_preset_loading():
 
     assert {"chinchilla", "chinchilla_family"} <= set(available_presets())
     m = bs.Model.from_preset("chinchilla_family")
-    assert m.effect_terms("log_E") == ["family"] and m.effect_terms("b") == ["family"]
+    family = (bs.Term(("family",)),)
+    assert m.effect_terms("log_E") == family and m.effect_terms("B") == family
     assert "log_alpha" in m.priors
     m2 = bs.Model.from_preset("power_tokens")
     assert m2.law.inputs == ("D",)

@@ -17,6 +17,7 @@ SHARED_NAMES = [
     "gemstones",
     "hitchhiker_colpret",
     "obsscaling",
+    "revisiting_scaling_benchmark",
 ]
 
 
@@ -142,3 +143,18 @@ def test_unknown_dataset_and_table():
 def test_info_mentions_licence_and_citation():
     text = bs.datasets.info("epoch_chinchilla")
     assert "no LICENSE" in text and "2404.10102" in text
+
+
+def test_revisiting_benchmark_curves(mirror):
+    df = datasets.load("revisiting_scaling_benchmark")
+    raw = sum(
+        len(pd.read_csv(mirror / "revisiting_scaling_benchmark" / f))
+        for f in ("benchmark.vision.csv", "benchmark.lang.csv")
+    )
+    assert len(df) == raw == 20282
+    assert set(df["domain"]) == {"IC", "NMT", "LM", "BB"}
+    assert set(df["split"]) == {"train", "test"}
+    assert (df["split"] == "train").sum() == (df["training"] == 1).sum()
+    assert (df["tokens"] > 0).all() and (df["loss"] > 0).all()
+    lm = df[df["domain"] == "LM"]
+    assert lm["model"].nunique() == 5 and lm["curve"].str.startswith("LM/val_loss/").all()

@@ -30,3 +30,20 @@ def test_docs_build_strict(tmp_path):
     assert "WARNING" not in res.stderr
     api = (tmp_path / "site" / "api" / "index.html").read_text()
     assert "ScalingPosterior.predict" in api and "compute_for_target" in api
+
+
+def test_architecture_figure_is_drawn_from_the_layer_contract(tmp_path, monkeypatch):
+    """docs/img/architecture.svg shows the import-linter layers of pyproject.toml, as they are."""
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        import architecture_figure
+    finally:
+        sys.path.remove(str(ROOT / "docs"))
+    monkeypatch.setattr(architecture_figure, "OUT", tmp_path / "architecture.svg")
+    architecture_figure.main()
+    committed = (ROOT / "docs" / "img" / "architecture.svg").read_text()
+    assert (tmp_path / "architecture.svg").read_text() == committed, (
+        "the layers changed: run .venv/bin/python docs/architecture_figure.py"
+    )
+    layers = architecture_figure.layers()
+    assert layers[0] == ["cost", "errors", "_resources", "_runtime"] and layers[-1] == ["cli"]

@@ -74,7 +74,8 @@ def test_joint_density_is_the_two_steps_with_the_latent_loss(ladder):
     """log p(joint) = log p(loss step) + log p(link step at the law's loss), at any point."""
     two = _two()
     data = two.prepare(ladder)
-    kwargs = two.model_kwargs(data)
+    structure, arrays = two.model_args(data)
+    kwargs = {**structure, **arrays}
     rng = np.random.default_rng(0)
     loss_params = {"log_E": 0.4, "a": -0.7, "b": -1.1, "log_alpha": -1.1, "log_beta": -1.2}
     loss_params.update({"sigma": 0.02, "nu": 8.0})
@@ -84,13 +85,18 @@ def test_joint_density_is_the_two_steps_with_the_latent_loss(ladder):
     params = {k: v + 0.01 * rng.standard_normal() for k, v in params.items()}
     joint, _ = log_density(two.numpyro_model, (), kwargs, params)
 
-    loss_kwargs = kwargs["loss_kwargs"]
+    loss_kwargs = {**structure["loss_structure"], **arrays["loss_arrays"]}
     lp_loss, _ = log_density(
         two.loss.numpyro_model, (), loss_kwargs, {k: params[k] for k in loss_params}
     )
     theta = {k: jnp.asarray(params[k]) for k in ("log_E", "a", "b", "log_alpha", "log_beta")}
     latent = two.loss.law.mean(theta, loss_kwargs["u"], data.loss.scale)
-    link_kwargs = {**kwargs["link_kwargs"], "u": {"L": latent}}
+    link_kwargs = {
+        **structure["link_structure"],
+        **arrays["link_arrays"],
+        "u": {"L": latent},
+        "obs_name": "metric",
+    }
     lp_link, _ = log_density(
         two.link.numpyro_model, (), link_kwargs, {k: params[f"link__{k}"] for k in link_params}
     )
@@ -138,3 +144,12 @@ def test_predict_rejects_unknown_labels_and_round_trips(joint_fit, tmp_path):
     np.testing.assert_allclose(a["metric"].values, b["metric"].values)
     assert back.model.metric_column == "error"
     assert np.isfinite(back.summary()["mean"].astype(float)).all()
+
+
+@pytest.mark.parametrize("kind", ["mean", "predictive"])
+def test_two_step_loss_draws_are_the_loss_steps_predict(joint_fit, kind):
+    """The joint prediction's loss is the loss step's own prediction path, draw for draw."""
+    n, d = np.array([3e9, 3e10]), np.array([6e10, 6e11])
+    joint = joint_fit.predict(N=n, D=d, kind=kind, rng_seed=4)
+    alone = joint_fit.loss_posterior.predict(N=n, D=d, kind=kind, rng_seed=4)
+    np.testing.assert_allclose(joint["loss"].values, alone.values, rtol=1e-12)

@@ -294,40 +294,80 @@ def test_marginal_run_needs_a_normal_likelihood():
         assert model.marginalises_run(model.prepare(df)) is marginal
 
 
-def test_initial_inverse_mass_follows_the_table_size():
-    from bayescale.inference import LAPLACE_MASS_MIN_ROWS, MapResult, initial_inverse_mass
+def test_chains_start_from_the_laplace_mass_matrix():
+    """The engine's default: each chain starts around its fit's MAP, with the Laplace
+    covariance as starting inverse mass (the identity where the Hessian is not PD)."""
+    from bayescale.inference import NutsSettings
+    from bayescale.inference.laplace import LaplaceFit
 
-    cov = np.array([[2.0, 0.5], [0.5, 1.0]])
-    m = MapResult(params={}, constrained={}, potential=0.0, cov=cov, success=True)
-    assert initial_inverse_mass("auto", m, LAPLACE_MASS_MIN_ROWS - 1, True) == {}
-    big = initial_inverse_mass("auto", m, LAPLACE_MASS_MIN_ROWS, True)
-    np.testing.assert_array_equal(big["inverse_mass_matrix"], cov)
-    diag = initial_inverse_mass("laplace", m, 10, False)["inverse_mass_matrix"]
-    np.testing.assert_array_equal(diag, [2.0, 1.0])
-    no_cov = MapResult(params={}, constrained={}, potential=0.0, cov=None, success=False)
-    assert initial_inverse_mass("laplace", no_cov, 10, True) == {}
+    from bayescale.inference import LAPLACE_MASS_MIN_ROWS
+
+    auto = NutsSettings()
+    assert auto.init_mass == "auto"
+    assert not auto.laplace_mass(has_group_scales=False, rows=10)  # a single small fit
+    assert auto.laplace_mass(has_group_scales=False, rows=10, fits=100)  # a batch
+    assert not auto.laplace_mass(has_group_scales=True, rows=10, fits=100)  # funnels
+    assert not auto.laplace_mass(has_group_scales=True, rows=LAPLACE_MASS_MIN_ROWS - 1)
+    assert auto.laplace_mass(has_group_scales=True, rows=LAPLACE_MASS_MIN_ROWS)
+    assert not NutsSettings(init_mass="identity").laplace_mass(False, 10**6)
+    assert NutsSettings(init_mass="laplace").laplace_mass(True, 10)
+    h = np.array([[2.0, 0.5], [0.5, 1.0]])
+    chol = np.stack([np.linalg.cholesky(h), np.full((2, 2), np.nan)])
+    lap = LaplaceFit(np.zeros((2, 2)), np.zeros(2), np.array([True, False]), chol)
+    cov = lap.covariance()
+    np.testing.assert_allclose(cov[0], np.linalg.inv(h), rtol=1e-12)
+    np.testing.assert_array_equal(cov[1], np.eye(2))
+    # Chain starts spread by the Laplace standard deviations, variances clipped to <= 1.
+    want = np.sqrt(np.clip(np.diag(np.linalg.inv(h)), 1e-8, 1.0))
+    np.testing.assert_allclose(lap.start_sd()[0], want)
+    np.testing.assert_array_equal(lap.start_sd()[1], [0.1, 0.1])
     with pytest.raises(ValueError, match="init_mass"):
-        initial_inverse_mass("unit", m, 10, True)
+        NutsSettings(init_mass="unit")
+
+
+def test_laplace_draws_have_the_inverse_hessian_as_covariance():
+    from bayescale.inference.laplace import LaplaceFit
+
+    h = np.array([[4.0, 1.0], [1.0, 2.0]])
+    lap = LaplaceFit(
+        np.array([[1.0, -1.0]]), np.zeros(1), np.array([True]), np.linalg.cholesky(h)[None]
+    )
+    z = lap.draws(jax.random.PRNGKey(0), 200_000)[0]
+    np.testing.assert_allclose(z.mean(axis=0), [1.0, -1.0], atol=0.01)
+    np.testing.assert_allclose(np.cov(z.T), np.linalg.inv(h), atol=0.01)
 
 
 def test_pointwise_log_likelihood_in_slices_matches_all_at_once(monkeypatch):
-    import numpyro
     from numpyro.infer import log_likelihood
 
-    from bayescale import inference
+    from bayescale.inference import engine, problem, stack
 
-    def model(y):
-        mu = numpyro.sample("mu", dist.Normal(0.0, 1.0))
-        with numpyro.plate("obs", y.shape[0]):
-            numpyro.sample("y", dist.Normal(mu, 1.0), obs=y)
-
-    y = jnp.arange(5.0)
-    samples = {"mu": np.random.default_rng(0).normal(size=(2, 7))}
-    whole = np.asarray(log_likelihood(model, samples, batch_ndims=2, y=y)["y"])
-    monkeypatch.setattr(inference, "LOG_LIKELIHOOD_CHUNK", 2 * 5 * 3)  # 3 draws a slice
-    sliced = inference.pointwise_log_likelihood(model, samples, {"y": y}, rows=5)["y"]
-    assert sliced.shape == (2, 7, 5)
-    np.testing.assert_allclose(sliced, whole)
+    model = bs.Model()
+    tables = [bs.simulate_ladder(seed=s, sizes_per_budget=k) for s, k in ((0, 4), (1, 5))]
+    datas = [model.prepare(t) for t in tables]
+    structure, arrays = stack(model, datas)
+    prob = problem(model, structure, arrays)
+    rng = np.random.default_rng(0)
+    sites = {"log_E": 0.5, "a": -1.0, "b": -1.2, "log_alpha": -1.2, "log_beta": -1.2}
+    samples = [
+        {
+            **{k: v + 0.01 * rng.normal(size=(2, 6)) for k, v in sites.items()},
+            "sigma": np.full((2, 6), 0.02),
+            "nu": np.full((2, 6), 8.0),
+        }
+        for _ in datas
+    ]
+    rows = [d.n for d in datas]
+    whole = engine.pointwise_log_likelihood(model, prob, samples, arrays, rows)
+    monkeypatch.setattr(engine, "LOG_LIKELIHOOD_CHUNK", 2 * 2 * max(rows))  # 2 draws a call
+    prob.jitted.pop("loglik", None)
+    sliced = engine.pointwise_log_likelihood(model, prob, samples, arrays, rows)
+    for i, d in enumerate(datas):
+        s, a = model.model_args(d)
+        alone = log_likelihood(model.numpyro_model, samples[i], batch_ndims=2, **s, **a)["loss"]
+        assert sliced[i]["loss"].shape == (2, 6, d.n)
+        np.testing.assert_allclose(sliced[i]["loss"], whole[i]["loss"], rtol=1e-12)
+        np.testing.assert_allclose(sliced[i]["loss"], np.asarray(alone), rtol=1e-12)
 
 
 def test_parallel_chains_on_every_cpu_device_warn_for_large_tables():
@@ -337,8 +377,8 @@ def test_parallel_chains_on_every_cpu_device_warn_for_large_tables():
         pytest.skip("the advice concerns CPU host devices")
     n_dev = jax.local_device_count()
     big, small = ALL_DEVICES_WARN_ROWS, ALL_DEVICES_WARN_ROWS - 1
-    advice = all_devices_memory_advice("parallel", n_dev, big)
+    advice = all_devices_memory_advice(n_dev, n_dev, big)
     assert advice is not None and f"BAYESCALE_HOST_DEVICES={n_dev + 1}" in advice
-    assert all_devices_memory_advice("parallel", n_dev, small) is None
-    assert all_devices_memory_advice("vectorized", n_dev, big) is None
-    assert all_devices_memory_advice("parallel", n_dev - 1, big) is None
+    assert all_devices_memory_advice(n_dev, n_dev, small) is None
+    assert all_devices_memory_advice(1, n_dev, big) is None  # vectorised on one device
+    assert all_devices_memory_advice(n_dev, n_dev - 1, big) is None

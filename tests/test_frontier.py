@@ -35,7 +35,7 @@ def ladder_fit():
     df = bs.simulate_ladder(budgets=(1e18, 3e18, 1e19, 3e19, 1e20), sizes_per_budget=7, seed=7)
     with warnings.catch_warnings():
         warnings.simplefilter("error", bs.ConvergenceWarning)
-        return df, bs.Model().fit(df, seed=0)
+        return df, bs.Model().fit(df, seed=1)
 
 
 def test_true_frontier_inside_90_band_100x_beyond_data(ladder_fit):
@@ -157,9 +157,11 @@ def test_compute_for_target_matches_brute_force(law_only_fit):
     assert never["compute"] == np.inf
 
 
-def test_value_of_runs_prefers_runs_near_the_target(epoch_fit):
+def test_value_of_runs_prefers_runs_near_the_target(law_only_fit):
+    # On the law alone: with the extrapolation error, L*'s spread is the drift's, which runs
+    # inside the data cannot inform (see the calibration docs).
     cand = pd.DataFrame({"N": [1e8, 1e10], "D": [2e9, 2e11]})
-    out = decisions.value_of_runs(epoch_fit, cand, 5.88e23, n_sims=100).set_index("N")
+    out = decisions.value_of_runs(law_only_fit, cand, 5.88e23, n_sims=100).set_index("N")
     assert (out["reduction"] > -0.01).all() and (out["reduction"] < 1).all()
     assert out.loc[1e10, "reduction"] > out.loc[1e8, "reduction"]
     assert (out["ess_min"] > 100).all()

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
 import pandas as pd
 import pytest
 from law_examples import MODEL_KWARGS, NATURAL, simulate
-from numpyro.infer import Predictive
 
 import bayescale as bs
 from bayescale.laws import Scale
+from bayescale.likelihood import to_location
 
 LAWS = [bs.laws.get(name) for name in bs.laws.available()] + [
     bs.laws.SaturatingPowerLaw(x="D"),
@@ -83,10 +82,8 @@ def test_prior_predictive_is_plausible(name):
     df = simulate(name)
     model = bs.Model(law=name, run=False, **MODEL_KWARGS.get(name, {}))
     data = model.prepare(df)
-    kwargs = model.model_kwargs(data)
-    kwargs.pop("loss")
-    draws = Predictive(model.numpyro_model, num_samples=1000)(jax.random.PRNGKey(0), **kwargs)
-    loc = np.asarray(draws["loss"])  # on the likelihood's scale (log loss or logit metric)
+    draws = model.prior_draws(data, n=1000, seed=0)
+    loc = np.asarray(to_location(draws["loss"][0], model.scale))  # log loss or logit metric
     assert np.all(np.isfinite(loc))
     med = np.median(loc, axis=0)
     q05, q95 = np.quantile(loc, [0.05, 0.95], axis=0)

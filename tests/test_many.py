@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import bayescale as bs
-from bayescale import many
+from bayescale import inference
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +23,10 @@ def test_padding_and_masking_do_not_change_the_potential(tables):
     from numpyro.infer.util import log_density
 
     model = bs.Model()
-    batch = many.stack(model, tables)
-    i = int(np.argmin([d.n for d in batch.datas]))
-    assert batch.args["mask"][i].sum() == batch.datas[i].n < batch.args["mask"].shape[1]
-    fn = many._model_fn(model, batch)
+    datas = [model.prepare(t) for t in tables]
+    structure, arrays = inference.stack(model, datas)
+    i = int(np.argmin([d.n for d in datas]))
+    assert arrays["mask"][i].sum() == datas[i].n < arrays["mask"].shape[1]
     params = {
         "log_E": 0.5,
         "a": -1.0,
@@ -36,14 +36,16 @@ def test_padding_and_masking_do_not_change_the_potential(tables):
         "sigma": 0.02,
         "nu": 5.0,
     }
-    padded, _ = log_density(fn, (), jax.tree.map(lambda v: v[i], batch.args), params)
-    alone, _ = log_density(model.numpyro_model, (), model.model_kwargs(batch.datas[i]), params)
+    padded_args = {**structure, **jax.tree.map(lambda v: v[i], arrays)}
+    padded, _ = log_density(model.numpyro_model, (), padded_args, params)
+    alone_structure, alone_arrays = model.model_args(datas[i])
+    alone, _ = log_density(model.numpyro_model, (), {**alone_structure, **alone_arrays}, params)
     assert float(padded) == pytest.approx(float(alone), rel=1e-10)
 
 
 @pytest.mark.filterwarnings("ignore::bayescale.errors.ConvergenceWarning")  # short reference
 def test_laplace_many_agrees_with_nuts(tables):
-    res = many.laplace_many(bs.Model(), tables, draws=2000)
+    res = bs.laplace_many(bs.Model(), tables, draws=2000)
     table = res.summary()
     assert table["converged"].all()
     assert len(table) == len(tables)
@@ -61,8 +63,8 @@ def test_nuts_many_returns_diagnosed_posteriors(tables):
     # The second table's losses are 30 % higher: draws handed back to the wrong fit (lanes are
     # re-sorted between segments) would miss its data by far more than the noise.
     two = [tables[0], tables[1].assign(loss=1.3 * tables[1]["loss"])]
-    posts = many.nuts_many(bs.Model(), two, chains=2, draws=400, warmup=400)
-    diag = many.diagnostics_table(posts)
+    posts = bs.fit_many(bs.Model(), two, chains=2, draws=400, warmup=400)
+    diag = bs.diagnostics_table(posts)
     assert len(diag) == 2
     assert (diag["divergences"] == 0).all()
     assert (diag["rhat_max"] < 1.03).all()
@@ -81,7 +83,7 @@ def test_nuts_many_refits_failing_fits(tables):
     # 2 chains x 60 draws cannot reach a bulk ESS of 400: both fits fail their diagnostics and
     # come back refitted with the higher target acceptance (and the next seed).
     with pytest.warns(bs.ConvergenceWarning) as caught:
-        posts = many.nuts_many(
+        posts = bs.fit_many(
             bs.Model(),
             tables[:2],
             chains=2,
@@ -101,10 +103,8 @@ def test_nuts_many_refits_failing_fits(tables):
 
 
 def test_segments_divide_warmup_and_draws():
-    from bayescale.batch import segment_length
-
     for warmup, draws in [(500, 1000), (500, 500), (160, 160), (0, 300), (7, 11)]:
-        length = segment_length(warmup, draws)
+        length = inference.segment_length(warmup, draws)
         assert warmup % length == 0 and draws % length == 0
         assert (warmup + draws) // length >= 4 or length % 2 == 1
 
@@ -112,8 +112,9 @@ def test_segments_divide_warmup_and_draws():
 def test_stack_rejects_mismatched_groups(tables):
     two = bs.simulate_ladder(families=2, seed=1)
     three = bs.simulate_ladder(families=3, seed=1)
-    with pytest.raises(bs.SpecificationError, match="group sizes"):
-        many.stack(bs.Model(effects={"E": "family"}), [two, three])
+    model = bs.Model(effects={"E": "family"})
+    with pytest.raises(bs.SpecificationError, match=r"differs from table 0 in \['sizes'\]"):
+        inference.stack(model, [model.prepare(two), model.prepare(three)])
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from bayescale.report import fitted_table, parameter_table, report
+from bayescale.report import parameter_table, report
 
 pytestmark = pytest.mark.slow
 
@@ -33,11 +33,11 @@ def epoch_report(epoch_fit, tmp_path_factory):
 
 def test_report_files(epoch_report):
     path, out = epoch_report
-    for fig in ("fit", "fan", "forest", "frontier", "calibration"):
+    for fig in ("fit", "fan", "forest", "frontier", "calibration", "ppc"):
         assert (out / f"{fig}.png").stat().st_size > 10_000
         assert (out / f"{fig}.pdf").stat().st_size > 1_000
     text = path.read_text()
-    assert text.count("<img") == 5 and text.count("data:image/png;base64,") == 5
+    assert text.count("<img") == 6 and text.count("data:image/png;base64,") == 6
     assert "diagnostics OK" in text and "diagnostics-warning" not in text
     md = (out / "report.md").read_text()
     assert "## Compute-optimal frontier" in md and "![Extrapolation](fan.png)" in md
@@ -49,7 +49,7 @@ def test_tables(epoch_fit):
     table = parameter_table(epoch_fit)
     assert list(table["parameter"][:5]) == ["E", "A", "B", "alpha", "beta"]
     assert table["r_hat"].notna().all() and (table["lower"] < table["upper"]).all()
-    df = fitted_table(epoch_fit)
+    df = epoch_fit.fitted_table()
     assert len(df) == 240 and {"params", "tokens", "loss"} <= set(df.columns)
 
 
@@ -79,7 +79,7 @@ def test_every_figure_loads_in_a_browser(epoch_report, tmp_path):
     ).stdout
     m = re.search(r'data-images="(\d+)/(\d+)"', dom)
     assert m, "the page's load script did not run"
-    assert m.group(1) == m.group(2) == "5"
+    assert m.group(1) == m.group(2) == "6"
     shot = tmp_path / "shot.png"
     subprocess.run(
         [

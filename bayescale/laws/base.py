@@ -100,9 +100,10 @@ class Parameter:
 class Law:
     """Base class of a scaling law.
 
-    A law declares its ``inputs`` (a subset of ``N``, ``D``, ``C``, ``step``), its
-    ``parameters`` in a centred parameterisation, a pure vectorised JAX ``mean`` on centred log
-    inputs, and ``to_natural`` which maps sampled parameters to the published ones. Subclasses
+    A law declares its ``inputs`` (a subset of :data:`INPUTS`: ``N``, ``D``, ``C``, ``step``,
+    ``U``, ``L``, ``S1``, ``S2``), its ``parameters`` in a centred parameterisation, a pure
+    vectorised JAX ``mean`` on centred log inputs, and ``to_natural`` which maps sampled
+    parameters to the published ones. Subclasses
     set ``name`` (the registry key) and may override :meth:`natural_mean`, the textbook formula
     on raw inputs, which the contract tests check against :meth:`mean`.
 
@@ -144,6 +145,11 @@ class Law:
     def config(self) -> dict:
         """Keyword arguments that rebuild this law with :func:`bayescale.laws.get`."""
         return {}
+
+    @property
+    def display_name(self) -> str:
+        """The name shown in summaries, reports and figures (the registry name)."""
+        return self.name
 
     # -- the law ------------------------------------------------------------------------------
     def mean(self, theta: Mapping[str, Array], u: Mapping[str, Array], scale: Scale) -> Array:

@@ -96,6 +96,11 @@ class CustomLaw(Law):
         """Parameter names (the law is sampled on its own scale)."""
         return tuple(self.params)
 
+    @property
+    def display_name(self) -> str:
+        """The user's name for the law (``law_name``)."""
+        return self.law_name
+
     def _raw(self, u: Mapping[str, Array], scale: Scale) -> dict[str, Array]:
         return {k: jnp.exp(u[k] + scale.log_ref[k]) for k in self.inputs}
 

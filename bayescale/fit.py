@@ -1,0 +1,242 @@
+"""Fitting: a table and a model in, a posterior out.
+
+:func:`fit` is the one entry point of a single fit, :func:`fit_many` of many tables of one model
+(as one vectorised computation), :func:`laplace_many` of the fast MAP + Laplace path. All three
+serve any model that follows the :class:`~bayescale.inference.Fittable` protocol
+(:class:`bayescale.Model`, :class:`bayescale.TwoStepModel`): validate each table, draw with the
+engine (:mod:`bayescale.inference`), let the model build its posterior, check the diagnostics.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayescale.diagnostics import diagnose, failure_message
+from bayescale.errors import ConvergenceWarning
+from bayescale.inference import Fittable, NutsSettings, laplace_draws, sample_nuts
+from bayescale.laws.base import Scale
+from bayescale.sites import natural_draws
+
+
+def _progress(show: bool) -> Callable[[str], None] | None:
+    if not show:
+        return None
+    return lambda msg: print(f"bayescale: {msg} ...", file=sys.stderr, flush=True)
+
+
+def fit[P](
+    model: Fittable[P],
+    df: pd.DataFrame,
+    chains: int = 4,
+    draws: int = 1000,
+    warmup: int = 1000,
+    seed: int = 0,
+    progress_bar: bool = False,
+    **options: Any,
+) -> P:
+    """Fit ``model`` to the table ``df`` with NUTS (initialised at the MAP).
+
+    Parameters
+    ----------
+    model : Model or TwoStepModel
+        The model.
+    df : pandas.DataFrame
+        Long-format runs table, one row per run or checkpoint.
+    chains, draws, warmup : int
+        NUTS chains, kept draws per chain and warm-up iterations per chain.
+    seed : int
+        Random seed; the same seed, data and options give the same draws.
+    progress_bar : bool
+        Print each phase (MAP, sampling, log likelihood) as it starts.
+    **options
+        Sampler options of :class:`~bayescale.inference.NutsSettings` (``target_accept``,
+        ``max_tree_depth``, ``dense_mass``, ``init``, ``init_mass``, ``chain_method``, ...).
+
+    Returns
+    -------
+    ScalingPosterior or TwoStepPosterior
+        The posterior; a :class:`~bayescale.errors.ConvergenceWarning` says when it failed
+        its diagnostics.
+
+    Examples
+    --------
+    >>> import bayescale as bs
+    >>> post = bs.fit(bs.Model("chinchilla"), runs)               # doctest: +SKIP
+    >>> post = bs.Model("chinchilla").fit(runs)                   # the same  # doctest: +SKIP
+    """
+    settings = NutsSettings(chains=chains, draws=draws, warmup=warmup, seed=seed, **options)
+    data = model.prepare(df)
+    (result,) = sample_nuts(model, [data], settings, _progress(progress_bar))
+    post = model.posterior_from(data, result)
+    diagnose(post, warn=True)
+    return post
+
+
+def fit_many[P](
+    model: Fittable[P],
+    tables: Sequence[pd.DataFrame],
+    chains: int = 2,
+    draws: int = 500,
+    warmup: int = 500,
+    seed: int = 0,
+    warn: bool = False,
+    refit_failed: bool = False,
+    refit_target_accept: float = 0.99,
+    **options: Any,
+) -> list[P]:
+    """Full NUTS posteriors of many tables of one model, as one vectorised computation.
+
+    Every chain of every fit is a lane of :func:`bayescale.inference.sample_nuts`; chains start
+    around each fit's MAP with its Laplace covariance as starting mass matrix. Each fit comes
+    back as its own posterior (diagnostics, LOO and prediction work as for a single fit).
+
+    Parameters
+    ----------
+    model : Model
+        The model (the same for every table).
+    tables : sequence of pandas.DataFrame
+        The tables: lengths may differ; every other part of the structure (the number of
+        levels of each group term and of runs) must match.
+    chains, draws, warmup, seed
+        As for :func:`fit` (fewer by default: a batch is usually a simulation study).
+    warn : bool
+        Warn for every fit that fails its diagnostics (off by default: check
+        :func:`diagnostics_table` instead of thousands of warnings).
+    refit_failed : bool
+        Fit the tables whose posteriors fail their diagnostics once more, as one batch with
+        ``target_accept=refit_target_accept`` and the next seed, and return those refits in
+        their place.
+    refit_target_accept : float
+        Target acceptance probability of the refit.
+    **options
+        Sampler options of :class:`~bayescale.inference.NutsSettings`.
+    """
+    settings = NutsSettings(chains=chains, draws=draws, warmup=warmup, seed=seed, **options)
+    datas = [model.prepare(t) for t in tables]
+    out = _posteriors(model, datas, settings)
+    if not (refit_failed or warn):
+        return out
+    checks = [diagnose(post, warn=False) for post in out]
+    failed = [i for i, table in enumerate(checks) if not table.attrs["ok"]]
+    if refit_failed and failed:
+        again = settings.with_(target_accept=refit_target_accept, seed=seed + 1)
+        for i, post in zip(
+            failed, _posteriors(model, [datas[i] for i in failed], again), strict=True
+        ):
+            out[i] = post
+            checks[i] = diagnose(post, warn=False)
+    if warn:
+        for table in checks:
+            if not table.attrs["ok"]:
+                warnings.warn(failure_message(table), ConvergenceWarning, stacklevel=2)
+    return out
+
+
+def _posteriors[P](model: Fittable[P], datas: list, settings: NutsSettings) -> list[P]:
+    results = sample_nuts(model, datas, settings)
+    return [model.posterior_from(d, r) for d, r in zip(datas, results, strict=True)]
+
+
+@dataclass
+class LaplaceResult:
+    """MAP and Laplace approximation of every fit of :func:`laplace_many`.
+
+    ``tree`` is an :class:`xarray.DataTree` with groups ``posterior`` (natural and sampled
+    parameters, dims ``(fit, draw)``) and ``map`` (the MAP of every natural parameter, dim
+    ``fit``, plus ``converged``: the optimiser converged and the Hessian is positive definite).
+    """
+
+    tree: xr.DataTree
+    timing: dict[str, float]
+
+    def summary(self) -> pd.DataFrame:
+        """Median and 5 %/95 % quantiles of every natural parameter, one row per fit."""
+        post = self.tree["posterior"].to_dataset()
+        cols = {}
+        for k in self.tree.attrs["natural_names"]:
+            v = post[k].values
+            cols[k] = np.median(v, axis=1)
+            cols[f"{k}_q05"], cols[f"{k}_q95"] = np.quantile(v, [0.05, 0.95], axis=1)
+        table = pd.DataFrame(cols)
+        table["converged"] = self.tree["map"]["converged"].values
+        return table
+
+
+def laplace_many(
+    model: Any,
+    tables: Sequence[pd.DataFrame],
+    draws: int = 1000,
+    seed: int = 0,
+    maxiter: int = 60,
+) -> LaplaceResult:
+    """Fit every table by MAP plus a Laplace approximation, as one vectorised computation.
+
+    Parameters
+    ----------
+    model : Model
+        The model (the same for every table).
+    tables : sequence of pandas.DataFrame
+        The tables; lengths may differ.
+    draws : int
+        Draws from each Laplace approximation (Gaussian in NumPyro's unconstrained space,
+        mapped to the sampled and natural parameters).
+    seed : int
+        Random seed.
+    maxiter : int
+        Iterations of the MAP search.
+    """
+    datas = [model.prepare(t) for t in tables]
+    res = laplace_draws(model, datas, draws=draws, seed=seed, maxiter=maxiter)
+    # Every fit's own scale, shaped (fit, 1) to broadcast against (fit, draw) draws.
+    scales = Scale(
+        log_ref={
+            k: np.array([d.scale.log_ref[k] for d in datas])[:, None]
+            for k in datas[0].scale.log_ref
+        },
+        loss=np.array([d.scale.loss for d in datas])[:, None],
+        loss_min=np.array([d.scale.loss_min for d in datas])[:, None],
+        x_min={
+            k: np.array([d.scale.x_min[k] for d in datas])[:, None] for k in datas[0].scale.x_min
+        },
+    )
+    natural = natural_draws(model.law, model.effects, res.samples, scales)
+    at_map = natural_draws(
+        model.law, model.effects, {k: v[:, None] for k, v in res.at_map.items()}, scales
+    )
+    posterior = {k: (("fit", "draw"), np.asarray(v)) for k, v in natural.items()}
+    for k, v in res.samples.items():
+        if v.ndim == 2 and k not in posterior:
+            posterior[k] = (("fit", "draw"), v)
+    map_ds = {k: ("fit", np.asarray(v)[:, 0]) for k, v in at_map.items()}
+    map_ds["converged"] = ("fit", res.laplace.converged & np.isfinite(res.laplace.potential))
+    map_ds["potential"] = ("fit", res.laplace.potential)
+    map_ds["n_rows"] = ("fit", np.array([d.n for d in datas]))
+    coords = {"fit": np.arange(len(datas)), "draw": np.arange(draws)}
+    tree = xr.DataTree.from_dict(
+        {
+            "posterior": xr.Dataset(posterior, coords=coords),
+            "map": xr.Dataset(map_ds, coords={"fit": coords["fit"]}),
+        }
+    )
+    tree.attrs["natural_names"] = list(model.law.natural_names)
+    tree.attrs["method"] = "MAP + Laplace (batched)"
+    return LaplaceResult(tree, res.timing)
+
+
+def diagnostics_table(posteriors: Sequence[Any]) -> pd.DataFrame:
+    """One row per fit: max R-hat, min bulk and tail ESS, divergences, tree-depth hits, ok."""
+    keys = ("rhat_max", "ess_bulk_min", "ess_tail_min", "divergences", "max_treedepth_hits", "ok")
+    return pd.DataFrame(
+        [{k: diagnose(post, warn=False).attrs[k] for k in keys} for post in posteriors]
+    )
+
+
+__all__ = ["LaplaceResult", "diagnostics_table", "fit", "fit_many", "laplace_many"]

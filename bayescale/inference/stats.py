@@ -1,0 +1,131 @@
+"""Sampler settings and statistics, named once for every kind of fit.
+
+:class:`NutsSettings` holds every option of a NUTS run (single, batched or SBC) and is written
+with the posterior; :func:`sampler_stats` turns the lanes' raw fields into ArviZ's
+``sample_stats`` names, with the tree-depth check computed here (arviz-base writes
+``reached_max_tree_depth`` but ``arviz_stats.diagnose`` reads ``reached_max_treedepth``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+
+INIT_MASS = ("auto", "laplace", "identity")
+#: Rows from which ``init_mass="auto"`` starts a fit with group scales from its Laplace covariance.
+LAPLACE_MASS_MIN_ROWS = 2000
+INIT = ("map", "prior")
+
+
+@dataclass(frozen=True)
+class NutsSettings:
+    """Options of a NUTS run.
+
+    Parameters
+    ----------
+    chains, draws, warmup : int
+        Chains per fit, kept draws per chain and warm-up iterations per chain.
+    seed : int
+        Random seed: the same seed, data and settings give the same draws.
+    target_accept : float
+        Target acceptance probability of step-size adaptation (0.95: the law's parameters trade
+        off along curved ridges, where smaller steps avoid divergences).
+    max_tree_depth : int
+        Largest NUTS tree depth of the kept draws.
+    warmup_tree_depth : int or None
+        Largest tree depth during warm-up; ``None``: 6 for batches of several fits (where one
+        lane's deep tree stalls every lane of its call), else ``max_tree_depth``.
+    dense_mass : bool
+        Adapt a dense mass matrix (the law's parameters are correlated).
+    adapt_mass : bool
+        Adapt the mass matrix during warm-up (else keep the starting one).
+    init : {"map", "prior"}
+        Start chains around the MAP (spread by the Laplace standard deviations) or at the
+        prior medians, jittered.
+    init_mass : {"auto", "laplace", "identity"}
+        Starting inverse mass matrix: the MAP's Laplace covariance where the MAP converged
+        with a positive-definite Hessian (shorter early warm-up trees), or the identity.
+        ``"auto"`` takes it where early warm-up trees are expensive: tables of at least
+        :data:`LAPLACE_MASS_MIN_ROWS` rows (every leapfrog step costs), and batches of several
+        fits without group or run scales (lanes run in lockstep). Elsewhere the identity: a
+        single small fit gains little, and a group scale near zero makes the posterior a
+        funnel whose Laplace matrix misleads the warm-up (``docs/models.md``).
+    chain_method : {"auto", "parallel", "vectorized"}
+        Lanes spread over the local devices, or vectorised on one (see
+        :func:`bayescale.inference.nuts.lane_devices`).
+    chunk : int or None
+        Lanes per vectorised call per device (default
+        :func:`bayescale.inference.nuts.default_chunk`).
+    """
+
+    chains: int = 4
+    draws: int = 1000
+    warmup: int = 1000
+    seed: int = 0
+    target_accept: float = 0.95
+    max_tree_depth: int = 10
+    warmup_tree_depth: int | None = None
+    dense_mass: bool = True
+    adapt_mass: bool = True
+    init: str = "map"
+    init_mass: str = "auto"
+    chain_method: str = "auto"
+    chunk: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("chains", "draws"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
+                raise ValueError(f"{name}={v!r} must be a whole number >= 1.")
+        for name in ("warmup", "seed"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 0:
+                raise ValueError(f"{name}={v!r} must be a whole number >= 0.")
+        if not 0 < float(self.target_accept) < 1:
+            raise ValueError(f"target_accept={self.target_accept!r} must lie in (0, 1).")
+        if not 1 <= int(self.max_tree_depth) <= 15:
+            raise ValueError(f"max_tree_depth={self.max_tree_depth!r} must lie in 1..15.")
+        if self.init not in INIT:
+            raise ValueError(f"init={self.init!r}; choose one of {list(INIT)}.")
+        if self.init_mass not in INIT_MASS:
+            raise ValueError(f"init_mass={self.init_mass!r}; choose one of {list(INIT_MASS)}.")
+
+    def warmup_depth(self, fits: int) -> int:
+        """Return the warm-up tree depth cap for a batch of ``fits`` fits."""
+        if self.warmup_tree_depth is not None:
+            return min(int(self.warmup_tree_depth), self.max_tree_depth)
+        return min(6, self.max_tree_depth) if fits > 1 else self.max_tree_depth
+
+    def laplace_mass(self, has_group_scales: bool, rows: int, fits: int = 1) -> bool:
+        """Return whether a fit starts NUTS from its Laplace covariance (see ``init_mass``)."""
+        if self.init_mass == "auto":
+            return rows >= LAPLACE_MASS_MIN_ROWS or (fits > 1 and not has_group_scales)
+        return self.init_mass == "laplace"
+
+    def with_(self, **changes: Any) -> NutsSettings:
+        """Return a copy with some options changed."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable options (written with every posterior)."""
+        return asdict(self)
+
+
+def sampler_stats(fields: dict[str, np.ndarray], max_tree_depth: int) -> dict[str, np.ndarray]:
+    """ArviZ ``sample_stats`` of one fit from its lanes' fields, each ``(chain, draw)``."""
+    n_steps = np.asarray(fields["num_steps"])
+    return {
+        "diverging": np.asarray(fields["diverging"]),
+        "energy": np.asarray(fields["energy"]),
+        "n_steps": n_steps,
+        "acceptance_rate": np.asarray(fields["accept_prob"]),
+        "step_size": np.asarray(fields["step_size"]),
+        "lp": -np.asarray(fields["potential"]),
+        "tree_depth": np.floor(np.log2(n_steps + 1)).astype(np.int64),
+        "reached_max_treedepth": n_steps >= 2**max_tree_depth - 1,
+    }
+
+
+__all__ = ["INIT", "INIT_MASS", "LAPLACE_MASS_MIN_ROWS", "NutsSettings", "sampler_stats"]

@@ -1,0 +1,86 @@
+"""Group terms: ``"family"`` or an interaction of columns ``"family:seed"``, parsed once.
+
+A term names the columns whose combined labels define the levels of one random effect, as
+bambi's and brms's ``(1 | family:seed)``. Labels of an interaction are the columns' labels
+joined by ``:`` (``"f2:0"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from bayescale.errors import SpecificationError
+
+#: Separator of columns in a term and of labels in an interaction level.
+SEP = ":"
+
+
+@dataclass(frozen=True, order=True)
+class Term:
+    """One group term: the columns whose labels define its levels.
+
+    Parameters
+    ----------
+    columns : tuple of str
+        One column (``("family",)``) or several (an interaction, nested when the labels of a
+        later column repeat within an earlier one).
+
+    Examples
+    --------
+    >>> t = Term.parse("family:seed")
+    >>> t.name, t.columns
+    ('family:seed', ('family', 'seed'))
+    >>> t.label({"family": "f2", "seed": 0})
+    'f2:0'
+    """
+
+    columns: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.columns or not all(isinstance(c, str) and c for c in self.columns):
+            raise SpecificationError(
+                f"A group term needs one or more column names, got {self.columns!r}."
+            )
+
+    @classmethod
+    def parse(cls, text: str | Term) -> Term:
+        """Parse ``"family"`` or ``"family:seed"`` (a Term passes through)."""
+        if isinstance(text, Term):
+            return text
+        if not isinstance(text, str) or not text.strip():
+            raise SpecificationError(
+                f"A group term is a column name such as 'family' or 'family:seed', got {text!r}."
+            )
+        cols = tuple(c.strip() for c in text.split(SEP))
+        if any(not c for c in cols):
+            raise SpecificationError(f"Group term {text!r} has an empty column name.")
+        return cls(cols)
+
+    @property
+    def name(self) -> str:
+        """The term as written: columns joined by ``:``."""
+        return SEP.join(self.columns)
+
+    def label(self, values: Mapping[str, object]) -> str:
+        """Level label of one row given its column values."""
+        return SEP.join(str(values[c]) for c in self.columns)
+
+    def split(self, label: str) -> tuple[str, ...]:
+        """Column labels of a level label (inverse of :meth:`label`)."""
+        parts = str(label).split(SEP)
+        if len(parts) != len(self.columns):
+            raise ValueError(f"Label {label!r} does not have one part per column of {self.name}.")
+        return tuple(parts)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def parse_terms(terms: str | Term | Sequence[str | Term]) -> tuple[Term, ...]:
+    """Parse one term or a sequence of terms, keeping first-use order without repeats."""
+    items = [terms] if isinstance(terms, str | Term) else list(terms)
+    return tuple(dict.fromkeys(Term.parse(t) for t in items))
+
+
+__all__ = ["SEP", "Term", "parse_terms"]
