@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayescale.data import DEFAULT_COLUMNS
+from bayescale.data import DEFAULT_COLUMNS, compute_of
 from bayescale.errors import ConvergenceWarning, DataError
 from bayescale.inference import NutsSettings, sample_nuts
 from bayescale.laws.base import INPUTS
 from bayescale.model import Model
 from bayescale.posterior import ScalingPosterior, with_predictive
-from bayescale.sites import RUN, population_sites
+from bayescale.sites import NOISE_SITES, RUN, population_sites
 
 LEVELS = (0.5, 0.8, 0.9, 0.95)
 
@@ -43,13 +43,6 @@ def _cols(model: Model) -> dict[str, str]:
     return {**DEFAULT_COLUMNS, **(model.columns or {})}
 
 
-def _compute(df: pd.DataFrame, model: Model) -> np.ndarray:
-    cols = _cols(model)
-    if cols["flops"] in df:
-        return df[cols["flops"]].to_numpy(float)
-    return model.cost.flops(df[cols["params"]].to_numpy(float), df[cols["tokens"]].to_numpy(float))
-
-
 def split_by_compute(
     df: pd.DataFrame, model: Model, train_fraction: float = 0.75, cut: float | None = None
 ) -> Split:
@@ -57,7 +50,7 @@ def split_by_compute(
 
     The default cut keeps ``train_fraction`` of the rows for training.
     """
-    c = _compute(df, model)
+    c = compute_of(df, model.columns, model.cost, model.law.inputs)
     cut = float(np.quantile(c, train_fraction)) if cut is None else float(cut)
     train = c <= cut
     return Split(f"compute <= {cut:.3g}", train, ~train)
@@ -265,7 +258,7 @@ def sbc(
     settings = NutsSettings(chains=1, draws=draws, warmup=warmup, seed=seed + 1)
     fits = sample_nuts(model, datas, settings)
     sites = population_sites(model.law, model.effects) + [
-        k for k in ("sigma", "nu", "sd_run", "tau_disc") if k in fits[0].samples
+        k for k in NOISE_SITES if k in fits[0].samples
     ]
     ranks = {}
     for site in sites:

@@ -64,12 +64,40 @@ class ScalingData:
     index: np.ndarray
     columns: dict[str, str]
     scale: Scale
-    cost: TrainingCost = DEFAULT_COST
 
     @property
     def n(self) -> int:
         """Number of rows."""
         return int(self.loss.shape[0])
+
+
+def compute_of(
+    df: pd.DataFrame,
+    columns: Mapping[str, str] | None = None,
+    cost: TrainingCost = DEFAULT_COST,
+    inputs: Sequence[str] = ("N", "D"),
+) -> np.ndarray:
+    """Training compute of every row, as a fit with these ``inputs`` defines it.
+
+    A law that reads ``C`` reads the ``flops`` column where the table has one; for every other
+    law compute is the training cost's ``k N D`` (a ``flops`` column is then not used by the
+    fit, so neither is it here).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    columns : dict, optional
+        Column name of each role where it differs from the default (a model's ``columns``).
+    cost : TrainingCost
+        The training cost (a model's ``cost``).
+    inputs : sequence of str
+        The law's inputs.
+    """
+    cols = {**DEFAULT_COLUMNS, **dict(columns or {})}
+    if "C" in inputs and cols["flops"] in df:
+        return df[cols["flops"]].to_numpy(float)
+    return cost.flops(df[cols["params"]].to_numpy(float), df[cols["tokens"]].to_numpy(float))
 
 
 def _numeric(df: pd.DataFrame, col: str, role: str, positive: bool = True) -> np.ndarray:
@@ -274,5 +302,4 @@ def prepare(
         index=df.index.to_numpy(),
         columns=cols,
         scale=scale,
-        cost=cost,
     )

@@ -17,7 +17,7 @@ import pandas as pd
 
 from bayescale.frontier import _cost, frontier, frontier_draws
 from bayescale.posterior import ScalingPosterior
-from bayescale.prediction import KINDS
+from bayescale.prediction import KINDS, keys
 
 
 def _check_kind(kind: str) -> None:
@@ -73,7 +73,7 @@ def _iso_kernel(
     """
     _check_kind(kind)
     k = post.cost.k
-    key_pred, key_loss = jax.random.split(jax.random.PRNGKey(rng_seed))
+    key_pred, key_loss = keys(rng_seed)
     pred = post.predictor(new_groups=new_groups, rng_seed=key_pred, **groups)
     offsets = jnp.linspace(-span, span, n_grid) * jnp.log(10.0)
 
@@ -257,10 +257,10 @@ def value_of_runs(
             raise ValueError(f"candidates needs columns N and D; missing {col!r}.")
     # The frontier's keys: L* here is frontier(post, target_compute, new_groups=True,
     # rng_seed=rng_seed)'s, drawn by the same predictor as the candidates' outcomes.
-    k_pred, k_front = jax.random.split(jax.random.PRNGKey(rng_seed))
+    k_pred, k_front = keys(rng_seed)
     k_loc, k_obs, k_pick = jax.random.split(jax.random.fold_in(k_front, 1), 3)
     pred = post.predictor(new_groups=True, rng_seed=k_pred, **groups)
-    q = frontier_draws(pred, np.array([float(target_compute)]), post.cost, key=k_front)
+    q = frontier_draws(pred, np.array([float(target_compute)]), k_front)
     q = np.asarray(q["loss_opt"][..., 0]).ravel()
     keep = np.linspace(0, q.size - 1, min(max_draws, q.size)).astype(int)
     x = {"N": candidates["N"].to_numpy(float), "D": candidates["D"].to_numpy(float)}

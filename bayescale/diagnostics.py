@@ -21,9 +21,9 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
     """Diagnostics of every sampled and derived posterior quantity.
 
     ``post`` is a posterior (anything with a ``tree``) or an ArviZ DataTree. Returns a table
-        indexed by parameter (``"E"``, ``"z_a__family[f1]"``...) with columns ``r_hat``,
-        ``ess_bulk``, ``ess_tail`` and ``ok``. Its ``attrs`` hold the sampler checks:
-        ``divergences``, ``max_treedepth_hits`` (counted from ``reached_max_treedepth``, which the
+    indexed by parameter (``"E"``, ``"z_a__family[f1]"``...) with columns ``r_hat``,
+    ``ess_bulk``, ``ess_tail`` and ``ok``. Its ``attrs`` hold the sampler checks:
+    ``divergences``, ``max_treedepth_hits`` (counted from ``reached_max_treedepth``, which the
     engine computes), ``bfmi_min`` (``arviz_stats.bfmi``) and the overall ``ok``. When ``warn``
     is true, a :class:`~bayescale.errors.ConvergenceWarning` says which checks failed: R-hat
     above 1.01, bulk or tail ESS below 400, any divergence, hitting the maximum tree depth, or

@@ -76,31 +76,37 @@ def path_draws(tau: np.ndarray, z: np.ndarray | None, grid: Grid) -> jnp.ndarray
     return path - path.mean(axis=-1, keepdims=True)
 
 
-def at(
-    path: jnp.ndarray, tau: np.ndarray, t: np.ndarray, grid: Grid, key: jax.Array
-) -> jnp.ndarray:
+def at(path: jnp.ndarray, tau: np.ndarray, t, grid: Grid, key: jax.Array) -> jnp.ndarray:
     """Discrepancy draws at positions ``t`` (extrapolating beyond the grid).
 
     ``path`` is ``(*sample, n)`` and ``tau`` ``(*sample)``; ``t`` is 1-D (``m`` positions, the
-    result ``(*sample, m)``) or already laid out as ``(*sample, ...)``.
+    result ``(*sample, m)``) or already laid out as ``(*sample, ...)``. Inside the grid the
+    fitted path; beyond its edges (the bins' outer boundaries, so every fitted row is inside)
+    ``path[edge] + tau sqrt(distance) z``, with one ``z`` per posterior draw on each side: a
+    coherent draw of the walk's continuation, whatever the layout of ``t``.
     """
     t = jnp.asarray(t)
     idx = grid.index(t)
     sample = jnp.shape(tau)
     if t.ndim <= 1:
         inside = jnp.take(path, idx, axis=-1)
-        scale = jnp.asarray(tau)[..., None]
+        extra = 1
     else:
         extra = t.ndim - len(sample)
         shape = jnp.broadcast_shapes(t.shape, (*sample, *(1,) * extra))
         flat = jnp.reshape(path, (*sample, *(1,) * (extra - 1), path.shape[-1]))
         idx_b = jnp.broadcast_to(idx, shape)
-        inside = jnp.take_along_axis(
-            jnp.broadcast_to(flat, (*shape[:-1], path.shape[-1])), idx_b, -1
-        )
-        scale = jnp.reshape(jnp.asarray(tau), (*sample, *(1,) * extra))
-    lo_edge = grid.origin + 0.5 * grid.step
-    hi_edge = grid.origin + (grid.n - 0.5) * grid.step
-    dist_out = jnp.where(t > hi_edge, t - hi_edge, jnp.where(t < lo_edge, lo_edge - t, 0.0))
-    z = jax.random.normal(key, inside.shape)
-    return inside + scale * jnp.sqrt(dist_out) * z
+        full = jnp.broadcast_to(flat, (*shape[:-1], path.shape[-1]))
+        inside = jnp.take_along_axis(full, idx_b, -1)
+
+    def per_draw(v):
+        return jnp.reshape(jnp.asarray(v), (*sample, *(1,) * extra))
+
+    lo_edge, hi_edge = grid.origin, grid.origin + grid.n * grid.step
+    above = jnp.maximum(t - hi_edge, 0.0)
+    below = jnp.maximum(lo_edge - t, 0.0)
+    z = jax.random.normal(key, (2, *sample))
+    scale = per_draw(tau)
+    return (
+        inside + scale * jnp.sqrt(above) * per_draw(z[0]) + scale * jnp.sqrt(below) * per_draw(z[1])
+    )

@@ -29,9 +29,11 @@ from typing import Any
 import arviz_base
 import arviz_stats
 import jax
+import numpy as np
 import numpyro
 import pandas as pd
 import xarray as xr
+from numpyro.infer import Predictive
 
 from bayescale.data import DEFAULT_COLUMNS, ScalingData
 from bayescale.diagnostics import diagnose
@@ -42,11 +44,13 @@ from bayescale.fit import fit as _fit
 from bayescale.inference import Draws
 from bayescale.laws.base import INPUTS, Scale
 from bayescale.likelihood import from_location
-from bayescale.model import Model
+from bayescale.model import PRIOR_DRAWS, Model
 from bayescale.posterior import ScalingPosterior, read_tree, tree_coords, tree_dims, write_tree
-from bayescale.prediction import KINDS
+from bayescale.prediction import KINDS, Assignment, keys, predictor
 from bayescale.sites import natural_draws, terms_of
 
+#: Compiled prior simulations of two-step models, by structure and number of draws.
+_PRIOR_FNS: dict[tuple, Any] = {}
 #: Prefix of the link's sites in the joint model.
 LINK = "link"
 _SEP = "__"
@@ -157,8 +161,6 @@ class TwoStepModel:
         """Validate ``df`` for both steps (every row needs the inputs, the loss and the metric)."""
         return TwoStepData(loss=self.loss.prepare(df), link=self.link.prepare(df))
 
-    observed_sites = ("loss", f"{LINK}{_SEP}metric")
-
     def model_args(self, data: TwoStepData, rows: int | None = None) -> tuple[dict, dict]:
         """``(structure, arrays)`` of both steps (run effects stay sampled in both steps)."""
         loss_s, loss_a = self.loss.model_args(data.loss, rows)
@@ -179,6 +181,20 @@ class TwoStepModel:
     def pointwise_structure(self, structure: dict) -> dict:
         """Return the structure itself: both steps sample their run effects."""
         return structure
+
+    def prior_draws(self, data: TwoStepData, n: int = PRIOR_DRAWS, seed: int = 0) -> dict:
+        """Draw every site of both steps from the prior, each ``(1, n, ...)``."""
+        structure, arrays = self.model_args(data)
+        key = (self.structure_key(), repr(sorted(structure.items())), n)
+        if key not in _PRIOR_FNS:
+
+            def simulate(rng_key: jax.Array, a: dict) -> dict:
+                # The observations are given: Predictive draws the latent sites only.
+                return Predictive(self.numpyro_model, num_samples=n)(rng_key, **structure, **a)
+
+            _PRIOR_FNS[key] = jax.jit(simulate)
+        sim = _PRIOR_FNS[key](jax.random.PRNGKey(seed), arrays)
+        return {k: np.asarray(v)[None] for k, v in sim.items() if not k.startswith("_")}
 
     def structure_key(self) -> str:
         """Text identifying the joint model's structure."""
@@ -219,6 +235,39 @@ class TwoStepModel:
 
 def _prefixed(d: Mapping[str, Any]) -> dict[str, Any]:
     return {_P + k: v for k, v in d.items()}
+
+
+def _replicate(
+    model: TwoStepModel,
+    data: TwoStepData,
+    samples: Mapping[str, np.ndarray],
+    grid: Grid | None,
+    seed: int,
+) -> dict[str, np.ndarray]:
+    """Draw a new observation of every fitted row's loss and metric (the prediction path).
+
+    Each row keeps its groups and runs; the link reads each draw's latent loss, as in
+    :meth:`TwoStepPosterior.predict`.
+    """
+
+    def fitted(d: ScalingData) -> Assignment:
+        codes = {t: g.codes for t, g in d.groups.items()}
+        run = None if d.run is None else d.run.codes
+        return Assignment(codes, {t: 0 for t in codes}, run, 0)
+
+    loss_sites = {k: v for k, v in samples.items() if not k.startswith(_P)}
+    link_sites = {k[len(_P) :]: v for k, v in samples.items() if k.startswith(_P)}
+    key_pred, key_draw = keys(seed)
+    loss_pred = predictor(
+        loss_sites, model.loss, data.loss.scale, fitted(data.loss), key_pred, grid=grid
+    )
+    loc, loss = loss_pred.draw(data.loss.x, "predictive", key_draw)
+    latent = from_location(loc, model.loss.scale)
+    link_pred = predictor(
+        link_sites, model.link, data.link.scale, fitted(data.link), jax.random.fold_in(key_pred, 1)
+    )
+    metric = link_pred.loss({"L": latent}, "predictive", jax.random.fold_in(key_draw, 1))
+    return {"loss": np.asarray(loss), "metric": np.asarray(metric)}
 
 
 class TwoStepPosterior:
@@ -270,8 +319,8 @@ class TwoStepPosterior:
                 )
             )
         )
-        dims = tree_dims(model.loss, data.loss)
-        dims.update(_prefixed(tree_dims(model.link, data.link)))
+        dims = tree_dims(model.loss)
+        dims.update(_prefixed(tree_dims(model.link)))
         dims.update({"metric": ["obs"], "link__z_run": ["link__run"], "link__r_run": ["link__run"]})
         coords = {**tree_coords(data.link), **tree_coords(data.loss)}
         if data.link.run is not None:
@@ -283,6 +332,14 @@ class TwoStepPosterior:
         dims.update({k: ["obs"] for k in constant})
         ll = dict(draws.log_likelihood)
         ll["metric"] = ll.pop(_P + "metric")
+        extrap = (model.loss.extrapolation(data.loss), model.link.extrapolation(data.link))
+        grid = model.loss.discrepancy_grid(data.loss)
+        seed = int(draws.settings.get("seed", 0))
+        prior = model.prior_draws(data, seed=seed + 7)
+        replicate = {
+            "posterior_predictive": _replicate(model, data, samples, grid, seed),
+            "prior_predictive": _replicate(model, data, prior, grid, seed + 7),
+        }
         tree = arviz_base.from_dict(
             {
                 "posterior": posterior,
@@ -290,12 +347,12 @@ class TwoStepPosterior:
                 "log_likelihood": ll,
                 "observed_data": {"loss": data.loss.loss, "metric": data.link.loss},
                 "constant_data": constant,
+                "prior": prior,
+                **replicate,
             },
             coords=coords,
             dims=dims,
         )
-        extrap = (model.loss.extrapolation(data.loss), model.link.extrapolation(data.link))
-        grid = model.loss.discrepancy_grid(data.loss)
         tree.attrs.update(
             {
                 "bayescale_two_step": json.dumps(model.spec(), sort_keys=True),
@@ -412,8 +469,7 @@ class TwoStepPosterior:
         loss_post, link_post = self.loss_posterior, self.link_posterior
         # The loss step's keys are ScalingPosterior.predict's: its loss draws are
         # loss_posterior.predict(...)'s at the same seed.
-        key_pred, key_draw = jax.random.split(jax.random.PRNGKey(rng_seed))
-        k_loc, k_obs = jax.random.split(key_draw)
+        key_pred, key_draw = keys(rng_seed)
         loss_cols, link_cols = _columns_of(self.model.loss), _columns_of(self.model.link)
         unknown = [k for k in values if not _is_input(k) and k not in loss_cols | link_cols]
         if unknown:
@@ -426,9 +482,8 @@ class TwoStepPosterior:
         loss_groups = {k: v for k, v in values.items() if k in loss_cols}
         link_groups = {k: v for k, v in values.items() if k in link_cols}
         loss_pred = loss_post.predictor(new_groups, key_pred, m, **loss_groups)
-        loc = loss_pred.location(x, k_loc)
+        loc, loss = loss_pred.draw(x, kind, key_draw)
         latent = from_location(loc, self.model.loss.scale)
-        loss = loss_pred.observe(loc, k_obs) if kind == "predictive" else latent
         # The link step: the latent loss of each draw through the link drawn with it.
         link_pred = link_post.predictor(
             new_groups, jax.random.fold_in(key_pred, 1), m, **link_groups

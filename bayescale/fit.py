@@ -1,10 +1,11 @@
 """Fitting: a table and a model in, a posterior out.
 
-:func:`fit` is the one entry point of a single fit, :func:`fit_many` of many tables of one model
-(as one vectorised computation), :func:`laplace_many` of the fast MAP + Laplace path. All three
-serve any model that follows the :class:`~bayescale.inference.Fittable` protocol
-(:class:`bayescale.Model`, :class:`bayescale.TwoStepModel`): validate each table, draw with the
-engine (:mod:`bayescale.inference`), let the model build its posterior, check the diagnostics.
+:func:`fit` is the one entry point of a single fit and :func:`fit_many` of many tables of one
+model (as one vectorised computation); both serve any model that follows the
+:class:`~bayescale.inference.Fittable` protocol (:class:`bayescale.Model`,
+:class:`bayescale.TwoStepModel`): validate each table, draw with the engine
+(:mod:`bayescale.inference`), let the model build its posterior, check the diagnostics.
+:func:`laplace_many` is the fast MAP + Laplace path of a :class:`bayescale.Model`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from bayescale.diagnostics import diagnose, failure_message
-from bayescale.errors import ConvergenceWarning
+from bayescale.errors import ConvergenceWarning, SpecificationError
 from bayescale.inference import Fittable, NutsSettings, laplace_draws, sample_nuts
 from bayescale.laws.base import Scale
 from bayescale.sites import natural_draws
@@ -95,8 +96,9 @@ def fit_many[P](
     """Full NUTS posteriors of many tables of one model, as one vectorised computation.
 
     Every chain of every fit is a lane of :func:`bayescale.inference.sample_nuts`; chains start
-    around each fit's MAP with its Laplace covariance as starting mass matrix. Each fit comes
-    back as its own posterior (diagnostics, LOO and prediction work as for a single fit).
+    around each fit's MAP (with its Laplace covariance as starting mass matrix for models
+    without group scales, see ``init_mass``). Each fit comes back as its own posterior
+    (diagnostics, LOO and prediction work as for a single fit).
 
     Parameters
     ----------
@@ -193,6 +195,11 @@ def laplace_many(
     maxiter : int
         Iterations of the MAP search.
     """
+    if not hasattr(model, "law") or not hasattr(model, "effects"):
+        raise SpecificationError(
+            f"laplace_many fits a bayescale.Model (one law and its effects), not a "
+            f"{type(model).__name__}; use bayescale.fit_many for its full posteriors."
+        )
     datas = [model.prepare(t) for t in tables]
     res = laplace_draws(model, datas, draws=draws, seed=seed, maxiter=maxiter)
     # Every fit's own scale, shaped (fit, 1) to broadcast against (fit, draw) draws.

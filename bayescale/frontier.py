@@ -27,7 +27,7 @@ import xarray as xr
 from bayescale.cost import TrainingCost
 from bayescale.errors import SpecificationError
 from bayescale.posterior import ScalingPosterior
-from bayescale.prediction import Predictor
+from bayescale.prediction import Predictor, keys
 
 Array = jnp.ndarray
 GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
@@ -79,22 +79,22 @@ def effective_tokens(tokens: Array, unique: float, r_star: float) -> Array:
 def frontier_draws(
     pred: Predictor,
     compute: np.ndarray,
-    cost: TrainingCost,
+    key: jax.Array,
     inference_tokens: float = 0.0,
     unique_tokens: float | None = None,
     r_star: float = 15.4,
     method: str = "auto",
-    key: jax.Array | None = None,
 ) -> dict[str, jnp.ndarray]:
     """Per-draw compute-optimal ``N*``, ``D*`` and ``L*`` for budgets ``compute``.
 
     The array layer of :func:`frontier`: arrays shaped ``(chain, draw, compute)``. ``N*`` of a
-    draw minimises its law's location along the iso-FLOP curve; ``L*`` is the prediction
-    path's loss at ``(N*, D*)`` (``pred.mean_loss``: law, discrepancy, extrapolation error).
+    draw minimises its law's location along the iso-FLOP curve of the predictor's training
+    cost; ``L*`` is the prediction path's loss at ``(N*, D*)``, ``pred.loss(x, "mean", key)``
+    (law, discrepancy, extrapolation error).
     """
     law = pred.law
     reads_unique = "U" in law.inputs
-    k = cost.k
+    k = pred.cost.k
     c = jnp.asarray(compute, dtype=float)
     plain = inference_tokens == 0 and unique_tokens is None
     closed = getattr(law, "compute_optimal", None)
@@ -135,7 +135,7 @@ def frontier_draws(
             hi = jnp.minimum(hi, jnp.log(c / (2.0 * inference_tokens)) - 1e-9)
         log_n = golden_minimise(objective, half - 8.0, hi)
     x_opt = inputs(log_n, c)
-    loss_opt = pred.mean_loss(x_opt, key)[:, :, 0]
+    loss_opt = pred.loss(x_opt, "mean", key)[:, :, 0]
     return {
         "N_opt": jnp.exp(log_n),
         "D_opt": tokens_for(log_n, c),
@@ -217,9 +217,9 @@ def frontier(
     if np.any(~np.isfinite(c)) or np.any(c <= 0):
         raise ValueError("compute must be finite and > 0.")
     cost = _cost(post, flops_per_param_token)
-    key_pred, key_loss = jax.random.split(jax.random.PRNGKey(rng_seed))
+    key_pred, key_draw = keys(rng_seed)
     pred = post.predictor(new_groups=new_groups, rng_seed=key_pred, **groups)
-    out = frontier_draws(pred, c, cost, inference_tokens, unique_tokens, r_star, method, key_loss)
+    out = frontier_draws(pred, c, key_draw, inference_tokens, unique_tokens, r_star, method)
     coords = {"chain": post.posterior["chain"].values, "draw": post.posterior["draw"].values}
     coords["compute"] = c
     dims = ("chain", "draw", "compute")

@@ -45,19 +45,23 @@ def from_location(loc, scale: str):
 
 
 def log_jacobian(y, scale: str):
-    """``log |d g(y) / dy|``: turns a density of ``g(y)`` into a density of ``y``."""
-    y = np.asarray(y, dtype=float)
+    """``log |d g(y) / dy|``: turns a density of ``g(y)`` into a density of ``y``.
+
+    NumPy in, NumPy out; JAX in (also under ``jax.jit``), JAX out.
+    """
+    xp = jnp if isinstance(y, jax.Array) else np
+    y = xp.asarray(y, dtype=float)
     if scale == "log":
-        return -np.log(y)
+        return -xp.log(y)
     if scale == "logit":
-        return -np.log(y) - np.log1p(-y)
-    return np.zeros_like(y)
+        return -xp.log(y) - xp.log1p(-y)
+    return xp.zeros_like(y)
 
 
 def noise(likelihood: str, loc, sigma, nu=None) -> dist.Distribution:
     """Return the noise distribution of one observation around ``loc``."""
     if likelihood == "student_t":
-        return dist.StudentT(nu, loc, sigma)
+        return StudentT(nu, loc, sigma)
     return dist.Normal(loc, sigma)
 
 
@@ -124,6 +128,15 @@ def student_t(key: jax.Array, df: jnp.ndarray, shape: tuple[int, ...]) -> jnp.nd
     return jnp.cos(theta) * jnp.sqrt(df * jnp.expm1(-2.0 / df * jnp.log(w)))
 
 
+class StudentT(dist.StudentT):
+    """NumPyro's Student-t, drawn by :func:`student_t` (exact, no rejection sampling)."""
+
+    def sample(self, key: jax.Array, sample_shape: tuple[int, ...] = ()) -> jnp.ndarray:
+        """Draw ``loc + scale * t`` of shape ``sample_shape + batch_shape``."""
+        shape = sample_shape + self.batch_shape
+        return self.loc + self.scale * student_t(key, self.df, shape)
+
+
 def sample_noise(
     key: jax.Array,
     shape: tuple[int, ...],
@@ -188,6 +201,7 @@ __all__ = [
     "LIKELIHOODS",
     "RUN_MOMENT_SITES",
     "SCALES",
+    "StudentT",
     "draw_marginal_run",
     "from_location",
     "log_jacobian",

@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import jax
@@ -103,7 +104,7 @@ class Model:
         ``{"E": "family", "A": ["family", "family:seed"]}``. ``"a:b"`` is the interaction of
         columns ``a`` and ``b`` (nested when ``b`` labels repeat within ``a``). Each effect is a
         normal random effect on the parameter's sampled (centred) scale with a half-normal
-        prior on its standard deviation. Stored normalised, by sampled site
+        prior on its standard deviation. Stored normalised and read-only, by sampled site
         (``{"log_E": (Term("family"),)}``); :meth:`spec` gives them by natural name.
     likelihood : {"student_t", "normal"}
         Observation noise. Student-t (default) is robust to outlying runs.
@@ -229,11 +230,11 @@ class Model:
             )
         values = {
             "law": law,
-            "effects": _effects(law, effects),
+            "effects": MappingProxyType(_effects(law, effects)),
             "likelihood": likelihood,
             "scale": scale,
-            "priors": {k: parse_prior(v) for k, v in given.items()},
-            "columns": dict(columns) if columns else None,
+            "priors": MappingProxyType({k: parse_prior(v) for k, v in given.items()}),
+            "columns": MappingProxyType(dict(columns)) if columns else None,
             "run": run,
             "marginal_run": marginal_run,
             "centered": centered,
@@ -246,12 +247,23 @@ class Model:
         }
         for k, v in values.items():
             object.__setattr__(self, k, v)
-        custom = type(law).name == "custom"
-        key = f"custom-law-{id(law)}" if custom else json.dumps(self.spec(), sort_keys=True)
+        key = json.dumps(self.spec(), sort_keys=True)
+        if type(law).name == "custom":  # the spec cannot name a user's function: add its identity
+            key = f"custom-law-{id(law)} {key}"
         object.__setattr__(self, "_key", key)
 
     def __repr__(self) -> str:
         return f"Model({self.describe_short()})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Model) and other._key == self._key
+
+    def __hash__(self) -> int:
+        # Equal models (the same spec; a custom law: the same law object) share compiled code.
+        return hash(self._key)
+
+    def __reduce__(self):
+        return (_rebuild, (self.spec(), self.law if type(self.law).name == "custom" else None))
 
     def describe_short(self) -> str:
         """One line: the law, effects, likelihood and scale."""
@@ -440,8 +452,6 @@ class Model:
         return ExtrapolationError.from_data(data.x, self.extrapolation_scale, self.cost)
 
     # -- the NumPyro model ------------------------------------------------------------------
-    observed_sites = ("loss",)
-
     def model_args(self, data: ScalingData, rows: int | None = None) -> tuple[dict, dict]:
         """``(structure, arrays)`` of :meth:`numpyro_model` for a table, rows padded to ``rows``.
 
@@ -595,7 +605,6 @@ class Model:
                     "predictive",
                     k_loss,
                     grid=self.discrepancy_grid(data),
-                    cost=self.cost,
                 )
             )
         return out
@@ -630,6 +639,11 @@ class Model:
     ) -> ScalingPosterior:
         """Fit the model to ``df``: shorthand for :func:`bayescale.fit` (same arguments)."""
         return _fit(self, df, chains=chains, draws=draws, warmup=warmup, seed=seed, **kwargs)
+
+
+def _rebuild(spec: dict, law: Law | None) -> Model:
+    """Unpickle a model (its fields are read-only mappings, rebuilt from its spec)."""
+    return Model.from_spec(spec, law=law)
 
 
 def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior:

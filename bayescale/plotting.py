@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 
 from bayescale.cost import DEFAULT_COST, TrainingCost
+from bayescale.data import compute_of
 from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS
 from bayescale.posterior import ScalingPosterior, with_predictive
@@ -155,12 +156,9 @@ def _curves(
     curve.
     """
     if set(inputs) == {"N", "D"}:
-        c = (
-            df[cols["flops"]].astype(float)
-            if cols["flops"] in df
-            else cost.flops(df[cols["params"]].astype(float), df[cols["tokens"]].astype(float))
+        budget = pd.Series(
+            np.round(np.log10(compute_of(df, cols, cost, inputs)), 1), index=df.index
         )
-        budget = np.round(np.log10(c.astype(float)), 1)
         sizes_per_budget = df[cols["params"]].groupby(budget).nunique()
         if sizes_per_budget.median() >= 3:
             return "compute", budget, "N"
@@ -183,8 +181,7 @@ def _grid(
     grid = np.geomspace(x.min(), x.max(), 60)
     out = {xname: grid}
     if iso_flop:
-        flops = cost.flops(rows[cols["params"]].astype(float), rows[cols["tokens"]].astype(float))
-        c = float(np.exp(np.mean(np.log(flops))))
+        c = float(np.exp(np.mean(np.log(compute_of(rows, cols, cost, inputs)))))
         other = "D" if xname == "N" else "N"
         out[other] = c / (cost.k * grid)
     else:
@@ -286,9 +283,7 @@ def plot_fan(
     fig = Figure(figsize=(7, 4.4), layout="constrained")
     ax = fig.subplots()
     if set(law.inputs) == {"N", "D"}:
-        c_data = post.cost.flops(
-            df[cols["params"]].to_numpy(float), df[cols["tokens"]].to_numpy(float)
-        )
+        c_data = compute_of(df, cols, post.cost, law.inputs)
         grid = np.geomspace(c_data.min(), max(target_compute, c_data.max()), 60)
         front = frontier(post, grid).median(dim=("chain", "draw"))
         pred = post.predict(N=front["N_opt"].values, D=front["D_opt"].values)
@@ -376,31 +371,33 @@ def plot_ppc(post: ScalingPosterior, path: str | Path | None = None) -> Figure:
     return _arviz_figure(pc, path)
 
 
+def _names_plot(plot: Any, post: ScalingPosterior, names: Sequence[str], path: Any) -> Figure:
+    """One of ArviZ's per-variable plots of ``names`` on the fit's tree."""
+    return _arviz_figure(plot(post.tree, var_names=list(names), backend="matplotlib"), path)
+
+
 def plot_prior_posterior(
     post: ScalingPosterior, var_names: Sequence[str] | None = None, path: str | Path | None = None
 ) -> Figure:
     """Prior against posterior of the sampled law parameters (``plot_prior_posterior``)."""
-    names = list(var_names or [p.name for p in post.law.parameters])
-    pc = arviz_plots.plot_prior_posterior(post.tree, var_names=names, backend="matplotlib")
-    return _arviz_figure(pc, path)
+    names = var_names or [p.name for p in post.law.parameters]
+    return _names_plot(arviz_plots.plot_prior_posterior, post, names, path)
 
 
 def plot_trace(
     post: ScalingPosterior, var_names: Sequence[str] | None = None, path: str | Path | None = None
 ) -> Figure:
     """Trace and marginal of the natural parameters per chain (``arviz_plots.plot_trace_dist``)."""
-    names = list(var_names or post.law.natural_names)
-    pc = arviz_plots.plot_trace_dist(post.tree, var_names=names, backend="matplotlib")
-    return _arviz_figure(pc, path)
+    names = var_names or post.law.natural_names
+    return _names_plot(arviz_plots.plot_trace_dist, post, names, path)
 
 
 def plot_rank(
     post: ScalingPosterior, var_names: Sequence[str] | None = None, path: str | Path | None = None
 ) -> Figure:
     """Rank ECDF of each chain against the others (``arviz_plots.plot_rank``)."""
-    names = list(var_names or post.law.natural_names)
-    pc = arviz_plots.plot_rank(post.tree, var_names=names, backend="matplotlib")
-    return _arviz_figure(pc, path)
+    names = var_names or post.law.natural_names
+    return _names_plot(arviz_plots.plot_rank, post, names, path)
 
 
 __all__ = [

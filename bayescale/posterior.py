@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayescale.cost import DEFAULT_COST, TrainingCost
+from bayescale.cost import TrainingCost
 from bayescale.data import DEFAULT_COLUMNS, ScalingData
 from bayescale.description import ModelDescription
 from bayescale.diagnostics import diagnose
@@ -30,10 +30,9 @@ from bayescale.discrepancy import Grid
 from bayescale.errors import DataError
 from bayescale.extrapolation import ExtrapolationError
 from bayescale.laws.base import INPUTS, Law, Scale
-from bayescale.likelihood import from_location
 from bayescale.loo import loo
 from bayescale.prediction import KINDS, Assignment, Predictor, loss_draws, predictor
-from bayescale.sites import RUN, SEP, dims, natural_draws, terms_of
+from bayescale.sites import RUN, dims, is_sampled, natural_draws, natural_group_name, terms_of
 
 #: Sample dims of every group.
 SAMPLE_DIMS = ("chain", "draw")
@@ -47,6 +46,7 @@ ATTR_SETTINGS = "bayescale_settings"
 ATTR_INDEX = "bayescale_data_index"
 ATTR_DISCREPANCY = "bayescale_discrepancy"
 ATTR_EXTRAPOLATION = "bayescale_extrapolation"
+ATTR_TIMING = "bayescale_timing"
 
 
 def tree_coords(data: ScalingData) -> dict[str, Any]:
@@ -58,7 +58,7 @@ def tree_coords(data: ScalingData) -> dict[str, Any]:
     return coords
 
 
-def tree_dims(model: ModelDescription, data: ScalingData) -> dict[str, list[str]]:
+def tree_dims(model: ModelDescription) -> dict[str, list[str]]:
     """Dims of every variable of a fit's tree (beyond ``chain, draw``)."""
     out = dims(model.law, model.effects, terms_of(model.effects))
     out["loss"] = ["obs"]
@@ -170,12 +170,13 @@ class ScalingPosterior:
             ATTR_SCALE: json.dumps(data.scale.to_dict(), sort_keys=True),
             ATTR_SETTINGS: json.dumps(draws.settings, sort_keys=True),
             ATTR_INDEX: json.dumps([str(i) for i in data.index]),
+            ATTR_TIMING: json.dumps({k: round(v, 4) for k, v in draws.timing.items()}),
         }
         if grid is not None:
             attrs[ATTR_DISCREPANCY] = json.dumps(grid.to_dict())
         if extrapolation is not None:
             attrs[ATTR_EXTRAPOLATION] = json.dumps(extrapolation.to_dict())
-        var_dims = tree_dims(model, data)
+        var_dims = tree_dims(model)
         var_dims.update({k: ["obs"] for k in constant})
         groups: dict[str, Any] = {
             "posterior": posterior,
@@ -232,12 +233,17 @@ class ScalingPosterior:
     @property
     def cost(self) -> TrainingCost:
         """The fit's training cost ``C = k N D``."""
-        return getattr(self.model, "cost", DEFAULT_COST)
+        return self.model.cost
 
     @property
     def settings(self) -> dict[str, Any]:
         """The sampler settings the fit ran with."""
         return json.loads(self.tree.attrs.get(ATTR_SETTINGS, "{}"))
+
+    @property
+    def timing(self) -> dict[str, float]:
+        """Wall seconds of each phase of the fit (initialisation, MAP, NUTS, log likelihood)."""
+        return json.loads(self.tree.attrs.get(ATTR_TIMING, "{}"))
 
     def group_labels(self, term: str) -> list[str]:
         """Labels of a group term (the coords of its dim)."""
@@ -250,7 +256,11 @@ class ScalingPosterior:
         names += [v for v in post.data_vars if v.startswith("sd_")]
         names += [v for v in ("sigma", "nu") if v in post.data_vars]
         for term in terms_of(self.model.effects):
-            names += [f"{k}_{term}" for k in self.law.natural_names if f"{k}_{term}" in post]
+            names += [
+                natural_group_name(k, term)
+                for k in self.law.natural_names
+                if natural_group_name(k, term) in post
+            ]
         return names
 
     def summary(self, var_names: list[str] | None = None, **kwargs: Any) -> pd.DataFrame:
@@ -360,7 +370,6 @@ class ScalingPosterior:
             key,
             grid=self.grid,
             extrapolation=self.extrapolation,
-            cost=self.cost,
         )
 
     def predict(
@@ -408,22 +417,13 @@ class ScalingPosterior:
             jax.random.PRNGKey(rng_seed),
             grid=self.grid,
             extrapolation=self.extrapolation,
-            cost=self.cost,
         )
         return self.label(draws, x, groups)
 
     def sampled(self) -> dict[str, np.ndarray]:
         """Draws of the sampled sites the prediction path reads (not the derived ones)."""
         post = self.tree["posterior"]
-        laws = {p.name for p in self.law.parameters}
-        return {
-            k: v.values
-            for k, v in post.data_vars.items()
-            if k in laws
-            or k in ("sigma", "nu", "tau_disc")
-            or k.startswith(("sd_", "z_", "r_"))
-            or SEP in k
-        }
+        return {k: v.values for k, v in post.data_vars.items() if is_sampled(k, self.law)}
 
     def points(self, **values: Any) -> tuple[dict[str, np.ndarray], dict[str, Any], int]:
         """Validate :meth:`predict`'s keyword arguments: ``(inputs, group labels, points)``.
@@ -474,10 +474,6 @@ class ScalingPosterior:
             np.asarray(draws), dims=("chain", "draw", "point"), coords=coords, name=name
         )
 
-    def from_location(self, loc: Any) -> Any:
-        """Map the likelihood's location (log loss on the log scale) back to loss."""
-        return from_location(loc, self.model.scale)
-
 
 def fitted_assignment(post: ScalingPosterior) -> Assignment:
     """Group levels and runs of the fitted rows (every level and run a fitted one)."""
@@ -508,7 +504,6 @@ def with_predictive(post: ScalingPosterior, seed: int = 0) -> xr.DataTree:
             jax.random.PRNGKey(seed),
             grid=post.grid,
             extrapolation=post.extrapolation,
-            cost=post.cost,
         )
     )
     posterior = post.tree["posterior"]

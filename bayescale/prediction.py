@@ -31,12 +31,11 @@ import numpy as np
 
 from bayescale import discrepancy as disc
 from bayescale import likelihood as lik
-from bayescale.cost import DEFAULT_COST, TrainingCost
 from bayescale.description import ModelDescription
 from bayescale.discrepancy import Grid
 from bayescale.extrapolation import ExtrapolationError
 from bayescale.laws.base import Scale
-from bayescale.sites import RUN, effect_draws, sd_site
+from bayescale.sites import RUN, effect_draws, sd_site, terms_of
 
 #: Kinds of prediction: the law's loss (``"mean"``) or a new observation (``"predictive"``).
 KINDS = ("mean", "predictive")
@@ -93,7 +92,6 @@ class Predictor:
         disc_state: tuple[jnp.ndarray, jnp.ndarray, Grid] | None,
         extrapolation: ExtrapolationError | None,
         rates: jnp.ndarray | None,
-        cost: TrainingCost,
     ) -> None:
         self.description = description
         self.law = description.law
@@ -104,7 +102,7 @@ class Predictor:
         self.disc_state = disc_state
         self.extrapolation = extrapolation
         self.rates = rates
-        self.cost = cost
+        self.cost = description.cost
         self.sample_shape = tuple(next(iter(self.theta.values())).shape[:2])
 
     # -- layout ---------------------------------------------------------------------------------
@@ -118,6 +116,11 @@ class Predictor:
         out = {}
         for k, v in x.items():
             v = jnp.asarray(v, dtype=float)
+            if v.ndim == 2:
+                raise ValueError(
+                    f"Input {k!r} has 2 dims {v.shape}: give points as a 1-D array (m,) or laid "
+                    "out as (chain, draw, point, ...)."
+                )
             out[k] = v.reshape(1, 1, -1) if v.ndim <= 1 else v
         ndim = max(max(v.ndim for v in out.values()), 3)
         return {k: v.reshape(*v.shape, *(1,) * (ndim - v.ndim)) for k, v in out.items()}, ndim
@@ -149,7 +152,8 @@ class Predictor:
         ax, ndim = self._aligned(x)
         if self.disc_state is not None:
             path, tau, grid = self.disc_state
-            key = jax.random.PRNGKey(0) if key is None else key
+            if key is None:
+                raise ValueError("A model with a discrepancy term needs a key to predict with.")
             t = disc.axis(ax, self.cost.k)
             loc = loc + disc.at(path, tau, t, grid, key)
         if self.extrapolation is not None:
@@ -199,17 +203,24 @@ class Predictor:
             self._per_draw(self.noise["sigma"], nd),
             None if self.noise["nu"] is None else self._per_draw(self.noise["nu"], nd),
             None if sd_run is None else self._per_draw(sd_run, nd),
-        ) + jnp.asarray(lik.log_jacobian(y, scale))
+        ) + lik.log_jacobian(jnp.asarray(y), scale)
 
-    def loss(self, x: Mapping[str, Any], kind: str, key: jax.Array) -> jnp.ndarray:
-        """All steps: loss draws at ``x`` (``kind="mean"``: the law's loss, no noise)."""
+    def draw(self, x: Mapping[str, Any], kind: str, key: jax.Array):
+        """Return all steps at ``x``: the location (steps 3-5) and the loss draws.
+
+        ``kind="mean"``: the law's loss (with its extrapolation error), no noise.
+        """
         if kind not in KINDS:
             raise ValueError(f"kind={kind!r}; choose one of {list(KINDS)}.")
         k_loc, k_obs = jax.random.split(key)
         loc = self.location(x, k_loc)
         if kind == "mean":
-            return lik.from_location(loc, self.description.scale)
-        return self.observe(loc, k_obs)
+            return loc, lik.from_location(loc, self.description.scale)
+        return loc, self.observe(loc, k_obs)
+
+    def loss(self, x: Mapping[str, Any], kind: str, key: jax.Array) -> jnp.ndarray:
+        """Return all steps: loss draws at ``x`` (``kind="mean"``: the law's loss, no noise)."""
+        return self.draw(x, kind, key)[1]
 
 
 def predictor(
@@ -220,7 +231,6 @@ def predictor(
     key: jax.Array,
     grid: Grid | None = None,
     extrapolation: ExtrapolationError | None = None,
-    cost: TrainingCost = DEFAULT_COST,
 ) -> Predictor:
     """Build the :class:`Predictor` of a posterior's draws for given group levels.
 
@@ -241,15 +251,13 @@ def predictor(
         The discrepancy's grid (models with a discrepancy term).
     extrapolation : ExtrapolationError, optional
         The fit's extrapolation-error term.
-    cost : TrainingCost
-        The fit's training cost.
     """
     law = description.law
     posterior = {k: jnp.asarray(v) for k, v in posterior.items()}
     shape = posterior[law.parameters[0].name].shape[:2]
     k_groups, k_runs, k_extrap = jax.random.split(key, 3)
     theta = {p.name: posterior[p.name][..., None] for p in law.parameters}
-    for i, term in enumerate(description_terms(description)):
+    for i, term in enumerate(t.name for t in terms_of(description.effects)):
         if term in assignment.codes:
             codes, n_new = jnp.asarray(assignment.codes[term]), assignment.new_levels.get(term, 0)
         else:
@@ -282,9 +290,18 @@ def predictor(
         tau = posterior["tau_disc"]
         disc_state = (disc.path_draws(tau, posterior.get("z_disc"), grid), tau, grid)
     rates = None if extrapolation is None else extrapolation.rates(shape, k_extrap)
-    return Predictor(
-        description, scale, theta, noise, run_effect, disc_state, extrapolation, rates, cost
-    )
+    return Predictor(description, scale, theta, noise, run_effect, disc_state, extrapolation, rates)
+
+
+def keys(rng_seed: int | jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Split a prediction's seed into the predictor's key and the draws' key.
+
+    Every consumer derives its keys this way, so that at one seed its loss draws are
+    ``ScalingPosterior.predict``'s: ``predictor(..., key_pred)`` then ``.loss(x, kind, key_draw)``.
+    """
+    key = rng_seed if isinstance(rng_seed, jax.Array) else jax.random.PRNGKey(rng_seed)
+    k_pred, k_draw = jax.random.split(key)
+    return k_pred, k_draw
 
 
 def _loss_draws(
@@ -302,10 +319,9 @@ def _loss_draws(
     new_runs: int,
     grid: Grid | None,
     extrapolation_scale: float | None,
-    cost: TrainingCost,
 ) -> jnp.ndarray:
     """All steps in one function (compiled by :func:`loss_draws`): loss draws at ``x``."""
-    key_pred, key_draw = jax.random.split(key)
+    key_pred, key_draw = keys(key)
     pred = predictor(
         posterior,
         description,
@@ -316,9 +332,8 @@ def _loss_draws(
         extrapolation=(
             None
             if extrapolation_scale is None
-            else ExtrapolationError(extrapolation_scale, ranges, cost)
+            else ExtrapolationError(extrapolation_scale, ranges, description.cost)
         ),
-        cost=cost,
     )
     return pred.loss(x, kind, key_draw)
 
@@ -332,7 +347,6 @@ _loss_draws_jit = jax.jit(
         "new_runs",
         "grid",
         "extrapolation_scale",
-        "cost",
     ),
 )
 
@@ -347,7 +361,6 @@ def loss_draws(
     key: jax.Array,
     grid: Grid | None = None,
     extrapolation: ExtrapolationError | None = None,
-    cost: TrainingCost = DEFAULT_COST,
 ) -> jnp.ndarray:
     """Loss draws ``(chain, draw, point)`` at inputs ``x`` (``(m,)`` arrays): every step at once.
 
@@ -376,13 +389,7 @@ def loss_draws(
         new_runs=int(assignment.new_runs),
         grid=grid,
         extrapolation_scale=None if extrapolation is None else float(extrapolation.scale),
-        cost=cost,
     )
 
 
-def description_terms(description: ModelDescription) -> list[str]:
-    """Names of every group term of a model, in first-use order."""
-    return list(dict.fromkeys(t.name for ts in description.effects.values() for t in ts))
-
-
-__all__ = ["KINDS", "Assignment", "Predictor", "description_terms", "loss_draws", "predictor"]
+__all__ = ["KINDS", "Assignment", "Predictor", "keys", "loss_draws", "predictor"]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bayescale.data import DEFAULT_COLUMNS
+from bayescale.data import DEFAULT_COLUMNS, compute_of
 from bayescale.decisions import decision_table
 from bayescale.diagnostics import format_report
 from bayescale.frontier import frontier
@@ -134,7 +134,7 @@ def report(
     title = title or f"bayescale report: {post.law.display_name} law, {len(df)} rows"
     nd = set(post.law.inputs) == {"N", "D"}
     if nd:
-        c_data = post.cost.flops(df[cols["params"]].astype(float), df[cols["tokens"]].astype(float))
+        c_data = compute_of(df, cols, post.cost, post.law.inputs)
     else:
         c_data = df[cols[INPUTS[post.law.inputs[0]]]].astype(float)
     if target_compute is None:

@@ -37,6 +37,8 @@ Effects = Mapping[str, tuple[Term, ...]]
 SEP = "__"
 #: Name of the per-run effect (its dim and its sites ``sd_run``, ``z_run``, ``r_run``).
 RUN = "run"
+#: Sampled sites of the observation model and the discrepancy (population level).
+NOISE_SITES = ("sigma", "nu", "sd_run", "tau_disc")
 
 
 def effect_name(site: str, term: Term | str) -> str:
@@ -169,6 +171,16 @@ def dims(law: Law, effects: Effects, terms: list[Term] | tuple[Term, ...]) -> di
     return out
 
 
+def is_sampled(name: str, law: Law) -> bool:
+    """Whether a posterior variable is a sampled site (not a derived natural parameter)."""
+    return (
+        name in {p.name for p in law.parameters}
+        or name in NOISE_SITES
+        or name.startswith(("sd_", "z_", "r_"))
+        or SEP in name
+    )
+
+
 def population_sites(law: Law, effects: Effects) -> list[str]:
     """Return the sampled sites of the law and its effect SDs (the population-level parameters)."""
     sites = [p.name for p in law.parameters]
@@ -177,12 +189,14 @@ def population_sites(law: Law, effects: Effects) -> list[str]:
 
 
 __all__ = [
+    "NOISE_SITES",
     "RUN",
     "SEP",
     "Effects",
     "dims",
     "effect_draws",
     "effect_name",
+    "is_sampled",
     "natural_draws",
     "natural_group_name",
     "population_sites",

@@ -50,7 +50,7 @@ def p1_p2() -> None:
     post = bs.Model().fit(df, chains=4, draws=1000, warmup=1000, seed=0)
     wall = time.perf_counter() - t0
     d = post.diagnostics(warn=False).attrs
-    timing = post.settings.get("timing")
+    timing = post.timing
     ess = d["ess_bulk_min"]
     print(
         f"P1 bayescale: wall {wall:.2f} s (cold, incl. compile), min bulk ESS {ess:.0f}, "

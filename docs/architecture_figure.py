@@ -34,7 +34,7 @@ ROLES = [
 
 
 def layers() -> list[list[str]]:
-    """The layers of the contract, bottom first, each a list of module names."""
+    """Return the layers of the contract, bottom first, each a list of module names."""
     with open(ROOT / "pyproject.toml", "rb") as f:
         contracts = tomllib.load(f)["tool"]["importlinter"]["contracts"]
     spec = next(c for c in contracts if c["type"] == "layers")["layers"]
@@ -44,6 +44,7 @@ def layers() -> list[list[str]]:
 
 
 def main() -> None:
+    """Write the figure."""
     rows = layers()
     width, row_h, gap, left = 980, 34, 8, 10
     height = len(rows) * (row_h + gap) + 60

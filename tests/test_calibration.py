@@ -70,6 +70,16 @@ def test_discrepancy_grid_and_extrapolation():
     far = disc.at(path, tau, np.array([20.0, 22.0, 24.0]), grid, jax.random.PRNGKey(0))
     sd = np.asarray(far).std(axis=(0, 1))
     assert sd[0] < sd[1] < sd[2]
+    # Every position of the data (the grid's bins, edges included) reads the fitted path alone.
+    inside = np.array([18.0, 18.55, 19.95])
+    got = disc.at(path, tau, inside, grid, jax.random.PRNGKey(1))
+    np.testing.assert_array_equal(got, np.take(np.asarray(path), grid.index(inside), axis=-1))
+    # Beyond the data, one continuation per draw whatever the layout of the positions.
+    flat = disc.at(path, tau, np.array([21.0]), grid, jax.random.PRNGKey(2))[..., 0]
+    laid_out = disc.at(path, tau, np.full((1, 4000, 1, 3), 21.0), grid, jax.random.PRNGKey(2))
+    np.testing.assert_allclose(
+        np.asarray(laid_out)[0, :, 0], np.asarray(flat)[0, :, None] + 0 * np.ones(3)
+    )
 
 
 @pytest.mark.slow

@@ -158,13 +158,9 @@ def test_bad_fit_warns_and_runs_are_deterministic():
     assert not a.diagnostics(warn=False).attrs["ok"]
 
 
-def test_user_defined_law_fits():
-    """A law written by the user as a JAX function plus priors."""
-    rng = np.random.default_rng(0)
-    n = np.geomspace(1e7, 1e10, 25)
-    df = bs.simulate_ladder().iloc[:25].assign(params=n, tokens=20 * n)
-    df["loss"] = (1.7 + 3.0 * (n / 1e8) ** -0.3) * np.exp(0.005 * rng.standard_normal(25))
-    law = bs.laws.CustomLaw(
+def _my_law() -> bs.laws.CustomLaw:
+    """``E + A (N / 1e8)^-alpha`` written by a user as a JAX function with priors."""
+    return bs.laws.CustomLaw(
         fn=lambda p, x: jnp.exp(p["log_E"]) + jnp.exp(p["log_A"]) * (x["N"] / 1e8) ** -p["alpha"],
         params={
             "log_E": dist.Normal(0.5, 0.5),
@@ -174,12 +170,28 @@ def test_user_defined_law_fits():
         inputs=("N",),
         law_name="my_law",
     )
+
+
+def test_user_defined_law_fits():
+    """A law written by the user as a JAX function plus priors."""
+    rng = np.random.default_rng(0)
+    n = np.geomspace(1e7, 1e10, 25)
+    df = bs.simulate_ladder().iloc[:25].assign(params=n, tokens=20 * n)
+    df["loss"] = (1.7 + 3.0 * (n / 1e8) ** -0.3) * np.exp(0.005 * rng.standard_normal(25))
+    law = _my_law()
     with warnings.catch_warnings():
         warnings.simplefilter("error", bs.ConvergenceWarning)
         post = bs.Model(law=law).fit(df, seed=0, draws=500)
     med = post.posterior.median()
     assert float(med["alpha"]) == pytest.approx(0.3, abs=0.03)
     assert float(np.exp(med["log_E"])) == pytest.approx(1.7, abs=0.1)
+
+
+def test_one_custom_law_in_two_models_keeps_two_structures():
+    law = _my_law()
+    a, b = bs.Model(law=law), bs.Model(law=law, likelihood="normal")
+    assert a.structure_key() != b.structure_key() and a != b
+    assert bs.Model(law=law) == a and hash(bs.Model(law=law)) == hash(a)
 
 
 def test_checkpoints_get_a_per_run_effect():
@@ -297,10 +309,8 @@ def test_marginal_run_needs_a_normal_likelihood():
 def test_chains_start_from_the_laplace_mass_matrix():
     """The engine's default: each chain starts around its fit's MAP, with the Laplace
     covariance as starting inverse mass (the identity where the Hessian is not PD)."""
-    from bayescale.inference import NutsSettings
+    from bayescale.inference import LAPLACE_MASS_MIN_ROWS, NutsSettings
     from bayescale.inference.laplace import LaplaceFit
-
-    from bayescale.inference import LAPLACE_MASS_MIN_ROWS
 
     auto = NutsSettings()
     assert auto.init_mass == "auto"

@@ -59,7 +59,7 @@ def test_laplace_many_agrees_with_nuts(tables):
 
 
 @pytest.mark.slow
-def test_nuts_many_returns_diagnosed_posteriors(tables):
+def test_fit_many_returns_diagnosed_posteriors(tables):
     # The second table's losses are 30 % higher: draws handed back to the wrong fit (lanes are
     # re-sorted between segments) would miss its data by far more than the noise.
     two = [tables[0], tables[1].assign(loss=1.3 * tables[1]["loss"])]
@@ -79,7 +79,7 @@ def test_nuts_many_returns_diagnosed_posteriors(tables):
         assert post.tree["log_likelihood"]["loss"].shape == (2, 400, len(t))
 
 
-def test_nuts_many_refits_failing_fits(tables):
+def test_fit_many_refits_failing_fits(tables):
     # 2 chains x 60 draws cannot reach a bulk ESS of 400: both fits fail their diagnostics and
     # come back refitted with the higher target acceptance (and the next seed).
     with pytest.warns(bs.ConvergenceWarning) as caught:
@@ -107,6 +107,15 @@ def test_segments_divide_warmup_and_draws():
         length = inference.segment_length(warmup, draws)
         assert warmup % length == 0 and draws % length == 0
         assert (warmup + draws) // length >= 4 or length % 2 == 1
+
+
+def test_laplace_many_refuses_a_two_step_model(tables):
+    two = bs.TwoStepModel(
+        loss=bs.Model("chinchilla"),
+        link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
+    )
+    with pytest.raises(bs.SpecificationError, match="fit_many"):
+        bs.laplace_many(two, tables)
 
 
 def test_stack_rejects_mismatched_groups(tables):

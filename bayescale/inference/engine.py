@@ -49,8 +49,6 @@ class Draws:
     settings : dict
         The run's options (:class:`~bayescale.inference.stats.NutsSettings`) and how the lanes
         ran.
-    map_converged : bool
-        The MAP search converged with a positive-definite Hessian.
     timing : dict
         Wall seconds per phase (shared by the fits of a batch).
     """
@@ -59,7 +57,6 @@ class Draws:
     stats: dict[str, np.ndarray]
     log_likelihood: dict[str, np.ndarray]
     settings: dict[str, Any]
-    map_converged: bool
     timing: dict[str, float] = field(default_factory=dict)
 
 
@@ -113,11 +110,11 @@ def sample_nuts(
         say("finding the MAP")
         lap = find_map(prob, arrays, x0, chunk=MAP_CHUNK)
         converged = lap.converged
+        cov = lap.covariance()
         # A MAP that did not converge (in a hierarchy, the search can run down the funnel of
         # a group scale towards zero) is no place to start: those fits start as init="prior".
         centre = np.where(converged[:, None], lap.x, x0)
-        spread = np.where(converged[:, None], lap.start_sd(), 0.1)
-        cov = lap.covariance()
+        spread = np.where(converged[:, None], lap.start_sd(cov), 0.1)
         use = [settings.laplace_mass(model.has_group_scales(d), d.n, fits) for d in datas]
         if cov is not None:
             cov = np.where(np.asarray(use)[:, None, None], cov, np.eye(prob.dim))
@@ -183,7 +180,6 @@ def sample_nuts(
             stats=sampler_stats({k: v[i] for k, v in lanes.items()}, settings.max_tree_depth),
             log_likelihood=loglik[i],
             settings=record,
-            map_converged=bool(converged[i]),
             timing=dict(timing),
         )
         for i in range(fits)
@@ -230,26 +226,35 @@ def pointwise_log_likelihood(
     fits = len(samples)
     chains, draws = np.shape(next(iter(samples[0].values())))[:2]
     width = max(rows)
-    target = max(1, LOG_LIKELIHOOD_CHUNK // max(1, chains * width))
-    # Equal slices of draws (a divisor of draws) and equal chunks of fits: one compiled shape.
-    draw_slice = max(d for d in range(1, min(draws, target) + 1) if draws % d == 0)
+    draw_slice = min(draws, max(1, LOG_LIKELIHOOD_CHUNK // max(1, chains * width)))
     fit_chunk = min(fits, max(1, LOG_LIKELIHOOD_CHUNK // (chains * draw_slice * width)))
+    # Equal slices of draws and chunks of fits (the last ones padded): one compiled shape.
+    pad = (-draws) % draw_slice
     out: list[dict[str, list[np.ndarray]]] = [{} for _ in range(fits)]
     for start in range(0, fits, fit_chunk):
         idx = list(range(start, min(fits, start + fit_chunk)))
         padded = idx + [idx[-1]] * (fit_chunk - len(idx))
         part_arrays = jax.tree.map(lambda v, i=padded: jnp.asarray(v[np.asarray(i)]), arrays)
+        stacked = {
+            k: np.stack(
+                [
+                    np.concatenate([samples[i][k], samples[i][k][:, -1:].repeat(pad, 1)], 1)
+                    for i in padded
+                ]
+            )
+            for k in samples[0]
+        }
         for d0 in range(0, draws, draw_slice):
-            s = {
-                k: jnp.asarray(np.stack([samples[i][k][:, d0 : d0 + draw_slice] for i in padded]))
-                for k in samples[0]
-            }
+            s = {k: jnp.asarray(v[:, :, d0 : d0 + draw_slice]) for k, v in stacked.items()}
             res = call(s, part_arrays)
             for j, i in enumerate(idx):
                 for site, v in res.items():
                     out[i].setdefault(site, []).append(np.asarray(v[j]))
     return [
-        {site: np.concatenate(parts, axis=1)[..., : rows[i]] for site, parts in out[i].items()}
+        {
+            site: np.concatenate(parts, axis=1)[:, :draws, : rows[i]]
+            for site, parts in out[i].items()
+        }
         for i in range(fits)
     ]
 

@@ -76,9 +76,12 @@ class LaplaceFit:
             out[i] = inv.T @ inv
         return out
 
-    def start_sd(self) -> np.ndarray:
-        """Per-parameter spread of chain starts: Laplace standard deviations, else 0.1."""
-        cov = self.covariance()
+    def start_sd(self, cov: np.ndarray | None = None) -> np.ndarray:
+        """Per-parameter spread of chain starts: Laplace standard deviations, else 0.1.
+
+        ``cov`` is :meth:`covariance`'s result where the caller already has it.
+        """
+        cov = self.covariance() if cov is None else cov
         if cov is None:
             return np.full(self.x.shape, 0.1)
         var = np.diagonal(cov, axis1=-2, axis2=-1)
@@ -111,7 +114,7 @@ def _value_and_grad(problem: Problem):
 
             v, g = jax.vmap(jax.value_and_grad(f))(zs)
             bad = ~jnp.isfinite(v)
-            return jnp.where(bad, jnp.inf, v), jnp.where(bad[:, None], 0.0, g)
+            return jnp.where(bad, jnp.inf, v), jnp.where(bad[:, None], jnp.nan, g)
 
         problem.jitted["value_and_grad"] = jax.vmap(one)
     return problem.jitted["value_and_grad"]
@@ -154,13 +157,17 @@ def _newton(problem: Problem, arrays: dict, x0: np.ndarray, maxiter: int, chunk:
         damped = hess + lam[:, None, None] * (
             eye + np.abs(np.diagonal(hess, axis1=1, axis2=2))[:, None] * eye
         )
+        # A fit without a finite gradient or Hessian stays put (its damping grows).
+        usable = np.all(np.isfinite(damped), axis=(1, 2)) & np.all(np.isfinite(grad), axis=1)
+        damped = np.where(usable[:, None, None], damped, eye)
+        rhs = np.where(usable[:, None], grad, 0.0)
         try:
-            step = np.linalg.solve(damped, grad[..., None])[..., 0]
+            step = np.linalg.solve(damped, rhs[..., None])[..., 0]
         except np.linalg.LinAlgError:
             step = np.stack(
-                [np.linalg.lstsq(a, b, rcond=None)[0] for a, b in zip(damped, grad, strict=True)]
+                [np.linalg.lstsq(a, b, rcond=None)[0] for a, b in zip(damped, rhs, strict=True)]
             )
-        step = np.where(np.isfinite(step), step, 0.1 * grad)
+        step = np.where(np.isfinite(step), step, 0.0)
         trial = np.where(done[:, None], x, x - step)
         v, g = _evaluate(problem, arrays, _stencil(trial), chunk)
         better = (v[:, 0] < fx) & ~done
@@ -169,6 +176,7 @@ def _newton(problem: Problem, arrays: dict, x0: np.ndarray, maxiter: int, chunk:
         grad = np.where(better[:, None], g[:, 0], grad)
         hess = np.where(better[:, None, None], _hessian(g), hess)
         lam = np.where(better, lam / 3.0, np.where(done, lam, lam * 4.0))
+    done = np.isfinite(fx) & (np.max(np.abs(grad), axis=-1) < GRAD_TOL)
     return x, fx, done, hess
 
 
@@ -180,7 +188,9 @@ def _lbfgs(problem: Problem, arrays: dict, x0: np.ndarray, maxiter: int, chunk: 
 
         def fun(z, a=a):
             v, g = _evaluate(problem, a, z[None, None], chunk)
-            return (float(v[0, 0]), g[0, 0]) if np.isfinite(v[0, 0]) else (1e300, np.zeros_like(z))
+            if np.isfinite(v[0, 0]):
+                return float(v[0, 0]), g[0, 0]
+            return np.inf, np.zeros_like(z)  # L-BFGS-B backtracks from a non-finite point
 
         res = scipy.optimize.minimize(
             fun, x0[i], jac=True, method="L-BFGS-B", options={"maxiter": 50 * maxiter}

@@ -39,8 +39,6 @@ class Fittable(Protocol[P]):
     effects drawn), and ``posterior_from(data, draws)`` builds the fit's posterior.
     """
 
-    observed_sites: tuple[str, ...]
-
     def prepare(self, df: Any) -> Any:
         """Validate a table."""
 
