@@ -39,12 +39,12 @@ from bayescale.likelihood import (
     LIKELIHOODS,
     RUN_MOMENT_SITES,
     SCALES,
+    from_location,
     marginal_run_likelihood,
     noise,
     to_location,
 )
 from bayescale.posterior import ATTR_MODEL, PREDICTIVE_MAX_ELEMENTS, ScalingPosterior, read_tree
-from bayescale.prediction import Assignment, loss_draws
 from bayescale.presets import read_preset
 from bayescale.priors import parse_prior, prior_to_str
 from bayescale.sites import RUN, sample_effect, sample_law_parameters, terms_of
@@ -574,40 +574,28 @@ class Model:
     ) -> dict:
         """Draw every site from the prior, and the loss of every row (``"loss"``): ``(1, n, ...)``.
 
-        The sites come from NumPyro's ``Predictive`` (compiled once per model and table
-        structure); the replicated losses from the prediction path at the table's rows, each
-        with its own groups and run (:func:`bayescale.prediction.loss_draws`), as the posterior
-        predictive is.
+        One compiled NumPyro ``Predictive`` of the model's own program (compiled once per model
+        and table structure) draws the sites and, with ``predictive``, every row's observation
+        (its groups, run, discrepancy and noise as fitted; no extrapolation error inside the
+        data), mapped from the likelihood's scale to the loss.
         """
         structure, arrays = self.model_args(data)
         structure = self.pointwise_structure(structure)  # run effects drawn, not integrated
-        key = (self._key, repr(sorted((k, repr(v)) for k, v in structure.items())), n)
+        key = (self._key, repr(sorted((k, repr(v)) for k, v in structure.items())), n, predictive)
         if key not in _PRIOR_FNS:
 
             def simulate(rng_key: jax.Array, a: dict) -> dict:
-                # The loss is given: Predictive draws the latent sites only.
-                return Predictive(self.numpyro_model, num_samples=n)(rng_key, **structure, **a)
+                # With the loss given, Predictive draws the latent sites only; without it, the
+                # observation site too.
+                a = {**a, "loss": None} if predictive else a
+                out = Predictive(self.numpyro_model, num_samples=n)(rng_key, **structure, **a)
+                if predictive:
+                    out["loss"] = from_location(out["loss"], self.scale)
+                return out
 
             _PRIOR_FNS[key] = jax.jit(simulate)
-        k_sites, k_loss = jax.random.split(jax.random.PRNGKey(seed))
-        sim = _PRIOR_FNS[key](k_sites, arrays)
-        out = {k: np.asarray(v)[None] for k, v in sim.items() if not k.startswith("_")}
-        if predictive:
-            codes = {t: g.codes for t, g in data.groups.items()}
-            run = None if data.run is None else data.run.codes
-            out["loss"] = np.asarray(
-                loss_draws(
-                    out,
-                    self,
-                    data.scale,
-                    Assignment(codes, {t: 0 for t in codes}, run, 0),
-                    data.x,
-                    "predictive",
-                    k_loss,
-                    grid=self.discrepancy_grid(data),
-                )
-            )
-        return out
+        sim = _PRIOR_FNS[key](jax.random.PRNGKey(seed), arrays)
+        return {k: np.asarray(v)[None] for k, v in sim.items() if not k.startswith("_")}
 
     def posterior_from(self, data: ScalingData, draws: Draws) -> ScalingPosterior:
         """Build a fit's posterior (with its prior and predictive groups) from its draws."""
