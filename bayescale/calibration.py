@@ -145,7 +145,7 @@ def predict_rows(
         for col in term.columns:
             values[col] = frame[col].astype(str).to_numpy()
     run_col = model.run if isinstance(model.run, str) else cols["run"]
-    if RUN in post.tree["posterior"].coords and run_col in frame:
+    if RUN in post.draws_tree["posterior"].coords and run_col in frame:
         values[RUN] = frame[run_col].astype(str).to_numpy()
     pred = post.predict(kind="predictive", new_groups=True, rng_seed=rng_seed, **values)
     return pred.values.reshape(-1, len(frame))

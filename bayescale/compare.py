@@ -27,7 +27,7 @@ from bayescale.posterior import ScalingPosterior
 
 
 def _same_data(posts: Mapping[str, ScalingPosterior]) -> None:
-    ys = {k: np.asarray(p.tree["observed_data"]["loss"].values) for k, p in posts.items()}
+    ys = {k: np.asarray(p.draws_tree["observed_data"]["loss"].values) for k, p in posts.items()}
     first_name, first = next(iter(ys.items()))
     for name, y in ys.items():
         if y.shape != first.shape or not np.allclose(y, first):
@@ -177,7 +177,7 @@ def sensitivity(
         for k in post.law.natural_names:
             row[k] = float(post.posterior[k].median())
         if set(post.law.inputs) == {"N", "D"}:
-            fitted = post.tree["constant_data"]
+            fitted = post.draws_tree["constant_data"]
             c = compute or 100.0 * float(post.cost.flops(fitted["x_N"], fitted["x_D"]).max())
             front = frontier(post, c)
             tpp = front["tokens_per_param"].values.ravel()

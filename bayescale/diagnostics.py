@@ -17,6 +17,11 @@ ESS_MIN = 400
 BFMI_MIN = 0.3
 
 
+def _fitted_groups(post: Any) -> xr.DataTree:
+    """Return the tree of fitted groups (``draws_tree`` where one is kept, else ``tree``)."""
+    return post.draws_tree if hasattr(post, "draws_tree") else post.tree
+
+
 def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
     """Diagnostics of every sampled and derived posterior quantity.
 
@@ -29,7 +34,7 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
     above 1.01, bulk or tail ESS below 400, any divergence, hitting the maximum tree depth, or
     E-BFMI below 0.3.
     """
-    tree: xr.DataTree = post if isinstance(post, xr.DataTree) else post.tree
+    tree: xr.DataTree = post if isinstance(post, xr.DataTree) else _fitted_groups(post)
     table = arviz_stats.summary(tree, kind="diagnostics", round_to="none")
     table = table[["ess_bulk", "ess_tail", "r_hat"]].astype(float)
     table["ok"] = (

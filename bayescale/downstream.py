@@ -293,6 +293,11 @@ class TwoStepPosterior:
         self.extrapolation = extrapolation
         self.grid = grid
 
+    @property
+    def draws_tree(self) -> xr.DataTree:
+        """The tree (every group is built with the fit), as ``ScalingPosterior.draws_tree``."""
+        return self.tree
+
     @classmethod
     def from_draws(cls, model: TwoStepModel, data: TwoStepData, draws: Draws) -> TwoStepPosterior:
         """Build the joint DataTree from the engine's draws."""

@@ -20,7 +20,7 @@ def log_jacobian(post: Any) -> xr.DataArray | None:
     """Log Jacobian that maps the fit's pointwise log likelihood to the loss scale."""
     if post.model.scale == "linear":
         return None
-    y = post.tree["observed_data"]["loss"]
+    y = post.draws_tree["observed_data"]["loss"]
     return y.copy(data=_log_jacobian(y.values, post.model.scale))
 
 
@@ -31,7 +31,7 @@ def loo(post: Any, pointwise: bool = True):
     """
     jac = log_jacobian(post)
     kwargs = {} if jac is None else {"log_jacobian": jac}
-    return arviz_stats.loo(post.tree, pointwise=pointwise, var_name="loss", **kwargs)
+    return arviz_stats.loo(post.draws_tree, pointwise=pointwise, var_name="loss", **kwargs)
 
 
 __all__ = ["log_jacobian", "loo"]

@@ -603,12 +603,12 @@ class Model:
         predictive = data.n * samples <= PREDICTIVE_MAX_ELEMENTS
         n_prior = PRIOR_DRAWS if predictive else max(50, PREDICTIVE_MAX_ELEMENTS // (10 * data.n))
         seed = int(draws.settings.get("seed", 0))
-        prior = self.prior_draws(data, n=n_prior, seed=seed + 7, predictive=predictive)
         return ScalingPosterior.from_draws(
             self,
             data,
             draws,
-            prior=prior,
+            # Drawn on first access of ``post.tree``, with the replicated losses.
+            prior=lambda: self.prior_draws(data, n=n_prior, seed=seed + 7, predictive=predictive),
             grid=self.discrepancy_grid(data),
             extrapolation=self.extrapolation(data),
             predictive=predictive,

@@ -11,7 +11,7 @@ kept in the tree's attributes, so a written posterior reads back as the same obj
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -119,11 +119,39 @@ class ScalingPosterior:
         grid: Grid | None = None,
         extrapolation: ExtrapolationError | None = None,
     ) -> None:
-        self.tree = tree
+        self._tree = tree
+        self._pending: Callable[[ScalingPosterior], None] | None = None
         self.model = model
         self.scale = scale
         self.grid = grid
         self.extrapolation = extrapolation
+
+    @property
+    def tree(self) -> xr.DataTree:
+        """The complete ArviZ tree (computing the prior and replicated groups on first access)."""
+        if self._pending is not None:
+            build, self._pending = self._pending, None
+            build(self)
+        return self._tree
+
+    @tree.setter
+    def tree(self, tree: xr.DataTree) -> None:
+        self._tree, self._pending = tree, None
+
+    @property
+    def draws_tree(self) -> xr.DataTree:
+        """The tree's groups that come from the fit itself, computing nothing.
+
+        ``posterior``, ``sample_stats``, ``log_likelihood``, ``observed_data`` and
+        ``constant_data`` (plus the prior and replicated groups once :attr:`tree` has built
+        them): what diagnostics, summaries and LOO read.
+        """
+        return self._tree
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the complete tree (a posterior sent elsewhere carries every group)."""
+        self.tree  # noqa: B018 - builds the pending groups
+        return self.__dict__.copy()
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -132,7 +160,7 @@ class ScalingPosterior:
         model: ModelDescription,
         data: ScalingData,
         draws: Any,
-        prior: Mapping[str, np.ndarray] | None = None,
+        prior: Mapping[str, np.ndarray] | Callable[[], Mapping[str, np.ndarray]] | None = None,
         grid: Grid | None = None,
         extrapolation: ExtrapolationError | None = None,
         predictive: bool | str = "auto",
@@ -146,9 +174,11 @@ class ScalingPosterior:
             The model and the validated table it was fitted to.
         draws : Draws
             The engine's draws, statistics, pointwise log likelihood and settings.
-        prior : dict, optional
+        prior : dict or callable, optional
             Prior draws of every site, ``(1, n, ...)``, with the prior predictive loss (on the
-            loss scale) under ``"loss"``.
+            loss scale) under ``"loss"``; or a function returning them, called (with the
+            replicated groups computed) on first access of :attr:`tree`, so a fit whose tree is
+            never read does not pay for them.
         grid, extrapolation
             The discrepancy's grid and the extrapolation-error term, if any.
         predictive : bool or "auto"
@@ -185,23 +215,34 @@ class ScalingPosterior:
             "observed_data": {"loss": data.loss},
             "constant_data": constant,
         }
-        if prior is not None:
-            groups["prior"] = {k: v for k, v in prior.items() if k != "loss"}
-        tree = arviz_base.from_dict(groups, coords=tree_coords(data), dims=var_dims)
+        coords = tree_coords(data)
+        tree = arviz_base.from_dict(groups, coords=coords, dims=var_dims)
         tree.attrs.update(attrs)
         post = cls(tree, model, data.scale, grid, extrapolation)
         samples = int(np.prod([tree["posterior"].sizes[d] for d in SAMPLE_DIMS]))
         if predictive == "auto":
             predictive = data.n * samples <= PREDICTIVE_MAX_ELEMENTS
-        if predictive:
-            with_predictive(post, seed=seed)
-            if prior is not None and "loss" in prior:
-                da = xr.DataArray(
-                    np.asarray(prior["loss"]),
-                    dims=("chain", "draw", "obs"),
-                    coords={"obs": np.arange(data.n)},
-                )
-                post.tree["prior_predictive"] = xr.DataTree(xr.Dataset({"loss": da}))
+
+        def build(post: ScalingPosterior) -> None:
+            draws = prior() if callable(prior) else prior
+            if draws is not None:
+                sites = {k: v for k, v in draws.items() if k != "loss"}
+                prior_tree = arviz_base.from_dict({"prior": sites}, coords=coords, dims=var_dims)
+                post._tree["prior"] = prior_tree["prior"]
+            if predictive:
+                with_predictive(post, seed=seed)
+                if draws is not None and "loss" in draws:
+                    da = xr.DataArray(
+                        np.asarray(draws["loss"]),
+                        dims=("chain", "draw", "obs"),
+                        coords={"obs": np.arange(data.n)},
+                    )
+                    post._tree["prior_predictive"] = xr.DataTree(xr.Dataset({"loss": da}))
+
+        if callable(prior):
+            post._pending = build
+        else:
+            build(post)
         return post
 
     @classmethod
@@ -223,7 +264,7 @@ class ScalingPosterior:
     @property
     def posterior(self) -> xr.Dataset:
         """The posterior group as an xarray Dataset."""
-        return self.tree["posterior"].to_dataset()
+        return self._tree["posterior"].to_dataset()
 
     @property
     def law(self) -> Law:
@@ -238,20 +279,20 @@ class ScalingPosterior:
     @property
     def settings(self) -> dict[str, Any]:
         """The sampler settings the fit ran with."""
-        return json.loads(self.tree.attrs.get(ATTR_SETTINGS, "{}"))
+        return json.loads(self._tree.attrs.get(ATTR_SETTINGS, "{}"))
 
     @property
     def timing(self) -> dict[str, float]:
         """Wall seconds of each phase of the fit (initialisation, MAP, NUTS, log likelihood)."""
-        return json.loads(self.tree.attrs.get(ATTR_TIMING, "{}"))
+        return json.loads(self._tree.attrs.get(ATTR_TIMING, "{}"))
 
     def group_labels(self, term: str) -> list[str]:
         """Labels of a group term (the coords of its dim)."""
-        return [str(v) for v in self.tree["posterior"][term].values]
+        return [str(v) for v in self._tree["posterior"][term].values]
 
     def parameter_names(self) -> list[str]:
         """Natural population parameters, effect SDs, noise and per-group natural parameters."""
-        post = self.tree["posterior"]
+        post = self._tree["posterior"]
         names = list(self.law.natural_names)
         names += [v for v in post.data_vars if v.startswith("sd_")]
         names += [v for v in ("sigma", "nu") if v in post.data_vars]
@@ -266,7 +307,7 @@ class ScalingPosterior:
     def summary(self, var_names: list[str] | None = None, **kwargs: Any) -> pd.DataFrame:
         """Posterior summary table (``arviz_stats.summary``) of the natural parameters."""
         return arviz_stats.summary(
-            self.tree, var_names=var_names or self.parameter_names(), **kwargs
+            self.draws_tree, var_names=var_names or self.parameter_names(), **kwargs
         )
 
     def diagnostics(self, warn: bool = True) -> pd.DataFrame:
@@ -280,9 +321,9 @@ class ScalingPosterior:
     def fitted_table(self) -> pd.DataFrame:
         """Return the fitted table rebuilt from the tree: inputs, loss, group and run columns."""
         cols = {**DEFAULT_COLUMNS, **dict(self.model.spec().get("columns") or {})}
-        const = self.tree["constant_data"]
+        const = self._tree["constant_data"]
         df = pd.DataFrame({cols[INPUTS[k]]: const[f"x_{k}"].values for k in self.law.inputs})
-        df[cols["loss"]] = self.tree["observed_data"]["loss"].values
+        df[cols["loss"]] = self._tree["observed_data"]["loss"].values
         for term in terms_of(self.model.effects):
             labels = np.asarray(self.group_labels(term.name))[const[f"code_{term}"].values]
             for i, col in enumerate(term.columns):
@@ -293,7 +334,7 @@ class ScalingPosterior:
             df[run if isinstance(run, str) else cols["run"]] = np.asarray(self.group_labels(RUN))[
                 const["code_run"].values
             ]
-        index = self.tree.attrs.get(ATTR_INDEX)
+        index = self._tree.attrs.get(ATTR_INDEX)
         if index:
             df.index = pd.Index(json.loads(index), name=None)
         return df
@@ -322,7 +363,7 @@ class ScalingPosterior:
             )
         run, new_runs = None, 0
         if RUN in groups:
-            if RUN not in self.tree["posterior"].coords:
+            if RUN not in self._tree["posterior"].coords:
                 raise DataError("predict: run= was given but this model has no per-run effect.")
             labels = [str(v) for v in np.broadcast_to(np.asarray(groups[RUN], dtype=object), (m,))]
             run, new_runs = self._codes(RUN, labels, new_groups, self.group_labels(RUN))
@@ -422,7 +463,7 @@ class ScalingPosterior:
 
     def sampled(self) -> dict[str, np.ndarray]:
         """Draws of the sampled sites the prediction path reads (not the derived ones)."""
-        post = self.tree["posterior"]
+        post = self._tree["posterior"]
         return {k: v.values for k, v in post.data_vars.items() if is_sampled(k, self.law)}
 
     def points(self, **values: Any) -> tuple[dict[str, np.ndarray], dict[str, Any], int]:
@@ -458,7 +499,7 @@ class ScalingPosterior:
         self, draws: Any, x: Mapping[str, np.ndarray], groups: Mapping[str, Any], name: str = "loss"
     ) -> xr.DataArray:
         """Label draws ``(chain, draw, point)`` with the inputs and group labels of the points."""
-        post = self.tree["posterior"]
+        post = self._tree["posterior"]
         m = next(iter(x.values())).shape[0]
         coords: dict[str, Any] = {
             "chain": post["chain"].values,

@@ -88,10 +88,12 @@ def test_backtest_table_and_discrepancy_widen_extrapolation(tmp_path):
     widths = {}
     for d in (None, "random_walk"):
         model = bs.Model(discrepancy=d)
-        table = cal.backtest(model, df, cal.split_by_compute, dataset="sim", draws=500)
-        assert list(table.columns[:4]) == ["dataset", "split", "n_train", "n_test"]
-        assert table["n_test"][0] == int((df["flops"] > np.quantile(df["flops"], 0.75)).sum())
-        assert len(table.attrs["points"]) == table["n_test"][0]
+        if d is None:  # the table's shape (one backtest is enough for it)
+            table = cal.backtest(model, df, cal.split_by_compute, dataset="sim", draws=500)
+            assert list(table.columns[:4]) == ["dataset", "split", "n_train", "n_test"]
+            n_test = int((df["flops"] > np.quantile(df["flops"], 0.75)).sum())
+            assert table["n_test"][0] == n_test
+            assert len(table.attrs["points"]) == n_test
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", bs.ConvergenceWarning)
             post = model.fit(df, draws=500)
@@ -112,26 +114,3 @@ def test_loo_pit(epoch_fit):
     assert "posterior_predictive" in epoch_fit.tree.children
     fig = bs.plotting.plot_loo_pit(epoch_fit)
     assert fig.axes
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("effects", "families", "sims", "iters"),
-    [(None, 1, 100, 200), ({"E": "family", "A": "family"}, 4, 80, 160)],
-    ids=["chinchilla", "chinchilla-family"],
-)
-def test_simulation_based_calibration(effects, families, sims, iters):
-    """Ranks of prior draws among posterior draws are uniform (Talts et al. 2018).
-
-    Non-centred effects: prior draws include tiny group SDs, where the centred form is a funnel.
-    """
-    design = bs.simulate_ladder(
-        budgets=(1e18, 1e19, 1e20), sizes_per_budget=5, families=families, seed=0
-    )
-    model = bs.Model(effects=effects, centered=False)
-    table = cal.sbc(model, design, n_sims=sims, draws=iters, warmup=iters, thin=2, seed=0)
-    assert len(table) == 7 + (2 if effects else 0)
-    assert (table["p_value"] > 0.001).all(), table
-    assert table["divergent_fits"].iloc[0] <= 0.1 * sims
-    ranks = table.attrs["ranks"]
-    assert ranks.shape == (sims, len(table)) and ranks.to_numpy().max() <= table.attrs["max_rank"]

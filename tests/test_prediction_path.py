@@ -3,6 +3,7 @@ seed; the tree is complete, so ArviZ's plots work on ``post.tree`` directly."""
 
 from __future__ import annotations
 
+import pickle
 import warnings
 
 import arviz_plots
@@ -208,3 +209,25 @@ def test_the_complete_tree_round_trips(post, tmp_path):
     a = post.predict(N=7e9, D=1.4e11, family="f1", rng_seed=2)
     b = back.predict(N=7e9, D=1.4e11, family="f1", rng_seed=2)
     np.testing.assert_array_equal(a.values, b.values)
+
+
+def test_prior_and_replicated_groups_are_built_once_on_first_access(ladder, monkeypatch):
+    calls = []
+    original = bs.Model.prior_draws
+
+    def counting(self, *args, **kwargs):
+        calls.append(kwargs.get("predictive"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(bs.Model, "prior_draws", counting)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        fresh = bs.Model().fit(ladder, chains=1, draws=100, warmup=100)
+        warnings.simplefilter("ignore", UserWarning)  # PSIS's Pareto-k warning at 100 draws
+        fresh.summary(), fresh.loo(), fresh.diagnostics(warn=False)
+    assert calls == [] and "prior" not in fresh.draws_tree.children
+    back = pickle.loads(pickle.dumps(fresh))  # a posterior sent elsewhere carries every group
+    assert calls == [True]
+    for p in (fresh, back):
+        assert {"prior", "prior_predictive", "posterior_predictive"} <= set(p.tree.children)
+    assert calls == [True]
