@@ -89,14 +89,16 @@ def test_backtest_table_and_discrepancy_widen_extrapolation(tmp_path):
     for d in (None, "random_walk"):
         model = bs.Model(discrepancy=d)
         if d is None:  # the table's shape (one backtest is enough for it)
-            table = cal.backtest(model, df, cal.split_by_compute, dataset="sim", draws=500)
+            table = cal.backtest(
+                model, df, cal.split_by_compute, dataset="sim", chains=2, draws=500
+            )
             assert list(table.columns[:4]) == ["dataset", "split", "n_train", "n_test"]
             n_test = int((df["flops"] > np.quantile(df["flops"], 0.75)).sum())
             assert table["n_test"][0] == n_test
             assert len(table.attrs["points"]) == n_test
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", bs.ConvergenceWarning)
-            post = model.fit(df, draws=500)
+            post = model.fit(df, chains=2, draws=500)
         pred = post.predict(N=3e10, D=6e11)  # 1000x the largest budget
         q = pred.quantile([0.05, 0.95], dim=("chain", "draw")).values[:, 0]
         widths[d] = np.log(q[1] / q[0])
