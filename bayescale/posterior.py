@@ -5,7 +5,8 @@ The tree holds the ArviZ 1.x groups ``posterior`` (sampled sites, the natural pa
 ``log_likelihood``, ``observed_data``, ``constant_data``, ``prior``, ``prior_predictive`` and
 ``posterior_predictive``, so ArviZ's plots and statistics work on ``post.tree`` directly. The
 model's description, the centring scale, the training cost and the extrapolation-error term are
-kept in the tree's attributes, so a written posterior reads back as the same object.
+kept in the tree's attributes, so a written posterior reads back as the same object. The prior
+and replicated groups are built on first access of :attr:`ScalingPosterior.tree`.
 """
 
 from __future__ import annotations
