@@ -48,6 +48,11 @@ class Grouping:
         """Number of levels."""
         return len(self.labels)
 
+    def subset(self, rows: np.ndarray) -> Grouping:
+        """Return the grouping of ``rows`` only: the levels present, relabelled in their order."""
+        present, codes = np.unique(self.codes[rows], return_inverse=True)
+        return Grouping(self.term, codes.astype(np.int32), tuple(self.labels[i] for i in present))
+
 
 @dataclass(frozen=True)
 class ScalingData:
@@ -69,6 +74,39 @@ class ScalingData:
     def n(self) -> int:
         """Number of rows."""
         return int(self.loss.shape[0])
+
+    def subset(self, rows: np.ndarray) -> ScalingData:
+        """Return the table restricted to ``rows`` (a boolean mask), as :func:`prepare` gives it.
+
+        Groups keep only the levels present (in their order), and the centring scale is
+        recomputed from the kept rows.
+        """
+        rows = np.asarray(rows, bool)
+        x = {k: v[rows] for k, v in self.x.items()}
+        loss = self.loss[rows]
+        return ScalingData(
+            x=x,
+            loss=loss,
+            groups={t: g.subset(rows) for t, g in self.groups.items()},
+            run=None if self.run is None else self.run.subset(rows),
+            index=self.index[rows],
+            columns=self.columns,
+            scale=scale_of(x, loss),
+        )
+
+
+def scale_of(x: Mapping[str, np.ndarray], loss: np.ndarray) -> Scale:
+    """Return a table's centring scale: geometric means of the inputs, typical and least loss."""
+    log_ref = {
+        k: float(np.mean(np.log(v))) if np.all(v > 0) else float(np.log(np.mean(np.abs(v)) + 1e-12))
+        for k, v in x.items()
+    }
+    return Scale(
+        log_ref=log_ref,
+        loss=float(np.median(loss)),
+        loss_min=float(np.min(loss)),
+        x_min={k: float(np.min(v)) for k, v in x.items()},
+    )
 
 
 def compute_of(
@@ -284,16 +322,7 @@ def prepare(
             "this law. Add runs, or use a law or effects with fewer parameters."
         )
 
-    log_ref = {
-        k: float(np.mean(np.log(v))) if np.all(v > 0) else float(np.log(np.mean(np.abs(v)) + 1e-12))
-        for k, v in x.items()
-    }
-    scale = Scale(
-        log_ref=log_ref,
-        loss=float(np.median(y)),
-        loss_min=float(np.min(y)),
-        x_min={k: float(np.min(v)) for k, v in x.items()},
-    )
+    scale = scale_of(x, y)
     return ScalingData(
         x=x,
         loss=y,

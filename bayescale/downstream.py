@@ -39,7 +39,7 @@ from bayescale.data import DEFAULT_COLUMNS, ScalingData
 from bayescale.diagnostics import diagnose
 from bayescale.discrepancy import Grid
 from bayescale.errors import DataError, SpecificationError
-from bayescale.extrapolation import ExtrapolationError
+from bayescale.extrapolation import SCALE_SITES, ExtrapolationError
 from bayescale.fit import fit as _fit
 from bayescale.inference import Draws
 from bayescale.laws.base import INPUTS, Scale
@@ -47,6 +47,7 @@ from bayescale.likelihood import from_location
 from bayescale.model import PRIOR_DRAWS, Model
 from bayescale.posterior import ScalingPosterior, read_tree, tree_coords, tree_dims, write_tree
 from bayescale.prediction import KINDS, Assignment, keys, predictor
+from bayescale.record import LOG_SCALE_GRID, ScalePrior, scale_draws
 from bayescale.sites import natural_draws, terms_of
 
 #: Compiled prior simulations of two-step models, by structure and number of draws.
@@ -300,8 +301,21 @@ class TwoStepPosterior:
 
     @classmethod
     def from_draws(cls, model: TwoStepModel, data: TwoStepData, draws: Draws) -> TwoStepPosterior:
-        """Build the joint DataTree from the engine's draws."""
+        """Build the joint DataTree from the engine's draws.
+
+        A learned extrapolation error of either step takes its scales from the prior across
+        ladders (a joint leave-future-out record is not run).
+        """
         samples = dict(draws.samples)
+        seed = int(draws.settings.get("seed", 0))
+        shape = np.shape(samples[model.loss.law.parameters[0].name])[:2]
+        for prefix, step in (("", model.loss), (_P, model.link)):
+            if step.extrapolation in ("learned", "prior"):
+                flat = np.zeros((LOG_SCALE_GRID.size,) * 2)
+                pair = scale_draws(flat, ScalePrior.load(), int(np.prod(shape)), seed)
+                samples.update(
+                    {prefix + k: v.reshape(shape) for k, v in zip(SCALE_SITES, pair, strict=True)}
+                )
         link_samples = {k[len(_P) :]: v for k, v in samples.items() if k.startswith(_P)}
         posterior = dict(samples)
         posterior.update(
@@ -337,10 +351,17 @@ class TwoStepPosterior:
         dims.update({k: ["obs"] for k in constant})
         ll = dict(draws.log_likelihood)
         ll["metric"] = ll.pop(_P + "metric")
-        extrap = (model.loss.extrapolation(data.loss), model.link.extrapolation(data.link))
+        extrap = (
+            model.loss.extrapolation_error(data.loss),
+            model.link.extrapolation_error(data.link),
+        )
         grid = model.loss.discrepancy_grid(data.loss)
-        seed = int(draws.settings.get("seed", 0))
         prior = model.prior_draws(data, seed=seed + 7)
+        for prefix, step in (("", model.loss), (_P, model.link)):
+            if step.extrapolation in ("learned", "prior"):
+                flat = np.zeros((LOG_SCALE_GRID.size,) * 2)
+                pair = scale_draws(flat, ScalePrior.load(), PRIOR_DRAWS, seed + 7)
+                prior.update({prefix + k: v[None] for k, v in zip(SCALE_SITES, pair, strict=True)})
         replicate = {
             "posterior_predictive": _replicate(model, data, samples, grid, seed),
             "prior_predictive": _replicate(model, data, prior, grid, seed + 7),

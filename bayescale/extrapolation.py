@@ -1,25 +1,30 @@
-r"""Extrapolation error: the law's own error, growing with the distance beyond the data.
+r"""Extrapolation error: the law's own error beyond the data, learned from the ladder's record.
 
-A fitted law is only approximately right, and independent noise around it cannot say so:
-backtests on real ladders (``benchmarks/backtests.py``) found medians within 1-2 % of held-out
-runs but 90 % intervals that covered 14-66 % of them. Inside the data, misfit shows up in the
-residuals; beyond it nothing in the fit measures it. This term adds, to every prediction, a
-drift in log loss proportional to how far the point lies outside the fitted data,
+A fitted law is only approximately right, and independent noise around it cannot say so. Inside
+the data, misfit shows up in the residuals; beyond it nothing in one fit measures it. This term
+adds to every prediction beyond the data an error in log loss whose shape the backtests on real
+ladders asked for: an *offset* that appears as soon as a point leaves the data, and a *growth*
+that is slow (short extrapolations of public ladders were under-covered with their median biased;
+long ones over-covered by a linear drift),
 
-.. math:: \delta(x) = s \, d(x), \qquad s = \tau z, \quad z \sim N(0, 1),
-          \quad \tau \sim \text{HalfNormal}(\text{scale}),
+.. math:: \delta(x) = \sigma_o \, \varphi(d) \, z_o + \sigma_g \sqrt{d} \, z_g,
+          \qquad \varphi(d) = 1 - e^{-d / \ell},
 
 where ``d(x)`` is the largest excess, in decades, of any input (``log10 N``, ``log10 D``,
-``log10 C`` with ``C = k N D`` from the fit's training cost, or the law's own inputs) beyond
-its range in the training data, and one ``s`` per posterior draw is shared by all points of a
-prediction (a coherent drift of the curve, not independent jitter). Inside the data ``d = 0``:
-the fit, its likelihood and LOO are unchanged; the term only widens extrapolations.
+``log10 C`` with ``C = k N D``, or the law's own inputs) beyond its range in the training data,
+``ell`` = :data:`OFFSET_LENGTH` decades, and ``z_o, z_g ~ N(0, 1)`` are drawn once per
+posterior draw and prediction (a coherent error of the curve, not independent jitter; points
+below the data get their own pair). Its variance is ``sigma_o^2 phi(d)^2 + sigma_g^2 d``; inside
+the data it is zero, so the fit, its likelihood and LOO are unchanged.
 
-The scale is not learnable from one dataset (every training point has ``d = 0``); its default
-was calibrated across datasets. On backtests of four public datasets (Epoch's Chinchilla
-data, Gadre et al. 2024, Gemstones' IsoFLOP subsample and checkpoint curves), choosing the
-scale by the interval score on the other datasets (leave one dataset out) gave 0.015-0.04
-decade^-1; 0.03 is the default. See ``docs/calibration.md`` for the table.
+The scales ``(sigma_o, sigma_g)`` are learned per fit (:mod:`bayescale.record`): the ladder's
+own leave-future-out record (refits below a few cuts of the training data, predicting the
+rest) weighed against a prior fitted across public ladders
+(:data:`bayescale.record.PRIOR_FILE`); every posterior draw carries its own pair
+(``extrap_offset``, ``extrap_growth`` in the posterior group).
+
+``mode="fixed"`` keeps the earlier term for comparison: a drift ``s d(x)``, ``s = tau z``,
+``tau ~ HalfNormal(scale)`` per decade.
 """
 
 from __future__ import annotations
@@ -34,8 +39,14 @@ import numpy as np
 from bayescale.cost import DEFAULT_COST, TrainingCost
 from bayescale.laws.base import INPUTS, LINEAR_INPUTS
 
-#: Default half-normal scale of the drift per decade of extrapolation (log-loss units).
+#: Half-normal scale of the fixed drift per decade of extrapolation (``mode="fixed"``).
 DEFAULT_SCALE = 0.03
+#: Decades over which the offset of a learned error builds up past the data's edge.
+OFFSET_LENGTH = 0.05
+#: Extrapolation-error modes.
+MODES = ("learned", "fixed")
+#: Posterior variables carrying every draw's scales of a learned error.
+SCALE_SITES = ("extrap_offset", "extrap_growth")
 
 #: Inputs measured on a log10 axis: all but the linear ones and the upstream loss ``L``.
 _LOG_AXES = tuple(k for k in INPUTS if k not in LINEAR_INPUTS and k != "L")
@@ -51,36 +62,55 @@ def axes(x: Mapping[str, object], cost: TrainingCost = DEFAULT_COST) -> dict[str
     return out
 
 
+def offset_shape(d, length: float = OFFSET_LENGTH):
+    """``phi(d) = 1 - exp(-d / length)``: how much of the offset a point ``d`` decades out has."""
+    xp = jnp if isinstance(d, jax.Array) else np
+    return -xp.expm1(-xp.asarray(d) / length)
+
+
 @dataclass(frozen=True)
 class ExtrapolationError:
-    """The extrapolation-error term of a fit: its scale and the data's range on every axis.
+    """The extrapolation-error term of a fit: its mode and the data's range on every axis.
 
     Parameters
     ----------
-    scale : float
-        Half-normal scale of the drift rate ``tau`` (log loss per decade).
     ranges : dict
         ``{axis: (low, high)}`` of the training data on each axis (log10 units; raw loss for
         ``L``).
     cost : TrainingCost
         The fit's training cost, which places ``C = k N D`` on the compute axis.
+    mode : {"learned", "fixed"}
+        A learned offset and growth (scales read from the posterior draws), or the fixed
+        linear drift.
+    scale : float
+        Half-normal scale of the fixed drift's rate per decade (``mode="fixed"``).
     """
 
-    scale: float
     ranges: Mapping[str, tuple[float, float]]
     cost: TrainingCost = DEFAULT_COST
+    mode: str = "learned"
+    scale: float = DEFAULT_SCALE
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode={self.mode!r}; choose one of {list(MODES)}.")
 
     @classmethod
     def from_data(
-        cls, x: Mapping[str, np.ndarray], scale: float, cost: TrainingCost = DEFAULT_COST
+        cls,
+        x: Mapping[str, np.ndarray],
+        mode: str = "learned",
+        scale: float = DEFAULT_SCALE,
+        cost: TrainingCost = DEFAULT_COST,
     ) -> ExtrapolationError:
         """Build the term from a training table's inputs."""
         ranges = {k: (float(jnp.min(v)), float(jnp.max(v))) for k, v in axes(x, cost).items()}
-        return cls(float(scale), ranges, cost)
+        return cls(ranges, cost, mode, float(scale))
 
     def to_dict(self) -> dict:
         """Return a JSON-serialisable dict."""
         return {
+            "mode": self.mode,
             "scale": self.scale,
             "ranges": {k: list(v) for k, v in self.ranges.items()},
             "flops_per_param_token": self.cost.k,
@@ -88,30 +118,77 @@ class ExtrapolationError:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> ExtrapolationError:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict` (a term written before modes existed is ``"fixed"``)."""
         cost = TrainingCost(float(d.get("flops_per_param_token", DEFAULT_COST.k)))
-        return cls(float(d["scale"]), {k: tuple(v) for k, v in d["ranges"].items()}, cost)
+        ranges = {k: tuple(v) for k, v in d["ranges"].items()}
+        return cls(ranges, cost, d.get("mode", "fixed"), float(d.get("scale", DEFAULT_SCALE)))
 
-    def distance(self, x: Mapping[str, object]) -> jnp.ndarray:
-        """Largest excess (decades) of any input beyond the data's range; 0 inside it."""
-        d = None
+    def distances(self, x: Mapping[str, object]) -> tuple[jnp.ndarray, jnp.ndarray]:
+        """Return the largest excess (decades) of any input above and below the data; 0 inside."""
+        up = down = None
         for k, v in axes(x, self.cost).items():
             if k not in self.ranges:
                 continue
             lo, hi = self.ranges[k]
-            e = jnp.maximum(v - hi, 0.0) + jnp.maximum(lo - v, 0.0)
-            d = e if d is None else jnp.maximum(d, e)
-        return jnp.zeros(()) if d is None else d
+            above, below = jnp.maximum(v - hi, 0.0), jnp.maximum(lo - v, 0.0)
+            up = above if up is None else jnp.maximum(up, above)
+            down = below if down is None else jnp.maximum(down, below)
+        zero = jnp.zeros(())
+        return (zero if up is None else up), (zero if down is None else down)
 
-    def rates(self, shape: tuple[int, ...], key: jax.Array) -> jnp.ndarray:
-        """Drift rates ``s = tau z``, one per draw, shape ``shape`` (``(chain, draw)``)."""
-        k1, k2 = jax.random.split(key)
-        tau = self.scale * jnp.abs(jax.random.normal(k1, shape))
-        return tau * jax.random.normal(k2, shape)
+    def distance(self, x: Mapping[str, object]) -> jnp.ndarray:
+        """Return the largest excess (decades) of any input beyond the data's range, either side."""
+        up, down = self.distances(x)
+        return jnp.maximum(up, down)
 
-    def offset(self, x: Mapping[str, object], shape: tuple[int, int], key: jax.Array):
-        """Draws ``(chain, draw, m)`` of the drift at inputs ``x`` (``m`` points)."""
-        return self.rates(shape, key)[..., None] * self.distance(x)
+    def draw(
+        self, posterior: Mapping[str, object], shape: tuple[int, ...], key: jax.Array
+    ) -> dict[str, jnp.ndarray]:
+        """Draw every posterior draw's error parameters for one prediction, each ``shape``.
+
+        Learned: the draw's scales and four standard normals (offset and growth, above and
+        below the data). Fixed: one drift rate ``tau z`` per draw.
+        """
+        if self.mode == "fixed":
+            k1, k2 = jax.random.split(key)
+            tau = self.scale * jnp.abs(jax.random.normal(k1, shape))
+            return {"rate": tau * jax.random.normal(k2, shape)}
+        z = jax.random.normal(key, (4, *shape))
+        return {
+            "offset": jnp.asarray(posterior[SCALE_SITES[0]]),
+            "growth": jnp.asarray(posterior[SCALE_SITES[1]]),
+            "z": z,
+        }
+
+    def offset(
+        self, state: Mapping[str, jnp.ndarray], x: Mapping[str, object], per_draw
+    ) -> jnp.ndarray:
+        """Return the error at inputs ``x`` laid out ``(chain, draw, point, ...)``.
+
+        ``per_draw(v)`` reshapes a per-draw array to broadcast against that layout.
+        """
+        up, down = self.distances(x)
+        if self.mode == "fixed":
+            return per_draw(state["rate"]) * jnp.maximum(up, down)
+        so, sg, z = per_draw(state["offset"]), per_draw(state["growth"]), state["z"]
+        return (
+            so * offset_shape(up) * per_draw(z[0])
+            + sg * jnp.sqrt(up) * per_draw(z[1])
+            + so * offset_shape(down) * per_draw(z[2])
+            + sg * jnp.sqrt(down) * per_draw(z[3])
+        )
+
+    def variance(self, d, offset_sd, growth_sd):
+        """Return the learned error's variance ``sigma_o^2 phi(d)^2 + sigma_g^2 d`` at ``d``."""
+        return (offset_sd * offset_shape(d)) ** 2 + growth_sd**2 * d
 
 
-__all__ = ["DEFAULT_SCALE", "ExtrapolationError", "axes"]
+__all__ = [
+    "DEFAULT_SCALE",
+    "MODES",
+    "OFFSET_LENGTH",
+    "SCALE_SITES",
+    "ExtrapolationError",
+    "axes",
+    "offset_shape",
+]

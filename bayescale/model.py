@@ -31,7 +31,7 @@ from bayescale.discrepancy import Grid, grid_for, sample_path
 from bayescale.discrepancy import axis as disc_axis
 from bayescale.errors import SpecificationError
 from bayescale.extrapolation import DEFAULT_SCALE as DEFAULT_EXTRAPOLATION_SCALE
-from bayescale.extrapolation import ExtrapolationError
+from bayescale.extrapolation import SCALE_SITES, ExtrapolationError
 from bayescale.fit import fit as _fit
 from bayescale.inference import Draws
 from bayescale.laws.base import Law, Scale
@@ -47,12 +47,15 @@ from bayescale.likelihood import (
 from bayescale.posterior import ATTR_MODEL, PREDICTIVE_MAX_ELEMENTS, ScalingPosterior, read_tree
 from bayescale.presets import read_preset
 from bayescale.priors import parse_prior, prior_to_str
+from bayescale.record import LOG_SCALE_GRID, Record, ScalePrior, ladder_record, scale_draws
 from bayescale.sites import RUN, sample_effect, sample_law_parameters, terms_of
 from bayescale.terms import Term, parse_terms
 
 #: Sites of the noise and run effect whose priors can be set (log-loss units; multiplied by the
 #: typical loss on the linear scale).
 NOISE_SITES = ("sigma", "nu", "sd_run")
+#: Extrapolation-error modes (see ``Model(extrapolation=...)``).
+EXTRAPOLATION_MODES = ("learned", "prior", "fixed", "none")
 #: Prior draws stored with every fit (for prior-versus-posterior plots and checks).
 PRIOR_DRAWS = 500
 #: Compiled prior simulations, by model structure, table structure and number of draws.
@@ -137,9 +140,16 @@ class Model:
         (:mod:`bayescale.discrepancy`).
     discrepancy_step, discrepancy_scale : float
         Bin width (decades) and prior scale of the discrepancy.
+    extrapolation : {"learned", "prior", "fixed", "none"}
+        The error every prediction beyond the data carries (:mod:`bayescale.extrapolation`):
+        ``"learned"`` (default) an offset and a slow growth whose scales are learned from the
+        ladder's own leave-future-out record (:mod:`bayescale.record`) and a prior across
+        public ladders; ``"prior"`` the same scales from the prior alone (no refits);
+        ``"fixed"`` a linear drift of fixed scale ``extrapolation_scale`` per decade;
+        ``"none"`` trusts the law's form exactly (too narrow when extrapolating).
     extrapolation_scale : float
-        Scale of the extrapolation-error term added to every prediction beyond the data
-        (:mod:`bayescale.extrapolation`); 0 turns it off.
+        Half-normal scale of the ``"fixed"`` drift per decade; 0 turns any extrapolation error
+        off (as ``extrapolation="none"``).
     flops_per_param_token : float
         ``k`` of the training cost ``C = k N D`` (6: a dense transformer), used wherever
         compute is derived from ``N`` and ``D`` (:class:`~bayescale.cost.TrainingCost`).
@@ -165,6 +175,7 @@ class Model:
     discrepancy: str | None
     discrepancy_step: float
     discrepancy_scale: float
+    extrapolation: str
     extrapolation_scale: float
     flops_per_param_token: float
     _key: str = field(repr=False)
@@ -184,6 +195,7 @@ class Model:
         discrepancy: str | None = None,
         discrepancy_step: float = 0.1,
         discrepancy_scale: float = 0.05,
+        extrapolation: str = "learned",
         extrapolation_scale: float = DEFAULT_EXTRAPOLATION_SCALE,
         flops_per_param_token: float = DEFAULT_FLOPS_PER_PARAM_TOKEN,
     ) -> None:
@@ -216,6 +228,12 @@ class Model:
             raise SpecificationError(
                 f"extrapolation_scale={extrapolation_scale!r} must be a number >= 0."
             )
+        if extrapolation not in EXTRAPOLATION_MODES:
+            raise SpecificationError(
+                f"extrapolation={extrapolation!r}; choose one of {list(EXTRAPOLATION_MODES)}."
+            )
+        if extrapolation_scale == 0:
+            extrapolation = "none"
         try:
             TrainingCost(flops_per_param_token)
         except ValueError as e:
@@ -242,6 +260,7 @@ class Model:
             "discrepancy": discrepancy,
             "discrepancy_step": float(discrepancy_step),
             "discrepancy_scale": float(discrepancy_scale),
+            "extrapolation": extrapolation,
             "extrapolation_scale": float(extrapolation_scale),
             "flops_per_param_token": float(flops_per_param_token),
         }
@@ -337,6 +356,7 @@ class Model:
             "discrepancy": self.discrepancy,
             "discrepancy_step": self.discrepancy_step,
             "discrepancy_scale": self.discrepancy_scale,
+            "extrapolation": self.extrapolation,
             "extrapolation_scale": self.extrapolation_scale,
             "flops_per_param_token": self.flops_per_param_token,
         }
@@ -366,11 +386,14 @@ class Model:
             "discrepancy",
             "discrepancy_step",
             "discrepancy_scale",
+            "extrapolation",
             "extrapolation_scale",
             "flops_per_param_token",
         }
         kwargs = {k: v for k, v in spec.items() if k in known}
         kwargs["columns"] = kwargs.get("columns") or None
+        # A spec written before the learned error existed predicted with the fixed drift.
+        kwargs.setdefault("extrapolation", "fixed")
         return cls(law=law, **kwargs)
 
     @classmethod
@@ -445,11 +468,33 @@ class Model:
         """Return whether a fit to this table has group or run effects (and so their scales)."""
         return bool(self.effects) or data.run is not None
 
-    def extrapolation(self, data: ScalingData) -> ExtrapolationError | None:
+    def extrapolation_error(self, data: ScalingData) -> ExtrapolationError | None:
         """Return the extrapolation-error term of a fit to this table (``None`` when off)."""
-        if self.extrapolation_scale <= 0:
+        if self.extrapolation == "none":
             return None
-        return ExtrapolationError.from_data(data.x, self.extrapolation_scale, self.cost)
+        mode = "fixed" if self.extrapolation == "fixed" else "learned"
+        return ExtrapolationError.from_data(data.x, mode, self.extrapolation_scale, self.cost)
+
+    def without_extrapolation(self) -> Model:
+        """Return this model trusting its law's form exactly (the refits of a record)."""
+        custom = self.law if type(self.law).name == "custom" else None
+        return Model.from_spec({**self.spec(), "extrapolation": "none"}, law=custom)
+
+    def extrapolation_scales(
+        self, data: ScalingData, n: int, seed: int = 0
+    ) -> tuple[dict[str, np.ndarray], Record | None]:
+        """Draw every posterior draw's scales of a learned extrapolation error; return the record.
+
+        ``n`` pairs ``(sigma_o, sigma_g)`` from the ladder's record and the prior across ladders
+        (``extrapolation="learned"``), or from the prior alone (``"prior"``).
+        """
+        rec = None
+        loglik = np.zeros((LOG_SCALE_GRID.size,) * 2)
+        if self.extrapolation == "learned":
+            rec = ladder_record(self.without_extrapolation(), data, seed=seed)
+            loglik = rec.loglik
+        offset, growth = scale_draws(loglik, ScalePrior.load(), n, seed)
+        return dict(zip(SCALE_SITES, (offset, growth), strict=True)), rec
 
     # -- the NumPyro model ------------------------------------------------------------------
     def model_args(self, data: ScalingData, rows: int | None = None) -> tuple[dict, dict]:
@@ -603,14 +648,34 @@ class Model:
         predictive = data.n * samples <= PREDICTIVE_MAX_ELEMENTS
         n_prior = PRIOR_DRAWS if predictive else max(50, PREDICTIVE_MAX_ELEMENTS // (10 * data.n))
         seed = int(draws.settings.get("seed", 0))
+        prior_scales: dict[str, np.ndarray] = {}
+        learn = None
+        if self.extrapolation in ("learned", "prior"):
+            shape = np.shape(draws.samples[self.law.parameters[0].name])[:2]
+
+            def learn() -> tuple[dict[str, np.ndarray], pd.DataFrame | None]:
+                scales, record = self.extrapolation_scales(data, int(np.prod(shape)), seed)
+                table = None if record is None else record.table
+                return {k: v.reshape(shape) for k, v in scales.items()}, table
+
+            flat = np.zeros((LOG_SCALE_GRID.size,) * 2)  # the prior alone
+            drawn = scale_draws(flat, ScalePrior.load(), n_prior, seed + 7)
+            prior_scales = {k: v[None] for k, v in zip(SCALE_SITES, drawn, strict=True)}
+
+        def prior() -> dict:
+            sites = self.prior_draws(data, n=n_prior, seed=seed + 7, predictive=predictive)
+            return {**sites, **prior_scales}
+
         return ScalingPosterior.from_draws(
             self,
             data,
             draws,
             # Drawn on first access of ``post.tree``, with the replicated losses.
-            prior=lambda: self.prior_draws(data, n=n_prior, seed=seed + 7, predictive=predictive),
+            prior=prior,
+            # The ladder's record and the error scales: on the first prediction (or tree access).
+            extrapolation_scales=learn,
             grid=self.discrepancy_grid(data),
-            extrapolation=self.extrapolation(data),
+            extrapolation=self.extrapolation_error(data),
             predictive=predictive,
             seed=seed,
         )

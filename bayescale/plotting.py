@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.ticker import PercentFormatter, ScalarFormatter
 
 from bayescale.cost import DEFAULT_COST, TrainingCost
 from bayescale.data import compute_of
@@ -340,6 +340,60 @@ def plot_coverage(backtest: pd.DataFrame, path: str | Path | None = None) -> Fig
     return _save(fig, path)
 
 
+def plot_record(post: ScalingPosterior, path: str | Path | None = None) -> Figure:
+    """Plot the ladder's own extrapolation record: each refit's error against distance.
+
+    One panel: for each cut of :meth:`ScalingPosterior.calibration`, the held-out rows'
+    ``loss / median - 1`` against their distance past the cut's data, with the refit's 90 %
+    interval trusting the law (thin bars) and the band the learned extrapolation error adds
+    (shaded, at the posterior's scales).
+    """
+    table = post.calibration()
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.subplots()
+    if table.empty:
+        ax.text(0.5, 0.5, "no record (too few rows for a cut)", ha="center", transform=ax.transAxes)
+        return _save(fig, path)
+    for i, (cut, g) in enumerate(table.groupby("cut", sort=False)):
+        g = g.sort_values("distance")
+        color = PALETTE[i % len(PALETTE)]
+        rel = g["loss"] / g["median"] - 1
+        low, high = g["lower"] / g["median"] - 1, g["upper"] / g["median"] - 1
+        ax.errorbar(
+            g["distance"],
+            rel,
+            yerr=[rel * 0 - low, high],
+            fmt="none",
+            ecolor=color,
+            alpha=0.35,
+            lw=0.8,
+        )
+        inside = (g["loss"] >= g["lower_with_error"]) & (g["loss"] <= g["upper_with_error"])
+        ax.plot(
+            g["distance"],
+            rel,
+            "o",
+            ms=3.5,
+            color=color,
+            label=f"{cut}: {inside.mean():.0%} inside the band",
+        )
+        ax.fill_between(
+            g["distance"],
+            g["lower_with_error"] / g["median"] - 1,
+            g["upper_with_error"] / g["median"] - 1,
+            color=color,
+            alpha=0.12,
+            lw=0,
+        )
+    ax.axhline(0, color="0.4", lw=0.8)
+    ax.set_xlabel("distance past the cut's data (decades)")
+    ax.set_ylabel("observed / predicted median - 1")
+    ax.set_title("This ladder's own extrapolations (leave-future-out refits)")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
 # -- ArviZ's plots on the fit's tree -------------------------------------------------------------
 def _arviz_figure(pc: Any, path: str | Path | None) -> Figure:
     fig = pc.viz["figure"].item()
@@ -412,5 +466,6 @@ __all__ = [
     "plot_ppc",
     "plot_prior_posterior",
     "plot_rank",
+    "plot_record",
     "plot_trace",
 ]

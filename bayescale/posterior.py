@@ -12,6 +12,7 @@ and replicated groups are built on first access of :attr:`ScalingPosterior.tree`
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import jax
 import numpy as np
 import pandas as pd
 import xarray as xr
+from scipy import stats
 
 from bayescale.cost import TrainingCost
 from bayescale.data import DEFAULT_COLUMNS, ScalingData
@@ -29,7 +31,7 @@ from bayescale.description import ModelDescription
 from bayescale.diagnostics import diagnose
 from bayescale.discrepancy import Grid
 from bayescale.errors import DataError
-from bayescale.extrapolation import ExtrapolationError
+from bayescale.extrapolation import SCALE_SITES, ExtrapolationError
 from bayescale.laws.base import INPUTS, Law, Scale
 from bayescale.loo import loo
 from bayescale.prediction import KINDS, Assignment, Predictor, loss_draws, predictor
@@ -48,6 +50,8 @@ ATTR_INDEX = "bayescale_data_index"
 ATTR_DISCREPANCY = "bayescale_discrepancy"
 ATTR_EXTRAPOLATION = "bayescale_extrapolation"
 ATTR_TIMING = "bayescale_timing"
+#: The group holding the ladder's leave-future-out record.
+RECORD_GROUP = "extrapolation_record"
 
 
 def tree_coords(data: ScalingData) -> dict[str, Any]:
@@ -122,6 +126,7 @@ class ScalingPosterior:
     ) -> None:
         self._tree = tree
         self._pending: Callable[[ScalingPosterior], None] | None = None
+        self._pending_scales: Callable[[], tuple[Mapping, pd.DataFrame | None]] | None = None
         self.model = model
         self.scale = scale
         self.grid = grid
@@ -130,10 +135,27 @@ class ScalingPosterior:
     @property
     def tree(self) -> xr.DataTree:
         """The complete ArviZ tree (computing the prior and replicated groups on first access)."""
+        self._learn_scales()
         if self._pending is not None:
             build, self._pending = self._pending, None
             build(self)
         return self._tree
+
+    def _learn_scales(self) -> None:
+        """Compute a learned extrapolation error's scales and record, once (timed)."""
+        if self._pending_scales is None:
+            return
+        learn, self._pending_scales = self._pending_scales, None
+        t0 = time.perf_counter()
+        scales, record = learn()
+        posterior = self._tree["posterior"].to_dataset()
+        posterior = posterior.assign({k: (SAMPLE_DIMS, np.asarray(v)) for k, v in scales.items()})
+        self._tree["posterior"] = xr.DataTree(posterior)
+        if record is not None and len(record):
+            table = record.reset_index(drop=True).rename_axis("record_point")
+            self._tree[RECORD_GROUP] = xr.DataTree(xr.Dataset.from_dataframe(table))
+        timing = {**self.timing, "extrapolation_record": round(time.perf_counter() - t0, 4)}
+        self._tree.attrs[ATTR_TIMING] = json.dumps(timing)
 
     @tree.setter
     def tree(self, tree: xr.DataTree) -> None:
@@ -162,6 +184,9 @@ class ScalingPosterior:
         data: ScalingData,
         draws: Any,
         prior: Mapping[str, np.ndarray] | Callable[[], Mapping[str, np.ndarray]] | None = None,
+        extrapolation_scales: (
+            Callable[[], tuple[Mapping[str, np.ndarray], pd.DataFrame | None]] | None
+        ) = None,
         grid: Grid | None = None,
         extrapolation: ExtrapolationError | None = None,
         predictive: bool | str = "auto",
@@ -180,6 +205,11 @@ class ScalingPosterior:
             loss scale) under ``"loss"``; or a function returning them, called (with the
             replicated groups computed) on first access of :attr:`tree`, so a fit whose tree is
             never read does not pay for them.
+        extrapolation_scales : callable, optional
+            Returns every draw's scales of a learned extrapolation error, ``{site: (chain,
+            draw)}``, and the ladder's leave-future-out record (a table or ``None``); called on
+            the first prediction, :meth:`calibration` or access of :attr:`tree`, which add the
+            scales to the posterior group and the record as the group ``extrapolation_record``.
         grid, extrapolation
             The discrepancy's grid and the extrapolation-error term, if any.
         predictive : bool or "auto"
@@ -244,6 +274,7 @@ class ScalingPosterior:
             post._pending = build
         else:
             build(post)
+        post._pending_scales = extrapolation_scales
         return post
 
     @classmethod
@@ -462,8 +493,39 @@ class ScalingPosterior:
         )
         return self.label(draws, x, groups)
 
+    def calibration(self, prob: float = 0.9) -> pd.DataFrame:
+        """Return the ladder's own extrapolation record: what its refits predicted, and what came.
+
+        Leave-future-out inside the training data (:mod:`bayescale.record`): one row per held-out
+        row of each cut, with its ``distance`` (decades past the cut's data), the observed
+        ``loss``, the refit's ``median`` and central 90 % interval trusting the law
+        (``lower``, ``upper``), and the same interval at level ``prob`` widened by the learned
+        extrapolation error (``lower_with_error``, ``upper_with_error``; its scales are the
+        posterior's, learned from this same record, so this coverage is in-sample). Empty for
+        a fit without a learned error or with too few rows for a cut.
+        """
+        self._learn_scales()
+        if RECORD_GROUP not in self._tree.children:
+            return pd.DataFrame()
+        table = self._tree[RECORD_GROUP].to_dataset().to_dataframe().reset_index(drop=True)
+        post = self._tree["posterior"]
+        if SCALE_SITES[0] in post and self.extrapolation is not None:
+            var = np.mean(
+                self.extrapolation.variance(
+                    table["distance"].to_numpy()[:, None],
+                    post[SCALE_SITES[0]].values.reshape(1, -1),
+                    post[SCALE_SITES[1]].values.reshape(1, -1),
+                ),
+                axis=1,
+            )
+            half = stats.norm.ppf(0.5 + prob / 2) * np.sqrt(table["log_sd"].to_numpy() ** 2 + var)
+            table["lower_with_error"] = table["median"] * np.exp(-half)
+            table["upper_with_error"] = table["median"] * np.exp(half)
+        return table
+
     def sampled(self) -> dict[str, np.ndarray]:
         """Draws of the sampled sites the prediction path reads (not the derived ones)."""
+        self._learn_scales()
         post = self._tree["posterior"]
         return {k: v.values for k, v in post.data_vars.items() if is_sampled(k, self.law)}
 

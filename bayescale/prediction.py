@@ -91,7 +91,7 @@ class Predictor:
         run_effect: jnp.ndarray | None,
         disc_state: tuple[jnp.ndarray, jnp.ndarray, Grid] | None,
         extrapolation: ExtrapolationError | None,
-        rates: jnp.ndarray | None,
+        extrapolation_state: Mapping[str, jnp.ndarray] | None,
     ) -> None:
         self.description = description
         self.law = description.law
@@ -101,7 +101,7 @@ class Predictor:
         self.run_effect = run_effect
         self.disc_state = disc_state
         self.extrapolation = extrapolation
-        self.rates = rates
+        self.extrapolation_state = extrapolation_state
         self.cost = description.cost
         self.sample_shape = tuple(next(iter(self.theta.values())).shape[:2])
 
@@ -157,7 +157,9 @@ class Predictor:
             t = disc.axis(ax, self.cost.k)
             loc = loc + disc.at(path, tau, t, grid, key)
         if self.extrapolation is not None:
-            loc = loc + self._per_draw(self.rates, ndim) * self.extrapolation.distance(ax)
+            loc = loc + self.extrapolation.offset(
+                self.extrapolation_state, ax, lambda v: self._per_draw(v, ndim)
+            )
         return loc
 
     def mean_loss(self, x: Mapping[str, Any], key: jax.Array | None = None) -> jnp.ndarray:
@@ -289,8 +291,19 @@ def predictor(
     if grid is not None and "tau_disc" in posterior:
         tau = posterior["tau_disc"]
         disc_state = (disc.path_draws(tau, posterior.get("z_disc"), grid), tau, grid)
-    rates = None if extrapolation is None else extrapolation.rates(shape, k_extrap)
-    return Predictor(description, scale, theta, noise, run_effect, disc_state, extrapolation, rates)
+    extrapolation_state = (
+        None if extrapolation is None else extrapolation.draw(posterior, shape, k_extrap)
+    )
+    return Predictor(
+        description,
+        scale,
+        theta,
+        noise,
+        run_effect,
+        disc_state,
+        extrapolation,
+        extrapolation_state,
+    )
 
 
 def keys(rng_seed: int | jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -318,7 +331,8 @@ def _loss_draws(
     new_levels: tuple[tuple[str, int], ...],
     new_runs: int,
     grid: Grid | None,
-    extrapolation_scale: float | None,
+    extrapolation_mode: str | None,
+    extrapolation_scale: float,
 ) -> jnp.ndarray:
     """All steps in one function (compiled by :func:`loss_draws`): loss draws at ``x``."""
     key_pred, key_draw = keys(key)
@@ -331,8 +345,10 @@ def _loss_draws(
         grid=grid,
         extrapolation=(
             None
-            if extrapolation_scale is None
-            else ExtrapolationError(extrapolation_scale, ranges, description.cost)
+            if extrapolation_mode is None
+            else ExtrapolationError(
+                ranges, description.cost, extrapolation_mode, extrapolation_scale
+            )
         ),
     )
     return pred.loss(x, kind, key_draw)
@@ -346,6 +362,7 @@ _loss_draws_jit = jax.jit(
         "new_levels",
         "new_runs",
         "grid",
+        "extrapolation_mode",
         "extrapolation_scale",
     ),
 )
@@ -388,7 +405,8 @@ def loss_draws(
         new_levels=tuple(sorted(assignment.new_levels.items())),
         new_runs=int(assignment.new_runs),
         grid=grid,
-        extrapolation_scale=None if extrapolation is None else float(extrapolation.scale),
+        extrapolation_mode=None if extrapolation is None else extrapolation.mode,
+        extrapolation_scale=0.0 if extrapolation is None else float(extrapolation.scale),
     )
 
 

@@ -31,6 +31,7 @@ from bayescale.plotting import (
     plot_frontier,
     plot_loo_pit,
     plot_ppc,
+    plot_record,
 )
 from bayescale.posterior import ScalingPosterior
 
@@ -202,11 +203,17 @@ def report(
         ]
     if backtest is not None:
         calibration.append(_save(plot_coverage(backtest), out, "coverage"))
+    record = post.calibration()
+    if not record.empty:
+        calibration.append(_save(plot_record(post), out, "record"))
     sections.append(
         (
             "Calibration",
             "LOO-PIT values should be uniform (the band is simultaneous); replicated losses "
-            "should cover the observed ones; held-out coverage should follow the diagonal.",
+            "should cover the observed ones; held-out coverage should follow the diagonal. "
+            "The record shows this ladder's own extrapolations: refits below cuts of its data "
+            "against the rows above them, with the band the learned extrapolation error adds "
+            "(learned from these same refits, so its coverage here is in-sample).",
             calibration,
             backtest,
         )

@@ -10,6 +10,7 @@ One home for the names every other module relies on. For a sampled law parameter
 ``r_<site>__<t>``              centred effects (deterministic for the first term)
 ``<natural>_<t>``              natural parameter per level (``E_family``), derived
 ``sd_run``, ``z_run``/``r_run``  the per-run effect of checkpoint data
+``extrap_<name>``              scales of the extrapolation error, drawn per draw
 =============================  =======================================================
 
 Effects act additively on the sampled (centred, well-conditioned) scale of the parameter. The
@@ -176,7 +177,7 @@ def is_sampled(name: str, law: Law) -> bool:
     return (
         name in {p.name for p in law.parameters}
         or name in NOISE_SITES
-        or name.startswith(("sd_", "z_", "r_"))
+        or name.startswith(("sd_", "z_", "r_", "extrap_"))
         or SEP in name
     )
 

@@ -1,10 +1,19 @@
 """Extrapolation backtests over the shared datasets: bayescale beside the bootstrap baseline.
 
-Prints one table: dataset, split, coverage of the 50/80/90/95 % intervals, and the median ARE,
-for bayescale's default model (with its extrapolation-error term), the same model trusting the
-law exactly (``extrapolation_scale=0``), and Epoch-style Huber fits with a bootstrap. Run:
-``.venv/bin/python benchmarks/backtests.py`` (about 10 min on 2 cores; reads
-../shared/datasets or ``BAYESCALE_DATA_MIRROR``).
+Prints one table: dataset, split, coverage of the 50/80/90/95 % intervals, the 90 % interval
+score (relative) and the median ARE, for
+
+- ``learned`` (the default): the extrapolation error learned from the training rows' own
+  leave-future-out record, with the prior across ladders refitted *without the dataset under
+  test* (leave-one-dataset-out, ``benchmarks/extrapolation_prior.py --leave-out``);
+- ``fixed``: the previous default, a linear drift ``tau ~ HalfNormal(0.03)`` per decade;
+- ``law only``: no extrapolation error;
+- ``Huber + bootstrap``: Epoch-style fits with a bootstrap.
+
+The three bayescale variants share one NUTS fit per split (the extrapolation error does not
+change the fit). Run: ``.venv/bin/python benchmarks/backtests.py`` (about 20 min on 2 cores after
+the prior script has cached the ladders' records; reads ../shared/datasets or
+``BAYESCALE_DATA_MIRROR``).
 """
 
 from __future__ import annotations
@@ -18,12 +27,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("BAYESCALE_DATA_MIRROR", str(ROOT.parent / "shared" / "datasets"))
 
+import extrapolation_prior  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from bootstrap_baseline import bootstrap_draws  # noqa: E402
 
 import bayescale as bs  # noqa: E402
 from bayescale import calibration as cal  # noqa: E402
+from bayescale.extrapolation import DEFAULT_SCALE, ExtrapolationError  # noqa: E402
+from bayescale.posterior import ScalingPosterior  # noqa: E402
+from bayescale.record import PRIOR_ENV  # noqa: E402
 
 
 def cases():
@@ -69,6 +82,27 @@ def cases():
     ]
 
 
+#: Dataset id (prior script's ``--leave-out``) of every backtest case.
+DATASET_OF = {
+    "epoch_chinchilla": "epoch_chinchilla",
+    "gadre2024 (family=dataset)": "gadre2024_overtraining",
+    "gemstones hot": "gemstones",
+    "gemstones slim_chinchilla": "gemstones",
+}
+METHODS = ("learned (default)", "fixed drift (previous default)", "law only")
+
+
+def variants(post):
+    """The fit's posterior under each extrapolation-error variant (one fit, three predictors)."""
+    ranges, cost = post.extrapolation.ranges, post.cost
+    fixed = ExtrapolationError(ranges, cost, "fixed", DEFAULT_SCALE)
+    return {
+        METHODS[0]: post,
+        METHODS[1]: ScalingPosterior(post.draws_tree, post.model, post.scale, post.grid, fixed),
+        METHODS[2]: ScalingPosterior(post.draws_tree, post.model, post.scale, post.grid, None),
+    }
+
+
 def main() -> int:
     if not Path(os.environ["BAYESCALE_DATA_MIRROR"]).is_dir():
         print("shared datasets not found: set BAYESCALE_DATA_MIRROR", file=sys.stderr)
@@ -76,20 +110,29 @@ def main() -> int:
     warnings.simplefilter("ignore")
     rows = []
     for name, df, effects, split_fns in cases():
+        os.environ[PRIOR_ENV] = str(extrapolation_prior.prior_without(DATASET_OF[name]))
         for split_fn in split_fns:
-            for label, model in (
-                ("bayescale default", bs.Model(effects=effects)),
-                (
-                    "law only (no extrapolation term)",
-                    bs.Model(effects=effects, extrapolation_scale=0),
-                ),
-            ):
-                split = split_fn(df, model)
-                t = cal.backtest(model, df, split, dataset=name)
-                rows.append({"method": label, **t.iloc[0].to_dict()})
+            model = bs.Model(effects=effects)
+            split = split_fn(df, model)
             train, test = df[split.train], df[split.test]
+            y = test["loss"].to_numpy(float)
+            post = model.fit(train, progress_bar=False)
+            ok = bool(post.diagnostics(warn=False).attrs["ok"])
+            for label, p in variants(post).items():
+                summary, _ = cal.score_predictions(cal.predict_rows(p, test, model), y)
+                rows.append(
+                    {
+                        "method": label,
+                        "dataset": name,
+                        "split": split.name,
+                        "n_train": len(train),
+                        "n_test": len(test),
+                        **summary,
+                        "fit_ok": ok,
+                    }
+                )
             draws = bootstrap_draws(train, test, n_boot=100)
-            summary, _ = cal.score_predictions(draws, test["loss"].to_numpy(float))
+            summary, _ = cal.score_predictions(draws, y)
             rows.append(
                 {
                     "method": "Huber + bootstrap",
@@ -101,19 +144,29 @@ def main() -> int:
                 }
             )
             print(
-                pd.DataFrame(rows[-3:])[
-                    ["method", "dataset", "split", "coverage_0.9", "are_median"]
+                pd.DataFrame(rows[-4:])[
+                    [
+                        "method",
+                        "dataset",
+                        "split",
+                        "coverage_0.5",
+                        "coverage_0.9",
+                        "interval_score_90",
+                        "are_median",
+                    ]
                 ].to_string(index=False),
                 flush=True,
             )
+    os.environ.pop(PRIOR_ENV, None)
     table = pd.DataFrame(rows)
-    for method, sub in table.groupby("method"):
-        pooled = np.average(sub["coverage_0.9"], weights=sub["n_test"])
+    for method, sub in table.groupby("method", sort=False):
+        w = sub["n_test"]
         print(
-            f"{method}: pooled 90 % coverage {pooled:.3f}"
-            f" over {int(sub['n_test'].sum())} held-out points; mean over splits "
-            f"{sub['coverage_0.9'].mean():.3f}; median of split ARE medians "
-            f"{sub['are_median'].median():.3%}"
+            f"{method}: pooled coverage 50 % {np.average(sub['coverage_0.5'], weights=w):.3f}, "
+            f"90 % {np.average(sub['coverage_0.9'], weights=w):.3f} over {int(w.sum())} "
+            f"held-out points; mean 90 % interval score "
+            f"{np.average(sub['interval_score_90'], weights=w):.4f}; median of split ARE "
+            f"medians {sub['are_median'].median():.3%}"
         )
     cols = [
         "dataset",
@@ -124,9 +177,10 @@ def main() -> int:
         "coverage_0.8",
         "coverage_0.9",
         "coverage_0.95",
+        "interval_score_90",
         "are_median",
     ]
-    pd.set_option("display.width", 200)
+    pd.set_option("display.width", 220)
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return 0
 

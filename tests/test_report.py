@@ -33,11 +33,11 @@ def epoch_report(epoch_fit, tmp_path_factory):
 
 def test_report_files(epoch_report):
     path, out = epoch_report
-    for fig in ("fit", "fan", "forest", "frontier", "calibration", "ppc"):
+    for fig in ("fit", "fan", "forest", "frontier", "calibration", "ppc", "record"):
         assert (out / f"{fig}.png").stat().st_size > 10_000
         assert (out / f"{fig}.pdf").stat().st_size > 1_000
     text = path.read_text()
-    assert text.count("<img") == 6 and text.count("data:image/png;base64,") == 6
+    assert text.count("<img") == 7 and text.count("data:image/png;base64,") == 7
     assert "diagnostics OK" in text and "diagnostics-warning" not in text
     md = (out / "report.md").read_text()
     assert "## Compute-optimal frontier" in md and "![Extrapolation](fan.png)" in md
@@ -79,7 +79,7 @@ def test_every_figure_loads_in_a_browser(epoch_report, tmp_path):
     ).stdout
     m = re.search(r'data-images="(\d+)/(\d+)"', dom)
     assert m, "the page's load script did not run"
-    assert m.group(1) == m.group(2) == "6"
+    assert m.group(1) == m.group(2) == "7"
     shot = tmp_path / "shot.png"
     subprocess.run(
         [

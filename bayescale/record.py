@@ -1,0 +1,402 @@
+"""The ladder's own extrapolation record, and the extrapolation error learned from it.
+
+A fit can say how far its extrapolations can be trusted only by trying: leave-future-out inside
+its own training data. Along the axis the user extrapolates (compute by default; the tokens of
+each run for checkpoint curves; a one-input law's input), the table is cut a few times; below
+each cut the model (without any extrapolation error) is refitted, and its predictive
+distribution of the rows above the cut is compared with what they show. Those residuals against
+their distance past the cut are the ladder's *record*.
+
+The record is then turned into the scales ``(sigma_o, sigma_g)`` of the extrapolation error
+(:mod:`bayescale.extrapolation`): each cut's residuals ``r`` (log loss) are modelled as
+``N(0, C + sigma_o^2 phi phi' + sigma_g^2 g g')``, with ``C`` the refit's own predictive
+covariance of those rows, ``phi = 1 - exp(-d / ell)`` and ``g = sqrt(d)`` at their distances
+``d``: one coherent error per cut, exactly the term a prediction carries. The likelihood is
+evaluated on a grid of log scales and combined with a prior fitted across public ladders
+(:class:`ScalePrior`, shipped in :data:`PRIOR_FILE`; ``benchmarks/extrapolation_prior.py``
+refits it), and every posterior draw of the fit gets its own pair of scales drawn from that
+grid posterior. A ladder with too few rows for a cut keeps the prior.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import pandas as pd
+import scipy.optimize
+from scipy.special import logsumexp
+
+from bayescale.data import ScalingData
+from bayescale.errors import SpecificationError
+from bayescale.extrapolation import ExtrapolationError, offset_shape
+from bayescale.inference import NutsSettings, laplace_draws, sample_nuts
+from bayescale.inference.problem import Fittable
+from bayescale.likelihood import draw_marginal_run
+from bayescale.prediction import Assignment, loss_draws
+
+#: The prior of the scales fitted across public ladders (package data).
+PRIOR_FILE = Path(__file__).with_name("extrapolation_prior.json")
+#: Environment variable naming another prior file (leave-one-dataset-out backtests).
+PRIOR_ENV = "BAYESCALE_EXTRAPOLATION_PRIOR"
+#: Grid of log scales (natural log of sigma_o and of sigma_g) the record is evaluated on.
+LOG_SCALE_GRID = np.linspace(np.log(1e-4), np.log(0.5), 49)
+#: Future fractions of the rows held out by the cuts of a record.
+CUT_FRACTIONS = (0.2, 0.35, 0.5)
+#: Most future rows of a cut used in its likelihood (evenly spread over their distances).
+MAX_RECORD_ROWS = 40
+#: Draws of each refit's predictive distribution.
+RECORD_DRAWS = 400
+
+
+@dataclass(frozen=True)
+class ScalePrior:
+    """A bivariate normal prior on ``(log sigma_o, log sigma_g)``.
+
+    Attributes
+    ----------
+    mean : tuple of float
+        Means of the log scales.
+    cov : tuple of tuple of float
+        Their covariance.
+    fitted_on : tuple of str
+        The ladders it was fitted on (empty for the weakly informative default).
+    """
+
+    mean: tuple[float, float] = (float(np.log(0.01)), float(np.log(0.01)))
+    cov: tuple[tuple[float, float], tuple[float, float]] = ((2.25, 0.0), (0.0, 2.25))
+    fitted_on: tuple[str, ...] = ()
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> ScalePrior:
+        """Read a prior written by :meth:`save`.
+
+        ``path`` defaults to ``$BAYESCALE_EXTRAPOLATION_PRIOR`` when set, else the shipped
+        :data:`PRIOR_FILE`; a missing file gives the weakly informative default.
+        """
+        path = Path(path or os.environ.get(PRIOR_ENV) or PRIOR_FILE)
+        if not path.is_file():
+            return cls()
+        d = json.loads(path.read_text())
+        return cls(
+            tuple(d["mean"]), tuple(tuple(r) for r in d["cov"]), tuple(d.get("fitted_on", ()))
+        )
+
+    def save(self, path: str | Path = PRIOR_FILE, **notes: Any) -> Path:
+        """Write the prior as JSON (with free-form ``notes``)."""
+        path = Path(path)
+        d = {"mean": list(self.mean), "cov": [list(r) for r in self.cov]}
+        d["fitted_on"] = list(self.fitted_on)
+        d.update(notes)
+        path.write_text(json.dumps(d, indent=2) + "\n")
+        return path
+
+    def log_density(self, grid: np.ndarray = LOG_SCALE_GRID) -> np.ndarray:
+        """Return the log density (up to a constant) on the grid of log scales."""
+        a, b = np.meshgrid(grid, grid, indexing="ij")
+        diff = np.stack([a - self.mean[0], b - self.mean[1]], axis=-1)
+        prec = np.linalg.inv(np.asarray(self.cov, float))
+        return -0.5 * np.einsum("...i,ij,...j->...", diff, prec, diff)
+
+
+@dataclass
+class Record:
+    """A ladder's leave-future-out record.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per held-out row of each cut: ``cut``, ``row`` (index in the table), ``axis``
+        (its position on the record's axis), ``distance`` (decades past the cut's data),
+        ``loss``, the refit's predictive ``median``, ``lower`` and ``upper`` (central 90 %,
+        without an extrapolation error), ``log_sd`` (its spread in log loss) and ``in_likelihood``.
+    loglik : numpy.ndarray
+        Log likelihood of the record on the grid of log scales (summed over cuts).
+    axis : str
+        The axis the table was cut along.
+    """
+
+    table: pd.DataFrame
+    loglik: np.ndarray = field(default_factory=lambda: np.zeros((LOG_SCALE_GRID.size,) * 2))
+    axis: str = "compute"
+
+    @property
+    def cuts(self) -> int:
+        """Number of cuts that yielded held-out rows."""
+        return int(self.table["cut"].nunique()) if len(self.table) else 0
+
+
+def record_axis(model: Any, data: ScalingData) -> str:
+    """Return a record's axis: a run's tokens for checkpoint curves, else compute, else x."""
+    inputs = model.law.inputs
+    if data.run is not None and "D" in inputs:
+        return "run_tokens"
+    if {"N", "D"} <= set(inputs) or "C" in inputs:
+        return "compute"
+    return inputs[0]
+
+
+def cuts(
+    model: Any, data: ScalingData, axis: str, fractions: Sequence[float] = CUT_FRACTIONS
+) -> list[tuple[float, np.ndarray]]:
+    """Return the record's cuts: ``(fraction, training mask)`` for every future fraction.
+
+    A fraction is kept when it leaves enough rows on both sides: at least twice the model's
+    parameters (and 8) below the cut, three above.
+    """
+    if axis == "run_tokens":
+        d = np.log(data.x["D"])
+        rank = pd.Series(d).groupby(data.run.codes).rank(pct=True, method="first").to_numpy()
+        position = rank
+    elif axis == "compute":
+        position = np.log(data.x["C"]) if "C" in data.x else np.log(data.x["N"] * data.x["D"])
+    else:
+        position = np.asarray(data.x[axis], float)
+    out = []
+    need = max(2 * model.n_parameters(), 8)
+    for f in fractions:
+        if axis == "run_tokens":
+            train = position <= 1 - f
+        else:
+            train = position <= np.quantile(position, 1 - f)
+        if train.sum() >= need and (~train).sum() >= 3:
+            out.append((float(f), train))
+    return out
+
+
+def _assignment(data: ScalingData, test: np.ndarray, fitted: ScalingData) -> Assignment:
+    """Group levels and runs of ``data``'s ``test`` rows in terms of a refit's levels."""
+
+    def codes(full, part) -> tuple[np.ndarray, int]:
+        labels = np.asarray(full.labels, dtype=object)[full.codes[test]]
+        index = {lab: i for i, lab in enumerate(part.labels)}
+        new: dict[str, int] = {}
+        out = np.array(
+            [
+                index[lab] if lab in index else part.size + new.setdefault(lab, len(new))
+                for lab in labels
+            ]
+        )
+        return out, len(new)
+
+    levels, new_levels = {}, {}
+    for t, g in data.groups.items():
+        levels[t], new_levels[t] = codes(g, fitted.groups[t])
+    run, new_runs = (None, 0) if data.run is None else codes(data.run, fitted.run)
+    return Assignment(levels, new_levels, run, new_runs)
+
+
+def ladder_record(
+    model: Fittable,
+    data: ScalingData,
+    axis: str | None = None,
+    fractions: Sequence[float] = CUT_FRACTIONS,
+    draws: int = RECORD_DRAWS,
+    seed: int = 0,
+) -> Record:
+    """Return the leave-future-out record of ``data`` under ``model`` (whose extrapolation is off).
+
+    Each cut is refitted by MAP and Laplace (all cuts as one batch when they share a structure),
+    by a short NUTS run where the MAP search does not converge (hierarchies near a funnel).
+    """
+    axis = axis or record_axis(model, data)
+    found = cuts(model, data, axis, fractions)
+    if not found:
+        return Record(pd.DataFrame(columns=["cut"]), axis=axis)
+    parts = [data.subset(train) for _, train in found]
+    samples = _refit(model, parts, draws, seed)
+    rows, loglik = [], np.zeros((LOG_SCALE_GRID.size,) * 2)
+    # Every cut predicts the same rows (those above the lowest cut; the cuts are nested), so
+    # the prediction path compiles once, not once per cut.
+    future = np.logical_or.reduce([~train for _, train in found])
+    x_future = {name: v[future] for name, v in data.x.items()}
+    for k, ((f, train), part, s) in enumerate(zip(found, parts, samples, strict=True)):
+        test = ~train
+        if s is None:
+            continue
+        mine = test[future]
+        x = {name: v[test] for name, v in data.x.items()}
+        assignment = _assignment(data, future, part)
+        key = jax.random.fold_in(jax.random.PRNGKey(seed), k)
+        with np.errstate(divide="ignore", invalid="ignore"):  # non-finite draws dropped below
+            log_draws, log_mean = (
+                np.log(
+                    np.asarray(
+                        loss_draws(s, model, part.scale, assignment, x_future, kind, key, grid=None)
+                    ).reshape(-1, int(future.sum()))
+                )[:, mine]
+                for kind in ("predictive", "mean")
+            )
+        finite = np.all(np.isfinite(log_draws), axis=1) & np.all(np.isfinite(log_mean), axis=1)
+        if finite.mean() < 0.95:  # a refit whose draws overflow says nothing about its error
+            continue
+        log_draws, log_mean = log_draws[finite], log_mean[finite]
+        # The noise's spread, robustly (a Student-t with nu near 1 has no variance).
+        q25, q75 = np.quantile(log_draws - log_mean, [0.25, 0.75], axis=0)
+        noise_sd = (q75 - q25) / 1.349
+        dist = np.asarray(ExtrapolationError.from_data(part.x, cost=model.cost).distances(x)[0])
+        y = data.loss[test]
+        lo, med, hi = np.quantile(np.exp(log_draws), [0.05, 0.5, 0.95], axis=0)
+        chosen = _spread(dist, MAX_RECORD_ROWS)
+        loglik += cut_loglik(np.log(y)[chosen], log_mean[:, chosen], dist[chosen], noise_sd[chosen])
+        used = np.zeros(test.sum(), bool)
+        used[chosen] = True
+        rows.append(
+            pd.DataFrame(
+                {
+                    "cut": f"future {f:.0%}",
+                    "row": np.flatnonzero(test),
+                    "distance": dist,
+                    "loss": y,
+                    "median": med,
+                    "lower": lo,
+                    "upper": hi,
+                    "log_sd": np.sqrt(log_mean.var(axis=0) + noise_sd**2),
+                    "in_likelihood": used,
+                }
+            )
+        )
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["cut"])
+    return Record(table, loglik, axis)
+
+
+def _spread(d: np.ndarray, most: int) -> np.ndarray:
+    """Return the indices of at most ``most`` rows, evenly spread over their sorted distances."""
+    order = np.argsort(d, kind="stable")
+    if order.size <= most:
+        return order
+    return order[np.unique(np.linspace(0, order.size - 1, most).round().astype(int))]
+
+
+def _refit(model: Fittable, parts: list[ScalingData], draws: int, seed: int) -> list[dict | None]:
+    """Posterior draws ``(1, draws, ...)`` of every cut: Laplace, NUTS where the MAP fails."""
+    try:
+        batches = [list(range(len(parts)))]
+        lap = [laplace_draws(model, parts, draws=draws, seed=seed)]
+    except SpecificationError:  # cuts that lost a group level: one batch each
+        batches = [[i] for i in range(len(parts))]
+        lap = [laplace_draws(model, [p], draws=draws, seed=seed) for p in parts]
+    out: list[dict | None] = [None] * len(parts)
+    for idx, res in zip(batches, lap, strict=True):
+        for j, i in enumerate(idx):
+            if res.laplace.converged[j]:
+                # integrated-out run effects: one draw of every run's effect per draw
+                key = jax.random.fold_in(jax.random.PRNGKey(seed), 1000 + i)
+                out[i] = draw_marginal_run({k: v[j][None] for k, v in res.samples.items()}, key)
+    settings = NutsSettings(chains=2, draws=draws // 2, warmup=draws // 2, seed=seed)
+    for i, s in enumerate(out):
+        if s is None:
+            (nuts,) = sample_nuts(model, [parts[i]], settings)
+            out[i] = {k: v.reshape(1, -1, *v.shape[2:]) for k, v in nuts.samples.items()}
+    return out
+
+
+def cut_loglik(
+    log_y: np.ndarray, log_draws: np.ndarray, d: np.ndarray, noise_sd: np.ndarray | None = None
+) -> np.ndarray:
+    """Log likelihood of one cut's residuals on the grid of log scales.
+
+    ``log_y`` (F) observed log losses, ``log_draws`` (S, F) the refit's draws of their law
+    location (or of their predictive, with ``noise_sd`` None), ``noise_sd`` (F) the noise's
+    spread, ``d`` (F) their distances. The residuals ``log_y - mean`` are normal with covariance
+    ``C + sigma_o^2 phi phi' + sigma_g^2 g g'`` (``C`` the draws' covariance plus the noise's
+    variance): a rank-2 update, evaluated by the matrix determinant lemma and Woodbury's
+    identity on the whole grid at once (up to the constant ``-F/2 log 2 pi``).
+    """
+    r = log_y - log_draws.mean(axis=0)
+    c = np.atleast_2d(np.cov(log_draws, rowvar=False))
+    noise = np.zeros(c.shape[0]) if noise_sd is None else np.asarray(noise_sd, float) ** 2
+    c = c + np.diag(noise) + 1e-10 * np.eye(c.shape[0])
+    chol = np.linalg.cholesky(c)
+    u = np.stack([offset_shape(d), np.sqrt(d)], axis=1)  # (F, 2)
+    cu = np.linalg.solve(chol.T, np.linalg.solve(chol, u))  # C^-1 U
+    cr = np.linalg.solve(chol.T, np.linalg.solve(chol, r))  # C^-1 r
+    base = -0.5 * (r @ cr) - np.sum(np.log(np.diag(chol)))
+    a = u.T @ cu  # U' C^-1 U (2x2)
+    b = u.T @ cr  # U' C^-1 r (2)
+    so2 = np.exp(2 * LOG_SCALE_GRID)[:, None]
+    sg2 = np.exp(2 * LOG_SCALE_GRID)[None, :]
+    # K = D^-1 + A with D = diag(so2, sg2); |Sigma| = |C| |D| |K|; r'S^-1 r = r'C^-1 r - b'K^-1 b
+    k11, k22, k12 = 1.0 / so2 + a[0, 0], 1.0 / sg2 + a[1, 1], a[0, 1]
+    det_k = k11 * k22 - k12**2
+    quad = (k22 * b[0] ** 2 - 2 * k12 * b[0] * b[1] + k11 * b[1] ** 2) / det_k
+    log_det = np.log(so2) + np.log(sg2) + np.log(det_k)
+    return base - 0.5 * log_det + 0.5 * quad
+
+
+def fit_prior(logliks: Sequence[np.ndarray], names: Sequence[str] = ()) -> ScalePrior:
+    """Fit the prior of the scales across ladders by maximum marginal likelihood.
+
+    Each ladder ``j`` has its own log scales ``theta_j ~ N(mean, cov)``; its record's likelihood
+    (``logliks[j]`` on the grid) is integrated against that normal on the grid, and the sum of
+    the log marginal likelihoods over ladders is maximised over ``mean`` and ``cov`` (a
+    bivariate normal: two means, two log standard deviations and a correlation).
+    """
+    a, b = np.meshgrid(LOG_SCALE_GRID, LOG_SCALE_GRID, indexing="ij")
+    pts = np.stack([a.ravel(), b.ravel()], axis=1)
+    ll = np.stack([np.asarray(x, float).ravel() for x in logliks])  # (ladders, grid)
+    if not np.all(np.isfinite(ll)):
+        raise ValueError("A record's log likelihood is not finite: drop that ladder first.")
+    ll = ll - ll.max(axis=1, keepdims=True)
+
+    step = LOG_SCALE_GRID[1] - LOG_SCALE_GRID[0]
+
+    def unpack(p):
+        sd = step + np.exp(p[2:4])  # no narrower than the grid resolves
+        rho = 0.9 * np.tanh(p[4])
+        cov = np.array([[sd[0] ** 2, rho * sd[0] * sd[1]], [rho * sd[0] * sd[1], sd[1] ** 2]])
+        return p[:2], cov
+
+    def neg(p):
+        mean, cov = unpack(p)
+        diff = pts - mean
+        prec = np.linalg.inv(cov)
+        logn = -0.5 * np.einsum("gi,ij,gj->g", diff, prec, diff)
+        logn -= logsumexp(logn)  # normalised on the grid: a degenerate normal gains nothing
+        return -np.sum(logsumexp(ll + logn[None], axis=1))
+
+    start = np.array([np.log(0.01), np.log(0.01), 0.0, 0.0, 0.0])
+    res = scipy.optimize.minimize(neg, start, method="Nelder-Mead", options={"maxiter": 4000})
+    mean, cov = unpack(res.x)
+    return ScalePrior(
+        (float(mean[0]), float(mean[1])),
+        ((float(cov[0, 0]), float(cov[0, 1])), (float(cov[1, 0]), float(cov[1, 1]))),
+        tuple(names),
+    )
+
+
+def scale_draws(
+    loglik: np.ndarray, prior: ScalePrior, n: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` draws of ``(sigma_o, sigma_g)`` from the grid posterior (record x prior)."""
+    logp = loglik + prior.log_density()
+    p = np.exp(logp - logp.max()).ravel()
+    p /= p.sum()
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(p.size, size=n, p=p)
+    i, j = np.unravel_index(idx, loglik.shape)
+    step = LOG_SCALE_GRID[1] - LOG_SCALE_GRID[0]
+    jitter = rng.uniform(-0.5, 0.5, (2, n)) * step
+    return np.exp(LOG_SCALE_GRID[i] + jitter[0]), np.exp(LOG_SCALE_GRID[j] + jitter[1])
+
+
+__all__ = [
+    "CUT_FRACTIONS",
+    "LOG_SCALE_GRID",
+    "PRIOR_ENV",
+    "PRIOR_FILE",
+    "Record",
+    "ScalePrior",
+    "cut_loglik",
+    "cuts",
+    "fit_prior",
+    "ladder_record",
+    "record_axis",
+    "scale_draws",
+]

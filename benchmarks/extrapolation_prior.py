@@ -1,0 +1,148 @@
+"""Fit the extrapolation error's prior across public ladders (``extrapolation_prior.json``).
+
+Every ladder below is prepared exactly as a user's fit would prepare it; its leave-future-out
+record (:func:`bayescale.record.ladder_record`: refits below a few cuts of its own data, along
+the axis its fit extrapolates) gives a likelihood of the error scales ``(sigma_o, sigma_g)``,
+and :func:`bayescale.record.fit_prior` fits a bivariate normal over their logs across ladders
+by maximum marginal likelihood. Only rows a fit would be given enter (the benchmark curves'
+``training == 1`` rows), so evaluating on held-out rows stays honest.
+
+Run (about 15 min on 2 cores; reads ../shared/datasets or ``BAYESCALE_DATA_MIRROR``):
+
+    .venv/bin/python benchmarks/extrapolation_prior.py                 # the shipped prior
+    .venv/bin/python benchmarks/extrapolation_prior.py --leave-out epoch_chinchilla \\
+        --out /tmp/prior_without_epoch.json                             # for a backtest
+
+Records are cached (``--cache``), so leave-one-dataset-out priors cost seconds after the first
+run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("BAYESCALE_DATA_MIRROR", str(ROOT.parent / "shared" / "datasets"))
+
+import numpy as np  # noqa: E402
+
+import bayescale as bs  # noqa: E402
+from bayescale.laws import SaturatingPowerLaw  # noqa: E402
+from bayescale.record import PRIOR_FILE, fit_prior, ladder_record  # noqa: E402
+
+#: Benchmark curves (``revisiting_scaling_benchmark``) need this many training rows for a record.
+MIN_CURVE_ROWS = 16
+#: Benchmark curves per domain taken (the image-classification domain has 72 curves; each record
+#: costs its own compile, so the prior takes an even spread of them).
+CURVES_PER_DOMAIN = 16
+
+
+def ladders():
+    """Yield ``(dataset, ladder name, table, model)`` for every public ladder."""
+    epoch = bs.datasets.load("epoch_chinchilla")
+    yield "epoch_chinchilla", "epoch_chinchilla", epoch.drop(epoch["loss"].nlargest(5).index), None
+    gadre = bs.datasets.load("gadre2024_overtraining")
+    for fam, sub in gadre.groupby("family"):
+        yield "gadre2024_overtraining", f"gadre2024/{fam}", sub, None
+    slim = bs.datasets.load("gemstones", "slim_chinchilla")
+    yield "gemstones", "gemstones/slim_chinchilla", slim, None
+    curves = bs.datasets.load("revisiting_scaling_benchmark")
+    curves = curves[curves["training"] == 1]
+    law = SaturatingPowerLaw(x="D")
+    for _, domain in curves.groupby("domain"):
+        names = [c for c, sub in domain.groupby("curve") if len(sub) >= MIN_CURVE_ROWS]
+        # at most CURVES_PER_DOMAIN, evenly spread over the sorted names (tasks and models)
+        keep = np.unique(np.linspace(0, len(names) - 1, min(len(names), CURVES_PER_DOMAIN)))
+        for i in keep.round().astype(int) if names else ():
+            sub = domain[domain["curve"] == names[i]]
+            yield "revisiting_scaling_benchmark", f"revisiting/{names[i]}", sub, law
+
+
+def records(cache: Path) -> dict[str, tuple[str, np.ndarray]]:
+    """Return ``{ladder: (dataset, record log likelihood on the grid)}``, computing the missing."""
+    done: dict[str, tuple[str, np.ndarray]] = {}
+    if cache.is_file():
+        with np.load(cache, allow_pickle=False) as z:
+            for key in z.files:
+                dataset, name = key.split("|", 1)
+                done[name] = (dataset, z[key])
+    wanted = {}
+    for dataset, name, df, law in ladders():
+        wanted[name] = dataset
+        if name in done:
+            continue
+        model = bs.Model() if law is None else bs.Model(law=law)
+        try:
+            data = model.prepare(df)
+        except (bs.DataError, bs.SpecificationError) as e:
+            print(f"{name}: skipped ({e})", flush=True)
+            continue
+        rec = ladder_record(model.without_extrapolation(), data)
+        if not rec.cuts:
+            print(f"{name}: too few rows for a cut", flush=True)
+            continue
+        t = rec.table
+        inside = ((t["loss"] >= t["lower"]) & (t["loss"] <= t["upper"])).mean()
+        err = np.abs(np.log(t["loss"] / t["median"]))
+        print(
+            f"{name}: {rec.cuts} cuts, {len(t)} held-out rows, law-only 90 % coverage "
+            f"{inside:.2f}, median |log error| {np.median(err):.4f}",
+            flush=True,
+        )
+        done[name] = (dataset, rec.loglik)
+        np.savez(cache, **{f"{d}|{n}": ll for n, (d, ll) in done.items()})
+    return {name: done[name] for name in wanted if name in done}
+
+
+def prior_without(dataset: str) -> Path:
+    """Write (once per machine) the prior across ladders without ``dataset``; return its path."""
+    path = Path(tempfile.gettempdir()) / f"bayescale_prior_without_{dataset}.json"
+    if not path.is_file():
+        main(["--leave-out", dataset, "--out", str(path)])
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=PRIOR_FILE)
+    parser.add_argument("--leave-out", action="append", default=[], help="a dataset to leave out")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        / "bayescale"
+        / "extrapolation_records.npz",
+    )
+    args = parser.parse_args(argv)
+    if not Path(os.environ["BAYESCALE_DATA_MIRROR"]).is_dir():
+        print("shared datasets not found: set BAYESCALE_DATA_MIRROR", file=sys.stderr)
+        return 0
+    warnings.simplefilter("ignore")
+    args.cache.parent.mkdir(parents=True, exist_ok=True)
+    recs = {n: v for n, v in records(args.cache).items() if v[0] not in args.leave_out}
+    prior = fit_prior([ll for _, ll in recs.values()], sorted({d for d, _ in recs.values()}))
+    sd = np.sqrt(np.diag(prior.cov))
+    print(
+        f"prior over {len(recs)} ladders: sigma_o median {np.exp(prior.mean[0]):.4f} "
+        f"(log sd {sd[0]:.2f}), sigma_g median {np.exp(prior.mean[1]):.4f} (log sd {sd[1]:.2f}), "
+        f"correlation {prior.cov[0][1] / (sd[0] * sd[1]):.2f}"
+    )
+    prior.save(
+        args.out,
+        ladders=len(recs),
+        left_out=args.leave_out,
+        written=datetime.date.today().isoformat(),
+        script="benchmarks/extrapolation_prior.py",
+    )
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

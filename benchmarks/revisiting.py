@@ -1,0 +1,104 @@
+"""The learning-curve extrapolation benchmark of Alabdulmohsin et al. (2022), as NSL-PFN scores it.
+
+One curve = (domain, task, model). bayescale fits each curve's ``training == 1`` rows (a
+saturating power law in examples seen, the default learned extrapolation error) and predicts its
+``training == 0`` rows. Per curve: RMSLE of the predictive median, the mean log predictive
+density of the held-out values in raw units (a Gaussian KDE of the log draws, mapped back), and
+MSCE (mean over the levels 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99 of the squared difference between
+the central interval's coverage and its level); averaged per domain and printed beside the
+published numbers (Lee et al., ICML 2025, arXiv:2505.23032, tables 1-2).
+
+The prior across ladders is refitted without this benchmark (leave-one-dataset-out).
+Run: ``.venv/bin/python benchmarks/revisiting.py [--domains IC NMT LM BB] [--draws 500]``
+(about 25 min on 2 cores for every curve).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+os.environ.setdefault("BAYESCALE_DATA_MIRROR", str(ROOT.parent / "shared" / "datasets"))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from scipy import stats  # noqa: E402
+
+import bayescale as bs  # noqa: E402
+from bayescale.laws import SaturatingPowerLaw  # noqa: E402
+from bayescale.record import PRIOR_ENV  # noqa: E402
+
+LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+#: Published per-domain numbers: (method, MSCE, RMSLE, log-likelihood); None where not given.
+PUBLISHED = {
+    "IC": [("MCMC (M4 law)", 0.038, None, None), ("NSL-PFN", 0.051, 0.028, 3.33)],
+    "NLP": [("NSL-PFN", 0.115, 0.019, 2.77), ("MCMC", 0.37, None, None)],
+}
+
+
+def score_curve(draws: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """RMSLE, mean log predictive density (raw units) and MSCE of one curve's held-out rows."""
+    log_draws = np.log(draws)
+    med = np.median(draws, axis=0)
+    rmsle = float(np.sqrt(np.mean((np.log(med) - np.log(y)) ** 2)))
+    lpd = [
+        float(stats.gaussian_kde(log_draws[:, i]).logpdf(np.log(y[i]))[0] - np.log(y[i]))
+        for i in range(y.size)
+    ]
+    msce = []
+    for level in LEVELS:
+        lo, hi = np.quantile(draws, [0.5 - level / 2, 0.5 + level / 2], axis=0)
+        msce.append((np.mean((y >= lo) & (y <= hi)) - level) ** 2)
+    return {"rmsle": rmsle, "log_lik": float(np.mean(lpd)), "msce": float(np.mean(msce))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--domains", nargs="*", default=["IC", "NMT", "LM", "BB"])
+    parser.add_argument("--draws", type=int, default=500)
+    parser.add_argument("--extrapolation", default="learned")
+    args = parser.parse_args(argv)
+    if not Path(os.environ["BAYESCALE_DATA_MIRROR"]).is_dir():
+        print("shared datasets not found: set BAYESCALE_DATA_MIRROR", file=sys.stderr)
+        return 0
+    import extrapolation_prior
+
+    warnings.simplefilter("ignore")
+    prior = extrapolation_prior.prior_without("revisiting_scaling_benchmark")
+    os.environ[PRIOR_ENV] = str(prior)
+    curves = bs.datasets.load("revisiting_scaling_benchmark")
+    model = bs.Model(law=SaturatingPowerLaw(x="D"), extrapolation=args.extrapolation)
+    rows = []
+    for curve, df in curves[curves["domain"].isin(args.domains)].groupby("curve"):
+        train, test = df[df["training"] == 1], df[df["training"] == 0]
+        if test.empty:
+            continue
+        post = model.fit(train, chains=4, draws=args.draws, warmup=args.draws, progress_bar=False)
+        draws = np.asarray(post.predict(D=test["tokens"].to_numpy(float), kind="predictive"))
+        draws = draws.reshape(-1, len(test))
+        scores = score_curve(draws, test["loss"].to_numpy(float))
+        rows.append({"domain": df["domain"].iloc[0], "curve": curve, **scores})
+        print(f"{curve}: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()), flush=True)
+    table = pd.DataFrame(rows)
+    table["group"] = np.where(table["domain"] == "IC", "IC", "NLP")
+    print("\nper domain (mean over curves):")
+    print(table.groupby("domain")[["msce", "rmsle", "log_lik"]].mean().round(4).to_string())
+    print("\nbeside the published numbers (NLP = NMT, LM, BB):")
+    for group, sub in table.groupby("group"):
+        print(
+            f"{group}: bayescale MSCE {sub['msce'].mean():.3f}, RMSLE {sub['rmsle'].mean():.3f}, "
+            f"log-lik {sub['log_lik'].mean():.2f} ({len(sub)} curves)"
+        )
+        for name, msce, rmsle, ll in PUBLISHED[group]:
+            extra = "" if rmsle is None else f", RMSLE {rmsle:.3f}, log-lik {ll:.2f}"
+            print(f"    {name}: MSCE {msce:.3f}{extra}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
