@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("BAYESCALE_DATA_MIRROR", str(ROOT.parent / "shared" / "datasets"))
 
+import common  # noqa: E402
 import extrapolation_prior  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -41,8 +41,7 @@ from bayescale.record import PRIOR_ENV  # noqa: E402
 
 def cases():
     """(dataset, table, effects, split functions)."""
-    epoch = bs.datasets.load("epoch_chinchilla")
-    epoch = epoch.drop(epoch["loss"].nlargest(5).index)
+    epoch = common.epoch_runs()
     gadre = bs.datasets.load("gadre2024_overtraining")
     gem = bs.datasets.load("gemstones", "hot")
     slim = bs.datasets.load("gemstones", "slim_chinchilla")
@@ -104,10 +103,8 @@ def variants(post):
 
 
 def main() -> int:
-    if not Path(os.environ["BAYESCALE_DATA_MIRROR"]).is_dir():
-        print("shared datasets not found: set BAYESCALE_DATA_MIRROR", file=sys.stderr)
+    if not common.ready():
         return 0
-    warnings.simplefilter("ignore")
     rows = []
     for name, df, effects, split_fns in cases():
         os.environ[PRIOR_ENV] = str(extrapolation_prior.prior_without(DATASET_OF[name]))

@@ -24,12 +24,13 @@ import datetime
 import os
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("BAYESCALE_DATA_MIRROR", str(ROOT.parent / "shared" / "datasets"))
 
+import common  # noqa: E402
 import numpy as np  # noqa: E402
 
 import bayescale as bs  # noqa: E402
@@ -45,8 +46,7 @@ CURVES_PER_DOMAIN = 16
 
 def ladders():
     """Yield ``(dataset, ladder name, table, model)`` for every public ladder."""
-    epoch = bs.datasets.load("epoch_chinchilla")
-    yield "epoch_chinchilla", "epoch_chinchilla", epoch.drop(epoch["loss"].nlargest(5).index), None
+    yield "epoch_chinchilla", "epoch_chinchilla", common.epoch_runs(), None
     gadre = bs.datasets.load("gadre2024_overtraining")
     for fam, sub in gadre.groupby("family"):
         yield "gadre2024_overtraining", f"gadre2024/{fam}", sub, None
@@ -120,10 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         / "extrapolation_records.npz",
     )
     args = parser.parse_args(argv)
-    if not Path(os.environ["BAYESCALE_DATA_MIRROR"]).is_dir():
-        print("shared datasets not found: set BAYESCALE_DATA_MIRROR", file=sys.stderr)
+    if not common.ready():
         return 0
-    warnings.simplefilter("ignore")
     args.cache.parent.mkdir(parents=True, exist_ok=True)
     recs = {n: v for n, v in records(args.cache).items() if v[0] not in args.leave_out}
     prior = fit_prior([ll for _, ll in recs.values()], sorted({d for d, _ in recs.values()}))

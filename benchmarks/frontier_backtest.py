@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("BAYESCALE_DATA_MIRROR", str(ROOT.parent / "shared" / "datasets"))
 
+import common  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from bootstrap_baseline import fit_huber  # noqa: E402
@@ -39,16 +39,13 @@ def chinchilla_n_opt(p: dict, compute: np.ndarray) -> np.ndarray:
 
 
 def ladders():
-    epoch = bs.datasets.load("epoch_chinchilla")
-    yield "epoch_chinchilla", epoch.drop(epoch["loss"].nlargest(5).index)
+    yield "epoch_chinchilla", common.epoch_runs()
     yield "gemstones slim_chinchilla", bs.datasets.load("gemstones", "slim_chinchilla")
 
 
 def main() -> int:
-    if not Path(os.environ["BAYESCALE_DATA_MIRROR"]).is_dir():
-        print("shared datasets not found: set BAYESCALE_DATA_MIRROR", file=sys.stderr)
+    if not common.ready():
         return 0
-    warnings.simplefilter("ignore")
     rows = []
     for name, df in ladders():
         minima = isoflop_minima(df)
@@ -96,8 +93,7 @@ def main() -> int:
         f"{table['bootstrap_inside'].sum() / table['n'].sum():.2f} (of {table['n'].sum()} minima;"
         " the two cuts of a ladder share their top profiles)"
     )
-    epoch = bs.datasets.load("epoch_chinchilla")
-    post = bs.Model().fit(epoch.drop(epoch["loss"].nlargest(5).index), progress_bar=False)
+    post = bs.Model().fit(common.epoch_runs(), progress_bar=False)
     f = bs.frontier(post, [5.88e23])["tokens_per_param"]
     q = f.quantile([0.1, 0.5, 0.9], dim=("chain", "draw")).values.ravel()
     print(

@@ -18,13 +18,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("BAYESCALE_DATA_MIRROR", str(ROOT.parent / "shared" / "datasets"))
 
+import common  # noqa: E402
+import extrapolation_prior  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
@@ -70,12 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--extrapolation", default="learned")
     args = parser.parse_args(argv)
-    if not Path(os.environ["BAYESCALE_DATA_MIRROR"]).is_dir():
-        print("shared datasets not found: set BAYESCALE_DATA_MIRROR", file=sys.stderr)
+    if not common.ready():
         return 0
-    import extrapolation_prior
-
-    warnings.simplefilter("ignore")
     prior = extrapolation_prior.prior_without("revisiting_scaling_benchmark")
     os.environ[PRIOR_ENV] = str(prior)
     curves = bs.datasets.load("revisiting_scaling_benchmark")
