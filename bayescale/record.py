@@ -20,6 +20,7 @@ grid posterior. A ladder with too few rows for a cut keeps the prior.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Sequence
@@ -83,10 +84,7 @@ class ScalePrior:
         path = Path(path or os.environ.get(PRIOR_ENV) or PRIOR_FILE)
         if not path.is_file():
             return cls()
-        d = json.loads(path.read_text())
-        return cls(
-            tuple(d["mean"]), tuple(tuple(r) for r in d["cov"]), tuple(d.get("fitted_on", ()))
-        )
+        return _read_prior(str(path), path.stat().st_mtime_ns)
 
     def save(self, path: str | Path = PRIOR_FILE, **notes: Any) -> Path:
         """Write the prior as JSON (with free-form ``notes``)."""
@@ -103,6 +101,15 @@ class ScalePrior:
         diff = np.stack([a - self.mean[0], b - self.mean[1]], axis=-1)
         prec = np.linalg.inv(np.asarray(self.cov, float))
         return -0.5 * np.einsum("...i,ij,...j->...", diff, prec, diff)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_prior(path: str, mtime_ns: int) -> ScalePrior:
+    """Read a prior file once per version (every fit asks for it)."""
+    d = json.loads(Path(path).read_text())
+    return ScalePrior(
+        tuple(d["mean"]), tuple(tuple(r) for r in d["cov"]), tuple(d.get("fitted_on", ()))
+    )
 
 
 @dataclass
