@@ -481,7 +481,7 @@ class ScalingPosterior:
             raise ValueError(f"kind={kind!r}; choose 'predictive' or 'mean'.")
         x, groups, m = self.points(**values)
         draws = loss_draws(
-            self.sampled(),
+            self.sampled(x),
             self.model,
             self.scale,
             self.assignment(groups, m, new_groups),
@@ -523,11 +523,27 @@ class ScalingPosterior:
             table["upper_with_error"] = table["median"] * np.exp(half)
         return table
 
-    def sampled(self) -> dict[str, np.ndarray]:
-        """Draws of the sampled sites the prediction path reads (not the derived ones)."""
-        self._learn_scales()
+    def sampled(self, x: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Draws of the sampled sites the prediction path reads (not the derived ones).
+
+        With inputs ``x`` that all lie inside the data, a learned extrapolation error (zero
+        there, whatever its scales) is not learned yet: its scales read as zeros, and the
+        predictions are the same as after learning them.
+        """
+        inside = (
+            x is not None
+            and self._pending_scales is not None
+            and self.extrapolation is not None
+            and not np.any(np.asarray(self.extrapolation.distance(x)) > 0)
+        )
+        if not inside:
+            self._learn_scales()
         post = self._tree["posterior"]
-        return {k: v.values for k, v in post.data_vars.items() if is_sampled(k, self.law)}
+        out = {k: v.values for k, v in post.data_vars.items() if is_sampled(k, self.law)}
+        if inside:
+            shape = next(iter(out.values())).shape[:2]
+            out.update({k: np.zeros(shape) for k in SCALE_SITES})
+        return out
 
     def points(self, **values: Any) -> tuple[dict[str, np.ndarray], dict[str, Any], int]:
         """Validate :meth:`predict`'s keyword arguments: ``(inputs, group labels, points)``.

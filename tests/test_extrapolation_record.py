@@ -77,7 +77,13 @@ def test_a_fit_learns_its_error_from_its_own_record(tmp_path):
         warnings.simplefilter("ignore", bs.ConvergenceWarning)
         post = bs.Model().fit(df, chains=2, draws=500)
         fixed = bs.Model(extrapolation="fixed").fit(df, chains=2, draws=500)
+    # predictions inside the data do not need the record (the error is zero there) ...
+    rows = {"N": df["params"].to_numpy(float)[:5], "D": df["tokens"].to_numpy(float)[:5]}
+    before = post.predict(**rows, rng_seed=1).values
+    assert "extrapolation_record" not in post.timing
     table = post.calibration()
+    # ... and are the same once it is learned
+    np.testing.assert_array_equal(post.predict(**rows, rng_seed=1).values, before)
     assert set(table["cut"]) <= {"future 20%", "future 35%", "future 50%"} and len(table) >= 10
     assert (table["distance"] >= 0).all()
     inside = (table["loss"] >= table["lower_with_error"]) & (
