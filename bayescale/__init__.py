@@ -33,7 +33,12 @@ from bayescale.decisions import (
 )
 from bayescale.diagnostics import diagnose
 from bayescale.downstream import TwoStepModel, TwoStepPosterior
-from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
+from bayescale.errors import (
+    ConvergenceWarning,
+    DataError,
+    PosteriorFileError,
+    SpecificationError,
+)
 from bayescale.fit import diagnostics_table, fit, fit_many, laplace_many
 from bayescale.frontier import frontier
 from bayescale.loo import loo
@@ -73,6 +78,7 @@ __all__ = [
     "ConvergenceWarning",
     "DataError",
     "Model",
+    "PosteriorFileError",
     "ScalingPosterior",
     "SpecificationError",
     "Term",

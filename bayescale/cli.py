@@ -1,89 +1,239 @@
-"""Command line: ``bayescale fit | summary | predict | frontier | report | backtest | datasets``."""
+"""Command line: ``bayescale fit | summary | predict | frontier | report | backtest | datasets``.
+
+Every mistake (a bad argument, an unreadable file, a table the model cannot fit) exits with
+status 2 and one line naming the problem and the fix; a fit that fails its diagnostics exits 3
+(``fit`` and ``summary`` alike). Set ``BAYESCALE_DEBUG=1`` to see tracebacks instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
-from bayescale import calibration, datasets
+from bayescale import calibration, datasets, laws
 from bayescale.decisions import decision_table
 from bayescale.diagnostics import format_report
-from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
+from bayescale.errors import ConvergenceWarning, DataError, PosteriorFileError, SpecificationError
 from bayescale.frontier import frontier
+from bayescale.inference import NutsSettings
 from bayescale.model import Model, load_posterior
 from bayescale.plotting import plot_fit, plot_frontier
 from bayescale.report import report
 from bayescale.simulate import simulate_ladder
 
+#: Environment variable that turns tracebacks on (for debugging the package itself).
+DEBUG_ENV = "BAYESCALE_DEBUG"
+#: Figure formats matplotlib writes.
+FIGURE_FORMATS = tuple(sorted(Figure().canvas.get_supported_filetypes()))
+#: Exit status of a fit that ran but failed a diagnostic.
+EXIT_DIAGNOSTICS = 3
 
-def _read_table(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
 
+class UsageError(Exception):
+    """A mistake in what the command was given (exit status 2)."""
+
+
+# -- argument types: each refuses a bad value with the fix, before any work --------------------
+def positive(text: str) -> float:
+    """Parse a finite number > 0 (budgets, sizes, token counts)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def probability(text: str) -> float:
+    """Parse a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a probability strictly between 0 and 1, got {text!r} (e.g. 0.9, not 90)"
+        )
+    return value
+
+
+def at_least(minimum: int) -> Callable[[str], int]:
+    """Return a parser of an integer >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+def key_value(form: str) -> Callable[[str], tuple[str, str]]:
+    """Return a parser of ``KEY=VALUE`` pairs (``form`` names the parts in its message)."""
+
+    def parse(text: str) -> tuple[str, str]:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise argparse.ArgumentTypeError(f"expected {form}, got {text!r}")
+        return key.strip(), value.strip()
+
+    parse.__name__ = form
+    return parse
+
+
+def figure_path(text: str) -> Path:
+    """Parse a path whose suffix is a figure format matplotlib writes."""
+    suffix = Path(text).suffix.lower().lstrip(".")
+    if suffix not in FIGURE_FORMATS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: unknown figure format {suffix or '(none)'!r}; end it in .png, .pdf or "
+            f".svg (matplotlib writes {', '.join(FIGURE_FORMATS)})"
+        )
+    return Path(text)
+
+
+# -- reading and checking inputs ------------------------------------------------------------
+def read_runs(path: Path) -> pd.DataFrame:
+    """Read a CSV or parquet table of runs, refusing what would be misread."""
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            df = pd.read_parquet(path)
+        elif suffix in (".csv", ".txt", ".tsv"):
+            df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+        else:
+            raise UsageError(
+                f"{path}: cannot read {suffix or 'a file without a suffix'!r}; give a CSV "
+                "(.csv, comma-separated, decimal points) or a parquet file"
+            )
+    except pd.errors.EmptyDataError:
+        raise UsageError(
+            f"{path} is empty: give a table with a header and one row per run"
+        ) from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as e:
+        raise UsageError(f"{path} could not be read as a {suffix[1:]} table ({e})") from None
+    if df.shape[1] == 1 and any(";" in str(c) for c in df.columns):
+        raise UsageError(
+            f"{path} looks semicolon-separated (one column {str(df.columns[0])[:40]!r}...); save "
+            "it comma-separated with decimal points"
+        )
+    if df.empty:
+        raise UsageError(f"{path} has a header but no rows")
+    return df
+
+
+def read_table(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
+    """Return the table a command fits: a file, a dataset, or the simulated demo ladder."""
     if args.data and args.dataset:
-        raise SystemExit("error: give a data file or --dataset, not both.")
+        raise UsageError("give a data file or --dataset, not both")
+    if args.table and not args.dataset:
+        raise UsageError("--table selects a table of a --dataset; give --dataset too")
     if args.dataset:
         return datasets.load(args.dataset, args.table), f"dataset {args.dataset}"
     if args.data:
-        path = Path(args.data)
-        if not path.is_file():
-            raise SystemExit(f"error: no such file: {path}")
-        df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-        return df, str(path)
+        return read_runs(Path(args.data)), str(args.data)
     df = simulate_ladder(families=4, seed=args.seed)
     return df, "a ladder simulated from Hoffmann et al. (2022) parameters, 4 families"
 
 
-def _parse_effects(items: list[str] | None) -> dict[str, list[str]] | None:
+def drop_highest(df: pd.DataFrame, k: int, loss_column: str) -> pd.DataFrame:
+    """Drop the ``k`` highest-loss rows, saying which."""
+    if not k:
+        return df
+    if loss_column not in df.columns:
+        raise UsageError(
+            f"--drop-highest-loss: no loss column {loss_column!r} (columns: "
+            f"{list(df.columns)}); map it with --columns loss=COLUMN"
+        )
+    if k >= len(df):
+        raise UsageError(f"--drop-highest-loss {k} would drop every one of the {len(df)} rows")
+    dropped = df[loss_column].nlargest(k)
+    print(f"Dropping the {len(dropped)} highest-loss rows (as asked): {dropped.round(3).tolist()}")
+    return df.drop(dropped.index)
+
+
+def effects_from(items: list[tuple[str, str]] | None) -> dict[str, list[str]] | None:
+    """``[(param, "g1,g2")]`` as the ``effects`` mapping of :class:`~bayescale.Model`."""
     if not items:
         return None
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise SystemExit(f"error: --effects takes PARAM=GROUP[,GROUP...], got {item!r}.")
-        k, v = item.split("=", 1)
-        out[k] = [t for t in v.split(",") if t]
+    out: dict[str, list[str]] = {}
+    for param, groups in items:
+        out.setdefault(param, []).extend(g for g in groups.split(",") if g)
     return out
 
 
-def _parse_columns(items: list[str] | None) -> dict[str, str] | None:
-    if not items:
-        return None
-    return dict(item.split("=", 1) for item in items)
+def output_folder(path: str) -> Path:
+    """Check (before any fitting) that ``path`` is a folder bayescale can write into."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; give a folder (it is created if missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--out {out} cannot be created ({e.strerror})") from None
+    if not os.access(out, os.W_OK):
+        raise UsageError(f"--out {out} is not writable")
+    return out
+
+
+def writable_file(path: Path, option: str) -> Path:
+    """Check (before any work) that ``path`` can be written."""
+    if path.is_dir():
+        raise UsageError(f"{option} {path} is a folder; give a file name")
+    if not path.parent.exists():
+        raise UsageError(f"{option} {path}: its folder {path.parent} does not exist")
+    return path
+
+
+def group_labels(items: list[tuple[str, str]] | None) -> dict[str, str]:
+    """``--group COLUMN=LABEL`` pairs as keyword arguments."""
+    return dict(items or [])
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit a model and write the posterior, a summary and a figure."""
-    df, source = _read_table(args)
-    if args.drop_highest_loss:
-        dropped = df["loss"].nlargest(args.drop_highest_loss)
-        print(
-            f"Dropping the {len(dropped)} highest-loss rows (as asked): {dropped.round(3).tolist()}"
-        )
-        df = df.drop(dropped.index)
-    effects = _parse_effects(args.effects)
+    out = output_folder(args.out)
+    df, source = read_table(args)
+    columns = dict(args.columns or [])
+    df = drop_highest(df, args.drop_highest_loss, columns.get("loss", "loss"))
+    effects = effects_from(args.effects)
     if not args.data and not args.dataset and effects is None and args.preset is None:
         effects = {"E": ["family"], "A": ["family"]}
-    overrides = {}
+    overrides: dict = {}
     if effects is not None:
         overrides["effects"] = effects
     if args.likelihood:
         overrides["likelihood"] = args.likelihood
     if args.scale:
         overrides["scale"] = args.scale
-    columns = _parse_columns(args.columns)
     if columns:
         overrides["columns"] = columns
     if args.preset:
         model = Model.from_preset(args.preset, **overrides)
     else:
         model = Model(law=args.law, **overrides)
-    print(f"Fitting {source}: {len(df)} rows")
-    print(model.describe(model.prepare(df).scale))
+    data = model.prepare(df)
+    say = print if not args.quiet else (lambda *a, **k: None)
+    say(f"Fitting {source}: {len(df)} rows")
+    say(model.describe(data.scale))
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
@@ -94,49 +244,75 @@ def cmd_fit(args: argparse.Namespace) -> int:
             warmup=args.warmup,
             seed=args.seed,
             progress_bar=args.progress,
+            target_accept=args.target_accept,
         )
     elapsed = time.perf_counter() - t0
     pd.set_option("display.width", 120)
-    print(post.summary().to_string())
+    say(post.summary().to_string())
     diag = post.diagnostics(warn=False)
     print(format_report(diag))
-    for w in caught:
-        print(f"WARNING: {w.message}", file=sys.stderr)
-    print(f"wall time {elapsed:.1f} s")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    for w in {str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)}:
+        print(f"WARNING: {w}", file=sys.stderr)
+    say(f"wall time {elapsed:.1f} s")
     post.to_netcdf(out / "fit.nc")
     post.summary().to_csv(out / "summary.csv")
     plot_fit(post, df, path=out / "fit.png")
     print(f"wrote {out / 'fit.nc'}, {out / 'summary.csv'}, {out / 'fit.png'}")
-    return 0 if diag.attrs["ok"] else 3
+    return 0 if diag.attrs["ok"] else EXIT_DIAGNOSTICS
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    """Print the summary and diagnostics of a saved fit."""
+    """Print the summary and diagnostics of a saved fit (exit 3 when they fail, as ``fit``)."""
     post = load_posterior(args.fit)
+    pd.set_option("display.width", 120)
     print(post.summary().to_string())
-    print(format_report(post.diagnostics(warn=False)))
-    return 0
+    diag = post.diagnostics(warn=False)
+    print(format_report(diag))
+    return 0 if diag.attrs["ok"] else EXIT_DIAGNOSTICS
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    """Print posterior quantiles of the loss at given inputs."""
+    """Print posterior quantiles of the loss at one or more points."""
     post = load_posterior(args.fit)
-    values = {k: float(v) for k, v in (("N", args.N), ("D", args.D), ("C", args.C)) if v}
-    for item in args.group or []:
-        k, v = item.split("=", 1)
-        values[k] = v
+    values: dict = {}
+    if args.points:
+        points = read_runs(Path(args.points))
+        values.update({c: points[c].to_numpy() for c in points.columns})
+    for name in ("N", "D", "C"):
+        given = getattr(args, name)
+        if given:
+            values[name] = np.asarray(given, float)
+    if not values:
+        raise UsageError("predict needs inputs: --N and --D (or --C), or --points FILE")
+    lengths = {len(v) for v in values.values() if np.ndim(v)} - {1}
+    if len(lengths) > 1:
+        raise UsageError(
+            f"predict: the inputs give {sorted(lengths)} points; give one value or the same "
+            "number of values to each"
+        )
+    values.update(group_labels(args.group))
     pred = post.predict(kind=args.kind, new_groups=args.new_groups, **values)
-    q = pred.quantile([0.05, 0.5, 0.95], dim=("chain", "draw")).values[:, 0]
-    print(f"loss: median {q[1]:.4f}, 90% interval [{q[0]:.4f}, {q[2]:.4f}] ({args.kind})")
+    lo_q, hi_q = (1 - args.prob) / 2, 1 - (1 - args.prob) / 2
+    q = pred.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw")).values
+    table = pd.DataFrame(
+        {k: pred[k].values for k in ("N", "D", "C") if k in pred.coords}
+        | {"median": q[1], "lower": q[0], "upper": q[2]}
+    )
+    print(f"loss ({args.kind}): median and {args.prob:.0%} interval [lower, upper]")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.5g}"))
+    if len(table) == 1:
+        print(
+            f"loss: median {q[1, 0]:.4f}, {args.prob:.0%} interval [{q[0, 0]:.4f}, {q[2, 0]:.4f}]"
+        )
     return 0
 
 
 def cmd_frontier(args: argparse.Namespace) -> int:
     """Print the compute-optimal allocation with credible bands (and write a figure)."""
+    if args.plot:
+        writable_file(args.plot, "--plot")
     post = load_posterior(args.fit)
-    groups = dict(item.split("=", 1) for item in args.group or [])
+    groups = group_labels(args.group)
     table = decision_table(post, args.compute, target=args.target, prob=args.prob, **groups)
     pd.set_option("display.width", 160)
     cols = [
@@ -166,10 +342,19 @@ def cmd_frontier(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the HTML/Markdown/LaTeX report of a saved fit."""
-    backtest = pd.read_csv(args.backtest) if args.backtest else None
+    out = output_folder(args.out)
+    backtest = None
+    if args.backtest:
+        backtest = read_runs(Path(args.backtest))
+        missing = [c for c in ("split",) if c not in backtest.columns]
+        if missing or not any(str(c).startswith("coverage_") for c in backtest.columns):
+            raise UsageError(
+                f"--backtest {args.backtest} is not a backtest table (it needs the 'split' and "
+                "'coverage_*' columns `bayescale backtest --out` writes)"
+            )
     path = report(
         load_posterior(args.fit),
-        args.out,
+        out,
         target_compute=args.target_compute,
         backtest=backtest,
         title=args.title,
@@ -180,13 +365,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Fit on one side of a split, predict the other, print coverage and errors."""
-    df, source = _read_table(args)
-    if args.drop_highest_loss:
-        df = df.drop(df["loss"].nlargest(args.drop_highest_loss).index)
-    effects = _parse_effects(args.effects)
+    if args.out:
+        writable_file(Path(args.out), "--out")
+    if args.split == "group" and not args.group:
+        raise UsageError("--split group needs --group COLUMN")
+    df, source = read_table(args)
+    df = drop_highest(df, args.drop_highest_loss, "loss")
+    effects = effects_from(args.effects)
     model = (
         Model.from_preset(args.preset, **({"effects": effects} if effects else {}))
-        if (args.preset)
+        if args.preset
         else Model(law=args.law, effects=effects)
     )
     if args.split == "compute":
@@ -196,8 +384,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     elif args.split == "curve":
         splits = calibration.split_curve_tail(df, model, 1 - args.train_fraction)
     else:
-        if not args.group:
-            raise SystemExit("error: --split group needs --group COLUMN.")
+        if args.group not in df.columns:
+            raise UsageError(f"--group {args.group!r} is not a column: {list(df.columns)}")
         splits = calibration.splits_leave_group_out(df, args.group)
     print(f"Backtest on {source} ({len(df)} rows), split: {args.split}")
     table = calibration.backtest(model, df, splits, draws=args.draws, seed=args.seed)
@@ -216,38 +404,65 @@ def cmd_datasets(args: argparse.Namespace) -> int:
             print(f"{name:26s} {datasets.card(name)['title']}")
     else:
         if not args.name:
-            raise SystemExit("error: datasets info needs a dataset name.")
+            raise UsageError("datasets info needs a dataset name (see `bayescale datasets list`)")
         print(datasets.info(args.name))
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser."""
-    p = argparse.ArgumentParser(prog="bayescale", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-
-    f = sub.add_parser("fit", help="fit a model (default: a simulated 4-family ladder)")
-    f.add_argument("data", nargs="?", help="CSV or parquet file, one row per run/checkpoint")
-    f.add_argument("--dataset", help="a dataset name (see `bayescale datasets list`)")
-    f.add_argument("--table", help="table of the dataset")
-    f.add_argument("--law", default="chinchilla")
-    f.add_argument("--preset", help="a model preset name from models/ or a TOML path")
-    f.add_argument("--effects", nargs="*", help="PARAM=GROUP[,GROUP], e.g. E=family A=family")
-    f.add_argument("--columns", nargs="*", help="ROLE=COLUMN, e.g. params='Model Size'")
-    f.add_argument("--likelihood", choices=["student_t", "normal"])
-    f.add_argument("--scale", choices=["log", "linear"])
-    f.add_argument("--chains", type=int, default=4)
-    f.add_argument("--draws", type=int, default=1000)
-    f.add_argument("--warmup", type=int, default=1000)
-    f.add_argument("--seed", type=int, default=0)
-    f.add_argument(
+def _table_options(p: argparse.ArgumentParser) -> None:
+    """Where a command's table comes from, and its law (``fit`` and ``backtest``)."""
+    p.add_argument("data", nargs="?", help="CSV or parquet file, one row per run/checkpoint")
+    p.add_argument("--dataset", help="a dataset name (see `bayescale datasets list`)")
+    p.add_argument("--table", help="table of the dataset")
+    p.add_argument("--law", default="chinchilla", choices=laws.available())
+    p.add_argument("--preset", help="a model preset name from models/ or a TOML path")
+    p.add_argument(
+        "--effects",
+        nargs="*",
+        type=key_value("PARAM=GROUP[,GROUP]"),
+        metavar="PARAM=GROUP",
+        help="random effects, e.g. E=family A=family",
+    )
+    p.add_argument("--seed", type=at_least(0), default=0)
+    p.add_argument(
         "--drop-highest-loss",
-        type=int,
+        type=at_least(0),
         default=0,
         metavar="K",
         help="drop the K highest-loss rows first (Epoch drops 5 on Chinchilla)",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser (defaults shown in ``--help``)."""
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    p = argparse.ArgumentParser(prog="bayescale", description=__doc__, formatter_class=fmt)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    f = sub.add_parser(
+        "fit", help="fit a model (default: a simulated 4-family ladder)", formatter_class=fmt
+    )
+    _table_options(f)
+    f.add_argument(
+        "--columns",
+        nargs="*",
+        type=key_value("ROLE=COLUMN"),
+        metavar="ROLE=COLUMN",
+        help="column roles, e.g. params='Model Size' loss=val_loss",
+    )
+    f.add_argument("--likelihood", choices=["student_t", "normal"])
+    f.add_argument("--scale", choices=["log", "linear"])
+    f.add_argument("--chains", type=at_least(1), default=4)
+    f.add_argument("--draws", type=at_least(1), default=1000)
+    f.add_argument("--warmup", type=at_least(0), default=1000)
+    f.add_argument(
+        "--target-accept",
+        type=probability,
+        default=NutsSettings.target_accept,
+        help="NUTS target acceptance; raise it (0.99) when a fit reports divergences",
+    )
     f.add_argument("--progress", action="store_true", help="show a progress bar")
+    f.add_argument("--quiet", action="store_true", help="print only diagnostics and paths")
     f.add_argument("--out", default="out", help="output folder")
     f.set_defaults(func=cmd_fit)
 
@@ -255,47 +470,48 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("fit")
     s.set_defaults(func=cmd_summary)
 
-    q = sub.add_parser("predict", help="loss quantiles at given inputs")
+    q = sub.add_parser("predict", help="loss quantiles at given inputs", formatter_class=fmt)
     q.add_argument("fit")
-    q.add_argument("--N", type=float)
-    q.add_argument("--D", type=float)
-    q.add_argument("--C", type=float)
-    q.add_argument("--group", nargs="*", help="COLUMN=LABEL")
+    q.add_argument("--N", type=positive, nargs="+", help="parameters (raw counts)")
+    q.add_argument("--D", type=positive, nargs="+", help="training tokens (raw counts)")
+    q.add_argument("--C", type=positive, nargs="+", help="training compute in FLOP")
+    q.add_argument("--points", help="a CSV of points (columns N, D or params, tokens, ...)")
+    q.add_argument("--group", nargs="*", type=key_value("COLUMN=LABEL"), metavar="COLUMN=LABEL")
     q.add_argument("--kind", choices=["predictive", "mean"], default="predictive")
+    q.add_argument("--prob", type=probability, default=0.9, help="interval probability")
     q.add_argument("--new-groups", action="store_true")
     q.set_defaults(func=cmd_predict)
 
-    fr = sub.add_parser("frontier", help="compute-optimal N*, D*, D*/N*, L* with bands")
+    fr = sub.add_parser(
+        "frontier", help="compute-optimal N*, D*, D*/N*, L* with bands", formatter_class=fmt
+    )
     fr.add_argument("fit")
-    fr.add_argument("--compute", type=float, nargs="+", required=True, help="budgets in FLOP")
-    fr.add_argument("--target", type=float, help="target loss: report P(loss < target)")
-    fr.add_argument("--prob", type=float, default=0.8, help="band probability (default 0.8)")
-    fr.add_argument("--group", nargs="*", help="COLUMN=LABEL")
-    fr.add_argument("--plot", help="write the frontier figure here (PNG/PDF)")
+    fr.add_argument("--compute", type=positive, nargs="+", required=True, help="budgets in FLOP")
+    fr.add_argument("--target", type=positive, help="target loss: report P(loss < target)")
+    fr.add_argument("--prob", type=probability, default=0.8, help="band probability")
+    fr.add_argument("--group", nargs="*", type=key_value("COLUMN=LABEL"), metavar="COLUMN=LABEL")
+    fr.add_argument("--plot", type=figure_path, help="write the frontier figure here (PNG/PDF)")
     fr.set_defaults(func=cmd_frontier)
 
-    r = sub.add_parser("report", help="HTML/Markdown/LaTeX report of a saved fit")
+    r = sub.add_parser(
+        "report", help="HTML/Markdown/LaTeX report of a saved fit", formatter_class=fmt
+    )
     r.add_argument("fit")
     r.add_argument("--out", default="report", help="output folder")
-    r.add_argument("--target-compute", type=float, help="extrapolation target (FLOP)")
+    r.add_argument("--target-compute", type=positive, help="extrapolation target (FLOP)")
     r.add_argument("--backtest", help="a backtest table (CSV from `bayescale backtest --out`)")
     r.add_argument("--title")
     r.set_defaults(func=cmd_report)
 
-    b = sub.add_parser("backtest", help="held-out coverage and errors of extrapolations")
-    b.add_argument("data", nargs="?", help="CSV or parquet file")
-    b.add_argument("--dataset")
-    b.add_argument("--table")
-    b.add_argument("--law", default="chinchilla")
-    b.add_argument("--preset")
-    b.add_argument("--effects", nargs="*")
+    b = sub.add_parser(
+        "backtest", help="held-out coverage and errors of extrapolations", formatter_class=fmt
+    )
+    _table_options(b)
     b.add_argument("--split", choices=["compute", "size", "curve", "group"], default="compute")
-    b.add_argument("--train-fraction", type=float, default=0.75)
-    b.add_argument("--n-largest", type=int, default=2)
+    b.add_argument("--train-fraction", type=probability, default=0.75)
+    b.add_argument("--n-largest", type=at_least(1), default=2)
     b.add_argument("--group", help="column for --split group")
-    b.add_argument("--drop-highest-loss", type=int, default=0)
-    b.add_argument("--draws", type=int, default=1000)
-    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--draws", type=at_least(1), default=1000)
     b.add_argument("--out", help="write the table as CSV")
     b.set_defaults(func=cmd_backtest)
 
@@ -306,15 +522,46 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``bayescale`` command."""
-    args = build_parser().parse_args(argv)
+#: What a user can get wrong: each ends in one line and exit status 2.
+USER_ERRORS = (
+    UsageError,
+    DataError,
+    SpecificationError,
+    PosteriorFileError,
+    ValueError,  # the library's checks of arguments (DataError and SpecificationError are ones)
+    datasets.DatasetError,
+    FileNotFoundError,
+    IsADirectoryError,
+    PermissionError,
+)
 
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``bayescale`` command; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # argparse printed the usage and the problem
+        return int(e.code or 0)
+    debug = bool(os.environ.get(DEBUG_ENV))
     try:
         return args.func(args)
-    except (DataError, SpecificationError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except USER_ERRORS as e:
+        if debug:
+            raise
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)  # one line
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug of ours: one line, and how to see more
+        if debug:
+            raise
+        print(
+            f"error: {type(e).__name__}: {' '.join(str(e).split())} (an internal error; set "
+            f"{DEBUG_ENV}=1 for the traceback and please report it)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -11,5 +11,9 @@ class SpecificationError(ValueError):
     """A model specification (law, effects, priors, likelihood) is inconsistent."""
 
 
+class PosteriorFileError(ValueError):
+    """A file cannot be read as a saved fit; the message names the file and what is wrong."""
+
+
 class ConvergenceWarning(UserWarning):
     """A fit failed a diagnostic (R-hat, ESS, divergences, tree depth, E-BFMI)."""

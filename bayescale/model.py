@@ -29,7 +29,7 @@ from bayescale.cost import DEFAULT_FLOPS_PER_PARAM_TOKEN, TrainingCost
 from bayescale.data import ScalingData, prepare
 from bayescale.discrepancy import Grid, grid_for, sample_path
 from bayescale.discrepancy import axis as disc_axis
-from bayescale.errors import SpecificationError
+from bayescale.errors import PosteriorFileError, SpecificationError
 from bayescale.extrapolation import DEFAULT_SCALE as DEFAULT_EXTRAPOLATION_SCALE
 from bayescale.extrapolation import SCALE_SITES, ExtrapolationError
 from bayescale.fit import fit as _fit
@@ -87,7 +87,10 @@ def _effects(law: Law, effects: Mapping[str, Any] | None) -> dict[str, tuple[Ter
                 f"Effects name {name!r}, which is not a parameter of the {law.name} law; its "
                 f"parameters are {names}."
             ) from None
-        parsed = parse_terms(terms)
+        try:
+            parsed = parse_terms(terms)
+        except SpecificationError as e:
+            raise SpecificationError(f"effects[{name!r}]: {e}") from None
         if not parsed:
             raise SpecificationError(f"effects[{name!r}] names no group column.")
         out[site] = parsed
@@ -709,10 +712,33 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
     law : Law, optional
         The law of a fit with a custom law (which cannot be saved as text).
     """
-    tree = read_tree(path)
+    path = Path(path)
+    if not path.is_file():
+        raise PosteriorFileError(f"{path}: no such file (a fit is saved by `bayescale fit`).")
+    try:
+        tree = read_tree(path)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise PosteriorFileError(
+            f"{path} cannot be read as a saved fit: it is not a netCDF file bayescale wrote "
+            f"(truncated, or another format: {type(e).__name__}: {str(e)[:120]})."
+        ) from None
     if ATTR_MODEL not in tree.attrs:
-        raise SpecificationError(f"{path} was not written by bayescale (no model attributes).")
-    model = Model.from_spec(json.loads(tree.attrs[ATTR_MODEL]), law=law)
+        raise PosteriorFileError(f"{path} was not written by bayescale (no model attributes).")
+    try:
+        spec = json.loads(tree.attrs[ATTR_MODEL])
+    except (json.JSONDecodeError, TypeError) as e:
+        raise PosteriorFileError(
+            f"{path}: its model attribute is not valid JSON ({e}); the file was edited or damaged."
+        ) from None
+    model = Model.from_spec(spec, law=law)
+    if "posterior" not in tree.children:
+        raise PosteriorFileError(f"{path} has no posterior group: it holds no fit.")
+    missing = [p.name for p in model.law.parameters if p.name not in tree["posterior"].data_vars]
+    if missing:
+        raise PosteriorFileError(
+            f"{path}: the posterior lacks the {model.law.name} law's variables {missing}; the "
+            "file was edited or damaged."
+        )
     return ScalingPosterior.from_tree(tree, model)
 
 

@@ -1,0 +1,363 @@
+"""Bad input, as a new or hostile user would give it: every case ends in a clear error.
+
+The command line: status 2 and one line on stderr that names the problem (never a traceback);
+the Python API: a ``DataError``, ``SpecificationError``, ``PosteriorFileError`` or
+``ValueError`` whose message names the column or argument and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayescale as bs
+from bayescale.cli import main
+
+GOOD = "params,tokens,loss\n1e8,2e9,3.1\n2e8,4e9,2.9\n"
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A folder of malformed inputs beside one small valid fit."""
+    d = tmp_path_factory.mktemp("bad")
+    (d / "good.csv").write_text(GOOD)
+    (d / "semicolon.csv").write_text("params;tokens;loss\n1e8;2e9;3,1\n2e8;4e9;2,9\n")
+    (d / "empty.csv").write_text("")
+    (d / "header_only.csv").write_text("params,tokens,loss\n")
+    (d / "runs.json").write_text(json.dumps({"params": [1e8], "tokens": [2e9], "loss": [3.1]}))
+    (d / "runs.xlsx").write_bytes(b"PK\x03\x04 not really a spreadsheet")
+    (d / "no_suffix").write_text(GOOD)
+    (d / "missing_loss.csv").write_text("params,tokens\n1e8,2e9\n2e8,4e9\n")
+    (d / "nan.csv").write_text("params,tokens,loss\n1e8,2e9,\n2e8,4e9,2.9\n")
+    (d / "text.csv").write_text("params,tokens,loss\n1e8,2e9,abc\n2e8,4e9,2.9\n")
+    (d / "zero.csv").write_text("params,tokens,loss\n0,2e9,3.1\n2e8,4e9,2.9\n")
+    (d / "negative_loss.csv").write_text("params,tokens,loss\n1e8,2e9,-3.1\n2e8,4e9,2.9\n")
+    (d / "binary.csv").write_bytes(bytes(range(256)) * 4)
+    (d / "junk.nc").write_bytes(np.random.default_rng(0).bytes(600))
+    (d / "empty.nc").write_bytes(b"")
+    (d / "notes.txt").write_text("not a table at all\n")
+    (d / "folder").mkdir()
+    df = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=5, seed=3)
+    df.to_csv(d / "ladder.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        post = bs.Model().fit(df, chains=1, draws=100, warmup=100, progress_bar=False)
+    post.to_netcdf(d / "fit.nc")
+    raw = (d / "fit.nc").read_bytes()
+    (d / "truncated.nc").write_bytes(raw[: len(raw) // 2])
+    foreign = post.draws_tree.copy()
+    foreign.attrs = {}
+    foreign.to_netcdf(d / "foreign.nc", engine="h5netcdf")
+    broken = post.draws_tree.copy()
+    broken.attrs = {**post.draws_tree.attrs, "bayescale_model": "{not json"}
+    broken.to_netcdf(d / "broken_attr.nc", engine="h5netcdf")
+    pd.DataFrame({"split": ["a"], "n_test": [3]}).to_csv(d / "not_backtest.csv", index=False)
+    pd.DataFrame({"x": [1]}).to_csv(d / "no_split.csv", index=False)
+    return d
+
+
+def expect_clear_error(argv, files, capsys, fragment):
+    """Run the command; assert status 2, one line on stderr containing ``fragment``."""
+    argv = [str(files / a[2:]) if isinstance(a, str) and a.startswith("@/") else a for a in argv]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, (argv, code, err)
+    assert "Traceback" not in err
+    assert fragment.lower() in err.lower(), (argv, err)
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(("error:", "bayescale")), err
+
+
+# (argv, a fragment the message must contain); "@/" names a file of the fixture folder.
+CLI_CASES = [
+    # -- arguments refused before any work --
+    (["fit", "--law", "nope"], "invalid choice"),
+    (["fit", "--law", ""], "invalid choice"),
+    (["fit", "--likelihood", "cauchy"], "invalid choice"),
+    (["fit", "--scale", "sqrt"], "invalid choice"),
+    (["fit", "--chains", "0"], ">= 1"),
+    (["fit", "--chains", "-2"], ">= 1"),
+    (["fit", "--chains", "two"], "whole number"),
+    (["fit", "--draws", "0"], ">= 1"),
+    (["fit", "--draws", "1.5"], "whole number"),
+    (["fit", "--warmup", "-1"], ">= 0"),
+    (["fit", "--seed", "-1"], ">= 0"),
+    (["fit", "--target-accept", "1.5"], "between 0 and 1"),
+    (["fit", "--target-accept", "0"], "between 0 and 1"),
+    (["fit", "--target-accept", "95"], "not 90"),
+    (["fit", "--target-accept", "high"], "probability"),
+    (["fit", "--drop-highest-loss", "-3"], ">= 0"),
+    (["fit", "--drop-highest-loss", "x"], "whole number"),
+    (["fit", "--columns", "params"], "ROLE=COLUMN"),
+    (["fit", "--columns", "=x"], "ROLE=COLUMN"),
+    (["fit", "--columns", "loss="], "ROLE=COLUMN"),
+    (["fit", "--effects", "E"], "PARAM=GROUP"),
+    (["fit", "--effects", "=family"], "PARAM=GROUP"),
+    (["fit", "--unknown-option"], "unrecognized arguments"),
+    (["fit", "a.csv", "b.csv"], "unrecognized arguments"),
+    (["fitt"], "invalid choice"),
+    ([], "required"),
+    (["summary"], "required"),
+    (["predict"], "required"),
+    (["predict", "@/fit.nc", "--N", "0"], "> 0"),
+    (["predict", "@/fit.nc", "--N=-1e9"], "> 0"),
+    (["predict", "@/fit.nc", "--N", "-1e9"], "argument --N"),
+    (["predict", "@/fit.nc", "--N", "nan"], "finite"),
+    (["predict", "@/fit.nc", "--N", "inf"], "finite"),
+    (["predict", "@/fit.nc", "--N", "7e10", "--D", "abc"], "number > 0"),
+    (["predict", "@/fit.nc", "--N", "1e9", "--prob", "90"], "between 0 and 1"),
+    (["predict", "@/fit.nc", "--kind", "median"], "invalid choice"),
+    (["predict", "@/fit.nc", "--group", "family"], "COLUMN=LABEL"),
+    (["frontier", "@/fit.nc"], "--compute"),
+    (["frontier", "@/fit.nc", "--compute", "0"], "> 0"),
+    (["frontier", "@/fit.nc", "--compute=-1e22"], "> 0"),
+    (["frontier", "@/fit.nc", "--compute", "1e22", "--prob", "1.5"], "between 0 and 1"),
+    (["frontier", "@/fit.nc", "--compute", "1e22", "--prob", "0"], "between 0 and 1"),
+    (["frontier", "@/fit.nc", "--compute", "1e22", "--target", "-2.5"], "> 0"),
+    (["frontier", "@/fit.nc", "--compute", "1e22", "--plot", "x.xyz"], "figure format"),
+    (["frontier", "@/fit.nc", "--compute", "1e22", "--plot", "noext"], "figure format"),
+    (["frontier", "@/fit.nc", "--compute", "1e22", "--group", "f1"], "COLUMN=LABEL"),
+    (["report", "@/fit.nc", "--target-compute", "-5"], "> 0"),
+    (["report", "@/fit.nc", "--target-compute", "0"], "> 0"),
+    (["backtest", "--split", "random"], "invalid choice"),
+    (["backtest", "--train-fraction", "1.5"], "between 0 and 1"),
+    (["backtest", "--train-fraction", "0"], "between 0 and 1"),
+    (["backtest", "--n-largest", "0"], ">= 1"),
+    (["backtest", "--draws", "0"], ">= 1"),
+    (["backtest", "--split", "group"], "--group"),
+    (["datasets"], "required"),
+    (["datasets", "show"], "invalid choice"),
+    (["datasets", "info"], "dataset name"),
+    # -- files --
+    (["fit", "@/absent.csv"], "no such file"),
+    (["fit", "@/semicolon.csv"], "semicolon"),
+    (["fit", "@/empty.csv"], "empty"),
+    (["fit", "@/header_only.csv"], "no rows"),
+    (["fit", "@/runs.json"], "csv"),
+    (["fit", "@/runs.xlsx"], "csv"),
+    (["fit", "@/no_suffix"], "csv"),
+    (["fit", "@/folder"], "no such file"),
+    (["fit", "@/binary.csv"], "could not be read"),
+    (["fit", "@/notes.txt"], "no rows"),
+    (["fit", "@/missing_loss.csv"], "missing column 'loss'"),
+    (["fit", "@/nan.csv"], "missing (nan)"),
+    (["fit", "@/text.csv"], "numeric"),
+    (["fit", "@/zero.csv"], "> 0"),
+    (["fit", "@/negative_loss.csv"], "loss"),
+    (["fit", "@/good.csv", "--dataset", "epoch_chinchilla"], "not both"),
+    (["fit", "@/good.csv", "--table", "runs"], "--dataset"),
+    (["fit", "@/good.csv", "--columns", "loss=val_loss"], "val_loss"),
+    (["fit", "@/good.csv", "--columns", "loss=val_loss", "--drop-highest-loss", "1"], "val_loss"),
+    (["fit", "@/good.csv", "--columns", "weight=loss"], "unknown column role"),
+    (["fit", "@/good.csv", "--drop-highest-loss", "2"], "every one"),
+    (["fit", "@/good.csv", "--out", "@/good.csv"], "is a file"),
+    (["fit", "@/ladder.csv", "--effects", "E=family"], "family"),
+    (["fit", "@/ladder.csv", "--effects", "Q=family"], "Q"),
+    (["fit", "@/ladder.csv", "--preset", "no_such_preset"], "no_such_preset"),
+    (["fit", "--dataset", "nope"], "unknown dataset"),
+    (["fit", "--dataset", "epoch_chinchilla", "--table", "nope"], "no table"),
+    (["backtest", "@/absent.csv"], "no such file"),
+    (["backtest", "@/semicolon.csv"], "semicolon"),
+    (["backtest", "@/ladder.csv", "--split", "group", "--group", "nope"], "not a column"),
+    (["backtest", "@/ladder.csv", "--out", "@/folder"], "is a folder"),
+    (["backtest", "@/ladder.csv", "--out", "@/absent_dir/bt.csv"], "does not exist"),
+    (["backtest", "--dataset", "nope"], "unknown dataset"),
+    (["summary", "@/absent.nc"], "no such file"),
+    (["summary", "@/junk.nc"], "cannot be read"),
+    (["summary", "@/empty.nc"], "cannot be read"),
+    (["summary", "@/truncated.nc"], "cannot be read"),
+    (["summary", "@/foreign.nc"], "not written by bayescale"),
+    (["summary", "@/broken_attr.nc"], "not valid json"),
+    (["summary", "@/good.csv"], "cannot be read"),
+    (["summary", "@/folder"], "no such file"),
+    (["predict", "@/junk.nc", "--N", "1e9", "--D", "2e10"], "cannot be read"),
+    (["predict", "@/fit.nc"], "needs inputs"),
+    (["predict", "@/fit.nc", "--N", "1e9"], "D"),
+    (["predict", "@/fit.nc", "--N", "1e9", "2e9", "--D", "1e10", "2e10", "3e10"], "points"),
+    (["predict", "@/fit.nc", "--points", "@/absent.csv"], "no such file"),
+    (["predict", "@/fit.nc", "--points", "@/semicolon.csv"], "semicolon"),
+    (["frontier", "@/junk.nc", "--compute", "1e22"], "cannot be read"),
+    (["frontier", "@/fit.nc", "--compute", "1e22", "--plot", "@/folder/"], "figure format"),
+    (["frontier", "@/fit.nc", "--compute", "1e22", "--plot", "@/absent_dir/f.png"], "does not"),
+    (["report", "@/junk.nc"], "cannot be read"),
+    (["report", "@/fit.nc", "--out", "@/good.csv"], "is a file"),
+    (["report", "@/fit.nc", "--backtest", "@/no_split.csv"], "not a backtest table"),
+    (["report", "@/fit.nc", "--backtest", "@/not_backtest.csv"], "not a backtest table"),
+    (["report", "@/fit.nc", "--backtest", "@/absent.csv"], "no such file"),
+    (["datasets", "info", "nope"], "unknown dataset"),
+]
+
+
+def _case_id(value) -> str:
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+@pytest.mark.parametrize(("argv", "fragment"), CLI_CASES, ids=_case_id)
+def test_cli_bad_input_is_a_clear_error(argv, fragment, files, capsys):
+    expect_clear_error(argv, files, capsys, fragment)
+
+
+def test_debug_variable_turns_tracebacks_on(files, monkeypatch):
+    monkeypatch.setenv("BAYESCALE_DEBUG", "1")
+    with pytest.raises(bs.PosteriorFileError):
+        main(["summary", str(files / "junk.nc")])
+
+
+def test_summary_exits_like_fit_on_failed_diagnostics(files, capsys):
+    post = bs.load_posterior(files / "fit.nc")  # one chain of 100 draws: ESS fails
+    ok = post.diagnostics(warn=False).attrs["ok"]
+    assert main(["summary", str(files / "fit.nc")]) == (0 if ok else 3)
+
+
+def test_predict_takes_several_points_and_a_csv(files, capsys):
+    fit = str(files / "fit.nc")
+    assert main(["predict", fit, "--N", "1e9", "2e9", "--D", "2e10", "4e10", "--prob", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "50% interval" in out and len(out.strip().splitlines()) == 4
+    pd.DataFrame({"N": [1e9, 3e9, 1e10], "D": [2e10, 6e10, 2e11]}).to_csv(
+        files / "points.csv", index=False
+    )
+    assert main(["predict", fit, "--points", str(files / "points.csv")]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 5
+
+
+def test_out_folder_is_checked_before_the_fit(files, capsys, monkeypatch):
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fitted before checking --out")
+
+    monkeypatch.setattr(bs.Model, "fit", no_fit)
+    assert main(["fit", str(files / "ladder.csv"), "--out", str(files / "good.csv")]) == 2
+    assert main(["fit", str(files / "nan.csv"), "--out", str(files / "o")]) == 2
+
+
+def ladder() -> pd.DataFrame:
+    return bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=5, families=2, seed=1)
+
+
+def _with(df: pd.DataFrame, **changes) -> pd.DataFrame:
+    out = df.copy()
+    for col, fn in changes.items():
+        out[col] = fn(out[col]) if callable(fn) else fn
+    return out
+
+
+# (table builder, model kwargs, error type, message fragment)
+DATA_CASES = [
+    (lambda d: d.drop(columns="loss"), {}, bs.DataError, "missing column 'loss'"),
+    (lambda d: d.drop(columns="params"), {}, bs.DataError, "missing column 'params'"),
+    (lambda d: d.drop(columns="tokens"), {}, bs.DataError, "missing column 'tokens'"),
+    (lambda d: d.rename(columns={"params": "N"}), {}, bs.DataError, "'N'"),
+    (lambda d: _with(d, loss=lambda s: s.where(s.index != 3)), {}, bs.DataError, "missing (nan)"),
+    (lambda d: _with(d, params=lambda s: s.where(s.index != 0)), {}, bs.DataError, "nan"),
+    (lambda d: _with(d, tokens=lambda s: s.where(s.index != 0)), {}, bs.DataError, "nan"),
+    (lambda d: _with(d, loss=lambda s: s.replace(s.iloc[0], np.inf)), {}, bs.DataError, "infinite"),
+    (lambda d: _with(d, params=lambda s: s * 0), {}, bs.DataError, "> 0"),
+    (lambda d: _with(d, params=lambda s: -s), {}, bs.DataError, "> 0"),
+    (lambda d: _with(d, tokens=lambda s: s * 0), {}, bs.DataError, "> 0"),
+    (lambda d: _with(d, loss=lambda s: -s), {}, bs.DataError, "loss"),
+    (lambda d: _with(d, loss=lambda s: s * 0), {}, bs.DataError, "loss"),
+    (lambda d: _with(d, loss=lambda s: s.astype(str) + "x"), {}, bs.DataError, "numeric"),
+    (lambda d: _with(d, params="big"), {}, bs.DataError, "numeric"),
+    (lambda d: d.iloc[:0], {}, bs.DataError, "empty"),
+    (lambda d: d.to_numpy(), {}, bs.DataError, "DataFrame"),
+    (lambda d: d, {"effects": {"E": "nope"}}, bs.DataError, "nope"),
+    (lambda d: _with(d, family="f0"), {"effects": {"E": "family"}}, bs.DataError, "level"),
+    (
+        lambda d: _with(d, family=lambda s: s.where(s.index != 0)),
+        {"effects": {"E": "family"}},
+        bs.DataError,
+        "missing labels",
+    ),
+    (lambda d: d, {"columns": {"loss": "val"}}, bs.DataError, "'val'"),
+    (lambda d: d, {"columns": {"weight": "loss"}}, bs.DataError, "unknown column role"),
+]
+
+
+@pytest.mark.parametrize(("build", "kwargs", "error", "fragment"), DATA_CASES)
+def test_bad_table_is_refused_naming_the_column(build, kwargs, error, fragment):
+    with pytest.raises(error) as e:
+        bs.Model(**kwargs).prepare(build(ladder()))
+    assert fragment.lower() in str(e.value).lower()
+
+
+SPEC_CASES = [
+    ({"law": "nope"}, "nope"),
+    ({"extrapolation": "linear"}, "extrapolation='linear'"),
+    ({"likelihood": "cauchy"}, "cauchy"),
+    ({"scale": "sqrt"}, "sqrt"),
+    ({"effects": {"Q": "family"}}, "Q"),
+    ({"effects": {"E": 3}}, "E"),
+    ({"effects": {"E": ""}}, "E"),
+    ({"discrepancy": "gp"}, "gp"),
+    ({"priors": {"not_a_param": None}}, "not_a_param"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "fragment"), SPEC_CASES, ids=str)
+def test_bad_model_specification_is_refused(kwargs, fragment):
+    with pytest.raises((bs.SpecificationError, ValueError, TypeError)) as e:
+        bs.Model(**kwargs).prepare(ladder())
+    assert fragment in str(e.value)
+
+
+@pytest.fixture(scope="module")
+def post(files):
+    return bs.load_posterior(files / "fit.nc")
+
+
+PREDICT_CASES = [
+    ({"N": 0, "D": 1e10}, "N must be finite and > 0"),
+    ({"N": -1e9, "D": 1e10}, "> 0"),
+    ({"N": np.nan, "D": 1e10}, "finite"),
+    ({"N": np.inf, "D": 1e10}, "finite"),
+    ({"N": [1e9, 2e9], "D": [1e10, 2e10, 3e10]}, "broadcast"),
+    ({"N": 1e9}, "D"),
+    ({"D": 1e10}, "N"),
+    ({"N": 1e9, "D": 1e10, "kind": "median"}, "median"),
+]
+
+
+@pytest.mark.parametrize(("values", "fragment"), PREDICT_CASES, ids=str)
+def test_bad_prediction_inputs_are_refused(post, values, fragment):
+    with pytest.raises(ValueError) as e:
+        post.predict(**values)
+    assert fragment in str(e.value)
+
+
+@pytest.mark.parametrize("compute", [0, -1e22, np.nan, np.inf, [1e22, -1]])
+def test_bad_budgets_are_refused(post, compute):
+    with pytest.raises(ValueError, match="compute must be finite and > 0"):
+        bs.frontier(post, compute)
+
+
+@pytest.mark.parametrize(
+    ("path_of", "fragment"),
+    [
+        ("absent.nc", "no such file"),
+        ("junk.nc", "cannot be read"),
+        ("empty.nc", "cannot be read"),
+        ("truncated.nc", "cannot be read"),
+        ("foreign.nc", "not written by bayescale"),
+        ("broken_attr.nc", "not valid JSON"),
+        ("good.csv", "cannot be read"),
+    ],
+)
+def test_unreadable_fit_files_name_the_file(files, path_of, fragment):
+    with pytest.raises(bs.PosteriorFileError, match=fragment) as e:
+        bs.load_posterior(files / path_of)
+    assert path_of in str(e.value)
+
+
+def test_a_fit_file_missing_a_variable_is_refused_on_load(files, post, tmp_path):
+    tree = post.draws_tree.copy()
+    posterior = tree["posterior"].to_dataset().drop_vars(post.law.parameters[0].name)
+    tree["posterior"] = posterior
+    tree.to_netcdf(tmp_path / "missing.nc", engine="h5netcdf")
+    with pytest.raises(bs.PosteriorFileError, match="lacks"):
+        bs.load_posterior(tmp_path / "missing.nc")
+    shutil.rmtree(tmp_path)
