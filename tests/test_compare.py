@@ -44,7 +44,7 @@ def test_log_and_linear_fits_are_scored_on_the_same_scale(fits):
     # within a few units; without the Jacobian they would differ by sum(log y) (~ n * 1).
     a = fits["chinchilla"].loo(pointwise=False).elpd
     b = fits["chinchilla_linear"].loo(pointwise=False).elpd
-    y = fits["chinchilla"].tree["observed_data"]["loss"].values
+    y = fits["chinchilla"].draws_tree["observed_data"]["loss"].values
     assert abs(a - b) < 0.2 * np.sum(np.log(y))
     assert abs(a - b) < 10
 

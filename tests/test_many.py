@@ -68,15 +68,15 @@ def test_fit_many_returns_diagnosed_posteriors(tables):
     assert len(diag) == 2
     assert (diag["divergences"] == 0).all()
     assert (diag["rhat_max"] < 1.03).all()
-    assert posts[0].tree.attrs["bayescale_settings"]
+    assert posts[0].draws_tree.attrs["bayescale_settings"]
     for post, t in zip(posts, two, strict=True):
         # Log-loss noise ~0.01: a fit's own draws score its rows at a log density ~ +3 each.
-        assert float(post.tree["log_likelihood"]["loss"].mean()) > 1.0
-        assert post.tree["observed_data"]["loss"].size == len(t)
+        assert float(post.draws_tree["log_likelihood"]["loss"].mean()) > 1.0
+        assert post.draws_tree["observed_data"]["loss"].size == len(t)
         # The truth (Hoffmann et al.'s alpha) lies inside each fit's 99 % interval.
         lo, hi = np.quantile(post.posterior["alpha"].values, [0.005, 0.995])
         assert lo < bs.simulate.HOFFMANN_2022["alpha"] < hi
-        assert post.tree["log_likelihood"]["loss"].shape == (2, 400, len(t))
+        assert post.draws_tree["log_likelihood"]["loss"].shape == (2, 400, len(t))
 
 
 def test_fit_many_refits_failing_fits(tables):
@@ -97,7 +97,7 @@ def test_fit_many_refits_failing_fits(tables):
     flagged = [w for w in caught if issubclass(w.category, bs.ConvergenceWarning)]
     assert len(flagged) == 2 and all("ESS" in str(w.message) for w in flagged)
     for post in posts:
-        settings = json.loads(post.tree.attrs["bayescale_settings"])
+        settings = json.loads(post.draws_tree.attrs["bayescale_settings"])
         assert (settings["target_accept"], settings["seed"]) == (0.99, 4)
         assert post.posterior.sizes["draw"] == 60
 
@@ -143,6 +143,6 @@ def test_dask_fan_out_on_a_local_cluster(tables):
     assert len(posts) == 2
     for post, t in zip(posts, tables[:2], strict=True):
         assert isinstance(post, bs.ScalingPosterior)
-        assert post.tree["observed_data"]["loss"].size == len(t)
-        assert "bayescale_warnings" in post.tree.attrs
+        assert post.draws_tree["observed_data"]["loss"].size == len(t)
+        assert "bayescale_warnings" in post.draws_tree.attrs
         assert post.predict(N=1e9, D=2e10).sizes["chain"] == 2
