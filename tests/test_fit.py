@@ -120,8 +120,9 @@ def test_hierarchy_diagnostics(hierarchy_fit):
     assert diag.attrs["ok"], diag.attrs
 
 
-def test_unseen_family_is_wider_than_seen(hierarchy_fit):
-    kw = {"N": 1e9, "D": 2e10, "kind": "mean"}
+def test_unseen_family_is_wider_than_seen(hierarchy, hierarchy_fit):
+    row = hierarchy.iloc[len(hierarchy) // 2]  # inside the data: no extrapolation error
+    kw = {"N": float(row["params"]), "D": float(row["tokens"]), "kind": "mean"}
     seen = hierarchy_fit.predict(family="f1", seed="0", **kw)
     new = hierarchy_fit.predict(family="brand-new", seed="0", new_groups=True, **kw)
     pooled = hierarchy_fit.predict(**kw)  # no labels: an unseen family and seed
@@ -271,7 +272,7 @@ def test_normal_likelihood_integrates_run_effects_out_and_agrees_with_sampling_t
             fits[marginal] = model.fit(df, draws=500, warmup=500, seed=0, init_mass=mass)
     post = fits[True].posterior
     assert "r_run" in post and not any(k.startswith("_r_run") for k in post.data_vars)
-    assert fits[True].tree["log_likelihood"]["loss"].sizes["obs"] == len(df)
+    assert fits[True].draws_tree["log_likelihood"]["loss"].sizes["obs"] == len(df)
     assert fits[True].model.spec()["marginal_run"] is True
     # Same posterior either way: integrating out is exact.
     for site in ("log_E", "sd_run", "sigma", "r_run"):
@@ -280,7 +281,7 @@ def test_normal_likelihood_integrates_run_effects_out_and_agrees_with_sampling_t
         assert np.all(np.abs(a - b) < 0.25 * sd + 1e-9), (site, a, b, sd)
         ratio = fits[True].posterior[site].std(("chain", "draw")).values / sd
         assert np.all((ratio > 0.8) & (ratio < 1.25)), (site, ratio)
-    pw = {m: fits[m].tree["log_likelihood"]["loss"].mean(("chain", "draw")) for m in fits}
+    pw = {m: fits[m].draws_tree["log_likelihood"]["loss"].mean(("chain", "draw")) for m in fits}
     np.testing.assert_allclose(pw[True], pw[False], atol=0.1)
     # In total: drawing each run's effect at its conditional mean (no spread) would raise the
     # mean log likelihood by about n_rows / (2 n_rows_per_run) = 2.5.
