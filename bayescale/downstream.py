@@ -47,7 +47,7 @@ from bayescale.likelihood import from_location
 from bayescale.model import PRIOR_DRAWS, Model
 from bayescale.posterior import ScalingPosterior, read_tree, tree_coords, tree_dims, write_tree
 from bayescale.prediction import KINDS, Assignment, keys, predictor
-from bayescale.record import LOG_SCALE_GRID, ScalePrior, scale_draws
+from bayescale.record import LOG_SCALE_GRID, scale_draws
 from bayescale.sites import natural_draws, terms_of
 
 #: Compiled prior simulations of two-step models, by structure and number of draws.
@@ -309,10 +309,10 @@ class TwoStepPosterior:
         samples = dict(draws.samples)
         seed = int(draws.settings.get("seed", 0))
         shape = np.shape(samples[model.loss.law.parameters[0].name])[:2]
-        for prefix, step in (("", model.loss), (_P, model.link)):
+        for prefix, step, part in (("", model.loss, data.loss), (_P, model.link, data.link)):
             if step.extrapolation in ("learned", "prior"):
                 flat = np.zeros((LOG_SCALE_GRID.size,) * 2)
-                pair = scale_draws(flat, ScalePrior.load(), int(np.prod(shape)), seed)
+                pair = scale_draws(flat, step.scale_prior(part), int(np.prod(shape)), seed)
                 samples.update(
                     {prefix + k: v.reshape(shape) for k, v in zip(SCALE_SITES, pair, strict=True)}
                 )
@@ -357,10 +357,10 @@ class TwoStepPosterior:
         )
         grid = model.loss.discrepancy_grid(data.loss)
         prior = model.prior_draws(data, seed=seed + 7)
-        for prefix, step in (("", model.loss), (_P, model.link)):
+        for prefix, step, part in (("", model.loss, data.loss), (_P, model.link, data.link)):
             if step.extrapolation in ("learned", "prior"):
                 flat = np.zeros((LOG_SCALE_GRID.size,) * 2)
-                pair = scale_draws(flat, ScalePrior.load(), PRIOR_DRAWS, seed + 7)
+                pair = scale_draws(flat, step.scale_prior(part), PRIOR_DRAWS, seed + 7)
                 prior.update({prefix + k: v[None] for k, v in zip(SCALE_SITES, pair, strict=True)})
         replicate = {
             "posterior_predictive": _replicate(model, data, samples, grid, seed),

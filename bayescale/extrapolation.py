@@ -2,29 +2,46 @@ r"""Extrapolation error: the law's own error beyond the data, learned from the l
 
 A fitted law is only approximately right, and independent noise around it cannot say so. Inside
 the data, misfit shows up in the residuals; beyond it nothing in one fit measures it. This term
-adds to every prediction beyond the data an error in log loss whose shape the backtests on real
-ladders asked for: an *offset* that appears as soon as a point leaves the data, and a *growth*
-that is slow (short extrapolations of public ladders were under-covered with their median biased;
-long ones over-covered by a linear drift),
+makes every prediction beyond the data uncertain in the way the backtests on real ladders asked
+for: an *offset* that appears as soon as a point leaves the data, and a *growth* that is slow
+(short extrapolations of public ladders were under-covered with their median biased; long ones
+over-covered by a linear drift).
 
-.. math:: \delta(x) = \sigma_o \, \varphi(d) \, z_o + \sigma_g \sqrt{d} \, z_g,
+Each error is
+
+.. math:: e(x) = \sigma_o \, \varphi(d) \, z_o + \sigma_g \sqrt{d} \, z_g,
           \qquad \varphi(d) = 1 - e^{-d / \ell},
 
 where ``d(x)`` is the largest excess, in decades, of any input (``log10 N``, ``log10 D``,
 ``log10 C`` with ``C = k N D``, or the law's own inputs) beyond its range in the training data,
-``ell`` = :data:`OFFSET_LENGTH` decades, and ``z_o, z_g ~ N(0, 1)`` are drawn once per
-posterior draw and prediction (a coherent error of the curve, not independent jitter; points
-below the data get their own pair). Its variance is ``sigma_o^2 phi(d)^2 + sigma_g^2 d``; inside
-the data it is zero, so the fit, its likelihood and LOO are unchanged.
+``ell`` = :data:`OFFSET_LENGTH` decades, and the ``z ~ N(0, 1)`` are drawn once per posterior
+draw and prediction (a coherent error of the curve, not independent jitter; points below the
+data get their own). Inside the data it is zero, so the fit, its likelihood and LOO are
+unchanged. Where it acts depends on the ladder:
+
+- ``mode="inputs"`` (a law of ``N`` and ``D`` fitted across a ladder of runs, extrapolated in
+  compute): an error of the law's *effective inputs*. Beyond the data the law is evaluated at
+  ``N 10^{e_N(x)}`` and ``D 10^{e_D(x)}``, one independent error per input. In log loss it is
+  ``sum_k (d log L / d x_k) e_k``, in proportion to the law's sensitivity to each input: it
+  shrinks as the law approaches its irreducible loss (where a constant error in log loss claims
+  the same misfit with almost nothing left to fit), and it moves each draw's compute-optimal
+  allocation by a bounded amount (``log10 N*`` by ``(p - 1) e_N + p e_D`` with ``N* ~ C^p``),
+  so the frontier's ``N*`` band carries the law's form error. An error added to the loss either
+  leaves ``N*`` untouched or, varying along the iso-FLOP curve, lets it wander by decades where
+  that curve flattens.
+- ``mode="learned"`` (training curves extrapolated along a run's tokens, one-input laws): an
+  error of the log loss itself, ``log L + e(x)`` (misfit there is the schedule's and the
+  curve's, not an allocation's).
 
 The scales ``(sigma_o, sigma_g)`` are learned per fit (:mod:`bayescale.record`): the ladder's
 own leave-future-out record (refits below a few cuts of the training data, predicting the
 rest) weighed against a prior fitted across public ladders
-(:data:`bayescale.record.PRIOR_FILE`); every posterior draw carries its own pair
-(``extrap_offset``, ``extrap_growth`` in the posterior group).
+(:data:`bayescale.record.PRIOR_FILE`, one prior per mode: decades of effective input, or log
+loss); every posterior draw carries its own pair (``extrap_offset``, ``extrap_growth`` in the
+posterior group).
 
-``mode="fixed"`` keeps the earlier term for comparison: a drift ``s d(x)``, ``s = tau z``,
-``tau ~ HalfNormal(scale)`` per decade.
+``mode="fixed"`` keeps the earlier term for comparison: a drift ``s d(x)`` added to the log
+loss, ``s = tau z``, ``tau ~ HalfNormal(scale)`` per decade.
 """
 
 from __future__ import annotations
@@ -43,13 +60,16 @@ from bayescale.laws.base import INPUTS, LINEAR_INPUTS
 DEFAULT_SCALE = 0.03
 #: Decades over which the offset of a learned error builds up past the data's edge.
 OFFSET_LENGTH = 0.05
-#: Extrapolation-error modes.
-MODES = ("learned", "fixed")
+#: Extrapolation-error modes: a learned error of the log loss, a learned error of the law's
+#: effective inputs, or the fixed drift.
+MODES = ("learned", "inputs", "fixed")
 #: Posterior variables carrying every draw's scales of a learned error.
 SCALE_SITES = ("extrap_offset", "extrap_growth")
 
 #: Inputs measured on a log10 axis: all but the linear ones and the upstream loss ``L``.
 _LOG_AXES = tuple(k for k in INPUTS if k not in LINEAR_INPUTS and k != "L")
+#: Inputs whose effective value a learned error perturbs (decades; raw loss for ``L``).
+PERTURBED = (*_LOG_AXES, "L")
 
 
 def axes(x: Mapping[str, object], cost: TrainingCost = DEFAULT_COST) -> dict[str, jnp.ndarray]:
@@ -79,9 +99,10 @@ class ExtrapolationError:
         ``L``).
     cost : TrainingCost
         The fit's training cost, which places ``C = k N D`` on the compute axis.
-    mode : {"learned", "fixed"}
-        A learned offset and growth (scales read from the posterior draws), or the fixed
-        linear drift.
+    mode : {"learned", "inputs", "fixed"}
+        A learned offset and growth (scales read from the posterior draws) of the log loss
+        (``"learned"``) or of the law's effective inputs (``"inputs"``), or the fixed linear
+        drift.
     scale : float
         Half-normal scale of the fixed drift's rate per decade (``mode="fixed"``).
     """
@@ -147,13 +168,15 @@ class ExtrapolationError:
         """Draw every posterior draw's error parameters for one prediction, each ``shape``.
 
         Learned: the draw's scales and four standard normals (offset and growth, above and
-        below the data). Fixed: one drift rate ``tau z`` per draw.
+        below the data), for every input of :data:`PERTURBED` in mode ``"inputs"``. Fixed: one
+        drift rate ``tau z`` per draw.
         """
         if self.mode == "fixed":
             k1, k2 = jax.random.split(key)
             tau = self.scale * jnp.abs(jax.random.normal(k1, shape))
             return {"rate": tau * jax.random.normal(k2, shape)}
-        z = jax.random.normal(key, (4, *shape))
+        inputs = len(PERTURBED) if self.mode == "inputs" else 1
+        z = jax.random.normal(key, (inputs, 4, *shape))
         return {
             "offset": jnp.asarray(posterior[SCALE_SITES[0]]),
             "growth": jnp.asarray(posterior[SCALE_SITES[1]]),
@@ -163,14 +186,20 @@ class ExtrapolationError:
     def offset(
         self, state: Mapping[str, jnp.ndarray], x: Mapping[str, object], per_draw
     ) -> jnp.ndarray:
-        """Return the error at inputs ``x`` laid out ``(chain, draw, point, ...)``.
+        """Return the error added to the log loss at ``x`` (modes ``"learned"``, ``"fixed"``).
 
-        ``per_draw(v)`` reshapes a per-draw array to broadcast against that layout.
+        Laid out ``(chain, draw, point, ...)``; ``per_draw(v)`` reshapes a per-draw array to
+        broadcast against that layout.
         """
         up, down = self.distances(x)
         if self.mode == "fixed":
             return per_draw(state["rate"]) * jnp.maximum(up, down)
-        so, sg, z = per_draw(state["offset"]), per_draw(state["growth"]), state["z"]
+        return self._error(state, up, down, state["z"][0], per_draw)
+
+    @staticmethod
+    def _error(state, up, down, z, per_draw) -> jnp.ndarray:
+        """``sigma_o phi(d) z_o + sigma_g sqrt(d) z_g`` above and below the data."""
+        so, sg = per_draw(state["offset"]), per_draw(state["growth"])
         return (
             so * offset_shape(up) * per_draw(z[0])
             + sg * jnp.sqrt(up) * per_draw(z[1])
@@ -178,8 +207,33 @@ class ExtrapolationError:
             + sg * jnp.sqrt(down) * per_draw(z[3])
         )
 
+    def effective_inputs(
+        self,
+        state: Mapping[str, jnp.ndarray],
+        x: Mapping[str, object],
+        inputs: tuple[str, ...],
+        per_draw,
+    ) -> dict[str, jnp.ndarray]:
+        """Return the law's ``inputs`` at ``x`` shifted by a learned error (``mode="inputs"``).
+
+        Each input ``k`` read by the law becomes ``x_k 10^{e_k}`` (``x_L + e_L`` for a loss),
+        laid out ``(chain, draw, point, ...)``; the other entries of ``x`` are returned as given.
+        """
+        up, down = self.distances(x)
+        out = dict(x)
+        for k in inputs:
+            if k not in PERTURBED:
+                continue
+            err = self._error(state, up, down, state["z"][PERTURBED.index(k)], per_draw)
+            value = jnp.asarray(x[k], dtype=float)
+            out[k] = value + err if k == "L" else value * 10.0**err
+        return out
+
     def variance(self, d, offset_sd, growth_sd):
-        """Return the learned error's variance ``sigma_o^2 phi(d)^2 + sigma_g^2 d`` at ``d``."""
+        """Return the variance ``sigma_o^2 phi(d)^2 + sigma_g^2 d`` of one input's error at ``d``.
+
+        In log loss, multiply by the squared sensitivity ``sum_k (d log L / d x_k)^2``.
+        """
         return (offset_sd * offset_shape(d)) ** 2 + growth_sd**2 * d
 
 
@@ -187,6 +241,7 @@ __all__ = [
     "DEFAULT_SCALE",
     "MODES",
     "OFFSET_LENGTH",
+    "PERTURBED",
     "SCALE_SITES",
     "ExtrapolationError",
     "axes",

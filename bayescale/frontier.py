@@ -88,9 +88,12 @@ def frontier_draws(
     """Per-draw compute-optimal ``N*``, ``D*`` and ``L*`` for budgets ``compute``.
 
     The array layer of :func:`frontier`: arrays shaped ``(chain, draw, compute)``. ``N*`` of a
-    draw minimises its law's location along the iso-FLOP curve of the predictor's training
-    cost; ``L*`` is the prediction path's loss at ``(N*, D*)``, ``pred.loss(x, "mean", key)``
-    (law, discrepancy, extrapolation error).
+    draw minimises its loss along the iso-FLOP curve of the predictor's training cost: with an
+    extrapolation error of the law's effective inputs (``mode="inputs"``), the law at those
+    inputs with its discrepancy, ``pred.location``, so the law's form error beyond the data
+    reaches the allocation; otherwise the law itself (an error of the log loss that is the same
+    along the curve does not move it). ``method="closed_form"`` takes the law's own optimum.
+    ``L*`` is the prediction path's loss at ``(N*, D*)``, ``pred.loss(x, "mean", key)``.
     """
     law = pred.law
     reads_unique = "U" in law.inputs
@@ -119,14 +122,21 @@ def frontier_draws(
         return {name: jnp.expand_dims(v, 2) for name, v in x.items()}
 
     batch = (*pred.sample_shape, c.size)
-    if closed is not None and plain and method != "numerical":
+    # The law's closed form is each draw's optimum only when nothing but the law shapes the
+    # iso-FLOP curve; an extrapolation error (of the law's effective inputs) moves it.
+    moves = pred.extrapolation is not None and pred.extrapolation.mode == "inputs"
+    use_closed = method == "closed_form" or (method == "auto" and not moves)
+    if closed is not None and plain and use_closed:
         theta = {name: v[..., 0:1] for name, v in pred.theta.items()}  # (chain, draw, 1)
         natural = law.to_natural(theta, pred.scale)
         log_n = jnp.broadcast_to(jnp.log(closed(natural, c / k)), batch)
     else:
         grid_c = c[:, None]  # budgets against candidate sizes
+        k_loc = jax.random.split(key)[0]  # the key ``pred.loss(x, "mean", key)`` locates with
 
         def objective(log_n: jnp.ndarray) -> jnp.ndarray:
+            if moves:  # the law at its effective inputs, with its discrepancy
+                return pred.location(inputs(log_n, grid_c), k_loc)[:, :, 0]
             return pred.law_location(inputs(log_n, grid_c))[:, :, 0]
 
         half = jnp.broadcast_to(0.5 * jnp.log(c / k), batch)
@@ -193,7 +203,11 @@ def frontier(
     rng_seed : int
         Seed of new-group effect draws and of the extrapolation error.
     method : {"auto", "closed_form", "numerical"}
-        ``"auto"`` uses the law's closed form when it has one and the cost is plain ``k N D``.
+        ``"numerical"`` minimises each draw's loss (the law at its effective inputs beyond the
+        data, and its discrepancy) along the iso-FLOP curve; ``"closed_form"`` takes the law's
+        own optimum (without the extrapolation error's shift of it); ``"auto"`` uses the closed
+        form where it gives the same answer: a law that has one, a plain ``k N D`` cost and no
+        extrapolation error of the effective inputs.
     **groups
         Group labels (``family="f1"``); omitted terms are treated as a new group (population).
 

@@ -47,7 +47,14 @@ from bayescale.likelihood import (
 from bayescale.posterior import ATTR_MODEL, PREDICTIVE_MAX_ELEMENTS, ScalingPosterior, read_tree
 from bayescale.presets import read_preset
 from bayescale.priors import parse_prior, prior_to_str
-from bayescale.record import LOG_SCALE_GRID, Record, ScalePrior, ladder_record, scale_draws
+from bayescale.record import (
+    LOG_SCALE_GRID,
+    Record,
+    ScalePrior,
+    ladder_record,
+    record_axis,
+    scale_draws,
+)
 from bayescale.sites import RUN, sample_effect, sample_law_parameters, terms_of
 from bayescale.terms import Term, parse_terms
 
@@ -475,8 +482,21 @@ class Model:
         """Return the extrapolation-error term of a fit to this table (``None`` when off)."""
         if self.extrapolation == "none":
             return None
-        mode = "fixed" if self.extrapolation == "fixed" else "learned"
+        if self.extrapolation == "fixed":
+            mode = "fixed"
+        else:  # a ladder extrapolated in compute: the error of the law's effective inputs
+            mode = "inputs" if record_axis(self, data) == "compute" else "learned"
         return ExtrapolationError.from_data(data.x, mode, self.extrapolation_scale, self.cost)
+
+    def scale_prior(self, data: ScalingData) -> ScalePrior:
+        """Return the prior across ladders of this fit's extrapolation-error scales.
+
+        Of an error of the law's effective inputs (``mode="inputs"``) or of the log loss.
+        """
+        term = self.extrapolation_error(data)
+        return ScalePrior.load(
+            kind="inputs" if term is not None and term.mode == "inputs" else "loss"
+        )
 
     def without_extrapolation(self) -> Model:
         """Return this model trusting its law's form exactly (the refits of a record)."""
@@ -494,9 +514,10 @@ class Model:
         rec = None
         loglik = np.zeros((LOG_SCALE_GRID.size,) * 2)
         if self.extrapolation == "learned":
-            rec = ladder_record(self.without_extrapolation(), data, seed=seed)
+            inputs = self.extrapolation_error(data).mode == "inputs"
+            rec = ladder_record(self.without_extrapolation(), data, seed=seed, inputs=inputs)
             loglik = rec.loglik
-        offset, growth = scale_draws(loglik, ScalePrior.load(), n, seed)
+        offset, growth = scale_draws(loglik, self.scale_prior(data), n, seed)
         return dict(zip(SCALE_SITES, (offset, growth), strict=True)), rec
 
     # -- the NumPyro model ------------------------------------------------------------------
@@ -662,7 +683,7 @@ class Model:
                 return {k: v.reshape(shape) for k, v in scales.items()}, table
 
             flat = np.zeros((LOG_SCALE_GRID.size,) * 2)  # the prior alone
-            drawn = scale_draws(flat, ScalePrior.load(), n_prior, seed + 7)
+            drawn = scale_draws(flat, self.scale_prior(data), n_prior, seed + 7)
             prior_scales = {k: v[None] for k, v in zip(SCALE_SITES, drawn, strict=True)}
 
         def prior() -> dict:

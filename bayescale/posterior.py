@@ -518,6 +518,8 @@ class ScalingPosterior:
                 ),
                 axis=1,
             )
+            if "sensitivity" in table:  # an error of the law's inputs, in log loss
+                var = var * table["sensitivity"].to_numpy() ** 2
             half = stats.norm.ppf(0.5 + prob / 2) * np.sqrt(table["log_sd"].to_numpy() ** 2 + var)
             table["lower_with_error"] = table["median"] * np.exp(-half)
             table["upper_with_error"] = table["median"] * np.exp(half)

@@ -21,6 +21,7 @@ consumer that optimises per draw passes inputs shaped ``(chain, draw, point, ...
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +34,7 @@ from bayescale import discrepancy as disc
 from bayescale import likelihood as lik
 from bayescale.description import ModelDescription
 from bayescale.discrepancy import Grid
-from bayescale.extrapolation import ExtrapolationError
+from bayescale.extrapolation import PERTURBED, ExtrapolationError
 from bayescale.laws.base import Scale
 from bayescale.sites import RUN, effect_draws, sd_site, terms_of
 
@@ -148,19 +149,49 @@ class Predictor:
         discrepancy term need it).
         """
         x = self.with_cost_inputs(x)
-        loc = self.law_location(x)
         ax, ndim = self._aligned(x)
+        ext = self.extrapolation
+        if ext is not None and ext.mode == "inputs":  # the law at its effective inputs
+            per_draw = lambda v: self._per_draw(v, ndim)  # noqa: E731
+            loc = self.law_location(
+                ext.effective_inputs(self.extrapolation_state, ax, self.law.inputs, per_draw)
+            )
+        else:
+            loc = self.law_location(x)
         if self.disc_state is not None:
             path, tau, grid = self.disc_state
             if key is None:
                 raise ValueError("A model with a discrepancy term needs a key to predict with.")
             t = disc.axis(ax, self.cost.k)
             loc = loc + disc.at(path, tau, t, grid, key)
-        if self.extrapolation is not None:
-            loc = loc + self.extrapolation.offset(
-                self.extrapolation_state, ax, lambda v: self._per_draw(v, ndim)
-            )
+        if ext is not None and ext.mode != "inputs":  # an error of the log loss
+            loc = loc + ext.offset(self.extrapolation_state, ax, lambda v: self._per_draw(v, ndim))
         return loc
+
+    def sensitivity(self, x: Mapping[str, Any], step: float = 1e-3) -> dict[str, jnp.ndarray]:
+        """Return ``d log L / d x_k`` of the law at ``x`` for every input the error perturbs.
+
+        Per decade of each log input (per unit of an upstream loss ``L``), by central
+        differences of the law's log loss; laid out ``(chain, draw, point, ...)``. The record
+        turns its residuals into the effective-input error with these.
+        """
+        x = self.with_cost_inputs(x)
+        scale = self.description.scale
+
+        def log_loss(v: Mapping[str, Any]) -> jnp.ndarray:
+            return jnp.log(lik.from_location(self.law_location(v), scale))
+
+        out = {}
+        for k in self.law.inputs:
+            if k not in PERTURBED:
+                continue
+            v = jnp.asarray(x[k], dtype=float)
+            if k == "L":
+                hi, lo = {**x, k: v + step}, {**x, k: v - step}
+            else:
+                hi, lo = {**x, k: v * 10.0**step}, {**x, k: v * 10.0**-step}
+            out[k] = (log_loss(hi) - log_loss(lo)) / (2 * step)
+        return out
 
     def mean_loss(self, x: Mapping[str, Any], key: jax.Array | None = None) -> jnp.ndarray:
         """Return steps 3-5 then 7: the loss of the law (with its extrapolation error), no noise."""
@@ -393,12 +424,7 @@ def loss_draws(
         {k: jnp.asarray(v) for k, v in assignment.codes.items()},
         None if assignment.run is None else jnp.asarray(assignment.run),
         key,
-        {
-            "log_ref": dict(scale.log_ref),
-            "loss": scale.loss,
-            "loss_min": scale.loss_min,
-            "x_min": dict(scale.x_min),
-        },
+        _scale_dict(scale),
         None if extrapolation is None else {k: tuple(v) for k, v in extrapolation.ranges.items()},
         description=description,
         kind=kind,
@@ -410,4 +436,77 @@ def loss_draws(
     )
 
 
-__all__ = ["KINDS", "Assignment", "Predictor", "keys", "loss_draws", "predictor"]
+@functools.partial(jax.jit, static_argnames=("description", "new_levels", "new_runs", "inputs"))
+def _sensitivity_draws(
+    posterior: Mapping[str, Any],
+    x: Mapping[str, Any],
+    codes: Mapping[str, Any],
+    run: Any,
+    key: jax.Array,
+    scale: Mapping[str, Any],
+    *,
+    description: ModelDescription,
+    new_levels: tuple[tuple[str, int], ...],
+    new_runs: int,
+    inputs: tuple[str, ...],
+) -> jnp.ndarray:
+    """Compute :func:`sensitivity_draws` (compiled)."""
+    pred = predictor(
+        posterior,
+        description,
+        Scale(**scale),
+        Assignment(codes, dict(new_levels), run, new_runs),
+        key,
+    )
+    sens = pred.sensitivity(x)
+    return jnp.stack([sens[k] for k in inputs], axis=-1)
+
+
+def sensitivity_draws(
+    posterior: Mapping[str, Any],
+    description: ModelDescription,
+    scale: Scale,
+    assignment: Assignment,
+    x: Mapping[str, Any],
+) -> np.ndarray:
+    """``d log L / d x_k`` of the law at points ``x``: ``(chain, draw, point, input)``, compiled.
+
+    One column per input the extrapolation error perturbs (:meth:`Predictor.sensitivity`), in
+    the order of ``description.law.inputs``.
+    """
+    inputs = tuple(k for k in description.law.inputs if k in PERTURBED)
+    out = _sensitivity_draws(
+        posterior,
+        {k: jnp.asarray(v, dtype=float) for k, v in x.items()},
+        {k: jnp.asarray(v) for k, v in assignment.codes.items()},
+        None if assignment.run is None else jnp.asarray(assignment.run),
+        jax.random.PRNGKey(0),
+        _scale_dict(scale),
+        description=description,
+        new_levels=tuple(sorted(assignment.new_levels.items())),
+        new_runs=int(assignment.new_runs),
+        inputs=inputs,
+    )
+    m = next(iter(x.values())).shape[0]
+    return np.broadcast_to(np.asarray(out), (*out.shape[:2], m, len(inputs)))
+
+
+def _scale_dict(scale: Scale) -> dict[str, Any]:
+    """Return a :class:`Scale` as the dict of arrays a compiled function takes."""
+    return {
+        "log_ref": dict(scale.log_ref),
+        "loss": scale.loss,
+        "loss_min": scale.loss_min,
+        "x_min": dict(scale.x_min),
+    }
+
+
+__all__ = [
+    "KINDS",
+    "Assignment",
+    "Predictor",
+    "keys",
+    "loss_draws",
+    "predictor",
+    "sensitivity_draws",
+]

@@ -8,10 +8,12 @@ distribution of the rows above the cut is compared with what they show. Those re
 their distance past the cut are the ladder's *record*.
 
 The record is then turned into the scales ``(sigma_o, sigma_g)`` of the extrapolation error
-(:mod:`bayescale.extrapolation`): each cut's residuals ``r`` (log loss) are modelled as
-``N(0, C + sigma_o^2 phi phi' + sigma_g^2 g g')``, with ``C`` the refit's own predictive
-covariance of those rows, ``phi = 1 - exp(-d / ell)`` and ``g = sqrt(d)`` at their distances
-``d``: one coherent error per cut, exactly the term a prediction carries. The likelihood is
+(:mod:`bayescale.extrapolation`, an error in the law's effective inputs): each cut's residuals
+``r`` (log loss) are modelled as ``N(0, C + sum_k J_k (sigma_o^2 phi phi' + sigma_g^2 g g') J_k)``
+with ``C`` the refit's own predictive covariance of those rows, ``J_k`` the refit's sensitivity
+``d log L / d x_k`` to each input it reads (diagonal), ``phi = 1 - exp(-d / ell)`` and
+``g = sqrt(d)`` at their distances ``d``: one coherent error per cut and input, exactly the term
+a prediction carries. The likelihood is
 evaluated on a grid of log scales and combined with a prior fitted across public ladders
 (:class:`ScalePrior`, shipped in :data:`PRIOR_FILE`; ``benchmarks/extrapolation_prior.py``
 refits it), and every posterior draw of the fit gets its own pair of scales drawn from that
@@ -40,10 +42,12 @@ from bayescale.extrapolation import ExtrapolationError, offset_shape
 from bayescale.inference import NutsSettings, laplace_draws, sample_nuts
 from bayescale.inference.problem import Fittable
 from bayescale.likelihood import draw_marginal_run
-from bayescale.prediction import Assignment, loss_draws
+from bayescale.prediction import Assignment, loss_draws, sensitivity_draws
 
 #: The prior of the scales fitted across public ladders (package data).
 PRIOR_FILE = Path(__file__).with_name("extrapolation_prior.json")
+#: Kinds of prior: of an error of the log loss, or of the law's effective inputs.
+KINDS = ("loss", "inputs")
 #: Environment variable naming another prior file (leave-one-dataset-out backtests).
 PRIOR_ENV = "BAYESCALE_EXTRAPOLATION_PRIOR"
 #: Grid of log scales (natural log of sigma_o and of sigma_g) the record is evaluated on.
@@ -54,6 +58,9 @@ CUT_FRACTIONS = (0.2, 0.35, 0.5)
 MAX_RECORD_ROWS = 40
 #: Draws of each refit's predictive distribution.
 RECORD_DRAWS = 400
+#: Version of the record's likelihood (2: the error of the law's effective inputs); caches of
+#: records are keyed by it.
+RECORD_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -75,22 +82,37 @@ class ScalePrior:
     fitted_on: tuple[str, ...] = ()
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> ScalePrior:
+    def load(cls, path: str | Path | None = None, kind: str = "loss") -> ScalePrior:
         """Read a prior written by :meth:`save`.
 
         ``path`` defaults to ``$BAYESCALE_EXTRAPOLATION_PRIOR`` when set, else the shipped
-        :data:`PRIOR_FILE`; a missing file gives the weakly informative default.
+        :data:`PRIOR_FILE`; a missing file (or one without ``kind``) gives the weakly
+        informative default. ``kind`` is the error's: ``"loss"`` (log loss) or ``"inputs"``
+        (decades of the law's effective inputs).
         """
         path = Path(path or os.environ.get(PRIOR_ENV) or PRIOR_FILE)
+        if kind not in KINDS:
+            raise ValueError(f"kind={kind!r}; choose one of {list(KINDS)}.")
         if not path.is_file():
             return cls()
-        return _read_prior(str(path), path.stat().st_mtime_ns)
+        return _read_prior(str(path), path.stat().st_mtime_ns, kind)
 
-    def save(self, path: str | Path = PRIOR_FILE, **notes: Any) -> Path:
-        """Write the prior as JSON (with free-form ``notes``)."""
+    def to_dict(self) -> dict:
+        """Return a JSON-serialisable dict."""
+        return {
+            "mean": list(self.mean),
+            "cov": [list(r) for r in self.cov],
+            "fitted_on": list(self.fitted_on),
+        }
+
+    def save(
+        self, path: str | Path = PRIOR_FILE, inputs: ScalePrior | None = None, **notes
+    ) -> Path:
+        """Write the prior as JSON: this one for the log loss, ``inputs`` for effective inputs."""
         path = Path(path)
-        d = {"mean": list(self.mean), "cov": [list(r) for r in self.cov]}
-        d["fitted_on"] = list(self.fitted_on)
+        d = self.to_dict()
+        if inputs is not None:
+            d["inputs"] = inputs.to_dict()
         d.update(notes)
         path.write_text(json.dumps(d, indent=2) + "\n")
         return path
@@ -104,9 +126,13 @@ class ScalePrior:
 
 
 @functools.lru_cache(maxsize=8)
-def _read_prior(path: str, mtime_ns: int) -> ScalePrior:
+def _read_prior(path: str, mtime_ns: int, kind: str) -> ScalePrior:
     """Read a prior file once per version (every fit asks for it)."""
     d = json.loads(Path(path).read_text())
+    if kind == "inputs":
+        if "inputs" not in d:
+            return ScalePrior()
+        d = d["inputs"]
     return ScalePrior(
         tuple(d["mean"]), tuple(tuple(r) for r in d["cov"]), tuple(d.get("fitted_on", ()))
     )
@@ -206,11 +232,14 @@ def ladder_record(
     fractions: Sequence[float] = CUT_FRACTIONS,
     draws: int = RECORD_DRAWS,
     seed: int = 0,
+    inputs: bool = False,
 ) -> Record:
     """Return the leave-future-out record of ``data`` under ``model`` (whose extrapolation is off).
 
     Each cut is refitted by MAP and Laplace (all cuts as one batch when they share a structure),
     by a short NUTS run where the MAP search does not converge (hierarchies near a funnel).
+    ``inputs``: the likelihood is that of an error of the law's effective inputs (through each
+    refit's sensitivities), else of an error of the log loss.
     """
     axis = axis or record_axis(model, data)
     found = cuts(model, data, axis, fractions)
@@ -240,6 +269,12 @@ def ladder_record(
                 )[:, mine]
                 for kind in ("predictive", "mean")
             )
+        # the refit's sensitivity d log L / d x_k to each input at these rows (mean over draws)
+        if inputs:
+            sens = sensitivity_draws(s, model, part.scale, assignment, x_future)
+            jac = sens.reshape(-1, *sens.shape[2:]).mean(axis=0)[mine]  # (rows, inputs)
+        else:
+            jac = np.ones((int(mine.sum()), 1))
         finite = np.all(np.isfinite(log_draws), axis=1) & np.all(np.isfinite(log_mean), axis=1)
         if finite.mean() < 0.95:  # a refit whose draws overflow says nothing about its error
             continue
@@ -251,7 +286,9 @@ def ladder_record(
         y = data.loss[test]
         lo, med, hi = np.quantile(np.exp(log_draws), [0.05, 0.5, 0.95], axis=0)
         chosen = _spread(dist, MAX_RECORD_ROWS)
-        loglik += cut_loglik(np.log(y)[chosen], log_mean[:, chosen], dist[chosen], noise_sd[chosen])
+        loglik += cut_loglik(
+            np.log(y)[chosen], log_mean[:, chosen], dist[chosen], noise_sd[chosen], jac[chosen]
+        )
         used = np.zeros(test.sum(), bool)
         used[chosen] = True
         rows.append(
@@ -265,6 +302,7 @@ def ladder_record(
                     "lower": lo,
                     "upper": hi,
                     "log_sd": np.sqrt(log_mean.var(axis=0) + noise_sd**2),
+                    "sensitivity": np.sqrt(np.sum(jac**2, axis=1)),  # 1: log loss
                     "in_likelihood": used,
                 }
             )
@@ -305,36 +343,49 @@ def _refit(model: Fittable, parts: list[ScalingData], draws: int, seed: int) -> 
 
 
 def cut_loglik(
-    log_y: np.ndarray, log_draws: np.ndarray, d: np.ndarray, noise_sd: np.ndarray | None = None
+    log_y: np.ndarray,
+    log_draws: np.ndarray,
+    d: np.ndarray,
+    noise_sd: np.ndarray | None = None,
+    jac: np.ndarray | None = None,
 ) -> np.ndarray:
     """Log likelihood of one cut's residuals on the grid of log scales.
 
     ``log_y`` (F) observed log losses, ``log_draws`` (S, F) the refit's draws of their law
     location (or of their predictive, with ``noise_sd`` None), ``noise_sd`` (F) the noise's
-    spread, ``d`` (F) their distances. The residuals ``log_y - mean`` are normal with covariance
-    ``C + sigma_o^2 phi phi' + sigma_g^2 g g'`` (``C`` the draws' covariance plus the noise's
-    variance): a rank-2 update, evaluated by the matrix determinant lemma and Woodbury's
-    identity on the whole grid at once (up to the constant ``-F/2 log 2 pi``).
+    spread, ``d`` (F) their distances, ``jac`` (F, K) the law's sensitivity ``d log L / d x_k``
+    to each of its K perturbed inputs (one column of ones: an error added to the log loss). The
+    residuals ``log_y - mean`` are normal with covariance ``C + U S U'``: ``C`` the draws'
+    covariance plus the noise's variance, ``U = [J_k phi, J_k g]_k`` and
+    ``S = diag(sigma_o^2, sigma_g^2, ...)``: a rank-2K update, evaluated by the matrix
+    determinant lemma and Woodbury's identity on the whole grid at once (up to the constant
+    ``-F/2 log 2 pi``).
     """
     r = log_y - log_draws.mean(axis=0)
     c = np.atleast_2d(np.cov(log_draws, rowvar=False))
     noise = np.zeros(c.shape[0]) if noise_sd is None else np.asarray(noise_sd, float) ** 2
     c = c + np.diag(noise) + 1e-10 * np.eye(c.shape[0])
     chol = np.linalg.cholesky(c)
-    u = np.stack([offset_shape(d), np.sqrt(d)], axis=1)  # (F, 2)
+    jac = np.ones((len(d), 1)) if jac is None else np.asarray(jac, float).reshape(len(d), -1)
+    k = jac.shape[1]
+    u = np.concatenate([jac * offset_shape(d)[:, None], jac * np.sqrt(d)[:, None]], axis=1)
     cu = np.linalg.solve(chol.T, np.linalg.solve(chol, u))  # C^-1 U
     cr = np.linalg.solve(chol.T, np.linalg.solve(chol, r))  # C^-1 r
     base = -0.5 * (r @ cr) - np.sum(np.log(np.diag(chol)))
-    a = u.T @ cu  # U' C^-1 U (2x2)
-    b = u.T @ cr  # U' C^-1 r (2)
-    so2 = np.exp(2 * LOG_SCALE_GRID)[:, None]
-    sg2 = np.exp(2 * LOG_SCALE_GRID)[None, :]
-    # K = D^-1 + A with D = diag(so2, sg2); |Sigma| = |C| |D| |K|; r'S^-1 r = r'C^-1 r - b'K^-1 b
-    k11, k22, k12 = 1.0 / so2 + a[0, 0], 1.0 / sg2 + a[1, 1], a[0, 1]
-    det_k = k11 * k22 - k12**2
-    quad = (k22 * b[0] ** 2 - 2 * k12 * b[0] * b[1] + k11 * b[1] ** 2) / det_k
-    log_det = np.log(so2) + np.log(sg2) + np.log(det_k)
-    return base - 0.5 * log_det + 0.5 * quad
+    a = u.T @ cu  # U' C^-1 U (2K x 2K)
+    b = u.T @ cr  # U' C^-1 r (2K)
+    so2 = np.exp(2 * LOG_SCALE_GRID)[:, None, None]
+    sg2 = np.exp(2 * LOG_SCALE_GRID)[None, :, None]
+    grid = (LOG_SCALE_GRID.size, LOG_SCALE_GRID.size)
+    inv_s = np.concatenate(
+        [np.broadcast_to(1 / so2, (*grid, k)), np.broadcast_to(1 / sg2, (*grid, k))], axis=-1
+    )
+    # K = S^-1 + A: |Sigma| = |C| |S| |K|; r' Sigma^-1 r = r' C^-1 r - b' K^-1 b
+    chol_k = np.linalg.cholesky(a + inv_s[..., None] * np.eye(2 * k))
+    y = np.linalg.solve(chol_k, np.broadcast_to(b, (*grid, 2 * k))[..., None])[..., 0]
+    log_det_k = 2 * np.sum(np.log(np.diagonal(chol_k, axis1=-2, axis2=-1)), axis=-1)
+    log_det_s = k * (np.log(so2[..., 0]) + np.log(sg2[..., 0]))
+    return base - 0.5 * (log_det_s + log_det_k) + 0.5 * np.sum(y**2, axis=-1)
 
 
 def fit_prior(logliks: Sequence[np.ndarray], names: Sequence[str] = ()) -> ScalePrior:
@@ -395,9 +446,11 @@ def scale_draws(
 
 __all__ = [
     "CUT_FRACTIONS",
+    "KINDS",
     "LOG_SCALE_GRID",
     "PRIOR_ENV",
     "PRIOR_FILE",
+    "RECORD_VERSION",
     "Record",
     "ScalePrior",
     "cut_loglik",

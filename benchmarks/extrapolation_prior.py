@@ -4,8 +4,11 @@ Every ladder below is prepared exactly as a user's fit would prepare it; its lea
 record (:func:`bayescale.record.ladder_record`: refits below a few cuts of its own data, along
 the axis its fit extrapolates) gives a likelihood of the error scales ``(sigma_o, sigma_g)``,
 and :func:`bayescale.record.fit_prior` fits a bivariate normal over their logs across ladders
-by maximum marginal likelihood. Only rows a fit would be given enter (the benchmark curves'
-``training == 1`` rows), so evaluating on held-out rows stays honest.
+by maximum marginal likelihood: one prior for an error of the law's effective inputs (what a
+ladder of runs extrapolated in compute carries) and one for an error of the log loss (training
+curves, one-input laws), each fitted on every ladder's record of that kind. Only rows a fit
+would be given enter (the benchmark curves' ``training == 1`` rows), so evaluating on held-out
+rows stays honest.
 
 Run (about 15 min on 2 cores; reads ../shared/datasets or ``BAYESCALE_DATA_MIRROR``):
 
@@ -35,7 +38,13 @@ import numpy as np  # noqa: E402
 
 import bayescale as bs  # noqa: E402
 from bayescale.laws import SaturatingPowerLaw  # noqa: E402
-from bayescale.record import PRIOR_FILE, fit_prior, ladder_record  # noqa: E402
+from bayescale.record import (  # noqa: E402
+    KINDS,
+    PRIOR_FILE,
+    RECORD_VERSION,
+    fit_prior,
+    ladder_record,
+)
 
 #: Benchmark curves (``revisiting_scaling_benchmark``) need this many training rows for a record.
 MIN_CURVE_ROWS = 16
@@ -64,40 +73,45 @@ def ladders():
             yield "revisiting_scaling_benchmark", f"revisiting/{names[i]}", sub, law
 
 
-def records(cache: Path) -> dict[str, tuple[str, np.ndarray]]:
-    """Return ``{ladder: (dataset, record log likelihood on the grid)}``, computing the missing."""
-    done: dict[str, tuple[str, np.ndarray]] = {}
+def records(cache: Path) -> dict[tuple[str, str], tuple[str, np.ndarray]]:
+    """Return ``{(ladder, kind): (dataset, record log likelihood)}``, computing the missing.
+
+    Every ladder's record is computed for both kinds of error (:data:`bayescale.record.KINDS`):
+    of the law's effective inputs and of the log loss, so each prior is fitted on every ladder.
+    """
+    done: dict[tuple[str, str], tuple[str, np.ndarray]] = {}
     if cache.is_file():
         with np.load(cache, allow_pickle=False) as z:
             for key in z.files:
-                dataset, name = key.split("|", 1)
-                done[name] = (dataset, z[key])
+                dataset, kind, name = key.split("|", 2)
+                done[name, kind] = (dataset, z[key])
     wanted = {}
     for dataset, name, df, law in ladders():
-        wanted[name] = dataset
-        if name in done:
-            continue
-        model = bs.Model() if law is None else bs.Model(law=law)
-        try:
-            data = model.prepare(df)
-        except (bs.DataError, bs.SpecificationError) as e:
-            print(f"{name}: skipped ({e})", flush=True)
-            continue
-        rec = ladder_record(model.without_extrapolation(), data)
-        if not rec.cuts:
-            print(f"{name}: too few rows for a cut", flush=True)
-            continue
-        t = rec.table
-        inside = ((t["loss"] >= t["lower"]) & (t["loss"] <= t["upper"])).mean()
-        err = np.abs(np.log(t["loss"] / t["median"]))
-        print(
-            f"{name}: {rec.cuts} cuts, {len(t)} held-out rows, law-only 90 % coverage "
-            f"{inside:.2f}, median |log error| {np.median(err):.4f}",
-            flush=True,
-        )
-        done[name] = (dataset, rec.loglik)
-        np.savez(cache, **{f"{d}|{n}": ll for n, (d, ll) in done.items()})
-    return {name: done[name] for name in wanted if name in done}
+        for kind in KINDS:
+            wanted[name, kind] = dataset
+            if (name, kind) in done:
+                continue
+            model = bs.Model() if law is None else bs.Model(law=law)
+            try:
+                data = model.prepare(df)
+            except (bs.DataError, bs.SpecificationError) as e:
+                print(f"{name}: skipped ({e})", flush=True)
+                break
+            rec = ladder_record(model.without_extrapolation(), data, inputs=kind == "inputs")
+            if not rec.cuts:
+                print(f"{name}: too few rows for a cut", flush=True)
+                break
+            t = rec.table
+            inside = ((t["loss"] >= t["lower"]) & (t["loss"] <= t["upper"])).mean()
+            err = np.abs(np.log(t["loss"] / t["median"]))
+            print(
+                f"{name} ({kind}): {rec.cuts} cuts, {len(t)} held-out rows, law-only 90 % "
+                f"coverage {inside:.2f}, median |log error| {np.median(err):.4f}",
+                flush=True,
+            )
+            done[name, kind] = (dataset, rec.loglik)
+            np.savez(cache, **{f"{d}|{k}|{n}": ll for (n, k), (d, ll) in done.items()})
+    return {key: done[key] for key in wanted if key in done}
 
 
 def prior_without(dataset: str) -> Path:
@@ -117,23 +131,28 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
         / "bayescale"
-        / "extrapolation_records.npz",
+        / f"extrapolation_records_v{RECORD_VERSION}.npz",
     )
     args = parser.parse_args(argv)
     if not common.ready():
         return 0
     args.cache.parent.mkdir(parents=True, exist_ok=True)
-    recs = {n: v for n, v in records(args.cache).items() if v[0] not in args.leave_out}
-    prior = fit_prior([ll for _, ll in recs.values()], sorted({d for d, _ in recs.values()}))
-    sd = np.sqrt(np.diag(prior.cov))
-    print(
-        f"prior over {len(recs)} ladders: sigma_o median {np.exp(prior.mean[0]):.4f} "
-        f"(log sd {sd[0]:.2f}), sigma_g median {np.exp(prior.mean[1]):.4f} (log sd {sd[1]:.2f}), "
-        f"correlation {prior.cov[0][1] / (sd[0] * sd[1]):.2f}"
-    )
-    prior.save(
+    recs = {key: v for key, v in records(args.cache).items() if v[0] not in args.leave_out}
+    priors = {}
+    for kind in KINDS:
+        mine = [(d, ll) for (_, k), (d, ll) in recs.items() if k == kind]
+        prior = fit_prior([ll for _, ll in mine], sorted({d for d, _ in mine}))
+        sd = np.sqrt(np.diag(prior.cov))
+        print(
+            f"{kind} prior over {len(mine)} ladders: sigma_o median {np.exp(prior.mean[0]):.4f} "
+            f"(log sd {sd[0]:.2f}), sigma_g median {np.exp(prior.mean[1]):.4f} (log sd "
+            f"{sd[1]:.2f}), correlation {prior.cov[0][1] / (sd[0] * sd[1]):.2f}"
+        )
+        priors[kind] = prior
+    priors["loss"].save(
         args.out,
-        ladders=len(recs),
+        inputs=priors["inputs"],
+        ladders=len({name for name, _ in recs}),
         left_out=args.leave_out,
         written=datetime.date.today().isoformat(),
         script="benchmarks/extrapolation_prior.py",

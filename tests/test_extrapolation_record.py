@@ -36,16 +36,23 @@ def test_cut_likelihood_equals_the_multivariate_normal_density():
     log_draws = rng.normal(0.0, 0.01, (4000, 6)) + np.linspace(0, 0.02, 6)
     log_y = rng.normal(0.0, 0.03, 6)
     noise = np.linspace(0.002, 0.01, 6)
-    ll = rec.cut_loglik(log_y, log_draws, d, noise)
     c = np.cov(log_draws, rowvar=False) + np.diag(noise**2) + 1e-10 * np.eye(6)
     u = np.stack([offset_shape(d), np.sqrt(d)], axis=1)
     r = log_y - log_draws.mean(axis=0)
     const = -0.5 * 6 * np.log(2 * np.pi)
-    for i, j in ((0, 0), (20, 30), (48, 10), (35, 35)):
-        so, sg = np.exp(rec.LOG_SCALE_GRID[[i, j]])
-        cov = c + so**2 * np.outer(u[:, 0], u[:, 0]) + sg**2 * np.outer(u[:, 1], u[:, 1])
-        want = stats.multivariate_normal(np.zeros(6), cov).logpdf(r) - const
-        assert ll[i, j] == pytest.approx(want, rel=1e-8, abs=1e-8)
+    # an error added to the log loss (no jacobian), and one of two effective inputs whose
+    # sensitivities d log L / d x_k differ by row
+    jac = np.stack([np.linspace(-0.1, -0.2, 6), np.linspace(-0.15, -0.05, 6)], axis=1)
+    for sens in (np.ones((6, 1)), jac):
+        ll = rec.cut_loglik(log_y, log_draws, d, noise, None if sens.shape[1] == 1 else sens)
+        for i, j in ((0, 0), (20, 30), (48, 10), (35, 35)):
+            so, sg = np.exp(rec.LOG_SCALE_GRID[[i, j]])
+            cov = c.copy()
+            for jk in sens.T:
+                cov += so**2 * np.outer(jk * u[:, 0], jk * u[:, 0])
+                cov += sg**2 * np.outer(jk * u[:, 1], jk * u[:, 1])
+            want = stats.multivariate_normal(np.zeros(6), cov).logpdf(r) - const
+            assert ll[i, j] == pytest.approx(want, rel=1e-8, abs=1e-8)
 
 
 def test_prior_across_ladders_recovers_where_the_records_point(tmp_path, monkeypatch):
@@ -56,13 +63,41 @@ def test_prior_across_ladders_recovers_where_the_records_point(tmp_path, monkeyp
     prior = rec.fit_prior(logliks, ["sim"])
     assert np.exp(prior.mean) == pytest.approx(np.exp(centres.mean(axis=0)), rel=0.25)
     assert np.sqrt(prior.cov[0][0]) < 1.0  # the spread across ladders, not the default 1.5
-    path = prior.save(tmp_path / "p.json", ladders=12)
+    other = rec.ScalePrior((np.log(0.05), np.log(0.15)), ((0.5, 0.1), (0.1, 0.4)), ("x",))
+    path = prior.save(tmp_path / "p.json", inputs=other, ladders=12)
     assert rec.ScalePrior.load(path) == prior
+    assert rec.ScalePrior.load(path, kind="inputs") == other
+    with pytest.raises(ValueError, match="kind"):
+        rec.ScalePrior.load(path, kind="loss_of_inputs")
     monkeypatch.setenv(rec.PRIOR_ENV, str(path))
     assert rec.ScalePrior.load() == prior
     # draws follow record x prior: a sharp record wins over the prior
     so, _ = rec.scale_draws(logliks[0] * 50, prior, 4000, seed=0)
     assert np.median(np.log(so)) == pytest.approx(centres[0, 0], abs=0.15)
+
+
+def test_input_error_shifts_the_laws_inputs_beyond_the_data_only():
+    import jax
+
+    term = ExtrapolationError(
+        {"N": (8.0, 10.0), "D": (9.0, 11.0), "C": (18.0, 22.0)}, mode="inputs"
+    )
+    shape = (1, 2000)
+    state = term.draw(
+        {"extrap_offset": np.full(shape, 0.05), "extrap_growth": np.full(shape, 0.2)},
+        shape,
+        jax.random.PRNGKey(0),
+    )
+    x = {"N": np.array([1e9, 1e12]), "D": np.array([1e10, 1e12])}  # inside; 2 decades above
+    layout = {k: v.reshape(1, 1, -1) for k, v in x.items()}
+    out = term.effective_inputs(state, layout, ("N", "D"), lambda v: np.reshape(v, (*v.shape, 1)))
+    shift = np.log10(np.asarray(out["N"]) / layout["N"])
+    np.testing.assert_allclose(shift[..., 0], 0.0, atol=1e-12)
+    # beyond: sd sqrt(0.05^2 phi^2 + 0.2^2 d), d = log10(6e24) - 22 decades of compute past
+    d = np.log10(6e24) - 22
+    assert np.std(shift[..., 1]) == pytest.approx(np.sqrt(0.05**2 + 0.2**2 * d), rel=0.1)
+    shift_d = np.log10(np.asarray(out["D"]) / layout["D"])[..., 1]
+    assert abs(np.corrcoef(shift[..., 1].ravel(), shift_d.ravel())[0, 1]) < 0.1  # independent
 
 
 def test_an_unknown_mode_is_refused():
@@ -82,6 +117,8 @@ def test_a_fit_learns_its_error_from_its_own_record(tmp_path):
     before = post.predict(**rows, rng_seed=1).values
     assert "extrapolation_record" not in post.timing
     table = post.calibration()
+    assert post.extrapolation.mode == "inputs"  # a ladder extrapolated in compute
+    assert (table["sensitivity"] > 0).all() and (table["sensitivity"] < 1).all()
     # ... and are the same once it is learned
     np.testing.assert_array_equal(post.predict(**rows, rng_seed=1).values, before)
     assert set(table["cut"]) <= {"future 20%", "future 35%", "future 50%"} and len(table) >= 10
