@@ -21,7 +21,6 @@ consumer that optimises per draw passes inputs shaped ``(chain, draw, point, ...
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -365,7 +364,10 @@ def _loss_draws(
     extrapolation_mode: str | None,
     extrapolation_scale: float,
 ) -> jnp.ndarray:
-    """All steps in one function (compiled by :func:`loss_draws`): loss draws at ``x``."""
+    """All steps in one function (compiled by :func:`loss_draws`): loss draws at ``x``.
+
+    ``kind="sensitivity"``: the law's ``d log L / d x_k`` instead (:func:`sensitivity_draws`).
+    """
     key_pred, key_draw = keys(key)
     pred = predictor(
         posterior,
@@ -382,6 +384,9 @@ def _loss_draws(
             )
         ),
     )
+    if kind == "sensitivity":
+        sens = pred.sensitivity(x)
+        return jnp.stack([sens[k] for k in description.law.inputs if k in sens], axis=-1)
     return pred.loss(x, kind, key_draw)
 
 
@@ -418,13 +423,33 @@ def loss_draws(
     """
     if kind not in KINDS:
         raise ValueError(f"kind={kind!r}; choose one of {list(KINDS)}.")
+    return _compiled(posterior, description, scale, assignment, x, kind, key, grid, extrapolation)
+
+
+def _compiled(
+    posterior: Mapping[str, Any],
+    description: ModelDescription,
+    scale: Scale,
+    assignment: Assignment,
+    x: Mapping[str, Any],
+    kind: str,
+    key: jax.Array,
+    grid: Grid | None = None,
+    extrapolation: ExtrapolationError | None = None,
+) -> jnp.ndarray:
+    """Call the compiled prediction path with its arguments laid out for ``jax.jit``."""
     return _loss_draws_jit(
         posterior,
         {k: jnp.asarray(v, dtype=float) for k, v in x.items()},
         {k: jnp.asarray(v) for k, v in assignment.codes.items()},
         None if assignment.run is None else jnp.asarray(assignment.run),
         key,
-        _scale_dict(scale),
+        {
+            "log_ref": dict(scale.log_ref),
+            "loss": scale.loss,
+            "loss_min": scale.loss_min,
+            "x_min": dict(scale.x_min),
+        },
         None if extrapolation is None else {k: tuple(v) for k, v in extrapolation.ranges.items()},
         description=description,
         kind=kind,
@@ -434,32 +459,6 @@ def loss_draws(
         extrapolation_mode=None if extrapolation is None else extrapolation.mode,
         extrapolation_scale=0.0 if extrapolation is None else float(extrapolation.scale),
     )
-
-
-@functools.partial(jax.jit, static_argnames=("description", "new_levels", "new_runs", "inputs"))
-def _sensitivity_draws(
-    posterior: Mapping[str, Any],
-    x: Mapping[str, Any],
-    codes: Mapping[str, Any],
-    run: Any,
-    key: jax.Array,
-    scale: Mapping[str, Any],
-    *,
-    description: ModelDescription,
-    new_levels: tuple[tuple[str, int], ...],
-    new_runs: int,
-    inputs: tuple[str, ...],
-) -> jnp.ndarray:
-    """Compute :func:`sensitivity_draws` (compiled)."""
-    pred = predictor(
-        posterior,
-        description,
-        Scale(**scale),
-        Assignment(codes, dict(new_levels), run, new_runs),
-        key,
-    )
-    sens = pred.sensitivity(x)
-    return jnp.stack([sens[k] for k in inputs], axis=-1)
 
 
 def sensitivity_draws(
@@ -474,31 +473,12 @@ def sensitivity_draws(
     One column per input the extrapolation error perturbs (:meth:`Predictor.sensitivity`), in
     the order of ``description.law.inputs``.
     """
-    inputs = tuple(k for k in description.law.inputs if k in PERTURBED)
-    out = _sensitivity_draws(
-        posterior,
-        {k: jnp.asarray(v, dtype=float) for k, v in x.items()},
-        {k: jnp.asarray(v) for k, v in assignment.codes.items()},
-        None if assignment.run is None else jnp.asarray(assignment.run),
-        jax.random.PRNGKey(0),
-        _scale_dict(scale),
-        description=description,
-        new_levels=tuple(sorted(assignment.new_levels.items())),
-        new_runs=int(assignment.new_runs),
-        inputs=inputs,
+    inputs = [k for k in description.law.inputs if k in PERTURBED]
+    out = _compiled(
+        posterior, description, scale, assignment, x, "sensitivity", jax.random.PRNGKey(0)
     )
     m = next(iter(x.values())).shape[0]
     return np.broadcast_to(np.asarray(out), (*out.shape[:2], m, len(inputs)))
-
-
-def _scale_dict(scale: Scale) -> dict[str, Any]:
-    """Return a :class:`Scale` as the dict of arrays a compiled function takes."""
-    return {
-        "log_ref": dict(scale.log_ref),
-        "loss": scale.loss,
-        "loss_min": scale.loss_min,
-        "x_min": dict(scale.x_min),
-    }
 
 
 __all__ = [
