@@ -39,6 +39,8 @@ from bayescale.sites import RUN, effect_draws, sd_site, terms_of
 
 #: Kinds of prediction: the law's loss (``"mean"``) or a new observation (``"predictive"``).
 KINDS = ("mean", "predictive")
+#: The compiled path's private kind that returns the law's sensitivities (sensitivity_draws).
+_SENSITIVITY = "sensitivity"
 
 
 @dataclass(frozen=True)
@@ -384,7 +386,7 @@ def _loss_draws(
             )
         ),
     )
-    if kind == "sensitivity":
+    if kind == _SENSITIVITY:
         sens = pred.sensitivity(x)
         return jnp.stack([sens[k] for k in description.law.inputs if k in sens], axis=-1)
     return pred.loss(x, kind, key_draw)
@@ -421,23 +423,8 @@ def loss_draws(
     ``key_pred, key_draw = jax.random.split(key)``: compiled once per model and shapes, so a
     prediction costs no per-operation dispatch. Its draws are those of :class:`Predictor`'s.
     """
-    if kind not in KINDS:
+    if kind not in (*KINDS, _SENSITIVITY):
         raise ValueError(f"kind={kind!r}; choose one of {list(KINDS)}.")
-    return _compiled(posterior, description, scale, assignment, x, kind, key, grid, extrapolation)
-
-
-def _compiled(
-    posterior: Mapping[str, Any],
-    description: ModelDescription,
-    scale: Scale,
-    assignment: Assignment,
-    x: Mapping[str, Any],
-    kind: str,
-    key: jax.Array,
-    grid: Grid | None = None,
-    extrapolation: ExtrapolationError | None = None,
-) -> jnp.ndarray:
-    """Call the compiled prediction path with its arguments laid out for ``jax.jit``."""
     return _loss_draws_jit(
         posterior,
         {k: jnp.asarray(v, dtype=float) for k, v in x.items()},
@@ -474,9 +461,8 @@ def sensitivity_draws(
     the order of ``description.law.inputs``.
     """
     inputs = [k for k in description.law.inputs if k in PERTURBED]
-    out = _compiled(
-        posterior, description, scale, assignment, x, "sensitivity", jax.random.PRNGKey(0)
-    )
+    key = jax.random.PRNGKey(0)
+    out = loss_draws(posterior, description, scale, assignment, x, _SENSITIVITY, key)
     m = next(iter(x.values())).shape[0]
     return np.broadcast_to(np.asarray(out), (*out.shape[:2], m, len(inputs)))
 
