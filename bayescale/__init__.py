@@ -36,6 +36,8 @@ from bayescale.downstream import TwoStepModel, TwoStepPosterior
 from bayescale.errors import (
     ConvergenceWarning,
     DataError,
+    DataWarning,
+    ExtrapolationWarning,
     PosteriorFileError,
     SpecificationError,
 )
@@ -77,6 +79,8 @@ def predict(post: ScalingPosterior, **kwargs):
 __all__ = [
     "ConvergenceWarning",
     "DataError",
+    "DataWarning",
+    "ExtrapolationWarning",
     "Model",
     "PosteriorFileError",
     "ScalingPosterior",

@@ -22,8 +22,16 @@ from matplotlib.figure import Figure
 
 from bayescale import calibration, datasets, laws
 from bayescale.decisions import decision_table
+from bayescale.defaults import PROB
 from bayescale.diagnostics import format_report
-from bayescale.errors import ConvergenceWarning, DataError, PosteriorFileError, SpecificationError
+from bayescale.errors import (
+    ConvergenceWarning,
+    DataError,
+    DataWarning,
+    ExtrapolationWarning,
+    PosteriorFileError,
+    SpecificationError,
+)
 from bayescale.frontier import frontier
 from bayescale.inference import NutsSettings
 from bayescale.model import Model, load_posterior
@@ -234,6 +242,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     say = print if not args.quiet else (lambda *a, **k: None)
     say(f"Fitting {source}: {len(df)} rows")
     say(model.describe(data.scale))
+    notice = model.run_notice(data)
+    if notice:
+        print(notice)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
@@ -253,6 +264,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     print(format_report(diag))
     for w in {str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)}:
         print(f"WARNING: {w}", file=sys.stderr)
+    for w in caught:  # every other warning of the fit, once (the table's were shown above)
+        if not issubclass(w.category, (ConvergenceWarning, DataWarning)):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     say(f"wall time {elapsed:.1f} s")
     post.to_netcdf(out / "fit.nc")
     post.summary().to_csv(out / "summary.csv")
@@ -436,7 +450,9 @@ def _table_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (defaults shown in ``--help``)."""
     fmt = argparse.ArgumentDefaultsHelpFormatter
-    p = argparse.ArgumentParser(prog="bayescale", description=__doc__, formatter_class=fmt)
+    p = argparse.ArgumentParser(
+        prog="bayescale", description=__doc__, formatter_class=fmt, allow_abbrev=False
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     f = sub.add_parser(
@@ -478,7 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--points", help="a CSV of points (columns N, D or params, tokens, ...)")
     q.add_argument("--group", nargs="*", type=key_value("COLUMN=LABEL"), metavar="COLUMN=LABEL")
     q.add_argument("--kind", choices=["predictive", "mean"], default="predictive")
-    q.add_argument("--prob", type=probability, default=0.9, help="interval probability")
+    q.add_argument("--prob", type=probability, default=PROB, help="interval probability")
     q.add_argument("--new-groups", action="store_true")
     q.set_defaults(func=cmd_predict)
 
@@ -488,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     fr.add_argument("fit")
     fr.add_argument("--compute", type=positive, nargs="+", required=True, help="budgets in FLOP")
     fr.add_argument("--target", type=positive, help="target loss: report P(loss < target)")
-    fr.add_argument("--prob", type=probability, default=0.8, help="band probability")
+    fr.add_argument("--prob", type=probability, default=PROB, help="band probability")
     fr.add_argument("--group", nargs="*", type=key_value("COLUMN=LABEL"), metavar="COLUMN=LABEL")
     fr.add_argument("--plot", type=figure_path, help="write the frontier figure here (PNG/PDF)")
     fr.set_defaults(func=cmd_frontier)
@@ -519,6 +535,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("action", choices=["list", "info"])
     d.add_argument("name", nargs="?")
     d.set_defaults(func=cmd_datasets)
+    for command in sub.choices.values():  # '--data' must not silently mean '--dataset'
+        command.allow_abbrev = False
     return p
 
 
@@ -536,6 +554,19 @@ USER_ERRORS = (
 )
 
 
+def _one_line_warnings() -> Callable[..., None]:
+    """Return a ``warnings.showwarning`` that prints each message once, as ``warning: ...``."""
+    shown: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = " ".join(str(message).split())
+        if text not in shown:  # a table is validated by the fit and again by its figure
+            shown.add(text)
+            print(f"warning: {text}", file=sys.stderr)
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bayescale`` command; returns the exit status."""
     try:
@@ -544,7 +575,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code or 0)
     debug = bool(os.environ.get(DEBUG_ENV))
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            for category in (DataWarning, ExtrapolationWarning):  # shown, not raised
+                warnings.simplefilter("always", category)
+            if not debug:
+                warnings.showwarning = _one_line_warnings()
+            return args.func(args)
     except USER_ERRORS as e:
         if debug:
             raise

@@ -18,6 +18,14 @@ import pandas as pd
 from bayescale.cost import DEFAULT_COST, TrainingCost
 from bayescale.errors import DataError
 from bayescale.laws.base import INPUTS, LINEAR_INPUTS, Scale
+from bayescale.sanity import (
+    check_design,
+    check_duplicates,
+    check_flops,
+    check_labels,
+    check_metric,
+    check_units,
+)
 from bayescale.terms import SEP, Term
 
 #: Default column name of every role.
@@ -192,6 +200,7 @@ def _require(df: pd.DataFrame, col: str, role: str, hint: str = "") -> None:
 def _grouping(df: pd.DataFrame, term: Term, min_levels: int = 2) -> Grouping:
     for c in term.columns:
         _require_group(df, c, term.name)
+        check_labels(df, c)
     labels = df[term.columns[0]].astype(str)
     for c in term.columns[1:]:
         labels = labels + SEP + df[c].astype(str)
@@ -217,6 +226,16 @@ def _require_group(df: pd.DataFrame, col: str, term: str) -> None:
             f"Group column {col!r} has missing labels at rows {rows}. Give every row a label "
             "(e.g. df[col].fillna('unknown')) or drop those rows explicitly."
         )
+
+
+def _compute_axis(x: Mapping[str, np.ndarray], cost: TrainingCost) -> np.ndarray | None:
+    """Return the axis along which a loss should fall: compute, or the law's one size input."""
+    if "C" in x:
+        return x["C"]
+    if "N" in x and "D" in x:
+        return cost.flops(x["N"], x["D"])
+    sizes = [k for k in ("N", "D", "step") if k in x]
+    return x[sizes[0]] if len(sizes) == 1 and len(x) == 1 else None
 
 
 def prepare(
@@ -321,6 +340,16 @@ def prepare(
             f"{len(df)} row(s) for a model with {n_parameters} parameters: too few points for "
             "this law. Add runs, or use a law or effects with fewer parameters."
         )
+
+    check_units(x, cols)
+    check_flops(df, cols, cost, used="C" in inputs and cols["flops"] in df.columns)
+    check_metric(y, _compute_axis(x, cost), cols["loss"], bounded=loss_bounds[1] <= 1.0)
+    read = [cols[INPUTS[k]] for k in inputs if cols[INPUTS[k]] in df.columns]
+    read += [cols["loss"], cols["step"]] + [c for t in terms for c in t.columns]
+    if run_group is not None:
+        read.append(run_group.term.columns[0])
+    check_duplicates(df, read)
+    check_design(x, cols, n_parameters)
 
     scale = scale_of(x, y)
     return ScalingData(

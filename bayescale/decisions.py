@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from bayescale.defaults import PROB
 from bayescale.frontier import _cost, frontier, frontier_draws
 from bayescale.posterior import ScalingPosterior
 from bayescale.prediction import KINDS, keys
@@ -159,7 +160,7 @@ def best_allocation(
 def compute_for_target(
     post: ScalingPosterior,
     target: float,
-    prob: float = 0.9,
+    prob: float = PROB,
     kind: str = "predictive",
     c_min: float = 1e15,
     c_max: float = 1e30,
@@ -292,7 +293,7 @@ def decision_table(
     compute: Any,
     target: float | None = None,
     quantile: float = 0.9,
-    prob: float = 0.9,
+    prob: float = PROB,
     **groups: Any,
 ) -> pd.DataFrame:
     """Tabulate, per budget, the frontier with its band and the risk-averse allocation.

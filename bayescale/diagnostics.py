@@ -11,6 +11,7 @@ import pandas as pd
 import xarray as xr
 
 from bayescale.errors import ConvergenceWarning
+from bayescale.sites import display_name
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
@@ -37,6 +38,12 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
     tree: xr.DataTree = post if isinstance(post, xr.DataTree) else _fitted_groups(post)
     table = arviz_stats.summary(tree, kind="diagnostics", round_to="none")
     table = table[["ess_bulk", "ess_tail", "r_hat"]].astype(float)
+    law = getattr(post, "law", None)
+    if law is not None:  # the names summary() shows; each row the worst of its coordinates
+        names = [display_name(str(i), law) for i in table.index]
+        order = list(dict.fromkeys(names))
+        worst = {"ess_bulk": "min", "ess_tail": "min", "r_hat": "max"}
+        table = table.groupby(names, sort=False).agg(worst).reindex(order)
     table["ok"] = (
         (table["r_hat"] <= RHAT_MAX)
         & (table["ess_bulk"] >= ESS_MIN)
@@ -47,6 +54,8 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
     n_depth = int(stats["reached_max_treedepth"].values.sum())
     bfmi_min = float(np.min(np.asarray(arviz_stats.bfmi(tree)["energy"])))
     ok = bool(table["ok"].all()) and n_div == 0 and n_depth == 0 and bfmi_min >= BFMI_MIN
+    posterior = tree["posterior"]
+    nu = float(posterior["nu"].median()) if "nu" in posterior else None
     table.attrs.update(
         {
             "divergences": n_div,
@@ -56,6 +65,7 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
             "ess_bulk_min": float(table["ess_bulk"].min()),
             "ess_tail_min": float(table["ess_tail"].min()),
             "ok": ok,
+            "nu_median": nu,
         }
     )
     if warn and not ok:
@@ -84,12 +94,19 @@ def failure_message(table: pd.DataFrame) -> str:
         problems.append(f"{a['max_treedepth_hits']} draw(s) hit the maximum tree depth")
     if a["bfmi_min"] < BFMI_MIN:
         problems.append(f"E-BFMI {a['bfmi_min']:.2f} < {BFMI_MIN}")
-    return (
-        "The fit failed its diagnostics: "
-        + "; ".join(problems)
-        + ". Do not trust its intervals yet: run more draws, raise target_accept, simplify the "
-        "effects, or give tighter priors."
+    advice = (
+        ". Do not trust its intervals yet: run more draws (draws=, --draws), raise "
+        "target_accept (target_accept=, --target-accept), simplify the effects, or give "
+        "tighter priors."
     )
+    nu = a.get("nu_median")
+    if nu is not None and nu < 3 and (a["max_treedepth_hits"] or a["divergences"]):
+        advice += (
+            f" The Student-t degrees of freedom sit near {nu:.1f}: for checkpoints of training "
+            "curves use likelihood='normal' (--likelihood normal) with the per-run effect, as "
+            "docs/models.md recommends."
+        )
+    return "The fit failed its diagnostics: " + "; ".join(problems) + advice
 
 
 def format_report(table: pd.DataFrame) -> str:

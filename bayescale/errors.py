@@ -17,3 +17,11 @@ class PosteriorFileError(ValueError):
 
 class ConvergenceWarning(UserWarning):
     """A fit failed a diagnostic (R-hat, ESS, divergences, tree depth, E-BFMI)."""
+
+
+class DataWarning(UserWarning):
+    """A table is valid but implausible (units, metric, duplicates, design); the fit goes on."""
+
+
+class ExtrapolationWarning(UserWarning):
+    """A prediction or frontier lies far outside the data that informs it."""

@@ -231,6 +231,7 @@ def frontier(
     if np.any(~np.isfinite(c)) or np.any(c <= 0):
         raise ValueError("compute must be finite and > 0.")
     cost = _cost(post, flops_per_param_token)
+    post.warn_far_outside({"C": c}, "Budgets reach")
     key_pred, key_draw = keys(rng_seed)
     pred = post.predictor(new_groups=new_groups, rng_seed=key_pred, **groups)
     out = frontier_draws(pred, c, key_draw, inference_tokens, unique_tokens, r_star, method)

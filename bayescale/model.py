@@ -27,6 +27,7 @@ from numpyro.infer import Predictive
 from bayescale import laws as _laws
 from bayescale.cost import DEFAULT_FLOPS_PER_PARAM_TOKEN, TrainingCost
 from bayescale.data import ScalingData, prepare
+from bayescale.defaults import DIGITS
 from bayescale.discrepancy import Grid, grid_for, sample_path
 from bayescale.discrepancy import axis as disc_axis
 from bayescale.errors import PosteriorFileError, SpecificationError
@@ -422,10 +423,27 @@ class Model:
             f"law: {self.law.display_name}  likelihood: {self.likelihood} on {self.scale} loss"
         ]
         for p in self.law.parameters:
-            prior = prior_to_str(self.site_prior(p.name, scale)) if scale else "(data-scaled)"
+            prior = (
+                prior_to_str(self.site_prior(p.name, scale), digits=DIGITS)
+                if scale
+                else "(data-scaled)"
+            )
             terms = " + ".join(f"(1|{t})" for t in self.effects.get(p.name, ()))
             lines.append(f"  {p.name} ~ {prior}" + (f"   {p.name} ~ 1 + {terms}" if terms else ""))
         return "\n".join(lines)
+
+    def run_notice(self, data: ScalingData) -> str | None:
+        """Say whether a per-run effect is on for this table, and why (``None`` when off)."""
+        if data.run is None:
+            return None
+        column = data.run.term.columns[0]
+        how = "given as run=" if isinstance(self.run, str) else "found in the table"
+        integrated = ", integrated out of the likelihood" if self.marginalises_run(data) else ""
+        return (
+            f"per-run effect on the mean: on{integrated} (column {column!r}, {how}, groups the "
+            f"{data.n} rows into {data.run.size} runs whose checkpoints share one offset; "
+            "run=False treats every row as an independent run)"
+        )
 
     # -- data -------------------------------------------------------------------------------
     def prepare(self, df: pd.DataFrame) -> ScalingData:

@@ -23,6 +23,7 @@ from matplotlib.ticker import PercentFormatter, ScalarFormatter
 
 from bayescale.cost import DEFAULT_COST, TrainingCost
 from bayescale.data import compute_of
+from bayescale.defaults import PROB
 from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS
 from bayescale.posterior import ScalingPosterior, with_predictive
@@ -37,7 +38,6 @@ AXIS_LABELS = {
     "step": "step",
 }
 #: Central interval probability of bands and intervals in figures (as in summaries).
-PROB = 0.9
 
 
 def _save(fig: Figure, path: str | Path | None) -> Figure:

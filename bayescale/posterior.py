@@ -27,6 +27,7 @@ from scipy import stats
 
 from bayescale.cost import TrainingCost
 from bayescale.data import DEFAULT_COLUMNS, ScalingData
+from bayescale.defaults import DIGITS, PROB
 from bayescale.description import ModelDescription
 from bayescale.diagnostics import diagnose
 from bayescale.discrepancy import Grid
@@ -35,6 +36,7 @@ from bayescale.extrapolation import SCALE_SITES, ExtrapolationError
 from bayescale.laws.base import INPUTS, Law, Scale
 from bayescale.loo import loo
 from bayescale.prediction import KINDS, Assignment, Predictor, loss_draws, predictor
+from bayescale.sanity import far_outside
 from bayescale.sites import RUN, dims, is_sampled, natural_draws, natural_group_name, terms_of
 
 #: Sample dims of every group.
@@ -337,7 +339,14 @@ class ScalingPosterior:
         return names
 
     def summary(self, var_names: list[str] | None = None, **kwargs: Any) -> pd.DataFrame:
-        """Posterior summary table (``arviz_stats.summary``) of the natural parameters."""
+        """Posterior summary table (``arviz_stats.summary``) of the natural parameters.
+
+        Central intervals at :data:`bayescale.defaults.PROB` (90 %, as every other output) and
+        :data:`~bayescale.defaults.DIGITS` significant digits unless ``ci_prob`` or
+        ``round_to`` are given.
+        """
+        kwargs.setdefault("ci_prob", PROB)
+        kwargs.setdefault("round_to", DIGITS)
         return arviz_stats.summary(
             self.draws_tree, var_names=var_names or self.parameter_names(), **kwargs
         )
@@ -480,6 +489,7 @@ class ScalingPosterior:
         if kind not in KINDS:
             raise ValueError(f"kind={kind!r}; choose 'predictive' or 'mean'.")
         x, groups, m = self.points(**values)
+        self.warn_far_outside(x, "Predicting")
         draws = loss_draws(
             self.sampled(x),
             self.model,
@@ -493,7 +503,7 @@ class ScalingPosterior:
         )
         return self.label(draws, x, groups)
 
-    def calibration(self, prob: float = 0.9) -> pd.DataFrame:
+    def calibration(self, prob: float = PROB) -> pd.DataFrame:
         """Return the ladder's own extrapolation record: what its refits predicted, and what came.
 
         Leave-future-out inside the training data (:mod:`bayescale.record`): one row per held-out
@@ -546,6 +556,26 @@ class ScalingPosterior:
             shape = next(iter(out.values())).shape[:2]
             out.update({k: np.zeros(shape) for k in SCALE_SITES})
         return out
+
+    def data_range(self) -> ExtrapolationError | None:
+        """Return the training data's range on every axis (log10), as the extrapolation reads it.
+
+        ``None`` for a posterior that keeps neither an extrapolation term nor its inputs.
+        """
+        if self.extrapolation is not None:
+            return self.extrapolation
+        if "constant_data" not in self._tree.children:
+            return None
+        const = self._tree["constant_data"]
+        x = {k: const[f"x_{k}"].values for k in self.law.inputs}
+        return ExtrapolationError.from_data(x, mode="fixed", cost=self.cost)
+
+    def warn_far_outside(self, x: Mapping[str, Any], what: str) -> None:
+        """Warn (:class:`~bayescale.errors.ExtrapolationWarning`) for inputs far past the data."""
+        ranges = self.data_range()
+        if ranges is not None:
+            up, down = ranges.distances(x)
+            far_outside(np.asarray(up), np.asarray(down), what)
 
     def points(self, **values: Any) -> tuple[dict[str, np.ndarray], dict[str, Any], int]:
         """Validate :meth:`predict`'s keyword arguments: ``(inputs, group labels, points)``.

@@ -38,13 +38,18 @@ def parse_prior(text: str | dist.Distribution) -> dist.Distribution:
     return cls(*args, **kwargs)
 
 
-def prior_to_str(d: dist.Distribution) -> str:
-    """Inverse of :func:`parse_prior` for distributions with scalar parameters."""
+def prior_to_str(d: dist.Distribution, digits: int | None = None) -> str:
+    """Inverse of :func:`parse_prior` for distributions with scalar parameters.
+
+    ``digits`` rounds each value to that many significant digits, for display; the default
+    writes every digit, so that :func:`parse_prior` gives the same distribution back.
+    """
     args = []
     for name in d.arg_constraints:
         if hasattr(d, name):
             value = np.asarray(getattr(d, name))
             if value.ndim:
                 raise SpecificationError(f"Cannot write the non-scalar prior {d!r} as text.")
-            args.append(f"{name}={float(value)!r}")
+            text = repr(float(value)) if digits is None else f"{float(value):.{digits}g}"
+            args.append(f"{name}={text}")
     return f"{type(d).__name__}({', '.join(args)})"

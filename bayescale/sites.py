@@ -57,6 +57,27 @@ def natural_group_name(natural: str, term: Term | str) -> str:
     return f"{natural}_{term}"
 
 
+def display_name(name: str, law: Law) -> str:
+    """Return the name a user sees for a posterior coordinate (``summary()``'s names).
+
+    A law parameter's sampled site reads as its natural parameter (``log_E`` -> ``E``); an
+    effect's standardised or centred site as the natural parameter per level
+    (``z_a__family[f2]`` -> ``A_family[f2]``); every other name is kept.
+    """
+    base, bracket, rest = name.partition("[")
+    for prefix in ("z_", "r_"):
+        site, sep, term = base[len(prefix) :].partition(SEP)
+        if base.startswith(prefix) and sep and _is_law_site(site, law):
+            return natural_group_name(law.parameter(site).natural, term) + bracket + rest
+    if _is_law_site(base, law):
+        return law.parameter(base).natural + bracket + rest
+    return name
+
+
+def _is_law_site(site: str, law: Law) -> bool:
+    return any(site == p.name for p in law.parameters)
+
+
 def terms_of(effects: Effects) -> list[Term]:
     """Every term used by some effect, in first-use order."""
     return list(dict.fromkeys(t for ts in effects.values() for t in ts))
@@ -195,6 +216,7 @@ __all__ = [
     "SEP",
     "Effects",
     "dims",
+    "display_name",
     "effect_draws",
     "effect_name",
     "is_sampled",

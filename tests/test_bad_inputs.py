@@ -160,6 +160,7 @@ CLI_CASES = [
     (["fit", "@/ladder.csv", "--effects", "Q=family"], "Q"),
     (["fit", "@/ladder.csv", "--preset", "no_such_preset"], "no_such_preset"),
     (["fit", "--dataset", "nope"], "unknown dataset"),
+    (["fit", "--data", "epoch_chinchilla"], "unrecognized arguments: --data"),
     (["fit", "--dataset", "epoch_chinchilla", "--table", "nope"], "no table"),
     (["backtest", "@/absent.csv"], "no such file"),
     (["backtest", "@/semicolon.csv"], "semicolon"),
@@ -361,3 +362,98 @@ def test_a_fit_file_missing_a_variable_is_refused_on_load(files, post, tmp_path)
     with pytest.raises(bs.PosteriorFileError, match="lacks"):
         bs.load_posterior(tmp_path / "missing.nc")
     shutil.rmtree(tmp_path)
+
+
+# -- plausibility: valid tables that would fit to a confident wrong answer ------------------------
+
+
+def _perplexity(d: pd.DataFrame) -> pd.DataFrame:
+    return _with(d, loss=np.exp)
+
+
+def _accuracy(d: pd.DataFrame) -> pd.DataFrame:
+    return _with(d, loss=lambda s: np.exp(-s))  # rises as the loss falls
+
+
+def _noise(d: pd.DataFrame) -> pd.DataFrame:
+    return _with(d, loss=np.random.default_rng(0).uniform(2.0, 3.0, len(d)))
+
+
+def _one_size(d: pd.DataFrame) -> pd.DataFrame:
+    return _with(d, params=1e8)
+
+
+def _collide(d: pd.DataFrame) -> pd.DataFrame:
+    labels = [1 if i % 2 else "1" for i in range(len(d))]
+    return _with(d, family=pd.Series(labels, index=d.index, dtype=object))
+
+
+# (table builder, model kwargs, message fragment)
+WARN_CASES = [
+    (lambda d: _with(d, tokens=lambda s: s / 1e9), {}, "millions or billions"),
+    (lambda d: _with(d, params=lambda s: s / 1e6), {}, "millions or billions"),
+    (lambda d: _with(d, params=lambda s: s * 1e5), {}, "tokens per parameter"),
+    (lambda d: _with(d, flops=lambda s: 6e3 * d["params"] * d["tokens"]), {}, "1e+03 times"),
+    (lambda d: _with(d, flops=lambda s: 6e3 * d["params"] * d["tokens"]), {}, "does not read"),
+    (_perplexity, {}, "perplexit"),
+    (_accuracy, {}, "rises with compute"),
+    (_noise, {}, "no trend"),
+    (lambda d: pd.concat([d, d]), {}, "concatenated twice"),
+    (lambda d: pd.concat([d, d]).assign(run=np.arange(2 * len(d)) % len(d)), {}, "repeat"),
+    (_one_size, {}, "'params' takes 1 distinct"),
+    (lambda d: _with(d, tokens=lambda s: np.where(s > s.median(), 2e10, 1e9)), {}, "'tokens'"),
+]
+
+
+@pytest.mark.parametrize(("build", "kwargs", "fragment"), WARN_CASES)
+def test_implausible_table_warns_naming_the_column_and_the_fix(build, kwargs, fragment):
+    with pytest.warns(bs.DataWarning) as record:
+        bs.Model(**kwargs).prepare(build(ladder()))
+    messages = " | ".join(str(w.message) for w in record)
+    assert fragment.lower() in messages.lower(), messages
+
+
+def test_real_ladders_pass_the_plausibility_checks():
+    """No check fires on a clean simulated ladder (the suite turns warnings into errors)."""
+    bs.Model(effects={"E": "family"}).prepare(ladder())
+
+
+def test_labels_that_collide_as_text_are_refused():
+    with pytest.raises(bs.DataError, match="read the same as text") as e:
+        bs.Model(effects={"E": "family"}).prepare(_collide(ladder()))
+    assert "'family'" in str(e.value) and "astype(str)" in str(e.value)
+
+
+def test_the_run_effect_is_announced_with_its_reason():
+    df = ladder().assign(run=lambda d: np.arange(len(d)) // 2)
+    model = bs.Model()
+    notice = model.run_notice(model.prepare(df))
+    assert "per-run effect" in notice and "'run'" in notice and "run=False" in notice
+    assert bs.Model(run=False).run_notice(bs.Model(run=False).prepare(df)) is None
+
+
+@pytest.mark.parametrize(
+    ("values", "fragment"),
+    [({"N": 70, "D": 1400}, "below the smallest"), ({"N": 1e14, "D": 1e16}, "decades past")],
+    ids=["tiny", "huge"],
+)
+def test_predictions_far_outside_the_data_warn(post, values, fragment):
+    with pytest.warns(bs.ExtrapolationWarning, match=fragment):
+        post.predict(**values)
+
+
+def test_budgets_far_outside_the_data_warn(post):
+    with pytest.warns(bs.ExtrapolationWarning, match="Budgets reach 80.0 decades past"):
+        bs.frontier(post, 1e100)
+
+
+def test_cli_prints_warnings_as_one_line(files, capsys, tmp_path):
+    df = pd.read_csv(files / "ladder.csv")
+    df["tokens"] = df["tokens"] / 1e9
+    df.to_csv(tmp_path / "billions.csv", index=False)
+    argv = ["fit", str(tmp_path / "billions.csv"), "--out", str(tmp_path / "o")]
+    main([*argv, "--chains", "1", "--draws", "50", "--warmup", "50", "--quiet"])
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if "millions or billions" in x]
+    assert len(lines) == 1 and lines[0].startswith("warning: Column 'tokens'"), err
+    assert "Traceback" not in err and "warnings.warn" not in err

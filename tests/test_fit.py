@@ -177,7 +177,7 @@ def test_user_defined_law_fits():
     """A law written by the user as a JAX function plus priors."""
     rng = np.random.default_rng(0)
     n = np.geomspace(1e7, 1e10, 25)
-    df = bs.simulate_ladder().iloc[:25].assign(params=n, tokens=20 * n)
+    df = bs.simulate_ladder().iloc[:25].drop(columns="flops").assign(params=n, tokens=20 * n)
     df["loss"] = (1.7 + 3.0 * (n / 1e8) ** -0.3) * np.exp(0.005 * rng.standard_normal(25))
     law = _my_law()
     with warnings.catch_warnings():

@@ -79,6 +79,7 @@ def _iso_grid(c: float, k: float, n_grid: int, span: float) -> tuple[np.ndarray,
 
 
 @pytest.mark.parametrize("kind", ["mean", "predictive"])
+@pytest.mark.filterwarnings("ignore::bayescale.ExtrapolationWarning")  # the grid spans +-3 decades
 def test_best_allocation_scores_predict_draws(post, kind):
     c = 1e22
     got = decisions.best_allocation(
@@ -92,6 +93,7 @@ def test_best_allocation_scores_predict_draws(post, kind):
     assert got["loss_q95"][0] == pytest.approx(np.quantile(draws[:, i], 0.95), rel=1e-9)
 
 
+@pytest.mark.filterwarnings("ignore::bayescale.ExtrapolationWarning")  # the grid spans +-3 decades
 def test_compute_for_target_probability_is_predicts(post):
     got = decisions.compute_for_target(
         post, 2.3, prob=0.5, kind="predictive", n_grid=61, rng_seed=SEED

@@ -1,0 +1,211 @@
+"""Plausibility checks of a run table and of where it is asked to predict.
+
+A table can be valid (numeric, positive, no NaN) and still be wrong in a way that a fit
+would silently turn into a confident wrong answer: tokens given in billions, perplexities given
+as losses, an accuracy that rises with compute, a table concatenated twice, labels ``1`` and
+``"1"`` that become one group, one model size for a law of model size. Each check here warns
+with a :class:`~bayescale.errors.DataWarning` (or, for labels that collide, refuses with a
+:class:`~bayescale.errors.DataError`) naming the column and the likely fix. Predictions and
+frontiers far outside the data get an :class:`~bayescale.errors.ExtrapolationWarning`.
+No check drops or changes a row.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from bayescale.cost import TrainingCost
+from bayescale.errors import DataError, DataWarning, ExtrapolationWarning
+from bayescale.laws.base import INPUTS
+
+#: Inputs below this (largest value in the table) look like counts given in millions/billions.
+MIN_COUNT = 1e4
+#: Largest tokens per parameter below this looks like tokens or parameters in the wrong unit.
+MIN_TOKENS_PER_PARAM = 0.01
+#: A ``flops`` column off ``k N D`` by more than this relative factor (median over rows).
+FLOPS_TOLERANCE = 0.10
+#: Losses whose median is above this do not look like a cross-entropy in nats or bits.
+MAX_PLAUSIBLE_LOSS = 20.0
+#: Rows needed before the trend of the loss with compute is judged.
+MIN_ROWS_FOR_TREND = 8
+#: Decades past the largest (or below the smallest) training input that count as far outside.
+FAR_ABOVE_DECADES = 4.0
+FAR_BELOW_DECADES = 1.0
+
+
+def _warn(message: str, category: type[Warning] = DataWarning) -> None:
+    warnings.warn(" ".join(message.split()), category, stacklevel=4)
+
+
+def check_labels(df: pd.DataFrame, column: str) -> None:
+    """Refuse a group column whose labels collide once converted to text (``1`` and ``"1"``).
+
+    Group labels are compared as text; two different values that print the same would
+    silently become one group.
+    """
+    values = df[column].dropna()
+    as_text = values.astype(str)
+    if as_text.nunique() < values.map(lambda v: (type(v).__name__, v)).nunique():
+        clash = next(
+            sorted({repr(v) for v in values[as_text == t]})
+            for t in as_text.unique()
+            if values[as_text == t].map(type).nunique() > 1
+        )
+        raise DataError(
+            f"Group column {column!r} has labels that differ but read the same as text: "
+            f"{', '.join(clash)}. They would become one group. Convert the column to one type "
+            f"first (df[{column!r}] = df[{column!r}].astype(str) if they are the same group, or "
+            "rename one of them if not)."
+        )
+
+
+def check_units(x: Mapping[str, np.ndarray], columns: Mapping[str, str]) -> None:
+    """Warn when parameters or tokens look like millions/billions instead of raw counts."""
+    for name, role, example in (("N", "params", "7e10 for 70B"), ("D", "tokens", "1.4e12")):
+        if name in x and np.max(x[name]) < MIN_COUNT:
+            _warn(
+                f"Column {columns[role]!r} ({role}) is at most {np.max(x[name]):.3g}: that looks "
+                f"like millions or billions, not raw counts. Give raw counts (e.g. {example}); "
+                "the law's exponents and every allocation depend on the units."
+            )
+            return
+    if "N" in x and "D" in x:
+        ratio = float(np.max(x["D"] / x["N"]))
+        if ratio < MIN_TOKENS_PER_PARAM:
+            _warn(
+                f"Tokens per parameter ({columns['tokens']!r} / {columns['params']!r}) are at "
+                f"most {ratio:.2g}: one of the two columns is probably in other units "
+                "(billions of tokens, thousands of parameters). Give raw counts of both."
+            )
+
+
+def check_flops(
+    df: pd.DataFrame, columns: Mapping[str, str], cost: TrainingCost, used: bool
+) -> None:
+    """Warn when a ``flops`` column is more than 10 % off ``k N D``, saying which one is used."""
+    names = [columns["flops"], columns["params"], columns["tokens"]]
+    if not all(c in df.columns for c in names):
+        return
+    try:
+        flops, n, d = (df[c].to_numpy(float) for c in names)
+    except (TypeError, ValueError):
+        return
+    ok = np.isfinite(flops) & (flops > 0) & (n > 0) & (d > 0)
+    if not ok.any():
+        return
+    factor = float(np.median(flops[ok] / cost.flops(n[ok], d[ok])))
+    if abs(np.log(factor)) <= np.log1p(FLOPS_TOLERANCE):
+        return
+    which = (
+        f"the fit uses {columns['flops']!r}"
+        if used
+        else f"the fit uses {cost.describe()} and does not read {columns['flops']!r}"
+    )
+    _warn(
+        f"Column {columns['flops']!r} is {factor:.3g} times {cost.describe()} (median over "
+        f"rows): {which}. If {columns['flops']!r} is right, set "
+        f"Model(flops_per_param_token={cost.k * factor:.3g}); otherwise check its units."
+    )
+
+
+def check_metric(
+    loss: np.ndarray, compute: np.ndarray | None, column: str, bounded: bool = False
+) -> None:
+    """Warn when the loss looks like a perplexity, rises with compute, or has no trend.
+
+    ``compute`` is the table's compute axis (``None`` where the law has none, e.g. a link from
+    an upstream loss); ``bounded`` marks a metric fitted on the logit scale.
+    """
+    median = float(np.median(loss))
+    if not bounded and median > MAX_PLAUSIBLE_LOSS:
+        _warn(
+            f"Column {column!r} (loss) has median {median:.3g}: a cross-entropy loss is rarely "
+            "above 20 nats. If these are perplexities, fit their logarithm "
+            f"(df[{column!r}] = np.log(perplexity))."
+        )
+    if compute is None or len(loss) < MIN_ROWS_FOR_TREND or np.ptp(compute) == 0:
+        return
+    rho, p = stats.spearmanr(compute, loss)
+    if not np.isfinite(rho):
+        return
+    if rho > 0 and p < 0.05:
+        _warn(
+            f"Column {column!r} (loss) rises with compute (Spearman rho = {rho:.2f}): a scaling "
+            "law of a loss expects it to fall. If this is an accuracy or a score (higher is "
+            "better), fit 1 - accuracy or an error rate, or use a downstream link law."
+        )
+    elif p >= 0.05:
+        _warn(
+            f"Column {column!r} (loss) shows no trend with compute (Spearman rho = {rho:.2f}, "
+            f"p = {p:.2f}): the law will be fitted to noise and its extrapolation comes from "
+            "the priors. Check that this is the metric you meant."
+        )
+
+
+def check_duplicates(df: pd.DataFrame, columns: Iterable[str]) -> None:
+    """Warn when rows repeat exactly in every column the fit reads (a table joined twice?)."""
+    cols = [c for c in dict.fromkeys(columns) if c in df.columns]
+    dup = df.duplicated(subset=cols, keep="first")
+    if dup.any():
+        rows = list(df.index[dup][:5])
+        _warn(
+            f"{int(dup.sum())} row(s) repeat an earlier row exactly in {cols}, e.g. rows {rows}: "
+            "was the table concatenated twice? Each copy counts as a new observation. Remove "
+            "them with df.drop_duplicates() unless they are genuinely repeated runs."
+        )
+
+
+def check_design(
+    x: Mapping[str, np.ndarray], columns: Mapping[str, str], n_parameters: int
+) -> None:
+    """Warn when an input has too few distinct values for the law to learn its effect.
+
+    A term ``A / x^alpha`` with an irreducible level needs at least three distinct ``x``;
+    with fewer, its parameters are informed by their prior alone.
+    """
+    needed = 3 if len(x) > 1 else min(3, n_parameters)
+    for name, v in x.items():
+        distinct = np.unique(v)
+        if distinct.size < needed:
+            shown = ", ".join(f"{u:.3g}" for u in distinct[:3])
+            _warn(
+                f"Column {columns[INPUTS[name]]!r} takes {distinct.size} distinct value(s) "
+                f"({shown}): the law's dependence on {name} cannot be learned from this table, "
+                f"so the parameters of its {name} term come from their priors alone. Add runs "
+                f"at other values, or set informative priors on those parameters."
+            )
+
+
+def far_outside(up: np.ndarray, down: np.ndarray, what: str) -> None:
+    """Warn when points lie far past the data (``up``/``down``: decades above/below it)."""
+    up_max, down_max = float(np.max(up, initial=0.0)), float(np.max(down, initial=0.0))
+    if up_max > FAR_ABOVE_DECADES:
+        _warn(
+            f"{what} {up_max:.1f} decades past the largest training run: the package's "
+            "backtests check extrapolations of up to about 2 decades; this far out the "
+            "intervals rest on the law's form alone. Treat them as a scenario.",
+            ExtrapolationWarning,
+        )
+    if down_max > FAR_BELOW_DECADES:
+        _warn(
+            f"{what} {down_max:.1f} decades below the smallest training inputs: the law was "
+            "fitted above them and is rarely right far below (early-training and tiny-model "
+            "losses bend away from the power law).",
+            ExtrapolationWarning,
+        )
+
+
+__all__ = [
+    "check_design",
+    "check_duplicates",
+    "check_flops",
+    "check_labels",
+    "check_metric",
+    "check_units",
+    "far_outside",
+]
