@@ -467,7 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="column roles, e.g. params='Model Size' loss=val_loss",
     )
     f.add_argument("--likelihood", choices=["student_t", "normal"])
-    f.add_argument("--scale", choices=["log", "linear"])
+    f.add_argument("--scale", choices=["log", "linear", "logit"])
     f.add_argument("--chains", type=at_least(1), default=4)
     f.add_argument("--draws", type=at_least(1), default=1000)
     f.add_argument("--warmup", type=at_least(0), default=1000)

@@ -66,6 +66,7 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
             "ess_tail_min": float(table["ess_tail"].min()),
             "ok": ok,
             "nu_median": nu,
+            "checkpoints": "constant_data" in tree.children and "code_run" in tree["constant_data"],
         }
     )
     if warn and not ok:
@@ -101,10 +102,12 @@ def failure_message(table: pd.DataFrame) -> str:
     )
     nu = a.get("nu_median")
     if nu is not None and nu < 3 and (a["max_treedepth_hits"] or a["divergences"]):
-        advice += (
-            f" The Student-t degrees of freedom sit near {nu:.1f}: for checkpoints of training "
-            "curves use likelihood='normal' (--likelihood normal) with the per-run effect, as "
-            "docs/models.md recommends."
+        advice += f" The Student-t degrees of freedom sit near {nu:.1f}: " + (
+            "for checkpoints of training curves use likelihood='normal' (--likelihood normal) "
+            "with the per-run effect, as docs/models.md recommends."
+            if a.get("checkpoints")
+            else "the residuals are very heavy-tailed; look for outlying runs, or curves whose "
+            "losses are in different units, before trusting the law."
         )
     return "The fit failed its diagnostics: " + "; ".join(problems) + advice
 

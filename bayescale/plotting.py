@@ -118,8 +118,18 @@ def plot_fit(
             q = pred.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw")).values
             x = inputs[xname]
             ax.fill_between(x, q[0], q[2], color=color, alpha=0.2, lw=0)
-            label = {"compute": f"C = 1e{key:.1f}", "size": f"N = 1e{key:.2f}"}.get(mode, key)
-            ax.plot(x, q[1], color=color, lw=1.4, label=label if len(all_keys) <= 8 else None)
+            label = (
+                f"C = 1e{key:.1f}"
+                if mode == "compute"
+                else (f"N = 1e{key:.2f}" if mode == "size" else str(key))
+            )
+            ax.plot(
+                x,
+                q[1],
+                color=color,
+                lw=1.4,
+                label=label if mode != "all" and len(all_keys) <= 8 else None,
+            )
         _log_axes(ax)
         ax.set_xlabel(AXIS_LABELS[xname])
         if level is not None:

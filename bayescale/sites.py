@@ -62,13 +62,17 @@ def display_name(name: str, law: Law) -> str:
 
     A law parameter's sampled site reads as its natural parameter (``log_E`` -> ``E``); an
     effect's standardised or centred site as the natural parameter per level
-    (``z_a__family[f2]`` -> ``A_family[f2]``); every other name is kept.
+    (``z_a__family[f2]``, or ``log_E__family[f2]`` when centred, -> ``A_family[f2]``); every
+    other name is kept.
     """
     base, bracket, rest = name.partition("[")
     for prefix in ("z_", "r_"):
         site, sep, term = base[len(prefix) :].partition(SEP)
         if base.startswith(prefix) and sep and _is_law_site(site, law):
             return natural_group_name(law.parameter(site).natural, term) + bracket + rest
+    site, sep, term = base.partition(SEP)  # a centred effect's per-level values
+    if sep and _is_law_site(site, law):
+        return natural_group_name(law.parameter(site).natural, term) + bracket + rest
     if _is_law_site(base, law):
         return law.parameter(base).natural + bracket + rest
     return name

@@ -3,6 +3,7 @@ few seeded NUTS fits shared by the whole session."""
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -14,17 +15,59 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
 
 
+def _has_data(folder: Path) -> bool:
+    return (folder / "epoch_chinchilla").is_dir()
+
+
+def _fetch_everything() -> Path:
+    """Download every file of every dataset card into the loaders' cache; return the cache."""
+    cache = Path(os.environ.get(bs.datasets.CACHE_ENV, Path.home() / ".cache" / "bayescale"))
+    saved = os.environ.pop(bs.datasets.MIRROR_ENV, None)
+    try:
+        for name in bs.datasets.available():
+            card = bs.datasets.card(name)
+            for spec in card["tables"].values():
+                for file in spec["files"]:
+                    bs.datasets.fetch(name, file, card)
+    finally:
+        if saved is not None:
+            os.environ[bs.datasets.MIRROR_ENV] = saved
+    return cache
+
+
+_DATA: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="session")
 def mirror() -> Path:
-    """The shared datasets folder, as the loader's offline mirror; skip when absent."""
-    if not (SHARED / "epoch_chinchilla" / "PROVENANCE.md").is_file():
-        pytest.skip(f"shared datasets not found at {SHARED}")
-    return SHARED
+    """The public datasets as the loaders' mirror.
+
+    ../shared/datasets, else the folder in ``BAYESCALE_DATA_MIRROR``, else (a fresh clone with
+    neither) the loaders' cache after fetching every file from its source. Skips, naming the
+    variable to set, when none is reachable.
+    """
+    given = os.environ.get(bs.datasets.MIRROR_ENV)
+    for folder in [SHARED] + ([Path(given)] if given else []):
+        if _has_data(folder):
+            _DATA["folder"] = folder
+            return folder
+    try:
+        _DATA["folder"] = _fetch_everything()
+    except bs.datasets.DatasetError as e:
+        pytest.skip(
+            f"public datasets unreachable: no {SHARED}, {bs.datasets.MIRROR_ENV} unset or "
+            f"empty, and fetching from the sources failed ({' '.join(str(e).split())[:120]}). "
+            f"Set {bs.datasets.MIRROR_ENV}=<folder holding <dataset>/<file>> to run these tests."
+        )
+    return _DATA["folder"]
 
 
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch, tmp_path_factory):
-    """No network in tests: any download attempt fails; the cache is a fresh folder."""
+    """No network in tests: any download attempt fails; the cache is a fresh folder.
+
+    (The session-scoped ``mirror`` fixture fetches, where it has to, before this runs.)
+    """
     import urllib.request
 
     def refuse(*args, **kwargs):
@@ -32,14 +75,12 @@ def _offline(monkeypatch, tmp_path_factory):
 
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
     monkeypatch.setenv(bs.datasets.CACHE_ENV, str(tmp_path_factory.getbasetemp() / "cache"))
-    monkeypatch.setenv(bs.datasets.MIRROR_ENV, str(SHARED))
+    monkeypatch.setenv(bs.datasets.MIRROR_ENV, str(_DATA.get("folder", SHARED)))
 
 
 @pytest.fixture(scope="session")
 def epoch_runs(mirror):
     """Epoch's Chinchilla runs without the 5 highest-loss points (as Epoch fitted them)."""
-    import os
-
     os.environ[bs.datasets.MIRROR_ENV] = str(mirror)
     df = bs.datasets.load("epoch_chinchilla")
     return df.drop(df["loss"].nlargest(5).index)
