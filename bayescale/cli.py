@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from bayescale import calibration, datasets, laws
 from bayescale.decisions import decision_table
-from bayescale.defaults import PROB
+from bayescale.defaults import DIGITS, PROB
 from bayescale.diagnostics import format_report
 from bayescale.errors import (
     ConvergenceWarning,
@@ -254,12 +254,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
             draws=args.draws,
             warmup=args.warmup,
             seed=args.seed,
-            progress_bar=args.progress,
+            progress_bar=not args.quiet,
             target_accept=args.target_accept,
         )
     elapsed = time.perf_counter() - t0
     pd.set_option("display.width", 120)
-    say(post.summary().to_string())
+    say(post.summary().to_string(float_format=_digits))
     diag = post.diagnostics(warn=False)
     print(format_report(diag))
     for w in {str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)}:
@@ -279,7 +279,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     """Print the summary and diagnostics of a saved fit (exit 3 when they fail, as ``fit``)."""
     post = load_posterior(args.fit)
     pd.set_option("display.width", 120)
-    print(post.summary().to_string())
+    print(post.summary().to_string(float_format=_digits))
     diag = post.diagnostics(warn=False)
     print(format_report(diag))
     return 0 if diag.attrs["ok"] else EXIT_DIAGNOSTICS
@@ -354,6 +354,16 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     return 0
 
 
+def _digits(value: float) -> str:
+    """Format a number with the package's significant digits (no degenerate interval)."""
+    return f"{value:.{DIGITS}g}"
+
+
+def _phase(message: str) -> None:
+    """Print the start of a long step on stderr (the fit's own phases read the same)."""
+    print(f"bayescale: {message} ...", file=sys.stderr, flush=True)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the HTML/Markdown/LaTeX report of a saved fit."""
     out = output_folder(args.out)
@@ -372,6 +382,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         target_compute=args.target_compute,
         backtest=backtest,
         title=args.title,
+        progress=None if args.quiet else _phase,
     )
     print(f"wrote {path} (and report.md, parameters.tex, figures as PNG and PDF)")
     return 0
@@ -477,7 +488,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=NutsSettings.target_accept,
         help="NUTS target acceptance; raise it (0.99) when a fit reports divergences",
     )
-    f.add_argument("--progress", action="store_true", help="show a progress bar")
+    f.add_argument(
+        "--progress", action="store_true", help="print each phase (the default unless --quiet)"
+    )
     f.add_argument("--quiet", action="store_true", help="print only diagnostics and paths")
     f.add_argument("--out", default="out", help="output folder")
     f.set_defaults(func=cmd_fit)
@@ -517,6 +530,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--target-compute", type=positive, help="extrapolation target (FLOP)")
     r.add_argument("--backtest", help="a backtest table (CSV from `bayescale backtest --out`)")
     r.add_argument("--title")
+    r.add_argument("--quiet", action="store_true", help="no phase messages")
     r.set_defaults(func=cmd_report)
 
     b = sub.add_parser(

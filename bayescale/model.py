@@ -70,6 +70,47 @@ PRIOR_DRAWS = 500
 _PRIOR_FNS: dict[tuple, Any] = {}
 
 
+def _sampled_priors(law: Law, priors: Mapping[str, Any], likelihood: str, discrepancy) -> dict:
+    """Return ``priors`` keyed by sampled site, accepting natural names where that is exact.
+
+    A natural parameter sampled as itself takes any prior; one sampled as its logarithm
+    (``E`` as ``log_E``) takes a ``LogNormal`` prior, converted exactly to a ``Normal`` on the
+    log. Any other natural-name prior is refused with the site that stands for it, because the
+    sampled site is not a function of that parameter alone (``A`` is sampled as ``a``, the log
+    of the law's term at the data's reference point).
+    """
+    noise = ["sigma"] + (["nu"] if likelihood == "student_t" else []) + ["sd_run"]
+    noise += ["tau_disc"] if discrepancy else []
+    sites = [p.name for p in law.parameters] + noise
+    out = {}
+    for key, prior in priors.items():
+        if key in sites:
+            out[key] = prior
+            continue
+        try:
+            p = law.parameter(key)
+        except KeyError:
+            raise SpecificationError(
+                f"Priors given for {key!r}, which this model does not have; it has "
+                f"{[p.natural for p in law.parameters]} (natural names) sampled as "
+                f"{sites} (sd_run only with checkpoints of runs)."
+            ) from None
+        prior = parse_prior(prior)
+        if p.name == f"log_{p.natural}" and isinstance(prior, dist.LogNormal):
+            out[p.name] = dist.Normal(prior.loc, prior.scale)
+            continue
+        how = (
+            "give a LogNormal prior on it (converted exactly) or a prior on "
+            if p.name == f"log_{p.natural}"
+            else "give the prior on "
+        )
+        raise SpecificationError(
+            f"{key!r} is sampled as {p.name!r} ({p.doc or 'see the law'}); {how}"
+            f"{p.name!r}, e.g. priors={{{p.name!r}: ...}}."
+        )
+    return out
+
+
 def _effects(law: Law, effects: Mapping[str, Any] | None) -> dict[str, tuple[Term, ...]]:
     """``{"E": "family"}`` -> ``{"log_E": (Term(("family",)),)}`` (validated)."""
     if effects is None:
@@ -249,14 +290,7 @@ class Model:
             TrainingCost(flops_per_param_token)
         except ValueError as e:
             raise SpecificationError(str(e)) from None
-        law_sites = {p.name for p in law.parameters}
-        given = dict(priors or {})
-        unknown = set(given) - law_sites - set(NOISE_SITES)
-        if unknown:
-            raise SpecificationError(
-                f"Priors given for unknown site(s) {sorted(unknown)}; sites are "
-                f"{sorted(law_sites | set(NOISE_SITES))}."
-            )
+        given = _sampled_priors(law, priors or {}, likelihood, discrepancy)
         values = {
             "law": law,
             "effects": MappingProxyType(_effects(law, effects)),

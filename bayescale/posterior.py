@@ -27,7 +27,7 @@ from scipy import stats
 
 from bayescale.cost import TrainingCost
 from bayescale.data import DEFAULT_COLUMNS, ScalingData
-from bayescale.defaults import DIGITS, PROB
+from bayescale.defaults import PROB
 from bayescale.description import ModelDescription
 from bayescale.diagnostics import diagnose
 from bayescale.discrepancy import Grid
@@ -341,12 +341,12 @@ class ScalingPosterior:
     def summary(self, var_names: list[str] | None = None, **kwargs: Any) -> pd.DataFrame:
         """Posterior summary table (``arviz_stats.summary``) of the natural parameters.
 
-        Central intervals at :data:`bayescale.defaults.PROB` (90 %, as every other output) and
-        :data:`~bayescale.defaults.DIGITS` significant digits unless ``ci_prob`` or
-        ``round_to`` are given.
+        Central intervals at :data:`bayescale.defaults.PROB` (90 %, as every other output)
+        unless ``ci_prob`` is given; numbers unrounded unless ``round_to`` is given (printed
+        tables show :data:`~bayescale.defaults.DIGITS` significant digits).
         """
         kwargs.setdefault("ci_prob", PROB)
-        kwargs.setdefault("round_to", DIGITS)
+        kwargs.setdefault("round_to", "none")
         return arviz_stats.summary(
             self.draws_tree, var_names=var_names or self.parameter_names(), **kwargs
         )

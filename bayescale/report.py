@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,7 @@ def report(
     backtest: pd.DataFrame | None = None,
     title: str | None = None,
     prob: float = PROB,
+    progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Write a self-contained report of a fit and return the path of its HTML page.
 
@@ -125,7 +127,10 @@ def report(
         The report's title.
     prob : float
         Central interval probability of every table and band.
+    progress : callable, optional
+        Called with a short message as each long step starts (the command line prints them).
     """
+    say = progress or (lambda message: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     df = post.fitted_table()
@@ -140,6 +145,7 @@ def report(
         c_data = df[cols[INPUTS[post.law.inputs[0]]]].astype(float)
     if target_compute is None:
         target_compute = float(c_data.max()) * 100
+    say("report: the fitted law along each curve of runs")
     sections.append(
         (
             "Data and fitted law",
@@ -149,6 +155,7 @@ def report(
             None,
         )
     )
+    say("report: the extrapolation fan (learns the ladder's extrapolation record first)")
     sections.append(
         (
             "Extrapolation",
@@ -158,6 +165,7 @@ def report(
             None,
         )
     )
+    say("report: parameters")
     table = parameter_table(post, prob)
     sections.append(
         (
@@ -168,6 +176,7 @@ def report(
         )
     )
     if nd:
+        say("report: compute-optimal frontier and decisions")
         grid = np.geomspace(c_data.min(), target_compute * 10, 60)
         fig = plot_frontier(
             frontier(post, grid), prob=prob, data_compute=(c_data.min(), c_data.max())
@@ -195,6 +204,7 @@ def report(
                 dec,
             )
         )
+    say("report: calibration (LOO-PIT, replicated losses, the extrapolation record)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pareto-k notes of the LOO weights
         calibration = [

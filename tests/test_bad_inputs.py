@@ -296,7 +296,18 @@ SPEC_CASES = [
     ({"effects": {"E": ""}}, "E"),
     ({"discrepancy": "gp"}, "gp"),
     ({"priors": {"not_a_param": None}}, "not_a_param"),
+    ({"priors": {"E": "Normal(1.8, 0.1)"}}, "LogNormal prior on it"),
+    ({"priors": {"A": "LogNormal(6, 1)"}}, "'A' is sampled as 'a'"),
+    ({"priors": {"nu": "Exponential(0.1)"}, "likelihood": "normal"}, "does not have"),
 ]
+
+
+def test_priors_by_natural_name_where_the_conversion_is_exact():
+    import numpyro.distributions as dist
+
+    model = bs.Model(priors={"E": dist.LogNormal(0.6, 0.5), "alpha": "LogNormal(-1.2, 0.2)"})
+    assert set(model.priors) == {"log_E", "log_alpha"}
+    assert float(model.priors["log_E"].loc) == 0.6 and float(model.priors["log_E"].scale) == 0.5
 
 
 @pytest.mark.parametrize(("kwargs", "fragment"), SPEC_CASES, ids=str)
