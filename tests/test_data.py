@@ -117,7 +117,7 @@ def test_unknown_law_parameter_in_effects():
 
 
 def test_unknown_prior_site_and_bad_prior_text():
-    with pytest.raises(bs.SpecificationError, match="zeta.*does not have"):
+    with pytest.raises(bs.SpecificationError, match=r"zeta.*does not have"):
         bs.Model(priors={"zeta": "Normal(0, 1)"})
     with pytest.raises(bs.SpecificationError, match="not a numpyro distribution"):
         bs.Model(priors={"sigma": "Foo(1)"})
