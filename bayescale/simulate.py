@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from bayescale.laws import add_schedule_areas
+
 #: Hoffmann et al. 2022, Approach 3 (their published point estimates).
 HOFFMANN_2022 = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
 #: Besiroglu et al. 2024 (Epoch AI) refit of the same data.
@@ -92,3 +94,36 @@ def simulate_ladder(
     df.attrs["truth"] = truth
     df.attrs["params"] = p
     return df
+
+
+def cosine_schedule(steps: int = 2000, warmup: int = 100, peak: float = 3e-4) -> np.ndarray:
+    """Learning rate per step: linear warm-up, then cosine decay to 10 % of the peak."""
+    s = np.arange(1, steps + 1)
+    cos = 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * (s - warmup) / (steps - warmup)))
+    return np.where(s <= warmup, peak * s / warmup, peak * cos)
+
+
+def typical_design(law: str) -> pd.DataFrame:
+    """Return the inputs of a typical experiment for a registered law (no loss column).
+
+    Laws of ``N`` and ``D`` (and Farseer, Kaplan, the power law in ``N``): 8 sizes from 1e7 to
+    1e9 at 5 to 80 tokens per parameter. Data-constrained: 5 sizes at 5 to 640 tokens per
+    parameter with 5 unique tokens per parameter. BNSL: a 40-point curve in steps. Annealing:
+    a cosine schedule (:func:`cosine_schedule`) read every 40 steps. Links: upstream losses
+    from 2.3 to 4.5. For simulation-based calibration (:func:`bayescale.calibration.sbc`) and
+    the law tests.
+    """
+    if law in ("chinchilla", "kaplan", "farseer", "power"):
+        n = np.repeat(np.geomspace(1e7, 1e9, 8), 5)
+        return pd.DataFrame({"params": n, "tokens": n * np.tile([5.0, 10.0, 20.0, 40.0, 80.0], 8)})
+    if law == "data_constrained":
+        n = np.repeat(np.geomspace(1e7, 1e9, 5), 8)
+        d = n * np.tile([5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0], 5)
+        return pd.DataFrame({"params": n, "tokens": d, "unique_tokens": 5.0 * n})
+    if law == "bnsl":
+        return pd.DataFrame({"step": np.geomspace(10, 1e5, 40)})
+    if law == "annealing":
+        return add_schedule_areas(
+            pd.DataFrame({"step": np.arange(200, 2001, 40)}), cosine_schedule()
+        )
+    return pd.DataFrame({"upstream_loss": np.linspace(2.3, 4.5, 40)})

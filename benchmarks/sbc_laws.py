@@ -16,7 +16,6 @@ import argparse
 import time
 import warnings
 
-import numpy as np
 import pandas as pd
 
 import bayescale as bs
@@ -26,31 +25,10 @@ from bayescale import calibration as cal
 LAW_OPTIONS = {"sigmoid_link": {"scale": "logit"}, "exponential_link": {"scale": "logit"}}
 
 
-def cosine_schedule(steps: int = 2000, warmup: int = 100, peak: float = 3e-4) -> np.ndarray:
-    """Linear warm-up then cosine decay to 10 % of the peak."""
-    s = np.arange(1, steps + 1)
-    cos = 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * (s - warmup) / (steps - warmup)))
-    return np.where(s <= warmup, peak * s / warmup, peak * cos)
-
-
 def law_design(name: str) -> pd.DataFrame:
-    """Inputs of a typical experiment for the law, with a placeholder loss column."""
-    if name in ("chinchilla", "kaplan", "farseer", "power"):
-        n = np.repeat(np.geomspace(1e7, 1e9, 8), 5)
-        df = pd.DataFrame({"params": n, "tokens": n * np.tile([5.0, 10.0, 20.0, 40.0, 80.0], 8)})
-    elif name == "data_constrained":
-        n = np.repeat(np.geomspace(1e7, 1e9, 5), 8)
-        d = n * np.tile([5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0], 5)
-        df = pd.DataFrame({"params": n, "tokens": d, "unique_tokens": 5.0 * n})
-    elif name == "bnsl":
-        df = pd.DataFrame({"step": np.geomspace(10, 1e5, 40)})
-    elif name == "annealing":
-        steps = pd.DataFrame({"step": np.arange(200, 2001, 40)})
-        df = bs.laws.add_schedule_areas(steps, cosine_schedule())
-    else:
-        df = pd.DataFrame({"upstream_loss": np.linspace(2.3, 4.5, 40)})
-    # a placeholder within every law's loss range: ``sbc`` replaces it with simulations
-    df["loss"] = 0.5 if name in LAW_OPTIONS else 3.0
+    """The law's typical design, with a placeholder loss column (``sbc`` simulates the loss)."""
+    df = bs.simulate.typical_design(name)
+    df["loss"] = 0.5 if name in LAW_OPTIONS else 3.0  # within every law's loss range
     return df
 
 

@@ -38,30 +38,9 @@ NATURAL = {
 MODEL_KWARGS = {"sigmoid_link": {"scale": "logit"}, "exponential_link": {"scale": "logit"}}
 
 
-def cosine_schedule(steps: int = 2000, warmup: int = 100, peak: float = 3e-4) -> np.ndarray:
-    """Linear warm-up then cosine decay to 10 % of the peak."""
-    s = np.arange(1, steps + 1)
-    cos = 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * (s - warmup) / (steps - warmup)))
-    return np.where(s <= warmup, peak * s / warmup, peak * cos)
-
-
 def design(name: str) -> pd.DataFrame:
     """Inputs of a typical experiment for the law (no loss column)."""
-    if name in ("chinchilla", "kaplan", "farseer", "power"):
-        n = np.repeat(np.geomspace(1e7, 1e9, 8), 5)
-        d = n * np.tile([5.0, 10.0, 20.0, 40.0, 80.0], 8)
-        return pd.DataFrame({"params": n, "tokens": d})
-    if name == "data_constrained":
-        n = np.repeat(np.geomspace(1e7, 1e9, 5), 8)
-        d = n * np.tile([5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0], 5)
-        return pd.DataFrame({"params": n, "tokens": d, "unique_tokens": 5.0 * n})
-    if name == "bnsl":
-        return pd.DataFrame({"step": np.geomspace(10, 1e5, 40)})
-    if name == "annealing":
-        lr = cosine_schedule()
-        df = pd.DataFrame({"step": np.arange(200, 2001, 40)})
-        return bs.laws.add_schedule_areas(df, lr)
-    return pd.DataFrame({"upstream_loss": np.linspace(2.3, 4.5, 40)})
+    return bs.simulate.typical_design(name)
 
 
 def simulate(name: str, sigma: float = 0.005, seed: int = 0) -> pd.DataFrame:
