@@ -228,14 +228,16 @@ def _require_group(df: pd.DataFrame, col: str, term: str) -> None:
         )
 
 
-def _compute_axis(x: Mapping[str, np.ndarray], cost: TrainingCost) -> np.ndarray | None:
+def _compute_axis(x: Mapping[str, np.ndarray], cost: TrainingCost) -> tuple[str, np.ndarray | None]:
     """Return the axis along which a loss should fall: compute, or the law's one size input."""
     if "C" in x:
-        return x["C"]
+        return "compute", x["C"]
     if "N" in x and "D" in x:
-        return cost.flops(x["N"], x["D"])
+        return "compute", cost.flops(x["N"], x["D"])
     sizes = [k for k in ("N", "D", "step") if k in x]
-    return x[sizes[0]] if len(sizes) == 1 and len(x) == 1 else None
+    if len(sizes) == 1 and len(x) == 1:
+        return INPUTS[sizes[0]], x[sizes[0]]
+    return "compute", None
 
 
 def prepare(
@@ -343,7 +345,8 @@ def prepare(
 
     check_units(x, cols)
     check_flops(df, cols, cost, used="C" in inputs and cols["flops"] in df.columns)
-    check_metric(y, _compute_axis(x, cost), cols["loss"], bounded=loss_bounds[1] <= 1.0)
+    axis, along = _compute_axis(x, cost)
+    check_metric(y, along, cols["loss"], bounded=loss_bounds[1] <= 1.0, axis=axis)
     read = [cols[INPUTS[k]] for k in inputs if cols[INPUTS[k]] in df.columns]
     read += [cols["loss"], cols["step"]] + [c for t in terms for c in t.columns]
     if run_group is not None:

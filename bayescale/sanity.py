@@ -33,6 +33,8 @@ FLOPS_TOLERANCE = 0.10
 MAX_PLAUSIBLE_LOSS = 20.0
 #: Rows needed before the trend of the loss with compute is judged.
 MIN_ROWS_FOR_TREND = 8
+#: Decades of compute below which the rows are one budget (no trend can be learned).
+MIN_COMPUTE_SPAN = 0.3
 #: Decades past the largest (or below the smallest) training input that count as far outside.
 FAR_ABOVE_DECADES = 4.0
 FAR_BELOW_DECADES = 1.0
@@ -114,12 +116,17 @@ def check_flops(
 
 
 def check_metric(
-    loss: np.ndarray, compute: np.ndarray | None, column: str, bounded: bool = False
+    loss: np.ndarray,
+    compute: np.ndarray | None,
+    column: str,
+    bounded: bool = False,
+    axis: str = "compute",
 ) -> None:
     """Warn when the loss looks like a perplexity, rises with compute, or has no trend.
 
-    ``compute`` is the table's compute axis (``None`` where the law has none, e.g. a link from
-    an upstream loss); ``bounded`` marks a metric fitted on the logit scale.
+    ``compute`` is the table's compute axis, named ``axis`` in messages (``None`` where the law
+    has none, e.g. a link from an upstream loss); ``bounded`` marks a metric fitted on the logit
+    scale. Rows spanning under 0.3 decades of it (one budget) are said so instead.
     """
     median = float(np.median(loss))
     if not bounded and median > MAX_PLAUSIBLE_LOSS:
@@ -134,20 +141,28 @@ def check_metric(
             "nothing for a law to fit. Check that the column is the metric you meant."
         )
         return
-    if compute is None or len(loss) < MIN_ROWS_FOR_TREND or np.ptp(compute) == 0:
+    if compute is None or len(loss) < MIN_ROWS_FOR_TREND:
+        return
+    span = float(np.log10(np.max(compute) / np.min(compute)))
+    if span < MIN_COMPUTE_SPAN:
+        _warn(
+            f"The rows span {span:.2g} decades of {axis} (one budget?): how the loss falls "
+            f"with {axis} cannot be learned from them, so any extrapolation in {axis} rests on "
+            "the priors alone. Add runs at other budgets."
+        )
         return
     rho, p = stats.spearmanr(compute, loss)
     if not np.isfinite(rho):
         return
     if rho > 0 and p < 0.05:
         _warn(
-            f"Column {column!r} (loss) rises with compute (Spearman rho = {rho:.2f}): a scaling "
+            f"Column {column!r} (loss) rises with {axis} (Spearman rho = {rho:.2f}): a scaling "
             "law of a loss expects it to fall. If this is an accuracy or a score (higher is "
             "better), fit 1 - accuracy or an error rate, or use a downstream link law."
         )
     elif p >= 0.05:
         _warn(
-            f"Column {column!r} (loss) shows no trend with compute (Spearman rho = {rho:.2f}, "
+            f"Column {column!r} (loss) shows no trend with {axis} (Spearman rho = {rho:.2f}, "
             f"p = {p:.2f}): the law will be fitted to noise and its extrapolation comes from "
             "the priors. Check that this is the metric you meant."
         )

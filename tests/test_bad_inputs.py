@@ -413,6 +413,7 @@ WARN_CASES = [
     (lambda d: pd.concat([d, d]).assign(run=np.arange(2 * len(d)) % len(d)), {}, "repeat"),
     (_one_size, {}, "'params' takes 1 distinct"),
     (lambda d: _with(d, loss=2.5), {}, "takes one value"),
+    (lambda d: d[d["flops"].between(5e18, 2e19)], {}, "decades of compute (one budget?)"),
     (lambda d: _with(d, tokens=lambda s: np.where(s > s.median(), 2e10, 1e9)), {}, "'tokens'"),
 ]
 
