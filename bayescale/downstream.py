@@ -340,7 +340,10 @@ class TwoStepPosterior:
         )
         dims = tree_dims(model.loss)
         dims.update(_prefixed(tree_dims(model.link)))
-        dims.update({"metric": ["obs"], "link__z_run": ["link__run"], "link__r_run": ["link__run"]})
+        dims["metric"] = ["obs"]
+        dims.update(
+            {f"link__{p}_{r}": ["link__run"] for p in ("z", "r") for r in ("run", "run_free")}
+        )
         coords = {**tree_coords(data.link), **tree_coords(data.loss)}
         if data.link.run is not None:
             coords["link__run"] = list(data.link.run.labels)

@@ -38,11 +38,14 @@ from bayescale.inference import Draws
 from bayescale.laws.base import Law, Scale
 from bayescale.likelihood import (
     LIKELIHOODS,
+    RUN_FREE,
     RUN_MOMENT_SITES,
     SCALES,
     from_location,
     marginal_run_likelihood,
     noise,
+    remove_trend,
+    run_trend_basis,
     to_location,
 )
 from bayescale.posterior import ATTR_MODEL, PREDICTIVE_MAX_ELEMENTS, ScalingPosterior, read_tree
@@ -475,8 +478,9 @@ class Model:
         integrated = ", integrated out of the likelihood" if self.marginalises_run(data) else ""
         return (
             f"per-run effect on the mean: on{integrated} (column {column!r}, {how}, groups the "
-            f"{data.n} rows into {data.run.size} runs whose checkpoints share one offset; "
-            "run=False treats every row as an independent run)"
+            f"{data.n} rows into {data.run.size} runs whose checkpoints share one offset; the "
+            "fitted offsets average zero and carry no trend in the inputs constant within a run, "
+            "which the law models; run=False treats every row as an independent run)"
         )
 
     # -- data -------------------------------------------------------------------------------
@@ -613,6 +617,9 @@ class Model:
         }
         if data.run is not None:
             arrays["run_codes"] = pad(data.run.codes)
+            arrays["run_basis"] = run_trend_basis(
+                data.run.codes, data.run.size, data.x, 1 + len(self.law.inputs)
+            )
         if grid is not None:
             arrays["disc_bins"] = pad(grid.index(disc_axis(data.x, self.cost.k)))
         return structure, arrays
@@ -639,6 +646,7 @@ class Model:
         mask: jnp.ndarray,
         scale: Mapping[str, Any],
         run_codes: jnp.ndarray | None = None,
+        run_basis: jnp.ndarray | None = None,
         disc_bins: jnp.ndarray | None = None,
         obs_name: str = "loss",
     ) -> jnp.ndarray:
@@ -672,7 +680,7 @@ class Model:
             sd_run = numpyro.sample("sd_run", prior("sd_run"))
             sigma = numpyro.sample("sigma", prior("sigma"))
             logp, mean, sd = marginal_run_likelihood(
-                y, loc, run_codes, sizes[RUN], sd_run, sigma, mask
+                y, loc, run_codes, sizes[RUN], sd_run, sigma, mask, run_basis
             )
             numpyro.factor(f"{obs_name}_marginal", logp)
             numpyro.deterministic(RUN_MOMENT_SITES[0], mean)
@@ -681,7 +689,10 @@ class Model:
         if has_run:
             sd_run = numpyro.sample("sd_run", prior("sd_run"))
             with numpyro.plate(RUN, sizes[RUN]):
-                r_run = sample_effect(RUN, sd_run, RUN in centered)
+                r_run = sample_effect(RUN_FREE, sd_run, RUN in centered)
+            if run_basis is not None:  # the runs' offsets, without a trend across runs
+                r_run = remove_trend(r_run, run_basis)
+            r_run = numpyro.deterministic(f"r_{RUN}", r_run)
             loc = loc + r_run[run_codes]
         sigma = numpyro.sample("sigma", prior("sigma"))
         nu = numpyro.sample("nu", prior("nu")) if self.likelihood == "student_t" else None

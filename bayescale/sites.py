@@ -185,7 +185,11 @@ def natural_draws(
 
 def dims(law: Law, effects: Effects, terms: list[Term] | tuple[Term, ...]) -> dict[str, list[str]]:
     """Dims of every site and derived variable (beyond ``chain, draw``) in the DataTree."""
-    out: dict[str, list[str]] = {"z_run": [RUN], "r_run": [RUN], "z_disc": ["disc_step"]}
+    # The run effect r_run and its sites before the trend is removed (likelihood.RUN_FREE).
+    out: dict[str, list[str]] = {
+        f"{p}_{r}": [RUN] for p in ("z", "r") for r in (RUN, f"{RUN}_free")
+    }
+    out["z_disc"] = ["disc_step"]
     for site, ts in effects.items():
         for term in ts:
             name = effect_name(site, term)
