@@ -8,6 +8,10 @@ score (relative) and the median ARE, for
   test* (leave-one-dataset-out, ``benchmarks/extrapolation_prior.py --leave-out``);
 - ``fixed``: the previous default, a linear drift ``tau ~ HalfNormal(0.03)`` per decade;
 - ``law only``: no extrapolation error;
+- ``split-conformal (record)``: the law-only median widened by the empirical distribution of
+  the ladder's own leave-future-out residuals (``post.calibration()``: log observed minus log
+  refit median, symmetrised), ignoring distance: split-conformal recalibration as in
+  Conformalized Scaling Laws, with the record as the calibration split;
 - ``Huber + bootstrap``: Epoch-style fits with a bootstrap.
 
 The three bayescale variants share one NUTS fit per split (the extrapolation error does not
@@ -89,6 +93,17 @@ DATASET_OF = {
     "gemstones slim_chinchilla": "gemstones",
 }
 METHODS = ("learned (default)", "fixed drift (previous default)", "law only")
+CONFORMAL = "split-conformal (record)"
+
+
+def conformal_draws(post, law_only_draws: np.ndarray) -> np.ndarray | None:
+    """Law-only medians times the record's symmetrised residuals (``None`` without a record)."""
+    record = post.calibration()
+    if record.empty:
+        return None
+    resid = np.log(record["loss"].to_numpy(float) / record["median"].to_numpy(float))
+    med = np.median(law_only_draws, axis=0)
+    return med[None, :] * np.exp(np.concatenate([resid, -resid]))[:, None]
 
 
 def variants(post):
@@ -115,8 +130,12 @@ def main() -> int:
             y = test["loss"].to_numpy(float)
             post = model.fit(train, progress_bar=False)
             ok = bool(post.diagnostics(warn=False).attrs["ok"])
-            for label, p in variants(post).items():
-                summary, _ = cal.score_predictions(cal.predict_rows(p, test, model), y)
+            preds = {k: cal.predict_rows(p, test, model) for k, p in variants(post).items()}
+            conformal = conformal_draws(post, preds[METHODS[2]])
+            if conformal is not None:
+                preds[CONFORMAL] = conformal
+            for label, draws in preds.items():
+                summary, _ = cal.score_predictions(np.asarray(draws).reshape(-1, len(test)), y)
                 rows.append(
                     {
                         "method": label,
@@ -141,7 +160,7 @@ def main() -> int:
                 }
             )
             print(
-                pd.DataFrame(rows[-4:])[
+                pd.DataFrame(rows[-(len(preds) + 1) :])[
                     [
                         "method",
                         "dataset",
