@@ -36,6 +36,13 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
     E-BFMI below 0.3.
     """
     tree: xr.DataTree = post if isinstance(post, xr.DataTree) else _fitted_groups(post)
+    posterior = tree["posterior"].to_dataset()
+    # A quantity equal in every draw has nothing to mix (the effect of a single run, whose
+    # offset is fixed at zero by the trend constraint): no R-hat or ESS to check.
+    constant = [k for k, v in posterior.data_vars.items() if v.size and np.ptp(v.values) == 0]
+    if constant:
+        tree = tree.copy()
+        tree["posterior"] = xr.DataTree(posterior.drop_vars(constant))
     table = arviz_stats.summary(tree, kind="diagnostics", round_to="none")
     table = table[["ess_bulk", "ess_tail", "r_hat"]].astype(float)
     law = getattr(post, "law", None)

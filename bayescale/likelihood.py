@@ -83,7 +83,8 @@ def run_trend_basis(
     """Orthonormal basis of the trends the run effects must not carry, shape ``(n_runs, width)``.
 
     Columns: a constant, and the centred log of every input in ``x`` that is constant within
-    each run and varies between runs (the model size of checkpoint curves), orthonormalised;
+    each run and varies between runs (the model size of checkpoint curves; the value itself for
+    an input that is not positive), orthonormalised;
     zero columns pad it to ``width`` so that tables of one structure stack. The fitted effects
     are ``r - U U' r``: they sum to zero and have no linear trend in those inputs. With no more
     runs than basis columns they vanish (two runs of two sizes cannot tell a run's offset from
@@ -102,8 +103,10 @@ def run_trend_basis(
             col = np.where(seen, lo, 0.0)
             if np.ptp(col[seen]) > 0:
                 cols.append(np.where(seen, col - col[seen].mean(), 0.0))
-    q, r = np.linalg.qr(np.stack(cols, axis=1))
-    q = q[:, np.abs(np.diag(r)) > 1e-8 * np.abs(r).max()]
+    # An SVD, not QR: a column that depends on earlier ones (two inputs in proportion) must not
+    # displace a later independent trend.
+    u, sv, _ = np.linalg.svd(np.stack(cols, axis=1), full_matrices=False)
+    q = u[:, sv > 1e-8 * sv[0]]
     out = np.zeros((n_runs, width))
     out[:, : min(width, q.shape[1])] = q[:, :width]
     return out
@@ -184,9 +187,11 @@ def draw_marginal_run(samples: Mapping, key: jax.Array) -> dict:
     out = {k: v for k, v in samples.items() if k not in RUN_MOMENT_SITES}
     mean, sd = (jnp.asarray(samples[k]) for k in RUN_MOMENT_SITES)
     out["r_run"] = np.asarray(mean + sd * jax.random.normal(key, mean.shape, mean.dtype))
-    # The model's own site (the effects before their trend is removed, see run_trend_basis):
-    # the pointwise log likelihood reads it and removes the trend again, which moves these
-    # independent draws from the exact marginals by a share of order k / n_runs of their sd.
+    # The model's sampled site too, so that a model run given these draws (the pointwise log
+    # likelihood substitutes every site, ``r_run`` included) finds every site it samples. The
+    # draws are independent across runs from each effect's exact marginal: each row's density
+    # needs only its own run's, and their means carry no trend; a single draw's effects do not
+    # sum to zero exactly, as sampled ones do.
     out[f"r_{RUN_FREE}"] = out["r_run"]
     return out
 

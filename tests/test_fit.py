@@ -302,6 +302,35 @@ def test_marginal_run_likelihood_without_a_trend_matches_the_multivariate_normal
     np.testing.assert_allclose(remove_trend(jnp.asarray(mean), jnp.asarray(basis)), mean)
 
 
+def test_run_trend_basis_keeps_every_independent_trend():
+    from bayescale.likelihood import run_trend_basis
+
+    # U is proportional to N (a dependent column) and comes before T: T's trend must stay.
+    n = np.array([1.0, 2, 3, 4, 5]) * 1e8
+    t = np.array([3.0, 1, 4, 1, 5]) * 1e9
+    basis = run_trend_basis(np.arange(5), 5, {"N": n, "U": 20 * n, "T": t}, width=4)
+    trends = np.stack([np.ones(5), np.log(n), np.log(t)], axis=1)
+    np.testing.assert_allclose(trends - basis @ (basis.T @ trends), 0, atol=1e-12)
+    assert np.sum(np.linalg.norm(basis, axis=0) > 0.5) == 3
+
+
+def test_a_single_run_has_no_effect_to_diagnose():
+    import pandas as pd
+
+    # One training curve with a run column: its offset is fixed at zero (it cannot be told
+    # from E), so the diagnostics must not read its constant draws as a failed R-hat.
+    rng = np.random.default_rng(1)
+    d = np.geomspace(1e9, 1e11, 12)
+    loss = (1.8 + 40 * d**-0.15) * np.exp(0.003 * rng.standard_normal(d.size))
+    df = pd.DataFrame({"params": 1e8, "tokens": d, "loss": loss, "run": "r0"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        post = bs.Model(law=bs.laws.SaturatingPowerLaw(x="D")).fit(df, draws=200, warmup=200)
+    assert np.all(post.posterior["r_run"].values == 0)
+    table = post.diagnostics(warn=False)
+    assert not table["r_hat"].isna().any() and "r_run[r0]" not in table.index
+
+
 def test_run_effects_carry_no_trend_across_sizes():
     import pandas as pd
 
