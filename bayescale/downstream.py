@@ -48,7 +48,7 @@ from bayescale.model import PRIOR_DRAWS, Model
 from bayescale.posterior import ScalingPosterior, read_tree, tree_coords, tree_dims, write_tree
 from bayescale.prediction import KINDS, Assignment, keys, predictor
 from bayescale.record import LOG_SCALE_GRID, scale_draws
-from bayescale.sites import natural_draws, terms_of
+from bayescale.sites import RUN_SITES, natural_draws, terms_of
 
 #: Compiled prior simulations of two-step models, by structure and number of draws.
 _PRIOR_FNS: dict[tuple, Any] = {}
@@ -341,9 +341,7 @@ class TwoStepPosterior:
         dims = tree_dims(model.loss)
         dims.update(_prefixed(tree_dims(model.link)))
         dims["metric"] = ["obs"]
-        dims.update(
-            {f"link__{p}_{r}": ["link__run"] for p in ("z", "r") for r in ("run", "run_free")}
-        )
+        dims.update({f"link__{name}": ["link__run"] for name in RUN_SITES})
         coords = {**tree_coords(data.link), **tree_coords(data.loss)}
         if data.link.run is not None:
             coords["link__run"] = list(data.link.run.labels)

@@ -38,6 +38,9 @@ Effects = Mapping[str, tuple[Term, ...]]
 SEP = "__"
 #: Name of the per-run effect (its dim and its sites ``sd_run``, ``z_run``, ``r_run``).
 RUN = "run"
+#: Sites of the run effect: ``r_run`` (the effect), and the sampled sites before its trend is
+#: removed (``likelihood.RUN_FREE``); ``z_run`` of fits saved before the trend was removed.
+RUN_SITES = tuple(f"{p}_{r}" for p in ("z", "r") for r in (RUN, f"{RUN}_free"))
 #: Sampled sites of the observation model and the discrepancy (population level).
 NOISE_SITES = ("sigma", "nu", "sd_run", "tau_disc")
 
@@ -185,10 +188,7 @@ def natural_draws(
 
 def dims(law: Law, effects: Effects, terms: list[Term] | tuple[Term, ...]) -> dict[str, list[str]]:
     """Dims of every site and derived variable (beyond ``chain, draw``) in the DataTree."""
-    # The run effect r_run and its sites before the trend is removed (likelihood.RUN_FREE).
-    out: dict[str, list[str]] = {
-        f"{p}_{r}": [RUN] for p in ("z", "r") for r in (RUN, f"{RUN}_free")
-    }
+    out: dict[str, list[str]] = {name: [RUN] for name in RUN_SITES}
     out["z_disc"] = ["disc_step"]
     for site, ts in effects.items():
         for term in ts:
@@ -221,6 +221,7 @@ def population_sites(law: Law, effects: Effects) -> list[str]:
 __all__ = [
     "NOISE_SITES",
     "RUN",
+    "RUN_SITES",
     "SEP",
     "Effects",
     "dims",

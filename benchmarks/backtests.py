@@ -135,7 +135,7 @@ def main() -> int:
             if conformal is not None:
                 preds[CONFORMAL] = conformal
             for label, draws in preds.items():
-                summary, _ = cal.score_predictions(np.asarray(draws).reshape(-1, len(test)), y)
+                summary, _ = cal.score_predictions(draws, y)
                 rows.append(
                     {
                         "method": label,
