@@ -32,6 +32,7 @@ from bayescale.errors import (
     PosteriorFileError,
     SpecificationError,
 )
+from bayescale.fit import METHODS
 from bayescale.frontier import frontier
 from bayescale.inference import NutsSettings
 from bayescale.model import Model, load_posterior
@@ -256,6 +257,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             seed=args.seed,
             progress_bar=not args.quiet,
             target_accept=args.target_accept,
+            method=args.method,
         )
     elapsed = time.perf_counter() - t0
     pd.set_option("display.width", 120)
@@ -487,6 +489,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=probability,
         default=NutsSettings.target_accept,
         help="NUTS target acceptance; raise it (0.99) when a fit reports divergences",
+    )
+    f.add_argument(
+        "--method",
+        choices=list(METHODS),
+        default="nuts",
+        help="nuts; psis: importance sampling from the Laplace approximation, checked by its "
+        "Pareto k-hat; auto: psis, and NUTS when that check fails",
     )
     f.add_argument(
         "--progress", action="store_true", help="print each phase (the default unless --quiet)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from typing import Any
 
@@ -16,6 +17,8 @@ from bayescale.sites import display_name
 RHAT_MAX = 1.01
 ESS_MIN = 400
 BFMI_MIN = 0.3
+#: Largest Pareto k-hat of an importance-sampled fit's weights that is trusted (Vehtari et al.).
+KHAT_MAX = 0.7
 
 
 def _fitted_groups(post: Any) -> xr.DataTree:
@@ -29,11 +32,14 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
     ``post`` is a posterior (anything with a ``tree``) or an ArviZ DataTree. Returns a table
     indexed by parameter (``"E"``, ``"z_a__family[f1]"``...) with columns ``r_hat``,
     ``ess_bulk``, ``ess_tail`` and ``ok``. Its ``attrs`` hold the sampler checks:
-    ``divergences``, ``max_treedepth_hits`` (counted from ``reached_max_treedepth``, which the
-    engine computes), ``bfmi_min`` (``arviz_stats.bfmi``) and the overall ``ok``. When ``warn``
-    is true, a :class:`~bayescale.errors.ConvergenceWarning` says which checks failed: R-hat
-    above 1.01, bulk or tail ESS below 400, any divergence, hitting the maximum tree depth, or
-    E-BFMI below 0.3.
+    ``method`` (``"nuts"`` or ``"psis"``), ``divergences``, ``max_treedepth_hits`` (counted
+    from ``reached_max_treedepth``, which the engine computes), ``bfmi_min``
+    (``arviz_stats.bfmi``) and the overall ``ok``. When ``warn`` is true, a
+    :class:`~bayescale.errors.ConvergenceWarning` says which checks failed: R-hat above 1.01,
+    bulk or tail ESS below 400, any divergence, hitting the maximum tree depth, or E-BFMI below
+    0.3. An importance-sampled fit (``method="psis"``) is checked by its weights instead: Pareto
+    k-hat at most :data:`KHAT_MAX` and importance ESS at least 400 (``pareto_k`` and
+    ``ess_importance`` in ``attrs``; no R-hat).
     """
     tree: xr.DataTree = post if isinstance(post, xr.DataTree) else _fitted_groups(post)
     posterior = tree["posterior"].to_dataset()
@@ -43,47 +49,117 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
     if constant:
         tree = tree.copy()
         tree["posterior"] = xr.DataTree(posterior.drop_vars(constant))
-    table = arviz_stats.summary(tree, kind="diagnostics", round_to="none")
-    table = table[["ess_bulk", "ess_tail", "r_hat"]].astype(float)
+    stats = tree["sample_stats"]
+    if "pareto_k" in stats:
+        table, sampler = _importance_table(tree, stats)
+    else:
+        table, sampler = _nuts_table(tree, stats)
     law = getattr(post, "law", None)
     if law is not None:  # the names summary() shows; each row the worst of its coordinates
         names = [display_name(str(i), law) for i in table.index]
         order = list(dict.fromkeys(names))
         worst = {"ess_bulk": "min", "ess_tail": "min", "r_hat": "max"}
         table = table.groupby(names, sort=False).agg(worst).reindex(order)
-    table["ok"] = (
-        (table["r_hat"] <= RHAT_MAX)
-        & (table["ess_bulk"] >= ESS_MIN)
-        & (table["ess_tail"] >= ESS_MIN)
-    )
-    stats = tree["sample_stats"]
-    n_div = int(stats["diverging"].values.sum())
-    n_depth = int(stats["reached_max_treedepth"].values.sum())
-    bfmi_min = float(np.min(np.asarray(arviz_stats.bfmi(tree)["energy"])))
-    ok = bool(table["ok"].all()) and n_div == 0 and n_depth == 0 and bfmi_min >= BFMI_MIN
     posterior = tree["posterior"]
     nu = float(posterior["nu"].median()) if "nu" in posterior else None
     table.attrs.update(
         {
-            "divergences": n_div,
-            "max_treedepth_hits": n_depth,
-            "bfmi_min": bfmi_min,
+            **sampler,
             "rhat_max": float(table["r_hat"].max()),
             "ess_bulk_min": float(table["ess_bulk"].min()),
             "ess_tail_min": float(table["ess_tail"].min()),
-            "ok": ok,
             "nu_median": nu,
             "checkpoints": "constant_data" in tree.children and "code_run" in tree["constant_data"],
         }
     )
-    if warn and not ok:
+    if table.attrs["method"] == "nuts":
+        table["ok"] = (
+            (table["r_hat"] <= RHAT_MAX)
+            & (table["ess_bulk"] >= ESS_MIN)
+            & (table["ess_tail"] >= ESS_MIN)
+        )
+        a = table.attrs
+        a["ok"] = (
+            bool(table["ok"].all())
+            and a["divergences"] == 0
+            and a["max_treedepth_hits"] == 0
+            and a["bfmi_min"] >= BFMI_MIN
+        )
+    else:
+        a = table.attrs
+        a["ok"] = importance_ok(a["pareto_k"], a["ess_importance"])
+        table["ok"] = a["ok"]
+    if warn and not table.attrs["ok"]:
         warnings.warn(failure_message(table), ConvergenceWarning, stacklevel=3)
     return table
+
+
+def importance_ok(pareto_k: float, ess: float) -> bool:
+    """Return whether importance weights can be trusted: k-hat <= 0.7 and ESS >= 400."""
+    return bool(np.isfinite(pareto_k) and pareto_k <= KHAT_MAX and ess >= ESS_MIN)
+
+
+def _nuts_table(tree: xr.DataTree, stats: xr.DataTree) -> tuple[pd.DataFrame, dict]:
+    """R-hat and ESS of every quantity, and NUTS's sampler checks."""
+    table = arviz_stats.summary(tree, kind="diagnostics", round_to="none")
+    table = table[["ess_bulk", "ess_tail", "r_hat"]].astype(float)
+    return table, (
+        {
+            "method": "nuts",
+            "divergences": int(stats["diverging"].values.sum()),
+            "max_treedepth_hits": int(stats["reached_max_treedepth"].values.sum()),
+            "bfmi_min": float(np.min(np.asarray(arviz_stats.bfmi(tree)["energy"]))),
+        }
+    )
+
+
+def _quantity_names(posterior: xr.Dataset) -> list[str]:
+    """``var`` or ``var[coord, ...]`` of every scalar quantity, as ``arviz_stats.summary``."""
+    names = []
+    for k, v in posterior.data_vars.items():
+        dims = [d for d in v.dims if d not in ("chain", "draw")]
+        if not dims:
+            names.append(str(k))
+            continue
+        labels = [[str(c) for c in v[d].values] for d in dims]
+        names.extend(f"{k}[{', '.join(c)}]" for c in itertools.product(*labels))
+    return names
+
+
+def _importance_table(tree: xr.DataTree, stats: xr.DataTree) -> tuple[pd.DataFrame, dict]:
+    """Check an importance-sampled fit by its weights' Pareto k-hat and effective sample size.
+
+    Its draws are resampled from weighted proposals, so neither R-hat nor the autocorrelation
+    ESS of the resampled draws measures anything (duplicates look like perfect mixing): every
+    quantity gets the weights' ESS and no R-hat.
+    """
+    khat = float(np.max(stats["pareto_k"].values))
+    ess = float(np.min(stats["ess_importance"].values))
+    names = _quantity_names(tree["posterior"].to_dataset())
+    table = pd.DataFrame({"ess_bulk": ess, "ess_tail": ess, "r_hat": np.nan}, index=names)
+    return table, (
+        {
+            "method": "psis",
+            "pareto_k": khat if np.isfinite(khat) else np.inf,
+            "ess_importance": ess,
+            "divergences": 0,
+            "max_treedepth_hits": 0,
+            "bfmi_min": np.nan,
+        }
+    )
 
 
 def failure_message(table: pd.DataFrame) -> str:
     """One paragraph saying which checks failed and what to try."""
     a = table.attrs
+    if a.get("method") == "psis":
+        return (
+            f"The importance-sampled fit failed its diagnostics: Pareto k-hat "
+            f"{a['pareto_k']:.2f} (<= {KHAT_MAX} needed), importance ESS "
+            f"{a['ess_importance']:.0f} (>= {ESS_MIN} needed): the Laplace proposal misses part "
+            "of the posterior. Fit it with NUTS (method='nuts'), or let method='auto' do so for "
+            "the fits that fail."
+        )
     problems = []
     if a["rhat_max"] > RHAT_MAX:
         worst = table["r_hat"].idxmax()
@@ -119,10 +195,35 @@ def failure_message(table: pd.DataFrame) -> str:
     return "The fit failed its diagnostics: " + "; ".join(problems) + advice
 
 
+def checks(table: pd.DataFrame) -> pd.DataFrame:
+    """Return the fit's checks as a table: ``check``, ``value`` and ``threshold``, one row each."""
+    a = table.attrs
+    if a.get("method") == "psis":
+        rows = [
+            ("Pareto k-hat", a["pareto_k"], f"<= {KHAT_MAX}"),
+            ("importance ESS", a["ess_importance"], f">= {ESS_MIN}"),
+        ]
+    else:
+        rows = [
+            ("max R-hat", a["rhat_max"], f"<= {RHAT_MAX}"),
+            ("min bulk ESS", a["ess_bulk_min"], f">= {ESS_MIN}"),
+            ("min tail ESS", a["ess_tail_min"], f">= {ESS_MIN}"),
+            ("divergences", a["divergences"], "0"),
+            ("max tree depth hits", a["max_treedepth_hits"], "0"),
+            ("min E-BFMI", a["bfmi_min"], f">= {BFMI_MIN}"),
+        ]
+    return pd.DataFrame(rows, columns=["check", "value", "threshold"])
+
+
 def format_report(table: pd.DataFrame) -> str:
     """Short human-readable diagnostics text."""
     a = table.attrs
     status = "OK" if a["ok"] else "FAILED"
+    if a.get("method") == "psis":
+        return (
+            f"diagnostics {status} (importance sampling): Pareto k-hat {a['pareto_k']:.2f}, "
+            f"importance ESS {a['ess_importance']:.0f}"
+        )
     return (
         f"diagnostics {status}: max R-hat {a['rhat_max']:.4f}, min bulk ESS "
         f"{a['ess_bulk_min']:.0f}, min tail ESS {a['ess_tail_min']:.0f}, divergences "

@@ -20,11 +20,59 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayescale.diagnostics import diagnose, failure_message
+from bayescale.diagnostics import diagnose, failure_message, importance_ok
 from bayescale.errors import ConvergenceWarning, SpecificationError
-from bayescale.inference import Fittable, NutsSettings, laplace_draws, sample_nuts
+from bayescale.inference import (
+    Draws,
+    Fittable,
+    NutsSettings,
+    laplace_draws,
+    sample_importance,
+    sample_nuts,
+)
 from bayescale.laws.base import Scale
 from bayescale.sites import natural_draws
+
+#: Ways to draw a full posterior: NUTS; importance sampling from the Laplace approximation,
+#: checked by PSIS; or importance sampling where its check passes and NUTS for the rest.
+METHODS = ("nuts", "psis", "auto")
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise ValueError(f"method={method!r}; choose one of {list(METHODS)}.")
+
+
+def _sample(
+    model: Fittable,
+    datas: list,
+    settings: NutsSettings,
+    method: str,
+    progress: Callable[[str], None] | None = None,
+) -> list[Draws]:
+    """Every table's draws by ``method`` (see :data:`METHODS`)."""
+    _check_method(method)
+    if method == "nuts":
+        return sample_nuts(model, datas, settings, progress)
+    out = sample_importance(model, datas, settings, progress)
+    if method == "psis":
+        return out
+
+    def khat(d: Draws) -> float:
+        return float(d.stats["pareto_k"].flat[0])
+
+    def passed(d: Draws) -> bool:
+        return importance_ok(khat(d), float(d.stats["ess_importance"].flat[0]))
+
+    failed = [i for i, d in enumerate(out) if not passed(d)]
+    if failed:
+        nuts = sample_nuts(model, [datas[i] for i in failed], settings, progress)
+        for i, d in zip(failed, nuts, strict=True):
+            # what sent the fit to NUTS, kept with its settings
+            d.settings = {**d.settings, "psis_pareto_k": khat(out[i])}
+            d.timing = {**d.timing, **{f"psis_{k}": v for k, v in out[i].timing.items()}}
+            out[i] = d
+    return out
 
 
 def _progress(show: bool) -> Callable[[str], None] | None:
@@ -41,9 +89,10 @@ def fit[P](
     warmup: int = 1000,
     seed: int = 0,
     progress_bar: bool = False,
+    method: str = "nuts",
     **options: Any,
 ) -> P:
-    """Fit ``model`` to the table ``df`` with NUTS (initialised at the MAP).
+    """Fit ``model`` to the table ``df`` with NUTS (initialised at the MAP), or without it.
 
     Parameters
     ----------
@@ -57,6 +106,12 @@ def fit[P](
         Random seed; the same seed, data and options give the same draws.
     progress_bar : bool
         Print each phase (MAP, sampling, log likelihood) as it starts.
+    method : {"nuts", "psis", "auto"}
+        ``"nuts"``: NUTS. ``"psis"``: adaptive importance sampling from the MAP's Laplace
+        approximation (:mod:`bayescale.inference.importance`), ``chains x draws`` equally
+        weighted draws checked by the weights' Pareto k-hat (at most 0.7) and effective sample
+        size (at least 400), which the diagnostics report instead of R-hat. ``"auto"``:
+        importance sampling, and NUTS when its check fails.
     **options
         Sampler options of :class:`~bayescale.inference.NutsSettings` (``target_accept``,
         ``max_tree_depth``, ``dense_mass``, ``init``, ``init_mass``, ``chain_method``, ...).
@@ -73,9 +128,10 @@ def fit[P](
     >>> post = bs.fit(bs.Model("chinchilla"), runs)               # doctest: +SKIP
     >>> post = bs.Model("chinchilla").fit(runs)                   # the same  # doctest: +SKIP
     """
+    _check_method(method)
     settings = NutsSettings(chains=chains, draws=draws, warmup=warmup, seed=seed, **options)
     data = model.prepare(df)
-    (result,) = sample_nuts(model, [data], settings, _progress(progress_bar))
+    (result,) = _sample(model, [data], settings, method, _progress(progress_bar))
     post = model.posterior_from(data, result)
     diagnose(post, warn=True)
     return post
@@ -91,6 +147,7 @@ def fit_many[P](
     warn: bool = False,
     refit_failed: bool = False,
     refit_target_accept: float = 0.99,
+    method: str = "nuts",
     **options: Any,
 ) -> list[P]:
     """Full NUTS posteriors of many tables of one model, as one vectorised computation.
@@ -118,21 +175,25 @@ def fit_many[P](
         their place.
     refit_target_accept : float
         Target acceptance probability of the refit.
+    method : {"nuts", "psis", "auto"}
+        As for :func:`fit`: with ``"auto"`` every fit is importance-sampled from its Laplace
+        approximation and only those whose Pareto k-hat or importance ESS fail go to NUTS (one
+        batch); its settings record ``psis_pareto_k``.
     **options
         Sampler options of :class:`~bayescale.inference.NutsSettings`.
     """
+    _check_method(method)
     settings = NutsSettings(chains=chains, draws=draws, warmup=warmup, seed=seed, **options)
     datas = [model.prepare(t) for t in tables]
-    out = _posteriors(model, datas, settings)
+    out = _posteriors(model, datas, settings, method)
     if not (refit_failed or warn):
         return out
     checks = [diagnose(post, warn=False) for post in out]
     failed = [i for i, table in enumerate(checks) if not table.attrs["ok"]]
     if refit_failed and failed:
         again = settings.with_(target_accept=refit_target_accept, seed=seed + 1)
-        for i, post in zip(
-            failed, _posteriors(model, [datas[i] for i in failed], again), strict=True
-        ):
+        refits = _posteriors(model, [datas[i] for i in failed], again, "nuts")
+        for i, post in zip(failed, refits, strict=True):
             out[i] = post
             checks[i] = diagnose(post, warn=False)
     if warn:
@@ -142,8 +203,8 @@ def fit_many[P](
     return out
 
 
-def _posteriors[P](model: Fittable[P], datas: list, settings: NutsSettings) -> list[P]:
-    results = sample_nuts(model, datas, settings)
+def _posteriors[P](model: Fittable[P], datas: list, settings: NutsSettings, method: str) -> list[P]:
+    results = _sample(model, datas, settings, method)
     return [model.posterior_from(d, r) for d, r in zip(datas, results, strict=True)]
 
 
@@ -239,11 +300,27 @@ def laplace_many(
 
 
 def diagnostics_table(posteriors: Sequence[Any]) -> pd.DataFrame:
-    """One row per fit: max R-hat, min bulk and tail ESS, divergences, tree-depth hits, ok."""
-    keys = ("rhat_max", "ess_bulk_min", "ess_tail_min", "divergences", "max_treedepth_hits", "ok")
-    return pd.DataFrame(
-        [{k: diagnose(post, warn=False).attrs[k] for k in keys} for post in posteriors]
+    """One row per fit: how it was drawn, its checks, and whether they pass.
+
+    Columns ``method`` (``"nuts"`` or ``"psis"``), max R-hat, min bulk and tail ESS,
+    divergences, tree-depth hits, ``pareto_k`` (importance-sampled fits; NaN for NUTS) and
+    ``ok``.
+    """
+    keys = (
+        "method",
+        "rhat_max",
+        "ess_bulk_min",
+        "ess_tail_min",
+        "divergences",
+        "max_treedepth_hits",
+        "pareto_k",
+        "ok",
     )
+    rows = []
+    for post in posteriors:
+        a = diagnose(post, warn=False).attrs
+        rows.append({k: a.get(k, np.nan) for k in keys})
+    return pd.DataFrame(rows, columns=list(keys))
 
 
-__all__ = ["LaplaceResult", "diagnostics_table", "fit", "fit_many", "laplace_many"]
+__all__ = ["METHODS", "LaplaceResult", "diagnostics_table", "fit", "fit_many", "laplace_many"]

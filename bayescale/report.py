@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from bayescale.data import DEFAULT_COLUMNS, compute_of
 from bayescale.decisions import decision_table
-from bayescale.diagnostics import format_report
+from bayescale.diagnostics import checks, format_report
 from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS
 from bayescale.plotting import (
@@ -229,16 +229,7 @@ def report(
         )
     )
     a = diag.attrs
-    diag_table = pd.DataFrame(
-        [
-            {"check": "max R-hat", "value": a["rhat_max"], "threshold": "<= 1.01"},
-            {"check": "min bulk ESS", "value": a["ess_bulk_min"], "threshold": ">= 400"},
-            {"check": "min tail ESS", "value": a["ess_tail_min"], "threshold": ">= 400"},
-            {"check": "divergences", "value": a["divergences"], "threshold": "0"},
-            {"check": "max tree depth hits", "value": a["max_treedepth_hits"], "threshold": "0"},
-            {"check": "min E-BFMI", "value": a["bfmi_min"], "threshold": ">= 0.3"},
-        ]
-    )
+    diag_table = checks(diag)
     sections.append(("Diagnostics", format_report(diag), [], diag_table))
 
     table.to_csv(out / "parameters.csv", index=False)

@@ -1,13 +1,18 @@
 """Speed benchmarks P1-P4 (issue 6). Each prints its numbers; run one or all:
 
-    .venv/bin/python benchmarks/speed.py p1 p2 p3 p4
+    .venv/bin/python benchmarks/speed.py p1 p2 p3 p4   (p1fresh: only P1's fresh processes)
 
 P1  Epoch's Chinchilla data, default model, 4 chains x 1000 draws: wall time including
     compilation (first fit in the process), min bulk ESS, ESS/s; the same model in PyMC sampled
     by nutpie (``pip install -e .[bench]``), and the ratio of ESS/s.
+    Then the same fit in fresh processes (import included), with an empty and a filled
+    compile cache, by ``method="auto"`` (importance sampling checked by PSIS) and by NUTS.
 P2  NUTS overhead: NUTS wall time against total leapfrog steps x one jitted gradient.
 P3  1000 independent Chinchilla fits of ~50 points: batched MAP + Laplace, batched NUTS
-    (diagnostics per fit), against a loop of SciPy Huber point fits with a bootstrap.
+    (diagnostics per fit), ``method="auto"`` (importance sampling from the Laplace
+    approximation checked by PSIS, NUTS for the fits that fail) with its agreement with NUTS
+    on a sample of fits, against a loop of SciPy Huber point fits with a bootstrap.
+    ``P3_NUTS=0`` skips the batched NUTS run (~10 min).
 P4  A hierarchical fit of simulated checkpoint curves (family and run effects) at 1k, 3k, 10k
     and 30k observations by default (``P4_SIZES=...,100000`` adds 100k: 32 min on 2 CPU
     cores): wall time and its growth with the number of points. Run it with
@@ -150,6 +155,9 @@ def p3() -> None:
             f"P3 MAP+Laplace ({label}): {time.perf_counter() - t0:.2f} s, "
             f"converged {lap.summary()['converged'].mean():.3f}, timing {lap.timing}"
         )
+    if os.environ.get("P3_NUTS", "1") == "0":
+        p3_importance(model, tables)
+        return
     t0 = time.perf_counter()
     chains = int(os.environ.get("P3_CHAINS", "4"))
     warmup = int(os.environ.get("P3_WARMUP", "500"))
@@ -177,6 +185,7 @@ def p3() -> None:
             f"{time.perf_counter() - t0:.1f} s; {refit['ok'].mean():.3f} of them now pass; "
             f"fits passing after refit {(diag['ok'].sum() + refit['ok'].sum()) / n_fits:.3f}"
         )
+    p3_importance(model, tables)
     from bootstrap_baseline import bootstrap_draws
 
     k = min(int(os.environ.get("P3_BASELINE_FITS", "3")), n_fits)
@@ -187,6 +196,67 @@ def p3() -> None:
     print(
         f"P3 baseline SciPy Huber fit + 100 bootstrap refits: {per:.2f} s per fit "
         f"(measured on {k}); {per * n_fits:.0f} s for {n_fits} (extrapolated)"
+    )
+
+
+#: Parameters compared between importance-sampled and NUTS posteriors.
+P3_PARAMETERS = ("E", "A", "B", "alpha", "beta", "sigma", "nu")
+#: Quantiles compared.
+P3_QUANTILES = (0.05, 0.5, 0.95)
+
+
+def _quantile_se(p: float, sd: float, ess: float) -> float:
+    """Monte Carlo standard error of a normal posterior's quantile ``p`` from ``ess`` draws."""
+    from scipy.stats import norm
+
+    return sd * np.sqrt(p * (1 - p) / ess) / norm.pdf(norm.ppf(p))
+
+
+def p3_importance(model, tables: list[pd.DataFrame]) -> None:
+    """``method="auto"``: PSIS-checked importance sampling, NUTS for the fits that fail.
+
+    Then, on ``P3_AGREEMENT_FITS`` (default 20) of the accepted fits, NUTS (4 x 1000) on the
+    same tables: the difference of every parameter's 5/50/95 % quantiles in units of its
+    Monte Carlo standard error (both estimates' errors combined, from the importance ESS and
+    NUTS's bulk ESS, normal approximation).
+    """
+    for label in ("cold", "warm"):
+        t0 = time.perf_counter()
+        posts = bs.fit_many(model, tables, chains=4, draws=1000, seed=0, method="auto")
+        wall = time.perf_counter() - t0
+        diag = bs.diagnostics_table(posts)
+        accepted = diag["method"] == "psis"
+        print(
+            f"P3 method='auto' ({label}): {wall:.1f} s; accepted by PSIS {accepted.mean():.3f}, "
+            f"refitted by NUTS {1 - accepted.mean():.3f}; fits passing diagnostics "
+            f"{diag['ok'].mean():.3f}; Pareto k-hat median {diag['pareto_k'].median():.2f}, "
+            f"99 % {diag['pareto_k'].quantile(0.99):.2f}; phases of the PSIS batch "
+            f"{ {k: round(v, 1) for k, v in posts[int(np.argmax(accepted))].timing.items()} }"
+        )
+    n_check = int(os.environ.get("P3_AGREEMENT_FITS", "20"))
+    idx = list(np.flatnonzero(accepted.to_numpy())[:n_check])
+    t0 = time.perf_counter()
+    nuts = bs.fit_many(model, [tables[i] for i in idx], chains=4, draws=1000, warmup=1000, seed=1)
+    z, ratio = [], []
+    for i, ref in zip(idx, nuts, strict=True):
+        a, b = posts[i].posterior, ref.posterior
+        ess_a = posts[i].diagnostics(warn=False).attrs["ess_importance"]
+        ess_b = ref.diagnostics(warn=False)
+        for k in P3_PARAMETERS:
+            sd = float(b[k].std())
+            eb = float(ess_b.loc[k, "ess_bulk"]) if k in ess_b.index else 1000.0
+            for p in P3_QUANTILES:
+                qa, qb = np.quantile(a[k].values, p), np.quantile(b[k].values, p)
+                se = np.hypot(_quantile_se(p, sd, ess_a), _quantile_se(p, sd, eb))
+                z.append((qa - qb) / se)
+                ratio.append(abs(qa - qb) / sd)
+    z = np.abs(np.asarray(z))
+    print(
+        f"P3 agreement with NUTS on {len(idx)} accepted fits ({time.perf_counter() - t0:.0f} s "
+        f"of NUTS): {len(z)} quantiles, |difference| / MCSE median {np.median(z):.2f} "
+        f"(0.67 if they agree), within 2 MCSE {np.mean(z < 2):.3f} (0.95), within 3 "
+        f"{np.mean(z < 3):.3f} (0.997); |difference| / posterior sd median "
+        f"{np.median(ratio):.3f}, max {np.max(ratio):.3f}"
     )
 
 
@@ -248,11 +318,55 @@ def p4() -> None:
         print(f"P4 growth: wall ~ n^{slope:.2f}")
 
 
+FRESH = """
+import json, os, sys, time
+t0 = time.perf_counter()
+import bayescale as bs
+t1 = time.perf_counter()
+df = bs.datasets.load("epoch_chinchilla")
+df = df.drop(df["loss"].nlargest(5).index)
+t2 = time.perf_counter()
+post = bs.Model().fit(df, seed=0, method=sys.argv[1])
+t3 = time.perf_counter()
+d = post.diagnostics(warn=False).attrs
+print(json.dumps({"import": t1 - t0, "load": t2 - t1, "fit": t3 - t2, "total": t3 - t0 - (t2 - t1),
+                  "phases": post.timing, "ok": d["ok"], "method": d["method"]}))
+"""
+
+
+def p1_fresh() -> None:
+    """The Epoch fit in a fresh process, import included, with an empty and a filled cache."""
+    import json
+    import subprocess
+    import tempfile
+
+    for method in ("auto", "nuts"):
+        with tempfile.TemporaryDirectory() as cache:
+            env = {**os.environ, "BAYESCALE_COMPILE_CACHE": cache}
+            for label in ("empty cache", "filled cache"):
+                out = subprocess.run(
+                    [sys.executable, "-c", FRESH, method],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                phases = {k: round(v, 2) for k, v in r["phases"].items()}
+                print(
+                    f"P1 fresh process, method={method!r}, {label}: {r['total']:.2f} s "
+                    f"(import {r['import']:.2f}, fit {r['fit']:.2f}: {phases}); drawn by "
+                    f"{r['method']}, diagnostics {'OK' if r['ok'] else 'FAILED'}"
+                )
+
+
 def main(argv: list[str]) -> int:
     warnings.simplefilter("ignore")
     todo = [a.lower() for a in argv] or ["p1", "p2", "p3", "p4"]
     if "p1" in todo or "p2" in todo:
         p1_p2()
+    if "p1" in todo or "p1fresh" in todo:
+        p1_fresh()
     if "p3" in todo:
         p3()
     if "p4" in todo:

@@ -3,10 +3,12 @@
 - :mod:`~bayescale.inference.problem`: a model over the arrays of one or many tables,
   initialised once per structure (the :class:`Fittable` protocol models follow).
 - :mod:`~bayescale.inference.laplace`: vmapped MAP and Laplace approximation.
+- :mod:`~bayescale.inference.importance`: adaptive importance sampling from the Laplace
+  approximation, checked by PSIS.
 - :mod:`~bayescale.inference.nuts`: NUTS lanes (every chain of every fit) in lockstep.
 - :mod:`~bayescale.inference.stats`: sampler settings and statistics.
-- :mod:`~bayescale.inference.engine`: the drivers, :func:`sample_nuts` and
-  :func:`laplace_draws`.
+- :mod:`~bayescale.inference.engine`: the drivers, :func:`sample_nuts`,
+  :func:`sample_importance` and :func:`laplace_draws`.
 """
 
 from bayescale.inference.devices import devices_map
@@ -16,8 +18,10 @@ from bayescale.inference.engine import (
     LaplaceDraws,
     laplace_draws,
     pointwise_log_likelihood,
+    sample_importance,
     sample_nuts,
 )
+from bayescale.inference.importance import ImportanceFit, importance_sample, psis_weights
 from bayescale.inference.laplace import LaplaceFit, find_map
 from bayescale.inference.nuts import (
     ALL_DEVICES_WARN_ROWS,
@@ -36,6 +40,7 @@ __all__ = [
     "LOG_LIKELIHOOD_CHUNK",
     "Draws",
     "Fittable",
+    "ImportanceFit",
     "LaplaceDraws",
     "LaplaceFit",
     "NutsSettings",
@@ -44,11 +49,14 @@ __all__ = [
     "default_chunk",
     "devices_map",
     "find_map",
+    "importance_sample",
     "lane_devices",
     "laplace_draws",
     "nuts_lanes",
     "pointwise_log_likelihood",
     "problem",
+    "psis_weights",
+    "sample_importance",
     "sample_nuts",
     "sampler_stats",
     "segment_length",

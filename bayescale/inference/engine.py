@@ -7,7 +7,10 @@ fit's chains around its MAP (around its prior medians where the MAP search did n
 with its Laplace covariance as starting mass matrix where that suits, run all chains
 of all fits as NUTS lanes (:mod:`~bayescale.inference.nuts`), then map the draws to the sampled
 sites, draw integrated-out run effects and compute each fit's pointwise log likelihood.
-:func:`laplace_draws` is the fast path: MAP plus Laplace draws for every fit.
+:func:`sample_importance` draws full posteriors without NUTS (Laplace proposals corrected by
+Pareto-smoothed importance sampling, :mod:`~bayescale.inference.importance`) and returns them as
+NUTS draws are returned; :func:`laplace_draws` is the fast path: MAP plus Laplace draws for
+every fit.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from numpyro.infer import log_likelihood
 
+from bayescale.inference.importance import importance_sample
 from bayescale.inference.laplace import MAP_CHUNK, LaplaceFit, find_map
 from bayescale.inference.nuts import all_devices_memory_advice, lane_devices, nuts_lanes
 from bayescale.inference.problem import Fittable, Problem, problem, stack
@@ -170,6 +174,7 @@ def sample_nuts(
         if k != "z"
     }
     record = {
+        "method": "nuts",
         **settings.to_dict(),
         "warmup_tree_depth": settings.warmup_depth(fits),
         "lanes": f"{fits} fit(s) x {chains} chains on {n_dev} device(s)",
@@ -259,6 +264,78 @@ def pointwise_log_likelihood(
     ]
 
 
+def sample_importance(
+    model: Fittable,
+    datas: Sequence[Any],
+    settings: NutsSettings | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[Draws]:
+    """Full posterior draws of every table by adaptive importance sampling (no NUTS).
+
+    Each fit's MAP and Laplace approximation start an adaptive Gaussian proposal whose final
+    draws are weighted by PSIS and resampled to ``chains x draws`` equally weighted draws
+    (:func:`~bayescale.inference.importance.importance_sample`). ``settings`` gives the draws
+    (``chains`` only shapes them: the draws are not chains) and the seed; NUTS's options are
+    ignored. The ``sample_stats`` of every fit hold ``lp`` (each draw's log density) and the
+    fit's ``pareto_k`` and ``ess_importance`` (repeated over draws, as ArviZ stores
+    statistics), which :func:`bayescale.diagnostics.diagnose` checks.
+    """
+    settings = settings or NutsSettings()
+    say = progress or (lambda msg: None)
+    timing: dict[str, float] = {}
+    t0 = time.perf_counter()
+    structure, arrays = stack(model, datas)
+    fits, chains, draws = len(datas), settings.chains, settings.draws
+    prob = problem(model, structure, arrays, settings.seed)
+    k_init, k_run = jax.random.split(jax.random.PRNGKey(settings.seed))
+    x0 = np.asarray(prob.initial_points(jax.random.split(k_init, fits), arrays))
+    timing["initialize"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    say("finding the MAP")
+    lap = find_map(prob, arrays, x0, chunk=MAP_CHUNK)
+    timing["map"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    say(f"importance sampling {fits} fit(s)")
+    imp = importance_sample(prob, arrays, lap, chains * draws, seed=settings.seed)
+    timing["importance"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    z = jax.vmap(jax.vmap(prob.unravel))(jnp.asarray(imp.z))
+    constrained = _constrain(prob, z, arrays)
+    per_fit = {
+        k: np.asarray(v).reshape(fits, chains, draws, *np.shape(v)[2:])
+        for k, v in constrained.items()
+    }
+    run_keys = jax.random.split(k_run, fits)
+    samples = [
+        draw_marginal_run({k: v[i] for k, v in per_fit.items()}, run_keys[i]) for i in range(fits)
+    ]
+    say("computing the pointwise log likelihood")
+    loglik = pointwise_log_likelihood(model, prob, samples, arrays, [d.n for d in datas])
+    timing["log_likelihood"] = time.perf_counter() - t0
+    record = {
+        "method": "psis",
+        "chains": chains,
+        "draws": draws,
+        "seed": settings.seed,
+        "proposals": imp.proposals,
+    }
+    shape = (chains, draws)
+    return [
+        Draws(
+            samples=samples[i],
+            stats={
+                "lp": imp.log_density[i].reshape(shape),
+                "pareto_k": np.full(shape, imp.pareto_k[i]),
+                "ess_importance": np.full(shape, imp.ess[i]),
+            },
+            log_likelihood=loglik[i],
+            settings=record,
+            timing=dict(timing),
+        )
+        for i in range(fits)
+    ]
+
+
 @dataclass
 class LaplaceDraws:
     """MAP, Laplace fit and constrained Laplace draws of every table, ``(fit, draw, ...)``."""
@@ -297,5 +374,6 @@ __all__ = [
     "LaplaceDraws",
     "laplace_draws",
     "pointwise_log_likelihood",
+    "sample_importance",
     "sample_nuts",
 ]

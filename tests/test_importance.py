@@ -1,0 +1,121 @@
+"""Full posteriors without NUTS: Laplace proposals corrected by PSIS (``method="psis"/"auto"``)."""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+
+import numpy as np
+import pytest
+
+import bayescale as bs
+from bayescale import diagnostics
+from bayescale.inference import psis_weights
+
+fit_module = importlib.import_module("bayescale.fit")  # the module, not bs.fit the function
+
+PARAMETERS = ("E", "A", "B", "alpha", "beta", "sigma", "nu")
+
+
+def _normal_log_density(x, sd):
+    return -0.5 * (x / sd) ** 2 - np.log(sd)
+
+
+def test_psis_weights_trust_a_good_proposal_and_flag_a_narrow_one():
+    """Proposal N(0, 1): targets N(0, 1) and N(0, 0.9^2) are fine; N(0, 3^2) is not."""
+    x = np.random.default_rng(0).standard_normal(8000)
+    log_q = _normal_log_density(x, 1.0)
+    ratios = np.stack([_normal_log_density(x, sd) - log_q for sd in (1.0, 0.9, 3.0)])
+    w, khat, ess = psis_weights(ratios)
+    np.testing.assert_allclose(w.sum(axis=1), 1.0)
+    assert khat[0] == 0 and ess[0] == pytest.approx(8000)  # equal weights
+    assert khat[1] < 0.5 and ess[1] > 0.9 * 8000
+    # log w = (1 - 1/9) x^2 / 2: the weights' tail has Pareto shape k = 1 - 1/9
+    assert khat[2] > diagnostics.KHAT_MAX and ess[2] < 0.2 * 8000
+
+
+def test_psis_weights_of_impossible_draws_are_zero():
+    lr = 0.01 * np.random.default_rng(1).standard_normal((2, 400))
+    lr[:, 1::4], lr[:, 3::4] = -np.inf, np.nan
+    lr[1, ::2] = 0.0  # every finite ratio equal: no tail to smooth
+    w, khat, ess = psis_weights(lr)
+    assert np.all(w[:, 1::4] == 0) and np.all(w[:, 3::4] == 0)
+    np.testing.assert_allclose(ess, 200, rtol=0.05)
+    assert khat[1] == 0
+
+
+@pytest.fixture(scope="module")
+def epoch_psis(epoch_runs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", bs.ConvergenceWarning)
+        return bs.Model().fit(epoch_runs, seed=0, method="psis")
+
+
+def test_importance_sampled_epoch_fit_agrees_with_nuts(epoch_psis, epoch_fit):
+    """Every parameter's 5/50/95 % quantiles within Monte Carlo error of NUTS's.
+
+    With an importance ESS above 2000 and NUTS's ESS above 2000, the quantiles' Monte Carlo
+    standard error is at most about 0.05 posterior sd (0.07 at 5 % and 95 %).
+    """
+    d = epoch_psis.diagnostics(warn=False)
+    assert d.attrs["method"] == "psis" and d.attrs["ok"]
+    assert d.attrs["pareto_k"] < diagnostics.KHAT_MAX and d.attrs["ess_importance"] > 2000
+    a, b = epoch_psis.posterior, epoch_fit.posterior
+    for k in PARAMETERS:
+        qa = np.quantile(a[k].values, [0.05, 0.5, 0.95])
+        qb = np.quantile(b[k].values, [0.05, 0.5, 0.95])
+        sd = float(b[k].std())
+        assert np.all(np.abs(qa - qb) < 0.25 * sd), (k, qa, qb, sd)
+
+
+def test_importance_sampled_fit_is_a_full_posterior(epoch_psis, epoch_runs):
+    """The tree carries the weights' diagnostic, LOO and prediction read it as any fit."""
+    tree = epoch_psis.tree
+    stats = tree["sample_stats"]
+    assert {"lp", "pareto_k", "ess_importance"} <= set(stats.data_vars)
+    assert tree["posterior"].sizes["chain"] == 4 and tree["posterior"].sizes["draw"] == 1000
+    assert epoch_psis.settings["method"] == "psis"
+    assert tree["log_likelihood"]["loss"].shape == (4, 1000, len(epoch_runs))
+    loo = epoch_psis.loo()
+    assert np.isfinite(float(loo.elpd))
+    pred = epoch_psis.predict(N=7e10, D=1.4e12)
+    assert 1.8 < float(pred.median()) < 2.2
+
+
+def test_a_failed_importance_check_warns_and_points_to_nuts(epoch_psis):
+    tree = epoch_psis.draws_tree.copy()
+    stats = tree["sample_stats"].to_dataset()
+    stats["pareto_k"] = stats["pareto_k"] * 0 + 0.9
+    tree["sample_stats"] = stats
+    with pytest.warns(bs.ConvergenceWarning, match=r"k-hat 0\.90.*method='nuts'"):
+        table = diagnostics.diagnose(tree)
+    assert not table.attrs["ok"] and table.attrs["method"] == "psis"
+    rows = diagnostics.checks(table).set_index("check")
+    assert rows.loc["Pareto k-hat", "value"] == pytest.approx(0.9)
+    assert "importance sampling" in diagnostics.format_report(table)
+
+
+def test_auto_sends_the_fits_that_fail_the_check_to_nuts(monkeypatch):
+    """``method="auto"``: fits whose weights fail go to NUTS, in place, with their k-hat kept."""
+    tables = [bs.simulate_ladder(seed=i, sizes_per_budget=7) for i in range(3)]
+    calls = []
+
+    def fail_the_second(khat, ess):
+        calls.append(khat)
+        return len(calls) != 2
+
+    monkeypatch.setattr(fit_module, "importance_ok", fail_the_second)
+    posts = bs.fit_many(bs.Model(), tables, chains=2, draws=300, warmup=300, method="auto")
+    methods = [p.settings["method"] for p in posts]
+    assert methods == ["psis", "nuts", "psis"]
+    assert posts[1].settings["psis_pareto_k"] == pytest.approx(calls[1])
+    assert "nuts" in posts[1].timing and "psis_importance" in posts[1].timing
+    # each fit is its own table's: the NUTS refit sits where its table was
+    for post, table in zip(posts, tables, strict=True):
+        assert post.tree["observed_data"]["loss"].size == len(table)
+
+
+def test_an_unknown_method_is_an_error_naming_the_choices():
+    table = bs.simulate_ladder(seed=0, sizes_per_budget=6)
+    with pytest.raises(ValueError, match=r"method='hmc'.*'nuts', 'psis', 'auto'"):
+        bs.fit(bs.Model(), table, method="hmc")
