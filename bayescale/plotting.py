@@ -10,16 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import arviz_plots
-import matplotlib.cm
-import matplotlib.colors
 import numpy as np
 import pandas as pd
 import xarray as xr
-from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter, ScalarFormatter
 
 from bayescale.cost import DEFAULT_COST, TrainingCost
 from bayescale.data import compute_of
@@ -29,6 +24,9 @@ from bayescale.laws.base import INPUTS
 from bayescale.posterior import ScalingPosterior, with_predictive
 from bayescale.sites import terms_of
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 #: Okabe-Ito colour-blind-safe palette.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 AXIS_LABELS = {
@@ -37,7 +35,22 @@ AXIS_LABELS = {
     "C": "training compute C (FLOP)",
     "step": "step",
 }
-#: Central interval probability of bands and intervals in figures (as in summaries).
+
+
+# matplotlib and arviz_plots are imported on first use: they are a second of `import bayescale`
+# (matplotlib.figure alone ~1 s on 2 CPU cores), which a fit does not need.
+def _figure(**kwargs: Any) -> Figure:
+    """Return a matplotlib Figure made without pyplot."""
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
+
+
+def _arviz_plots():
+    """``arviz_plots``, imported on first use (it imports pyplot)."""
+    import arviz_plots
+
+    return arviz_plots
 
 
 def _save(fig: Figure, path: str | Path | None) -> Figure:
@@ -50,6 +63,8 @@ def _save(fig: Figure, path: str | Path | None) -> Figure:
 def _log_axes(ax: Any) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
+    from matplotlib.ticker import ScalarFormatter
+
     ax.yaxis.set_major_formatter(ScalarFormatter())
     ax.yaxis.set_minor_formatter(ScalarFormatter())
     ax.grid(True, which="both", alpha=0.25)
@@ -94,10 +109,12 @@ def plot_fit(
     levels = [None] if group is None else sorted(df[group].astype(str).unique())
     ncol = 2 if len(levels) == 4 else min(len(levels), 3)
     nrow = int(np.ceil(len(levels) / ncol))
-    fig = Figure(figsize=(5.2 * ncol, 4.2 * nrow), layout="constrained")
+    fig = _figure(figsize=(5.2 * ncol, 4.2 * nrow), layout="constrained")
     axes = fig.subplots(nrow, ncol, squeeze=False, sharey=True)
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
     all_keys = sorted(curve_all.unique())
+    import matplotlib
+
     cmap = matplotlib.colormaps["viridis"]
     for ax, level in zip(axes.flat, levels, strict=False):
         sub = df if level is None else df[df[group].astype(str) == level]
@@ -227,7 +244,7 @@ def plot_frontier(
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
     q = front.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw"))
     c = front["compute"].values
-    fig = Figure(figsize=(11, 4.4), layout="constrained")
+    fig = _figure(figsize=(11, 4.4), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
     for var, color, label in (
         ("N_opt", PALETTE[0], "N* (parameters)"),
@@ -290,7 +307,7 @@ def plot_fan(
     df = post.fitted_table() if df is None else df
     cols = post.model.prepare(df).columns
     law = post.law
-    fig = Figure(figsize=(7, 4.4), layout="constrained")
+    fig = _figure(figsize=(7, 4.4), layout="constrained")
     ax = fig.subplots()
     if set(law.inputs) == {"N", "D"}:
         c_data = compute_of(df, cols, post.cost, law.inputs)
@@ -329,7 +346,7 @@ def plot_fan(
 
 def plot_coverage(backtest: pd.DataFrame, path: str | Path | None = None) -> Figure:
     """Held-out coverage of central intervals against their nominal level, one line per split."""
-    fig = Figure(figsize=(5.5, 4.2), layout="constrained")
+    fig = _figure(figsize=(5.5, 4.2), layout="constrained")
     ax = fig.subplots()
     levels = [c for c in backtest.columns if c.startswith("coverage_")]
     nominal = [float(c.split("_")[1]) for c in levels]
@@ -359,7 +376,7 @@ def plot_record(post: ScalingPosterior, path: str | Path | None = None) -> Figur
     (shaded, at the posterior's scales).
     """
     table = post.calibration()
-    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    fig = _figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.subplots()
     if table.empty:
         ax.text(0.5, 0.5, "no record (too few rows for a cut)", ha="center", transform=ax.transAxes)
@@ -399,6 +416,8 @@ def plot_record(post: ScalingPosterior, path: str | Path | None = None) -> Figur
     ax.set_xlabel("distance past the cut's data (decades)")
     ax.set_ylabel("observed / predicted median - 1")
     ax.set_title("This ladder's own extrapolations (leave-future-out refits)")
+    from matplotlib.ticker import PercentFormatter
+
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.legend(fontsize=7)
     return _save(fig, path)
@@ -415,7 +434,7 @@ def plot_forest(
 ) -> Figure:
     """Forest plot of the natural parameters (``arviz_plots.plot_forest``), groups as rows."""
     names = list(var_names or post.parameter_names())
-    pc = arviz_plots.plot_forest(
+    pc = _arviz_plots().plot_forest(
         post.tree, var_names=names, combined=True, ci_probs=(0.5, PROB), backend="matplotlib"
     )
     return _arviz_figure(pc, path)
@@ -424,14 +443,14 @@ def plot_forest(
 def plot_loo_pit(post: ScalingPosterior, path: str | Path | None = None) -> Figure:
     """LOO-PIT ECDF with its simultaneous envelope (``arviz_plots.plot_loo_pit``)."""
     with_predictive(post)
-    pc = arviz_plots.plot_loo_pit(post.tree, var_names=["loss"], backend="matplotlib")
+    pc = _arviz_plots().plot_loo_pit(post.tree, var_names=["loss"], backend="matplotlib")
     return _arviz_figure(pc, path)
 
 
 def plot_ppc(post: ScalingPosterior, path: str | Path | None = None) -> Figure:
     """Posterior predictive distribution of the fitted rows against the observed losses."""
     with_predictive(post)
-    pc = arviz_plots.plot_ppc_dist(post.tree, var_names=["loss"], backend="matplotlib")
+    pc = _arviz_plots().plot_ppc_dist(post.tree, var_names=["loss"], backend="matplotlib")
     return _arviz_figure(pc, path)
 
 
@@ -445,7 +464,7 @@ def plot_prior_posterior(
 ) -> Figure:
     """Prior against posterior of the sampled law parameters (``plot_prior_posterior``)."""
     names = var_names or [p.name for p in post.law.parameters]
-    return _names_plot(arviz_plots.plot_prior_posterior, post, names, path)
+    return _names_plot(_arviz_plots().plot_prior_posterior, post, names, path)
 
 
 def plot_trace(
@@ -453,7 +472,7 @@ def plot_trace(
 ) -> Figure:
     """Trace and marginal of the natural parameters per chain (``arviz_plots.plot_trace_dist``)."""
     names = var_names or post.law.natural_names
-    return _names_plot(arviz_plots.plot_trace_dist, post, names, path)
+    return _names_plot(_arviz_plots().plot_trace_dist, post, names, path)
 
 
 def plot_rank(
@@ -461,7 +480,7 @@ def plot_rank(
 ) -> Figure:
     """Rank ECDF of each chain against the others (``arviz_plots.plot_rank``)."""
     names = var_names or post.law.natural_names
-    return _names_plot(arviz_plots.plot_rank, post, names, path)
+    return _names_plot(_arviz_plots().plot_rank, post, names, path)
 
 
 __all__ = [
