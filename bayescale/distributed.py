@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from bayescale.fit import fit_many as fit_batch
 from bayescale.model import Model
 from bayescale.posterior import ScalingPosterior
 
@@ -32,10 +33,23 @@ def _fit_task(spec: dict, law: Any, table: pd.DataFrame, fit_kwargs: dict):
     return post.tree
 
 
+def _fit_batch_task(spec: dict, law: Any, tables: list[pd.DataFrame], fit_kwargs: dict):
+    """Run on a worker: fit a batch of tables as one vectorised fit; return their DataTrees."""
+    model = Model.from_spec(spec, law=law)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        posts = fit_batch(model, tables, **fit_kwargs)
+    trees = [post.tree for post in posts]
+    for tree in trees:
+        tree.attrs["bayescale_warnings"] = "\n".join(str(w.message) for w in caught)
+    return trees
+
+
 def fit_many(
     client: Client,
     models: Model | Sequence[Model],
     tables: Sequence[pd.DataFrame],
+    batch_size: int | None = None,
     **fit_kwargs: Any,
 ) -> list[ScalingPosterior]:
     """Fit every table on a Dask cluster; return the posteriors in the tables' order.
@@ -51,8 +65,15 @@ def fit_many(
         One model for every table, or one per table.
     tables : sequence of pandas.DataFrame
         The tables.
+    batch_size : int, optional
+        Tables per task, fitted on the worker as one vectorised fit
+        (:func:`bayescale.fit_many`, which every batch's tables must suit: one model, one
+        structure). ``None``: one task per table, fitted by :meth:`Model.fit`. Batches pay a
+        task's overhead (scheduling, the model's compilation on a fresh worker, sending the
+        trees back) once per batch instead of once per table.
     **fit_kwargs
-        Passed to :meth:`Model.fit` on the workers (``chains``, ``draws``, ``seed``...).
+        Passed to :meth:`Model.fit` (or :func:`bayescale.fit_many`) on the workers
+        (``chains``, ``draws``, ``seed``, ``method``...).
 
     Returns
     -------
@@ -71,6 +92,22 @@ def fit_many(
     if len(models) != len(tables):
         raise ValueError(f"{len(models)} models for {len(tables)} tables.")
     laws = [m.law if m.spec()["law"]["name"] == "custom" else None for m in models]
+    if batch_size is not None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size={batch_size!r} must be a whole number >= 1 (or None).")
+        if any(m is not models[0] for m in models):
+            raise ValueError(
+                "batch_size needs one model for every table (a batch is one vectorised fit); "
+                "pass a single Model, or batch_size=None for one task per table."
+            )
+        chunks = [list(tables[i : i + batch_size]) for i in range(0, len(tables), batch_size)]
+        spec = models[0].spec()
+        batches = [
+            client.submit(_fit_batch_task, spec, laws[0], c, dict(fit_kwargs), pure=False)
+            for c in chunks
+        ]
+        trees = [tree for batch in client.gather(batches) for tree in batch]
+        return [ScalingPosterior.from_tree(tree, models[0]) for tree in trees]
     futures = [
         client.submit(_fit_task, m.spec(), law, t, dict(fit_kwargs), pure=False)
         for m, law, t in zip(models, laws, tables, strict=True)

@@ -140,9 +140,31 @@ def test_dask_fan_out_on_a_local_cluster(tables):
         posts = fit_many(
             client, bs.Model(), tables[:2], chains=2, draws=300, warmup=300, progress_bar=False
         )
+        # batches of tables, each one vectorised fit on a worker, in the tables' order
+        batched = fit_many(client, bs.Model(), tables[:3], batch_size=2, method="psis")
+    assert [p.draws_tree["observed_data"]["loss"].size for p in batched] == [
+        len(t) for t in tables[:3]
+    ]
+    assert all(p.settings["method"] == "psis" for p in batched)
     assert len(posts) == 2
     for post, t in zip(posts, tables[:2], strict=True):
         assert isinstance(post, bs.ScalingPosterior)
         assert post.draws_tree["observed_data"]["loss"].size == len(t)
         assert "bayescale_warnings" in post.draws_tree.attrs
         assert post.predict(N=1e9, D=2e10).sizes["chain"] == 2
+
+
+class _NoCluster:
+    """Stands in for a Dask client whose workers are single-threaded."""
+
+    def nthreads(self) -> dict:
+        return {}
+
+
+def test_dask_batches_need_one_model_and_a_whole_number(tables):
+    from bayescale.distributed import fit_many
+
+    with pytest.raises(ValueError, match="batch_size=0 must be a whole number"):
+        fit_many(_NoCluster(), bs.Model(), tables[:2], batch_size=0)
+    with pytest.raises(ValueError, match="batch_size needs one model for every table"):
+        fit_many(_NoCluster(), [bs.Model(), bs.Model("kaplan")], tables[:2], batch_size=2)
