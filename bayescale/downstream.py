@@ -179,6 +179,10 @@ class TwoStepModel:
         """Return whether either step has group or run effects."""
         return self.loss.has_group_scales(data.loss) or self.link.has_group_scales(data.link)
 
+    def additive_sites(self) -> frozenset[str]:
+        """Return both steps' sampled logs of added terms (the link's prefixed)."""
+        return self.loss.additive_sites() | {_P + k for k in self.link.additive_sites()}
+
     def pointwise_structure(self, structure: dict) -> dict:
         """Return the structure itself: both steps sample their run effects."""
         return structure

@@ -111,7 +111,8 @@ def fit[P](
         approximation (:mod:`bayescale.inference.importance`), ``chains x draws`` equally
         weighted draws checked by the weights' Pareto k-hat (at most 0.7) and effective sample
         size (at least 400), which the diagnostics report instead of R-hat. ``"auto"``:
-        importance sampling, and NUTS when its check fails.
+        importance sampling, and NUTS when its check fails (docs/models.md measures both
+        against NUTS).
     **options
         Sampler options of :class:`~bayescale.inference.NutsSettings` (``target_accept``,
         ``max_tree_depth``, ``dense_mass``, ``init``, ``init_mass``, ``chain_method``, ...).

@@ -534,6 +534,10 @@ class Model:
         """Return whether a fit to this table has group or run effects (and so their scales)."""
         return bool(self.effects) or data.run is not None
 
+    def additive_sites(self) -> frozenset[str]:
+        """Return the sampled sites that are logs of the law's added terms (``log_E``, ``a``)."""
+        return frozenset(p.name for p in self.law.parameters if p.additive)
+
     def extrapolation_error(self, data: ScalingData) -> ExtrapolationError | None:
         """Return the extrapolation-error term of a fit to this table (``None`` when off)."""
         if self.extrapolation == "none":

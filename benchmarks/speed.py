@@ -1,6 +1,6 @@
 """Speed benchmarks P1-P4 (issue 6). Each prints its numbers; run one or all:
 
-    .venv/bin/python benchmarks/speed.py p1 p2 p3 p4   (p1fresh: only P1's fresh processes)
+    .venv/bin/python benchmarks/speed.py p1 p2 p3 p4 p5   (p1fresh: P1's fresh processes)
 
 P1  Epoch's Chinchilla data, default model, 4 chains x 1000 draws: wall time including
     compilation (first fit in the process), min bulk ESS, ESS/s; the same model in PyMC sampled
@@ -19,9 +19,13 @@ P4  A hierarchical fit of simulated checkpoint curves (family and run effects) a
     ``BAYESCALE_HOST_DEVICES=5``: four parallel chains on every host device make the memory of
     a large fit grow with every leapfrog step (docs/models.md; 30k points: 15.7 GB against 3.6).
 
-``P3_FITS`` and ``P4_SIZES`` (environment) shrink the runs for a quick look; ``P3_CHAINS``,
-``P3_WARMUP`` and ``P3_DRAWS`` (default 4, 500 and 1000) set the batched NUTS run: with 500
-draws a fifth of the fits miss R-hat <= 1.01 by a hair (ESS ~700), with 1000 one in a hundred.
+P5  The P3 ladders by ``method="psis"`` on a Dask LocalCluster of 2 workers (batches, and
+    one task per table) against one process.
+
+``P3_FITS``, ``P4_SIZES`` and ``P5_FITS`` (environment) shrink the runs for a quick look;
+``P3_CHAINS``, ``P3_WARMUP`` and ``P3_DRAWS`` (default 4, 500 and 1000) set the batched NUTS
+run: with 500 draws a fifth of the fits miss R-hat <= 1.01 by a hair (ESS ~700), with 1000
+one in a hundred.
 """
 
 from __future__ import annotations
@@ -237,7 +241,7 @@ def p3_importance(model, tables: list[pd.DataFrame]) -> None:
     idx = list(np.flatnonzero(accepted.to_numpy())[:n_check])
     t0 = time.perf_counter()
     nuts = bs.fit_many(model, [tables[i] for i in idx], chains=4, draws=1000, warmup=1000, seed=1)
-    z, ratio = [], []
+    z, ratio, where = [], [], []
     for i, ref in zip(idx, nuts, strict=True):
         a, b = posts[i].posterior, ref.posterior
         ess_a = posts[i].diagnostics(warn=False).attrs["ess_importance"]
@@ -249,14 +253,21 @@ def p3_importance(model, tables: list[pd.DataFrame]) -> None:
                 qa, qb = np.quantile(a[k].values, p), np.quantile(b[k].values, p)
                 se = np.hypot(_quantile_se(p, sd, ess_a), _quantile_se(p, sd, eb))
                 z.append((qa - qb) / se)
-                ratio.append(abs(qa - qb) / sd)
-    z = np.abs(np.asarray(z))
+                ratio.append((qa - qb) / sd)
+                where.append(f"{k} q{p:.2f}")
+    table = pd.DataFrame({"at": where, "z": z, "ratio": ratio})
+    absz, absr = np.abs(table["z"]), np.abs(table["ratio"])
     print(
         f"P3 agreement with NUTS on {len(idx)} accepted fits ({time.perf_counter() - t0:.0f} s "
-        f"of NUTS): {len(z)} quantiles, |difference| / MCSE median {np.median(z):.2f} "
-        f"(0.67 if they agree), within 2 MCSE {np.mean(z < 2):.3f} (0.95), within 3 "
-        f"{np.mean(z < 3):.3f} (0.997); |difference| / posterior sd median "
-        f"{np.median(ratio):.3f}, max {np.max(ratio):.3f}"
+        f"of NUTS): {len(z)} quantiles, |difference| / MCSE median {np.median(absz):.2f} "
+        f"(0.67 if they agree), within 2 MCSE {np.mean(absz < 2):.3f} (0.95), within 3 "
+        f"{np.mean(absz < 3):.3f} (0.997); |difference| / posterior sd median "
+        f"{np.median(absr):.3f}, max {np.max(absr):.3f}"
+    )
+    worst = table.groupby("at")["ratio"].median().sort_values(key=np.abs, ascending=False)
+    print(
+        "P3 largest median (PSIS - NUTS) / posterior sd by quantile: "
+        + ", ".join(f"{k} {v:+.3f}" for k, v in worst.head(4).items())
     )
 
 
@@ -318,6 +329,57 @@ def p4() -> None:
         print(f"P4 growth: wall ~ n^{slope:.2f}")
 
 
+def p5() -> None:
+    """``bayescale.distributed.fit_many`` on a Dask LocalCluster of 2 workers against one process.
+
+    The same ``P5_FITS`` (default 1000) simulated ladders as P3, drawn by ``method="psis"``
+    (so the comparison is of the fan-out, not of NUTS's lockstep): one process's
+    :func:`bayescale.fit_many`; the cluster with one batch per worker (``batch_size``); and,
+    on the first ``P5_PER_TABLE`` (default 20) ladders, one task per table, whose overhead per
+    task is the difference per table from the batched run.
+    """
+    from dask.distributed import Client, LocalCluster
+
+    from bayescale.distributed import fit_many as dask_fit_many
+
+    n_fits = int(os.environ.get("P5_FITS", "1000"))
+    rng = np.random.default_rng(0)
+    tables = [
+        bs.simulate_ladder(seed=i, sizes_per_budget=int(rng.integers(8, 12))) for i in range(n_fits)
+    ]
+    model = bs.Model()
+    bs.fit_many(model, tables[:4], method="psis")  # compile outside the timing
+    t0 = time.perf_counter()
+    bs.fit_many(model, tables, method="psis")
+    one = time.perf_counter() - t0
+    print(f"P5 one process, fit_many(method='psis'), {n_fits} ladders: {one:.1f} s")
+    workers = 2
+    env = {"BAYESCALE_HOST_DEVICES": "1"}  # one XLA device per single-threaded worker
+    with (
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, dashboard_address=None, env=env
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        t0 = time.perf_counter()
+        dask_fit_many(client, model, tables[: 2 * workers], batch_size=2, method="psis")
+        start = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        dask_fit_many(client, model, tables, batch_size=-(-n_fits // workers), method="psis")
+        batched = time.perf_counter() - t0
+        k = min(int(os.environ.get("P5_PER_TABLE", "20")), n_fits)
+        t0 = time.perf_counter()
+        dask_fit_many(client, model, tables[:k], method="psis")
+        per_table = (time.perf_counter() - t0) / k
+    print(
+        f"P5 Dask LocalCluster, {workers} workers x 1 thread: first batches (compilation on "
+        f"each worker) {start:.1f} s; {n_fits} ladders in {workers} batches {batched:.1f} s "
+        f"(speed-up over one process {one / batched:.2f}x); one task per table "
+        f"{per_table:.2f} s per table (measured on {k}) against {batched / n_fits:.3f} s per "
+        f"table batched"
+    )
+
+
 FRESH = """
 import json, os, sys, time
 t0 = time.perf_counter()
@@ -362,7 +424,7 @@ def p1_fresh() -> None:
 
 def main(argv: list[str]) -> int:
     warnings.simplefilter("ignore")
-    todo = [a.lower() for a in argv] or ["p1", "p2", "p3", "p4"]
+    todo = [a.lower() for a in argv] or ["p1", "p2", "p3", "p4", "p5"]
     if "p1" in todo or "p2" in todo:
         p1_p2()
     if "p1" in todo or "p1fresh" in todo:
@@ -371,6 +433,8 @@ def main(argv: list[str]) -> int:
         p3()
     if "p4" in todo:
         p4()
+    if "p5" in todo:
+        p5()
     return 0
 
 

@@ -296,7 +296,8 @@ def sample_importance(
     timing["map"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     say(f"importance sampling {fits} fit(s)")
-    imp = importance_sample(prob, arrays, lap, chains * draws, seed=settings.seed)
+    exp_coords = prob.coordinates(model.additive_sites())
+    imp = importance_sample(prob, arrays, lap, chains * draws, settings.seed, exp_coords)
     timing["importance"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     z = jax.vmap(jax.vmap(prob.unravel))(jnp.asarray(imp.z))

@@ -57,6 +57,9 @@ class Fittable(Protocol[P]):
     def has_group_scales(self, data: Any) -> bool:
         """Return whether the model has group or run effects (scales near zero make funnels)."""
 
+    def additive_sites(self) -> frozenset[str]:
+        """Return the sampled sites that are logs of terms the law adds (proposed as exp)."""
+
     def posterior_from(self, data: Any, draws: Any) -> P:
         """Build the posterior of one fit from its draws."""
 
@@ -79,6 +82,11 @@ class Problem:
     unravel: Callable[[jnp.ndarray], dict]
     dim: int
     jitted: dict = field(default_factory=dict)
+
+    def coordinates(self, sites: frozenset[str]) -> np.ndarray:
+        """Boolean mask of the flat parameter vector's coordinates that belong to ``sites``."""
+        tree = {k: np.full(np.shape(v), float(k in sites)) for k, v in self.prototype.items()}
+        return np.asarray(ravel_pytree(tree)[0]) > 0.5
 
     def potential(self, arrays: Mapping) -> Callable:
         """NumPyro's potential (negative log density) for one table's arrays."""

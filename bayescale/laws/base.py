@@ -87,6 +87,11 @@ class Parameter:
         Scale of the half-normal prior on the between-group standard deviation of ``name``.
     doc : str
         One line saying what the parameter means.
+    additive : bool
+        The parameter is the log of a term the law adds (an irreducible loss, a term's
+        amplitude at the reference input). Such terms trade off along a ridge that is straight
+        on their natural scale and curved on the log scale, so importance sampling proposes
+        them on the natural scale (:mod:`bayescale.inference.importance`).
     """
 
     name: str
@@ -94,6 +99,7 @@ class Parameter:
     prior: Callable[[Scale], dist.Distribution]
     effect_scale: float = 0.3
     doc: str = ""
+    additive: bool = False
 
 
 @dataclass(frozen=True)
@@ -186,12 +192,15 @@ def irreducible_loss() -> Parameter:
         lambda s: dist.Normal(jnp.log(0.7 * s.loss_min), 0.5),
         0.3,
         "log irreducible loss",
+        additive=True,
     )
 
 
 def log_term(name: str, natural: str, doc: str) -> Parameter:
     """``Normal(log(0.25 loss), 1.5)``: the log of a reducible term at the reference input."""
-    return Parameter(name, natural, lambda s: dist.Normal(jnp.log(0.25 * s.loss), 1.5), 0.5, doc)
+    return Parameter(
+        name, natural, lambda s: dist.Normal(jnp.log(0.25 * s.loss), 1.5), 0.5, doc, additive=True
+    )
 
 
 def log_exponent(name: str, natural: str, doc: str) -> Parameter:
