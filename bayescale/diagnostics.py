@@ -142,9 +142,6 @@ def _importance_table(tree: xr.DataTree, stats: xr.DataTree) -> tuple[pd.DataFra
             "method": "psis",
             "pareto_k": khat if np.isfinite(khat) else np.inf,
             "ess_importance": ess,
-            "divergences": 0,
-            "max_treedepth_hits": 0,
-            "bfmi_min": np.nan,
         }
     )
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from bayescale.diagnostics import diagnose, failure_message
 from bayescale.fit import fit_many as fit_batch
 from bayescale.model import Model
 from bayescale.posterior import ScalingPosterior
@@ -36,12 +37,19 @@ def _fit_task(spec: dict, law: Any, table: pd.DataFrame, fit_kwargs: dict):
 def _fit_batch_task(spec: dict, law: Any, tables: list[pd.DataFrame], fit_kwargs: dict):
     """Run on a worker: fit a batch of tables as one vectorised fit; return their DataTrees."""
     model = Model.from_spec(spec, law=law)
+    # Model.fit's draws (fit_many's own defaults are a simulation study's); no progress bar
+    kwargs = {"chains": 4, "draws": 1000, "warmup": 1000, **fit_kwargs}
+    kwargs.pop("progress_bar", None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        posts = fit_batch(model, tables, **fit_kwargs)
-    trees = [post.tree for post in posts]
-    for tree in trees:
-        tree.attrs["bayescale_warnings"] = "\n".join(str(w.message) for w in caught)
+        posts = fit_batch(model, tables, **kwargs)
+    shared = [str(w.message) for w in caught]
+    trees = []
+    for post in posts:
+        check = diagnose(post, warn=False)
+        own = [] if check.attrs["ok"] else [failure_message(check)]
+        post.tree.attrs["bayescale_warnings"] = "\n".join(shared + own)
+        trees.append(post.tree)
     return trees
 
 
@@ -68,7 +76,8 @@ def fit_many(
     batch_size : int, optional
         Tables per task, fitted on the worker as one vectorised fit
         (:func:`bayescale.fit_many`, which every batch's tables must suit: one model, one
-        structure). ``None``: one task per table, fitted by :meth:`Model.fit`. Batches pay a
+        structure; with :meth:`Model.fit`'s chains and draws unless given). ``None``: one
+        task per table, fitted by :meth:`Model.fit`. Batches pay a
         task's overhead (scheduling, the model's compilation on a fresh worker, sending the
         trees back) once per batch instead of once per table.
     **fit_kwargs
@@ -95,7 +104,8 @@ def fit_many(
     if batch_size is not None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size={batch_size!r} must be a whole number >= 1 (or None).")
-        if any(m is not models[0] for m in models):
+        pairs = zip(models, laws, strict=True)
+        if any(m.spec() != models[0].spec() or law is not laws[0] for m, law in pairs):
             raise ValueError(
                 "batch_size needs one model for every table (a batch is one vectorised fit); "
                 "pass a single Model, or batch_size=None for one task per table."

@@ -69,7 +69,11 @@ def _sample(
         nuts = sample_nuts(model, [datas[i] for i in failed], settings, progress)
         for i, d in zip(failed, nuts, strict=True):
             # what sent the fit to NUTS, kept with its settings
-            d.settings = {**d.settings, "psis_pareto_k": khat(out[i])}
+            d.settings = {
+                **d.settings,
+                "psis_pareto_k": khat(out[i]),
+                "psis_ess_importance": float(out[i].stats["ess_importance"].flat[0]),
+            }
             d.timing = {**d.timing, **{f"psis_{k}": v for k, v in out[i].timing.items()}}
             out[i] = d
     return out
@@ -151,7 +155,7 @@ def fit_many[P](
     method: str = "nuts",
     **options: Any,
 ) -> list[P]:
-    """Full NUTS posteriors of many tables of one model, as one vectorised computation.
+    """Full posteriors of many tables of one model, as one vectorised computation.
 
     Every chain of every fit is a lane of :func:`bayescale.inference.sample_nuts`; chains start
     around each fit's MAP (with its Laplace covariance as starting mass matrix for models
@@ -179,7 +183,8 @@ def fit_many[P](
     method : {"nuts", "psis", "auto"}
         As for :func:`fit`: with ``"auto"`` every fit is importance-sampled from its Laplace
         approximation and only those whose Pareto k-hat or importance ESS fail go to NUTS (one
-        batch); its settings record ``psis_pareto_k``.
+        batch); their settings record ``psis_pareto_k`` and ``psis_ess_importance``. With
+        ``refit_failed``, fits that still fail (NUTS or PSIS) are refitted by NUTS.
     **options
         Sampler options of :class:`~bayescale.inference.NutsSettings`.
     """

@@ -44,6 +44,45 @@ def test_psis_weights_of_impossible_draws_are_zero():
     assert khat[1] == 0
 
 
+def test_draws_that_are_all_impossible_fail_the_check():
+    lr = np.full((2, 1000), -np.inf)
+    lr[1, :3] = 0.0  # three possible draws: too few to trust
+    _, khat, ess = psis_weights(lr)
+    assert np.all(np.isinf(khat)) and np.all(ess == 0)
+    assert not diagnostics.importance_ok(float(khat[0]), float(ess[0]))
+
+
+def test_the_proposal_density_includes_the_jacobian_of_its_exp_coordinates():
+    """A target that *is* the proposal, mapped back to the unconstrained space: equal weights."""
+    from bayescale.inference.importance import _from_proposal, _gaussian
+
+    rng = np.random.default_rng(0)
+    # positive means, small spreads: the exp coordinates' draws stay positive
+    mean, cov = np.array([[3.0, 2.0, -0.2]]), np.array([np.diag([0.1, 0.05, 0.3])])
+    y, log_q = _gaussian(mean, cov, 2000, rng)
+    exp_coords = np.array([True, True, False])
+    z, log_jac = _from_proposal(y, exp_coords)
+    assert np.all(np.isfinite(log_jac))
+    # the target's density in z: the Gaussian's density at y = (exp z1, exp z2, z3) times
+    # |dy/dz| = exp(z1 + z2)
+    d = (y - mean[:, None]) / np.sqrt(np.diag(cov[0]))
+    log_target = -0.5 * np.sum(d**2, axis=-1) + z[..., 0] + z[..., 1]
+    ratio = log_target - (log_q + log_jac)
+    assert np.ptp(ratio) < 1e-10
+
+
+def test_unknown_additive_sites_are_an_error():
+    from bayescale.inference import problem, stack
+
+    model = bs.Model()
+    structure, arrays = stack(model, [model.prepare(bs.simulate_ladder(seed=0))])
+    prob = problem(model, structure, arrays)
+    assert set(model.additive_sites()) == {"log_E", "a", "b"}
+    assert prob.coordinates(model.additive_sites()).sum() == 3
+    with pytest.raises(bs.SpecificationError, match=r"\['log_F'\] are not sampled sites"):
+        prob.coordinates(frozenset({"log_F"}))
+
+
 @pytest.fixture(scope="module")
 def epoch_psis(epoch_runs):
     with warnings.catch_warnings():
@@ -54,12 +93,13 @@ def epoch_psis(epoch_runs):
 def test_importance_sampled_epoch_fit_agrees_with_nuts(epoch_psis, epoch_fit):
     """Every parameter's 5/50/95 % quantiles within Monte Carlo error of NUTS's.
 
-    With an importance ESS above 2000 and NUTS's ESS above 2000, the quantiles' Monte Carlo
-    standard error is at most about 0.05 posterior sd (0.07 at 5 % and 95 %).
+    With an effective sample size above 1500 and NUTS's above 2000, the quantiles' Monte Carlo
+    standard error is at most about 0.05 posterior sd (0.08 at 5 % and 95 %).
     """
     d = epoch_psis.diagnostics(warn=False)
     assert d.attrs["method"] == "psis" and d.attrs["ok"]
-    assert d.attrs["pareto_k"] < diagnostics.KHAT_MAX and d.attrs["ess_importance"] > 2000
+    # 8000 proposals resampled to 4000 draws: an effective size of ~2000
+    assert d.attrs["pareto_k"] < diagnostics.KHAT_MAX and d.attrs["ess_importance"] > 1500
     a, b = epoch_psis.posterior, epoch_fit.posterior
     for k in PARAMETERS:
         qa = np.quantile(a[k].values, [0.05, 0.5, 0.95])

@@ -297,7 +297,11 @@ def sample_importance(
     t0 = time.perf_counter()
     say(f"importance sampling {fits} fit(s)")
     exp_coords = prob.coordinates(model.additive_sites())
-    imp = importance_sample(prob, arrays, lap, chains * draws, settings.seed, exp_coords)
+    # fits per call: at most LOG_LIKELIHOOD_CHUNK (fit, proposal, row) elements
+    chunk = max(1, LOG_LIKELIHOOD_CHUNK // (2 * chains * draws * max(d.n for d in datas)))
+    imp = importance_sample(
+        prob, arrays, lap, chains * draws, settings.seed, exp_coords, chunk=chunk
+    )
     timing["importance"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     z = jax.vmap(jax.vmap(prob.unravel))(jnp.asarray(imp.z))

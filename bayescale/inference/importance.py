@@ -65,9 +65,12 @@ class ImportanceFit:
         Their log posterior density (up to a constant), ``(fits, draws)``.
     pareto_k : numpy.ndarray
         Pareto :math:`\hat k` of each fit's final weights (NaN where the fit had no Laplace
-        approximation to start from).
+        approximation to start from or the Pareto fit failed, ``inf`` where fewer than 5
+        proposals were possible).
     ess : numpy.ndarray
-        Effective sample size of each fit's final weights, ``1 / sum w^2``.
+        Effective sample size of each fit's resampled draws: ``1 / (1 / ESS_w + 1 / draws)``
+        with ``ESS_w = 1 / sum w^2`` of the final weights (multinomial resampling adds its
+        own noise).
     proposals : int
         Proposals per fit in the final round.
     """
@@ -97,13 +100,14 @@ def psis_weights(log_ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
     ``log_ratio`` ``(fits, draws)`` holds ``log p - log q`` (``-inf`` where ``p`` is zero).
     Returns the weights (each row sums to one), the Pareto :math:`\hat k` and the effective
-    sample size of every row.
+    sample size of every row; a row with fewer than 5 possible draws has k-hat ``inf`` and
+    ESS 0.
     """
     lr = np.atleast_2d(np.asarray(log_ratio, float))
     possible = np.isfinite(lr)
     # impossible draws enter the smoothing far below the rest, and leave it with weight 0
-    floor = np.nanmin(np.where(possible, lr, np.nan), axis=-1, keepdims=True) - 50.0
-    lr = np.where(possible, lr, np.nan_to_num(floor, nan=-1e3))
+    floor = np.min(np.where(possible, lr, np.inf), axis=-1, keepdims=True) - 50.0
+    lr = np.where(possible, lr, np.where(np.isfinite(floor), floor, -1e3))
     log_w, khat = np.empty(lr.shape), np.zeros(lr.shape[0])
     for i, row in enumerate(lr):
         try:
@@ -112,12 +116,19 @@ def psis_weights(log_ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
             log_w[i], khat[i] = np.asarray(lw), float(k)
         except ValueError:  # a tail of equal values: bounded weights, nothing to smooth
             log_w[i] = row
-    w = np.exp(log_w - np.nanmax(log_w, axis=-1, keepdims=True))
+    top = np.max(np.where(np.isfinite(log_w), log_w, -np.inf), axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore"):  # a row of no finite weight: NaN, set to 0 below
+        w = np.exp(log_w - top)
     w = np.where(possible & np.isfinite(w), w, 0.0)
-    total = w.sum(axis=-1, keepdims=True)
-    # a row without one finite weight: uniform (its k-hat, NaN or inf, already says it failed)
-    w = np.where(total > 0, w / np.where(total > 0, total, 1.0), 1.0 / w.shape[-1])
-    return w, khat, 1.0 / np.sum(w**2, axis=-1)
+    total = w.sum(axis=-1)
+    # Fewer than 5 possible draws (every one, in the worst case, impossible) cannot be trusted.
+    hopeless = (total <= 0) | (possible.sum(axis=-1) < 5)
+    khat = np.where(hopeless, np.inf, khat)
+    w = np.where(total[:, None] > 0, w / np.where(total > 0, total, 1.0)[:, None], 0.0)
+    ess = np.where(hopeless, 0.0, 1.0 / np.maximum(np.sum(w**2, axis=-1), 1e-300))
+    # a row without a weight keeps uniform weights to resample from (its check has failed)
+    w = np.where(total[:, None] > 0, w, 1.0 / w.shape[-1])
+    return w, khat, ess
 
 
 def _gaussian(mean: np.ndarray, cov: np.ndarray, n: int, rng: np.random.Generator):
@@ -250,11 +261,13 @@ def importance_sample(
     z_out = take(z, idx[..., None], axis=1)
     log_p_out = take(log_p, idx, axis=1)
     z_out = np.where(usable[:, None, None], z_out, lap.x[:, None])
+    with np.errstate(divide="ignore"):
+        kept = 1.0 / (1.0 / ess + 1.0 / draws)  # the resampled draws' effective size
     return ImportanceFit(
         z=z_out,
         log_density=log_p_out,
         pareto_k=np.where(usable, khat, np.nan),
-        ess=np.where(usable, ess, 0.0),
+        ess=np.where(usable & (ess > 0), kept, 0.0),
         proposals=n_final,
     )
 

@@ -85,6 +85,12 @@ class Problem:
 
     def coordinates(self, sites: frozenset[str]) -> np.ndarray:
         """Boolean mask of the flat parameter vector's coordinates that belong to ``sites``."""
+        unknown = set(sites) - set(self.prototype)
+        if unknown:
+            raise SpecificationError(
+                f"{sorted(unknown)} are not sampled sites of this model "
+                f"({sorted(self.prototype)}): check the law's parameter names."
+            )
         tree = {k: np.full(np.shape(v), float(k in sites)) for k, v in self.prototype.items()}
         return np.asarray(ravel_pytree(tree)[0]) > 0.5
 
