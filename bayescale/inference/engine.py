@@ -160,12 +160,7 @@ def sample_nuts(
     per_fit = {
         k: np.asarray(v).reshape(fits, chains, *np.shape(v)[1:]) for k, v in constrained.items()
     }
-    run_keys = jax.random.split(k_run, fits)
-    samples = [
-        draw_marginal_run({k: v[i] for k, v in per_fit.items()}, run_keys[i]) for i in range(fits)
-    ]
-    say("computing the pointwise log likelihood")
-    loglik = pointwise_log_likelihood(model, prob, samples, arrays, [d.n for d in datas])
+    samples, loglik = _per_fit_draws(model, prob, per_fit, arrays, datas, k_run, say)
     timing["log_likelihood"] = time.perf_counter() - t0
 
     lanes = {
@@ -189,6 +184,29 @@ def sample_nuts(
         )
         for i in range(fits)
     ]
+
+
+def _per_fit_draws(
+    model: Fittable,
+    prob: Problem,
+    per_fit: dict[str, np.ndarray],
+    arrays: dict,
+    datas: Sequence[Any],
+    key: jax.Array,
+    say: Callable[[str], None],
+) -> tuple[list[dict[str, np.ndarray]], list[dict[str, np.ndarray]]]:
+    """Split the sites of all fits ``(fit, chain, draw, ...)`` into every fit's draws.
+
+    Integrated-out run effects are drawn, and each fit's pointwise log likelihood computed.
+    """
+    run_keys = jax.random.split(key, len(datas))
+    samples = [
+        draw_marginal_run({k: v[i] for k, v in per_fit.items()}, run_keys[i])
+        for i in range(len(datas))
+    ]
+    say("computing the pointwise log likelihood")
+    loglik = pointwise_log_likelihood(model, prob, samples, arrays, [d.n for d in datas])
+    return samples, loglik
 
 
 def _constrain(prob: Problem, z: Any, lane_arrays: dict) -> dict[str, np.ndarray]:
@@ -310,12 +328,7 @@ def sample_importance(
         k: np.asarray(v).reshape(fits, chains, draws, *np.shape(v)[2:])
         for k, v in constrained.items()
     }
-    run_keys = jax.random.split(k_run, fits)
-    samples = [
-        draw_marginal_run({k: v[i] for k, v in per_fit.items()}, run_keys[i]) for i in range(fits)
-    ]
-    say("computing the pointwise log likelihood")
-    loglik = pointwise_log_likelihood(model, prob, samples, arrays, [d.n for d in datas])
+    samples, loglik = _per_fit_draws(model, prob, per_fit, arrays, datas, k_run, say)
     timing["log_likelihood"] = time.perf_counter() - t0
     record = {
         "method": "psis",
