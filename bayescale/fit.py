@@ -50,8 +50,7 @@ def _sample(
     method: str,
     progress: Callable[[str], None] | None = None,
 ) -> list[Draws]:
-    """Every table's draws by ``method`` (see :data:`METHODS`)."""
-    _check_method(method)
+    """Every table's draws by ``method`` (see :data:`METHODS`; callers check it)."""
     if method == "nuts":
         return sample_nuts(model, datas, settings, progress)
     out = sample_importance(model, datas, settings, progress)

@@ -222,15 +222,16 @@ def importance_sample(
     fits, dim = lap.x.shape
     # A proposal needs a positive-definite Hessian, not a converged search: a mode found to
     # a looser tolerance still centres a proposal, and the weights correct for it.
-    cov0 = np.broadcast_to(np.eye(dim), (fits, dim, dim)).copy()
-    usable = np.isfinite(lap.potential)
-    if lap.chol is None:
-        usable[:] = False
-    else:
-        usable &= np.all(np.isfinite(lap.chol), axis=(1, 2))
-        for i in np.flatnonzero(usable):
-            inv = np.linalg.inv(lap.chol[i])
-            cov0[i] = inv.T @ inv
+    usable = lap.usable()
+    if not usable.any():  # nothing to propose from: every fit fails its check
+        return ImportanceFit(
+            z=np.repeat(lap.x[:, None], draws, axis=1),
+            log_density=np.repeat(-lap.potential[:, None], draws, axis=1),
+            pareto_k=np.full(fits, np.nan),
+            ess=np.zeros(fits),
+            proposals=0,
+        )
+    cov0 = lap.covariance(converged_only=False)
     rng = np.random.default_rng(seed)
     density = _log_density(problem)
     exp_coords = np.zeros(dim, bool) if exp_coords is None else np.asarray(exp_coords, bool)

@@ -62,14 +62,25 @@ class LaplaceFit:
     converged: np.ndarray
     chol: np.ndarray | None
 
-    def covariance(self) -> np.ndarray | None:
-        """Inverse Hessians ``(fits, dim, dim)`` (the identity where the MAP did not converge)."""
+    def usable(self) -> np.ndarray:
+        """Fits with a finite mode and a positive-definite Hessian (converged or not)."""
+        if self.chol is None:
+            return np.zeros(len(self.x), bool)
+        return np.isfinite(self.potential) & np.all(np.isfinite(self.chol), axis=(1, 2))
+
+    def covariance(self, converged_only: bool = True) -> np.ndarray | None:
+        """Return the inverse Hessians ``(fits, dim, dim)``.
+
+        The identity stands in where the MAP did not converge (with ``converged_only``) or the
+        Hessian is not positive definite; ``None`` where no Hessian was formed.
+        """
         if self.chol is None:
             return None
         eye = np.eye(self.x.shape[-1])
+        keep = self.converged if converged_only else self.usable()
         out = np.empty(self.chol.shape)
         for i, c in enumerate(self.chol):
-            if not (self.converged[i] and np.all(np.isfinite(c))):
+            if not (keep[i] and np.all(np.isfinite(c))):
                 out[i] = eye
                 continue
             inv = np.linalg.inv(c)
