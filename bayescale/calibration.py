@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from bayescale.data import DEFAULT_COLUMNS, compute_of
-from bayescale.errors import ConvergenceWarning, DataError
+from bayescale.errors import ConvergenceWarning, DataError, DataWarning
 from bayescale.inference import NutsSettings, sample_nuts
 from bayescale.laws.base import INPUTS
 from bayescale.model import Model
@@ -182,7 +182,9 @@ def backtest(
     pandas.DataFrame
         One row per split: ``dataset``, ``split``, ``n_train``, ``n_test``, ``coverage_<level>``,
         ``interval_score_90`` and ``crps`` (relative to the observed loss), ``are_median``,
-        ``are_mean`` and ``fit_ok`` (the fit passed its diagnostics). ``attrs["points"]`` holds
+        ``are_mean``, ``fit_ok`` (the fit passed its diagnostics) and ``data_warnings`` (what the
+        checks of the training rows warned about, e.g. a law input with too few distinct values;
+        empty when nothing). ``attrs["points"]`` holds
         the per-point predictions and PIT values.
     """
     if callable(splits) and not isinstance(splits, Split):
@@ -197,10 +199,12 @@ def backtest(
             raise DataError(f"Split {split.name!r} leaves no test rows.")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
+            warnings.simplefilter("always", DataWarning)
             post = model.fit(train, **fit_kwargs)
         draws = predict_rows(post, test, model)
         summary, pts = score_predictions(draws, test[loss_col].to_numpy(float), levels)
         fit_ok = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        data = dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, DataWarning))
         rows.append(
             {
                 "dataset": dataset,
@@ -209,6 +213,7 @@ def backtest(
                 "n_test": len(test),
                 **summary,
                 "fit_ok": fit_ok,
+                "data_warnings": " | ".join(data),
             }
         )
         pts.insert(0, "split", split.name)

@@ -417,7 +417,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     print(f"Backtest on {source} ({len(df)} rows), split: {args.split}")
     table = calibration.backtest(model, df, splits, draws=args.draws, seed=args.seed)
     pd.set_option("display.width", 160)
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    shown = table.drop(columns="data_warnings")
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    for split, note in zip(table["split"], table["data_warnings"], strict=True):
+        if note:
+            print(f"data warning ({split}): {note}")
     if args.out:
         table.to_csv(args.out, index=False)
         print(f"wrote {args.out}")

@@ -367,6 +367,38 @@ def plot_coverage(backtest: pd.DataFrame, path: str | Path | None = None) -> Fig
     return _save(fig, path)
 
 
+def plot_pooling(table: pd.DataFrame, path: str | Path | None = None) -> Figure:
+    """Error and coverage of a new group's larger runs against how many sizes it kept.
+
+    ``table`` is :func:`bayescale.pooling.new_group_backtest`'s; each panel averages its fitted
+    cases over groups, one line per method (alone, complete pooling, each partial pooling).
+    """
+    ok = table[table["status"] == "ok"]
+    if ok.empty:
+        raise ValueError("The backtest fitted no case; read its 'status' column.")
+    mean = ok.groupby(["method", "k"])[["are_median", "coverage_0.5", "coverage_0.9"]].mean()
+    fig = _figure(figsize=(9.5, 3.8), layout="constrained")
+    ax_err, ax_cov = fig.subplots(1, 2)
+    for i, method in enumerate(dict.fromkeys(ok["method"])):
+        rows = mean.loc[method]
+        color = PALETTE[i % len(PALETTE)]
+        ax_err.plot(rows.index, 100 * rows["are_median"], "o-", color=color, label=method)
+        ax_cov.plot(rows.index, rows["coverage_0.9"], "o-", color=color, label=method)
+        ax_cov.plot(rows.index, rows["coverage_0.5"], "s--", color=color, alpha=0.6)
+    ax_err.set_yscale("log")
+    ax_err.set_ylabel("median error of the median (%)")
+    ax_cov.axhline(0.9, color="0.4", lw=0.8)
+    ax_cov.axhline(0.5, color="0.4", lw=0.8, ls="--")
+    ax_cov.set_ylim(0, 1.02)
+    ax_cov.set_ylabel("coverage: 90 % (solid), 50 % (dashed)")
+    for ax in (ax_err, ax_cov):
+        ax.set_xlabel("smallest model sizes the new group keeps (k)")
+        ax.set_xticks(sorted(ok["k"].unique()))
+    ax_err.legend(fontsize=7)
+    fig.suptitle("A new group's larger runs, predicted with and without pooling")
+    return _save(fig, path)
+
+
 def plot_record(post: ScalingPosterior, path: str | Path | None = None) -> Figure:
     """Plot the ladder's own extrapolation record: each refit's error against distance.
 
@@ -492,6 +524,7 @@ __all__ = [
     "plot_forest",
     "plot_frontier",
     "plot_loo_pit",
+    "plot_pooling",
     "plot_ppc",
     "plot_prior_posterior",
     "plot_rank",

@@ -33,6 +33,7 @@ from bayescale.plotting import (
     plot_ppc,
     plot_record,
 )
+from bayescale.pooling import group_spread
 from bayescale.posterior import ScalingPosterior
 
 if TYPE_CHECKING:
@@ -181,6 +182,9 @@ def report(
             table,
         )
     )
+    if post.model.effects:
+        say("report: group effects (what a new group adds)")
+        sections.append(_groups_section(post, prob))
     if nd:
         say("report: compute-optimal frontier and decisions")
         grid = np.geomspace(c_data.min(), target_compute * 10, 60)
@@ -245,6 +249,28 @@ def report(
     path = out / "report.html"
     path.write_text(_html(title, post, sections, warning, out))
     return path
+
+
+def _groups_section(post: ScalingPosterior, prob: float) -> tuple[str, str, list, pd.DataFrame]:
+    """Return the Groups section: how well each scale is identified, what a new level adds."""
+    spread = group_spread(post, prob=prob)
+    weak = spread.loc[spread["weak"], "term"].unique().tolist()
+    x = ", ".join(f"{k}={v:.3g}" for k, v in spread.attrs["x"].items())
+    text = (
+        f"At the fitted run with {x}: each term's standard deviation (prior: half-normal with "
+        "scale `prior_sd`, on the parameter's sampled scale), the spread of the mean loss "
+        f"between its levels (`spread_pct`), and the relative width of the {prob:.0%} "
+        "predictive interval for a fitted level and for a new one (`new_share`: the share of "
+        "a new level's predictive variance that comes from not knowing its effect, which no "
+        "law removes)."
+    )
+    if weak:
+        text += (
+            f" With fewer than 5 levels the scale of {', '.join(map(repr, weak))} is weakly "
+            "identified: a new level's interval leans on the prior of its standard deviation."
+        )
+    table = spread.drop(columns=["weak"]).round(4)
+    return ("Groups", text, [], table)
 
 
 def _markdown(title: str, post: ScalingPosterior, sections: list, warning: str | None) -> str:

@@ -97,6 +97,7 @@ def test_backtest_table_and_discrepancy_widen_extrapolation(tmp_path):
             n_test = int((df["flops"] > np.quantile(df["flops"], 0.75)).sum())
             assert table["n_test"][0] == n_test
             assert len(table.attrs["points"]) == n_test
+            assert table["data_warnings"][0] == ""  # five budgets: nothing to warn about
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", bs.ConvergenceWarning)
             post = model.fit(df, chains=2, draws=500)

@@ -8,7 +8,10 @@ import subprocess
 
 import pytest
 
+from bayescale.errors import SpecificationError
+from bayescale.pooling import group_spread
 from bayescale.report import parameter_table, report
+from bayescale.simulate import chinchilla_loss
 
 pytestmark = pytest.mark.slow
 
@@ -59,6 +62,28 @@ def test_hierarchical_report_names_groups(hierarchy_fit, tmp_path):
     assert "E_family[f2]" in set(table["parameter"])
     assert table["r_hat"].notna().all()
     assert "family=f3" in (tmp_path / "report.md").read_text() or (tmp_path / "forest.png").exists()
+    text = (tmp_path / "report.md").read_text()
+    assert "## Groups" in text and "'family' is weakly identified" in text
+    assert "family:seed" in text.split("## Groups")[1]
+
+
+def test_group_spread_recovers_the_seed_noise(hierarchy, hierarchy_fit, epoch_fit):
+    spread = group_spread(hierarchy_fit).set_index(["parameter", "term"])
+    x, labels = spread.attrs["x"], spread.attrs["labels"]
+    # The simulated seeds vary log A with sd 0.05: the mean loss by that times A N^-alpha / L.
+    p = hierarchy.attrs["truth"][labels["family"]]
+    share = p["A"] * x["N"] ** -p["alpha"] / chinchilla_loss(p, x["N"], x["D"])
+    seed = spread.loc[("A", "family:seed")]
+    assert 0.5 < seed["spread_pct"] / (100 * 0.05 * share) < 2
+    assert seed["levels"] == 12 and not seed["weak"]
+    assert 0 < seed["new_share"] < 1 and seed["width_new"] > seed["width_fitted"]
+    family = spread.loc[("E", "family")]
+    assert family["levels"] == 4 and family["weak"] and family["prior_sd"] == 0.3
+    # A new family (new seeds within it) costs more than a new seed of a fitted family.
+    assert family["width_new"] > seed["width_new"] and family["spread_pct"] > seed["spread_pct"]
+    assert family["sd_low"] < family["sd_median"] < family["sd_high"]
+    with pytest.raises(SpecificationError, match="group effects"):
+        group_spread(epoch_fit)
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")

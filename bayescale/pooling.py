@@ -1,0 +1,477 @@
+"""The value of pooling: new-group backtests and the choice of group effects from data.
+
+Partial pooling is why the models are hierarchical: a new model family, training dataset or
+seed borrows the law's shape from the others and needs few runs of its own. Whether it does,
+and which parameters should vary by group, is a question for the data:
+
+- :func:`new_group_backtest` keeps one group's ``k`` smallest model sizes, fits with every
+  other group's runs, and predicts the group's larger runs, for the group fitted alone, for
+  complete pooling (one law for all groups) and for partial pooling with each candidate effects
+  structure; scored as :func:`bayescale.backtest` scores a split (coverage, interval score,
+  error of the median), one row per group, ``k`` and method.
+- :func:`group_spread` says, for each group term of a fit, how weakly its scale is identified
+  (levels, prior and posterior of its standard deviation) and what a new level costs: the
+  spread of the law between levels and the share of a new level's predictive interval that no
+  law can remove (seed noise, when the term is a seed).
+- :func:`choose_effects` fits every candidate on the whole table, compares them by PSIS-LOO
+  (:func:`bayescale.compare.compare`), prefers the simplest structure within two standard errors
+  of the best, and sets the new-group backtest's evidence beside it.
+
+Candidate structures (:func:`effect_candidates`) come from the law's parameters: the
+irreducible loss only, that and the first term's amplitude, every added term, and every
+parameter (exponents included).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayescale.calibration import LEVELS, Split, backtest
+from bayescale.compare import compare
+from bayescale.data import DEFAULT_COLUMNS
+from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
+from bayescale.laws.base import INPUTS
+from bayescale.model import Model
+from bayescale.posterior import ScalingPosterior
+from bayescale.sites import sd_site, terms_of
+
+#: Methods of the new-group backtest besides the candidate structures.
+ALONE, COMPLETE = "alone", "complete pooling"
+#: Prefix of a partial-pooling method's name in the backtest's table.
+PARTIAL = "partial: "
+#: How many standard errors of the LOO difference make a more complex structure worth it.
+SE_RULE = 2.0
+
+
+def _without_effects(model: Model) -> Model:
+    spec = model.spec()
+    spec["effects"] = {}
+    return Model.from_spec(spec, law=model.law)
+
+
+def with_effects(model: Model, effects: Mapping[str, Any]) -> Model:
+    """Return ``model`` with its group effects replaced by ``effects`` (natural names)."""
+    spec = model.spec()
+    spec["effects"] = dict(effects)
+    return Model.from_spec(spec, law=model.law)
+
+
+def effect_candidates(model: Model, group: str) -> dict[str, dict[str, str]]:
+    """Candidate effects structures of ``model``'s law for one group column, simplest first.
+
+    Parameters
+    ----------
+    model : Model
+        Its law's parameters give the candidates: the irreducible loss ``E`` alone (when the law
+        has one), ``E`` and the first added term's amplitude, every added term, every parameter.
+    group : str
+        The group column.
+
+    Returns
+    -------
+    dict
+        ``{name: effects}``, e.g. ``{"E": {"E": "family"}, "E+A": {...}, ...}``; structures that
+        would repeat a simpler one (a law with one added term) are left out.
+
+    Examples
+    --------
+    >>> import bayescale as bs
+    >>> list(effect_candidates(bs.Model("chinchilla"), "family"))
+    ['E', 'E+A', 'E+A+B', 'all']
+    """
+    params = model.law.parameters
+    additive = [p.natural for p in params if p.additive]
+    floor = [n for n in additive if n == "E"]
+    terms = [n for n in additive if n != "E"]
+    ladder = [floor, floor + terms[:1], floor + terms, [p.natural for p in params]]
+    out: dict[str, dict[str, str]] = {}
+    seen: set[tuple[str, ...]] = set()
+    for names in ladder:
+        key = tuple(names)
+        if not names or key in seen:
+            continue
+        seen.add(key)
+        label = "all" if len(names) == len(params) else "+".join(names)
+        out[label] = dict.fromkeys(names, group)
+    return out
+
+
+def _sizes(df: pd.DataFrame, model: Model) -> tuple[str, np.ndarray]:
+    col = {**DEFAULT_COLUMNS, **(model.columns or {})}["params"]
+    if col not in df:
+        raise DataError(
+            f"The new-group backtest orders a group's runs by model size: column {col!r} is "
+            f"missing (columns: {list(df.columns)}); pass columns={{'params': ...}} to the Model."
+        )
+    return col, df[col].to_numpy(float)
+
+
+def _check_group(df: pd.DataFrame, group: str) -> np.ndarray:
+    if group not in df:
+        raise DataError(
+            f"Group column {group!r} is missing (columns: {list(df.columns)}); name the column "
+            "that labels the families, datasets or seeds."
+        )
+    labels = df[group]
+    if labels.isna().any():
+        raise DataError(
+            f"Column {group!r} has {int(labels.isna().sum())} missing labels; label every run."
+        )
+    labels = labels.astype(str).to_numpy()
+    if np.unique(labels).size < 2:
+        raise DataError(f"Column {group!r} has one level: pooling needs at least two groups.")
+    return labels
+
+
+def new_group_splits(
+    df: pd.DataFrame, model: Model, group: str, level: str, k: int
+) -> tuple[Split, Split]:
+    """Return the splits of one new-group case: the group keeps its ``k`` smallest model sizes.
+
+    Returns
+    -------
+    (Split, Split)
+        ``alone``: train on the group's ``k`` smallest sizes only; ``pooled``: train on those and
+        every other group's rows. Both test on the group's larger sizes.
+    """
+    labels = _check_group(df, group)
+    _, n = _sizes(df, model)
+    mine = labels == str(level)
+    if not mine.any():
+        raise DataError(f"Column {group!r} has no level {level!r}; levels: {sorted(set(labels))}.")
+    sizes = np.unique(n[mine])
+    if not 1 <= k < sizes.size:
+        raise DataError(
+            f"{group}={level} has {sizes.size} model sizes: k={k} must be between 1 and "
+            f"{sizes.size - 1} to leave larger runs to predict."
+        )
+    kept = mine & (n <= sizes[k - 1])
+    test = mine & ~kept
+    name = f"{group}={level}, {k} smallest sizes"
+    return Split(name, kept, test), Split(name, kept | ~mine, test)
+
+
+def new_group_backtest(
+    model: Model,
+    df: pd.DataFrame,
+    group: str,
+    ks: Sequence[int] = (1, 2, 3),
+    candidates: Mapping[str, Mapping[str, Any]] | None = None,
+    levels: Sequence[float] = LEVELS,
+    dataset: str = "",
+    **fit_kwargs: Any,
+) -> pd.DataFrame:
+    """Predict each group's larger runs from its ``k`` smallest sizes, with and without pooling.
+
+    For every level of ``group`` and every ``k``, the group keeps the runs of its ``k`` smallest
+    model sizes and its larger runs are predicted (a new group's effect drawn from the
+    population where the group is new to the fit) by
+
+    - ``"alone"``: ``model`` without effects, fitted on the group's kept runs only;
+    - ``"complete pooling"``: ``model`` without effects, fitted on every other group's rows
+      and the kept runs (one law for all groups);
+    - ``"partial: <name>"``: ``model`` with each candidate's effects, on the same rows.
+
+    Parameters
+    ----------
+    model : Model
+        The law, likelihood and priors; its own effects are replaced by each candidate's.
+    df : pandas.DataFrame
+        The table, with the group column and model sizes.
+    group : str
+        The group column (training dataset, model family, seed...).
+    ks : sequence of int
+        How many of the group's smallest sizes it keeps. A ``k`` that leaves a group nothing to
+        predict gives a row whose ``status`` says so.
+    candidates : dict, optional
+        ``{name: effects}``; default :func:`effect_candidates`.
+    levels : sequence of float
+        Central interval levels whose coverage is reported.
+    dataset : str
+        Name shown in the table.
+    **fit_kwargs
+        Passed to :meth:`Model.fit` (``chains``, ``draws``, ``method``...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group level, ``k`` and method: ``dataset``, ``group``, ``level``, ``k``,
+        ``method``, ``n_train``, ``n_test``, ``coverage_<level>``, ``interval_score_90``,
+        ``crps``, ``are_median``, ``are_mean``, ``fit_ok`` and ``status`` (``"ok"``, or why the
+        case could not be fitted: too few runs for the law alone, too few sizes). ``attrs``
+        holds the per-point predictions (``"points"``) and the candidates (``"candidates"``).
+    """
+    labels = _check_group(df, group)
+    _sizes(df, model)
+    if not ks or any(int(k) != k or k < 1 for k in ks):
+        raise ValueError(f"ks={list(ks)!r}: give positive whole numbers of model sizes to keep.")
+    base = _without_effects(model)
+    candidates = dict(effect_candidates(model, group) if candidates is None else candidates)
+    methods: dict[str, Model] = {ALONE: base, COMPLETE: base}
+    methods.update({PARTIAL + name: with_effects(model, e) for name, e in candidates.items()})
+    rows, points = [], []
+    for level in np.unique(labels):
+        for k in ks:
+            key = {"dataset": dataset, "group": group, "level": level, "k": int(k)}
+            try:
+                alone, pooled = new_group_splits(df, model, group, level, int(k))
+            except DataError as e:
+                rows += [{**key, "method": m, "status": f"skipped: {e}"} for m in methods]
+                continue
+            for method, m in methods.items():
+                split = alone if method == ALONE else pooled
+                try:
+                    table = backtest(m, df, [split], levels=levels, dataset=dataset, **fit_kwargs)
+                except DataError as e:
+                    rows.append({**key, "method": method, "status": f"not fitted: {e}"})
+                    continue
+                row = table.iloc[0].drop(["dataset", "split"]).to_dict()
+                rows.append({**key, "method": method, **row, "status": "ok"})
+                pts = table.attrs["points"].assign(level=level, k=int(k), method=method)
+                points.append(pts)
+    out = pd.DataFrame(rows)
+    out.attrs["points"] = pd.concat(points) if points else pd.DataFrame()
+    out.attrs["candidates"] = candidates
+    return out
+
+
+def summarise_backtest(table: pd.DataFrame) -> pd.DataFrame:
+    """Average a :func:`new_group_backtest` table over groups: one row per ``k`` and method.
+
+    Returns mean coverage, interval score and median error over the cases that were fitted,
+    with ``cases`` (how many were) and ``failed_fits`` (how many failed their diagnostics).
+    """
+    ok = table[table["status"] == "ok"]
+    if ok.empty:
+        raise DataError("No case of the new-group backtest was fitted; read its 'status' column.")
+    metrics = [c for c in ok.columns if c.startswith("coverage_")]
+    metrics += ["interval_score_90", "are_median"]
+    out = ok.groupby(["k", "method"], sort=True)[metrics].mean()
+    out["cases"] = ok.groupby(["k", "method"]).size()
+    failed = ~ok["fit_ok"].astype(bool)  # object dtype where skipped cases left it empty
+    out["failed_fits"] = failed.groupby([ok["k"], ok["method"]]).sum().astype(int)
+    return out.reset_index()
+
+
+def simplest_within(loo_table: pd.DataFrame, order: Sequence[str], se_rule: float = SE_RULE) -> str:
+    """Return the first name of ``order`` whose ELPD is within ``se_rule`` SEs of the best.
+
+    ``loo_table`` is :func:`bayescale.compare.compare`'s (best first; ``elpd`` and ``dse``, the
+    standard error of each fit's difference from the best).
+    """
+    best = loo_table.index[0]
+    gap = loo_table.loc[best, "elpd"] - loo_table["elpd"]
+    for name in order:
+        if name == best or gap[name] <= se_rule * loo_table.loc[name, "dse"]:
+            return name
+    return best
+
+
+@dataclass(frozen=True)
+class EffectsChoice:
+    """Which parameters vary by group, as the evidence chooses them.
+
+    Attributes
+    ----------
+    chosen : str
+        The chosen candidate's name (``"none"``: no effects).
+    effects : dict
+        Its effects, ready for :class:`Model` (``effects=choice.effects``).
+    loo : pandas.DataFrame
+        The LOO comparison of every candidate fitted on the whole table
+        (:func:`bayescale.compare.compare`), with ``fit_ok``: the fit passed its diagnostics.
+    backtest : pandas.DataFrame or None
+        :func:`summarise_backtest` of a new-group backtest, when one was given.
+    reason : str
+        Why this candidate, in words.
+    """
+
+    chosen: str
+    effects: dict[str, Any]
+    loo: pd.DataFrame
+    backtest: pd.DataFrame | None
+    reason: str
+
+    def __str__(self) -> str:
+        lines = [f"Chosen effects: {self.chosen} {self.effects}", self.reason, "", "LOO:"]
+        cols = ["elpd", "elpd_diff", "dse", "weight", "pareto_k_max", "fit_ok"]
+        lines.append(self.loo[[c for c in cols if c in self.loo]].round(3).to_string())
+        if self.backtest is not None:
+            lines += ["", "New-group backtest (mean over groups):"]
+            lines.append(self.backtest.round(3).to_string(index=False))
+        return "\n".join(lines)
+
+
+def choose_effects(
+    model: Model,
+    df: pd.DataFrame,
+    group: str,
+    candidates: Mapping[str, Mapping[str, Any]] | None = None,
+    backtest_table: pd.DataFrame | None = None,
+    **fit_kwargs: Any,
+) -> EffectsChoice:
+    """Choose which law parameters vary by ``group`` from LOO and the new-group backtest.
+
+    Every candidate (and no effects at all) is fitted on the whole table and compared by
+    PSIS-LOO; the simplest candidate whose ELPD is within :data:`SE_RULE` standard errors of the
+    best is chosen (more group parameters must earn their place). A new-group backtest's table
+    (:func:`new_group_backtest`), when given, is summarised beside it, and the reason says when
+    the structure that predicts new groups best differs from LOO's choice (LOO scores new runs
+    of the fitted groups, the backtest a new group).
+
+    Parameters
+    ----------
+    model : Model
+        The law, likelihood and priors.
+    df : pandas.DataFrame
+        The whole table.
+    group : str
+        The group column.
+    candidates : dict, optional
+        ``{name: effects}``, simplest first; default :func:`effect_candidates`.
+    backtest_table : pandas.DataFrame, optional
+        A :func:`new_group_backtest` of the same model and candidates.
+    **fit_kwargs
+        Passed to :meth:`Model.fit`.
+
+    Returns
+    -------
+    EffectsChoice
+    """
+    _check_group(df, group)
+    candidates = {
+        "none": {},
+        **dict(effect_candidates(model, group) if candidates is None else candidates),
+    }
+    if len(candidates) < 2:
+        raise SpecificationError("choose_effects needs at least one candidate structure.")
+    posts = {}
+    with warnings.catch_warnings():
+        # Each fit's diagnostics go into the table (``fit_ok``) and the reason instead.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for name, effects in candidates.items():
+            posts[name] = with_effects(model, effects).fit(df, **fit_kwargs)
+    table = compare(posts)
+    table["fit_ok"] = [bool(posts[n].diagnostics(warn=False).attrs["ok"]) for n in table.index]
+    best = table.index[0]
+    chosen = simplest_within(table, list(candidates))
+    gap = table.loc[best, "elpd"] - table["elpd"]
+    reason = (
+        f"LOO: {best!r} has the highest ELPD; {chosen!r} is the simplest structure within "
+        f"{SE_RULE:g} standard errors of it"
+        + ("." if chosen == best else f" (ELPD {gap[chosen]:.1f} lower).")
+    )
+    failed = [n for n in table.index if not table.loc[n, "fit_ok"]]
+    if failed:
+        reason += (
+            f" The fits of {failed} failed their diagnostics: their ELPD is not to be trusted "
+            "yet (more draws, or tighter priors)."
+        )
+    summary = None
+    if backtest_table is not None:
+        summary = summarise_backtest(backtest_table)
+        partial = summary[summary["method"].str.startswith(PARTIAL)]
+        by = partial.groupby("method")["interval_score_90"].mean().sort_values()
+        if not by.empty:
+            top = by.index[0].removeprefix(PARTIAL)
+            reason += f" New groups: {top!r} has the lowest interval score averaged over k" + (
+                " too." if top == chosen else "; prefer it for a family with few runs."
+            )
+    return EffectsChoice(chosen, dict(candidates[chosen]), table, summary, reason)
+
+
+#: Label given to a term's last column to make it a new level in :func:`group_spread`.
+NEW_LEVEL = "<new>"
+
+
+def _log_draws(
+    post: ScalingPosterior, kind: str, x: Mapping[str, float], labels: dict
+) -> np.ndarray:
+    pred = post.predict(kind=kind, new_groups=True, rng_seed=0, **x, **labels)
+    return np.log(np.asarray(pred.values, float).reshape(-1))
+
+
+def group_spread(
+    post: ScalingPosterior, x: Mapping[str, float] | None = None, prob: float = 0.9
+) -> pd.DataFrame:
+    """How much each group term spreads the law, and what a new level adds to an interval.
+
+    At one reference point (default: the fitted row with the largest value of the law's first
+    input, with that row's group labels), each term is made a new level (its last column given an
+    unseen label, so a new seed within a fitted family, a new family with new seeds) while every
+    other label stays fitted, and the predictions are compared with the fitted level's.
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        A fit with group effects.
+    x : dict, optional
+        The reference inputs by law input name (``N=``, ``D=``...).
+    prob : float
+        Level of the predictive intervals compared.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (parameter, term): ``levels`` (fitted), ``prior_sd`` (half-normal scale of
+        the effect's standard deviation, on the sampled scale), the posterior ``sd_median``,
+        ``sd_low`` and ``sd_high`` (central ``prob``), ``spread_pct`` (the term's spread of
+        the mean loss between levels, in %: the extra standard deviation of the log mean of a new
+        level over the fitted one's), ``width_fitted`` and ``width_new`` (relative widths of the
+        ``prob`` predictive intervals) and ``new_share`` (``1 - (width_fitted /
+        width_new)^2``: the share of a new level's predictive variance from not knowing its
+        effect). ``weak`` flags terms with fewer than 5 levels, whose scale, and so a new
+        level's interval, leans on the prior.
+    """
+    effects = post.model.effects
+    if not effects:
+        raise SpecificationError("group_spread needs a fit with group effects (effects=...).")
+    table = post.fitted_table()
+    cols = {**DEFAULT_COLUMNS, **(post.model.columns or {})}
+    names = {k: cols[INPUTS[k]] for k in post.law.inputs}
+    ref = table.loc[table[names[post.law.inputs[0]]].idxmax()]
+    if x is None:
+        x = {k: float(ref[c]) for k, c in names.items()}
+    terms = terms_of(effects)
+    fitted = {c: str(ref[c]) for t in terms for c in t.columns}
+    q = [(1 - prob) / 2, (1 + prob) / 2]
+    base_mean = _log_draws(post, "mean", x, fitted)
+    base_pred = np.exp(_log_draws(post, "predictive", x, fitted))
+    width_fit = float(np.diff(np.quantile(base_pred, q))[0] / np.median(base_pred))
+    rows = []
+    for site, site_terms in effects.items():
+        param = post.law.parameter(site)
+        for term in site_terms:
+            labels = {**fitted, term.columns[-1]: NEW_LEVEL}
+            new_mean = _log_draws(post, "mean", x, labels)
+            new_pred = np.exp(_log_draws(post, "predictive", x, labels))
+            width_new = float(np.diff(np.quantile(new_pred, q))[0] / np.median(new_pred))
+            sd = np.asarray(post.posterior[sd_site(site, term)].values).reshape(-1)
+            extra = max(float(np.var(new_mean) - np.var(base_mean)), 0.0)
+            levels = len(post.group_labels(term.name))
+            rows.append(
+                {
+                    "parameter": param.natural,
+                    "term": term.name,
+                    "levels": levels,
+                    "prior_sd": param.effect_scale,
+                    "sd_median": float(np.median(sd)),
+                    "sd_low": float(np.quantile(sd, q[0])),
+                    "sd_high": float(np.quantile(sd, q[1])),
+                    "spread_pct": 100 * float(np.sqrt(extra)),
+                    "width_fitted": width_fit,
+                    "width_new": width_new,
+                    "new_share": max(1 - (width_fit / width_new) ** 2, 0.0),
+                    "weak": levels < 5,
+                }
+            )
+    out = pd.DataFrame(rows)
+    out.attrs["x"] = dict(x)
+    out.attrs["labels"] = fitted
+    return out

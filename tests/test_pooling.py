@@ -1,0 +1,158 @@
+"""The value of pooling: new-group splits and backtests, candidate effects, the LOO choice."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayescale as bs
+from bayescale import pooling
+from bayescale.errors import DataError
+from bayescale.plotting import plot_pooling
+from bayescale.simulate import HOFFMANN_2022, chinchilla_loss
+
+FIT = {"chains": 2, "draws": 300, "warmup": 300, "seed": 1}
+
+
+def grid(e_shift=(0.0, 0.25, -0.2), noise=0.004, seed=0) -> pd.DataFrame:
+    """Three families on one grid of 6 sizes x 5 token multipliers, differing in E only."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for f, shift in enumerate(e_shift):
+        p = {**HOFFMANN_2022, "E": HOFFMANN_2022["E"] + shift}
+        for n in np.geomspace(1e7, 1e9, 6):
+            for mult in (5.0, 10.0, 20.0, 40.0, 80.0):
+                loss = chinchilla_loss(p, n, mult * n) * np.exp(noise * rng.standard_normal())
+                rows.append((n, mult * n, loss, f"f{f}"))
+    return pd.DataFrame(rows, columns=["params", "tokens", "loss", "family"])
+
+
+def test_candidates_climb_from_the_floor_to_every_parameter():
+    cands = pooling.effect_candidates(bs.Model("chinchilla"), "family")
+    assert list(cands) == ["E", "E+A", "E+A+B", "all"]
+    assert cands["E+A"] == {"E": "family", "A": "family"}
+    assert set(cands["all"]) == {"E", "A", "B", "alpha", "beta"}
+    # A law with one added term has no "E+A+B": no structure is repeated.
+    power = pooling.effect_candidates(bs.Model("power"), "family")
+    assert len({tuple(sorted(v)) for v in power.values()}) == len(power)
+
+
+def test_new_group_splits_keep_the_k_smallest_sizes_of_one_group():
+    df = grid()
+    model = bs.Model("chinchilla")
+    alone, pooled = pooling.new_group_splits(df, model, "family", "f1", 2)
+    sizes = np.unique(df["params"])
+    mine = df["family"] == "f1"
+    assert set(df.loc[alone.train, "params"]) == set(sizes[:2])
+    assert (df.loc[alone.train, "family"] == "f1").all() and alone.train.sum() == 10
+    assert (pooled.train == (alone.train | ~mine)).all()
+    assert (alone.test == pooled.test).all() and alone.test.sum() == 20
+    assert not (alone.train & alone.test).any()
+
+
+@pytest.mark.parametrize(
+    ("change", "k", "message"),
+    [
+        (lambda d: d.drop(columns="family"), 1, "Group column 'family' is missing"),
+        (lambda d: d.assign(family="f0"), 1, "one level"),
+        (lambda d: d.assign(family=d["family"].where(d.index > 0)), 1, "missing labels"),
+        (lambda d: d, 6, "k=6 must be between 1 and 5"),
+        (lambda d: d.drop(columns="params"), 1, "column 'params' is missing"),
+    ],
+)
+def test_new_group_splits_say_what_is_wrong(change, k, message):
+    with pytest.raises(DataError, match=message):
+        pooling.new_group_splits(change(grid()), bs.Model("chinchilla"), "family", "f1", k)
+
+
+def test_a_case_without_larger_runs_is_a_row_that_says_so():
+    model = bs.Model("chinchilla")
+    table = pooling.new_group_backtest(model, grid(), "family", ks=(6,), candidates={})
+    assert len(table) == 3 * 2  # three groups x (alone, complete pooling)
+    assert table["status"].str.startswith("skipped: family=").all()
+    with pytest.raises(DataError, match="No case"):
+        pooling.summarise_backtest(table)
+    with pytest.raises(ValueError, match="ks="):
+        pooling.new_group_backtest(model, grid(), "family", ks=(0,))
+
+
+def test_the_simplest_structure_within_two_standard_errors_is_chosen():
+    loo = pd.DataFrame(
+        {"elpd": [100.0, 97.0, 80.0], "dse": [0.0, 2.0, 5.0]}, index=["all", "E+A", "E"]
+    )
+    order = ["E", "E+A", "all"]
+    assert pooling.simplest_within(loo, order) == "E+A"  # 3 below, within 2 x 2.0
+    assert pooling.simplest_within(loo, order, se_rule=1.0) == "all"
+    assert pooling.simplest_within(loo, order, se_rule=5.0) == "E"
+
+
+def test_summary_and_figure_average_over_groups(tmp_path):
+    table = pd.DataFrame(
+        {
+            "level": ["a", "b", "a", "b", "a"],
+            "k": [1, 1, 1, 1, 2],
+            "method": ["alone", "alone", "partial: E", "partial: E", "alone"],
+            "coverage_0.5": [0.0, 1.0, 0.5, 0.5, 0.4],
+            "coverage_0.9": [0.5, 1.0, 0.9, 0.9, 0.8],
+            "interval_score_90": [0.2, 0.4, 0.1, 0.1, 0.3],
+            "are_median": [0.02, 0.04, 0.01, 0.01, 0.03],
+            "fit_ok": [True, False, True, True, True],
+            "status": ["ok"] * 5,
+        }
+    )
+    skipped = pd.DataFrame([{"level": "c", "k": 1, "method": "alone", "status": "skipped: -"}])
+    table = pd.concat([table, skipped], ignore_index=True)
+    summary = pooling.summarise_backtest(table).set_index(["k", "method"])
+    assert summary.loc[(1, "alone"), "coverage_0.9"] == pytest.approx(0.75)
+    assert summary.loc[(1, "alone"), "cases"] == 2
+    assert summary.loc[(1, "alone"), "failed_fits"] == 1
+    fig = plot_pooling(table, tmp_path / "pooling.png")
+    assert (tmp_path / "pooling.png").stat().st_size > 0
+    err, _ = fig.axes
+    assert [line.get_label() for line in err.get_lines()] == ["alone", "partial: E"]
+    np.testing.assert_allclose(err.get_lines()[0].get_ydata(), [3.0, 3.0])
+
+
+@pytest.fixture(scope="module")
+def pooled_backtest():
+    model = bs.Model("chinchilla", extrapolation="prior")
+    table = pooling.new_group_backtest(
+        model, grid(), "family", ks=(2,), candidates={"E": {"E": "family"}}, **FIT
+    )
+    return model, table
+
+
+@pytest.mark.slow
+def test_pooling_predicts_a_new_groups_larger_runs_better_than_the_group_alone(pooled_backtest):
+    _, table = pooled_backtest
+    assert (table["status"] == "ok").all() and len(table) == 3 * 3
+    # The group alone has two sizes: the fit says so, and the table keeps what it said.
+    alone = table[table["method"] == "alone"]["data_warnings"]
+    assert alone.str.contains("Column 'params' takes 2 distinct value").all()
+    assert (table[table["method"] != "alone"]["data_warnings"] == "").all()
+    err = table.pivot(index="level", columns="method", values="are_median")
+    # Two sizes cannot fix the size exponent alone; the other families can.
+    assert (err["partial: E"] < err["alone"]).all()
+    # One law for families whose floors differ by 0.2-0.25 nats misses by far more than that.
+    assert (err["complete pooling"] > 3 * err["partial: E"]).all()
+    cov = table[table["method"] == "partial: E"]["coverage_0.9"]
+    assert cov.mean() >= 0.7
+
+
+@pytest.mark.slow
+def test_loo_chooses_a_floor_per_family_when_the_floors_differ(pooled_backtest):
+    model, table = pooled_backtest
+    choice = pooling.choose_effects(
+        model, grid(), "family", candidates={"E": {"E": "family"}}, backtest_table=table, **FIT
+    )
+    assert choice.chosen == "E" and choice.effects == {"E": "family"}
+    assert choice.loo["fit_ok"].dtype == bool
+    assert choice.loo.index[0] == "E"
+    text = str(choice)
+    assert "Chosen effects: E" in text and "New-group backtest" in text
+    assert "New groups: 'E'" in choice.reason
