@@ -1,15 +1,17 @@
 """The value of pooling for a new group: the new-group backtest and the effects LOO chooses.
 
-For every grouped public table reachable (Gadre et al.'s three training datasets), each group
-keeps its ``k`` smallest model sizes and its larger runs are predicted by the group alone,
-complete pooling and partial pooling with each candidate effects structure
+For every grouped public table where groups have a ladder of model sizes (Gadre et al.'s three
+training datasets; Muennighoff et al.'s data-constrained runs on C4 and OSCAR, final
+checkpoints), each group keeps its ``k`` smallest model sizes and its larger runs are predicted
+by the group alone, complete pooling and partial pooling with each candidate effects structure
 (:func:`bayescale.pooling.new_group_backtest`); then :func:`bayescale.pooling.choose_effects`
-compares the candidates by LOO on the whole table. Prints the per-case table, its mean over
-groups and the choice; writes the figure (error and coverage against ``k``) to the path given
-as the first argument (default ``pooling.png``) and the table beside it (``.csv``).
+compares the candidates by LOO on the whole table. Prints, per dataset, the per-case table, its
+mean over groups and the choice; writes the figure (error and coverage against ``k``) to
+``<prefix>-<dataset>.png`` and the table to ``.csv`` beside it (prefix: the first argument,
+default ``pooling``).
 
-Run: ``.venv/bin/python benchmarks/pooling.py [figure.png]`` (about 25 min on 2 cores, default
-NUTS settings; reads ../shared/datasets or ``BAYESCALE_DATA_MIRROR``).
+Run: ``.venv/bin/python benchmarks/pooling.py [prefix]`` (about 40 min on 2 cores, default NUTS
+settings; reads ../shared/datasets or ``BAYESCALE_DATA_MIRROR``).
 """
 
 from __future__ import annotations
@@ -30,35 +32,55 @@ import bayescale as bs  # noqa: E402
 from bayescale import pooling  # noqa: E402
 from bayescale.plotting import plot_pooling  # noqa: E402
 
-KS = (1, 2, 3)
 COLUMNS = ["level", "k", "method", "n_train", "n_test", "coverage_0.5", "coverage_0.9"]
 COLUMNS += ["interval_score_90", "are_median", "fit_ok", "status"]
 
 
-def main(figure: str = "pooling.png") -> None:
-    """Run the new-group backtest and the LOO choice on Gadre et al.'s datasets."""
-    if not common.ready():
-        return
-    pd.set_option("display.width", 200)
-    df = bs.datasets.load("gadre2024_overtraining")
-    model = bs.Model("chinchilla")
+def gadre() -> tuple[pd.DataFrame, bs.Model, str, tuple[int, ...]]:
+    """Gadre et al. 2024: 104 runs on three training datasets, 6 sizes each."""
+    return bs.datasets.load("gadre2024_overtraining"), bs.Model("chinchilla"), "family", (1, 2, 3)
+
+
+def datablations() -> tuple[pd.DataFrame, bs.Model, str, tuple[int, ...]]:
+    """Muennighoff et al. 2023: final checkpoints of 48 runs on C4 and OSCAR, 3 sizes each."""
+    df = bs.datasets.load("hitchhiker_colpret", "datablations")
+    final = df.sort_values("tokens").groupby("run").tail(1).reset_index(drop=True)
+    model = bs.Model("data_constrained", columns={"unique_tokens": "tokens_per_epoch"})
+    return final, model, "dataset", (1, 2)
+
+
+CASES = {"gadre2024": gadre, "datablations": datablations}
+
+
+def run(name: str, prefix: str) -> None:
+    """Backtest, summarise, choose and draw one dataset."""
+    df, model, group, ks = CASES[name]()
     start = time.perf_counter()
-    table = pooling.new_group_backtest(
-        model, df, "family", ks=KS, dataset="gadre2024", method="auto"
-    )
+    table = pooling.new_group_backtest(model, df, group, ks=ks, dataset=name, method="auto")
     took = time.perf_counter() - start
+    print(f"\n## {name}: group {group!r}, {len(df)} rows, k = {list(ks)}\n")
     print(table[COLUMNS].round(3).to_string(index=False))
     print(f"\nnew-group backtest: {len(table)} cases in {took:.0f} s\n")
     print(pooling.summarise_backtest(table).round(3).to_string(index=False))
-    notes = table.loc[table["data_warnings"].fillna("") != "", ["level", "k", "method"]]
-    print(f"\ncases whose training rows drew a data warning: {notes.to_dict('records')}\n")
-    table.to_csv(Path(figure).with_suffix(".csv"), index=False)
+    warned = table.loc[table["data_warnings"].fillna("") != "", ["level", "k", "method"]]
+    print(f"\ncases whose training rows drew a data warning: {warned.to_dict('records')}\n")
+    figure = Path(f"{prefix}-{name}.png")
+    table.to_csv(figure.with_suffix(".csv"), index=False)
     start = time.perf_counter()
-    choice = pooling.choose_effects(model, df, "family", backtest_table=table, method="auto")
+    choice = pooling.choose_effects(model, df, group, backtest_table=table, method="auto")
     print(choice)
     print(f"\neffects choice: {time.perf_counter() - start:.0f} s")
     plot_pooling(table, figure)
     print(f"figure: {figure}")
+
+
+def main(prefix: str = "pooling") -> None:
+    """Run every case."""
+    if not common.ready():
+        return
+    pd.set_option("display.width", 200)
+    for name in CASES:
+        run(name, prefix)
 
 
 if __name__ == "__main__":

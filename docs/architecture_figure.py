@@ -27,6 +27,7 @@ ROLES = [
     "Model: an immutable description (+ fit shorthand)",
     "frontier",
     "consumers: decisions, calibration, compare, ...",
+    "pooling: new-group backtests, effects chosen by LOO",
     "figures",
     "report (assembles)",
     "command line",
@@ -46,6 +47,8 @@ def layers() -> list[list[str]]:
 def main() -> None:
     """Write the figure."""
     rows = layers()
+    if len(rows) != len(ROLES):
+        raise SystemExit(f"{len(rows)} layers in pyproject.toml, {len(ROLES)} ROLES: add its role.")
     width, row_h, gap, left = 980, 34, 8, 10
     height = len(rows) * (row_h + gap) + 60
     parts = [
@@ -69,7 +72,7 @@ def main() -> None:
                 f'<text x="{x + box_w / 2:.1f}" y="{y + row_h / 2 + 4}" text-anchor="middle">'
                 f"{html.escape(mod)}</text>"
             )
-        role = ROLES[i] if i < len(ROLES) else ""
+        role = ROLES[i]
         parts.append(
             f'<text x="{left + 620}" y="{y + row_h / 2 + 4}" fill="#333">{html.escape(role)}</text>'
         )
