@@ -17,6 +17,33 @@ def tables():
     return [bs.simulate_ladder(seed=i, sizes_per_budget=int(rng.integers(7, 11))) for i in range(6)]
 
 
+def test_tables_are_padded_a_quarter_octave_at_most():
+    from bayescale.inference.problem import padded_rows
+
+    cases = (1, 16, 17, 33, 60, 65, 100, 240, 1000)
+    assert [padded_rows(n) for n in cases] == [16, 16, 20, 40, 64, 80, 112, 256, 1024]
+    for n in range(17, 5000):
+        assert n <= padded_rows(n) < 1.25 * n
+    assert len({padded_rows(n) for n in range(65, 129)}) == 4  # one program per quarter octave
+
+
+def test_compiled_programs_are_released_past_the_shape_limit(monkeypatch):
+    """A long session of fits of many sizes keeps a bounded number of compiled programs."""
+    import importlib
+
+    prob = importlib.import_module("bayescale.inference.problem")  # the module, not its function
+    monkeypatch.setattr(prob, "MAX_LIVE_SHAPES", 2)
+    prob.release_compiled()
+    model = bs.Model(extrapolation="none")
+    df = bs.simulate_ladder(seed=3)  # 35 rows
+    for n in (20, 30, 35):  # padded to 20, 32, 40: three shapes
+        structure, arrays = inference.stack(model, [model.prepare(df.iloc[:n])])
+        prob.problem(model, structure, arrays)
+    assert len(prob._SHAPES) == 1 and len(prob._PROBLEMS) == 1  # released at the third
+    post = model.fit(df, method="psis")  # still fits after a release
+    assert post.posterior.sizes["draw"] == 1000 and post.diagnostics(warn=False).attrs["ok"]
+
+
 def test_padding_and_masking_do_not_change_the_potential(tables):
     """A padded, masked table has the same posterior density as the table alone."""
     import jax

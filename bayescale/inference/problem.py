@@ -135,8 +135,50 @@ class Problem:
 
 #: Batches up to this many fits are initialised fit by fit (no compilation).
 EAGER_INIT_MAX_FITS = 8
+#: Tables are padded to at least this many rows (see :func:`padded_rows`).
+MIN_ROWS = 16
+#: Distinct array shapes compiled for in one process before every compiled program is released.
+#: Each costs about a thousand memory maps (executables of the MAP, Laplace, NUTS or importance
+#: kernels and the log likelihood); a backtest of many splits of different sizes would otherwise
+#: exhaust the kernel's limit of 65 530 maps and crash in LLVM after about 55 fits.
+MAX_LIVE_SHAPES = 24
 #: Problems by structure: built (and compiled against) once per process.
 _PROBLEMS: dict[str, Problem] = {}
+#: The (structure, array shape) pairs compiled for since the last release.
+_SHAPES: set[tuple[str, tuple]] = set()
+
+
+def padded_rows(n: int) -> int:
+    """Return the padded length of a table of ``n`` rows: a quarter-octave step above ``n``.
+
+    Tables of nearby sizes (the splits of a backtest, the cuts of a record) share one padded
+    length, so one compiled program serves them all; the padding costs at most a quarter of
+    the rows (masked, so it changes no result).
+    """
+    if n <= MIN_ROWS:
+        return MIN_ROWS
+    step = (1 << (int(n - 1).bit_length() - 1)) // 4
+    return -(-n // step) * step
+
+
+def release_compiled() -> None:
+    """Drop every compiled program of this process: the problems and JAX's in-memory caches.
+
+    Called when :data:`MAX_LIVE_SHAPES` shapes have been compiled for; recompiling later is a
+    read of JAX's persistent compilation cache (:mod:`bayescale._runtime`).
+    """
+    _PROBLEMS.clear()
+    _SHAPES.clear()
+    jax.clear_caches()
+
+
+def _note_shape(key: str, arrays: Mapping) -> None:
+    shape = (key, tuple(np.shape(v) for v in jax.tree.leaves(dict(arrays))))
+    if shape in _SHAPES:
+        return
+    if len(_SHAPES) >= MAX_LIVE_SHAPES:
+        release_compiled()
+    _SHAPES.add(shape)
 
 
 def stack(model: Fittable, datas: Sequence[Any]) -> tuple[dict, dict]:
@@ -147,7 +189,7 @@ def stack(model: Fittable, datas: Sequence[Any]) -> tuple[dict, dict]:
     """
     if not datas:
         raise ValueError("No tables to fit.")
-    rows = max(d.n for d in datas)
+    rows = padded_rows(max(d.n for d in datas))
     parts = [model.model_args(d, rows) for d in datas]
     structure = parts[0][0]
     for i, (s, _) in enumerate(parts[1:], start=1):
@@ -185,6 +227,7 @@ def problem(model: Fittable, structure: dict, arrays: Mapping, seed: int = 0) ->
         [model.structure_key(), {k: _describe(v) for k, v in sorted(structure.items())}],
         sort_keys=True,
     )
+    _note_shape(key, arrays)
     if key in _PROBLEMS:
         return _PROBLEMS[key]
 
