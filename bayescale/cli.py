@@ -1,4 +1,7 @@
-"""Command line: ``bayescale fit | summary | predict | frontier | report | backtest | datasets``.
+"""Command line: ``bayescale fit | summary | predict | frontier | report | backtest | ...``.
+
+The verbs: ``fit``, ``summary``, ``predict``, ``frontier``, ``report``, ``backtest``,
+``pooling`` (does pooling help a new group?) and ``datasets``.
 
 Every mistake (a bad argument, an unreadable file, a table the model cannot fit) exits with
 status 2 and one line naming the problem and the fix; a fit that fails its diagnostics exits 3
@@ -20,7 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bayescale import calibration, datasets, laws
+from bayescale import calibration, datasets, laws, pooling
 from bayescale.decisions import decision_table
 from bayescale.defaults import DIGITS, PROB
 from bayescale.diagnostics import format_report
@@ -36,7 +39,7 @@ from bayescale.fit import METHODS
 from bayescale.frontier import frontier
 from bayescale.inference import NutsSettings
 from bayescale.model import Model, load_posterior
-from bayescale.plotting import plot_fit, plot_frontier
+from bayescale.plotting import plot_fit, plot_frontier, plot_pooling
 from bayescale.report import report
 from bayescale.simulate import simulate_ladder
 
@@ -428,6 +431,39 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pooling(args: argparse.Namespace) -> int:
+    """Predict each group's larger runs from its smallest, with and without pooling."""
+    if args.out:
+        writable_file(Path(args.out), "--out")
+    if args.figure:
+        writable_file(args.figure, "--figure")
+    df, source = read_table(args)
+    df = drop_highest(df, args.drop_highest_loss, "loss")
+    model = Model.from_preset(args.preset) if args.preset else Model(law=args.law)
+    if args.group not in df.columns:
+        raise UsageError(f"--group {args.group!r} is not a column: {list(df.columns)}")
+    effects = effects_from(args.effects)
+    candidates = {"given": effects} if effects else None
+    fit = {"draws": args.draws, "seed": args.seed, "method": args.method}
+    print(f"New-group backtest on {source} ({len(df)} rows), group {args.group!r}, k = {args.k}")
+    table = pooling.new_group_backtest(model, df, args.group, args.k, candidates, **fit)
+    pd.set_option("display.width", 160)
+    for _, row in table[table["status"] != "ok"].iterrows():
+        print(f"{args.group}={row['level']}, k={row['k']}, {row['method']}: {row['status']}")
+    summary = pooling.summarise_backtest(table)
+    print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if args.choose:
+        print()
+        print(pooling.choose_effects(model, df, args.group, candidates, table, **fit))
+    if args.out:
+        table.to_csv(args.out, index=False)
+        print(f"wrote {args.out}")
+    if args.figure:
+        plot_pooling(table, args.figure)
+        print(f"wrote {args.figure}")
+    return 0
+
+
 def cmd_datasets(args: argparse.Namespace) -> int:
     """List datasets or describe one."""
     if args.action == "list":
@@ -557,6 +593,27 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--draws", type=at_least(1), default=1000)
     b.add_argument("--out", help="write the table as CSV")
     b.set_defaults(func=cmd_backtest)
+
+    pl = sub.add_parser(
+        "pooling",
+        help="does pooling help a new group? predict each group's larger runs from its smallest",
+        formatter_class=fmt,
+    )
+    _table_options(pl)
+    pl.add_argument("--group", required=True, help="the group column (family, dataset, seed)")
+    pl.add_argument(
+        "--k",
+        nargs="+",
+        type=at_least(1),
+        default=[1, 2, 3],
+        help="how many of its smallest model sizes each group keeps",
+    )
+    pl.add_argument("--choose", action="store_true", help="also choose the effects by LOO")
+    pl.add_argument("--draws", type=at_least(1), default=1000)
+    pl.add_argument("--method", choices=list(METHODS), default="auto")
+    pl.add_argument("--out", help="write the table as CSV")
+    pl.add_argument("--figure", type=figure_path, help="draw error and coverage against k")
+    pl.set_defaults(func=cmd_pooling)
 
     d = sub.add_parser("datasets", help="list or describe datasets")
     d.add_argument("action", choices=["list", "info"])

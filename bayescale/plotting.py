@@ -385,7 +385,12 @@ def plot_pooling(table: pd.DataFrame, path: str | Path | None = None) -> Figure:
         ax_err.plot(rows.index, 100 * rows["are_median"], "o-", color=color, label=method)
         ax_cov.plot(rows.index, rows["coverage_0.9"], "o-", color=color, label=method)
         ax_cov.plot(rows.index, rows["coverage_0.5"], "s--", color=color, alpha=0.6)
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     ax_err.set_yscale("log")
+    ax_err.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax_err.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax_err.yaxis.set_minor_formatter(NullFormatter())
     ax_err.set_ylabel("median error of the median (%)")
     ax_cov.axhline(0.9, color="0.4", lw=0.8)
     ax_cov.axhline(0.5, color="0.4", lw=0.8, ls="--")

@@ -96,3 +96,21 @@ def test_bad_arguments_exit_non_zero(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert main(["fit", "--likelihood", "cauchy"]) == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_pooling_verb_says_what_is_wrong(tmp_path, capsys):
+    import bayescale as bs
+
+    csv = tmp_path / "runs.csv"
+    bs.simulate_ladder(families=2, seed=3).to_csv(csv, index=False)
+    assert main(["pooling", str(csv)]) == 2  # --group is required
+    assert "--group" in capsys.readouterr().err
+    assert main(["pooling", str(csv), "--group", "dataset"]) == 2
+    assert "--group 'dataset' is not a column" in capsys.readouterr().err
+    assert main(["pooling", str(csv), "--group", "family", "--figure", "out.txt"]) == 2
+    assert "unknown figure format" in capsys.readouterr().err
+    # Every size of the simulated ladder is its own: k=40 leaves no group larger runs.
+    assert main(["pooling", str(csv), "--group", "family", "--k", "40"]) == 2
+    out, err = capsys.readouterr()
+    assert "family=f0, k=40, alone: skipped: family=f0 has 35 model sizes" in out
+    assert "No case of the new-group backtest was fitted" in err
