@@ -184,7 +184,7 @@ def compute_for_target(
 
     def best(log_c: float) -> tuple[float, float, float]:
         n, d, loss = kernel(jnp.asarray(log_c))
-        p = (loss < target).mean(axis=0)
+        p = (loss < target).mean(axis=0, dtype=loss.dtype)  # bool means are float32 in JAX
         i = int(jnp.argmax(p))
         return float(p[i]), float(n[i]), float(d[i])
 
