@@ -258,9 +258,9 @@ def _groups_section(post: ScalingPosterior, prob: float) -> tuple[str, str, list
     x = ", ".join(f"{k}={v:.3g}" for k, v in spread.attrs["x"].items())
     text = (
         f"At the fitted run with {x}: each term's standard deviation (prior: half-normal with "
-        "scale `prior_sd`, on the parameter's sampled scale), the spread of the mean loss "
-        f"between its levels (`spread_pct`), and the relative width of the {prob:.0%} "
-        "predictive interval for a fitted level and for a new one (`new_share`: the share of "
+        "scale prior_sd, on the parameter's sampled scale), the spread of the mean loss "
+        f"between its levels (spread_pct), and the relative width of the {prob:.0%} "
+        "predictive interval for a fitted level and for a new one (new_share: the share of "
         "a new level's predictive variance that comes from not knowing its effect, which no "
         "law removes)."
     )
