@@ -320,7 +320,8 @@ def choose_effects(
 
     Every candidate (and no effects at all) is fitted on the whole table and compared by
     PSIS-LOO; the simplest candidate whose ELPD is within :data:`SE_RULE` standard errors of the
-    best is chosen (more group parameters must earn their place). A new-group backtest's table
+    best is chosen (more group parameters must earn their place), among the fits that pass
+    their diagnostics (all of them when none does). A new-group backtest's table
     (:func:`new_group_backtest`), when given, is summarised beside it, and the reason says when
     the structure that predicts new groups best differs from LOO's choice (LOO scores new runs
     of the fitted groups, the backtest a new group).
@@ -359,19 +360,27 @@ def choose_effects(
             posts[name] = with_effects(model, effects).fit(df, **fit_kwargs)
     table = compare(posts)
     table["fit_ok"] = [bool(posts[n].diagnostics(warn=False).attrs["ok"]) for n in table.index]
-    best = table.index[0]
-    chosen = simplest_within(table, list(candidates))
-    gap = table.loc[best, "elpd"] - table["elpd"]
-    reason = (
-        f"LOO: {best!r} has the highest ELPD; {chosen!r} is the simplest structure within "
-        f"{SE_RULE:g} standard errors of it"
-        + ("." if chosen == best else f" (ELPD {gap[chosen]:.1f} lower).")
-    )
     failed = [n for n in table.index if not table.loc[n, "fit_ok"]]
+    passing = [n for n in candidates if n not in failed]
+    # A structure whose fit fails its diagnostics is not chosen while another passes.
+    eligible = compare({n: posts[n] for n in passing}) if len(passing) >= 2 else table
+    if len(passing) == 1:
+        chosen, best = passing[0], passing[0]
+    else:
+        best = eligible.index[0]
+        chosen = simplest_within(eligible, [n for n in candidates if n in eligible.index])
+    gap = eligible.loc[best, "elpd"] - eligible["elpd"] if chosen in eligible.index else None
+    reason = f"LOO: {best!r} has the highest ELPD" + (
+        " of the fits that passed their diagnostics" if failed and passing else ""
+    )
+    reason += f"; {chosen!r} is the simplest structure within {SE_RULE:g} standard errors of it" + (
+        "." if chosen == best or gap is None else f" (ELPD {gap[chosen]:.1f} lower)."
+    )
     if failed:
         reason += (
             f" The fits of {failed} failed their diagnostics: their ELPD is not to be trusted "
-            "yet (more draws, or tighter priors)."
+            "yet (more draws, or tighter priors)"
+            + ("; none passed, so all were compared." if not passing else "; not chosen.")
         )
     summary = None
     if backtest_table is not None:
