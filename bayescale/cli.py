@@ -448,8 +448,12 @@ def cmd_pooling(args: argparse.Namespace) -> int:
     print(f"New-group backtest on {source} ({len(df)} rows), group {args.group!r}, k = {args.k}")
     table = pooling.new_group_backtest(model, df, args.group, args.k, candidates, **fit)
     pd.set_option("display.width", 160)
-    for _, row in table[table["status"] != "ok"].iterrows():
-        print(f"{args.group}={row['level']}, k={row['k']}, {row['method']}: {row['status']}")
+    for _, row in table.iterrows():
+        case = f"{args.group}={row['level']}, k={row['k']}, {row['method']}"
+        if row["status"] != "ok":
+            print(f"{case}: {row['status']}")
+        elif row["data_warnings"]:
+            print(f"{case}: data warning: {row['data_warnings']}")
     summary = pooling.summarise_backtest(table)
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if args.choose:

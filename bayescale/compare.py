@@ -63,7 +63,8 @@ def compare(posteriors: Mapping[str, ScalingPosterior], method: str = "stacking"
         # Reported per fit in the table (``warning``, ``pareto_k_max``) instead.
         warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")
         elpds = {name: loo(post) for name, post in posteriors.items()}
-    table = arviz_stats.compare(elpds, method=method)
+    # Unrounded (arviz_stats rounds ELPD to its SE's scale by default): decisions read it.
+    table = arviz_stats.compare(elpds, method=method, round_to="none")
     table["pareto_k_max"] = [float(np.max(elpds[n].pareto_k)) for n in table.index]
     return table
 

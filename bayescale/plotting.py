@@ -376,6 +376,9 @@ def plot_pooling(table: pd.DataFrame, path: str | Path | None = None) -> Figure:
     ok = table[table["status"] == "ok"]
     if ok.empty:
         raise ValueError("The backtest fitted no case; read its 'status' column.")
+    missing = {"coverage_0.5", "coverage_0.9"} - set(ok.columns)
+    if missing:
+        raise ValueError(f"plot_pooling draws 50 % and 90 % coverage: {sorted(missing)} missing.")
     mean = ok.groupby(["method", "k"])[["are_median", "coverage_0.5", "coverage_0.9"]].mean()
     fig = _figure(figsize=(9.5, 3.8), layout="constrained")
     ax_err, ax_cov = fig.subplots(1, 2)

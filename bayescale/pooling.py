@@ -170,8 +170,8 @@ def new_group_backtest(
     """Predict each group's larger runs from its ``k`` smallest sizes, with and without pooling.
 
     For every level of ``group`` and every ``k``, the group keeps the runs of its ``k`` smallest
-    model sizes and its larger runs are predicted (a new group's effect drawn from the
-    population where the group is new to the fit) by
+    model sizes and its larger runs are predicted (the group's effects learned from its kept
+    runs and shrunk towards the other groups') by
 
     - ``"alone"``: ``model`` without effects, fitted on the group's kept runs only;
     - ``"complete pooling"``: ``model`` without effects, fitted on every other group's rows
@@ -203,7 +203,8 @@ def new_group_backtest(
     pandas.DataFrame
         One row per group level, ``k`` and method: ``dataset``, ``group``, ``level``, ``k``,
         ``method``, ``n_train``, ``n_test``, ``coverage_<level>``, ``interval_score_90``,
-        ``crps``, ``are_median``, ``are_mean``, ``fit_ok`` and ``status`` (``"ok"``, or why the
+        ``crps``, ``are_median``, ``are_mean``, ``fit_ok``, ``data_warnings`` (what the checks
+        of the training rows warned about) and ``status`` (``"ok"``, or why the
         case could not be fitted: too few runs for the law alone, too few sizes). ``attrs``
         holds the per-point predictions (``"points"``) and the candidates (``"candidates"``).
     """
@@ -430,13 +431,14 @@ def group_spread(
     pandas.DataFrame
         One row per (parameter, term): ``levels`` (fitted), ``prior_sd`` (half-normal scale of
         the effect's standard deviation, on the sampled scale), the posterior ``sd_median``,
-        ``sd_low`` and ``sd_high`` (central ``prob``), ``spread_pct`` (the term's spread of
-        the mean loss between levels, in %: the extra standard deviation of the log mean of a new
-        level over the fitted one's), ``width_fitted`` and ``width_new`` (relative widths of the
-        ``prob`` predictive intervals) and ``new_share`` (``1 - (width_fitted /
-        width_new)^2``: the share of a new level's predictive variance from not knowing its
-        effect). ``weak`` flags terms with fewer than 5 levels, whose scale, and so a new
-        level's interval, leans on the prior.
+        ``sd_low`` and ``sd_high`` (central ``prob``); then the *term's* columns, the same on
+        the rows of every parameter it carries (a new level draws all their effects at once):
+        ``spread_pct`` (the spread of the mean loss between levels, in %: the extra standard
+        deviation of the log mean of a new level over the fitted one's), ``width_fitted`` and
+        ``width_new`` (relative widths of the ``prob`` predictive intervals) and ``new_share``
+        (``1 - (width_fitted / width_new)^2``: the share of a new level's predictive variance
+        from not knowing its effects). ``weak`` flags terms with fewer than 5 levels, whose
+        scale, and so a new level's interval, leans on the prior.
     """
     effects = post.model.effects
     if not effects:
@@ -444,7 +446,7 @@ def group_spread(
     table = post.fitted_table()
     cols = {**DEFAULT_COLUMNS, **(post.model.columns or {})}
     names = {k: cols[INPUTS[k]] for k in post.law.inputs}
-    ref = table.loc[table[names[post.law.inputs[0]]].idxmax()]
+    ref = table.iloc[int(np.argmax(table[names[post.law.inputs[0]]].to_numpy(float)))]
     if x is None:
         x = {k: float(ref[c]) for k, c in names.items()}
     terms = terms_of(effects)
@@ -453,16 +455,24 @@ def group_spread(
     base_mean = _log_draws(post, "mean", x, fitted)
     base_pred = np.exp(_log_draws(post, "predictive", x, fitted))
     width_fit = float(np.diff(np.quantile(base_pred, q))[0] / np.median(base_pred))
+    per_term: dict[str, dict[str, float]] = {}
+    for term in terms:  # a new level draws every parameter's effect of the term at once
+        labels = {**fitted, term.columns[-1]: NEW_LEVEL}
+        new_mean = _log_draws(post, "mean", x, labels)
+        new_pred = np.exp(_log_draws(post, "predictive", x, labels))
+        width_new = float(np.diff(np.quantile(new_pred, q))[0] / np.median(new_pred))
+        extra = max(float(np.var(new_mean) - np.var(base_mean)), 0.0)
+        per_term[term.name] = {
+            "spread_pct": 100 * float(np.sqrt(extra)),
+            "width_fitted": width_fit,
+            "width_new": width_new,
+            "new_share": max(1 - (width_fit / width_new) ** 2, 0.0),
+        }
     rows = []
     for site, site_terms in effects.items():
         param = post.law.parameter(site)
         for term in site_terms:
-            labels = {**fitted, term.columns[-1]: NEW_LEVEL}
-            new_mean = _log_draws(post, "mean", x, labels)
-            new_pred = np.exp(_log_draws(post, "predictive", x, labels))
-            width_new = float(np.diff(np.quantile(new_pred, q))[0] / np.median(new_pred))
             sd = np.asarray(post.posterior[sd_site(site, term)].values).reshape(-1)
-            extra = max(float(np.var(new_mean) - np.var(base_mean)), 0.0)
             levels = len(post.group_labels(term.name))
             rows.append(
                 {
@@ -473,10 +483,7 @@ def group_spread(
                     "sd_median": float(np.median(sd)),
                     "sd_low": float(np.quantile(sd, q[0])),
                     "sd_high": float(np.quantile(sd, q[1])),
-                    "spread_pct": 100 * float(np.sqrt(extra)),
-                    "width_fitted": width_fit,
-                    "width_new": width_new,
-                    "new_share": max(1 - (width_fit / width_new) ** 2, 0.0),
+                    **per_term[term.name],
                     "weak": levels < 5,
                 }
             )
