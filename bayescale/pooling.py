@@ -49,12 +49,6 @@ PARTIAL = "partial: "
 SE_RULE = 2.0
 
 
-def _without_effects(model: Model) -> Model:
-    spec = model.spec()
-    spec["effects"] = {}
-    return Model.from_spec(spec, law=model.law)
-
-
 def with_effects(model: Model, effects: Mapping[str, Any]) -> Model:
     """Return ``model`` with its group effects replaced by ``effects`` (natural names)."""
     spec = model.spec()
@@ -212,7 +206,7 @@ def new_group_backtest(
     _sizes(df, model)
     if not ks or any(int(k) != k or k < 1 for k in ks):
         raise ValueError(f"ks={list(ks)!r}: give positive whole numbers of model sizes to keep.")
-    base = _without_effects(model)
+    base = with_effects(model, {})
     candidates = dict(effect_candidates(model, group) if candidates is None else candidates)
     methods: dict[str, Model] = {ALONE: base, COMPLETE: base}
     methods.update({PARTIAL + name: with_effects(model, e) for name, e in candidates.items()})
