@@ -446,7 +446,9 @@ def cmd_pooling(args: argparse.Namespace) -> int:
     candidates = {"given": effects} if effects else None
     fit = {"draws": args.draws, "seed": args.seed, "method": args.method}
     print(f"New-group backtest on {source} ({len(df)} rows), group {args.group!r}, k = {args.k}")
-    table = pooling.new_group_backtest(model, df, args.group, args.k, candidates, **fit)
+    table = pooling.new_group_backtest(
+        model, df, args.group, args.k, candidates, groups=args.hold_out, **fit
+    )
     pd.set_option("display.width", 160)
     for _, row in table.iterrows():
         case = f"{args.group}={row['level']}, k={row['k']}, {row['method']}"
@@ -611,6 +613,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=at_least(1),
         default=[1, 2, 3],
         help="how many of its smallest model sizes each group keeps",
+    )
+    pl.add_argument(
+        "--hold-out",
+        nargs="+",
+        metavar="LEVEL",
+        help="the groups held out in turn (default: every group; the others are still pooled)",
     )
     pl.add_argument("--choose", action="store_true", help="also choose the effects by LOO")
     pl.add_argument("--draws", type=at_least(1), default=1000)

@@ -159,6 +159,7 @@ def new_group_backtest(
     candidates: Mapping[str, Mapping[str, Any]] | None = None,
     levels: Sequence[float] = LEVELS,
     dataset: str = "",
+    groups: Sequence[str] | None = None,
     **fit_kwargs: Any,
 ) -> pd.DataFrame:
     """Predict each group's larger runs from its ``k`` smallest sizes, with and without pooling.
@@ -189,13 +190,17 @@ def new_group_backtest(
         Central interval levels whose coverage is reported.
     dataset : str
         Name shown in the table.
+    groups : sequence of str, optional
+        The levels held out in turn (default: every level). The other levels' rows are still
+        in every pooled fit: a table with many small groups can hold out only those with a
+        ladder of sizes.
     **fit_kwargs
         Passed to :meth:`Model.fit` (``chains``, ``draws``, ``method``...).
 
     Returns
     -------
     pandas.DataFrame
-        One row per group level, ``k`` and method: ``dataset``, ``group``, ``level``, ``k``,
+        One row per held-out level, ``k`` and method: ``dataset``, ``group``, ``level``, ``k``,
         ``method``, ``n_train``, ``n_test``, ``coverage_<level>``, ``interval_score_90``,
         ``crps``, ``are_median``, ``are_mean``, ``fit_ok``, ``data_warnings`` (what the checks
         of the training rows warned about) and ``status`` (``"ok"``, or why the
@@ -210,8 +215,19 @@ def new_group_backtest(
     candidates = dict(effect_candidates(model, group) if candidates is None else candidates)
     methods: dict[str, Model] = {ALONE: base, COMPLETE: base}
     methods.update({PARTIAL + name: with_effects(model, e) for name, e in candidates.items()})
+    held_out = np.unique(labels)
+    if groups is not None:
+        unknown = sorted(set(map(str, groups)) - set(held_out))
+        if not len(groups):
+            raise DataError("groups=[]: name at least one level to hold out, or pass None.")
+        if unknown:
+            raise DataError(
+                f"groups={list(groups)!r}: column {group!r} has no level(s) {unknown}; "
+                f"levels: {held_out.tolist()}."
+            )
+        held_out = np.array([str(g) for g in groups])
     rows, points = [], []
-    for level in np.unique(labels):
+    for level in held_out:
         for k in ks:
             key = {"dataset": dataset, "group": group, "level": level, "k": int(k)}
             try:

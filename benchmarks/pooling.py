@@ -2,15 +2,17 @@
 
 For every grouped public table where groups have a ladder of model sizes (Gadre et al.'s three
 training datasets; Muennighoff et al.'s data-constrained runs on C4 and OSCAR, final
-checkpoints), each group keeps its ``k`` smallest model sizes and its larger runs are predicted
-by the group alone, complete pooling and partial pooling with each candidate effects structure
+checkpoints; Ruan et al.'s public base models by family, HellaSwag error against compute),
+each group keeps its ``k`` smallest model sizes and its larger runs are predicted by the group
+alone, complete pooling and partial pooling with each candidate effects structure
 (:func:`bayescale.pooling.new_group_backtest`); then :func:`bayescale.pooling.choose_effects`
 compares the candidates by LOO on the whole table. Prints, per dataset, the per-case table, its
 mean over groups and the choice; writes the figure (error and coverage against ``k``) to
 ``<prefix>-<dataset>.png`` and the table to ``.csv`` beside it (prefix: the first argument,
 default ``pooling``).
 
-Run: ``.venv/bin/python benchmarks/pooling.py [prefix]`` (about 40 min on 2 cores, default NUTS
+Run: ``.venv/bin/python benchmarks/pooling.py [prefix] [case ...]`` (cases: ``gadre2024``,
+``datablations``, ``obsscaling``; all by default, about 2 h on 2 cores with default NUTS
 settings; reads ../shared/datasets or ``BAYESCALE_DATA_MIRROR``).
 """
 
@@ -49,14 +51,36 @@ def datablations() -> tuple[pd.DataFrame, bs.Model, str, tuple[int, ...]]:
     return final, model, "dataset", (1, 2)
 
 
-CASES = {"gadre2024": gadre, "datablations": datablations}
+def obsscaling() -> tuple[pd.DataFrame, bs.Model, str, tuple[int, ...]]:
+    """Ruan et al. 2024: HellaSwag error of public base models against compute, by family.
+
+    A saturating power law in training compute (no pretraining loss is published for these
+    models; Ruan et al. find benchmark scores smooth in log compute within a family). Models
+    without FLOPs or a HellaSwag score cannot be placed and are listed, not dropped silently.
+    Every family is in the pooled fits; those with four or more sizes are held out in turn.
+    """
+    df = bs.datasets.load("obsscaling")
+    unplaced = df["flops"].isna() | df["HellaSwag"].isna()
+    print(f"obsscaling: {int(unplaced.sum())} models without FLOPs or HellaSwag left out:")
+    print("  " + ", ".join(df.loc[unplaced, "Model"].astype(str)))
+    df = df[~unplaced].assign(hellaswag_error=lambda d: 1 - d["HellaSwag"])
+    model = bs.Model(bs.laws.get("power", x="C"), columns={"loss": "hellaswag_error"})
+    return df.reset_index(drop=True), model, "family", (1, 2, 3)
+
+
+CASES = {"gadre2024": gadre, "datablations": datablations, "obsscaling": obsscaling}
+#: Levels held out in turn, where not every level has a ladder of sizes.
+HELD_OUT = {"obsscaling": lambda df: df.groupby("family")["params"].nunique().loc[lambda n: n >= 4]}
 
 
 def run(name: str, prefix: str) -> None:
     """Backtest, summarise, choose and draw one dataset."""
     df, model, group, ks = CASES[name]()
     start = time.perf_counter()
-    table = pooling.new_group_backtest(model, df, group, ks=ks, dataset=name, method="auto")
+    groups = HELD_OUT[name](df).index.tolist() if name in HELD_OUT else None
+    table = pooling.new_group_backtest(
+        model, df, group, ks=ks, dataset=name, groups=groups, method="auto"
+    )
     took = time.perf_counter() - start
     print(f"\n## {name}: group {group!r}, {len(df)} rows, k = {list(ks)}\n")
     print(table[COLUMNS].round(3).to_string(index=False))
@@ -74,14 +98,17 @@ def run(name: str, prefix: str) -> None:
     print(f"figure: {figure}")
 
 
-def main(prefix: str = "pooling") -> None:
-    """Run every case."""
+def main(prefix: str = "pooling", *names: str) -> None:
+    """Run the named cases (default: every case)."""
     if not common.ready():
         return
+    unknown = sorted(set(names) - set(CASES))
+    if unknown:
+        sys.exit(f"Unknown case(s) {unknown}; choose from {list(CASES)}.")
     pd.set_option("display.width", 200)
-    for name in CASES:
+    for name in names or CASES:
         run(name, prefix)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:2])
+    main(*sys.argv[1:])

@@ -114,3 +114,5 @@ def test_pooling_verb_says_what_is_wrong(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "family=f0, k=40, alone: skipped: family=f0 has 35 model sizes" in out
     assert "No case of the new-group backtest was fitted" in err
+    assert main(["pooling", str(csv), "--group", "family", "--hold-out", "f7"]) == 2
+    assert "column 'family' has no level(s) ['f7']" in capsys.readouterr().err

@@ -80,6 +80,16 @@ def test_a_case_without_larger_runs_is_a_row_that_says_so():
         pooling.new_group_backtest(model, grid(), "family", ks=(0,))
 
 
+def test_only_the_named_groups_are_held_out():
+    model = bs.Model("chinchilla")
+    table = pooling.new_group_backtest(model, grid(), "family", ks=(6,), groups=["f1"])
+    assert table["level"].unique().tolist() == ["f1"]
+    with pytest.raises(DataError, match=r"no level\(s\) \['f9'\]"):
+        pooling.new_group_backtest(model, grid(), "family", ks=(6,), groups=["f1", "f9"])
+    with pytest.raises(DataError, match="at least one level"):
+        pooling.new_group_backtest(model, grid(), "family", ks=(6,), groups=[])
+
+
 def test_the_simplest_structure_within_two_standard_errors_is_chosen():
     loo = pd.DataFrame(
         {"elpd": [100.0, 97.0, 80.0], "dse": [0.0, 2.0, 5.0]}, index=["all", "E+A", "E"]
