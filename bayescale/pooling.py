@@ -24,6 +24,7 @@ parameter (exponents included).
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,10 @@ ALONE, COMPLETE = "alone", "complete pooling"
 PARTIAL = "partial: "
 #: How many standard errors of the LOO difference make a more complex structure worth it.
 SE_RULE = 2.0
+#: ``target_accept`` of the one refit of a candidate whose fit failed its diagnostics (which
+#: also draws twice as many draws).
+REFIT_TARGET_ACCEPT = 0.99
+_DEFAULT_DRAWS = inspect.signature(Model.fit).parameters["draws"].default
 
 
 def with_effects(model: Model, effects: Mapping[str, Any]) -> Model:
@@ -270,18 +275,55 @@ def summarise_backtest(table: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def simplest_within(loo_table: pd.DataFrame, order: Sequence[str], se_rule: float = SE_RULE) -> str:
-    """Return the first name of ``order`` whose ELPD is within ``se_rule`` SEs of the best.
+def choose_from_loo(
+    loo_table: pd.DataFrame, order: Sequence[str], se_rule: float = SE_RULE
+) -> tuple[str, str]:
+    """Choose a structure from a LOO table with ``fit_ok``; return it and the reason.
 
-    ``loo_table`` is :func:`bayescale.compare.compare`'s (best first; ``elpd`` and ``dse``, the
-    standard error of each fit's difference from the best).
+    The candidates within ``se_rule`` standard errors of the best ELPD are the close ones; the
+    choice is the first of ``order`` among the close ones whose fit passed its diagnostics, or,
+    when none passed, the first close one (its ELPD is then the best evidence there is, and the
+    reason says to refit it). A passing fit far below the best is never chosen for passing: a
+    structure that LOO rejects by many standard errors does not describe the data.
+
+    Parameters
+    ----------
+    loo_table : pandas.DataFrame
+        :func:`bayescale.compare.compare`'s table (best first; ``elpd``, ``dse``) with a
+        boolean ``fit_ok`` column.
+    order : sequence of str
+        The candidates, simplest first.
+    se_rule : float
+        How many standard errors of the ELPD difference count as close.
     """
     best = loo_table.index[0]
     gap = loo_table.loc[best, "elpd"] - loo_table["elpd"]
-    for name in order:
-        if name == best or gap[name] <= se_rule * loo_table.loc[name, "dse"]:
-            return name
-    return best
+    close = [n for n in order if n == best or gap[n] <= se_rule * loo_table.loc[n, "dse"]]
+    ok = loo_table["fit_ok"].astype(bool)
+    failed = [n for n in loo_table.index if not ok[n]]
+    passing_close = [n for n in close if ok[n]]
+    chosen = passing_close[0] if passing_close else close[0]
+    reason = f"LOO: {best!r} has the highest ELPD; {chosen!r} is the simplest structure"
+    reason += f" within {se_rule:g} standard errors of it" + (
+        "" if chosen == best else f" (ELPD {gap[chosen]:.1f} lower)"
+    )
+    if passing_close and failed:
+        reason += " whose fit passed its diagnostics"
+    reason += "."
+    if failed:
+        reason += f" The fits of {failed} failed their diagnostics"
+        if not ok[chosen]:
+            reason += (
+                f"; no close structure passed, so {chosen!r} is chosen on an ELPD that is not "
+                "to be trusted yet: refit it with more draws or tighter priors before relying "
+                "on it."
+            )
+        else:
+            reason += "."
+    far = [n for n in loo_table.index if ok[n] and n not in close]
+    if far and not ok[chosen]:
+        reason += f" The passing fits of {far} are more than {se_rule:g} SE below the best."
+    return chosen, reason
 
 
 @dataclass(frozen=True)
@@ -325,14 +367,18 @@ def choose_effects(
     group: str,
     candidates: Mapping[str, Mapping[str, Any]] | None = None,
     backtest_table: pd.DataFrame | None = None,
+    refit_failed: bool = True,
     **fit_kwargs: Any,
 ) -> EffectsChoice:
     """Choose which law parameters vary by ``group`` from LOO and the new-group backtest.
 
     Every candidate (and no effects at all) is fitted on the whole table and compared by
-    PSIS-LOO; the simplest candidate whose ELPD is within :data:`SE_RULE` standard errors of the
-    best is chosen (more group parameters must earn their place), among the fits that pass
-    their diagnostics (all of them when none does). A new-group backtest's table
+    PSIS-LOO; a fit that fails its diagnostics is refitted once with twice the draws and
+    ``target_accept`` :data:`REFIT_TARGET_ACCEPT`.
+    The choice (:func:`choose_from_loo`) is the simplest candidate whose ELPD is within
+    :data:`SE_RULE` standard errors of the best (more group parameters must earn their place)
+    whose fit passes its diagnostics; when no passing fit is that close, the simplest close one
+    is chosen all the same and the reason says its fit failed. A new-group backtest's table
     (:func:`new_group_backtest`), when given, is summarised beside it, and the reason says when
     the structure that predicts new groups best differs from LOO's choice (LOO scores new runs
     of the fitted groups, the backtest a new group).
@@ -349,6 +395,9 @@ def choose_effects(
         ``{name: effects}``, simplest first; default :func:`effect_candidates`.
     backtest_table : pandas.DataFrame, optional
         A :func:`new_group_backtest` of the same model and candidates.
+    refit_failed : bool
+        Refit a candidate whose fit fails its diagnostics once (twice the draws,
+        ``target_accept`` :data:`REFIT_TARGET_ACCEPT`).
     **fit_kwargs
         Passed to :meth:`Model.fit`.
 
@@ -368,31 +417,15 @@ def choose_effects(
         # Each fit's diagnostics go into the table (``fit_ok``) and the reason instead.
         warnings.simplefilter("ignore", ConvergenceWarning)
         for name, effects in candidates.items():
-            posts[name] = with_effects(model, effects).fit(df, **fit_kwargs)
+            m = with_effects(model, effects)
+            posts[name] = m.fit(df, **fit_kwargs)
+            if refit_failed and not posts[name].diagnostics(warn=False).attrs["ok"]:
+                draws = 2 * int(fit_kwargs.get("draws", _DEFAULT_DRAWS))
+                refit = {"target_accept": REFIT_TARGET_ACCEPT, "draws": draws}
+                posts[name] = m.fit(df, **{**fit_kwargs, **refit})
     table = compare(posts)
     table["fit_ok"] = [bool(posts[n].diagnostics(warn=False).attrs["ok"]) for n in table.index]
-    failed = [n for n in table.index if not table.loc[n, "fit_ok"]]
-    passing = [n for n in candidates if n not in failed]
-    # A structure whose fit fails its diagnostics is not chosen while another passes.
-    eligible = compare({n: posts[n] for n in passing}) if len(passing) >= 2 else table
-    if len(passing) == 1:
-        chosen, best = passing[0], passing[0]
-    else:
-        best = eligible.index[0]
-        chosen = simplest_within(eligible, [n for n in candidates if n in eligible.index])
-    gap = eligible.loc[best, "elpd"] - eligible["elpd"] if chosen in eligible.index else None
-    reason = f"LOO: {best!r} has the highest ELPD" + (
-        " of the fits that passed their diagnostics" if failed and passing else ""
-    )
-    reason += f"; {chosen!r} is the simplest structure within {SE_RULE:g} standard errors of it" + (
-        "." if chosen == best or gap is None else f" (ELPD {gap[chosen]:.1f} lower)."
-    )
-    if failed:
-        reason += (
-            f" The fits of {failed} failed their diagnostics: their ELPD is not to be trusted "
-            "yet (more draws, or tighter priors)"
-            + ("; none passed, so all were compared." if not passing else "; not chosen.")
-        )
+    chosen, reason = choose_from_loo(table, list(candidates))
     summary = None
     if backtest_table is not None:
         summary = summarise_backtest(backtest_table)

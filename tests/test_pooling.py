@@ -90,14 +90,33 @@ def test_only_the_named_groups_are_held_out():
         pooling.new_group_backtest(model, grid(), "family", ks=(6,), groups=[])
 
 
-def test_the_simplest_structure_within_two_standard_errors_is_chosen():
-    loo = pd.DataFrame(
-        {"elpd": [100.0, 97.0, 80.0], "dse": [0.0, 2.0, 5.0]}, index=["all", "E+A", "E"]
-    )
-    order = ["E", "E+A", "all"]
-    assert pooling.simplest_within(loo, order) == "E+A"  # 3 below, within 2 x 2.0
-    assert pooling.simplest_within(loo, order, se_rule=1.0) == "all"
-    assert pooling.simplest_within(loo, order, se_rule=5.0) == "E"
+def loo_table(elpd, dse, ok, names=("all", "E+A", "E", "none")):
+    return pd.DataFrame({"elpd": elpd, "dse": dse, "fit_ok": ok}, index=list(names))
+
+
+ORDER = ["none", "E", "E+A", "all"]
+
+
+def test_the_simplest_passing_structure_within_two_standard_errors_is_chosen():
+    table = loo_table([100.0, 97.0, 80.0, 10.0], [0.0, 2.0, 5.0, 9.0], [True] * 4)
+    assert pooling.choose_from_loo(table, ORDER)[0] == "E+A"  # 3 below, within 2 x 2.0
+    assert pooling.choose_from_loo(table, ORDER, se_rule=1.0)[0] == "all"
+    assert pooling.choose_from_loo(table, ORDER, se_rule=5.0)[0] == "E"
+    # A close structure whose fit failed gives way to the next close one that passed.
+    table["fit_ok"] = [True, False, True, True]
+    chosen, reason = pooling.choose_from_loo(table, ORDER)
+    assert chosen == "all" and "whose fit passed its diagnostics" in reason
+    assert "The fits of ['E+A'] failed their diagnostics." in reason
+
+
+def test_a_passing_fit_far_below_the_best_is_not_chosen_for_passing():
+    # Muennighoff et al.'s runs: only the fit without effects passed, 95 ELPD below the best.
+    table = loo_table([83.6, 83.5, 76.1, -11.7], [0.0, 0.5, 3.1, 14.1], [False] * 3 + [True])
+    table.index = ["E+A", "E+A+B", "E", "none"]
+    chosen, reason = pooling.choose_from_loo(table, ["none", "E", "E+A", "E+A+B"])
+    assert chosen == "E+A"
+    assert "no close structure passed" in reason and "refit it" in reason
+    assert "The passing fits of ['none'] are more than 2 SE below the best." in reason
 
 
 def test_summary_and_figure_average_over_groups(tmp_path):
