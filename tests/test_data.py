@@ -180,6 +180,22 @@ def test_preset_loading():
         bs.Model.from_preset("nope")
 
 
+def test_the_presets_the_pooling_evidence_chose():
+    import tomllib
+
+    from bayescale.presets import available_presets, preset_path
+
+    dataset = (bs.Term(("dataset",)),)
+    for name, law in (("chinchilla_dataset", "chinchilla"), ("data_constrained_dataset", None)):
+        m = bs.Model.from_preset(name)
+        assert m.effect_terms("log_E") == dataset and m.effect_terms("a") == dataset
+        assert law is None or m.law.name == law
+    for name in available_presets():  # every preset builds a model and says what it is for
+        bs.Model.from_preset(name)
+        with open(preset_path(name), "rb") as f:
+            assert tomllib.load(f)["description"].strip()
+
+
 def test_spec_roundtrip():
     m = bs.Model(effects={"E": "family"}, priors={"sigma": "HalfNormal(0.1)"}, likelihood="normal")
     m2 = bs.Model.from_spec(m.spec())
