@@ -24,7 +24,6 @@ parameter (exponents included).
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from bayescale.calibration import LEVELS, Split, backtest
 from bayescale.compare import compare
 from bayescale.data import DEFAULT_COLUMNS
 from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
+from bayescale.inference import NutsSettings
 from bayescale.laws.base import INPUTS
 from bayescale.model import Model
 from bayescale.posterior import ScalingPosterior
@@ -48,10 +48,6 @@ ALONE, COMPLETE = "alone", "complete pooling"
 PARTIAL = "partial: "
 #: How many standard errors of the LOO difference make a more complex structure worth it.
 SE_RULE = 2.0
-#: ``target_accept`` of the one refit of a candidate whose fit failed its diagnostics (which
-#: also draws twice as many draws).
-REFIT_TARGET_ACCEPT = 0.99
-_DEFAULT_DRAWS = inspect.signature(Model.fit).parameters["draws"].default
 
 
 def with_effects(model: Model, effects: Mapping[str, Any]) -> Model:
@@ -164,7 +160,7 @@ def new_group_backtest(
     candidates: Mapping[str, Mapping[str, Any]] | None = None,
     levels: Sequence[float] = LEVELS,
     dataset: str = "",
-    groups: Sequence[str] | None = None,
+    groups: Sequence[str | int | float] | str | None = None,
     **fit_kwargs: Any,
 ) -> pd.DataFrame:
     """Predict each group's larger runs from its ``k`` smallest sizes, with and without pooling.
@@ -195,8 +191,9 @@ def new_group_backtest(
         Central interval levels whose coverage is reported.
     dataset : str
         Name shown in the table.
-    groups : sequence of str, optional
-        The levels held out in turn (default: every level). The other levels' rows are still
+    groups : sequence of labels, optional
+        The levels held out in turn (default: every level), compared with the column's labels
+        as text (``str(label)``); one label may be given alone. The other levels' rows are still
         in every pooled fit: a table with many small groups can hold out only those with a
         ladder of sizes.
     **fit_kwargs
@@ -222,15 +219,17 @@ def new_group_backtest(
     methods.update({PARTIAL + name: with_effects(model, e) for name, e in candidates.items()})
     held_out = np.unique(labels)
     if groups is not None:
-        unknown = sorted(set(map(str, groups)) - set(held_out))
-        if not len(groups):
-            raise DataError("groups=[]: name at least one level to hold out, or pass None.")
+        wanted = [groups] if isinstance(groups, str | int | float) else list(groups)
+        wanted = list(dict.fromkeys(str(g) for g in wanted))  # labels compared as text, once
+        unknown = sorted(set(wanted) - set(held_out))
+        if not wanted:
+            raise ValueError("groups=[]: name at least one level to hold out, or pass None.")
         if unknown:
             raise DataError(
-                f"groups={list(groups)!r}: column {group!r} has no level(s) {unknown}; "
+                f"groups={wanted!r}: column {group!r} has no level(s) {unknown}; "
                 f"levels: {held_out.tolist()}."
             )
-        held_out = np.array([str(g) for g in groups])
+        held_out = np.array(wanted)
     rows, points = [], []
     for level in held_out:
         for k in ks:
@@ -283,8 +282,8 @@ def choose_from_loo(
     The candidates within ``se_rule`` standard errors of the best ELPD are the close ones; the
     choice is the first of ``order`` among the close ones whose fit passed its diagnostics, or,
     when none passed, the first close one (its ELPD is then the best evidence there is, and the
-    reason says to refit it). A passing fit far below the best is never chosen for passing: a
-    structure that LOO rejects by many standard errors does not describe the data.
+    reason says so). A passing fit far below the best is never chosen for passing: a structure
+    that LOO rejects by many standard errors does not describe the data.
 
     Parameters
     ----------
@@ -292,37 +291,52 @@ def choose_from_loo(
         :func:`bayescale.compare.compare`'s table (best first; ``elpd``, ``dse``) with a
         boolean ``fit_ok`` column.
     order : sequence of str
-        The candidates, simplest first.
+        Every candidate of the table, simplest first.
     se_rule : float
         How many standard errors of the ELPD difference count as close.
+
+    Returns
+    -------
+    (str, str)
+        The chosen candidate and the reason, in words.
     """
+    order = list(order)
+    if sorted(order) != sorted(map(str, loo_table.index)):
+        raise ValueError(
+            f"order={order!r} must name every candidate of the LOO table once: "
+            f"{list(loo_table.index)}."
+        )
+    if loo_table["fit_ok"].dtype != bool:
+        raise ValueError("The LOO table's 'fit_ok' column must be boolean (True: passed).")
+    ok = loo_table["fit_ok"]
     best = loo_table.index[0]
     gap = loo_table.loc[best, "elpd"] - loo_table["elpd"]
     close = [n for n in order if n == best or gap[n] <= se_rule * loo_table.loc[n, "dse"]]
-    ok = loo_table["fit_ok"].astype(bool)
-    failed = [n for n in loo_table.index if not ok[n]]
     passing_close = [n for n in close if ok[n]]
     chosen = passing_close[0] if passing_close else close[0]
     reason = f"LOO: {best!r} has the highest ELPD; {chosen!r} is the simplest structure"
-    reason += f" within {se_rule:g} standard errors of it" + (
-        "" if chosen == best else f" (ELPD {gap[chosen]:.1f} lower)"
-    )
-    if passing_close and failed:
-        reason += " whose fit passed its diagnostics"
+    reason += f" within {se_rule:g} standard errors of it"
+    if chosen != best and gap[chosen] >= 0.05:
+        reason += f" (ELPD {gap[chosen]:.1f} lower)"
+    skipped = [n for n in close[: close.index(chosen)] if not ok[n]]
+    if skipped:
+        reason += f" whose fit passed its diagnostics (the fits of {skipped} did not)"
     reason += "."
-    if failed:
-        reason += f" The fits of {failed} failed their diagnostics"
-        if not ok[chosen]:
+    failed = [n for n in order if not ok[n] and n not in skipped]
+    if not ok[chosen]:
+        reason += (
+            " Its fit failed its diagnostics, as did every close structure's, so the choice "
+            "rests on an ELPD that is not to be trusted yet: simplify the effects or tighten "
+            "the priors before relying on it."
+        )
+        far = [n for n in order if ok[n]]
+        if far:
             reason += (
-                f"; no close structure passed, so {chosen!r} is chosen on an ELPD that is not "
-                "to be trusted yet: refit it with more draws or tighter priors before relying "
-                "on it."
+                f" The fits that passed ({far}) are more than {se_rule:g} standard errors "
+                "below the best."
             )
-        else:
-            reason += "."
-    far = [n for n in loo_table.index if ok[n] and n not in close]
-    if far and not ok[chosen]:
-        reason += f" The passing fits of {far} are more than {se_rule:g} SE below the best."
+    elif failed:
+        reason += f" The fits of {failed} failed their diagnostics."
     return chosen, reason
 
 
@@ -373,12 +387,13 @@ def choose_effects(
     """Choose which law parameters vary by ``group`` from LOO and the new-group backtest.
 
     Every candidate (and no effects at all) is fitted on the whole table and compared by
-    PSIS-LOO; a fit that fails its diagnostics is refitted once with twice the draws and
-    ``target_accept`` :data:`REFIT_TARGET_ACCEPT`.
-    The choice (:func:`choose_from_loo`) is the simplest candidate whose ELPD is within
-    :data:`SE_RULE` standard errors of the best (more group parameters must earn their place)
-    whose fit passes its diagnostics; when no passing fit is that close, the simplest close one
-    is chosen all the same and the reason says its fit failed. A new-group backtest's table
+    PSIS-LOO; a fit that fails its diagnostics is refitted once by NUTS with twice the draws and
+    another seed (the few-group failures are the group scales' ESS and R-hat; a higher
+    ``target_accept`` made them worse, docs/models.md). The choice (:func:`choose_from_loo`)
+    is the simplest candidate whose ELPD is within :data:`SE_RULE` standard errors of the best
+    (more group parameters must earn their place) whose fit passes its diagnostics; when no
+    passing fit is that close, the simplest close one is chosen all the same and the reason
+    says its fit failed. A new-group backtest's table
     (:func:`new_group_backtest`), when given, is summarised beside it, and the reason says when
     the structure that predicts new groups best differs from LOO's choice (LOO scores new runs
     of the fitted groups, the backtest a new group).
@@ -396,8 +411,8 @@ def choose_effects(
     backtest_table : pandas.DataFrame, optional
         A :func:`new_group_backtest` of the same model and candidates.
     refit_failed : bool
-        Refit a candidate whose fit fails its diagnostics once (twice the draws,
-        ``target_accept`` :data:`REFIT_TARGET_ACCEPT`).
+        Refit a candidate whose fit fails its diagnostics once (NUTS, twice the draws, the
+        next seed).
     **fit_kwargs
         Passed to :meth:`Model.fit`.
 
@@ -420,9 +435,10 @@ def choose_effects(
             m = with_effects(model, effects)
             posts[name] = m.fit(df, **fit_kwargs)
             if refit_failed and not posts[name].diagnostics(warn=False).attrs["ok"]:
-                draws = 2 * int(fit_kwargs.get("draws", _DEFAULT_DRAWS))
-                refit = {"target_accept": REFIT_TARGET_ACCEPT, "draws": draws}
-                posts[name] = m.fit(df, **{**fit_kwargs, **refit})
+                draws = 2 * int(fit_kwargs.get("draws", NutsSettings.draws))
+                seed = int(fit_kwargs.get("seed", NutsSettings.seed)) + 1
+                again = {"draws": draws, "seed": seed, "method": "nuts"}
+                posts[name] = m.fit(df, **{**fit_kwargs, **again})
     table = compare(posts)
     table["fit_ok"] = [bool(posts[n].diagnostics(warn=False).attrs["ok"]) for n in table.index]
     chosen, reason = choose_from_loo(table, list(candidates))

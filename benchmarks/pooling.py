@@ -91,7 +91,10 @@ def run(name: str, prefix: str) -> None:
         )
         print(part[COLUMNS].round(3).to_string(index=False), flush=True)
         parts.append(part)
+    # each part's attrs hold its points (a table): concatenated apart, not compared by concat
+    points = pd.concat([p.attrs.pop("points") for p in parts], ignore_index=True)
     table = pd.concat(parts, ignore_index=True)
+    table.attrs["points"] = points
     took = time.perf_counter() - start
     print(f"\nnew-group backtest: {len(table)} cases in {took:.0f} s\n")
     print(pooling.summarise_backtest(table).round(3).to_string(index=False))
@@ -109,6 +112,8 @@ def run(name: str, prefix: str) -> None:
 
 def main(prefix: str = "pooling", *names: str) -> None:
     """Run the named cases (default: every case)."""
+    if prefix in CASES:
+        sys.exit(f"The first argument is the output prefix, not a case: pooling.py out {prefix}")
     if not common.ready():
         return
     unknown = sorted(set(names) - set(CASES))

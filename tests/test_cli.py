@@ -116,3 +116,6 @@ def test_pooling_verb_says_what_is_wrong(tmp_path, capsys):
     assert "No case of the new-group backtest was fitted" in err
     assert main(["pooling", str(csv), "--group", "family", "--hold-out", "f7"]) == 2
     assert "column 'family' has no level(s) ['f7']" in capsys.readouterr().err
+    assert main(["pooling", str(csv), "--group", "family", "--k", "40", "--hold-out", "f1"]) == 2
+    out = capsys.readouterr().out
+    assert "family=f1, k=40, alone: skipped" in out and "family=f0" not in out

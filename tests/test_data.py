@@ -186,10 +186,13 @@ def test_the_presets_the_pooling_evidence_chose():
     from bayescale.presets import available_presets, preset_path
 
     dataset = (bs.Term(("dataset",)),)
-    for name, law in (("chinchilla_dataset", "chinchilla"), ("data_constrained_dataset", None)):
+    for name, law in (
+        ("chinchilla_dataset", "chinchilla"),
+        ("data_constrained_dataset", "data_constrained"),
+    ):
         m = bs.Model.from_preset(name)
         assert m.effect_terms("log_E") == dataset and m.effect_terms("a") == dataset
-        assert law is None or m.law.name == law
+        assert m.law.name == law
     for name in available_presets():  # every preset builds a model and says what it is for
         bs.Model.from_preset(name)
         with open(preset_path(name), "rb") as f:

@@ -86,8 +86,13 @@ def test_only_the_named_groups_are_held_out():
     assert table["level"].unique().tolist() == ["f1"]
     with pytest.raises(DataError, match=r"no level\(s\) \['f9'\]"):
         pooling.new_group_backtest(model, grid(), "family", ks=(6,), groups=["f1", "f9"])
-    with pytest.raises(DataError, match="at least one level"):
+    with pytest.raises(ValueError, match="at least one level"):
         pooling.new_group_backtest(model, grid(), "family", ks=(6,), groups=[])
+    # one label alone, and a label named twice, hold that group out once
+    for groups in ("f1", ["f1", "f1"]):
+        table = pooling.new_group_backtest(model, grid(), "family", ks=(6,), groups=groups)
+        assert len(table) == len(pooling.effect_candidates(model, "family")) + 2
+        assert set(table["level"]) == {"f1"}
 
 
 def loo_table(elpd, dse, ok, names=("all", "E+A", "E", "none")):
@@ -105,8 +110,23 @@ def test_the_simplest_passing_structure_within_two_standard_errors_is_chosen():
     # A close structure whose fit failed gives way to the next close one that passed.
     table["fit_ok"] = [True, False, True, True]
     chosen, reason = pooling.choose_from_loo(table, ORDER)
-    assert chosen == "all" and "whose fit passed its diagnostics" in reason
-    assert "The fits of ['E+A'] failed their diagnostics." in reason
+    assert chosen == "all"
+    assert "whose fit passed its diagnostics (the fits of ['E+A'] did not)." in reason
+    # a failed fit far below the best changes nothing, and the reason says only that it failed
+    table["fit_ok"] = [True, True, False, True]
+    chosen, reason = pooling.choose_from_loo(table, ORDER)
+    assert chosen == "E+A" and "whose fit passed" not in reason
+    assert reason.endswith("The fits of ['E'] failed their diagnostics.")
+
+
+def test_a_tie_and_a_wrong_table_are_handled():
+    tie = loo_table([5.0, 5.0, 1.0, 0.0], [0.0, 0.0, 1.0, 1.0], [True] * 4)
+    chosen, reason = pooling.choose_from_loo(tie, ORDER)
+    assert chosen == "E+A" and "lower" not in reason
+    with pytest.raises(ValueError, match="must name every candidate"):
+        pooling.choose_from_loo(tie, ["E", "E+A", "all"])
+    with pytest.raises(ValueError, match="boolean"):
+        pooling.choose_from_loo(tie.assign(fit_ok=["True"] * 4), ORDER)
 
 
 def test_a_passing_fit_far_below_the_best_is_not_chosen_for_passing():
@@ -115,8 +135,43 @@ def test_a_passing_fit_far_below_the_best_is_not_chosen_for_passing():
     table.index = ["E+A", "E+A+B", "E", "none"]
     chosen, reason = pooling.choose_from_loo(table, ["none", "E", "E+A", "E+A+B"])
     assert chosen == "E+A"
-    assert "no close structure passed" in reason and "refit it" in reason
-    assert "The passing fits of ['none'] are more than 2 SE below the best." in reason
+    assert "as did every close structure's" in reason and "simplify the effects" in reason
+    assert "The fits that passed (['none']) are more than 2 standard errors below" in reason
+
+
+def test_a_failed_candidate_is_refitted_once_with_twice_the_draws(monkeypatch):
+    class Fitted:
+        def __init__(self, ok):
+            self.ok = ok
+
+        def diagnostics(self, warn=False):
+            table = pd.DataFrame()
+            table.attrs["ok"] = self.ok
+            return table
+
+    calls = []
+
+    def fit(self, df, **kwargs):
+        calls.append(kwargs)
+        return Fitted(ok=len(calls) % 2 == 0)  # every first fit fails, every refit passes
+
+    def loo(posts):
+        names = list(posts)[::-1]  # the richest structure first
+        return pd.DataFrame({"elpd": [10.0, 9.0], "dse": [0.0, 2.0]}, index=names)
+
+    monkeypatch.setattr(bs.Model, "fit", fit)
+    monkeypatch.setattr(pooling, "compare", loo)
+    model, candidates = bs.Model("chinchilla"), {"E": {"E": "family"}}
+    choice = pooling.choose_effects(
+        model, grid(), "family", candidates, draws=300, seed=4, chains=2, method="auto"
+    )
+    assert len(calls) == 4 and choice.chosen == "none" and choice.loo["fit_ok"].all()
+    first, again = calls[0], calls[1]
+    assert first == {"draws": 300, "seed": 4, "chains": 2, "method": "auto"}
+    assert again == {"draws": 600, "seed": 5, "chains": 2, "method": "nuts"}
+    calls.clear()
+    pooling.choose_effects(model, grid(), "family", candidates, refit_failed=False)
+    assert len(calls) == 2
 
 
 def test_summary_and_figure_average_over_groups(tmp_path):
