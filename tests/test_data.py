@@ -193,6 +193,7 @@ def test_the_presets_the_pooling_evidence_chose():
         m = bs.Model.from_preset(name)
         assert m.effect_terms("log_E") == dataset and m.effect_terms("a") == dataset
         assert m.law.name == law
+    assert bs.Model.from_preset("chinchilla_dataset").effect_terms("b") == dataset
     for name in available_presets():  # every preset builds a model and says what it is for
         bs.Model.from_preset(name)
         with open(preset_path(name), "rb") as f:
