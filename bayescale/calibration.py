@@ -107,7 +107,22 @@ def score_predictions(
 
     Returns the summary (coverage per level, mean 90 % interval score relative to ``y``, mean
     CRPS relative to ``y``, median and mean ARE of the median) and a per-point table.
+
+    Raises
+    ------
+    DataError
+        When any draw is not finite: interpolated quantiles of infinite draws are NaN, and the
+        scores would contradict each other (a 50 % interval covering where the 90 % does not).
     """
+    draws = np.asarray(draws, float)
+    bad = ~np.isfinite(draws)
+    if bad.any():
+        raise DataError(
+            f"{bad.mean():.1%} of the predictive draws are not finite: the fit has draws in a "
+            "degenerate region (read its diagnostics: a noise scale collapsing to 0, for one, "
+            "where a group with a single row per level lets its effect absorb that row). Not "
+            "scored."
+        )
     med = np.median(draws, axis=0)
     points = pd.DataFrame({"y": y, "median": med, "are": np.abs(med - y) / y})
     summary: dict[str, float] = {}

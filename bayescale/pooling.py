@@ -206,7 +206,8 @@ def new_group_backtest(
         ``method``, ``n_train``, ``n_test``, ``coverage_<level>``, ``interval_score_90``,
         ``crps``, ``are_median``, ``are_mean``, ``fit_ok``, ``data_warnings`` (what the checks
         of the training rows warned about) and ``status`` (``"ok"``, or why the
-        case could not be fitted: too few runs for the law alone, too few sizes). ``attrs``
+        case was not scored: too few sizes, too few runs for the law alone, predictive draws
+        that are not finite). ``attrs``
         holds the per-point predictions (``"points"``) and the candidates (``"candidates"``).
     """
     labels = _check_group(df, group)
@@ -244,7 +245,7 @@ def new_group_backtest(
                 try:
                     table = backtest(m, df, [split], levels=levels, dataset=dataset, **fit_kwargs)
                 except DataError as e:
-                    rows.append({**key, "method": method, "status": f"not fitted: {e}"})
+                    rows.append({**key, "method": method, "status": f"not scored: {e}"})
                     continue
                 row = table.iloc[0].drop(["dataset", "split"]).to_dict()
                 rows.append({**key, "method": method, **row, "status": "ok"})

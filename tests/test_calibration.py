@@ -43,6 +43,14 @@ def test_calibrated_forecasts_score_nominal_coverage():
     assert overconfident["coverage_0.9"] < 0.5
 
 
+def test_draws_that_are_not_finite_are_not_scored():
+    # a chain in a degenerate mode (noise scale near 0, nu near 0) overflows: 8 % of draws inf
+    draws = np.full((1000, 3), 0.5)
+    draws[:80] = np.inf
+    with pytest.raises(bs.DataError, match=r"8\.0% of the predictive draws are not finite"):
+        cal.score_predictions(draws, np.full(3, 0.5))
+
+
 def test_splits():
     df = bs.simulate_ladder(families=3, seed=2)
     model = bs.Model()
