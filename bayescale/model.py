@@ -59,6 +59,7 @@ from bayescale.record import (
     record_axis,
     scale_draws,
 )
+from bayescale.sanity import check_single_row_levels
 from bayescale.sites import RUN, sample_effect, sample_law_parameters, terms_of
 from bayescale.terms import Term, parse_terms
 
@@ -486,7 +487,7 @@ class Model:
     # -- data -------------------------------------------------------------------------------
     def prepare(self, df: pd.DataFrame) -> ScalingData:
         """Validate a table for this model (see :func:`bayescale.data.prepare`)."""
-        return prepare(
+        data = prepare(
             df,
             inputs=self.law.inputs,
             terms=self.terms,
@@ -496,6 +497,10 @@ class Model:
             loss_bounds=(0.0, 1.0) if self.scale == "logit" else (0.0, np.inf),
             cost=self.cost,
         )
+        if self.likelihood == "student_t":
+            for name, grouping in data.groups.items():
+                check_single_row_levels(name, grouping.codes, grouping.labels)
+        return data
 
     def marginalises_run(self, data: ScalingData) -> bool:
         """Whether the run effect is integrated out for this table (see ``marginal_run``)."""

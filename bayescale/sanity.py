@@ -202,6 +202,26 @@ def check_design(
             )
 
 
+def check_single_row_levels(term: str, codes: np.ndarray, labels: tuple[str, ...]) -> None:
+    """Warn when levels of a group term under a Student-t likelihood have a single row.
+
+    Such a level's effect can fit its row exactly; a Student-t whose degrees of freedom are
+    free then has no bound as its scale goes to 0, and chains can fall into that degenerate
+    mode (on Ruan et al.'s model families: sigma 1e-24, nu 0.008, predictive draws overflowing).
+    """
+    counts = np.bincount(codes, minlength=len(labels))
+    single = [labels[i] for i in np.flatnonzero(counts == 1)]
+    if single:
+        shown = ", ".join(single[:5]) + (", ..." if len(single) > 5 else "")
+        _warn(
+            f"Group term {term!r}: {len(single)} of {len(labels)} levels have a single row "
+            f"({shown}). Each such level's effect can fit its row exactly, and with a Student-t "
+            "likelihood the noise scale can then collapse to 0 in some chains (a degenerate fit "
+            "whose predictions overflow). Use likelihood='normal', give those levels more rows "
+            "or leave them out of the term, and read the fit's diagnostics."
+        )
+
+
 def far_outside(up: np.ndarray, down: np.ndarray, what: str) -> None:
     """Warn when points lie far past the data (``up``/``down``: decades above/below it)."""
     up_max, down_max = float(np.max(up, initial=0.0)), float(np.max(down, initial=0.0))

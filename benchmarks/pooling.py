@@ -64,7 +64,7 @@ def obsscaling() -> tuple[pd.DataFrame, bs.Model, str, tuple[int, ...]]:
     unplaced = df["flops"].isna() | df["HellaSwag"].isna()
     print(f"obsscaling: {int(unplaced.sum())} models without FLOPs or HellaSwag left out:")
     print("  " + ", ".join(df.loc[unplaced, "Model"].astype(str)))
-    df = df[~unplaced].assign(hellaswag_error=lambda d: 1 - d["HellaSwag"])
+    df = df[~unplaced]
     # A family with one or two models lets its effects fit them exactly, and the noise scale
     # then collapses (sigma 1e-24, nu 0.008 in one chain; predictive draws overflow): only
     # families with three or more sizes enter.

@@ -470,3 +470,15 @@ def test_cli_prints_warnings_as_one_line(files, capsys, tmp_path):
     lines = [x for x in err.splitlines() if "millions or billions" in x]
     assert len(lines) == 1 and lines[0].startswith("warning: Column 'tokens'"), err
     assert "Traceback" not in err and "warnings.warn" not in err
+
+
+def test_a_group_level_with_one_row_is_named_under_a_student_t():
+    df = bs.simulate_ladder(families=3, seed=1)
+    lone = df[df["family"] == "f0"].head(1).assign(family="lone")
+    table = pd.concat([df, lone], ignore_index=True)
+    with pytest.warns(bs.DataWarning, match=r"'family': 1 of 4 levels have a single row \(lone\)"):
+        bs.Model(effects={"E": "family"}).prepare(table)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a normal likelihood has no such degenerate mode
+        bs.Model(effects={"E": "family"}, likelihood="normal").prepare(table)
+        bs.Model(effects={"E": "family"}).prepare(df)
