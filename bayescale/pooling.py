@@ -48,6 +48,8 @@ ALONE, COMPLETE = "alone", "complete pooling"
 PARTIAL = "partial: "
 #: How many standard errors of the LOO difference make a more complex structure worth it.
 SE_RULE = 2.0
+#: Pareto k above which a fit's PSIS-LOO estimate is not reliable (Vehtari et al. 2024).
+PARETO_K_OK = 0.7
 
 
 def with_effects(model: Model, effects: Mapping[str, Any]) -> Model:
@@ -338,6 +340,13 @@ def choose_from_loo(
             )
     elif failed:
         reason += f" The fits of {failed} failed their diagnostics."
+    if "pareto_k_max" in loo_table:
+        shaky = [n for n in order if loo_table.loc[n, "pareto_k_max"] > PARETO_K_OK]
+        if shaky:
+            reason += (
+                f" LOO's Pareto k is above {PARETO_K_OK:g} for {shaky}: their ELPD is "
+                "indicative only."
+            )
     return chosen, reason
 
 

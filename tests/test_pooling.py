@@ -119,6 +119,16 @@ def test_the_simplest_passing_structure_within_two_standard_errors_is_chosen():
     assert reason.endswith("The fits of ['E'] failed their diagnostics.")
 
 
+def test_a_shaky_loo_estimate_is_said_to_be_indicative():
+    table = loo_table([100.0, 97.0, 80.0, 10.0], [0.0, 2.0, 5.0, 9.0], [True] * 4)
+    assert "Pareto" not in pooling.choose_from_loo(table, ORDER)[1]
+    table["pareto_k_max"] = [1.2, 0.5, 0.9, 0.3]
+    _, reason = pooling.choose_from_loo(table, ORDER)
+    assert reason.endswith(
+        "LOO's Pareto k is above 0.7 for ['E', 'all']: their ELPD is indicative only."
+    )
+
+
 def test_a_tie_and_a_wrong_table_are_handled():
     tie = loo_table([5.0, 5.0, 1.0, 0.0], [0.0, 0.0, 1.0, 1.0], [True] * 4)
     chosen, reason = pooling.choose_from_loo(tie, ORDER)
