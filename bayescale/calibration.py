@@ -199,8 +199,9 @@ def backtest(
         ``interval_score_90`` and ``crps`` (relative to the observed loss), ``are_median``,
         ``are_mean``, ``fit_ok`` (the fit passed its diagnostics) and ``data_warnings`` (what the
         checks of the training rows warned about, e.g. a law input with too few distinct values;
-        empty when nothing). ``attrs["points"]`` holds
-        the per-point predictions and PIT values.
+        empty when nothing) and ``status`` (``"ok"``, or ``"not scored: ..."`` with the scores
+        left empty when the predictive draws are not finite). ``attrs["points"]`` holds the
+        per-point predictions and PIT values.
     """
     if callable(splits) and not isinstance(splits, Split):
         splits = splits(df, model)
@@ -217,9 +218,13 @@ def backtest(
             warnings.simplefilter("always", DataWarning)
             post = model.fit(train, **fit_kwargs)
         draws = predict_rows(post, test, model)
-        summary, pts = score_predictions(draws, test[loss_col].to_numpy(float), levels)
         fit_ok = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
         data = dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, DataWarning))
+        try:
+            summary, pts = score_predictions(draws, test[loss_col].to_numpy(float), levels)
+            status = "ok"
+        except DataError as e:  # a degenerate fit: this split is not scored, the others are
+            summary, pts, status = {}, None, f"not scored: {e}"
         rows.append(
             {
                 "dataset": dataset,
@@ -229,13 +234,15 @@ def backtest(
                 **summary,
                 "fit_ok": fit_ok,
                 "data_warnings": " | ".join(data),
+                "status": status,
             }
         )
-        pts.insert(0, "split", split.name)
-        pts.index = test.index
-        points.append(pts)
+        if pts is not None:
+            pts.insert(0, "split", split.name)
+            pts.index = test.index
+            points.append(pts)
     table = pd.DataFrame(rows)
-    table.attrs["points"] = pd.concat(points)
+    table.attrs["points"] = pd.concat(points) if points else pd.DataFrame()
     return table
 
 

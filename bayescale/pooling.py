@@ -250,9 +250,10 @@ def new_group_backtest(
                     rows.append({**key, "method": method, "status": f"not scored: {e}"})
                     continue
                 row = table.iloc[0].drop(["dataset", "split"]).to_dict()
-                rows.append({**key, "method": method, **row, "status": "ok"})
-                pts = table.attrs["points"].assign(level=level, k=int(k), method=method)
-                points.append(pts)
+                rows.append({**key, "method": method, **row})
+                if not table.attrs["points"].empty:
+                    pts = table.attrs["points"].assign(level=level, k=int(k), method=method)
+                    points.append(pts)
     out = pd.DataFrame(rows)
     out.attrs["points"] = pd.concat(points) if points else pd.DataFrame()
     out.attrs["candidates"] = candidates

@@ -43,6 +43,28 @@ def test_calibrated_forecasts_score_nominal_coverage():
     assert overconfident["coverage_0.9"] < 0.5
 
 
+def test_a_split_whose_draws_overflow_is_a_row_that_says_so(monkeypatch):
+    df = bs.simulate_ladder(seed=2)
+    model = bs.Model()
+    splits = [cal.split_by_compute(df, model, 0.6), cal.split_by_compute(df, model, 0.8)]
+    calls = []
+
+    def predict(post, test, model):
+        calls.append(len(test))
+        draws = np.tile(test["loss"].to_numpy(float), (400, 1))
+        if len(calls) == 2:
+            draws[:40] = np.inf
+        return draws
+
+    monkeypatch.setattr(bs.Model, "fit", lambda self, df, **kw: None)
+    monkeypatch.setattr(cal, "predict_rows", predict)
+    table = cal.backtest(model, df, splits)
+    assert table["status"].tolist()[0] == "ok" and table["coverage_0.9"].iloc[0] == 1.0
+    assert table["status"].iloc[1].startswith("not scored: 10.0% of the predictive draws")
+    assert np.isnan(table["coverage_0.9"].iloc[1])
+    assert set(table.attrs["points"]["split"]) == {splits[0].name}
+
+
 def test_draws_that_are_not_finite_are_not_scored():
     # a chain in a degenerate mode (noise scale near 0, nu near 0) overflows: 8 % of draws inf
     draws = np.full((1000, 3), 0.5)
