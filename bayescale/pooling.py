@@ -438,20 +438,22 @@ def choose_effects(
     }
     if len(candidates) < 2:
         raise SpecificationError("choose_effects needs at least one candidate structure.")
-    posts = {}
+    posts, passed = {}, {}
+    draws = 2 * int(fit_kwargs.get("draws", NutsSettings.draws))
+    seed = int(fit_kwargs.get("seed", NutsSettings.seed)) + 1
+    again = {**fit_kwargs, "draws": draws, "seed": seed, "method": "nuts"}
     with warnings.catch_warnings():
         # Each fit's diagnostics go into the table (``fit_ok``) and the reason instead.
         warnings.simplefilter("ignore", ConvergenceWarning)
         for name, effects in candidates.items():
             m = with_effects(model, effects)
             posts[name] = m.fit(df, **fit_kwargs)
-            if refit_failed and not posts[name].diagnostics(warn=False).attrs["ok"]:
-                draws = 2 * int(fit_kwargs.get("draws", NutsSettings.draws))
-                seed = int(fit_kwargs.get("seed", NutsSettings.seed)) + 1
-                again = {"draws": draws, "seed": seed, "method": "nuts"}
-                posts[name] = m.fit(df, **{**fit_kwargs, **again})
+            passed[name] = bool(posts[name].diagnostics(warn=False).attrs["ok"])
+            if refit_failed and not passed[name]:
+                posts[name] = m.fit(df, **again)
+                passed[name] = bool(posts[name].diagnostics(warn=False).attrs["ok"])
     table = compare(posts)
-    table["fit_ok"] = [bool(posts[n].diagnostics(warn=False).attrs["ok"]) for n in table.index]
+    table["fit_ok"] = [passed[n] for n in table.index]
     chosen, reason = choose_from_loo(table, list(candidates))
     summary = None
     if backtest_table is not None:
