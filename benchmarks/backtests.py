@@ -15,13 +15,16 @@ score (relative) and the median ARE, for
 - ``Huber + bootstrap``: Epoch-style fits with a bootstrap.
 
 The three bayescale variants share one NUTS fit per split (the extrapolation error does not
-change the fit). Run: ``.venv/bin/python benchmarks/backtests.py`` (about 20 min on 2 cores after
-the prior script has cached the ladders' records; reads ../shared/datasets or
-``BAYESCALE_DATA_MIRROR``).
+change the fit). Run: ``.venv/bin/python benchmarks/backtests.py [case ...]`` (every case by
+default, about 20 min on 2 cores after the prior script has cached the ladders' records; name
+prefixes such as ``gadre gemstones`` run those cases only; reads ../shared/datasets or
+``BAYESCALE_DATA_MIRROR``). A method whose predictive draws are not all finite (a degenerate
+fit, or a bootstrap whose Huber fits failed) is listed as not scored, not averaged in.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -38,6 +41,7 @@ from bootstrap_baseline import bootstrap_draws  # noqa: E402
 
 import bayescale as bs  # noqa: E402
 from bayescale import calibration as cal  # noqa: E402
+from bayescale.errors import DataError  # noqa: E402
 from bayescale.extrapolation import DEFAULT_SCALE, ExtrapolationError  # noqa: E402
 from bayescale.posterior import ScalingPosterior  # noqa: E402
 from bayescale.record import PRIOR_ENV  # noqa: E402
@@ -117,11 +121,27 @@ def variants(post):
     }
 
 
-def main() -> int:
+def scored(draws: np.ndarray, y: np.ndarray) -> dict:
+    """The split's scores, or a ``status`` saying why there are none (non-finite draws)."""
+    try:
+        summary, _ = cal.score_predictions(draws, y)
+    except DataError as e:  # a degenerate fit (or bootstrap): say so, keep the other rows
+        return {"status": f"not scored: {e}"}
+    return {**summary, "status": "ok"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "datasets", nargs="*", help="cases to run (prefixes of their names; default all)"
+    )
+    args = parser.parse_args(argv)
     if not common.ready():
         return 0
     rows = []
     for name, df, effects, split_fns in cases():
+        if args.datasets and not any(name.startswith(p) for p in args.datasets):
+            continue
         os.environ[PRIOR_ENV] = str(extrapolation_prior.prior_without(DATASET_OF[name]))
         for split_fn in split_fns:
             model = bs.Model(effects=effects)
@@ -134,8 +154,8 @@ def main() -> int:
             conformal = conformal_draws(post, preds[METHODS[2]])
             if conformal is not None:
                 preds[CONFORMAL] = conformal
+            preds["Huber + bootstrap"] = bootstrap_draws(train, test, n_boot=100)
             for label, draws in preds.items():
-                summary, _ = cal.score_predictions(draws, y)
                 rows.append(
                     {
                         "method": label,
@@ -143,25 +163,14 @@ def main() -> int:
                         "split": split.name,
                         "n_train": len(train),
                         "n_test": len(test),
-                        **summary,
-                        "fit_ok": ok,
+                        **scored(draws, y),
+                        "fit_ok": ok if label != "Huber + bootstrap" else None,
                     }
                 )
-            draws = bootstrap_draws(train, test, n_boot=100)
-            summary, _ = cal.score_predictions(draws, y)
-            rows.append(
-                {
-                    "method": "Huber + bootstrap",
-                    "dataset": name,
-                    "split": split.name,
-                    "n_train": len(train),
-                    "n_test": len(test),
-                    **summary,
-                }
-            )
             print(
-                pd.DataFrame(rows[-(len(preds) + 1) :])[
-                    [
+                pd.DataFrame(rows[-len(preds) :])
+                .reindex(
+                    columns=[
                         "method",
                         "dataset",
                         "split",
@@ -169,12 +178,19 @@ def main() -> int:
                         "coverage_0.9",
                         "interval_score_90",
                         "are_median",
+                        "status",
                     ]
-                ].to_string(index=False),
+                )
+                .to_string(index=False),
                 flush=True,
             )
     os.environ.pop(PRIOR_ENV, None)
     table = pd.DataFrame(rows)
+    for line in table.loc[
+        table["status"] != "ok", ["dataset", "split", "method", "status"]
+    ].itertuples():
+        print(f"not scored: {line.dataset} {line.split} {line.method}: {line.status}")
+    table = table[table["status"] == "ok"]
     for method, sub in table.groupby("method", sort=False):
         w = sub["n_test"]
         print(
