@@ -35,8 +35,13 @@ MAP_CHUNK = 4096
 START_VARIANCE = (1e-8, 1.0)
 #: Step of the central differences of the gradient that form the Hessian.
 FD_STEP = 1e-5
-#: A fit has converged when its largest gradient component is below this.
+#: A fit has converged when its largest gradient component is below this,
 GRAD_TOL = 1e-3
+#: or when its Newton decrement ``g' H^-1 g`` (twice the potential still to gain by a Newton
+#: step; scale-free) is below this. A posterior pinned tightly in some direction (Hessian
+#: eigenvalues near 5e6 on Epoch's ladder) leaves a gradient of a few 1e-3 at a mode whose
+#: decrement is 1e-11: rounding in the gradient, not a mode still to find.
+DECREMENT_TOL = 1e-8
 
 
 @dataclass
@@ -153,6 +158,25 @@ def _hessian(g: np.ndarray) -> np.ndarray:
     return 0.5 * (h + np.swapaxes(h, -1, -2))
 
 
+def _converged(fx: np.ndarray, grad: np.ndarray, hess: np.ndarray | None) -> np.ndarray:
+    """Fits at a mode: finite, and a small gradient or a small Newton decrement."""
+    small = np.max(np.abs(grad), axis=-1) < GRAD_TOL
+    if hess is not None:
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            ok = np.all(np.isfinite(hess), axis=(1, 2)) & np.all(np.isfinite(grad), axis=1)
+            h = np.where(ok[:, None, None], hess, np.eye(hess.shape[-1]))
+            g = np.where(ok[:, None], grad, 0.0)
+            try:
+                step = np.linalg.solve(h, g[..., None])[..., 0]
+            except np.linalg.LinAlgError:
+                step = np.full(g.shape, np.nan)
+            dec = np.einsum("fi,fi->f", g, step)
+        # A decrement is only meaningful at a positive-definite Hessian (a minimum).
+        pd = ok & np.all(np.linalg.eigvalsh(h) > 0, axis=-1)
+        small |= pd & (dec >= 0) & (dec < DECREMENT_TOL)
+    return np.isfinite(fx) & small
+
+
 def _newton(problem: Problem, arrays: dict, x0: np.ndarray, maxiter: int, chunk: int):
     """Batched damped Newton from ``x0``: every iteration evaluates one stencil per fit."""
     fits, dim = x0.shape
@@ -162,7 +186,7 @@ def _newton(problem: Problem, arrays: dict, x0: np.ndarray, maxiter: int, chunk:
     lam = np.ones(fits)
     done = np.zeros(fits, bool)
     for _ in range(maxiter):
-        done = np.isfinite(fx) & (np.max(np.abs(grad), axis=-1) < GRAD_TOL)
+        done = _converged(fx, grad, hess)
         if done.all():
             break
         damped = hess + lam[:, None, None] * (
@@ -187,8 +211,7 @@ def _newton(problem: Problem, arrays: dict, x0: np.ndarray, maxiter: int, chunk:
         grad = np.where(better[:, None], g[:, 0], grad)
         hess = np.where(better[:, None, None], _hessian(g), hess)
         lam = np.where(better, lam / 3.0, np.where(done, lam, lam * 4.0))
-    done = np.isfinite(fx) & (np.max(np.abs(grad), axis=-1) < GRAD_TOL)
-    return x, fx, done, hess
+    return x, fx, _converged(fx, grad, hess), hess
 
 
 def _lbfgs(problem: Problem, arrays: dict, x0: np.ndarray, maxiter: int, chunk: int):
@@ -210,11 +233,11 @@ def _lbfgs(problem: Problem, arrays: dict, x0: np.ndarray, maxiter: int, chunk: 
         fs.append(res.fun)
     x = np.stack(xs)
     grad = _evaluate(problem, arrays, x[:, None], chunk)[1][:, 0]
-    done = np.isfinite(fs) & (np.max(np.abs(grad), axis=-1) < GRAD_TOL)
     hess = None
     if x.shape[-1] <= HESSIAN_MAX_DIM:
         hess = _hessian(_evaluate(problem, arrays, _stencil(x), chunk)[1])
-    return x, np.asarray(fs, float), done, hess
+    fs = np.asarray(fs, float)
+    return x, fs, _converged(fs, grad, hess), hess
 
 
 def find_map(
@@ -242,4 +265,11 @@ def find_map(
     return LaplaceFit(x=x, potential=fx, converged=done & pd_ok & np.isfinite(fx), chol=chol)
 
 
-__all__ = ["HESSIAN_MAX_DIM", "MAP_CHUNK", "NEWTON_MAX_DIM", "LaplaceFit", "find_map"]
+__all__ = [
+    "DECREMENT_TOL",
+    "HESSIAN_MAX_DIM",
+    "MAP_CHUNK",
+    "NEWTON_MAX_DIM",
+    "LaplaceFit",
+    "find_map",
+]
