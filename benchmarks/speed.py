@@ -31,6 +31,7 @@ one in a hundred.
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import time
 import warnings
@@ -318,10 +319,12 @@ def p4() -> None:
         d = post.diagnostics(warn=False).attrs
         steps = float(post.tree["sample_stats"]["n_steps"].mean())
         times.append(wall)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
         print(
-            f"P4 {len(df)} obs, {df['run'].nunique()} runs: {wall:.1f} s; R-hat max "
-            f"{d['rhat_max']:.3f}, min bulk ESS {d['ess_bulk_min']:.0f}, divergences "
-            f"{d['divergences']}; {steps:.0f} leapfrog steps per draw",
+            f"P4 {len(df)} obs, {df['run'].nunique()} runs: {wall:.1f} s (NUTS "
+            f"{post.timing['nuts']:.1f} s); R-hat max {d['rhat_max']:.3f}, min bulk ESS "
+            f"{d['ess_bulk_min']:.0f}, divergences {d['divergences']}; {steps:.0f} leapfrog "
+            f"steps per draw; peak memory of the process so far {peak:.1f} GiB",
             flush=True,
         )
     if len(sizes) > 1:

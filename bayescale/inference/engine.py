@@ -129,10 +129,16 @@ def sample_nuts(
 
     eps = np.asarray(jax.random.normal(k_start, (fits, chains, prob.dim)))
     starts = (centre[:, None] + spread[:, None] * eps).reshape(fits * chains, prob.dim)
-    inverse_mass = None
-    if cov is not None:
-        mass = cov if settings.dense_mass else np.diagonal(cov, axis1=-2, axis2=-1)
-        inverse_mass = jnp.asarray(_lanes_of(mass, chains))
+    inverse_mass = whiten = None
+    if cov is not None and any(use):
+        # NUTS runs in coordinates whitened by each fit's MAP and Laplace covariance (the
+        # identity where a fit does not use it), so that mass adaptation's regularisation is
+        # relative to the posterior's scales (:mod:`~bayescale.inference.nuts`).
+        if not settings.dense_mass:
+            cov = cov * np.eye(prob.dim)
+        chol = np.linalg.cholesky(cov)
+        shift = np.where(np.asarray(use)[:, None], centre, 0.0)
+        whiten = (_lanes_of(shift, chains), _lanes_of(chol, chains))
     lane_arrays = jax.tree.map(lambda v: _lanes_of(v, chains), arrays)
     say(f"sampling {fits} fit(s) x {chains} chains")
     t0 = time.perf_counter()
@@ -152,6 +158,7 @@ def sample_nuts(
         inverse_mass=inverse_mass,
         adapt_mass=settings.adapt_mass,
         warmup_tree_depth=settings.warmup_depth(fits),
+        whiten=whiten,
     )
     timing["nuts"] = time.perf_counter() - t0
 

@@ -6,6 +6,15 @@ arrays. A single fit's chains, a batch of fits and simulation-based calibration 
 Lanes run in lockstep within a vectorised call, so the slowest lane of a call sets its pace:
 lanes run in segments and are re-sorted by cost between segments, and calls are spread over the
 local devices (one chain per CPU host device for a single fit).
+
+A lane can run in *whitened* coordinates ``w``, ``z = shift + chol @ w`` (``whiten``; the
+engine passes each fit's MAP and the Cholesky factor of its Laplace covariance). NUTS then
+adapts its mass matrix where every direction has a variance near one. Stan's regularisation of
+the adapted covariance, which NumPyro copies (``+ 1e-3 * 5 / (n + 5)`` on the diagonal, ``n``
+the window's draws), is absolute: a posterior direction whose variance is far below 1e-5 (a
+combination of law parameters that thousands of rows pin) is scaled as if it were hundreds of
+times wider, and the step size shrinks to match. In whitened coordinates the same
+regularisation is relative to the Laplace covariance.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ def nuts_lanes(
     inverse_mass: jnp.ndarray | None = None,
     adapt_mass: bool = True,
     warmup_tree_depth: int = 6,
+    whiten: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, jnp.ndarray]:
     """Run independent NUTS lanes in lockstep (NumPyro's functional ``hmc`` under ``vmap``).
 
@@ -73,6 +83,11 @@ def nuts_lanes(
         steps are poorly adapted, and a lane building a tree of hundreds of steps stalls every
         lane of its call; warm-up draws are discarded, so a cap costs nothing in validity
         (``docs/models.md`` has the measurements).
+    whiten : tuple of arrays, optional
+        Per-lane ``(shift, chol)``, shaped ``(lanes, dim)`` and ``(lanes, dim, dim)``: run NUTS
+        on ``w`` with ``z = shift + chol @ w`` (an identity ``chol`` and zero ``shift`` leave a
+        lane as it is). ``z0`` and the returned draws stay in ``z``; ``inverse_mass`` is then
+        that of ``w``.
 
     Returns
     -------
@@ -92,6 +107,14 @@ def nuts_lanes(
     lanes = z0.shape[0]
     n_dev = jax.local_device_count() if n_devices is None else n_devices
     one_per_device = 1 < lanes <= n_dev
+    if whiten is not None:
+        shift, chol = (np.asarray(v, dtype=np.asarray(z0).dtype) for v in whiten)
+        z_unravel = unravel
+        potential_fn_gen, unravel = _whitened(potential_fn_gen, unravel)
+        lane_kwargs = {**lane_kwargs, _SHIFT: shift, _CHOL: chol}
+        z0 = np.stack(
+            [np.linalg.solve(c, z - m) for c, z, m in zip(chol, np.asarray(z0), shift, strict=True)]
+        )
     # Lanes of their own device wait for no one: one call runs warm-up and sampling.
     length = warmup + draws if one_per_device else segment_length(warmup, draws)
     init, segment = _lane_kernels(
@@ -117,7 +140,8 @@ def nuts_lanes(
         args = jax.tree.map(np.asarray, (keys, z0, lane_kwargs, inverse_mass))
         fields = _pmapped(_whole_chain(init, segment))(*args)
         kept = jax.tree.map(lambda v: np.asarray(v)[:, warmup:], fields)
-        return dict(zip(LANE_FIELDS, kept, strict=True))
+        out = dict(zip(LANE_FIELDS, kept, strict=True))
+        return out if whiten is None else _unwhiten(out, shift, chol, z_unravel)
     state = run(init, keys, z0, lane_kwargs, inverse_mass)
     order = np.arange(lanes)  # order[i]: the lane now in position i
     kept: list = []
@@ -132,7 +156,39 @@ def nuts_lanes(
         order = order[perm]
         state, lane_kwargs = jax.tree.map(lambda v, p=perm: np.asarray(v)[p], (state, lane_kwargs))
     out = jax.tree.map(lambda *parts: np.concatenate(parts, axis=1), *kept)
-    return dict(zip(LANE_FIELDS, out, strict=True))
+    fields = dict(zip(LANE_FIELDS, out, strict=True))
+    return fields if whiten is None else _unwhiten(fields, shift, chol, z_unravel)
+
+
+#: Lane keyword arguments carrying the whitening (popped before the model sees its arrays).
+_SHIFT, _CHOL = "_whiten_shift", "_whiten_chol"
+
+
+def _flat(w: jnp.ndarray) -> jnp.ndarray:
+    """Return ``w``: whitened coordinates are one flat vector (their unravel is the identity)."""
+    return w
+
+
+@functools.lru_cache(maxsize=64)
+def _whitened(potential_fn_gen, unravel):
+    """``potential_fn_gen`` and ``unravel`` of whitened coordinates (cached per model).
+
+    The potential of ``w`` is that of ``z = shift + chol @ w``; the Jacobian is constant, so
+    NUTS's draws of ``w`` map to draws of ``z`` exactly.
+    """
+
+    def gen(**kw):
+        shift, chol = kw.pop(_SHIFT), kw.pop(_CHOL)
+        potential = potential_fn_gen(**kw)
+        return lambda w: potential(unravel(shift + chol @ w))
+
+    return gen, _flat
+
+
+def _unwhiten(fields: dict, shift: np.ndarray, chol: np.ndarray, unravel) -> dict:
+    """Map the lanes' draws of ``w`` back to the parameter pytree of ``z``."""
+    z = shift[:, None, :] + np.einsum("lij,ldj->ldi", chol, np.asarray(fields["z"]))
+    return {**fields, "z": jax.vmap(jax.vmap(unravel))(jnp.asarray(z))}
 
 
 def default_chunk() -> int:

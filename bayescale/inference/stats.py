@@ -14,8 +14,12 @@ from typing import Any
 import numpy as np
 
 INIT_MASS = ("auto", "laplace", "identity")
-#: Rows from which ``init_mass="auto"`` starts a fit with group scales from its Laplace covariance.
+#: Rows from which ``init_mass="auto"`` runs a fit with group scales in Laplace coordinates.
 LAPLACE_MASS_MIN_ROWS = 2000
+#: Rows from which ``init_mass="auto"`` runs a single fit *without* group scales in Laplace
+#: coordinates (Epoch's 240 runs: 8 leapfrog steps per draw against 30, the same ESS; 120 runs
+#: 2x fewer steps but a third of the ESS on 3 of 4 seeds; 35-60 runs no gain, docs/models.md).
+LAPLACE_MASS_MIN_ROWS_SIMPLE = 200
 INIT = ("map", "prior")
 
 
@@ -45,13 +49,15 @@ class NutsSettings:
         Start chains around the MAP (spread by the Laplace standard deviations) or at the
         prior medians, jittered.
     init_mass : {"auto", "laplace", "identity"}
-        Starting inverse mass matrix: the MAP's Laplace covariance where the MAP converged
-        with a positive-definite Hessian (shorter early warm-up trees), or the identity.
-        ``"auto"`` takes it where early warm-up trees are expensive: tables of at least
-        :data:`LAPLACE_MASS_MIN_ROWS` rows (every leapfrog step costs), and batches of several
-        fits without group or run scales (lanes run in lockstep). Elsewhere the identity: a
-        single small fit gains little, and a group scale near zero makes the posterior a
-        funnel whose Laplace matrix misleads the warm-up (``docs/models.md``).
+        Coordinates of NUTS: ``"laplace"`` whitens each fit by its MAP and Laplace covariance
+        where the MAP converged with a positive-definite Hessian (``z = MAP + L w``; mass
+        adaptation then works on scales near one, :mod:`~bayescale.inference.nuts`), else the
+        sampler's own coordinates with an identity starting mass. ``"auto"`` whitens tables of
+        at least :data:`LAPLACE_MASS_MIN_ROWS` rows, fits without group or run scales of at
+        least :data:`LAPLACE_MASS_MIN_ROWS_SIMPLE` rows, and batches of several fits without
+        group or run scales (lanes run in lockstep). Elsewhere the identity: small fits gain
+        little or lose ESS, and a group scale near zero makes the posterior a funnel whose
+        Laplace matrix misleads the warm-up (``docs/models.md``).
     chain_method : {"auto", "parallel", "vectorized"}
         Lanes spread over the local devices, or vectorised on one (see
         :func:`bayescale.inference.nuts.lane_devices`).
@@ -101,7 +107,8 @@ class NutsSettings:
     def laplace_mass(self, has_group_scales: bool, rows: int, fits: int = 1) -> bool:
         """Return whether a fit starts NUTS from its Laplace covariance (see ``init_mass``)."""
         if self.init_mass == "auto":
-            return rows >= LAPLACE_MASS_MIN_ROWS or (fits > 1 and not has_group_scales)
+            simple = not has_group_scales and (fits > 1 or rows >= LAPLACE_MASS_MIN_ROWS_SIMPLE)
+            return rows >= LAPLACE_MASS_MIN_ROWS or simple
         return self.init_mass == "laplace"
 
     def with_(self, **changes: Any) -> NutsSettings:
@@ -128,4 +135,11 @@ def sampler_stats(fields: dict[str, np.ndarray], max_tree_depth: int) -> dict[st
     }
 
 
-__all__ = ["INIT", "INIT_MASS", "LAPLACE_MASS_MIN_ROWS", "NutsSettings", "sampler_stats"]
+__all__ = [
+    "INIT",
+    "INIT_MASS",
+    "LAPLACE_MASS_MIN_ROWS",
+    "LAPLACE_MASS_MIN_ROWS_SIMPLE",
+    "NutsSettings",
+    "sampler_stats",
+]
