@@ -14,7 +14,7 @@ P3  1000 independent Chinchilla fits of ~50 points: batched MAP + Laplace, batch
     on a sample of fits, against a loop of SciPy Huber point fits with a bootstrap.
     ``P3_NUTS=0`` skips the batched NUTS run (~10 min).
 P4  A hierarchical fit of simulated checkpoint curves (family and run effects) at 1k, 3k, 10k
-    and 30k observations by default (``P4_SIZES=...,100000`` adds 100k: 32 min on 2 CPU
+    and 30k observations by default (``P4_SIZES=...,100000`` adds 100k: about 3 min on 2 CPU
     cores): wall time and its growth with the number of points. Run it with
     ``BAYESCALE_HOST_DEVICES=5``: four parallel chains on every host device make the memory of
     a large fit grow with every leapfrog step (docs/models.md; 30k points: 15.7 GB against 3.6).
@@ -98,7 +98,7 @@ def p1_p2() -> None:
         g = grad(flat)
     g.block_until_ready()
     t_grad = (time.perf_counter() - t0) / reps
-    steps = int(post.tree["sample_stats"]["n_steps"].values.sum())
+    steps = int(post.draws_tree["sample_stats"]["n_steps"].values.sum())
     nuts_wall = warm
     print(
         f"P2 gradient {t_grad * 1e6:.1f} us; leapfrog steps (sampling) {steps}; "
@@ -317,7 +317,7 @@ def p4() -> None:
         post = model.fit(df, chains=4, draws=500, warmup=500, seed=0)
         wall = time.perf_counter() - t0
         d = post.diagnostics(warn=False).attrs
-        steps = float(post.tree["sample_stats"]["n_steps"].mean())
+        steps = float(post.draws_tree["sample_stats"]["n_steps"].mean())
         times.append(wall)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
         print(
