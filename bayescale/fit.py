@@ -157,9 +157,9 @@ def fit_many[P](
     """Full posteriors of many tables of one model, as one vectorised computation.
 
     Every chain of every fit is a lane of :func:`bayescale.inference.sample_nuts`; chains start
-    around each fit's MAP (with its Laplace covariance as starting mass matrix for models
-    without group scales, see ``init_mass``). Each fit comes back as its own posterior
-    (diagnostics, LOO and prediction work as for a single fit).
+    around each fit's MAP (with its Laplace covariance as starting mass, or as coordinates
+    from 200 rows, for models without group scales; see ``init_mass``). Each fit comes back as
+    its own posterior (diagnostics, LOO and prediction work as for a single fit).
 
     Parameters
     ----------

@@ -138,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not common.ready():
         return 0
+    unknown = [p for p in args.datasets if not any(n.startswith(p) for n in DATASET_OF)]
+    if unknown:
+        parser.error(f"no case starts with {unknown}; the cases: {list(DATASET_OF)}")
     rows = []
     for name, df, effects, split_fns in cases():
         if args.datasets and not any(name.startswith(p) for p in args.datasets):
@@ -191,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     ].itertuples():
         print(f"not scored: {line.dataset} {line.split} {line.method}: {line.status}")
     table = table[table["status"] == "ok"]
+    if table.empty:
+        print("no split was scored")
+        return 1
     for method, sub in table.groupby("method", sort=False):
         w = sub["n_test"]
         print(

@@ -430,9 +430,10 @@ def test_marginal_run_needs_a_normal_likelihood():
         assert model.marginalises_run(model.prepare(df)) is marginal
 
 
-def test_chains_start_from_the_laplace_mass_matrix():
-    """The engine's default: each chain starts around its fit's MAP, with the Laplace
-    covariance as starting inverse mass (the identity where the Hessian is not PD)."""
+def test_chains_use_the_laplace_approximation_where_it_pays():
+    """The engine's default: each chain starts around its fit's MAP, in the fit's Laplace
+    coordinates (large tables, simple fits from 200 rows) or with its Laplace covariance as
+    starting inverse mass (small batched fits); the identity where the Hessian is not PD."""
     from bayescale.inference import LAPLACE_MASS_MIN_ROWS, NutsSettings
     from bayescale.inference.laplace import LaplaceFit
     from bayescale.inference.stats import LAPLACE_MASS_MIN_ROWS_SIMPLE
@@ -443,7 +444,11 @@ def test_chains_start_from_the_laplace_mass_matrix():
     assert not auto.laplace_mass(False, rows=LAPLACE_MASS_MIN_ROWS_SIMPLE - 1)
     assert auto.laplace_mass(False, rows=LAPLACE_MASS_MIN_ROWS_SIMPLE)  # Epoch's 240 runs
     assert not auto.laplace_mass(True, rows=LAPLACE_MASS_MIN_ROWS_SIMPLE)
-    assert auto.laplace_mass(has_group_scales=False, rows=10, fits=100)  # a batch
+    assert auto.laplace_mass(has_group_scales=False, rows=10, fits=100)  # a batch: as
+    assert not auto.laplace_coordinates(has_group_scales=False, rows=10)  # starting mass
+    assert auto.laplace_coordinates(False, rows=LAPLACE_MASS_MIN_ROWS_SIMPLE)
+    assert auto.laplace_coordinates(True, rows=LAPLACE_MASS_MIN_ROWS)
+    assert not auto.laplace_coordinates(True, rows=LAPLACE_MASS_MIN_ROWS_SIMPLE)
     assert not auto.laplace_mass(has_group_scales=True, rows=10, fits=100)  # funnels
     assert not auto.laplace_mass(has_group_scales=True, rows=LAPLACE_MASS_MIN_ROWS - 1)
     assert auto.laplace_mass(has_group_scales=True, rows=LAPLACE_MASS_MIN_ROWS)
@@ -463,16 +468,20 @@ def test_chains_start_from_the_laplace_mass_matrix():
         NutsSettings(init_mass="unit")
 
 
-def test_whitened_lanes_sample_the_same_target_in_fewer_steps():
+@pytest.mark.parametrize("n_devices", [1, None])  # vectorised lanes; one lane per device
+def test_whitened_lanes_sample_the_same_target_in_fewer_steps(n_devices):
     from bayescale.inference.nuts import nuts_lanes
 
-    # A Gaussian pinned to sd 1e-4 along one direction and 1 along the other, rotated: the
+    # Gaussians pinned to sd 1e-4 along one direction and 1 along the other, rotated: the
     # adapted mass matrix's absolute regularisation (1e-3 * 5 / (n + 5)) swamps the thin
-    # direction in the sampler's coordinates but not in whitened ones.
-    rot = np.array([[np.cos(0.6), -np.sin(0.6)], [np.sin(0.6), np.cos(0.6)]])
-    cov = rot @ np.diag([1e-8, 1.0]) @ rot.T
-    mean = np.array([0.3, -1.0])
-    prec = np.linalg.inv(cov)
+    # direction in the sampler's coordinates but not in whitened ones. Two lanes with
+    # different targets and whitenings: each lane's draws must come back as its own.
+    def rotation(t):
+        return np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+
+    rots = [rotation(0.6), rotation(-1.1)]
+    covs = [r @ np.diag([1e-8, v]) @ r.T for r, v in zip(rots, (1.0, 4.0), strict=True)]
+    means = np.array([[0.3, -1.0], [5.0, 2.0]])
 
     def gen(prec, mean):
         return lambda z: 0.5 * (z["x"] - mean) @ prec @ (z["x"] - mean)
@@ -480,34 +489,36 @@ def test_whitened_lanes_sample_the_same_target_in_fewer_steps():
     def unravel(v):
         return {"x": v}
 
-    lanes = 2
-    kw = {"prec": np.stack([prec] * lanes), "mean": np.stack([mean] * lanes)}
-    keys = jax.random.split(jax.random.PRNGKey(0), lanes)
-    z0 = np.stack([mean + 1e-3] * lanes)
-    run = {"draws": 1500, "warmup": 500, "n_devices": 1}
-    plain = nuts_lanes(gen, unravel, keys, jnp.asarray(z0), kw, **run)
-    # Whitened by a rough covariance (twice too wide, a little off the mode): still exact.
-    chol = np.linalg.cholesky(2 * cov)
-    whiten = (np.stack([mean + 1e-5] * lanes), np.stack([chol] * lanes))
-    white = nuts_lanes(gen, unravel, keys, jnp.asarray(z0), kw, **run, whiten=whiten)
-    x = np.asarray(white["z"]["x"]).reshape(-1, 2)
-    np.testing.assert_allclose(x.mean(axis=0), mean, atol=0.1)
-    np.testing.assert_allclose(np.cov(x.T), cov, atol=0.15)
-    thin = (x - mean) @ rot[:, 0]  # the pinned direction keeps its sd 1e-4
-    assert 0.8e-4 < thin.std() < 1.2e-4
-    assert float(np.mean(white["num_steps"])) < 0.5 * float(np.mean(plain["num_steps"]))
+    kw = {"prec": np.stack([np.linalg.inv(c) for c in covs]), "mean": means}
+    keys = jax.random.split(jax.random.PRNGKey(0), 2)
+    z0 = jnp.asarray(means + 1e-3)
+    run = {"draws": 1500, "warmup": 500, "n_devices": n_devices}
+    plain = nuts_lanes(gen, unravel, keys, z0, kw, **run)
+    # Whitened by rough covariances (twice too wide, a little off the mode): still exact.
+    chols = np.stack([np.linalg.cholesky(2 * c) for c in covs])
+    white = nuts_lanes(gen, unravel, keys, z0, kw, **run, whiten=(means + 1e-5, chols))
+    for lane in range(2):
+        x = np.asarray(white["z"]["x"])[lane]
+        np.testing.assert_allclose(x.mean(axis=0), means[lane], atol=0.15)
+        np.testing.assert_allclose(np.cov(x.T), covs[lane], atol=0.15 * covs[lane].max())
+        thin = (x - means[lane]) @ rots[lane][:, 0]  # the pinned direction keeps sd 1e-4
+        assert 0.8e-4 < thin.std() < 1.2e-4, thin.std()
+        assert np.mean(white["num_steps"][lane]) < 0.5 * np.mean(plain["num_steps"][lane])
 
 
 def test_a_mode_is_converged_by_its_newton_decrement_when_rounding_keeps_the_gradient():
     from bayescale.inference.laplace import _converged
 
     # Epoch's ladder: Hessian eigenvalues up to 5e6 leave |g| ~ 3e-3 at a mode whose Newton
-    # decrement is 1e-11; far from the mode the decrement is large, and a saddle is no mode.
-    hess = np.array([np.diag([5e6, 25.0]), np.diag([5e6, 25.0]), np.diag([5e6, -25.0])])
-    grad = np.array([[3.5e-3, 1e-5], [3.5e-3, 1.0], [3.5e-3, 1e-5]])
-    fx = np.zeros(3)
-    np.testing.assert_array_equal(_converged(fx, grad, hess), [True, False, False])
-    np.testing.assert_array_equal(_converged(fx, grad * 1e-4, None), [True, True, True])
+    # decrement is 1e-11; far from the mode the decrement is large; a saddle (its decrement
+    # is positive here, 2e-12) is no mode; a singular Hessian beside them changes nothing.
+    hess = np.array(
+        [np.diag([5e6, 25.0]), np.diag([5e6, 25.0]), np.diag([5e6, -25.0]), np.zeros((2, 2))]
+    )
+    grad = np.array([[3.5e-3, 1e-5], [3.5e-3, 1.0], [3.5e-3, 1e-6], [3.5e-3, 0.0]])
+    fx = np.zeros(4)
+    np.testing.assert_array_equal(_converged(fx, grad, hess), [True, False, False, False])
+    np.testing.assert_array_equal(_converged(fx, grad * 1e-4, None), [True] * 4)
     assert not _converged(np.array([np.inf]), grad[:1] * 0, hess[:1])[0]
 
 

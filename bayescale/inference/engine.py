@@ -3,8 +3,9 @@
 :func:`sample_nuts` is the one NUTS driver (single fits are a batch of one): stack the tables
 (:func:`~bayescale.inference.problem.stack`), initialise the model once per structure, find
 every fit's MAP and Laplace approximation (:mod:`~bayescale.inference.laplace`), start each
-fit's chains around its MAP (around its prior medians where the MAP search did not converge)
-with its Laplace covariance as starting mass matrix where that suits, run all chains
+fit's chains around its MAP (around its prior medians where the MAP search did not converge),
+with its Laplace covariance as starting mass or as its coordinates where that suits
+(``init_mass``), run all chains
 of all fits as NUTS lanes (:mod:`~bayescale.inference.nuts`), then map the draws to the sampled
 sites, draw integrated-out run effects and compute each fit's pointwise log likelihood.
 :func:`sample_importance` draws full posteriors without NUTS (Laplace proposals corrected by
@@ -64,6 +65,14 @@ class Draws:
     timing: dict[str, float] = field(default_factory=dict)
 
 
+def _factor(cov: np.ndarray) -> np.ndarray:
+    """Cholesky factor of one fit's Laplace covariance (the identity where it is not PD)."""
+    try:
+        return np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        return np.eye(cov.shape[-1])
+
+
 def _lanes_of(values: np.ndarray, chains: int) -> np.ndarray:
     """Repeat each fit's row ``chains`` times: ``(fits, ...) -> (fits * chains, ...)``."""
     return np.repeat(np.asarray(values), chains, axis=0)
@@ -119,25 +128,36 @@ def sample_nuts(
         # a group scale towards zero) is no place to start: those fits start as init="prior".
         centre = np.where(converged[:, None], lap.x, x0)
         spread = np.where(converged[:, None], lap.start_sd(cov), 0.1)
-        use = [settings.laplace_mass(model.has_group_scales(d), d.n, fits) for d in datas]
+        scales = [model.has_group_scales(d) for d in datas]
+        use = [settings.laplace_mass(g, d.n, fits) for g, d in zip(scales, datas, strict=True)]
+        white = np.array(
+            [settings.laplace_coordinates(g, d.n) for g, d in zip(scales, datas, strict=True)]
+        )
         if cov is not None:
             cov = np.where(np.asarray(use)[:, None, None], cov, np.eye(prob.dim))
     else:
         centre, spread = x0, np.full(x0.shape, 0.1)
-        converged, cov = np.zeros(fits, bool), None
+        converged, cov, use, white = np.zeros(fits, bool), None, [], np.zeros(fits, bool)
     timing["map"] = time.perf_counter() - t0
 
     eps = np.asarray(jax.random.normal(k_start, (fits, chains, prob.dim)))
     starts = (centre[:, None] + spread[:, None] * eps).reshape(fits * chains, prob.dim)
     inverse_mass = whiten = None
     if cov is not None and any(use):
-        # NUTS runs in coordinates whitened by each fit's MAP and Laplace covariance (the
-        # identity where a fit does not use it), so that mass adaptation's regularisation is
-        # relative to the posterior's scales (:mod:`~bayescale.inference.nuts`).
         if not settings.dense_mass:
             cov = cov * np.eye(prob.dim)
-        chol = np.linalg.cholesky(cov)
-        shift = np.where(np.asarray(use)[:, None], centre, 0.0)
+        # Fits that use their Laplace covariance as starting mass (small batched fits) pass
+        # it; the others start from the identity, in their own or in Laplace coordinates.
+        start = np.where(white[:, None, None], np.eye(prob.dim), cov)
+        mass = start if settings.dense_mass else np.diagonal(start, axis1=-2, axis2=-1)
+        inverse_mass = jnp.asarray(_lanes_of(mass, chains))
+    if cov is not None and white.any():
+        # NUTS runs in coordinates whitened by each fit's MAP and Laplace covariance (a
+        # no-op where a fit does not), so that mass adaptation's regularisation is relative
+        # to the posterior's scales (:mod:`~bayescale.inference.nuts`).
+        eye = np.eye(prob.dim)
+        chol = np.stack([_factor(c) if w else eye for c, w in zip(cov, white, strict=True)])
+        shift = np.where(white[:, None], centre, 0.0)
         whiten = (_lanes_of(shift, chains), _lanes_of(chol, chains))
     lane_arrays = jax.tree.map(lambda v: _lanes_of(v, chains), arrays)
     say(f"sampling {fits} fit(s) x {chains} chains")

@@ -159,21 +159,22 @@ def _hessian(g: np.ndarray) -> np.ndarray:
 
 
 def _converged(fx: np.ndarray, grad: np.ndarray, hess: np.ndarray | None) -> np.ndarray:
-    """Fits at a mode: finite, and a small gradient or a small Newton decrement."""
+    """Fits at a mode: finite, and a small gradient or a small Newton decrement.
+
+    The decrement ``g' H^-1 g`` counts only where the Hessian is positive definite (a
+    minimum; a saddle or a non-finite Hessian never converges by it), fit by fit.
+    """
     small = np.max(np.abs(grad), axis=-1) < GRAD_TOL
     if hess is not None:
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            ok = np.all(np.isfinite(hess), axis=(1, 2)) & np.all(np.isfinite(grad), axis=1)
-            h = np.where(ok[:, None, None], hess, np.eye(hess.shape[-1]))
-            g = np.where(ok[:, None], grad, 0.0)
+        for i, (g, h) in enumerate(zip(grad, hess, strict=True)):
+            if small[i] or not (np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
+                continue
             try:
-                step = np.linalg.solve(h, g[..., None])[..., 0]
+                c = np.linalg.cholesky(h)
             except np.linalg.LinAlgError:
-                step = np.full(g.shape, np.nan)
-            dec = np.einsum("fi,fi->f", g, step)
-        # A decrement is only meaningful at a positive-definite Hessian (a minimum).
-        pd = ok & np.all(np.linalg.eigvalsh(h) > 0, axis=-1)
-        small |= pd & (dec >= 0) & (dec < DECREMENT_TOL)
+                continue
+            y = scipy.linalg.solve_triangular(c, g, lower=True)
+            small[i] = float(y @ y) < DECREMENT_TOL
     return np.isfinite(fx) & small
 
 

@@ -73,8 +73,8 @@ def nuts_lanes(
         on one device).
     inverse_mass : jax.Array, optional
         Per-lane starting inverse mass matrices, ``(lanes, dim, dim)`` (dense) or
-        ``(lanes, dim)`` (diagonal), e.g. each fit's Laplace covariance. Without it every
-        lane starts from the identity.
+        ``(lanes, dim)`` (diagonal), in the coordinates NUTS runs in (``w`` when
+        whitened). Without it every lane starts from the identity.
     adapt_mass : bool
         Adapt the mass matrix during warm-up (NumPyro's windowed schedule); when false the
         starting one is kept and only the step size adapts.
