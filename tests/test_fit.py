@@ -460,6 +460,9 @@ def test_chains_use_the_laplace_approximation_where_it_pays():
     cov = lap.covariance()
     np.testing.assert_allclose(cov[0], np.linalg.inv(h), rtol=1e-12)
     np.testing.assert_array_equal(cov[1], np.eye(2))
+    f = lap.factor()  # the whitening factor: F F' is the covariance
+    np.testing.assert_allclose(f[0] @ f[0].T, np.linalg.inv(h), rtol=1e-12)
+    np.testing.assert_array_equal(f[1], np.eye(2))
     # Chain starts spread by the Laplace standard deviations, variances clipped to <= 1.
     want = np.sqrt(np.clip(np.diag(np.linalg.inv(h)), 1e-8, 1.0))
     np.testing.assert_allclose(lap.start_sd()[0], want)

@@ -65,14 +65,6 @@ class Draws:
     timing: dict[str, float] = field(default_factory=dict)
 
 
-def _factor(cov: np.ndarray) -> np.ndarray:
-    """Cholesky factor of one fit's Laplace covariance (the identity where it is not PD)."""
-    try:
-        return np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
-        return np.eye(cov.shape[-1])
-
-
 def _lanes_of(values: np.ndarray, chains: int) -> np.ndarray:
     """Repeat each fit's row ``chains`` times: ``(fits, ...) -> (fits * chains, ...)``."""
     return np.repeat(np.asarray(values), chains, axis=0)
@@ -123,7 +115,8 @@ def sample_nuts(
         say("finding the MAP")
         lap = find_map(prob, arrays, x0, chunk=MAP_CHUNK)
         converged = lap.converged
-        cov = lap.covariance()
+        factor = lap.factor()
+        cov = None if factor is None else factor @ np.swapaxes(factor, -1, -2)
         # A MAP that did not converge (in a hierarchy, the search can run down the funnel of
         # a group scale towards zero) is no place to start: those fits start as init="prior".
         centre = np.where(converged[:, None], lap.x, x0)
@@ -155,8 +148,9 @@ def sample_nuts(
         # NUTS runs in coordinates whitened by each fit's MAP and Laplace covariance (a
         # no-op where a fit does not), so that mass adaptation's regularisation is relative
         # to the posterior's scales (:mod:`~bayescale.inference.nuts`).
-        eye = np.eye(prob.dim)
-        chol = np.stack([_factor(c) if w else eye for c, w in zip(cov, white, strict=True)])
+        if not settings.dense_mass:  # whitened by the Laplace standard deviations alone
+            factor = np.sqrt(cov)
+        chol = np.where(white[:, None, None], factor, np.eye(prob.dim))
         shift = np.where(white[:, None], centre, 0.0)
         whiten = (_lanes_of(shift, chains), _lanes_of(chol, chains))
     lane_arrays = jax.tree.map(lambda v: _lanes_of(v, chains), arrays)

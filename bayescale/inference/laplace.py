@@ -73,11 +73,12 @@ class LaplaceFit:
             return np.zeros(len(self.x), bool)
         return np.isfinite(self.potential) & np.all(np.isfinite(self.chol), axis=(1, 2))
 
-    def covariance(self, converged_only: bool = True) -> np.ndarray | None:
-        """Return the inverse Hessians ``(fits, dim, dim)``.
+    def factor(self, converged_only: bool = True) -> np.ndarray | None:
+        """Return factors ``F`` of the inverse Hessians, ``F F' = H^-1``, ``(fits, dim, dim)``.
 
-        The identity stands in where the MAP did not converge (with ``converged_only``) or the
-        Hessian is not positive definite; ``None`` where no Hessian was formed.
+        ``F = C^-T`` for the Hessian's Cholesky factor ``C``. The identity stands in where the
+        MAP did not converge (with ``converged_only``) or the Hessian is not positive
+        definite; ``None`` where no Hessian was formed.
         """
         if self.chol is None:
             return None
@@ -85,12 +86,14 @@ class LaplaceFit:
         keep = self.converged if converged_only else self.usable()
         out = np.empty(self.chol.shape)
         for i, c in enumerate(self.chol):
-            if not (keep[i] and np.all(np.isfinite(c))):
-                out[i] = eye
-                continue
-            inv = np.linalg.inv(c)
-            out[i] = inv.T @ inv
+            ok = keep[i] and np.all(np.isfinite(c))
+            out[i] = np.linalg.inv(c).T if ok else eye
         return out
+
+    def covariance(self, converged_only: bool = True) -> np.ndarray | None:
+        """Return the inverse Hessians ``(fits, dim, dim)`` (:meth:`factor`'s ``F F'``)."""
+        f = self.factor(converged_only)
+        return None if f is None else f @ np.swapaxes(f, -1, -2)
 
     def start_sd(self, cov: np.ndarray | None = None) -> np.ndarray:
         """Per-parameter spread of chain starts: Laplace standard deviations, else 0.1.

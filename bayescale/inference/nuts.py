@@ -8,7 +8,7 @@ lanes run in segments and are re-sorted by cost between segments, and calls are 
 local devices (one chain per CPU host device for a single fit).
 
 A lane can run in *whitened* coordinates ``w``, ``z = shift + chol @ w`` (``whiten``; the
-engine passes each fit's MAP and the Cholesky factor of its Laplace covariance). NUTS then
+engine passes each fit's MAP and a factor ``L``, ``L L' =`` its Laplace covariance). NUTS then
 adapts its mass matrix where every direction has a variance near one. Stan's regularisation of
 the adapted covariance, which NumPyro copies (``+ 1e-3 * 5 / (n + 5)`` on the diagonal, ``n``
 the window's draws), is absolute: a posterior direction whose variance is far below 1e-5 (a
@@ -85,8 +85,9 @@ def nuts_lanes(
         (``docs/models.md`` has the measurements).
     whiten : tuple of arrays, optional
         Per-lane ``(shift, chol)``, shaped ``(lanes, dim)`` and ``(lanes, dim, dim)``: run NUTS
-        on ``w`` with ``z = shift + chol @ w`` (an identity ``chol`` and zero ``shift`` leave a
-        lane as it is). ``z0`` and the returned draws stay in ``z``; ``inverse_mass`` is then
+        on ``w`` with ``z = shift + chol @ w`` (``chol`` any square factor of the covariance;
+        an identity ``chol`` and zero ``shift`` leave a lane as it is). ``z0`` and the returned
+        draws stay in ``z``; ``inverse_mass`` is then
         that of ``w``.
 
     Returns
