@@ -108,10 +108,10 @@ def typical_design(law: str) -> pd.DataFrame:
 
     Laws of ``N`` and ``D`` (and Farseer, Kaplan, the power law in ``N``): 8 sizes from 1e7 to
     1e9 at 5 to 80 tokens per parameter. Data-constrained: 5 sizes at 5 to 640 tokens per
-    parameter with 5 unique tokens per parameter. BNSL: a 40-point curve in steps. Annealing:
-    a cosine schedule (:func:`cosine_schedule`) read every 40 steps. Links: upstream losses
-    from 2.3 to 4.5. For simulation-based calibration (:func:`bayescale.calibration.sbc`) and
-    the law tests.
+    parameter with 5 unique tokens per parameter. BNSL: a 40-point curve in steps. M4: a
+    40-point curve in tokens from 1e6 to 1e10. Annealing: a cosine schedule
+    (:func:`cosine_schedule`) read every 40 steps. Links: upstream losses from 2.3 to 4.5.
+    For simulation-based calibration (:func:`bayescale.calibration.sbc`) and the law tests.
     """
     if law in ("chinchilla", "kaplan", "farseer", "power"):
         n = np.repeat(np.geomspace(1e7, 1e9, 8), 5)
@@ -122,6 +122,8 @@ def typical_design(law: str) -> pd.DataFrame:
         return pd.DataFrame({"params": n, "tokens": d, "unique_tokens": 5.0 * n})
     if law == "bnsl":
         return pd.DataFrame({"step": np.geomspace(10, 1e5, 40)})
+    if law == "m4":
+        return pd.DataFrame({"tokens": np.geomspace(1e6, 1e10, 40)})
     if law == "annealing":
         return add_schedule_areas(
             pd.DataFrame({"step": np.arange(200, 2001, 40)}), cosine_schedule()

@@ -31,7 +31,7 @@ import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
 import bayescale as bs  # noqa: E402
-from bayescale.laws import SaturatingPowerLaw  # noqa: E402
+from bayescale.laws import M4, SaturatingPowerLaw  # noqa: E402
 from bayescale.record import PRIOR_ENV  # noqa: E402
 
 LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
@@ -70,13 +70,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--domains", nargs="*", default=["IC", "NMT", "LM", "BB"])
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--extrapolation", default="learned")
+    parser.add_argument(
+        "--law", choices=["power", "m4"], default="power", help="the law fitted to every curve"
+    )
     args = parser.parse_args(argv)
     if not common.ready():
         return 0
     prior = extrapolation_prior.prior_without("revisiting_scaling_benchmark")
     os.environ[PRIOR_ENV] = str(prior)
     curves = bs.datasets.load("revisiting_scaling_benchmark")
-    model = bs.Model(law=SaturatingPowerLaw(x="D"), extrapolation=args.extrapolation)
+    law = SaturatingPowerLaw(x="D") if args.law == "power" else M4(x="D")
+    model = bs.Model(law=law, extrapolation=args.extrapolation)
     rows = []
     for curve, df in curves[curves["domain"].isin(args.domains)].groupby("curve"):
         train, test = df[df["training"] == 1], df[df["training"] == 0]

@@ -32,6 +32,7 @@ NATURAL = {
     "sigmoid_link": {"ceiling": 0.8, "k": 3.0, "L_mid": 3.0},
     "exponential_link": {"epsilon": 0.75, "k": 0.75 * np.exp(1.5), "gamma": 1.0},
     "loss_to_loss": {"E_y": 1.5, "E_x": 1.0, "K": 0.8, "kappa": 1.1},
+    "m4": {"E": 0.2, "E0": 1.0, "alpha": 0.8, "beta": 1e4, "c": 0.5},
 }
 
 #: Model options each law needs (bounded metrics on the logit scale).

@@ -21,6 +21,7 @@ IDENTIFIED = {
     "sigmoid_link": ["ceiling", "k", "L_mid"],
     "exponential_link": ["epsilon", "gamma"],
     "loss_to_loss": ["kappa"],
+    "m4": ["E", "E0", "alpha", "c"],
 }
 
 

@@ -172,3 +172,48 @@ def test_sampled_names_do_not_shadow_different_natural_values(law):
     natural = law.to_natural(theta, SCALE)
     for name in {p.name for p in law.parameters} & set(law.natural_names):
         assert float(theta[name]) == pytest.approx(float(natural[name]))
+
+
+@pytest.mark.parametrize("alpha", [0.2, 0.5, 1.0, 3.0])
+def test_m4_root_solves_the_implicit_equation(alpha):
+    """The M4 loss is the root of (L - E) / (E0 - L)^alpha = beta x^-c, as the paper's grid
+    search finds it, across the curve from the upper plateau to the floor."""
+    nat = {"E": 0.2, "E0": 1.0, "alpha": alpha, "beta": 1e4, "c": 0.5}
+    x = np.geomspace(1e6, 1e14, 25)
+    got = np.asarray(bs.laws.M4().natural_mean(nat, {"D": x}))
+    assert np.all((got > nat["E"]) & (got < nat["E0"]))
+    lhs = (got - nat["E"]) / (nat["E0"] - got) ** alpha
+    np.testing.assert_allclose(lhs, nat["beta"] * x ** -nat["c"], rtol=1e-7)
+    grid = np.linspace(0.0, 0.8, 200_001)[None, :]  # w = L - E on a fine grid, as the paper
+    resid = np.abs(grid - nat["beta"] * x[:, None] ** -0.5 * (0.8 - grid) ** alpha)
+    np.testing.assert_allclose(got, 0.2 + grid[0, resid.argmin(axis=1)], atol=1e-5)
+
+
+def test_m4_limits_and_derivatives():
+    """alpha -> 0 is the saturating power law; gradients and Hessian of the implicit root match
+    finite differences (the two Newton steps that carry them)."""
+    import jax
+
+    law, scale = bs.laws.M4(), SCALE
+    power = bs.laws.SaturatingPowerLaw(x="D")
+    x = {"D": np.geomspace(1e9, 1e12, 7)}
+    near_zero = {"E": 0.2, "E0": 50.0, "alpha": 1e-9, "beta": 3e3, "c": 0.4}
+    np.testing.assert_allclose(
+        np.asarray(law.natural_mean(near_zero, x)),
+        np.asarray(power.natural_mean({"E": 0.2, "A": 3e3, "alpha": 0.4}, x)),
+        rtol=1e-6,
+    )
+    theta = law.from_natural(NATURAL["m4"], scale)
+    names = [p.name for p in law.parameters]
+    v0 = jnp.array([float(theta[k]) for k in names])
+    u = law.centre(x, scale)
+
+    def f(v):
+        return jnp.sum(jnp.log(law.mean(dict(zip(names, v, strict=True)), u, scale)))
+
+    eps = 1e-5
+    fd = np.array([(f(v0 + eps * e) - f(v0 - eps * e)) / (2 * eps) for e in np.eye(5)])
+    np.testing.assert_allclose(np.asarray(jax.grad(f)(v0)), fd, rtol=1e-6, atol=1e-9)
+    g = jax.grad(f)
+    fd2 = np.array([(g(v0 + eps * e) - g(v0 - eps * e)) / (2 * eps) for e in np.eye(5)])
+    np.testing.assert_allclose(np.asarray(jax.hessian(f)(v0)), fd2, rtol=1e-5, atol=1e-7)

@@ -15,6 +15,7 @@ from bayescale.laws.data_constrained import DataConstrained
 from bayescale.laws.farseer import Farseer
 from bayescale.laws.kaplan import Kaplan
 from bayescale.laws.links import ExponentialLink, LossToLoss, SigmoidLink
+from bayescale.laws.m4 import M4
 from bayescale.laws.power import SaturatingPowerLaw
 
 _REGISTRY: dict[str, type[Law]] = {}
@@ -47,6 +48,7 @@ for _cls in (
     BrokenPowerLaw,
     Farseer,
     DataConstrained,
+    M4,
     AnnealingLaw,
     SigmoidLink,
     ExponentialLink,
@@ -56,6 +58,7 @@ for _cls in (
 
 __all__ = [
     "INPUTS",
+    "M4",
     "AnnealingLaw",
     "BrokenPowerLaw",
     "Chinchilla",
