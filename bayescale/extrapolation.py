@@ -213,13 +213,16 @@ class ExtrapolationError:
         x: Mapping[str, object],
         inputs: tuple[str, ...],
         per_draw,
+        at: Mapping[str, object] | None = None,
     ) -> dict[str, jnp.ndarray]:
         """Return the law's ``inputs`` at ``x`` shifted by a learned error (``mode="inputs"``).
 
         Each input ``k`` read by the law becomes ``x_k 10^{e_k}`` (``x_L + e_L`` for a loss),
         laid out ``(chain, draw, point, ...)``; the other entries of ``x`` are returned as given.
+        ``at`` (default ``x``) are the inputs whose distance past the data sizes the error: the
+        frontier passes the budget alone, so that one error holds along its iso-FLOP curve.
         """
-        up, down = self.distances(x)
+        up, down = self.distances(x if at is None else at)
         out = dict(x)
         for k in inputs:
             if k not in PERTURBED:

@@ -91,9 +91,11 @@ def frontier_draws(
     draw minimises its loss along the iso-FLOP curve of the predictor's training cost: with an
     extrapolation error of the law's effective inputs (``mode="inputs"``), the law at those
     inputs with its discrepancy, ``pred.location``, so the law's form error beyond the data
-    reaches the allocation; otherwise the law itself (an error of the log loss that is the same
-    along the curve does not move it). ``method="closed_form"`` takes the law's own optimum.
-    ``L*`` is the prediction path's loss at ``(N*, D*)``, ``pred.loss(x, "mean", key)``.
+    reaches the allocation (one error per budget along its curve, sized by the budget's
+    distance past the data's compute range: none inside it); otherwise the law itself (an
+    error of the log loss that is the same along the curve does not move it).
+    ``method="closed_form"`` takes the law's own optimum. ``L*`` is the prediction path's loss
+    at ``(N*, D*)``, ``pred.loss(x, "mean", key)``.
     """
     law = pred.law
     reads_unique = "U" in law.inputs
@@ -136,7 +138,11 @@ def frontier_draws(
 
         def objective(log_n: jnp.ndarray) -> jnp.ndarray:
             if moves:  # the law at its effective inputs, with its discrepancy
-                return pred.location(inputs(log_n, grid_c), k_loc)[:, :, 0]
+                # One error per budget, sized by the budget's distance past the data: each
+                # allocation's own distance would let the search pick the extreme allocations
+                # whose error happens to lower the loss (a winner's curse, inside the data too).
+                budget = {"C": jnp.expand_dims(jnp.broadcast_to(grid_c, log_n.shape), 2)}
+                return pred.location(inputs(log_n, grid_c), k_loc, at=budget)[:, :, 0]
             return pred.law_location(inputs(log_n, grid_c))[:, :, 0]
 
         half = jnp.broadcast_to(0.5 * jnp.log(c / k), batch)

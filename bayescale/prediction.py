@@ -143,19 +143,29 @@ class Predictor:
         mean = self.law.mean(theta, u, self.scale)
         return lik.to_location(mean, self.description.scale)
 
-    def location(self, x: Mapping[str, Any], key: jax.Array | None = None) -> jnp.ndarray:
+    def location(
+        self,
+        x: Mapping[str, Any],
+        key: jax.Array | None = None,
+        at: Mapping[str, Any] | None = None,
+    ) -> jnp.ndarray:
         """Return steps 3-5: law, discrepancy and extrapolation error at ``x``.
 
         ``key`` draws the discrepancy's steps beyond its fitted path (only models with a
-        discrepancy term need it).
+        discrepancy term need it). ``at`` (default ``x``) places an error of the law's effective
+        inputs by its own distance past the data: the frontier's search passes its budget, so
+        every allocation of one budget carries the same error.
         """
         x = self.with_cost_inputs(x)
         ax, ndim = self._aligned(x)
         ext = self.extrapolation
         if ext is not None and ext.mode == "inputs":  # the law at its effective inputs
             per_draw = lambda v: self._per_draw(v, ndim)  # noqa: E731
+            where = None if at is None else self._aligned(at)[0]
             loc = self.law_location(
-                ext.effective_inputs(self.extrapolation_state, ax, self.law.inputs, per_draw)
+                ext.effective_inputs(
+                    self.extrapolation_state, ax, self.law.inputs, per_draw, at=where
+                )
             )
         else:
             loc = self.law_location(x)
