@@ -286,6 +286,7 @@ def plot_frontier(
     ax1.set_yscale("log")
     ax1.set_ylabel("compute-optimal N* and D*")
     ax2.set_xscale("log")
+    ax2.set_yscale("log")  # far past the data the ratio's band spans decades
     ax2.set_ylabel("tokens per parameter D*/N*")
     ax1.legend(fontsize=8, loc="upper left")
     ax2.legend(fontsize=8, loc="best")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,19 @@ def test_docs_build_strict(tmp_path):
     assert "WARNING" not in res.stderr
     api = (tmp_path / "site" / "api" / "index.html").read_text()
     assert "ScalingPosterior.predict" in api and "compute_for_target" in api
+    # every gallery example was executed and its page shows its figures, which exist
+    gallery = tmp_path / "site" / "generated" / "gallery"
+    examples = sorted(p.stem for p in (ROOT / "docs" / "examples").glob("plot_*.py"))
+    assert examples
+    for name in examples:
+        page = gallery / name / "index.html"
+        html = page.read_text()
+        assert "Traceback" not in html, name
+        figures = re.findall(r'<img[^>]+src="([^"]+\.png)"', html)
+        figures = [f for f in figures if "thumb" not in f]
+        assert figures, f"{name}: no figure on the page"
+        for src in figures:
+            assert (page.parent / src).resolve().is_file(), (name, src)
 
 
 def test_architecture_figure_is_drawn_from_the_layer_contract(tmp_path, monkeypatch):

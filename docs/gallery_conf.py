@@ -1,0 +1,38 @@
+"""mkdocs-gallery's configuration: offline data, and the figures bayescale's plots return.
+
+bayescale draws on ``matplotlib.figure.Figure`` without pyplot (so it never switches a
+notebook's backend), and mkdocs-gallery's matplotlib scraper only sees pyplot's figures; the
+scraper below embeds every new ``Figure`` an example's block leaves in its variables.
+"""
+
+import os
+from pathlib import Path
+
+from matplotlib.figure import Figure
+from mkdocs_gallery.scrapers import figure_md_or_html
+
+from bayescale.datasets import MIRROR_ENV
+
+_SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+if MIRROR_ENV not in os.environ and _SHARED.is_dir():
+    os.environ[MIRROR_ENV] = str(_SHARED)
+
+_shown: dict[str, set[int]] = {}
+
+
+def figure_scraper(block, script, **kwargs):
+    """Save each ``Figure`` first bound in this block; return the Markdown that shows them."""
+    seen = _shown.setdefault(str(script.src_py_file), set())
+    paths = []
+    for value in list(script.run_vars.example_globals.values()):
+        if isinstance(value, Figure) and id(value) not in seen:
+            seen.add(id(value))
+            path = Path(next(script.run_vars.image_path_iterator))
+            value.savefig(path, dpi=110, bbox_inches="tight")
+            paths.append(path)
+    return figure_md_or_html(paths, script) if paths else ""
+
+
+# A block's last expression is shown only if it renders as HTML (a table), not as a repr such as
+# "<matplotlib.legend.Legend object at 0x...>".
+conf = {"image_scrapers": ("matplotlib", figure_scraper), "capture_repr": ("_repr_html_",)}
