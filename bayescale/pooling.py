@@ -256,7 +256,9 @@ def new_group_backtest(
                     points.append(pts)
     out = pd.DataFrame(rows)
     out.attrs["points"] = pd.concat(points) if points else pd.DataFrame()
-    out.attrs["candidates"] = candidates
+    # plain dicts: pandas deep-copies attrs on every selection, and a Model's effects are a
+    # read-only mappingproxy, which cannot be copied
+    out.attrs["candidates"] = {name: dict(effects) for name, effects in candidates.items()}
     return out
 
 

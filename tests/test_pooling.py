@@ -84,6 +84,13 @@ def test_only_the_named_groups_are_held_out():
     model = bs.Model("chinchilla")
     table = pooling.new_group_backtest(model, grid(), "family", ks=(6,), groups=["f1"])
     assert table["level"].unique().tolist() == ["f1"]
+    # a model's own effects as a candidate: the table can still be sliced (pandas deep-copies
+    # its attrs, and a Model's effects are a read-only mapping)
+    effects = bs.Model("chinchilla", effects={"E": "family"}).effects
+    table = pooling.new_group_backtest(
+        model, grid(), "family", ks=(6,), groups="f1", candidates={"E": effects}
+    )
+    assert table[["method", "status"]].shape == (3, 2)
     with pytest.raises(DataError, match=r"no level\(s\) \['f9'\]"):
         pooling.new_group_backtest(model, grid(), "family", ks=(6,), groups=["f1", "f9"])
     with pytest.raises(ValueError, match="at least one level"):
