@@ -246,6 +246,36 @@ def backtest(
     return table
 
 
+def concat_backtests(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate backtest tables, rows and per-point predictions (``attrs["points"]``) alike.
+
+    ``pd.concat`` compares the tables' ``attrs`` and cannot compare the tables of points they
+    hold (pandas raises "The truth value of a DataFrame is ambiguous"): this concatenates the
+    rows without them, then the points.
+
+    Parameters
+    ----------
+    tables : iterable of pandas.DataFrame
+        Results of :func:`backtest` (or :func:`bayescale.pooling.new_group_backtest`); tag each
+        first (``table.assign(model=...)``) to tell them apart.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows, with ``attrs["points"]`` the concatenated points.
+    """
+    tables = list(tables)
+    bare = []
+    for table in tables:
+        copy = table.copy(deep=False)
+        copy.attrs = {}
+        bare.append(copy)
+    out = pd.concat(bare, ignore_index=True)
+    points = [t.attrs["points"] for t in tables if not t.attrs.get("points", pd.DataFrame()).empty]
+    out.attrs["points"] = pd.concat(points) if points else pd.DataFrame()
+    return out
+
+
 def loo_pit(post: ScalingPosterior) -> np.ndarray:
     """LOO-PIT values of the fitted rows (``arviz_stats.loo_pit``); uniform when calibrated."""
     with_predictive(post)

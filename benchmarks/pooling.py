@@ -31,7 +31,7 @@ import common  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import bayescale as bs  # noqa: E402
-from bayescale import pooling  # noqa: E402
+from bayescale import calibration, pooling  # noqa: E402
 from bayescale.plotting import plot_pooling  # noqa: E402
 
 COLUMNS = ["level", "k", "method", "n_train", "n_test", "coverage_0.5", "coverage_0.9"]
@@ -100,10 +100,7 @@ def run(name: str, prefix: str) -> None:
         )
         print(part[COLUMNS].round(3).to_string(index=False), flush=True)
         parts.append(part)
-    # each part's attrs hold its points (a table): concatenated apart, not compared by concat
-    points = pd.concat([p.attrs.pop("points") for p in parts], ignore_index=True)
-    table = pd.concat(parts, ignore_index=True)
-    table.attrs["points"] = points
+    table = calibration.concat_backtests(parts)
     took = time.perf_counter() - start
     print(f"\nnew-group backtest: {len(table)} cases in {took:.0f} s\n")
     print(pooling.summarise_backtest(table).round(3).to_string(index=False))

@@ -63,6 +63,10 @@ def test_a_split_whose_draws_overflow_is_a_row_that_says_so(monkeypatch):
     assert table["status"].iloc[1].startswith("not scored: 10.0% of the predictive draws")
     assert np.isnan(table["coverage_0.9"].iloc[1])
     assert set(table.attrs["points"]["split"]) == {splits[0].name}
+    # two models' tables side by side: pd.concat alone fails on the tables in their attrs
+    both = cal.concat_backtests([table.assign(model="a"), table.assign(model="b")])
+    assert both["model"].tolist() == ["a", "a", "b", "b"]
+    assert len(both.attrs["points"]) == 2 * len(table.attrs["points"])
 
 
 def test_draws_that_are_not_finite_are_not_scored():

@@ -18,6 +18,8 @@ import numpy as np
 
 import bayescale as bs
 
+COLUMNS = ["mean", "sd", "eti90_lb", "eti90_ub", "ess_bulk", "r_hat"]
+
 runs = bs.datasets.load("epoch_chinchilla")
 runs = runs.drop(runs["loss"].nlargest(5).index)
 print(runs.describe().loc[["count", "min", "max"], ["params", "tokens", "flops", "loss"]])
@@ -28,7 +30,7 @@ print(runs.describe().loc[["count", "min", "max"], ["params", "tokens", "flops",
 # outlying runs that Hoffmann et al. handled with a Huber loss), NUTS with 4 chains of 1000
 # draws, and the diagnostics checked after the fit (a `ConvergenceWarning` if they fail).
 post = bs.Model("chinchilla").fit(runs, seed=0)
-print(post.summary().round(3))
+print(post.summary()[COLUMNS].round(3))
 
 # %%
 # The posterior medians sit close to Epoch's point estimates, and the diagnostics pass:
