@@ -21,11 +21,15 @@ _shown: dict[str, set[int]] = {}
 
 
 def figure_scraper(block, script, **kwargs):
-    """Save each ``Figure`` first bound in this block; return the Markdown that shows them."""
+    """Save each ``Figure`` (or list of them) first bound in this block; return its Markdown."""
     seen = _shown.setdefault(str(script.src_py_file), set())
     paths = []
+    found = []
     for value in list(script.run_vars.example_globals.values()):
-        if isinstance(value, Figure) and id(value) not in seen:
+        found += value if isinstance(value, list | tuple) else [value]
+    for value in found:
+        # pyplot's own figures (arviz_plots draws through pyplot) are the matplotlib scraper's
+        if isinstance(value, Figure) and value.canvas.manager is None and id(value) not in seen:
             seen.add(id(value))
             path = Path(next(script.run_vars.image_path_iterator))
             value.savefig(path, dpi=110, bbox_inches="tight")

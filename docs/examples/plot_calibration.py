@@ -44,7 +44,6 @@ fig = bs.plotting.plot_coverage(table.assign(split=table["dataset"]))
 # `plot_record` draws it.
 post = models["default"].fit(runs, seed=0)
 record = post.calibration()
-print(record.columns.tolist())
 print(record[["distance", "loss", "median"]].describe().loc[["count", "min", "max"]])
 fig = bs.plotting.plot_record(post)
 

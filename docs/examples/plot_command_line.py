@@ -61,9 +61,12 @@ print(sorted(p.name for p in (work / "report").iterdir()))
 # %%
 # Three of the report's figures, as a reader of the report sees them: the fit by dataset,
 # the extrapolation fan to the target budget, and the ladder's own extrapolation record.
-shown = [p for p in sorted((work / "report").glob("*.png"))][:3]
-fig = Figure(figsize=(12, 4.2 * len(shown)), layout="constrained")
-for ax, path in zip(fig.subplots(len(shown), 1), shown, strict=True):
-    ax.imshow(mpimg.imread(path))
-    ax.set_title(path.name, fontsize=9)
+figures = []
+for name in ("fit.png", "fan.png", "record.png"):
+    image = mpimg.imread(work / "report" / name)
+    height, width = image.shape[:2]
+    fig = Figure(figsize=(10, 10 * height / width), layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(image)
     ax.axis("off")
+    figures.append(fig)
