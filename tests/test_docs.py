@@ -25,7 +25,7 @@ def test_docs_build_strict(tmp_path):
         capture_output=True,
         text=True,
         env=env,
-        timeout=300,
+        timeout=1200,  # the gallery runs its examples (about 4 min alone on 2 cores)
     )
     assert res.returncode == 0, res.stderr[-3000:]
     assert "WARNING" not in res.stderr
