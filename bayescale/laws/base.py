@@ -183,6 +183,35 @@ class Law:
         return {k: jnp.log(jnp.asarray(x[k])) - scale.log_ref[k] for k in self.inputs}
 
 
+@dataclass(frozen=True)
+class OneInputLaw(Law):
+    """A law of one input ``x``, chosen when the law is built (``"N"``, ``"D"``, ``"step"``...).
+
+    Parameters
+    ----------
+    x : str
+        The input variable, one of :data:`INPUTS`.
+    priors : dict, optional
+        Prior overrides by sampled name.
+    """
+
+    x: str = "N"
+
+    def __post_init__(self) -> None:
+        if self.x not in INPUTS:
+            raise ValueError(f"{type(self).__name__}: x={self.x!r} must be one of {list(INPUTS)}.")
+        super().__post_init__()
+
+    @property
+    def inputs(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The single input, ``(x,)``."""
+        return (self.x,)
+
+    def config(self) -> dict:
+        """Return ``{"x": x}``."""
+        return {"x": self.x}
+
+
 # -- building blocks shared by the power-law family of laws ------------------------------------
 def irreducible_loss() -> Parameter:
     """``log E ~ Normal(log(0.7 loss_min), 0.5)``: the irreducible loss, below every run's."""

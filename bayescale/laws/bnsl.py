@@ -11,9 +11,8 @@ import jax.numpy as jnp
 import numpyro.distributions as dist
 
 from bayescale.laws.base import (
-    INPUTS,
     Array,
-    Law,
+    OneInputLaw,
     Parameter,
     Scale,
     irreducible_loss,
@@ -60,7 +59,7 @@ def _break_parameters(i: int) -> tuple[Parameter, ...]:
 
 
 @dataclass(frozen=True)
-class BrokenPowerLaw(Law):
+class BrokenPowerLaw(OneInputLaw):
     r"""Broken neural scaling law (BNSL) in one input ``x`` with ``n_breaks`` breaks.
 
     Caballero et al., *Broken Neural Scaling Laws*, ICLR 2023 (arXiv:2210.14891), eq. 1:
@@ -92,16 +91,9 @@ class BrokenPowerLaw(Law):
     name: ClassVar[str] = "bnsl"
 
     def __post_init__(self) -> None:
-        if self.x not in INPUTS:
-            raise ValueError(f"BrokenPowerLaw: x={self.x!r} must be one of {list(INPUTS)}.")
         if int(self.n_breaks) < 1:
             raise ValueError(f"BrokenPowerLaw: n_breaks={self.n_breaks!r} must be >= 1.")
         super().__post_init__()
-
-    @property
-    def inputs(self) -> tuple[str, ...]:  # type: ignore[override]
-        """The single input, ``(x,)``."""
-        return (self.x,)
 
     @property
     def parameters(self) -> tuple[Parameter, ...]:  # type: ignore[override]

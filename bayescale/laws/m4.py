@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
-from bayescale.laws.base import INPUTS, Array, Law, Parameter, Scale, irreducible_loss
+from bayescale.laws.base import Array, OneInputLaw, Parameter, Scale, irreducible_loss
 
 #: Newton iterations (without gradient) that solve the implicit equation; two more carry it.
 NEWTON_ITERATIONS = 30
@@ -52,7 +52,7 @@ def solve_fraction(rho: Array, alpha: Array) -> Array:
 
 
 @dataclass(frozen=True)
-class M4(Law):
+class M4(OneInputLaw):
     r"""Alabdulmohsin et al.'s M4 law, ``(L - E) / (E0 - L)^alpha = beta x^-c``.
 
     The loss falls from a plateau ``E0`` (random guessing; the loss at ``x -> 0``) to the
@@ -113,20 +113,6 @@ class M4(Law):
             "log_c", "c", lambda s: dist.Normal(jnp.log(0.3), 0.5), 0.2, "log of the exponent c"
         ),
     )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.x not in INPUTS:
-            raise ValueError(f"M4: x={self.x!r} must be one of {list(INPUTS)}.")
-
-    @property
-    def inputs(self) -> tuple[str, ...]:  # type: ignore[override]
-        """The single input, ``(x,)``."""
-        return (self.x,)
-
-    def config(self) -> dict:
-        """Return ``{"x": x}``."""
-        return {"x": self.x}
 
     def mean(self, theta: Mapping[str, Array], u: Mapping[str, Array], scale: Scale) -> Array:
         """``E + (E0 - E) sigmoid(s)``, ``s`` the root at ``rho = b - c u``."""

@@ -9,9 +9,8 @@ from typing import ClassVar
 import jax.numpy as jnp
 
 from bayescale.laws.base import (
-    INPUTS,
     Array,
-    Law,
+    OneInputLaw,
     Parameter,
     Scale,
     irreducible_loss,
@@ -21,7 +20,7 @@ from bayescale.laws.base import (
 
 
 @dataclass(frozen=True)
-class SaturatingPowerLaw(Law):
+class SaturatingPowerLaw(OneInputLaw):
     r"""Saturating power law ``L(x) = E + A x^-alpha`` in one input ``x``.
 
     ``x`` is one of ``"N"`` (parameters), ``"D"`` (tokens), ``"C"`` (compute) or ``"step"``.
@@ -48,20 +47,6 @@ class SaturatingPowerLaw(Law):
         log_term("a", "A", "log of the reducible term A x^-alpha at the reference x0"),
         log_exponent("log_alpha", "alpha", "log of the exponent alpha"),
     )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.x not in INPUTS:
-            raise ValueError(f"SaturatingPowerLaw: x={self.x!r} must be one of {list(INPUTS)}.")
-
-    @property
-    def inputs(self) -> tuple[str, ...]:  # type: ignore[override]
-        """The single input, ``(x,)``."""
-        return (self.x,)
-
-    def config(self) -> dict:
-        """Return ``{"x": x}``."""
-        return {"x": self.x}
 
     def mean(self, theta: Mapping[str, Array], u: Mapping[str, Array], scale: Scale) -> Array:
         """Centred mean ``exp(log E) + exp(a - alpha u)``."""
