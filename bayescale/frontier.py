@@ -95,7 +95,9 @@ def frontier_draws(
     distance past the data's compute range: none inside it); otherwise the law itself (an
     error of the log loss that is the same along the curve does not move it).
     ``method="closed_form"`` takes the law's own optimum. ``L*`` is the prediction path's loss
-    at ``(N*, D*)``, ``pred.loss(x, "mean", key)``.
+    at ``(N*, D*)``, ``pred.loss(x, "mean", key)``, as :func:`predict` gives it there: its error
+    is sized by the point's own distance, which is the budget's unless ``N*`` or ``D*`` lies
+    further past its range than the budget does past the data's compute.
     """
     law = pred.law
     reads_unique = "U" in law.inputs
@@ -123,6 +125,18 @@ def frontier_draws(
             x = {"N": n, "D": jnp.where(d_eff > 0, d_eff, jnp.nan)}
         return {name: jnp.expand_dims(v, 2) for name, v in x.items()}
 
+    def budget_of(log_n: jnp.ndarray, cc: jnp.ndarray) -> dict[str, jnp.ndarray]:
+        """Where the error of a budget's allocations is sized: the budget (and a token cap).
+
+        One error per budget: each allocation's own distance past the data would let the
+        search pick the extreme allocations whose error happens to lower the loss (a winner's
+        curse, inside the data too). With serving, the budget counts its serving FLOPs.
+        """
+        at = {"C": jnp.broadcast_to(cc, log_n.shape)}
+        if reads_unique:
+            at["U"] = jnp.full(log_n.shape, float(unique_tokens))
+        return {name: jnp.expand_dims(v, 2) for name, v in at.items()}
+
     batch = (*pred.sample_shape, c.size)
     # The law's closed form is each draw's optimum only when nothing but the law shapes the
     # iso-FLOP curve; an extrapolation error (of the law's effective inputs) moves it.
@@ -138,11 +152,8 @@ def frontier_draws(
 
         def objective(log_n: jnp.ndarray) -> jnp.ndarray:
             if moves:  # the law at its effective inputs, with its discrepancy
-                # One error per budget, sized by the budget's distance past the data: each
-                # allocation's own distance would let the search pick the extreme allocations
-                # whose error happens to lower the loss (a winner's curse, inside the data too).
-                budget = {"C": jnp.expand_dims(jnp.broadcast_to(grid_c, log_n.shape), 2)}
-                return pred.location(inputs(log_n, grid_c), k_loc, at=budget)[:, :, 0]
+                x = inputs(log_n, grid_c)
+                return pred.location(x, k_loc, at=budget_of(log_n, grid_c))[:, :, 0]
             return pred.law_location(inputs(log_n, grid_c))[:, :, 0]
 
         half = jnp.broadcast_to(0.5 * jnp.log(c / k), batch)
@@ -151,7 +162,7 @@ def frontier_draws(
             hi = jnp.minimum(hi, jnp.log(c / (2.0 * inference_tokens)) - 1e-9)
         log_n = golden_minimise(objective, half - 8.0, hi)
     x_opt = inputs(log_n, c)
-    loss_opt = pred.loss(x_opt, "mean", key)[:, :, 0]
+    loss_opt = pred.loss(x_opt, "mean", key)[:, :, 0]  # what predict gives at (N*, D*)
     return {
         "N_opt": jnp.exp(log_n),
         "D_opt": tokens_for(log_n, c),

@@ -161,7 +161,12 @@ class Predictor:
         ext = self.extrapolation
         if ext is not None and ext.mode == "inputs":  # the law at its effective inputs
             per_draw = lambda v: self._per_draw(v, ndim)  # noqa: E731
-            where = None if at is None else self._aligned(at)[0]
+            where = None
+            if at is not None:  # laid out like ``x``: padded to its number of dims
+                where = {
+                    k: v.reshape(*v.shape, *(1,) * (ndim - v.ndim))
+                    for k, v in self._aligned(at)[0].items()
+                }
             loc = self.law_location(
                 ext.effective_inputs(
                     self.extrapolation_state, ax, self.law.inputs, per_draw, at=where

@@ -17,20 +17,24 @@ _SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 if MIRROR_ENV not in os.environ and _SHARED.is_dir():
     os.environ[MIRROR_ENV] = str(_SHARED)
 
-_shown: dict[str, set[int]] = {}
+#: Figures already shown, per example (kept, not their ids: a collected figure's id is reused).
+_shown: dict[str, list[Figure]] = {}
 
 
 def figure_scraper(block, script, **kwargs):
     """Save each ``Figure`` (or list of them) first bound in this block; return its Markdown."""
-    seen = _shown.setdefault(str(script.src_py_file), set())
+    if block[0] == "text":
+        return ""
+    seen = _shown.setdefault(str(script.src_py_file), [])
     paths = []
     found = []
     for value in list(script.run_vars.example_globals.values()):
         found += value if isinstance(value, list | tuple) else [value]
     for value in found:
         # pyplot's own figures (arviz_plots draws through pyplot) are the matplotlib scraper's
-        if isinstance(value, Figure) and value.canvas.manager is None and id(value) not in seen:
-            seen.add(id(value))
+        new = isinstance(value, Figure) and not any(value is f for f in seen)
+        if new and value.canvas.manager is None:
+            seen.append(value)
             path = Path(next(script.run_vars.image_path_iterator))
             value.savefig(path, dpi=110, bbox_inches="tight")
             paths.append(path)

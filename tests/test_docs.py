@@ -11,14 +11,18 @@ from pathlib import Path
 
 import pytest
 
+from bayescale.datasets import MIRROR_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_docs_build_strict(tmp_path):
+def test_docs_build_strict(tmp_path, mirror):
+    """The strict build, its gallery executed on the public datasets (``mirror``, offline)."""
     pytest.importorskip("mkdocs")
     pytest.importorskip("mkdocstrings")
+    pytest.importorskip("mkdocs_gallery")
     mkdocs = shutil.which("mkdocs", path=str(Path(sys.executable).parent)) or "mkdocs"
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", MIRROR_ENV: str(mirror)}
     res = subprocess.run(
         [mkdocs, "build", "--strict", "--site-dir", str(tmp_path / "site")],
         cwd=ROOT,

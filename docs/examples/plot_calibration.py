@@ -50,7 +50,8 @@ fig = bs.plotting.plot_record(post)
 # %%
 # ## LOO-PIT
 # Inside the data, the leave-one-out probability integral transforms of a calibrated fit are
-# uniform: the ECDF stays inside its simultaneous band.
+# uniform: the difference between their ECDF and the uniform one stays near zero, and the
+# p-value in the corner (a test of uniformity) is not small.
 fig = bs.plotting.plot_loo_pit(post)
 
 # %%

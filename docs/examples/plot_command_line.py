@@ -40,8 +40,9 @@ def bayescale(*args: str) -> None:
 # %%
 # ## Fit
 # The Chinchilla law with the irreducible loss varying by training dataset. The command
-# checks the table before any work (missing columns, non-positive sizes, NaN), prints each
-# phase, the posterior summary and the diagnostics, and writes the posterior as NetCDF.
+# checks the table before any work (missing columns, non-positive sizes, NaN), and writes the
+# posterior as NetCDF, a summary table and a figure. With `--quiet` it prints the diagnostics
+# and what it wrote; without, each phase and the posterior summary too.
 bayescale("fit", "runs.csv", "--effects", "E=family", "--seed", "0", "--quiet", "--out", "fit")
 
 # %%

@@ -54,9 +54,10 @@ print(table[["rank", "elpd", "elpd_diff", "dse", "weight", "pareto_k_max"]].roun
 
 # %%
 # ## Predicting Chinchilla from the mixture
-# `averaged_predict` draws from the weighted mixture of the fits' posterior predictives. The
-# laws agree inside the data and part ways 1.7 decades past it, where a single law's interval
-# says nothing about the others.
+# `averaged_predict` draws from the weighted mixture of the fits' posterior predictives.
+# Chinchilla's law and the one-exponent law fit the runs equally well and predict Chinchilla
+# alike; Kaplan's, which fits them far worse, parts from them 1.7 decades past the data, where
+# a single law's interval says nothing about the others.
 target = {"N": 70e9, "D": 1.4e12}
 draws = {name: post.predict(**target).values.ravel() for name, post in fits.items()}
 draws["stacked"] = bs.compare.averaged_predict(fits, table, **target).values.ravel()
