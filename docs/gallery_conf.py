@@ -31,16 +31,20 @@ def figure_scraper(block, script, **kwargs):
     for value in list(script.run_vars.example_globals.values()):
         found += value if isinstance(value, list | tuple) else [value]
     for value in found:
-        # pyplot's own figures (arviz_plots draws through pyplot) are the matplotlib scraper's
-        new = isinstance(value, Figure) and not any(value is f for f in seen)
-        if new and value.canvas.manager is None:
-            seen.append(value)
-            path = Path(next(script.run_vars.image_path_iterator))
-            value.savefig(path, dpi=110, bbox_inches="tight")
-            paths.append(path)
-    return figure_md_or_html(paths, script) if paths else ""
+        if not isinstance(value, Figure) or any(value is f for f in seen):
+            continue
+        seen.append(value)
+        if value.canvas.manager is not None:
+            # pyplot's own (arviz_plots draws through pyplot): the matplotlib scraper, which runs
+            # after this one, saves and closes it
+            continue
+        path = Path(next(script.run_vars.image_path_iterator))
+        value.savefig(path, dpi=110, bbox_inches="tight")
+        paths.append(path)
+    # one image each: mkdocs-gallery's several-image layout renders as a code block
+    return "\n\n".join(figure_md_or_html([p], script) for p in paths)
 
 
 # A block's last expression is shown only if it renders as HTML (a table), not as a repr such as
 # "<matplotlib.legend.Legend object at 0x...>".
-conf = {"image_scrapers": ("matplotlib", figure_scraper), "capture_repr": ("_repr_html_",)}
+conf = {"image_scrapers": (figure_scraper, "matplotlib"), "capture_repr": ("_repr_html_",)}

@@ -174,7 +174,9 @@ def test_the_lower_tail_of_e_on_a_small_ladder_agrees_with_nuts():
     model = bs.Model()
     with warnings.catch_warnings():
         warnings.simplefilter("error", bs.ConvergenceWarning)
-        nuts = model.fit(table, seed=1)
+        # the smaller step: at the default one this small ladder's NUTS fit has 1 divergence
+        # on seed 1 under jax 0.12.0.1 (none under the versions the test was written with)
+        nuts = model.fit(table, seed=1, target_accept=0.99)
         psis = model.fit(table, seed=0, method="psis")
     for k in ("E", "alpha", "beta"):
         sd = float(nuts.posterior[k].std())
