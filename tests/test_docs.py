@@ -16,15 +16,16 @@ from bayescale.datasets import MIRROR_ENV
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_docs_build_strict(tmp_path, mirror):
-    """The strict build, its gallery executed on the public datasets (``mirror``, offline)."""
+def _build(site: Path, execute: bool) -> None:
+    """``mkdocs build --strict`` into ``site``, running the gallery's examples or not."""
     pytest.importorskip("mkdocs")
     pytest.importorskip("mkdocstrings")
     pytest.importorskip("mkdocs_gallery")
     mkdocs = shutil.which("mkdocs", path=str(Path(sys.executable).parent)) or "mkdocs"
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", MIRROR_ENV: str(mirror)}
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    env["BAYESCALE_DOCS_EXECUTE"] = "true" if execute else "false"
     res = subprocess.run(
-        [mkdocs, "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        [mkdocs, "build", "--strict", "--site-dir", str(site)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -33,9 +34,22 @@ def test_docs_build_strict(tmp_path, mirror):
     )
     assert res.returncode == 0, res.stderr[-3000:]
     assert "WARNING" not in res.stderr
+
+
+def test_docs_build_strict(tmp_path):
+    """The guides and the API reference build without warnings (examples not run here)."""
+    _build(tmp_path / "site", execute=False)
     api = (tmp_path / "site" / "api" / "index.html").read_text()
     assert "ScalingPosterior.predict" in api and "compute_for_target" in api
-    # every gallery example was executed and its page shows its figures, which exist
+
+
+@pytest.mark.slow
+@pytest.mark.gallery
+def test_gallery_examples_run_and_show_their_figures(tmp_path, mirror):
+    """Every example runs on the public datasets (``mirror``, offline) and its page shows its
+    figures, which exist. ``.ci/test`` runs this after the suite: it is the docs build."""
+    assert os.environ[MIRROR_ENV] == str(mirror)  # the examples' loaders read it (offline)
+    _build(tmp_path / "site", execute=True)
     gallery = tmp_path / "site" / "generated" / "gallery"
     examples = sorted(p.stem for p in (ROOT / "docs" / "examples").glob("plot_*.py"))
     assert examples
