@@ -71,7 +71,18 @@ def predict(post: ScalingPosterior, **kwargs):
 
     Examples
     --------
-    >>> bs.predict(post, N=7e10, D=1.4e12, kind="mean")  # doctest: +SKIP
+    >>> loss = bs.predict(post, N=1e9, D=2e10)  # the same as post.predict(N=1e9, D=2e10)
+    >>> loss.dims, round(float(loss.median()), 1)
+    (('chain', 'draw', 'point'), 2.6)
+
+    Chinchilla's size, almost four decades of compute past this ladder: the law's loss, with
+    the extrapolation error that widens its interval there:
+
+    >>> far = bs.predict(post, N=7e10, D=1.4e12, kind="mean")
+    >>> near = bs.predict(post, N=1e9, D=2e10, kind="mean")
+    >>> width = [float(d.quantile(0.95) - d.quantile(0.05)) for d in (near, far)]
+    >>> width[1] > width[0]
+    True
     """
     return post.predict(**kwargs)
 

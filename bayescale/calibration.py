@@ -32,7 +32,26 @@ LEVELS = (0.5, 0.8, 0.9, 0.95)
 
 @dataclass(frozen=True)
 class Split:
-    """A named train/test split of a table's rows (boolean masks over its index)."""
+    """A named train/test split of a table's rows (boolean masks over its index).
+
+    Parameters
+    ----------
+    name : str
+        Label of the split in a backtest's table.
+    train, test : numpy.ndarray
+        Boolean masks over the table's rows: fit on ``train``, predict ``test``.
+
+    Examples
+    --------
+    A split by hand, here the runs below 5e19 FLOP against the rest, for :func:`backtest`:
+
+    >>> from bayescale.calibration import Split
+    >>> below = (runs["flops"] < 5e19).to_numpy()
+    >>> split = Split("below 5e19 FLOP", train=below, test=~below)
+    >>> int(split.train.sum()), int(split.test.sum())
+    (28, 7)
+    >>> table = bs.backtest(bs.Model(), runs, split, method="psis")  # doctest: +SKIP
+    """
 
     name: str
     train: np.ndarray
@@ -49,6 +68,30 @@ def split_by_compute(
     """Train on runs up to a compute cut, test on the runs above it.
 
     The default cut keeps ``train_fraction`` of the rows for training.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    model : Model
+        Its columns, training cost and law inputs give each row's compute.
+    train_fraction : float
+        Share of the rows kept for training when ``cut`` is not given.
+    cut : float, optional
+        The largest training compute, in FLOP.
+
+    Returns
+    -------
+    Split
+
+    Examples
+    --------
+    >>> from bayescale.calibration import split_by_compute
+    >>> split = split_by_compute(runs, bs.Model())
+    >>> split.name, int(split.train.sum()), int(split.test.sum())
+    ('compute <= 3e+19', 28, 7)
+    >>> split_by_compute(runs, bs.Model(), cut=1e19).name
+    'compute <= 1e+19'
     """
     c = compute_of(df, model.columns, model.cost, model.law.inputs)
     cut = float(np.quantile(c, train_fraction)) if cut is None else float(cut)
@@ -57,7 +100,35 @@ def split_by_compute(
 
 
 def split_by_size(df: pd.DataFrame, model: Model, n_largest: int = 2) -> Split:
-    """Test on the ``n_largest`` distinct model sizes, train on the rest."""
+    """Test on the ``n_largest`` distinct model sizes, train on the rest.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    model : Model
+        Its ``params`` column gives the model sizes.
+    n_largest : int
+        How many of the largest distinct sizes are held out.
+
+    Returns
+    -------
+    Split
+
+    Raises
+    ------
+    DataError
+        When the table has no more than ``n_largest`` distinct sizes.
+
+    Examples
+    --------
+    >>> from bayescale.calibration import split_by_size
+    >>> split = split_by_size(runs, bs.Model(), n_largest=2)
+    >>> split.name, int(split.test.sum())
+    ('largest 2 sizes', 2)
+    >>> bool(runs["params"][split.test].min() > runs["params"][split.train].max())
+    True
+    """
     n = df[_cols(model)["params"]].to_numpy(float)
     sizes = np.unique(n)
     if sizes.size <= n_largest:
@@ -69,7 +140,42 @@ def split_by_size(df: pd.DataFrame, model: Model, n_largest: int = 2) -> Split:
 def split_curve_tail(
     df: pd.DataFrame, model: Model, fraction: float = 0.25, order: str | None = None
 ) -> Split:
-    """Per run, test on the last ``fraction`` of its curve (ordered by ``order``: tokens)."""
+    """Per run, test on the last ``fraction`` of its curve (ordered by ``order``: tokens).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Learning curves: several rows (checkpoints) per run.
+    model : Model
+        Its ``run`` and ``tokens`` columns.
+    fraction : float
+        Share of each curve held out, from its end.
+    order : str, optional
+        Column ordering a curve's points; default the tokens column.
+
+    Returns
+    -------
+    Split
+
+    Raises
+    ------
+    DataError
+        When the table has no run column.
+
+    Examples
+    --------
+    Two runs of four checkpoints each; the last checkpoint of each is held out:
+
+    >>> from bayescale.calibration import split_curve_tail
+    >>> curves = pd.DataFrame({
+    ...     "run": np.repeat(["small", "large"], 4),
+    ...     "params": np.repeat([1e8, 4e8], 4),
+    ...     "tokens": np.tile([1e9, 2e9, 4e9, 8e9], 2),
+    ... })
+    >>> split = split_curve_tail(curves, bs.Model(), fraction=0.25)
+    >>> curves.loc[split.test, ["run", "tokens"]].to_numpy().tolist()
+    [['small', 8000000000.0], ['large', 8000000000.0]]
+    """
     cols = _cols(model)
     run = model.run if isinstance(model.run, str) else cols["run"]
     if run not in df:
@@ -81,13 +187,58 @@ def split_curve_tail(
 
 
 def splits_leave_group_out(df: pd.DataFrame, column: str) -> list[Split]:
-    """One split per level of ``column``: test on that group, train on the others."""
+    """One split per level of ``column``: test on that group, train on the others.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    column : str
+        The group column (model family, dataset...).
+
+    Returns
+    -------
+    list of Split
+        One per level, in sorted order of the labels (as text).
+
+    Examples
+    --------
+    >>> from bayescale.calibration import splits_leave_group_out
+    >>> splits = splits_leave_group_out(family_runs, "family")
+    >>> [s.name for s in splits]
+    ['leave out family=f0', 'leave out family=f1', 'leave out family=f2', 'leave out family=f3']
+    >>> int(splits[0].test.sum()), int(splits[0].train.sum())
+    (15, 45)
+    """
     labels = df[column].astype(str).to_numpy()
     return [Split(f"leave out {column}={g}", labels != g, labels == g) for g in np.unique(labels)]
 
 
 def crps_from_draws(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Continuous ranked probability score of sample forecasts ``draws`` (samples x points)."""
+    """Continuous ranked probability score of sample forecasts ``draws`` (samples x points).
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Forecast draws, shape ``(samples, points)``.
+    y : numpy.ndarray
+        The observations, shape ``(points,)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The CRPS of each point, in the units of ``y`` (lower is better; 0 for a forecast that
+        puts all its mass on the observation).
+
+    Examples
+    --------
+    A forecast ``Normal(3.0, 0.1)`` scored at its mean and three SDs above it:
+
+    >>> from bayescale.calibration import crps_from_draws
+    >>> draws = np.random.default_rng(0).normal(3.0, 0.1, size=(4000, 2))
+    >>> crps_from_draws(draws, np.array([3.0, 3.3])).round(2)
+    array([0.02, 0.24])
+    """
     x = np.sort(draws, axis=0)
     m = x.shape[0]
     weights = (2 * np.arange(1, m + 1) - m - 1)[:, None]
@@ -95,7 +246,34 @@ def crps_from_draws(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def interval_score(lo: np.ndarray, hi: np.ndarray, y: np.ndarray, level: float) -> np.ndarray:
-    """Gneiting and Raftery's (2007) interval score of a central ``level`` interval."""
+    """Gneiting and Raftery's (2007) interval score of a central ``level`` interval.
+
+    The width of the interval, plus ``2 / (1 - level)`` times how far the observation falls
+    outside it; lower is better.
+
+    Parameters
+    ----------
+    lo, hi : numpy.ndarray
+        Bounds of the intervals.
+    y : numpy.ndarray
+        The observations.
+    level : float
+        The intervals' central probability (0.9: the 5 % and 95 % quantiles).
+
+    Returns
+    -------
+    numpy.ndarray
+        The score of each point, in the units of ``y``.
+
+    Examples
+    --------
+    A 90 % interval ``[2.9, 3.1]``: an observation inside costs its width, one 0.1 above
+    it 20 times that distance more:
+
+    >>> from bayescale.calibration import interval_score
+    >>> interval_score(np.array([2.9, 2.9]), np.array([3.1, 3.1]), np.array([3.0, 3.2]), 0.9)
+    array([0.2, 2.2])
+    """
     a = 1 - level
     return (hi - lo) + (2 / a) * (lo - y) * (y < lo) + (2 / a) * (y - hi) * (y > hi)
 
@@ -108,11 +286,43 @@ def score_predictions(
     Returns the summary (coverage per level, mean 90 % interval score relative to ``y``, mean
     CRPS relative to ``y``, median and mean ARE of the median) and a per-point table.
 
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Forecast draws, shape ``(samples, points)`` (e.g. :func:`predict_rows`).
+    y : numpy.ndarray
+        The observed losses, shape ``(points,)``.
+    levels : sequence of float
+        Central interval levels whose coverage is reported; 0.9 must be one of them.
+
+    Returns
+    -------
+    (dict, pandas.DataFrame)
+        The summary, ``{"coverage_<level>": ..., "interval_score_90": ..., "crps": ...,
+        "are_median": ..., "are_mean": ...}``, and one row per point: ``y``, ``median``,
+        ``are``, ``lo_<level>`` and ``hi_<level>``, ``pit``.
+
     Raises
     ------
     DataError
         When any draw is not finite: interpolated quantiles of infinite draws are NaN, and the
         scores would contradict each other (a 50 % interval covering where the 90 % does not).
+
+    Examples
+    --------
+    Draws of ``Normal(3.0, 0.1)`` scored against one observation inside their 50 % interval
+    and one far outside their 95 % interval:
+
+    >>> from bayescale.calibration import score_predictions
+    >>> draws = np.random.default_rng(0).normal(3.0, 0.1, size=(4000, 2))
+    >>> summary, points = score_predictions(draws, np.array([3.0, 3.3]))
+    >>> summary["coverage_0.5"], summary["coverage_0.95"]
+    (0.5, 0.5)
+    >>> round(summary["are_median"], 2)
+    0.05
+    >>> points.columns.tolist()
+    ['y', 'median', 'are', 'lo_0.5', 'hi_0.5', 'lo_0.8', 'hi_0.8', 'lo_0.9', 'hi_0.9',
+     'lo_0.95', 'hi_0.95', 'pit']
     """
     draws = np.asarray(draws, float)
     bad = ~np.isfinite(draws)
@@ -148,6 +358,33 @@ def predict_rows(
     Each row keeps its own group labels and run: fitted levels and runs use their fitted
     effects; new ones get effects drawn from the population, shared by the rows that carry
     the same label.
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit.
+    df : pandas.DataFrame
+        The rows to predict, with the law's inputs and the model's group (and run) columns.
+    model : Model
+        The model of the fit (its columns and group terms).
+    rng_seed : int
+        Seed of the new groups' effects and of the noise.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(chains x draws, rows)``.
+
+    Examples
+    --------
+    The predictive draws of the runs above the default compute cut, as :func:`backtest` scores
+    them:
+
+    >>> from bayescale.calibration import predict_rows, split_by_compute
+    >>> split = split_by_compute(runs, post.model)
+    >>> draws = predict_rows(post, runs[split.test], post.model)
+    >>> draws.shape
+    (1000, 7)
     """
     cols = _cols(model)
     frame = df.reset_index(drop=True)
@@ -202,6 +439,25 @@ def backtest(
         empty when nothing) and ``status`` (``"ok"``, or ``"not scored: ..."`` with the scores
         left empty when the predictive draws are not finite). ``attrs["points"]`` holds the
         per-point predictions and PIT values.
+
+    Examples
+    --------
+    Fit on the runs up to 3e19 FLOP and predict the seven at 1e20 (importance sampling keeps it
+    quick; the default is NUTS):
+
+    >>> table = bs.backtest(bs.Model(), runs, method="psis", seed=0)
+    >>> row = table.iloc[0]
+    >>> row["split"], int(row["n_train"]), int(row["n_test"]), row["status"]
+    ('compute <= 3e+19', 28, 7, 'ok')
+    >>> bool(table.loc[0, "fit_ok"]), table.attrs["points"].shape
+    (True, (7, 13))
+
+    Several splits at once:
+
+    >>> from bayescale.calibration import split_by_compute, split_by_size
+    >>> model = bs.Model()
+    >>> splits = [split_by_compute(runs, model), split_by_size(runs, model)]
+    >>> table = bs.backtest(model, runs, splits, chains=4)  # doctest: +SKIP
     """
     if callable(splits) and not isinstance(splits, Split):
         splits = splits(df, model)
@@ -263,6 +519,21 @@ def concat_backtests(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:
     -------
     pandas.DataFrame
         The rows, with ``attrs["points"]`` the concatenated points.
+
+    Examples
+    --------
+    The same split backtested under two likelihoods, in one table:
+
+    >>> from bayescale.calibration import concat_backtests
+    >>> t_fit = bs.backtest(bs.Model(), runs, method="psis", seed=0)
+    >>> normal = bs.backtest(bs.Model(likelihood="normal"), runs, method="psis", seed=0)
+    >>> both = concat_backtests([t_fit.assign(model="student_t"), normal.assign(model="normal")])
+    >>> both[["model", "split", "n_test"]]
+           model             split  n_test
+    0  student_t  compute <= 3e+19       7
+    1     normal  compute <= 3e+19       7
+    >>> both.attrs["points"].shape
+    (14, 13)
     """
     tables = list(tables)
     bare = []
@@ -277,7 +548,27 @@ def concat_backtests(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:
 
 
 def loo_pit(post: ScalingPosterior) -> np.ndarray:
-    """LOO-PIT values of the fitted rows (``arviz_stats.loo_pit``); uniform when calibrated."""
+    """LOO-PIT values of the fitted rows (``arviz_stats.loo_pit``); uniform when calibrated.
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit (its posterior predictive is added to it when missing).
+
+    Returns
+    -------
+    numpy.ndarray
+        One value in [0, 1] per fitted row: where the row's loss falls in its leave-one-out
+        predictive distribution.
+
+    Examples
+    --------
+    >>> pit = bs.loo_pit(post)
+    >>> pit.shape
+    (35,)
+    >>> bool(((pit >= 0) & (pit <= 1)).all())
+    True
+    """
     with_predictive(post)
     res = arviz_stats.loo_pit(post.tree, var_names=["loss"])
     return np.asarray(res["loss"].values)
@@ -302,13 +593,55 @@ def sbc(
     parameter among its thinned posterior draws. With a correct sampler and model the ranks are
     uniform; each parameter gets a chi-square test over ``n_bins`` bins.
 
+    Parameters
+    ----------
+    model : Model
+        The model whose priors, likelihood and sampler are checked.
+    design : pandas.DataFrame
+        A table giving the inputs and groups (its ``loss`` column must be present, e.g. a
+        placeholder, but is replaced by the simulated losses).
+    n_sims : int
+        Number of prior draws, each simulated and fitted.
+    draws, warmup : int
+        NUTS draws and warm-up iterations of each fit (one chain).
+    thin : int
+        Keep every ``thin``-th draw for the ranks.
+    n_bins : int
+        Bins of the chi-square test of uniformity.
+    seed : int
+        Random seed of the prior draws and of the fits.
+
     Returns
     -------
     pandas.DataFrame
         One row per parameter: ``parameter``, ``chi2``, ``p_value``, ``n_sims``,
         ``divergent_fits``. ``attrs["ranks"]`` holds the ranks (simulation x parameter) and
         ``attrs["max_rank"]`` their maximum (the number of thinned draws).
+
+    Examples
+    --------
+    On the design of the simulated ladder (100 batched fits: minutes on a CPU, so skipped here):
+
+    >>> table = bs.sbc(bs.Model(), runs, n_sims=100, draws=200, warmup=200)  # doctest: +SKIP
+    >>> table[["parameter", "p_value"]]  # doctest: +SKIP
+
+    ``table`` has one row per population parameter (``log_E``, ``a``, ``b``, ``log_alpha``,
+    ``log_beta``, ``sigma``, ``nu`` for this model); a p-value below about 0.005 says the ranks
+    are not uniform, i.e. the sampler or the model's simulation is wrong somewhere.
+    ``table.attrs["ranks"]`` holds the ranks, to plot as histograms. A design without losses,
+    such as :func:`bayescale.simulate.typical_design`'s, needs a placeholder column first:
+
+    >>> design = bs.simulate.typical_design("chinchilla").assign(loss=3.0)
+    >>> design.shape
+    (40, 3)
     """
+    loss = {"loss": "loss", **dict(model.columns or {})}["loss"]
+    if loss not in design.columns:
+        raise DataError(
+            f"sbc needs a '{loss}' column in the design: the simulated losses replace it, but "
+            "its typical value sets the data-scaled priors the simulations are drawn from. Add "
+            f"a typical loss of the law, e.g. design.assign({loss}=3.0) (0.5 for an error rate)."
+        )
     data = model.prepare(design)
     prior = model.prior_draws(data, n=n_sims, seed=seed)
     datas = [dataclasses.replace(data, loss=np.asarray(sim)) for sim in prior["loss"][0]]

@@ -49,11 +49,48 @@ class TrainingCost:
         return float(self.flops_per_param_token)
 
     def flops(self, n, d):
-        """Training compute of ``n`` parameters on ``d`` tokens."""
+        """Training compute of ``n`` parameters on ``d`` tokens.
+
+        Parameters
+        ----------
+        n, d : float or array_like
+            Parameters and training tokens (raw counts; arrays broadcast).
+
+        Returns
+        -------
+        float or numpy.ndarray
+            ``k n d`` FLOP.
+
+        Examples
+        --------
+        >>> bs.TrainingCost().flops(7e10, 1.4e12)  # Chinchilla 70B
+        5.88e+23
+        >>> bs.TrainingCost(flops_per_param_token=8).flops(np.array([1e9, 2e9]), 2e10)
+        array([1.6e+20, 3.2e+20])
+        """
         return self.k * n * d
 
     def tokens(self, c, n):
-        """Tokens that budget ``c`` buys for a model of ``n`` parameters."""
+        """Tokens that budget ``c`` buys for a model of ``n`` parameters.
+
+        Parameters
+        ----------
+        c : float or array_like
+            Training compute in FLOP.
+        n : float or array_like
+            Parameters (arrays broadcast against ``c``).
+
+        Returns
+        -------
+        float or numpy.ndarray
+            ``c / (k n)`` tokens.
+
+        Examples
+        --------
+        >>> d = bs.TrainingCost().tokens(1e20, 1e9)  # a 1B model on a 1e20 FLOP budget
+        >>> round(d / 1e9, 1)  # billions of tokens
+        16.7
+        """
         return c / (self.k * n)
 
     def describe(self) -> str:

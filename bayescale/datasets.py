@@ -33,7 +33,15 @@ CACHE_ENV = "BAYESCALE_CACHE_DIR"
 
 
 class DatasetError(RuntimeError):
-    """A dataset cannot be found, fetched or verified."""
+    """A dataset cannot be found, fetched or verified.
+
+    Examples
+    --------
+    >>> bs.datasets.card("no_such_dataset")
+    Traceback (most recent call last):
+    ...
+    bayescale.datasets.DatasetError: Unknown dataset 'no_such_dataset'; available: [...].
+    """
 
 
 def _cards_dir() -> Path:
@@ -46,7 +54,33 @@ def available() -> list[str]:
 
 
 def card(name: str) -> dict:
-    """Read the card of dataset ``name``."""
+    """Read the card of dataset ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Dataset name (see :func:`available`).
+
+    Returns
+    -------
+    dict
+        The card: ``title``, ``repo``, ``commit``, ``license``, ``citation``,
+        ``default_table`` and ``tables`` (each with its ``files``: ``file``, ``source``,
+        ``sha256``).
+
+    Raises
+    ------
+    DatasetError
+        When no card has that name.
+
+    Examples
+    --------
+    >>> card = bs.datasets.card("epoch_chinchilla")
+    >>> card["repo"], card["default_table"]
+    ('epoch-research/analyzing-chinchilla', 'runs')
+    >>> [f["file"] for f in card["tables"]["runs"]["files"]]
+    ['svg_extracted_data.csv']
+    """
     path = _cards_dir() / f"{name}.toml"
     if not path.is_file():
         raise DatasetError(f"Unknown dataset {name!r}; available: {available()}.")
@@ -55,7 +89,29 @@ def card(name: str) -> dict:
 
 
 def info(name: str) -> str:
-    """Human-readable description of a dataset: source, licence, citation, tables."""
+    """Human-readable description of a dataset: source, licence, citation, tables.
+
+    Parameters
+    ----------
+    name : str
+        Dataset name (see :func:`available`).
+
+    Returns
+    -------
+    str
+        One line each for the title, source (repository and commit), licence and citation,
+        then one per table.
+
+    Examples
+    --------
+    >>> print(bs.datasets.info("epoch_chinchilla"))
+    epoch_chinchilla: Chinchilla (Hoffmann et al. 2022, Fig. 4) final losses, ...
+      source:   https://github.com/epoch-research/analyzing-chinchilla @ ...
+      licence:  none: the repository has no LICENSE file ...
+      citation: Besiroglu, Erdil, Barnett, You. Chinchilla Scaling: A replication attempt. ...
+      tables:
+        runs (default): One row per training run: params, flops, tokens (derived), loss ...
+    """
     c = card(name)
     lines = [
         f"{name}: {c['title']}",
@@ -79,7 +135,38 @@ def _sha256(path: Path) -> str:
 
 
 def fetch(name: str, file: dict, c: dict | None = None) -> Path:
-    """Return a verified local path of one file of a dataset (mirror, cache, then source)."""
+    """Return a verified local path of one file of a dataset (mirror, cache, then source).
+
+    Parameters
+    ----------
+    name : str
+        Dataset name.
+    file : dict
+        One entry of a table's ``files`` in the card (``file``, ``source``, ``sha256``).
+    c : dict, optional
+        The card, when already read.
+
+    Returns
+    -------
+    pathlib.Path
+        The file in the mirror or the cache, its sha256 checked.
+
+    Raises
+    ------
+    DatasetError
+        When the file cannot be downloaded or does not match its sha256.
+
+    Examples
+    --------
+    The raw file behind ``bs.datasets.load("epoch_chinchilla")``, which keeps every row of it:
+
+    >>> card = bs.datasets.card("epoch_chinchilla")
+    >>> path = bs.datasets.fetch("epoch_chinchilla", card["tables"]["runs"]["files"][0])
+    >>> path.name
+    'svg_extracted_data.csv'
+    >>> len(pd.read_csv(path)) == len(bs.datasets.load("epoch_chinchilla"))
+    True
+    """
     c = c or card(name)
     rel, sha = file["file"], file["sha256"]
     mirror = os.environ.get(MIRROR_ENV)
@@ -265,6 +352,23 @@ def load(name: str, table: str | None = None) -> pd.DataFrame:
         Every row of the source; columns renamed to roles (``params``, ``tokens``, ``flops``,
         ``loss``, ``run``, ``step``, group columns) and derived columns added. ``df.attrs``
         holds the dataset name, table, source and citation.
+
+    Raises
+    ------
+    DatasetError
+        When the dataset or table is unknown, or a file cannot be fetched or verified.
+
+    Examples
+    --------
+    Hoffmann et al.'s Chinchilla runs as Epoch AI reconstructed them:
+
+    >>> chinchilla = bs.datasets.load("epoch_chinchilla")
+    >>> chinchilla.shape
+    (245, 8)
+    >>> bool(chinchilla[["params", "tokens", "flops", "loss"]].notna().all().all())
+    True
+    >>> chinchilla.attrs["dataset"], chinchilla.attrs["table"]
+    ('epoch_chinchilla', 'runs')
     """
     c = card(name)
     table = table or c.get("default_table")

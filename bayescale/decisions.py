@@ -41,6 +41,33 @@ def prob_below(
     Returns a table with ``N``, ``D``, ``prob`` and its Monte Carlo standard error ``mcse``
     (binomial, using the number of draws; for correlated draws of well-mixed chains an upper
     bound on the error is ``sqrt(p(1-p)/ESS)``).
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        A fit of a law of ``N`` and ``D``.
+    target : float
+        The loss to beat.
+    N, D : float or array
+        Parameters and training tokens of the runs (broadcast together).
+    kind : {"predictive", "mean"}
+        The loss a new run would show (default) or the law's loss with its extrapolation
+        error.
+    rng_seed, new_groups, **groups
+        As in :meth:`ScalingPosterior.predict`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run: ``N``, ``D``, ``prob``, ``mcse``.
+
+    Examples
+    --------
+    >>> table = bs.prob_below(post, 2.7, N=[1e8, 1e9], D=[5e9, 2e10])
+    >>> table.columns.tolist()
+    ['N', 'D', 'prob', 'mcse']
+    >>> table["prob"].round(1).tolist()  # a 100M model on 5B tokens misses; 1B on 20B makes it
+    [0.0, 1.0]
     """
     _check_kind(kind)
     n, d = np.broadcast_arrays(
@@ -129,6 +156,20 @@ def best_allocation(
     pandas.DataFrame
         Per budget: ``compute``, ``N``, ``D``, ``tokens_per_param``, ``objective`` (its value)
         and the posterior ``loss_mean``, ``loss_q05`` and ``loss_q95`` there.
+
+    Examples
+    --------
+    >>> best = bs.best_allocation(post, compute=[1e19, 1e20])
+    >>> best.columns.tolist()
+    ['compute', 'N', 'D', 'tokens_per_param', 'objective', 'loss_mean', 'loss_q05', 'loss_q95']
+    >>> best["loss_mean"].round(1).tolist()
+    [3.0, 2.6]
+
+    Risk-averse: the allocation whose 90th percentile of the loss is lowest:
+
+    >>> safe = bs.best_allocation(post, compute=1e20, objective="quantile", quantile=0.9)
+    >>> bool(safe.loc[0, "objective"] >= safe.loc[0, "loss_mean"])
+    True
     """
     if objective not in ("mean", "quantile"):
         raise ValueError(f"objective={objective!r}; choose 'mean' or 'quantile'.")
@@ -178,6 +219,41 @@ def compute_for_target(
     crossing of ``prob`` is bisected (to 0.1 %). Returns ``compute``, the allocation ``N``,
     ``D`` there and the probability reached; ``compute`` is ``inf`` when no budget up to
     ``c_max`` suffices (the target may be below the irreducible loss).
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        A fit of a law of ``N`` and ``D``.
+    target : float
+        The loss to reach.
+    prob : float
+        The probability of reaching it that is asked for.
+    kind : {"predictive", "mean"}
+        The loss a new run would show (default) or the law's loss with its extrapolation
+        error.
+    c_min, c_max : float
+        The budgets scanned, in FLOP.
+    n_grid, span : int, float
+        The iso-FLOP grid of each budget, as in :func:`best_allocation`.
+    flops_per_param_token : float, optional
+        The fit's ``k`` (a different value is an error, see :func:`bayescale.frontier`).
+    rng_seed, new_groups, **groups
+        As in :meth:`ScalingPosterior.predict`.
+
+    Returns
+    -------
+    pandas.Series
+        ``compute``, ``N``, ``D`` and ``prob``.
+
+    Examples
+    --------
+    >>> need = bs.compute_for_target(post, target=2.7)  # 90 % sure of a loss below 2.7
+    >>> need.index.tolist()
+    ['compute', 'N', 'D', 'prob']
+    >>> bool(1e19 < need["compute"] < 1e20), round(float(need["prob"]), 1)
+    (True, 0.9)
+    >>> float(bs.compute_for_target(post, target=1.5)["compute"])  # below the irreducible E
+    inf
     """
     _cost(post, flops_per_param_token)
     kernel = _iso_kernel(post, kind, n_grid, span, rng_seed, new_groups, groups)
@@ -252,6 +328,17 @@ def value_of_runs(
     -----
     Each candidate is a new run: its run effect is integrated out of the outcome's density
     (:meth:`bayescale.prediction.Predictor.log_density`), exactly as the outcomes are drawn.
+
+    Examples
+    --------
+    Which of two extra runs would pin down the loss of the best 1e20 FLOP model more?
+
+    >>> candidates = pd.DataFrame({"N": [1e9, 3e8], "D": [2e10, 5e10]})
+    >>> ranked = bs.value_of_runs(post, candidates, target_compute=1e20)
+    >>> ranked.columns.tolist()
+    ['N', 'D', 'sd_now', 'sd_expected', 'reduction', 'ess_min']
+    >>> bool(ranked["reduction"].between(0, 1).all())
+    True
     """
     for col in ("N", "D"):
         if col not in candidates:
@@ -303,6 +390,36 @@ def decision_table(
     Columns: ``compute``; ``N_opt``, ``D_opt``, ``tokens_per_param``, ``loss_opt`` medians
     with their central ``prob`` band (``*_lo``/``*_hi``); ``N_q<quantile>`` and
     ``D_q<quantile>`` of the allocation minimising that loss quantile; ``p_target``.
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        A fit of a law of ``N`` and ``D``.
+    compute : float or array
+        Budgets in FLOP.
+    target : float, optional
+        A loss to reach: adds ``p_target``.
+    quantile : float
+        The loss quantile the risk-averse allocation minimises.
+    prob : float
+        Probability of the bands.
+    **groups
+        Group labels (``family="f1"``), as in :func:`bayescale.frontier`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per budget; the band's probability in ``attrs["band"]``.
+
+    Examples
+    --------
+    >>> table = bs.decision_table(post, compute=[1e19, 1e20], target=2.7)
+    >>> table.columns.tolist()[:4]
+    ['compute', 'N_opt', 'N_opt_lo', 'N_opt_hi']
+    >>> table.columns.tolist()[-3:]
+    ['N_q0.9', 'D_q0.9', 'p_target']
+    >>> table["loss_opt"].round(1).tolist(), table["p_target"].round(1).tolist()
+    ([3.0, 2.6], [0.0, 1.0])
     """
     c = np.atleast_1d(np.asarray(compute, float))
     front = frontier(post, c, **groups)

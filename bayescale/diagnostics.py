@@ -12,6 +12,7 @@ import pandas as pd
 import xarray as xr
 
 from bayescale.errors import ConvergenceWarning
+from bayescale.extrapolation import SCALE_SITES
 from bayescale.sites import display_name
 
 RHAT_MAX = 1.01
@@ -40,15 +41,46 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
     0.3. An importance-sampled fit (``method="psis"``) is checked by its weights instead: Pareto
     k-hat at most :data:`KHAT_MAX` and importance ESS at least 400 (``pareto_k`` and
     ``ess_importance`` in ``attrs``; no R-hat).
+
+    Parameters
+    ----------
+    post : ScalingPosterior, TwoStepPosterior or xarray.DataTree
+        The fit, or a DataTree with ``posterior`` and ``sample_stats`` groups.
+    warn : bool
+        Warn when a check fails.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per quantity (the worst of its coordinates, where the fit has a law), the
+        sampler checks in ``attrs``.
+
+    Warns
+    -----
+    ConvergenceWarning
+        With ``warn``, when any check fails; the message says which and what to try.
+
+    Examples
+    --------
+    >>> table = bs.diagnose(post)
+    >>> table.columns.tolist()
+    ['ess_bulk', 'ess_tail', 'r_hat', 'ok']
+    >>> bool(table.loc[["E", "A", "B", "alpha", "beta", "sigma"], "ok"].all())
+    True
+    >>> table.attrs["method"], table.attrs["divergences"], table.attrs["ok"]
+    ('nuts', 0, True)
     """
     tree: xr.DataTree = post if isinstance(post, xr.DataTree) else _fitted_groups(post)
     posterior = tree["posterior"].to_dataset()
     # A quantity equal in every draw has nothing to mix (the effect of a single run, whose
     # offset is fixed at zero by the trend constraint): no R-hat or ESS to check.
     constant = [k for k, v in posterior.data_vars.items() if v.size and np.ptp(v.values) == 0]
-    if constant:
+    # The learned extrapolation error's scales are drawn from its grid posterior, independently
+    # per draw and after the fit (on the first prediction): not the sampler's to check.
+    drawn_after = [k for k in SCALE_SITES if k in posterior.data_vars]
+    if constant or drawn_after:
         tree = tree.copy()
-        tree["posterior"] = xr.DataTree(posterior.drop_vars(constant))
+        tree["posterior"] = xr.DataTree(posterior.drop_vars(constant + drawn_after))
     stats = tree["sample_stats"]
     if "pareto_k" in stats:
         table, sampler = _importance_table(tree, stats)
@@ -95,13 +127,53 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
 
 
 def importance_ok(pareto_k: float, ess: float) -> bool:
-    """Return whether importance weights can be trusted: k-hat <= 0.7 and ESS >= 400."""
+    """Return whether importance weights can be trusted: k-hat <= 0.7 and ESS >= 400.
+
+    Parameters
+    ----------
+    pareto_k : float
+        Pareto k-hat of the weights' upper tail.
+    ess : float
+        Importance effective sample size.
+
+    Returns
+    -------
+    bool
+        Whether ``pareto_k`` is finite and at most :data:`KHAT_MAX` and ``ess`` at least 400.
+
+    Examples
+    --------
+    >>> from bayescale.diagnostics import importance_ok
+    >>> importance_ok(0.4, 850)
+    True
+    >>> importance_ok(0.9, 850)  # weights too heavy-tailed: fit with NUTS instead
+    False
+    """
     return bool(np.isfinite(pareto_k) and pareto_k <= KHAT_MAX and ess >= ESS_MIN)
 
 
 def _nuts_table(tree: xr.DataTree, stats: xr.DataTree) -> tuple[pd.DataFrame, dict]:
-    """R-hat and ESS of every quantity, and NUTS's sampler checks."""
-    table = arviz_stats.summary(tree, kind="diagnostics", round_to="none")
+    """R-hat and ESS of every quantity, and NUTS's sampler checks.
+
+    A single chain is split in halves first (ArviZ's R-hat needs two chains; Stan's split
+    R-hat of one chain compares its halves the same way).
+    """
+    posterior = tree["posterior"].to_dataset()
+    if posterior.sizes.get("chain") == 1 and posterior.sizes.get("draw", 0) >= 8:
+        half = posterior.sizes["draw"] // 2
+        halves = xr.concat(
+            [
+                posterior.isel(chain=0, draw=slice(0, half)),
+                posterior.isel(chain=0, draw=slice(half, 2 * half)).assign_coords(
+                    draw=posterior["draw"].values[:half]
+                ),
+            ],
+            dim="chain",
+        ).assign_coords(chain=[0, 1])
+        checked = xr.DataTree.from_dict({"posterior": halves})
+    else:
+        checked = tree
+    table = arviz_stats.summary(checked, kind="diagnostics", round_to="none")
     table = table[["ess_bulk", "ess_tail", "r_hat"]].astype(float)
     return table, (
         {
@@ -147,7 +219,34 @@ def _importance_table(tree: xr.DataTree, stats: xr.DataTree) -> tuple[pd.DataFra
 
 
 def failure_message(table: pd.DataFrame) -> str:
-    """One paragraph saying which checks failed and what to try."""
+    """One paragraph saying which checks failed and what to try.
+
+    The text of the :class:`~bayescale.errors.ConvergenceWarning` of :func:`diagnose`.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table of :func:`diagnose` (its ``attrs`` are read).
+
+    Returns
+    -------
+    str
+        The failed checks with their values and thresholds, then advice.
+
+    Examples
+    --------
+    300 importance-sampled draws cannot reach the effective sample size of 400 the check
+    needs:
+
+    >>> import warnings
+    >>> from bayescale.diagnostics import failure_message
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", bs.ConvergenceWarning)
+    ...     quick = bs.fit(bs.Model(), runs, chains=1, draws=300, method="psis")
+    >>> print(failure_message(bs.diagnose(quick, warn=False)))
+    The importance-sampled fit failed its diagnostics: Pareto k-hat ... importance ESS ...
+    (>= 400 needed): the Laplace proposal misses part of the posterior. Fit it with NUTS ...
+    """
     a = table.attrs
     if a.get("method") == "psis":
         return (
@@ -161,6 +260,9 @@ def failure_message(table: pd.DataFrame) -> str:
     if a["rhat_max"] > RHAT_MAX:
         worst = table["r_hat"].idxmax()
         problems.append(f"R-hat up to {a['rhat_max']:.3f} ({worst}) > {RHAT_MAX}")
+    elif table["r_hat"].isna().any():
+        missing = ", ".join(table.index[table["r_hat"].isna()][:3])
+        problems.append(f"R-hat could not be computed ({missing}): run more draws")
     if a["ess_bulk_min"] < ESS_MIN:
         problems.append(
             f"bulk ESS down to {a['ess_bulk_min']:.0f} ({table['ess_bulk'].idxmin()}) < {ESS_MIN}"
@@ -193,7 +295,34 @@ def failure_message(table: pd.DataFrame) -> str:
 
 
 def checks(table: pd.DataFrame) -> pd.DataFrame:
-    """Return the fit's checks as a table: ``check``, ``value`` and ``threshold``, one row each."""
+    """Return the fit's checks as a table: ``check``, ``value`` and ``threshold``, one row each.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table of :func:`diagnose` (its ``attrs`` are read).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Six rows for a NUTS fit, two (Pareto k-hat, importance ESS) for an importance-sampled
+        one.
+
+    Examples
+    --------
+    >>> from bayescale.diagnostics import checks
+    >>> table = checks(bs.diagnose(post))
+    >>> table[["check", "threshold"]]
+                     check threshold
+    0            max R-hat   <= 1.01
+    1         min bulk ESS    >= 400
+    2         min tail ESS    >= 400
+    3          divergences         0
+    4  max tree depth hits         0
+    5           min E-BFMI    >= 0.3
+    >>> float(table["value"].iloc[3])  # divergences
+    0.0
+    """
     a = table.attrs
     if a.get("method") == "psis":
         rows = [
@@ -213,7 +342,25 @@ def checks(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_report(table: pd.DataFrame) -> str:
-    """Short human-readable diagnostics text."""
+    """Short human-readable diagnostics text.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table of :func:`diagnose` (its ``attrs`` are read).
+
+    Returns
+    -------
+    str
+        One line: ``OK`` or ``FAILED`` and the value of every check.
+
+    Examples
+    --------
+    >>> from bayescale.diagnostics import format_report
+    >>> print(format_report(bs.diagnose(post)))
+    diagnostics OK: max R-hat ..., min bulk ESS ..., min tail ESS ..., divergences 0,
+    max-tree-depth hits 0, min E-BFMI ...
+    """
     a = table.attrs
     status = "OK" if a["ok"] else "FAILED"
     if a.get("method") == "psis":

@@ -89,6 +89,30 @@ def fit_many(
     list of ScalingPosterior
         Warnings raised on a worker (failed diagnostics) are kept in
         ``post.tree.attrs["bayescale_warnings"]``.
+
+    Examples
+    --------
+    On a cluster of worker processes (each worker starts JAX and compiles the model once):
+
+    >>> from distributed import Client, LocalCluster
+    >>> from bayescale.distributed import fit_many
+    >>> tables = [bs.simulate_ladder(seed=s) for s in (1, 2)]
+    >>> client = Client(LocalCluster(n_workers=2, threads_per_worker=1))  # doctest: +SKIP
+    >>> posts = fit_many(client, bs.Model(), tables, seed=0)  # doctest: +SKIP
+
+    The same on one worker inside this process, importance-sampled (a couple of seconds):
+
+    >>> with (
+    ...     LocalCluster(
+    ...         n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ...     ) as cluster,
+    ...     Client(cluster) as client,
+    ... ):
+    ...     posts = fit_many(client, bs.Model(extrapolation="none"), tables, method="psis")
+    >>> [type(p).__name__ for p in posts], [p.settings["method"] for p in posts]
+    (['ScalingPosterior', 'ScalingPosterior'], ['psis', 'psis'])
+    >>> posts[0].tree.attrs["bayescale_warnings"]  # none: both passed their diagnostics
+    ''
     """
     threaded = {w: n for w, n in client.nthreads().items() if n > 1}
     if threaded:

@@ -36,6 +36,7 @@ import xarray as xr
 from numpyro.infer import Predictive
 
 from bayescale.data import DEFAULT_COLUMNS, ScalingData
+from bayescale.defaults import PROB
 from bayescale.diagnostics import diagnose
 from bayescale.discrepancy import Grid
 from bayescale.errors import DataError, SpecificationError
@@ -44,7 +45,7 @@ from bayescale.fit import fit as _fit
 from bayescale.inference import Draws
 from bayescale.laws.base import INPUTS, Scale
 from bayescale.likelihood import from_location
-from bayescale.model import PRIOR_DRAWS, Model
+from bayescale.model import PRIOR_DRAWS, Model, saved_spec
 from bayescale.posterior import ScalingPosterior, read_tree, tree_coords, tree_dims, write_tree
 from bayescale.prediction import KINDS, Assignment, keys, predictor
 from bayescale.record import LOG_SCALE_GRID, scale_draws
@@ -60,7 +61,26 @@ _P = LINK + _SEP
 
 @dataclass(frozen=True)
 class TwoStepData:
-    """The same rows validated for both steps."""
+    """The same rows validated for both steps.
+
+    Parameters
+    ----------
+    loss : ScalingData
+        The rows validated for the loss model (inputs ``N``, ``D``, ... and the loss).
+    link : ScalingData
+        The same rows validated for the link: input ``L`` (the loss column) and the metric.
+
+    Examples
+    --------
+    >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
+    >>> two = bs.TwoStepModel(
+    ...     loss=bs.Model("chinchilla"),
+    ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
+    ... )
+    >>> data = two.prepare(df)
+    >>> type(data).__name__, data.n, list(data.loss.x), list(data.link.x)
+    ('TwoStepData', 35, ['N', 'D'], ['L'])
+    """
 
     loss: ScalingData
     link: ScalingData
@@ -95,8 +115,15 @@ class TwoStepModel:
     ...                   columns={"loss": "loss_c4_val"}),
     ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error_avg"}),
     ... )
-    >>> post = two.fit(df)                                     # doctest: +SKIP
-    >>> post.predict(N=6.9e9, D=1.4e11, family="rpj")          # doctest: +SKIP
+    >>> two.loss_column, two.metric_column
+    ('loss_c4_val', 'error_avg')
+    >>> two.link.spec()["columns"]["upstream_loss"]  # the link reads the first step's loss
+    'loss_c4_val'
+
+    Fitted to a table with both columns (:class:`TwoStepPosterior` runs a fit):
+
+    >>> joint = two.fit(df)                                    # doctest: +SKIP
+    >>> joint.predict(N=6.9e9, D=1.4e11, family="rpj")         # doctest: +SKIP
     """
 
     loss: Model
@@ -154,16 +181,88 @@ class TwoStepModel:
 
     @classmethod
     def from_spec(cls, spec: Mapping) -> TwoStepModel:
-        """Inverse of :meth:`spec`."""
+        """Inverse of :meth:`spec`.
+
+        Parameters
+        ----------
+        spec : dict
+            ``{"loss": ..., "link": ...}``: the two models' specs (:meth:`bayescale.Model.spec`).
+
+        Returns
+        -------
+        TwoStepModel
+
+        Examples
+        --------
+        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
+        >>> two = bs.TwoStepModel(
+        ...     loss=bs.Model("chinchilla"),
+        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
+        ... )
+        >>> again = bs.TwoStepModel.from_spec(two.spec())
+        >>> again.spec() == two.spec(), again.metric_column
+        (True, 'error')
+        """
         return cls(loss=Model.from_spec(spec["loss"]), link=Model.from_spec(spec["link"]))
 
     # -- data and the NumPyro model ---------------------------------------------------------
     def prepare(self, df: pd.DataFrame) -> TwoStepData:
-        """Validate ``df`` for both steps (every row needs the inputs, the loss and the metric)."""
+        """Validate ``df`` for both steps (every row needs the inputs, the loss and the metric).
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            The runs: the loss model's inputs, its loss column and the link's metric column.
+
+        Returns
+        -------
+        TwoStepData
+
+        Raises
+        ------
+        DataError
+            When a column is missing or a value is invalid for either step.
+
+        Examples
+        --------
+        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
+        >>> two = bs.TwoStepModel(
+        ...     loss=bs.Model("chinchilla"),
+        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
+        ... )
+        >>> data = two.prepare(df)
+        >>> data.n, list(data.link.x)  # the link's input L is the loss column
+        (35, ['L'])
+        """
         return TwoStepData(loss=self.loss.prepare(df), link=self.link.prepare(df))
 
     def model_args(self, data: TwoStepData, rows: int | None = None) -> tuple[dict, dict]:
-        """``(structure, arrays)`` of both steps (run effects stay sampled in both steps)."""
+        """``(structure, arrays)`` of both steps (run effects stay sampled in both steps).
+
+        Parameters
+        ----------
+        data : TwoStepData
+            The validated rows (:meth:`prepare`).
+        rows : int, optional
+            Rows to pad the arrays to (a batch of tables of one structure).
+
+        Returns
+        -------
+        tuple of dict
+            ``({"loss_structure", "link_structure"}, {"loss_arrays", "link_arrays"})``: the
+            keyword arguments of :meth:`numpyro_model`.
+
+        Examples
+        --------
+        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
+        >>> two = bs.TwoStepModel(
+        ...     loss=bs.Model("chinchilla"),
+        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
+        ... )
+        >>> structure, arrays = two.model_args(two.prepare(df))
+        >>> sorted(structure), sorted(arrays)
+        (['link_structure', 'loss_structure'], ['link_arrays', 'loss_arrays'])
+        """
         loss_s, loss_a = self.loss.model_args(data.loss, rows)
         link_s, link_a = self.link.model_args(data.link, rows)
         link_a = {k: v for k, v in link_a.items() if k != "u"}  # the link reads the latent loss
@@ -176,7 +275,27 @@ class TwoStepModel:
         )
 
     def has_group_scales(self, data: TwoStepData) -> bool:
-        """Return whether either step has group or run effects."""
+        """Return whether either step has group or run effects.
+
+        Parameters
+        ----------
+        data : TwoStepData
+            The validated rows.
+
+        Returns
+        -------
+        bool
+
+        Examples
+        --------
+        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
+        >>> two = bs.TwoStepModel(
+        ...     loss=bs.Model("chinchilla"),
+        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
+        ... )
+        >>> two.has_group_scales(two.prepare(df))  # no effects in either step
+        False
+        """
         return self.loss.has_group_scales(data.loss) or self.link.has_group_scales(data.link)
 
     def additive_sites(self) -> frozenset[str]:
@@ -184,17 +303,65 @@ class TwoStepModel:
         return self.loss.additive_sites() | {_P + k for k in self.link.additive_sites()}
 
     def pointwise_structure(self, structure: dict) -> dict:
-        """Return the structure itself: both steps sample their run effects."""
+        """Return the structure itself: both steps sample their run effects.
+
+        Parameters
+        ----------
+        structure : dict
+            The structure of :meth:`model_args`.
+
+        Returns
+        -------
+        dict
+            The same structure (the pointwise log likelihood needs no change of it).
+
+        Examples
+        --------
+        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
+        >>> two = bs.TwoStepModel(
+        ...     loss=bs.Model("chinchilla"),
+        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
+        ... )
+        >>> structure, _ = two.model_args(two.prepare(df))
+        >>> two.pointwise_structure(structure) is structure
+        True
+        """
         return structure
 
     def prior_draws(self, data: TwoStepData, n: int = PRIOR_DRAWS, seed: int = 0) -> dict:
-        """Draw every site of both steps from the prior, each ``(1, n, ...)``."""
+        """Draw every site of both steps from the prior, each ``(1, n, ...)``.
+
+        Parameters
+        ----------
+        data : TwoStepData
+            The validated rows.
+        n : int
+            Number of draws.
+        seed : int
+            Random seed.
+
+        Returns
+        -------
+        dict
+            ``{site: array (1, n, ...)}``; the link's sites prefixed ``link__``.
+
+        Examples
+        --------
+        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
+        >>> two = bs.TwoStepModel(
+        ...     loss=bs.Model("chinchilla"),
+        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
+        ... )
+        >>> prior = two.prior_draws(two.prepare(df), n=100)
+        >>> prior["log_E"].shape, prior["link__log_gamma"].shape
+        ((1, 100), (1, 100))
+        """
         structure, arrays = self.model_args(data)
         key = (self.structure_key(), repr(sorted(structure.items())), n)
         if key not in _PRIOR_FNS:
 
             def simulate(rng_key: jax.Array, a: dict) -> dict:
-                # The observations are given: Predictive draws the latent sites only.
+                # Every site, the observed ones included (drawn from their prior predictive)
                 return Predictive(self.numpyro_model, num_samples=n)(rng_key, **structure, **a)
 
             _PRIOR_FNS[key] = jax.jit(simulate)
@@ -213,7 +380,30 @@ class TwoStepModel:
         loss_arrays: Mapping,
         link_arrays: Mapping,
     ) -> None:
-        """Joint model: the loss law's latent loss is the link's input."""
+        """Joint model: the loss law's latent loss is the link's input.
+
+        Parameters
+        ----------
+        loss_structure, link_structure : dict
+            Each step's structure (:meth:`model_args`).
+        loss_arrays, link_arrays : dict
+            Each step's arrays (the link's input is the loss law's latent loss, not an array).
+
+        Examples
+        --------
+        NumPyro's handlers run it with the arguments of :meth:`model_args`:
+
+        >>> from numpyro.handlers import seed, trace
+        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
+        >>> two = bs.TwoStepModel(
+        ...     loss=bs.Model("chinchilla"),
+        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
+        ... )
+        >>> structure, arrays = two.model_args(two.prepare(df))
+        >>> sites = trace(seed(two.numpyro_model, 0)).get_trace(**structure, **arrays)
+        >>> [name for name, site in sites.items() if site.get("is_observed")]
+        ['loss', 'link__metric']
+        """
         loc = self.loss.numpyro_model(**loss_structure, **loss_arrays)
         latent = from_location(loc, self.loss.scale)
         with numpyro.handlers.scope(prefix=LINK, divider=_SEP):
@@ -222,7 +412,34 @@ class TwoStepModel:
             )
 
     def posterior_from(self, data: TwoStepData, draws: Draws) -> TwoStepPosterior:
-        """Build the joint posterior of a fit."""
+        """Build the joint posterior of a fit.
+
+        Parameters
+        ----------
+        data : TwoStepData
+            The validated rows.
+        draws : Draws
+            The inference engine's draws of the joint model.
+
+        Returns
+        -------
+        TwoStepPosterior
+
+        Examples
+        --------
+        What :func:`bayescale.fit` does after sampling (the sampling is the fit of the
+        :class:`TwoStepPosterior` example):
+
+        >>> from bayescale.inference import NutsSettings, sample_importance
+        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
+        >>> two = bs.TwoStepModel(
+        ...     loss=bs.Model("chinchilla"),
+        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
+        ... )
+        >>> data, settings = two.prepare(df), NutsSettings(chains=2, draws=4000)
+        >>> (draws,) = sample_importance(two, [data], settings)  # doctest: +SKIP
+        >>> joint = two.posterior_from(data, draws)  # doctest: +SKIP
+        """
         return TwoStepPosterior.from_draws(self, data, draws)
 
     def fit(
@@ -234,7 +451,36 @@ class TwoStepModel:
         seed: int = 0,
         **kwargs: Any,
     ) -> TwoStepPosterior:
-        """Fit both steps jointly: shorthand for :func:`bayescale.fit` (same arguments)."""
+        """Fit both steps jointly: shorthand for :func:`bayescale.fit` (same arguments).
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            The runs, with the loss model's inputs, the loss and the metric.
+        chains, draws, warmup : int
+            NUTS chains, kept draws per chain and warm-up iterations per chain.
+        seed : int
+            Random seed.
+        **kwargs
+            ``method=`` and the sampler's options, as for :func:`bayescale.fit`.
+
+        Returns
+        -------
+        TwoStepPosterior
+
+        Examples
+        --------
+        NUTS on the joint model takes tens of seconds; importance sampling (``method="psis"``,
+        the :class:`TwoStepPosterior` example runs it) a few:
+
+        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
+        >>> two = bs.TwoStepModel(
+        ...     loss=bs.Model("chinchilla"),
+        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
+        ... )
+        >>> joint = two.fit(df)  # doctest: +SKIP
+        >>> joint = two.fit(df, chains=2, draws=4000, method="psis")  # doctest: +SKIP
+        """
         return _fit(self, df, chains=chains, draws=draws, warmup=warmup, seed=seed, **kwargs)
 
 
@@ -282,6 +528,42 @@ class TwoStepPosterior:
     pointwise log likelihood of both observed columns (``loss`` and ``metric``) and the data.
     :attr:`loss_posterior` and :attr:`link_posterior` view each step as a
     :class:`~bayescale.ScalingPosterior` sharing the same draws.
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        The joint ArviZ tree.
+    model : TwoStepModel
+        The fitted model.
+    scales : tuple of Scale
+        The centring scales of the loss step and of the link.
+    extrapolation : tuple
+        Each step's extrapolation-error term (or ``None``).
+    grid : Grid, optional
+        The loss step's discrepancy grid.
+
+    Examples
+    --------
+    A downstream error linked to the loss of the simulated ladder, fitted by importance
+    sampling (a few seconds; NUTS takes tens):
+
+    >>> rng = np.random.default_rng(0)
+    >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]) + rng.normal(0, 0.005, 35))
+    >>> two = bs.TwoStepModel(
+    ...     loss=bs.Model("chinchilla"),
+    ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
+    ... )
+    >>> joint = two.fit(df, chains=2, draws=4000, method="psis")
+    >>> pred = joint.predict(N=1e9, D=2e10, kind="mean")  # the loss and the metric, jointly
+    >>> list(pred.data_vars), pred["metric"].dims
+    (['loss', 'metric'], ('chain', 'draw', 'point'))
+    >>> round(float(pred["loss"].median()), 1), round(float(pred["metric"].median()), 2)
+    (2.6, 0.45)
+    >>> joint.summary().index.tolist()[-5:]
+    ['link__epsilon', 'link__k', 'link__gamma', 'link__sigma', 'link__nu']
+    >>> back = bs.TwoStepPosterior.from_netcdf(joint.to_netcdf("two_step.nc"))
+    >>> back.model.metric_column, joint.diagnostics().attrs["ok"]
+    ('error', True)
     """
 
     def __init__(
@@ -309,6 +591,35 @@ class TwoStepPosterior:
 
         A learned extrapolation error of either step takes its scales from the prior across
         ladders (a joint leave-future-out record is not run).
+
+        Parameters
+        ----------
+        model : TwoStepModel
+            The fitted model.
+        data : TwoStepData
+            The validated rows.
+        draws : Draws
+            The inference engine's draws of the joint model.
+
+        Returns
+        -------
+        TwoStepPosterior
+            With the prior and both predictive groups.
+
+        Examples
+        --------
+        :meth:`TwoStepModel.posterior_from` calls it (the sampling is the fit of the class
+        example):
+
+        >>> from bayescale.inference import NutsSettings, sample_importance
+        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
+        >>> two = bs.TwoStepModel(
+        ...     loss=bs.Model("chinchilla"),
+        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
+        ... )
+        >>> data, settings = two.prepare(df), NutsSettings(chains=2, draws=4000)
+        >>> (draws,) = sample_importance(two, [data], settings)  # doctest: +SKIP
+        >>> joint = bs.TwoStepPosterior.from_draws(two, data, draws)  # doctest: +SKIP
         """
         samples = dict(draws.samples)
         seed = int(draws.settings.get("seed", 0))
@@ -378,7 +689,8 @@ class TwoStepPosterior:
                 "log_likelihood": ll,
                 "observed_data": {"loss": data.loss.loss, "metric": data.link.loss},
                 "constant_data": constant,
-                "prior": prior,
+                # the latent sites: the observed ones' replicas are the prior predictive
+                "prior": {k: v for k, v in prior.items() if k not in ("loss", _P + "metric")},
                 **replicate,
             },
             coords=coords,
@@ -402,16 +714,67 @@ class TwoStepPosterior:
 
     # -- I/O ----------------------------------------------------------------------------------
     def to_netcdf(self, path: str | Path) -> Path:
-        """Write the joint DataTree (with both models in its attributes) to netCDF."""
+        """Write the joint DataTree (with both models in its attributes) to netCDF.
+
+        Parameters
+        ----------
+        path : str or Path
+            The file; missing parent folders are created.
+
+        Returns
+        -------
+        Path
+            The file written; :meth:`from_netcdf` reads it back.
+
+        Examples
+        --------
+        ``joint`` is a fit, as in the class example (which runs this):
+
+        >>> path = joint.to_netcdf("two_step.nc")  # doctest: +SKIP
+        >>> bs.TwoStepPosterior.from_netcdf(path).model.metric_column  # doctest: +SKIP
+        'error'
+        """
         return write_tree(self.tree, path)
 
     @classmethod
     def from_netcdf(cls, path: str | Path) -> TwoStepPosterior:
-        """Read a posterior written by :meth:`to_netcdf`."""
+        """Read a posterior written by :meth:`to_netcdf`.
+
+        Parameters
+        ----------
+        path : str or Path
+            The netCDF file.
+
+        Returns
+        -------
+        TwoStepPosterior
+
+        Raises
+        ------
+        SpecificationError
+            When the file holds no two-step posterior.
+
+        Examples
+        --------
+        A single-step fit's file is refused (:func:`bayescale.load_posterior` reads it):
+
+        >>> path = post.to_netcdf("chinchilla.nc")
+        >>> bs.TwoStepPosterior.from_netcdf(path)
+        Traceback (most recent call last):
+        ...
+        bayescale.errors.SpecificationError: chinchilla.nc does not hold a bayescale two-step ...
+
+        A two-step fit's file (``joint`` as in the class example, which runs this):
+
+        >>> two_step_path = joint.to_netcdf("two_step.nc")  # doctest: +SKIP
+        >>> bs.TwoStepPosterior.from_netcdf(two_step_path).model.metric_column  # doctest: +SKIP
+        'error'
+        """
         tree = read_tree(path)
         if "bayescale_two_step" not in tree.attrs:
             raise SpecificationError(f"{path} does not hold a bayescale two-step posterior.")
-        model = TwoStepModel.from_spec(json.loads(tree.attrs["bayescale_two_step"]))
+        spec = json.loads(tree.attrs["bayescale_two_step"])
+        model = TwoStepModel.from_spec({step: saved_spec(spec[step]) for step in ("loss", "link")})
         scales = [Scale.from_dict(d) for d in json.loads(tree.attrs["bayescale_scales"])]
         loss_extrap, link_extrap = (
             None if d is None else ExtrapolationError.from_dict(d)
@@ -456,11 +819,56 @@ class TwoStepPosterior:
         ]
 
     def summary(self, **kwargs: Any) -> pd.DataFrame:
-        """Posterior summary (``arviz_stats.summary``) of both steps' natural parameters."""
+        """Posterior summary (``arviz_stats.summary``) of both steps' natural parameters.
+
+        Central intervals at :data:`bayescale.defaults.PROB` (90 %, as
+        :meth:`ScalingPosterior.summary <bayescale.posterior.ScalingPosterior.summary>`) unless
+        ``ci_prob`` is given; numbers unrounded unless ``round_to`` is given.
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to ``arviz_stats.summary`` (``ci_prob``, ``round_to``, ...).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per parameter, the link's prefixed ``link__``.
+
+        Examples
+        --------
+        ``joint`` is a fit, as in the class example (which runs this):
+
+        >>> joint.summary().index.tolist()  # doctest: +SKIP
+        ['E', 'A', 'B', 'alpha', 'beta', 'sigma', 'nu', 'link__epsilon', 'link__k',
+         'link__gamma', 'link__sigma', 'link__nu']
+        """
+        kwargs.setdefault("ci_prob", PROB)
+        kwargs.setdefault("round_to", "none")
         return arviz_stats.summary(self.tree, var_names=self.parameter_names(), **kwargs)
 
     def diagnostics(self, warn: bool = True) -> pd.DataFrame:
-        """R-hat, ESS, divergences of the joint fit (see :func:`bayescale.diagnose`)."""
+        """R-hat, ESS, divergences of the joint fit (see :func:`bayescale.diagnose`).
+
+        Parameters
+        ----------
+        warn : bool
+            Warn (:class:`~bayescale.errors.ConvergenceWarning`) when a check fails.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Per sampled site ``ess_bulk``, ``ess_tail``, ``r_hat``, ``ok``; the sampler's
+            checks in ``attrs``.
+
+        Examples
+        --------
+        ``joint`` is a fit, as in the class example (which runs this):
+
+        >>> checks = joint.diagnostics().attrs  # doctest: +SKIP
+        >>> checks["method"], checks["ok"]  # doctest: +SKIP
+        ('psis', True)
+        """
         return diagnose(self, warn=warn)
 
     # -- prediction ---------------------------------------------------------------------------
@@ -494,6 +902,16 @@ class TwoStepPosterior:
         -------
         xarray.Dataset
             Variables ``loss`` and ``metric``, dims ``(chain, draw, point)``.
+
+        Examples
+        --------
+        ``joint`` is a fit, as in the class example (which runs this):
+
+        >>> pred = joint.predict(N=[1e9, 2e9], D=[2e10, 4e10], kind="mean")  # doctest: +SKIP
+        >>> list(pred.data_vars), pred["metric"].dims  # doctest: +SKIP
+        (['loss', 'metric'], ('chain', 'draw', 'point'))
+        >>> pred["metric"].median(("chain", "draw")).round(2).values  # doctest: +SKIP
+        array([0.45, 0.39])
         """
         if kind not in KINDS:
             raise ValueError(f"kind={kind!r}; choose 'predictive' or 'mean'.")

@@ -4,24 +4,106 @@ from __future__ import annotations
 
 
 class DataError(ValueError):
-    """The input table cannot be fitted as it is; the message names the column and the fix."""
+    """The input table cannot be fitted as it is; the message names the column and the fix.
+
+    Examples
+    --------
+    A table without its ``loss`` column is refused before anything is fitted:
+
+    >>> try:
+    ...     bs.fit(bs.Model(), runs.drop(columns="loss"))
+    ... except bs.DataError as e:
+    ...     print(e)
+    Missing column 'loss' for loss. Columns present: [...]. Rename yours or map it with
+    columns={'loss': '<your column>'}.
+    """
 
 
 class SpecificationError(ValueError):
-    """A model specification (law, effects, priors, likelihood) is inconsistent."""
+    """A model specification (law, effects, priors, likelihood) is inconsistent.
+
+    Examples
+    --------
+    An effect on a parameter the law does not have:
+
+    >>> try:
+    ...     bs.Model("chinchilla", effects={"L0": "family"})
+    ... except bs.SpecificationError as e:
+    ...     print(e)
+    Effects name 'L0', which is not a parameter of the chinchilla law; its parameters are
+    ['E', 'A', 'B', 'alpha', 'beta'].
+    """
 
 
 class PosteriorFileError(ValueError):
-    """A file cannot be read as a saved fit; the message names the file and what is wrong."""
+    """A file cannot be read as a saved fit; the message names the file and what is wrong.
+
+    Examples
+    --------
+    >>> try:
+    ...     bs.load_posterior("missing.nc")
+    ... except bs.PosteriorFileError as e:
+    ...     print(e)
+    missing.nc: no such file (a fit is saved by `bayescale fit`).
+    >>> with open("notes.nc", "w") as f:
+    ...     _ = f.write("not a fit")
+    >>> try:
+    ...     bs.load_posterior("notes.nc")
+    ... except bs.PosteriorFileError as e:
+    ...     print(str(e)[:50])
+    notes.nc cannot be read as a saved fit: it is not
+    """
 
 
 class ConvergenceWarning(UserWarning):
-    """A fit failed a diagnostic (R-hat, ESS, divergences, tree depth, E-BFMI)."""
+    """A fit failed a diagnostic (R-hat, ESS, divergences, tree depth, E-BFMI).
+
+    Examples
+    --------
+    The fit still returns; to stop a script at a failed fit, make the warning an error. 300
+    importance-sampled draws cannot reach the effective sample size of 400 the check needs:
+
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", bs.ConvergenceWarning)
+    ...     try:
+    ...         quick = bs.fit(bs.Model(), runs, chains=1, draws=300, method="psis")
+    ...     except bs.ConvergenceWarning as w:
+    ...         print(w)
+    The importance-sampled fit failed its diagnostics: Pareto k-hat ... importance ESS ...
+    (>= 400 needed): ...
+    """
 
 
 class DataWarning(UserWarning):
-    """A table is valid but implausible (units, metric, duplicates, design); the fit goes on."""
+    """A table is valid but implausible (units, metric, duplicates, design); the fit goes on.
+
+    Examples
+    --------
+    Parameter counts given in billions instead of raw counts:
+
+    >>> import warnings
+    >>> in_billions = runs.drop(columns="flops").assign(params=runs["params"] / 1e9)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always", bs.DataWarning)
+    ...     data = bs.Model().prepare(in_billions)
+    >>> print(caught[0].message)
+    Column 'params' (params) is at most 2.58: that looks like millions or billions, not raw
+    counts. Give raw counts (e.g. 7e10 for 70B); ...
+    """
 
 
 class ExtrapolationWarning(UserWarning):
-    """A prediction or frontier lies far outside the data that informs it."""
+    """A prediction or frontier lies far outside the data that informs it.
+
+    Examples
+    --------
+    The ladder's largest run is 1e20 FLOP; a 10T-parameter model on 100T tokens is 6e27 FLOP:
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always", bs.ExtrapolationWarning)
+    ...     far = bs.predict(post, N=1e13, D=1e14)
+    >>> print(caught[0].message)
+    Predicting 7.8 decades past the largest training run: ... Treat them as a scenario.
+    """

@@ -45,6 +45,34 @@ def golden_minimise(
     ``f`` maps an array of points shaped like ``lo`` (plus trailing grid axes) to values. A
     grid of ``n_grid`` points brackets the minimum, then ``n_iter`` golden-section steps refine
     it inside the two neighbouring cells. Returns the minimiser, shaped like ``lo``.
+
+    Parameters
+    ----------
+    f : callable
+        The objective: points shaped ``lo.shape + (k,)`` to values of that shape (called with
+        ``k = n_grid`` and ``k = 1``); non-finite values count as ``+inf``.
+    lo, hi : jax.Array
+        Bounds of the search, one pair per problem (any batch shape).
+    n_grid : int
+        Points of the bracketing grid.
+    n_iter : int
+        Golden-section steps.
+
+    Returns
+    -------
+    jax.Array
+        The minimiser of every problem, shaped like ``lo``.
+
+    Examples
+    --------
+    Two parabolas minimised at once:
+
+    >>> import jax.numpy as jnp
+    >>> from bayescale.frontier import golden_minimise
+    >>> centre = jnp.array([1.5, 2.5])
+    >>> x = golden_minimise(lambda x: (x - centre[:, None]) ** 2, jnp.zeros(2), jnp.full(2, 4.0))
+    >>> [round(float(v), 4) for v in x]
+    [1.5, 2.5]
     """
     grid = lo[..., None] + (hi - lo)[..., None] * jnp.linspace(0.0, 1.0, n_grid)
     values = jnp.where(jnp.isfinite(v := f(grid)), v, jnp.inf)
@@ -71,6 +99,30 @@ def effective_tokens(tokens: Array, unique: float, r_star: float) -> Array:
 
     ``R = D/U - 1`` is the number of repetitions beyond the first epoch (``D' = D`` while
     ``D <= U``).
+
+    Parameters
+    ----------
+    tokens : jax.Array
+        Training tokens ``D``.
+    unique : float
+        Unique tokens ``U``.
+    r_star : float
+        Repetition decay constant ``R*`` (15.4 for ``D`` in Muennighoff et al.).
+
+    Returns
+    -------
+    jax.Array
+        Effective tokens ``D'``, shaped like ``tokens``.
+
+    Examples
+    --------
+    Four epochs of 1B unique tokens count as about 3.7B fresh ones:
+
+    >>> import jax.numpy as jnp
+    >>> from bayescale.frontier import effective_tokens
+    >>> d_eff = effective_tokens(jnp.array([1e9, 4e9]), unique=1e9, r_star=15.4)
+    >>> [round(float(v) / 1e9, 2) for v in d_eff]
+    [1.0, 3.73]
     """
     repeats = jnp.maximum(tokens / unique - 1.0, 0.0)
     return jnp.minimum(tokens, unique) + unique * r_star * (1.0 - jnp.exp(-repeats / r_star))
@@ -98,6 +150,32 @@ def frontier_draws(
     at ``(N*, D*)``, ``pred.loss(x, "mean", key)``, as :func:`predict` gives it there: its error
     is sized by the point's own distance, which is the budget's unless ``N*`` or ``D*`` lies
     further past its range than the budget does past the data's compute.
+
+    Parameters
+    ----------
+    pred : Predictor
+        The fit's prediction path at given groups (:meth:`ScalingPosterior.predictor`).
+    compute : numpy.ndarray
+        Budgets in FLOP.
+    key : jax.Array
+        Key of the extrapolation error (and of new-group draws' location).
+    inference_tokens, unique_tokens, r_star
+        The serving and repetition terms of the cost, as in :func:`frontier`.
+    method : {"auto", "closed_form", "numerical"}
+        As in :func:`frontier`.
+
+    Returns
+    -------
+    dict
+        ``N_opt``, ``D_opt`` and ``loss_opt``, each ``(chain, draw, compute)``.
+
+    Examples
+    --------
+    >>> import jax
+    >>> from bayescale.frontier import frontier_draws
+    >>> out = frontier_draws(post.predictor(), np.array([1e19, 1e20]), jax.random.PRNGKey(0))
+    >>> {name: v.shape for name, v in out.items()}
+    {'N_opt': (2, 500, 2), 'D_opt': (2, 500, 2), 'loss_opt': (2, 500, 2)}
     """
     law = pred.law
     reads_unique = "U" in law.inputs
@@ -235,6 +313,29 @@ def frontier(
         loss at the optimum: the law with its extrapolation error, no observation noise) with
         dims ``(chain, draw, compute)``: pass them to ``arviz_stats.eti`` / ``hdi`` or take
         quantiles over ``("chain", "draw")``.
+
+    Examples
+    --------
+    >>> front = bs.frontier(post, compute=[1e19, 1e20])
+    >>> front["N_opt"].dims
+    ('chain', 'draw', 'compute')
+    >>> mid = front.median(("chain", "draw"))
+    >>> mid["loss_opt"].round(1).values.tolist()  # L*(C): the loss of the best allocation
+    [3.0, 2.6]
+    >>> bool(mid["tokens_per_param"][1] > mid["tokens_per_param"][0])  # D*/N* grows with C
+    True
+
+    With a cap of 5B unique tokens, extra epochs count for less, and the optimum moves to
+    fewer tokens per parameter:
+
+    >>> capped = bs.frontier(post, compute=1e20, unique_tokens=5e9)
+    >>> bool(capped["tokens_per_param"].median() < mid["tokens_per_param"][1])
+    True
+
+    A group's own frontier (``family_post`` lets ``A`` vary by family):
+
+    >>> bs.frontier(family_post, compute=1e19, family="f1").attrs["groups"]
+    "{'family': 'f1'}"
     """
     law = post.law
     if set(law.inputs) - {"N", "D", "U"} or "N" not in law.inputs:

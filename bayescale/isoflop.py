@@ -53,6 +53,22 @@ def isoflop_minima(
         ``N_opt``, ``D_opt``, ``tokens_per_param``, ``loss_opt``, ``curvature`` and ``ok``
         (a convex fit whose minimum lies inside the sampled range). ``df.attrs["bias"]`` states
         the known bias of this method.
+
+    Examples
+    --------
+    The simulated ladder's five budgets are five iso-FLOP profiles of seven runs:
+
+    >>> from bayescale.isoflop import isoflop_minima
+    >>> minima = isoflop_minima(runs)
+    >>> minima[["compute", "n_points", "ok"]]
+           compute  n_points    ok
+    0  1.000000e+18         7  True
+    1  3.000000e+18         7  True
+    2  1.000000e+19         7  True
+    3  3.000000e+19         7  True
+    4  1.000000e+20         7  True
+    >>> print(f"{minima['N_opt'].iloc[-1]:.3g} parameters at 1e20 FLOP")
+    6.07e+08 parameters at 1e20 FLOP
     """
     c = cost.flops(df[params].to_numpy(float), df[tokens].to_numpy(float))
     key = df[budget] if budget else pd.Series(np.round(np.log10(c), decimals), index=df.index)
@@ -95,7 +111,32 @@ def isoflop_minima(
 
 
 def power_fit(minima: pd.DataFrame) -> dict[str, float]:
-    """Least-squares ``N_opt = G C^a`` and ``D_opt = H C^b`` through the valid minima."""
+    """Least-squares ``N_opt = G C^a`` and ``D_opt = H C^b`` through the valid minima.
+
+    Parameters
+    ----------
+    minima : pandas.DataFrame
+        The table of :func:`isoflop_minima` (its ``compute``, ``N_opt``, ``D_opt``, ``ok``).
+
+    Returns
+    -------
+    dict
+        ``{"a", "G", "b", "H"}``; ``a + b = 1`` when every profile has ``C = k N D``.
+
+    Raises
+    ------
+    ValueError
+        With fewer than two valid minima.
+
+    Examples
+    --------
+    Hoffmann et al.'s parameters give ``a = beta / (alpha + beta) = 0.45``:
+
+    >>> from bayescale.isoflop import isoflop_minima, power_fit
+    >>> scaling = power_fit(isoflop_minima(runs))
+    >>> round(scaling["a"], 2), round(scaling["b"], 2)
+    (0.45, 0.55)
+    """
     ok = minima[minima["ok"]]
     if len(ok) < 2:
         raise ValueError("Need at least two valid iso-FLOP minima for a power-law fit.")

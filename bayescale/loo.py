@@ -17,7 +17,29 @@ from bayescale.likelihood import log_jacobian as _log_jacobian
 
 
 def log_jacobian(post: Any) -> xr.DataArray | None:
-    """Log Jacobian that maps the fit's pointwise log likelihood to the loss scale."""
+    """Log Jacobian that maps the fit's pointwise log likelihood to the loss scale.
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit.
+
+    Returns
+    -------
+    xarray.DataArray or None
+        One value per row of the fitted table (``-log y`` on the log scale, ``-log y -
+        log(1 - y)`` on the logit scale); ``None`` for a fit on the linear scale, whose
+        densities are of ``y`` already.
+
+    Examples
+    --------
+    >>> from bayescale.loo import log_jacobian
+    >>> jac = log_jacobian(post)  # post is fitted on log loss
+    >>> jac.shape
+    (35,)
+    >>> bool(np.allclose(jac, -np.log(runs["loss"])))
+    True
+    """
     if post.model.scale == "linear":
         return None
     y = post.draws_tree["observed_data"]["loss"]
@@ -28,6 +50,27 @@ def loo(post: Any, pointwise: bool = True):
     """PSIS-LOO of a fit on the loss scale (``arviz_stats.loo`` with the scale's Jacobian).
 
     Returns arviz-stats' ``ELPDData`` (``elpd``, ``se``, ``p``, Pareto ``k`` per row).
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit.
+    pointwise : bool
+        Keep every row's elpd and Pareto ``k`` (needed to compare fits on the same rows).
+
+    Returns
+    -------
+    arviz_stats.utils.ELPDData
+        Expected log pointwise predictive density of the loss, its standard error, the
+        effective number of parameters and, with ``pointwise``, Pareto ``k`` per row.
+
+    Examples
+    --------
+    >>> result = bs.loo(post)
+    >>> round(float(result.elpd) / len(runs), 1)  # elpd per run, in nats of the loss
+    2.2
+    >>> result.pareto_k.shape, bool((result.pareto_k < 0.7).all())
+    ((35,), True)
     """
     jac = log_jacobian(post)
     kwargs = {} if jac is None else {"log_jacobian": jac}

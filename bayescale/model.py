@@ -358,7 +358,26 @@ class Model:
         return terms_of(self.effects)
 
     def effect_terms(self, name: str) -> tuple[Term, ...]:
-        """Group terms of a law parameter (by sampled or natural name)."""
+        """Group terms of a law parameter (by sampled or natural name).
+
+        Parameters
+        ----------
+        name : str
+            A law parameter, by natural (``"A"``) or sampled (``"a"``) name.
+
+        Returns
+        -------
+        tuple of Term
+            The terms its effects vary by; empty when it does not vary.
+
+        Examples
+        --------
+        >>> model = bs.Model(effects={"A": "family", "E": ["family", "family:seed"]})
+        >>> model.effect_terms("E")
+        (Term(columns=('family',)), Term(columns=('family', 'seed')))
+        >>> model.effect_terms("a"), model.effect_terms("alpha")  # a: how A is sampled
+        ((Term(columns=('family',)),), ())
+        """
         return self.effects.get(self.law.parameter(name).name, ())
 
     def n_parameters(self) -> int:
@@ -367,7 +386,37 @@ class Model:
         return n + sum(len(t) for t in self.effects.values())
 
     def site_prior(self, site: str, scale: Scale) -> dist.Distribution:
-        """Prior of a sampled site, the user's override first."""
+        """Prior of a sampled site, the user's override first.
+
+        Parameters
+        ----------
+        site : str
+            A sampled site: a law parameter by sampled name (``"log_E"``, ``"a"``), or
+            ``"sigma"``, ``"nu"``, ``"sd_run"``.
+        scale : Scale
+            The table's centring (``model.prepare(df).scale``), which the law's default priors
+            and the noise priors of a linear-scale fit are relative to.
+
+        Returns
+        -------
+        numpyro.distributions.Distribution
+            The prior.
+
+        Raises
+        ------
+        KeyError
+            When the model has no such site.
+
+        Examples
+        --------
+        >>> from bayescale.priors import prior_to_str
+        >>> model = bs.Model(priors={"sigma": "HalfNormal(0.02)"})
+        >>> scale = model.prepare(runs).scale
+        >>> prior_to_str(model.site_prior("sigma", scale))  # the override
+        'HalfNormal(scale=0.02)'
+        >>> prior_to_str(model.site_prior("log_E", scale), digits=3)  # the law's, from the data
+        'Normal(loc=0.592, scale=0.5)'
+        """
         if site in self.priors:
             return self.priors[site]
         if site in {p.name for p in self.law.parameters}:
@@ -412,7 +461,36 @@ class Model:
 
     @classmethod
     def from_spec(cls, spec: Mapping, law: Law | None = None) -> Model:
-        """Rebuild a model from :meth:`spec` (pass ``law`` for a custom law)."""
+        """Rebuild a model from :meth:`spec` (pass ``law`` for a custom law).
+
+        Parameters
+        ----------
+        spec : mapping
+            A spec of :meth:`spec`, of a saved fit or of a preset
+            (:func:`~bayescale.presets.read_preset`). Entries it leaves out take
+            :class:`Model`'s defaults (a saved fit's spec goes through :func:`saved_spec`
+            first).
+        law : Law, optional
+            The law of a model with a custom law, whose spec cannot name it.
+
+        Returns
+        -------
+        Model
+            The model.
+
+        Raises
+        ------
+        SpecificationError
+            When the spec is inconsistent, or names a custom law and ``law`` is not given.
+
+        Examples
+        --------
+        >>> spec = family_post.model.spec()
+        >>> spec["law"], spec["effects"]
+        ({'name': 'chinchilla', 'config': {}}, {'A': ['family']})
+        >>> bs.Model.from_spec(spec) == family_post.model
+        True
+        """
         if law is None:
             if spec["law"]["name"] == "custom":
                 raise SpecificationError(
@@ -441,8 +519,6 @@ class Model:
         }
         kwargs = {k: v for k, v in spec.items() if k in known}
         kwargs["columns"] = kwargs.get("columns") or None
-        # A spec written before the learned error existed predicted with the fixed drift.
-        kwargs.setdefault("extrapolation", "fixed")
         return cls(law=law, **kwargs)
 
     @classmethod
@@ -450,13 +526,62 @@ class Model:
         """Load a named preset from ``models/`` (or a path to a preset TOML file).
 
         Keyword arguments override the preset's entries (``effects=...``, ``likelihood=...``).
+
+        Parameters
+        ----------
+        name : str or Path
+            A shipped preset (:func:`~bayescale.presets.available_presets`) or a TOML file.
+        **overrides
+            Entries of the spec that replace the preset's (arguments of :class:`Model`).
+
+        Returns
+        -------
+        Model
+            The model.
+
+        Examples
+        --------
+        >>> bs.Model.from_preset("chinchilla_family")
+        Model('chinchilla', effects={'E': ['family'], 'A': ['family'], 'B': ['family']},
+              likelihood='student_t')
+        >>> bs.Model.from_preset("chinchilla_family", likelihood="normal").likelihood
+        'normal'
         """
         spec = read_preset(name)
         spec.update(overrides)
         return cls.from_spec(spec)
 
     def describe(self, scale: Scale | None = None) -> str:
-        """Text listing the law, the effects and every prior (``scale`` fills data-based ones)."""
+        """Text listing the law, the effects and every prior (``scale`` fills data-based ones).
+
+        Parameters
+        ----------
+        scale : Scale, optional
+            A table's centring (``model.prepare(df).scale``); without it, priors set relative to
+            the data read ``(data-scaled)``.
+
+        Returns
+        -------
+        str
+            One line for the law and likelihood, then one per law parameter with its prior and
+            its group terms.
+
+        Examples
+        --------
+        >>> model = bs.Model(effects={"E": "family"})
+        >>> print(model.describe())
+        law: chinchilla  likelihood: student_t on log loss
+          log_E ~ (data-scaled)   log_E ~ 1 + (1|family)
+          a ~ (data-scaled)
+          b ~ (data-scaled)
+          log_alpha ~ (data-scaled)
+          log_beta ~ (data-scaled)
+        >>> print(model.describe(model.prepare(family_runs).scale))
+        law: chinchilla  likelihood: student_t on log loss
+          log_E ~ Normal(loc=0.5548, scale=0.5)   log_E ~ 1 + (1|family)
+          a ~ Normal(loc=-0.2512, scale=1.5)
+        ...
+        """
         lines = [
             f"law: {self.law.display_name}  likelihood: {self.likelihood} on {self.scale} loss"
         ]
@@ -471,7 +596,33 @@ class Model:
         return "\n".join(lines)
 
     def run_notice(self, data: ScalingData) -> str | None:
-        """Say whether a per-run effect is on for this table, and why (``None`` when off)."""
+        """Say whether a per-run effect is on for this table, and why (``None`` when off).
+
+        Parameters
+        ----------
+        data : ScalingData
+            The table, validated by :meth:`prepare`.
+
+        Returns
+        -------
+        str or None
+            One sentence: the run column, how many runs, whether the effect is integrated out.
+
+        Examples
+        --------
+        Three checkpoints of every run, at a quarter, half and all of its tokens (losses copied:
+        only the grouping of rows into runs matters here):
+
+        >>> curves = pd.concat(
+        ...     [runs.assign(tokens=runs.tokens * f, flops=runs.flops * f) for f in (0.25, 0.5, 1)]
+        ... )
+        >>> model = bs.Model(likelihood="normal")
+        >>> print(model.run_notice(model.prepare(curves)))
+        per-run effect on the mean: on, integrated out of the likelihood (column 'run', found in
+        the table, groups the 105 rows into 35 runs whose checkpoints share one offset; ...)
+        >>> print(model.run_notice(model.prepare(runs)))  # one row per run: no run effect
+        None
+        """
         if data.run is None:
             return None
         column = data.run.term.columns[0]
@@ -486,7 +637,36 @@ class Model:
 
     # -- data -------------------------------------------------------------------------------
     def prepare(self, df: pd.DataFrame) -> ScalingData:
-        """Validate a table for this model (see :func:`bayescale.data.prepare`)."""
+        """Validate a table for this model (see :func:`bayescale.data.prepare`).
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            Long-format runs table, one row per run or checkpoint.
+
+        Returns
+        -------
+        ScalingData
+            The law's inputs (``x``), losses, group and run codes and the centring scale.
+
+        Raises
+        ------
+        DataError
+            When the table cannot be fitted (a missing column, a non-positive loss, ...).
+
+        Warns
+        -----
+        DataWarning
+            When the table is valid but implausible (units, metric, duplicates, design).
+
+        Examples
+        --------
+        >>> data = bs.Model().prepare(runs)
+        >>> data.n, sorted(data.x)
+        (35, ['D', 'N'])
+        >>> data.run is None  # one row per run: no per-run effect
+        True
+        """
         data = prepare(
             df,
             inputs=self.law.inputs,
@@ -503,7 +683,33 @@ class Model:
         return data
 
     def marginalises_run(self, data: ScalingData) -> bool:
-        """Whether the run effect is integrated out for this table (see ``marginal_run``)."""
+        """Whether the run effect is integrated out for this table (see ``marginal_run``).
+
+        Parameters
+        ----------
+        data : ScalingData
+            The table, validated by :meth:`prepare`.
+
+        Returns
+        -------
+        bool
+            True when the table has runs of several rows, the likelihood is normal and
+            ``marginal_run`` is not False.
+
+        Examples
+        --------
+        Three checkpoints of every run, at a quarter, half and all of its tokens (losses copied:
+        only the grouping of rows into runs matters here):
+
+        >>> curves = pd.concat(
+        ...     [runs.assign(tokens=runs.tokens * f, flops=runs.flops * f) for f in (0.25, 0.5, 1)]
+        ... )
+        >>> data = bs.Model(likelihood="normal").prepare(curves)
+        >>> bs.Model(likelihood="normal").marginalises_run(data)
+        True
+        >>> bs.Model(likelihood="normal", marginal_run=False).marginalises_run(data)
+        False
+        """
         if data.run is None or self.marginal_run is False:
             return False
         return self.likelihood == "normal"
@@ -512,6 +718,25 @@ class Model:
         """Terms whose effects are sampled centred for this table (see ``centered``).
 
         An integrated-out run effect counts as centred: its draws are stored as ``r_run``.
+
+        Parameters
+        ----------
+        data : ScalingData
+            The table, validated by :meth:`prepare`.
+
+        Returns
+        -------
+        frozenset of str
+            Names of the centred terms (``"run"`` for the run effect).
+
+        Examples
+        --------
+        >>> model = family_post.model  # A varies by family: 4 families of 15 runs
+        >>> data = model.prepare(family_runs)
+        >>> model.centered_terms(data)
+        frozenset({'family'})
+        >>> bs.Model(effects={"A": "family"}, centered=False).centered_terms(data)
+        frozenset()
         """
         terms = dict(data.groups)
         if data.run is not None:
@@ -530,13 +755,50 @@ class Model:
         return out | {RUN} if self.marginalises_run(data) else out
 
     def discrepancy_grid(self, data: ScalingData) -> Grid | None:
-        """Return the discrepancy's grid over this table (``None`` without a discrepancy)."""
+        """Return the discrepancy's grid over this table (``None`` without a discrepancy).
+
+        Parameters
+        ----------
+        data : ScalingData
+            The table, validated by :meth:`prepare`.
+
+        Returns
+        -------
+        Grid or None
+            Bins of ``discrepancy_step`` decades along the discrepancy's axis (log10 compute).
+
+        Examples
+        --------
+        >>> model = bs.Model(discrepancy="random_walk")
+        >>> model.discrepancy_grid(model.prepare(runs))  # 1e18 to 1e20 FLOP in 0.1 decades
+        Grid(origin=18.0, step=0.1, n=21)
+        >>> print(bs.Model().discrepancy_grid(model.prepare(runs)))
+        None
+        """
         if self.discrepancy is None:
             return None
         return grid_for(disc_axis(data.x, self.cost.k), self.discrepancy_step)
 
     def has_group_scales(self, data: ScalingData) -> bool:
-        """Return whether a fit to this table has group or run effects (and so their scales)."""
+        """Return whether a fit to this table has group or run effects (and so their scales).
+
+        Parameters
+        ----------
+        data : ScalingData
+            The table, validated by :meth:`prepare`.
+
+        Returns
+        -------
+        bool
+            True when the model has effects or the table has runs of several rows.
+
+        Examples
+        --------
+        >>> bs.Model().has_group_scales(bs.Model().prepare(runs))
+        False
+        >>> family_post.model.has_group_scales(family_post.model.prepare(family_runs))
+        True
+        """
         return bool(self.effects) or data.run is not None
 
     def additive_sites(self) -> frozenset[str]:
@@ -544,7 +806,29 @@ class Model:
         return frozenset(p.name for p in self.law.parameters if p.additive)
 
     def extrapolation_error(self, data: ScalingData) -> ExtrapolationError | None:
-        """Return the extrapolation-error term of a fit to this table (``None`` when off)."""
+        """Return the extrapolation-error term of a fit to this table (``None`` when off).
+
+        Parameters
+        ----------
+        data : ScalingData
+            The table, validated by :meth:`prepare`.
+
+        Returns
+        -------
+        ExtrapolationError or None
+            The data's range of every input (log10) and the error's mode: ``"inputs"`` for a
+            ladder extrapolated in compute, ``"learned"`` otherwise, ``"fixed"`` for
+            ``extrapolation="fixed"``.
+
+        Examples
+        --------
+        >>> model = bs.Model()
+        >>> term = model.extrapolation_error(model.prepare(runs))
+        >>> term.mode, term.ranges["C"]  # log10 FLOP of the smallest and largest budgets
+        ('inputs', (18.0, 20.0))
+        >>> print(bs.Model(extrapolation="none").extrapolation_error(model.prepare(runs)))
+        None
+        """
         if self.extrapolation == "none":
             return None
         if self.extrapolation == "fixed":
@@ -557,6 +841,26 @@ class Model:
         """Return the prior across ladders of this fit's extrapolation-error scales.
 
         Of an error of the law's effective inputs (``mode="inputs"``) or of the log loss.
+
+        Parameters
+        ----------
+        data : ScalingData
+            The table, validated by :meth:`prepare`.
+
+        Returns
+        -------
+        ScalePrior
+            A bivariate normal on the logs of the offset and growth scales, fitted on public
+            ladders (``fitted_on``).
+
+        Examples
+        --------
+        >>> model = bs.Model()
+        >>> prior = model.scale_prior(model.prepare(runs))
+        >>> prior.fitted_on
+        ('epoch_chinchilla', 'gadre2024_overtraining', 'gemstones', 'revisiting_scaling_benchmark')
+        >>> np.exp(prior.mean).round(2).tolist()  # typical offset and growth scales
+        [0.06, 0.16]
         """
         term = self.extrapolation_error(data)
         return ScalePrior.load(
@@ -575,6 +879,34 @@ class Model:
 
         ``n`` pairs ``(sigma_o, sigma_g)`` from the ladder's record and the prior across ladders
         (``extrapolation="learned"``), or from the prior alone (``"prior"``).
+
+        Parameters
+        ----------
+        data : ScalingData
+            The table, validated by :meth:`prepare`.
+        n : int
+            Pairs to draw (one per posterior draw).
+        seed : int
+            Random seed of the record's refits and of the draws.
+
+        Returns
+        -------
+        scales : dict
+            ``{"extrap_offset": (n,), "extrap_growth": (n,)}``.
+        record : Record or None
+            The ladder's leave-future-out record (``None`` with ``extrapolation="prior"``).
+
+        Examples
+        --------
+        >>> model = bs.Model()
+        >>> scales, record = model.extrapolation_scales(model.prepare(runs), n=1000)
+        >>> sorted(scales), scales["extrap_offset"].shape
+        (['extrap_growth', 'extrap_offset'], (1000,))
+        >>> record.table.columns[:4].tolist()  # the refits' held-out rows
+        ['cut', 'row', 'distance', 'loss']
+        >>> prior_only = bs.Model(extrapolation="prior")
+        >>> prior_only.extrapolation_scales(model.prepare(runs), n=1000)[1] is None
+        True
         """
         rec = None
         loglik = np.zeros((LOG_SCALE_GRID.size,) * 2)
@@ -592,6 +924,31 @@ class Model:
         The structure (group sizes, centring, the discrepancy grid, whether the run effect is
         integrated out) is the same for every table of a batch; the arrays (centred inputs,
         group codes, losses, a row mask and the centring scale) are per table.
+
+        Parameters
+        ----------
+        data : ScalingData
+            The table, validated by :meth:`prepare`.
+        rows : int, optional
+            Rows to pad every array to (the longest table of a batch); default ``data.n``.
+
+        Returns
+        -------
+        structure : dict
+            ``sizes``, ``centered``, ``run_marginal``, ``has_run`` and ``disc_grid``.
+        arrays : dict
+            ``u``, ``codes``, ``loss``, ``mask`` and ``scale`` (``run_codes``, ``run_basis`` and
+            ``disc_bins`` where the model has them).
+
+        Examples
+        --------
+        >>> model = bs.Model()
+        >>> structure, arrays = model.model_args(model.prepare(runs), rows=40)
+        >>> structure
+        {'sizes': (), 'centered': frozenset(), 'run_marginal': False, 'has_run': False,
+         'disc_grid': None}
+        >>> sorted(arrays), arrays["loss"].shape, int(arrays["mask"].sum())
+        (['codes', 'loss', 'mask', 'scale', 'u'], (40,), 35)
         """
         rows = data.n if rows is None else rows
 
@@ -634,7 +991,31 @@ class Model:
         return structure, arrays
 
     def pointwise_structure(self, structure: dict) -> dict:
-        """Structure of the pointwise log likelihood: run effects given, not integrated out."""
+        """Structure of the pointwise log likelihood: run effects given, not integrated out.
+
+        Parameters
+        ----------
+        structure : dict
+            The structure of :meth:`model_args`.
+
+        Returns
+        -------
+        dict
+            The same with ``run_marginal`` false.
+
+        Examples
+        --------
+        Three checkpoints of every run, at a quarter, half and all of its tokens (losses copied:
+        only the grouping of rows into runs matters here):
+
+        >>> curves = pd.concat(
+        ...     [runs.assign(tokens=runs.tokens * f, flops=runs.flops * f) for f in (0.25, 0.5, 1)]
+        ... )
+        >>> model = bs.Model(likelihood="normal")
+        >>> structure, arrays = model.model_args(model.prepare(curves))
+        >>> structure["run_marginal"], model.pointwise_structure(structure)["run_marginal"]
+        (True, False)
+        """
         return {**structure, "run_marginal": False}
 
     def structure_key(self) -> str:
@@ -666,6 +1047,52 @@ class Model:
         ``run_marginal`` the run effect is integrated out of an observed normal likelihood
         (:func:`~bayescale.likelihood.marginal_run_likelihood`; the returned location then
         leaves it out).
+
+        Parameters
+        ----------
+        sizes : tuple
+            ``(term, levels)`` pairs of the group terms (and ``"run"``).
+        centered : frozenset of str
+            Terms whose effects are sampled centred.
+        run_marginal : bool
+            Integrate the run effect out of the likelihood.
+        has_run : bool
+            Whether rows are checkpoints of runs (a per-run effect).
+        disc_grid : Grid or None
+            The discrepancy's grid.
+        u : mapping
+            The law's centred inputs, one array per input.
+        codes : mapping
+            Every row's level of each group term.
+        loss : array or None
+            Observed losses; ``None`` simulates them.
+        mask : array of bool
+            Rows in the likelihood (false for padding).
+        scale : mapping
+            The centring scale's ``log_ref``, ``loss``, ``loss_min`` and ``x_min``.
+        run_codes, run_basis : array, optional
+            Every row's run, and the within-run trend basis removed from the run effects.
+        disc_bins : array, optional
+            Every row's bin of the discrepancy's grid.
+        obs_name : str
+            Name of the observed site.
+
+        Returns
+        -------
+        jax.Array
+            Every row's location on the likelihood's scale.
+
+        Examples
+        --------
+        >>> import numpyro
+        >>> model = bs.Model()
+        >>> structure, arrays = model.model_args(model.prepare(runs))
+        >>> program = numpyro.handlers.seed(model.numpyro_model, rng_seed=0)
+        >>> trace = numpyro.handlers.trace(program).get_trace(**structure, **arrays)
+        >>> [name for name, site in trace.items() if site["type"] == "sample"]
+        ['log_E', 'a', 'b', 'log_alpha', 'log_beta', 'sigma', 'nu', 'loss']
+        >>> trace["loss"]["is_observed"], trace["loss"]["value"].shape
+        (True, (35,))
         """
         sizes = dict(sizes)
         s = Scale(
@@ -719,6 +1146,30 @@ class Model:
         and table structure) draws the sites and, with ``predictive``, every row's observation
         (its groups, run, discrepancy and noise as fitted; no extrapolation error inside the
         data), mapped from the likelihood's scale to the loss.
+
+        Parameters
+        ----------
+        data : ScalingData
+            The table, validated by :meth:`prepare`.
+        n : int
+            Draws (500 by default, as stored with every fit).
+        seed : int
+            Random seed.
+        predictive : bool
+            Draw every row's loss too (the prior predictive).
+
+        Returns
+        -------
+        dict
+            Every site's draws, ``(1, n, ...)``, and with ``predictive`` ``"loss"``,
+            ``(1, n, rows)``.
+
+        Examples
+        --------
+        >>> model = bs.Model()
+        >>> prior = model.prior_draws(model.prepare(runs))
+        >>> prior["log_alpha"].shape, prior["loss"].shape
+        ((1, 500), (1, 500, 35))
         """
         structure, arrays = self.model_args(data)
         structure = self.pointwise_structure(structure)  # run effects drawn, not integrated
@@ -739,7 +1190,35 @@ class Model:
         return {k: np.asarray(v)[None] for k, v in sim.items() if not k.startswith("_")}
 
     def posterior_from(self, data: ScalingData, draws: Draws) -> ScalingPosterior:
-        """Build a fit's posterior (with its prior and predictive groups) from its draws."""
+        """Build a fit's posterior (with its prior and predictive groups) from its draws.
+
+        :func:`bayescale.fit` is :meth:`prepare`, the engine's draws, this, and the diagnostics.
+
+        Parameters
+        ----------
+        data : ScalingData
+            The table, validated by :meth:`prepare`.
+        draws : Draws
+            The engine's draws of a fit of this model to ``data``
+            (:func:`~bayescale.inference.sample_nuts`,
+            :func:`~bayescale.inference.sample_importance`).
+
+        Returns
+        -------
+        ScalingPosterior
+            The fit; its prior and replicated losses are drawn when its ``tree`` is first read.
+
+        Examples
+        --------
+        >>> from bayescale.inference import NutsSettings, sample_nuts
+        >>> model = bs.Model()
+        >>> data = model.prepare(runs)
+        >>> settings = NutsSettings(chains=2, draws=500, warmup=500, seed=0)
+        >>> (draws,) = sample_nuts(model, [data], settings)
+        >>> fitted = model.posterior_from(data, draws)
+        >>> fitted.posterior["alpha"].dims
+        ('chain', 'draw')
+        """
         samples = int(np.prod(np.shape(draws.samples[self.law.parameters[0].name])[:2]))
         predictive = data.n * samples <= PREDICTIVE_MAX_ELEMENTS
         n_prior = PRIOR_DRAWS if predictive else max(50, PREDICTIVE_MAX_ELEMENTS // (10 * data.n))
@@ -786,8 +1265,63 @@ class Model:
         seed: int = 0,
         **kwargs: Any,
     ) -> ScalingPosterior:
-        """Fit the model to ``df``: shorthand for :func:`bayescale.fit` (same arguments)."""
+        """Fit the model to ``df``: shorthand for :func:`bayescale.fit` (same arguments).
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            Long-format runs table, one row per run or checkpoint.
+        chains, draws, warmup : int
+            NUTS chains, kept draws per chain and warm-up iterations per chain.
+        seed : int
+            Random seed.
+        **kwargs
+            ``progress_bar``, ``method`` and sampler options, as for :func:`bayescale.fit`.
+
+        Returns
+        -------
+        ScalingPosterior
+            The posterior; a :class:`~bayescale.errors.ConvergenceWarning` says when it failed
+            its diagnostics.
+
+        Examples
+        --------
+        >>> fitted = bs.Model().fit(runs, chains=2, draws=500, warmup=500, seed=0)
+        >>> fitted.posterior["alpha"].shape
+        (2, 500)
+        >>> bool(fitted.posterior["alpha"].equals(post.posterior["alpha"]))  # as bs.fit's
+        True
+        """
         return _fit(self, df, chains=chains, draws=draws, warmup=warmup, seed=seed, **kwargs)
+
+
+def saved_spec(spec: Mapping) -> dict:
+    """Read a saved fit's spec as the model that made it.
+
+    A fit written before the learned extrapolation error existed (its spec has no
+    ``extrapolation``) predicted with the fixed drift, and reads back with it. A preset or a
+    spec written by hand leaves entries out to take :class:`Model`'s defaults; only a saved
+    fit's spec goes through here.
+
+    Parameters
+    ----------
+    spec : mapping
+        The ``Model.spec()`` stored in a saved fit.
+
+    Returns
+    -------
+    dict
+        The spec, with ``extrapolation="fixed"`` where it had none.
+
+    Examples
+    --------
+    >>> old = {k: v for k, v in post.model.spec().items() if k != "extrapolation"}
+    >>> bs.Model.from_spec(saved_spec(old)).extrapolation
+    'fixed'
+    >>> bs.Model.from_spec(old).extrapolation  # a preset's or a hand-written spec's default
+    'learned'
+    """
+    return {"extrapolation": "fixed", **spec}
 
 
 def _rebuild(spec: dict, law: Law | None) -> Model:
@@ -804,6 +1338,23 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
         The netCDF file.
     law : Law, optional
         The law of a fit with a custom law (which cannot be saved as text).
+
+    Returns
+    -------
+    ScalingPosterior
+        The fit, with its model rebuilt from the saved spec.
+
+    Raises
+    ------
+    PosteriorFileError
+        When the file is missing, is not a fit bayescale wrote, or was damaged.
+
+    Examples
+    --------
+    >>> path = post.to_netcdf("fit.nc")
+    >>> loaded = bs.load_posterior(path)
+    >>> loaded.model == post.model, loaded.posterior["alpha"].shape
+    (True, (2, 500))
     """
     path = Path(path)
     if not path.is_file():
@@ -823,7 +1374,7 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
         raise PosteriorFileError(
             f"{path}: its model attribute is not valid JSON ({e}); the file was edited or damaged."
         ) from None
-    model = Model.from_spec(spec, law=law)
+    model = Model.from_spec(saved_spec(spec), law=law)
     if "posterior" not in tree.children:
         raise PosteriorFileError(f"{path} has no posterior group: it holds no fit.")
     missing = [p.name for p in model.law.parameters if p.name not in tree["posterior"].data_vars]
@@ -835,4 +1386,4 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
     return ScalingPosterior.from_tree(tree, model)
 
 
-__all__ = ["NOISE_SITES", "Model", "load_posterior"]
+__all__ = ["NOISE_SITES", "Model", "load_posterior", "saved_spec"]

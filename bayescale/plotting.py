@@ -97,6 +97,20 @@ def plot_fit(
         Probability of the credible band.
     path : str or Path, optional
         Where to save the figure (PNG, PDF, ... by suffix).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per level of ``group`` (one panel without groups).
+
+    Examples
+    --------
+    >>> fig = bs.plotting.plot_fit(post, path="fit.png")
+    >>> len(fig.axes)  # one panel: loss against N, one curve per IsoFLOP budget
+    1
+    >>> fig = bs.plotting.plot_fit(family_post)  # A varies by family: one panel per family
+    >>> [ax.get_title() for ax in fig.axes]
+    ['family = f0', 'family = f1', 'family = f2', 'family = f3']
     """
     df = post.fitted_table() if df is None else df
     terms = terms_of(post.model.effects)
@@ -127,26 +141,32 @@ def plot_fit(
                 color = cmap(i / max(len(all_keys) - 1, 1))
             rows = sub[curve == key].sort_values(xcol)
             ax.scatter(rows[xcol], rows[cols["loss"]], s=14, color=color, zorder=3)
-            if len(rows) < 2:
-                continue
             inputs = _grid(rows, cols, law.inputs, xname, mode == "compute", post.cost)
             groups = {} if level is None else {group: level}
             pred = post.predict(kind="mean", **inputs, **groups)
             q = pred.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw")).values
             x = inputs[xname]
-            ax.fill_between(x, q[0], q[2], color=color, alpha=0.2, lw=0)
             label = (
                 f"C = 1e{key:.1f}"
                 if mode == "compute"
                 else (f"N = 1e{key:.2f}" if mode == "size" else str(key))
             )
-            ax.plot(
-                x,
-                q[1],
-                color=color,
-                lw=1.4,
-                label=label if mode != "all" and len(all_keys) <= 8 else None,
-            )
+            label = label if mode != "all" and len(all_keys) <= 8 else None
+            if len(rows) < 2:  # one run (a size trained once): its median and band, as a bar
+                ax.errorbar(
+                    x[:1],
+                    q[1, :1],
+                    yerr=[q[1, :1] - q[0, :1], q[2, :1] - q[1, :1]],
+                    color=color,
+                    marker="_",
+                    markersize=12,
+                    capsize=3,
+                    lw=1.4,
+                    label=label,
+                )
+                continue
+            ax.fill_between(x, q[0], q[2], color=color, alpha=0.2, lw=0)
+            ax.plot(x, q[1], color=color, lw=1.4, label=label)
         _log_axes(ax)
         ax.set_xlabel(AXIS_LABELS[xname])
         if level is not None:
@@ -240,6 +260,21 @@ def plot_frontier(
         Compute range of the fitted runs, shaded so extrapolation is visible.
     path : str or Path, optional
         Where to save the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels: ``N*`` and ``D*`` against compute, and ``D*/N*`` against compute.
+
+    Examples
+    --------
+    >>> from bayescale.isoflop import isoflop_minima
+    >>> front = bs.frontier(post, np.geomspace(1e18, 1e21, 30))
+    >>> fig = bs.plotting.plot_frontier(
+    ...     front, minima=isoflop_minima(runs), data_compute=(1e18, 1e20)
+    ... )
+    >>> len(fig.axes)
+    2
     """
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
     q = front.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw"))
@@ -304,6 +339,28 @@ def plot_fan(
 
     For a law of ``N`` and ``D`` the runs follow the median compute-optimal allocation; for a
     one-input law the input is extended to ``target_compute`` read as that input's value.
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit.
+    target_compute : float
+        Where the fan ends: training compute in FLOP (for a one-input law, that input's value).
+    df : pandas.DataFrame, optional
+        The fitted table (column names as given to the fit); default: rebuilt from the tree.
+    path : str or Path, optional
+        Where to save the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel: the 50 %, 90 % and 95 % predictive intervals, the median and the fitted runs.
+
+    Examples
+    --------
+    >>> fig = bs.plotting.plot_fan(post, target_compute=1e21)  # 10x past the largest run
+    >>> fig.axes[0].get_title()
+    'Extrapolation to 1e+21'
     """
     df = post.fitted_table() if df is None else df
     cols = post.model.prepare(df).columns
@@ -346,7 +403,34 @@ def plot_fan(
 
 
 def plot_coverage(backtest: pd.DataFrame, path: str | Path | None = None) -> Figure:
-    """Held-out coverage of central intervals against their nominal level, one line per split."""
+    """Held-out coverage of central intervals against their nominal level, one line per split.
+
+    Parameters
+    ----------
+    backtest : pandas.DataFrame
+        A table of :func:`bayescale.backtest`: its ``split`` column and ``coverage_<level>``
+        columns are drawn.
+    path : str or Path, optional
+        Where to save the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel, with the ideal diagonal dashed.
+
+    Examples
+    --------
+    A backtest refits the model on each split (seconds per split); any table with the same
+    columns draws:
+
+    >>> bt = bs.backtest(bs.Model(), runs, chains=2, seed=0)  # doctest: +SKIP
+    >>> bt = pd.DataFrame(
+    ...     {"split": ["compute <= 3e+19"], "coverage_0.5": [0.43], "coverage_0.9": [0.86]}
+    ... )
+    >>> fig = bs.plotting.plot_coverage(bt)
+    >>> fig.axes[0].get_xlabel()
+    'nominal interval probability'
+    """
     fig = _figure(figsize=(5.5, 4.2), layout="constrained")
     ax = fig.subplots()
     levels = [c for c in backtest.columns if c.startswith("coverage_")]
@@ -373,6 +457,45 @@ def plot_pooling(table: pd.DataFrame, path: str | Path | None = None) -> Figure:
 
     ``table`` is :func:`bayescale.pooling.new_group_backtest`'s; each panel averages its fitted
     cases over groups, one line per method (alone, complete pooling, each partial pooling).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The backtest's table; its rows whose ``status`` is ``"ok"`` are drawn, from the
+        ``method``, ``k``, ``are_median``, ``coverage_0.5`` and ``coverage_0.9`` columns.
+    path : str or Path, optional
+        Where to save the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels: the median error of the median, and the 50 % and 90 % coverage.
+
+    Raises
+    ------
+    ValueError
+        When no case was fitted, or the 50 % or 90 % coverage is missing.
+
+    Examples
+    --------
+    The backtest refits every method for each group and ``k`` (minutes); a table with the same
+    columns draws:
+
+    >>> from bayescale.pooling import new_group_backtest
+    >>> table = new_group_backtest(bs.Model(), family_runs, "family", ks=(2, 3))  # doctest: +SKIP
+    >>> table = pd.DataFrame(
+    ...     {
+    ...         "method": ["complete pooling"] * 2 + ["partial: A"] * 2,
+    ...         "k": [2, 3, 2, 3],
+    ...         "status": "ok",
+    ...         "are_median": [0.039, 0.035, 0.008, 0.006],
+    ...         "coverage_0.5": [0.15, 0.17, 0.62, 0.50],
+    ...         "coverage_0.9": [1.0, 1.0, 1.0, 0.92],
+    ...     }
+    ... )
+    >>> fig = bs.plotting.plot_pooling(table)
+    >>> len(fig.axes)
+    2
     """
     ok = table[table["status"] == "ok"]
     if ok.empty:
@@ -415,6 +538,24 @@ def plot_record(post: ScalingPosterior, path: str | Path | None = None) -> Figur
     ``loss / median - 1`` against their distance past the cut's data, with the refit's 90 %
     interval trusting the law (thin bars) and the band the learned extrapolation error adds
     (shaded, at the posterior's scales).
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit; its record is :meth:`ScalingPosterior.calibration` (computed once, then kept).
+    path : str or Path, optional
+        Where to save the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel, one colour per cut (a note instead when the fit has no record).
+
+    Examples
+    --------
+    >>> fig = bs.plotting.plot_record(post)
+    >>> post.calibration()["cut"].unique().tolist()  # the cuts drawn
+    ['future 20%', 'future 35%', 'future 50%']
     """
     table = post.calibration()
     fig = _figure(figsize=(6.4, 4.2), layout="constrained")
@@ -473,7 +614,28 @@ def _arviz_figure(pc: Any, path: str | Path | None) -> Figure:
 def plot_forest(
     post: ScalingPosterior, var_names: Sequence[str] | None = None, path: str | Path | None = None
 ) -> Figure:
-    """Forest plot of the natural parameters (``arviz_plots.plot_forest``), groups as rows."""
+    """Forest plot of the natural parameters (``arviz_plots.plot_forest``), groups as rows.
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit.
+    var_names : sequence of str, optional
+        Variables of the posterior to draw (default: :meth:`ScalingPosterior.parameter_names`).
+    path : str or Path, optional
+        Where to save the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ArviZ's figure: medians with central 50 % and ``PROB`` intervals.
+
+    Examples
+    --------
+    >>> fig = bs.plotting.plot_forest(family_post, var_names=["A", "A_family"])  # a row per family
+    >>> type(fig).__name__
+    'Figure'
+    """
     names = list(var_names or post.parameter_names())
     pc = _arviz_plots().plot_forest(
         post.tree, var_names=names, combined=True, ci_probs=(0.5, PROB), backend="matplotlib"
@@ -482,14 +644,54 @@ def plot_forest(
 
 
 def plot_loo_pit(post: ScalingPosterior, path: str | Path | None = None) -> Figure:
-    """LOO-PIT ECDF with its simultaneous envelope (``arviz_plots.plot_loo_pit``)."""
+    """LOO-PIT ECDF with its simultaneous envelope (``arviz_plots.plot_loo_pit``).
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit; its posterior predictive and log likelihood are added to ``post.tree`` first
+        when missing.
+    path : str or Path, optional
+        Where to save the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ArviZ's figure.
+
+    Examples
+    --------
+    >>> fig = bs.plotting.plot_loo_pit(post, path="loo_pit.png")
+    >>> from pathlib import Path
+    >>> Path("loo_pit.png").exists()
+    True
+    """
     with_predictive(post)
     pc = _arviz_plots().plot_loo_pit(post.tree, var_names=["loss"], backend="matplotlib")
     return _arviz_figure(pc, path)
 
 
 def plot_ppc(post: ScalingPosterior, path: str | Path | None = None) -> Figure:
-    """Posterior predictive distribution of the fitted rows against the observed losses."""
+    """Posterior predictive distribution of the fitted rows against the observed losses.
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit; its posterior predictive is added to ``post.tree`` first when missing.
+    path : str or Path, optional
+        Where to save the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ArviZ's figure (``arviz_plots.plot_ppc_dist``).
+
+    Examples
+    --------
+    >>> fig = bs.plotting.plot_ppc(post)
+    >>> type(fig).__name__
+    'Figure'
+    """
     with_predictive(post)
     pc = _arviz_plots().plot_ppc_dist(post.tree, var_names=["loss"], backend="matplotlib")
     return _arviz_figure(pc, path)
@@ -503,7 +705,31 @@ def _names_plot(plot: Any, post: ScalingPosterior, names: Sequence[str], path: A
 def plot_prior_posterior(
     post: ScalingPosterior, var_names: Sequence[str] | None = None, path: str | Path | None = None
 ) -> Figure:
-    """Prior against posterior of the sampled law parameters (``plot_prior_posterior``)."""
+    """Prior against posterior of the sampled law parameters (``plot_prior_posterior``).
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit.
+    var_names : sequence of str, optional
+        Sampled variables to draw (default: every law parameter on its sampled scale, e.g.
+        ``log_alpha``).
+    path : str or Path, optional
+        Where to save the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ArviZ's figure, one panel per variable.
+
+    Examples
+    --------
+    >>> [p.name for p in post.law.parameters]  # the sampled scale
+    ['log_E', 'a', 'b', 'log_alpha', 'log_beta']
+    >>> fig = bs.plotting.plot_prior_posterior(post, var_names=["log_alpha", "log_beta"])
+    >>> type(fig).__name__
+    'Figure'
+    """
     names = var_names or [p.name for p in post.law.parameters]
     return _names_plot(_arviz_plots().plot_prior_posterior, post, names, path)
 
@@ -511,7 +737,28 @@ def plot_prior_posterior(
 def plot_trace(
     post: ScalingPosterior, var_names: Sequence[str] | None = None, path: str | Path | None = None
 ) -> Figure:
-    """Trace and marginal of the natural parameters per chain (``arviz_plots.plot_trace_dist``)."""
+    """Trace and marginal of the natural parameters per chain (``arviz_plots.plot_trace_dist``).
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit.
+    var_names : sequence of str, optional
+        Variables to draw (default: the law's natural parameters, e.g. ``E``, ``A``, ``alpha``).
+    path : str or Path, optional
+        Where to save the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ArviZ's figure: a marginal and a trace per variable.
+
+    Examples
+    --------
+    >>> fig = bs.plotting.plot_trace(post, var_names=["alpha", "beta"])
+    >>> type(fig).__name__
+    'Figure'
+    """
     names = var_names or post.law.natural_names
     return _names_plot(_arviz_plots().plot_trace_dist, post, names, path)
 
@@ -519,7 +766,28 @@ def plot_trace(
 def plot_rank(
     post: ScalingPosterior, var_names: Sequence[str] | None = None, path: str | Path | None = None
 ) -> Figure:
-    """Rank ECDF of each chain against the others (``arviz_plots.plot_rank``)."""
+    """Rank ECDF of each chain against the others (``arviz_plots.plot_rank``).
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit.
+    var_names : sequence of str, optional
+        Variables to draw (default: the law's natural parameters).
+    path : str or Path, optional
+        Where to save the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ArviZ's figure, one panel per variable.
+
+    Examples
+    --------
+    >>> fig = bs.plotting.plot_rank(post, var_names=["alpha", "beta"])
+    >>> type(fig).__name__
+    'Figure'
+    """
     names = var_names or post.law.natural_names
     return _names_plot(_arviz_plots().plot_rank, post, names, path)
 

@@ -53,7 +53,30 @@ PARETO_K_OK = 0.7
 
 
 def with_effects(model: Model, effects: Mapping[str, Any]) -> Model:
-    """Return ``model`` with its group effects replaced by ``effects`` (natural names)."""
+    """Return ``model`` with its group effects replaced by ``effects`` (natural names).
+
+    Parameters
+    ----------
+    model : Model
+        The model; its law, likelihood, priors and options are kept.
+    effects : dict
+        ``{natural parameter: group column(s)}``, as :class:`Model`'s ``effects`` (``{}``: no
+        effects).
+
+    Returns
+    -------
+    Model
+        A new model; ``model`` is unchanged.
+
+    Examples
+    --------
+    >>> from bayescale.pooling import with_effects
+    >>> model = with_effects(bs.Model(likelihood="normal"), {"E": "family", "A": "family"})
+    >>> model.spec()["effects"], model.spec()["likelihood"]
+    ({'E': ['family'], 'A': ['family']}, 'normal')
+    >>> with_effects(model, {}).spec()["effects"]
+    {}
+    """
     spec = model.spec()
     spec["effects"] = dict(effects)
     return Model.from_spec(spec, law=model.law)
@@ -136,6 +159,36 @@ def new_group_splits(
     (Split, Split)
         ``alone``: train on the group's ``k`` smallest sizes only; ``pooled``: train on those and
         every other group's rows. Both test on the group's larger sizes.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table, with the group column and model sizes.
+    model : Model
+        Its ``params`` column gives the model sizes.
+    group : str
+        The group column.
+    level : str
+        The group held out (compared with the labels as text).
+    k : int
+        How many of its smallest model sizes the group keeps, from 1 to its number of sizes
+        less one.
+
+    Raises
+    ------
+    DataError
+        When the level is missing or ``k`` leaves nothing to predict.
+
+    Examples
+    --------
+    Family ``f0`` (15 runs of 15 sizes) keeps its 2 smallest runs:
+
+    >>> from bayescale.pooling import new_group_splits
+    >>> alone, pooled = new_group_splits(family_runs, bs.Model(), "family", "f0", k=2)
+    >>> int(alone.train.sum()), int(pooled.train.sum()), int(pooled.test.sum())
+    (2, 47, 13)
+    >>> alone.name
+    'family=f0, 2 smallest sizes'
     """
     labels = _check_group(df, group)
     _, n = _sizes(df, model)
@@ -211,6 +264,30 @@ def new_group_backtest(
         case was not scored: too few sizes, too few runs for the law alone, predictive draws
         that are not finite). ``attrs``
         holds the per-point predictions (``"points"``) and the candidates (``"candidates"``).
+
+    Examples
+    --------
+    The whole check on the four simulated families, ``k = 1, 2, 3`` and the four default
+    candidates, is 72 NUTS fits (minutes), so it is skipped here:
+
+    >>> full = bs.pooling.new_group_backtest(bs.Model(), family_runs, "family")  # doctest: +SKIP
+
+    One family, one ``k`` and one candidate, by importance sampling, runs in seconds. With its
+    2 smallest runs, family ``f0`` cannot be fitted alone (7 parameters), and letting ``A``
+    vary by family predicts its 13 larger runs with a lower interval score than one law for
+    every family:
+
+    >>> table = bs.pooling.new_group_backtest(
+    ...     bs.Model(), family_runs, "family", ks=(2,), groups="f0",
+    ...     candidates={"A": {"A": "family"}}, method="psis", seed=0,
+    ... )
+    >>> table["method"].tolist()
+    ['alone', 'complete pooling', 'partial: A']
+    >>> table["status"].str.split(":").str[0].tolist()
+    ['not scored', 'ok', 'ok']
+    >>> scores = table.set_index("method")["interval_score_90"]
+    >>> bool(scores["partial: A"] < scores["complete pooling"])
+    True
     """
     labels = _check_group(df, group)
     _sizes(df, model)
@@ -267,6 +344,34 @@ def summarise_backtest(table: pd.DataFrame) -> pd.DataFrame:
 
     Returns mean coverage, interval score and median error over the cases that were fitted,
     with ``cases`` (how many were) and ``failed_fits`` (how many failed their diagnostics).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table of :func:`new_group_backtest`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``k`` and method (the scored ones): ``coverage_<level>``,
+        ``interval_score_90``, ``are_median``, ``cases``, ``failed_fits``.
+
+    Raises
+    ------
+    DataError
+        When no case was scored.
+
+    Examples
+    --------
+    >>> table = bs.pooling.new_group_backtest(
+    ...     bs.Model(), family_runs, "family", ks=(2,), groups="f0",
+    ...     candidates={"A": {"A": "family"}}, method="psis", seed=0,
+    ... )
+    >>> summary = bs.pooling.summarise_backtest(table)
+    >>> summary[["k", "method", "cases"]]
+       k            method  cases
+    0  2  complete pooling      1
+    1  2        partial: A      1
     """
     ok = table[table["status"] == "ok"]
     if ok.empty:
@@ -305,6 +410,23 @@ def choose_from_loo(
     -------
     (str, str)
         The chosen candidate and the reason, in words.
+
+    Examples
+    --------
+    A LOO table in which family effects on ``E`` and ``A`` fit best, but ``A`` alone is
+    within two standard errors:
+
+    >>> from bayescale.pooling import choose_from_loo
+    >>> loo_table = pd.DataFrame(
+    ...     {"elpd": [112.0, 111.0, 38.0], "dse": [0.0, 1.5, 7.0], "fit_ok": [True, True, True]},
+    ...     index=["E+A", "A", "none"],
+    ... )
+    >>> chosen, reason = choose_from_loo(loo_table, order=["none", "A", "E+A"])
+    >>> chosen
+    'A'
+    >>> print(reason)
+    LOO: 'E+A' has the highest ELPD; 'A' is the simplest structure within 2 standard errors of
+    it (ELPD 1.0 lower).
     """
     order = list(order)
     if sorted(order) != sorted(map(str, loo_table.index)):
@@ -370,6 +492,24 @@ class EffectsChoice:
         :func:`summarise_backtest` of a new-group backtest, when one was given.
     reason : str
         Why this candidate, in words.
+
+    Examples
+    --------
+    What :func:`choose_effects` returns; its ``effects`` go straight into a :class:`Model`:
+
+    >>> choice = bs.pooling.choose_effects(
+    ...     bs.Model(), family_runs, "family", candidates={"A": {"A": "family"}},
+    ...     method="psis", seed=0,
+    ... )
+    >>> choice.chosen, choice.effects
+    ('A', {'A': 'family'})
+    >>> model = bs.Model(effects=choice.effects)
+    >>> print(choice)
+    Chosen effects: A {'A': 'family'}
+    LOO: 'A' has the highest ELPD; ...
+    <BLANKLINE>
+    LOO:
+    ...
     """
 
     chosen: str
@@ -432,6 +572,24 @@ def choose_effects(
     Returns
     -------
     EffectsChoice
+
+    Examples
+    --------
+    Every default candidate (``E``, ``E+A``, ``E+A+B``, ``all``, and none) by NUTS takes
+    minutes, so that call is skipped here:
+
+    >>> choice = bs.pooling.choose_effects(bs.Model(), family_runs, "family")  # doctest: +SKIP
+
+    The same comparison of "none" against ``A`` varying by family, by importance sampling:
+
+    >>> choice = bs.pooling.choose_effects(
+    ...     bs.Model(), family_runs, "family", candidates={"A": {"A": "family"}},
+    ...     method="psis", seed=0,
+    ... )
+    >>> choice.chosen, choice.loo.index.tolist()
+    ('A', ['A', 'none'])
+    >>> bool(choice.loo["fit_ok"].all())
+    True
     """
     _check_group(df, group)
     candidates = {
@@ -513,6 +671,19 @@ def group_spread(
         (``1 - (width_fitted / width_new)^2``: the share of a new level's predictive variance
         from not knowing its effects). ``weak`` flags terms with fewer than 5 levels, whose
         scale, and so a new level's interval, leans on the prior.
+
+    Examples
+    --------
+    ``A`` varies by family in ``family_post``; four families identify its scale weakly, and
+    a new family's predictive interval is much wider than a fitted family's:
+
+    >>> from bayescale.pooling import group_spread
+    >>> spread = group_spread(family_post)
+    >>> spread[["parameter", "term", "levels", "weak"]]
+      parameter    term  levels  weak
+    0         A  family       4  True
+    >>> bool(spread.loc[0, "width_new"] > spread.loc[0, "width_fitted"])
+    True
     """
     effects = post.model.effects
     if not effects:

@@ -57,7 +57,27 @@ RECORD_GROUP = "extrapolation_record"
 
 
 def tree_coords(data: ScalingData) -> dict[str, Any]:
-    """Coords of a fit's tree: the levels of every group term and run, and the rows."""
+    """Coords of a fit's tree: the levels of every group term and run, and the rows.
+
+    Parameters
+    ----------
+    data : ScalingData
+        The validated table (:meth:`bayescale.Model.prepare`).
+
+    Returns
+    -------
+    dict
+        ``{dim: labels}``: one entry per group term (its levels), ``run`` for a per-run
+        effect, and ``obs`` (the row numbers).
+
+    Examples
+    --------
+    >>> from bayescale.posterior import tree_coords
+    >>> data = bs.Model(effects={"A": "family"}).prepare(family_runs)
+    >>> coords = tree_coords(data)
+    >>> list(coords), coords["family"]
+    (['family', 'obs'], ['f0', 'f1', 'f2', 'f3'])
+    """
     coords: dict[str, Any] = {t: list(g.labels) for t, g in data.groups.items()}
     if data.run is not None:
         coords[RUN] = list(data.run.labels)
@@ -66,14 +86,52 @@ def tree_coords(data: ScalingData) -> dict[str, Any]:
 
 
 def tree_dims(model: ModelDescription) -> dict[str, list[str]]:
-    """Dims of every variable of a fit's tree (beyond ``chain, draw``)."""
+    """Dims of every variable of a fit's tree (beyond ``chain, draw``).
+
+    Parameters
+    ----------
+    model : ModelDescription
+        The fitted model (:class:`bayescale.Model`).
+
+    Returns
+    -------
+    dict
+        ``{variable: [dim, ...]}`` for every variable with dims beyond ``chain, draw``.
+
+    Examples
+    --------
+    >>> from bayescale.posterior import tree_dims
+    >>> dims = tree_dims(bs.Model(effects={"A": "family"}))
+    >>> dims["A_family"], dims["loss"]
+    (['family'], ['obs'])
+    """
     out = dims(model.law, model.effects, terms_of(model.effects))
     out["loss"] = ["obs"]
     return out
 
 
 def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
-    """Write a posterior's DataTree (model spec in its attributes) to netCDF (h5netcdf)."""
+    """Write a posterior's DataTree (model spec in its attributes) to netCDF (h5netcdf).
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        The tree (``post.tree``).
+    path : str or Path
+        The file; missing parent folders are created.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> from bayescale.posterior import write_tree
+    >>> path = write_tree(post.tree, "fits/chinchilla.nc")
+    >>> path.name, path.is_file()
+    ('chinchilla.nc', True)
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tree.to_netcdf(path, engine="h5netcdf")
@@ -81,7 +139,26 @@ def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
 
 
 def read_tree(path: str | Path) -> xr.DataTree:
-    """Read a DataTree written by :func:`write_tree` fully into memory and close the file."""
+    """Read a DataTree written by :func:`write_tree` fully into memory and close the file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The netCDF file.
+
+    Returns
+    -------
+    xarray.DataTree
+        The tree, with its attributes; :func:`bayescale.load_posterior` makes it a posterior.
+
+    Examples
+    --------
+    >>> from bayescale.posterior import read_tree
+    >>> path = post.to_netcdf("fit.nc")
+    >>> tree = read_tree(path)
+    >>> tree["posterior"]["alpha"].dims
+    ('chain', 'draw')
+    """
     tree = xr.open_datatree(path, engine="h5netcdf").load()
     tree.close()
     return tree
@@ -116,6 +193,21 @@ class ScalingPosterior:
         The discrepancy's grid (models with a discrepancy term).
     extrapolation : ExtrapolationError, optional
         The extrapolation-error term of the fit's predictions.
+
+    Examples
+    --------
+    :func:`bayescale.fit` returns one (``post`` here is ``bs.fit(bs.Model(), runs, ...)``) and
+    :func:`bayescale.load_posterior` reads a saved one back:
+
+    >>> type(post).__name__
+    'ScalingPosterior'
+    >>> post.summary().index.tolist()
+    ['E', 'A', 'B', 'alpha', 'beta', 'sigma', 'nu']
+    >>> loss = post.predict(N=1e9, D=2e10)  # a 1B model on 20B tokens (inside the ladder)
+    >>> loss.dims, round(float(loss.median()), 1)
+    (('chain', 'draw', 'point'), 2.6)
+    >>> sorted(post.tree.children)[:3]  # an ArviZ DataTree
+    ['constant_data', 'extrapolation_record', 'log_likelihood']
     """
 
     def __init__(
@@ -220,6 +312,25 @@ class ScalingPosterior:
             :data:`PREDICTIVE_MAX_ELEMENTS` (:func:`with_predictive` adds them later).
         seed : int
             Seed of the replicated losses.
+
+        Returns
+        -------
+        ScalingPosterior
+            The posterior (:meth:`bayescale.Model.posterior_from` adds the prior and the
+            learned extrapolation error, as :func:`bayescale.fit` does).
+
+        Examples
+        --------
+        Draws of the inference engine (here importance sampling, a second or so) become a
+        posterior:
+
+        >>> from bayescale.inference import NutsSettings, sample_importance
+        >>> model = bs.Model()
+        >>> data = model.prepare(runs)
+        >>> (draws,) = sample_importance(model, [data], NutsSettings(chains=2, draws=1000))
+        >>> rebuilt = bs.ScalingPosterior.from_draws(model, data, draws)
+        >>> dict(rebuilt.posterior.sizes), rebuilt.settings["method"]
+        ({'chain': 2, 'draw': 1000}, 'psis')
         """
         posterior = dict(draws.samples)
         terms = terms_of(model.effects)
@@ -281,7 +392,28 @@ class ScalingPosterior:
 
     @classmethod
     def from_tree(cls, tree: xr.DataTree, model: ModelDescription) -> ScalingPosterior:
-        """Rebuild a posterior from its DataTree and its model (see ``load_posterior``)."""
+        """Rebuild a posterior from its DataTree and its model (see ``load_posterior``).
+
+        Parameters
+        ----------
+        tree : xarray.DataTree
+            A fit's tree, with the attributes :meth:`from_draws` wrote (its scale, and its
+            discrepancy grid and extrapolation error if any).
+        model : ModelDescription
+            The fitted model.
+
+        Returns
+        -------
+        ScalingPosterior
+
+        Examples
+        --------
+        >>> from bayescale.posterior import read_tree
+        >>> tree = read_tree(post.to_netcdf("fit.nc"))
+        >>> again = bs.ScalingPosterior.from_tree(tree, bs.Model())
+        >>> again.law.name, again.extrapolation.mode
+        ('chinchilla', 'inputs')
+        """
         scale = Scale.from_dict(json.loads(tree.attrs[ATTR_SCALE]))
         grid = tree.attrs.get(ATTR_DISCREPANCY)
         grid = Grid(**json.loads(grid)) if grid else None
@@ -291,7 +423,25 @@ class ScalingPosterior:
 
     # -- I/O ----------------------------------------------------------------------------------
     def to_netcdf(self, path: str | Path) -> Path:
-        """Write the DataTree (with the model spec in its attributes) to a netCDF file."""
+        """Write the DataTree (with the model spec in its attributes) to a netCDF file.
+
+        Parameters
+        ----------
+        path : str or Path
+            The file (conventionally ``.nc``); missing parent folders are created.
+
+        Returns
+        -------
+        Path
+            The file written; :func:`bayescale.load_posterior` reads it back.
+
+        Examples
+        --------
+        >>> path = post.to_netcdf("chinchilla.nc")
+        >>> back = bs.load_posterior(path)
+        >>> back.law.name, back.posterior.sizes["draw"]
+        ('chinchilla', 500)
+        """
         return write_tree(self.tree, path)
 
     # -- views --------------------------------------------------------------------------------
@@ -321,7 +471,22 @@ class ScalingPosterior:
         return json.loads(self._tree.attrs.get(ATTR_TIMING, "{}"))
 
     def group_labels(self, term: str) -> list[str]:
-        """Labels of a group term (the coords of its dim)."""
+        """Labels of a group term (the coords of its dim).
+
+        Parameters
+        ----------
+        term : str
+            The term's name (its dim): the column for a one-column term, ``"family"``.
+
+        Returns
+        -------
+        list of str
+
+        Examples
+        --------
+        >>> family_post.group_labels("family")
+        ['f0', 'f1', 'f2', 'f3']
+        """
         return [str(v) for v in self._tree["posterior"][term].values]
 
     def parameter_names(self) -> list[str]:
@@ -344,6 +509,30 @@ class ScalingPosterior:
         Central intervals at :data:`bayescale.defaults.PROB` (90 %, as every other output)
         unless ``ci_prob`` is given; numbers unrounded unless ``round_to`` is given (printed
         tables show :data:`~bayescale.defaults.DIGITS` significant digits).
+
+        Parameters
+        ----------
+        var_names : list of str, optional
+            The quantities; default :meth:`parameter_names` (natural parameters, effect SDs,
+            noise, per-group parameters).
+        **kwargs
+            Passed to ``arviz_stats.summary`` (``ci_prob``, ``round_to``, ``kind``, ...).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per quantity: ``mean``, ``sd``, the interval bounds, ESS, R-hat and MCSE.
+
+        Examples
+        --------
+        >>> table = post.summary(["E", "alpha", "beta"])
+        >>> table.columns.tolist()
+        ['mean', 'sd', 'eti90_lb', 'eti90_ub', 'ess_bulk', 'ess_tail', 'r_hat', 'mcse_mean',
+         'mcse_sd']
+        >>> round(float(table.loc["alpha", "mean"]), 1)
+        0.4
+        >>> family_post.summary(["A_family"]).index.tolist()  # one row per family
+        ['A_family[f0]', 'A_family[f1]', 'A_family[f2]', 'A_family[f3]']
         """
         kwargs.setdefault("ci_prob", PROB)
         kwargs.setdefault("round_to", "none")
@@ -352,11 +541,46 @@ class ScalingPosterior:
         )
 
     def diagnostics(self, warn: bool = True) -> pd.DataFrame:
-        """R-hat, ESS, divergences, tree depth and E-BFMI (:func:`bayescale.diagnose`)."""
+        """R-hat, ESS, divergences, tree depth and E-BFMI (:func:`bayescale.diagnose`).
+
+        Parameters
+        ----------
+        warn : bool
+            Warn (:class:`~bayescale.errors.ConvergenceWarning`) when a check fails.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Per parameter ``ess_bulk``, ``ess_tail``, ``r_hat`` and ``ok``; the sampler's checks
+            and the overall ``ok`` in ``attrs``.
+
+        Examples
+        --------
+        >>> table = post.diagnostics()
+        >>> table.columns.tolist(), table.attrs["ok"], table.attrs["divergences"]
+        (['ess_bulk', 'ess_tail', 'r_hat', 'ok'], True, 0)
+        """
         return diagnose(self, warn=warn)
 
     def loo(self, pointwise: bool = True):
-        """PSIS-LOO on the loss scale (:func:`bayescale.loo`)."""
+        """PSIS-LOO on the loss scale (:func:`bayescale.loo`).
+
+        Parameters
+        ----------
+        pointwise : bool
+            Keep each row's ELPD and Pareto k-hat.
+
+        Returns
+        -------
+        arviz_stats.ELPDData
+            ``elpd``, ``se``, ``p`` and, pointwise, ``elpd_i`` and ``pareto_k``.
+
+        Examples
+        --------
+        >>> res = post.loo()
+        >>> int(res.n_data_points), bool((res.pareto_k <= res.good_k).all())  # all k-hat good
+        (35, True)
+        """
         return loo(self, pointwise=pointwise)
 
     def fitted_table(self) -> pd.DataFrame:
@@ -382,7 +606,30 @@ class ScalingPosterior:
 
     # -- prediction ---------------------------------------------------------------------------
     def assignment(self, groups: Mapping[str, Any], m: int, new_groups: bool) -> Assignment:
-        """Group levels of ``m`` points from labels by column (see :meth:`predict`)."""
+        """Group levels of ``m`` points from labels by column (see :meth:`predict`).
+
+        Parameters
+        ----------
+        groups : dict
+            Labels by group column (and ``run``): a scalar or ``m`` labels each.
+        m : int
+            Number of points.
+        new_groups : bool
+            Allow labels not seen in the data (each a new level); otherwise they are an error.
+
+        Returns
+        -------
+        Assignment
+            Per term the level codes of the points (a new level numbered after the fitted
+            ones) and the number of new levels; the same for runs.
+
+        Examples
+        --------
+        >>> family_post.assignment({"family": ["f0", "f2"]}, 2, new_groups=False).codes
+        {'family': array([0, 2])}
+        >>> family_post.assignment({"family": "f9"}, 1, new_groups=True).new_levels
+        {'family': 1}
+        """
         terms = terms_of(self.model.effects)
         known = {c for t in terms for c in t.columns}
         unknown = set(groups) - known - {RUN}
@@ -442,6 +689,30 @@ class ScalingPosterior:
 
         Labels are given by column (scalars, or arrays of ``m`` per-point labels); a term whose
         columns are not all given is a new group (its effects drawn from the population).
+
+        Parameters
+        ----------
+        new_groups : bool
+            Allow labels not seen in the data.
+        rng_seed : int or jax.Array
+            Seed (or key) of the new-group effects.
+        m : int
+            Number of points the labels are given for.
+        **groups
+            Group labels by column (``family="f1"``).
+
+        Returns
+        -------
+        Predictor
+            The prediction path over every draw, for any inputs (arrays, in JAX).
+
+        Examples
+        --------
+        >>> import jax
+        >>> pred = family_post.predictor(family="f1")
+        >>> x = {"N": np.array([1e8, 1e9]), "D": np.array([2e9, 2e10])}
+        >>> pred.loss(x, "mean", jax.random.PRNGKey(0)).shape  # (chain, draw, point)
+        (2, 500, 2)
         """
         key = rng_seed if isinstance(rng_seed, jax.Array) else jax.random.PRNGKey(rng_seed)
         return predictor(
@@ -485,6 +756,24 @@ class ScalingPosterior:
         -------
         xarray.DataArray
             Dims ``(chain, draw, point)``; the inputs and labels are coords on ``point``.
+
+        Examples
+        --------
+        >>> loss = post.predict(N=[1e8, 1e9], D=[5e9, 2e10])
+        >>> dict(loss.sizes)
+        {'chain': 2, 'draw': 500, 'point': 2}
+        >>> loss.median(("chain", "draw")).round(1).values.tolist()
+        [3.2, 2.6]
+        >>> band = post.predict(N=1e9, D=2e10, kind="mean").quantile([0.05, 0.95])
+        >>> bool(band[0] < band[1])
+        True
+
+        Group labels pick a fitted group; an unseen one needs ``new_groups=True``:
+
+        >>> family_post.predict(N=1e8, D=2e9, family="f1")["family"].values.tolist()
+        ['f1']
+        >>> family_post.predict(N=1e8, D=2e9, family="f9", new_groups=True).shape
+        (2, 500, 1)
         """
         if kind not in KINDS:
             raise ValueError(f"kind={kind!r}; choose 'predictive' or 'mean'.")
@@ -513,6 +802,26 @@ class ScalingPosterior:
         extrapolation error (``lower_with_error``, ``upper_with_error``; its scales are the
         posterior's, learned from this same record, so this coverage is in-sample). Empty for
         a fit without a learned error or with too few rows for a cut.
+
+        Parameters
+        ----------
+        prob : float
+            Probability of the intervals widened by the learned error.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per held-out row of each cut.
+
+        Examples
+        --------
+        >>> record = post.calibration()
+        >>> record["cut"].unique().tolist()
+        ['future 20%', 'future 35%', 'future 50%']
+        >>> record.columns.tolist()[2:7]
+        ['distance', 'loss', 'median', 'lower', 'upper']
+        >>> len(record)  # 3 cuts: 7 + 7 + 16 held-out rows
+        30
         """
         self._learn_scales()
         if RECORD_GROUP not in self._tree.children:
@@ -541,6 +850,22 @@ class ScalingPosterior:
         With inputs ``x`` that all lie inside the data, a learned extrapolation error (zero
         there, whatever its scales) is not learned yet: its scales read as zeros, and the
         predictions are the same as after learning them.
+
+        Parameters
+        ----------
+        x : dict, optional
+            The inputs about to be predicted (``{"N": array, ...}``).
+
+        Returns
+        -------
+        dict
+            ``{site: array (chain, draw, ...)}``.
+
+        Examples
+        --------
+        >>> draws = post.sampled()
+        >>> sorted(draws)[:5], draws["log_E"].shape
+        (['a', 'b', 'extrap_growth', 'extrap_offset', 'log_E'], (2, 500))
         """
         inside = (
             x is not None
@@ -571,7 +896,33 @@ class ScalingPosterior:
         return ExtrapolationError.from_data(x, mode="fixed", cost=self.cost)
 
     def warn_far_outside(self, x: Mapping[str, Any], what: str) -> None:
-        """Warn (:class:`~bayescale.errors.ExtrapolationWarning`) for inputs far past the data."""
+        """Warn (:class:`~bayescale.errors.ExtrapolationWarning`) for inputs far past the data.
+
+        Far: more than :data:`~bayescale.sanity.FAR_ABOVE_DECADES` (4) decades above the data
+        on any axis, or more than 1 decade below it.
+
+        Parameters
+        ----------
+        x : dict
+            Inputs by name (``{"C": ...}``, ``{"N": ..., "D": ...}``).
+        what : str
+            The start of the message (``"Predicting"``, ``"Budgets reach"``).
+
+        Warns
+        -----
+        ExtrapolationWarning
+            When any point lies far past the data.
+
+        Examples
+        --------
+        >>> import warnings
+        >>> post.warn_far_outside({"C": 1e21}, "Predicting")  # 1 decade out: no warning
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     post.warn_far_outside({"C": 1e25}, "Predicting")
+        >>> print(caught[0].message)
+        Predicting 5.0 decades past the largest training run: ...
+        """
         ranges = self.data_range()
         if ranges is not None:
             up, down = ranges.distances(x)
@@ -582,6 +933,30 @@ class ScalingPosterior:
 
         Inputs come back as flat arrays of one length ``m`` (``C = k N D`` added where the law
         reads ``C``); labels as given.
+
+        Parameters
+        ----------
+        **values
+            Inputs by name or column role and group labels by column, as for :meth:`predict`.
+
+        Returns
+        -------
+        tuple
+            ``(x, groups, m)``: the inputs broadcast to flat arrays, the labels, the number of
+            points.
+
+        Raises
+        ------
+        ValueError
+            When an input of the law is missing.
+        DataError
+            When inputs do not broadcast, or are not finite and positive.
+
+        Examples
+        --------
+        >>> x, groups, m = family_post.points(params=[1e8, 2e8], tokens=2e9, family="f1")
+        >>> x["D"], groups, m
+        (array([2.e+09, 2.e+09]), {'family': 'f1'}, 2)
         """
         x, groups = _points(values)
         if "C" in self.law.inputs and "C" not in x and {"N", "D"} <= set(x):
@@ -609,7 +984,33 @@ class ScalingPosterior:
     def label(
         self, draws: Any, x: Mapping[str, np.ndarray], groups: Mapping[str, Any], name: str = "loss"
     ) -> xr.DataArray:
-        """Label draws ``(chain, draw, point)`` with the inputs and group labels of the points."""
+        """Label draws ``(chain, draw, point)`` with the inputs and group labels of the points.
+
+        Parameters
+        ----------
+        draws : array
+            Draws shaped ``(chain, draw, point)``.
+        x : dict
+            The points' inputs (flat arrays, :meth:`points`).
+        groups : dict
+            The points' group labels by column.
+        name : str
+            Name of the DataArray.
+
+        Returns
+        -------
+        xarray.DataArray
+            Dims ``(chain, draw, point)``, the inputs and labels as coords on ``point``.
+
+        Examples
+        --------
+        >>> import jax
+        >>> x, groups, m = family_post.points(N=[1e8, 1e9], D=2e10, family="f1")
+        >>> raw = family_post.predictor(m=m, **groups).loss(x, "mean", jax.random.PRNGKey(0))
+        >>> da = family_post.label(raw, x, groups)
+        >>> da.dims, da["family"].values.tolist()
+        (('chain', 'draw', 'point'), ['f1', 'f1'])
+        """
         post = self._tree["posterior"]
         m = next(iter(x.values())).shape[0]
         coords: dict[str, Any] = {
@@ -628,7 +1029,25 @@ class ScalingPosterior:
 
 
 def fitted_assignment(post: ScalingPosterior) -> Assignment:
-    """Group levels and runs of the fitted rows (every level and run a fitted one)."""
+    """Group levels and runs of the fitted rows (every level and run a fitted one).
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit.
+
+    Returns
+    -------
+    Assignment
+        The level code of every fitted row per term (no new levels), and its run.
+
+    Examples
+    --------
+    >>> from bayescale.posterior import fitted_assignment
+    >>> a = fitted_assignment(family_post)
+    >>> a.codes["family"].shape, a.new_levels
+    ((60,), {'family': 0})
+    """
     const = post.tree["constant_data"]
     codes = {t.name: np.asarray(const[f"code_{t}"].values) for t in terms_of(post.model.effects)}
     run = np.asarray(const["code_run"].values) if "code_run" in const else None
@@ -640,6 +1059,25 @@ def with_predictive(post: ScalingPosterior, seed: int = 0) -> xr.DataTree:
 
     Each row is replicated through the prediction path with its own group levels and run (so
     every effect enters as fitted) and inside the data, where the extrapolation error is zero.
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit; its tree gains the group (nothing is done when it has one).
+    seed : int
+        Seed of the replicated losses.
+
+    Returns
+    -------
+    xarray.DataTree
+        The posterior's tree.
+
+    Examples
+    --------
+    >>> from bayescale.posterior import with_predictive
+    >>> tree = with_predictive(post)
+    >>> dict(tree["posterior_predictive"]["loss"].sizes)
+    {'chain': 2, 'draw': 500, 'obs': 35}
     """
     if "posterior_predictive" in post.tree.children:
         return post.tree

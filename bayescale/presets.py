@@ -15,7 +15,39 @@ def available_presets() -> list[str]:
 
 
 def preset_path(name: str | Path) -> Path:
-    """Path of a preset given by name or path."""
+    """Path of a preset given by name or path.
+
+    Parameters
+    ----------
+    name : str or Path
+        A shipped preset's name (:func:`available_presets`), or the path of a ``.toml`` file.
+
+    Returns
+    -------
+    Path
+        The preset file.
+
+    Raises
+    ------
+    SpecificationError
+        When no preset has that name (the message lists those that do).
+
+    Examples
+    --------
+    >>> from bayescale.presets import available_presets, preset_path
+    >>> available_presets()
+    ['chinchilla', 'chinchilla_dataset', 'chinchilla_family', ...]
+    >>> preset_path("chinchilla_family").name
+    'chinchilla_family.toml'
+
+    A copy edited as your own preset is found by its path:
+
+    >>> from pathlib import Path
+    >>> mine = Path("my_preset.toml")
+    >>> _ = mine.write_text(preset_path("chinchilla_family").read_text())
+    >>> preset_path(mine) == mine
+    True
+    """
     path = Path(name)
     if path.suffix == ".toml" and path.is_file():
         return path
@@ -31,6 +63,27 @@ def read_preset(name: str | Path) -> dict:
     A preset has a ``[law]`` table (``name`` and optional ``config``), optional ``[effects]``
     (``E = "family"`` or a list), ``[priors]`` (text such as ``"Normal(0, 1)"``),
     ``likelihood``, ``scale``, ``run`` and ``[columns]``.
+
+    Parameters
+    ----------
+    name : str or Path
+        A shipped preset's name or the path of a ``.toml`` file (:func:`preset_path`).
+
+    Returns
+    -------
+    dict
+        The spec, ready for :meth:`bayescale.Model.from_spec` (the preset's ``description``
+        left out).
+
+    Examples
+    --------
+    >>> from bayescale.presets import read_preset
+    >>> spec = read_preset("chinchilla_family")
+    >>> spec["law"], spec["effects"]
+    ({'name': 'chinchilla', 'config': {}}, {'E': 'family', 'A': 'family', 'B': 'family'})
+    >>> bs.Model.from_spec(spec)
+    Model('chinchilla', effects={'E': ['family'], 'A': ['family'], 'B': ['family']},
+          likelihood='student_t')
     """
     with open(preset_path(name), "rb") as f:
         raw = tomllib.load(f)

@@ -16,6 +16,34 @@ def parse_prior(text: str | dist.Distribution) -> dist.Distribution:
 
     Only a call of a distribution class in :mod:`numpyro.distributions` with numeric literal
     arguments is accepted; nothing is evaluated.
+
+    Parameters
+    ----------
+    text : str or numpyro.distributions.Distribution
+        The prior as text, positional or keyword arguments (``"Normal(0, 1)"``,
+        ``"HalfNormal(scale=0.05)"``); a distribution passes through unchanged.
+
+    Returns
+    -------
+    numpyro.distributions.Distribution
+        The distribution.
+
+    Raises
+    ------
+    SpecificationError
+        When the text is not a numpyro distribution called with numbers.
+
+    Examples
+    --------
+    >>> from bayescale.priors import parse_prior
+    >>> prior = parse_prior("LogNormal(-1.2, 0.5)")
+    >>> type(prior).__name__, float(prior.loc), float(prior.scale)
+    ('LogNormal', -1.2, 0.5)
+    >>> parse_prior("__import__('os')")
+    Traceback (most recent call last):
+    ...
+    bayescale.errors.SpecificationError: Prior "__import__('os')": '__import__' is not a numpyro
+    distribution.
     """
     if isinstance(text, dist.Distribution):
         return text
@@ -43,6 +71,34 @@ def prior_to_str(d: dist.Distribution, digits: int | None = None) -> str:
 
     ``digits`` rounds each value to that many significant digits, for display; the default
     writes every digit, so that :func:`parse_prior` gives the same distribution back.
+
+    Parameters
+    ----------
+    d : numpyro.distributions.Distribution
+        A distribution whose parameters are scalars.
+    digits : int, optional
+        Significant digits of each value (default: every digit).
+
+    Returns
+    -------
+    str
+        ``"Name(param=value, ...)"`` with keyword arguments.
+
+    Raises
+    ------
+    SpecificationError
+        When a parameter of ``d`` is not a scalar.
+
+    Examples
+    --------
+    >>> import numpyro.distributions as dist
+    >>> from bayescale.priors import parse_prior, prior_to_str
+    >>> prior_to_str(dist.Normal(-1.2043, 0.5))
+    'Normal(loc=-1.2043, scale=0.5)'
+    >>> prior_to_str(dist.Normal(-1.2043, 0.5), digits=2)
+    'Normal(loc=-1.2, scale=0.5)'
+    >>> prior_to_str(parse_prior("HalfNormal(0.05)"))
+    'HalfNormal(scale=0.05)'
     """
     args = []
     for name in d.arg_constraints:

@@ -52,7 +52,34 @@ def _save(fig: Figure, out: Path, name: str) -> str:
 
 
 def parameter_table(post: ScalingPosterior, prob: float = PROB) -> pd.DataFrame:
-    """Median, central ``prob`` interval, R-hat and bulk ESS of the reported parameters."""
+    """Median, central ``prob`` interval, R-hat and bulk ESS of the reported parameters.
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit.
+    prob : float
+        Probability of the central interval (``lower``, ``upper``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per parameter of :meth:`ScalingPosterior.parameter_names`, one per level for
+        a group effect (``A_family[f0]``): ``parameter``, ``median``, ``lower``, ``upper``,
+        ``r_hat`` and ``ess_bulk``. :func:`report` writes it as ``parameters.csv`` and
+        ``parameters.tex``.
+
+    Examples
+    --------
+    >>> from bayescale.report import parameter_table
+    >>> table = parameter_table(post, prob=0.9)
+    >>> table["parameter"].tolist()
+    ['E', 'A', 'B', 'alpha', 'beta', 'sigma', 'nu']
+    >>> round(float(table.set_index("parameter").loc["alpha", "median"]), 1)
+    0.4
+    >>> parameter_table(family_post)["parameter"].tolist()[-4:]
+    ['A_family[f0]', 'A_family[f1]', 'A_family[f2]', 'A_family[f3]']
+    """
     p = post.posterior
     diag = post.diagnostics(warn=False)
     rows = []
@@ -136,6 +163,23 @@ def report(
         Central interval probability of every table and band.
     progress : callable, optional
         Called with a short message as each long step starts (the command line prints them).
+
+    Returns
+    -------
+    pathlib.Path
+        ``<out_dir>/report.html``.
+
+    Examples
+    --------
+    A report draws every figure and the frontier (about 10 s); its parameter table is
+    :func:`parameter_table`:
+
+    >>> path = bs.report(post, "report", target_compute=1e21, progress=print)  # doctest: +SKIP
+    >>> path.name  # doctest: +SKIP
+    'report.html'
+    >>> from bayescale.report import parameter_table
+    >>> parameter_table(post).columns.tolist()  # parameters.csv in the report's folder
+    ['parameter', 'median', 'lower', 'upper', 'r_hat', 'ess_bulk']
     """
     say = progress or (lambda message: None)
     out = Path(out_dir)

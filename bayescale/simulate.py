@@ -16,7 +16,30 @@ BESIROGLU_2024 = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta
 
 
 def chinchilla_loss(p: Mapping[str, float], n: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """``E + A N^-alpha + B D^-beta``."""
+    """``E + A N^-alpha + B D^-beta``.
+
+    Parameters
+    ----------
+    p : dict
+        Natural parameters ``E, A, B, alpha, beta`` (e.g. :data:`HOFFMANN_2022`).
+    n, d : float or numpy.ndarray
+        Parameters and training tokens (broadcast together).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The loss.
+
+    Examples
+    --------
+    Chinchilla itself (70B parameters, 1.4T tokens) under Hoffmann et al.'s estimates:
+
+    >>> from bayescale.simulate import HOFFMANN_2022, chinchilla_loss
+    >>> round(float(chinchilla_loss(HOFFMANN_2022, 7e10, 1.4e12)), 3)
+    1.937
+    >>> chinchilla_loss(HOFFMANN_2022, np.array([1e8, 1e9]), np.array([2e9, 2e10])).round(2)
+    array([3.49, 2.58])
+    """
     return p["E"] + p["A"] * n ** -p["alpha"] + p["B"] * d ** -p["beta"]
 
 
@@ -65,6 +88,26 @@ def simulate_ladder(
         Columns ``params, tokens, flops, loss, family, seed, run``; the true per-family
         parameters are in ``df.attrs["truth"]`` and the population values in
         ``df.attrs["params"]``.
+
+    Examples
+    --------
+    The default ladder: 5 budgets from 1e18 to 1e20 FLOP, 7 sizes each, one family:
+
+    >>> ladder = bs.simulate_ladder()
+    >>> ladder.shape
+    (35, 7)
+    >>> ladder.columns.tolist()
+    ['params', 'tokens', 'flops', 'loss', 'family', 'seed', 'run']
+    >>> ladder.attrs["params"]["alpha"]
+    0.34
+
+    Four families whose ``E`` and ``A`` differ, two seeds each:
+
+    >>> groups = bs.simulate_ladder(families=4, seeds=2, seed_sd=0.05, seed=1)
+    >>> groups.groupby("family").size().tolist()
+    [70, 70, 70, 70]
+    >>> sorted(groups.attrs["truth"])
+    ['f0', 'f1', 'f2', 'f3']
     """
     p = dict(HOFFMANN_2022 if params is None else params)
     rng = np.random.default_rng(seed)
@@ -97,7 +140,30 @@ def simulate_ladder(
 
 
 def cosine_schedule(steps: int = 2000, warmup: int = 100, peak: float = 3e-4) -> np.ndarray:
-    """Learning rate per step: linear warm-up, then cosine decay to 10 % of the peak."""
+    """Learning rate per step: linear warm-up, then cosine decay to 10 % of the peak.
+
+    Parameters
+    ----------
+    steps : int
+        Number of training steps.
+    warmup : int
+        Steps of the linear warm-up.
+    peak : float
+        Learning rate at the end of the warm-up.
+
+    Returns
+    -------
+    numpy.ndarray
+        The learning rate of steps ``1..steps``.
+
+    Examples
+    --------
+    >>> lr = bs.simulate.cosine_schedule(steps=1000, warmup=100, peak=3e-4)
+    >>> lr.shape
+    (1000,)
+    >>> float(lr.max()), round(float(lr[-1]), 7)
+    (0.0003, 3e-05)
+    """
     s = np.arange(1, steps + 1)
     cos = 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * (s - warmup) / (steps - warmup)))
     return np.where(s <= warmup, peak * s / warmup, peak * cos)
@@ -111,7 +177,26 @@ def typical_design(law: str) -> pd.DataFrame:
     parameter with 5 unique tokens per parameter. BNSL: a 40-point curve in steps. M4: a
     40-point curve in tokens from 1e6 to 1e10. Annealing: a cosine schedule
     (:func:`cosine_schedule`) read every 40 steps. Links: upstream losses from 2.3 to 4.5.
-    For simulation-based calibration (:func:`bayescale.calibration.sbc`) and the law tests.
+    For simulation-based calibration (:func:`bayescale.calibration.sbc`, after adding a
+    placeholder ``loss`` column) and the law tests.
+
+    Parameters
+    ----------
+    law : str
+        Name of a registered law (:func:`bayescale.laws.available`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The law's input columns, one row per observation.
+
+    Examples
+    --------
+    >>> design = bs.simulate.typical_design("chinchilla")
+    >>> design.shape
+    (40, 2)
+    >>> bs.simulate.typical_design("annealing").columns.tolist()
+    ['step', 'lr_area', 'anneal_area']
     """
     if law in ("chinchilla", "kaplan", "farseer", "power"):
         n = np.repeat(np.geomspace(1e7, 1e9, 8), 5)

@@ -45,7 +45,30 @@ class Term:
 
     @classmethod
     def parse(cls, text: str | Term) -> Term:
-        """Parse ``"family"`` or ``"family:seed"`` (a Term passes through)."""
+        """Parse ``"family"`` or ``"family:seed"`` (a Term passes through).
+
+        Parameters
+        ----------
+        text : str or Term
+            A column name, or columns joined by ``:``; spaces around names are dropped.
+
+        Returns
+        -------
+        Term
+            The term.
+
+        Raises
+        ------
+        SpecificationError
+            When ``text`` is empty or names an empty column (``"family:"``).
+
+        Examples
+        --------
+        >>> bs.Term.parse("family:seed")
+        Term(columns=('family', 'seed'))
+        >>> bs.Term.parse(" family ").name
+        'family'
+        """
         if isinstance(text, Term):
             return text
         if not isinstance(text, str) or not text.strip():
@@ -63,11 +86,51 @@ class Term:
         return SEP.join(self.columns)
 
     def label(self, values: Mapping[str, object]) -> str:
-        """Level label of one row given its column values."""
+        """Level label of one row given its column values.
+
+        Parameters
+        ----------
+        values : mapping
+            The row's value of each of the term's columns (a dict, or a row of a table).
+
+        Returns
+        -------
+        str
+            The values as text, joined by ``:``.
+
+        Examples
+        --------
+        >>> term = bs.Term.parse("family:seed")
+        >>> term.label({"family": "f2", "seed": 0})
+        'f2:0'
+        >>> term.label(family_runs.iloc[-1])  # a row of a table
+        'f3:0'
+        """
         return SEP.join(str(values[c]) for c in self.columns)
 
     def split(self, label: str) -> tuple[str, ...]:
-        """Column labels of a level label (inverse of :meth:`label`)."""
+        """Column labels of a level label (inverse of :meth:`label`).
+
+        Parameters
+        ----------
+        label : str
+            A level label, one part per column joined by ``:``.
+
+        Returns
+        -------
+        tuple of str
+            The label of each column, as text.
+
+        Raises
+        ------
+        ValueError
+            When the label does not have one part per column.
+
+        Examples
+        --------
+        >>> bs.Term.parse("family:seed").split("f2:0")
+        ('f2', '0')
+        """
         parts = str(label).split(SEP)
         if len(parts) != len(self.columns):
             raise ValueError(f"Label {label!r} does not have one part per column of {self.name}.")
@@ -78,7 +141,26 @@ class Term:
 
 
 def parse_terms(terms: str | Term | Sequence[str | Term]) -> tuple[Term, ...]:
-    """Parse one term or a sequence of terms, keeping first-use order without repeats."""
+    """Parse one term or a sequence of terms, keeping first-use order without repeats.
+
+    Parameters
+    ----------
+    terms : str, Term or sequence of str or Term
+        One term (``"family"``, ``"family:seed"``) or several.
+
+    Returns
+    -------
+    tuple of Term
+        The distinct terms, in the order they first appear.
+
+    Examples
+    --------
+    >>> from bayescale.terms import parse_terms
+    >>> parse_terms("family")
+    (Term(columns=('family',)),)
+    >>> parse_terms(["family", "family:seed", "family"])
+    (Term(columns=('family',)), Term(columns=('family', 'seed')))
+    """
     items = [terms] if isinstance(terms, str | Term) else list(terms)
     return tuple(dict.fromkeys(Term.parse(t) for t in items))
 

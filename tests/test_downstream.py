@@ -144,6 +144,12 @@ def test_predict_rejects_unknown_labels_and_round_trips(joint_fit, tmp_path):
     np.testing.assert_allclose(a["metric"].values, b["metric"].values)
     assert back.model.metric_column == "error"
     assert np.isfinite(back.summary()["mean"].astype(float)).all()
+    # 90 % intervals, as every other output; the prior group holds the latent sites only (the
+    # observed sites' replicas are the prior predictive)
+    assert {"eti90_lb", "eti90_ub"} <= set(back.summary().columns)
+    prior = joint_fit.tree["prior"]
+    assert "loss" not in prior and "link__metric" not in prior and "log_E" in prior
+    assert "loss" in joint_fit.tree["prior_predictive"]
 
 
 @pytest.mark.parametrize("kind", ["mean", "predictive"])

@@ -90,6 +90,22 @@ def test_save_load_roundtrip_is_exact(epoch_fit, tmp_path):
     np.testing.assert_array_equal(a.values, b.values)
 
 
+def test_a_fit_saved_before_the_learned_error_reads_back_with_the_fixed_drift(epoch_fit, tmp_path):
+    import json
+
+    from bayescale.posterior import ATTR_MODEL
+
+    path = epoch_fit.to_netcdf(tmp_path / "fit.nc")
+    tree = xr.open_datatree(path)
+    spec = json.loads(tree.attrs[ATTR_MODEL])
+    del spec["extrapolation"]  # as written before the learned error existed
+    tree.attrs[ATTR_MODEL] = json.dumps(spec)
+    tree.load().to_netcdf(tmp_path / "old.nc")
+    tree.close()
+    assert bs.load_posterior(tmp_path / "old.nc").model.extrapolation == "fixed"
+    assert bs.load_posterior(path).model.extrapolation == "learned"
+
+
 def test_hierarchy_recovers_family_parameters(hierarchy, hierarchy_fit):
     post = hierarchy_fit.posterior
     truth = hierarchy.attrs["truth"]
@@ -582,3 +598,29 @@ def test_parallel_chains_on_every_cpu_device_warn_for_large_tables():
     assert all_devices_memory_advice(n_dev, n_dev, small) is None
     assert all_devices_memory_advice(1, n_dev, big) is None  # vectorised on one device
     assert all_devices_memory_advice(n_dev, n_dev - 1, big) is None
+
+
+def test_a_single_chain_is_checked_by_its_split_halves():
+    """ArviZ's R-hat is NaN for one chain; the diagnostics compare its halves (Stan's split
+    R-hat), so a good single-chain fit passes, and a NaN R-hat is named when it occurs."""
+    runs = bs.simulate_ladder()
+    post = bs.fit(bs.Model(), runs, chains=1, draws=1000, warmup=500, seed=0)
+    table = bs.diagnose(post, warn=False)
+    assert table["r_hat"].notna().all() and table.attrs["ok"]
+    from bayescale.diagnostics import failure_message
+
+    table.loc["E", "r_hat"] = np.nan
+    table.attrs["rhat_max"] = float(table["r_hat"].max())
+    assert "R-hat could not be computed (E)" in failure_message(table)
+
+
+def test_diagnostics_leave_out_the_extrapolation_scales(epoch_fit):
+    """The learned error's scales join the posterior on the first prediction; drawn from a grid
+    posterior after the fit, they are not the sampler's, and the table is the same either way."""
+    from bayescale.extrapolation import SCALE_SITES
+
+    epoch_fit.predict(N=7e10, D=1.4e12)
+    assert SCALE_SITES[0] in epoch_fit.posterior
+    table = bs.diagnose(epoch_fit, warn=False)
+    assert not set(SCALE_SITES) & set(table.index)
+    assert sorted(table.index) == ["A", "B", "E", "alpha", "beta", "nu", "sigma"]

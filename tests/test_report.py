@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 
+import pandas as pd
 import pytest
 
 from bayescale.errors import SpecificationError
@@ -120,3 +121,17 @@ def test_every_figure_loads_in_a_browser(epoch_report, tmp_path):
         timeout=120,
     )
     assert shot.stat().st_size > 50_000
+
+
+def test_a_curve_of_one_run_gets_the_laws_median_and_band(epoch_fit, epoch_runs):
+    """A budget (or size) trained once is drawn with the law's median and band at that run, as
+    an error bar, in its curve's colour (it used to be a bare dot, with no legend entry)."""
+    from bayescale.plotting import plot_fit
+
+    one = epoch_runs.iloc[[0]].assign(params=2e10, tokens=4e11, flops=6 * 2e10 * 4e11)
+    fig = plot_fit(epoch_fit, df=pd.concat([epoch_runs, one], ignore_index=True))
+    ax = fig.axes[0]
+    bars = [c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]
+    ours = [c.lines[0].get_xydata()[0] for c in bars if c.lines[0].get_xydata()[0, 0] == 2e10]
+    assert len(ours) == 1  # (Epoch's own single-run budgets get theirs too)
+    assert 1.5 < ours[0][1] < 3.0  # the law's median at that run, not a bare point

@@ -30,3 +30,9 @@ def test_simulation_based_calibration(effects, families, sims, iters):
     assert table["divergent_fits"].iloc[0] <= 0.1 * sims
     ranks = table.attrs["ranks"]
     assert ranks.shape == (sims, len(table)) and ranks.to_numpy().max() <= table.attrs["max_rank"]
+
+
+def test_a_design_without_a_loss_column_is_refused_with_the_fix():
+    design = bs.simulate.typical_design("chinchilla")
+    with pytest.raises(bs.DataError, match=r"sbc needs a 'loss' column.*design.assign\(loss=3.0\)"):
+        cal.sbc(bs.Model(), design, n_sims=2)

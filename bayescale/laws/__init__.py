@@ -22,13 +22,52 @@ _REGISTRY: dict[str, type[Law]] = {}
 
 
 def register(cls: type[Law]) -> type[Law]:
-    """Add a law class to the registry under ``cls.name`` (usable as a decorator)."""
+    """Add a law class to the registry under ``cls.name`` (usable as a decorator).
+
+    Parameters
+    ----------
+    cls : type
+        A subclass of :class:`Law` with its own ``name``.
+
+    Returns
+    -------
+    type
+        ``cls``, unchanged.
+    """
     _REGISTRY[cls.name] = cls
     return cls
 
 
 def get(name: str, **config) -> Law:
-    """Build the registered law ``name`` with its configuration (e.g. ``x="D"``)."""
+    """Build the registered law ``name`` with its configuration (e.g. ``x="D"``).
+
+    Parameters
+    ----------
+    name : str
+        Registry name of the law (:func:`available` lists them).
+    **config
+        Keyword arguments of the law's class, as :meth:`Law.config` returns them.
+
+    Returns
+    -------
+    Law
+
+    Raises
+    ------
+    ValueError
+        If no law is registered under ``name``.
+
+    Examples
+    --------
+    >>> bs.laws.get("power", x="D")
+    SaturatingPowerLaw(priors={}, x='D')
+
+    A law's name and configuration rebuild it (this is how saved posteriors name their law):
+
+    >>> law = bs.laws.BrokenPowerLaw(x="step", n_breaks=2)
+    >>> bs.laws.get(law.name, **law.config()) == law
+    True
+    """
     try:
         cls = _REGISTRY[name]
     except KeyError:
@@ -37,7 +76,13 @@ def get(name: str, **config) -> Law:
 
 
 def available() -> list[str]:
-    """Names of the registered laws."""
+    """Names of the registered laws.
+
+    Examples
+    --------
+    >>> bs.laws.available()
+    ['annealing', 'bnsl', 'chinchilla', 'data_constrained', 'exponential_link', 'farseer', ...]
+    """
     return sorted(_REGISTRY)
 
 

@@ -23,6 +23,25 @@ def schedule_areas(lr: np.ndarray, decay: float = 0.999) -> tuple[np.ndarray, np
     (Tissue et al. 2024, eq. 4). The initial warm-up (the steps before the schedule first
     reaches its peak) does not count towards ``S2``, as in the paper; a later re-warming does,
     negatively.
+
+    Parameters
+    ----------
+    lr : array
+        The learning rate of each step, non-negative.
+    decay : float
+        Momentum ``lambda`` of the annealing area, in ``[0, 1)``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(S1, S2)`` after each step, of the length of ``lr``.
+
+    Examples
+    --------
+    >>> lr = bs.simulate.cosine_schedule(steps=2000, warmup=100, peak=3e-4)
+    >>> s1, s2 = bs.laws.schedule_areas(lr)
+    >>> s1.shape, round(float(s1[-1]), 3), round(float(s2[-1]), 3)
+    ((2000,), 0.329, 0.156)
     """
     lr = np.asarray(lr, dtype=float)
     if lr.ndim != 1 or lr.size == 0 or np.any(~np.isfinite(lr)) or np.any(lr < 0):
@@ -59,6 +78,23 @@ def add_schedule_areas(
         Column names.
     decay : float
         Momentum ``lambda`` of the annealing area (the paper's default 0.999).
+
+    Examples
+    --------
+    >>> lr = bs.simulate.cosine_schedule(steps=2000)
+    >>> ckpts = pd.DataFrame({"step": [500, 1000, 1500, 2000]})
+    >>> ckpts = bs.laws.add_schedule_areas(ckpts, lr)
+    >>> ckpts.columns.tolist()
+    ['step', 'lr_area', 'anneal_area']
+    >>> ckpts["anneal_area"].round(3).tolist()
+    [0.004, 0.032, 0.091, 0.156]
+
+    Runs with different schedules: one per run label, and the run column.
+
+    >>> two = pd.DataFrame({"run": ["cos", "cos", "short"], "step": [500, 1000, 500]})
+    >>> schedules = {"cos": lr, "short": bs.simulate.cosine_schedule(steps=1000)}
+    >>> bs.laws.add_schedule_areas(two, schedules, run="run")["lr_area"].round(3).tolist()
+    [0.131, 0.245, 0.119]
     """
     if step not in df:
         raise DataError(f"add_schedule_areas: column {step!r} (step) is missing.")
@@ -100,6 +136,23 @@ class AnnealingLaw(Law):
 
     Default priors: ``log L0`` as the irreducible loss, ``a ~ Normal(log(0.25 loss), 1.5)``,
     ``log alpha ~ Normal(log 0.5, 0.7)``, ``log C ~ Normal(log(0.1 loss), 1.5)``.
+
+    Parameters
+    ----------
+    priors : dict, optional
+        Prior overrides by sampled name (``"log_L0"``, ``"a"``, ``"log_alpha"``, ``"log_C"``).
+
+    Examples
+    --------
+    Checkpoints of a cosine schedule, whose annealing area ``S2`` grows as the rate decays:
+
+    >>> lr = bs.simulate.cosine_schedule(steps=2000)
+    >>> ckpts = bs.laws.add_schedule_areas(pd.DataFrame({"step": [500, 1000, 1500, 2000]}), lr)
+    >>> law = bs.laws.AnnealingLaw()
+    >>> natural = {"L0": 2.5, "A": 0.3, "alpha": 0.5, "C": 2.0}
+    >>> x = {"S1": ckpts["lr_area"].to_numpy(), "S2": ckpts["anneal_area"].to_numpy()}
+    >>> np.round(law.natural_mean(natural, x), 2).tolist()
+    [3.32, 3.04, 2.86, 2.71]
     """
 
     name: ClassVar[str] = "annealing"

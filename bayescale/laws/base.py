@@ -43,6 +43,22 @@ class Scale:
     x_min : dict
         Smallest value of each input (laws with an offset on an input, such as loss-to-loss
         laws, keep the offset below it).
+
+    Examples
+    --------
+    A fitted posterior carries the scale of its data:
+
+    >>> sorted(post.scale.log_ref)
+    ['D', 'N']
+    >>> round(post.scale.loss_min, 2)
+    2.58
+
+    Build one by hand to evaluate a law's sampled parameterisation without data:
+
+    >>> scale = bs.laws.Scale(log_ref={"N": np.log(3e8), "D": np.log(6e9)}, loss=3.0, loss_min=2.6)
+    >>> theta = bs.laws.Chinchilla().from_natural(bs.simulate.HOFFMANN_2022, scale)
+    >>> round(float(theta["log_E"]), 3)  # log(1.69)
+    0.525
     """
 
     log_ref: Mapping[str, float]
@@ -61,7 +77,25 @@ class Scale:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> Scale:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`.
+
+        Parameters
+        ----------
+        d : dict
+            ``{"log_ref": ..., "loss": ..., "loss_min": ..., "x_min": ...}`` as written by
+            :meth:`to_dict` (``x_min`` may be missing).
+
+        Returns
+        -------
+        Scale
+
+        Examples
+        --------
+        >>> import json
+        >>> saved = json.dumps(post.scale.to_dict())
+        >>> bs.laws.Scale.from_dict(json.loads(saved)) == post.scale
+        True
+        """
         return cls(
             log_ref=dict(d["log_ref"]),
             loss=float(d["loss"]),
@@ -92,6 +126,21 @@ class Parameter:
         amplitude at the reference input). Such terms trade off along a ridge that is straight
         on their natural scale and curved on the log scale, so importance sampling proposes
         them on the natural scale (:mod:`bayescale.inference.importance`).
+
+    Examples
+    --------
+    A law's parameters, looked up by natural or sampled name:
+
+    >>> p = bs.laws.Chinchilla().parameter("E")
+    >>> p.name, p.doc, p.additive
+    ('log_E', 'log irreducible loss', True)
+
+    A new parameter, for a law of your own (see :class:`Law`):
+
+    >>> import numpyro.distributions as dist
+    >>> k = bs.laws.Parameter("log_k", "k", lambda scale: dist.Normal(0.0, 1.0), doc="log rate")
+    >>> k.natural, k.effect_scale, float(k.prior(post.scale).scale)
+    ('k', 0.3, 1.0)
     """
 
     name: str
@@ -117,6 +166,24 @@ class Law:
     ----------
     priors : dict, optional
         Override default priors: ``{sampled name: numpyro Distribution}``.
+
+    Examples
+    --------
+    Every law in :mod:`bayescale.laws` follows this protocol; Chinchilla's:
+
+    >>> law = bs.laws.Chinchilla()
+    >>> law.name, law.inputs, law.natural_names
+    ('chinchilla', ('N', 'D'), ('E', 'A', 'B', 'alpha', 'beta'))
+    >>> [p.name for p in law.parameters]  # the sampled, centred parameters
+    ['log_E', 'a', 'b', 'log_alpha', 'log_beta']
+    >>> post.law == law  # the default model's law
+    True
+
+    Tighten a default prior by its sampled name, then fit the law with :class:`bayescale.Model`:
+
+    >>> import numpyro.distributions as dist
+    >>> tight = bs.laws.Chinchilla(priors={"log_alpha": dist.Normal(np.log(0.34), 0.1)})
+    >>> model = bs.Model(tight)
     """
 
     name: ClassVar[str] = "law"
@@ -136,14 +203,65 @@ class Law:
 
     # -- parameters -------------------------------------------------------------------------
     def parameter(self, natural_or_name: str) -> Parameter:
-        """Return the parameter whose natural or sampled name is ``natural_or_name``."""
+        """Return the parameter whose natural or sampled name is ``natural_or_name``.
+
+        Parameters
+        ----------
+        natural_or_name : str
+            A natural name (``"alpha"``) or a sampled one (``"log_alpha"``).
+
+        Returns
+        -------
+        Parameter
+
+        Raises
+        ------
+        KeyError
+            If the law has no such parameter.
+
+        Examples
+        --------
+        >>> p = bs.laws.Chinchilla().parameter("alpha")
+        >>> p.name, p.natural
+        ('log_alpha', 'alpha')
+        >>> p.doc
+        'log of the parameter exponent alpha'
+        """
         for p in self.parameters:
             if natural_or_name in (p.name, p.natural):
                 return p
         raise KeyError(natural_or_name)
 
     def prior(self, name: str, scale: Scale) -> dist.Distribution:
-        """Prior of sampled parameter ``name`` (user override first, else the default)."""
+        """Prior of sampled parameter ``name`` (user override first, else the default).
+
+        Parameters
+        ----------
+        name : str
+            Sampled parameter name (``"log_E"``, ``"a"``, ``"log_alpha"``...).
+        scale : Scale
+            The data's scale, which default priors are set relative to.
+
+        Returns
+        -------
+        numpyro.distributions.Distribution
+
+        Examples
+        --------
+        The default prior of Chinchilla's ``log E`` is ``Normal(log(0.7 loss_min), 0.5)``:
+
+        >>> law = bs.laws.Chinchilla()
+        >>> prior = law.prior("log_E", post.scale)
+        >>> round(float(prior.loc), 2), float(prior.scale)
+        (0.59, 0.5)
+
+        An override given to the law comes first:
+
+        >>> import numpyro.distributions as dist
+        >>> tight = bs.laws.Chinchilla(priors={"log_E": dist.Normal(0.5, 0.1)})
+        >>> float(tight.prior("log_E", post.scale).scale)
+        0.1
+        """
         if name in self.priors:
             return self.priors[name]
         return self.parameter(name).prior(scale)
@@ -163,23 +281,137 @@ class Law:
 
         ``u[k] = log(x_k) - scale.log_ref[k]`` for each declared input ``k``; the law must be
         pure JAX and broadcast over leading dimensions (draws, rows).
+
+        Parameters
+        ----------
+        theta : dict
+            Sampled parameters by sampled name (arrays that broadcast against ``u``).
+        u : dict
+            Centred inputs by input name, as :meth:`centre` returns them.
+        scale : Scale
+            The scale the parameters and inputs are centred on.
+
+        Returns
+        -------
+        array
+            The mean loss, of the broadcast shape of ``theta`` and ``u``.
+
+        Examples
+        --------
+        The same losses as :meth:`natural_mean`, from the sampled parameterisation:
+
+        >>> law = bs.laws.Chinchilla()
+        >>> theta = law.from_natural(bs.simulate.HOFFMANN_2022, post.scale)
+        >>> u = law.centre({"N": np.array([1e8, 1e9]), "D": np.array([2e9, 2e10])}, post.scale)
+        >>> np.round(law.mean(theta, u, post.scale), 2).tolist()
+        [3.49, 2.58]
         """
         raise NotImplementedError
 
     def to_natural(self, theta: Mapping[str, Array], scale: Scale) -> dict[str, Array]:
-        """Map sampled parameters to the published (natural) parameters."""
+        """Map sampled parameters to the published (natural) parameters.
+
+        Parameters
+        ----------
+        theta : dict
+            Sampled parameters by sampled name (scalars or arrays of draws).
+        scale : Scale
+            The scale the parameters are centred on.
+
+        Returns
+        -------
+        dict
+            Natural parameters by name (:attr:`natural_names`), of the shape of ``theta``.
+
+        Examples
+        --------
+        Natural parameters from posterior draws (the posterior stores both already):
+
+        >>> theta = {p.name: post.posterior[p.name].values for p in post.law.parameters}
+        >>> natural = post.law.to_natural(theta, post.scale)
+        >>> natural["alpha"].shape
+        (2, 500)
+        >>> bool(np.allclose(natural["alpha"], post.posterior["alpha"]))
+        True
+        """
         raise NotImplementedError
 
     def from_natural(self, natural: Mapping[str, float], scale: Scale) -> dict[str, Array]:
-        """Map natural parameters to sampled ones (used to simulate from published values)."""
+        """Map natural parameters to sampled ones (used to simulate from published values).
+
+        Parameters
+        ----------
+        natural : dict
+            Natural parameters by name (:attr:`natural_names`).
+        scale : Scale
+            The scale to centre the parameters on.
+
+        Returns
+        -------
+        dict
+            Sampled parameters by sampled name.
+
+        Examples
+        --------
+        >>> law = bs.laws.Chinchilla()
+        >>> hoffmann = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
+        >>> theta = law.from_natural(hoffmann, post.scale)
+        >>> sorted(theta)
+        ['a', 'b', 'log_E', 'log_alpha', 'log_beta']
+        >>> round(float(law.to_natural(theta, post.scale)["A"]), 1)  # the round trip
+        406.4
+        """
         raise NotImplementedError
 
     def natural_mean(self, natural: Mapping[str, Array], x: Mapping[str, Array]) -> Array:
-        """Evaluate the textbook formula on raw inputs ``x`` and natural parameters."""
+        """Evaluate the textbook formula on raw inputs ``x`` and natural parameters.
+
+        Parameters
+        ----------
+        natural : dict
+            Natural parameters by name (:attr:`natural_names`).
+        x : dict
+            Raw inputs by input name (``{"N": params, "D": tokens}`` for Chinchilla).
+
+        Returns
+        -------
+        array
+            The loss, of the broadcast shape of the inputs and parameters.
+
+        Examples
+        --------
+        Hoffmann et al.'s published law at 100M and 1B parameters, 20 tokens per parameter:
+
+        >>> law = bs.laws.Chinchilla()
+        >>> hoffmann = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
+        >>> x = {"N": np.array([1e8, 1e9]), "D": np.array([2e9, 2e10])}
+        >>> np.round(law.natural_mean(hoffmann, x), 2).tolist()
+        [3.49, 2.58]
+        """
         raise NotImplementedError
 
     def centre(self, x: Mapping[str, Array], scale: Scale) -> dict[str, Array]:
-        """Centred log inputs ``log(x) - log_ref`` for every declared input."""
+        """Centred log inputs ``log(x) - log_ref`` for every declared input.
+
+        Parameters
+        ----------
+        x : dict
+            Raw inputs by input name; inputs the law does not declare are ignored.
+        scale : Scale
+            The scale that holds each input's reference ``log_ref``.
+
+        Returns
+        -------
+        dict
+            The centred inputs, which :meth:`mean` takes.
+
+        Examples
+        --------
+        >>> x = {"N": np.array([1e8, 1e9]), "D": np.array([2e9, 2e10])}
+        >>> u = bs.laws.Chinchilla().centre(x, post.scale)  # log(x) - log(geometric mean)
+        >>> {k: np.asarray(v).round(2).tolist() for k, v in u.items()}
+        {'N': [-0.81, 1.49], 'D': [-1.28, 1.02]}
+        """
         return {k: jnp.log(jnp.asarray(x[k])) - scale.log_ref[k] for k in self.inputs}
 
 
@@ -193,6 +425,21 @@ class OneInputLaw(Law):
         The input variable, one of :data:`INPUTS`.
     priors : dict, optional
         Prior overrides by sampled name.
+
+    Examples
+    --------
+    The one-input laws (:class:`SaturatingPowerLaw`, :class:`BrokenPowerLaw`, :class:`M4`)
+    take their input when built:
+
+    >>> law = bs.laws.SaturatingPowerLaw(x="D")
+    >>> isinstance(law, bs.laws.base.OneInputLaw), law.inputs, law.config()
+    (True, ('D',), {'x': 'D'})
+
+    ``x`` names an input, not a column:
+
+    >>> bs.laws.SaturatingPowerLaw(x="tokens")
+    Traceback (most recent call last):
+    ValueError: SaturatingPowerLaw: x='tokens' must be one of [...].
     """
 
     x: str = "N"
@@ -226,12 +473,58 @@ def irreducible_loss() -> Parameter:
 
 
 def log_term(name: str, natural: str, doc: str) -> Parameter:
-    """``Normal(log(0.25 loss), 1.5)``: the log of a reducible term at the reference input."""
+    """``Normal(log(0.25 loss), 1.5)``: the log of a reducible term at the reference input.
+
+    Parameters
+    ----------
+    name : str
+        Sampled name (``"a"``).
+    natural : str
+        Natural name (``"A"``).
+    doc : str
+        One line saying what the parameter means.
+
+    Returns
+    -------
+    Parameter
+        An additive parameter with effect scale 0.5.
+
+    Examples
+    --------
+    >>> p = bs.laws.base.log_term("a", "A", "log of the term A/N^alpha at N0")
+    >>> p.name, p.natural, p.additive
+    ('a', 'A', True)
+    >>> prior = p.prior(post.scale)  # Normal(log(0.25 loss), 1.5)
+    >>> round(float(prior.loc), 2), float(prior.scale)
+    (-0.28, 1.5)
+    """
     return Parameter(
         name, natural, lambda s: dist.Normal(jnp.log(0.25 * s.loss), 1.5), 0.5, doc, additive=True
     )
 
 
 def log_exponent(name: str, natural: str, doc: str) -> Parameter:
-    """``Normal(log 0.3, 0.5)``: the log of a power-law exponent."""
+    """``Normal(log 0.3, 0.5)``: the log of a power-law exponent.
+
+    Parameters
+    ----------
+    name : str
+        Sampled name (``"log_alpha"``).
+    natural : str
+        Natural name (``"alpha"``).
+    doc : str
+        One line saying what the parameter means.
+
+    Returns
+    -------
+    Parameter
+        A parameter with effect scale 0.2.
+
+    Examples
+    --------
+    >>> p = bs.laws.base.log_exponent("log_alpha", "alpha", "log of the exponent alpha")
+    >>> prior = p.prior(post.scale)  # the same whatever the data
+    >>> round(float(np.exp(prior.loc)), 2), float(prior.scale)
+    (0.3, 0.5)
+    """
     return Parameter(name, natural, lambda s: dist.Normal(jnp.log(0.3), 0.5), 0.2, doc)

@@ -84,6 +84,20 @@ class BrokenPowerLaw(OneInputLaw):
         The input variable.
     n_breaks : int
         Number of breaks (1 or more).
+    priors : dict, optional
+        Prior overrides by sampled name.
+
+    Examples
+    --------
+    A learning curve whose exponent steepens from 0.3 to 0.6 around step 1000:
+
+    >>> law = bs.laws.BrokenPowerLaw(x="step", n_breaks=1)
+    >>> law.natural_names
+    ('E', 'b', 'c0', 'd1', 'c1', 'f1')
+    >>> natural = {"E": 2.0, "b": 5.0, "c0": 0.3, "d1": 1e3, "c1": 0.3, "f1": 0.5}
+    >>> steps = np.array([1e2, 1e3, 1e4, 1e5])
+    >>> np.round(law.natural_mean(natural, {"step": steps}), 2).tolist()
+    [3.25, 2.57, 2.16, 2.04]
     """
 
     x: str = "step"

@@ -39,6 +39,27 @@ class Chinchilla(Law):
     Default priors (``loss`` the median observed loss, ``loss_min`` the smallest):
     ``log E ~ Normal(log(0.7 loss_min), 0.5)``, ``a, b ~ Normal(log(0.25 loss), 1.5)``,
     ``log alpha, log beta ~ Normal(log 0.3, 0.5)``.
+
+    Parameters
+    ----------
+    priors : dict, optional
+        Prior overrides by sampled name (``"log_E"``, ``"a"``, ``"b"``, ``"log_alpha"``,
+        ``"log_beta"``).
+
+    Examples
+    --------
+    The published law at 100M, 1B and 10B parameters, 20 tokens per parameter:
+
+    >>> law = bs.laws.Chinchilla()
+    >>> hoffmann = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
+    >>> x = {"N": np.array([1e8, 1e9, 1e10]), "D": np.array([2e9, 2e10, 2e11])}
+    >>> np.round(law.natural_mean(hoffmann, x), 2).tolist()
+    [3.49, 2.58, 2.13]
+
+    It is the default law of :class:`bayescale.Model`:
+
+    >>> bs.Model().law == law
+    True
     """
 
     name: ClassVar[str] = "chinchilla"
@@ -88,6 +109,34 @@ class Chinchilla(Law):
 
         ``N* = G (C/k)^(beta/(alpha+beta))`` with ``G = (alpha A / (beta B))^(1/(alpha+beta))``;
         ``D* = (C/k) / N*``.
+
+        Parameters
+        ----------
+        natural : dict
+            Natural parameters ``E, A, B, alpha, beta`` (scalars or arrays of draws).
+        c_over_k : float or array
+            The compute budget divided by the FLOP per parameter and token (``C / 6``).
+
+        Returns
+        -------
+        array
+            The compute-optimal number of parameters ``N*``.
+
+        Examples
+        --------
+        With the published parameters, at 1e20 FLOP:
+
+        >>> law = bs.laws.Chinchilla()
+        >>> n_opt = float(law.compute_optimal(bs.simulate.HOFFMANN_2022, 1e20 / 6))
+        >>> f"N* = {n_opt:.2g}, D* = {1e20 / 6 / n_opt:.2g}"
+        'N* = 6.4e+08, D* = 2.6e+10'
+
+        With posterior draws, one ``N*`` per draw (:func:`bayescale.frontier` does this with
+        the extrapolation error too):
+
+        >>> natural = {k: post.posterior[k].values for k in law.natural_names}
+        >>> law.compute_optimal(natural, 1e20 / 6).shape
+        (2, 500)
         """
         a, b = natural["alpha"], natural["beta"]
         g = (a * natural["A"] / (b * natural["B"])) ** (1.0 / (a + b))

@@ -45,6 +45,11 @@ class CustomLaw(Law):
     ...             "alpha": dist.LogNormal(-1.2, 0.5)},
     ...     inputs=("N",),
     ... )
+    >>> natural = {"log_E": 0.5, "log_A": 0.0, "alpha": 0.3}
+    >>> loss = law.natural_mean(natural, {"N": np.array([1e8, 1e9])})
+    >>> np.round(loss, 2).tolist()
+    [2.65, 2.15]
+    >>> model = bs.Model(law)  # fitted like any law
     """
 
     fn: Callable[[Mapping[str, Array], Mapping[str, Array]], Array] | None = None

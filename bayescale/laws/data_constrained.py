@@ -14,7 +14,32 @@ from bayescale.laws.chinchilla import Chinchilla
 
 
 def effective(unique: Array, total: Array, r_star: Array) -> Array:
-    """``U + U R* (1 - exp(-R / R*))`` with ``R = total / U - 1`` repetitions (0 if fewer)."""
+    """``U + U R* (1 - exp(-R / R*))`` with ``R = total / U - 1`` repetitions (0 if fewer).
+
+    Parameters
+    ----------
+    unique : float or array
+        The unique amount ``U`` (unique tokens, or compute-optimal parameters).
+    total : float or array
+        The amount used (tokens seen, or parameters).
+    r_star : float or array
+        ``R*``, the repetitions after which a repeat is worth ``1 - 1/e`` less.
+
+    Returns
+    -------
+    array
+        The effective amount, ``total`` when ``total <= unique``.
+
+    Examples
+    --------
+    4 epochs over 1B unique tokens are worth about 3.7B new ones:
+
+    >>> from bayescale.laws.data_constrained import effective
+    >>> f"{float(effective(1e9, 4e9, r_star=15.4)):.2g}"
+    '3.7e+09'
+    >>> float(effective(1e9, 5e8, r_star=15.4))  # less than one epoch: every token counts
+    500000000.0
+    """
     u = jnp.minimum(unique, total)
     r = total / u - 1.0
     return u * (1.0 + r_star * -jnp.expm1(-r / r_star))
@@ -45,6 +70,20 @@ class DataConstrained(Chinchilla):
     ----------
     tokens_per_param : float
         Compute-optimal tokens per parameter used for ``U_N``.
+    priors : dict, optional
+        Prior overrides by sampled name (Chinchilla's, ``"log_R_D"`` and ``"log_R_N"``).
+
+    Examples
+    --------
+    A 1B model on 20B tokens: one epoch, then 4 epochs over 5B unique tokens:
+
+    >>> law = bs.laws.DataConstrained()
+    >>> natural = {**bs.simulate.HOFFMANN_2022, "R_D": 15.4, "R_N": 5.3}
+    >>> x = {"N": np.array([1e9, 1e9]), "D": np.array([2e10, 2e10]), "U": np.array([2e10, 5e9])}
+    >>> np.round(law.natural_mean(natural, x), 2).tolist()  # repeated data is worth less
+    [2.58, 2.62]
+
+    In a model, ``U`` is read from the ``unique_tokens`` column.
     """
 
     tokens_per_param: float = 20.0
@@ -78,7 +117,29 @@ class DataConstrained(Chinchilla):
     def effective_inputs(
         self, r_d: Array, r_n: Array, n: Array, d: Array, unique: Array
     ) -> tuple[Array, Array]:
-        """Effective parameters ``N'`` and tokens ``D'`` (raw units)."""
+        """Effective parameters ``N'`` and tokens ``D'`` (raw units).
+
+        Parameters
+        ----------
+        r_d, r_n : float or array
+            ``R*_D`` and ``R*_N``.
+        n, d : float or array
+            Parameters and tokens seen.
+        unique : float or array
+            Unique tokens ``U_D``.
+
+        Returns
+        -------
+        tuple of array
+            ``(N', D')``.
+
+        Examples
+        --------
+        >>> law = bs.laws.DataConstrained()
+        >>> n_eff, d_eff = law.effective_inputs(15.4, 5.3, n=1e9, d=2e10, unique=5e9)
+        >>> f"N' = {float(n_eff):.2g}, D' = {float(d_eff):.2g}"
+        "N' = 8.2e+08, D' = 1.9e+10"
+        """
         u_n = jnp.minimum(n, unique / self.tokens_per_param)
         return effective(u_n, n, r_n), effective(unique, d, r_d)
 

@@ -88,6 +88,19 @@ class Farseer(Law):
     ----------
     d_unit : float
         Unit of ``D`` in the law (tokens).
+    priors : dict, optional
+        Prior overrides by sampled name.
+
+    Examples
+    --------
+    >>> law = bs.laws.Farseer(d_unit=1e9)
+    >>> natural = {"a1": 1.0, "b1": -1.5, "alpha": -0.05, "a2": 2.0, "b2": -0.5, "beta": -0.1,
+    ...            "a3": 1.0, "b3": 0.4, "gamma": -0.1}
+    >>> x = {"N": np.array([1e8, 1e9]), "D": np.array([2e9, 2e10])}
+    >>> np.round(law.natural_mean(natural, x), 2).tolist()
+    [2.41, 1.99]
+    >>> law.config()
+    {'d_unit': 1000000000.0}
     """
 
     d_unit: float = 1e9

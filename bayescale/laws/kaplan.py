@@ -33,6 +33,28 @@ class Kaplan(Law):
 
     Default priors: ``log L0 ~ Normal(log loss, 0.5)``, ``logit share ~ Normal(0, 2)``,
     ``log alpha_N ~ Normal(log 0.076, 0.7)``, ``log alpha_D ~ Normal(log 0.095, 0.7)``.
+
+    Parameters
+    ----------
+    priors : dict, optional
+        Prior overrides by sampled name (``"log_L0"``, ``"logit_share"``, ``"log_alpha_N"``,
+        ``"log_alpha_D"``).
+
+    Examples
+    --------
+    The published law at 100M and 1B parameters, 20 tokens per parameter:
+
+    >>> law = bs.laws.Kaplan()
+    >>> kaplan = {"N_c": 8.8e13, "D_c": 5.4e13, "alpha_N": 0.076, "alpha_D": 0.095}
+    >>> x = {"N": np.array([1e8, 1e9]), "D": np.array([2e9, 2e10])}
+    >>> np.round(law.natural_mean(kaplan, x), 2).tolist()
+    [2.94, 2.44]
+
+    Fitted to the Chinchilla ladder ``runs`` like any law (importance sampling: fast):
+
+    >>> kaplan_post = bs.fit(bs.Model(law), runs, method="psis", chains=1, draws=2000, seed=0)
+    >>> kaplan_post.summary().index.tolist()
+    ['N_c', 'D_c', 'alpha_N', 'alpha_D', 'sigma', 'nu']
     """
 
     name: ClassVar[str] = "kaplan"

@@ -39,6 +39,18 @@ class SigmoidLink(_LossInput):
     ----------
     floor : float
         Chance-level accuracy, in ``[0, 1)``.
+    priors : dict, optional
+        Prior overrides by sampled name.
+
+    Examples
+    --------
+    Four-way multiple-choice accuracy against the task loss:
+
+    >>> law = bs.laws.SigmoidLink(floor=0.25)
+    >>> natural = {"ceiling": 0.9, "k": 3.0, "L_mid": 3.0}
+    >>> np.round(law.natural_mean(natural, {"L": np.array([2.5, 3.0, 3.5])}), 2).tolist()
+    [0.8, 0.59, 0.37]
+    >>> model = bs.Model(law, scale="logit")  # fitted on the logit of the accuracy
     """
 
     floor: float = 0.0
@@ -113,6 +125,21 @@ class ExponentialLink(_LossInput):
 
     Default priors: ``logit epsilon ~ Normal(logit 0.75, 1)``, ``log gamma ~ Normal(0, 1)``,
     ``log_gap ~ Normal(0, 1)`` (in loss units).
+
+    Parameters
+    ----------
+    priors : dict, optional
+        Prior overrides by sampled name (``"logit_epsilon"``, ``"log_gamma"``, ``"log_gap"``).
+
+    Examples
+    --------
+    An error rate that reaches 0 at loss 2 and chance (0.75) at high loss:
+
+    >>> law = bs.laws.ExponentialLink()
+    >>> natural = {"epsilon": 0.75, "k": 0.75 * np.exp(2.0), "gamma": 1.0}
+    >>> np.round(law.natural_mean(natural, {"L": np.array([2.5, 3.0, 4.0])}), 2).tolist()
+    [0.3, 0.47, 0.65]
+    >>> model = bs.Model(law, scale="logit")
     """
 
     name: ClassVar[str] = "exponential_link"
@@ -183,6 +210,21 @@ class LossToLoss(_LossInput):
 
     Default priors: ``log E_y`` as the irreducible loss, ``logit_Ex ~ Normal(0, 1.5)``,
     ``k ~ Normal(log(0.5 loss), 1.5)``, ``log kappa ~ Normal(0, 0.5)``.
+
+    Parameters
+    ----------
+    priors : dict, optional
+        Prior overrides by sampled name (``"log_Ey"``, ``"logit_Ex"``, ``"k"``, ``"log_kappa"``).
+
+    Examples
+    --------
+    The loss on a held-out set from the loss on the training distribution:
+
+    >>> law = bs.laws.LossToLoss()
+    >>> natural = {"E_y": 1.5, "E_x": 1.6, "K": 1.2, "kappa": 1.1}
+    >>> np.round(law.natural_mean(natural, {"L": np.array([2.5, 3.0, 3.5])}), 2).tolist()
+    [2.57, 3.24, 3.93]
+    >>> model = bs.Model(law)  # reads the upstream_loss column as its input
     """
 
     name: ClassVar[str] = "loss_to_loss"

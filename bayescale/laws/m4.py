@@ -37,6 +37,16 @@ def solve_fraction(rho: Array, alpha: Array) -> Array:
     -------
     array
         ``logit t``, of the broadcast shape of ``rho`` and ``alpha``.
+
+    Examples
+    --------
+    >>> from bayescale.laws.m4 import solve_fraction
+    >>> rho, alpha = np.array([-3.0, 0.0, 3.0]), 1.5
+    >>> t = 1 / (1 + np.exp(-np.asarray(solve_fraction(rho, alpha))))
+    >>> t.round(2).tolist()
+    [0.05, 0.43, 0.88]
+    >>> bool(np.allclose(np.log(t) - alpha * np.log(1 - t), rho))
+    True
     """
     rho, alpha = jnp.broadcast_arrays(rho, alpha)
 
@@ -81,6 +91,21 @@ class M4(OneInputLaw):
         The input variable (data seen by default, as in the paper).
     priors : dict, optional
         Prior overrides by sampled name.
+
+    Examples
+    --------
+    A cross-entropy that falls from ``E0`` towards ``E`` as the tokens seen grow:
+
+    >>> law = bs.laws.M4(x="D")
+    >>> natural = {"E": 1.8, "E0": 10.8, "alpha": 1.0, "beta": 10.0, "c": 0.3}
+    >>> loss = law.natural_mean(natural, {"D": np.array([1e3, 1e6, 1e9])})
+    >>> np.round(loss, 2).tolist()
+    [6.82, 3.03, 1.98]
+
+    Where the random-guess loss is known (``log`` of a 50k vocabulary here), say so:
+
+    >>> import numpyro.distributions as dist
+    >>> law = bs.laws.M4(x="D", priors={"log_gap": dist.Normal(np.log(10.8 - 1.8), 0.05)})
     """
 
     x: str = "D"

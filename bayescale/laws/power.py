@@ -37,6 +37,22 @@ class SaturatingPowerLaw(OneInputLaw):
         The input variable.
     priors : dict, optional
         Prior overrides by sampled name.
+
+    Examples
+    --------
+    Loss against compute, at 1e18, 1e19 and 1e20 FLOP:
+
+    >>> law = bs.laws.SaturatingPowerLaw(x="C")
+    >>> natural = {"E": 1.7, "A": 1e3, "alpha": 0.15}
+    >>> loss = law.natural_mean(natural, {"C": np.array([1e18, 1e19, 1e20])})
+    >>> np.round(loss, 2).tolist()
+    [3.7, 3.11, 2.7]
+
+    In a model, it reads the ``flops`` column:
+
+    >>> model = bs.Model(law)
+    >>> model.law.inputs
+    ('C',)
     """
 
     x: str = "N"
