@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from site_browser import CHROMIUM, browse
 
 from bayescale.datasets import MIRROR_ENV
 
@@ -43,14 +44,21 @@ def test_docs_build_strict(tmp_path):
     assert "ScalingPosterior.predict" in api and "compute_for_target" in api
 
 
+@pytest.fixture(scope="module")
+def gallery_site(mirror, tmp_path_factory) -> Path:
+    """The site built with every gallery example executed, on the public datasets (``mirror``,
+    offline): the docs build ``.ci/test`` runs after the suite."""
+    os.environ[MIRROR_ENV] = str(mirror)  # the examples' loaders read it (offline)
+    site = tmp_path_factory.mktemp("docs") / "site"
+    _build(site, execute=True)
+    return site
+
+
 @pytest.mark.slow
 @pytest.mark.gallery
-def test_gallery_examples_run_and_show_their_figures(tmp_path, mirror):
-    """Every example runs on the public datasets (``mirror``, offline) and its page shows its
-    figures, which exist. ``.ci/test`` runs this after the suite: it is the docs build."""
-    assert os.environ[MIRROR_ENV] == str(mirror)  # the examples' loaders read it (offline)
-    _build(tmp_path / "site", execute=True)
-    gallery = tmp_path / "site" / "generated" / "gallery"
+def test_gallery_examples_run_and_show_their_figures(gallery_site):
+    """Every example runs and its page shows its figures, which exist."""
+    gallery = gallery_site / "generated" / "gallery"
     examples = sorted(p.stem for p in (ROOT / "docs" / "examples").glob("plot_*.py"))
     assert examples
     for name in examples:
@@ -62,6 +70,23 @@ def test_gallery_examples_run_and_show_their_figures(tmp_path, mirror):
         assert figures, f"{name}: no figure on the page"
         for src in figures:
             assert (page.parent / src).resolve().is_file(), (name, src)
+
+
+@pytest.mark.slow
+@pytest.mark.gallery
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/setup installs it)")
+def test_every_page_renders_in_a_browser(gallery_site):
+    """Headless Chromium opens every page of the built site: each loads with a title, runs no
+    script error, finds every file it asks the site for, and every image on it loads; each
+    example's page shows at least one figure."""
+    pytest.importorskip("playwright")
+    images, problems = browse(gallery_site)
+    assert not problems, "\n".join(problems)
+    pages = {p.relative_to(gallery_site).as_posix() for p in gallery_site.rglob("*.html")}
+    assert set(images) == pages - {"404.html"}
+    for name in (ROOT / "docs" / "examples").glob("plot_*.py"):
+        assert images[f"generated/gallery/{name.stem}/index.html"] >= 1, name.stem
+    assert images["architecture/index.html"] == 1
 
 
 def test_architecture_figure_is_drawn_from_the_layer_contract(tmp_path, monkeypatch):
