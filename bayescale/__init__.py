@@ -75,8 +75,10 @@ def predict(post: ScalingPosterior, **kwargs):
     >>> loss.dims, round(float(loss.median()), 1)
     (('chain', 'draw', 'point'), 2.6)
 
-    Chinchilla's size, almost four decades of compute past this ladder: the law's loss, with
-    the extrapolation error that widens its interval there:
+    Chinchilla's size, almost four decades of compute past this ladder: the interval is wider
+    than inside the data, above all from the parameters' uncertainty; the learned
+    extrapolation error adds what the ladder's own record says its extrapolations missed (on
+    this simulated ladder, whose law is exact, little: 0.163 wide against 0.151 without it):
 
     >>> far = bs.predict(post, N=7e10, D=1.4e12, kind="mean")
     >>> near = bs.predict(post, N=1e9, D=2e10, kind="mean")

@@ -94,7 +94,15 @@ class TrainingCost:
         return c / (self.k * n)
 
     def describe(self) -> str:
-        """``"6 N D"``: the formula as text."""
+        """``"6 N D"``: the formula as text.
+
+        Examples
+        --------
+        >>> bs.TrainingCost().describe()
+        '6 N D'
+        >>> bs.TrainingCost(flops_per_param_token=8).describe()
+        '8 N D'
+        """
         return f"{self.k:g} N D"
 
 

@@ -49,7 +49,16 @@ def _cards_dir() -> Path:
 
 
 def available() -> list[str]:
-    """Names of the datasets with a card."""
+    """Names of the datasets with a card.
+
+    Examples
+    --------
+    >>> names = bs.datasets.available()
+    >>> names
+    ['epoch_chinchilla', 'gadre2024_overtraining', ...]
+    >>> bs.datasets.card(names[0])["title"]  # each name has a card (:func:`card`)
+    'Chinchilla (Hoffmann et al. 2022, Fig. 4) final losses, reconstructed by Epoch AI'
+    """
     return sorted(p.stem for p in _cards_dir().glob("*.toml"))
 
 

@@ -176,7 +176,19 @@ class TwoStepModel:
         return dict(self.link.columns or {}).get("loss", DEFAULT_COLUMNS["loss"])
 
     def spec(self) -> dict:
-        """Both models' specs (saved with the posterior)."""
+        """Both models' specs (saved with the posterior).
+
+        Examples
+        --------
+        >>> two = bs.TwoStepModel(
+        ...     loss=bs.Model("chinchilla"),
+        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
+        ... )
+        >>> spec = two.spec()
+        >>> sorted(spec), spec["link"]["law"], spec["link"]["columns"]
+        (['link', 'loss'], {'name': 'exponential_link', 'config': {}},
+         {'loss': 'error', 'upstream_loss': 'loss'})
+        """
         return {"loss": self.loss.spec(), "link": self.link.spec()}
 
     @classmethod
@@ -299,7 +311,17 @@ class TwoStepModel:
         return self.loss.has_group_scales(data.loss) or self.link.has_group_scales(data.link)
 
     def additive_sites(self) -> frozenset[str]:
-        """Return both steps' sampled logs of added terms (the link's prefixed)."""
+        """Return both steps' sampled logs of added terms (the link's prefixed).
+
+        Examples
+        --------
+        >>> two = bs.TwoStepModel(
+        ...     loss=bs.Model("chinchilla"),
+        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
+        ... )
+        >>> sorted(two.additive_sites())  # the exponential link adds no term
+        ['a', 'b', 'log_E']
+        """
         return self.loss.additive_sites() | {_P + k for k in self.link.additive_sites()}
 
     def pointwise_structure(self, structure: dict) -> dict:
@@ -369,7 +391,21 @@ class TwoStepModel:
         return {k: np.asarray(v)[None] for k, v in sim.items() if not k.startswith("_")}
 
     def structure_key(self) -> str:
-        """Text identifying the joint model's structure."""
+        """Text identifying the joint model's structure.
+
+        Examples
+        --------
+        >>> two = bs.TwoStepModel(
+        ...     loss=bs.Model("chinchilla"),
+        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
+        ... )
+        >>> key = two.structure_key()
+        >>> key == bs.TwoStepModel.from_spec(two.spec()).structure_key()
+        True
+        >>> import json
+        >>> json.loads(key)[0] == bs.Model().structure_key()  # the loss step's key comes first
+        True
+        """
         return json.dumps([self.loss.structure_key(), self.link.structure_key()])
 
     def numpyro_model(
@@ -813,7 +849,21 @@ class TwoStepPosterior:
         )
 
     def parameter_names(self) -> list[str]:
-        """Natural parameters of both steps (the link's prefixed ``link__``)."""
+        """Natural parameters of both steps (the link's prefixed ``link__``).
+
+        Examples
+        --------
+        On ``joint``, the fit of the :class:`TwoStepPosterior` example (not repeated here):
+
+        >>> joint.parameter_names()  # doctest: +SKIP
+        ['E', 'A', 'B', 'alpha', 'beta', 'sigma', 'nu',
+         'link__epsilon', 'link__k', 'link__gamma', 'link__sigma', 'link__nu']
+
+        The loss law's parameters and noise, then the link's (here ``exponential_link``):
+
+        >>> bs.Model("exponential_link").law.natural_names
+        ('epsilon', 'k', 'gamma')
+        """
         return self.loss_posterior.parameter_names() + [
             _P + n for n in self.link_posterior.parameter_names()
         ]

@@ -334,7 +334,15 @@ class Model:
         return (_rebuild, (self.spec(), self.law if type(self.law).name == "custom" else None))
 
     def describe_short(self) -> str:
-        """One line: the law, effects, likelihood and scale."""
+        """One line: the law, effects, likelihood and scale.
+
+        Examples
+        --------
+        >>> print(bs.Model().describe_short())
+        'chinchilla', likelihood='student_t'
+        >>> print(bs.Model(effects={"A": "family"}, likelihood="normal").describe_short())
+        'chinchilla', effects={'A': ['family']}, likelihood='normal'
+        """
         effects = {
             self.law.parameter(s).natural: [t.name for t in ts] for s, ts in self.effects.items()
         }
@@ -381,7 +389,15 @@ class Model:
         return self.effects.get(self.law.parameter(name).name, ())
 
     def n_parameters(self) -> int:
-        """Count the population-level parameters (law, noise, effect SDs)."""
+        """Count the population-level parameters (law, noise, effect SDs).
+
+        Examples
+        --------
+        >>> bs.Model().n_parameters()  # E, A, B, alpha, beta, sigma and the Student-t's nu
+        7
+        >>> bs.Model(effects={"A": "family"}).n_parameters()  # + the SD of A across families
+        8
+        """
         n = len(self.law.parameters) + 1 + (self.likelihood == "student_t")
         return n + sum(len(t) for t in self.effects.values())
 
@@ -431,7 +447,16 @@ class Model:
         raise KeyError(site)
 
     def spec(self) -> dict:
-        """Describe the model as JSON-serialisable data (saved with every posterior)."""
+        """Describe the model as JSON-serialisable data (saved with every posterior).
+
+        Examples
+        --------
+        >>> spec = bs.Model(effects={"A": "family"}).spec()
+        >>> spec["law"], spec["effects"], spec["likelihood"]
+        ({'name': 'chinchilla', 'config': {}}, {'A': ['family']}, 'student_t')
+        >>> bs.Model.from_spec(spec).spec() == spec  # the spec rebuilds the model
+        True
+        """
         if type(self.law).name == "custom":
             law = {"name": "custom", "config": {}}
         else:
@@ -802,7 +827,13 @@ class Model:
         return bool(self.effects) or data.run is not None
 
     def additive_sites(self) -> frozenset[str]:
-        """Return the sampled sites that are logs of the law's added terms (``log_E``, ``a``)."""
+        """Return the sampled sites that are logs of the law's added terms (``log_E``, ``a``).
+
+        Examples
+        --------
+        >>> sorted(bs.Model().additive_sites())  # log E and the logs of the A and B terms
+        ['a', 'b', 'log_E']
+        """
         return frozenset(p.name for p in self.law.parameters if p.additive)
 
     def extrapolation_error(self, data: ScalingData) -> ExtrapolationError | None:
@@ -868,7 +899,15 @@ class Model:
         )
 
     def without_extrapolation(self) -> Model:
-        """Return this model trusting its law's form exactly (the refits of a record)."""
+        """Return this model trusting its law's form exactly (the refits of a record).
+
+        Examples
+        --------
+        >>> model = bs.Model(effects={"A": "family"})
+        >>> exact = model.without_extrapolation()
+        >>> model.extrapolation, exact.extrapolation, exact.effects == model.effects
+        ('learned', 'none', True)
+        """
         custom = self.law if type(self.law).name == "custom" else None
         return Model.from_spec({**self.spec(), "extrapolation": "none"}, law=custom)
 
@@ -1019,7 +1058,14 @@ class Model:
         return {**structure, "run_marginal": False}
 
     def structure_key(self) -> str:
-        """Text identifying this model's structure (its spec; a custom law by identity)."""
+        """Text identifying this model's structure (its spec; a custom law by identity).
+
+        Examples
+        --------
+        >>> key = bs.Model().structure_key()
+        >>> key == post.model.structure_key(), key == family_post.model.structure_key()
+        (True, False)
+        """
         return self._key
 
     def numpyro_model(

@@ -141,7 +141,11 @@ def plot_fit(
                 color = cmap(i / max(len(all_keys) - 1, 1))
             rows = sub[curve == key].sort_values(xcol)
             ax.scatter(rows[xcol], rows[cols["loss"]], s=14, color=color, zorder=3)
-            inputs = _grid(rows, cols, law.inputs, xname, mode == "compute", post.cost)
+            own = [cols.get(INPUTS[k]) for k in law.inputs]
+            if len(rows) < 2 and all(c in rows.columns for c in own):  # one run: its own inputs
+                inputs = {k: rows[c].to_numpy(float) for k, c in zip(law.inputs, own, strict=True)}
+            else:
+                inputs = _grid(rows, cols, law.inputs, xname, mode == "compute", post.cost)
             groups = {} if level is None else {group: level}
             pred = post.predict(kind="mean", **inputs, **groups)
             q = pred.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw")).values
@@ -555,7 +559,7 @@ def plot_record(post: ScalingPosterior, path: str | Path | None = None) -> Figur
     --------
     >>> fig = bs.plotting.plot_record(post)
     >>> post.calibration()["cut"].unique().tolist()  # the cuts drawn
-    ['future 20%', 'future 35%', 'future 50%']
+    ['future 20%', 'future 40%', 'future 60%']
     """
     table = post.calibration()
     fig = _figure(figsize=(6.4, 4.2), layout="constrained")

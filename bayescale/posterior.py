@@ -490,7 +490,15 @@ class ScalingPosterior:
         return [str(v) for v in self._tree["posterior"][term].values]
 
     def parameter_names(self) -> list[str]:
-        """Natural population parameters, effect SDs, noise and per-group natural parameters."""
+        """Natural population parameters, effect SDs, noise and per-group natural parameters.
+
+        Examples
+        --------
+        >>> post.parameter_names()
+        ['E', 'A', 'B', 'alpha', 'beta', 'sigma', 'nu']
+        >>> family_post.parameter_names()[5:]  # A varies by family
+        ['sd_a__family', 'sigma', 'nu', 'A_family']
+        """
         post = self._tree["posterior"]
         names = list(self.law.natural_names)
         names += [v for v in post.data_vars if v.startswith("sd_")]
@@ -584,7 +592,16 @@ class ScalingPosterior:
         return loo(self, pointwise=pointwise)
 
     def fitted_table(self) -> pd.DataFrame:
-        """Return the fitted table rebuilt from the tree: inputs, loss, group and run columns."""
+        """Return the fitted table rebuilt from the tree: inputs, loss, group and run columns.
+
+        Examples
+        --------
+        >>> table = family_post.fitted_table()
+        >>> table.shape, table.columns.tolist()
+        ((60, 4), ['params', 'tokens', 'loss', 'family'])
+        >>> bool(np.allclose(table["loss"], family_runs["loss"]))
+        True
+        """
         cols = {**DEFAULT_COLUMNS, **dict(self.model.spec().get("columns") or {})}
         const = self._tree["constant_data"]
         df = pd.DataFrame({cols[INPUTS[k]]: const[f"x_{k}"].values for k in self.law.inputs})
@@ -817,11 +834,11 @@ class ScalingPosterior:
         --------
         >>> record = post.calibration()
         >>> record["cut"].unique().tolist()
-        ['future 20%', 'future 35%', 'future 50%']
+        ['future 20%', 'future 40%', 'future 60%']
         >>> record.columns.tolist()[2:7]
         ['distance', 'loss', 'median', 'lower', 'upper']
-        >>> len(record)  # 3 cuts: 7 + 7 + 16 held-out rows
-        30
+        >>> len(record)  # the ladder's top 1, 2 and 3 budgets held out: 7 + 14 + 21 rows
+        42
         """
         self._learn_scales()
         if RECORD_GROUP not in self._tree.children:
@@ -886,6 +903,12 @@ class ScalingPosterior:
         """Return the training data's range on every axis (log10), as the extrapolation reads it.
 
         ``None`` for a posterior that keeps neither an extrapolation term nor its inputs.
+
+        Examples
+        --------
+        >>> span = post.data_range()
+        >>> {k: [round(v, 1) for v in r] for k, r in span.ranges.items()}  # log10 of N, D, C
+        {'N': [7.3, 9.4], 'D': [8.7, 11.0], 'C': [18.0, 20.0]}
         """
         if self.extrapolation is not None:
             return self.extrapolation

@@ -10,7 +10,17 @@ from bayescale.errors import SpecificationError
 
 
 def available_presets() -> list[str]:
-    """Names of the shipped presets."""
+    """Names of the shipped presets.
+
+    Examples
+    --------
+    >>> from bayescale.presets import available_presets
+    >>> available_presets()
+    ['chinchilla', 'chinchilla_dataset', 'chinchilla_family', ...]
+    >>> print(bs.Model.from_preset("chinchilla_family").describe_short())  # each names a Model
+    'chinchilla', effects={'E': ['family'], 'A': ['family'], 'B': ['family']},
+    likelihood='student_t'
+    """
     return sorted(p.stem for p in resource_dir("_presets").glob("*.toml"))
 
 

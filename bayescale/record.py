@@ -178,10 +178,14 @@ def record_axis(model: Any, data: ScalingData) -> str:
 def cuts(
     model: Any, data: ScalingData, axis: str, fractions: Sequence[float] = CUT_FRACTIONS
 ) -> list[tuple[float, np.ndarray]]:
-    """Return the record's cuts: ``(fraction, training mask)`` for every future fraction.
+    """Return the record's cuts: ``(fraction held out, training mask)`` for every fraction.
 
     A fraction is kept when it leaves enough rows on both sides: at least twice the model's
-    parameters (and 8) below the cut, three above.
+    parameters (and 8) below the cut, three above. Rows at one position (the runs of one
+    budget of an isoFLOP ladder) stay on one side, and every cut holds out different rows: where
+    a fraction's cut would repeat an earlier one (a ladder of a few budgets), it moves down to
+    the next position, so that a five-budget ladder is cut below its top one, two and three
+    budgets rather than twice below its top one.
     """
     if axis == "run_tokens":
         d = np.log(data.x["D"])
@@ -191,15 +195,23 @@ def cuts(
         position = np.log(data.x["C"]) if "C" in data.x else np.log(data.x["N"] * data.x["D"])
     else:
         position = np.asarray(data.x[axis], float)
-    out = []
+    # one budget's runs share a position (log(N D) of C / (6 N) x N differs in the last bits)
+    position = np.round(position, 9)
+    levels = np.unique(position)
+    out: list[tuple[float, np.ndarray]] = []
     need = max(2 * model.n_parameters(), 8)
     for f in fractions:
         if axis == "run_tokens":
             train = position <= 1 - f
         else:
             train = position <= np.quantile(position, 1 - f)
+        share = float(f)
+        while any(np.array_equal(train, seen) for _, seen in out) and train.any():
+            lower = levels[levels < position[train].max()]
+            train = position <= lower.max() if lower.size else np.zeros_like(train)
+            share = float((~train).mean())  # a moved cut is named by what it holds out
         if train.sum() >= need and (~train).sum() >= 3:
-            out.append((float(f), train))
+            out.append((share, train))
     return out
 
 

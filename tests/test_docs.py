@@ -48,9 +48,10 @@ def test_docs_build_strict(tmp_path):
 def gallery_site(mirror, tmp_path_factory) -> Path:
     """The site built with every gallery example executed, on the public datasets (``mirror``,
     offline): the docs build ``.ci/test`` runs after the suite."""
-    os.environ[MIRROR_ENV] = str(mirror)  # the examples' loaders read it (offline)
     site = tmp_path_factory.mktemp("docs") / "site"
-    _build(site, execute=True)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(MIRROR_ENV, str(mirror))  # the examples' loaders read it (offline)
+        _build(site, execute=True)
     return site
 
 

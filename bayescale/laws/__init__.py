@@ -33,6 +33,28 @@ def register(cls: type[Law]) -> type[Law]:
     -------
     type
         ``cls``, unchanged.
+
+    Examples
+    --------
+    A law of your own (here a power law in tokens by default), registered under its name:
+
+    >>> from dataclasses import dataclass
+    >>> @bs.laws.register
+    ... @dataclass(frozen=True)
+    ... class TokenPowerLaw(bs.laws.SaturatingPowerLaw):
+    ...     x: str = "D"  # a field: the default input
+    ...     name = "token_power"  # a class attribute: the registry name
+    >>> bs.laws.get("token_power")
+    TokenPowerLaw(priors={}, x='D')
+    >>> bs.Model("token_power").spec()["law"]  # how saved posteriors and presets name it
+    {'name': 'token_power', 'config': {'x': 'D'}}
+
+    A registration lasts the session (there is no public way to remove one); this example
+    takes its law out of the registry again:
+
+    >>> _ = bs.laws._REGISTRY.pop("token_power")
+    >>> "token_power" in bs.laws.available()
+    False
     """
     _REGISTRY[cls.name] = cls
     return cls

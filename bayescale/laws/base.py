@@ -67,7 +67,17 @@ class Scale:
     x_min: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """Return a JSON-serialisable dict (for saving a posterior)."""
+        """Return a JSON-serialisable dict (for saving a posterior).
+
+        Examples
+        --------
+        >>> import json
+        >>> d = post.scale.to_dict()
+        >>> sorted(d), sorted(d["log_ref"])
+        (['log_ref', 'loss', 'loss_min', 'x_min'], ['D', 'N'])
+        >>> round(d["loss_min"], 2), len(json.dumps(d)) > 0  # plain numbers, ready for JSON
+        (2.58, True)
+        """
         return {
             "log_ref": dict(self.log_ref),
             "loss": self.loss,
@@ -267,7 +277,18 @@ class Law:
         return self.parameter(name).prior(scale)
 
     def config(self) -> dict:
-        """Keyword arguments that rebuild this law with :func:`bayescale.laws.get`."""
+        """Keyword arguments that rebuild this law with :func:`bayescale.laws.get`.
+
+        Examples
+        --------
+        >>> bs.laws.Chinchilla().config()  # nothing to configure
+        {}
+        >>> law = bs.laws.BrokenPowerLaw(x="step", n_breaks=2)
+        >>> law.config()
+        {'x': 'step', 'n_breaks': 2}
+        >>> bs.laws.get(law.name, **law.config()) == law  # the law's name and config rebuild it
+        True
+        """
         return {}
 
     @property
@@ -461,7 +482,17 @@ class OneInputLaw(Law):
 
 # -- building blocks shared by the power-law family of laws ------------------------------------
 def irreducible_loss() -> Parameter:
-    """``log E ~ Normal(log(0.7 loss_min), 0.5)``: the irreducible loss, below every run's."""
+    """``log E ~ Normal(log(0.7 loss_min), 0.5)``: the irreducible loss, below every run's.
+
+    Examples
+    --------
+    >>> p = bs.laws.base.irreducible_loss()
+    >>> p.name, p.natural, p.additive
+    ('log_E', 'E', True)
+    >>> prior = p.prior(post.scale)  # centred on 0.7 x the smallest observed loss (2.58)
+    >>> round(float(np.exp(prior.loc)), 2), float(prior.scale)
+    (1.81, 0.5)
+    """
     return Parameter(
         "log_E",
         "E",
