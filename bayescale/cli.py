@@ -38,7 +38,7 @@ from bayescale.errors import (
 from bayescale.fit import METHODS
 from bayescale.frontier import frontier
 from bayescale.inference import NutsSettings
-from bayescale.model import Model, load_posterior
+from bayescale.model import EXTRAPOLATION_MODES, Model, load_posterior
 from bayescale.plotting import plot_fit, plot_frontier, plot_pooling
 from bayescale.report import report
 from bayescale.simulate import simulate_ladder
@@ -236,6 +236,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         overrides["likelihood"] = args.likelihood
     if args.scale:
         overrides["scale"] = args.scale
+    if args.extrapolation:
+        overrides["extrapolation"] = args.extrapolation
     if columns:
         overrides["columns"] = columns
     if args.preset:
@@ -527,6 +529,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     f.add_argument("--likelihood", choices=["student_t", "normal"])
     f.add_argument("--scale", choices=["log", "linear", "logit"])
+    f.add_argument(
+        "--extrapolation",
+        choices=list(EXTRAPOLATION_MODES),
+        help="the error added past the data: learned from the ladder's own leave-future-out "
+        "record (the default: refits the ladder below three cuts), prior (the prior across "
+        "ladders, no refits), fixed (the previous linear drift), none (trust the law exactly: "
+        "too narrow)",
+    )
     f.add_argument("--chains", type=at_least(1), default=4)
     f.add_argument("--draws", type=at_least(1), default=1000)
     f.add_argument("--warmup", type=at_least(0), default=1000)

@@ -56,6 +56,17 @@ ATTR_TIMING = "bayescale_timing"
 RECORD_GROUP = "extrapolation_record"
 
 
+def _index_label(label: Any) -> int | float | str:
+    """Return a row label as JSON keeps it: integers and floats as numbers, else text."""
+    if isinstance(label, bool | np.bool_):
+        return str(label)
+    if isinstance(label, int | np.integer):
+        return int(label)
+    if isinstance(label, float | np.floating):
+        return float(label)
+    return str(label)
+
+
 def tree_coords(data: ScalingData) -> dict[str, Any]:
     """Coords of a fit's tree: the levels of every group term and run, and the rows.
 
@@ -343,7 +354,7 @@ class ScalingPosterior:
             ATTR_MODEL: json.dumps(model.spec(), sort_keys=True),
             ATTR_SCALE: json.dumps(data.scale.to_dict(), sort_keys=True),
             ATTR_SETTINGS: json.dumps(draws.settings, sort_keys=True),
-            ATTR_INDEX: json.dumps([str(i) for i in data.index]),
+            ATTR_INDEX: json.dumps([_index_label(i) for i in data.index]),
             ATTR_TIMING: json.dumps({k: round(v, 4) for k, v in draws.timing.items()}),
         }
         if grid is not None:
@@ -599,6 +610,8 @@ class ScalingPosterior:
         >>> table = family_post.fitted_table()
         >>> table.shape, table.columns.tolist()
         ((60, 4), ['params', 'tokens', 'loss', 'family'])
+        >>> table.index.equals(family_runs.index)  # the table's own row labels
+        True
         >>> bool(np.allclose(table["loss"], family_runs["loss"]))
         True
         """

@@ -119,3 +119,17 @@ def test_pooling_verb_says_what_is_wrong(tmp_path, capsys):
     assert main(["pooling", str(csv), "--group", "family", "--k", "40", "--hold-out", "f1"]) == 2
     out = capsys.readouterr().out
     assert "family=f1, k=40, alone: skipped" in out and "family=f0" not in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flag", [[], ["--extrapolation", "prior"]])
+def test_fit_from_a_preset_takes_the_default_or_the_chosen_extrapolation(flag, tmp_path):
+    import bayescale as bs
+
+    table = tmp_path / "runs.csv"
+    bs.simulate_ladder().to_csv(table, index=False)
+    out = tmp_path / "fit"
+    args = ["fit", str(table), "--preset", "chinchilla", "--method", "psis", "--quiet"]
+    assert main([*args, *flag, "--out", str(out)]) in (0, 3)
+    mode = bs.load_posterior(out / "fit.nc").model.extrapolation
+    assert mode == (flag[1] if flag else "learned")  # a preset used to get the fixed drift

@@ -77,7 +77,7 @@ def test_extrapolation_is_wider_than_interpolation(epoch_fit, epoch_runs):
     assert pred_out > pred_in
 
 
-def test_save_load_roundtrip_is_exact(epoch_fit, tmp_path):
+def test_save_load_roundtrip_is_exact(epoch_fit, epoch_runs, tmp_path):
     path = epoch_fit.to_netcdf(tmp_path / "fit.nc")
     back = bs.load_posterior(path)
     for group in ("posterior", "sample_stats", "log_likelihood", "observed_data", "constant_data"):
@@ -85,6 +85,8 @@ def test_save_load_roundtrip_is_exact(epoch_fit, tmp_path):
             back.tree[group].to_dataset(), epoch_fit.tree[group].to_dataset()
         )
     assert back.model.spec() == epoch_fit.model.spec()
+    # the fitted rows keep their labels (integers stay integers; they were read back as text)
+    assert back.fitted_table().index.equals(epoch_runs.index)
     a = epoch_fit.predict(N=7e10, D=1.4e12, rng_seed=3)
     b = back.predict(N=7e10, D=1.4e12, rng_seed=3)
     np.testing.assert_array_equal(a.values, b.values)
