@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 
 import pandas as pd
 import pytest
+from site_browser import CHROMIUM
+from site_browser import FLAGS as BROWSER_FLAGS
 
 from bayescale.errors import SpecificationError
 from bayescale.pooling import group_spread
@@ -16,17 +17,8 @@ from bayescale.simulate import chinchilla_loss
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# the browser tests' Chromium and its flags (headless added where it is run from the shell)
+FLAGS = ["--headless", *BROWSER_FLAGS]
 
 
 @pytest.fixture(scope="module")
