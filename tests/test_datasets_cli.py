@@ -28,6 +28,11 @@ def test_dataset_fits_and_reports_from_the_command_line(name, mirror, tmp_path, 
     out = tmp_path / "fit"
     args = datasets.card(name)["cli"]["fit"]
     small = ["--chains", "2", "--draws", "60", "--warmup", "60", "--quiet"]
+    if "--effects" in args:
+        # The learned error's record refits a hierarchy by NUTS (its MAP does not converge):
+        # 38 s on the language curves, twice that beside the other worker. The prior's error
+        # keeps the path from loader to report; tests/test_report.py covers a hierarchy's record.
+        small += ["--extrapolation", "prior"]
     code = main(["fit", "--dataset", name, *args, *small, "--out", str(out)])
     err = capsys.readouterr().err
     assert code in (0, 3), err

@@ -58,6 +58,8 @@ def test_hierarchical_report_names_groups(hierarchy_fit, tmp_path):
     text = (tmp_path / "report.md").read_text()
     assert "## Groups" in text and "'family' is weakly identified" in text
     assert "family:seed" in text.split("## Groups")[1]
+    # the report drew the ladder's record: a hierarchy's refits (NUTS where the MAP fails) ran
+    assert "extrapolation_record" in hierarchy_fit.timing
 
 
 def test_group_spread_recovers_the_seed_noise(hierarchy, hierarchy_fit, epoch_fit):
