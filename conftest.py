@@ -6,7 +6,10 @@ The API reference's examples assume ``import bayescale as bs``, ``numpy as np`` 
 - ``runs``: a simulated Chinchilla ladder (``bs.simulate_ladder()``: 5 budgets x 7 sizes);
 - ``post``: the default model fitted to ``runs`` (2 chains x 500 draws, seed 0);
 - ``family_runs``: a ladder of 4 model families (``bs.simulate_ladder(families=4, ...)``);
-- ``family_post``: ``A`` varying by family, fitted to ``family_runs`` (2 chains x 500 draws).
+- ``family_post``: ``A`` varying by family, fitted to ``family_runs`` (2 chains x 500 draws);
+- ``downstream_runs``: ``runs`` with a downstream ``error`` linked to each run's loss;
+- ``two``: the two-step model of both (the Chinchilla law, an exponential link on the logit);
+- ``curves``: training curves, three checkpoints of every run of ``runs``.
 
 docs/api.md states the same set-up at the top of the reference.
 """
@@ -53,8 +56,22 @@ def _examples() -> dict:
             warmup=500,
             seed=0,
         )
+    # a downstream error of each run, linked to its loss, and the two-step model of both
+    noise = np.random.default_rng(0).normal(0, 0.005, len(runs))
+    downstream_runs = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]) + noise)
+    two = bs.TwoStepModel(
+        loss=bs.Model("chinchilla"),
+        link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
+    )
+    # training curves: three checkpoints of every run, at a quarter, half and all its tokens
+    curves = pd.concat(
+        [runs.assign(tokens=runs.tokens * f, flops=runs.flops * f) for f in (0.25, 0.5, 1)]
+    )
     return {
         "bs": bs,
+        "downstream_runs": downstream_runs,
+        "two": two,
+        "curves": curves,
         "np": np,
         "pd": pd,
         "runs": runs,

@@ -72,12 +72,7 @@ class TwoStepData:
 
     Examples
     --------
-    >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
-    >>> two = bs.TwoStepModel(
-    ...     loss=bs.Model("chinchilla"),
-    ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
-    ... )
-    >>> data = two.prepare(df)
+    >>> data = two.prepare(downstream_runs)
     >>> type(data).__name__, data.n, list(data.loss.x), list(data.link.x)
     ('TwoStepData', 35, ['N', 'D'], ['L'])
     """
@@ -120,9 +115,11 @@ class TwoStepModel:
     >>> two.link.spec()["columns"]["upstream_loss"]  # the link reads the first step's loss
     'loss_c4_val'
 
-    Fitted to a table with both columns (:class:`TwoStepPosterior` runs a fit):
+    Fitted to Gadre et al.'s downstream table, which has both columns (a joint NUTS fit of
+    minutes; :class:`TwoStepPosterior`'s example runs a small one):
 
-    >>> joint = two.fit(df)                                    # doctest: +SKIP
+    >>> gadre = bs.datasets.load("gadre2024_overtraining", "downstream")  # doctest: +SKIP
+    >>> joint = two.fit(gadre, target_accept=0.99)                # doctest: +SKIP
     >>> joint.predict(N=6.9e9, D=1.4e11, family="rpj")         # doctest: +SKIP
     """
 
@@ -180,10 +177,6 @@ class TwoStepModel:
 
         Examples
         --------
-        >>> two = bs.TwoStepModel(
-        ...     loss=bs.Model("chinchilla"),
-        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
-        ... )
         >>> spec = two.spec()
         >>> sorted(spec), spec["link"]["law"], spec["link"]["columns"]
         (['link', 'loss'], {'name': 'exponential_link', 'config': {}},
@@ -206,11 +199,6 @@ class TwoStepModel:
 
         Examples
         --------
-        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
-        >>> two = bs.TwoStepModel(
-        ...     loss=bs.Model("chinchilla"),
-        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
-        ... )
         >>> again = bs.TwoStepModel.from_spec(two.spec())
         >>> again.spec() == two.spec(), again.metric_column
         (True, 'error')
@@ -237,12 +225,7 @@ class TwoStepModel:
 
         Examples
         --------
-        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
-        >>> two = bs.TwoStepModel(
-        ...     loss=bs.Model("chinchilla"),
-        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
-        ... )
-        >>> data = two.prepare(df)
+        >>> data = two.prepare(downstream_runs)
         >>> data.n, list(data.link.x)  # the link's input L is the loss column
         (35, ['L'])
         """
@@ -266,12 +249,7 @@ class TwoStepModel:
 
         Examples
         --------
-        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
-        >>> two = bs.TwoStepModel(
-        ...     loss=bs.Model("chinchilla"),
-        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
-        ... )
-        >>> structure, arrays = two.model_args(two.prepare(df))
+        >>> structure, arrays = two.model_args(two.prepare(downstream_runs))
         >>> sorted(structure), sorted(arrays)
         (['link_structure', 'loss_structure'], ['link_arrays', 'loss_arrays'])
         """
@@ -300,12 +278,7 @@ class TwoStepModel:
 
         Examples
         --------
-        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
-        >>> two = bs.TwoStepModel(
-        ...     loss=bs.Model("chinchilla"),
-        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
-        ... )
-        >>> two.has_group_scales(two.prepare(df))  # no effects in either step
+        >>> two.has_group_scales(two.prepare(downstream_runs))  # no effects in either step
         False
         """
         return self.loss.has_group_scales(data.loss) or self.link.has_group_scales(data.link)
@@ -315,10 +288,6 @@ class TwoStepModel:
 
         Examples
         --------
-        >>> two = bs.TwoStepModel(
-        ...     loss=bs.Model("chinchilla"),
-        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
-        ... )
         >>> sorted(two.additive_sites())  # the exponential link adds no term
         ['a', 'b', 'log_E']
         """
@@ -339,12 +308,7 @@ class TwoStepModel:
 
         Examples
         --------
-        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
-        >>> two = bs.TwoStepModel(
-        ...     loss=bs.Model("chinchilla"),
-        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
-        ... )
-        >>> structure, _ = two.model_args(two.prepare(df))
+        >>> structure, _ = two.model_args(two.prepare(downstream_runs))
         >>> two.pointwise_structure(structure) is structure
         True
         """
@@ -369,12 +333,7 @@ class TwoStepModel:
 
         Examples
         --------
-        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
-        >>> two = bs.TwoStepModel(
-        ...     loss=bs.Model("chinchilla"),
-        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
-        ... )
-        >>> prior = two.prior_draws(two.prepare(df), n=100)
+        >>> prior = two.prior_draws(two.prepare(downstream_runs), n=100)
         >>> prior["log_E"].shape, prior["link__log_gamma"].shape
         ((1, 100), (1, 100))
         """
@@ -395,10 +354,6 @@ class TwoStepModel:
 
         Examples
         --------
-        >>> two = bs.TwoStepModel(
-        ...     loss=bs.Model("chinchilla"),
-        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
-        ... )
         >>> key = two.structure_key()
         >>> key == bs.TwoStepModel.from_spec(two.spec()).structure_key()
         True
@@ -430,12 +385,7 @@ class TwoStepModel:
         NumPyro's handlers run it with the arguments of :meth:`model_args`:
 
         >>> from numpyro.handlers import seed, trace
-        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
-        >>> two = bs.TwoStepModel(
-        ...     loss=bs.Model("chinchilla"),
-        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
-        ... )
-        >>> structure, arrays = two.model_args(two.prepare(df))
+        >>> structure, arrays = two.model_args(two.prepare(downstream_runs))
         >>> sites = trace(seed(two.numpyro_model, 0)).get_trace(**structure, **arrays)
         >>> [name for name, site in sites.items() if site.get("is_observed")]
         ['loss', 'link__metric']
@@ -467,12 +417,7 @@ class TwoStepModel:
         :class:`TwoStepPosterior` example):
 
         >>> from bayescale.inference import NutsSettings, sample_importance
-        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
-        >>> two = bs.TwoStepModel(
-        ...     loss=bs.Model("chinchilla"),
-        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
-        ... )
-        >>> data, settings = two.prepare(df), NutsSettings(chains=2, draws=4000)
+        >>> data, settings = two.prepare(downstream_runs), NutsSettings(chains=2, draws=4000)
         >>> (draws,) = sample_importance(two, [data], settings)  # doctest: +SKIP
         >>> joint = two.posterior_from(data, draws)  # doctest: +SKIP
         """
@@ -509,13 +454,10 @@ class TwoStepModel:
         NUTS on the joint model takes tens of seconds; importance sampling (``method="psis"``,
         the :class:`TwoStepPosterior` example runs it) a few:
 
-        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
-        >>> two = bs.TwoStepModel(
-        ...     loss=bs.Model("chinchilla"),
-        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
-        ... )
-        >>> joint = two.fit(df)  # doctest: +SKIP
-        >>> joint = two.fit(df, chains=2, draws=4000, method="psis")  # doctest: +SKIP
+        >>> joint = two.fit(downstream_runs)  # doctest: +SKIP
+        >>> joint = two.fit(downstream_runs, chains=2, draws=4000, method="psis")
+        >>> type(joint).__name__, joint.diagnostics().attrs["method"]
+        ('TwoStepPosterior', 'psis')
         """
         return _fit(self, df, chains=chains, draws=draws, warmup=warmup, seed=seed, **kwargs)
 
@@ -583,13 +525,7 @@ class TwoStepPosterior:
     A downstream error linked to the loss of the simulated ladder, fitted by importance
     sampling (a few seconds; NUTS takes tens):
 
-    >>> rng = np.random.default_rng(0)
-    >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]) + rng.normal(0, 0.005, 35))
-    >>> two = bs.TwoStepModel(
-    ...     loss=bs.Model("chinchilla"),
-    ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
-    ... )
-    >>> joint = two.fit(df, chains=2, draws=4000, method="psis")
+    >>> joint = two.fit(downstream_runs, chains=2, draws=4000, method="psis")
     >>> pred = joint.predict(N=1e9, D=2e10, kind="mean")  # the loss and the metric, jointly
     >>> list(pred.data_vars), pred["metric"].dims
     (['loss', 'metric'], ('chain', 'draw', 'point'))
@@ -648,12 +584,7 @@ class TwoStepPosterior:
         example):
 
         >>> from bayescale.inference import NutsSettings, sample_importance
-        >>> df = runs.assign(error=0.8 - 6.0 * np.exp(-1.1 * runs["loss"]))  # a downstream error
-        >>> two = bs.TwoStepModel(
-        ...     loss=bs.Model("chinchilla"),
-        ...     link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
-        ... )
-        >>> data, settings = two.prepare(df), NutsSettings(chains=2, draws=4000)
+        >>> data, settings = two.prepare(downstream_runs), NutsSettings(chains=2, draws=4000)
         >>> (draws,) = sample_importance(two, [data], settings)  # doctest: +SKIP
         >>> joint = bs.TwoStepPosterior.from_draws(two, data, draws)  # doctest: +SKIP
         """

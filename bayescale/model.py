@@ -635,12 +635,9 @@ class Model:
 
         Examples
         --------
-        Three checkpoints of every run, at a quarter, half and all of its tokens (losses copied:
-        only the grouping of rows into runs matters here):
+        ``curves`` holds three checkpoints of every run of ``runs``, at a quarter, half and all
+        of its tokens:
 
-        >>> curves = pd.concat(
-        ...     [runs.assign(tokens=runs.tokens * f, flops=runs.flops * f) for f in (0.25, 0.5, 1)]
-        ... )
         >>> model = bs.Model(likelihood="normal")
         >>> print(model.run_notice(model.prepare(curves)))
         per-run effect on the mean: on, integrated out of the likelihood (column 'run', found in
@@ -723,12 +720,9 @@ class Model:
 
         Examples
         --------
-        Three checkpoints of every run, at a quarter, half and all of its tokens (losses copied:
-        only the grouping of rows into runs matters here):
+        ``curves`` holds three checkpoints of every run of ``runs``, at a quarter, half and all
+        of its tokens:
 
-        >>> curves = pd.concat(
-        ...     [runs.assign(tokens=runs.tokens * f, flops=runs.flops * f) for f in (0.25, 0.5, 1)]
-        ... )
         >>> data = bs.Model(likelihood="normal").prepare(curves)
         >>> bs.Model(likelihood="normal").marginalises_run(data)
         True
@@ -1044,12 +1038,9 @@ class Model:
 
         Examples
         --------
-        Three checkpoints of every run, at a quarter, half and all of its tokens (losses copied:
-        only the grouping of rows into runs matters here):
+        ``curves`` holds three checkpoints of every run of ``runs``, at a quarter, half and all
+        of its tokens:
 
-        >>> curves = pd.concat(
-        ...     [runs.assign(tokens=runs.tokens * f, flops=runs.flops * f) for f in (0.25, 0.5, 1)]
-        ... )
         >>> model = bs.Model(likelihood="normal")
         >>> structure, arrays = model.model_args(model.prepare(curves))
         >>> structure["run_marginal"], model.pointwise_structure(structure)["run_marginal"]

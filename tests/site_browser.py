@@ -6,13 +6,36 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
+import os
 import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# CI sets it (.ci/run): there a browser test that cannot start fails instead of skipping
+REQUIRE_ENV = "BAYESCALE_REQUIRE_BROWSER"
+
+
+def need_browser(playwright: bool = False) -> None:
+    """Skip the calling test when Chromium (or Playwright) is missing; fail instead in CI."""
+    missing = []
+    if CHROMIUM is None:
+        missing.append("chromium (.ci/setup installs Debian's)")
+    if playwright and importlib.util.find_spec("playwright") is None:
+        missing.append("playwright (the dev extra)")
+    if not missing:
+        return
+    message = f"{' and '.join(missing)} not installed"
+    if os.environ.get(REQUIRE_ENV):
+        pytest.fail(f"{message}, and {REQUIRE_ENV} is set: the browser tests must run here")
+    pytest.skip(message)
+
+
 # Chromium's own flags for a closed network and a root user (no sandbox, no background calls)
 FLAGS = [
     "--no-sandbox",

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from site_browser import CHROMIUM, browse
+from site_browser import browse, need_browser
 
 from bayescale.datasets import MIRROR_ENV
 
@@ -75,12 +75,11 @@ def test_gallery_examples_run_and_show_their_figures(gallery_site):
 
 @pytest.mark.slow
 @pytest.mark.gallery
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/setup installs it)")
 def test_every_page_renders_in_a_browser(gallery_site):
     """Headless Chromium opens every page of the built site: each loads with a title, runs no
     script error, finds every file it asks the site for, and every image on it loads; each
     example's page shows at least one figure."""
-    pytest.importorskip("playwright")
+    need_browser(playwright=True)
     images, problems = browse(gallery_site)
     assert not problems, "\n".join(problems)
     pages = {p.relative_to(gallery_site).as_posix() for p in gallery_site.rglob("*.html")}

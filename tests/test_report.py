@@ -7,7 +7,7 @@ import subprocess
 
 import pandas as pd
 import pytest
-from site_browser import CHROMIUM
+from site_browser import CHROMIUM, need_browser
 from site_browser import FLAGS as BROWSER_FLAGS
 
 from bayescale.errors import SpecificationError
@@ -81,8 +81,8 @@ def test_group_spread_recovers_the_seed_noise(hierarchy, hierarchy_fit, epoch_fi
         group_spread(epoch_fit)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 def test_every_figure_loads_in_a_browser(epoch_report, tmp_path):
+    need_browser()
     path, _ = epoch_report
     dom = subprocess.run(
         [
