@@ -4,9 +4,9 @@ The API reference's examples assume ``import bayescale as bs``, ``numpy as np`` 
 ``pandas as pd``, and these objects, built once per test process when a doctest first asks:
 
 - ``runs``: a simulated Chinchilla ladder (``bs.simulate_ladder()``: 5 budgets x 7 sizes);
-- ``post``: the default model fitted to ``runs`` (2 chains x 500 draws, seed 0);
+- ``post``: the default model fitted to ``runs`` (2 chains x 1000 draws, seed 0);
 - ``family_runs``: a ladder of 4 model families (``bs.simulate_ladder(families=4, ...)``);
-- ``family_post``: ``A`` varying by family, fitted to ``family_runs`` (2 chains x 500 draws);
+- ``family_post``: ``A`` varying by family, fitted to ``family_runs`` (2 chains x 1000 draws);
 - ``downstream_runs``: ``runs`` with a downstream ``error`` linked to each run's loss;
 - ``two``: the two-step model of both (the Chinchilla law, an exponential link on the logit);
 - ``curves``: training curves, three checkpoints of every run of ``runs``.
@@ -47,12 +47,12 @@ def _examples() -> dict:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error", bs.ConvergenceWarning)
-        post = bs.fit(bs.Model(), runs, chains=2, draws=500, warmup=500, seed=0)
+        post = bs.fit(bs.Model(), runs, chains=2, draws=1000, warmup=500, seed=0)
         family_post = bs.fit(
             bs.Model(effects={"A": "family"}),
             family_runs,
             chains=2,
-            draws=500,
+            draws=1000,
             warmup=500,
             seed=0,
         )

@@ -384,7 +384,7 @@ def predict_rows(
     >>> split = split_by_compute(runs, post.model)
     >>> draws = predict_rows(post, runs[split.test], post.model)
     >>> draws.shape
-    (1000, 7)
+    (2000, 7)
     """
     cols = _cols(model)
     frame = df.reset_index(drop=True)

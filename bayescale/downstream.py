@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import arviz_base
 import arviz_stats
 import jax
 import numpy as np
@@ -50,6 +49,7 @@ from bayescale.posterior import ScalingPosterior, read_tree, tree_coords, tree_d
 from bayescale.prediction import KINDS, Assignment, keys, predictor
 from bayescale.record import LOG_SCALE_GRID, scale_draws
 from bayescale.sites import RUN_SITES, natural_draws, terms_of
+from bayescale.treebuild import tree_from_arrays
 
 #: Compiled prior simulations of two-step models, by structure and number of draws.
 _PRIOR_FNS: dict[tuple, Any] = {}
@@ -649,7 +649,7 @@ class TwoStepPosterior:
             "posterior_predictive": _replicate(model, data, samples, grid, seed),
             "prior_predictive": _replicate(model, data, prior, grid, seed + 7),
         }
-        tree = arviz_base.from_dict(
+        tree = tree_from_arrays(
             {
                 "posterior": posterior,
                 "sample_stats": draws.stats,

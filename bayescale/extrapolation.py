@@ -60,6 +60,8 @@ from bayescale.laws.base import INPUTS, LINEAR_INPUTS
 DEFAULT_SCALE = 0.03
 #: Decades over which the offset of a learned error builds up past the data's edge.
 OFFSET_LENGTH = 0.05
+#: Decades within which a point at the data's edge counts as inside (float noise, not distance).
+EDGE_TOLERANCE = 1e-9
 #: Extrapolation-error modes: a learned error of the log loss, a learned error of the law's
 #: effective inputs, or the fixed drift.
 MODES = ("learned", "inputs", "fixed")
@@ -74,11 +76,13 @@ PERTURBED = (*_LOG_AXES, "L")
 
 def axes(x: Mapping[str, object], cost: TrainingCost = DEFAULT_COST) -> dict[str, jnp.ndarray]:
     """Return the log10 axes of inputs ``x`` (adding ``C = k N D`` when only N and D are given)."""
-    out = {k: jnp.log10(jnp.asarray(x[k], dtype=float)) for k in _LOG_AXES if k in x}
+    # numpy for a table's inputs (no dispatch per operation), jax where they are traced
+    xp = jnp if any(isinstance(v, jax.Array) for v in x.values()) else np
+    out = {k: xp.log10(xp.asarray(x[k], dtype=float)) for k in _LOG_AXES if k in x}
     if "C" not in out and "N" in out and "D" in out:
-        out["C"] = jnp.log10(cost.k) + out["N"] + out["D"]
+        out["C"] = xp.log10(cost.k) + out["N"] + out["D"]
     if "L" in x:
-        out["L"] = jnp.asarray(x["L"], dtype=float)
+        out["L"] = xp.asarray(x["L"], dtype=float)
     return out
 
 
@@ -125,7 +129,7 @@ class ExtrapolationError:
         cost: TrainingCost = DEFAULT_COST,
     ) -> ExtrapolationError:
         """Build the term from a training table's inputs."""
-        ranges = {k: (float(jnp.min(v)), float(jnp.max(v))) for k, v in axes(x, cost).items()}
+        ranges = {k: (float(np.min(v)), float(np.max(v))) for k, v in axes(x, cost).items()}
         return cls(ranges, cost, mode, float(scale))
 
     def to_dict(self) -> dict:
@@ -151,7 +155,10 @@ class ExtrapolationError:
             if k not in self.ranges:
                 continue
             lo, hi = self.ranges[k]
-            above, below = jnp.maximum(v - hi, 0.0), jnp.maximum(lo - v, 0.0)
+            # the edge itself is inside: the range and a row's axis may come from different
+            # log10 implementations (numpy's, XLA's), which differ in the last bits
+            above = jnp.maximum(v - hi - EDGE_TOLERANCE, 0.0)
+            below = jnp.maximum(lo - v - EDGE_TOLERANCE, 0.0)
             up = above if up is None else jnp.maximum(up, above)
             down = below if down is None else jnp.maximum(down, below)
         zero = jnp.zeros(())

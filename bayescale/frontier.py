@@ -175,7 +175,7 @@ def frontier_draws(
     >>> from bayescale.frontier import frontier_draws
     >>> out = frontier_draws(post.predictor(), np.array([1e19, 1e20]), jax.random.PRNGKey(0))
     >>> {name: v.shape for name, v in out.items()}
-    {'N_opt': (2, 500, 2), 'D_opt': (2, 500, 2), 'loss_opt': (2, 500, 2)}
+    {'N_opt': (2, 1000, 2), 'D_opt': (2, 1000, 2), 'loss_opt': (2, 1000, 2)}
     """
     law = pred.law
     reads_unique = "U" in law.inputs

@@ -1323,9 +1323,9 @@ class Model:
 
         Examples
         --------
-        >>> fitted = bs.Model().fit(runs, chains=2, draws=500, warmup=500, seed=0)
+        >>> fitted = bs.Model().fit(runs, chains=2, draws=1000, warmup=500, seed=0)
         >>> fitted.posterior["alpha"].shape
-        (2, 500)
+        (2, 1000)
         >>> bool(fitted.posterior["alpha"].equals(post.posterior["alpha"]))  # as bs.fit's
         True
         """
@@ -1391,7 +1391,7 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
     >>> path = post.to_netcdf("fit.nc")
     >>> loaded = bs.load_posterior(path)
     >>> loaded.model == post.model, loaded.posterior["alpha"].shape
-    (True, (2, 500))
+    (True, (2, 1000))
     """
     path = Path(path)
     if not path.is_file():

@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import arviz_base
 import arviz_stats
 import jax
 import numpy as np
@@ -38,6 +37,7 @@ from bayescale.loo import loo
 from bayescale.prediction import KINDS, Assignment, Predictor, loss_draws, predictor
 from bayescale.sanity import far_outside
 from bayescale.sites import RUN, dims, is_sampled, natural_draws, natural_group_name, terms_of
+from bayescale.treebuild import tree_from_arrays
 
 #: Sample dims of every group.
 SAMPLE_DIMS = ("chain", "draw")
@@ -371,7 +371,7 @@ class ScalingPosterior:
             "constant_data": constant,
         }
         coords = tree_coords(data)
-        tree = arviz_base.from_dict(groups, coords=coords, dims=var_dims)
+        tree = tree_from_arrays(groups, coords=coords, dims=var_dims)
         tree.attrs.update(attrs)
         post = cls(tree, model, data.scale, grid, extrapolation)
         samples = int(np.prod([tree["posterior"].sizes[d] for d in SAMPLE_DIMS]))
@@ -382,7 +382,7 @@ class ScalingPosterior:
             draws = prior() if callable(prior) else prior
             if draws is not None:
                 sites = {k: v for k, v in draws.items() if k != "loss"}
-                prior_tree = arviz_base.from_dict({"prior": sites}, coords=coords, dims=var_dims)
+                prior_tree = tree_from_arrays({"prior": sites}, coords=coords, dims=var_dims)
                 post._tree["prior"] = prior_tree["prior"]
             if predictive:
                 with_predictive(post, seed=seed)
@@ -451,7 +451,7 @@ class ScalingPosterior:
         >>> path = post.to_netcdf("chinchilla.nc")
         >>> back = bs.load_posterior(path)
         >>> back.law.name, back.posterior.sizes["draw"]
-        ('chinchilla', 500)
+        ('chinchilla', 1000)
         """
         return write_tree(self.tree, path)
 
@@ -742,7 +742,7 @@ class ScalingPosterior:
         >>> pred = family_post.predictor(family="f1")
         >>> x = {"N": np.array([1e8, 1e9]), "D": np.array([2e9, 2e10])}
         >>> pred.loss(x, "mean", jax.random.PRNGKey(0)).shape  # (chain, draw, point)
-        (2, 500, 2)
+        (2, 1000, 2)
         """
         key = rng_seed if isinstance(rng_seed, jax.Array) else jax.random.PRNGKey(rng_seed)
         return predictor(
@@ -791,7 +791,7 @@ class ScalingPosterior:
         --------
         >>> loss = post.predict(N=[1e8, 1e9], D=[5e9, 2e10])
         >>> dict(loss.sizes)
-        {'chain': 2, 'draw': 500, 'point': 2}
+        {'chain': 2, 'draw': 1000, 'point': 2}
         >>> loss.median(("chain", "draw")).round(1).values.tolist()
         [3.2, 2.6]
         >>> band = post.predict(N=1e9, D=2e10, kind="mean").quantile([0.05, 0.95])
@@ -803,7 +803,7 @@ class ScalingPosterior:
         >>> family_post.predict(N=1e8, D=2e9, family="f1")["family"].values.tolist()
         ['f1']
         >>> family_post.predict(N=1e8, D=2e9, family="f9", new_groups=True).shape
-        (2, 500, 1)
+        (2, 1000, 1)
         """
         if kind not in KINDS:
             raise ValueError(f"kind={kind!r}; choose 'predictive' or 'mean'.")
@@ -895,7 +895,7 @@ class ScalingPosterior:
         --------
         >>> draws = post.sampled()
         >>> sorted(draws)[:5], draws["log_E"].shape
-        (['a', 'b', 'extrap_growth', 'extrap_offset', 'log_E'], (2, 500))
+        (['a', 'b', 'extrap_growth', 'extrap_offset', 'log_E'], (2, 1000))
         """
         inside = (
             x is not None
@@ -1113,7 +1113,7 @@ def with_predictive(post: ScalingPosterior, seed: int = 0) -> xr.DataTree:
     >>> from bayescale.posterior import with_predictive
     >>> tree = with_predictive(post)
     >>> dict(tree["posterior_predictive"]["loss"].sizes)
-    {'chain': 2, 'draw': 500, 'obs': 35}
+    {'chain': 2, 'draw': 1000, 'obs': 35}
     """
     if "posterior_predictive" in post.tree.children:
         return post.tree

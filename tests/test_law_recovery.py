@@ -24,6 +24,10 @@ IDENTIFIED = {
     "m4": ["E", "E0", "alpha", "c"],
 }
 
+#: Laws whose weakly identified parameters need longer chains for R-hat < 1.03 (Farseer's
+#: curvatures: R-hat 1.054 at 2 x 400 with jax 0.12 / numpyro 0.22).
+LONGER = {"farseer": 1000}
+
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::bayescale.errors.ConvergenceWarning")  # short chains
@@ -31,7 +35,8 @@ IDENTIFIED = {
 def test_law_recovers_simulated_parameters(name):
     df = simulate(name, seed=1)
     model = bs.Model(law=name, run=False, **MODEL_KWARGS.get(name, {}))
-    post = model.fit(df, chains=2, draws=400, warmup=400, seed=0, progress_bar=False)
+    n = LONGER.get(name, 400)
+    post = model.fit(df, chains=2, draws=n, warmup=n, seed=0, progress_bar=False)
     diag = post.diagnostics(warn=False)
     assert int(diag.attrs["divergences"]) <= 4
     assert diag.attrs["rhat_max"] < 1.03

@@ -32,6 +32,7 @@ per device chunk, compiled once per model structure.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import jax
@@ -82,19 +83,6 @@ class ImportanceFit:
     proposals: int
 
 
-def _log_density(problem: Problem):
-    """Vmapped ``(arrays, z (fits, points, dim)) -> log density``, compiled once per problem."""
-    if "log_density" not in problem.jitted:
-
-        def one(arrays, zs):
-            pot = problem.potential(arrays)
-            v = jax.vmap(lambda z: pot(problem.unravel(z)))(zs)
-            return jnp.where(jnp.isfinite(v), -v, -jnp.inf)
-
-        problem.jitted["log_density"] = jax.vmap(one)
-    return problem.jitted["log_density"]
-
-
 def psis_weights(log_ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Pareto-smoothed, normalised importance weights of every row of ``log_ratio``.
 
@@ -131,33 +119,59 @@ def psis_weights(log_ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return w, khat, ess
 
 
-def _gaussian(mean: np.ndarray, cov: np.ndarray, n: int, rng: np.random.Generator):
-    """``n`` draws of every fit's Gaussian and their log density (up to a constant)."""
-    chol = np.linalg.cholesky(cov)
-    eps = rng.standard_normal((mean.shape[0], n, mean.shape[-1]))
-    y = mean[:, None] + np.einsum("fij,fsj->fsi", chol, eps)
-    log_q = (
-        -0.5 * np.sum(eps**2, axis=-1)
-        - np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)[:, None]
-    )
-    return y, log_q
+def _propose(mean, chol, key, n: int, exp_coords):
+    """``n`` draws of one fit's Gaussian proposal ``N(mean, chol chol')``, on the device.
+
+    Returns the draws in the proposal's space ``y`` and mapped to the unconstrained space
+    ``z``, the proposal's log density at ``z`` (up to a constant: its density at ``y`` times
+    ``|dy/dz| = prod exp(z_i)`` over the exponentiated coordinates), and whether each draw is
+    in the space (a draw with ``y <= 0`` on an exp coordinate is not: weight 0).
+    """
+    exp = jnp.asarray(exp_coords, bool)
+    eps = jax.random.normal(key, (n, mean.shape[-1]), dtype=mean.dtype)
+    y = mean + eps @ chol.T
+    log_q = -0.5 * jnp.sum(eps**2, axis=-1) - jnp.sum(jnp.log(jnp.diagonal(chol)))
+    positive = jnp.all(jnp.where(exp, y, 1.0) > 0, axis=-1)
+    z = jnp.where(exp, jnp.log(jnp.where(exp & (y > 0), y, 1.0)), y)
+    log_jac = jnp.sum(jnp.where(exp, z, 0.0), axis=-1)
+    return y, z, log_q + log_jac, positive
+
+
+def _round(problem: Problem, n: int, exp_coords: tuple[bool, ...], points: bool):
+    """Vmapped ``(arrays, mean, chol, key) -> (log_p, log_ratio[, y])``: one round's proposals.
+
+    Each fit draws from its own key (so :func:`_resample` can draw the same points again) and
+    weighs its draws on the device: only the log densities, and with ``points`` (adaptation
+    rounds) the points, come back. Compiled once per problem and arguments.
+    """
+    cache = ("importance_round", n, exp_coords, points)
+    if cache not in problem.jitted:
+
+        def one(arrays, mean, chol, key):
+            y, z, log_q, positive = _propose(mean, chol, key, n, exp_coords)
+            pot = problem.potential(arrays)
+            v = jax.vmap(lambda zi: pot(problem.unravel(zi)))(z)
+            log_p = jnp.where(jnp.isfinite(v), -v, -jnp.inf)
+            log_ratio = jnp.where(positive, log_p - log_q, -jnp.inf)
+            return (log_p, log_ratio, y) if points else (log_p, log_ratio)
+
+        problem.jitted[cache] = jax.vmap(one)
+    return problem.jitted[cache]
+
+
+@functools.lru_cache(maxsize=16)
+def _resample(n: int, exp_coords: tuple[bool, ...]):
+    """Vmapped ``(mean, chol, key, idx) -> z``: the points ``idx`` of a round, drawn again."""
+
+    def one(mean, chol, key, idx):
+        return _propose(mean, chol, key, n, exp_coords)[1][idx]
+
+    return jax.vmap(one)
 
 
 def _to_proposal(z: np.ndarray, exp_coords: np.ndarray) -> np.ndarray:
     """Map unconstrained points to the proposal's space (``exp`` of the ``exp_coords``)."""
     return np.where(exp_coords, np.exp(np.where(exp_coords, z, 0.0)), z)
-
-
-def _from_proposal(y: np.ndarray, exp_coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Map proposal-space points back; also return ``log |dy/dz|`` (``-inf`` where ``y <= 0``).
-
-    A proposal's density in the unconstrained space is its density in its own space times
-    ``|dy/dz| = prod exp(z_i)`` over the exponentiated coordinates.
-    """
-    positive = np.where(exp_coords, y, 1.0) > 0
-    z = np.where(exp_coords, np.log(np.where(exp_coords & positive, y, 1.0)), y)
-    log_jac = np.sum(np.where(exp_coords, z, 0.0), axis=-1)
-    return z, np.where(np.all(positive, axis=-1), log_jac, -np.inf)
 
 
 def _weighted_moments(w: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -233,7 +247,6 @@ def importance_sample(
         )
     cov0 = lap.covariance(converged_only=False)
     rng = np.random.default_rng(seed)
-    density = _log_density(problem)
     exp_coords = np.zeros(dim, bool) if exp_coords is None else np.asarray(exp_coords, bool)
     # The first proposal: the Laplace approximation's draws mapped to the proposal's space.
     chol0 = np.linalg.cholesky(cov0)
@@ -242,25 +255,28 @@ def importance_sample(
     mean, cov = _weighted_moments(np.full(y0.shape[:2], 1.0 / ADAPT_DRAWS), y0)
     cov = _positive_definite(cov, cov0)
     n_final = int(PROPOSALS_PER_DRAW * draws)
+    keys = jax.random.split(jax.random.PRNGKey(seed), (rounds + 1, fits))
+    flags = tuple(bool(e) for e in exp_coords)
     for r in range(rounds + 1):
         n = n_final if r == rounds else ADAPT_DRAWS
-        y, log_q = _gaussian(mean, inflation * cov, n, rng)
-        z, log_jac = _from_proposal(y, exp_coords)
-        log_p = np.asarray(devices_map(density, arrays, jnp.asarray(z), chunk=chunk))
-        # q's density at z is q(y) |dy/dz|; points with y <= 0 on an exp coordinate are outside
-        # the unconstrained space (weight 0)
-        log_ratio = np.where(np.isfinite(log_jac), log_p - (log_q + log_jac), -np.inf)
-        w, khat, ess = psis_weights(log_ratio)
+        chol = np.linalg.cholesky(inflation * cov)
+        out = devices_map(
+            _round(problem, n, flags, r < rounds), arrays, mean, chol, keys[r], chunk=chunk
+        )
+        log_p, log_ratio = out[:2]
+        w, khat, ess = psis_weights(np.asarray(log_ratio))
         if r < rounds:
-            new_mean, new_cov = _weighted_moments(w, y)
+            new_mean, new_cov = _weighted_moments(w, np.asarray(out[2]))
             ok = np.all(np.isfinite(new_mean), axis=-1)
             mean = np.where(ok[:, None], new_mean, mean)
             cov = _positive_definite(np.where(ok[:, None, None], new_cov, cov), cov)
-    # Resample every fit's final proposals by their weights (multinomial, with replacement).
+    # Resample every fit's final proposals by their weights (multinomial, with replacement);
+    # the chosen points are drawn again from their keys rather than sent back whole.
     idx = np.stack([rng.choice(n_final, size=draws, p=w[i]) for i in range(fits)])
-    take = np.take_along_axis
-    z_out = take(z, idx[..., None], axis=1)
-    log_p_out = take(log_p, idx, axis=1)
+    z_out = np.asarray(
+        devices_map(_resample(n_final, flags), mean, chol, keys[rounds], idx, chunk=chunk)
+    )
+    log_p_out = np.take_along_axis(np.asarray(log_p), idx, axis=1)
     z_out = np.where(usable[:, None, None], z_out, lap.x[:, None])
     with np.errstate(divide="ignore"):
         kept = 1.0 / (1.0 / ess + 1.0 / draws)  # the resampled draws' effective size

@@ -351,7 +351,7 @@ class Law:
         >>> theta = {p.name: post.posterior[p.name].values for p in post.law.parameters}
         >>> natural = post.law.to_natural(theta, post.scale)
         >>> natural["alpha"].shape
-        (2, 500)
+        (2, 1000)
         >>> bool(np.allclose(natural["alpha"], post.posterior["alpha"]))
         True
         """

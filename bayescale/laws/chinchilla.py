@@ -136,7 +136,7 @@ class Chinchilla(Law):
 
         >>> natural = {k: post.posterior[k].values for k in law.natural_names}
         >>> law.compute_optimal(natural, 1e20 / 6).shape
-        (2, 500)
+        (2, 1000)
         """
         a, b = natural["alpha"], natural["beta"]
         g = (a * natural["A"] / (b * natural["B"])) ** (1.0 / (a + b))
