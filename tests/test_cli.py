@@ -10,7 +10,7 @@ from bayescale.cli import main
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli")
-    code = main(["fit", "--out", str(out), "--draws", "500", "--warmup", "500"])
+    code = main(["fit", "--out", str(out), "--draws", "1000", "--warmup", "500"])
     return code, out
 
 

@@ -103,6 +103,11 @@ def test_architecture_figure_is_drawn_from_the_layer_contract(tmp_path, monkeypa
         "the layers changed: run .venv/bin/python docs/architecture_figure.py"
     )
     layers = architecture_figure.layers()
-    assert layers[0] == ["cost", "defaults", "errors", "_resources", "_runtime"] and layers[-1] == [
-        "cli"
-    ]
+    assert layers[0] == [
+        "cost",
+        "defaults",
+        "errors",
+        "treebuild",
+        "_resources",
+        "_runtime",
+    ] and layers[-1] == ["cli"]
