@@ -37,10 +37,8 @@ from bayescale.loo import loo
 from bayescale.prediction import KINDS, Assignment, Predictor, loss_draws, predictor
 from bayescale.sanity import far_outside
 from bayescale.sites import RUN, dims, is_sampled, natural_draws, natural_group_name, terms_of
-from bayescale.treebuild import tree_from_arrays
+from bayescale.treebuild import SAMPLE_DIMS, tree_from_arrays
 
-#: Sample dims of every group.
-SAMPLE_DIMS = ("chain", "draw")
 #: Largest ``rows x draws`` for which a fit stores its predictive groups (``"auto"``).
 PREDICTIVE_MAX_ELEMENTS = 20_000_000
 
