@@ -3,7 +3,7 @@
 :func:`sample_nuts` is the one NUTS driver (single fits are a batch of one): stack the tables
 (:func:`~bayescale.inference.problem.stack`), initialise the model once per structure, find
 every fit's MAP and Laplace approximation (:mod:`~bayescale.inference.laplace`), start each
-fit's chains around its MAP (around its prior medians where the MAP search did not converge),
+fit's chains around its MAP (around its prior means where the MAP search did not converge),
 with its Laplace covariance as starting mass or as its coordinates where that suits
 (``init_mass``), run all chains
 of all fits as NUTS lanes (:mod:`~bayescale.inference.nuts`), then map the draws to the sampled
@@ -29,7 +29,7 @@ from numpyro.infer import log_likelihood
 
 from bayescale.inference.devices import devices_map
 from bayescale.inference.importance import importance_sample
-from bayescale.inference.laplace import MAP_CHUNK, LaplaceFit, find_map
+from bayescale.inference.laplace import MAP_CHUNK, MAP_STARTS, LaplaceFit, find_map
 from bayescale.inference.nuts import all_devices_memory_advice, lane_devices, nuts_lanes
 from bayescale.inference.problem import Fittable, Problem, problem, stack
 from bayescale.inference.stats import NutsSettings, sampler_stats
@@ -64,6 +64,11 @@ class Draws:
     log_likelihood: dict[str, np.ndarray]
     settings: dict[str, Any]
     timing: dict[str, float] = field(default_factory=dict)
+
+
+def _map_starts(model: Fittable, datas: Sequence[Any]) -> int:
+    """Return the starts of every fit's MAP search: one where a group scale makes a funnel."""
+    return 1 if any(model.has_group_scales(d) for d in datas) else MAP_STARTS
 
 
 def _lanes_of(values: np.ndarray, chains: int) -> np.ndarray:
@@ -114,7 +119,9 @@ def sample_nuts(
     t0 = time.perf_counter()
     if settings.init == "map":
         say("finding the MAP")
-        lap = find_map(prob, arrays, x0, chunk=MAP_CHUNK)
+        lap = find_map(
+            prob, arrays, x0, chunk=MAP_CHUNK, starts=_map_starts(model, datas), seed=settings.seed
+        )
         converged = lap.converged
         factor = lap.factor()
         cov = None if factor is None else factor @ np.swapaxes(factor, -1, -2)
@@ -334,7 +341,9 @@ def sample_importance(
     timing["initialize"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     say("finding the MAP")
-    lap = find_map(prob, arrays, x0, chunk=MAP_CHUNK)
+    lap = find_map(
+        prob, arrays, x0, chunk=MAP_CHUNK, starts=_map_starts(model, datas), seed=settings.seed
+    )
     timing["map"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     say(f"importance sampling {fits} fit(s)")
@@ -400,7 +409,7 @@ def laplace_draws(
     x0 = np.asarray(prob.initial_points(jax.random.split(k_init, len(datas)), arrays))
     timing["prepare"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    lap = find_map(prob, arrays, x0, maxiter=maxiter)
+    lap = find_map(prob, arrays, x0, maxiter=maxiter, starts=_map_starts(model, datas), seed=seed)
     timing["map_and_hessian"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     z = lap.draws(k_draws, draws)

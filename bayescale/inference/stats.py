@@ -47,7 +47,7 @@ class NutsSettings:
         Adapt the mass matrix during warm-up (else keep the starting one).
     init : {"map", "prior"}
         Start chains around the MAP (spread by the Laplace standard deviations) or at the
-        prior medians, jittered.
+        prior means, jittered.
     init_mass : {"auto", "laplace", "identity"}
         How NUTS uses each fit's Laplace approximation (where the MAP converged with a
         positive-definite Hessian): ``"laplace"`` runs NUTS in its coordinates (``z = MAP +
