@@ -1,6 +1,7 @@
 """Speed benchmarks P1-P4 (issue 6). Each prints its numbers; run one or all:
 
-    .venv/bin/python benchmarks/speed.py p1 p2 p3 p4 p5   (p1fresh: P1's fresh processes)
+    .venv/bin/python benchmarks/speed.py p1 p2 p3 p4 p5   (p1fresh: P1's fresh processes;
+                                                          p6: GPU against CPU)
 
 P1  Epoch's Chinchilla data, default model, 4 chains x 1000 draws: wall time including
     compilation (first fit in the process), min bulk ESS, ESS/s; the same model in PyMC sampled
@@ -21,6 +22,11 @@ P4  A hierarchical fit of simulated checkpoint curves (family and run effects) a
 
 P5  The P3 ladders by ``method="psis"`` on a Dask LocalCluster of 2 workers (batches, and
     one task per table) against one process.
+P6  GPU against CPU in one process (needs a GPU and ``pip install -e .[gpu]``; prints that it
+    skipped otherwise): the Epoch fit (P1, small: NumPyro's GPU slowdown on small fits,
+    pyro-ppl/numpyro#2225), P3's ladders by ``method="auto"`` and P4's curves, each timed with
+    JAX's default device set to the GPU and to the CPU, and which wins at each size (the
+    crossover an automatic choice of device would use).
 
 ``P3_FITS``, ``P4_SIZES`` and ``P5_FITS`` (environment) shrink the runs for a quick look;
 ``P3_CHAINS``, ``P3_WARMUP`` and ``P3_DRAWS`` (default 4, 500 and 1000) set the batched NUTS
@@ -436,6 +442,53 @@ def p1_fresh() -> None:
                 )
 
 
+def p6() -> None:
+    """Every P goal on the GPU beside the CPU, in one process (compiled once per device)."""
+    try:
+        gpu = jax.devices("gpu")[0]
+    except RuntimeError:
+        print("P6 skipped: no GPU (jax.devices('gpu') is empty; pip install -e .[gpu])")
+        return
+    cpu = jax.devices("cpu")[0]
+    rng = np.random.default_rng(0)
+    n_fits = int(os.environ.get("P3_FITS", "1000"))
+    ladders = [
+        bs.simulate_ladder(seed=i, sizes_per_budget=int(rng.integers(8, 12))) for i in range(n_fits)
+    ]
+    cases = [
+        ("P1 Epoch fit, 4 x 1000", lambda: bs.Model().fit(epoch(), seed=0)),
+        (
+            f"P3 {n_fits} ladders, method='auto'",
+            lambda: bs.fit_many(bs.Model(), ladders, draws=1000, seed=0, method="auto"),
+        ),
+    ]
+    p4_model = bs.Model(effects={"E": "family"}, run="run", likelihood="normal")
+    for n_obs in [int(s) for s in os.environ.get("P4_SIZES", "1000,10000,30000,100000").split(",")]:
+        df = curves(n_obs)
+        cases.append(
+            (
+                f"P4 {len(df)} obs",
+                lambda df=df: p4_model.fit(df, chains=4, draws=500, warmup=500, seed=0),
+            )
+        )
+    for label, run in cases:
+        walls = {}
+        for name, device in (("gpu", gpu), ("cpu", cpu)):
+            with jax.default_device(device):
+                t0 = time.perf_counter()
+                run()  # first call: compilation included
+                first = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                run()
+                walls[name] = (first, time.perf_counter() - t0)
+        faster = "gpu" if walls["gpu"][1] < walls["cpu"][1] else "cpu"
+        print(
+            f"P6 {label}: GPU {walls['gpu'][0]:.1f} s first / {walls['gpu'][1]:.1f} s warm; "
+            f"CPU {walls['cpu'][0]:.1f} / {walls['cpu'][1]:.1f} s; faster warm: {faster}",
+            flush=True,
+        )
+
+
 def main(argv: list[str]) -> int:
     warnings.simplefilter("ignore")
     todo = [a.lower() for a in argv] or ["p1", "p2", "p3", "p4", "p5"]
@@ -449,6 +502,8 @@ def main(argv: list[str]) -> int:
         p4()
     if "p5" in todo:
         p5()
+    if "p6" in todo:
+        p6()
     return 0
 
 
