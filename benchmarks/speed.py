@@ -22,11 +22,12 @@ P4  A hierarchical fit of simulated checkpoint curves (family and run effects) a
 
 P5  The P3 ladders by ``method="psis"`` on a Dask LocalCluster of 2 workers (batches, and
     one task per table) against one process.
-P6  GPU against CPU in one process (needs a GPU and ``pip install -e .[gpu]``; prints that it
-    skipped otherwise): the Epoch fit (P1, small: NumPyro's GPU slowdown on small fits,
-    pyro-ppl/numpyro#2225), P3's ladders by ``method="auto"`` and P4's curves, each timed with
-    JAX's default device set to the GPU and to the CPU, and which wins at each size (the
-    crossover an automatic choice of device would use).
+P6  GPU against CPU (needs a GPU and ``pip install -e .[gpu]``; prints that it skipped
+    otherwise): the Epoch fit (P1, small: NumPyro's GPU slowdown on small fits,
+    pyro-ppl/numpyro#2225), P3's ladders by ``method="auto"`` and P4's curves (``P4_SIZES``),
+    each in fresh processes with ``JAX_PLATFORMS=cuda`` and ``cpu`` and no compilation cache,
+    first and warm, and which wins at each size (the crossover an automatic choice of device
+    would use).
 
 ``P3_FITS``, ``P4_SIZES`` and ``P5_FITS`` (environment) shrink the runs for a quick look;
 ``P3_CHAINS``, ``P3_WARMUP`` and ``P3_DRAWS`` (default 4, 500 and 1000) set the batched NUTS
@@ -36,8 +37,10 @@ one in a hundred.
 
 from __future__ import annotations
 
+import json
 import os
 import resource
+import subprocess
 import sys
 import time
 import warnings
@@ -418,8 +421,6 @@ print(json.dumps({"import": t1 - t0, "load": t2 - t1, "fit": t3 - t2, "total": t
 
 def p1_fresh() -> None:
     """The Epoch fit in a fresh process, import included, with an empty and a filled cache."""
-    import json
-    import subprocess
     import tempfile
 
     for method in ("auto", "nuts"):
@@ -442,49 +443,70 @@ def p1_fresh() -> None:
                 )
 
 
+def p6_case(case: str) -> None:
+    """One P6 case in this process: a first run (compilation included), then a warm one."""
+    if case == "p1":
+
+        def run():
+            return bs.Model().fit(epoch(), seed=0)
+
+    elif case == "p3":
+        rng = np.random.default_rng(0)
+        n_fits = int(os.environ.get("P3_FITS", "1000"))
+        ladders = [
+            bs.simulate_ladder(seed=i, sizes_per_budget=int(rng.integers(8, 12)))
+            for i in range(n_fits)
+        ]
+
+        def run():
+            return bs.fit_many(bs.Model(), ladders, draws=1000, seed=0, method="auto")
+
+    else:  # "p4:<points>"
+        df = curves(int(case.split(":")[1]))
+        model = bs.Model(effects={"E": "family"}, run="run", likelihood="normal")
+
+        def run():
+            return model.fit(df, chains=4, draws=500, warmup=500, seed=0)
+
+    t0 = time.perf_counter()
+    run()
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run()
+    warm = time.perf_counter() - t0
+    print(json.dumps({"first": first, "warm": warm, "backend": jax.default_backend()}))
+
+
 def p6() -> None:
-    """Every P goal on the GPU beside the CPU, in one process (compiled once per device)."""
+    """P1, P3 and P4 on the GPU and on the CPU, each in a fresh process of its own platform.
+
+    Each platform runs as a user would run it (``JAX_PLATFORMS=cuda`` or ``cpu``: on the CPU,
+    bayescale's host devices; on the GPU, its devices), without the persistent compilation
+    cache, so "first" includes compiling.
+    """
     try:
-        gpu = jax.devices("gpu")[0]
+        jax.devices("gpu")
     except RuntimeError:
-        print("P6 skipped: no GPU (jax.devices('gpu') is empty; pip install -e .[gpu])")
+        print("P6 skipped: no GPU (jax.devices('gpu') raised; pip install -e .[gpu])")
         return
-    cpu = jax.devices("cpu")[0]
-    rng = np.random.default_rng(0)
-    n_fits = int(os.environ.get("P3_FITS", "1000"))
-    ladders = [
-        bs.simulate_ladder(seed=i, sizes_per_budget=int(rng.integers(8, 12))) for i in range(n_fits)
-    ]
-    cases = [
-        ("P1 Epoch fit, 4 x 1000", lambda: bs.Model().fit(epoch(), seed=0)),
-        (
-            f"P3 {n_fits} ladders, method='auto'",
-            lambda: bs.fit_many(bs.Model(), ladders, draws=1000, seed=0, method="auto"),
-        ),
-    ]
-    p4_model = bs.Model(effects={"E": "family"}, run="run", likelihood="normal")
-    for n_obs in [int(s) for s in os.environ.get("P4_SIZES", "1000,10000,30000,100000").split(",")]:
-        df = curves(n_obs)
-        cases.append(
-            (
-                f"P4 {len(df)} obs",
-                lambda df=df: p4_model.fit(df, chains=4, draws=500, warmup=500, seed=0),
-            )
-        )
-    for label, run in cases:
+    sizes = os.environ.get("P4_SIZES", "1000,3000,10000,30000").split(",")
+    for case in ["p1", "p3", *(f"p4:{n}" for n in sizes)]:
         walls = {}
-        for name, device in (("gpu", gpu), ("cpu", cpu)):
-            with jax.default_device(device):
-                t0 = time.perf_counter()
-                run()  # first call: compilation included
-                first = time.perf_counter() - t0
-                t0 = time.perf_counter()
-                run()
-                walls[name] = (first, time.perf_counter() - t0)
-        faster = "gpu" if walls["gpu"][1] < walls["cpu"][1] else "cpu"
+        for platform in ("cuda", "cpu"):
+            env = {**os.environ, "JAX_PLATFORMS": platform, "BAYESCALE_COMPILE_CACHE": "0"}
+            out = subprocess.run(
+                [sys.executable, __file__, "p6case", case],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            walls[platform] = json.loads(out.stdout.strip().splitlines()[-1])
+        g, c = walls["cuda"], walls["cpu"]
         print(
-            f"P6 {label}: GPU {walls['gpu'][0]:.1f} s first / {walls['gpu'][1]:.1f} s warm; "
-            f"CPU {walls['cpu'][0]:.1f} / {walls['cpu'][1]:.1f} s; faster warm: {faster}",
+            f"P6 {case}: GPU {g['first']:.1f} s first / {g['warm']:.1f} s warm; CPU "
+            f"{c['first']:.1f} / {c['warm']:.1f} s; faster warm: "
+            f"{'gpu' if g['warm'] < c['warm'] else 'cpu'}",
             flush=True,
         )
 
@@ -492,6 +514,9 @@ def p6() -> None:
 def main(argv: list[str]) -> int:
     warnings.simplefilter("ignore")
     todo = [a.lower() for a in argv] or ["p1", "p2", "p3", "p4", "p5"]
+    if todo[0] == "p6case":  # one P6 case in a child process (p6 starts them)
+        p6_case(argv[1])
+        return 0
     if "p1" in todo or "p2" in todo:
         p1_p2()
     if "p1" in todo or "p1fresh" in todo:

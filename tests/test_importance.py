@@ -75,6 +75,30 @@ def test_the_proposal_density_includes_the_jacobian_of_its_exp_coordinates():
     assert np.ptp(ratio) < 1e-10
 
 
+def test_the_resampled_points_are_the_proposals_their_weights_chose():
+    """The final round runs in several calls; the points drawn again from their keys must be the
+    very proposals whose log densities were weighed (an index off by one call would not)."""
+    import jax
+
+    from bayescale.inference import find_map, stack
+    from bayescale.inference.importance import ADAPT_DRAWS, importance_sample
+    from bayescale.inference.problem import problem
+
+    model = bs.Model()
+    tables = [bs.simulate_ladder(seed=s) for s in (0, 1)]
+    structure, arrays = stack(model, [model.prepare(t) for t in tables])
+    prob = problem(model, structure, arrays)
+    x0 = np.asarray(prob.initial_points(jax.random.split(jax.random.PRNGKey(0), 2), arrays))
+    lap = find_map(prob, arrays, x0)
+    exp_coords = prob.coordinates(model.additive_sites())
+    imp = importance_sample(prob, arrays, lap, draws=1200, seed=3, exp_coords=exp_coords)
+    assert imp.proposals == 3 * ADAPT_DRAWS  # three calls of the round's program
+    for i in range(2):
+        a = jax.tree.map(lambda v, i=i: v[i], arrays)
+        pot = jax.jit(jax.vmap(lambda z, a=a: prob.potential(a)(prob.unravel(z))))
+        np.testing.assert_allclose(-np.asarray(pot(imp.z[i])), imp.log_density[i], rtol=1e-9)
+
+
 def test_unknown_additive_sites_are_an_error():
     from bayescale.inference import problem, stack
 

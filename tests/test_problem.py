@@ -33,7 +33,7 @@ def test_the_traced_initialisation_builds_numpyros_potential(monkeypatch):
     monkeypatch.setattr(problem_module, "initialize_model", None)  # the trace must serve alone
     model = bs.Model(effects={"E": "family"})
     fn, first, _, _ = _fn_and_first(model, bs.simulate_ladder(seed=3, families=3))
-    pot_gen, post_gen, prototype, transforms = problem_module._initialize(fn, first, 0)
+    pot_gen, post_gen, prototype = problem_module._initialize(fn, first, 0)
     assert all(isinstance(v, jax.Array) for v in prototype.values())  # not leaked tracers
     info = numpyro_util.initialize_model(
         jax.random.PRNGKey(0),
@@ -45,7 +45,6 @@ def test_the_traced_initialisation_builds_numpyros_potential(monkeypatch):
     )
     assert set(prototype) == set(info.param_info.z)
     assert all(np.shape(prototype[k]) == np.shape(info.param_info.z[k]) for k in prototype)
-    assert set(transforms) == set(prototype)
     flat, unravel = ravel_pytree(info.param_info.z)
     rng = np.random.default_rng(0)
     for _ in range(3):
@@ -55,6 +54,48 @@ def test_the_traced_initialisation_builds_numpyros_potential(monkeypatch):
         a, b = post_gen(**first)(z), info.postprocess_fn(**first)(z)
         for k in b:
             np.testing.assert_allclose(a[k], b[k], rtol=1e-12)
+
+
+def _curves():
+    df = bs.simulate_ladder(families=3, seed=2)
+    return df.assign(run=df["family"], step=df["tokens"])
+
+
+def test_models_with_deterministic_sites_take_the_trace(monkeypatch):
+    """Run effects record a deterministic site (``r_run``): the trace serves such models too, and
+    its postprocess replays the model as NumPyro's does (every site, the same values)."""
+    original = numpyro_util.initialize_model
+    monkeypatch.setattr(problem_module, "initialize_model", None)  # the trace must serve alone
+    for model, table in (
+        (bs.Model(effects={"A": "family"}), bs.simulate_ladder(seed=4, families=3)),
+        (bs.Model(run="run"), _curves()),
+    ):
+        fn, first, _, _ = _fn_and_first(model, table)
+        pot_gen, post_gen, prototype = problem_module._initialize(fn, first, 0)
+        info = original(jax.random.PRNGKey(0), fn, model_kwargs=first, dynamic_args=True)
+        z = jax.tree.map(lambda v: v + 0.1, prototype)
+        np.testing.assert_allclose(pot_gen(**first)(z), info.potential_fn(**first)(z))
+        ours, theirs = post_gen(**first)(z), info.postprocess_fn(**first)(z)
+        assert set(ours) == set(theirs)
+        for k in theirs:
+            np.testing.assert_allclose(ours[k], theirs[k], rtol=1e-12)
+
+
+def test_a_model_without_any_valid_start_is_named():
+    """A log density that is nowhere finite is a specification error naming the table."""
+    import pytest
+
+    def fn(y):
+        mu = numpyro.sample("mu", dist.Normal(0.0, 1.0))
+        numpyro.factor("impossible", -jnp.inf * jnp.ones_like(mu))
+        numpyro.sample("y", dist.Normal(mu, 1.0), obs=y)
+
+    arrays = {"y": np.zeros((1, 3))}
+    pot_gen, post_gen, prototype = problem_module._initialize(fn, {"y": jnp.zeros(3)}, 0)
+    flat, unravel = ravel_pytree(prototype)
+    prob = problem_module.Problem(fn, {}, pot_gen, post_gen, prototype, unravel, int(flat.size))
+    with pytest.raises(bs.SpecificationError, match=r"table\(s\) \[0\]"):
+        prob.initial_points(jax.random.split(jax.random.PRNGKey(0), 1), arrays)
 
 
 def test_numpyros_own_routine_runs_where_the_trace_cannot(monkeypatch):
@@ -76,9 +117,9 @@ def test_numpyros_own_routine_runs_where_the_trace_cannot(monkeypatch):
         numpyro.sample("y", dist.Normal(mu, scale), obs=y)
 
     y = jnp.asarray([0.1, -0.3, 0.4])
-    pot_gen, _, prototype, transforms = problem_module._initialize(fn, {"y": y}, 0)
+    pot_gen, _, prototype = problem_module._initialize(fn, {"y": y}, 0)
     assert calls == [1]
-    assert set(prototype) == set(transforms) == {"mu", "scale"}
+    assert set(prototype) == {"mu", "scale"}
     z = {"mu": jnp.asarray(0.1), "scale": jnp.asarray(0.0)}
     expected = -(
         dist.Normal(0.0, 1.0).log_prob(0.1)

@@ -233,8 +233,9 @@ def importance_sample(
     lap : LaplaceFit
         Every fit's MAP and Hessian (:func:`~bayescale.inference.find_map`).
     draws : int
-        Equally weighted draws kept per fit (the final round proposes
-        :data:`PROPOSALS_PER_DRAW` times as many).
+        Equally weighted draws kept per fit. The final round proposes at least
+        :data:`PROPOSALS_PER_DRAW` times as many, in whole calls of :data:`ADAPT_DRAWS`
+        (``draws=100`` proposes 1000).
     seed : int
         Random seed.
     exp_coords : numpy.ndarray, optional

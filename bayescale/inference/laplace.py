@@ -254,24 +254,24 @@ def find_map(
     x0: np.ndarray,
     maxiter: int = 60,
     chunk: int = MAP_CHUNK,
-    starts: int | None = None,
+    starts: int = 1,
     seed: int = 0,
 ) -> LaplaceFit:
     """MAP and Hessian of every fit of a stacked batch, started at ``x0`` ``(fits, dim)``.
 
-    With ``starts`` > 1 (default :data:`MAP_STARTS`; problems solved by batched Newton steps
-    only) every fit is also started from ``starts - 1`` points drawn uniformly in
-    ``[-2, 2]`` on every unconstrained coordinate (NumPyro's ``init_to_uniform``; ``seed``
-    draws them), one batch per start, and keeps the given start's mode unless another start
-    converged where it did not or to a potential lower by more than
-    :data:`MAP_START_MARGIN`. Callers give ``starts=1`` for hierarchical models, whose
-    potential falls without bound down a funnel's neck: there a lower point is not a better
-    mode. A scaling law's potential can hold local modes: a broken power law's MAP from its
-    prior means stopped 14 nats above the mode a uniform start found.
+    With ``starts`` > 1 (the engine passes :data:`MAP_STARTS` for models without group
+    scales; problems solved by batched Newton steps only) every fit is also started from
+    ``starts - 1`` points drawn uniformly in ``[-2, 2]`` on every unconstrained coordinate
+    (NumPyro's ``init_to_uniform``; ``seed`` draws them), one batch per start, and keeps the
+    given start's mode unless another start converged where it did not or to a potential
+    lower by more than :data:`MAP_START_MARGIN`. Callers give ``starts=1`` for hierarchical
+    models, whose potential falls without bound down a funnel's neck: there a lower point is
+    not a better mode. A scaling law's potential can hold local modes: a broken power law's MAP
+    from its prior means stopped 14 nats above the mode a uniform start found.
     """
     x0 = np.asarray(x0, dtype=float)
     fits, dim = x0.shape
-    starts = MAP_STARTS if starts is None else max(1, int(starts))
+    starts = max(1, int(starts))
     if dim > NEWTON_MAX_DIM:
         return _laplace_fit(*_lbfgs(problem, arrays, x0, maxiter, chunk))
     laps = [_laplace_fit(*_newton(problem, arrays, x0, maxiter, chunk))]

@@ -89,7 +89,6 @@ class Problem:
     prototype: dict
     unravel: Callable[[jnp.ndarray], dict]
     dim: int
-    transforms: dict = field(default_factory=dict)
     jitted: dict = field(default_factory=dict)
 
     def coordinates(self, sites: frozenset[str]) -> np.ndarray:
@@ -118,7 +117,8 @@ class Problem:
         the model with every latent site at its prior mean (NumPyro's ``init_to_mean``) and
         checks the potential there. A fit whose point has no finite potential (a prior without
         a mean, data the mean cannot explain) is started by NumPyro's search for a valid point
-        from prior medians instead. Means rather than medians because the medians are drawn
+        from prior medians instead (a :class:`~bayescale.errors.SpecificationError` names the
+        tables where that search fails too). Means rather than medians because the medians are drawn
         (15 prior draws per site), and that program compiles in 1.2 s against 0.1 s.
         """
         if "init" not in self.jitted:
@@ -127,7 +127,9 @@ class Problem:
                 model = substitute(seed_handler(self.fn, key), substitute_fn=init_to_mean)
                 tr = trace(model).get_trace(**a)
                 latent = {k: tr[k]["value"] for k in self.prototype}
-                flat = ravel_pytree(transform_fn(self.transforms, latent, invert=True))[0]
+                # each fit's own supports (a support may depend on the fit's data)
+                inv = {k: biject_to(tr[k]["fn"].support) for k in self.prototype}
+                flat = ravel_pytree(transform_fn(inv, latent, invert=True))[0]
                 return flat, jnp.isfinite(self.potential(a)(self.unravel(flat)))
 
             self.jitted["init"] = jax.jit(jax.vmap(prior_mean))
@@ -140,7 +142,7 @@ class Problem:
         """``x0`` where ``finite``, elsewhere NumPyro's valid point found from prior medians."""
 
         def one(key, a):
-            (params, _, _), _ = find_valid_initial_params(
+            (params, _, _), valid = find_valid_initial_params(
                 key,
                 self.fn,
                 init_strategy=init_to_median(num_samples=15),
@@ -148,11 +150,19 @@ class Problem:
                 prototype_params=self.prototype,
                 validate_grad=False,
             )
-            return ravel_pytree(params)[0]
+            return ravel_pytree(params)[0], valid
 
         if "valid_init" not in self.jitted:
             self.jitted["valid_init"] = jax.jit(jax.vmap(one))
-        found = self.jitted["valid_init"](keys, arrays)
+        found, valid = self.jitted["valid_init"](keys, arrays)
+        hopeless = np.flatnonzero(~np.asarray(finite) & ~np.asarray(valid))
+        if hopeless.size:
+            raise SpecificationError(
+                f"No valid starting point for table(s) {hopeless.tolist()}: the model's log "
+                "density is not finite at the prior means nor at 100 draws near the prior "
+                "medians. Check the priors against the data (e.g. a prior that puts E above "
+                "the lowest loss, or a support the losses fall outside)."
+            )
         return jnp.where(jnp.asarray(finite)[:, None], x0, found)
 
 
@@ -256,7 +266,7 @@ def problem(model: Fittable, structure: dict, arrays: Mapping, seed: int = 0) ->
         return model.numpyro_model(**structure, **a)
 
     first = jax.tree.map(lambda v: jnp.asarray(v[0]), dict(arrays))
-    potential_gen, postprocess_gen, prototype, transforms = _initialize(fn, first, seed)
+    potential_gen, postprocess_gen, prototype = _initialize(fn, first, seed)
     flat, unravel = ravel_pytree(prototype)
     out = Problem(
         fn=fn,
@@ -266,7 +276,6 @@ def problem(model: Fittable, structure: dict, arrays: Mapping, seed: int = 0) ->
         prototype=prototype,
         unravel=unravel,
         dim=int(flat.size),
-        transforms=transforms,
     )
     _PROBLEMS[key] = out
     return out
@@ -274,20 +283,20 @@ def problem(model: Fittable, structure: dict, arrays: Mapping, seed: int = 0) ->
 
 def _initialize(
     fn: Callable[..., Any], first: Mapping, seed: int
-) -> tuple[Callable, Callable, dict, dict]:
-    """NumPyro's potential and postprocess generators, a prototype and the transforms of ``fn``.
+) -> tuple[Callable, Callable, dict]:
+    """NumPyro's potential and postprocess generators of ``fn``, and a prototype parameter pytree.
 
-    The prototype is a pytree of the unconstrained parameters' shapes; the transforms map
-    each latent site's unconstrained value to its support.
+    The prototype holds zeros of the unconstrained parameters' shapes.
 
     NumPyro's ``initialize_model`` runs the model op by op, and on a fresh process each
-    operation compiles on its own: about a hundred small XLA programs, 2.4 s of the Epoch fit's
-    9 s with an empty compilation cache. The same steps (the model's transforms, the
+    operation compiles on its own: about a hundred small XLA programs, 1.8 s of the Epoch fit's
+    7.8 s with an empty compilation cache. The same steps (the model's transforms, the
     potential built from them, the unconstrained parameters' shapes) are taken here on the
     model traced abstractly, which compiles nothing (0.03 s). The starting points are found
-    later, compiled (:meth:`Problem.initial_points`). Where the trace cannot be used (NumPyro's
-    private helpers moved, or a transform holds a traced array, e.g. a prior whose bounds are
-    computed), NumPyro's own routine runs.
+    later, compiled (:meth:`Problem.initial_points`). NumPyro's own routine runs where the
+    trace cannot be used: its private helpers have moved; the model reads its data's values in
+    Python; a transform holds a traced array (a support computed from the data); or the model
+    has ``param``/``mutable`` sites or enumerated discrete sites.
     """
     box: dict[str, Any] = {}
 
@@ -312,10 +321,9 @@ def _initialize(
         box.update(
             pot=pot,
             post=post,
-            inv={k: inv[k] for k in latent},
             shapes=jax.tree.map(lambda v: (v.shape, v.dtype), unconstrained),
             # state the trace would have to carry out: leave such models to NumPyro
-            traced_state=replay or enum or any(v["type"] in STATEFUL for v in tr.values()),
+            traced_state=enum or any(v["type"] in STATEFUL for v in tr.values()),
         )
         if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(inv)):
             raise _Untraceable
@@ -324,25 +332,21 @@ def _initialize(
     try:
         with jax.checking_leaks():
             jax.make_jaxpr(traced)(dict(first))
-        if box["traced_state"]:
-            raise _Untraceable
+        usable = not box["traced_state"]
+    except Exception:  # the shortcut failed: NumPyro's routine below, outside this handler
+        usable = False
+    if usable:
         prototype = {k: jnp.zeros(shape, dtype) for k, (shape, dtype) in box["shapes"].items()}
-        return box["pot"], box["post"], prototype, box["inv"]
-    except Exception:  # any failure of the shortcut falls back to NumPyro's routine
-        info = initialize_model(
-            jax.random.PRNGKey(seed),
-            fn,
-            model_kwargs=dict(first),
-            dynamic_args=True,
-            init_strategy=init_to_median(num_samples=15),
-            validate_grad=False,
-        )
-        transforms = {
-            k: biject_to(site["fn"].support)
-            for k, site in info.model_trace.items()
-            if k in info.param_info.z
-        }
-        return info.potential_fn, info.postprocess_fn, info.param_info.z, transforms
+        return box["pot"], box["post"], prototype
+    info = initialize_model(
+        jax.random.PRNGKey(seed),
+        fn,
+        model_kwargs=dict(first),
+        dynamic_args=True,
+        init_strategy=init_to_median(num_samples=15),
+        validate_grad=False,
+    )
+    return info.potential_fn, info.postprocess_fn, info.param_info.z
 
 
 #: Site types whose values the abstract trace would leave traced.
