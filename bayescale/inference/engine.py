@@ -119,9 +119,9 @@ def sample_nuts(
     t0 = time.perf_counter()
     if settings.init == "map":
         say("finding the MAP")
-        lap = find_map(
-            prob, arrays, x0, chunk=MAP_CHUNK, starts=_map_starts(model, datas), seed=settings.seed
-        )
+        scales = [model.has_group_scales(d) for d in datas]
+        starts = 1 if any(scales) else MAP_STARTS  # as _map_starts, with the scales kept
+        lap = find_map(prob, arrays, x0, chunk=MAP_CHUNK, starts=starts, seed=settings.seed)
         converged = lap.converged
         factor = lap.factor()
         cov = None if factor is None else factor @ np.swapaxes(factor, -1, -2)
@@ -129,7 +129,6 @@ def sample_nuts(
         # a group scale towards zero) is no place to start: those fits start as init="prior".
         centre = np.where(converged[:, None], lap.x, x0)
         spread = np.where(converged[:, None], lap.start_sd(cov), 0.1)
-        scales = [model.has_group_scales(d) for d in datas]
         use = [settings.laplace_mass(g, d.n, fits) for g, d in zip(scales, datas, strict=True)]
         white = np.array(
             [settings.laplace_coordinates(g, d.n) for g, d in zip(scales, datas, strict=True)]

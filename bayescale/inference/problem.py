@@ -303,10 +303,8 @@ def _initialize(
     def traced(a: Mapping) -> int:
         from numpyro.infer.util import _get_model_transforms, _prepare_model_for_potential
 
-        model = substitute(
-            seed_handler(fn, jax.random.PRNGKey(seed)),
-            substitute_fn=init_to_median(num_samples=15),
-        )
+        # values are abstract here: only the sites, supports and shapes matter
+        model = substitute(seed_handler(fn, jax.random.PRNGKey(seed)), substitute_fn=init_to_mean)
         inv, replay, enum, tr = _get_model_transforms(model, (), a)
         prepared = _prepare_model_for_potential(fn, tr, enum=enum)
         pot, post = get_potential_fn(
@@ -318,21 +316,22 @@ def _initialize(
             if v["type"] == "sample" and not v["is_observed"] and not v["fn"].support.is_discrete
         }
         unconstrained = transform_fn(inv, latent, invert=True)
+        # state the trace would have to carry out (enumeration, param/mutable sites, a
+        # support computed from traced values): leave such models to NumPyro
+        stateful = enum or any(v["type"] in ("param", "mutable") for v in tr.values())
+        traced_support = any(isinstance(v, jax.core.Tracer) for v in jax.tree.leaves(inv))
         box.update(
             pot=pot,
             post=post,
             shapes=jax.tree.map(lambda v: (v.shape, v.dtype), unconstrained),
-            # state the trace would have to carry out: leave such models to NumPyro
-            traced_state=enum or any(v["type"] in STATEFUL for v in tr.values()),
+            usable=not (stateful or traced_support),
         )
-        if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(inv)):
-            raise _Untraceable
         return 0
 
     try:
         with jax.checking_leaks():
             jax.make_jaxpr(traced)(dict(first))
-        usable = not box["traced_state"]
+        usable = box["usable"]
     except Exception:  # the shortcut failed: NumPyro's routine below, outside this handler
         usable = False
     if usable:
@@ -347,14 +346,6 @@ def _initialize(
         validate_grad=False,
     )
     return info.potential_fn, info.postprocess_fn, info.param_info.z
-
-
-#: Site types whose values the abstract trace would leave traced.
-STATEFUL = ("param", "mutable")
-
-
-class _Untraceable(Exception):
-    """The abstract trace of a model holds traced state: initialise it eagerly."""
 
 
 __all__ = ["Fittable", "Problem", "problem", "stack"]
