@@ -13,7 +13,8 @@ Each error is
           \qquad \varphi(d) = 1 - e^{-d / \ell},
 
 where ``d(x)`` is the largest excess, in decades, of any input (``log10 N``, ``log10 D``,
-``log10 C`` with ``C = k N D``, or the law's own inputs) beyond its range in the training data,
+``log10 C`` with ``C = k N D``, the tokens per parameter ``log10(D / N)``, or the law's own
+inputs) beyond its range in the training data,
 ``ell`` = :data:`OFFSET_LENGTH` decades, and the ``z ~ N(0, 1)`` are drawn once per posterior
 draw and prediction (a coherent error of the curve, not independent jitter; points below the
 data get their own). Inside the data it is zero, so the fit, its likelihood and LOO are
@@ -68,6 +69,9 @@ MODES = ("learned", "inputs", "fixed")
 #: Posterior variables carrying every draw's scales of a learned error.
 SCALE_SITES = ("extrap_offset", "extrap_growth")
 
+#: Axis of the tokens per parameter ``log10(D / N)``: a run trained far longer (or shorter) for
+#: its size than any in the data is beyond it, whatever its compute.
+RATIO = "D/N"
 #: Inputs measured on a log10 axis: all but the linear ones and the upstream loss ``L``.
 _LOG_AXES = tuple(k for k in INPUTS if k not in LINEAR_INPUTS and k != "L")
 #: Inputs whose effective value a learned error perturbs (decades; raw loss for ``L``).
@@ -75,12 +79,18 @@ PERTURBED = (*_LOG_AXES, "L")
 
 
 def axes(x: Mapping[str, object], cost: TrainingCost = DEFAULT_COST) -> dict[str, jnp.ndarray]:
-    """Return the log10 axes of inputs ``x`` (adding ``C = k N D`` when only N and D are given)."""
+    """Return the log10 axes of inputs ``x``.
+
+    Adds ``C = k N D`` when only N and D are given, and the tokens per parameter ``D/N``
+    (:data:`RATIO`) whenever both are.
+    """
     # numpy for a table's inputs (no dispatch per operation), jax where they are traced
     xp = jnp if any(isinstance(v, jax.Array) for v in x.values()) else np
     out = {k: xp.log10(xp.asarray(x[k], dtype=float)) for k in _LOG_AXES if k in x}
     if "C" not in out and "N" in out and "D" in out:
         out["C"] = xp.log10(cost.k) + out["N"] + out["D"]
+    if "N" in out and "D" in out:  # tokens per parameter: leaving its range is extrapolating
+        out[RATIO] = out["D"] - out["N"]
     if "L" in x:
         out["L"] = xp.asarray(x["L"], dtype=float)
     return out
@@ -252,6 +262,7 @@ __all__ = [
     "MODES",
     "OFFSET_LENGTH",
     "PERTURBED",
+    "RATIO",
     "SCALE_SITES",
     "ExtrapolationError",
     "axes",

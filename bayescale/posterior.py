@@ -918,8 +918,8 @@ class ScalingPosterior:
         Examples
         --------
         >>> span = post.data_range()
-        >>> {k: [round(v, 1) for v in r] for k, r in span.ranges.items()}  # log10 of N, D, C
-        {'N': [7.3, 9.4], 'D': [8.7, 11.0], 'C': [18.0, 20.0]}
+        >>> {k: [round(v, 1) for v in r] for k, r in span.ranges.items()}  # log10 N, D, C, D/N
+        {'N': [7.3, 9.4], 'D': [8.7, 11.0], 'C': [18.0, 20.0], 'D/N': [0.2, 2.8]}
         """
         if self.extrapolation is not None:
             return self.extrapolation

@@ -30,6 +30,27 @@ def test_learned_error_is_zero_inside_and_offset_then_slow_growth_outside():
     assert var[3] - 0.01**2 == pytest.approx(4 * 0.02**2, rel=1e-6)
 
 
+def test_a_run_trained_longer_for_its_size_than_any_in_the_data_is_beyond_it():
+    """Tokens per parameter is an axis of the distance: an over-trained run whose N, D and
+    compute all lie inside a Chinchilla-style ladder is still an extrapolation (Gadre et al.'s
+    runs at 8-640x Chinchilla's tokens were off the law by 3 % with no error added)."""
+    n = np.geomspace(1e8, 1e10, 5)
+    term = ExtrapolationError.from_data({"N": n, "D": 20 * n})  # 20 tokens per parameter
+    assert term.ranges["D/N"] == pytest.approx((np.log10(20), np.log10(20)))
+    x = {"N": np.array([1e9, 1e8, 1e9]), "D": np.array([2e10, 2e10, 2e9])}
+    up, down = term.distances(x)
+    np.testing.assert_allclose(np.asarray(up), [0.0, 1.0, 0.0], atol=1e-9)  # 200 per parameter
+    np.testing.assert_allclose(np.asarray(down), [0.0, 0.0, 1.0], atol=1e-9)  # 2 per parameter
+    # a term saved before the axis existed reads back without it, and measures as it did
+    old = ExtrapolationError.from_dict(
+        {
+            **term.to_dict(),
+            "ranges": {k: v for k, v in term.to_dict()["ranges"].items() if k != "D/N"},
+        }
+    )
+    assert float(old.distance({"N": np.array(1e8), "D": np.array(2e10)})) == 0.0
+
+
 def test_cut_likelihood_equals_the_multivariate_normal_density():
     rng = np.random.default_rng(0)
     d = np.linspace(0.05, 1.5, 6)
@@ -168,3 +189,30 @@ def test_cuts_keep_a_budget_together_and_never_repeat():
     epochish = df.drop(columns="flops").assign(tokens=df["tokens"] * np.linspace(1, 1.5, len(df)))
     found = cuts(bs.Model(), bs.Model().prepare(epochish), "compute")
     assert [f for f, _ in found] == [0.2, 0.35, 0.5]
+
+
+def test_record_refits_are_importance_sampled_and_nuts_where_that_fails(monkeypatch):
+    """A record's refit is drawn as a fit by ``method="auto"``: its Laplace approximation
+    corrected by importance sampling (a hierarchy's Laplace approximation was 6x too wide on
+    Gadre et al.'s ladder, and the record read the misfit as extrapolation error), and a cut
+    whose importance weights fail their check is refitted by NUTS."""
+    df = bs.simulate_ladder(budgets=(1e18, 3e18, 1e19, 3e19, 1e20), seed=2)
+    model = bs.Model(extrapolation="none")
+    data = model.prepare(df)
+    parts = [data.subset(train) for _, train in rec.cuts(model, data, "compute")]
+    calls = []
+    real = rec.sample_nuts
+    monkeypatch.setattr(
+        rec, "sample_nuts", lambda m, ds, s: calls.append(len(ds)) or real(m, ds, s)
+    )
+    out = rec._refit(model, parts, 200, 0)
+    assert calls == []
+    assert [o["log_E"].shape for o in out] == [(1, rec.REFIT_IMPORTANCE_DRAWS)] * len(parts)
+    monkeypatch.setattr(rec, "REFIT_ESS_MIN", 10**9)  # no importance fit passes
+    (nuts,) = rec._refit(model, parts[:1], 400, 0)
+    assert calls == [1] and nuts["log_E"].shape == (1, 400)
+    # the two draw the same posterior: centre and spread of every law parameter agree
+    for site in ("log_E", "log_alpha", "log_beta"):
+        a, b = out[0][site].ravel(), nuts[site].ravel()
+        assert np.median(a) == pytest.approx(np.median(b), abs=0.3 * b.std())
+        assert a.std() == pytest.approx(b.std(), rel=0.3)
