@@ -885,7 +885,7 @@ class Model:
         >>> prior.fitted_on
         ('epoch_chinchilla', 'gadre2024_overtraining', 'gemstones', 'revisiting_scaling_benchmark')
         >>> np.exp(prior.mean).round(2).tolist()  # typical offset and growth scales
-        [0.06, 0.16]
+        [0.04, 0.12]
         """
         term = self.extrapolation_error(data)
         return ScalePrior.load(
