@@ -11,6 +11,7 @@ and replicated groups are built on first access of :attr:`ScalingPosterior.tree`
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -31,7 +32,7 @@ from bayescale.description import ModelDescription
 from bayescale.diagnostics import diagnose
 from bayescale.discrepancy import Grid
 from bayescale.errors import DataError
-from bayescale.extrapolation import SCALE_SITES, ExtrapolationError
+from bayescale.extrapolation import RATIO, SCALE_SITES, ExtrapolationError
 from bayescale.laws.base import INPUTS, Law, Scale
 from bayescale.loo import loo
 from bayescale.prediction import KINDS, Assignment, Predictor, loss_draws, predictor
@@ -951,6 +952,7 @@ class ScalingPosterior:
         --------
         >>> import warnings
         >>> post.warn_far_outside({"C": 1e21}, "Predicting")  # 1 decade out: no warning
+        >>> post.warn_far_outside({"N": 1e10, "D": 1e9}, "Predicting")  # 0.1 token per parameter
         >>> with warnings.catch_warnings(record=True) as caught:
         ...     warnings.simplefilter("always")
         ...     post.warn_far_outside({"C": 1e25}, "Predicting")
@@ -959,7 +961,12 @@ class ScalingPosterior:
         """
         ranges = self.data_range()
         if ranges is not None:
-            up, down = ranges.distances(x)
+            # the warning speaks of sizes and compute past the data; tokens per parameter
+            # outside the ladder's (an axis of the extrapolation error) is not that
+            sizes = dataclasses.replace(
+                ranges, ranges={k: v for k, v in ranges.ranges.items() if k != RATIO}
+            )
+            up, down = sizes.distances(x)
             far_outside(np.asarray(up), np.asarray(down), what)
 
     def points(self, **values: Any) -> tuple[dict[str, np.ndarray], dict[str, Any], int]:

@@ -57,7 +57,8 @@ LOG_SCALE_GRID = np.linspace(np.log(1e-4), np.log(0.5), 49)
 CUT_FRACTIONS = (0.2, 0.35, 0.5)
 #: Most future rows of a cut used in its likelihood (evenly spread over their distances).
 MAX_RECORD_ROWS = 40
-#: Draws of each refit's predictive distribution.
+#: Draws of each refit's predictive distribution (at least; see :data:`REFIT_IMPORTANCE_DRAWS`),
+#: and the warmup of a refit by NUTS.
 RECORD_DRAWS = 400
 #: Importance-sampled draws of each refit (the final round proposes twice as many).
 REFIT_IMPORTANCE_DRAWS = 1000
@@ -66,7 +67,8 @@ REFIT_IMPORTANCE_DRAWS = 1000
 #: ladders of 30-60 rows the importance ESS of 2000 proposals is 150-300.
 REFIT_ESS_MIN = 100
 #: Version of the record (2: the error of the law's effective inputs; 4: refits importance-sampled
-#: as a fit by ``method="auto"``, not Laplace approximations); caches of records are keyed by it.
+#: as a fit by ``method="auto"``, not Laplace approximations, and tokens per parameter an axis
+#: of the distance); caches of records are keyed by it.
 RECORD_VERSION = 4
 
 
@@ -255,8 +257,8 @@ def ladder_record(
 ) -> Record:
     """Return the leave-future-out record of ``data`` under ``model`` (whose extrapolation is off).
 
-    Each cut is refitted as ``method="auto"`` fits (all cuts as one batch when they share a
-    structure): importance sampling from its Laplace approximation, a short NUTS run where the
+    Each cut is refitted much as ``method="auto"`` fits (all cuts as one batch when they share
+    a structure): importance sampling from its Laplace approximation, a short NUTS run where the
     weights fail their check (:func:`_refit`).
     ``inputs``: the likelihood is that of an error of the law's effective inputs (through each
     refit's sensitivities), else of an error of the log loss.
@@ -340,17 +342,19 @@ def _spread(d: np.ndarray, most: int) -> np.ndarray:
 
 
 def _refit(model: Fittable, parts: list[ScalingData], draws: int, seed: int) -> list[dict | None]:
-    """Posterior draws ``(1, draws, ...)`` of every cut, importance-sampled as by ``method="auto"``.
+    """Posterior draws ``(1, n, ...)`` of every cut, ``n = max(draws, REFIT_IMPORTANCE_DRAWS)``.
 
-    Each cut's Laplace approximation is corrected by importance sampling
-    (:data:`REFIT_IMPORTANCE_DRAWS` draws), and a cut whose weights fail their check (Pareto
-    k-hat above :data:`~bayescale.diagnostics.KHAT_MAX`, or fewer than :data:`REFIT_ESS_MIN`
-    effective draws) is refitted by a short NUTS run. The refits' spread is what the record
+    As ``method="auto"`` fits, with a lower bar: each cut's Laplace approximation is corrected
+    by importance sampling, and a cut whose weights fail their check (Pareto k-hat above
+    :data:`~bayescale.diagnostics.KHAT_MAX`, or fewer than :data:`REFIT_ESS_MIN` effective
+    draws, where a fit needs 400) is refitted by a short NUTS run with as many draws, so that
+    the prediction path compiles once for every cut. The refits' spread is what the record
     weighs the residuals against, so it must be the posterior's: on Gadre et al.'s ladder (a
     hierarchy) the Laplace approximation's spread of the held-out losses was six times the
     posterior's, and the record read the misfit of its shape as extrapolation error.
     """
-    settings = NutsSettings(chains=1, draws=max(draws, REFIT_IMPORTANCE_DRAWS), seed=seed)
+    n = max(draws, REFIT_IMPORTANCE_DRAWS)
+    settings = NutsSettings(chains=1, draws=n, seed=seed)
     try:
         batches = [list(range(len(parts)))]
         fits = [sample_importance(model, parts, settings)]
@@ -363,7 +367,7 @@ def _refit(model: Fittable, parts: list[ScalingData], draws: int, seed: int) -> 
             khat, ess = (float(d.stats[k].flat[0]) for k in ("pareto_k", "ess_importance"))
             if np.isfinite(khat) and khat <= KHAT_MAX and ess >= REFIT_ESS_MIN:
                 out[i] = d.samples
-    nuts = NutsSettings(chains=2, draws=draws // 2, warmup=draws // 2, seed=seed)
+    nuts = NutsSettings(chains=2, draws=n // 2, warmup=draws // 2, seed=seed)
     for i, s in enumerate(out):
         if s is None:
             (fit,) = sample_nuts(model, [parts[i]], nuts)
