@@ -208,9 +208,13 @@ def test_record_refits_are_importance_sampled_and_nuts_where_that_fails(monkeypa
     out = rec._refit(model, parts, 200, 0)
     assert calls == []
     assert [o["log_E"].shape for o in out] == [(1, rec.REFIT_IMPORTANCE_DRAWS)] * len(parts)
-    monkeypatch.setattr(rec, "REFIT_ESS_MIN", 10**9)  # no importance fit passes
+    with monkeypatch.context() as m:  # weights too heavy-tailed: NUTS
+        m.setattr(rec, "KHAT_MAX", -1.0)
+        rec._refit(model, parts[:1], 400, 0)
+    assert calls == [1]
+    monkeypatch.setattr(rec, "REFIT_ESS_MIN", 10**9)  # too few effective draws: NUTS
     (nuts,) = rec._refit(model, parts[:1], 400, 0)
-    assert calls == [1] and nuts["log_E"].shape == (1, rec.REFIT_IMPORTANCE_DRAWS)
+    assert calls == [1, 1] and nuts["log_E"].shape == (1, rec.REFIT_IMPORTANCE_DRAWS)
     # the two draw the same posterior: centre and spread of every law parameter agree
     for site in ("log_E", "log_alpha", "log_beta"):
         a, b = out[0][site].ravel(), nuts[site].ravel()
