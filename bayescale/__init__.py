@@ -28,6 +28,7 @@ from bayescale.decisions import (
     best_allocation,
     compute_for_target,
     decision_table,
+    predicted_isoflop_minima,
     prob_below,
     value_of_runs,
 )
@@ -120,6 +121,7 @@ __all__ = [
     "loo",
     "loo_pit",
     "predict",
+    "predicted_isoflop_minima",
     "prob_below",
     "report",
     "sbc",

@@ -17,6 +17,7 @@ import pandas as pd
 
 from bayescale.defaults import PROB
 from bayescale.frontier import _cost, frontier, frontier_draws
+from bayescale.isoflop import PARABOLA_BIAS, parabola_minimum, profiles
 from bayescale.posterior import ScalingPosterior
 from bayescale.prediction import KINDS, keys
 
@@ -441,10 +442,119 @@ def decision_table(
     return table
 
 
+def predicted_isoflop_minima(
+    post: ScalingPosterior,
+    runs: pd.DataFrame,
+    params: str = "params",
+    tokens: str = "tokens",
+    budget: str | None = None,
+    decimals: int = 1,
+    min_points: int = 4,
+    prob: float = PROB,
+    new_groups: bool = False,
+    rng_seed: int = 0,
+    **groups: Any,
+) -> pd.DataFrame:
+    """Predict what the iso-FLOP profiles of planned (or held-out) runs will measure.
+
+    An iso-FLOP minimum (:func:`bayescale.isoflop.isoflop_minima`, Hoffmann et al.'s
+    Approach 2) is not the law's ``N*``: it is the vertex of a parabola fitted to a few noisy
+    runs, with its own scatter and its own bias (``PARABOLA_BIAS``). To ask whether a measured
+    minimum agrees with a fit, or where a planned profile's minimum will land and whether its
+    sizes will bracket it, this draws every run's loss from the posterior predictive (one
+    prediction path: each draw's extrapolation error shared by all the runs, a new run's
+    effect and noise), fits each draw's parabola per profile exactly as the measurement does,
+    and summarises the vertices.
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        A fit of a law of ``N`` and ``D``.
+    runs : pandas.DataFrame
+        The runs of the profiles (``params`` and ``tokens`` columns; a loss is not needed).
+    params, tokens : str
+        Column names of the runs' sizes and tokens.
+    budget, decimals, min_points
+        How runs group into profiles and how many a parabola needs, as in
+        :func:`bayescale.isoflop.isoflop_minima`.
+    prob : float
+        Probability of the central bands.
+    new_groups : bool
+        Allow group labels unseen in the data, as in :meth:`ScalingPosterior.predict`.
+    rng_seed : int
+        Seed of the predictive draws.
+    **groups
+        Group labels of the runs (``family="f1"``); omitted terms are a new group.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per profile: ``compute``, ``n_points``; ``p_bracketed``, the chance that the
+        profile's parabola is convex with its vertex inside the sampled sizes (the measurement
+        reports a minimum only then); among those draws the median ``N_opt`` and ``loss_opt``
+        with their central ``prob`` band (``*_lo``/``*_hi``). A profile with fewer than
+        ``min_points`` runs gets NaN. ``attrs["band"]`` is ``prob``, ``attrs["bias"]`` the
+        method's known bias.
+
+    Examples
+    --------
+    Where will the minimum of a 7-run profile at 1e21 FLOP (a decade past the data) land?
+
+    >>> n = np.geomspace(5e8, 8e9, 7)
+    >>> planned = pd.DataFrame({"params": n, "tokens": 1e21 / (6 * n)})
+    >>> table = bs.predicted_isoflop_minima(post, planned)
+    >>> table.columns.tolist()[:5]
+    ['compute', 'n_points', 'p_bracketed', 'N_opt', 'N_opt_lo']
+    >>> row = table.iloc[0]
+    >>> bool(row["N_opt_lo"] < row["N_opt"] < row["N_opt_hi"]), bool(row["p_bracketed"] > 0.9)
+    (True, True)
+    """
+    if not 0 < prob < 1:
+        raise ValueError(f"prob={prob!r}; give a probability strictly between 0 and 1.")
+    key, c = profiles(runs, params, tokens, budget, decimals, post.cost)
+    n = runs[params].to_numpy(float)
+    draws = post.predict(
+        kind="predictive",
+        new_groups=new_groups,
+        rng_seed=rng_seed,
+        N=n,
+        D=runs[tokens].to_numpy(float),
+        **groups,
+    )
+    log_loss = np.log(draws.values.reshape(-1, len(runs)))  # (draws, runs)
+    lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
+    rows = []
+    for k, idx in runs.groupby(key).groups.items():
+        pos = runs.index.get_indexer(idx)
+        row = {
+            "profile": k,
+            "compute": float(np.exp(np.mean(np.log(c[pos])))),
+            "n_points": len(pos),
+        }
+        x = np.log(n[pos])
+        names = [f"{v}{s}" for v in ("N_opt", "loss_opt") for s in ("", "_lo", "_hi")]
+        row.update({"p_bracketed": np.nan, **dict.fromkeys(names, np.nan)})
+        if len(pos) >= min_points and np.ptp(x) > 0:
+            vertex = parabola_minimum(x, log_loss[:, pos])
+            ok = vertex["ok"]
+            row["p_bracketed"] = float(ok.mean())
+            if ok.any():
+                for v, values in (("N_opt", vertex["log_n"]), ("loss_opt", vertex["log_loss"])):
+                    q = np.exp(np.quantile(values[ok], [0.5, lo_q, hi_q]))
+                    row.update({v: q[0], f"{v}_lo": q[1], f"{v}_hi": q[2]})
+        rows.append(row)
+    out = pd.DataFrame(rows).sort_values("compute").reset_index(drop=True)
+    out = out[["compute", "n_points", "p_bracketed", *names, "profile"]]
+    out.attrs["band"] = prob
+    out.attrs["bias"] = PARABOLA_BIAS
+    return out
+
+
 __all__ = [
     "best_allocation",
     "compute_for_target",
     "decision_table",
+    "predicted_isoflop_minima",
     "prob_below",
     "value_of_runs",
 ]

@@ -70,27 +70,25 @@ def isoflop_minima(
     >>> print(f"{minima['N_opt'].iloc[-1]:.3g} parameters at 1e20 FLOP")
     6.07e+08 parameters at 1e20 FLOP
     """
-    c = cost.flops(df[params].to_numpy(float), df[tokens].to_numpy(float))
-    key = df[budget] if budget else pd.Series(np.round(np.log10(c), decimals), index=df.index)
+    if loss not in df:
+        raise ValueError(f"isoflop_minima needs a loss column {loss!r}; name it with loss=.")
+    key, c = profiles(df, params, tokens, budget, decimals, cost)
     rows = []
     for k, idx in df.groupby(key).groups.items():
         sub = df.loc[idx]
         x = np.log(sub[params].to_numpy(float))
-        y = np.log(sub[loss].to_numpy(float))
         cb = float(np.exp(np.mean(np.log(c[df.index.get_indexer(idx)]))))
         row = {"profile": k, "compute": cb, "n_points": len(sub)}
         if len(sub) >= min_points and np.ptp(x) > 0:
-            c2, c1, c0 = np.polyfit(x, y, 2)
-            x_opt = -c1 / (2 * c2) if c2 > 0 else np.nan
-            ok = bool(c2 > 0 and x.min() <= x_opt <= x.max())
-            n_opt = float(np.exp(x_opt)) if c2 > 0 else np.nan
+            vertex = parabola_minimum(x, np.log(sub[loss].to_numpy(float)))
+            n_opt = float(np.exp(vertex["log_n"]))
             row.update(
                 {
                     "N_opt": n_opt,
                     "D_opt": cost.tokens(cb, n_opt),
-                    "loss_opt": float(np.exp(c0 + c1 * x_opt + c2 * x_opt**2)),
-                    "curvature": float(c2),
-                    "ok": ok,
+                    "loss_opt": float(np.exp(vertex["log_loss"])),
+                    "curvature": float(vertex["curvature"]),
+                    "ok": bool(vertex["ok"]),
                 }
             )
         else:
@@ -108,6 +106,104 @@ def isoflop_minima(
     out["tokens_per_param"] = out["D_opt"] / out["N_opt"]
     out.attrs["bias"] = PARABOLA_BIAS
     return out
+
+
+def profiles(
+    df: pd.DataFrame,
+    params: str = "params",
+    tokens: str = "tokens",
+    budget: str | None = None,
+    decimals: int = 1,
+    cost: TrainingCost = DEFAULT_COST,
+) -> tuple[pd.Series, np.ndarray]:
+    """Return each run's iso-FLOP profile and its compute ``k N D``.
+
+    The profile is the ``budget`` column where given, else compute rounded to ``decimals``
+    decimals of its log10 (as :func:`isoflop_minima` groups runs).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The runs.
+    params, tokens : str
+        Column names of their sizes and tokens.
+    budget : str, optional
+        Column identifying each profile.
+    decimals : int
+        Rounding of log10 compute that defines a profile (without ``budget``).
+    cost : TrainingCost
+        The training cost ``C = k N D``.
+
+    Returns
+    -------
+    tuple
+        ``(profile, compute)``: each run's profile (a Series on ``df``'s index) and its compute.
+
+    Raises
+    ------
+    ValueError
+        When ``params``, ``tokens`` or ``budget`` is not a column of ``df``.
+
+    Examples
+    --------
+    >>> from bayescale.isoflop import profiles
+    >>> key, compute = profiles(runs)
+    >>> key.unique().tolist()
+    [18.0, 18.5, 19.0, 19.5, 20.0]
+    >>> profiles(runs, params="size")
+    Traceback (most recent call last):
+    ...
+    ValueError: Iso-FLOP profiles need a column 'size' (params=); ...
+    """
+    for role, col in (("params", params), ("tokens", tokens), ("budget", budget)):
+        if col is not None and col not in df:
+            raise ValueError(
+                f"Iso-FLOP profiles need a column {col!r} ({role}=); the table has "
+                f"{list(df.columns)}. Name the right column with {role}=."
+            )
+    c = cost.flops(df[params].to_numpy(float), df[tokens].to_numpy(float))
+    key = df[budget] if budget else pd.Series(np.round(np.log10(c), decimals), index=df.index)
+    return key, c
+
+
+def parabola_minimum(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """Least-squares ``y = c0 + c1 x + c2 x^2`` and its vertex, for one or many ``y``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(n,)`` positions (``log N`` of a profile's runs).
+    y : numpy.ndarray
+        ``(..., n)`` values (their log losses): one fit per leading index.
+
+    Returns
+    -------
+    dict
+        ``log_n`` (the vertex, NaN unless ``c2 > 0``), ``log_loss`` (the parabola there),
+        ``curvature`` (``c2``) and ``ok`` (convex with its vertex inside ``x``'s range), each
+        shaped as ``y`` without its last axis.
+
+    Examples
+    --------
+    >>> from bayescale.isoflop import parabola_minimum
+    >>> x = np.linspace(-1.0, 1.0, 5)
+    >>> v = parabola_minimum(x, np.stack([(x - 0.25) ** 2, -(x**2)]))
+    >>> v["log_n"].round(3).tolist(), v["ok"].tolist()
+    ([0.25, nan], [True, False])
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    design = np.stack([np.ones_like(x), x, x**2], axis=1)
+    coef = np.linalg.lstsq(design, y.reshape(-1, x.size).T, rcond=None)[0]  # (3, fits)
+    c0, c1, c2 = (coef[i].reshape(y.shape[:-1]) for i in range(3))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vertex = np.where(c2 > 0, -c1 / (2 * c2), np.nan)
+    return {
+        "log_n": vertex,
+        "log_loss": c0 + c1 * vertex + c2 * vertex**2,
+        "curvature": c2,
+        "ok": (c2 > 0) & (vertex >= x.min()) & (vertex <= x.max()),
+    }
 
 
 def power_fit(minima: pd.DataFrame) -> dict[str, float]:

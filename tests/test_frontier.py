@@ -229,3 +229,40 @@ def test_isoflop_parabola_bias_direction():
     assert np.all(minima["N_opt"] < true_n)
     fit = power_fit(minima)
     assert fit["a"] == pytest.approx(0.4 / 0.7, abs=0.02)
+
+
+def test_predicted_isoflop_minima_cover_the_measured_ones(ladder_fit):
+    # Forty replicate profiles at 1e21 FLOP (a decade past the data), noise as in the ladder:
+    # the predictive band of the measured (parabola) minimum holds about 90 % of them, and is
+    # wider than their own scatter (it adds the fit's uncertainty), and wider than the band of
+    # the law's N* (which leaves out the measurement's noise).
+    _df, post = ladder_fit
+    measured = pd.concat(
+        [isoflop_minima(bs.simulate_ladder(budgets=(1e21,), seed=s)) for s in range(40)]
+    )
+    planned = bs.simulate_ladder(budgets=(1e21,), seed=0)
+    table = bs.predicted_isoflop_minima(post, planned)
+    row = table.iloc[0]
+    assert row["n_points"] == 7 and row["p_bracketed"] > 0.9
+    assert measured["ok"].mean() > 0.9
+    n_meas = measured.loc[measured["ok"], "N_opt"].to_numpy()
+    inside = (n_meas >= row["N_opt_lo"]) & (n_meas <= row["N_opt_hi"])
+    assert 0.75 <= inside.mean() <= 1.0
+    band = np.log10(row["N_opt_hi"] / row["N_opt_lo"])
+    spread = np.log10(np.quantile(n_meas, 0.95) / np.quantile(n_meas, 0.05))
+    assert 0.8 * spread < band < 3 * spread
+    front = frontier(post, 1e21)["N_opt"].quantile([0.05, 0.95]).values
+    assert np.log10(front[1] / front[0]) < band
+
+
+def test_predicted_isoflop_minima_edges(ladder_fit):
+    df, post = ladder_fit
+    short = df[np.isclose(df["flops"], 1e20)].iloc[:3]
+    table = bs.predicted_isoflop_minima(post, short)
+    assert table["n_points"].tolist() == [3] and table[["p_bracketed", "N_opt"]].isna().all(
+        axis=None
+    )
+    with pytest.raises(ValueError, match="'size'"):
+        bs.predicted_isoflop_minima(post, df, params="size")
+    with pytest.raises(ValueError, match="prob"):
+        bs.predicted_isoflop_minima(post, df, prob=1.5)
