@@ -44,6 +44,7 @@ from bayescale.errors import (
 )
 from bayescale.fit import diagnostics_table, fit, fit_many, laplace_many
 from bayescale.frontier import frontier
+from bayescale.frontier_backtest import frontier_backtest
 from bayescale.loo import loo
 from bayescale.model import Model, load_posterior
 from bayescale.posterior import ScalingPosterior
@@ -115,6 +116,7 @@ __all__ = [
     "fit",
     "fit_many",
     "frontier",
+    "frontier_backtest",
     "laplace_many",
     "laws",
     "load_posterior",

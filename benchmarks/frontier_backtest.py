@@ -1,15 +1,17 @@
 """Frontier backtest: do the 90 % N* intervals cover the measured iso-FLOP minima above a cut?
 
 On ladders laid out in iso-FLOP profiles, fit below a compute cut (the top 2 or top 4 profiles
-held out), compute the frontier at the held-out profiles' budgets, and count the measured minima
-(:func:`bayescale.isoflop.isoflop_minima` on every run of a profile) inside the 90 % N*
+held out, and a deep cut keeping only the lowest five profiles with a minimum;
+:func:`bayescale.frontier_backtest`), compute the frontier at the held-out profiles' budgets,
+and count the measured minima (:func:`bayescale.isoflop.isoflop_minima` on every run of a
+profile) inside the 90 % N*
 interval (each ladder's fit with the prior across ladders refitted without its dataset,
 leave-one-dataset-out); beside it, the Huber + bootstrap baseline (closed-form N* per bootstrap
 fit); and the share inside the 90 % predictive of what each held-out profile measures
 (:func:`bayescale.predicted_isoflop_minima` on its runs: the parabola fitted to every posterior
 predictive draw of them, as the measurement fits the runs). Also prints Epoch's D*/N* at
 5.88e23 FLOP under the default model (Epoch's bootstrap 80 %: [10.7, 30.5]). Run:
-``.venv/bin/python benchmarks/frontier_backtest.py`` (about 5 min on 2 cores).
+``.venv/bin/python benchmarks/frontier_backtest.py`` (about 8 min on 2 cores).
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ from bayescale.record import PRIOR_ENV  # noqa: E402
 
 #: Profiles held out above the cut.
 HELD_OUT = (2, 4)
+#: A deep cut besides: every profile held out but the lowest ``DEEP_KEEP`` with a minimum.
+DEEP_KEEP = 5
+#: Distance bins (decades of compute past the fitted runs) of the per-minimum summary.
+DISTANCE_BINS = (0.0, 0.3, 0.6, 1.0, 1.5, 2.5)
 N_BOOT = 60
 
 
@@ -56,31 +62,24 @@ DATASET_OF = {"epoch_chinchilla": "epoch_chinchilla", "gemstones slim_chinchilla
 def main() -> int:
     if not common.ready():
         return 0
-    rows = []
+    rows, profiles = [], []
     for name, df in ladders():
         # the prior across ladders fitted without this ladder's dataset
         os.environ[PRIOR_ENV] = str(extrapolation_prior.prior_without(DATASET_OF[name]))
         minima = isoflop_minima(df)
-        profile = np.round(np.log10(6 * df["params"] * df["tokens"]), 1)
         good = minima[minima["ok"]].sort_values("compute")
-        for k in HELD_OUT:
-            if len(good) <= k + 2:
-                continue
-            held = good.iloc[-k:]
-            cut = np.log10(held["compute"].min()) - 0.05
-            train = df[profile < cut]
-            post = bs.Model().fit(train, progress_bar=False)
-            front = bs.frontier(post, held["compute"].to_numpy())
-            q = front["N_opt"].quantile([0.05, 0.95], dim=("chain", "draw")).values
-            med = front["N_opt"].median(dim=("chain", "draw")).values
-            inside = (held["N_opt"].to_numpy() >= q[0]) & (held["N_opt"].to_numpy() <= q[1])
-            # the predictive of what each held-out profile's parabola measures, from its runs
-            runs = df[profile >= cut]
-            measured = bs.predicted_isoflop_minima(post, runs).set_index("profile")
-            pm = measured.loc[np.round(np.log10(held["compute"].to_numpy()), 1)]
-            m_inside = (held["N_opt"].to_numpy() >= pm["N_opt_lo"].to_numpy()) & (
-                held["N_opt"].to_numpy() <= pm["N_opt_hi"].to_numpy()
-            )
+        counts = [k for k in HELD_OUT if len(good) > k + 2]
+        deep = len(good) - DEEP_KEEP
+        if deep > max(HELD_OUT):
+            counts.append(deep)
+        if not counts:
+            print(f"{name}: {len(good)} profiles with a minimum, too few to hold any out")
+            continue
+        table = bs.frontier_backtest(bs.Model(), df, held_out=counts, progress_bar=False)
+        table.insert(0, "ladder", name)
+        profiles.append(table)
+        for k, held in table.groupby("held_out", sort=False):
+            train = df[(6 * df["params"] * df["tokens"]) < held["compute"].min() * (1 - 1e-9)]
             rng = np.random.default_rng(0)
             boot = np.array(
                 [
@@ -92,37 +91,55 @@ def main() -> int:
                 ]
             )
             bq = np.quantile(boot, [0.05, 0.95], axis=0)
-            b_inside = (held["N_opt"].to_numpy() >= bq[0]) & (held["N_opt"].to_numpy() <= bq[1])
+            n_meas = held["N_opt"].to_numpy()
             rows.append(
                 {
                     "ladder": name,
                     "held_out_profiles": k,
-                    "bayescale_inside": int(inside.sum()),
-                    "measured_predictive_inside": int(m_inside.sum()),
-                    "bootstrap_inside": int(b_inside.sum()),
+                    "distance_decades": "{:.2f}-{:.2f}".format(*held["distance"].iloc[[0, -1]]),
+                    "bayescale_inside": int(held["inside"].sum()),
+                    "measured_predictive_inside": int(held["inside_measured"].sum()),
+                    "bootstrap_inside": int(((n_meas >= bq[0]) & (n_meas <= bq[1])).sum()),
                     "n": k,
-                    "N*_width_decades": float(np.mean(np.log10(q[1] / q[0]))),
+                    "N*_width_decades": float(
+                        np.mean(np.log10(held["N_star_hi"] / held["N_star_lo"]))
+                    ),
                     "bootstrap_width_decades": float(np.mean(np.log10(bq[1] / bq[0]))),
                     "measured_predictive_width_decades": float(
-                        np.mean(np.log10(pm["N_opt_hi"] / pm["N_opt_lo"]))
+                        np.mean(np.log10(held["measured_hi"] / held["measured_lo"]))
                     ),
-                    "median_error_decades": float(
-                        np.median(np.abs(np.log10(held["N_opt"].to_numpy() / med)))
-                    ),
+                    "median_error_decades": float(np.median(np.abs(held["error_decades"]))),
                 }
             )
             print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
     table = pd.DataFrame(rows)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    first = table[table["held_out_profiles"].isin(HELD_OUT)]
     print(
-        f"share inside the 90 % N* interval: bayescale "
-        f"{table['bayescale_inside'].sum() / table['n'].sum():.2f}, bootstrap "
-        f"{table['bootstrap_inside'].sum() / table['n'].sum():.2f}; inside the 90 % predictive "
+        f"cuts holding out {HELD_OUT} profiles: share inside the 90 % N* interval: bayescale "
+        f"{first['bayescale_inside'].sum() / first['n'].sum():.2f}, bootstrap "
+        f"{first['bootstrap_inside'].sum() / first['n'].sum():.2f}; inside the 90 % predictive "
         "of the measured minimum (bs.predicted_isoflop_minima on the held-out runs): "
-        f"{table['measured_predictive_inside'].sum() / table['n'].sum():.2f} (of "
-        f"{table['n'].sum()} minima;"
-        " the two cuts of a ladder share their top profiles)"
+        f"{first['measured_predictive_inside'].sum() / first['n'].sum():.2f} (of "
+        f"{first['n'].sum()} minima; the two cuts of a ladder share their top profiles)"
     )
+    # every held-out minimum by its distance past the fitted runs
+    per = pd.concat(profiles)
+    per["distance_bin"] = pd.cut(per["distance"], DISTANCE_BINS)
+    by = per.groupby("distance_bin", observed=True).agg(
+        n=("inside", "size"),
+        N_star_inside=("inside", "mean"),
+        measured_inside=("inside_measured", "mean"),
+        median_error_decades=("error_decades", "median"),
+        N_star_width_decades=("N_star_hi", "size"),
+    )
+    width = np.log10(per["N_star_hi"] / per["N_star_lo"])
+    by["N_star_width_decades"] = width.groupby(per["distance_bin"], observed=True).median()
+    cols = ["ladder", "held_out", "profile", "distance", "N_opt", "N_star", "N_star_lo"]
+    cols += ["N_star_hi", "inside", "inside_measured", "tokens_per_param"]
+    print(per[[*cols, "tokens_per_param_star"]].to_string(float_format=lambda v: f"{v:.3g}"))
+    print("every held-out minimum of every cut, by distance past the fitted runs (decades):")
+    print(by.to_string(float_format=lambda v: f"{v:.2f}"))
     os.environ.pop(PRIOR_ENV, None)  # the shipped prior, as a user's fit gets it
     post = bs.Model().fit(common.epoch_runs(), progress_bar=False)
     f = bs.frontier(post, [5.88e23])["tokens_per_param"]

@@ -27,7 +27,7 @@ ROLES = [
     "Model: an immutable description (+ fit shorthand)",
     "frontier",
     "consumers: decisions, calibration, compare, ...",
-    "pooling: new-group backtests, effects chosen by LOO",
+    "backtests of pooling (new groups, LOO) and of the frontier",
     "figures",
     "report (assembles)",
     "command line",

@@ -266,3 +266,41 @@ def test_predicted_isoflop_minima_edges(ladder_fit):
         bs.predicted_isoflop_minima(post, df, params="size")
     with pytest.raises(ValueError, match="prob"):
         bs.predicted_isoflop_minima(post, df, prob=1.5)
+
+
+def test_frontier_backtest_scores_held_out_minima(ladder_fit):
+    # A ladder simulated from the law itself: the predictive of what each held-out profile
+    # measures holds the measured minima, distances are those of the budgets past the cut, and
+    # the N* band is narrower than the measurement's (it leaves out the parabola's scatter).
+    df, _post = ladder_fit
+    table = bs.frontier_backtest(bs.Model(), df, held_out=(1, 2), method="psis", seed=0)
+    assert table["held_out"].tolist() == [1, 2, 2]
+    assert table["n_train"].tolist() == [28, 21, 21]
+    assert table["fit_ok"].all()
+    np.testing.assert_allclose(table["distance"], np.log10([1e20 / 3e19, 3e19 / 1e19, 1e20 / 1e19]))
+    assert table["inside_measured"].sum() >= 2
+    width = np.log10(table["N_star_hi"] / table["N_star_lo"])
+    assert np.all(width < np.log10(table["measured_hi"] / table["measured_lo"]))
+    assert np.all((table["N_star_lo"] < table["N_star"]) & (table["N_star"] < table["N_star_hi"]))
+    np.testing.assert_allclose(
+        table["error_decades"], np.log10(table["N_opt"] / table["N_star"]), rtol=1e-12
+    )
+    assert table.attrs["band"] == 0.9 and "parabola" in table.attrs["bias"]
+
+
+def test_frontier_backtest_edges(ladder_fit):
+    df, _post = ladder_fit
+    with pytest.raises(ValueError, match="hold out at most 3"):
+        bs.frontier_backtest(bs.Model(), df, held_out=4)
+    with pytest.raises(ValueError, match="positive whole number"):
+        bs.frontier_backtest(bs.Model(), df, held_out=(0,))
+    with pytest.raises(ValueError, match="empty"):
+        bs.frontier_backtest(bs.Model(), df, held_out=())
+    with pytest.raises(ValueError, match="prob"):
+        bs.frontier_backtest(bs.Model(), df, prob=0.0)
+    with pytest.raises(ValueError, match="'loss'"):
+        bs.frontier_backtest(bs.Model(), df.drop(columns="loss"))
+    with pytest.raises(bs.SpecificationError, match="group effects"):
+        bs.frontier_backtest(bs.Model(effects={"E": "family"}), df.assign(family="f1"))
+    with pytest.raises(bs.SpecificationError, match="law of N and D"):
+        bs.frontier_backtest(bs.Model(law="power"), df)

@@ -1,0 +1,209 @@
+"""Backtest of the compute-optimal frontier on a ladder laid out in iso-FLOP profiles.
+
+A loss backtest (:func:`bayescale.calibration.backtest`) asks whether the predictive covers the
+losses of runs past the data. That does not say whether the frontier's allocation can be
+trusted: near the compute-optimal allocation the loss hardly changes along an iso-FLOP curve,
+so a law can predict every loss well and still misplace ``N*``. This backtest asks the
+allocation's own question on a ladder whose budgets were each trained as a profile of several
+sizes (Hoffmann et al.'s Approach 2): fit below a compute cut, and compare each held-out
+profile's measured minimum (:func:`bayescale.isoflop.isoflop_minima`) with
+
+- the fit's ``N*`` band at the profile's budget (:func:`bayescale.frontier.frontier`: the law's
+  optimum, with its parameters' and its extrapolation error's uncertainty), and
+- the predictive of the measurement itself
+  (:func:`bayescale.decisions.predicted_isoflop_minima`: the parabola fitted to every posterior
+  predictive draw of the profile's runs, which adds the measurement's own scatter).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayescale.data import DEFAULT_COLUMNS
+from bayescale.decisions import predicted_isoflop_minima
+from bayescale.defaults import PROB
+from bayescale.errors import ConvergenceWarning, SpecificationError
+from bayescale.frontier import frontier
+from bayescale.isoflop import PARABOLA_BIAS, isoflop_minima, profiles
+from bayescale.model import Model
+
+#: Bracketed profiles a fit keeps below the cut, at the least.
+MIN_TRAIN_PROFILES = 2
+
+
+def _held_out_counts(held_out: int | Sequence[int], n_profiles: int) -> list[int]:
+    """Validate ``held_out`` against the ladder's ``n_profiles`` bracketed profiles."""
+    counts = [held_out] if isinstance(held_out, int | np.integer) else list(held_out)
+    if not counts:
+        raise ValueError("held_out is empty; give how many top profiles to hold out, e.g. (2, 4).")
+    for k in counts:
+        if not isinstance(k, int | np.integer) or k < 1:
+            raise ValueError(f"held_out={k!r}; give a positive whole number of profiles.")
+        if n_profiles - k < MIN_TRAIN_PROFILES:
+            raise ValueError(
+                f"held_out={k} leaves {n_profiles - k} profile(s) with a measured minimum below "
+                f"the cut; the ladder has {n_profiles} such profiles, so hold out at most "
+                f"{n_profiles - MIN_TRAIN_PROFILES}."
+            )
+    return [int(k) for k in counts]
+
+
+def frontier_backtest(
+    model: Model,
+    runs: pd.DataFrame,
+    held_out: int | Sequence[int] = (2, 4),
+    prob: float = PROB,
+    budget: str | None = None,
+    decimals: int = 1,
+    min_points: int = 4,
+    rng_seed: int = 0,
+    **fit_kwargs: Any,
+) -> pd.DataFrame:
+    """Fit below a compute cut and score the frontier on the measured minima above it.
+
+    For each count ``k`` in ``held_out``, the top ``k`` profiles that measure a minimum (a
+    convex parabola with its vertex inside the sampled sizes) are held out with every run at or
+    above the lowest of their budgets (a profile there that brackets no minimum is held out
+    too, but not scored: it measured nothing). The model is fitted on the runs below, and each
+    held-out minimum is compared with the fit's ``N*`` band at its budget and with the
+    predictive band of what its profile measures.
+
+    Parameters
+    ----------
+    model : Model
+        The model to check: a law of ``N`` and ``D`` without group effects (the profiles of
+        one population; backtest one family at a time).
+    runs : pandas.DataFrame
+        The ladder, laid out in iso-FLOP profiles (the model's ``params``, ``tokens`` and
+        ``loss`` columns).
+    held_out : int or sequence of int
+        How many of the top profiles with a measured minimum to hold out, one backtest per
+        count. At least two such profiles must remain below each cut.
+    prob : float
+        Probability of the central bands.
+    budget, decimals, min_points
+        How runs group into profiles and how many runs a parabola needs, as in
+        :func:`bayescale.isoflop.isoflop_minima`.
+    rng_seed : int
+        Seed of the frontier's and the predictive's draws.
+    **fit_kwargs
+        Passed to :meth:`Model.fit` (``chains``, ``draws``, ``method``, ``seed``...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per held-out profile of each count: ``held_out``, ``n_train`` (runs fitted),
+        ``fit_ok`` (the fit passed its diagnostics), ``profile``, ``compute``, ``distance``
+        (decades of compute past the largest fitted run), the measured ``N_opt`` and
+        ``tokens_per_param``; the fit's median ``N_star`` with its band (``N_star_lo``,
+        ``N_star_hi``), ``inside`` (the measured minimum in that band) and ``error_decades``
+        (``log10(N_opt / N_star)``); the predictive band of the measured minimum
+        (``measured_lo``, ``measured_hi``), ``inside_measured`` and ``p_bracketed`` (the
+        chance that the profile brackets its minimum); and ``tokens_per_param_star``, the
+        fit's median ``D*/N*``. ``attrs["band"]`` is ``prob``, ``attrs["bias"]`` the measured
+        minima's known bias.
+
+    Raises
+    ------
+    SpecificationError
+        When the model has group effects or its law is not a law of ``N`` and ``D``.
+    ValueError
+        When a column is missing or a count in ``held_out`` leaves fewer than two measured
+        profiles below its cut.
+
+    Examples
+    --------
+    Hold out the simulated ladder's top profile (1e20 FLOP, half a decade past the rest):
+
+    >>> table = bs.frontier_backtest(bs.Model(), runs, held_out=1, method="psis", seed=0)
+    >>> table[["held_out", "n_train", "profile", "distance"]]
+       held_out  n_train  profile  distance
+    0         1       28     20.0  0.522879
+    >>> row = table.iloc[0]
+    >>> bool(row["N_star_lo"] < row["N_star"] < row["N_star_hi"]), bool(row["inside_measured"])
+    (True, True)
+    """
+    if not 0 < prob < 1:
+        raise ValueError(f"prob={prob!r}; give a probability strictly between 0 and 1.")
+    if model.effects:
+        raise SpecificationError(
+            "frontier_backtest scores the profiles of one population, and this model has "
+            f"group effects ({model.describe_short()}); backtest one group at a time with a "
+            "model without them."
+        )
+    if not {"N", "D"} <= set(model.law.inputs):
+        raise SpecificationError(
+            f"frontier_backtest needs a law of N and D; {model.law.name!r} reads "
+            f"{list(model.law.inputs)}."
+        )
+    cols = {**DEFAULT_COLUMNS, **(model.columns or {})}
+    params, tokens, loss = cols["params"], cols["tokens"], cols["loss"]
+    key, compute = profiles(runs, params, tokens, budget, decimals, model.cost)
+    minima = isoflop_minima(
+        runs, params, tokens, loss, budget, decimals, min_points, cost=model.cost
+    )
+    measured = minima[minima["ok"]].sort_values("compute").reset_index(drop=True)
+    rows = []
+    for k in _held_out_counts(held_out, len(measured)):
+        held = measured.iloc[-k:]
+        # every run at or above the lowest held-out budget is past the cut
+        past = (compute >= held["compute"].min() * (1 - 1e-9)) | key.isin(held["profile"])
+        train = runs[~past.to_numpy()]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            post = model.fit(train, **fit_kwargs)
+        fit_ok = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        front = frontier(post, held["compute"].to_numpy(), rng_seed=rng_seed)
+        lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
+        q = front["N_opt"].quantile([0.5, lo_q, hi_q], dim=("chain", "draw")).values
+        ratio = front["tokens_per_param"].median(dim=("chain", "draw")).values
+        pred = predicted_isoflop_minima(
+            post,
+            runs[key.isin(held["profile"]).to_numpy()],
+            params,
+            tokens,
+            budget,
+            decimals,
+            min_points,
+            prob,
+            rng_seed=rng_seed,
+        ).set_index("profile")
+        pred = pred.loc[held["profile"]]
+        n_meas = held["N_opt"].to_numpy()
+        c_max = float(np.max(compute[~past.to_numpy()]))
+        for i, (_, h) in enumerate(held.iterrows()):
+            m_lo, m_hi = pred["N_opt_lo"].iloc[i], pred["N_opt_hi"].iloc[i]
+            rows.append(
+                {
+                    "held_out": k,
+                    "n_train": len(train),
+                    "fit_ok": fit_ok,
+                    "profile": h["profile"],
+                    "compute": h["compute"],
+                    "distance": float(np.log10(h["compute"] / c_max)),
+                    "N_opt": n_meas[i],
+                    "tokens_per_param": h["tokens_per_param"],
+                    "N_star": q[0][i],
+                    "N_star_lo": q[1][i],
+                    "N_star_hi": q[2][i],
+                    "inside": bool(q[1][i] <= n_meas[i] <= q[2][i]),
+                    "error_decades": float(np.log10(n_meas[i] / q[0][i])),
+                    "measured_lo": m_lo,
+                    "measured_hi": m_hi,
+                    "inside_measured": bool(m_lo <= n_meas[i] <= m_hi),
+                    "p_bracketed": pred["p_bracketed"].iloc[i],
+                    "tokens_per_param_star": float(ratio[i]),
+                }
+            )
+    out = pd.DataFrame(rows)
+    out.attrs["band"] = prob
+    out.attrs["bias"] = PARABOLA_BIAS
+    return out
+
+
+__all__ = ["frontier_backtest"]
