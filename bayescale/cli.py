@@ -37,6 +37,7 @@ from bayescale.errors import (
 )
 from bayescale.fit import METHODS
 from bayescale.frontier import frontier
+from bayescale.frontier_backtest import frontier_backtest
 from bayescale.inference import NutsSettings
 from bayescale.model import EXTRAPOLATION_MODES, Model, load_posterior
 from bayescale.plotting import plot_fit, plot_frontier, plot_pooling
@@ -401,6 +402,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         writable_file(Path(args.out), "--out")
     if args.split == "group" and not args.group:
         raise UsageError("--split group needs --group COLUMN")
+    if args.held_out and args.split != "frontier":
+        raise UsageError("--held-out is an option of --split frontier")
     df, source = read_table(args)
     df = drop_highest(df, args.drop_highest_loss, "loss")
     effects = effects_from(args.effects)
@@ -409,6 +412,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         if args.preset
         else Model(law=args.law, effects=effects)
     )
+    if args.split == "frontier":
+        return _frontier_backtest(args, model, df, source)
     if args.split == "compute":
         splits = calibration.split_by_compute(df, model, args.train_fraction)
     elif args.split == "size":
@@ -427,6 +432,31 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     for split, note in zip(table["split"], table["data_warnings"], strict=True):
         if note:
             print(f"data warning ({split}): {note}")
+    if args.out:
+        table.to_csv(args.out, index=False)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _frontier_backtest(
+    args: argparse.Namespace, model: Model, df: pd.DataFrame, source: str
+) -> int:
+    """``backtest --split frontier``: the held-out iso-FLOP minima against the frontier."""
+    print(f"Frontier backtest on {source} ({len(df)} rows)")
+    table = frontier_backtest(model, df, args.held_out, draws=args.draws, seed=args.seed)
+    pd.set_option("display.width", 200)
+    shown = ["held_out", "profile", "distance", "N_opt", "N_star", "N_star_lo", "N_star_hi"]
+    shown += ["inside", "measured_lo", "measured_hi", "inside_measured"]
+    print(table[shown].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    band = f"{table.attrs['band']:.0%}"
+    for k, rows in table.groupby("held_out"):
+        print(
+            f"top {k} profiles held out: {int(rows['inside'].sum())} of {len(rows)} measured "
+            f"minima inside the {band} N* band, {int(rows['inside_measured'].sum())} inside the "
+            f"{band} predictive of the measured minimum"
+        )
+        if not rows["fit_ok"].all():
+            print(f"  {rows['fit_warnings'].iloc[0]}")
     if args.out:
         table.to_csv(args.out, index=False)
         print(f"wrote {args.out}")
@@ -602,10 +632,24 @@ def build_parser() -> argparse.ArgumentParser:
         "backtest", help="held-out coverage and errors of extrapolations", formatter_class=fmt
     )
     _table_options(b)
-    b.add_argument("--split", choices=["compute", "size", "curve", "group"], default="compute")
+    b.add_argument(
+        "--split",
+        choices=["compute", "size", "curve", "group", "frontier"],
+        default="compute",
+        help="frontier: hold out the top iso-FLOP profiles and score the frontier's N* on "
+        "their measured minima (bs.frontier_backtest)",
+    )
     b.add_argument("--train-fraction", type=probability, default=0.75)
     b.add_argument("--n-largest", type=at_least(1), default=2)
     b.add_argument("--group", help="column for --split group")
+    b.add_argument(
+        "--held-out",
+        nargs="+",
+        type=at_least(1),
+        metavar="K",
+        help="for --split frontier: how many of the top iso-FLOP profiles with a measured minimum "
+        "to hold out, one backtest each (default: 2 and 4, or 2 on a ladder of fewer than six)",
+    )
     b.add_argument("--draws", type=at_least(1), default=1000)
     b.add_argument("--out", help="write the table as CSV")
     b.set_defaults(func=cmd_backtest)

@@ -34,10 +34,15 @@ from bayescale.model import Model
 
 #: Bracketed profiles a fit keeps below the cut, at the least.
 MIN_TRAIN_PROFILES = 2
+#: Profiles held out by default, where the ladder has enough.
+DEFAULT_HELD_OUT = (2, 4)
 
 
-def _held_out_counts(held_out: int | Sequence[int], n_profiles: int) -> list[int]:
+def _held_out_counts(held_out: int | Sequence[int] | None, n_profiles: int) -> list[int]:
     """Validate ``held_out`` against the ladder's ``n_profiles`` bracketed profiles."""
+    if held_out is None:  # the default counts this ladder allows (at least the smallest)
+        allowed = [k for k in DEFAULT_HELD_OUT if n_profiles - k >= MIN_TRAIN_PROFILES]
+        held_out = allowed or DEFAULT_HELD_OUT[:1]
     counts = [held_out] if isinstance(held_out, int | np.integer) else list(held_out)
     if not counts:
         raise ValueError("held_out is empty; give how many top profiles to hold out, e.g. (2, 4).")
@@ -56,7 +61,7 @@ def _held_out_counts(held_out: int | Sequence[int], n_profiles: int) -> list[int
 def frontier_backtest(
     model: Model,
     runs: pd.DataFrame,
-    held_out: int | Sequence[int] = (2, 4),
+    held_out: int | Sequence[int] | None = None,
     prob: float = PROB,
     budget: str | None = None,
     decimals: int = 1,
@@ -81,9 +86,10 @@ def frontier_backtest(
     runs : pandas.DataFrame
         The ladder, laid out in iso-FLOP profiles (the model's ``params``, ``tokens`` and
         ``loss`` columns).
-    held_out : int or sequence of int
+    held_out : int or sequence of int, optional
         How many of the top profiles with a measured minimum to hold out, one backtest per
-        count. At least two such profiles must remain below each cut.
+        count. At least two such profiles must remain below each cut. Default: the top 2 and
+        the top 4, or only the top 2 where the ladder has fewer than six such profiles.
     prob : float
         Probability of the central bands.
     budget, decimals, min_points
@@ -98,7 +104,8 @@ def frontier_backtest(
     -------
     pandas.DataFrame
         One row per held-out profile of each count: ``held_out``, ``n_train`` (runs fitted),
-        ``fit_ok`` (the fit passed its diagnostics), ``profile``, ``compute``, ``distance``
+        ``fit_ok`` (the fit passed its diagnostics) and ``fit_warnings`` (what they warned of;
+        empty when nothing), ``profile``, ``compute``, ``distance``
         (decades of compute past the largest fitted run), the measured ``N_opt`` and
         ``tokens_per_param``; the fit's median ``N_star`` with its band (``N_star_lo``,
         ``N_star_hi``), ``inside`` (the measured minimum in that band) and ``error_decades``
@@ -157,7 +164,9 @@ def frontier_backtest(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             post = model.fit(train, **fit_kwargs)
-        fit_ok = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        failed = dict.fromkeys(
+            str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)
+        )
         front = frontier(post, held["compute"].to_numpy(), rng_seed=rng_seed)
         lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
         q = front["N_opt"].quantile([0.5, lo_q, hi_q], dim=("chain", "draw")).values
@@ -182,7 +191,8 @@ def frontier_backtest(
                 {
                     "held_out": k,
                     "n_train": len(train),
-                    "fit_ok": fit_ok,
+                    "fit_ok": not failed,
+                    "fit_warnings": " | ".join(failed),
                     "profile": h["profile"],
                     "compute": h["compute"],
                     "distance": float(np.log10(h["compute"] / c_max)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from bayescale.cli import main
@@ -77,6 +78,26 @@ def test_backtest_verb(tmp_path, capsys):
     assert code == 0
     text = capsys.readouterr().out
     assert "coverage_0.9" in text and (tmp_path / "bt.csv").is_file()
+
+
+@pytest.mark.slow
+def test_backtest_verb_frontier(tmp_path, capsys):
+    import bayescale as bs
+
+    csv = tmp_path / "runs.csv"
+    bs.simulate_ladder(seed=3).to_csv(csv, index=False)
+    out = tmp_path / "fb.csv"
+    argv = ["backtest", str(csv), "--split", "frontier", "--held-out", "1", "--draws", "300"]
+    assert main([*argv, "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "top 1 profiles held out:" in text and "N* band" in text
+    table = pd.read_csv(out)
+    assert table["profile"].tolist() == [20.0] and {"inside", "inside_measured"} <= set(table)
+    # too many profiles held out, and --held-out without --split frontier: one line, status 2
+    assert main([*argv[:-4], "--held-out", "5"]) == 2
+    assert "hold out at most 3" in capsys.readouterr().err
+    assert main(["backtest", str(csv), "--held-out", "2"]) == 2
+    assert "--split frontier" in capsys.readouterr().err
 
 
 def test_datasets_verbs(capsys, mirror):
