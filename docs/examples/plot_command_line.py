@@ -42,8 +42,23 @@ def bayescale(*args: str) -> None:
 # The Chinchilla law with the irreducible loss varying by training dataset. The command
 # checks the table before any work (missing columns, non-positive sizes, NaN), and writes the
 # posterior as NetCDF, a summary table and a figure. With `--quiet` it prints the diagnostics
-# and what it wrote; without, each phase and the posterior summary too.
-bayescale("fit", "runs.csv", "--effects", "E=family", "--seed", "0", "--quiet", "--out", "fit")
+# and what it wrote; without, each phase and the posterior summary too. `--draws 3000`: the
+# scale of three datasets' effects is a funnel, and with the default 1000 draws per chain its
+# R-hat and ESS sat near their bars (R-hat 1.014 and tail ESS 201 on one CPU, passing on
+# another). Four chains of 3000 passed with R-hat 1.002 and ESS above 1100.
+bayescale(
+    "fit",
+    "runs.csv",
+    "--effects",
+    "E=family",
+    "--draws",
+    "3000",
+    "--seed",
+    "0",
+    "--quiet",
+    "--out",
+    "fit",
+)
 
 # %%
 # ## Predict and plan
