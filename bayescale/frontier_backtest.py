@@ -9,7 +9,8 @@ sizes (Hoffmann et al.'s Approach 2): fit below a compute cut, and compare each 
 profile's measured minimum (:func:`bayescale.isoflop.isoflop_minima`) with
 
 - the fit's ``N*`` band at the profile's budget (:func:`bayescale.frontier.frontier`: the law's
-  optimum, with its parameters' and its extrapolation error's uncertainty), and
+  optimum with its parameters' uncertainty, and, under the default learned error of the law's
+  effective inputs, its extrapolation error's), and
 - the predictive of the measurement itself
   (:func:`bayescale.decisions.predicted_isoflop_minima`: the parabola fitted to every posterior
   predictive draw of the profile's runs, which adds the measurement's own scatter).
@@ -27,7 +28,7 @@ import pandas as pd
 from bayescale.data import DEFAULT_COLUMNS
 from bayescale.decisions import predicted_isoflop_minima
 from bayescale.defaults import PROB
-from bayescale.errors import ConvergenceWarning, SpecificationError
+from bayescale.errors import ConvergenceWarning, DataWarning, SpecificationError
 from bayescale.frontier import frontier
 from bayescale.isoflop import PARABOLA_BIAS, isoflop_minima, profiles
 from bayescale.model import Model
@@ -43,11 +44,19 @@ def _held_out_counts(held_out: int | Sequence[int] | None, n_profiles: int) -> l
     if held_out is None:  # the default counts this ladder allows (at least the smallest)
         allowed = [k for k in DEFAULT_HELD_OUT if n_profiles - k >= MIN_TRAIN_PROFILES]
         held_out = allowed or DEFAULT_HELD_OUT[:1]
-    counts = [held_out] if isinstance(held_out, int | np.integer) else list(held_out)
+    if isinstance(held_out, int | np.integer) and not isinstance(held_out, bool):
+        counts = [held_out]
+    elif isinstance(held_out, Sequence) and not isinstance(held_out, str):
+        counts = list(held_out)
+    else:
+        raise ValueError(
+            f"held_out={held_out!r}; give a whole number of profiles or a sequence of them, "
+            "e.g. (2, 4)."
+        )
     if not counts:
         raise ValueError("held_out is empty; give how many top profiles to hold out, e.g. (2, 4).")
     for k in counts:
-        if not isinstance(k, int | np.integer) or k < 1:
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
             raise ValueError(f"held_out={k!r}; give a positive whole number of profiles.")
         if n_profiles - k < MIN_TRAIN_PROFILES:
             raise ValueError(
@@ -55,6 +64,7 @@ def _held_out_counts(held_out: int | Sequence[int] | None, n_profiles: int) -> l
                 f"the cut; the ladder has {n_profiles} such profiles, so hold out at most "
                 f"{n_profiles - MIN_TRAIN_PROFILES}."
             )
+    counts = sorted(set(counts))
     return [int(k) for k in counts]
 
 
@@ -92,9 +102,13 @@ def frontier_backtest(
         the top 4, or only the top 2 where the ladder has fewer than six such profiles.
     prob : float
         Probability of the central bands.
-    budget, decimals, min_points
-        How runs group into profiles and how many runs a parabola needs, as in
+    budget : str, optional
+        Column identifying each profile; by default compute rounded to ``decimals``, as in
         :func:`bayescale.isoflop.isoflop_minima`.
+    decimals : int
+        Rounding of log10 compute that defines a profile.
+    min_points : int
+        Runs a profile needs for its parabola.
     rng_seed : int
         Seed of the frontier's and the predictive's draws.
     **fit_kwargs
@@ -104,24 +118,29 @@ def frontier_backtest(
     -------
     pandas.DataFrame
         One row per held-out profile of each count: ``held_out``, ``n_train`` (runs fitted),
-        ``fit_ok`` (the fit passed its diagnostics) and ``fit_warnings`` (what they warned of;
-        empty when nothing), ``profile``, ``compute``, ``distance``
+        ``fit_ok`` (the fit passed its diagnostics), ``fit_warnings`` (what they warned of) and
+        ``data_warnings`` (what the checks of the fitted rows warned of; both empty when
+        nothing), ``profile``, ``compute``, ``distance``
         (decades of compute past the largest fitted run), the measured ``N_opt`` and
         ``tokens_per_param``; the fit's median ``N_star`` with its band (``N_star_lo``,
         ``N_star_hi``), ``inside`` (the measured minimum in that band) and ``error_decades``
         (``log10(N_opt / N_star)``); the predictive band of the measured minimum
-        (``measured_lo``, ``measured_hi``), ``inside_measured`` and ``p_bracketed`` (the
+        (``measured_lo``, ``measured_hi``), ``inside_measured`` (False where no predictive draw
+        brackets a minimum: the fit did not expect the one measured) and ``p_bracketed`` (the
         chance that the profile brackets its minimum); and ``tokens_per_param_star``, the
-        fit's median ``D*/N*``. ``attrs["band"]`` is ``prob``, ``attrs["bias"]`` the measured
-        minima's known bias.
+        fit's median ``D*/N*``. ``attrs["train_index"]`` maps each count to the positions of
+        the runs fitted (the table's rows, in order); ``attrs["band"]`` is ``prob``,
+        ``attrs["bias"]`` the measured minima's known bias.
 
     Raises
     ------
     SpecificationError
         When the model has group effects or its law is not a law of ``N`` and ``D``.
+    DataError
+        When the table cannot be fitted (a missing column, NaN, a non-positive value).
     ValueError
-        When a column is missing or a count in ``held_out`` leaves fewer than two measured
-        profiles below its cut.
+        When ``held_out`` is not a positive whole number (or a sequence of them), or a count
+        leaves fewer than two measured profiles below its cut.
 
     Examples
     --------
@@ -143,30 +162,39 @@ def frontier_backtest(
             f"group effects ({model.describe_short()}); backtest one group at a time with a "
             "model without them."
         )
-    if not {"N", "D"} <= set(model.law.inputs):
+    if set(model.law.inputs) != {"N", "D"}:
         raise SpecificationError(
-            f"frontier_backtest needs a law of N and D; {model.law.name!r} reads "
+            f"frontier_backtest needs a law of N and D alone; {model.law.name!r} reads "
             f"{list(model.law.inputs)}."
         )
     cols = {**DEFAULT_COLUMNS, **(model.columns or {})}
     params, tokens, loss = cols["params"], cols["tokens"], cols["loss"]
+    runs = runs.reset_index(drop=True)
+    model.prepare(runs)  # every column the fit reads, NaN, inf and sign, before any fit
     key, compute = profiles(runs, params, tokens, budget, decimals, model.cost)
     minima = isoflop_minima(
         runs, params, tokens, loss, budget, decimals, min_points, cost=model.cost
     )
     measured = minima[minima["ok"]].sort_values("compute").reset_index(drop=True)
-    rows = []
+    rows, trained = [], {}
     for k in _held_out_counts(held_out, len(measured)):
         held = measured.iloc[-k:]
-        # every run at or above the lowest held-out budget is past the cut
-        past = (compute >= held["compute"].min() * (1 - 1e-9)) | key.isin(held["profile"])
-        train = runs[~past.to_numpy()]
+        # every profile at or above the lowest held-out budget is past the cut, whole
+        above = minima.loc[minima["compute"] >= held["compute"].min() * (1 - 1e-9), "profile"]
+        past = key.isin(above).to_numpy()
+        train = runs[~past]
+        trained[k] = train.index.to_numpy()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
+            warnings.simplefilter("always", DataWarning)
             post = model.fit(train, **fit_kwargs)
         failed = dict.fromkeys(
             str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)
         )
+        data = dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, DataWarning))
+        for w in caught:  # the others are not this function's to keep
+            if not issubclass(w.category, ConvergenceWarning | DataWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         front = frontier(post, held["compute"].to_numpy(), rng_seed=rng_seed)
         lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
         q = front["N_opt"].quantile([0.5, lo_q, hi_q], dim=("chain", "draw")).values
@@ -184,7 +212,7 @@ def frontier_backtest(
         ).set_index("profile")
         pred = pred.loc[held["profile"]]
         n_meas = held["N_opt"].to_numpy()
-        c_max = float(np.max(compute[~past.to_numpy()]))
+        c_max = float(np.max(compute[~past]))
         for i, (_, h) in enumerate(held.iterrows()):
             m_lo, m_hi = pred["N_opt_lo"].iloc[i], pred["N_opt_hi"].iloc[i]
             rows.append(
@@ -193,6 +221,7 @@ def frontier_backtest(
                     "n_train": len(train),
                     "fit_ok": not failed,
                     "fit_warnings": " | ".join(failed),
+                    "data_warnings": " | ".join(data),
                     "profile": h["profile"],
                     "compute": h["compute"],
                     "distance": float(np.log10(h["compute"] / c_max)),
@@ -211,6 +240,7 @@ def frontier_backtest(
                 }
             )
     out = pd.DataFrame(rows)
+    out.attrs["train_index"] = trained
     out.attrs["band"] = prob
     out.attrs["bias"] = PARABOLA_BIAS
     return out

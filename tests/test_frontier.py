@@ -273,34 +273,60 @@ def test_frontier_backtest_scores_held_out_minima(ladder_fit):
     # measures holds the measured minima, distances are those of the budgets past the cut, and
     # the N* band is narrower than the measurement's (it leaves out the parabola's scatter).
     df, _post = ladder_fit
-    table = bs.frontier_backtest(bs.Model(), df, held_out=(1, 2), method="psis", seed=0)
-    assert table["held_out"].tolist() == [1, 2, 2]
+    table = bs.frontier_backtest(bs.Model(), df, held_out=(2, 1), method="psis", seed=0)
+    assert table["held_out"].tolist() == [1, 2, 2]  # counts sorted
     assert table["n_train"].tolist() == [28, 21, 21]
-    assert table["fit_ok"].all()
+    assert table["fit_ok"].all() and (table["fit_warnings"] == "").all()
     np.testing.assert_allclose(table["distance"], np.log10([1e20 / 3e19, 3e19 / 1e19, 1e20 / 1e19]))
     assert table["inside_measured"].sum() >= 2
     width = np.log10(table["N_star_hi"] / table["N_star_lo"])
     assert np.all(width < np.log10(table["measured_hi"] / table["measured_lo"]))
-    assert np.all((table["N_star_lo"] < table["N_star"]) & (table["N_star"] < table["N_star_hi"]))
-    np.testing.assert_allclose(
-        table["error_decades"], np.log10(table["N_opt"] / table["N_star"]), rtol=1e-12
-    )
+    # each row is its own profile's: the measured minima are isoflop_minima's, and the bands
+    # are those of a fit on the same training rows, predicted directly
+    minima = isoflop_minima(df).set_index("profile")
+    np.testing.assert_allclose(table["N_opt"], minima.loc[table["profile"], "N_opt"])
+    train = df.iloc[table.attrs["train_index"][2]]
+    assert len(train) == 21 and train["flops"].max() == pytest.approx(1e19)
+    post = bs.Model().fit(train, method="psis", seed=0)
+    held = df[df["flops"] >= 3e19 * 0.999]
+    pred = bs.predicted_isoflop_minima(post, held)
+    rows = table[table["held_out"] == 2]
+    np.testing.assert_allclose(rows["measured_lo"], pred["N_opt_lo"], rtol=1e-6)
+    np.testing.assert_allclose(rows["measured_hi"], pred["N_opt_hi"], rtol=1e-6)
+    n_star = frontier(post, rows["compute"].to_numpy())["N_opt"].median(("chain", "draw"))
+    np.testing.assert_allclose(rows["N_star"], n_star.values, rtol=1e-6)
     assert table.attrs["band"] == 0.9 and "parabola" in table.attrs["bias"]
+
+
+def test_frontier_backtest_holds_out_whole_profiles(ladder_fit):
+    # A profile above the cut that brackets no minimum (three runs) is held out, not fitted and
+    # not scored; the default holds out the top 2 (and the top 4 where six profiles allow it).
+    df, _post = ladder_fit
+    extra = bs.simulate_ladder(budgets=(6e19,), sizes_per_budget=3, seed=3)
+    table = bs.frontier_backtest(bs.Model(), pd.concat([df, extra]), method="psis", seed=0)
+    assert table["held_out"].tolist() == [2, 2]
+    assert table["profile"].tolist() == [19.5, 20.0] and table["n_train"].tolist() == [21, 21]
 
 
 def test_frontier_backtest_edges(ladder_fit):
     df, _post = ladder_fit
     with pytest.raises(ValueError, match="hold out at most 3"):
         bs.frontier_backtest(bs.Model(), df, held_out=4)
-    with pytest.raises(ValueError, match="positive whole number"):
-        bs.frontier_backtest(bs.Model(), df, held_out=(0,))
+    for bad in ((0,), True, 2.0, "2", (1, True)):
+        with pytest.raises(ValueError, match="whole number"):
+            bs.frontier_backtest(bs.Model(), df, held_out=bad)
     with pytest.raises(ValueError, match="empty"):
         bs.frontier_backtest(bs.Model(), df, held_out=())
     with pytest.raises(ValueError, match="prob"):
         bs.frontier_backtest(bs.Model(), df, prob=0.0)
-    with pytest.raises(ValueError, match="'loss'"):
+    with pytest.raises(bs.DataError, match="loss"):
         bs.frontier_backtest(bs.Model(), df.drop(columns="loss"))
+    nan = df.assign(loss=df["loss"].where(df.index != 3))
+    with pytest.raises(bs.DataError, match="loss"):
+        bs.frontier_backtest(bs.Model(), nan)
     with pytest.raises(bs.SpecificationError, match="group effects"):
         bs.frontier_backtest(bs.Model(effects={"E": "family"}), df.assign(family="f1"))
     with pytest.raises(bs.SpecificationError, match="law of N and D"):
         bs.frontier_backtest(bs.Model(law="power"), df)
+    with pytest.raises(bs.SpecificationError, match="law of N and D"):
+        bs.frontier_backtest(bs.Model(law="data_constrained"), df.assign(unique_tokens=1e12))
