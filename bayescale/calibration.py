@@ -403,6 +403,51 @@ def predict_rows(
     return pred.values.reshape(-1, len(frame))
 
 
+def fit_noting_warnings(
+    model: Model, df: pd.DataFrame, **fit_kwargs: Any
+) -> tuple[ScalingPosterior, list[str], list[str]]:
+    """Fit ``model`` to ``df`` and return what its diagnostics and data checks warned of.
+
+    A backtest reports a refit's failed diagnostics and data warnings in its table rather than
+    raising them once per split; every other warning is passed on.
+
+    Parameters
+    ----------
+    model : Model
+        The model.
+    df : pandas.DataFrame
+        The rows to fit.
+    **fit_kwargs
+        Passed to :meth:`Model.fit`.
+
+    Returns
+    -------
+    tuple
+        ``(post, convergence, data)``: the fit, and the distinct messages of its
+        :class:`~bayescale.errors.ConvergenceWarning` and
+        :class:`~bayescale.errors.DataWarning` warnings (empty lists when none).
+
+    Examples
+    --------
+    >>> from bayescale.calibration import fit_noting_warnings
+    >>> fitted, convergence, data = fit_noting_warnings(bs.Model(), runs, method="psis", seed=0)
+    >>> convergence, data
+    ([], [])
+    """
+    noted = (ConvergenceWarning, DataWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        post = model.fit(df, **fit_kwargs)
+    for w in caught:  # the others are not the backtest's to keep
+        if not issubclass(w.category, noted):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    messages = [
+        list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, c)))
+        for c in noted
+    ]
+    return post, messages[0], messages[1]
+
+
 def backtest(
     model: Model,
     df: pd.DataFrame,
@@ -469,13 +514,9 @@ def backtest(
         train, test = df[split.train], df[split.test]
         if len(test) == 0:
             raise DataError(f"Split {split.name!r} leaves no test rows.")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            warnings.simplefilter("always", DataWarning)
-            post = model.fit(train, **fit_kwargs)
+        post, failed, data = fit_noting_warnings(model, train, **fit_kwargs)
         draws = predict_rows(post, test, model)
-        fit_ok = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
-        data = dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, DataWarning))
+        fit_ok = not failed
         try:
             summary, pts = score_predictions(draws, test[loss_col].to_numpy(float), levels)
             status = "ok"

@@ -18,17 +18,17 @@ profile's measured minimum (:func:`bayescale.isoflop.isoflop_minima`) with
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from bayescale.calibration import fit_noting_warnings
 from bayescale.data import DEFAULT_COLUMNS
 from bayescale.decisions import predicted_isoflop_minima
 from bayescale.defaults import PROB
-from bayescale.errors import ConvergenceWarning, DataWarning, SpecificationError
+from bayescale.errors import SpecificationError
 from bayescale.frontier import frontier
 from bayescale.isoflop import PARABOLA_BIAS, isoflop_minima, profiles
 from bayescale.model import Model
@@ -129,7 +129,7 @@ def frontier_backtest(
         brackets a minimum: the fit did not expect the one measured) and ``p_bracketed`` (the
         chance that the profile brackets its minimum); and ``tokens_per_param_star``, the
         fit's median ``D*/N*``. ``attrs["train_index"]`` maps each count to the positions of
-        the runs fitted (the table's rows, in order); ``attrs["band"]`` is ``prob``,
+        the runs fitted (a list of the table's rows, in order); ``attrs["band"]`` is ``prob``,
         ``attrs["bias"]`` the measured minima's known bias.
 
     Raises
@@ -176,29 +176,18 @@ def frontier_backtest(
         runs, params, tokens, loss, budget, decimals, min_points, cost=model.cost
     )
     measured = minima[minima["ok"]].sort_values("compute").reset_index(drop=True)
-    rows, trained = [], {}
+    lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
+    tables, trained = [], {}
     for k in _held_out_counts(held_out, len(measured)):
         held = measured.iloc[-k:]
         # every profile at or above the lowest held-out budget is past the cut, whole
         above = minima.loc[minima["compute"] >= held["compute"].min() * (1 - 1e-9), "profile"]
         past = key.isin(above).to_numpy()
         train = runs[~past]
-        trained[k] = train.index.to_numpy()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            warnings.simplefilter("always", DataWarning)
-            post = model.fit(train, **fit_kwargs)
-        failed = dict.fromkeys(
-            str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)
-        )
-        data = dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, DataWarning))
-        for w in caught:  # the others are not this function's to keep
-            if not issubclass(w.category, ConvergenceWarning | DataWarning):
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        trained[k] = train.index.tolist()
+        post, failed, data = fit_noting_warnings(model, train, **fit_kwargs)
         front = frontier(post, held["compute"].to_numpy(), rng_seed=rng_seed)
-        lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
         q = front["N_opt"].quantile([0.5, lo_q, hi_q], dim=("chain", "draw")).values
-        ratio = front["tokens_per_param"].median(dim=("chain", "draw")).values
         pred = predicted_isoflop_minima(
             post,
             runs[key.isin(held["profile"]).to_numpy()],
@@ -212,34 +201,36 @@ def frontier_backtest(
         ).set_index("profile")
         pred = pred.loc[held["profile"]]
         n_meas = held["N_opt"].to_numpy()
-        c_max = float(np.max(compute[~past]))
-        for i, (_, h) in enumerate(held.iterrows()):
-            m_lo, m_hi = pred["N_opt_lo"].iloc[i], pred["N_opt_hi"].iloc[i]
-            rows.append(
+        m_lo, m_hi = pred["N_opt_lo"].to_numpy(), pred["N_opt_hi"].to_numpy()
+        tables.append(
+            pd.DataFrame(
                 {
                     "held_out": k,
                     "n_train": len(train),
                     "fit_ok": not failed,
                     "fit_warnings": " | ".join(failed),
                     "data_warnings": " | ".join(data),
-                    "profile": h["profile"],
-                    "compute": h["compute"],
-                    "distance": float(np.log10(h["compute"] / c_max)),
-                    "N_opt": n_meas[i],
-                    "tokens_per_param": h["tokens_per_param"],
-                    "N_star": q[0][i],
-                    "N_star_lo": q[1][i],
-                    "N_star_hi": q[2][i],
-                    "inside": bool(q[1][i] <= n_meas[i] <= q[2][i]),
-                    "error_decades": float(np.log10(n_meas[i] / q[0][i])),
+                    "profile": held["profile"].to_numpy(),
+                    "compute": held["compute"].to_numpy(),
+                    "distance": np.log10(held["compute"].to_numpy() / np.max(compute[~past])),
+                    "N_opt": n_meas,
+                    "tokens_per_param": held["tokens_per_param"].to_numpy(),
+                    "N_star": q[0],
+                    "N_star_lo": q[1],
+                    "N_star_hi": q[2],
+                    "inside": (q[1] <= n_meas) & (n_meas <= q[2]),
+                    "error_decades": np.log10(n_meas / q[0]),
                     "measured_lo": m_lo,
                     "measured_hi": m_hi,
-                    "inside_measured": bool(m_lo <= n_meas[i] <= m_hi),
-                    "p_bracketed": pred["p_bracketed"].iloc[i],
-                    "tokens_per_param_star": float(ratio[i]),
+                    "inside_measured": (m_lo <= n_meas) & (n_meas <= m_hi),  # NaN: outside
+                    "p_bracketed": pred["p_bracketed"].to_numpy(),
+                    "tokens_per_param_star": front["tokens_per_param"]
+                    .median(dim=("chain", "draw"))
+                    .values,
                 }
             )
-    out = pd.DataFrame(rows)
+        )
+    out = pd.concat(tables, ignore_index=True)
     out.attrs["train_index"] = trained
     out.attrs["band"] = prob
     out.attrs["bias"] = PARABOLA_BIAS

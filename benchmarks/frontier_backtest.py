@@ -77,8 +77,7 @@ def main() -> int:
             continue
         table = bs.frontier_backtest(bs.Model(), df, held_out=counts, progress_bar=False)
         table.insert(0, "ladder", name)
-        profiles.append(pd.DataFrame(table))  # without its attrs (pd.concat compares them)
-        profiles[-1].attrs = {}
+        profiles.append(table)
         for k, held in table.groupby("held_out", sort=False):
             train = df.reset_index(drop=True).iloc[table.attrs["train_index"][k]]
             rng = np.random.default_rng(0)
@@ -127,17 +126,14 @@ def main() -> int:
     # every held-out minimum by its distance past the fitted runs
     per = pd.concat(profiles)
     per["distance_bin"] = pd.cut(per["distance"], DISTANCE_BINS)
+    per["N_star_width_decades"] = np.log10(per["N_star_hi"] / per["N_star_lo"])
     by = per.groupby(["ladder", "distance_bin"], observed=True).agg(
         n=("inside", "size"),
         N_star_inside=("inside", "mean"),
         measured_inside=("inside_measured", "mean"),
         median_error_decades=("error_decades", "median"),
-        N_star_width_decades=("N_star_hi", "size"),
+        N_star_width_decades=("N_star_width_decades", "median"),
     )
-    width = np.log10(per["N_star_hi"] / per["N_star_lo"])
-    by["N_star_width_decades"] = width.groupby(
-        [per["ladder"], per["distance_bin"]], observed=True
-    ).median()
     cols = ["ladder", "held_out", "profile", "distance", "N_opt", "N_star", "N_star_lo"]
     cols += ["N_star_hi", "inside", "inside_measured", "tokens_per_param"]
     print(per[[*cols, "tokens_per_param_star"]].to_string(float_format=lambda v: f"{v:.3g}"))
