@@ -401,6 +401,34 @@ class Model:
         n = len(self.law.parameters) + 1 + (self.likelihood == "student_t")
         return n + sum(len(t) for t in self.effects.values())
 
+    def site_relative_to(self, site: str) -> str | None:
+        """Law site whose population value the prior of ``site`` is a difference from, or None.
+
+        A law's default prior may be relative (Chinchilla's ``log_beta`` around ``log_alpha``: a
+        prior on the compute-optimal allocation); :meth:`site_prior` is then the prior of the
+        difference. A prior the user gives, to the model or to the law, is absolute.
+
+        Parameters
+        ----------
+        site : str
+            A sampled site.
+
+        Returns
+        -------
+        str or None
+            The site it is relative to, or ``None``.
+
+        Examples
+        --------
+        >>> bs.Model().site_relative_to("log_beta")
+        'log_alpha'
+        >>> bs.Model(priors={"log_beta": "Normal(-1.2, 0.5)"}).site_relative_to("log_beta")
+        >>> bs.Model().site_relative_to("sigma")
+        """
+        if site in self.priors or site not in {p.name for p in self.law.parameters}:
+            return None
+        return self.law.relative_to(site)
+
     def site_prior(self, site: str, scale: Scale) -> dist.Distribution:
         """Prior of a sampled site, the user's override first.
 
@@ -416,7 +444,8 @@ class Model:
         Returns
         -------
         numpyro.distributions.Distribution
-            The prior.
+            The prior; where :meth:`site_relative_to` names a site, the prior of the difference
+            from it.
 
         Raises
         ------
@@ -600,7 +629,7 @@ class Model:
           a ~ (data-scaled)
           b ~ (data-scaled)
           log_alpha ~ (data-scaled)
-          log_beta ~ (data-scaled)
+          log_beta ~ log_alpha + (data-scaled)
         >>> print(model.describe(model.prepare(family_runs).scale))
         law: chinchilla  likelihood: student_t on log loss
           log_E ~ Normal(loc=0.5548, scale=0.5)   log_E ~ 1 + (1|family)
@@ -616,6 +645,9 @@ class Model:
                 if scale
                 else "(data-scaled)"
             )
+            other = self.site_relative_to(p.name)
+            if other is not None:
+                prior = f"{other} + {prior}"
             terms = " + ".join(f"(1|{t})" for t in self.effects.get(p.name, ()))
             lines.append(f"  {p.name} ~ {prior}" + (f"   {p.name} ~ 1 + {terms}" if terms else ""))
         return "\n".join(lines)
@@ -1142,7 +1174,9 @@ class Model:
         def prior(site: str) -> dist.Distribution:
             return self.site_prior(site, s)
 
-        theta = sample_law_parameters(self.law, self.effects, prior, codes, sizes, centered)
+        theta = sample_law_parameters(
+            self.law, self.effects, prior, codes, sizes, centered, self.site_relative_to
+        )
         loc = to_location(self.law.mean(theta, u, s), self.scale)
         n = loc.shape[-1]
         if disc_grid is not None:

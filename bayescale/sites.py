@@ -110,6 +110,18 @@ def sample_effect(
     return numpyro.deterministic(f"r_{name}", value - mean)
 
 
+def shifted(d: dist.Distribution, by: jnp.ndarray) -> dist.Distribution:
+    """Return the distribution of ``x + by`` for ``x ~ d``.
+
+    A location family (``Normal``, ``StudentT``, ``Laplace``...) stays in its family, with its
+    mean (NumPyro's ``init_to_mean`` starts fits there); any other is an affine transform.
+    """
+    params = {k: getattr(d, k) for k in d.arg_constraints if hasattr(d, k)}
+    if "loc" in params and d.support is dist.constraints.real:
+        return type(d)(**{**params, "loc": params["loc"] + by})
+    return dist.TransformedDistribution(d, dist.transforms.AffineTransform(by, 1.0))
+
+
 def sample_law_parameters(
     law: Law,
     effects: Effects,
@@ -117,6 +129,7 @@ def sample_law_parameters(
     codes: Mapping[str, jnp.ndarray],
     sizes: Mapping[str, int],
     centered: frozenset[str] = frozenset(),
+    relative: Callable[[str], str | None] | None = None,
 ) -> dict[str, jnp.ndarray]:
     """Sample population values and group effects of every law parameter; return per-row values.
 
@@ -124,10 +137,16 @@ def sample_law_parameters(
     of every row and ``sizes[term]`` the number of levels, by term name. Effects of the terms
     in ``centered`` are sampled centred (the first term of a parameter as level values, a
     further term as effects around zero), the others non-centred (:func:`sample_effect`).
+    Where ``relative(site)`` names an earlier site, ``prior(site)`` is the prior of the
+    difference of the two population values, and the site is drawn shifted by the other's.
     """
-    theta = {}
+    theta, pops = {}, {}
     for p in law.parameters:
-        pop = numpyro.sample(p.name, prior(p.name))
+        d = prior(p.name)
+        other = relative(p.name) if relative is not None else None
+        if other is not None:
+            d = shifted(d, pops[other])
+        pop = pops[p.name] = numpyro.sample(p.name, d)
         value = pop
         for i, term in enumerate(effects.get(p.name, ())):
             sd = numpyro.sample(sd_site(p.name, term), dist.HalfNormal(p.effect_scale))
@@ -235,5 +254,6 @@ __all__ = [
     "sample_effect",
     "sample_law_parameters",
     "sd_site",
+    "shifted",
     "terms_of",
 ]

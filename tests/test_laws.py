@@ -100,6 +100,53 @@ def test_prior_predictive_is_plausible(name):
     assert np.all(q95 - q05 < np.log(100))
 
 
+@pytest.mark.parametrize("law", ["chinchilla", "data_constrained"])
+def test_allocation_prior_is_a_prior_on_the_exponent_ratio(law):
+    """log(beta/alpha) ~ Normal(0, 0.2) by default (N* ~ C^0.42..0.58 at 90 %); an override of
+    log_beta is absolute and lets the ratio be as wide as the two exponents' own priors."""
+    df = simulate(law)
+    kw = MODEL_KWARGS.get(law, {})
+
+    def ratio(model):
+        draws = model.prior_draws(model.prepare(df), n=4000, seed=0, predictive=False)
+        return np.asarray(draws["log_beta"] - draws["log_alpha"]).ravel(), draws
+
+    r, draws = ratio(bs.Model(law=law, run=False, **kw))
+    assert abs(r.mean()) < 0.02 and 0.18 < r.std() < 0.22
+    share = 1 / (1 + np.exp(-r))  # the allocation exponent beta / (alpha + beta)
+    assert 0.40 < np.quantile(share, 0.05) < 0.44 and 0.56 < np.quantile(share, 0.95) < 0.60
+    # log_alpha keeps its own prior, Normal(log 0.3, 0.5)
+    assert abs(np.std(draws["log_alpha"]) - 0.5) < 0.03
+    loose = bs.Model(law=law, run=False, priors={"log_beta": "Normal(-1.204, 0.5)"}, **kw)
+    assert loose.site_relative_to("log_beta") is None
+    r_loose, _ = ratio(loose)
+    assert 0.66 < r_loose.std() < 0.76  # sqrt(0.5^2 + 0.5^2)
+    assert "log_beta ~ log_alpha + Normal(loc=0, scale=0.2)" in bs.Model(law=law, **kw).describe(
+        bs.Model(law=law, **kw).prepare(df).scale
+    )
+
+
+def test_relative_prior_must_name_an_earlier_parameter():
+    from dataclasses import dataclass
+
+    from bayescale.sites import shifted
+
+    @dataclass(frozen=True)
+    class Backwards(bs.laws.Chinchilla):
+        parameters = (
+            bs.laws.Parameter("x", "x", lambda s: dist.Normal(0, 1), relative_to="y"),
+            bs.laws.Parameter("y", "y", lambda s: dist.Normal(0, 1)),
+        )
+
+    with pytest.raises(ValueError, match="'x' is relative to 'y', which is not an earlier"):
+        Backwards()
+    # a shifted location family keeps its family and density; another is transformed
+    for d in (dist.Normal(0.0, 0.2), dist.StudentT(3.0, 0.0, 0.2), dist.Uniform(-1.0, 1.0)):
+        moved = shifted(d, 1.0)
+        assert float(moved.log_prob(1.1)) == pytest.approx(float(d.log_prob(0.1)))
+    assert type(shifted(dist.Normal(0.0, 0.2), 1.0)) is dist.Normal
+
+
 def test_registry_and_errors():
     assert {"chinchilla", "power"} <= set(bs.laws.available())
     with pytest.raises(ValueError, match="Unknown law"):

@@ -136,6 +136,12 @@ class Parameter:
         amplitude at the reference input). Such terms trade off along a ridge that is straight
         on their natural scale and curved on the log scale, so importance sampling proposes
         them on the natural scale (:mod:`bayescale.inference.importance`).
+    relative_to : str, optional
+        Another sampled parameter, earlier in the law's ``parameters``. The default ``prior``
+        is then a prior on the *difference* of the two population values (``name - relative_to``):
+        a joint prior, drawn as ``name | relative_to ~ relative_to + prior``. Chinchilla's
+        ``log_beta`` is relative to ``log_alpha``, which sets a prior on the compute-optimal
+        allocation ``beta / (alpha + beta)``. A prior the user gives for ``name`` is absolute.
 
     Examples
     --------
@@ -159,6 +165,7 @@ class Parameter:
     effect_scale: float = 0.3
     doc: str = ""
     additive: bool = False
+    relative_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -204,6 +211,14 @@ class Law:
 
     def __post_init__(self) -> None:
         known = {p.name for p in self.parameters}
+        for i, p in enumerate(self.parameters):
+            if p.relative_to is not None and p.relative_to not in {
+                q.name for q in self.parameters[:i]
+            }:
+                raise ValueError(
+                    f"{type(self).__name__}: parameter {p.name!r} is relative to "
+                    f"{p.relative_to!r}, which is not an earlier parameter of the law."
+                )
         unknown = set(self.priors) - known
         if unknown:
             raise ValueError(
@@ -255,6 +270,8 @@ class Law:
         Returns
         -------
         numpyro.distributions.Distribution
+            The prior; for a parameter whose default prior is relative (:meth:`relative_to`),
+            the prior of its difference from that parameter.
 
         Examples
         --------
@@ -275,6 +292,35 @@ class Law:
         if name in self.priors:
             return self.priors[name]
         return self.parameter(name).prior(scale)
+
+    def relative_to(self, name: str) -> str | None:
+        """Site whose population value the prior of ``name`` is centred on, or ``None``.
+
+        A default prior declared relative (:attr:`Parameter.relative_to`) is a prior on
+        ``name - relative_to``; a prior the user gives is absolute.
+
+        Parameters
+        ----------
+        name : str
+            Sampled parameter name.
+
+        Returns
+        -------
+        str or None
+            The sampled name it is relative to, or ``None`` for an absolute prior.
+
+        Examples
+        --------
+        Chinchilla's ``log_beta`` is drawn around ``log_alpha`` (a prior on the allocation);
+        an override makes it absolute:
+
+        >>> bs.laws.Chinchilla().relative_to("log_beta")
+        'log_alpha'
+        >>> import numpyro.distributions as dist
+        >>> bs.laws.Chinchilla(priors={"log_beta": dist.Normal(-1.2, 0.5)}).relative_to("log_beta")
+        >>> bs.laws.Chinchilla().relative_to("log_alpha")
+        """
+        return None if name in self.priors else self.parameter(name).relative_to
 
     def config(self) -> dict:
         """Keyword arguments that rebuild this law with :func:`bayescale.laws.get`.

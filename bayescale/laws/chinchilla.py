@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import jax.numpy as jnp
+import numpyro.distributions as dist
 
 from bayescale.laws.base import (
     Array,
@@ -17,6 +18,15 @@ from bayescale.laws.base import (
     log_exponent,
     log_term,
 )
+
+#: Prior scale of ``log(beta / alpha)`` around 0, i.e. of the compute-optimal allocation
+#: ``N* ~ C^(beta / (alpha + beta))``: 90 % of its mass puts the exponent in [0.42, 0.58].
+#: Published language-model studies that count total parameters find 0.46-0.53 (Hoffmann et
+#: al. 2022's three approaches 0.50, 0.49, 0.46; DeepSeek LLM 2024 0.52; Llama 3 2024 0.47,
+#: tokens ~ C^0.53); Kaplan et al. 2020's 0.73 is the bias of fitting small models with
+#: non-embedding parameters (Pearce & Song 2024, arXiv:2406.12907; Porian et al. 2024,
+#: arXiv:2406.19146), the same bias a fit of a ladder's smallest runs shows.
+ALLOCATION_PRIOR_SD = 0.2
 
 
 @dataclass(frozen=True)
@@ -38,7 +48,14 @@ class Chinchilla(Law):
 
     Default priors (``loss`` the median observed loss, ``loss_min`` the smallest):
     ``log E ~ Normal(log(0.7 loss_min), 0.5)``, ``a, b ~ Normal(log(0.25 loss), 1.5)``,
-    ``log alpha, log beta ~ Normal(log 0.3, 0.5)``.
+    ``log alpha ~ Normal(log 0.3, 0.5)`` and ``log beta ~ log alpha + Normal(0, 0.2)``
+    (:data:`ALLOCATION_PRIOR_SD`): a prior on the compute-optimal allocation
+    ``N* ~ C^(beta/(alpha+beta))``, 90 % between ``C^0.42`` and ``C^0.58``, from published
+    language-model studies. A ladder's smallest runs alone tend to tilt it (``D*/N*`` that
+    falls by a decade over two decades of compute where measured iso-FLOP minima stay
+    near 20); a well-measured ladder overrides it. To drop it, give ``log_beta`` a prior of
+    its own, which is absolute (``bs.Model(priors={"log_beta": "Normal(-1.204, 0.5)"})``,
+    the earlier default).
 
     Parameters
     ----------
@@ -70,7 +87,14 @@ class Chinchilla(Law):
         log_term("a", "A", "log of the parameter-limited term A/N^alpha at the reference size N0"),
         log_term("b", "B", "log of the data-limited term B/D^beta at the reference tokens D0"),
         log_exponent("log_alpha", "alpha", "log of the parameter exponent alpha"),
-        log_exponent("log_beta", "beta", "log of the data exponent beta"),
+        Parameter(
+            "log_beta",
+            "beta",
+            lambda s: dist.Normal(0.0, ALLOCATION_PRIOR_SD),
+            0.2,
+            "log of the data exponent beta",
+            relative_to="log_alpha",
+        ),
     )
 
     def mean(self, theta: Mapping[str, Array], u: Mapping[str, Array], scale: Scale) -> Array:
