@@ -68,8 +68,9 @@ REFIT_IMPORTANCE_DRAWS = 1000
 REFIT_ESS_MIN = 100
 #: Version of the record (2: the error of the law's effective inputs; 4: refits importance-sampled
 #: as a fit by ``method="auto"``, not Laplace approximations, and tokens per parameter an axis
-#: of the distance); caches of records are keyed by it.
-RECORD_VERSION = 4
+#: of the distance; 5: refits under Chinchilla's allocation prior); caches of records are keyed
+#: by it.
+RECORD_VERSION = 5
 
 
 @dataclass(frozen=True)
