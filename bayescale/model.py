@@ -511,6 +511,13 @@ class Model:
             "extrapolation": self.extrapolation,
             "extrapolation_scale": self.extrapolation_scale,
             "flops_per_param_token": self.flops_per_param_token,
+            # the law's default priors that are relative to another site (a saved fit without
+            # this entry predates them: :func:`saved_spec`)
+            "relative_priors": {
+                p.name: other
+                for p in self.law.parameters
+                if (other := self.site_relative_to(p.name)) is not None
+            },
         }
 
     @classmethod
@@ -1370,9 +1377,11 @@ def saved_spec(spec: Mapping) -> dict:
     """Read a saved fit's spec as the model that made it.
 
     A fit written before the learned extrapolation error existed (its spec has no
-    ``extrapolation``) predicted with the fixed drift, and reads back with it. A preset or a
-    spec written by hand leaves entries out to take :class:`Model`'s defaults; only a saved
-    fit's spec goes through here.
+    ``extrapolation``) predicted with the fixed drift, and reads back with it. A Chinchilla or
+    data-constrained fit written before the allocation prior (its spec has no
+    ``relative_priors``) was drawn with ``log_beta ~ Normal(log 0.3, 0.5)``, and reads back
+    with that prior. A preset or a spec written by hand leaves entries out to take
+    :class:`Model`'s defaults; only a saved fit's spec goes through here.
 
     Parameters
     ----------
@@ -1382,7 +1391,8 @@ def saved_spec(spec: Mapping) -> dict:
     Returns
     -------
     dict
-        The spec, with ``extrapolation="fixed"`` where it had none.
+        The spec, with ``extrapolation="fixed"`` where it had none, and the earlier prior of
+        ``log_beta`` where it predates the allocation prior.
 
     Examples
     --------
@@ -1391,8 +1401,23 @@ def saved_spec(spec: Mapping) -> dict:
     'fixed'
     >>> bs.Model.from_spec(old).extrapolation  # a preset's or a hand-written spec's default
     'learned'
+    >>> older = {k: v for k, v in old.items() if k != "relative_priors"}
+    >>> bs.Model.from_spec(saved_spec(older)).site_relative_to("log_beta")  # absolute
+    >>> bs.Model.from_spec(saved_spec(old)).site_relative_to("log_beta")
+    'log_alpha'
     """
-    return {"extrapolation": "fixed", **spec}
+    out = {"extrapolation": "fixed", **spec}
+    if "relative_priors" not in spec and spec["law"]["name"] in _BEFORE_RELATIVE_PRIORS:
+        out["priors"] = {**_BEFORE_RELATIVE_PRIORS[spec["law"]["name"]], **spec.get("priors", {})}
+    return out
+
+
+#: Default priors, by law, of the sites whose default became relative (2026-12-04): a saved fit
+#: whose spec has no ``relative_priors`` was drawn with these.
+_BEFORE_RELATIVE_PRIORS = {
+    law: {"log_beta": "Normal(loc=-1.2039728043259361, scale=0.5)"}
+    for law in ("chinchilla", "data_constrained")
+}
 
 
 def _rebuild(spec: dict, law: Law | None) -> Model:

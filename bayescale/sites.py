@@ -137,13 +137,15 @@ def sample_law_parameters(
     of every row and ``sizes[term]`` the number of levels, by term name. Effects of the terms
     in ``centered`` are sampled centred (the first term of a parameter as level values, a
     further term as effects around zero), the others non-centred (:func:`sample_effect`).
-    Where ``relative(site)`` names an earlier site, ``prior(site)`` is the prior of the
+    Where ``relative(site)`` names an earlier site (by default the law's
+    :meth:`~bayescale.laws.base.Law.relative_to`), ``prior(site)`` is the prior of the
     difference of the two population values, and the site is drawn shifted by the other's.
     """
+    relative = law.relative_to if relative is None else relative
     theta, pops = {}, {}
     for p in law.parameters:
         d = prior(p.name)
-        other = relative(p.name) if relative is not None else None
+        other = relative(p.name)
         if other is not None:
             d = shifted(d, pops[other])
         pop = pops[p.name] = numpyro.sample(p.name, d)

@@ -131,7 +131,7 @@ def nutpie_ess_per_s(df: pd.DataFrame) -> float:
         a = pm.Normal("a", np.log(0.25 * np.median(y)), 1.5)
         b = pm.Normal("b", np.log(0.25 * np.median(y)), 1.5)
         la = pm.Normal("log_alpha", np.log(0.3), 0.5)
-        lb = pm.Normal("log_beta", np.log(0.3), 0.5)
+        lb = pm.Normal("log_beta", la, 0.2)  # the allocation prior: log(beta/alpha) ~ N(0, 0.2)
         sigma = pm.HalfNormal("sigma", 0.05)
         nu = pm.LogNormal("nu", 2.3, 0.7)
         mu = pm.math.log(

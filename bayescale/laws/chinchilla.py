@@ -21,11 +21,11 @@ from bayescale.laws.base import (
 
 #: Prior scale of ``log(beta / alpha)`` around 0, i.e. of the compute-optimal allocation
 #: ``N* ~ C^(beta / (alpha + beta))``: 90 % of its mass puts the exponent in [0.42, 0.58].
-#: Published language-model studies that count total parameters find 0.46-0.53 (Hoffmann et
-#: al. 2022's three approaches 0.50, 0.49, 0.46; DeepSeek LLM 2024 0.52; Llama 3 2024 0.47,
-#: tokens ~ C^0.53); Kaplan et al. 2020's 0.73 is the bias of fitting small models with
-#: non-embedding parameters (Pearce & Song 2024, arXiv:2406.12907; Porian et al. 2024,
-#: arXiv:2406.19146), the same bias a fit of a ladder's smallest runs shows.
+#: Published language-model studies find 0.46-0.53 (Hoffmann et al. 2022's three approaches
+#: 0.50, 0.49, 0.46; DeepSeek LLM 2024 0.52, model scale in non-embedding FLOPs per token;
+#: Llama 3 2024 0.47, tokens ~ C^0.53); Kaplan et al. 2020's 0.73 is the bias of fitting
+#: small models with non-embedding parameters (Pearce & Song 2024, arXiv:2406.12907; Porian et
+#: al. 2024, arXiv:2406.19146), the same bias a fit of a ladder's smallest runs shows.
 ALLOCATION_PRIOR_SD = 0.2
 
 
