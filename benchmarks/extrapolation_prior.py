@@ -10,7 +10,8 @@ curves, one-input laws), each fitted on every ladder's record of that kind. Only
 would be given enter (the benchmark curves' ``training == 1`` rows), so evaluating on held-out
 rows stays honest.
 
-Run (about 15 min on 2 cores; reads ../shared/datasets or ``BAYESCALE_DATA_MIRROR``):
+Run (about 1 min on 2 cores, measured 2026-12-04; reads ../shared/datasets or
+``BAYESCALE_DATA_MIRROR``):
 
     .venv/bin/python benchmarks/extrapolation_prior.py                 # the shipped prior
     .venv/bin/python benchmarks/extrapolation_prior.py --leave-out epoch_chinchilla \\

@@ -11,7 +11,7 @@ fit); and the share inside the 90 % predictive of what each held-out profile mea
 (:func:`bayescale.predicted_isoflop_minima` on its runs: the parabola fitted to every posterior
 predictive draw of them, as the measurement fits the runs). Also prints Epoch's D*/N* at
 5.88e23 FLOP under the default model (Epoch's bootstrap 80 %: [10.7, 30.5]). Run:
-``.venv/bin/python benchmarks/frontier_backtest.py`` (about 8 min on 2 cores).
+``.venv/bin/python benchmarks/frontier_backtest.py`` (about 4 min on 2 cores).
 """
 
 from __future__ import annotations
