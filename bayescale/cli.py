@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bayescale import calibration, datasets, laws, pooling
+from bayescale import calibration, compare, datasets, laws, pooling
 from bayescale.decisions import decision_table
 from bayescale.defaults import DIGITS, PROB
 from bayescale.diagnostics import format_report
@@ -253,18 +253,23 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if notice:
         print(notice)
     t0 = time.perf_counter()
+    settings = {
+        "chains": args.chains,
+        "draws": args.draws,
+        "warmup": args.warmup,
+        "seed": args.seed,
+        "progress_bar": not args.quiet,
+        "target_accept": args.target_accept,
+        "method": args.method,
+    }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        post = model.fit(
-            df,
-            chains=args.chains,
-            draws=args.draws,
-            warmup=args.warmup,
-            seed=args.seed,
-            progress_bar=not args.quiet,
-            target_accept=args.target_accept,
-            method=args.method,
-        )
+        if args.choose_law:
+            choice = compare.choose_law(model, df, laws=args.choose_law, **settings)
+            post = choice.posterior
+            print(choice)
+        else:
+            post = model.fit(df, **settings)
     elapsed = time.perf_counter() - t0
     pd.set_option("display.width", 120)
     say(post.summary().to_string(float_format=_digits))
@@ -582,6 +587,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="nuts",
         help="nuts; psis: importance sampling from the Laplace approximation, checked by its "
         "Pareto k-hat; auto: psis, and NUTS when that check fails",
+    )
+    f.add_argument(
+        "--choose-law",
+        nargs="+",
+        choices=laws.available(),
+        metavar="LAW",
+        help="also fit these laws (e.g. farseer kaplan) and keep the one LOO prefers: the "
+        "model's own law unless another's ELPD is more than two standard errors higher "
+        "(bs.compare.choose_law); the LOO table and the reason are printed",
     )
     f.add_argument(
         "--progress", action="store_true", help="print each phase (the default unless --quiet)"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import arviz_stats
@@ -19,11 +20,21 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayescale.errors import DataError
+from bayescale import laws as _laws
+from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
 from bayescale.frontier import frontier
 from bayescale.loo import loo
 from bayescale.model import Model
 from bayescale.posterior import ScalingPosterior
+
+#: How many standard errors of the LOO difference make a more complex candidate worth it.
+SE_RULE = 2.0
+#: Pareto k above which a fit's PSIS-LOO estimate is not reliable (Vehtari et al. 2024).
+PARETO_K_OK = 0.7
+#: Laws of ``N`` and ``D`` that :func:`choose_law` tries beside the model's own: Hoffmann et
+#: al.'s, Farseer's (Li et al. 2025: every term's exponent and scale varies with size) and Kaplan
+#: et al.'s (no irreducible loss, the two inputs interacting).
+LAW_CANDIDATES = ("chinchilla", "farseer", "kaplan")
 
 
 def _same_data(posts: Mapping[str, ScalingPosterior]) -> None:
@@ -245,4 +256,306 @@ def sensitivity(
     return table
 
 
-__all__ = ["VARIANTS", "averaged_predict", "compare", "sensitivity"]
+def choose_from_loo(
+    loo_table: pd.DataFrame,
+    order: Sequence[str],
+    se_rule: float = SE_RULE,
+    what: str = "simplest structure",
+) -> tuple[str, str]:
+    """Choose a structure from a LOO table with ``fit_ok``; return it and the reason.
+
+    The candidates within ``se_rule`` standard errors of the best ELPD are the close ones; the
+    choice is the first of ``order`` among the close ones whose fit passed its diagnostics, or,
+    when none passed, the first close one (its ELPD is then the best evidence there is, and the
+    reason says so). A passing fit far below the best is never chosen for passing: a structure
+    that LOO rejects by many standard errors does not describe the data.
+
+    Parameters
+    ----------
+    loo_table : pandas.DataFrame
+        :func:`bayescale.compare.compare`'s table (best first; ``elpd``, ``dse``) with a
+        boolean ``fit_ok`` column.
+    order : sequence of str
+        Every candidate of the table, simplest first.
+    se_rule : float
+        How many standard errors of the ELPD difference count as close.
+    what : str
+        What the first of ``order`` is, in the reason (``"simplest structure"``; the law
+        choice says ``"first law of the order"``).
+
+    Returns
+    -------
+    (str, str)
+        The chosen candidate and the reason, in words.
+
+    Examples
+    --------
+    A LOO table in which family effects on ``E`` and ``A`` fit best, but ``A`` alone is
+    within two standard errors:
+
+    >>> from bayescale.compare import choose_from_loo
+    >>> loo_table = pd.DataFrame(
+    ...     {"elpd": [112.0, 111.0, 38.0], "dse": [0.0, 1.5, 7.0], "fit_ok": [True, True, True]},
+    ...     index=["E+A", "A", "none"],
+    ... )
+    >>> chosen, reason = choose_from_loo(loo_table, order=["none", "A", "E+A"])
+    >>> chosen
+    'A'
+    >>> print(reason)
+    LOO: 'E+A' has the highest ELPD; 'A' is the simplest structure within 2 standard errors of
+    it (ELPD 1.0 lower).
+    """
+    order = list(order)
+    if sorted(order) != sorted(map(str, loo_table.index)):
+        raise ValueError(
+            f"order={order!r} must name every candidate of the LOO table once: "
+            f"{list(loo_table.index)}."
+        )
+    if loo_table["fit_ok"].dtype != bool:
+        raise ValueError("The LOO table's 'fit_ok' column must be boolean (True: passed).")
+    ok = loo_table["fit_ok"]
+    best = loo_table.index[0]
+    gap = loo_table.loc[best, "elpd"] - loo_table["elpd"]
+    close = [n for n in order if n == best or gap[n] <= se_rule * loo_table.loc[n, "dse"]]
+    passing_close = [n for n in close if ok[n]]
+    chosen = passing_close[0] if passing_close else close[0]
+    reason = f"LOO: {best!r} has the highest ELPD; {chosen!r} is the {what}"
+    reason += f" within {se_rule:g} standard errors of it"
+    if chosen != best and gap[chosen] >= 0.05:
+        reason += f" (ELPD {gap[chosen]:.1f} lower)"
+    skipped = [n for n in close[: close.index(chosen)] if not ok[n]]
+    if skipped:
+        reason += f" whose fit passed its diagnostics (the fits of {skipped} did not)"
+    reason += "."
+    failed = [n for n in order if not ok[n] and n not in skipped]
+    if not ok[chosen]:
+        reason += (
+            " Its fit failed its diagnostics, as did every close structure's, so the choice "
+            "rests on an ELPD that is not to be trusted yet: simplify the effects or tighten "
+            "the priors before relying on it."
+        )
+        far = [n for n in order if ok[n]]
+        if far:
+            reason += (
+                f" The fits that passed ({far}) are more than {se_rule:g} standard errors "
+                "below the best."
+            )
+    elif failed:
+        reason += f" The fits of {failed} failed their diagnostics."
+    if "pareto_k_max" in loo_table:
+        shaky = [n for n in order if loo_table.loc[n, "pareto_k_max"] > PARETO_K_OK]
+        if shaky:
+            reason += (
+                f" LOO's Pareto k is above {PARETO_K_OK:g} for {shaky}: their ELPD is "
+                "indicative only."
+            )
+    return chosen, reason
+
+
+@dataclass(frozen=True)
+class LawChoice:
+    """The law LOO prefers among candidates fitted to the same table.
+
+    Attributes
+    ----------
+    chosen : str
+        The chosen law's name.
+    posterior : ScalingPosterior
+        Its fit (every prediction, frontier and decision reads it as any fit).
+    loo : pandas.DataFrame
+        :func:`compare`'s table of every candidate fitted, with ``fit_ok`` (the fit passed its
+        diagnostics).
+    reason : str
+        Why this law, in words.
+    posteriors : dict
+        Every candidate's fit, by law name.
+    skipped : dict
+        Candidates that could not be built from the model (``{law: why}``), e.g. effects on a
+        parameter the law does not have.
+
+    Examples
+    --------
+    What :func:`choose_law` returns:
+
+    >>> choice = bs.compare.choose_law(
+    ...     bs.Model(), runs, laws=["chinchilla", "kaplan"], method="psis", seed=0
+    ... )
+    >>> choice.chosen, sorted(choice.posteriors)
+    ('chinchilla', ['chinchilla', 'kaplan'])
+    >>> print(choice)
+    Chosen law: chinchilla
+    LOO: 'chinchilla' has the highest ELPD; ...
+    """
+
+    chosen: str
+    posterior: ScalingPosterior
+    loo: pd.DataFrame
+    reason: str
+    posteriors: dict[str, ScalingPosterior]
+    skipped: dict[str, str]
+
+    def __str__(self) -> str:
+        lines = [f"Chosen law: {self.chosen}", self.reason, "", "LOO:"]
+        cols = ["elpd", "elpd_diff", "dse", "weight", "pareto_k_max", "fit_ok"]
+        lines.append(self.loo[[c for c in cols if c in self.loo]].round(3).to_string())
+        lines += [f"Not fitted: {law}: {why}" for law, why in self.skipped.items()]
+        return "\n".join(lines)
+
+
+def with_law(model: Model, law: str) -> Model:
+    """Return ``model`` with its law replaced by the registered law ``law``.
+
+    Effects, likelihood, options and the priors of sites the new law shares are kept; priors of
+    the old law's parameters that the new law lacks are dropped.
+
+    Parameters
+    ----------
+    model : Model
+        The model.
+    law : str
+        A registered law (:func:`bayescale.laws.available`).
+
+    Returns
+    -------
+    Model
+        A new model (``model`` itself when it already has that law).
+
+    Raises
+    ------
+    SpecificationError
+        When the law is unknown, or the model's effects name a parameter it does not have.
+
+    Examples
+    --------
+    >>> from bayescale.compare import with_law
+    >>> model = with_law(bs.Model(likelihood="normal"), "farseer")
+    >>> model.law.name, model.likelihood
+    ('farseer', 'normal')
+    """
+    if type(model.law).name == law:
+        return model
+    spec = model.spec()
+    old = {p.name for p in model.law.parameters}
+    try:
+        new = {p.name for p in _laws.get(law).parameters}
+    except ValueError as e:
+        raise SpecificationError(str(e)) from None
+    priors = {k: v for k, v in spec["priors"].items() if k not in old or k in new}
+    return Model.from_spec({**spec, "law": {"name": law, "config": {}}, "priors": priors})
+
+
+def choose_law(
+    model: Model,
+    df: pd.DataFrame,
+    laws: Sequence[str] | None = None,
+    se_rule: float = SE_RULE,
+    **fit_kwargs: Any,
+) -> LawChoice:
+    """Fit the model under each candidate law and keep the one LOO prefers.
+
+    The model's own law comes first and is kept unless another law's ELPD is more than
+    ``se_rule`` standard errors of the difference above it (:func:`choose_from_loo`: the first
+    law of the order among those close to the best whose fit passes its diagnostics). A form
+    that misses the ladder shows in LOO long before it shows past the data: on simulated ladders
+    whose truth was Kaplan's law or a data exponent that drifts with size, the Chinchilla fit's
+    90 % intervals covered 0-11 % of the runs one to two decades out, and the law this chose
+    covered 96-100 % (``benchmarks/unseen_forms.py``, docs/calibration.md). The extrapolation
+    error, learned per law from its own record, sizes what the chosen form may still miss.
+
+    Parameters
+    ----------
+    model : Model
+        The model: its effects, likelihood, priors and extrapolation error go to every
+        candidate (:func:`with_law`).
+    df : pandas.DataFrame
+        The table.
+    laws : sequence of str, optional
+        Candidate laws; default :data:`LAW_CANDIDATES` for a law of ``N`` and ``D``. The
+        model's own law is always one, first.
+    se_rule : float
+        How many standard errors of the ELPD difference a law needs to displace an earlier one.
+    **fit_kwargs
+        Passed to every :meth:`Model.fit` (``method``, ``draws``, ``seed``...).
+
+    Returns
+    -------
+    LawChoice
+
+    Raises
+    ------
+    SpecificationError
+        When the model's law is not one of ``N`` and ``D`` and no ``laws`` are given, when a
+        candidate reads other inputs than the model's law, or when fewer than two candidates
+        can be built.
+
+    Examples
+    --------
+    Chinchilla's law against Kaplan's on runs simulated from Chinchilla's (by importance
+    sampling, to keep it quick):
+
+    >>> choice = bs.compare.choose_law(
+    ...     bs.Model(), runs, laws=["kaplan"], method="psis", seed=0
+    ... )
+    >>> choice.chosen, choice.loo.index.tolist()
+    ('chinchilla', ['chinchilla', 'kaplan'])
+    >>> frontier = bs.frontier(choice.posterior, [1e21])  # the chosen fit, as any fit
+    """
+    own = type(model.law).name
+    if laws is None:
+        if set(model.law.inputs) != {"N", "D"}:
+            raise SpecificationError(
+                f"choose_law has default candidates for laws of N and D only; {own!r} reads "
+                f"{list(model.law.inputs)}: pass laws=[...] that read the same inputs."
+            )
+        laws = LAW_CANDIDATES
+    if isinstance(laws, str):
+        raise SpecificationError(f"laws={laws!r}; give a list of law names, e.g. ['kaplan'].")
+    order = [own, *dict.fromkeys(law for law in laws if law != own)]
+    candidates, skipped = {}, {}
+    for law in order:
+        try:
+            candidate = with_law(model, law)
+        except SpecificationError as e:
+            if law == own:
+                raise
+            skipped[law] = str(e)
+            continue
+        if set(candidate.law.inputs) != set(model.law.inputs):
+            raise SpecificationError(
+                f"Law {law!r} reads {list(candidate.law.inputs)}, the model's law {own!r} "
+                f"reads {list(model.law.inputs)}: LOO compares fits of the same table only."
+            )
+        candidates[law] = candidate
+    if len(candidates) < 2:
+        why = " ".join(f"{law}: {reason}" for law, reason in skipped.items())
+        raise SpecificationError(
+            f"choose_law needs at least two laws to compare; only {list(candidates)} could be "
+            f"built. {why} Name laws that have the parameters the model's effects vary, or "
+            "compare the laws without effects."
+        )
+    posts, passed = {}, {}
+    with warnings.catch_warnings():
+        # Each fit's diagnostics go into the table (``fit_ok``) and the reason instead.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for law, candidate in candidates.items():
+            posts[law] = candidate.fit(df, **fit_kwargs)
+            passed[law] = bool(posts[law].diagnostics(warn=False).attrs["ok"])
+    table = compare(posts)
+    table["fit_ok"] = [passed[n] for n in table.index]
+    chosen, reason = choose_from_loo(table, list(candidates), se_rule, "first law of the order")
+    if skipped:
+        reason += f" Not fitted: {', '.join(skipped)} (see skipped)."
+    return LawChoice(chosen, posts[chosen], table, reason, posts, skipped)
+
+
+__all__ = [
+    "LAW_CANDIDATES",
+    "VARIANTS",
+    "LawChoice",
+    "averaged_predict",
+    "choose_from_loo",
+    "choose_law",
+    "compare",
+    "sensitivity",
+    "with_law",
+]

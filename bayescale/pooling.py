@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from bayescale.calibration import LEVELS, Split, backtest
-from bayescale.compare import compare
+from bayescale.compare import choose_from_loo, compare
 from bayescale.data import DEFAULT_COLUMNS
 from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
 from bayescale.inference import NutsSettings
@@ -46,10 +46,6 @@ from bayescale.sites import sd_site, terms_of
 ALONE, COMPLETE = "alone", "complete pooling"
 #: Prefix of a partial-pooling method's name in the backtest's table.
 PARTIAL = "partial: "
-#: How many standard errors of the LOO difference make a more complex structure worth it.
-SE_RULE = 2.0
-#: Pareto k above which a fit's PSIS-LOO estimate is not reliable (Vehtari et al. 2024).
-PARETO_K_OK = 0.7
 
 
 def with_effects(model: Model, effects: Mapping[str, Any]) -> Model:
@@ -385,96 +381,6 @@ def summarise_backtest(table: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def choose_from_loo(
-    loo_table: pd.DataFrame, order: Sequence[str], se_rule: float = SE_RULE
-) -> tuple[str, str]:
-    """Choose a structure from a LOO table with ``fit_ok``; return it and the reason.
-
-    The candidates within ``se_rule`` standard errors of the best ELPD are the close ones; the
-    choice is the first of ``order`` among the close ones whose fit passed its diagnostics, or,
-    when none passed, the first close one (its ELPD is then the best evidence there is, and the
-    reason says so). A passing fit far below the best is never chosen for passing: a structure
-    that LOO rejects by many standard errors does not describe the data.
-
-    Parameters
-    ----------
-    loo_table : pandas.DataFrame
-        :func:`bayescale.compare.compare`'s table (best first; ``elpd``, ``dse``) with a
-        boolean ``fit_ok`` column.
-    order : sequence of str
-        Every candidate of the table, simplest first.
-    se_rule : float
-        How many standard errors of the ELPD difference count as close.
-
-    Returns
-    -------
-    (str, str)
-        The chosen candidate and the reason, in words.
-
-    Examples
-    --------
-    A LOO table in which family effects on ``E`` and ``A`` fit best, but ``A`` alone is
-    within two standard errors:
-
-    >>> from bayescale.pooling import choose_from_loo
-    >>> loo_table = pd.DataFrame(
-    ...     {"elpd": [112.0, 111.0, 38.0], "dse": [0.0, 1.5, 7.0], "fit_ok": [True, True, True]},
-    ...     index=["E+A", "A", "none"],
-    ... )
-    >>> chosen, reason = choose_from_loo(loo_table, order=["none", "A", "E+A"])
-    >>> chosen
-    'A'
-    >>> print(reason)
-    LOO: 'E+A' has the highest ELPD; 'A' is the simplest structure within 2 standard errors of
-    it (ELPD 1.0 lower).
-    """
-    order = list(order)
-    if sorted(order) != sorted(map(str, loo_table.index)):
-        raise ValueError(
-            f"order={order!r} must name every candidate of the LOO table once: "
-            f"{list(loo_table.index)}."
-        )
-    if loo_table["fit_ok"].dtype != bool:
-        raise ValueError("The LOO table's 'fit_ok' column must be boolean (True: passed).")
-    ok = loo_table["fit_ok"]
-    best = loo_table.index[0]
-    gap = loo_table.loc[best, "elpd"] - loo_table["elpd"]
-    close = [n for n in order if n == best or gap[n] <= se_rule * loo_table.loc[n, "dse"]]
-    passing_close = [n for n in close if ok[n]]
-    chosen = passing_close[0] if passing_close else close[0]
-    reason = f"LOO: {best!r} has the highest ELPD; {chosen!r} is the simplest structure"
-    reason += f" within {se_rule:g} standard errors of it"
-    if chosen != best and gap[chosen] >= 0.05:
-        reason += f" (ELPD {gap[chosen]:.1f} lower)"
-    skipped = [n for n in close[: close.index(chosen)] if not ok[n]]
-    if skipped:
-        reason += f" whose fit passed its diagnostics (the fits of {skipped} did not)"
-    reason += "."
-    failed = [n for n in order if not ok[n] and n not in skipped]
-    if not ok[chosen]:
-        reason += (
-            " Its fit failed its diagnostics, as did every close structure's, so the choice "
-            "rests on an ELPD that is not to be trusted yet: simplify the effects or tighten "
-            "the priors before relying on it."
-        )
-        far = [n for n in order if ok[n]]
-        if far:
-            reason += (
-                f" The fits that passed ({far}) are more than {se_rule:g} standard errors "
-                "below the best."
-            )
-    elif failed:
-        reason += f" The fits of {failed} failed their diagnostics."
-    if "pareto_k_max" in loo_table:
-        shaky = [n for n in order if loo_table.loc[n, "pareto_k_max"] > PARETO_K_OK]
-        if shaky:
-            reason += (
-                f" LOO's Pareto k is above {PARETO_K_OK:g} for {shaky}: their ELPD is "
-                "indicative only."
-            )
-    return chosen, reason
-
-
 @dataclass(frozen=True)
 class EffectsChoice:
     """Which parameters vary by group, as the evidence chooses them.
@@ -542,9 +448,10 @@ def choose_effects(
     Every candidate (and no effects at all) is fitted on the whole table and compared by
     PSIS-LOO; a fit that fails its diagnostics is refitted once by NUTS with twice the draws and
     another seed (the few-group failures are the group scales' ESS and R-hat; a higher
-    ``target_accept`` made them worse, docs/models.md). The choice (:func:`choose_from_loo`)
-    is the simplest candidate whose ELPD is within :data:`SE_RULE` standard errors of the best
-    (more group parameters must earn their place) whose fit passes its diagnostics; when no
+    ``target_accept`` made them worse, docs/models.md). The choice
+    (:func:`bayescale.compare.choose_from_loo`) is the simplest candidate whose ELPD is within
+    :data:`bayescale.compare.SE_RULE` standard errors of the best (more group parameters must
+    earn their place) whose fit passes its diagnostics; when no
     passing fit is that close, the simplest close one is chosen all the same and the reason
     says its fit failed. A new-group backtest's table
     (:func:`new_group_backtest`), when given, is summarised beside it, and the reason says when

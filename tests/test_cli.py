@@ -154,3 +154,25 @@ def test_fit_from_a_preset_takes_the_default_or_the_chosen_extrapolation(flag, t
     assert main([*args, *flag, "--out", str(out)]) in (0, 3)
     mode = bs.load_posterior(out / "fit.nc").model.extrapolation
     assert mode == (flag[1] if flag else "learned")  # a preset used to get the fixed drift
+
+
+@pytest.mark.slow
+def test_fit_can_choose_the_law_by_loo(tmp_path, capsys):
+    import bayescale as bs
+
+    table = tmp_path / "runs.csv"
+    bs.simulate_ladder().to_csv(table, index=False)
+    out = tmp_path / "fit"
+    args = ["fit", str(table), "--choose-law", "kaplan", "--method", "psis", "--quiet"]
+    assert main([*args, "--extrapolation", "prior", "--out", str(out)]) in (0, 3)
+    text = capsys.readouterr().out
+    assert "Chosen law: chinchilla" in text and "kaplan" in text  # the LOO table is printed
+    assert bs.load_posterior(out / "fit.nc").model.law.name == "chinchilla"
+
+
+def test_choose_law_with_effects_no_other_law_has_is_a_clear_error(tmp_path, capsys):
+    # the simulated default table fits E and A by family; Kaplan's law has neither
+    args = ["fit", "--choose-law", "kaplan", "--out", str(tmp_path), "--quiet"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "at least two laws" in err and "kaplan" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import bayescale as bs
@@ -95,3 +96,75 @@ def test_sensitivity_table(ladder):
     assert list(table.index) == ["student_t on log loss", "normal on linear loss"]
     assert {"E", "alpha", "tokens_per_param", "elpd_loo", "fit_ok"} <= set(table.columns)
     assert np.all(table["tokens_per_param_q10"] <= table["tokens_per_param"])
+
+
+def kaplan_ladder(seed: int = 0):
+    """Iso-FLOP runs whose truth is Kaplan et al.'s law (eq. 1.5 of their paper), 0.7 % noise."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in np.geomspace(1e17, 1e19, 9):
+        for n in np.sqrt(c / 120) * np.geomspace(0.25, 4.0, 7):
+            d = c / (6 * n)
+            loss = ((8.8e13 / n) ** (0.076 / 0.095) + 5.4e13 / d) ** 0.095
+            rows.append((n, d, loss * np.exp(0.007 * rng.standard_normal())))
+    return pd.DataFrame(rows, columns=["params", "tokens", "loss"])
+
+
+QUICK = {"method": "auto", "seed": 0, "draws": 500}
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Estimated shape parameter of Pareto")
+def test_choose_law_finds_the_form_that_generated_the_runs():
+    # Kaplan's law generated the runs: LOO displaces the default law by far more than two SE,
+    # and the chosen fit is the Kaplan fit itself, ready for any prediction.
+    choice = bs.compare.choose_law(
+        bs.Model(extrapolation="prior"), kaplan_ladder(), laws=["kaplan"], **QUICK
+    )
+    assert choice.chosen == "kaplan"
+    assert choice.loo.index[0] == "kaplan"
+    gap = choice.loo.loc["chinchilla", "elpd_diff"]
+    assert gap < -2 * choice.loo.loc["chinchilla", "dse"]
+    assert choice.posterior is choice.posteriors["kaplan"]
+    assert choice.posterior.model.law.name == "kaplan"
+    assert choice.posterior.model.extrapolation == "prior"  # the model's options carried over
+    assert "'kaplan' has the highest ELPD" in choice.reason
+    assert "Chosen law: kaplan" in str(choice)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Estimated shape parameter of Pareto")
+def test_choose_law_keeps_the_models_law_when_it_is_close(ladder):
+    # Runs from Chinchilla's law: its own law comes first and stays.
+    choice = bs.compare.choose_law(
+        bs.Model(extrapolation="prior"), ladder, laws=["kaplan", "chinchilla"], **QUICK
+    )
+    assert choice.chosen == "chinchilla"
+    assert list(choice.posteriors) == ["chinchilla", "kaplan"]  # own law first, no duplicate
+
+
+def test_with_law_keeps_options_and_shared_priors_and_drops_the_rest():
+    model = bs.Model(
+        likelihood="normal",
+        priors={"log_beta": "Normal(-1.2, 0.5)", "sigma": "HalfNormal(0.05)"},
+    )
+    other = bs.compare.with_law(model, "kaplan")
+    assert other.law.name == "kaplan" and other.likelihood == "normal"
+    assert "log_beta" not in other.spec()["priors"]  # Kaplan's law has no log_beta
+    assert other.spec()["priors"]["sigma"] == model.spec()["priors"]["sigma"]
+    assert bs.compare.with_law(model, "chinchilla") is model
+    with pytest.raises(bs.SpecificationError, match="nope"):
+        bs.compare.with_law(model, "nope")
+
+
+def test_choose_law_refuses_what_it_cannot_compare(ladder):
+    # one-input law without candidates; a string; a law of other inputs
+    with pytest.raises(bs.SpecificationError, match="laws of N and D only"):
+        bs.compare.choose_law(bs.Model("power"), ladder)
+    with pytest.raises(bs.SpecificationError, match="list of law names"):
+        bs.compare.choose_law(bs.Model(), ladder, laws="kaplan")
+    with pytest.raises(bs.SpecificationError, match="same table only"):
+        bs.compare.choose_law(bs.Model(), ladder, laws=["power"])
+    # effects on E: Kaplan's and Farseer's laws have no E, so nothing is left to compare
+    with pytest.raises(bs.SpecificationError, match="at least two laws"):
+        bs.compare.choose_law(bs.Model(effects={"E": "family"}), ladder)
