@@ -68,9 +68,9 @@ REFIT_IMPORTANCE_DRAWS = 1000
 REFIT_ESS_MIN = 100
 #: Version of the record (2: the error of the law's effective inputs; 4: refits importance-sampled
 #: as a fit by ``method="auto"``, not Laplace approximations, and tokens per parameter an axis
-#: of the distance; 5: refits under Chinchilla's allocation prior); caches of records are keyed
-#: by it.
-RECORD_VERSION = 5
+#: of the distance; 5: refits under Chinchilla's allocation prior; 6: one checkpoint per run of a
+#: training curve in a cut's likelihood); caches of records are keyed by it.
+RECORD_VERSION = 6
 
 
 @dataclass(frozen=True)
@@ -308,7 +308,7 @@ def ladder_record(
         dist = np.asarray(ExtrapolationError.from_data(part.x, cost=model.cost).distances(x)[0])
         y = data.loss[test]
         lo, med, hi = np.quantile(np.exp(log_draws), [0.05, 0.5, 0.95], axis=0)
-        chosen = _spread(dist, MAX_RECORD_ROWS)
+        chosen = _likelihood_rows(dist, None if data.run is None else data.run.codes[test])
         loglik += cut_loglik(
             np.log(y)[chosen], log_mean[:, chosen], dist[chosen], noise_sd[chosen], jac[chosen]
         )
@@ -340,6 +340,22 @@ def _spread(d: np.ndarray, most: int) -> np.ndarray:
     if order.size <= most:
         return order
     return order[np.unique(np.linspace(0, order.size - 1, most).round().astype(int))]
+
+
+def _likelihood_rows(d: np.ndarray, runs: np.ndarray | None) -> np.ndarray:
+    """Return the held-out rows of a cut that enter its likelihood.
+
+    Rows of a ladder of runs: at most :data:`MAX_RECORD_ROWS`, spread over their distances.
+    Checkpoints of training curves (``runs``, each row's run): one per run, its furthest, then
+    spread likewise. A run's checkpoints deviate from the law together (the curve wanders
+    smoothly), which the likelihood's independent noise cannot express; given many checkpoints
+    of one run, it took that run's wander for extrapolation error.
+    """
+    if runs is None:
+        return _spread(d, MAX_RECORD_ROWS)
+    order = np.lexsort((d, runs))  # by run, then distance
+    last = order[np.r_[runs[order][1:] != runs[order][:-1], True]]
+    return last[_spread(d[last], MAX_RECORD_ROWS)]
 
 
 def _refit(model: Fittable, parts: list[ScalingData], draws: int, seed: int) -> list[dict | None]:

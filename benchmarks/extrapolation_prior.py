@@ -117,7 +117,8 @@ def records(cache: Path) -> dict[tuple[str, str], tuple[str, np.ndarray]]:
 
 def prior_without(dataset: str) -> Path:
     """Write (once per machine) the prior across ladders without ``dataset``; return its path."""
-    path = Path(tempfile.gettempdir()) / f"bayescale_prior_without_{dataset}.json"
+    # keyed by the record's version: a prior fitted on records of an earlier one is stale
+    path = Path(tempfile.gettempdir()) / f"bayescale_prior_without_{dataset}_v{RECORD_VERSION}.json"
     if not path.is_file():
         main(["--leave-out", dataset, "--out", str(path)])
     return path

@@ -220,3 +220,45 @@ def test_record_refits_are_importance_sampled_and_nuts_where_that_fails(monkeypa
         a, b = out[0][site].ravel(), nuts[site].ravel()
         assert np.median(a) == pytest.approx(np.median(b), abs=0.3 * b.std())
         assert a.std() == pytest.approx(b.std(), rel=0.3)
+
+
+def test_likelihood_rows_are_one_checkpoint_per_run_of_a_curve():
+    from bayescale.record import MAX_RECORD_ROWS, _likelihood_rows
+
+    d = np.array([0.1, 0.3, 0.2, 0.05, 0.4, 0.0])
+    runs = np.array([0, 0, 0, 1, 1, 2])
+    # the furthest held-out checkpoint of each run, in order of distance
+    np.testing.assert_array_equal(_likelihood_rows(d, runs), [5, 1, 4])
+    # a ladder of runs: every row (up to the cap), spread over the distances
+    np.testing.assert_array_equal(_likelihood_rows(d, None), np.argsort(d, kind="stable"))
+    many = np.linspace(0, 1, 3 * MAX_RECORD_ROWS)
+    assert _likelihood_rows(many, None).size == MAX_RECORD_ROWS
+    assert _likelihood_rows(many, np.arange(many.size)).size == MAX_RECORD_ROWS
+
+
+def test_a_record_of_training_curves_reads_one_checkpoint_per_run():
+    """Checkpoints of one run deviate from the law together; the record's likelihood, which
+    treats its rows' noise as independent, took that wander for extrapolation error (Farseer's
+    law on Gemstones' curves: scales 0.019 and 0.049 from residuals smaller than its refits' own
+    spread; one checkpoint per run: 0.0007 and 0.0022)."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in np.geomspace(5e7, 1e9, 6):
+        tokens = np.geomspace(1e9, 40 * n, 25)
+        wander = np.cumsum(0.002 * rng.standard_normal(tokens.size))  # a curve's smooth drift
+        loss = 1.69 + 406.4 * n**-0.34 + 410.7 * tokens**-0.28
+        rows += [(n, t, v, f"r{n:.0e}") for t, v in zip(tokens, loss * np.exp(wander), strict=True)]
+    df = pd.DataFrame(rows, columns=["params", "tokens", "loss", "run"])
+    model = bs.Model(run="run", likelihood="normal")
+    data = model.prepare(df)
+    record = rec.ladder_record(model.without_extrapolation(), data)
+    assert record.axis == "run_tokens"
+    table = record.table
+    for _, cut in table.groupby("cut"):
+        used = cut[cut["in_likelihood"]]
+        runs = df["run"].to_numpy()[cut["row"]]
+        assert len(used) == len(set(runs))  # one per run
+        furthest = cut.assign(run=runs).groupby("run")["distance"].max()
+        np.testing.assert_allclose(
+            np.sort(used["distance"].to_numpy()), np.sort(furthest.to_numpy())
+        )
