@@ -32,6 +32,7 @@ from bootstrap_baseline import fit_huber  # noqa: E402
 
 import bayescale as bs  # noqa: E402
 from bayescale.isoflop import isoflop_minima  # noqa: E402
+from bayescale.isoflop import profiles as profile_keys  # noqa: E402
 from bayescale.record import PRIOR_ENV  # noqa: E402
 
 #: Profiles held out above the cut.
@@ -59,15 +60,45 @@ def ladders():
 DATASET_OF = {"epoch_chinchilla": "epoch_chinchilla", "gemstones slim_chinchilla": "gemstones"}
 
 
+def in_data_reference(name: str, df: pd.DataFrame, good: pd.DataFrame) -> dict:
+    """The full ladder's fit scored on its own measured minima (distance 0).
+
+    How often the fit's 90 % ``N*`` band holds the minima of the very profiles it was fitted to,
+    and how often the predictive of the measured minimum does: the ceiling that a measured
+    minimum's own scatter (a parabola through a few noisy runs) puts on the ``N*`` count.
+    """
+    post = bs.Model().fit(df, progress_bar=False, seed=0)
+    band = bs.frontier(post, good["compute"].to_numpy())["N_opt"]
+    lo, hi = band.quantile([0.05, 0.95], dim=("chain", "draw")).values
+    key, _ = profile_keys(df, "params", "tokens", None, 1, post.model.cost)
+    pred = bs.predicted_isoflop_minima(post, df[key.isin(good["profile"]).to_numpy()])
+    pred = pred.set_index("profile").loc[good["profile"]]
+    n = good["N_opt"].to_numpy()
+    inside_measured = (pred["N_opt_lo"].to_numpy() <= n) & (n <= pred["N_opt_hi"].to_numpy())
+    return {
+        "ladder": name,
+        "profiles": len(good),
+        "N*_band_inside": int(((lo <= n) & (n <= hi)).sum()),
+        "measured_predictive_inside": int(inside_measured.sum()),
+        "N*_width_decades": float(np.median(np.log10(hi / lo))),
+        "measured_width_decades": float(np.median(np.log10(pred["N_opt_hi"] / pred["N_opt_lo"]))),
+        "rms_error_decades": float(
+            np.sqrt(np.mean(np.log10(n / band.median(("chain", "draw")).values) ** 2))
+        ),
+    }
+
+
 def main() -> int:
     if not common.ready():
         return 0
-    rows, profiles = [], []
+    rows, profiles, reference = [], [], []
     for name, df in ladders():
         # the prior across ladders fitted without this ladder's dataset
         os.environ[PRIOR_ENV] = str(extrapolation_prior.prior_without(DATASET_OF[name]))
         minima = isoflop_minima(df)
         good = minima[minima["ok"]].sort_values("compute")
+        if len(good) >= 2:
+            reference.append(in_data_reference(name, df, good))
         counts = [k for k in HELD_OUT if len(good) > k + 2]
         deep = len(good) - DEEP_KEEP
         if deep > max(HELD_OUT):
@@ -139,6 +170,11 @@ def main() -> int:
     print(per[[*cols, "tokens_per_param_star"]].to_string(float_format=lambda v: f"{v:.3g}"))
     print("every held-out minimum of every cut, by distance past the fitted runs (decades):")
     print(by.to_string(float_format=lambda v: f"{v:.2f}"))
+    print(
+        "in the data (each ladder's full fit on its own profiles): the N* band against the "
+        "predictive of the measured minimum"
+    )
+    print(pd.DataFrame(reference).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     os.environ.pop(PRIOR_ENV, None)  # the shipped prior, as a user's fit gets it
     post = bs.Model().fit(common.epoch_runs(), progress_bar=False)
     f = bs.frontier(post, [5.88e23])["tokens_per_param"]
