@@ -268,6 +268,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             choice = compare.choose_law(model, df, laws=args.choose_law, **settings)
             post = choice.posterior
             print(choice)
+            post.diagnostics(warn=True)  # the chosen fit's warnings, which the choice kept
         else:
             post = model.fit(df, **settings)
     elapsed = time.perf_counter() - t0

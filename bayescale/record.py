@@ -308,7 +308,8 @@ def ladder_record(
         dist = np.asarray(ExtrapolationError.from_data(part.x, cost=model.cost).distances(x)[0])
         y = data.loss[test]
         lo, med, hi = np.quantile(np.exp(log_draws), [0.05, 0.5, 0.95], axis=0)
-        chosen = _likelihood_rows(dist, None if data.run is None else data.run.codes[test])
+        curves = axis == "run_tokens"  # checkpoints of runs, extrapolated along each run
+        chosen = _likelihood_rows(dist, data.run.codes[test] if curves else None)
         loglik += cut_loglik(
             np.log(y)[chosen], log_mean[:, chosen], dist[chosen], noise_sd[chosen], jac[chosen]
         )
@@ -345,13 +346,14 @@ def _spread(d: np.ndarray, most: int) -> np.ndarray:
 def _likelihood_rows(d: np.ndarray, runs: np.ndarray | None) -> np.ndarray:
     """Return the held-out rows of a cut that enter its likelihood.
 
-    Rows of a ladder of runs: at most :data:`MAX_RECORD_ROWS`, spread over their distances.
-    Checkpoints of training curves (``runs``, each row's run): one per run, its furthest, then
-    spread likewise. A run's checkpoints deviate from the law together (the curve wanders
-    smoothly), which the likelihood's independent noise cannot express; given many checkpoints
-    of one run, it took that run's wander for extrapolation error.
+    Rows of a ladder of runs (or of one curve): at most :data:`MAX_RECORD_ROWS`, spread over
+    their distances. Checkpoints of training curves cut along each run's tokens (``runs``, each
+    row's run): one per run, its furthest, then spread likewise. A run's checkpoints deviate
+    from the law together (the curve wanders smoothly), which the likelihood's independent noise
+    cannot express; given many checkpoints of one run, it took that run's wander for
+    extrapolation error.
     """
-    if runs is None:
+    if runs is None or d.size == 0:
         return _spread(d, MAX_RECORD_ROWS)
     order = np.lexsort((d, runs))  # by run, then distance
     last = order[np.r_[runs[order][1:] != runs[order][:-1], True]]

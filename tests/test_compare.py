@@ -155,6 +155,15 @@ def test_with_law_keeps_options_and_shared_priors_and_drops_the_rest():
     assert bs.compare.with_law(model, "chinchilla") is model
     with pytest.raises(bs.SpecificationError, match="nope"):
         bs.compare.with_law(model, "nope")
+    # effects name parameters by their law's names: Farseer's alpha is not Chinchilla's
+    grouped = bs.Model(effects={"alpha": "family", "E": "family"})
+    with pytest.raises(bs.SpecificationError, match="cannot be carried over"):
+        bs.compare.with_law(grouped, "farseer")
+    # a law of the same family (data_constrained extends chinchilla) keeps them
+    assert bs.compare.with_law(grouped, "data_constrained").spec()["effects"] == {
+        "E": ["family"],
+        "alpha": ["family"],
+    }
 
 
 def test_choose_law_refuses_what_it_cannot_compare(ladder):
@@ -165,6 +174,11 @@ def test_choose_law_refuses_what_it_cannot_compare(ladder):
         bs.compare.choose_law(bs.Model(), ladder, laws="kaplan")
     with pytest.raises(bs.SpecificationError, match="same table only"):
         bs.compare.choose_law(bs.Model(), ladder, laws=["power"])
+    # a misspelt law is an error, not a law silently left out
+    with pytest.raises(bs.SpecificationError, match=r"Unknown law\(s\) \['farsser'\]"):
+        bs.compare.choose_law(bs.Model(), ladder, laws=["kaplan", "farsser"])
+    with pytest.raises(bs.SpecificationError, match="no law besides the model's own"):
+        bs.compare.choose_law(bs.Model(), ladder, laws=["chinchilla"])
     # effects on E: Kaplan's and Farseer's laws have no E, so nothing is left to compare
     with pytest.raises(bs.SpecificationError, match="at least two laws"):
         bs.compare.choose_law(bs.Model(effects={"E": "family"}), ladder)

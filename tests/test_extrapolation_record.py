@@ -234,6 +234,11 @@ def test_likelihood_rows_are_one_checkpoint_per_run_of_a_curve():
     many = np.linspace(0, 1, 3 * MAX_RECORD_ROWS)
     assert _likelihood_rows(many, None).size == MAX_RECORD_ROWS
     assert _likelihood_rows(many, np.arange(many.size)).size == MAX_RECORD_ROWS
+    # more runs than the cap: one per run, then spread over the runs' distances
+    runs = np.repeat(np.arange(2 * MAX_RECORD_ROWS), 3)
+    rows = _likelihood_rows(np.linspace(0, 1, runs.size), runs)
+    assert rows.size == MAX_RECORD_ROWS and np.unique(runs[rows]).size == MAX_RECORD_ROWS
+    assert _likelihood_rows(np.array([]), np.array([], int)).size == 0
 
 
 def test_a_record_of_training_curves_reads_one_checkpoint_per_run():
