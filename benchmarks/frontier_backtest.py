@@ -70,7 +70,7 @@ def in_data_reference(name: str, df: pd.DataFrame, good: pd.DataFrame) -> dict:
     post = bs.Model().fit(df, progress_bar=False, seed=0)
     band = bs.frontier(post, good["compute"].to_numpy())["N_opt"]
     lo, hi = band.quantile([0.05, 0.95], dim=("chain", "draw")).values
-    key, _ = profile_keys(df, "params", "tokens", None, 1, post.model.cost)
+    key, _ = profile_keys(df)  # the profiles isoflop_minima found ``good`` in (its defaults)
     pred = bs.predicted_isoflop_minima(post, df[key.isin(good["profile"]).to_numpy()])
     pred = pred.set_index("profile").loc[good["profile"]]
     n = good["N_opt"].to_numpy()

@@ -59,8 +59,6 @@ DISTANCES = (0.3, 0.6, 1.0, 1.5, 2.0)
 RUN_SD, SIZE_SD = 0.007, 0.004
 SIZES = 7
 MODES = ("learned", "prior", "fixed", "none")
-#: Laws the LOO choice picks from (each with the default extrapolation error).
-CANDIDATE_LAWS = ("chinchilla", "kaplan", "farseer")
 
 
 def chinchilla(n: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -101,9 +99,15 @@ def true_n_star(law: Callable, compute: float) -> float:
     return float(n[np.argmin(law(n, compute / (6 * n)))])
 
 
-def ladder(law: Callable, budgets: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-    """Iso-FLOP profiles of ``SIZES`` runs around the true optimum, with run and size noise."""
-    rows, size_effect = [], {}
+def ladder(
+    law: Callable, budgets: np.ndarray, rng: np.random.Generator, size_effect: dict
+) -> pd.DataFrame:
+    """Iso-FLOP profiles of ``SIZES`` runs around the true optimum, with run and size noise.
+
+    ``size_effect`` maps a size (log10 N to 0.1) to its deviation, drawn at its first run and
+    shared by every later one, held-out runs included.
+    """
+    rows = []
     for c in budgets:
         for n in true_n_star(law, c) * np.geomspace(0.25, 4.0, SIZES):
             key = round(float(np.log10(n)), 1)  # runs of one size share their deviation
@@ -157,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, law in TRUTHS.items():
         for seed in range(args.seeds):
             rng = np.random.default_rng(seed)
-            train, test = ladder(law, TRAIN_BUDGETS, rng), ladder(law, budgets, rng)
+            sizes: dict = {}  # the deviation of a model size, shared by all its runs
+            train = ladder(law, TRAIN_BUDGETS, rng, sizes)
+            test = ladder(law, budgets, rng, sizes)
             for mode in MODES:
                 start = time.perf_counter()
                 post = bs.Model(extrapolation=mode).fit(train, progress_bar=False, seed=seed)
@@ -167,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name} seed {seed} {mode}: {seconds:.1f} s", flush=True)
             # the law LOO prefers (bs.compare.choose_law: Chinchilla's unless another is more
             # than two standard errors better; it refits Chinchilla's law with the same seed)
-            choice = bs.compare.choose_law(bs.Model(), train, laws=CANDIDATE_LAWS, seed=seed)
+            choice = bs.compare.choose_law(bs.Model(), train, seed=seed)
             chosen = choice.chosen
             for row in score(choice.posterior, test, law, budgets):
                 rows.append({"truth": name, "mode": "LOO choice", "seed": seed, **row})
@@ -190,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     pd.set_option("display.width", 200)
     print("\nby truth, mode and distance (mean over seeds):")
     print(table.groupby(["truth", "mode", "distance"])[cols].mean().round(3).to_string())
-    print("\nthe law LOO chose (of " + ", ".join(CANDIDATE_LAWS) + "):")
+    print("\nthe law LOO chose (of " + ", ".join(bs.compare.LAW_CANDIDATES) + "):")
     chosen = pd.DataFrame(chosen_laws)
     print(chosen.groupby("truth")["chosen"].value_counts().to_string())
     print(chosen.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
