@@ -12,7 +12,10 @@ score (relative) and the median ARE, for
   the ladder's own leave-future-out residuals (``post.calibration()``: log observed minus log
   refit median, symmetrised), ignoring distance: split-conformal recalibration as in
   Conformalized Scaling Laws, with the record as the calibration split;
-- ``Huber + bootstrap``: Epoch-style fits with a bootstrap.
+- ``Huber + bootstrap``: Epoch-style fits with a bootstrap;
+- with ``--choose-law``, ``LOO choice``: the law :func:`bayescale.compare.choose_law` keeps among
+  Chinchilla's, Kaplan's and Farseer's (each with the default error; not compared where the
+  split's model has group effects, which do not carry across laws), the law chosen printed.
 
 The three bayescale variants share one NUTS fit per split (the extrapolation error does not
 change the fit). Run: ``.venv/bin/python benchmarks/backtests.py [case ...]`` (every case by
@@ -98,6 +101,17 @@ DATASET_OF = {
 }
 METHODS = ("learned (default)", "fixed drift (previous default)", "law only")
 CONFORMAL = "split-conformal (record)"
+LOO_CHOICE = "LOO choice"
+
+
+def loo_choice_draws(model, train, test) -> np.ndarray | str:
+    """Predictive draws of the law ``choose_law`` keeps, or why there are none."""
+    try:
+        choice = bs.compare.choose_law(model, train, progress_bar=False)
+    except bs.SpecificationError as e:
+        return f"not compared: {e}"
+    print(f"LOO choice: {choice.chosen} ({choice.reason})", flush=True)
+    return cal.predict_rows(choice.posterior, test, choice.posterior.model)
 
 
 def conformal_draws(post, law_only_draws: np.ndarray) -> np.ndarray | None:
@@ -121,8 +135,10 @@ def variants(post):
     }
 
 
-def scored(draws: np.ndarray, y: np.ndarray) -> dict:
+def scored(draws: np.ndarray | str, y: np.ndarray) -> dict:
     """The split's scores, or a ``status`` saying why there are none (non-finite draws)."""
+    if isinstance(draws, str):  # a method that could not run on this split says why
+        return {"status": draws}
     try:
         summary, _ = cal.score_predictions(draws, y)
     except DataError as e:  # a degenerate fit (or bootstrap): say so, keep the other rows
@@ -134,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "datasets", nargs="*", help="cases to run (prefixes of their names; default all)"
+    )
+    parser.add_argument(
+        "--choose-law", action="store_true", help="also score the law LOO chooses (choose_law)"
     )
     args = parser.parse_args(argv)
     if not common.ready():
@@ -158,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             if conformal is not None:
                 preds[CONFORMAL] = conformal
             preds["Huber + bootstrap"] = bootstrap_draws(train, test, n_boot=100)
+            if args.choose_law:
+                preds[LOO_CHOICE] = loo_choice_draws(model, train, test)
             for label, draws in preds.items():
                 rows.append(
                     {

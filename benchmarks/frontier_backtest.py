@@ -11,11 +11,14 @@ fit); and the share inside the 90 % predictive of what each held-out profile mea
 (:func:`bayescale.predicted_isoflop_minima` on its runs: the parabola fitted to every posterior
 predictive draw of them, as the measurement fits the runs). Also prints Epoch's D*/N* at
 5.88e23 FLOP under the default model (Epoch's bootstrap 80 %: [10.7, 30.5]). Run:
-``.venv/bin/python benchmarks/frontier_backtest.py`` (about 4 min on 2 cores).
+``.venv/bin/python benchmarks/frontier_backtest.py [--law farseer]`` (about 4 min on 2 cores;
+``--law`` backtests another law of ``N`` and ``D`` in place of Chinchilla's, as
+docs/choices.md does for the law LOO prefers on Epoch).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -60,14 +63,14 @@ def ladders():
 DATASET_OF = {"epoch_chinchilla": "epoch_chinchilla", "gemstones slim_chinchilla": "gemstones"}
 
 
-def in_data_reference(name: str, df: pd.DataFrame, good: pd.DataFrame) -> dict:
+def in_data_reference(name: str, df: pd.DataFrame, good: pd.DataFrame, law: str) -> dict:
     """The full ladder's fit scored on its own measured minima (distance 0).
 
     How often the fit's 90 % ``N*`` band holds the minima of the very profiles it was fitted to,
     and how often the predictive of the measured minimum does: the ceiling that a measured
     minimum's own scatter (a parabola through a few noisy runs) puts on the ``N*`` count.
     """
-    post = bs.Model().fit(df, progress_bar=False, seed=0)
+    post = bs.Model(law=law).fit(df, progress_bar=False, seed=0)
     band = bs.frontier(post, good["compute"].to_numpy())["N_opt"]
     lo, hi = band.quantile([0.05, 0.95], dim=("chain", "draw")).values
     key, _ = profile_keys(df)  # the profiles isoflop_minima found ``good`` in (its defaults)
@@ -88,7 +91,10 @@ def in_data_reference(name: str, df: pd.DataFrame, good: pd.DataFrame) -> dict:
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--law", default="chinchilla", help="a law of N and D to backtest")
+    law = parser.parse_args(argv).law
     if not common.ready():
         return 0
     rows, profiles, reference = [], [], []
@@ -98,7 +104,7 @@ def main() -> int:
         minima = isoflop_minima(df)
         good = minima[minima["ok"]].sort_values("compute")
         if len(good) >= 2:
-            reference.append(in_data_reference(name, df, good))
+            reference.append(in_data_reference(name, df, good, law))
         counts = [k for k in HELD_OUT if len(good) > k + 2]
         deep = len(good) - DEEP_KEEP
         if deep > max(HELD_OUT):
@@ -106,7 +112,8 @@ def main() -> int:
         if not counts:
             print(f"{name}: {len(good)} profiles with a minimum, too few to hold any out")
             continue
-        table = bs.frontier_backtest(bs.Model(), df, held_out=counts, progress_bar=False)
+        model = bs.Model(law=law)
+        table = bs.frontier_backtest(model, df, held_out=counts, progress_bar=False)
         table.insert(0, "ladder", name)
         profiles.append(table)
         for k, held in table.groupby("held_out", sort=False):
@@ -176,12 +183,12 @@ def main() -> int:
     )
     print(pd.DataFrame(reference).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     os.environ.pop(PRIOR_ENV, None)  # the shipped prior, as a user's fit gets it
-    post = bs.Model().fit(common.epoch_runs(), progress_bar=False)
+    post = bs.Model(law=law).fit(common.epoch_runs(), progress_bar=False)
     f = bs.frontier(post, [5.88e23])["tokens_per_param"]
     q = f.quantile([0.1, 0.5, 0.9], dim=("chain", "draw")).values.ravel()
     print(
-        f"Epoch D*/N* at 5.88e23 FLOP: median {q[1]:.1f}, 80 % [{q[0]:.1f}, {q[2]:.1f}] "
-        "(Epoch's bootstrap 80 %: [10.7, 30.5])"
+        f"Epoch D*/N* at 5.88e23 FLOP ({law} law): median {q[1]:.1f}, 80 % [{q[0]:.1f}, "
+        f"{q[2]:.1f}] (Epoch's bootstrap 80 %: [10.7, 30.5])"
     )
     return 0
 
