@@ -470,12 +470,12 @@ def choose_law(
     the first of that order among the laws whose ELPD is within ``se_rule`` standard errors of
     the best and whose fit passes its diagnostics (:func:`choose_from_loo`). So the model's law
     is kept unless another is more than ``se_rule`` standard errors better, and of two close
-    challengers the smaller wins. A form
-    that misses the ladder shows in LOO long before it shows past the data: on simulated ladders
-    whose truth was Kaplan's law or a data exponent that drifts with size, the Chinchilla fit's
-    90 % intervals covered 0-6 % of the runs two decades out, and the law this chose covered
-    all of them (``benchmarks/unseen_forms.py``, docs/calibration.md). The extrapolation
-    error, learned per law from its own record, sizes what the chosen form may still miss.
+    challengers the smaller wins. A form that misses the ladder shows in LOO long before it
+    shows past the data: on simulated ladders whose truth was Kaplan's law or a data exponent
+    that drifts with size, the Chinchilla fit's 90 % intervals covered 0-6 % of the runs two
+    decades out, and the law this chose covered all of them (``benchmarks/unseen_forms.py``,
+    docs/calibration.md). The extrapolation error, learned per law from its own record, sizes
+    what the chosen form may still miss.
 
     LOO judges a law by the runs it has, not by how its compute-optimal allocation extrapolates:
     a flexible law can fit every run and still misplace ``N*`` far out. Fitted below Epoch's five
