@@ -442,15 +442,15 @@ def with_law(model: Model, law: str) -> Model:
         target = _laws.get(law)
     except ValueError as e:
         raise SpecificationError(str(e)) from None
+    spec = model.spec()
     related = isinstance(target, type(model.law)) or isinstance(model.law, type(target))
     if model.effects and not related:
         raise SpecificationError(
-            f"The model varies {sorted(model.spec()['effects'])} by group, named as the "
+            f"The model varies {sorted(spec['effects'])} by group, named as the "
             f"{type(model.law).name} law names them; the {law} law's parameters are others "
             f"({[p.natural for p in target.parameters]}), so the effects cannot be carried "
             "over: compare the laws without effects."
         )
-    spec = model.spec()
     old = {p.name for p in model.law.parameters}
     new = {p.name for p in target.parameters}
     priors = {k: v for k, v in spec["priors"].items() if k not in old or k in new}

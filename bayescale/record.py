@@ -275,6 +275,8 @@ def ladder_record(
     # the prediction path compiles once, not once per cut.
     future = np.logical_or.reduce([~train for _, train in found])
     x_future = {name: v[future] for name, v in data.x.items()}
+    # checkpoints of runs, extrapolated along each run: one row per run in a cut's likelihood
+    run_codes = data.run.codes if axis == "run_tokens" else None
     for k, ((f, train), part, s) in enumerate(zip(found, parts, samples, strict=True)):
         test = ~train
         if s is None:
@@ -308,8 +310,7 @@ def ladder_record(
         dist = np.asarray(ExtrapolationError.from_data(part.x, cost=model.cost).distances(x)[0])
         y = data.loss[test]
         lo, med, hi = np.quantile(np.exp(log_draws), [0.05, 0.5, 0.95], axis=0)
-        curves = axis == "run_tokens"  # checkpoints of runs, extrapolated along each run
-        chosen = _likelihood_rows(dist, data.run.codes[test] if curves else None)
+        chosen = _likelihood_rows(dist, None if run_codes is None else run_codes[test])
         loglik += cut_loglik(
             np.log(y)[chosen], log_mean[:, chosen], dist[chosen], noise_sd[chosen], jac[chosen]
         )
