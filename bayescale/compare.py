@@ -462,6 +462,7 @@ def choose_law(
     df: pd.DataFrame,
     laws: Sequence[str] | None = None,
     se_rule: float = SE_RULE,
+    fitted: Mapping[str, ScalingPosterior] | None = None,
     **fit_kwargs: Any,
 ) -> LawChoice:
     """Fit the model under each candidate law and keep the one LOO prefers.
@@ -497,6 +498,10 @@ def choose_law(
         first.
     se_rule : float
         How many standard errors of the ELPD difference a law needs to displace an earlier one.
+    fitted : dict, optional
+        Fits already made of some candidates on ``df`` (``{law: posterior}``, typically the
+        model's own fit), used instead of fitting them again. Each must be of that candidate's
+        model exactly.
     **fit_kwargs
         Passed to every :meth:`Model.fit` (``method``, ``draws``, ``seed``...).
 
@@ -509,8 +514,11 @@ def choose_law(
     SpecificationError
         When the model's law is not one of ``N`` and ``D`` and no ``laws`` are given, when
         ``laws`` names an unknown law or no law besides the model's, when a candidate reads
-        other inputs than the model's law, or when fewer than two candidates can be built (the
-        model's group effects cannot be carried to another law's parameters).
+        other inputs than the model's law, when fewer than two candidates can be built (the
+        model's group effects cannot be carried to another law's parameters), or when a
+        ``fitted`` posterior is not of a candidate's model.
+    DataError
+        When a ``fitted`` posterior was fitted to other rows than ``df``'s (:func:`compare`).
 
     Examples
     --------
@@ -523,6 +531,15 @@ def choose_law(
     >>> choice.chosen, choice.loo.index.tolist()
     ('chinchilla', ['chinchilla', 'kaplan'])
     >>> frontier = bs.frontier(choice.posterior, [1e21])  # the chosen fit, as any fit
+
+    A fit of the model already made is reused, not fitted again:
+
+    >>> again = bs.compare.choose_law(
+    ...     bs.Model(), runs, laws=["kaplan"], fitted={"chinchilla": choice.posterior},
+    ...     method="psis", seed=0,
+    ... )
+    >>> again.posterior is choice.posterior
+    True
     """
     own = type(model.law).name
     if laws is None:
@@ -568,12 +585,20 @@ def choose_law(
             f"built. {why} Name laws that have the parameters the model's effects vary, or "
             "compare the laws without effects."
         )
+    fitted = dict(fitted or {})
+    for law, post in fitted.items():
+        if law not in candidates or post.model != candidates[law]:
+            raise SpecificationError(
+                f"fitted[{law!r}] is not a fit of any candidate's model (the candidates: "
+                f"{list(candidates)}, each the model under that law): fit it with "
+                f"bs.compare.with_law(model, {law!r}), or leave it out."
+            )
     posts, passed = {}, {}
     with warnings.catch_warnings():
         # Each fit's diagnostics go into the table (``fit_ok``) and the reason instead.
         warnings.simplefilter("ignore", ConvergenceWarning)
         for law, candidate in candidates.items():
-            posts[law] = candidate.fit(df, **fit_kwargs)
+            posts[law] = fitted[law] if law in fitted else candidate.fit(df, **fit_kwargs)
             passed[law] = bool(posts[law].diagnostics(warn=False).attrs["ok"])
     table = compare(posts)
     table["fit_ok"] = [passed[n] for n in table.index]

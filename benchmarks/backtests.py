@@ -104,10 +104,13 @@ CONFORMAL = "split-conformal (record)"
 LOO_CHOICE = "LOO choice"
 
 
-def loo_choice_draws(model, train, test) -> np.ndarray | str:
-    """Predictive draws of the law ``choose_law`` keeps, or why there are none."""
+def loo_choice_draws(post, train, test) -> np.ndarray | str:
+    """Predictive draws of the law ``choose_law`` keeps (``post`` the default's fit, reused)."""
+    model = post.model
     try:
-        choice = bs.compare.choose_law(model, train, progress_bar=False)
+        choice = bs.compare.choose_law(
+            model, train, fitted={type(model.law).name: post}, progress_bar=False
+        )
     except bs.SpecificationError as e:
         return f"not compared: {e}"
     print(f"LOO choice: {choice.chosen} ({choice.reason})", flush=True)
@@ -178,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                 preds[CONFORMAL] = conformal
             preds["Huber + bootstrap"] = bootstrap_draws(train, test, n_boot=100)
             if args.choose_law:
-                preds[LOO_CHOICE] = loo_choice_draws(model, train, test)
+                preds[LOO_CHOICE] = loo_choice_draws(post, train, test)
             for label, draws in preds.items():
                 rows.append(
                     {

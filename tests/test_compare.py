@@ -182,3 +182,12 @@ def test_choose_law_refuses_what_it_cannot_compare(ladder):
     # effects on E: Kaplan's and Farseer's laws have no E, so nothing is left to compare
     with pytest.raises(bs.SpecificationError, match="at least two laws"):
         bs.compare.choose_law(bs.Model(effects={"E": "family"}), ladder)
+
+
+@pytest.mark.slow
+def test_choose_law_refuses_a_fit_of_another_model(fits, ladder):
+    # a Chinchilla fit handed in as Kaplan's would compare the law with itself
+    with pytest.raises(bs.SpecificationError, match=r"fitted\['kaplan'\] is not a fit"):
+        bs.compare.choose_law(
+            bs.Model(), ladder, laws=["kaplan"], fitted={"kaplan": fits["chinchilla"]}
+        )
