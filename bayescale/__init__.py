@@ -21,6 +21,7 @@ from bayescale import (
     compare,
     datasets,
     laws,
+    record,
 )
 from bayescale.calibration import backtest, loo_pit, sbc
 from bayescale.cost import TrainingCost
@@ -125,6 +126,7 @@ __all__ = [
     "predict",
     "predicted_isoflop_minima",
     "prob_below",
+    "record",
     "report",
     "sbc",
     "simulate_ladder",

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bayescale import calibration, compare, datasets, laws, pooling
+from bayescale import calibration, compare, datasets, laws, pooling, record
 from bayescale.decisions import decision_table
 from bayescale.defaults import DIGITS, PROB
 from bayescale.diagnostics import format_report
@@ -239,6 +239,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         overrides["scale"] = args.scale
     if args.extrapolation:
         overrides["extrapolation"] = args.extrapolation
+    if args.extrapolation_prior:
+        overrides["extrapolation_prior"] = args.extrapolation_prior
     if columns:
         overrides["columns"] = columns
     if args.preset:
@@ -444,6 +446,53 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pool_prior(args: argparse.Namespace) -> int:
+    """Fit the prior of the extrapolation error's scales across the table's ladders or curves."""
+    writable_file(Path(args.out), "--out")
+    df, source = read_table(args)
+    columns = dict(args.columns or [])
+    effects = effects_from(args.effects)
+    overrides: dict = {"columns": columns} if columns else {}
+    if effects:
+        overrides["effects"] = effects
+    model = (
+        Model.from_preset(args.preset, **overrides)
+        if args.preset
+        else Model(law=args.law, **overrides)
+    )
+    if args.by not in df.columns:
+        raise UsageError(
+            f"--by {args.by!r} is not a column of {source}: {list(df.columns)}; name the column "
+            "that tells the ladders or curves apart"
+        )
+    if df[args.by].isna().any():
+        raise UsageError(
+            f"--by {args.by!r}: {int(df[args.by].isna().sum())} rows have no label; label or "
+            "drop them first (no row is dropped silently)"
+        )
+    tables = {str(k): sub.drop(columns=args.by) for k, sub in df.groupby(args.by, sort=True)}
+    print(f"Records of {len(tables)} tables of {source} (by {args.by!r}), law {model.law.name}")
+    try:
+        prior = record.pooled_prior(model, tables, seed=args.seed)
+    except ValueError as e:
+        if isinstance(e, DataError | SpecificationError):
+            raise
+        raise UsageError(str(e)) from None
+    sd = np.sqrt(np.diag(prior.cov))
+    unit = "decades of effective input" if prior.kind == "inputs" else "log loss"
+    print(
+        f"Prior of a {prior.kind} error ({unit}) over {len(prior.fitted_on)} tables: offset "
+        f"sigma_o median {np.exp(prior.mean[0]):.4g} (log sd {sd[0]:.2f}), growth sigma_g "
+        f"median {np.exp(prior.mean[1]):.4g} (log sd {sd[1]:.2f})"
+    )
+    left = sorted(set(tables) - set(prior.fitted_on))
+    if left:
+        print(f"Too short for a record (not in the prior): {left}")
+    prior.save(args.out, tables=len(tables), by=args.by, source=source)
+    print(f"wrote {args.out}; fit with: bayescale fit ... --extrapolation-prior {args.out}")
+    return 0
+
+
 def _frontier_backtest(
     args: argparse.Namespace, model: Model, df: pd.DataFrame, source: str
 ) -> int:
@@ -573,6 +622,12 @@ def build_parser() -> argparse.ArgumentParser:
         "ladders, no refits), fixed (the previous linear drift), none (trust the law exactly: "
         "too narrow)",
     )
+    f.add_argument(
+        "--extrapolation-prior",
+        metavar="FILE",
+        help="the prior of the learned error's scales, in place of the shipped prior across "
+        "public ladders: a file `bayescale pool-prior` wrote from your own ladders or curves",
+    )
     f.add_argument("--chains", type=at_least(1), default=4)
     f.add_argument("--draws", type=at_least(1), default=1000)
     f.add_argument("--warmup", type=at_least(0), default=1000)
@@ -695,6 +750,25 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--out", help="write the table as CSV")
     pl.add_argument("--figure", type=figure_path, help="draw error and coverage against k")
     pl.set_defaults(func=cmd_pooling)
+
+    pp = sub.add_parser(
+        "pool-prior",
+        help="fit the extrapolation error's prior across your own ladders or curves",
+        formatter_class=fmt,
+    )
+    _table_options(pp)
+    pp.add_argument(
+        "--by", required=True, help="the column telling the ladders or curves apart (curve)"
+    )
+    pp.add_argument(
+        "--columns",
+        nargs="*",
+        type=key_value("ROLE=COLUMN"),
+        metavar="ROLE=COLUMN",
+        help="column roles, e.g. tokens=examples loss=error",
+    )
+    pp.add_argument("--out", default="extrapolation_prior.json", help="the prior file (JSON)")
+    pp.set_defaults(func=cmd_pool_prior)
 
     d = sub.add_parser("datasets", help="list or describe datasets")
     d.add_argument("action", choices=["list", "info"])

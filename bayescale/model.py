@@ -206,6 +206,13 @@ class Model:
     extrapolation_scale : float
         Half-normal scale of the ``"fixed"`` drift per decade; 0 turns any extrapolation error
         off (as ``extrapolation="none"``).
+    extrapolation_prior : ScalePrior, str or Path, optional
+        The prior of a learned error's scales, in place of the prior across public ladders
+        shipped with the package: a :class:`~bayescale.record.ScalePrior` (such as
+        :func:`~bayescale.record.pooled_prior` fits across your own ladders or curves) or a
+        file :meth:`~bayescale.record.ScalePrior.save` wrote. Its kind must be the fit's: of
+        the law's inputs for ladders extrapolated in compute, of the log loss otherwise.
+        Only with ``extrapolation="learned"`` or ``"prior"``.
     flops_per_param_token : float
         ``k`` of the training cost ``C = k N D`` (6: a dense transformer), used wherever
         compute is derived from ``N`` and ``D`` (:class:`~bayescale.cost.TrainingCost`).
@@ -233,6 +240,7 @@ class Model:
     discrepancy_scale: float
     extrapolation: str
     extrapolation_scale: float
+    extrapolation_prior: Mapping[str, ScalePrior] | None
     flops_per_param_token: float
     _key: str = field(repr=False)
 
@@ -253,6 +261,7 @@ class Model:
         discrepancy_scale: float = 0.05,
         extrapolation: str = "learned",
         extrapolation_scale: float = DEFAULT_EXTRAPOLATION_SCALE,
+        extrapolation_prior: ScalePrior | str | Path | Mapping | None = None,
         flops_per_param_token: float = DEFAULT_FLOPS_PER_PARAM_TOKEN,
     ) -> None:
         if isinstance(law, str):
@@ -290,6 +299,12 @@ class Model:
             )
         if extrapolation_scale == 0:
             extrapolation = "none"
+        if extrapolation_prior is not None and extrapolation not in ("learned", "prior"):
+            raise SpecificationError(
+                f"extrapolation_prior= sets the prior of a learned error's scales, but "
+                f"extrapolation={extrapolation!r} learns none: use extrapolation='learned' or "
+                "'prior', or leave extrapolation_prior out."
+            )
         try:
             TrainingCost(flops_per_param_token)
         except ValueError as e:
@@ -311,6 +326,7 @@ class Model:
             "discrepancy_scale": float(discrepancy_scale),
             "extrapolation": extrapolation,
             "extrapolation_scale": float(extrapolation_scale),
+            "extrapolation_prior": _scale_priors(extrapolation_prior),
             "flops_per_param_token": float(flops_per_param_token),
         }
         for k, v in values.items():
@@ -511,6 +527,16 @@ class Model:
             "extrapolation": self.extrapolation,
             "extrapolation_scale": self.extrapolation_scale,
             "flops_per_param_token": self.flops_per_param_token,
+            # only when given: specs (and saved fits) of models without one stay as they were
+            **(
+                {}
+                if self.extrapolation_prior is None
+                else {
+                    "extrapolation_prior": {
+                        k: p.to_dict() for k, p in self.extrapolation_prior.items()
+                    }
+                }
+            ),
             # the law's default priors that are relative to another site (a saved fit without
             # this entry predates them: :func:`saved_spec`)
             "relative_priors": {
@@ -576,6 +602,7 @@ class Model:
             "discrepancy_scale",
             "extrapolation",
             "extrapolation_scale",
+            "extrapolation_prior",
             "flops_per_param_token",
         }
         kwargs = {k: v for k, v in spec.items() if k in known}
@@ -657,6 +684,12 @@ class Model:
                 prior = f"{other} + {prior}"
             terms = " + ".join(f"(1|{t})" for t in self.effects.get(p.name, ()))
             lines.append(f"  {p.name} ~ {prior}" + (f"   {p.name} ~ 1 + {terms}" if terms else ""))
+        for kind, given in (self.extrapolation_prior or {}).items():
+            so, sg = np.exp(given.mean)
+            lines.append(
+                f"  extrapolation error ({kind}): scales' prior fitted on "
+                f"{len(given.fitted_on)} tables, sigma_o median {so:.3g}, sigma_g median {sg:.3g}"
+            )
         return "\n".join(lines)
 
     def run_notice(self, data: ScalingData) -> str | None:
@@ -927,9 +960,19 @@ class Model:
         [0.04, 0.12]
         """
         term = self.extrapolation_error(data)
-        return ScalePrior.load(
-            kind="inputs" if term is not None and term.mode == "inputs" else "loss"
-        )
+        kind = "inputs" if term is not None and term.mode == "inputs" else "loss"
+        if self.extrapolation_prior is None:
+            return ScalePrior.load(kind=kind)
+        if kind not in self.extrapolation_prior:
+            given = ", ".join(repr(k) for k in self.extrapolation_prior)
+            what = {"inputs": "the law's effective inputs", "loss": "the log loss"}
+            raise SpecificationError(
+                f"This fit's extrapolation error is of {what[kind]} (kind {kind!r}), but "
+                f"extrapolation_prior= holds a prior of kind {given} only: fit it with "
+                "bayescale.record.pooled_prior on tables laid out like this one, or leave "
+                "extrapolation_prior out to use the shipped prior."
+            )
+        return self.extrapolation_prior[kind]
 
     def without_extrapolation(self) -> Model:
         """Return this model trusting its law's form exactly (the refits of a record).
@@ -942,7 +985,9 @@ class Model:
         ('learned', 'none', True)
         """
         custom = self.law if type(self.law).name == "custom" else None
-        return Model.from_spec({**self.spec(), "extrapolation": "none"}, law=custom)
+        spec = {**self.spec(), "extrapolation": "none"}
+        spec.pop("extrapolation_prior", None)
+        return Model.from_spec(spec, law=custom)
 
     def extrapolation_scales(
         self, data: ScalingData, n: int, seed: int = 0
@@ -1480,6 +1525,51 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
             "file was edited or damaged."
         )
     return ScalingPosterior.from_tree(tree, model)
+
+
+def _scale_priors(given: Any) -> Mapping[str, ScalePrior] | None:
+    """``Model(extrapolation_prior=...)`` as ``{kind: ScalePrior}`` (``None`` when not given)."""
+    if given is None:
+        return None
+    if isinstance(given, ScalePrior):
+        return MappingProxyType({given.kind: given})
+    if isinstance(given, str | Path):
+        path = Path(given)
+        if not path.is_file():
+            raise SpecificationError(
+                f"extrapolation_prior={str(given)!r}: no such file. Pass a ScalePrior or a file "
+                "ScalePrior.save wrote."
+            )
+        try:
+            found = {k: ScalePrior.load(path, kind=k) for k in ("loss", "inputs")}
+            raw = json.loads(path.read_text())
+        except (ValueError, KeyError, TypeError) as e:
+            raise SpecificationError(
+                f"extrapolation_prior={str(given)!r} is not a prior ScalePrior.save wrote ({e})."
+            ) from None
+        # keep only the kinds the file holds (load falls back to a default for the others)
+        held = {raw.get("kind", "loss")} if "mean" in raw else set()
+        if "inputs" in raw:
+            held.add("inputs")
+        if not held:
+            raise SpecificationError(
+                f"extrapolation_prior={str(given)!r} holds no prior (no 'mean'): write it with "
+                "ScalePrior.save."
+            )
+        return MappingProxyType({k: found[k] for k in sorted(held)})
+    if isinstance(given, Mapping):  # a spec's {kind: dict}
+        try:
+            out = {
+                k: v if isinstance(v, ScalePrior) else ScalePrior.from_dict({**v, "kind": k})
+                for k, v in given.items()
+            }
+        except (ValueError, KeyError, TypeError) as e:
+            raise SpecificationError(f"extrapolation_prior={given!r}: {e}") from None
+        return MappingProxyType(out)
+    raise SpecificationError(
+        f"extrapolation_prior={given!r}: pass a bayescale.record.ScalePrior or the path of a "
+        "file ScalePrior.save (or `bayescale pool-prior`) wrote."
+    )
 
 
 __all__ = ["NOISE_SITES", "Model", "load_posterior", "saved_spec"]

@@ -23,10 +23,12 @@ grid posterior. A ladder with too few rows for a cut keeps the prior.
 
 from __future__ import annotations
 
+import collections
 import functools
+import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,7 @@ from scipy.special import logsumexp
 
 from bayescale.data import ScalingData
 from bayescale.diagnostics import KHAT_MAX
-from bayescale.errors import SpecificationError
+from bayescale.errors import DataError, SpecificationError
 from bayescale.extrapolation import ExtrapolationError, offset_shape
 from bayescale.inference import NutsSettings, sample_importance, sample_nuts
 from bayescale.inference.problem import Fittable
@@ -85,11 +87,32 @@ class ScalePrior:
         Their covariance.
     fitted_on : tuple of str
         The ladders it was fitted on (empty for the weakly informative default).
+    kind : {"loss", "inputs"}
+        The error whose scales it describes: of the log loss, or of the law's effective inputs
+        (decades).
     """
 
     mean: tuple[float, float] = (float(np.log(0.01)), float(np.log(0.01)))
     cov: tuple[tuple[float, float], tuple[float, float]] = ((2.25, 0.0), (0.0, 2.25))
     fitted_on: tuple[str, ...] = ()
+    kind: str = "loss"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind={self.kind!r}; choose one of {list(KINDS)}.")
+        cov = np.asarray(self.cov, float)
+        if (
+            np.shape(self.mean) != (2,)
+            or cov.shape != (2, 2)
+            or not np.all(np.isfinite(self.mean))
+            or not np.all(np.isfinite(cov))
+            or not np.allclose(cov, cov.T)
+            or np.any(np.linalg.eigvalsh(cov) <= 0)
+        ):
+            raise ValueError(
+                "A ScalePrior needs two finite means and a symmetric positive-definite 2x2 "
+                f"covariance of the log scales; got mean={self.mean!r}, cov={self.cov!r}."
+            )
 
     @classmethod
     def load(cls, path: str | Path | None = None, kind: str = "loss") -> ScalePrior:
@@ -104,7 +127,7 @@ class ScalePrior:
         if kind not in KINDS:
             raise ValueError(f"kind={kind!r}; choose one of {list(KINDS)}.")
         if not path.is_file():
-            return cls()
+            return cls(kind=kind)
         return _read_prior(str(path), path.stat().st_mtime_ns, kind)
 
     def to_dict(self) -> dict:
@@ -113,13 +136,32 @@ class ScalePrior:
             "mean": list(self.mean),
             "cov": [list(r) for r in self.cov],
             "fitted_on": list(self.fitted_on),
+            "kind": self.kind,
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ScalePrior:
+        """Rebuild a prior from :meth:`to_dict` (``kind`` defaults to ``"loss"``)."""
+        return cls(
+            tuple(float(v) for v in d["mean"]),
+            tuple(tuple(float(v) for v in r) for r in d["cov"]),
+            tuple(d.get("fitted_on", ())),
+            d.get("kind", "loss"),
+        )
 
     def save(
         self, path: str | Path = PRIOR_FILE, inputs: ScalePrior | None = None, **notes
     ) -> Path:
-        """Write the prior as JSON: this one for the log loss, ``inputs`` for effective inputs."""
+        """Write the prior as JSON (with ``inputs``, a prior of the log loss and one of inputs).
+
+        :meth:`load` and ``Model(extrapolation_prior=path)`` read the file back.
+        """
         path = Path(path)
+        if inputs is not None and (self.kind, inputs.kind) != ("loss", "inputs"):
+            raise ValueError(
+                "save(inputs=...) writes a prior of the log loss with one of the effective "
+                f"inputs; got kinds {self.kind!r} and {inputs.kind!r}."
+            )
         d = self.to_dict()
         if inputs is not None:
             d["inputs"] = inputs.to_dict()
@@ -139,13 +181,15 @@ class ScalePrior:
 def _read_prior(path: str, mtime_ns: int, kind: str) -> ScalePrior:
     """Read a prior file once per version (every fit asks for it)."""
     d = json.loads(Path(path).read_text())
+    if d.get("kind", "loss") == "inputs":  # a file of one prior of the effective inputs
+        d = {"inputs": d}
     if kind == "inputs":
         if "inputs" not in d:
-            return ScalePrior()
+            return ScalePrior(kind=kind)
         d = d["inputs"]
-    return ScalePrior(
-        tuple(d["mean"]), tuple(tuple(r) for r in d["cov"]), tuple(d.get("fitted_on", ()))
-    )
+    elif "mean" not in d:
+        return ScalePrior(kind=kind)
+    return ScalePrior.from_dict({**d, "kind": kind})
 
 
 @dataclass
@@ -263,8 +307,52 @@ def ladder_record(
     weights fail their check (:func:`_refit`).
     ``inputs``: the likelihood is that of an error of the law's effective inputs (through each
     refit's sensitivities), else of an error of the log loss.
+
+    Records are kept for the process (the last :data:`RECORDS_KEPT`), by model, table and
+    settings: a fit of a table :func:`pooled_prior` has just read does not refit its cuts.
     """
     axis = axis or record_axis(model, data)
+    key = (model, _digest(data), axis, tuple(fractions), int(draws), int(seed), bool(inputs))
+    if key in _RECORDS:
+        _RECORDS.move_to_end(key)
+    else:
+        _RECORDS[key] = _compute_record(model, data, axis, fractions, draws, seed, inputs)
+        while len(_RECORDS) > RECORDS_KEPT:
+            _RECORDS.popitem(last=False)
+    found = _RECORDS[key]
+    return Record(found.table.copy(), found.loglik.copy(), found.axis)
+
+
+#: Records kept for the process by :func:`ladder_record`.
+RECORDS_KEPT = 256
+_RECORDS: collections.OrderedDict[tuple, Record] = collections.OrderedDict()
+
+
+def _digest(data: ScalingData) -> str:
+    """Return a fingerprint of a table's inputs, losses, groups and runs."""
+    h = hashlib.sha1()
+    for name in sorted(data.x):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(data.x[name], float).tobytes())
+    h.update(np.ascontiguousarray(data.loss, float).tobytes())
+    groups = sorted(data.groups.items()) + ([("run", data.run)] if data.run is not None else [])
+    for name, g in groups:
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(g.codes).tobytes())
+        h.update("\x1f".join(map(str, g.labels)).encode())
+    return h.hexdigest()
+
+
+def _compute_record(
+    model: Fittable,
+    data: ScalingData,
+    axis: str,
+    fractions: Sequence[float],
+    draws: int,
+    seed: int,
+    inputs: bool,
+) -> Record:
+    """Compute the record of :func:`ladder_record`."""
     found = cuts(model, data, axis, fractions)
     if not found:
         return Record(pd.DataFrame(columns=["cut"]), axis=axis)
@@ -441,13 +529,26 @@ def cut_loglik(
     return base - 0.5 * (log_det_s + log_det_k) + 0.5 * np.sum(y**2, axis=-1)
 
 
-def fit_prior(logliks: Sequence[np.ndarray], names: Sequence[str] = ()) -> ScalePrior:
+def fit_prior(
+    logliks: Sequence[np.ndarray],
+    names: Sequence[str] = (),
+    kind: str = "loss",
+    hyperprior: ScalePrior | None = None,
+) -> ScalePrior:
     """Fit the prior of the scales across ladders by maximum marginal likelihood.
 
     Each ladder ``j`` has its own log scales ``theta_j ~ N(mean, cov)``; its record's likelihood
     (``logliks[j]`` on the grid) is integrated against that normal on the grid, and the sum of
     the log marginal likelihoods over ladders is maximised over ``mean`` and ``cov`` (a
-    bivariate normal: two means, two log standard deviations and a correlation).
+    bivariate normal: two means, two log standard deviations and a correlation). ``kind`` is
+    the records' error (:data:`KINDS`).
+
+    With ``hyperprior`` (a population these ladders are drawn from, such as the prior across
+    public ladders) the fit is a posterior mode instead: ``mean ~ N(hyperprior.mean,
+    hyperprior.cov)`` and each log standard deviation ``~ N(log of the hyperprior's, 1)``.
+    Records that cannot tell small scales apart (refits whose own spread already covers their
+    residuals) then leave the prior near the hyperprior, where maximum likelihood would pick
+    any normal inside their flat region or run off the grid.
     """
     a, b = np.meshgrid(LOG_SCALE_GRID, LOG_SCALE_GRID, indexing="ij")
     pts = np.stack([a.ravel(), b.ravel()], axis=1)
@@ -470,15 +571,130 @@ def fit_prior(logliks: Sequence[np.ndarray], names: Sequence[str] = ()) -> Scale
         prec = np.linalg.inv(cov)
         logn = -0.5 * np.einsum("gi,ij,gj->g", diff, prec, diff)
         logn -= logsumexp(logn)  # normalised on the grid: a degenerate normal gains nothing
-        return -np.sum(logsumexp(ll + logn[None], axis=1))
+        out = -np.sum(logsumexp(ll + logn[None], axis=1))
+        if hyperprior is not None:
+            shift = mean - hyper_mean
+            out += 0.5 * shift @ hyper_prec @ shift
+            out += 0.5 * np.sum((np.log(np.sqrt(np.diag(cov))) - hyper_log_sd) ** 2)
+        return out
 
     start = np.array([np.log(0.01), np.log(0.01), 0.0, 0.0, 0.0])
+    if hyperprior is not None:
+        if hyperprior.kind != kind:
+            raise ValueError(f"hyperprior of kind {hyperprior.kind!r} for records of {kind!r}.")
+        hyper_mean = np.asarray(hyperprior.mean, float)
+        hyper_cov = np.asarray(hyperprior.cov, float)
+        hyper_prec = np.linalg.inv(hyper_cov)
+        hyper_log_sd = np.log(np.sqrt(np.diag(hyper_cov)))
+        # start at the hyperprior (its log sds less the grid step unpack adds)
+        start = np.concatenate(
+            [hyper_mean, np.log(np.maximum(np.exp(hyper_log_sd) - step, 1e-3)), [0.0]]
+        )
     res = scipy.optimize.minimize(neg, start, method="Nelder-Mead", options={"maxiter": 4000})
     mean, cov = unpack(res.x)
+    # records that resolve no error (a law exact on every ladder) let the mean wander off the
+    # grid's low end, where every value means the same: keep it where the grid resolves it
+    mean = np.clip(mean, LOG_SCALE_GRID[0], LOG_SCALE_GRID[-1])
     return ScalePrior(
         (float(mean[0]), float(mean[1])),
         ((float(cov[0, 0]), float(cov[0, 1])), (float(cov[1, 0]), float(cov[1, 1]))),
         tuple(names),
+        kind,
+    )
+
+
+#: Fewest ladders with a record that :func:`pooled_prior` fits a prior across.
+MIN_POOLED_LADDERS = 3
+
+
+def pooled_prior(model: Any, tables: Mapping[str, pd.DataFrame], seed: int = 0) -> ScalePrior:
+    """Fit the prior of the extrapolation-error scales across your own ladders or curves.
+
+    The hierarchical counterpart, for a collection of related ladders (the training curves of
+    one domain, the ladders of one lab), of the prior across public ladders shipped with the
+    package: each table's own leave-future-out record (:func:`ladder_record`, its training rows
+    only) is computed under ``model`` and :func:`fit_prior` fits the population of their scales.
+    Pass the result as ``Model(extrapolation_prior=...)`` (or save it with
+    :meth:`ScalePrior.save` and pass the file): each fit then weighs its own record against
+    what its siblings' records show, not against public ladders of another kind.
+
+    Parameters
+    ----------
+    model : Model
+        The model every table will be fitted with; its law and table layout decide the record
+        (its axis and whether the error is of the log loss or of the law's inputs).
+    tables : mapping of str to pandas.DataFrame
+        The ladders or curves, by name (at least :data:`MIN_POOLED_LADDERS` with enough rows
+        for a cut). Give only the rows a fit would see: a prior fitted on held-out rows makes
+        their backtest dishonest.
+    seed : int
+        Seed of the records' refits.
+
+    Returns
+    -------
+    ScalePrior
+        The fitted prior (``fitted_on``: the tables that had a record, ``kind``: the error's).
+
+    Raises
+    ------
+    ValueError
+        When ``tables`` is not a mapping of tables, when the tables' records are of different
+        kinds, or when fewer than :data:`MIN_POOLED_LADDERS` have a record.
+    bayescale.DataError
+        When a table fails the model's validation (it names the table).
+
+    Examples
+    --------
+    Three ladders, each extrapolated in compute (an error of the law's inputs):
+
+    >>> ladders = {f"lab{i}": bs.simulate_ladder(seed=i) for i in range(3)}
+    >>> prior = bs.record.pooled_prior(bs.Model(), ladders)
+    >>> prior.kind, prior.fitted_on
+    ('inputs', ('lab0', 'lab1', 'lab2'))
+    >>> pooled = bs.Model(extrapolation_prior=prior)
+    >>> pooled.scale_prior(pooled.prepare(ladders["lab0"])) == prior
+    True
+    """
+    if not isinstance(tables, Mapping) or not all(
+        isinstance(t, pd.DataFrame) for t in tables.values()
+    ):
+        raise ValueError(
+            "pooled_prior needs a mapping {name: DataFrame} of ladders or curves, e.g. "
+            "dict(tuple(df.groupby('curve')))."
+        )
+    exact = model.without_extrapolation()
+    found: dict[str, tuple[str, np.ndarray]] = {}
+    skipped = []
+    for name, df in tables.items():
+        try:
+            data = model.prepare(df)
+        except (DataError, SpecificationError) as e:  # name the table, keep the error's type
+            raise type(e)(f"table {name!r}: {e}") from None
+        # as Model.extrapolation_error: ladders extrapolated in compute err in their inputs
+        kind = "inputs" if record_axis(model, data) == "compute" else "loss"
+        rec = ladder_record(exact, data, seed=seed, inputs=kind == "inputs")
+        if rec.cuts:
+            found[str(name)] = (kind, rec.loglik)
+        else:
+            skipped.append(str(name))
+    kinds = {k for k, _ in found.values()}
+    if len(kinds) > 1:
+        raise ValueError(
+            "The tables' records are of different kinds (ladders extrapolated in compute carry "
+            "an error of the law's inputs, curves one of the log loss): pool them separately."
+        )
+    if len(found) < MIN_POOLED_LADDERS:
+        raise ValueError(
+            f"A prior across tables needs at least {MIN_POOLED_LADDERS} with a record; "
+            f"{len(found)} of the {len(tables)} given have one"
+            + (f" ({skipped} too short for a cut)" if skipped else "")
+            + ". Pool more tables, or keep the shipped prior (the default)."
+        )
+    kind = kinds.pop()
+    # a weakly informative hyperprior keeps records that cannot resolve small scales from
+    # running the fit off the grid; it does not pull the tables towards public ladders
+    return fit_prior(
+        [ll for _, ll in found.values()], list(found), kind, hyperprior=ScalePrior(kind=kind)
     )
 
 
@@ -501,6 +717,7 @@ __all__ = [
     "CUT_FRACTIONS",
     "KINDS",
     "LOG_SCALE_GRID",
+    "MIN_POOLED_LADDERS",
     "PRIOR_ENV",
     "PRIOR_FILE",
     "RECORD_VERSION",
@@ -510,6 +727,7 @@ __all__ = [
     "cuts",
     "fit_prior",
     "ladder_record",
+    "pooled_prior",
     "record_axis",
     "scale_draws",
 ]

@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     priors = {}
     for kind in KINDS:
         mine = [(d, ll) for (_, k), (d, ll) in recs.items() if k == kind]
-        prior = fit_prior([ll for _, ll in mine], sorted({d for d, _ in mine}))
+        prior = fit_prior([ll for _, ll in mine], sorted({d for d, _ in mine}), kind)
         sd = np.sqrt(np.diag(prior.cov))
         print(
             f"{kind} prior over {len(mine)} ladders: sigma_o median {np.exp(prior.mean[0]):.4f} "

@@ -9,9 +9,14 @@ draws, mapped back), and MSCE (mean over the levels 0.5, 0.6, 0.7, 0.8, 0.9, 0.9
 squared difference between the central interval's coverage and its level); averaged per domain
 and printed beside the published numbers (Lee et al., ICML 2025, arXiv:2505.23032, tables 1-2).
 
-The prior across ladders is refitted without this benchmark (leave-one-dataset-out).
-Run: ``.venv/bin/python benchmarks/revisiting.py [--domains IC NMT LM BB] [--draws 500]``
-(about 25 min on 2 cores for every curve).
+The prior across ladders is refitted without this benchmark (leave-one-dataset-out). With
+``--pool``, each domain's curves are pooled instead (:func:`bayescale.record.pooled_prior`, the
+hierarchical model over a domain's curves that is the Bayesian counterpart of NSL-PFN's learned
+prior): the records of every curve's ``training == 1`` rows, under each law, fit that domain's
+prior of the error scales, and every curve of the domain is fitted with it. No held-out row
+enters it.
+Run: ``.venv/bin/python benchmarks/revisiting.py [--domains IC NMT LM BB] [--draws 500]
+[--law average] [--pool]`` (about 25 min on 2 cores for every curve and both laws).
 """
 
 from __future__ import annotations
@@ -66,6 +71,33 @@ def score_curve(draws: np.ndarray, y: np.ndarray) -> dict[str, float]:
     return {"rmsle": rmsle, "log_lik": float(np.mean(lpd)), "msce": float(np.mean(msce))}
 
 
+def pooled(models: dict[str, bs.Model], domain: pd.DataFrame) -> dict[str, bs.Model]:
+    """Each law's model with the prior pooled over the domain's curves (training rows only).
+
+    A domain with too few curves long enough for a record keeps the prior across ladders.
+    """
+    tables = {c: sub for c, sub in domain[domain["training"] == 1].groupby("curve")}
+    out = {}
+    for name, model in models.items():
+        try:
+            prior = bs.record.pooled_prior(model, tables)
+        except ValueError as e:
+            print(f"{domain['domain'].iloc[0]} {name}: not pooled ({e})", flush=True)
+            out[name] = model
+            continue
+        sd = np.sqrt(np.diag(prior.cov))
+        print(
+            f"{domain['domain'].iloc[0]} {name}: prior pooled over {len(prior.fitted_on)} curves, "
+            f"sigma_o median {np.exp(prior.mean[0]):.4f} (log sd {sd[0]:.2f}), sigma_g median "
+            f"{np.exp(prior.mean[1]):.4f} (log sd {sd[1]:.2f})",
+            flush=True,
+        )
+        out[name] = bs.Model(
+            law=model.law, extrapolation=model.extrapolation, extrapolation_prior=prior
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--domains", nargs="*", default=["IC", "NMT", "LM", "BB"])
@@ -76,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=["power", "m4", "average"],
         default="power",
         help="the law fitted to every curve; average: both, their predictives mixed half and half",
+    )
+    parser.add_argument(
+        "--pool",
+        action="store_true",
+        help="fit each domain's prior of the error scales on its curves' training rows",
     )
     args = parser.parse_args(argv)
     if not common.ready():
@@ -89,13 +126,18 @@ def main(argv: list[str] | None = None) -> int:
         for name, law in laws.items()
         if args.law in (name, "average")
     }
+    curves = curves[curves["domain"].isin(args.domains)]
+    by_domain = {d: models for d in args.domains}
+    if args.pool:
+        by_domain = {d: pooled(models, sub) for d, sub in curves.groupby("domain")}
     rows = []
-    for curve, df in curves[curves["domain"].isin(args.domains)].groupby("curve"):
+    for curve, df in curves.groupby("curve"):
         train, test = df[df["training"] == 1], df[df["training"] == 0]
         if test.empty:
             continue
         settings = {"chains": 4, "draws": args.draws, "warmup": args.draws, "progress_bar": False}
-        posts = {name: model.fit(train, **settings) for name, model in models.items()}
+        mine = by_domain[df["domain"].iloc[0]]
+        posts = {name: model.fit(train, **settings) for name, model in mine.items()}
         weights = dict.fromkeys(posts, 1.0)  # no law preferred: the spread between them counts
         x = test["tokens"].to_numpy(float)
         mixed = bs.compare.averaged_predict(

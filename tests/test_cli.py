@@ -176,3 +176,47 @@ def test_choose_law_with_effects_no_other_law_has_is_a_clear_error(tmp_path, cap
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "at least two laws" in err and "kaplan" in err
+
+
+def test_pool_prior_verb_fits_a_prior_a_fit_then_uses(tmp_path, capsys):
+    """``bayescale pool-prior`` over one's curves, then ``fit --extrapolation-prior``."""
+    import numpy as np
+
+    import bayescale as bs
+
+    rng = np.random.default_rng(3)
+    d = np.geomspace(1e6, 1e9, 30)
+    curves = pd.concat(
+        pd.DataFrame(
+            {
+                "tokens": d,
+                "loss": (1 + 20 * d ** -(0.3 - 0.03 * np.log10(d / 1e6) + 0.02 * i))
+                * np.exp(rng.normal(0, 0.002, d.size)),
+                "curve": f"c{i}",
+            }
+        )
+        for i in range(4)
+    )
+    table = tmp_path / "curves.csv"
+    curves.to_csv(table, index=False)
+    prior = tmp_path / "prior.json"
+    args = ["pool-prior", str(table), "--preset", "power_tokens", "--out", str(prior)]
+    assert main([*args, "--by", "curve"]) == 0
+    out = capsys.readouterr().out
+    assert "over 4 tables" in out and "sigma_o median" in out
+    assert bs.record.ScalePrior.load(prior).fitted_on == ("c0", "c1", "c2", "c3")
+    # what it cannot use: a column that is not there, a law the tables lack inputs for
+    assert main([*args, "--by", "family"]) == 2
+    assert "--by 'family' is not a column" in capsys.readouterr().err
+    assert main(["pool-prior", str(table), "--by", "curve", "--out", str(prior)]) == 2
+    assert "table 'c0'" in capsys.readouterr().err
+
+    one = tmp_path / "c0.csv"
+    curves[curves["curve"] == "c0"].drop(columns="curve").to_csv(one, index=False)
+    fit = ["fit", str(one), "--preset", "power_tokens", "--draws", "200", "--warmup", "200"]
+    fit += ["--quiet", "--out", str(tmp_path / "fit")]
+    assert main([*fit, "--extrapolation-prior", str(prior)]) in (0, 3)
+    post = bs.load_posterior(tmp_path / "fit" / "fit.nc")
+    assert post.model.extrapolation_prior["loss"] == bs.record.ScalePrior.load(prior)
+    assert main([*fit, "--extrapolation-prior", str(tmp_path / "missing.json")]) == 2
+    assert "no such file" in capsys.readouterr().err
