@@ -1538,11 +1538,13 @@ def _scale_priors(given: Any) -> Mapping[str, ScalePrior] | None:
         if not path.is_file():
             raise SpecificationError(
                 f"extrapolation_prior={str(given)!r}: no such file. Pass a ScalePrior or a file "
-                "ScalePrior.save wrote."
+                "ScalePrior.save (or `bayescale pool-prior`) wrote."
             )
         try:
-            found = {k: ScalePrior.load(path, kind=k) for k in ("loss", "inputs")}
             raw = json.loads(path.read_text())
+            if not isinstance(raw, dict):
+                raise TypeError(f"a JSON {type(raw).__name__}, not an object")
+            found = {k: ScalePrior.load(path, kind=k) for k in ("loss", "inputs")}
         except (ValueError, KeyError, TypeError) as e:
             raise SpecificationError(
                 f"extrapolation_prior={str(given)!r} is not a prior ScalePrior.save wrote ({e})."
