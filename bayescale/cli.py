@@ -593,6 +593,17 @@ def _table_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _columns_option(p: argparse.ArgumentParser, example: str) -> None:
+    """``--columns ROLE=COLUMN ...``: the table's column of each role."""
+    p.add_argument(
+        "--columns",
+        nargs="*",
+        type=key_value("ROLE=COLUMN"),
+        metavar="ROLE=COLUMN",
+        help=f"column roles, e.g. {example}",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (defaults shown in ``--help``)."""
     fmt = argparse.ArgumentDefaultsHelpFormatter
@@ -605,13 +616,7 @@ def build_parser() -> argparse.ArgumentParser:
         "fit", help="fit a model (default: a simulated 4-family ladder)", formatter_class=fmt
     )
     _table_options(f)
-    f.add_argument(
-        "--columns",
-        nargs="*",
-        type=key_value("ROLE=COLUMN"),
-        metavar="ROLE=COLUMN",
-        help="column roles, e.g. params='Model Size' loss=val_loss",
-    )
+    _columns_option(f, "params='Model Size' loss=val_loss")
     f.add_argument("--likelihood", choices=["student_t", "normal"])
     f.add_argument("--scale", choices=["log", "linear", "logit"])
     f.add_argument(
@@ -760,13 +765,7 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument(
         "--by", required=True, help="the column telling the ladders or curves apart (curve)"
     )
-    pp.add_argument(
-        "--columns",
-        nargs="*",
-        type=key_value("ROLE=COLUMN"),
-        metavar="ROLE=COLUMN",
-        help="column roles, e.g. tokens=examples loss=error",
-    )
+    _columns_option(pp, "tokens=examples loss=error")
     pp.add_argument("--out", default="extrapolation_prior.json", help="the prior file (JSON)")
     pp.set_defaults(func=cmd_pool_prior)
 
