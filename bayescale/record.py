@@ -28,6 +28,7 @@ import functools
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -313,19 +314,23 @@ def ladder_record(
     """
     axis = axis or record_axis(model, data)
     key = (model, _digest(data), axis, tuple(fractions), int(draws), int(seed), bool(inputs))
-    if key in _RECORDS:
-        _RECORDS.move_to_end(key)
-    else:
-        _RECORDS[key] = _compute_record(model, data, axis, fractions, draws, seed, inputs)
-        while len(_RECORDS) > RECORDS_KEPT:
-            _RECORDS.popitem(last=False)
-    found = _RECORDS[key]
+    with _RECORDS_LOCK:  # fits on threads (Dask) share the cache
+        found = _RECORDS.get(key)
+        if found is not None:
+            _RECORDS.move_to_end(key)
+    if found is None:
+        found = _compute_record(model, data, axis, fractions, draws, seed, inputs)
+        with _RECORDS_LOCK:
+            _RECORDS[key] = found
+            while len(_RECORDS) > RECORDS_KEPT:
+                _RECORDS.popitem(last=False)
     return Record(found.table.copy(), found.loglik.copy(), found.axis)
 
 
 #: Records kept for the process by :func:`ladder_record`.
 RECORDS_KEPT = 256
 _RECORDS: collections.OrderedDict[tuple, Record] = collections.OrderedDict()
+_RECORDS_LOCK = threading.Lock()
 
 
 def _digest(data: ScalingData) -> str:
