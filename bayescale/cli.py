@@ -193,6 +193,13 @@ def effects_from(items: list[tuple[str, str]] | None) -> dict[str, list[str]] | 
     return out
 
 
+def build_model(args: argparse.Namespace, **overrides) -> Model:
+    """Return the model of ``--preset`` (entries replaced by ``overrides``), else of ``--law``."""
+    if args.preset:
+        return Model.from_preset(args.preset, **overrides)
+    return Model(law=args.law, **overrides)
+
+
 def output_folder(path: str) -> Path:
     """Check (before any fitting) that ``path`` is a folder bayescale can write into."""
     out = Path(path)
@@ -243,10 +250,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         overrides["extrapolation_prior"] = args.extrapolation_prior
     if columns:
         overrides["columns"] = columns
-    if args.preset:
-        model = Model.from_preset(args.preset, **overrides)
-    else:
-        model = Model(law=args.law, **overrides)
+    model = build_model(args, **overrides)
     data = model.prepare(df)
     say = print if not args.quiet else (lambda *a, **k: None)
     say(f"Fitting {source}: {len(df)} rows")
@@ -415,11 +419,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     df, source = read_table(args)
     df = drop_highest(df, args.drop_highest_loss, "loss")
     effects = effects_from(args.effects)
-    model = (
-        Model.from_preset(args.preset, **({"effects": effects} if effects else {}))
-        if args.preset
-        else Model(law=args.law, effects=effects)
-    )
+    model = build_model(args, **({"effects": effects} if effects else {}))
     if args.split == "frontier":
         return _frontier_backtest(args, model, df, source)
     if args.split == "compute":
@@ -455,11 +455,7 @@ def cmd_pool_prior(args: argparse.Namespace) -> int:
     overrides: dict = {"columns": columns} if columns else {}
     if effects:
         overrides["effects"] = effects
-    model = (
-        Model.from_preset(args.preset, **overrides)
-        if args.preset
-        else Model(law=args.law, **overrides)
-    )
+    model = build_model(args, **overrides)
     if args.by not in df.columns:
         raise UsageError(
             f"--by {args.by!r} is not a column of {source}: {list(df.columns)}; name the column "
@@ -526,7 +522,7 @@ def cmd_pooling(args: argparse.Namespace) -> int:
         writable_file(args.figure, "--figure")
     df, source = read_table(args)
     df = drop_highest(df, args.drop_highest_loss, "loss")
-    model = Model.from_preset(args.preset) if args.preset else Model(law=args.law)
+    model = build_model(args)
     if args.group not in df.columns:
         raise UsageError(f"--group {args.group!r} is not a column: {list(df.columns)}")
     effects = effects_from(args.effects)

@@ -55,8 +55,8 @@ from bayescale.record import (
     LOG_SCALE_GRID,
     Record,
     ScalePrior,
+    error_kind,
     ladder_record,
-    record_axis,
     scale_draws,
 )
 from bayescale.sanity import check_single_row_levels
@@ -931,7 +931,7 @@ class Model:
         if self.extrapolation == "fixed":
             mode = "fixed"
         else:  # a ladder extrapolated in compute: the error of the law's effective inputs
-            mode = "inputs" if record_axis(self, data) == "compute" else "learned"
+            mode = "inputs" if error_kind(self, data) == "inputs" else "learned"
         return ExtrapolationError.from_data(data.x, mode, self.extrapolation_scale, self.cost)
 
     def scale_prior(self, data: ScalingData) -> ScalePrior:
@@ -959,8 +959,7 @@ class Model:
         >>> np.exp(prior.mean).round(2).tolist()  # typical offset and growth scales
         [0.04, 0.12]
         """
-        term = self.extrapolation_error(data)
-        kind = "inputs" if term is not None and term.mode == "inputs" else "loss"
+        kind = error_kind(self, data)
         if self.extrapolation_prior is None:
             return ScalePrior.load(kind=kind)
         if kind not in self.extrapolation_prior:
@@ -1028,7 +1027,7 @@ class Model:
         rec = None
         loglik = np.zeros((LOG_SCALE_GRID.size,) * 2)
         if self.extrapolation == "learned":
-            inputs = self.extrapolation_error(data).mode == "inputs"
+            inputs = error_kind(self, data) == "inputs"
             rec = ladder_record(self.without_extrapolation(), data, seed=seed, inputs=inputs)
             loglik = rec.loglik
         offset, growth = scale_draws(loglik, self.scale_prior(data), n, seed)
@@ -1541,24 +1540,17 @@ def _scale_priors(given: Any) -> Mapping[str, ScalePrior] | None:
                 "ScalePrior.save (or `bayescale pool-prior`) wrote."
             )
         try:
-            raw = json.loads(path.read_text())
-            if not isinstance(raw, dict):
-                raise TypeError(f"a JSON {type(raw).__name__}, not an object")
-            found = {k: ScalePrior.load(path, kind=k) for k in ("loss", "inputs")}
+            found = ScalePrior.read(path)
         except (ValueError, KeyError, TypeError) as e:
             raise SpecificationError(
                 f"extrapolation_prior={str(given)!r} is not a prior ScalePrior.save wrote ({e})."
             ) from None
-        # keep only the kinds the file holds (load falls back to a default for the others)
-        held = {raw.get("kind", "loss")} if "mean" in raw else set()
-        if "inputs" in raw:
-            held.add("inputs")
-        if not held:
+        if not found:
             raise SpecificationError(
                 f"extrapolation_prior={str(given)!r} holds no prior (no 'mean'): write it with "
                 "ScalePrior.save."
             )
-        return MappingProxyType({k: found[k] for k in sorted(held)})
+        return MappingProxyType(dict(sorted(found.items())))
     if isinstance(given, Mapping):  # a spec's {kind: dict}
         try:
             out = {

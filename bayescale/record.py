@@ -150,6 +150,23 @@ class ScalePrior:
             d.get("kind", "loss"),
         )
 
+    @classmethod
+    def read(cls, path: str | Path) -> dict[str, ScalePrior]:
+        """Return the priors a file :meth:`save` wrote holds, by kind (empty when none).
+
+        Raises ``ValueError`` (or ``KeyError``/``TypeError`` for a malformed prior) when the
+        file is not such a JSON object.
+        """
+        d = json.loads(Path(path).read_text())
+        if not isinstance(d, dict):
+            raise TypeError(f"a JSON {type(d).__name__}, not an object")
+        out = {}
+        if "mean" in d:  # the top level: a prior of the log loss, or of the kind it names
+            out[d.get("kind", "loss")] = cls.from_dict(d)
+        if "inputs" in d:
+            out["inputs"] = cls.from_dict({**d["inputs"], "kind": "inputs"})
+        return out
+
     def save(
         self, path: str | Path = PRIOR_FILE, inputs: ScalePrior | None = None, **notes
     ) -> Path:
@@ -181,16 +198,7 @@ class ScalePrior:
 @functools.lru_cache(maxsize=8)
 def _read_prior(path: str, mtime_ns: int, kind: str) -> ScalePrior:
     """Read a prior file once per version (every fit asks for it)."""
-    d = json.loads(Path(path).read_text())
-    if d.get("kind", "loss") == "inputs":  # a file of one prior of the effective inputs
-        d = {"inputs": d}
-    if kind == "inputs":
-        if "inputs" not in d:
-            return ScalePrior(kind=kind)
-        d = d["inputs"]
-    elif "mean" not in d:
-        return ScalePrior(kind=kind)
-    return ScalePrior.from_dict({**d, "kind": kind})
+    return ScalePrior.read(path).get(kind, ScalePrior(kind=kind))
 
 
 @dataclass
@@ -218,6 +226,15 @@ class Record:
     def cuts(self) -> int:
         """Number of cuts that yielded held-out rows."""
         return int(self.table["cut"].nunique()) if len(self.table) else 0
+
+
+def error_kind(model: Any, data: ScalingData) -> str:
+    """Return the kind of a learned error (:data:`KINDS`) of ``model`` on this table.
+
+    A ladder extrapolated in compute errs in the law's effective inputs (``"inputs"``); curves
+    and one-input laws in the log loss (``"loss"``).
+    """
+    return "inputs" if record_axis(model, data) == "compute" else "loss"
 
 
 def record_axis(model: Any, data: ScalingData) -> str:
@@ -675,8 +692,7 @@ def pooled_prior(model: Any, tables: Mapping[str, pd.DataFrame], seed: int = 0) 
             data = model.prepare(df)
         except (DataError, SpecificationError) as e:  # name the table, keep the error's type
             raise type(e)(f"table {name!r}: {e}") from None
-        # as Model.extrapolation_error: ladders extrapolated in compute err in their inputs
-        kind = "inputs" if record_axis(model, data) == "compute" else "loss"
+        kind = error_kind(model, data)
         rec = ladder_record(exact, data, seed=seed, inputs=kind == "inputs")
         if rec.cuts:
             found[str(name)] = (kind, rec.loglik)
@@ -730,6 +746,7 @@ __all__ = [
     "ScalePrior",
     "cut_loglik",
     "cuts",
+    "error_kind",
     "fit_prior",
     "ladder_record",
     "pooled_prior",
