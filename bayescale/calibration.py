@@ -278,13 +278,71 @@ def interval_score(lo: np.ndarray, hi: np.ndarray, y: np.ndarray, level: float) 
     return (hi - lo) + (2 / a) * (lo - y) * (y < lo) + (2 / a) * (y - hi) * (y > hi)
 
 
+def coverage_if_calibrated(
+    draws: np.ndarray, level: float = 0.9, n_truths: int = 1000, seed: int = 0
+) -> np.ndarray:
+    """Coverage a central ``level`` interval would get if the truth were a predictive draw.
+
+    Each of ``n_truths`` joint draws of the predictive (one row of ``draws``, every point at
+    once) stands for the truth, and the share of points the predictive's own central intervals
+    cover is recorded. Where the forecast is right, the observed coverage is one more sample of
+    this distribution, so its spread is the coverage a calibrated forecast could show on these
+    points. Errors shared by the points (an extrapolation error is one shift of the whole curve
+    per draw) make it wide: then a split's coverage of 1.00 at 90 % can be what a calibrated
+    forecast most often shows, and a band such as 0.85-0.95 tests nothing there. Independent
+    errors make it narrow, about ``level +- 1.6 sqrt(level (1 - level) / points)``.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Forecast draws, shape ``(samples, points)``, finite.
+    level : float
+        The intervals' central probability.
+    n_truths : int
+        How many draws stand for the truth (at most ``samples``, chosen without replacement).
+    seed : int
+        Seed of that choice.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_truths,)`` coverages; its quantiles (5 % and 95 %) are the range a calibrated
+        forecast's coverage falls in nine times in ten. Pool independent splits by averaging
+        their arrays weighted by their points. A draw counts among the samples that set the
+        intervals it is scored by, which raises each coverage by at most ``1 / samples``.
+
+    Examples
+    --------
+    Five points that share one error and carry a little noise each: a calibrated forecast
+    covers all five most of the time, or few of them.
+
+    >>> from bayescale.calibration import coverage_if_calibrated
+    >>> rng = np.random.default_rng(0)
+    >>> draws = rng.normal(size=(4000, 1)) + 0.1 * rng.normal(size=(4000, 5))
+    >>> cov = coverage_if_calibrated(draws, 0.9)
+    >>> round(float(cov.mean()), 2), round(float(np.mean(cov == 1.0)), 2)
+    (0.9, 0.88)
+    """
+    draws = np.asarray(draws, float)
+    if draws.ndim != 2 or not np.all(np.isfinite(draws)):
+        raise DataError("coverage_if_calibrated needs finite draws shaped (samples, points).")
+    lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    rng = np.random.default_rng(seed)
+    truths = draws[rng.choice(draws.shape[0], min(n_truths, draws.shape[0]), replace=False)]
+    return np.mean((truths >= lo) & (truths <= hi), axis=1)
+
+
 def score_predictions(
     draws: np.ndarray, y: np.ndarray, levels: Sequence[float] = LEVELS
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """Score sample forecasts ``draws`` (samples x points) of observations ``y``.
 
     Returns the summary (coverage per level, mean 90 % interval score relative to ``y``, mean
-    CRPS relative to ``y``, median and mean ARE of the median) and a per-point table.
+    CRPS relative to ``y``, median and mean ARE of the median) and a per-point table. Beside
+    each coverage, the range a calibrated forecast's coverage of these points would fall in
+    (:func:`coverage_if_calibrated`, its 5 % and 95 % quantiles) and how far out the observed
+    coverage lies in it: points that share their errors can cover all or nothing even when the
+    forecast is right, and a coverage is off only where this says so.
 
     Parameters
     ----------
@@ -299,8 +357,11 @@ def score_predictions(
     -------
     (dict, pandas.DataFrame)
         The summary, ``{"coverage_<level>": ..., "interval_score_90": ..., "crps": ...,
-        "are_median": ..., "are_mean": ...}``, and one row per point: ``y``, ``median``,
-        ``are``, ``lo_<level>`` and ``hi_<level>``, ``pit``.
+        "are_median": ..., "are_mean": ..., "calibrated_<level>_lo": ...,
+        "calibrated_<level>_hi": ..., "coverage_<level>_p": ...}``, and one row per point:
+        ``y``, ``median``, ``are``, ``lo_<level>`` and ``hi_<level>``, ``pit``.
+        ``coverage_<level>_p`` is the two-sided tail probability of the observed coverage
+        among a calibrated forecast's (1: in the middle; below 0.1: off).
 
     Raises
     ------
@@ -320,6 +381,8 @@ def score_predictions(
     (0.5, 0.5)
     >>> round(summary["are_median"], 2)
     0.05
+    >>> summary["calibrated_0.5_lo"], summary["calibrated_0.5_hi"]  # two points: 0, 1/2 or 1
+    (0.0, 1.0)
     >>> points.columns.tolist()
     ['y', 'median', 'are', 'lo_0.5', 'hi_0.5', 'lo_0.8', 'hi_0.8', 'lo_0.9', 'hi_0.9',
      'lo_0.95', 'hi_0.95', 'pit']
@@ -341,6 +404,14 @@ def score_predictions(
         inside = (lo <= y) & (y <= hi)
         points[f"lo_{level:g}"], points[f"hi_{level:g}"] = lo, hi
         summary[f"coverage_{level:g}"] = float(inside.mean())
+    for level in levels:  # the coverage a calibrated forecast of these points would show
+        seen = summary[f"coverage_{level:g}"]
+        ref = coverage_if_calibrated(draws, level)
+        lo_hi = np.quantile(ref, [0.05, 0.95])
+        summary[f"calibrated_{level:g}_lo"] = float(lo_hi[0])
+        summary[f"calibrated_{level:g}_hi"] = float(lo_hi[1])
+        tail = min(np.mean(ref <= seen + 1e-12), np.mean(ref >= seen - 1e-12))
+        summary[f"coverage_{level:g}_p"] = float(min(1.0, 2 * tail))
     lo, hi = points["lo_0.9"].to_numpy(), points["hi_0.9"].to_numpy()
     points["pit"] = (draws < y[None]).mean(axis=0)
     summary["interval_score_90"] = float(np.mean(interval_score(lo, hi, y, 0.9) / y))
@@ -479,11 +550,13 @@ def backtest(
     pandas.DataFrame
         One row per split: ``dataset``, ``split``, ``n_train``, ``n_test``, ``coverage_<level>``,
         ``interval_score_90`` and ``crps`` (relative to the observed loss), ``are_median``,
-        ``are_mean``, ``fit_ok`` (the fit passed its diagnostics) and ``data_warnings`` (what the
-        checks of the training rows warned about, e.g. a law input with too few distinct values;
-        empty when nothing) and ``status`` (``"ok"``, or ``"not scored: ..."`` with the scores
-        left empty when the predictive draws are not finite). ``attrs["points"]`` holds the
-        per-point predictions and PIT values.
+        ``are_mean``, ``calibrated_<level>_lo`` / ``_hi`` and ``coverage_<level>_p`` (the coverage a
+        calibrated forecast would show on the split's points, from :func:`score_predictions`),
+        ``fit_ok`` (the fit passed its diagnostics) and ``data_warnings`` (what the checks of the
+        training rows warned about, e.g. a law input with too few distinct values; empty when
+        nothing) and ``status`` (``"ok"``, or ``"not scored: ..."`` with the scores left empty when
+        the predictive draws are not finite). ``attrs["points"]`` holds the per-point predictions
+        and PIT values.
 
     Examples
     --------

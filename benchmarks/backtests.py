@@ -1,7 +1,10 @@
 """Extrapolation backtests over the shared datasets: bayescale beside the bootstrap baseline.
 
-Prints one table: dataset, split, coverage of the 50/80/90/95 % intervals, the 90 % interval
-score (relative) and the median ARE, for
+Prints one table: dataset, split, coverage of the 50 % and 90 % intervals, each beside the range a
+calibrated forecast of the split's points would show (its 5-95 % quantiles, and the observed
+coverage's two-sided tail probability ``_p`` in it:
+:func:`bayescale.calibration.coverage_if_calibrated`; held-out runs that share an extrapolation
+error cover all or nothing together), the 90 % interval score (relative) and the median ARE, for
 
 - ``learned`` (the default): the extrapolation error learned from the training rows' own
   leave-future-out record, with the prior across ladders refitted *without the dataset under
@@ -139,14 +142,32 @@ def variants(post):
 
 
 def scored(draws: np.ndarray | str, y: np.ndarray) -> dict:
-    """The split's scores, or a ``status`` saying why there are none (non-finite draws)."""
+    """The split's scores, or a ``status`` saying why there are none (non-finite draws).
+
+    With them, ``reference_<level>``: the coverages a calibrated forecast of these points would
+    show (:func:`bayescale.calibration.coverage_if_calibrated`), pooled over splits below.
+    """
     if isinstance(draws, str):  # a method that could not run on this split says why
         return {"status": draws}
     try:
         summary, _ = cal.score_predictions(draws, y)
     except DataError as e:  # a degenerate fit (or bootstrap): say so, keep the other rows
         return {"status": f"not scored: {e}"}
-    return {**summary, "status": "ok"}
+    reference = {f"reference_{v:g}": cal.coverage_if_calibrated(draws, v) for v in (0.5, 0.9)}
+    return {**summary, **reference, "status": "ok"}
+
+
+def pooled_range(sub: pd.DataFrame, level: float) -> str:
+    """The 90 % range of the pooled coverage a calibrated forecast of every split would show.
+
+    The splits' fits are independent, so one reference draw of each, weighted by its points,
+    is one draw of the pooled coverage (each split's draws resampled to a common number).
+    """
+    rng = np.random.default_rng(0)
+    ref = np.stack([rng.choice(r, 2000) for r in sub[f"reference_{level:g}"]])  # (splits, 2000)
+    pooled = np.average(ref, axis=0, weights=sub["n_test"].to_numpy(float))
+    lo, hi = np.quantile(pooled, [0.05, 0.95])
+    return f"[{lo:.2f}, {hi:.2f}]"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--choose-law", action="store_true", help="also score the law LOO chooses (choose_law)"
     )
+    parser.add_argument("--out", help="also write the table of every split and method (CSV)")
     args = parser.parse_args(argv)
     if not common.ready():
         return 0
@@ -202,7 +224,11 @@ def main(argv: list[str] | None = None) -> int:
                         "dataset",
                         "split",
                         "coverage_0.5",
+                        "coverage_0.5_p",
                         "coverage_0.9",
+                        "calibrated_0.9_lo",
+                        "calibrated_0.9_hi",
+                        "coverage_0.9_p",
                         "interval_score_90",
                         "are_median",
                         "status",
@@ -224,8 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     for method, sub in table.groupby("method", sort=False):
         w = sub["n_test"]
         print(
-            f"{method}: pooled coverage 50 % {np.average(sub['coverage_0.5'], weights=w):.3f}, "
-            f"90 % {np.average(sub['coverage_0.9'], weights=w):.3f} over {int(w.sum())} "
+            f"{method}: pooled coverage 50 % {np.average(sub['coverage_0.5'], weights=w):.3f} "
+            f"(calibrated: {pooled_range(sub, 0.5)}), 90 % "
+            f"{np.average(sub['coverage_0.9'], weights=w):.3f} (calibrated: "
+            f"{pooled_range(sub, 0.9)}) over {int(w.sum())} "
             f"held-out points; mean 90 % interval score "
             f"{np.average(sub['interval_score_90'], weights=w):.4f}; median of split ARE "
             f"medians {sub['are_median'].median():.3%}"
@@ -236,14 +264,22 @@ def main(argv: list[str] | None = None) -> int:
         "method",
         "n_test",
         "coverage_0.5",
-        "coverage_0.8",
+        "calibrated_0.5_lo",
+        "calibrated_0.5_hi",
+        "coverage_0.5_p",
         "coverage_0.9",
-        "coverage_0.95",
+        "calibrated_0.9_lo",
+        "calibrated_0.9_hi",
+        "coverage_0.9_p",
         "interval_score_90",
         "are_median",
     ]
     pd.set_option("display.width", 220)
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if args.out:
+        table.drop(columns=[c for c in table if c.startswith("reference_")]).to_csv(
+            args.out, index=False
+        )
     return 0
 
 

@@ -43,6 +43,29 @@ def test_calibrated_forecasts_score_nominal_coverage():
     assert overconfident["coverage_0.9"] < 0.5
 
 
+def test_coverage_a_calibrated_forecast_would_show():
+    rng = np.random.default_rng(3)
+    # independent errors: the binomial range around the level
+    free = rng.standard_normal((4000, 200))
+    cov = cal.coverage_if_calibrated(free, 0.9)
+    assert cov.mean() == pytest.approx(0.9, abs=0.01)
+    assert cov.std() == pytest.approx(np.sqrt(0.9 * 0.1 / 200), rel=0.2)
+    # one error shared by every point: all or nothing
+    shared = rng.standard_normal((4000, 1)) + 0.01 * rng.standard_normal((4000, 30))
+    cov = cal.coverage_if_calibrated(shared, 0.9)
+    assert np.mean(cov == 1.0) > 0.8 and np.mean(cov < 0.2) > 0.05
+    # the summary: a shared-error forecast covering everything is in range (p = 1), an
+    # overconfident one of independent points is not
+    truth = rng.standard_normal() + 0.01 * rng.standard_normal(30)
+    summary, _ = cal.score_predictions(shared + 5.0, truth + 5.0)
+    assert summary["coverage_0.9"] == 1.0 and summary["coverage_0.9_p"] == 1.0
+    assert summary["calibrated_0.9_lo"] <= summary["coverage_0.9"] <= summary["calibrated_0.9_hi"]
+    narrow, _ = cal.score_predictions(5.0 + 0.5 * free, 5.0 + rng.standard_normal(200))
+    assert narrow["coverage_0.9"] < 0.7 and narrow["coverage_0.9_p"] < 0.01
+    with pytest.raises(bs.DataError, match="finite draws"):
+        cal.coverage_if_calibrated(np.full((10, 2), np.nan))
+
+
 def test_a_split_whose_draws_overflow_is_a_row_that_says_so(monkeypatch):
     df = bs.simulate_ladder(seed=2)
     model = bs.Model()
