@@ -503,8 +503,10 @@ def _frontier_backtest(
     for k, rows in table.groupby("held_out"):
         print(
             f"top {k} profiles held out: {int(rows['inside'].sum())} of {len(rows)} measured "
-            f"minima inside the {band} N* band, {int(rows['inside_measured'].sum())} inside the "
-            f"{band} predictive of the measured minimum"
+            f"minima inside the {band} N* band (a right fit's band would hold about "
+            f"{rows['p_inside_if_right'].sum():.1f}: minima scatter), "
+            f"{int(rows['inside_measured'].sum())} inside the {band} predictive of the measured "
+            "minimum"
         )
         if not rows["fit_ok"].all():
             print(f"  {rows['fit_warnings'].iloc[0]}")

@@ -8,6 +8,7 @@ extrapolation uncertainty), ``kind="predictive"`` on the loss a new run would ac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -453,6 +454,7 @@ def predicted_isoflop_minima(
     prob: float = PROB,
     new_groups: bool = False,
     rng_seed: int = 0,
+    bands: Mapping[Any, tuple[float, float]] | None = None,
     **groups: Any,
 ) -> pd.DataFrame:
     """Predict what the iso-FLOP profiles of planned (or held-out) runs will measure.
@@ -483,6 +485,11 @@ def predicted_isoflop_minima(
         Allow group labels unseen in the data, as in :meth:`ScalingPosterior.predict`.
     rng_seed : int
         Seed of the predictive draws.
+    bands : mapping, optional
+        A band ``(lo, hi)`` of ``N`` per profile (keyed as the table's ``profile``), such as
+        the fit's ``N*`` band at its budget: the table then says how often the measured minimum
+        would land in it (``p_in_band``) if the fit is right. Near the data a right ``N*`` band
+        is narrower than the measurement's scatter, and most measured minima fall outside it.
     **groups
         Group labels of the runs (``family="f1"``); omitted terms are a new group.
 
@@ -492,9 +499,9 @@ def predicted_isoflop_minima(
         One row per profile: ``compute``, ``n_points``; ``p_bracketed``, the chance that the
         profile's parabola is convex with its vertex inside the sampled sizes (the measurement
         reports a minimum only then); among those draws the median ``N_opt`` and ``loss_opt``
-        with their central ``prob`` band (``*_lo``/``*_hi``). A profile with fewer than
-        ``min_points`` runs gets NaN. ``attrs["band"]`` is ``prob``, ``attrs["bias"]`` the
-        method's known bias.
+        with their central ``prob`` band (``*_lo``/``*_hi``), and with ``bands`` the share
+        ``p_in_band`` inside the profile's band. A profile with fewer than ``min_points`` runs
+        gets NaN. ``attrs["band"]`` is ``prob``, ``attrs["bias"]`` the method's known bias.
 
     Examples
     --------
@@ -508,6 +515,13 @@ def predicted_isoflop_minima(
     >>> row = table.iloc[0]
     >>> bool(row["N_opt_lo"] < row["N_opt"] < row["N_opt_hi"]), bool(row["p_bracketed"] > 0.9)
     (True, True)
+
+    How often would that minimum land in the fit's 90 % ``N*`` band if the fit is right?
+
+    >>> band = tuple(bs.frontier(post, 1e21)["N_opt"].quantile([0.05, 0.95]).values)
+    >>> table = bs.predicted_isoflop_minima(post, planned, bands={row["profile"]: band})
+    >>> round(float(table["p_in_band"].iloc[0]), 1)
+    0.8
     """
     if not 0 < prob < 1:
         raise ValueError(f"prob={prob!r}; give a probability strictly between 0 and 1.")
@@ -533,7 +547,7 @@ def predicted_isoflop_minima(
         }
         x = np.log(n[pos])
         names = [f"{v}{s}" for v in ("N_opt", "loss_opt") for s in ("", "_lo", "_hi")]
-        row.update({"p_bracketed": np.nan, **dict.fromkeys(names, np.nan)})
+        row.update({"p_bracketed": np.nan, **dict.fromkeys(names, np.nan), "p_in_band": np.nan})
         if len(pos) >= min_points and np.ptp(x) > 0:
             vertex = parabola_minimum(x, log_loss[:, pos])
             ok = vertex["ok"]
@@ -542,9 +556,15 @@ def predicted_isoflop_minima(
                 for v, values in (("N_opt", vertex["log_n"]), ("loss_opt", vertex["log_loss"])):
                     q = np.exp(np.quantile(values[ok], [0.5, lo_q, hi_q]))
                     row.update({v: q[0], f"{v}_lo": q[1], f"{v}_hi": q[2]})
+                if bands is not None and k in bands:
+                    lo, hi = np.log(np.asarray(bands[k], float))
+                    row["p_in_band"] = float(
+                        np.mean((vertex["log_n"][ok] >= lo) & (vertex["log_n"][ok] <= hi))
+                    )
         rows.append(row)
     out = pd.DataFrame(rows).sort_values("compute").reset_index(drop=True)
-    out = out[["compute", "n_points", "p_bracketed", *names, "profile"]]
+    extra = ["p_in_band"] if bands is not None else []
+    out = out[["compute", "n_points", "p_bracketed", *names, *extra, "profile"]]
     out.attrs["band"] = prob
     out.attrs["bias"] = PARABOLA_BIAS
     return out

@@ -127,8 +127,11 @@ def frontier_backtest(
         (``log10(N_opt / N_star)``); the predictive band of the measured minimum
         (``measured_lo``, ``measured_hi``), ``inside_measured`` (False where no predictive draw
         brackets a minimum: the fit did not expect the one measured) and ``p_bracketed`` (the
-        chance that the profile brackets its minimum); and ``tokens_per_param_star``, the
-        fit's median ``D*/N*``. ``attrs["train_index"]`` maps each count to the positions of
+        chance that the profile brackets its minimum); ``p_inside_if_right``, the chance that
+        the measured minimum would land in the ``N*`` band if the fit were right (its
+        predictive's measured minima inside the band: the measurement scatters, and near the
+        data a right band holds few of them; sum it for the count to expect); and
+        ``tokens_per_param_star``, the fit's median ``D*/N*``. ``attrs["train_index"]`` maps each count to the positions of
         the runs fitted (a list of the table's rows, in order); ``attrs["band"]`` is ``prob``,
         ``attrs["bias"]`` the measured minima's known bias.
 
@@ -198,6 +201,7 @@ def frontier_backtest(
             min_points,
             prob,
             rng_seed=rng_seed,
+            bands={p: (lo, hi) for p, lo, hi in zip(held["profile"], q[1], q[2], strict=True)},
         ).set_index("profile")
         pred = pred.loc[held["profile"]]
         n_meas = held["N_opt"].to_numpy()
@@ -224,6 +228,7 @@ def frontier_backtest(
                     "measured_hi": m_hi,
                     "inside_measured": (m_lo <= n_meas) & (n_meas <= m_hi),  # NaN: outside
                     "p_bracketed": pred["p_bracketed"].to_numpy(),
+                    "p_inside_if_right": pred["p_in_band"].to_numpy(),
                     "tokens_per_param_star": front["tokens_per_param"]
                     .median(dim=("chain", "draw"))
                     .values,

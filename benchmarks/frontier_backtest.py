@@ -7,7 +7,10 @@ and count the measured minima (:func:`bayescale.isoflop.isoflop_minima` on every
 profile) inside the 90 % N*
 interval (each ladder's fit with the prior across ladders refitted without its dataset,
 leave-one-dataset-out); beside it, the Huber + bootstrap baseline (closed-form N* per bootstrap
-fit); and the share inside the 90 % predictive of what each held-out profile measures
+fit); how many of them the N* band would hold if the fit were right (the share of its
+predictive's measured minima inside the band: ``p_inside_if_right``, a measured minimum
+scatters around N* by more than a band near the data is wide); and the share inside the 90 %
+predictive of what each held-out profile measures
 (:func:`bayescale.predicted_isoflop_minima` on its runs: the parabola fitted to every posterior
 predictive draw of them, as the measurement fits the runs). Also prints Epoch's D*/N* at
 5.88e23 FLOP under the default model (Epoch's bootstrap 80 %: [10.7, 30.5]). Run:
@@ -74,7 +77,8 @@ def in_data_reference(name: str, df: pd.DataFrame, good: pd.DataFrame, law: str)
     band = bs.frontier(post, good["compute"].to_numpy())["N_opt"]
     lo, hi = band.quantile([0.05, 0.95], dim=("chain", "draw")).values
     key, _ = profile_keys(df)  # the profiles isoflop_minima found ``good`` in (its defaults)
-    pred = bs.predicted_isoflop_minima(post, df[key.isin(good["profile"]).to_numpy()])
+    bands = dict(zip(good["profile"], zip(lo, hi, strict=True), strict=True))
+    pred = bs.predicted_isoflop_minima(post, df[key.isin(good["profile"]).to_numpy()], bands=bands)
     pred = pred.set_index("profile").loc[good["profile"]]
     n = good["N_opt"].to_numpy()
     inside_measured = (pred["N_opt_lo"].to_numpy() <= n) & (n <= pred["N_opt_hi"].to_numpy())
@@ -82,6 +86,7 @@ def in_data_reference(name: str, df: pd.DataFrame, good: pd.DataFrame, law: str)
         "ladder": name,
         "profiles": len(good),
         "N*_band_inside": int(((lo <= n) & (n <= hi)).sum()),
+        "N*_band_inside_if_right": float(pred["p_in_band"].sum()),
         "measured_predictive_inside": int(inside_measured.sum()),
         "N*_width_decades": float(np.median(np.log10(hi / lo))),
         "measured_width_decades": float(np.median(np.log10(pred["N_opt_hi"] / pred["N_opt_lo"]))),
@@ -136,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                     "held_out_profiles": k,
                     "distance_decades": "{:.2f}-{:.2f}".format(*held["distance"].iloc[[0, -1]]),
                     "bayescale_inside": int(held["inside"].sum()),
+                    "inside_if_right": float(held["p_inside_if_right"].sum()),
                     "measured_predictive_inside": int(held["inside_measured"].sum()),
                     "bootstrap_inside": int(((n_meas >= bq[0]) & (n_meas <= bq[1])).sum()),
                     "n": k,
@@ -156,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"cuts holding out {HELD_OUT} profiles: share inside the 90 % N* interval: bayescale "
         f"{first['bayescale_inside'].sum() / first['n'].sum():.2f}, bootstrap "
-        f"{first['bootstrap_inside'].sum() / first['n'].sum():.2f}; inside the 90 % predictive "
+        f"{first['bootstrap_inside'].sum() / first['n'].sum():.2f}; a right fit's N* band would "
+        f"hold {first['inside_if_right'].sum() / first['n'].sum():.2f} (the measured minima "
+        "scatter); inside the 90 % predictive "
         "of the measured minimum (bs.predicted_isoflop_minima on the held-out runs): "
         f"{first['measured_predictive_inside'].sum() / first['n'].sum():.2f} (of "
         f"{first['n'].sum()} minima; the two cuts of a ladder share their top profiles)"
@@ -168,12 +176,13 @@ def main(argv: list[str] | None = None) -> int:
     by = per.groupby(["ladder", "distance_bin"], observed=True).agg(
         n=("inside", "size"),
         N_star_inside=("inside", "mean"),
+        N_star_inside_if_right=("p_inside_if_right", "mean"),
         measured_inside=("inside_measured", "mean"),
         median_error_decades=("error_decades", "median"),
         N_star_width_decades=("N_star_width_decades", "median"),
     )
     cols = ["ladder", "held_out", "profile", "distance", "N_opt", "N_star", "N_star_lo"]
-    cols += ["N_star_hi", "inside", "inside_measured", "tokens_per_param"]
+    cols += ["N_star_hi", "inside", "p_inside_if_right", "inside_measured", "tokens_per_param"]
     print(per[[*cols, "tokens_per_param_star"]].to_string(float_format=lambda v: f"{v:.3g}"))
     print("every held-out minimum of every cut, by distance past the fitted runs (decades):")
     print(by.to_string(float_format=lambda v: f"{v:.2f}"))

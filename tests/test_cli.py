@@ -91,6 +91,7 @@ def test_backtest_verb_frontier(tmp_path, capsys):
     assert main([*argv, "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "top 1 profiles held out:" in text and "N* band" in text
+    assert "a right fit's band would hold about" in text
     table = pd.read_csv(out)
     assert table["profile"].tolist() == [20.0] and {"inside", "inside_measured"} <= set(table)
     # too many profiles held out, and --held-out without --split frontier: one line, status 2
