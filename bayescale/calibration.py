@@ -9,6 +9,7 @@ the posterior median, as in the Hitchhiker's Guide to scaling-law estimation.
 from __future__ import annotations
 
 import dataclasses
+import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -276,6 +277,18 @@ def interval_score(lo: np.ndarray, hi: np.ndarray, y: np.ndarray, level: float) 
     """
     a = 1 - level
     return (hi - lo) + (2 / a) * (lo - y) * (y < lo) + (2 / a) * (y - hi) * (y > hi)
+
+
+def coverage_columns(table: pd.DataFrame) -> list[str]:
+    """Return the ``coverage_<level>`` columns of a backtest table, in order (not ``_p``).
+
+    Examples
+    --------
+    >>> from bayescale.calibration import coverage_columns
+    >>> coverage_columns(pd.DataFrame(columns=["split", "coverage_0.5", "coverage_0.5_p"]))
+    ['coverage_0.5']
+    """
+    return [c for c in table.columns if re.fullmatch(r"coverage_[0-9.]+", str(c))]
 
 
 def coverage_if_calibrated(

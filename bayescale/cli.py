@@ -435,8 +435,18 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     print(f"Backtest on {source} ({len(df)} rows), split: {args.split}")
     table = calibration.backtest(model, df, splits, draws=args.draws, seed=args.seed)
     pd.set_option("display.width", 160)
-    shown = table.drop(columns="data_warnings")
+    reference = [c for c in table if c.startswith("calibrated_") or c.endswith("_p")]
+    shown = table.drop(columns=["data_warnings", *reference])
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    for _, row in table.iterrows():
+        for level in (0.5, 0.9):
+            if pd.notna(row.get(f"calibrated_{level:g}_lo")):
+                print(
+                    f"{row['split']}: {level:.0%} coverage {row[f'coverage_{level:g}']:.2f}; a "
+                    f"calibrated forecast of these points: {row[f'calibrated_{level:g}_lo']:.2f}-"
+                    f"{row[f'calibrated_{level:g}_hi']:.2f} nine times in ten (tail probability "
+                    f"{row[f'coverage_{level:g}_p']:.2f})"
+                )
     for split, note in zip(table["split"], table["data_warnings"], strict=True):
         if note:
             print(f"data warning ({split}): {note}")

@@ -119,21 +119,20 @@ def frontier_backtest(
     pandas.DataFrame
         One row per held-out profile of each count: ``held_out``, ``n_train`` (runs fitted),
         ``fit_ok`` (the fit passed its diagnostics), ``fit_warnings`` (what they warned of) and
-        ``data_warnings`` (what the checks of the fitted rows warned of; both empty when
-        nothing), ``profile``, ``compute``, ``distance``
-        (decades of compute past the largest fitted run), the measured ``N_opt`` and
-        ``tokens_per_param``; the fit's median ``N_star`` with its band (``N_star_lo``,
-        ``N_star_hi``), ``inside`` (the measured minimum in that band) and ``error_decades``
-        (``log10(N_opt / N_star)``); the predictive band of the measured minimum
+        ``data_warnings`` (what the checks of the fitted rows warned of; both empty when nothing),
+        ``profile``, ``compute``, ``distance`` (decades of compute past the largest fitted run), the
+        measured ``N_opt`` and ``tokens_per_param``; the fit's median ``N_star`` with its band
+        (``N_star_lo``, ``N_star_hi``), ``inside`` (the measured minimum in that band) and
+        ``error_decades`` (``log10(N_opt / N_star)``); the predictive band of the measured minimum
         (``measured_lo``, ``measured_hi``), ``inside_measured`` (False where no predictive draw
-        brackets a minimum: the fit did not expect the one measured) and ``p_bracketed`` (the
-        chance that the profile brackets its minimum); ``p_inside_if_right``, the chance that
-        the measured minimum would land in the ``N*`` band if the fit were right (its
-        predictive's measured minima inside the band: the measurement scatters, and near the
-        data a right band holds few of them; sum it for the count to expect); and
-        ``tokens_per_param_star``, the fit's median ``D*/N*``. ``attrs["train_index"]`` maps each count to the positions of
-        the runs fitted (a list of the table's rows, in order); ``attrs["band"]`` is ``prob``,
-        ``attrs["bias"]`` the measured minima's known bias.
+        brackets a minimum: the fit did not expect the one measured) and ``p_bracketed`` (the chance
+        that the profile brackets its minimum); ``p_inside_if_right``, the chance that the measured
+        minimum would land in the ``N*`` band if the fit were right (its predictive's measured
+        minima inside the band: the measurement scatters, and near the data a right band holds few
+        of them; sum it for the count to expect); and ``tokens_per_param_star``, the fit's median
+        ``D*/N*``. ``attrs["train_index"]`` maps each count to the positions of the runs fitted (a
+        list of the table's rows, in order); ``attrs["band"]`` is ``prob``, ``attrs["bias"]`` the
+        measured minima's known bias.
 
     Raises
     ------

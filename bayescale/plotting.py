@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayescale.calibration import coverage_columns
 from bayescale.cost import DEFAULT_COST, TrainingCost
 from bayescale.data import compute_of
 from bayescale.defaults import PROB
@@ -437,7 +438,7 @@ def plot_coverage(backtest: pd.DataFrame, path: str | Path | None = None) -> Fig
     """
     fig = _figure(figsize=(5.5, 4.2), layout="constrained")
     ax = fig.subplots()
-    levels = [c for c in backtest.columns if c.startswith("coverage_")]
+    levels = coverage_columns(backtest)
     nominal = [float(c.split("_")[1]) for c in levels]
     for i, (_, row) in enumerate(backtest.iterrows()):
         ax.plot(

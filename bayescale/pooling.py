@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayescale.calibration import LEVELS, Split, backtest
+from bayescale.calibration import LEVELS, Split, backtest, coverage_columns
 from bayescale.compare import choose_from_loo, compare
 from bayescale.data import DEFAULT_COLUMNS
 from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
@@ -372,7 +372,7 @@ def summarise_backtest(table: pd.DataFrame) -> pd.DataFrame:
     ok = table[table["status"] == "ok"]
     if ok.empty:
         raise DataError("No case of the new-group backtest was fitted; read its 'status' column.")
-    metrics = [c for c in ok.columns if c.startswith("coverage_")]
+    metrics = coverage_columns(ok)
     metrics += ["interval_score_90", "are_median"]
     out = ok.groupby(["k", "method"], sort=True)[metrics].mean()
     out["cases"] = ok.groupby(["k", "method"]).size()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -64,6 +65,11 @@ def test_coverage_a_calibrated_forecast_would_show():
     assert narrow["coverage_0.9"] < 0.7 and narrow["coverage_0.9_p"] < 0.01
     with pytest.raises(bs.DataError, match="finite draws"):
         cal.coverage_if_calibrated(np.full((10, 2), np.nan))
+    # a backtest table's coverage columns are the levels, not their ranges or tail probabilities
+    table = pd.DataFrame([{"split": "s", **summary}])
+    assert cal.coverage_columns(table) == [f"coverage_{v:g}" for v in cal.LEVELS]
+    line = bayescale.plotting.plot_coverage(table).axes[0].get_lines()[0]
+    np.testing.assert_allclose(line.get_xdata(), cal.LEVELS)
 
 
 def test_a_split_whose_draws_overflow_is_a_row_that_says_so(monkeypatch):

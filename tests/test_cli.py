@@ -78,6 +78,10 @@ def test_backtest_verb(tmp_path, capsys):
     assert code == 0
     text = capsys.readouterr().out
     assert "coverage_0.9" in text and (tmp_path / "bt.csv").is_file()
+    assert "90% coverage" in text and "a calibrated forecast of these points" in text
+    table = pd.read_csv(tmp_path / "bt.csv")
+    assert table["calibrated_0.9_lo"].iloc[0] <= table["calibrated_0.9_hi"].iloc[0]
+    assert "coverage_0.9_p" in table and "calibrated_0.9_lo" not in text.split("\n")[1]
 
 
 @pytest.mark.slow

@@ -199,6 +199,7 @@ def test_summary_and_figure_average_over_groups(tmp_path):
             "method": ["alone", "alone", "partial: E", "partial: E", "alone"],
             "coverage_0.5": [0.0, 1.0, 0.5, 0.5, 0.4],
             "coverage_0.9": [0.5, 1.0, 0.9, 0.9, 0.8],
+            "coverage_0.9_p": [0.1, 1.0, 1.0, 1.0, 0.5],  # not a coverage: not averaged
             "interval_score_90": [0.2, 0.4, 0.1, 0.1, 0.3],
             "are_median": [0.02, 0.04, 0.01, 0.01, 0.03],
             "fit_ok": [True, False, True, True, True],
@@ -209,6 +210,7 @@ def test_summary_and_figure_average_over_groups(tmp_path):
     table = pd.concat([table, skipped], ignore_index=True)
     summary = pooling.summarise_backtest(table).set_index(["k", "method"])
     assert summary.loc[(1, "alone"), "coverage_0.9"] == pytest.approx(0.75)
+    assert "coverage_0.9_p" not in summary
     assert summary.loc[(1, "alone"), "cases"] == 2
     assert summary.loc[(1, "alone"), "failed_fits"] == 1
     fig = plot_pooling(table, tmp_path / "pooling.png")
