@@ -410,6 +410,11 @@ def plot_fan(
 def plot_coverage(backtest: pd.DataFrame, path: str | Path | None = None) -> Figure:
     """Held-out coverage of central intervals against their nominal level, one line per split.
 
+    Where the table has them (:func:`bayescale.calibration.score_predictions`), a bar at each
+    level spans the coverage a calibrated forecast of the same points would show nine times in
+    ten: held-out runs that share an extrapolation error are covered all together or not, so a
+    right forecast can stray far from the diagonal.
+
     Parameters
     ----------
     backtest : pandas.DataFrame
@@ -439,21 +444,24 @@ def plot_coverage(backtest: pd.DataFrame, path: str | Path | None = None) -> Fig
     fig = _figure(figsize=(5.5, 4.2), layout="constrained")
     ax = fig.subplots()
     levels = coverage_columns(backtest)
-    nominal = [float(c.split("_")[1]) for c in levels]
+    nominal = np.array([float(c.split("_")[1]) for c in levels])
+    ranges = [(f"calibrated_{c[9:]}_lo", f"calibrated_{c[9:]}_hi") for c in levels]
     for i, (_, row) in enumerate(backtest.iterrows()):
-        ax.plot(
-            nominal,
-            row[levels].to_numpy(float),
-            "o-",
-            color=PALETTE[i % len(PALETTE)],
-            label=str(row["split"]),
-        )
+        color = PALETTE[i % len(PALETTE)]
+        ax.plot(nominal, row[levels].to_numpy(float), "o-", color=color, label=str(row["split"]))
+        if all(lo in row and hi in row for lo, hi in ranges):
+            # what a calibrated forecast of the same points would show, nine times in ten
+            shift = 0.004 * (i - (len(backtest) - 1) / 2)
+            lo, hi = (np.array([row[r[k]] for r in ranges], float) for k in (0, 1))
+            ax.vlines(nominal + shift, lo, hi, color=color, alpha=0.45, lw=6)
     ax.plot([0.4, 1], [0.4, 1], "--", color="0.4", label="ideal")
+    if any(c.startswith("calibrated_") for c in backtest.columns):
+        ax.plot([], [], color="0.5", alpha=0.45, lw=6, label="a calibrated forecast's range")
     ax.set_xlabel("nominal interval probability")
     ax.set_ylabel("held-out coverage")
     ax.set_title("Extrapolation backtest")
     ax.set_ylim(0, 1.02)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="lower right")
     return _save(fig, path)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 import sys
 import warnings
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from bayescale.calibration import coverage_columns
 from bayescale.data import DEFAULT_COLUMNS, compute_of
 from bayescale.decisions import decision_table
 from bayescale.diagnostics import checks, format_report
@@ -277,9 +279,12 @@ def report(
             "should cover the observed ones; held-out coverage should follow the diagonal. "
             "The record shows this ladder's own extrapolations: refits below cuts of its data "
             "against the rows above them, with the band the learned extrapolation error adds "
-            "(learned from these same refits, so its coverage here is in-sample).",
+            "(learned from these same refits, so its coverage here is in-sample). In the "
+            "backtest's table, each coverage is followed by the range a calibrated forecast of "
+            "the same points would show nine times in ten: held-out runs share their "
+            "extrapolation error, so a right forecast can cover all of them or few.",
             calibration,
-            backtest,
+            None if backtest is None else _backtest_table(backtest),
         )
     )
     a = diag.attrs
@@ -293,6 +298,23 @@ def report(
     path = out / "report.html"
     path.write_text(_html(title, post, sections, warning, out))
     return path
+
+
+def _backtest_table(backtest: pd.DataFrame) -> pd.DataFrame:
+    """Return the backtest table as a reader takes it in: each coverage with its range."""
+    out = backtest.copy()
+    for col in coverage_columns(backtest):
+        lo, hi = (f"calibrated_{col.removeprefix('coverage_')}_{e}" for e in ("lo", "hi"))
+        if lo in out and hi in out:
+            # no line break inside a cell: a no-break space and a non-breaking hyphen
+            out[col] = [
+                f"{c:.2f}\u00a0({a:.2f}\u2011{b:.2f})" if pd.notna(a) else f"{c:.2f}"
+                for c, a, b in zip(out[col], out[lo], out[hi], strict=True)
+            ]
+    drop = [c for c in out if c.startswith("calibrated_") or re.fullmatch(r"coverage_.*_p", c)]
+    drop += [c for c in ("crps", "are_mean") if c in out]  # the figure and the table's width
+    drop += [c for c in ("dataset", "data_warnings") if c in out and not out[c].fillna("").any()]
+    return out.drop(columns=drop)
 
 
 def _groups_section(post: ScalingPosterior, prob: float) -> tuple[str, str, list, pd.DataFrame]:

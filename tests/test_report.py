@@ -129,3 +129,24 @@ def test_a_curve_of_one_run_gets_the_laws_median_and_band(epoch_fit, epoch_runs)
     ours = [c.lines[0].get_xydata()[0] for c in bars if c.lines[0].get_xydata()[0, 0] == 2e10]
     assert len(ours) == 1  # (Epoch's own single-run budgets get theirs too)
     assert 1.5 < ours[0][1] < 3.0  # the law's median at that run, not a bare point
+
+
+def test_backtest_table_shows_each_coverage_with_its_calibrated_range():
+    import numpy as np
+
+    from bayescale import calibration as cal
+    from bayescale.report import _backtest_table
+
+    rng = np.random.default_rng(0)
+    draws = 3.0 + rng.standard_normal((2000, 1)) * 0.05 + rng.standard_normal((2000, 6)) * 0.01
+    summary, _ = cal.score_predictions(draws, np.full(6, 3.0))
+    table = pd.DataFrame([{"split": "compute <= 1e20", **summary, "status": "ok"}])
+    shown = _backtest_table(table)
+    lo, hi = summary["calibrated_0.9_lo"], summary["calibrated_0.9_hi"]
+    expected = f"{summary['coverage_0.9']:.2f}\u00a0({lo:.2f}\u2011{hi:.2f})"
+    assert shown.loc[0, "coverage_0.9"] == expected
+    assert not [c for c in shown if c.startswith("calibrated_") or c.endswith("_p")]
+    assert {"interval_score_90", "are_median", "status"} <= set(shown)
+    # a table written before the ranges existed is shown as it is
+    old = table[["split", "coverage_0.5", "coverage_0.9"]]
+    assert _backtest_table(old).equals(old)
