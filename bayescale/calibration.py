@@ -297,32 +297,40 @@ def coverage_if_calibrated(
     """Coverage a central ``level`` interval would get if the truth were a predictive draw.
 
     Each of ``n_truths`` joint draws of the predictive (one row of ``draws``, every point at
-    once) stands for the truth, and the share of points the predictive's own central intervals
-    cover is recorded. Where the forecast is right, the observed coverage is one more sample of
-    this distribution, so its spread is the coverage a calibrated forecast could show on these
+    once) stands for the truth, and the share of points covered by the central intervals of the
+    other draws is recorded. If the forecast is right, the observed coverage is one more sample
+    of this distribution: its spread is the coverage a calibrated forecast could show on these
     points. Errors shared by the points (an extrapolation error is one shift of the whole curve
     per draw) make it wide: then a split's coverage of 1.00 at 90 % can be what a calibrated
-    forecast most often shows, and a band such as 0.85-0.95 tests nothing there. Independent
-    errors make it narrow, about ``level +- 1.6 sqrt(level (1 - level) / points)``.
+    forecast often shows, and a band such as 0.85-0.95 tests little there. Independent errors
+    make it narrow, about ``level +- 1.6 sqrt(level (1 - level) / points)``. A coverage inside
+    the range is consistent with the forecast, not proof of it: a forecast that overstates a
+    shared error also widens its range (judge its width by the interval score).
 
     Parameters
     ----------
     draws : numpy.ndarray
-        Forecast draws, shape ``(samples, points)``, finite.
+        Forecast draws, shape ``(samples, points)``, at least 2 samples, none NaN (an overflow
+        to infinity is a draw beyond every interval, as in the observed coverage).
     level : float
         The intervals' central probability.
     n_truths : int
-        How many draws stand for the truth (at most ``samples``, chosen without replacement).
+        How many draws stand for the truth (at most half the samples, chosen without
+        replacement); the intervals are the other draws'.
     seed : int
         Seed of that choice.
 
     Returns
     -------
     numpy.ndarray
-        ``(n_truths,)`` coverages; its quantiles (5 % and 95 %) are the range a calibrated
-        forecast's coverage falls in nine times in ten. Pool independent splits by averaging
-        their arrays weighted by their points. A draw counts among the samples that set the
-        intervals it is scored by, which raises each coverage by at most ``1 / samples``.
+        ``(n_truths,)`` coverages; its 5 % and 95 % quantiles are the range a calibrated
+        forecast's coverage falls in nine times in ten. Independent splits pool by averaging
+        one coverage of each, weighted by their points.
+
+    Raises
+    ------
+    DataError
+        When ``draws`` is not 2-D with at least two samples, or holds NaN.
 
     Examples
     --------
@@ -334,15 +342,59 @@ def coverage_if_calibrated(
     >>> draws = rng.normal(size=(4000, 1)) + 0.1 * rng.normal(size=(4000, 5))
     >>> cov = coverage_if_calibrated(draws, 0.9)
     >>> round(float(cov.mean()), 2), round(float(np.mean(cov == 1.0)), 2)
-    (0.9, 0.88)
+    (0.91, 0.89)
     """
     draws = np.asarray(draws, float)
-    if draws.ndim != 2 or not np.all(np.isfinite(draws)):
-        raise DataError("coverage_if_calibrated needs finite draws shaped (samples, points).")
-    lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    if draws.ndim != 2 or draws.shape[0] < 2 or np.isnan(draws).any():
+        raise DataError(
+            "coverage_if_calibrated needs draws shaped (samples, points), at least 2 samples, "
+            "and no NaN."
+        )
     rng = np.random.default_rng(seed)
-    truths = draws[rng.choice(draws.shape[0], min(n_truths, draws.shape[0]), replace=False)]
+    order = rng.permutation(draws.shape[0])
+    n = min(n_truths, draws.shape[0] // 2)
+    truths, rest = draws[order[:n]], draws[order[n:]]
+    lo, hi = np.quantile(rest, [(1 - level) / 2, (1 + level) / 2], axis=0)
     return np.mean((truths >= lo) & (truths <= hi), axis=1)
+
+
+def calibrated_columns(table: pd.DataFrame) -> list[str]:
+    """Return the columns :func:`score_predictions` adds beside each coverage.
+
+    ``calibrated_<level>_lo`` / ``_hi`` (the range a calibrated forecast would show) and
+    ``coverage_<level>_p`` (the observed coverage's tail probability in it).
+
+    Examples
+    --------
+    >>> from bayescale.calibration import calibrated_columns
+    >>> cols = ["coverage_0.9", "calibrated_0.9_lo", "calibrated_0.9_hi", "coverage_0.9_p"]
+    >>> calibrated_columns(pd.DataFrame(columns=cols))
+    ['calibrated_0.9_lo', 'calibrated_0.9_hi', 'coverage_0.9_p']
+    """
+    pattern = r"calibrated_[0-9.]+_(lo|hi)|coverage_[0-9.]+_p"
+    return [c for c in table.columns if re.fullmatch(pattern, str(c))]
+
+
+def coverage_tail_probability(reference: np.ndarray, seen: float) -> float:
+    """Two-sided tail probability of an observed coverage among a calibrated forecast's.
+
+    ``2 min(P(C <= seen), P(C >= seen))`` with each tail counted as ``(1 + k) / (1 + n)`` over
+    the ``n`` reference coverages (:func:`coverage_if_calibrated`), so never 0; ties count in
+    both tails (conservative for a coverage that can take few values), capped at 1.
+
+    Examples
+    --------
+    >>> from bayescale.calibration import coverage_tail_probability
+    >>> reference = np.r_[np.full(90, 1.0), np.full(10, 0.0)]  # all or nothing
+    >>> coverage_tail_probability(reference, 1.0)
+    1.0
+    >>> round(coverage_tail_probability(reference, 0.0), 3)
+    0.218
+    """
+    n = reference.size
+    low = (1 + np.sum(reference <= seen + 1e-12)) / (1 + n)
+    high = (1 + np.sum(reference >= seen - 1e-12)) / (1 + n)
+    return float(min(1.0, 2 * min(low, high)))
 
 
 def score_predictions(
@@ -355,7 +407,9 @@ def score_predictions(
     each coverage, the range a calibrated forecast's coverage of these points would fall in
     (:func:`coverage_if_calibrated`, its 5 % and 95 % quantiles) and how far out the observed
     coverage lies in it: points that share their errors can cover all or nothing even when the
-    forecast is right, and a coverage is off only where this says so.
+    forecast is right. A coverage outside the range is off; one inside it is consistent with the
+    forecast (a forecast too wide in a shared error widens the range too: read the interval
+    score for its width).
 
     Parameters
     ----------
@@ -374,7 +428,8 @@ def score_predictions(
         "calibrated_<level>_hi": ..., "coverage_<level>_p": ...}``, and one row per point:
         ``y``, ``median``, ``are``, ``lo_<level>`` and ``hi_<level>``, ``pit``.
         ``coverage_<level>_p`` is the two-sided tail probability of the observed coverage
-        among a calibrated forecast's (1: in the middle; below 0.1: off).
+        among a calibrated forecast's (:func:`coverage_tail_probability`; 1: in the middle;
+        below 0.1: about outside the range, off).
 
     Raises
     ------
@@ -418,13 +473,12 @@ def score_predictions(
         points[f"lo_{level:g}"], points[f"hi_{level:g}"] = lo, hi
         summary[f"coverage_{level:g}"] = float(inside.mean())
     for level in levels:  # the coverage a calibrated forecast of these points would show
-        seen = summary[f"coverage_{level:g}"]
         ref = coverage_if_calibrated(draws, level)
-        lo_hi = np.quantile(ref, [0.05, 0.95])
+        lo_hi = np.quantile(ref, [0.05, 0.95], method="inverted_cdf")  # coverages that occur
         summary[f"calibrated_{level:g}_lo"] = float(lo_hi[0])
         summary[f"calibrated_{level:g}_hi"] = float(lo_hi[1])
-        tail = min(np.mean(ref <= seen + 1e-12), np.mean(ref >= seen - 1e-12))
-        summary[f"coverage_{level:g}_p"] = float(min(1.0, 2 * tail))
+        seen = summary[f"coverage_{level:g}"]
+        summary[f"coverage_{level:g}_p"] = coverage_tail_probability(ref, seen)
     lo, hi = points["lo_0.9"].to_numpy(), points["hi_0.9"].to_numpy()
     points["pit"] = (draws < y[None]).mean(axis=0)
     summary["interval_score_90"] = float(np.mean(interval_score(lo, hi, y, 0.9) / y))

@@ -489,7 +489,8 @@ def predicted_isoflop_minima(
         A band ``(lo, hi)`` of ``N`` per profile (keyed as the table's ``profile``), such as
         the fit's ``N*`` band at its budget: the table then says how often the measured minimum
         would land in it (``p_in_band``) if the fit is right. Near the data a right ``N*`` band
-        is narrower than the measurement's scatter, and most measured minima fall outside it.
+        is about as narrow as the measurement's scatter, or narrower, and many measured minima
+        fall outside it. A key that names no profile of ``runs`` is an error.
     **groups
         Group labels of the runs (``family="f1"``); omitted terms are a new group.
 
@@ -526,6 +527,12 @@ def predicted_isoflop_minima(
     if not 0 < prob < 1:
         raise ValueError(f"prob={prob!r}; give a probability strictly between 0 and 1.")
     key, c = profiles(runs, params, tokens, budget, decimals, post.cost)
+    unknown = sorted(set(bands or ()) - set(key), key=str)
+    if unknown:
+        raise ValueError(
+            f"bands names profiles the runs do not have: {unknown}; the runs' profiles are "
+            f"{sorted(set(key), key=str)} (keyed as the table's 'profile' column)."
+        )
     n = runs[params].to_numpy(float)
     draws = post.predict(
         kind="predictive",

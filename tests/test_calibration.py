@@ -63,13 +63,27 @@ def test_coverage_a_calibrated_forecast_would_show():
     assert summary["calibrated_0.9_lo"] <= summary["coverage_0.9"] <= summary["calibrated_0.9_hi"]
     narrow, _ = cal.score_predictions(5.0 + 0.5 * free, 5.0 + rng.standard_normal(200))
     assert narrow["coverage_0.9"] < 0.7 and narrow["coverage_0.9_p"] < 0.01
-    with pytest.raises(bs.DataError, match="finite draws"):
+    with pytest.raises(bs.DataError, match="no NaN"):
         cal.coverage_if_calibrated(np.full((10, 2), np.nan))
     # a backtest table's coverage columns are the levels, not their ranges or tail probabilities
     table = pd.DataFrame([{"split": "s", **summary}])
     assert cal.coverage_columns(table) == [f"coverage_{v:g}" for v in cal.LEVELS]
-    line = bayescale.plotting.plot_coverage(table).axes[0].get_lines()[0]
-    np.testing.assert_allclose(line.get_xdata(), cal.LEVELS)
+    ax = bayescale.plotting.plot_coverage(table).axes[0]
+    np.testing.assert_allclose(ax.get_lines()[0].get_xdata(), cal.LEVELS)
+    (bars,) = ax.collections  # one bar per level, from the calibrated range
+    ends = np.array([seg[:, 1] for seg in bars.get_segments()])
+    expected = [[summary[f"calibrated_{v:g}_{e}"] for e in ("lo", "hi")] for v in cal.LEVELS]
+    np.testing.assert_allclose(ends, expected)
+
+
+def test_tail_probability_of_a_coverage():
+    # all or nothing: 90 draws cover everything, 10 nothing
+    reference = np.r_[np.full(90, 1.0), np.full(10, 0.0)]
+    assert cal.coverage_tail_probability(reference, 1.0) == 1.0
+    assert cal.coverage_tail_probability(reference, 0.0) == pytest.approx(2 * 11 / 101)
+    assert cal.coverage_tail_probability(reference, 0.5) == pytest.approx(2 * 11 / 101)
+    # a coverage no reference draw reaches is never given probability 0
+    assert cal.coverage_tail_probability(np.full(999, 0.9), 0.2) == pytest.approx(2 / 1000)
 
 
 def test_a_split_whose_draws_overflow_is_a_row_that_says_so(monkeypatch):

@@ -256,15 +256,15 @@ def test_predicted_isoflop_minima_cover_the_measured_ones(ladder_fit):
     # how often a measured minimum lands in the N* band, were the fit right: the share of the
     # replicates that did (the ladder is the law's own), below the band's 90 %
     profile = row["profile"]
-    banded = bs.predicted_isoflop_minima(
-        post, planned, bands={profile: tuple(front), "no such profile": (1.0, 2.0)}
-    )
+    banded = bs.predicted_isoflop_minima(post, planned, bands={profile: tuple(front)})
     p_in = banded["p_in_band"].iloc[0]
     in_front = np.mean((n_meas >= front[0]) & (n_meas <= front[1]))
     assert p_in < 0.9 and abs(p_in - in_front) < 0.15, (p_in, in_front)
     whole = bs.predicted_isoflop_minima(post, planned, bands={profile: (1.0, 1e30)})
     assert whole["p_in_band"].iloc[0] == 1.0
     assert "p_in_band" not in table
+    with pytest.raises(ValueError, match="no such profile"):
+        bs.predicted_isoflop_minima(post, planned, bands={"no such profile": (1.0, 2.0)})
 
 
 def test_predicted_isoflop_minima_edges(ladder_fit):
@@ -291,7 +291,6 @@ def test_frontier_backtest_scores_held_out_minima(ladder_fit):
     assert table["fit_ok"].all() and (table["fit_warnings"] == "").all()
     np.testing.assert_allclose(table["distance"], np.log10([1e20 / 3e19, 3e19 / 1e19, 1e20 / 1e19]))
     assert table["inside_measured"].sum() >= 2
-    assert table["p_inside_if_right"].between(0, 1).all()
     width = np.log10(table["N_star_hi"] / table["N_star_lo"])
     assert np.all(width < np.log10(table["measured_hi"] / table["measured_lo"]))
     # each row is its own profile's: the measured minima are isoflop_minima's, and the bands
@@ -306,6 +305,11 @@ def test_frontier_backtest_scores_held_out_minima(ladder_fit):
     rows = table[table["held_out"] == 2]
     np.testing.assert_allclose(rows["measured_lo"], pred["N_opt_lo"], rtol=1e-6)
     np.testing.assert_allclose(rows["measured_hi"], pred["N_opt_hi"], rtol=1e-6)
+    # the chance a measured minimum lands in the N* band, from the same draws
+    band = zip(rows["N_star_lo"], rows["N_star_hi"], strict=True)
+    bands = dict(zip(rows["profile"], band, strict=True))
+    p_in = bs.predicted_isoflop_minima(post, held, bands=bands)["p_in_band"]
+    np.testing.assert_allclose(rows["p_inside_if_right"], p_in, rtol=1e-6)
     n_star = frontier(post, rows["compute"].to_numpy())["N_opt"].median(("chain", "draw"))
     np.testing.assert_allclose(rows["N_star"], n_star.values, rtol=1e-6)
     assert table.attrs["band"] == 0.9 and "parabola" in table.attrs["bias"]
