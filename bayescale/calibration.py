@@ -282,6 +282,16 @@ def interval_score(lo: np.ndarray, hi: np.ndarray, y: np.ndarray, level: float) 
 def coverage_columns(table: pd.DataFrame) -> list[str]:
     """Return the ``coverage_<level>`` columns of a backtest table, in order (not ``_p``).
 
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table of :func:`backtest` (or any table with its column names).
+
+    Returns
+    -------
+    list of str
+        The names of the coverage columns, one per interval level.
+
     Examples
     --------
     >>> from bayescale.calibration import coverage_columns
@@ -364,6 +374,16 @@ def calibrated_columns(table: pd.DataFrame) -> list[str]:
     ``calibrated_<level>_lo`` / ``_hi`` (the range a calibrated forecast would show) and
     ``coverage_<level>_p`` (the observed coverage's tail probability in it).
 
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table of :func:`backtest` (or any table with its column names).
+
+    Returns
+    -------
+    list of str
+        Those columns' names, in the table's order (empty for a table written before them).
+
     Examples
     --------
     >>> from bayescale.calibration import calibrated_columns
@@ -381,6 +401,18 @@ def coverage_tail_probability(reference: np.ndarray, seen: float) -> float:
     ``2 min(P(C <= seen), P(C >= seen))`` with each tail counted as ``(1 + k) / (1 + n)`` over
     the ``n`` reference coverages (:func:`coverage_if_calibrated`), so never 0; ties count in
     both tails (conservative for a coverage that can take few values), capped at 1.
+
+    Parameters
+    ----------
+    reference : numpy.ndarray
+        Coverages a calibrated forecast would show (:func:`coverage_if_calibrated`).
+    seen : float
+        The observed coverage.
+
+    Returns
+    -------
+    float
+        The tail probability: 1 in the middle of the reference, small in its tails.
 
     Examples
     --------

@@ -128,7 +128,7 @@ def frontier_backtest(
         brackets a minimum: the fit did not expect the one measured) and ``p_bracketed`` (the chance
         that the profile brackets its minimum); ``p_inside_if_right``, the chance that the measured
         minimum would land in the ``N*`` band if the fit were right (its predictive's measured
-        minima inside the band: the measurement scatters, and near the data a right band holds few
+        minima inside the band: the measurement scatters, and near the data a right band holds fewer
         of them; sum it for the count to expect); and ``tokens_per_param_star``, the fit's median
         ``D*/N*``. ``attrs["train_index"]`` maps each count to the positions of the runs fitted (a
         list of the table's rows, in order); ``attrs["band"]`` is ``prob``, ``attrs["bias"]`` the
