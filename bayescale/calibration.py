@@ -279,26 +279,34 @@ def interval_score(lo: np.ndarray, hi: np.ndarray, y: np.ndarray, level: float) 
     return (hi - lo) + (2 / a) * (lo - y) * (y < lo) + (2 / a) * (y - hi) * (y > hi)
 
 
-def coverage_columns(table: pd.DataFrame) -> list[str]:
-    """Return the ``coverage_<level>`` columns of a backtest table, in order (not ``_p``).
+def coverage_columns(table: pd.DataFrame, ranges: bool = False) -> list[str]:
+    """Return the ``coverage_<level>`` columns of a backtest table, or the columns beside them.
 
     Parameters
     ----------
     table : pandas.DataFrame
         A table of :func:`backtest` (or any table with its column names).
+    ranges : bool
+        Return instead the columns :func:`score_predictions` adds beside each coverage:
+        ``calibrated_<level>_lo`` / ``_hi`` (the range a calibrated forecast would show) and
+        ``coverage_<level>_p`` (the observed coverage's tail probability in it); none for a
+        table written before them.
 
     Returns
     -------
     list of str
-        The names of the coverage columns, one per interval level.
+        The names, in the table's order.
 
     Examples
     --------
     >>> from bayescale.calibration import coverage_columns
-    >>> coverage_columns(pd.DataFrame(columns=["split", "coverage_0.5", "coverage_0.5_p"]))
-    ['coverage_0.5']
+    >>> cols = ["split", "coverage_0.5", "calibrated_0.5_lo", "coverage_0.5_p"]
+    >>> table = pd.DataFrame(columns=cols)
+    >>> coverage_columns(table), coverage_columns(table, ranges=True)
+    (['coverage_0.5'], ['calibrated_0.5_lo', 'coverage_0.5_p'])
     """
-    return [c for c in table.columns if re.fullmatch(r"coverage_[0-9.]+", str(c))]
+    pattern = r"calibrated_[0-9.]+_(lo|hi)|coverage_[0-9.]+_p" if ranges else r"coverage_[0-9.]+"
+    return [c for c in table.columns if re.fullmatch(pattern, str(c))]
 
 
 def coverage_if_calibrated(
@@ -366,33 +374,6 @@ def coverage_if_calibrated(
     truths, rest = draws[order[:n]], draws[order[n:]]
     lo, hi = np.quantile(rest, [(1 - level) / 2, (1 + level) / 2], axis=0)
     return np.mean((truths >= lo) & (truths <= hi), axis=1)
-
-
-def calibrated_columns(table: pd.DataFrame) -> list[str]:
-    """Return the columns :func:`score_predictions` adds beside each coverage.
-
-    ``calibrated_<level>_lo`` / ``_hi`` (the range a calibrated forecast would show) and
-    ``coverage_<level>_p`` (the observed coverage's tail probability in it).
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        A table of :func:`backtest` (or any table with its column names).
-
-    Returns
-    -------
-    list of str
-        Those columns' names, in the table's order (empty for a table written before them).
-
-    Examples
-    --------
-    >>> from bayescale.calibration import calibrated_columns
-    >>> cols = ["coverage_0.9", "calibrated_0.9_lo", "calibrated_0.9_hi", "coverage_0.9_p"]
-    >>> calibrated_columns(pd.DataFrame(columns=cols))
-    ['calibrated_0.9_lo', 'calibrated_0.9_hi', 'coverage_0.9_p']
-    """
-    pattern = r"calibrated_[0-9.]+_(lo|hi)|coverage_[0-9.]+_p"
-    return [c for c in table.columns if re.fullmatch(pattern, str(c))]
 
 
 def coverage_tail_probability(reference: np.ndarray, seen: float) -> float:

@@ -435,7 +435,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     print(f"Backtest on {source} ({len(df)} rows), split: {args.split}")
     table = calibration.backtest(model, df, splits, draws=args.draws, seed=args.seed)
     pd.set_option("display.width", 160)
-    shown = table.drop(columns=["data_warnings", *calibration.calibrated_columns(table)])
+    shown = table.drop(columns=["data_warnings", *calibration.coverage_columns(table, ranges=True)])
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     for _, row in table.iterrows():
         for level in (0.5, 0.9):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bayescale.calibration import calibrated_columns, coverage_columns
+from bayescale.calibration import coverage_columns
 from bayescale.data import DEFAULT_COLUMNS, compute_of
 from bayescale.decisions import decision_table
 from bayescale.diagnostics import checks, format_report
@@ -310,7 +310,7 @@ def _backtest_table(backtest: pd.DataFrame) -> pd.DataFrame:
                 f"{c:.2f}\u00a0({a:.2f}\u2011{b:.2f})" if pd.notna(a) else f"{c:.2f}"
                 for c, a, b in zip(out[col], out[lo], out[hi], strict=True)
             ]
-    drop = calibrated_columns(out)
+    drop = coverage_columns(out, ranges=True)
     drop += [c for c in ("crps", "are_mean") if c in out]  # the figure and the table's width
     drop += [c for c in ("dataset", "data_warnings") if c in out and not out[c].fillna("").any()]
     return out.drop(columns=drop)
