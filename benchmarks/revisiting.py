@@ -18,7 +18,9 @@ The prior across ladders is refitted without this benchmark (leave-one-dataset-o
 hierarchical model over a domain's curves that is the Bayesian counterpart of NSL-PFN's learned
 prior): the records of every curve's ``training == 1`` rows, under each law, fit that domain's
 prior of the error scales, and every curve of the domain is fitted with it. No held-out row
-enters it.
+enters it. ``--pool-by dataset`` pools the curves of each training dataset instead (the IC
+curves of one image dataset, whatever the shots and the model; a dataset with fewer than three
+curves keeps its domain's prior): one level closer to the curve.
 Run: ``.venv/bin/python benchmarks/revisiting.py [--domains IC NMT LM BB] [--draws 500]
 [--law average] [--pool]`` (about 25 min on 2 cores for every curve and both laws).
 """
@@ -84,23 +86,28 @@ def score_curve(draws: np.ndarray, y: np.ndarray) -> dict[str, float]:
     }
 
 
-def pooled(models: dict[str, bs.Model], domain: pd.DataFrame) -> dict[str, bs.Model]:
-    """Each law's model with the prior pooled over the domain's curves (training rows only).
+def dataset_of(domain: str, task: str) -> str:
+    """The training dataset of a curve's task: ``bird`` of IC's ``bird_5``; else the task."""
+    return task.split("_")[0] if domain == "IC" else task
 
-    A domain with too few curves long enough for a record keeps the prior across ladders.
+
+def pooled(models: dict[str, bs.Model], curves: pd.DataFrame, label: str) -> dict[str, bs.Model]:
+    """Each law's model with the prior pooled over these curves (training rows only).
+
+    Curves too few or too short for a record keep the prior across ladders.
     """
-    tables = {c: sub for c, sub in domain[domain["training"] == 1].groupby("curve")}
+    tables = {c: sub for c, sub in curves[curves["training"] == 1].groupby("curve")}
     out = {}
     for name, model in models.items():
         try:
             prior = bs.record.pooled_prior(model, tables)
         except ValueError as e:
-            print(f"{domain['domain'].iloc[0]} {name}: not pooled ({e})", flush=True)
+            print(f"{label} {name}: not pooled ({e})", flush=True)
             out[name] = model
             continue
         sd = np.sqrt(np.diag(prior.cov))
         print(
-            f"{domain['domain'].iloc[0]} {name}: prior pooled over {len(prior.fitted_on)} curves, "
+            f"{label} {name}: prior pooled over {len(prior.fitted_on)} curves, "
             f"sigma_o median {np.exp(prior.mean[0]):.4f} (log sd {sd[0]:.2f}), sigma_g median "
             f"{np.exp(prior.mean[1]):.4f} (log sd {sd[1]:.2f})",
             flush=True,
@@ -108,6 +115,29 @@ def pooled(models: dict[str, bs.Model], domain: pd.DataFrame) -> dict[str, bs.Mo
         out[name] = bs.Model(
             law=model.law, extrapolation=model.extrapolation, extrapolation_prior=prior
         )
+    return out
+
+
+def pooled_by(
+    models: dict[str, bs.Model], curves: pd.DataFrame, by: str
+) -> dict[str, dict[str, bs.Model]]:
+    """Every curve's models with the prior pooled over its domain's or its dataset's curves."""
+    out: dict[str, dict[str, bs.Model]] = {}
+    for domain, sub in curves.groupby("domain"):
+        rest = sub  # the curves that take their domain's prior
+        if by == "dataset":
+            dataset = [dataset_of(str(domain), t) for t in sub["task"]]
+            few = []
+            for name, part in sub.groupby(dataset):
+                if part["curve"].nunique() < 3:
+                    few.extend(part["curve"].unique())
+                    continue
+                mine = pooled(models, part, f"{domain}/{name}")
+                out.update(dict.fromkeys(part["curve"].unique(), mine))
+            rest = sub[sub["curve"].isin(few)]
+        if not rest.empty:
+            mine = pooled(models, sub, str(domain))
+            out.update(dict.fromkeys(rest["curve"].unique(), mine))
     return out
 
 
@@ -127,6 +157,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="fit each domain's prior of the error scales on its curves' training rows",
     )
+    parser.add_argument(
+        "--pool-by",
+        choices=["domain", "dataset"],
+        default="domain",
+        help="with --pool: the curves that share a prior (dataset: each training dataset's)",
+    )
     args = parser.parse_args(argv)
     if not common.ready():
         return 0
@@ -140,16 +176,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.law in (name, "average")
     }
     curves = curves[curves["domain"].isin(args.domains)]
-    by_domain = {d: models for d in args.domains}
+    by_curve = dict.fromkeys(curves["curve"].unique(), models)
     if args.pool:
-        by_domain = {d: pooled(models, sub) for d, sub in curves.groupby("domain")}
+        by_curve.update(pooled_by(models, curves, args.pool_by))
     rows = []
     for curve, df in curves.groupby("curve"):
         train, test = df[df["training"] == 1], df[df["training"] == 0]
         if test.empty:
             continue
         settings = {"chains": 4, "draws": args.draws, "warmup": args.draws, "progress_bar": False}
-        mine = by_domain[df["domain"].iloc[0]]
+        mine = by_curve[curve]
         posts = {name: model.fit(train, **settings) for name, model in mine.items()}
         weights = dict.fromkeys(posts, 1.0)  # no law preferred: the spread between them counts
         x = test["tokens"].to_numpy(float)
