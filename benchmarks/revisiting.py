@@ -22,7 +22,8 @@ enters it. ``--pool-by dataset`` pools the curves of each training dataset inste
 curves of one image dataset, whatever the shots and the model; a dataset with fewer than three
 curves keeps its domain's prior): one level closer to the curve.
 Run: ``.venv/bin/python benchmarks/revisiting.py [--domains IC NMT LM BB] [--draws 500]
-[--law average] [--pool]`` (about 25 min on 2 cores for every curve and both laws).
+[--law average] [--pool [--pool-by dataset]]`` (about 40 min on 2 cores for every curve and
+both laws).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Literal
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -60,8 +62,15 @@ def finite(v: np.ndarray) -> np.ndarray:
     return v[np.isfinite(v)]
 
 
-def score_curve(draws: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """RMSLE, mean log predictive density (raw units) and MSCE of one curve's held-out rows."""
+def score_curve(
+    draws: np.ndarray, y: np.ndarray, references: dict[float, list[np.ndarray]] | None = None
+) -> dict[str, float]:
+    """RMSLE, mean log predictive density (raw units) and MSCE of one curve's held-out rows.
+
+    Also the coverage at every level (``coverage_<level>``); ``references`` collects, per level,
+    the coverages a calibrated forecast of the curve would show (one array per curve whose
+    draws are all finite; a curve with an overflow gets none, and a NaN ``msce_if_calibrated``).
+    """
     with np.errstate(divide="ignore", over="ignore"):
         log_draws = np.log(draws)
     med = np.median(draws, axis=0)
@@ -71,39 +80,65 @@ def score_curve(draws: np.ndarray, y: np.ndarray) -> dict[str, float]:
         float(stats.gaussian_kde(finite(log_draws[:, i])).logpdf(np.log(y[i]))[0] - np.log(y[i]))
         for i in range(y.size)
     ]
-    msce, reference = [], []
+    msce, reference, coverage = [], [], {}
     for level in LEVELS:
         lo, hi = np.quantile(draws, [0.5 - level / 2, 0.5 + level / 2], axis=0)
-        msce.append((np.mean((y >= lo) & (y <= hi)) - level) ** 2)
+        coverage[f"coverage_{level}"] = float(np.mean((y >= lo) & (y <= hi)))
+        msce.append((coverage[f"coverage_{level}"] - level) ** 2)
         # the same draws stand for the truth at every level (one seed): one MSCE per truth
         if not np.isnan(draws).any():  # an overflow to inf is a draw outside every interval
-            reference.append((coverage_if_calibrated(draws, level, n_truths=400) - level) ** 2)
+            calibrated = coverage_if_calibrated(draws, level, n_truths=400)
+            reference.append((calibrated - level) ** 2)
+            if references is not None:
+                references.setdefault(level, []).append(calibrated)
     return {
         "rmsle": rmsle,
         "log_lik": float(np.mean(lpd)),
         "msce": float(np.mean(msce)),
         "msce_if_calibrated": float(np.mean(reference)) if reference else np.nan,
+        **coverage,
     }
 
 
+def mean_coverage_range(
+    calibrated: list[np.ndarray], seed: int = 0, n: int = 4000
+) -> tuple[float, float]:
+    """5-95 % range of the mean coverage over curves that a calibrated forecast would show.
+
+    One reference coverage of each curve (``coverage_if_calibrated``), drawn at random, then
+    averaged: this assumes the curves' errors independent. Curves that share a model and a
+    dataset (its 5-, 10- and 25-shot curves) may err together, which widens the true range.
+    """
+    rng = np.random.default_rng(seed)
+    means = np.mean([rng.choice(c, size=n) for c in calibrated], axis=0)
+    lo, hi = np.quantile(means, [0.05, 0.95])
+    return float(lo), float(hi)
+
+
 def dataset_of(domain: str, task: str) -> str:
-    """The training dataset of a curve's task: ``bird`` of IC's ``bird_5``; else the task."""
+    """The training dataset of a curve's task: ``bird`` of IC's ``bird_5``.
+
+    Outside IC the task itself (BIG-Bench's ``('date', '1-shot')`` and ``('date', '2-shot')``
+    are two datasets, each of fewer than three curves: they take their domain's prior).
+    """
     return task.split("_")[0] if domain == "IC" else task
 
 
-def pooled(models: dict[str, bs.Model], curves: pd.DataFrame, label: str) -> dict[str, bs.Model]:
+def pooled(
+    models: dict[str, bs.Model], curves: pd.DataFrame, label: str
+) -> dict[str, bs.Model | None]:
     """Each law's model with the prior pooled over these curves (training rows only).
 
-    Curves too few or too short for a record keep the prior across ladders.
+    ``None`` for a law whose curves are too few or too short for a pooled prior.
     """
     tables = {c: sub for c, sub in curves[curves["training"] == 1].groupby("curve")}
-    out = {}
+    out: dict[str, bs.Model | None] = {}
     for name, model in models.items():
         try:
             prior = bs.record.pooled_prior(model, tables)
         except ValueError as e:
             print(f"{label} {name}: not pooled ({e})", flush=True)
-            out[name] = model
+            out[name] = None
             continue
         sd = np.sqrt(np.diag(prior.cov))
         print(
@@ -119,26 +154,39 @@ def pooled(models: dict[str, bs.Model], curves: pd.DataFrame, label: str) -> dic
 
 
 def pooled_by(
-    models: dict[str, bs.Model], curves: pd.DataFrame, by: str
+    models: dict[str, bs.Model], curves: pd.DataFrame, by: Literal["domain", "dataset"]
 ) -> dict[str, dict[str, bs.Model]]:
-    """Every curve's models with the prior pooled over its domain's or its dataset's curves."""
+    """Every curve's models, the prior pooled over its domain's or its dataset's curves.
+
+    A dataset of fewer than three curves, or whose curves give too few records, takes its
+    domain's pooled prior; a domain that cannot be pooled keeps the prior across ladders.
+    """
     out: dict[str, dict[str, bs.Model]] = {}
     for domain, sub in curves.groupby("domain"):
-        rest = sub  # the curves that take their domain's prior
-        if by == "dataset":
-            dataset = [dataset_of(str(domain), t) for t in sub["task"]]
-            few = []
-            for name, part in sub.groupby(dataset):
-                if part["curve"].nunique() < 3:
-                    few.extend(part["curve"].unique())
-                    continue
-                mine = pooled(models, part, f"{domain}/{name}")
-                out.update(dict.fromkeys(part["curve"].unique(), mine))
-            rest = sub[sub["curve"].isin(few)]
-        if not rest.empty:
-            mine = pooled(models, sub, str(domain))
-            out.update(dict.fromkeys(rest["curve"].unique(), mine))
+        label = str(domain)
+        whole: dict[str, bs.Model] | None = None  # the domain's pooled models, when needed
+        if by == "domain":
+            whole = filled(pooled(models, sub, label), models)
+            out.update(dict.fromkeys(sub["curve"].unique(), whole))
+            continue
+        dataset = pd.Series([dataset_of(label, t) for t in sub["task"]], index=sub.index)
+        for name, part in sub.groupby(dataset):
+            mine: dict[str, bs.Model | None] = dict.fromkeys(models)
+            if part["curve"].nunique() >= bs.record.MIN_POOLED_LADDERS:
+                mine = pooled(models, part, f"{label}/{name}")
+            if any(v is None for v in mine.values()):
+                if whole is None:
+                    whole = filled(pooled(models, sub, label), models)
+                mine = filled(mine, whole)
+            out.update(dict.fromkeys(part["curve"].unique(), filled(mine, models)))
     return out
+
+
+def filled(
+    models: dict[str, bs.Model | None], fallback: dict[str, bs.Model]
+) -> dict[str, bs.Model]:
+    """``models`` with every law that could not be pooled (``None``) taken from ``fallback``."""
+    return {k: fallback[k] if v is None else v for k, v in models.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pool:
         by_curve.update(pooled_by(models, curves, args.pool_by))
     rows = []
+    references: dict[str, dict[float, list[np.ndarray]]] = {}
     for curve, df in curves.groupby("curve"):
         train, test = df[df["training"] == 1], df[df["training"] == 0]
         if test.empty:
@@ -193,9 +242,11 @@ def main(argv: list[str] | None = None) -> int:
             posts, weights, n_draws=4 * args.draws, D=x, kind="predictive"
         )
         draws = np.asarray(mixed)
-        scores = score_curve(draws, test["loss"].to_numpy(float))
+        group = "IC" if df["domain"].iloc[0] == "IC" else "NLP"
+        scores = score_curve(draws, test["loss"].to_numpy(float), references.setdefault(group, {}))
         rows.append({"domain": df["domain"].iloc[0], "curve": curve, **scores})
-        print(f"{curve}: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()), flush=True)
+        shown = {k: v for k, v in scores.items() if not k.startswith("coverage_")}
+        print(f"{curve}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items()), flush=True)
     table = pd.DataFrame(rows)
     table["group"] = np.where(table["domain"] == "IC", "IC", "NLP")
     print("\nper domain (mean over curves):")
@@ -211,6 +262,21 @@ def main(argv: list[str] | None = None) -> int:
         for name, msce, rmsle, ll in PUBLISHED[group]:
             extra = "" if rmsle is None else f", RMSLE {rmsle:.3f}, log-lik {ll:.2f}"
             print(f"    {name}: MSCE {msce:.3f}{extra}")
+    print(
+        "\nmean coverage over curves at each level, over the curves whose draws are all finite "
+        "(if the curves' errors are independent, a calibrated forecast's mean lies in the "
+        "5-95 % range in brackets nine times in ten):"
+    )
+    for group, sub in table.groupby("group"):
+        sub = sub[sub["msce_if_calibrated"].notna()]  # the curves with a reference
+        if sub.empty:
+            print(f"{group}: no curve with finite draws")
+            continue
+        cells = []
+        for level in LEVELS:
+            lo, hi = mean_coverage_range(references[group][level])
+            cells.append(f"{level}: {sub[f'coverage_{level}'].mean():.2f} [{lo:.2f}, {hi:.2f}]")
+        print(f"{group} ({len(sub)} curves): " + "; ".join(cells))
     return 0
 
 
