@@ -22,7 +22,7 @@ enters it. ``--pool-by dataset`` pools the curves of each training dataset inste
 curves of one image dataset, whatever the shots and the model; a dataset with fewer than three
 curves keeps its domain's prior): one level closer to the curve.
 Run: ``.venv/bin/python benchmarks/revisiting.py [--domains IC NMT LM BB] [--draws 500]
-[--law average] [--pool [--pool-by dataset]]`` (about 40 min on 2 cores for every curve and
+[--law average] [--pool [--pool-by dataset]]`` (about 35 min on 2 cores for every curve and
 both laws).
 """
 
