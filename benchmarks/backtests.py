@@ -166,10 +166,8 @@ def pooled_range(sub: pd.DataFrame, level: float) -> str:
     They are not quite: a dataset's splits overlap in their held-out runs (Epoch's lower compute
     cut holds out every run of the higher one), so the true range is somewhat wider.
     """
-    rng = np.random.default_rng(0)
-    ref = np.stack([rng.choice(r, 2000) for r in sub[f"reference_{level:g}"]])  # (splits, 2000)
-    pooled = np.average(ref, axis=0, weights=sub["n_test"].to_numpy(float))
-    lo, hi = np.quantile(pooled, [0.05, 0.95])
+    weights = sub["n_test"].to_numpy(float)
+    lo, hi = common.pooled_coverage_range(list(sub[f"reference_{level:g}"]), weights, n=2000)
     return f"[{lo:.2f}, {hi:.2f}]"
 
 

@@ -100,21 +100,6 @@ def score_curve(
     }
 
 
-def mean_coverage_range(
-    calibrated: list[np.ndarray], seed: int = 0, n: int = 4000
-) -> tuple[float, float]:
-    """5-95 % range of the mean coverage over curves that a calibrated forecast would show.
-
-    One reference coverage of each curve (``coverage_if_calibrated``), drawn at random, then
-    averaged: this assumes the curves' errors independent. Curves that share a model and a
-    dataset (its 5-, 10- and 25-shot curves) may err together, which widens the true range.
-    """
-    rng = np.random.default_rng(seed)
-    means = np.mean([rng.choice(c, size=n) for c in calibrated], axis=0)
-    lo, hi = np.quantile(means, [0.05, 0.95])
-    return float(lo), float(hi)
-
-
 def dataset_of(domain: str, task: str) -> str:
     """The training dataset of a curve's task: ``bird`` of IC's ``bird_5``.
 
@@ -274,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         cells = []
         for level in LEVELS:
-            lo, hi = mean_coverage_range(references[group][level])
+            lo, hi = common.pooled_coverage_range(references[group][level])
             cells.append(f"{level}: {sub[f'coverage_{level}'].mean():.2f} [{lo:.2f}, {hi:.2f}]")
         print(f"{group} ({len(sub)} curves): " + "; ".join(cells))
     return 0
