@@ -21,9 +21,11 @@ prior of the error scales, and every curve of the domain is fitted with it. No h
 enters it. ``--pool-by dataset`` pools the curves of each training dataset instead (the IC
 curves of one image dataset, whatever the shots and the model; a dataset with fewer than three
 curves keeps its domain's prior): one level closer to the curve.
+``--likelihood normal`` fits every curve (and its records) with a normal likelihood instead of
+the default Student-t.
 Run: ``.venv/bin/python benchmarks/revisiting.py [--domains IC NMT LM BB] [--draws 500]
-[--law average] [--pool [--pool-by dataset]]`` (about 35 min on 2 cores for every curve and
-both laws).
+[--law average] [--pool [--pool-by dataset]] [--likelihood normal]`` (about 35 min on 2 cores
+for every curve and both laws).
 """
 
 from __future__ import annotations
@@ -133,7 +135,10 @@ def pooled(
             flush=True,
         )
         out[name] = bs.Model(
-            law=model.law, extrapolation=model.extrapolation, extrapolation_prior=prior
+            law=model.law,
+            extrapolation=model.extrapolation,
+            likelihood=model.likelihood,
+            extrapolation_prior=prior,
         )
     return out
 
@@ -180,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--extrapolation", default="learned")
     parser.add_argument(
+        "--likelihood",
+        choices=["student_t", "normal"],
+        default="student_t",
+        help="the noise of every curve's fit (and of its records and pooled prior)",
+    )
+    parser.add_argument(
         "--law",
         choices=["power", "m4", "average"],
         default="power",
@@ -204,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     curves = bs.datasets.load("revisiting_scaling_benchmark")
     laws = {"power": SaturatingPowerLaw(x="D"), "m4": M4(x="D")}
     models = {
-        name: bs.Model(law=law, extrapolation=args.extrapolation)
+        name: bs.Model(law=law, extrapolation=args.extrapolation, likelihood=args.likelihood)
         for name, law in laws.items()
         if args.law in (name, "average")
     }
