@@ -21,11 +21,19 @@ prior of the error scales, and every curve of the domain is fitted with it. No h
 enters it. ``--pool-by dataset`` pools the curves of each training dataset instead (the IC
 curves of one image dataset, whatever the shots and the model; a dataset with fewer than three
 curves keeps its domain's prior): one level closer to the curve.
+
+``--pool-law`` pools the law's shape over a domain's curves too (empirical Bayes): each curve is
+first fitted by the law alone (2 chains of 300 draws, its training rows), and each curve's prior
+of the exponents (:data:`SHAPE_SITES`) and of the irreducible loss relative to its smallest
+training loss is a normal at the median of the *other* curves' posterior medians, with 1.4826
+times their median absolute deviation as scale (at least :data:`MIN_PRIOR_SD`). The medians are
+cached (``--cache``).
 ``--likelihood normal`` fits every curve (and its records) with a normal likelihood instead of
 the default Student-t.
 Run: ``.venv/bin/python benchmarks/revisiting.py [--domains IC NMT LM BB] [--draws 500]
-[--law average] [--pool [--pool-by dataset]] [--likelihood normal]`` (about 35 min on 2 cores
-for every curve and both laws).
+[--law average] [--pool [--pool-by dataset]] [--pool-law] [--likelihood normal]`` (about 35 min
+on 2 cores for every curve and both laws; ``--pool-law`` adds about 20 min for the law-alone
+fits the first time, and refits each curve's records under its own priors).
 """
 
 from __future__ import annotations
@@ -57,6 +65,13 @@ PUBLISHED = {
     "IC": [("MCMC (M4 law)", 0.038, None, None), ("NSL-PFN", 0.051, 0.028, 3.33)],
     "NLP": [("NSL-PFN", 0.115, 0.019, 2.77), ("MCMC", 0.37, None, None)],
 }
+
+
+#: Law parameters whose prior ``--pool-law`` pools over a domain's curves (besides ``log_E``):
+#: the exponents, which do not depend on where a curve's data are centred.
+SHAPE_SITES = {"power": ("log_alpha",), "m4": ("log_alpha", "log_c")}
+#: Smallest scale of a pooled law prior (on the log of a parameter).
+MIN_PRIOR_SD = 0.05
 
 
 def finite(v: np.ndarray) -> np.ndarray:
@@ -179,6 +194,72 @@ def filled(
     return {k: fallback[k] if v is None else v for k, v in models.items()}
 
 
+def law_medians(models: dict[str, bs.Model], curves: pd.DataFrame, cache: Path) -> pd.DataFrame:
+    """Posterior medians of every law's parameters, fitted alone to each curve's training rows.
+
+    One row per curve and law: ``domain``, ``curve``, ``law``, ``loss_min`` (the smallest
+    training loss) and the median of every scalar posterior variable. Rows already in ``cache``
+    (a CSV) are read, the missing ones fitted and added.
+    """
+    done = pd.read_csv(cache) if cache.is_file() else pd.DataFrame(columns=["curve", "law"])
+    have = set(zip(done["curve"], done["law"], strict=True))
+    rows = []
+    for (domain, curve), df in curves.groupby(["domain", "curve"]):
+        train = df[df["training"] == 1]
+        for name, model in models.items():
+            if (curve, name) in have:
+                continue
+            alone = bs.Model(law=model.law, likelihood=model.likelihood, extrapolation="none")
+            post = alone.fit(train, chains=2, draws=300, warmup=300, progress_bar=False)
+            draws = post.draws_tree.posterior
+            rows.append(
+                {
+                    "domain": domain,
+                    "curve": curve,
+                    "law": name,
+                    "loss_min": float(train["loss"].min()),
+                    **{
+                        str(v): float(np.median(draws[v]))
+                        for v in draws.data_vars
+                        if draws[v].ndim == 2  # scalars: (chain, draw)
+                    },
+                }
+            )
+            print(f"law alone: {curve} {name}", flush=True)
+    if rows:
+        done = pd.concat([done, pd.DataFrame(rows)], ignore_index=True)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        done.to_csv(cache, index=False)
+    return done
+
+
+def robust_normal(values: np.ndarray) -> tuple[float, float]:
+    """Median and 1.4826 x median absolute deviation (at least :data:`MIN_PRIOR_SD`)."""
+    mid = float(np.median(values))
+    return mid, max(1.4826 * float(np.median(np.abs(values - mid))), MIN_PRIOR_SD)
+
+
+def with_law_prior(
+    model: bs.Model, name: str, curve: str, train: pd.DataFrame, medians: pd.DataFrame
+) -> bs.Model:
+    """``model`` with its law's shape and floor priors pooled over the domain's other curves."""
+    domain = train["domain"].iloc[0]
+    other = medians[
+        (medians["law"] == name) & (medians["domain"] == domain) & (medians["curve"] != curve)
+    ]
+    floor, spread = robust_normal((other["log_E"] - np.log(other["loss_min"])).to_numpy())
+    priors = {"log_E": f"Normal({np.log(train['loss'].min()) + floor:.6f}, {spread:.6f})"}
+    for site in SHAPE_SITES[name]:
+        priors[site] = "Normal({:.6f}, {:.6f})".format(*robust_normal(other[site].to_numpy()))
+    return bs.Model(
+        law=model.law,
+        extrapolation=model.extrapolation,
+        likelihood=model.likelihood,
+        extrapolation_prior=model.extrapolation_prior,
+        priors=priors,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--domains", nargs="*", default=["IC", "NMT", "LM", "BB"])
@@ -207,6 +288,19 @@ def main(argv: list[str] | None = None) -> int:
         default="domain",
         help="with --pool: the curves that share a prior (dataset: each training dataset's)",
     )
+    parser.add_argument(
+        "--pool-law",
+        action="store_true",
+        help="pool the law's exponents and floor over a domain's curves (empirical Bayes)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        / "bayescale"
+        / "revisiting_law_medians_v1.csv",
+        help="CSV of the law-alone fits' medians (--pool-law), read and extended",
+    )
     args = parser.parse_args(argv)
     if not common.ready():
         return 0
@@ -223,6 +317,10 @@ def main(argv: list[str] | None = None) -> int:
     by_curve = dict.fromkeys(curves["curve"].unique(), models)
     if args.pool:
         by_curve.update(pooled_by(models, curves, args.pool_by))
+    medians = None
+    if args.pool_law:
+        cache = args.cache.with_stem(f"{args.cache.stem}_{args.likelihood}")
+        medians = law_medians(models, curves, cache)
     rows = []
     references: dict[str, dict[float, list[np.ndarray]]] = {}
     for curve, df in curves.groupby("curve"):
@@ -231,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         settings = {"chains": 4, "draws": args.draws, "warmup": args.draws, "progress_bar": False}
         mine = by_curve[curve]
+        if medians is not None:
+            mine = {n: with_law_prior(m, n, curve, train, medians) for n, m in mine.items()}
         posts = {name: model.fit(train, **settings) for name, model in mine.items()}
         weights = dict.fromkeys(posts, 1.0)  # no law preferred: the spread between them counts
         x = test["tokens"].to_numpy(float)
