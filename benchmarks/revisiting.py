@@ -26,8 +26,9 @@ curves keeps its domain's prior): one level closer to the curve.
 first fitted by the law alone (2 chains of 300 draws, its training rows), and each curve's prior
 of the exponents (:data:`SHAPE_SITES`) and of the irreducible loss relative to its smallest
 training loss is a normal at the median of the *other* curves' posterior medians, with 1.4826
-times their median absolute deviation as scale (at least :data:`MIN_PRIOR_SD`). The medians are
-cached (``--cache``).
+times their median absolute deviation as scale (at least :data:`MIN_PRIOR_SD`; with fewer than
+:data:`MIN_POOLED_CURVES` other curves, the law's default prior). The medians are cached
+(``--cache``).
 ``--likelihood normal`` fits every curve (and its records) with a normal likelihood instead of
 the default Student-t.
 Run: ``.venv/bin/python benchmarks/revisiting.py [--domains IC NMT LM BB] [--draws 500]
@@ -72,6 +73,8 @@ PUBLISHED = {
 SHAPE_SITES = {"power": ("log_alpha",), "m4": ("log_alpha", "log_c")}
 #: Smallest scale of a pooled law prior (on the log of a parameter).
 MIN_PRIOR_SD = 0.05
+#: Fewest other curves of a domain that a pooled law prior is taken from (else the default).
+MIN_POOLED_CURVES = 3
 
 
 def finite(v: np.ndarray) -> np.ndarray:
@@ -247,10 +250,17 @@ def with_law_prior(
     other = medians[
         (medians["law"] == name) & (medians["domain"] == domain) & (medians["curve"] != curve)
     ]
-    floor, spread = robust_normal((other["log_E"] - np.log(other["loss_min"])).to_numpy())
-    priors = {"log_E": f"Normal({np.log(train['loss'].min()) + floor:.6f}, {spread:.6f})"}
+    priors = {}
+    floor = (other["log_E"] - np.log(other["loss_min"])).to_numpy()
+    if np.isfinite(floor).sum() >= MIN_POOLED_CURVES:
+        mid, spread = robust_normal(floor[np.isfinite(floor)])
+        priors["log_E"] = f"Normal({np.log(train['loss'].min()) + mid:.6f}, {spread:.6f})"
     for site in SHAPE_SITES[name]:
-        priors[site] = "Normal({:.6f}, {:.6f})".format(*robust_normal(other[site].to_numpy()))
+        v = other[site].to_numpy(float)
+        if np.isfinite(v).sum() >= MIN_POOLED_CURVES:
+            priors[site] = "Normal({:.6f}, {:.6f})".format(*robust_normal(v[np.isfinite(v)]))
+    if not priors:  # too few sibling curves: the law's default priors
+        return model
     return bs.Model(
         law=model.law,
         extrapolation=model.extrapolation,
