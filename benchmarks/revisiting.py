@@ -28,13 +28,13 @@ of the exponents (:data:`SHAPE_SITES`) and of the irreducible loss relative to i
 training loss is a normal at the median of the *other* curves' posterior medians, with 1.4826
 times their median absolute deviation as scale (at least :data:`MIN_PRIOR_SD`; with fewer than
 :data:`MIN_POOLED_CURVES` other curves, the law's default prior). The medians are cached
-(``--cache``).
+(``--cache``, the likelihood added to its name).
 ``--likelihood normal`` fits every curve (and its records) with a normal likelihood instead of
 the default Student-t.
 Run: ``.venv/bin/python benchmarks/revisiting.py [--domains IC NMT LM BB] [--draws 500]
 [--law average] [--pool [--pool-by dataset]] [--pool-law] [--likelihood normal]`` (about 35 min
-on 2 cores for every curve and both laws; ``--pool-law`` adds about 20 min for the law-alone
-fits the first time, and refits each curve's records under its own priors).
+on 2 cores for every curve and both laws; ``--pool-law`` adds about 20 min on the IC curves for
+the law-alone fits the first time, and refits each curve's records under its own priors).
 """
 
 from __future__ import annotations
@@ -204,7 +204,11 @@ def law_medians(models: dict[str, bs.Model], curves: pd.DataFrame, cache: Path) 
     training loss) and the median of every scalar posterior variable. Rows already in ``cache``
     (a CSV) are read, the missing ones fitted and added.
     """
-    done = pd.read_csv(cache) if cache.is_file() else pd.DataFrame(columns=["curve", "law"])
+    done = (
+        pd.read_csv(cache) if cache.is_file() else pd.DataFrame(columns=["domain", "curve", "law"])
+    )
+    if "domain" not in done.columns or done["domain"].isna().any():
+        raise ValueError(f"{cache} lacks the domain of some rows: delete it to refit the curves.")
     have = set(zip(done["curve"], done["law"], strict=True))
     rows = []
     for (domain, curve), df in curves.groupby(["domain", "curve"]):
@@ -229,10 +233,11 @@ def law_medians(models: dict[str, bs.Model], curves: pd.DataFrame, cache: Path) 
                 }
             )
             print(f"law alone: {curve} {name}", flush=True)
-    if rows:
-        done = pd.concat([done, pd.DataFrame(rows)], ignore_index=True)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        done.to_csv(cache, index=False)
+        if rows:  # saved curve by curve: an interrupted run keeps what it fitted
+            done = pd.concat([done, pd.DataFrame(rows)], ignore_index=True)
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            done.to_csv(cache, index=False)
+            rows = []
     return done
 
 
@@ -309,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
         / "bayescale"
         / "revisiting_law_medians_v1.csv",
-        help="CSV of the law-alone fits' medians (--pool-law), read and extended",
+        help="CSV of the law-alone fits' medians (--pool-law), read and extended; "
+        "_<likelihood> is added to its name",
     )
     args = parser.parse_args(argv)
     if not common.ready():
