@@ -152,12 +152,7 @@ def pooled(
             f"{np.exp(prior.mean[1]):.4f} (log sd {sd[1]:.2f})",
             flush=True,
         )
-        out[name] = bs.Model(
-            law=model.law,
-            extrapolation=model.extrapolation,
-            likelihood=model.likelihood,
-            extrapolation_prior=prior,
-        )
+        out[name] = changed(model, extrapolation_prior=prior)
     return out
 
 
@@ -190,6 +185,17 @@ def pooled_by(
     return out
 
 
+def changed(model: bs.Model, **changes) -> bs.Model:
+    """``model`` with some of its spec's entries changed (``None``: removed), all else kept."""
+    spec = model.spec()
+    for key, value in changes.items():
+        if value is None:
+            spec.pop(key, None)
+        else:
+            spec[key] = value
+    return bs.Model.from_spec(spec, law=model.law)
+
+
 def filled(
     models: dict[str, bs.Model | None], fallback: dict[str, bs.Model]
 ) -> dict[str, bs.Model]:
@@ -216,7 +222,7 @@ def law_medians(models: dict[str, bs.Model], curves: pd.DataFrame, cache: Path) 
         for name, model in models.items():
             if (curve, name) in have:
                 continue
-            alone = bs.Model(law=model.law, likelihood=model.likelihood, extrapolation="none")
+            alone = changed(model, extrapolation="none", extrapolation_prior=None)
             post = alone.fit(train, chains=2, draws=300, warmup=300, progress_bar=False)
             draws = post.draws_tree.posterior
             rows.append(
@@ -266,13 +272,7 @@ def with_law_prior(
             priors[site] = "Normal({:.6f}, {:.6f})".format(*robust_normal(v[np.isfinite(v)]))
     if not priors:  # too few sibling curves: the law's default priors
         return model
-    return bs.Model(
-        law=model.law,
-        extrapolation=model.extrapolation,
-        likelihood=model.likelihood,
-        extrapolation_prior=model.extrapolation_prior,
-        priors=priors,
-    )
+    return changed(model, priors={**priors, **model.spec()["priors"]})  # the user's own win
 
 
 def main(argv: list[str] | None = None) -> int:
