@@ -61,6 +61,8 @@ from bayescale.laws import M4, SaturatingPowerLaw  # noqa: E402
 from bayescale.record import PRIOR_ENV  # noqa: E402
 
 LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+#: The benchmark's domains (image classification; translation, language modelling, BIG-bench).
+DOMAINS = ("IC", "NMT", "LM", "BB")
 #: Published per-domain numbers: (method, MSCE, RMSLE, log-likelihood); None where not given.
 PUBLISHED = {
     "IC": [("MCMC (M4 law)", 0.038, None, None), ("NSL-PFN", 0.051, 0.028, 3.33)],
@@ -277,7 +279,13 @@ def with_law_prior(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--domains", nargs="*", default=["IC", "NMT", "LM", "BB"])
+    parser.add_argument(
+        "--domains",
+        nargs="*",
+        choices=DOMAINS,
+        default=list(DOMAINS),
+        help="the benchmark's domains to run (NLP is NMT, LM and BB)",
+    )
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--extrapolation", default="learned")
     parser.add_argument(
