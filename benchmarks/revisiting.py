@@ -33,8 +33,9 @@ times their median absolute deviation as scale (at least :data:`MIN_PRIOR_SD`; w
 the default Student-t.
 Run: ``.venv/bin/python benchmarks/revisiting.py [--domains IC NMT LM BB] [--draws 500]
 [--law average] [--pool [--pool-by dataset]] [--pool-law] [--likelihood normal]`` (about 35 min
-on 2 cores for every curve and both laws; ``--pool-law`` adds about 20 min on the IC curves for
-the law-alone fits the first time, and refits each curve's records under its own priors).
+on 2 cores for every curve and both laws; ``--pool-law`` adds about 25 min for the law-alone
+fits the first time, 18 of them on the IC curves, and refits each curve's records under its own
+priors: about 75 min in all the first time, 50 once the fits are cached).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ from bayescale.laws import M4, SaturatingPowerLaw  # noqa: E402
 from bayescale.record import PRIOR_ENV  # noqa: E402
 
 LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
-#: The benchmark's domains (image classification; translation, language modelling, BIG-bench).
+#: The benchmark's domains (image classification; translation, language modelling, BIG-Bench).
 DOMAINS = ("IC", "NMT", "LM", "BB")
 #: Published per-domain numbers: (method, MSCE, RMSLE, log-likelihood); None where not given.
 PUBLISHED = {
