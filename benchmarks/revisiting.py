@@ -225,7 +225,7 @@ def law_medians(models: dict[str, bs.Model], curves: pd.DataFrame, cache: Path) 
         for name, model in models.items():
             if (curve, name) in have:
                 continue
-            alone = changed(model, extrapolation="none", extrapolation_prior=None)
+            alone = model.without_extrapolation()
             post = alone.fit(train, chains=2, draws=300, warmup=300, progress_bar=False)
             draws = post.draws_tree.posterior
             rows.append(
@@ -251,9 +251,9 @@ def law_medians(models: dict[str, bs.Model], curves: pd.DataFrame, cache: Path) 
 
 
 def robust_normal(values: np.ndarray) -> tuple[float, float]:
-    """Median and 1.4826 x median absolute deviation (at least :data:`MIN_PRIOR_SD`)."""
-    mid = float(np.median(values))
-    return mid, max(1.4826 * float(np.median(np.abs(values - mid))), MIN_PRIOR_SD)
+    """Median and the normal-scaled median absolute deviation (at least :data:`MIN_PRIOR_SD`)."""
+    spread = float(stats.median_abs_deviation(values, scale="normal"))
+    return float(np.median(values)), max(spread, MIN_PRIOR_SD)
 
 
 def with_law_prior(
