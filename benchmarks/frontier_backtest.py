@@ -13,8 +13,11 @@ scatters around N* by more than a band near the data is wide); and the share ins
 predictive of what each held-out profile measures
 (:func:`bayescale.predicted_isoflop_minima` on its runs: the parabola fitted to every posterior
 predictive draw of them, as the measurement fits the runs). Also prints Epoch's D*/N* at
-5.88e23 FLOP under the default model (Epoch's bootstrap 80 %: [10.7, 30.5]). Run:
-``.venv/bin/python benchmarks/frontier_backtest.py [--law farseer]`` (about 4 min on 2 cores;
+5.88e23 FLOP under the default model (Epoch's bootstrap 80 %: [10.7, 30.5]), and the deep
+cut's held-out *losses* by distance past the fitted runs: coverage, the median error and the
+90 % half-width for the default, the previous fixed drift and the law alone (the width against
+the error shows whether intervals far past the data are too wide). Run:
+``.venv/bin/python benchmarks/frontier_backtest.py [--law farseer]`` (about 5 min on 2 cores;
 ``--law`` backtests another law of ``N`` and ``D`` in place of Chinchilla's, as
 docs/choices.md does for the law LOO prefers on Epoch).
 """
@@ -34,6 +37,7 @@ import common  # noqa: E402
 import extrapolation_prior  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from backtests import variants  # noqa: E402
 from bootstrap_baseline import fit_huber  # noqa: E402
 
 import bayescale as bs  # noqa: E402
@@ -64,6 +68,46 @@ def ladders():
 
 #: Dataset id (the prior script's ``--leave-out``) of every ladder.
 DATASET_OF = {"epoch_chinchilla": "epoch_chinchilla", "gemstones slim_chinchilla": "gemstones"}
+
+
+def losses_by_distance(model: bs.Model, train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
+    """The held-out losses of one cut by distance past the fitted runs, for each error variant.
+
+    Per bin of :data:`DISTANCE_BINS` (decades of compute past the largest fitted run): 90 % and
+    50 % coverage, the median ``|log(observed / median)|``, the median half-width of the 90 %
+    interval in log loss, and their ratio (``1.645 / 0.674 = 2.44`` for a calibrated normal).
+    """
+    post = model.fit(train, progress_bar=False, seed=0)
+    cost = post.cost
+    flops = {
+        name: cost.flops(t["params"].to_numpy(float), t["tokens"].to_numpy(float))
+        for name, t in (("train", train), ("test", test))
+    }
+    past = np.log10(flops["test"] / flops["train"].max())
+    y = test["loss"].to_numpy(float)
+    rows = []
+    for label, p in variants(post).items():
+        draws = bs.calibration.predict_rows(p, test, model)
+        q05, q25, q50, q75, q95 = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+        per = pd.DataFrame(
+            {
+                "bin": pd.cut(past, (*DISTANCE_BINS, 3.5)),
+                "in90": (q05 <= y) & (y <= q95),
+                "in50": (q25 <= y) & (y <= q75),
+                "error": np.abs(np.log(y / q50)),
+                "half90": np.log(q95 / q05) / 2,
+            }
+        )
+        by = per.groupby("bin", observed=True).agg(
+            n=("in90", "size"),
+            coverage_90=("in90", "mean"),
+            coverage_50=("in50", "mean"),
+            median_error=("error", "median"),
+            half_width_90=("half90", "median"),
+        )
+        by["width_over_error"] = by["half_width_90"] / by["median_error"]
+        rows.append(by.reset_index().assign(method=label))
+    return pd.concat(rows, ignore_index=True)
 
 
 def in_data_reference(name: str, df: pd.DataFrame, good: pd.DataFrame, law: str) -> dict:
@@ -102,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     law = parser.parse_args(argv).law
     if not common.ready():
         return 0
-    rows, profiles, reference = [], [], []
+    rows, profiles, reference, deep_losses = [], [], [], []
     for name, df in ladders():
         # the prior across ladders fitted without this ladder's dataset
         os.environ[PRIOR_ENV] = str(extrapolation_prior.prior_without(DATASET_OF[name]))
@@ -123,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         profiles.append(table)
         for k, held in table.groupby("held_out", sort=False):
             train = df.reset_index(drop=True).iloc[table.attrs["train_index"][k]]
+            if k not in HELD_OUT:  # the deep cut: its held-out losses too
+                test = df.reset_index(drop=True).drop(index=table.attrs["train_index"][k])
+                deep_losses.append(losses_by_distance(model, train, test).assign(ladder=name))
             rng = np.random.default_rng(0)
             boot = np.array(
                 [
@@ -191,6 +238,17 @@ def main(argv: list[str] | None = None) -> int:
         "predictive of the measured minimum"
     )
     print(pd.DataFrame(reference).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if deep_losses:
+        print(
+            "the deep cut's held-out losses by distance past the fitted runs (decades of "
+            "compute; half-width and error in log loss; a calibrated normal's ratio is 2.44):"
+        )
+        cols = ["ladder", "method", "bin", "n", "coverage_90", "coverage_50", "median_error"]
+        print(
+            pd.concat(deep_losses)[[*cols, "half_width_90", "width_over_error"]].to_string(
+                index=False, float_format=lambda v: f"{v:.4g}"
+            )
+        )
     os.environ.pop(PRIOR_ENV, None)  # the shipped prior, as a user's fit gets it
     post = bs.Model(law=law).fit(common.epoch_runs(), progress_bar=False)
     f = bs.frontier(post, [5.88e23])["tokens_per_param"]
