@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import bayescale as bs
 from bayescale.cli import main
@@ -482,3 +483,30 @@ def test_a_group_level_with_one_row_is_named_under_a_student_t():
         warnings.simplefilter("error")  # a normal likelihood has no such degenerate mode
         bs.Model(effects={"E": "family"}, likelihood="normal").prepare(table)
         bs.Model(effects={"E": "family"}).prepare(df)
+
+
+def _repeated(d: pd.DataFrame, single_epoch_noise: bool) -> pd.DataFrame:
+    """A data-constrained table: the ladder once (one epoch) and again at 40 epochs, higher.
+
+    The 40-epoch rows' loss falls with compute no more than noise, so over all rows the trend
+    is lost; over the single-epoch rows it is there (unless ``single_epoch_noise``).
+    """
+    once = d.assign(unique_tokens=d["tokens"])
+    if single_epoch_noise:
+        once = _noise(once)
+    rng = np.random.default_rng(1)
+    many = d.assign(unique_tokens=d["tokens"] / 40, loss=rng.uniform(3.0, 6.0, len(d)))
+    return pd.concat([once, many], ignore_index=True)
+
+
+def test_repeated_epochs_do_not_hide_the_compute_trend():
+    """The trend check reads the single-epoch rows where the law reads unique tokens."""
+    model = bs.Model(law="data_constrained")
+    with_repeats = _repeated(ladder(), single_epoch_noise=False)
+    rho = stats.spearmanr(6 * with_repeats["params"] * with_repeats["tokens"], with_repeats["loss"])
+    assert rho.pvalue > 0.05  # over every row, no trend: the old check warned here
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", bs.DataWarning)
+        model.prepare(with_repeats)
+    with pytest.warns(bs.DataWarning, match="no trend"):
+        model.prepare(_repeated(ladder(), single_epoch_noise=True))
