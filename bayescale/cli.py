@@ -143,6 +143,12 @@ def read_runs(path: Path) -> pd.DataFrame:
         ) from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as e:
         raise UsageError(f"{path} could not be read as a {suffix[1:]} table ({e})") from None
+    if not isinstance(df.index, pd.RangeIndex):  # pandas took a first column as the index
+        raise UsageError(
+            f"{path}: its rows have more fields than its header has columns (the first data "
+            f"row: {df.shape[1] + df.index.nlevels} fields, header: {df.shape[1]}); give every "
+            "column a name in the header, or remove the extra fields"
+        )
     if df.shape[1] == 1 and any(";" in str(c) for c in df.columns):
         raise UsageError(
             f"{path} looks semicolon-separated (one column {str(df.columns[0])[:40]!r}...); save "
@@ -196,8 +202,13 @@ def effects_from(items: list[tuple[str, str]] | None) -> dict[str, list[str]] | 
 def build_model(args: argparse.Namespace, **overrides) -> Model:
     """Return the model of ``--preset`` (entries replaced by ``overrides``), else of ``--law``."""
     if args.preset:
+        if args.law:
+            raise UsageError(
+                f"--law {args.law} and --preset {args.preset}: the preset names its own law; give "
+                "one of them (or a preset file with the law you want)"
+            )
         return Model.from_preset(args.preset, **overrides)
-    return Model(law=args.law, **overrides)
+    return Model(law=args.law or "chinchilla", **overrides)
 
 
 def output_folder(path: str) -> Path:
@@ -220,12 +231,35 @@ def writable_file(path: Path, option: str) -> Path:
         raise UsageError(f"{option} {path} is a folder; give a file name")
     if not path.parent.exists():
         raise UsageError(f"{option} {path}: its folder {path.parent} does not exist")
+    existed = path.exists()
+    try:  # a probe: permissions, read-only or special file systems (/proc)
+        with open(path, "a"):
+            pass
+    except OSError as e:
+        raise UsageError(
+            f"{option} {path} cannot be written ({e.strerror}); give another path"
+        ) from None
+    if not existed:
+        path.unlink()
     return path
 
 
 def group_labels(items: list[tuple[str, str]] | None) -> dict[str, str]:
-    """``--group COLUMN=LABEL`` pairs as keyword arguments."""
-    return dict(items or [])
+    """``--group COLUMN=LABEL`` pairs as keyword arguments (each column once)."""
+    out: dict[str, str] = {}
+    for column, label in items or []:
+        if column in out and out[column] != label:
+            raise UsageError(
+                f"--group gives {column!r} twice ({out[column]!r} and {label!r}); give each "
+                "column one label"
+            )
+        out[column] = label
+    return out
+
+
+def _cli_words(message: str, new_groups: str) -> str:
+    """Return a library message with the command line's words for its fixes."""
+    return message.replace("Pass new_groups=True", f"Use {new_groups}")
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -324,10 +358,26 @@ def cmd_predict(args: argparse.Namespace) -> int:
             f"predict: the inputs give {sorted(lengths)} points; give one value or the same "
             "number of values to each"
         )
-    values.update(group_labels(args.group))
-    pred = post.predict(kind=args.kind, new_groups=args.new_groups, **values)
+    labels = group_labels(args.group)
+    both = sorted(set(labels) & set(values))
+    if both:
+        raise UsageError(
+            f"--group {both[0]}=... and the points file's {both[0]!r} column both label the "
+            "points; give the labels one way"
+        )
+    values.update(labels)
+    try:
+        pred = post.predict(kind=args.kind, new_groups=args.new_groups, **values)
+    except DataError as e:
+        raise UsageError(_cli_words(str(e), "--new-groups")) from None
     lo_q, hi_q = (1 - args.prob) / 2, 1 - (1 - args.prob) / 2
-    q = pred.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw")).values
+    with np.errstate(invalid="ignore", over="ignore"):  # non-finite draws: refused below
+        q = pred.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw")).values
+    if not np.all(np.isfinite(q)):
+        raise UsageError(
+            "predict: the law gives no finite loss at some of these inputs (they are far outside "
+            "the fitted runs' range); predict nearer the data"
+        )
     table = pd.DataFrame(
         {k: pred[k].values for k in ("N", "D", "C") if k in pred.coords}
         | {"median": q[1], "lower": q[0], "upper": q[2]}
@@ -347,7 +397,10 @@ def cmd_frontier(args: argparse.Namespace) -> int:
         writable_file(args.plot, "--plot")
     post = load_posterior(args.fit)
     groups = group_labels(args.group)
-    table = decision_table(post, args.compute, target=args.target, prob=args.prob, **groups)
+    try:
+        table = decision_table(post, args.compute, target=args.target, prob=args.prob, **groups)
+    except DataError as e:  # the frontier of a new group is the API's (new_groups=True)
+        raise UsageError(_cli_words(str(e), "`predict --new-groups`, or the Python API,")) from None
     pd.set_option("display.width", 160)
     cols = [
         "compute",
@@ -567,6 +620,11 @@ def cmd_pooling(args: argparse.Namespace) -> int:
 def cmd_datasets(args: argparse.Namespace) -> int:
     """List datasets or describe one."""
     if args.action == "list":
+        if args.name:
+            raise UsageError(
+                f"datasets list takes no name (got {args.name!r}); describe one with "
+                f"`bayescale datasets info {args.name}`"
+            )
         for name in datasets.available():
             print(f"{name:26s} {datasets.card(name)['title']}")
     else:
@@ -581,7 +639,11 @@ def _table_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("data", nargs="?", help="CSV or parquet file, one row per run/checkpoint")
     p.add_argument("--dataset", help="a dataset name (see `bayescale datasets list`)")
     p.add_argument("--table", help="table of the dataset")
-    p.add_argument("--law", default="chinchilla", choices=laws.available())
+    p.add_argument(
+        "--law",
+        choices=laws.available(),
+        help="the law to fit (default chinchilla; not with --preset)",
+    )
     p.add_argument("--preset", help="a model preset name from models/ or a TOML path")
     p.add_argument(
         "--effects",

@@ -263,6 +263,7 @@ def prepare(
     n_parameters: int = 0,
     loss_bounds: tuple[float, float] = (0.0, np.inf),
     cost: TrainingCost = DEFAULT_COST,
+    n_law_parameters: int = 0,
 ) -> ScalingData:
     """Validate ``df`` and turn it into a :class:`ScalingData`.
 
@@ -286,6 +287,9 @@ def prepare(
     cost : TrainingCost
         Training cost: compute ``C = k N D`` where the law reads ``C`` and the table has no
         ``flops`` column.
+    n_law_parameters : int
+        Number of the law's parameters; fewer distinct points (rows that differ in an input
+        or a group label) than this is an error, however many rows repeat them.
     """
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"Expected a pandas DataFrame, got {type(df).__name__}.")
@@ -355,6 +359,17 @@ def prepare(
         raise DataError(
             f"{len(df)} row(s) for a model with {n_parameters} parameters: too few points for "
             "this law. Add runs, or use a law or effects with fewer parameters."
+        )
+
+    distinct = len(
+        pd.DataFrame({**x, **{f"group {k}": g.codes for k, g in groups.items()}}).drop_duplicates()
+    )
+    if distinct < n_law_parameters:
+        names = ", ".join(cols[INPUTS[k]] for k in x)
+        raise DataError(
+            f"{len(df)} row(s) but only {distinct} distinct point(s) in ({names}) for a law with "
+            f"{n_law_parameters} parameters: repeated rows cannot pin the law. Add runs at other "
+            "sizes or budgets, or use a law with fewer parameters."
         )
 
     check_units(x, cols)

@@ -28,7 +28,7 @@ from bayescale.calibration import fit_noting_warnings
 from bayescale.data import DEFAULT_COLUMNS
 from bayescale.decisions import predicted_isoflop_minima
 from bayescale.defaults import PROB
-from bayescale.errors import SpecificationError
+from bayescale.errors import DataError, SpecificationError
 from bayescale.frontier import frontier
 from bayescale.isoflop import PARABOLA_BIAS, isoflop_minima, profiles
 from bayescale.model import Model
@@ -55,6 +55,13 @@ def _held_out_counts(held_out: int | Sequence[int] | None, n_profiles: int) -> l
         )
     if not counts:
         raise ValueError("held_out is empty; give how many top profiles to hold out, e.g. (2, 4).")
+    if n_profiles < MIN_TRAIN_PROFILES + 1:
+        raise DataError(
+            f"The table has {n_profiles} iso-FLOP profile(s) with a measured minimum (runs of one "
+            "budget at several sizes whose lowest loss is not at either end); a frontier "
+            f"backtest needs at least {MIN_TRAIN_PROFILES + 1}: {MIN_TRAIN_PROFILES} to fit below "
+            "the cut and one to hold out. Use a split of the losses instead (by compute or size)."
+        )
     for k in counts:
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
             raise ValueError(f"held_out={k!r}; give a positive whole number of profiles.")
@@ -139,7 +146,8 @@ def frontier_backtest(
     SpecificationError
         When the model has group effects or its law is not a law of ``N`` and ``D``.
     DataError
-        When the table cannot be fitted (a missing column, NaN, a non-positive value).
+        When the table cannot be fitted (a missing column, NaN, a non-positive value), or has
+        fewer than three iso-FLOP profiles with a measured minimum.
     ValueError
         When ``held_out`` is not a positive whole number (or a sequence of them), or a count
         leaves fewer than two measured profiles below its cut.

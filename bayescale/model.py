@@ -770,6 +770,7 @@ class Model:
             n_parameters=self.n_parameters(),
             loss_bounds=(0.0, 1.0) if self.scale == "logit" else (0.0, np.inf),
             cost=self.cost,
+            n_law_parameters=len(self.law.parameters),
         )
         if self.likelihood == "student_t":
             for name, grouping in data.groups.items():
@@ -1523,7 +1524,19 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
             f"{path}: the posterior lacks the {model.law.name} law's variables {missing}; the "
             "file was edited or damaged."
         )
-    return ScalingPosterior.from_tree(tree, model)
+    absent = [g for g in ("observed_data",) if g not in tree.children]
+    if absent:
+        raise PosteriorFileError(
+            f"{path} has no {absent[0]} group: the file was edited or damaged; refit and save it "
+            "again (`bayescale fit`)."
+        )
+    try:
+        return ScalingPosterior.from_tree(tree, model)
+    except (KeyError, ValueError, TypeError) as e:  # an attribute or variable removed or mangled
+        raise PosteriorFileError(
+            f"{path} cannot be read back as a fit ({type(e).__name__}: {str(e)[:120]}): the file "
+            "was edited or damaged; refit and save it again (`bayescale fit`)."
+        ) from None
 
 
 def _scale_priors(given: Any) -> Mapping[str, ScalePrior] | None:

@@ -36,7 +36,7 @@ from bayescale.extrapolation import RATIO, SCALE_SITES, ExtrapolationError
 from bayescale.laws.base import INPUTS, Law, Scale
 from bayescale.loo import loo
 from bayescale.prediction import KINDS, Assignment, Predictor, loss_draws, predictor
-from bayescale.sanity import far_outside
+from bayescale.sanity import FLOPS_TOLERANCE, far_outside
 from bayescale.sites import RUN, dims, is_sampled, natural_draws, natural_group_name, terms_of
 from bayescale.treebuild import SAMPLE_DIMS, tree_from_arrays
 
@@ -1020,6 +1020,17 @@ class ScalingPosterior:
         for k, v in x.items():
             if np.any(~np.isfinite(v)) or (k != "S2" and np.any(v <= 0)):
                 raise DataError(f"predict: {k} must be finite and > 0.")
+        if {"N", "D", "C"} <= set(x):  # C sizes the extrapolation error: it must be k N D
+            implied = self.cost.flops(x["N"], x["D"])
+            off = np.abs(np.log(x["C"] / implied)) > np.log1p(FLOPS_TOLERANCE)
+            if np.any(off):
+                i = int(np.argmax(off))
+                raise DataError(
+                    f"predict: C={x['C'][i]:.4g} disagrees with N={x['N'][i]:.4g} and "
+                    f"D={x['D'][i]:.4g}, whose {self.cost.describe()} is {implied[i]:.4g}. Give N "
+                    "and D alone (C follows), or fit with Model(flops_per_param_token=...) if "
+                    "your FLOPs count differs."
+                )
         return x, groups, next(iter(x.values())).shape[0]
 
     def label(

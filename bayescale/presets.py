@@ -40,7 +40,8 @@ def preset_path(name: str | Path) -> Path:
     Raises
     ------
     SpecificationError
-        When no preset has that name (the message lists those that do).
+        When no preset has that name (the message lists those that do), or a path names no
+        file.
 
     Examples
     --------
@@ -61,6 +62,11 @@ def preset_path(name: str | Path) -> Path:
     path = Path(name)
     if path.suffix == ".toml" and path.is_file():
         return path
+    if path.suffix == ".toml" or len(path.parts) > 1:  # meant as a file
+        raise SpecificationError(
+            f"Preset file {str(name)!r}: no such file. Give the path of a preset TOML file, or "
+            f"a shipped preset's name: {available_presets()}."
+        )
     candidate = resource_dir("_presets") / f"{name}.toml"
     if not candidate.is_file():
         raise SpecificationError(f"Unknown preset {name!r}; available: {available_presets()}.")
@@ -95,8 +101,15 @@ def read_preset(name: str | Path) -> dict:
     Model('chinchilla', effects={'E': ['family'], 'A': ['family'], 'B': ['family']},
           likelihood='student_t')
     """
-    with open(preset_path(name), "rb") as f:
-        raw = tomllib.load(f)
+    path = preset_path(name)
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise SpecificationError(
+            f"Preset {str(path)!r} is not valid TOML ({e}); fix the file, starting from a "
+            "shipped preset (models/)."
+        ) from None
     if "law" not in raw or "name" not in raw["law"]:
         raise SpecificationError(f"Preset {name!r} has no [law] table with a name.")
     spec = {k: v for k, v in raw.items() if k not in ("description",)}

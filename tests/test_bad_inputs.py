@@ -57,6 +57,18 @@ def files(tmp_path_factory):
     broken = post.draws_tree.copy()
     broken.attrs = {**post.draws_tree.attrs, "bayescale_model": "{not json"}
     broken.to_netcdf(d / "broken_attr.nc", engine="h5netcdf")
+    without_scale = post.draws_tree.copy()
+    without_scale.attrs = {k: v for k, v in post.draws_tree.attrs.items() if k != "bayescale_scale"}
+    without_scale.to_netcdf(d / "no_scale.nc", engine="h5netcdf")
+    rows = GOOD.strip().splitlines()
+    (d / "ragged.csv").write_text("\n".join([rows[0], *(r + ",extra" for r in rows[1:])]) + "\n")
+    (d / "identical.csv").write_text("params,tokens,loss\n" + "1e9,2e10,2.6\n" * 15)
+    (d / "bad.toml").write_text("law = [[[\n")
+    n = np.geomspace(1e7, 1e9, 10)  # one run per budget: no iso-FLOP profile
+    pd.DataFrame(
+        {"params": n, "tokens": 20 * n, "loss": 1.7 + 400 / n**0.34 + 410 / (20 * n) ** 0.28}
+    ).to_csv(d / "no_profiles.csv", index=False)
+    (d / "points_family.csv").write_text("N,D,family\n1e9,2e10,f1\n")
     pd.DataFrame({"split": ["a"], "n_test": [3]}).to_csv(d / "not_backtest.csv", index=False)
     pd.DataFrame({"x": [1]}).to_csv(d / "no_split.csv", index=False)
     return d
@@ -192,6 +204,25 @@ CLI_CASES = [
     (["report", "@/fit.nc", "--backtest", "@/not_backtest.csv"], "not a backtest table"),
     (["report", "@/fit.nc", "--backtest", "@/absent.csv"], "no such file"),
     (["datasets", "info", "nope"], "unknown dataset"),
+    # -- contradictions and damaged inputs (found by fuzzing the CLI) --
+    (["datasets", "list", "extra"], "takes no name"),
+    (["fit", "@/good.csv", "--law", "power", "--preset", "chinchilla"], "give one of them"),
+    (["fit", "@/good.csv", "--preset", "@/bad.toml"], "not valid toml"),
+    (["fit", "@/good.csv", "--preset", "@/absent.toml"], "no such file"),
+    (["fit", "@/ragged.csv"], "more fields than its header"),
+    (["fit", "@/identical.csv"], "only 1 distinct point"),
+    (["summary", "@/no_scale.nc"], "edited or damaged"),
+    (["predict", "@/no_scale.nc", "--N", "1e9", "--D", "2e10"], "edited or damaged"),
+    (["predict", "@/fit.nc", "--N", "1e9", "--D", "2e10", "--C", "1e25"], "disagrees with"),
+    (["predict", "@/fit.nc", "--N", "1e-300", "--D", "1e-300"], "no finite loss"),
+    (["predict", "@/fit.nc", "--N", "1e9", "--D", "2e10", "--group", "a=1", "a=2"], "twice"),
+    (["predict", "@/fit.nc", "--points", "@/points_family.csv", "--group", "family=f2"], "one way"),
+    (
+        ["frontier", "@/fit.nc", "--compute", "1e22", "--plot", "/proc/absent.png"],
+        "cannot be written",
+    ),
+    (["backtest", "@/ladder.csv", "--out", "/proc/absent.csv"], "cannot be written"),
+    (["backtest", "@/no_profiles.csv", "--split", "frontier"], "iso-flop profile"),
 ]
 
 
