@@ -41,6 +41,7 @@ from backtests import variants  # noqa: E402
 from bootstrap_baseline import fit_huber  # noqa: E402
 
 import bayescale as bs  # noqa: E402
+from bayescale.extrapolation import SCALE_SITES  # noqa: E402
 from bayescale.isoflop import isoflop_minima  # noqa: E402
 from bayescale.isoflop import profiles as profile_keys  # noqa: E402
 from bayescale.record import PRIOR_ENV  # noqa: E402
@@ -70,44 +71,81 @@ def ladders():
 DATASET_OF = {"epoch_chinchilla": "epoch_chinchilla", "gemstones slim_chinchilla": "gemstones"}
 
 
-def losses_by_distance(model: bs.Model, train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
+def losses_by_distance(
+    post, model: bs.Model, train: pd.DataFrame, test: pd.DataFrame
+) -> pd.DataFrame:
     """The held-out losses of one cut by distance past the fitted runs, for each error variant.
 
-    Per bin of :data:`DISTANCE_BINS` (decades of compute past the largest fitted run): 90 % and
-    50 % coverage, the median ``|log(observed / median)|``, the median half-width of the 90 %
-    interval in log loss, and their ratio (``1.645 / 0.674 = 2.44`` for a calibrated normal).
+    Per bin of :data:`DISTANCE_BINS` (decades of compute past the largest fitted run, the last
+    bin open): 90 % and 50 % coverage with the 5-95 % range a calibrated forecast of those rows
+    would show (:func:`bayescale.calibration.coverage_if_calibrated`: the rows share their
+    extrapolation error), the median ``|log(observed / median)|``, the median half-width of
+    the 90 % interval in log loss, their ratio, and the ratio the forecast itself implies (its
+    half-width over the median ``|log(draw / median)|`` of its own draws; 2.44 for a normal,
+    more for heavier tails).
     """
-    post = model.fit(train, progress_bar=False, seed=0)
     cost = post.cost
     flops = {
         name: cost.flops(t["params"].to_numpy(float), t["tokens"].to_numpy(float))
         for name, t in (("train", train), ("test", test))
     }
     past = np.log10(flops["test"] / flops["train"].max())
+    bins = pd.cut(past, (-np.inf, *DISTANCE_BINS[1:], np.inf))
     y = test["loss"].to_numpy(float)
     rows = []
     for label, p in variants(post).items():
         draws = bs.calibration.predict_rows(p, test, model)
         q05, q25, q50, q75, q95 = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
-        per = pd.DataFrame(
-            {
-                "bin": pd.cut(past, (*DISTANCE_BINS, 3.5)),
-                "in90": (q05 <= y) & (y <= q95),
-                "in50": (q25 <= y) & (y <= q75),
-                "error": np.abs(np.log(y / q50)),
-                "half90": np.log(q95 / q05) / 2,
+        half = np.log(q95 / q05) / 2
+        own = np.median(np.abs(np.log(draws / q50)), axis=0)
+        for b in bins.categories:
+            at = np.asarray(bins == b)
+            if not at.any():
+                continue
+            error = np.abs(np.log(y[at] / q50[at]))
+            ranges = {
+                v: np.quantile(bs.calibration.coverage_if_calibrated(draws[:, at], v), [0.05, 0.95])
+                for v in (0.9, 0.5)
             }
+            rows.append(
+                {
+                    "method": label,
+                    "bin": str(b),
+                    "n": int(at.sum()),
+                    "coverage_90": float(np.mean((q05[at] <= y[at]) & (y[at] <= q95[at]))),
+                    "calibrated_90": "[{:.2f}, {:.2f}]".format(*ranges[0.9]),
+                    "coverage_50": float(np.mean((q25[at] <= y[at]) & (y[at] <= q75[at]))),
+                    "calibrated_50": "[{:.2f}, {:.2f}]".format(*ranges[0.5]),
+                    "median_error": float(np.median(error)),
+                    "half_width_90": float(np.median(half[at])),
+                    "width_over_error": float(np.median(half[at]) / np.median(error)),
+                    "if_calibrated": float(np.median(half[at] / own[at])),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def learned_record(post) -> str:
+    """The fit's learned error scales (5/50/95 %) and its record's held-out rows per cut."""
+    sampled = post.sampled()
+    lines = [
+        f"{k}: " + " ".join(f"{v:.4f}" for v in np.quantile(sampled[k], [0.05, 0.5, 0.95]))
+        for k in SCALE_SITES
+    ]
+    rec = post.calibration()
+    if not rec.empty:
+        rec = rec.assign(
+            error=np.abs(np.log(rec["loss"] / rec["median"])),
+            law_only_inside=(rec["lower"] <= rec["loss"]) & (rec["loss"] <= rec["upper"]),
         )
-        by = per.groupby("bin", observed=True).agg(
-            n=("in90", "size"),
-            coverage_90=("in90", "mean"),
-            coverage_50=("in50", "mean"),
+        per_cut = rec.groupby("cut", sort=False).agg(
+            rows=("error", "size"),
+            median_distance=("distance", "median"),
             median_error=("error", "median"),
-            half_width_90=("half90", "median"),
+            law_only_inside_90=("law_only_inside", "mean"),
         )
-        by["width_over_error"] = by["half_width_90"] / by["median_error"]
-        rows.append(by.reset_index().assign(method=label))
-    return pd.concat(rows, ignore_index=True)
+        lines.append(per_cut.to_string(float_format=lambda v: f"{v:.4g}"))
+    return "\n".join(lines)
 
 
 def in_data_reference(name: str, df: pd.DataFrame, good: pd.DataFrame, law: str) -> dict:
@@ -169,7 +207,11 @@ def main(argv: list[str] | None = None) -> int:
             train = df.reset_index(drop=True).iloc[table.attrs["train_index"][k]]
             if k not in HELD_OUT:  # the deep cut: its held-out losses too
                 test = df.reset_index(drop=True).drop(index=table.attrs["train_index"][k])
-                deep_losses.append(losses_by_distance(model, train, test).assign(ladder=name))
+                # the backtest's own fit of these runs, refitted (the same data, prior and seed)
+                post = model.fit(train, progress_bar=False, seed=0)
+                print(f"{name}, deep cut: {len(train)} runs fitted, {len(test)} held out")
+                print(learned_record(post))
+                deep_losses.append(losses_by_distance(post, model, train, test).assign(ladder=name))
             rng = np.random.default_rng(0)
             boot = np.array(
                 [
@@ -241,14 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     if deep_losses:
         print(
             "the deep cut's held-out losses by distance past the fitted runs (decades of "
-            "compute; half-width and error in log loss; a calibrated normal's ratio is 2.44):"
+            "compute; half-width and error in log loss; if_calibrated: the width-over-error ratio "
+            "the forecast's own draws imply, 2.44 for a normal):"
         )
-        cols = ["ladder", "method", "bin", "n", "coverage_90", "coverage_50", "median_error"]
-        print(
-            pd.concat(deep_losses)[[*cols, "half_width_90", "width_over_error"]].to_string(
-                index=False, float_format=lambda v: f"{v:.4g}"
-            )
-        )
+        print(pd.concat(deep_losses).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     os.environ.pop(PRIOR_ENV, None)  # the shipped prior, as a user's fit gets it
     post = bs.Model(law=law).fit(common.epoch_runs(), progress_bar=False)
     f = bs.frontier(post, [5.88e23])["tokens_per_param"]
