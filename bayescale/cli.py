@@ -39,10 +39,12 @@ from bayescale.fit import METHODS
 from bayescale.frontier import frontier
 from bayescale.frontier_backtest import frontier_backtest
 from bayescale.inference import NutsSettings
+from bayescale.laws.base import INPUTS
 from bayescale.model import EXTRAPOLATION_MODES, Model, load_posterior
 from bayescale.plotting import plot_fit, plot_frontier, plot_pooling
 from bayescale.report import report
 from bayescale.simulate import simulate_ladder
+from bayescale.sites import RUN, terms_of
 
 #: Environment variable that turns tracebacks on (for debugging the package itself).
 DEBUG_ENV = "BAYESCALE_DEBUG"
@@ -124,6 +126,8 @@ def figure_path(text: str) -> Path:
 # -- reading and checking inputs ------------------------------------------------------------
 def read_runs(path: Path) -> pd.DataFrame:
     """Read a CSV or parquet table of runs, refusing what would be misread."""
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder; give a CSV or parquet file of runs")
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     suffix = path.suffix.lower()
@@ -345,6 +349,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     values: dict = {}
     if args.points:
         points = read_runs(Path(args.points))
+        read = {*INPUTS, *INPUTS.values(), *dict(post.model.columns or {}).values()}
+        read |= {c for t in terms_of(post.model.effects) for c in t.columns}
+        if RUN in post.draws_tree["posterior"].coords:  # a fitted run's effect
+            read.add(RUN)
+        unread = [c for c in points.columns if c not in read]
+        if unread:  # a table of runs: its losses (and labels the model lacks) are not inputs
+            print(f"(the points' columns {unread} are not inputs of this model: not read)")
+            points = points.drop(columns=unread)
         values.update({c: points[c].to_numpy() for c in points.columns})
     for name in ("N", "D", "C"):
         given = getattr(args, name)
@@ -469,6 +481,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise UsageError("--split group needs --group COLUMN")
     if args.held_out and args.split != "frontier":
         raise UsageError("--held-out is an option of --split frontier")
+    if args.n_largest is not None and args.split != "size":
+        raise UsageError("--n-largest is an option of --split size")
+    if args.train_fraction is not None and args.split not in ("compute", "curve"):
+        raise UsageError("--train-fraction is an option of --split compute and --split curve")
     df, source = read_table(args)
     df = drop_highest(df, args.drop_highest_loss, "loss")
     effects = effects_from(args.effects)
@@ -476,11 +492,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.split == "frontier":
         return _frontier_backtest(args, model, df, source)
     if args.split == "compute":
-        splits = calibration.split_by_compute(df, model, args.train_fraction)
+        splits = calibration.split_by_compute(df, model, args.train_fraction or 0.75)
     elif args.split == "size":
-        splits = calibration.split_by_size(df, model, args.n_largest)
+        splits = calibration.split_by_size(df, model, args.n_largest or 2)
     elif args.split == "curve":
-        splits = calibration.split_curve_tail(df, model, 1 - args.train_fraction)
+        splits = calibration.split_curve_tail(df, model, 1 - (args.train_fraction or 0.75))
     else:
         if args.group not in df.columns:
             raise UsageError(f"--group {args.group!r} is not a column: {list(df.columns)}")
@@ -783,8 +799,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="frontier: hold out the top iso-FLOP profiles and score the frontier's N* on "
         "their measured minima (bs.frontier_backtest)",
     )
-    b.add_argument("--train-fraction", type=probability, default=0.75)
-    b.add_argument("--n-largest", type=at_least(1), default=2)
+    b.add_argument(
+        "--train-fraction", type=probability, help="for --split compute or curve (default 0.75)"
+    )
+    b.add_argument("--n-largest", type=at_least(1), help="for --split size (default 2)")
     b.add_argument("--group", help="column for --split group")
     b.add_argument(
         "--held-out",

@@ -301,6 +301,17 @@ def prepare(
         raise DataError(
             f"Unknown column role(s) {sorted(unknown_roles)}; roles are {list(DEFAULT_COLUMNS)}."
         )
+    read_roles = [INPUTS[k] for k in inputs] + ["loss"]
+    by_column: dict[str, list[str]] = {}
+    for role in read_roles:
+        by_column.setdefault(cols[role], []).append(role)
+    shared = {c: r for c, r in by_column.items() if len(r) > 1}
+    if shared:
+        column, roles = next(iter(shared.items()))
+        raise DataError(
+            f"Column {column!r} is given two roles, {roles}: each role needs its own column. "
+            "Check the columns mapping (columns={...} or --columns ROLE=COLUMN)."
+        )
 
     x: dict[str, np.ndarray] = {}
     for name in inputs:

@@ -183,7 +183,12 @@ def best_allocation(
         score = loss.mean(axis=0) if objective == "mean" else jnp.quantile(loss, quantile, axis=0)
         i = int(jnp.argmin(score))
         if i in (0, n_grid - 1):
-            raise ValueError(f"The optimum for C={c:g} is on the edge of the search: widen span.")
+            raise ValueError(
+                f"The optimum for C={c:g} lies at the edge of the allocations searched (N within "
+                f"{span:g} decades of sqrt(C/k)): a budget far past the data, or a law whose "
+                "optimum is that lopsided. Ask for a budget nearer the data, or widen the search "
+                "(best_allocation(..., span=...))."
+            )
         at = np.asarray(loss[:, i])
         rows.append(
             {

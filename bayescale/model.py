@@ -1498,6 +1498,9 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
     (True, (2, 1000))
     """
     path = Path(path)
+    if path.is_dir():
+        inside = " (it holds fit.nc: give that)" if (path / "fit.nc").is_file() else ""
+        raise PosteriorFileError(f"{path} is a folder, not a saved fit{inside}.")
     if not path.is_file():
         raise PosteriorFileError(f"{path}: no such file (a fit is saved by `bayescale fit`).")
     try:

@@ -49,6 +49,15 @@ def files(tmp_path_factory):
         warnings.simplefilter("ignore", bs.ConvergenceWarning)
         post = bs.Model().fit(df, chains=1, draws=100, warmup=100, progress_bar=False)
     post.to_netcdf(d / "fit.nc")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        family = bs.Model(effects={"E": "family"})
+        two = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=5, families=2)
+        family.fit(two, chains=1, draws=100, warmup=100, progress_bar=False).to_netcdf(
+            d / "family_fit.nc"
+        )
+    (d / "fit_folder").mkdir()
+    shutil.copy(d / "fit.nc", d / "fit_folder" / "fit.nc")
     raw = (d / "fit.nc").read_bytes()
     (d / "truncated.nc").write_bytes(raw[: len(raw) // 2])
     foreign = post.draws_tree.copy()
@@ -154,7 +163,7 @@ CLI_CASES = [
     (["fit", "@/runs.json"], "csv"),
     (["fit", "@/runs.xlsx"], "csv"),
     (["fit", "@/no_suffix"], "csv"),
-    (["fit", "@/folder"], "no such file"),
+    (["fit", "@/folder"], "is a folder"),
     (["fit", "@/binary.csv"], "could not be read"),
     (["fit", "@/notes.txt"], "no rows"),
     (["fit", "@/missing_loss.csv"], "missing column 'loss'"),
@@ -188,7 +197,7 @@ CLI_CASES = [
     (["summary", "@/foreign.nc"], "not written by bayescale"),
     (["summary", "@/broken_attr.nc"], "not valid json"),
     (["summary", "@/good.csv"], "cannot be read"),
-    (["summary", "@/folder"], "no such file"),
+    (["summary", "@/folder"], "is a folder"),
     (["predict", "@/junk.nc", "--N", "1e9", "--D", "2e10"], "cannot be read"),
     (["predict", "@/fit.nc"], "needs inputs"),
     (["predict", "@/fit.nc", "--N", "1e9"], "D"),
@@ -216,13 +225,20 @@ CLI_CASES = [
     (["predict", "@/fit.nc", "--N", "1e9", "--D", "2e10", "--C", "1e25"], "disagrees with"),
     (["predict", "@/fit.nc", "--N", "1e-300", "--D", "1e-300"], "no finite loss"),
     (["predict", "@/fit.nc", "--N", "1e9", "--D", "2e10", "--group", "a=1", "a=2"], "twice"),
-    (["predict", "@/fit.nc", "--points", "@/points_family.csv", "--group", "family=f2"], "one way"),
+    (
+        ["predict", "@/family_fit.nc", "--points", "@/points_family.csv", "--group", "family=f2"],
+        "one way",
+    ),
     (
         ["frontier", "@/fit.nc", "--compute", "1e22", "--plot", "/proc/absent.png"],
         "cannot be written",
     ),
     (["backtest", "@/ladder.csv", "--out", "/proc/absent.csv"], "cannot be written"),
     (["backtest", "@/no_profiles.csv", "--split", "frontier"], "iso-flop profile"),
+    (["backtest", "@/ladder.csv", "--n-largest", "3"], "option of --split size"),
+    (["backtest", "@/ladder.csv", "--split", "size", "--train-fraction", "0.5"], "option of"),
+    (["fit", "@/good.csv", "--columns", "loss=params"], "two roles"),
+    (["summary", "@/fit_folder"], "holds fit.nc"),
 ]
 
 
@@ -541,3 +557,10 @@ def test_repeated_epochs_do_not_hide_the_compute_trend():
         model.prepare(with_repeats)
     with pytest.warns(bs.DataWarning, match="no trend"):
         model.prepare(_repeated(ladder(), single_epoch_noise=True))
+
+
+def test_cli_predicts_the_runs_of_a_table_of_runs(files, capsys):
+    """A points file with a loss column (a table of runs) is predicted, its losses not read."""
+    assert main(["predict", str(files / "fit.nc"), "--points", str(files / "ladder.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "'loss'" in out and "not inputs of this model" in out and "median" in out
