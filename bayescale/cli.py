@@ -268,7 +268,18 @@ def _cli_words(message: str, new_groups: str) -> str:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit a model and write the posterior, a summary and a figure."""
+    created = not Path(args.out).exists()
     out = output_folder(args.out)
+    try:
+        return _fit_into(args, out)
+    except BaseException:  # a refused table or an interrupted fit leaves no empty folder
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
+
+
+def _fit_into(args: argparse.Namespace, out: Path) -> int:
+    """Do the work of ``fit``, writing into the checked folder ``out``."""
     df, source = read_table(args)
     columns = dict(args.columns or [])
     df = drop_highest(df, args.drop_highest_loss, columns.get("loss", "loss"))

@@ -385,6 +385,11 @@ def prepare(
 
     check_units(x, cols)
     check_flops(df, cols, cost, used="C" in inputs and cols["flops"] in df.columns)
+    if np.ptp(y) == 0 and len(y) > 1:
+        raise DataError(
+            f"Column {cols['loss']!r} (loss) takes one value ({y[0]:.4g}) in every row: there is "
+            "nothing for a law to fit. Check that the column is the metric you meant."
+        )
     axis, along = _compute_axis(x, cost)
     trend = y
     single = _single_epoch(x)

@@ -135,12 +135,6 @@ def check_metric(
             "above 20 nats. If these are perplexities, fit their logarithm "
             f"(df[{column!r}] = np.log(perplexity))."
         )
-    if np.ptp(loss) == 0 and len(loss) > 1:
-        _warn(
-            f"Column {column!r} (loss) takes one value ({loss[0]:.4g}) in every row: there is "
-            "nothing for a law to fit. Check that the column is the metric you meant."
-        )
-        return
     if compute is None or len(loss) < MIN_ROWS_FOR_TREND:
         return
     span = float(np.log10(np.max(compute) / np.min(compute)))

@@ -297,6 +297,7 @@ def _with(df: pd.DataFrame, **changes) -> pd.DataFrame:
 
 # (table builder, model kwargs, error type, message fragment)
 DATA_CASES = [
+    (lambda d: _with(d, loss=2.5), {}, bs.DataError, "takes one value"),
     (lambda d: d.drop(columns="loss"), {}, bs.DataError, "missing column 'loss'"),
     (lambda d: d.drop(columns="params"), {}, bs.DataError, "missing column 'params'"),
     (lambda d: d.drop(columns="tokens"), {}, bs.DataError, "missing column 'tokens'"),
@@ -460,7 +461,6 @@ WARN_CASES = [
     (lambda d: pd.concat([d, d]), {}, "concatenated twice"),
     (lambda d: pd.concat([d, d]).assign(run=np.arange(2 * len(d)) % len(d)), {}, "repeat"),
     (_one_size, {}, "'params' takes 1 distinct"),
-    (lambda d: _with(d, loss=2.5), {}, "takes one value"),
     (lambda d: d[d["flops"].between(5e18, 2e19)], {}, "decades of compute (one budget?)"),
     (lambda d: _with(d, tokens=lambda s: np.where(s > s.median(), 2e10, 1e9)), {}, "'tokens'"),
 ]
@@ -564,3 +564,9 @@ def test_cli_predicts_the_runs_of_a_table_of_runs(files, capsys):
     assert main(["predict", str(files / "fit.nc"), "--points", str(files / "ladder.csv")]) == 0
     out = capsys.readouterr().out
     assert "'loss'" in out and "not inputs of this model" in out and "median" in out
+
+
+def test_a_refused_fit_leaves_no_empty_output_folder(files, capsys, tmp_path):
+    out = tmp_path / "new"
+    expect_clear_error(["fit", "@/identical.csv", "--out", str(out)], files, capsys, "distinct")
+    assert not out.exists()
