@@ -261,11 +261,6 @@ def group_labels(items: list[tuple[str, str]] | None) -> dict[str, str]:
     return out
 
 
-def _cli_words(message: str, new_groups: str) -> str:
-    """Return a library message with the command line's words for its fixes."""
-    return message.replace("Pass new_groups=True", f"Use {new_groups}")
-
-
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit a model and write the posterior, a summary and a figure."""
     created = not Path(args.out).exists()
@@ -389,10 +384,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             "points; give the labels one way"
         )
     values.update(labels)
-    try:
-        pred = post.predict(kind=args.kind, new_groups=args.new_groups, **values)
-    except DataError as e:
-        raise UsageError(_cli_words(str(e), "--new-groups")) from None
+    pred = post.predict(kind=args.kind, new_groups=args.new_groups, **values)
     lo_q, hi_q = (1 - args.prob) / 2, 1 - (1 - args.prob) / 2
     with np.errstate(invalid="ignore", over="ignore"):  # non-finite draws: refused below
         q = pred.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw")).values
@@ -420,10 +412,14 @@ def cmd_frontier(args: argparse.Namespace) -> int:
         writable_file(args.plot, "--plot")
     post = load_posterior(args.fit)
     groups = group_labels(args.group)
-    try:
-        table = decision_table(post, args.compute, target=args.target, prob=args.prob, **groups)
-    except DataError as e:  # the frontier of a new group is the API's (new_groups=True)
-        raise UsageError(_cli_words(str(e), "`predict --new-groups`, or the Python API,")) from None
+    table = decision_table(
+        post,
+        args.compute,
+        target=args.target,
+        prob=args.prob,
+        new_groups=args.new_groups,
+        **groups,
+    )
     pd.set_option("display.width", 160)
     cols = [
         "compute",
@@ -444,7 +440,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if args.plot:
         lo, hi = min(args.compute) / 100, max(args.compute) * 10
-        front = frontier(post, np.geomspace(lo, hi, 60), **groups)
+        front = frontier(post, np.geomspace(lo, hi, 60), new_groups=args.new_groups, **groups)
         plot_frontier(front, prob=args.prob, path=args.plot)
         print(f"wrote {args.plot}")
     return 0
@@ -786,6 +782,7 @@ def build_parser() -> argparse.ArgumentParser:
     fr.add_argument("--prob", type=probability, default=PROB, help="band probability")
     fr.add_argument("--group", nargs="*", type=key_value("COLUMN=LABEL"), metavar="COLUMN=LABEL")
     fr.add_argument("--plot", type=figure_path, help="write the frontier figure here (PNG/PDF)")
+    fr.add_argument("--new-groups", action="store_true", help="allow a group label not fitted")
     fr.set_defaults(func=cmd_frontier)
 
     r = sub.add_parser(

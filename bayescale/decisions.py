@@ -388,6 +388,7 @@ def decision_table(
     target: float | None = None,
     quantile: float = 0.9,
     prob: float = PROB,
+    new_groups: bool = False,
     **groups: Any,
 ) -> pd.DataFrame:
     """Tabulate, per budget, the frontier with its band and the risk-averse allocation.
@@ -410,6 +411,8 @@ def decision_table(
         The loss quantile the risk-averse allocation minimises.
     prob : float
         Probability of the bands.
+    new_groups : bool
+        Allow labels not seen in the data (their effects drawn from the population).
     **groups
         Group labels (``family="f1"``), as in :func:`bayescale.frontier`.
 
@@ -429,7 +432,7 @@ def decision_table(
     ([3.0, 2.6], [0.0, 1.0])
     """
     c = np.atleast_1d(np.asarray(compute, float))
-    front = frontier(post, c, **groups)
+    front = frontier(post, c, new_groups=new_groups, **groups)
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
     q = front.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw"))
     table = pd.DataFrame({"compute": c})
@@ -437,13 +440,15 @@ def decision_table(
         table[var] = q[var].values[1]
         table[f"{var}_lo"] = q[var].values[0]
         table[f"{var}_hi"] = q[var].values[2]
-    risk = best_allocation(post, c, objective="quantile", quantile=quantile, **groups)
+    risk = best_allocation(
+        post, c, objective="quantile", quantile=quantile, new_groups=new_groups, **groups
+    )
     table[f"N_q{quantile:g}"] = risk["N"].to_numpy()
     table[f"D_q{quantile:g}"] = risk["D"].to_numpy()
     if target is not None:
-        table["p_target"] = prob_below(post, target, N=table["N_opt"], D=table["D_opt"], **groups)[
-            "prob"
-        ].to_numpy()
+        table["p_target"] = prob_below(
+            post, target, N=table["N_opt"], D=table["D_opt"], new_groups=new_groups, **groups
+        )["prob"].to_numpy()
     table.attrs["band"] = prob
     return table
 

@@ -1527,11 +1527,10 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
             f"{path}: the posterior lacks the {model.law.name} law's variables {missing}; the "
             "file was edited or damaged."
         )
-    absent = [g for g in ("observed_data",) if g not in tree.children]
-    if absent:
+    if "observed_data" not in tree.children:
         raise PosteriorFileError(
-            f"{path} has no {absent[0]} group: the file was edited or damaged; refit and save it "
-            "again (`bayescale fit`)."
+            f"{path} has no observed_data group: the file was edited or damaged; refit and save "
+            "it again (`bayescale fit`)."
         )
     try:
         return ScalingPosterior.from_tree(tree, model)

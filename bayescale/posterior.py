@@ -701,8 +701,8 @@ class ScalingPosterior:
                 shown = fitted if len(fitted) <= 20 else [*fitted[:20], "..."]
                 raise DataError(
                     f"predict: {term}={lab!r} is not a level seen in the data ({shown}). Pass "
-                    "new_groups=True to predict for an unseen group (its effect is drawn from "
-                    "the population), or fix the label."
+                    "new_groups=True (--new-groups on the command line) to predict for an "
+                    "unseen group (its effect is drawn from the population), or fix the label."
                 )
             out[i] = len(fitted) + new.setdefault(lab, len(new))
         return out, len(new)

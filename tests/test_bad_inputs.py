@@ -239,6 +239,11 @@ CLI_CASES = [
     (["backtest", "@/ladder.csv", "--split", "size", "--train-fraction", "0.5"], "option of"),
     (["fit", "@/good.csv", "--columns", "loss=params"], "two roles"),
     (["summary", "@/fit_folder"], "holds fit.nc"),
+    (
+        ["predict", "@/family_fit.nc", "--N", "1e9", "--D", "2e10", "--group", "family=f9"],
+        "new-groups",
+    ),
+    (["frontier", "@/family_fit.nc", "--compute", "1e20", "--group", "family=f9"], "new-groups"),
 ]
 
 
@@ -570,3 +575,10 @@ def test_a_refused_fit_leaves_no_empty_output_folder(files, capsys, tmp_path):
     out = tmp_path / "new"
     expect_clear_error(["fit", "@/identical.csv", "--out", str(out)], files, capsys, "distinct")
     assert not out.exists()
+
+
+def test_cli_frontier_of_a_new_group(files, capsys):
+    """--new-groups lets the frontier draw an unseen family's effects from the population."""
+    argv = ["frontier", str(files / "family_fit.nc"), "--compute", "1e20", "--group", "family=f9"]
+    assert main([*argv, "--new-groups"]) == 0
+    assert "N_opt" in capsys.readouterr().out
