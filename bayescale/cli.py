@@ -531,6 +531,19 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_reads(model: Model, df: pd.DataFrame, column: str) -> bool:
+    """Whether ``model`` reads ``column`` of ``df``: the table prepares with it, not without."""
+    try:
+        model.prepare(df)
+    except (DataError, SpecificationError):
+        return False  # the table's own problem: each ladder's table reports it below
+    try:
+        model.prepare(df.drop(columns=column))
+    except (DataError, SpecificationError):
+        return True
+    return False
+
+
 def cmd_pool_prior(args: argparse.Namespace) -> int:
     """Fit the prior of the extrapolation error's scales across the table's ladders or curves."""
     writable_file(Path(args.out), "--out")
@@ -550,6 +563,12 @@ def cmd_pool_prior(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--by {args.by!r}: {int(df[args.by].isna().sum())} rows have no label; label or "
             "drop them first (no row is dropped silently)"
+        )
+    if _model_reads(model, df, args.by):
+        raise UsageError(
+            f"--by {args.by!r} is a column the model reads (a law input, the loss or an effect's "
+            "group), and each ladder's table is split off without it: tell the ladders apart by "
+            "a column the fit does not use (a ladder or curve name), or drop the effects on it"
         )
     tables = {str(k): sub.drop(columns=args.by) for k, sub in df.groupby(args.by, sort=True)}
     print(f"Records of {len(tables)} tables of {source} (by {args.by!r}), law {model.law.name}")

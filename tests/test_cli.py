@@ -216,6 +216,8 @@ def test_pool_prior_verb_fits_a_prior_a_fit_then_uses(tmp_path, capsys):
     # what it cannot use: a column that is not there, a law the tables lack inputs for
     assert main([*args, "--by", "family"]) == 2
     assert "--by 'family' is not a column" in capsys.readouterr().err
+    assert main([*args, "--by", "tokens"]) == 2  # a law input: each table would lack it
+    assert "--by 'tokens' is a column the model reads" in capsys.readouterr().err
     assert main(["pool-prior", str(table), "--by", "curve", "--out", str(prior)]) == 2
     assert "table 'c0'" in capsys.readouterr().err
 
