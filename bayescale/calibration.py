@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayescale import arguments
 from bayescale.data import DEFAULT_COLUMNS, compute_of
 from bayescale.errors import ConvergenceWarning, DataError, DataWarning
 from bayescale.inference import NutsSettings, sample_nuts
@@ -468,6 +469,7 @@ def score_predictions(
     ['y', 'median', 'are', 'lo_0.5', 'hi_0.5', 'lo_0.8', 'hi_0.8', 'lo_0.9', 'hi_0.9',
      'lo_0.95', 'hi_0.95', 'pit']
     """
+    levels = arguments.probabilities(levels)
     draws = np.asarray(draws, float)
     bad = ~np.isfinite(draws)
     if bad.any():
@@ -657,6 +659,7 @@ def backtest(
     >>> splits = [split_by_compute(runs, model), split_by_size(runs, model)]
     >>> table = bs.backtest(model, runs, splits, chains=4)  # doctest: +SKIP
     """
+    levels = arguments.probabilities(levels)
     if callable(splits) and not isinstance(splits, Split):
         splits = splits(df, model)
     if isinstance(splits, Split):

@@ -159,6 +159,12 @@ def _numeric(df: pd.DataFrame, col: str, role: str, positive: bool = True) -> np
     if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
         coerced = pd.to_numeric(s, errors="coerce")
         bad = s[coerced.isna() & s.notna()]
+        if bad.empty and not pd.api.types.is_bool_dtype(s):  # numbers stored as text or objects
+            raise DataError(
+                f"Column {col!r} ({role}) holds numbers stored as {s.dtype} (e.g. "
+                f"{str(s.iloc[0])!r}), not a numeric column. Convert it: "
+                f"df[{col!r}] = df[{col!r}].astype(float)."
+            )
         example = bad.iloc[0] if len(bad) else s.iloc[0]
         raise DataError(
             f"Column {col!r} ({role}) must be numeric but holds non-numeric values such as "

@@ -8,6 +8,7 @@ extrapolation uncertainty), ``kind="predictive"`` on the loss a new run would ac
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from bayescale import arguments
 from bayescale.defaults import PROB
 from bayescale.frontier import _cost, frontier, frontier_draws
 from bayescale.isoflop import PARABOLA_BIAS, parabola_minimum, profiles
@@ -72,9 +74,12 @@ def prob_below(
     [0.0, 1.0]
     """
     _check_kind(kind)
+    target = arguments.finite(target, "target")  # one target: call once per target
     n, d = np.broadcast_arrays(
         np.atleast_1d(np.asarray(N, float)), np.atleast_1d(np.asarray(D, float))
     )
+    if n.size == 0:
+        raise ValueError("prob_below: N and D are empty; give at least one run.")
     loss = post.predict(
         kind=kind, new_groups=new_groups, rng_seed=rng_seed, N=n.ravel(), D=d.ravel(), **groups
     )
@@ -175,10 +180,13 @@ def best_allocation(
     """
     if objective not in ("mean", "quantile"):
         raise ValueError(f"objective={objective!r}; choose 'mean' or 'quantile'.")
+    quantile = arguments.probability(quantile, "quantile")
+    budgets = arguments.budgets(compute)
     _cost(post, flops_per_param_token)
+    post.warn_far_outside({"C": budgets}, "Budgets reach")
     kernel = _iso_kernel(post, kind, n_grid, span, rng_seed, new_groups, groups)
     rows = []
-    for c in np.atleast_1d(np.asarray(compute, float)):
+    for c in budgets:
         n, d, loss = kernel(jnp.log(c))
         score = loss.mean(axis=0) if objective == "mean" else jnp.quantile(loss, quantile, axis=0)
         i = int(jnp.argmin(score))
@@ -262,6 +270,11 @@ def compute_for_target(
     >>> float(bs.compute_for_target(post, target=1.5)["compute"])  # below the irreducible E
     inf
     """
+    target = arguments.finite(target, "target")
+    prob = arguments.probability(prob)
+    c_min, c_max = arguments.positive(c_min, "c_min"), arguments.positive(c_max, "c_max")
+    if c_min >= c_max:
+        raise ValueError(f"c_min={c_min:g} must be below c_max={c_max:g}.")
     _cost(post, flops_per_param_token)
     kernel = _iso_kernel(post, kind, n_grid, span, rng_seed, new_groups, groups)
 
@@ -277,6 +290,14 @@ def compute_for_target(
     if not above:
         return pd.Series({"compute": np.inf, "N": np.nan, "D": np.nan, "prob": max(probs)})
     j = above[0]
+    if j == 0:
+        warnings.warn(
+            f"The target {target:g} is reached with probability {probs[0]:.2f} already at "
+            f"c_min={c_min:g}, the smallest budget scanned: the compute returned is a bound, "
+            "not the answer. Lower c_min.",
+            UserWarning,
+            stacklevel=2,
+        )
     lo, hi = (grid[j - 1], grid[j]) if j > 0 else (grid[0], grid[0])
     while hi - lo > 1e-3:
         mid = 0.5 * (lo + hi)
@@ -285,6 +306,7 @@ def compute_for_target(
         else:
             lo = mid
     p, n, d = best(hi)
+    post.warn_far_outside({"C": np.array([np.exp(hi)])}, "The budget found reaches")
     return pd.Series({"compute": float(np.exp(hi)), "N": n, "D": d, "prob": p})
 
 
@@ -347,9 +369,18 @@ def value_of_runs(
     >>> bool(ranked["reduction"].between(0, 1).all())
     True
     """
+    if not isinstance(candidates, pd.DataFrame):
+        raise ValueError(
+            f"candidates must be a pandas DataFrame with columns N and D, got "
+            f"{type(candidates).__name__}."
+        )
     for col in ("N", "D"):
         if col not in candidates:
             raise ValueError(f"candidates needs columns N and D; missing {col!r}.")
+        arguments.budgets(candidates[col], f"candidates[{col!r}]")
+    target_compute = arguments.positive(target_compute, "target_compute")
+    if isinstance(n_sims, bool) or int(n_sims) != n_sims or n_sims < 1:
+        raise ValueError(f"n_sims={n_sims!r}: give a whole number >= 1.")
     # The frontier's keys: L* here is frontier(post, target_compute, new_groups=True,
     # rng_seed=rng_seed)'s, drawn by the same predictor as the candidates' outcomes.
     k_pred, k_front = keys(rng_seed)
@@ -431,7 +462,8 @@ def decision_table(
     >>> table["loss_opt"].round(1).tolist(), table["p_target"].round(1).tolist()
     ([3.0, 2.6], [0.0, 1.0])
     """
-    c = np.atleast_1d(np.asarray(compute, float))
+    c = arguments.budgets(compute)
+    quantile, prob = arguments.probability(quantile, "quantile"), arguments.probability(prob)
     front = frontier(post, c, new_groups=new_groups, **groups)
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
     q = front.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw"))
@@ -534,8 +566,7 @@ def predicted_isoflop_minima(
     >>> round(float(table["p_in_band"].iloc[0]), 1)
     0.8
     """
-    if not 0 < prob < 1:
-        raise ValueError(f"prob={prob!r}; give a probability strictly between 0 and 1.")
+    prob = arguments.probability(prob)
     key, c = profiles(runs, params, tokens, budget, decimals, post.cost)
     unknown = sorted(set(bands or ()) - set(key), key=str)
     if unknown:
@@ -555,8 +586,7 @@ def predicted_isoflop_minima(
     log_loss = np.log(draws.values.reshape(-1, len(runs)))  # (draws, runs)
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
     rows = []
-    for k, idx in runs.groupby(key).groups.items():
-        pos = runs.index.get_indexer(idx)
+    for k, pos in runs.groupby(key).indices.items():  # by position: the index may repeat
         row = {
             "profile": k,
             "compute": float(np.exp(np.mean(np.log(c[pos])))),

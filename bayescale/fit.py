@@ -38,6 +38,15 @@ from bayescale.sites import natural_draws
 METHODS = ("nuts", "psis", "auto")
 
 
+def _check_model(model: Any, call: str) -> None:
+    """Refuse a first argument that is not a model (``fit(df, model)``, for one)."""
+    if not callable(getattr(model, "prepare", None)):
+        raise TypeError(
+            f"{call}: the model comes first, got a {type(model).__name__}; e.g. "
+            "bs.fit(bs.Model(), df)."
+        )
+
+
 def _check_method(method: str) -> None:
     if method not in METHODS:
         raise ValueError(f"method={method!r}; choose one of {list(METHODS)}.")
@@ -133,6 +142,7 @@ def fit[P](
     >>> post = bs.Model("chinchilla").fit(runs)                   # the same  # doctest: +SKIP
     """
     _check_method(method)
+    _check_model(model, "fit(model, df)")
     settings = NutsSettings(chains=chains, draws=draws, warmup=warmup, seed=seed, **options)
     data = model.prepare(df)
     (result,) = _sample(model, [data], settings, method, _progress(progress_bar))
@@ -211,6 +221,11 @@ def fit_many[P](
     >>> fits = bs.fit_many(bs.Model(), ladders, refit_failed=True)  # doctest: +SKIP
     """
     _check_method(method)
+    _check_model(model, "fit_many(model, tables)")
+    if isinstance(tables, pd.DataFrame):
+        raise TypeError(
+            "fit_many takes a list of tables; for one table use fit(model, df), or pass [df]."
+        )
     settings = NutsSettings(chains=chains, draws=draws, warmup=warmup, seed=seed, **options)
     datas = [model.prepare(t) for t in tables]
     out = _posteriors(model, datas, settings, method)

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
+from bayescale import arguments
 from bayescale.cost import TrainingCost
 from bayescale.errors import SpecificationError
 from bayescale.posterior import ScalingPosterior
@@ -345,9 +346,11 @@ def frontier(
             f"The {law.name} law reads the unique tokens U: pass unique_tokens= (its fitted "
             "R*_D then replaces r_star)."
         )
-    c = np.atleast_1d(np.asarray(compute, dtype=float))
-    if np.any(~np.isfinite(c)) or np.any(c <= 0):
-        raise ValueError("compute must be finite and > 0.")
+    c = arguments.budgets(compute)
+    inference_tokens = arguments.non_negative(inference_tokens, "inference_tokens")
+    if unique_tokens is not None:
+        unique_tokens = arguments.positive(unique_tokens, "unique_tokens")
+    r_star = arguments.positive(r_star, "r_star")
     cost = _cost(post, flops_per_param_token)
     post.warn_far_outside({"C": c}, "Budgets reach")
     key_pred, key_draw = keys(rng_seed)

@@ -74,10 +74,10 @@ def isoflop_minima(
         raise ValueError(f"isoflop_minima needs a loss column {loss!r}; name it with loss=.")
     key, c = profiles(df, params, tokens, budget, decimals, cost)
     rows = []
-    for k, idx in df.groupby(key).groups.items():
-        sub = df.loc[idx]
+    for k, pos in df.groupby(key).indices.items():  # by position: the index may repeat
+        sub = df.iloc[pos]
         x = np.log(sub[params].to_numpy(float))
-        cb = float(np.exp(np.mean(np.log(c[df.index.get_indexer(idx)]))))
+        cb = float(np.exp(np.mean(np.log(c[pos]))))
         row = {"profile": k, "compute": cb, "n_points": len(sub)}
         if len(sub) >= min_points and np.ptp(x) > 0:
             vertex = parabola_minimum(x, np.log(sub[loss].to_numpy(float)))

@@ -146,6 +146,13 @@ def _effects(law: Law, effects: Mapping[str, Any] | None) -> dict[str, tuple[Ter
             raise SpecificationError(f"effects[{name!r}]: {e}") from None
         if not parsed:
             raise SpecificationError(f"effects[{name!r}] names no group column.")
+        if site in out:  # two keys of one parameter ('A' and 'a', 'alpha' and 'log_alpha')
+            first = next(k for k in effects if law.parameter(k).name == site)
+            raise SpecificationError(
+                f"effects names the parameter {law.parameter(name).natural!r} twice, as "
+                f"{first!r} and {name!r}: give it once, with a list of its groups "
+                "({'A': ['family', 'seed']})."
+            )
         out[site] = parsed
     return out
 

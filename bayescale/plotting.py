@@ -114,6 +114,7 @@ def plot_fit(
     ['family = f0', 'family = f1', 'family = f2', 'family = f3']
     """
     df = post.fitted_table() if df is None else df
+    df = df.reset_index(drop=True)  # rows by position: a table's index may repeat (pd.concat)
     terms = terms_of(post.model.effects)
     if group is None and terms:
         group = terms[0].columns[0]

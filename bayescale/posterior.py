@@ -25,6 +25,7 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
+from bayescale import arguments
 from bayescale.cost import TrainingCost
 from bayescale.data import DEFAULT_COLUMNS, ScalingData
 from bayescale.defaults import PROB
@@ -852,6 +853,7 @@ class ScalingPosterior:
         >>> len(record)  # the ladder's top 1, 2 and 3 budgets held out: 7 + 14 + 21 rows
         42
         """
+        prob = arguments.probability(prob)
         self._learn_scales()
         if RECORD_GROUP not in self._tree.children:
             return pd.DataFrame()
@@ -1031,7 +1033,14 @@ class ScalingPosterior:
                     "and D alone (C follows), or fit with Model(flops_per_param_token=...) if "
                     "your FLOPs count differs."
                 )
-        return x, groups, next(iter(x.values())).shape[0]
+        m = next(iter(x.values())).shape[0]
+        for col, labels in groups.items():
+            if np.ndim(labels) > 1 or (np.ndim(labels) == 1 and np.size(labels) not in (1, m)):
+                raise DataError(
+                    f"predict: {col} has {np.size(labels)} labels but the inputs give {m} "
+                    f"point(s); give one label, or one per point."
+                )
+        return x, groups, m
 
     def label(
         self, draws: Any, x: Mapping[str, np.ndarray], groups: Mapping[str, Any], name: str = "loss"

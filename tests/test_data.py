@@ -63,6 +63,10 @@ def test_column_mapping(runs):
             lambda d: d.assign(params=d["params"].astype(object).mask(d.index == 5, "7B")),
             r"'params'.*non-numeric.*'7B'.*to_numeric",
         ),
+        (
+            lambda d: d.assign(tokens=d["tokens"].astype(str)),
+            r"'tokens'.*numbers stored as .*astype\(float\)",
+        ),
         (lambda d: d.iloc[:0], r"empty"),
         (lambda d: d.iloc[:4], r"4 row\(s\) for a model with \d+ parameters"),
     ],
@@ -77,6 +81,7 @@ def test_column_mapping(runs):
         "negative-loss",
         "zero-loss",
         "string-in-numeric",
+        "numbers-as-text",
         "empty",
         "too-few-rows",
     ],

@@ -104,6 +104,7 @@ def test_architecture_figure_is_drawn_from_the_layer_contract(tmp_path, monkeypa
     )
     layers = architecture_figure.layers()
     assert layers[0] == [
+        "arguments",
         "cost",
         "defaults",
         "errors",

@@ -1,0 +1,116 @@
+"""Checks of the public API's numeric arguments, at the boundary.
+
+A probability given as a percentage (``prob=90``), a budget of zero or a loss target of NaN
+would otherwise pass into the computation and come back as a wrong answer (``inf``, NaN) or
+as an error from deep inside numpy or JAX. Each check returns the value in the form the
+caller computes with, or raises ``ValueError`` naming the argument and the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def _number(value: Any, name: str) -> float:
+    """Return ``value`` as a float, or say that ``name`` needs a number."""
+    if isinstance(value, bool) or np.ndim(value) != 0:
+        raise ValueError(f"{name}={value!r}: give one number.")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={value!r}: give a number.") from None
+
+
+def probability(value: Any, name: str = "prob") -> float:
+    """Return ``value`` as a float strictly between 0 and 1.
+
+    Parameters
+    ----------
+    value : float
+        The probability (a central interval's level, a quantile, a chance asked for).
+    name : str
+        The argument's name, for the message.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not a number in (0, 1); a percentage is named as one.
+
+    Examples
+    --------
+    >>> probability(0.9)
+    0.9
+    >>> probability(90)
+    Traceback (most recent call last):
+    ...
+    ValueError: prob=90 must lie strictly between 0 and 1 (a percentage? give 0.9).
+    """
+    p = _number(value, name)
+    if not 0 < p < 1:
+        hint = f" (a percentage? give {p / 100:g})" if 1 < p < 100 else ""
+        raise ValueError(f"{name}={value!r} must lie strictly between 0 and 1{hint}.")
+    return p
+
+
+def probabilities(values: Sequence[Any], name: str = "levels") -> tuple[float, ...]:
+    """Return ``values`` as a non-empty tuple of probabilities (see :func:`probability`)."""
+    vals = [values] if np.ndim(values) == 0 else list(values)
+    if not vals:
+        raise ValueError(f"{name}=[]: give at least one level in (0, 1).")
+    return tuple(probability(v, f"{name}[{i}]") for i, v in enumerate(vals))
+
+
+def finite(value: Any, name: str) -> float:
+    """Return ``value`` as a finite float, or raise ``ValueError`` naming ``name``."""
+    v = _number(value, name)
+    if not np.isfinite(v):
+        raise ValueError(f"{name}={value!r} must be finite.")
+    return v
+
+
+def positive(value: Any, name: str) -> float:
+    """Return ``value`` as a finite float > 0, or raise ``ValueError`` naming ``name``."""
+    v = _number(value, name)
+    if not np.isfinite(v) or v <= 0:
+        raise ValueError(f"{name}={value!r} must be finite and > 0.")
+    return v
+
+
+def non_negative(value: Any, name: str) -> float:
+    """Return ``value`` as a finite float >= 0, or raise ``ValueError`` naming ``name``."""
+    v = _number(value, name)
+    if not np.isfinite(v) or v < 0:
+        raise ValueError(f"{name}={value!r} must be finite and >= 0.")
+    return v
+
+
+def budgets(compute: Any, name: str = "compute") -> np.ndarray:
+    """Return budgets in FLOP as a non-empty 1-D float array, each finite and > 0.
+
+    Raises
+    ------
+    ValueError
+        When a budget is not a number, is not finite or > 0, when none is given, or when they
+        are not a number or a flat list of numbers.
+    """
+    try:
+        c = np.atleast_1d(np.asarray(compute, dtype=float))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={compute!r}: give budgets in FLOP, numbers.") from None
+    if c.ndim != 1:
+        raise ValueError(f"{name} has shape {c.shape}: give one budget or a flat list of them.")
+    if c.size == 0:
+        raise ValueError(f"{name} is empty: give at least one budget in FLOP.")
+    if np.any(~np.isfinite(c)) or np.any(c <= 0):
+        raise ValueError(f"{name} must be finite and > 0 (got {c[~(np.isfinite(c) & (c > 0))]}).")
+    return c
+
+
+__all__ = ["budgets", "finite", "non_negative", "positive", "probabilities", "probability"]

@@ -1,0 +1,142 @@
+"""Numeric arguments of the public API are checked at the boundary, not deep in numpy or JAX."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayescale as bs
+from bayescale import arguments
+
+
+@pytest.fixture(scope="module")
+def post():
+    runs = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=5, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        return bs.fit(bs.Model(), runs, method="psis", seed=0)
+
+
+@pytest.fixture(scope="module")
+def family_post():
+    runs = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=4, families=2, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        return bs.fit(bs.Model(effects={"A": "family"}), runs, method="psis", seed=0)
+
+
+def test_probability_names_a_percentage():
+    assert arguments.probability(0.5) == 0.5
+    with pytest.raises(ValueError, match=r"prob=90 .* give 0.9"):
+        arguments.probability(90)
+    for bad in (0, 1, 1.5, -0.1, float("nan"), [0.5, 0.9], "high", True):
+        with pytest.raises(ValueError, match="prob="):
+            arguments.probability(bad)
+    assert arguments.probabilities([0.5, 0.9]) == (0.5, 0.9)
+    with pytest.raises(ValueError, match=r"levels\[1\]=90"):
+        arguments.probabilities([0.5, 90])
+    with pytest.raises(ValueError, match="at least one level"):
+        arguments.probabilities([])
+
+
+def test_budgets_are_flat_finite_and_positive():
+    assert arguments.budgets(1e20).tolist() == [1e20]
+    for bad, fragment in [
+        (0, "finite and > 0"),
+        ([1e19, -1e20], "finite and > 0"),
+        (np.nan, "finite and > 0"),
+        ([], "empty"),
+        ([[1e19, 1e20]], "flat list"),
+        ("lots", "numbers"),
+    ]:
+        with pytest.raises(ValueError, match=fragment):
+            arguments.budgets(bad)
+
+
+@pytest.mark.parametrize(
+    ("call", "fragment"),
+    [
+        (lambda p: bs.compute_for_target(p, 2.7, prob=90), "give 0.9"),
+        (lambda p: bs.compute_for_target(p, float("nan")), "target=nan must be finite"),
+        (lambda p: bs.compute_for_target(p, 2.7, c_min=1e25, c_max=1e20), "must be below"),
+        (lambda p: bs.compute_for_target(p, 2.7, c_min=0), "c_min=0"),
+        (lambda p: bs.best_allocation(p, 0), "finite and > 0"),
+        (lambda p: bs.best_allocation(p, []), "empty"),
+        (lambda p: bs.best_allocation(p, 1e20, objective="quantile", quantile=90), "quantile=90"),
+        (lambda p: bs.decision_table(p, [1e19], prob=90), "give 0.9"),
+        (lambda p: bs.prob_below(p, [2.0, 3.5], N=1e9, D=2e10), "one number"),
+        (lambda p: bs.prob_below(p, 2.7, N=[], D=[]), "empty"),
+        (lambda p: bs.frontier(p, 1e20, inference_tokens=-1e12), "inference_tokens"),
+        (lambda p: bs.frontier(p, 1e20, unique_tokens=0), "unique_tokens=0"),
+        (lambda p: bs.frontier(p, [[1e19, 1e20]]), "flat list"),
+        (lambda p: p.calibration(prob=90), "give 0.9"),
+        (lambda p: bs.value_of_runs(p, {"N": [1e9], "D": [2e10]}, 1e20), "DataFrame"),
+        (lambda p: bs.value_of_runs(p, pd.DataFrame({"N": [-1e9], "D": [2e10]}), 1e20), "'N'"),
+        (lambda p: bs.value_of_runs(p, pd.DataFrame({"N": [1e9], "D": [2e10]}), 0), "target_"),
+        (
+            lambda p: bs.value_of_runs(p, pd.DataFrame({"N": [1e9], "D": [2e10]}), 1e20, n_sims=0),
+            "n_sims",
+        ),
+    ],
+)
+def test_decisions_refuse_bad_numbers(post, call, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        call(post)
+
+
+def test_backtest_checks_levels_before_fitting():
+    runs = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=5, seed=3)
+    with pytest.raises(ValueError, match=r"levels\[0\]=50 .* give 0.5"):
+        bs.backtest(bs.Model(), runs, levels=[50, 90])
+
+
+def test_decisions_warn_where_frontier_does(post):
+    with pytest.warns(bs.ExtrapolationWarning, match="6.0 decades past"):
+        bs.best_allocation(post, 1e26, span=6)
+    # a target the smallest budget scanned already reaches: the answer is a bound, and far below
+    with (
+        pytest.warns(bs.ExtrapolationWarning, match="3.0 decades below"),
+        pytest.warns(UserWarning, match="a bound, not the answer"),
+    ):
+        need = bs.compute_for_target(post, 10.0)
+    assert need["compute"] == pytest.approx(1e15)
+
+
+def test_group_labels_one_or_one_per_point(family_post):
+    with pytest.raises(bs.DataError, match="family has 2 labels but the inputs give 1 point"):
+        family_post.predict(N=1e9, D=2e10, family=["f0", "f1"])
+    assert family_post.predict(N=[1e9, 2e9], D=2e10, family=["f0", "f1"]).shape[-1] == 2
+
+
+def test_a_repeated_row_index_is_read_by_position(post):
+    """A table put together with pd.concat repeats row labels: the tools read rows by position."""
+    runs = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=5, seed=3)
+    twice = pd.concat([runs.iloc[:7].reset_index(drop=True), runs.iloc[7:].reset_index(drop=True)])
+    assert not twice.index.is_unique
+    minima = bs.isoflop.isoflop_minima(twice)
+    assert minima["n_points"].tolist() == [5, 5, 5]
+    assert np.allclose(minima["compute"], bs.isoflop.isoflop_minima(runs)["compute"])
+    planned = pd.concat([runs.iloc[:5], runs.iloc[10:]])  # labels 0-4 then 10-14, kept
+    planned.index = [0, 1, 2, 3, 4] * 2
+    table = bs.predicted_isoflop_minima(post, planned)
+    assert table["n_points"].tolist() == [5, 5]
+    fig = bs.plotting.plot_fit(post, df=twice)
+    assert len(fig.axes) == 1
+
+
+def test_a_parameter_named_twice_in_effects_is_refused():
+    with pytest.raises(
+        bs.SpecificationError, match="names the parameter 'A' twice, as 'A' and 'a'"
+    ):
+        bs.Model(effects={"A": "family", "a": "seed"})
+
+
+def test_fit_refuses_its_arguments_swapped():
+    runs = bs.simulate_ladder()
+    with pytest.raises(TypeError, match="the model comes first, got a DataFrame"):
+        bs.fit(runs, bs.Model())
+    with pytest.raises(TypeError, match="takes a list of tables"):
+        bs.fit_many(bs.Model(), runs)
