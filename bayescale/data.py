@@ -210,6 +210,14 @@ def _grouping(df: pd.DataFrame, term: Term, min_levels: int = 2) -> Grouping:
     for c in term.columns:
         _require_group(df, c, term.name)
         check_labels(df, c)
+        if len(term.columns) > 1 and df[c].astype(str).str.contains(SEP, regex=False).any():
+            example = df[c][df[c].astype(str).str.contains(SEP, regex=False)].iloc[0]
+            raise DataError(
+                f"Group column {c!r} has labels containing {SEP!r} (e.g. {str(example)!r}), which "
+                f"joins the columns of the interaction {term.name!r}: the levels could not be "
+                f"read back. Replace it in the labels, e.g. df[{c!r}] = "
+                f"df[{c!r}].astype(str).str.replace({SEP!r}, '-')."
+            )
     labels = df[term.columns[0]].astype(str)
     for c in term.columns[1:]:
         labels = labels + SEP + df[c].astype(str)

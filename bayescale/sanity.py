@@ -64,6 +64,15 @@ def check_labels(df: pd.DataFrame, column: str) -> None:
             f"first (df[{column!r}] = df[{column!r}].astype(str) if they are the same group, or "
             "rename one of them if not)."
         )
+    folded = as_text.str.strip().str.casefold()
+    if folded.nunique() < as_text.nunique():
+        t = next(f for f in folded.unique() if as_text[folded == f].nunique() > 1)
+        near = sorted(as_text[folded == t].unique())
+        _warn(
+            f"Group column {column!r} has labels that differ only in case or surrounding spaces: "
+            f"{near}. They are separate groups; if they are one, normalise the column first "
+            f"(df[{column!r}] = df[{column!r}].str.strip().str.lower())."
+        )
 
 
 def check_units(x: Mapping[str, np.ndarray], columns: Mapping[str, str]) -> None:

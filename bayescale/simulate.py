@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from bayescale import arguments
 from bayescale.laws import add_schedule_areas
 
 #: Hoffmann et al. 2022, Approach 3 (their published point estimates).
@@ -110,9 +111,16 @@ def simulate_ladder(
     ['f0', 'f1', 'f2', 'f3']
     """
     p = dict(HOFFMANN_2022 if params is None else params)
+    missing = sorted(set(HOFFMANN_2022) - set(p))
+    if missing:
+        raise ValueError(f"params lacks {missing}: give all of {sorted(HOFFMANN_2022)}.")
+    budgets = arguments.budgets(budgets, "budgets")
     rng = np.random.default_rng(seed)
     if family_sd is None:
         family_sd = {"E": 0.05, "A": 0.2} if families > 1 else {}
+    unknown = sorted(set(family_sd) - set(p))
+    if unknown:
+        raise ValueError(f"family_sd names {unknown}, not parameters of the law: {sorted(p)}.")
     g = (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / (p["alpha"] + p["beta"]))
     rows = []
     truth = {}

@@ -140,3 +140,16 @@ def test_fit_refuses_its_arguments_swapped():
         bs.fit(runs, bs.Model())
     with pytest.raises(TypeError, match="takes a list of tables"):
         bs.fit_many(bs.Model(), runs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"budgets": (-1e18, 1e19)}, "budgets must be finite and > 0"),
+        ({"params": {"E": 1.7}}, "params lacks"),
+        ({"family_sd": {"Q": 0.1}, "families": 2}, "family_sd names \\['Q'\\]"),
+    ],
+)
+def test_simulate_ladder_refuses_what_it_cannot_simulate(kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        bs.simulate_ladder(**kwargs)

@@ -217,3 +217,15 @@ def test_spec_roundtrip():
 def test_table_with_extra_columns_is_fine(runs):
     df = runs.assign(note="x", width=pd.Series(range(len(runs))))
     assert fit_data(df).n == len(runs)
+
+
+def test_group_labels_near_duplicates_and_the_interaction_separator():
+    """Labels differing in case or spaces warn; a ':' in an interaction's labels is refused."""
+    fr = bs.simulate_ladder(families=3, budgets=(1e18, 1e19, 1e20), sizes_per_budget=4, seed=1)
+    near = fr.assign(family=fr["family"].mask(fr.index % 2 == 0, fr["family"].str.upper()))
+    with pytest.warns(bs.DataWarning, match=r"differ only in case.*\['F0', 'f0'\]"):
+        bs.Model(effects={"A": "family"}).prepare(near)
+    joined = fr.assign(family=fr["family"] + ":0", seed=fr.index % 2)
+    with pytest.raises(bs.DataError, match=r"'family' has labels containing ':' .*'family:seed'"):
+        bs.Model(effects={"A": ["family:seed"]}).prepare(joined)
+    bs.Model(effects={"A": "family"}).prepare(joined)  # one column: no separator to clash with
