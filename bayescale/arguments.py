@@ -14,6 +14,21 @@ from typing import Any
 import numpy as np
 
 
+def fitted(post: Any, call: str) -> None:
+    """Refuse a first argument that is not a fit (a table or a model where a posterior goes).
+
+    Raises
+    ------
+    TypeError
+        When ``post`` has no prediction path (``post.predictor``).
+    """
+    if not callable(getattr(post, "predictor", None)):
+        raise TypeError(
+            f"{call} takes a fit first (the posterior bs.fit returns), got a "
+            f"{type(post).__name__}; e.g. post = bs.fit(bs.Model(), runs), then {call}(post, ...)."
+        )
+
+
 def _number(value: Any, name: str) -> float:
     """Return ``value`` as a float, or say that ``name`` needs a number."""
     if isinstance(value, bool) or np.ndim(value) != 0:
@@ -113,4 +128,12 @@ def budgets(compute: Any, name: str = "compute") -> np.ndarray:
     return c
 
 
-__all__ = ["budgets", "finite", "non_negative", "positive", "probabilities", "probability"]
+__all__ = [
+    "budgets",
+    "finite",
+    "fitted",
+    "non_negative",
+    "positive",
+    "probabilities",
+    "probability",
+]

@@ -73,6 +73,7 @@ def prob_below(
     >>> table["prob"].round(1).tolist()  # a 100M model on 5B tokens misses; 1B on 20B makes it
     [0.0, 1.0]
     """
+    arguments.fitted(post, "prob_below")
     _check_kind(kind)
     target = arguments.finite(target, "target")  # one target: call once per target
     n, d = np.broadcast_arrays(
@@ -178,6 +179,7 @@ def best_allocation(
     >>> bool(safe.loc[0, "objective"] >= safe.loc[0, "loss_mean"])
     True
     """
+    arguments.fitted(post, "best_allocation")
     if objective not in ("mean", "quantile"):
         raise ValueError(f"objective={objective!r}; choose 'mean' or 'quantile'.")
     quantile = arguments.probability(quantile, "quantile")
@@ -270,6 +272,7 @@ def compute_for_target(
     >>> float(bs.compute_for_target(post, target=1.5)["compute"])  # below the irreducible E
     inf
     """
+    arguments.fitted(post, "compute_for_target")
     target = arguments.finite(target, "target")
     prob = arguments.probability(prob)
     c_min, c_max = arguments.positive(c_min, "c_min"), arguments.positive(c_max, "c_max")
@@ -369,6 +372,7 @@ def value_of_runs(
     >>> bool(ranked["reduction"].between(0, 1).all())
     True
     """
+    arguments.fitted(post, "value_of_runs")
     if not isinstance(candidates, pd.DataFrame):
         raise ValueError(
             f"candidates must be a pandas DataFrame with columns N and D, got "
@@ -462,6 +466,7 @@ def decision_table(
     >>> table["loss_opt"].round(1).tolist(), table["p_target"].round(1).tolist()
     ([3.0, 2.6], [0.0, 1.0])
     """
+    arguments.fitted(post, "decision_table")
     c = arguments.budgets(compute)
     quantile, prob = arguments.probability(quantile, "quantile"), arguments.probability(prob)
     front = frontier(post, c, new_groups=new_groups, **groups)
@@ -566,6 +571,7 @@ def predicted_isoflop_minima(
     >>> round(float(table["p_in_band"].iloc[0]), 1)
     0.8
     """
+    arguments.fitted(post, "predicted_isoflop_minima")
     prob = arguments.probability(prob)
     key, c = profiles(runs, params, tokens, budget, decimals, post.cost)
     unknown = sorted(set(bands or ()) - set(key), key=str)

@@ -338,6 +338,7 @@ def frontier(
     >>> bs.frontier(family_post, compute=1e19, family="f1").attrs["groups"]
     "{'family': 'f1'}"
     """
+    arguments.fitted(post, "frontier")
     law = post.law
     if set(law.inputs) - {"N", "D", "U"} or "N" not in law.inputs:
         raise ValueError(f"frontier needs a law of N and D; the {law.name} law reads {law.inputs}.")

@@ -153,3 +153,21 @@ def test_fit_refuses_its_arguments_swapped():
 def test_simulate_ladder_refuses_what_it_cannot_simulate(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):
         bs.simulate_ladder(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda r: bs.frontier(r, 1e20),
+        lambda r: bs.prob_below(r, 2.7, N=1e9, D=2e10),
+        lambda r: bs.best_allocation(r, 1e20),
+        lambda r: bs.compute_for_target(r, 2.7),
+        lambda r: bs.decision_table(r, 1e20),
+        lambda r: bs.value_of_runs(r, pd.DataFrame({"N": [1e9], "D": [2e10]}), 1e20),
+        lambda r: bs.predicted_isoflop_minima(r, r),
+    ],
+)
+def test_decisions_take_a_fit_first(call):
+    runs = bs.simulate_ladder()
+    with pytest.raises(TypeError, match=r"takes a fit first .* got a DataFrame"):
+        call(runs)
