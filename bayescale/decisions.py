@@ -320,6 +320,7 @@ def value_of_runs(
     n_sims: int = 200,
     max_draws: int = 2000,
     rng_seed: int = 0,
+    new_groups: bool | None = None,
     **groups: Any,
 ) -> pd.DataFrame:
     """Rank candidate runs by how much each is expected to narrow ``L*(C_target)``.
@@ -346,6 +347,10 @@ def value_of_runs(
         Posterior draws used (thinned evenly).
     rng_seed : int
         Seed.
+    new_groups : bool, optional
+        Allow labels not seen in the data (their effects drawn from the population). Default:
+        without labels, the population (a new group's effect drawn); with labels, they must be
+        levels the fit has seen, so that a mistyped label is an error.
     **groups
         Group labels of the candidate runs and of the target (default: the population).
 
@@ -389,7 +394,9 @@ def value_of_runs(
     # rng_seed=rng_seed)'s, drawn by the same predictor as the candidates' outcomes.
     k_pred, k_front = keys(rng_seed)
     k_loc, k_obs, k_pick = jax.random.split(jax.random.fold_in(k_front, 1), 3)
-    pred = post.predictor(new_groups=True, rng_seed=k_pred, **groups)
+    if new_groups is None:
+        new_groups = not groups
+    pred = post.predictor(new_groups=new_groups, rng_seed=k_pred, **groups)
     q = frontier_draws(pred, np.array([float(target_compute)]), k_front)
     q = np.asarray(q["loss_opt"][..., 0]).ravel()
     keep = np.linspace(0, q.size - 1, min(max_draws, q.size)).astype(int)

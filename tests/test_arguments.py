@@ -171,3 +171,12 @@ def test_decisions_take_a_fit_first(call):
     runs = bs.simulate_ladder()
     with pytest.raises(TypeError, match=r"takes a fit first .* got a DataFrame"):
         call(runs)
+
+
+def test_value_of_runs_refuses_a_mistyped_label(family_post):
+    candidates = pd.DataFrame({"N": [1e9], "D": [2e10]})
+    with pytest.raises(bs.DataError, match="'fX' is not a level seen in the data"):
+        bs.value_of_runs(family_post, candidates, 1e20, n_sims=10, family="fX")
+    new = bs.value_of_runs(family_post, candidates, 1e20, n_sims=10, new_groups=True, family="fX")
+    seen = bs.value_of_runs(family_post, candidates, 1e20, n_sims=10, family="f0")
+    assert np.isfinite(new["sd_now"]).all() and np.isfinite(seen["sd_now"]).all()
