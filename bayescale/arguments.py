@@ -118,7 +118,7 @@ def budgets(compute: Any, name: str = "compute") -> np.ndarray:
     try:
         c = np.atleast_1d(np.asarray(compute, dtype=float))
     except (TypeError, ValueError):
-        raise ValueError(f"{name}={compute!r}: give budgets in FLOP, numbers.") from None
+        raise ValueError(f"{name}={compute!r}: give numbers.") from None
     if c.ndim != 1:
         raise ValueError(f"{name} has shape {c.shape}: give one budget or a flat list of them.")
     if c.size == 0:

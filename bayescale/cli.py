@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bayescale import calibration, compare, datasets, laws, pooling, record
+from bayescale import arguments, calibration, compare, datasets, laws, pooling, record
 from bayescale.decisions import decision_table
 from bayescale.defaults import DIGITS, PROB
 from bayescale.diagnostics import format_report
@@ -71,16 +71,13 @@ def positive(text: str) -> float:
 
 
 def probability(text: str) -> float:
-    """Parse a number strictly between 0 and 1."""
+    """Parse a number strictly between 0 and 1 (:func:`bayescale.arguments.probability`)."""
     try:
-        value = float(text)
+        return arguments.probability(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a probability, got {text!r}") from None
-    if not 0 < value < 1:
         raise argparse.ArgumentTypeError(
             f"expected a probability strictly between 0 and 1, got {text!r} (e.g. 0.9, not 90)"
-        )
-    return value
+        ) from None
 
 
 def at_least(minimum: int) -> Callable[[str], int]:

@@ -210,8 +210,10 @@ def _grouping(df: pd.DataFrame, term: Term, min_levels: int = 2) -> Grouping:
     for c in term.columns:
         _require_group(df, c, term.name)
         check_labels(df, c)
-        if len(term.columns) > 1 and df[c].astype(str).str.contains(SEP, regex=False).any():
-            example = df[c][df[c].astype(str).str.contains(SEP, regex=False)].iloc[0]
+    for c in term.columns if len(term.columns) > 1 else ():  # an interaction's labels join
+        joined = df[c].astype(str).str.contains(SEP, regex=False)
+        if joined.any():
+            example = df[c][joined].iloc[0]
             raise DataError(
                 f"Group column {c!r} has labels containing {SEP!r} (e.g. {str(example)!r}), which "
                 f"joins the columns of the interaction {term.name!r}: the levels could not be "
