@@ -84,8 +84,19 @@ def compare(posteriors: Mapping[str, ScalingPosterior], method: str = "stacking"
     >>> bool(table.loc["kaplan", "elpd_diff"] < -2 * table.loc["kaplan", "dse"])
     True
     """
+    if not isinstance(posteriors, Mapping):
+        raise TypeError(
+            f"compare takes a dict of named fits, got a {type(posteriors).__name__}; e.g. "
+            "bs.compare.compare({'chinchilla': post, 'kaplan': kaplan})."
+        )
     if len(posteriors) < 2:
         raise ValueError("compare needs at least two fits.")
+    for name, post in posteriors.items():
+        if not hasattr(post, "draws_tree"):
+            raise TypeError(
+                f"compare: {name!r} is a {type(post).__name__}, not a fit; give "
+                "{name: bs.fit(...)} for every fit."
+            )
     _same_data(posteriors)
     with warnings.catch_warnings():
         # Reported per fit in the table (``warning``, ``pareto_k_max``) instead.

@@ -24,7 +24,22 @@ KHAT_MAX = 0.7
 
 def _fitted_groups(post: Any) -> xr.DataTree:
     """Return the tree of fitted groups (``draws_tree`` where one is kept, else ``tree``)."""
-    return post.draws_tree if hasattr(post, "draws_tree") else post.tree
+    if isinstance(post, xr.DataTree):
+        tree = post
+    elif hasattr(post, "draws_tree") or hasattr(post, "tree"):
+        return post.draws_tree if hasattr(post, "draws_tree") else post.tree
+    else:
+        raise TypeError(
+            f"diagnose takes a fit (the posterior bs.fit returns) or its DataTree, got a "
+            f"{type(post).__name__}; e.g. post = bs.fit(bs.Model(), runs), then bs.diagnose(post)."
+        )
+    missing = [g for g in ("posterior", "sample_stats") if g not in tree.children]
+    if missing:
+        raise ValueError(
+            f"diagnose: the DataTree has no {' or '.join(missing)} group; give a fit's tree "
+            "(post.tree) or the fit itself."
+        )
+    return tree
 
 
 def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
@@ -70,7 +85,7 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
     >>> table.attrs["method"], table.attrs["divergences"], table.attrs["ok"]
     ('nuts', 0, True)
     """
-    tree: xr.DataTree = post if isinstance(post, xr.DataTree) else _fitted_groups(post)
+    tree = _fitted_groups(post)
     posterior = tree["posterior"].to_dataset()
     # A quantity equal in every draw has nothing to mix (the effect of a single run, whose
     # offset is fixed at zero by the trend constraint): no R-hat or ESS to check.

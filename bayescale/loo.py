@@ -72,6 +72,11 @@ def loo(post: Any, pointwise: bool = True):
     >>> result.pareto_k.shape, bool((result.pareto_k < 0.7).all())
     ((35,), True)
     """
+    if not hasattr(post, "draws_tree"):
+        raise TypeError(
+            f"loo takes a fit (the posterior bs.fit returns), got a {type(post).__name__}; "
+            "e.g. post = bs.fit(bs.Model(), runs), then bs.loo(post)."
+        )
     jac = log_jacobian(post)
     kwargs = {} if jac is None else {"log_jacobian": jac}
     return arviz_stats.loo(post.draws_tree, pointwise=pointwise, var_name="loss", **kwargs)

@@ -180,3 +180,16 @@ def test_value_of_runs_refuses_a_mistyped_label(family_post):
     new = bs.value_of_runs(family_post, candidates, 1e20, n_sims=10, new_groups=True, family="fX")
     seen = bs.value_of_runs(family_post, candidates, 1e20, n_sims=10, family="f0")
     assert np.isfinite(new["sd_now"]).all() and np.isfinite(seen["sd_now"]).all()
+
+
+def test_loo_diagnose_and_compare_refuse_what_is_not_a_fit(post):
+    with pytest.raises(TypeError, match=r"loo takes a fit .* got a Model"):
+        bs.loo(bs.Model())
+    with pytest.raises(TypeError, match=r"diagnose takes a fit .* got a Model"):
+        bs.diagnose(bs.Model())
+    with pytest.raises(ValueError, match="no posterior or sample_stats group"):
+        bs.diagnose(post.tree["posterior"])
+    with pytest.raises(TypeError, match="dict of named fits, got a list"):
+        bs.compare.compare([post, post])
+    with pytest.raises(TypeError, match="'b' is a Model, not a fit"):
+        bs.compare.compare({"a": post, "b": bs.Model()})
