@@ -180,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
         "--choose-law", action="store_true", help="also score the law LOO chooses (choose_law)"
     )
     parser.add_argument("--out", help="also write the table of every split and method (CSV)")
+    parser.add_argument(
+        "--with-colpret",
+        action="store_true",
+        help="priors across ladders that also hold the Hitchhiker's Guide's LLM ladders",
+    )
     args = parser.parse_args(argv)
     if not common.ready():
         return 0
@@ -190,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, df, effects, split_fns in cases():
         if args.datasets and not any(name.startswith(p) for p in args.datasets):
             continue
-        os.environ[PRIOR_ENV] = str(extrapolation_prior.prior_without(DATASET_OF[name]))
+        os.environ[PRIOR_ENV] = str(
+            extrapolation_prior.prior_without(DATASET_OF[name], args.with_colpret)
+        )
         for split_fn in split_fns:
             model = bs.Model(effects=effects)
             split = split_fn(df, model)

@@ -18,7 +18,9 @@ Run (about 1 min on 2 cores, measured 2026-12-04; reads ../shared/datasets or
         --out /tmp/prior_without_epoch.json                             # for a backtest
 
 Records are cached (``--cache``), so leave-one-dataset-out priors cost seconds after the first
-run.
+run. ``--with-colpret`` adds three LLM ladders of the Hitchhiker's Guide's collection (an
+experiment, not in the shipped prior: its backtests in docs/calibration.md; about 1 min more the
+first time); ``benchmarks/backtests.py --with-colpret`` backtests with those priors.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ os.environ.setdefault("BAYESCALE_DATA_MIRROR", str(ROOT.parent / "shared" / "dat
 
 import common  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 import bayescale as bs  # noqa: E402
 from bayescale.laws import SaturatingPowerLaw  # noqa: E402
@@ -52,16 +55,36 @@ MIN_CURVE_ROWS = 16
 #: Benchmark curves per domain taken (the image-classification domain has 72 curves; each record
 #: costs its own compile, so the prior takes an even spread of them).
 CURVES_PER_DOMAIN = 16
+#: Checkpoints kept per run of a training-curve ladder (evenly spread in log tokens).
+CHECKPOINTS_PER_RUN = 10
+#: GPT-3's model sizes (Brown et al. 2020, Table 2.1) by the digitised curves' run names.
+GPT3_PARAMS = {
+    "small": 125e6,
+    "medium": 350e6,
+    "large": 760e6,
+    "xl": 1.3e9,
+    "2.7b": 2.7e9,
+    "6.7b": 6.7e9,
+    "13b": 13e9,
+    "175b": 175e9,
+}
 
 
-def ladders():
-    """Yield ``(dataset, ladder name, table, model)`` for every public ladder."""
+def ladders(colpret: bool = False):
+    """Yield ``(dataset, ladder name, table, model)`` for every public ladder.
+
+    ``colpret``: also the LLM ladders of the Hitchhiker's Guide's collection
+    (:func:`colpret_ladders`; tried 2026-12-05 and not in the shipped prior, see
+    docs/calibration.md).
+    """
     yield "epoch_chinchilla", "epoch_chinchilla", common.epoch_runs(), None
     gadre = bs.datasets.load("gadre2024_overtraining")
     for fam, sub in gadre.groupby("family"):
         yield "gadre2024_overtraining", f"gadre2024/{fam}", sub, None
     slim = bs.datasets.load("gemstones", "slim_chinchilla")
     yield "gemstones", "gemstones/slim_chinchilla", slim, None
+    if colpret:
+        yield from colpret_ladders()
     curves = bs.datasets.load("revisiting_scaling_benchmark")
     curves = curves[curves["training"] == 1]
     law = SaturatingPowerLaw(x="D")
@@ -74,7 +97,54 @@ def ladders():
             yield "revisiting_scaling_benchmark", f"revisiting/{names[i]}", sub, law
 
 
-def records(cache: Path) -> dict[tuple[str, str], tuple[str, np.ndarray]]:
+def checkpoints(df: pd.DataFrame, n: int = CHECKPOINTS_PER_RUN) -> pd.DataFrame:
+    """Keep ``n`` checkpoints of every run, evenly spread in log tokens, past its first 10 %.
+
+    The first tenth of a run (warm-up and the steep start, which a law of ``N`` and ``D`` does
+    not describe; the digitised GPT-3 figure clips it at 3.5) is left out.
+    """
+    keep = []
+    for _, run in df.dropna(subset=["loss"]).groupby("run"):
+        run = run[run["tokens"] >= 0.1 * run["tokens"].max()]
+        logd = np.log(run["tokens"].to_numpy(float))
+        targets = np.linspace(logd.min(), logd.max(), n)
+        keep.extend(run.index[np.unique(np.abs(logd[:, None] - targets).argmin(axis=0))])
+    return df.loc[keep].reset_index(drop=True)
+
+
+def colpret_ladders():
+    """The LLM ladders of the Hitchhiker's Guide's collection (``hitchhiker_colpret``).
+
+    - Muennighoff et al.'s single-epoch runs on C4 (the data-constrained contour grid's
+      ``epochs == 1`` rows: 33 runs from 7M to 8.7B parameters), without the runs given fewer
+      tokens than parameters (a larger model worse than a smaller one at the same data:
+      outside the law's regime, as Epoch dropped its highest losses);
+    - GPT-3's training curves (8 sizes, digitised validation loss) and OPT's (6 sizes, loss
+      the log of the validation perplexity), :data:`CHECKPOINTS_PER_RUN` checkpoints a run,
+      fitted as training curves (each run's checkpoints, extrapolated along its tokens).
+    """
+    grid = bs.datasets.load("hitchhiker_colpret", "datablations_contour")
+    runs = grid[(grid["epochs"] == 1) & (grid["tokens"] >= grid["params"])]
+    yield "hitchhiker_colpret", "colpret/datablations_c4", runs[["params", "tokens", "loss"]], None
+    gpt3 = bs.datasets.load("hitchhiker_colpret", "gpt3")
+    gpt3 = gpt3.assign(params=gpt3["run"].map(GPT3_PARAMS))[["run", "params", "tokens", "loss"]]
+    yield "hitchhiker_colpret", "colpret/gpt3", checkpoints(gpt3), None
+    opt = bs.datasets.load("hitchhiker_colpret", "opt_trajectories")
+    size = opt["model_size"].str[:-1].astype(float) * opt["model_size"].str[-1].map(
+        {"m": 1e6, "b": 1e9}
+    )
+    opt = pd.DataFrame(
+        {
+            "run": opt["model_size"],
+            "params": size,
+            "tokens": 10.0 ** opt["num_token"],
+            "loss": np.log(opt["ppl"]),
+        }
+    )
+    yield "hitchhiker_colpret", "colpret/opt", checkpoints(opt), None
+
+
+def records(cache: Path, colpret: bool = False) -> dict[tuple[str, str], tuple[str, np.ndarray]]:
     """Return ``{(ladder, kind): (dataset, record log likelihood)}``, computing the missing.
 
     Every ladder's record is computed for both kinds of error (:data:`bayescale.record.KINDS`):
@@ -87,7 +157,7 @@ def records(cache: Path) -> dict[tuple[str, str], tuple[str, np.ndarray]]:
                 dataset, kind, name = key.split("|", 2)
                 done[name, kind] = (dataset, z[key])
     wanted = {}
-    for dataset, name, df, law in ladders():
+    for dataset, name, df, law in ladders(colpret):
         for kind in KINDS:
             wanted[name, kind] = dataset
             if (name, kind) in done:
@@ -115,12 +185,16 @@ def records(cache: Path) -> dict[tuple[str, str], tuple[str, np.ndarray]]:
     return {key: done[key] for key in wanted if key in done}
 
 
-def prior_without(dataset: str) -> Path:
+def prior_without(dataset: str, colpret: bool = False) -> Path:
     """Write (once per machine) the prior across ladders without ``dataset``; return its path."""
     # keyed by the record's version: a prior fitted on records of an earlier one is stale
-    path = Path(tempfile.gettempdir()) / f"bayescale_prior_without_{dataset}_v{RECORD_VERSION}.json"
+    extra = "_colpret" if colpret else ""
+    path = (
+        Path(tempfile.gettempdir())
+        / f"bayescale_prior_without_{dataset}{extra}_v{RECORD_VERSION}.json"
+    )
     if not path.is_file():
-        main(["--leave-out", dataset, "--out", str(path)])
+        main(["--leave-out", dataset, "--out", str(path)] + (["--with-colpret"] if colpret else []))
     return path
 
 
@@ -135,11 +209,17 @@ def main(argv: list[str] | None = None) -> int:
         / "bayescale"
         / f"extrapolation_records_v{RECORD_VERSION}.npz",
     )
+    parser.add_argument(
+        "--with-colpret",
+        action="store_true",
+        help="also the Hitchhiker's Guide's LLM ladders (an experiment; not the shipped prior)",
+    )
     args = parser.parse_args(argv)
     if not common.ready():
         return 0
     args.cache.parent.mkdir(parents=True, exist_ok=True)
-    recs = {key: v for key, v in records(args.cache).items() if v[0] not in args.leave_out}
+    found = records(args.cache, args.with_colpret)
+    recs = {key: v for key, v in found.items() if v[0] not in args.leave_out}
     priors = {}
     for kind in KINDS:
         mine = [(d, ll) for (_, k), (d, ll) in recs.items() if k == kind]
