@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -627,3 +628,36 @@ def test_diagnostics_leave_out_the_extrapolation_scales(epoch_fit):
     table = bs.diagnose(epoch_fit, warn=False)
     assert not set(SCALE_SITES) & set(table.index)
     assert sorted(table.index) == ["A", "B", "E", "alpha", "beta", "nu", "sigma"]
+
+
+def test_a_centred_run_scale_that_mixes_worst_gets_the_non_centred_advice():
+    """When sd_run has the worst R-hat of a Student-t fit with centred run effects (the funnel of
+    GPT-3's curves: R-hat 1.020, bulk ESS 240), the warning names centered=False; not when
+    another site is worst, nor when the run effects were sampled non-centred."""
+    from bayescale.diagnostics import failure_message
+
+    def table(rows, worst):
+        t = pd.DataFrame(
+            {"ess_bulk": 2000.0, "ess_tail": 2000.0, "r_hat": 1.001, "ok": True}, index=rows
+        )
+        t.loc[worst, ["r_hat", "ess_bulk"]] = [1.02, 240.0]
+        t.attrs.update(
+            method="nuts",
+            divergences=1,
+            max_treedepth_hits=0,
+            bfmi_min=0.8,
+            rhat_max=1.02,
+            ess_bulk_min=240.0,
+            ess_tail_min=2000.0,
+            nu_median=12.0,
+            ok=False,
+        )
+        return t
+
+    centred = ["E", "A", "sigma", "nu", "sd_run", "r_run_free[a]", "r_run_free[b]"]
+    assert "centered=False" in failure_message(table(centred, "sd_run"))
+    assert "centered=False" not in failure_message(table(centred, "E"))
+    non_centred = ["E", "A", "sigma", "nu", "sd_run", "z_run_free[a]", "z_run_free[b]"]
+    assert "centered=False" not in failure_message(table(non_centred, "sd_run"))
+    normal = [s for s in centred if s != "nu"]
+    assert "centered=False" not in failure_message(table(normal, "sd_run"))
