@@ -13,6 +13,7 @@ import xarray as xr
 
 from bayescale.errors import ConvergenceWarning
 from bayescale.extrapolation import SCALE_SITES
+from bayescale.likelihood import RUN_FREE
 from bayescale.sites import display_name
 
 RHAT_MAX = 1.01
@@ -235,22 +236,22 @@ def _importance_table(tree: xr.DataTree, stats: xr.DataTree) -> tuple[pd.DataFra
 
 
 def _centred_run_scale_mixes_slowly(table: pd.DataFrame) -> bool:
-    """Whether ``sd_run`` has the worst R-hat or bulk ESS of a fit whose run effects are centred.
+    """Whether ``sd_run`` fails its checks, worst of all sites, in a fit with centred run effects.
 
-    Centred run effects (site ``r_run_free``, sampled) with a Student-t likelihood (site ``nu``)
+    Centred run effects (sampled site ``r_run_free``) with a Student-t likelihood (site ``nu``)
     form a funnel with ``sd_run`` when the scale sits near zero: the per-run offsets are then
     about as uncertain as their spread (GPT-3's curves: ``sd_run`` 0.004, noise 0.009 over 7
-    checkpoints a run). The normal likelihood integrates the effects out and has no such funnel.
+    checkpoints a run). A normal likelihood integrates the effects out by default
+    (``marginal_run``) and records ``r_run_free`` as draws, not as a sampled site.
     """
     if "sd_run" not in table.index or "nu" not in table.index:
         return False
-    if not any(str(site).startswith("r_run_free[") for site in table.index):
+    if not any(str(site).startswith(f"r_{RUN_FREE}[") for site in table.index):
         return False
-    worst = set()
-    if table["r_hat"].notna().any():
-        worst.add(table["r_hat"].idxmax())
-    worst.add(table["ess_bulk"].idxmin())
-    return "sd_run" in worst
+    sd_run = table.loc["sd_run"]
+    fails_rhat = sd_run["r_hat"] > RHAT_MAX and sd_run["r_hat"] == table["r_hat"].max()
+    fails_ess = sd_run["ess_bulk"] < ESS_MIN and sd_run["ess_bulk"] == table["ess_bulk"].min()
+    return bool(fails_rhat or fails_ess)
 
 
 def failure_message(table: pd.DataFrame) -> str:
@@ -329,8 +330,8 @@ def failure_message(table: pd.DataFrame) -> str:
             " The per-run scale sd_run mixes worst, with the run effects sampled centred (the "
             "auto rule centres them with 4 or more runs of 5 or more rows each): refit with "
             "centered=False (bs.Model(centered=False); on the command line --preset FILE, a "
-            "preset TOML with centered = false beside its [law] table), which passed on "
-            "GPT-3's and OPT's curves where the centred fits failed."
+            "preset TOML with a top-level centered = false line above its [law] table), which "
+            "passed on GPT-3's and OPT's curves where the centred fits failed."
         )
     nu = a.get("nu_median")
     if nu is not None and nu < 3 and (a["max_treedepth_hits"] or a["divergences"]):

@@ -116,8 +116,8 @@ def colpret_ladders():
     """The LLM ladders of the Hitchhiker's Guide's collection (``hitchhiker_colpret``).
 
     - Muennighoff et al.'s single-epoch runs on C4 (the data-constrained contour grid's
-      ``epochs == 1`` rows: 33 runs from 7M to 8.7B parameters), without the runs given fewer
-      tokens than parameters (a larger model worse than a smaller one at the same data:
+      ``epochs == 1`` rows: 33 runs from 7M to 8.7B parameters), 31 kept: without the runs
+      given fewer tokens than parameters (a larger model worse than a smaller one at the same data:
       outside the law's regime, as Epoch dropped its highest losses);
     - GPT-3's training curves (8 sizes, digitised validation loss) and OPT's (6 sizes, loss
       the log of the validation perplexity), :data:`CHECKPOINTS_PER_RUN` checkpoints a run,

@@ -661,3 +661,7 @@ def test_a_centred_run_scale_that_mixes_worst_gets_the_non_centred_advice():
     assert "centered=False" not in failure_message(table(non_centred, "sd_run"))
     normal = [s for s in centred if s != "nu"]
     assert "centered=False" not in failure_message(table(normal, "sd_run"))
+    passing = table(centred, "E")  # sd_run the worst of all, yet inside both bounds
+    passing.loc["sd_run", ["r_hat", "ess_bulk"]] = [1.005, 450.0]
+    passing.loc["E", ["r_hat", "ess_bulk"]] = [1.004, 2000.0]
+    assert "centered=False" not in failure_message(passing)
