@@ -112,6 +112,13 @@ def read_preset(name: str | Path) -> dict:
         ) from None
     if "law" not in raw or "name" not in raw["law"]:
         raise SpecificationError(f"Preset {name!r} has no [law] table with a name.")
+    misplaced = sorted(set(raw["law"]) - {"name", "config"})
+    if misplaced:
+        raise SpecificationError(
+            f"Preset {name!r}: {misplaced} in its [law] table, which takes only name and config. "
+            "A key written after the [law] line belongs to that table: put model options such "
+            "as centered = false above it."
+        )
     spec = {k: v for k, v in raw.items() if k not in ("description",)}
     spec.setdefault("law", {}).setdefault("config", {})
     return spec

@@ -185,6 +185,18 @@ def test_preset_loading():
         bs.Model.from_preset("nope")
 
 
+def test_a_preset_option_written_inside_the_law_table_is_refused(tmp_path):
+    """TOML puts a key written after ``[law]`` into that table, where the model never read it
+    (a ``centered = false`` silently ignored); above it, it is a model option."""
+    inside = tmp_path / "inside.toml"
+    inside.write_text('[law]\nname = "chinchilla"\ncentered = false\n')
+    with pytest.raises(bs.SpecificationError, match=r"\['centered'\] in its \[law\] table"):
+        bs.Model.from_preset(inside)
+    above = tmp_path / "above.toml"
+    above.write_text('centered = false\n\n[law]\nname = "chinchilla"\n')
+    assert bs.Model.from_preset(above).centered is False
+
+
 def test_the_presets_the_pooling_evidence_chose():
     import tomllib
 
