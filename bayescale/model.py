@@ -575,7 +575,8 @@ class Model:
         Raises
         ------
         SpecificationError
-            When the spec is inconsistent, or names a custom law and ``law`` is not given.
+            When the spec is inconsistent, has an entry a Model does not take (a misspelt
+            option is refused, not dropped), or names a custom law and ``law`` is not given.
 
         Examples
         --------
@@ -594,25 +595,14 @@ class Model:
                 law = _laws.get(spec["law"]["name"], **spec["law"].get("config", {}))
             except ValueError as e:
                 raise SpecificationError(str(e)) from None
-        known = {
-            "effects",
-            "likelihood",
-            "scale",
-            "priors",
-            "columns",
-            "run",
-            "marginal_run",
-            "centered",
-            "centered_min_rows",
-            "discrepancy",
-            "discrepancy_step",
-            "discrepancy_scale",
-            "extrapolation",
-            "extrapolation_scale",
-            "extrapolation_prior",
-            "flops_per_param_token",
-        }
-        kwargs = {k: v for k, v in spec.items() if k in known}
+        unknown = sorted(set(spec) - _SPEC_KEYS)
+        if unknown:
+            raise SpecificationError(
+                f"The spec has entries a Model does not take: {unknown}. Check their spelling "
+                f"against {sorted(_SPEC_KEYS - {'law', 'relative_priors'})} (Model's arguments), "
+                "and remove the others."
+            )
+        kwargs = {k: v for k, v in spec.items() if k not in ("law", "relative_priors")}
         kwargs["columns"] = kwargs.get("columns") or None
         return cls(law=law, **kwargs)
 
@@ -644,7 +634,10 @@ class Model:
         """
         spec = read_preset(name)
         spec.update(overrides)
-        return cls.from_spec(spec)
+        try:
+            return cls.from_spec(spec)
+        except SpecificationError as e:
+            raise SpecificationError(f"Preset {str(name)!r}: {e}") from None
 
     def describe(self, scale: Scale | None = None) -> str:
         """Text listing the law, the effects and every prior (``scale`` fills data-based ones).
@@ -1423,6 +1416,32 @@ class Model:
         True
         """
         return _fit(self, df, chains=chains, draws=draws, warmup=warmup, seed=seed, **kwargs)
+
+
+#: The entries of :meth:`Model.spec`: ``law``, ``Model``'s arguments, and ``relative_priors``,
+#: which only :func:`saved_spec` reads.
+_SPEC_KEYS = frozenset(
+    {
+        "law",
+        "effects",
+        "likelihood",
+        "scale",
+        "priors",
+        "columns",
+        "run",
+        "marginal_run",
+        "centered",
+        "centered_min_rows",
+        "discrepancy",
+        "discrepancy_step",
+        "discrepancy_scale",
+        "extrapolation",
+        "extrapolation_scale",
+        "extrapolation_prior",
+        "flops_per_param_token",
+        "relative_priors",
+    }
+)
 
 
 def saved_spec(spec: Mapping) -> dict:

@@ -197,6 +197,21 @@ def test_a_preset_option_written_inside_the_law_table_is_refused(tmp_path):
     assert bs.Model.from_preset(above).centered is False
 
 
+def test_a_misspelt_spec_or_preset_entry_is_refused_not_dropped(tmp_path):
+    """A top-level entry no Model takes (``centred`` for ``centered``) was filtered out
+    silently, so the fit ran with the default the user meant to change."""
+    misspelt = tmp_path / "misspelt.toml"
+    misspelt.write_text('centred = false\n\n[law]\nname = "chinchilla"\n')
+    with pytest.raises(bs.SpecificationError, match=r"misspelt.toml.*\['centred'\].*'centered'"):
+        bs.Model.from_preset(misspelt)
+    with pytest.raises(bs.SpecificationError, match=r"\['likelyhood'\]"):
+        bs.Model.from_preset("chinchilla_family", likelyhood="normal")
+    spec = bs.Model().spec()
+    with pytest.raises(bs.SpecificationError, match=r"\['extrapolation_sclae'\]"):
+        bs.Model.from_spec({**spec, "extrapolation_sclae": 0.1})
+    assert bs.Model.from_spec(spec) == bs.Model()  # a saved spec's own entries all read back
+
+
 def test_the_presets_the_pooling_evidence_chose():
     import tomllib
 
