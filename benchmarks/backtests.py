@@ -18,7 +18,10 @@ error cover all or nothing together), the 90 % interval score (relative) and the
 - ``Huber + bootstrap``: Epoch-style fits with a bootstrap;
 - with ``--choose-law``, ``LOO choice``: the law :func:`bayescale.compare.choose_law` keeps among
   Chinchilla's, Kaplan's and Farseer's (each with the default error; not compared where the
-  split's model has group effects, which do not carry across laws), the law chosen printed.
+  split's model has group effects, which do not carry across laws), the law chosen printed;
+- with ``--beta-by-run``, on the cases of training curves (several checkpoints a run),
+  ``beta by run`` and ``beta by run, law only``: a second fit whose data exponent varies by run
+  (``effects={"log_beta": "run"}``, partially pooled), with and without its learned error.
 
 The cases: Epoch's ladder, Gadre et al.'s (families as groups), Gemstones' curves and slim ladder,
 and three LLM ladders of the Hitchhiker's Guide's collection that the shipped prior across
@@ -135,6 +138,7 @@ DATASET_OF = {
     "colpret opt curves": "hitchhiker_colpret",
 }
 METHODS = ("learned (default)", "fixed drift (previous default)", "law only")
+BETA_BY_RUN = ("beta by run", "beta by run, law only")
 CONFORMAL = "split-conformal (record)"
 LOO_CHOICE = "LOO choice"
 
@@ -170,6 +174,20 @@ def variants(post):
         METHODS[0]: post,
         METHODS[1]: ScalingPosterior(post.draws_tree, post.model, post.scale, post.grid, fixed),
         METHODS[2]: ScalingPosterior(post.draws_tree, post.model, post.scale, post.grid, None),
+    }
+
+
+def beta_by_run_draws(model, train, test) -> dict[str, np.ndarray]:
+    """Predictive draws of a fit whose data exponent varies by run (training curves only)."""
+    spec = model.spec()
+    spec["effects"] = {**spec["effects"], "beta": ["run"]}
+    post = bs.Model.from_spec(spec).fit(train, progress_bar=False)
+    d = post.diagnostics(warn=False).attrs
+    print(f"beta by run: diagnostics ok={d['ok']} (max R-hat {d['rhat_max']:.3f})", flush=True)
+    law_only = ScalingPosterior(post.draws_tree, post.model, post.scale, post.grid, None)
+    return {
+        BETA_BY_RUN[0]: cal.predict_rows(post, test, post.model),
+        BETA_BY_RUN[1]: cal.predict_rows(law_only, test, post.model),
     }
 
 
@@ -211,6 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--choose-law", action="store_true", help="also score the law LOO chooses (choose_law)"
     )
+    parser.add_argument(
+        "--beta-by-run",
+        action="store_true",
+        help="on training curves, also score a fit whose data exponent varies by run",
+    )
     parser.add_argument("--out", help="also write the table of every split and method (CSV)")
     parser.add_argument(
         "--with-colpret",
@@ -244,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
             preds["Huber + bootstrap"] = bootstrap_draws(train, test, n_boot=100)
             if args.choose_law:
                 preds[LOO_CHOICE] = loo_choice_draws(post, train, test)
+            if args.beta_by_run and "run" in df and df["run"].duplicated().any():
+                preds.update(beta_by_run_draws(model, train, test))
             for label, draws in preds.items():
                 rows.append(
                     {
