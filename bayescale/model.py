@@ -9,6 +9,7 @@ model from the sample-site contract (:mod:`bayescale.sites`) and the observation
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -598,9 +599,9 @@ class Model:
         unknown = sorted(set(spec) - _SPEC_KEYS)
         if unknown:
             raise SpecificationError(
-                f"The spec has entries a Model does not take: {unknown}. Check their spelling "
-                f"against {sorted(_SPEC_KEYS - {'law', 'relative_priors'})} (Model's arguments), "
-                "and remove the others."
+                f"the spec has entries a Model does not take: {unknown}. Check their spelling "
+                f"against Model's arguments {sorted(_SPEC_KEYS - {'relative_priors'})}, and "
+                "remove the others (a spec saved by a newer bayescale needs that version)."
             )
         kwargs = {k: v for k, v in spec.items() if k not in ("law", "relative_priors")}
         kwargs["columns"] = kwargs.get("columns") or None
@@ -632,6 +633,12 @@ class Model:
         >>> bs.Model.from_preset("chinchilla_family", likelihood="normal").likelihood
         'normal'
         """
+        unknown = sorted(set(overrides) - _SPEC_KEYS)
+        if unknown:
+            raise SpecificationError(
+                f"from_preset: {unknown} are not arguments of Model; its arguments are "
+                f"{sorted(_SPEC_KEYS - {'relative_priors'})}."
+            )
         spec = read_preset(name)
         spec.update(overrides)
         try:
@@ -1418,30 +1425,11 @@ class Model:
         return _fit(self, df, chains=chains, draws=draws, warmup=warmup, seed=seed, **kwargs)
 
 
-#: The entries of :meth:`Model.spec`: ``law``, ``Model``'s arguments, and ``relative_priors``,
-#: which only :func:`saved_spec` reads.
-_SPEC_KEYS = frozenset(
-    {
-        "law",
-        "effects",
-        "likelihood",
-        "scale",
-        "priors",
-        "columns",
-        "run",
-        "marginal_run",
-        "centered",
-        "centered_min_rows",
-        "discrepancy",
-        "discrepancy_step",
-        "discrepancy_scale",
-        "extrapolation",
-        "extrapolation_scale",
-        "extrapolation_prior",
-        "flops_per_param_token",
-        "relative_priors",
-    }
-)
+#: The entries of :meth:`Model.spec`: ``Model``'s arguments (``law`` among them), and
+#: ``relative_priors``, which only :func:`saved_spec` reads.
+_SPEC_KEYS = frozenset(inspect.signature(Model.__init__).parameters) - {"self"} | {
+    "relative_priors"
+}
 
 
 def saved_spec(spec: Mapping) -> dict:

@@ -78,7 +78,9 @@ def read_preset(name: str | Path) -> dict:
 
     A preset has a ``[law]`` table (``name`` and optional ``config``), optional ``[effects]``
     (``E = "family"`` or a list), ``[priors]`` (text such as ``"Normal(0, 1)"``),
-    ``likelihood``, ``scale``, ``run`` and ``[columns]``.
+    ``likelihood``, ``scale``, ``run`` and ``[columns]``, and any other argument of
+    :class:`bayescale.Model` as a top-level entry; :meth:`bayescale.Model.from_preset` refuses
+    an entry that is none of these (a misspelling is not dropped).
 
     Parameters
     ----------

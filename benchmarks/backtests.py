@@ -21,7 +21,8 @@ error cover all or nothing together), the 90 % interval score (relative) and the
   split's model has group effects, which do not carry across laws), the law chosen printed;
 - with ``--beta-by-run``, on the cases of training curves (several checkpoints a run),
   ``beta by run`` and ``beta by run, law only``: a second fit whose data exponent varies by run
-  (``effects={"log_beta": "run"}``, partially pooled), with and without its learned error.
+  (``effects={"beta": "run"}``, partially pooled), with and without its learned error. Their
+  pooled lines cover those splits only, not every split as the other methods' do.
 
 The cases: Epoch's ladder, Gadre et al.'s (families as groups), Gemstones' curves and slim ladder,
 and three LLM ladders of the Hitchhiker's Guide's collection that the shipped prior across
@@ -177,18 +178,25 @@ def variants(post):
     }
 
 
-def beta_by_run_draws(model, train, test) -> dict[str, np.ndarray]:
-    """Predictive draws of a fit whose data exponent varies by run (training curves only)."""
+def beta_by_run_draws(model, train, test) -> tuple[dict[str, np.ndarray | str], bool | None]:
+    """Predictive draws of a fit whose data exponent varies by run, and its diagnostics' verdict.
+
+    For training curves only; a fit that cannot run says why in place of its draws.
+    """
     spec = model.spec()
     spec["effects"] = {**spec["effects"], "beta": ["run"]}
-    post = bs.Model.from_spec(spec).fit(train, progress_bar=False)
+    try:
+        post = bs.Model.from_spec(spec).fit(train, progress_bar=False)
+    except (bs.DataError, bs.SpecificationError) as e:
+        return dict.fromkeys(BETA_BY_RUN, f"not fitted: {e}"), None
     d = post.diagnostics(warn=False).attrs
     print(f"beta by run: diagnostics ok={d['ok']} (max R-hat {d['rhat_max']:.3f})", flush=True)
     law_only = ScalingPosterior(post.draws_tree, post.model, post.scale, post.grid, None)
-    return {
+    draws = {
         BETA_BY_RUN[0]: cal.predict_rows(post, test, post.model),
         BETA_BY_RUN[1]: cal.predict_rows(law_only, test, post.model),
     }
+    return draws, bool(d["ok"])
 
 
 def scored(draws: np.ndarray | str, y: np.ndarray) -> dict:
@@ -267,8 +275,11 @@ def main(argv: list[str] | None = None) -> int:
             preds["Huber + bootstrap"] = bootstrap_draws(train, test, n_boot=100)
             if args.choose_law:
                 preds[LOO_CHOICE] = loo_choice_draws(post, train, test)
+            fit_ok = dict.fromkeys(preds, ok) | {"Huber + bootstrap": None}
             if args.beta_by_run and "run" in df and df["run"].duplicated().any():
-                preds.update(beta_by_run_draws(model, train, test))
+                draws, beta_ok = beta_by_run_draws(model, train, test)
+                preds.update(draws)
+                fit_ok |= dict.fromkeys(draws, beta_ok)
             for label, draws in preds.items():
                 rows.append(
                     {
@@ -278,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
                         "n_train": len(train),
                         "n_test": len(test),
                         **scored(draws, y),
-                        "fit_ok": ok if label != "Huber + bootstrap" else None,
+                        "fit_ok": fit_ok.get(label, ok),
                     }
                 )
             print(
