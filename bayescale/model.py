@@ -596,13 +596,11 @@ class Model:
                 law = _laws.get(spec["law"]["name"], **spec["law"].get("config", {}))
             except ValueError as e:
                 raise SpecificationError(str(e)) from None
-        unknown = sorted(set(spec) - _SPEC_KEYS)
-        if unknown:
-            raise SpecificationError(
-                f"the spec has entries a Model does not take: {unknown}. Check their spelling "
-                f"against Model's arguments {sorted(_SPEC_KEYS - {'relative_priors'})}, and "
-                "remove the others (a spec saved by a newer bayescale needs that version)."
-            )
+        _refuse_unknown(
+            spec,
+            "the spec has entries a Model does not take",
+            " (a spec saved by a newer bayescale needs that version)",
+        )
         kwargs = {k: v for k, v in spec.items() if k not in ("law", "relative_priors")}
         kwargs["columns"] = kwargs.get("columns") or None
         return cls(law=law, **kwargs)
@@ -633,12 +631,7 @@ class Model:
         >>> bs.Model.from_preset("chinchilla_family", likelihood="normal").likelihood
         'normal'
         """
-        unknown = sorted(set(overrides) - _SPEC_KEYS)
-        if unknown:
-            raise SpecificationError(
-                f"from_preset: {unknown} are not arguments of Model; its arguments are "
-                f"{sorted(_SPEC_KEYS - {'relative_priors'})}."
-            )
+        _refuse_unknown(overrides, "from_preset: keywords that are not arguments of Model")
         spec = read_preset(name)
         spec.update(overrides)
         try:
@@ -1430,6 +1423,16 @@ class Model:
 _SPEC_KEYS = frozenset(inspect.signature(Model.__init__).parameters) - {"self"} | {
     "relative_priors"
 }
+
+
+def _refuse_unknown(entries: Mapping, what: str, hint: str = "") -> None:
+    """Raise ``SpecificationError`` naming the entries outside :data:`_SPEC_KEYS`."""
+    unknown = sorted(set(entries) - _SPEC_KEYS)
+    if unknown:
+        raise SpecificationError(
+            f"{what}: {unknown}. Check their spelling against Model's arguments "
+            f"{sorted(_SPEC_KEYS - {'relative_priors'})}, and remove the others{hint}."
+        )
 
 
 def saved_spec(spec: Mapping) -> dict:

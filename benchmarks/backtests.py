@@ -277,9 +277,9 @@ def main(argv: list[str] | None = None) -> int:
                 preds[LOO_CHOICE] = loo_choice_draws(post, train, test)
             fit_ok = dict.fromkeys(preds, ok) | {"Huber + bootstrap": None}
             if args.beta_by_run and "run" in df and df["run"].duplicated().any():
-                draws, beta_ok = beta_by_run_draws(model, train, test)
-                preds.update(draws)
-                fit_ok |= dict.fromkeys(draws, beta_ok)
+                beta_draws, beta_ok = beta_by_run_draws(model, train, test)
+                preds.update(beta_draws)
+                fit_ok |= dict.fromkeys(beta_draws, beta_ok)
             for label, draws in preds.items():
                 rows.append(
                     {
@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
                         "n_train": len(train),
                         "n_test": len(test),
                         **scored(draws, y),
-                        "fit_ok": fit_ok.get(label, ok),
+                        "fit_ok": fit_ok[label],
                     }
                 )
             print(
