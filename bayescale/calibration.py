@@ -86,6 +86,12 @@ def split_by_compute(
     -------
     Split
 
+    Raises
+    ------
+    DataError
+        When no run lies on one side of the cut (a ladder of few budgets, whose quantile at
+        ``train_fraction`` is its largest budget: lower ``train_fraction``).
+
     Examples
     --------
     >>> from bayescale.calibration import split_by_compute
@@ -96,8 +102,22 @@ def split_by_compute(
     'compute <= 1e+19'
     """
     c = compute_of(df, model.columns, model.cost, model.law.inputs)
-    cut = float(np.quantile(c, train_fraction)) if cut is None else float(cut)
+    chosen = cut is None
+    cut = float(np.quantile(c, train_fraction)) if chosen else float(cut)
     train = c <= cut
+    if train.all() or not train.any():
+        budgets = np.unique(np.asarray(c, float)).size
+        fix = (
+            f"lower train_fraction (now {train_fraction:g}; the command line's "
+            "--train-fraction), or split by model size"
+            if chosen
+            else "give a cut between the smallest and the largest compute"
+        )
+        side = "above" if train.all() else "at or below"
+        raise DataError(
+            f"split_by_compute: no run lies {side} the cut {cut:.3g} FLOP (the table has "
+            f"{budgets} distinct budgets, {float(np.min(c)):.3g} to {float(np.max(c)):.3g}); {fix}."
+        )
     return Split(f"compute <= {cut:.3g}", train, ~train)
 
 
@@ -162,7 +182,7 @@ def split_curve_tail(
     Raises
     ------
     DataError
-        When the table has no run column.
+        When the table has no run column, or every run has one row.
 
     Examples
     --------
@@ -182,6 +202,11 @@ def split_curve_tail(
     run = model.run if isinstance(model.run, str) else cols["run"]
     if run not in df:
         raise DataError(f"split_curve_tail needs the run column {run!r}.")
+    if not df[run].duplicated().any():
+        raise DataError(
+            f"split_curve_tail holds out the end of each run's curve, but every run of {run!r} "
+            "has one row (a ladder of final losses): split by compute or by model size."
+        )
     order = order or cols["tokens"]
     rank = df.groupby(run)[order].rank(pct=True, method="first").to_numpy()
     test = rank > 1 - fraction
@@ -203,6 +228,11 @@ def splits_leave_group_out(df: pd.DataFrame, column: str) -> list[Split]:
     list of Split
         One per level, in sorted order of the labels (as text).
 
+    Raises
+    ------
+    DataError
+        When the column has fewer than two levels.
+
     Examples
     --------
     >>> from bayescale.calibration import splits_leave_group_out
@@ -213,7 +243,14 @@ def splits_leave_group_out(df: pd.DataFrame, column: str) -> list[Split]:
     (15, 45)
     """
     labels = df[column].astype(str).to_numpy()
-    return [Split(f"leave out {column}={g}", labels != g, labels == g) for g in np.unique(labels)]
+    levels = np.unique(labels)
+    if levels.size < 2:
+        raise DataError(
+            f"splits_leave_group_out: the column {column!r} has {levels.size} level(s) "
+            f"{levels.tolist()}; leaving a group out needs two or more (name the column that "
+            "tells the groups apart)."
+        )
+    return [Split(f"leave out {column}={g}", labels != g, labels == g) for g in levels]
 
 
 def crps_from_draws(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -668,8 +705,12 @@ def backtest(
     rows, points = [], []
     for split in splits:
         train, test = df[split.train], df[split.test]
-        if len(test) == 0:
-            raise DataError(f"Split {split.name!r} leaves no test rows.")
+        if len(test) == 0 or len(train) == 0:
+            side = "test" if len(test) == 0 else "training"
+            raise DataError(
+                f"Split {split.name!r} leaves no {side} rows: choose a split with rows on both "
+                "sides."
+            )
         post, failed, data = fit_noting_warnings(model, train, **fit_kwargs)
         draws = predict_rows(post, test, model)
         fit_ok = not failed

@@ -52,6 +52,8 @@ DEBUG_ENV = "BAYESCALE_DEBUG"
 FIGURE_FORMATS = tuple(sorted(Figure().canvas.get_supported_filetypes()))
 #: Exit status of a fit that ran but failed a diagnostic.
 EXIT_DIAGNOSTICS = 3
+#: Fewest draws per chain a fit takes: R-hat and ESS need a few.
+MIN_DRAWS = 10
 
 
 class UsageError(Exception):
@@ -138,6 +140,10 @@ def read_runs(path: Path) -> pd.DataFrame:
                 f"{path}: cannot read {suffix or 'a file without a suffix'!r}; give a CSV "
                 "(.csv, comma-separated, decimal points) or a parquet file"
             )
+    except ImportError:  # pandas reads parquet through pyarrow, not a dependency of bayescale
+        raise UsageError(
+            f"{path}: reading parquet needs pyarrow (pip install pyarrow); or save the table as CSV"
+        ) from None
     except pd.errors.EmptyDataError:
         raise UsageError(
             f"{path} is empty: give a table with a header and one row per run"
@@ -157,6 +163,15 @@ def read_runs(path: Path) -> pd.DataFrame:
         )
     if df.empty:
         raise UsageError(f"{path} has a header but no rows")
+    if suffix != ".parquet":  # pandas renames a repeated name 'loss' to 'loss.1': say so
+        header = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", nrows=1, header=None)
+        names = [str(v).strip() for v in header.iloc[0]] if len(header) else []
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise UsageError(
+                f"{path}: the header names {repeated} more than once; give every column its "
+                "own name (which one is meant cannot be guessed)"
+            )
     return df
 
 
@@ -181,13 +196,19 @@ def drop_highest(df: pd.DataFrame, k: int, loss_column: str) -> pd.DataFrame:
     if loss_column not in df.columns:
         raise UsageError(
             f"--drop-highest-loss: no loss column {loss_column!r} (columns: "
-            f"{list(df.columns)}); map it with --columns loss=COLUMN"
+            f"{list(df.columns)}); name the loss column in a preset's [columns] table "
+            '(loss = "COLUMN"), or --columns loss=COLUMN where the verb takes it'
         )
     if k >= len(df):
         raise UsageError(f"--drop-highest-loss {k} would drop every one of the {len(df)} rows")
     dropped = df[loss_column].nlargest(k)
     print(f"Dropping the {len(dropped)} highest-loss rows (as asked): {dropped.round(3).tolist()}")
     return df.drop(dropped.index)
+
+
+def _loss_column(model: Model) -> str:
+    """Return the table's loss column under ``model`` (a preset may map it)."""
+    return dict(model.columns or {}).get("loss", "loss")
 
 
 def effects_from(items: list[tuple[str, str]] | None) -> dict[str, list[str]] | None:
@@ -331,8 +352,13 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
     say(f"wall time {elapsed:.1f} s")
     post.to_netcdf(out / "fit.nc")
     post.summary().to_csv(out / "summary.csv")
-    plot_fit(post, df, path=out / "fit.png")
-    print(f"wrote {out / 'fit.nc'}, {out / 'summary.csv'}, {out / 'fit.png'}")
+    written = [out / "fit.nc", out / "summary.csv"]
+    try:  # the fit is saved: a figure the law cannot draw is a warning, not the fit's failure
+        plot_fit(post, df, path=out / "fit.png")
+        written.append(out / "fit.png")
+    except (DataError, SpecificationError, ValueError) as e:
+        print(f"warning: no figure of the fit ({' '.join(str(e).split())})", file=sys.stderr)
+    print(f"wrote {', '.join(map(str, written))}")
     return 0 if diag.attrs["ok"] else EXIT_DIAGNOSTICS
 
 
@@ -360,6 +386,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if unread:  # a table of runs: its losses (and labels the model lacks) are not inputs
             print(f"(the points' columns {unread} are not inputs of this model: not read)")
             points = points.drop(columns=unread)
+        for c in points.columns:
+            if c in INPUTS or c in INPUTS.values():  # an input: numbers only, else say where
+                as_number = pd.to_numeric(points[c], errors="coerce")
+                bad = as_number.isna() & points[c].notna()
+                if bad.any():
+                    i = int(np.flatnonzero(bad.to_numpy())[0])
+                    raise UsageError(
+                        f"--points {args.points}: column {c!r} must be numeric; row {i + 1} "
+                        f"holds {points[c].iloc[i]!r} (write numbers such as 7e10)"
+                    )
+                points[c] = as_number
         values.update({c: points[c].to_numpy() for c in points.columns})
     for name in ("N", "D", "C"):
         given = getattr(args, name)
@@ -390,10 +427,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
             "predict: the law gives no finite loss at some of these inputs (they are far outside "
             "the fitted runs' range); predict nearer the data"
         )
-    table = pd.DataFrame(
-        {k: pred[k].values for k in ("N", "D", "C") if k in pred.coords}
-        | {"median": q[1], "lower": q[0], "upper": q[2]}
-    )
+    m = q.shape[1]  # every input and label given, so that each row says what it predicts
+    shown = {k: np.broadcast_to(np.asarray(v), (m,)) for k, v in values.items()}
+    shown |= {k: pred[k].values for k in ("N", "D", "C") if k in pred.coords and k not in shown}
+    table = pd.DataFrame(shown | {"median": q[1], "lower": q[0], "upper": q[2]})
     print(f"loss ({args.kind}): median and {args.prob:.0%} interval [lower, upper]")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.5g}"))
     if len(table) == 1:
@@ -408,6 +445,11 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     if args.plot:
         writable_file(args.plot, "--plot")
     post = load_posterior(args.fit)
+    if "U" in post.law.inputs:
+        raise UsageError(
+            f"frontier: the {post.law.name} law reads the unique tokens U, which the command "
+            "line does not take; in Python: bs.frontier(post, compute=..., unique_tokens=...)"
+        )
     groups = group_labels(args.group)
     table = decision_table(
         post,
@@ -490,9 +532,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.train_fraction is not None and args.split not in ("compute", "curve"):
         raise UsageError("--train-fraction is an option of --split compute and --split curve")
     df, source = read_table(args)
-    df = drop_highest(df, args.drop_highest_loss, "loss")
     effects = effects_from(args.effects)
     model = build_model(args, **({"effects": effects} if effects else {}))
+    df = drop_highest(df, args.drop_highest_loss, _loss_column(model))
     if args.split == "frontier":
         return _frontier_backtest(args, model, df, source)
     if args.split == "compute":
@@ -624,8 +666,8 @@ def cmd_pooling(args: argparse.Namespace) -> int:
     if args.figure:
         writable_file(args.figure, "--figure")
     df, source = read_table(args)
-    df = drop_highest(df, args.drop_highest_loss, "loss")
     model = build_model(args)
+    df = drop_highest(df, args.drop_highest_loss, _loss_column(model))
     if args.group not in df.columns:
         raise UsageError(f"--group {args.group!r} is not a column: {list(df.columns)}")
     effects = effects_from(args.effects)
@@ -742,7 +784,12 @@ def build_parser() -> argparse.ArgumentParser:
         "public ladders: a file `bayescale pool-prior` wrote from your own ladders or curves",
     )
     f.add_argument("--chains", type=at_least(1), default=4)
-    f.add_argument("--draws", type=at_least(1), default=1000)
+    f.add_argument(
+        "--draws",
+        type=at_least(MIN_DRAWS),
+        default=1000,
+        help="draws per chain (R-hat and ESS need a few)",
+    )
     f.add_argument("--warmup", type=at_least(0), default=1000)
     f.add_argument(
         "--target-accept",
@@ -781,7 +828,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("fit")
     q.add_argument("--N", type=positive, nargs="+", help="parameters (raw counts)")
     q.add_argument("--D", type=positive, nargs="+", help="training tokens (raw counts)")
-    q.add_argument("--C", type=positive, nargs="+", help="training compute in FLOP")
+    q.add_argument(
+        "--C",
+        type=positive,
+        nargs="+",
+        help="training compute in FLOP (with --N or --D: the other follows from the cost)",
+    )
     q.add_argument("--points", help="a CSV of points (columns N, D or params, tokens, ...)")
     q.add_argument("--group", nargs="*", type=key_value("COLUMN=LABEL"), metavar="COLUMN=LABEL")
     q.add_argument("--kind", choices=["predictive", "mean"], default="predictive")

@@ -340,8 +340,10 @@ def frontier(
     """
     arguments.fitted(post, "frontier")
     law = post.law
-    if set(law.inputs) - {"N", "D", "U"} or "N" not in law.inputs:
-        raise ValueError(f"frontier needs a law of N and D; the {law.name} law reads {law.inputs}.")
+    if set(law.inputs) - {"N", "D", "U"} or not {"N", "D"} <= set(law.inputs):
+        raise ValueError(
+            f"frontier needs a law of N and D; the {law.name} law reads {', '.join(law.inputs)}."
+        )
     if "U" in law.inputs and unique_tokens is None:
         raise ValueError(
             f"The {law.name} law reads the unique tokens U: pass unique_tokens= (its fitted "

@@ -61,7 +61,7 @@ from bayescale.record import (
     scale_draws,
 )
 from bayescale.sanity import check_single_row_levels
-from bayescale.sites import RUN, sample_effect, sample_law_parameters, terms_of
+from bayescale.sites import RUN, sample_effect, sample_law_parameters, sd_site, terms_of
 from bayescale.terms import Term, parse_terms
 
 #: Sites of the noise and run effect whose priors can be set (log-loss units; multiplied by the
@@ -1535,14 +1535,27 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
         raise PosteriorFileError(
             f"{path}: its model attribute is not valid JSON ({e}); the file was edited or damaged."
         ) from None
-    model = Model.from_spec(saved_spec(spec), law=law)
+    if not isinstance(spec, dict):
+        raise PosteriorFileError(
+            f"{path}: its model attribute is JSON but not a model's spec (a "
+            f"{type(spec).__name__}); the file was edited or damaged."
+        )
+    try:
+        model = Model.from_spec(saved_spec(spec), law=law)
+    except (SpecificationError, KeyError, TypeError, ValueError) as e:
+        raise PosteriorFileError(
+            f"{path}: its model attribute is not a spec bayescale can rebuild ({e}); "
+            "the file was edited or damaged."
+        ) from None
     if "posterior" not in tree.children:
         raise PosteriorFileError(f"{path} has no posterior group: it holds no fit.")
-    missing = [p.name for p in model.law.parameters if p.name not in tree["posterior"].data_vars]
+    effect_sites = [sd_site(site, t) for site, ts in model.effects.items() for t in ts]
+    missing = [p.name for p in model.law.parameters] + effect_sites
+    missing = [name for name in missing if name not in tree["posterior"].data_vars]
     if missing:
         raise PosteriorFileError(
-            f"{path}: the posterior lacks the {model.law.name} law's variables {missing}; the "
-            "file was edited or damaged."
+            f"{path}: the posterior lacks the variables {missing} of its model (the "
+            f"{model.law.name} law and its effects); the file was edited or damaged."
         )
     if "observed_data" not in tree.children:
         raise PosteriorFileError(

@@ -20,6 +20,7 @@ from bayescale.calibration import coverage_columns
 from bayescale.cost import DEFAULT_COST, TrainingCost
 from bayescale.data import compute_of
 from bayescale.defaults import PROB
+from bayescale.errors import SpecificationError
 from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS
 from bayescale.posterior import ScalingPosterior, with_predictive
@@ -35,7 +36,13 @@ AXIS_LABELS = {
     "D": "training tokens D",
     "C": "training compute C (FLOP)",
     "step": "step",
+    "U": "unique tokens U",
+    "L": "upstream loss L",
+    "S1": "learning-rate area S1",
+    "S2": "annealing area S2",
 }
+#: One-input laws' inputs that fall as the models grow (an upstream loss): a fan extends them down.
+FALLING_INPUTS: frozenset[str] = frozenset({"L"})
 
 
 # matplotlib and arviz_plots are imported on first use: they are a second of `import bayescale`
@@ -174,7 +181,7 @@ def plot_fit(
             ax.fill_between(x, q[0], q[2], color=color, alpha=0.2, lw=0)
             ax.plot(x, q[1], color=color, lw=1.4, label=label)
         _log_axes(ax)
-        ax.set_xlabel(AXIS_LABELS[xname])
+        ax.set_xlabel(AXIS_LABELS.get(xname, xname))
         if level is not None:
             ax.set_title(f"{group} = {level}")
     for ax in axes[:, 0]:
@@ -344,7 +351,10 @@ def plot_fan(
     """Posterior predictive fan of the loss from the data's compute to ``target_compute``.
 
     For a law of ``N`` and ``D`` the runs follow the median compute-optimal allocation; for a
-    one-input law the input is extended to ``target_compute`` read as that input's value.
+    one-input law the input is extended to ``target_compute`` read as that input's value (down
+    to it for an input that falls as models grow, an upstream loss ``L``). A law of other
+    inputs (the data-constrained law's unique tokens, the annealing law's schedule areas) has
+    no single direction to extend: predict at the inputs you plan with ``post.predict``.
 
     Parameters
     ----------
@@ -352,6 +362,11 @@ def plot_fan(
         The fit.
     target_compute : float
         Where the fan ends: training compute in FLOP (for a one-input law, that input's value).
+
+    Raises
+    ------
+    SpecificationError
+        For a law neither of ``N`` and ``D`` nor of one input.
     df : pandas.DataFrame, optional
         The fitted table (column names as given to the fit); default: rebuilt from the tree.
     path : str or Path, optional
@@ -368,9 +383,15 @@ def plot_fan(
     >>> fig.axes[0].get_title()
     'Extrapolation to 1e+21'
     """
+    law = post.law
+    if set(law.inputs) != {"N", "D"} and len(law.inputs) != 1:
+        raise SpecificationError(
+            f"plot_fan draws a law of N and D or of one input; the {law.name} law reads "
+            f"{list(law.inputs)}, with no single direction to extend: predict at the inputs you "
+            "plan with post.predict(...)"
+        )
     df = post.fitted_table() if df is None else df
     cols = post.model.prepare(df).columns
-    law = post.law
     fig = _figure(figsize=(7, 4.4), layout="constrained")
     ax = fig.subplots()
     if set(law.inputs) == {"N", "D"}:
@@ -382,9 +403,17 @@ def plot_fan(
     else:
         name = law.inputs[0]
         x_data = df[cols[INPUTS[name]]].to_numpy(float)
-        grid = np.geomspace(x_data.min(), max(target_compute, x_data.max()), 60)
+        if name in FALLING_INPUTS:
+            grid = np.geomspace(min(target_compute, x_data.min()), x_data.max(), 60)
+        else:
+            grid = np.geomspace(x_data.min(), max(target_compute, x_data.max()), 60)
         pred = post.predict(**{name: grid})
         x_label = AXIS_LABELS.get(name, name)
+    span = (
+        (grid.min(), x_data.min())
+        if law.inputs[0] in FALLING_INPUTS
+        else (x_data.max(), grid.max())
+    )
     for prob, alpha in ((0.95, 0.15), (0.9, 0.25), (0.5, 0.4)):
         lo, hi = pred.quantile([(1 - prob) / 2, (1 + prob) / 2], dim=("chain", "draw")).values
         ax.fill_between(
@@ -398,7 +427,7 @@ def plot_fan(
         )
     ax.plot(grid, pred.median(dim=("chain", "draw")), color=PALETTE[0], label="median")
     ax.scatter(x_data, df[cols["loss"]], s=8, color="0.3", label="fitted runs", zorder=3)
-    ax.axvspan(x_data.max(), grid.max(), color=PALETTE[1], alpha=0.08, label="extrapolation")
+    ax.axvspan(*span, color=PALETTE[1], alpha=0.08, label="extrapolation")
     _log_axes(ax)
     ax.set_xlabel(x_label)
     ax.set_ylabel("loss (nats/token)")

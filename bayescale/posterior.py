@@ -180,9 +180,16 @@ def _points(values: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict]:
     role_to_input = {v: k for k, v in INPUTS.items()}
     x: dict[str, np.ndarray] = {}
     groups: dict[str, Any] = {}
+    given: dict[str, str] = {}
     for key, val in values.items():
         name = role_to_input.get(key, key)
         if name in INPUTS:
+            if name in given:
+                raise ValueError(
+                    f"predict: {given[name]!r} and {key!r} both give the input {name}; give it "
+                    "once (by name or by column role, not both)."
+                )
+            given[name] = key
             x[name] = np.asarray(val, dtype=float)
         else:
             groups[key] = val
@@ -1002,14 +1009,28 @@ class ScalingPosterior:
         (array([2.e+09, 2.e+09]), {'family': 'f1'}, 2)
         """
         x, groups = _points(values)
-        if "C" in self.law.inputs and "C" not in x and {"N", "D"} <= set(x):
+        reads = set(self.law.inputs)
+        if "C" in reads and "C" not in x and {"N", "D"} <= set(x):
             x["C"] = self.cost.flops(x["N"], x["D"])
+        if "C" in x and {"N", "D"} <= reads and len({"N", "D"} & set(x)) == 1:
+            if "N" in x:  # a budget and one side of the allocation: the other follows
+                x["D"] = self.cost.tokens(x["C"], x["N"])
+            else:
+                x["N"] = self.cost.tokens(x["C"], x["D"])
         missing = [k for k in self.law.inputs if k not in x]
         if missing:
+            names = ", ".join(f"{k} (or {INPUTS[k]})" for k in missing)
             raise ValueError(
-                f"predict needs {missing} for the {self.law.name} law (give e.g. N=7e10, D=1.4e12)."
+                f"predict needs {names} for the {self.law.name} law, which reads "
+                f"{', '.join(self.law.inputs)} (a budget C stands in for N or D given the other)."
             )
-        x = {k: v for k, v in x.items() if k in self.law.inputs or k in ("N", "D", "C")}
+        unread = sorted(set(x) - reads - ({"C"} if {"N", "D"} <= reads else set()))
+        if unread:
+            raise ValueError(
+                f"predict: the {self.law.name} law reads {', '.join(self.law.inputs)}, not "
+                f"{', '.join(unread)}; drop {'it' if len(unread) == 1 else 'them'} (a value the "
+                "law does not read would be shown beside predictions it did not shape)."
+            )
         try:
             shaped = np.broadcast_arrays(*x.values())
         except ValueError:

@@ -24,6 +24,7 @@ from bayescale.diagnostics import checks, format_report
 from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS
 from bayescale.plotting import (
+    FALLING_INPUTS,
     PROB,
     plot_coverage,
     plot_fan,
@@ -195,8 +196,9 @@ def report(
         c_data = compute_of(df, cols, post.cost, post.law.inputs)
     else:
         c_data = df[cols[INPUTS[post.law.inputs[0]]]].astype(float)
-    if target_compute is None:
-        target_compute = float(c_data.max()) * 100
+    falling = not nd and post.law.inputs[0] in FALLING_INPUTS
+    if target_compute is None:  # two decades past the data (a fifth below it for a loss)
+        target_compute = float(c_data.min()) * 0.8 if falling else float(c_data.max()) * 100
     say("report: the fitted law along each curve of runs")
     sections.append(
         (
@@ -208,15 +210,20 @@ def report(
         )
     )
     say("report: the extrapolation fan (learns the ladder's extrapolation record first)")
-    sections.append(
-        (
-            "Extrapolation",
+    if nd or len(post.law.inputs) == 1:
+        fan = (
             "Posterior predictive intervals of a new run (law, extrapolation error, run effect "
             "and noise).",
             [_save(plot_fan(post, target_compute, df), out, "fan")],
-            None,
         )
-    )
+    else:
+        fan = (
+            f"No fan: the {post.law.name} law reads {', '.join(post.law.inputs)}, with no "
+            "single direction to extend. Predict at the inputs you plan with post.predict(...) "
+            "(or bayescale predict --points FILE).",
+            [],
+        )
+    sections.append(("Extrapolation", *fan, None))
     say("report: parameters")
     table = parameter_table(post, prob)
     sections.append(

@@ -78,6 +78,23 @@ def files(tmp_path_factory):
         {"params": n, "tokens": 20 * n, "loss": 1.7 + 400 / n**0.34 + 410 / (20 * n) ** 0.28}
     ).to_csv(d / "no_profiles.csv", index=False)
     (d / "points_family.csv").write_text("N,D,family\n1e9,2e10,f1\n")
+    (d / "repeated_loss.csv").write_text("params,tokens,loss,loss\n1e8,2e9,3.1,9.9\n")
+    (d / "points_both_names.csv").write_text("N,D,params,tokens\n1e9,2e10,5e9,1e11\n")
+    (d / "points_text.csv").write_text("N,D\n1e9,2e10\nabc,4e10\n")
+    curve = pd.DataFrame({"params": np.geomspace(1e7, 1e9, 12)})
+    curve["loss"] = 1.8 + 300 / curve["params"] ** 0.3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        power = bs.Model("power").fit(curve, chains=1, draws=100, warmup=100, progress_bar=False)
+    power.to_netcdf(d / "power_fit.nc")
+    spec_list = post.draws_tree.copy()
+    spec_list.attrs = {**post.draws_tree.attrs, "bayescale_model": "[1, 2]"}
+    spec_list.to_netcdf(d / "spec_list.nc", engine="h5netcdf")
+    effects = json.loads(post.draws_tree.attrs["bayescale_model"])
+    effects["effects"] = {"E": ["family"]}
+    spec_effects = post.draws_tree.copy()
+    spec_effects.attrs = {**post.draws_tree.attrs, "bayescale_model": json.dumps(effects)}
+    spec_effects.to_netcdf(d / "spec_effects.nc", engine="h5netcdf")
     pd.DataFrame({"split": ["a"], "n_test": [3]}).to_csv(d / "not_backtest.csv", index=False)
     pd.DataFrame({"x": [1]}).to_csv(d / "no_split.csv", index=False)
     return d
@@ -105,7 +122,8 @@ CLI_CASES = [
     (["fit", "--chains", "0"], ">= 1"),
     (["fit", "--chains", "-2"], ">= 1"),
     (["fit", "--chains", "two"], "whole number"),
-    (["fit", "--draws", "0"], ">= 1"),
+    (["fit", "--draws", "0"], ">= 10"),
+    (["fit", "--draws", "1"], ">= 10"),
     (["fit", "--draws", "1.5"], "whole number"),
     (["fit", "--warmup", "-1"], ">= 0"),
     (["fit", "--seed", "-1"], ">= 0"),
@@ -244,6 +262,17 @@ CLI_CASES = [
         "new-groups",
     ),
     (["frontier", "@/family_fit.nc", "--compute", "1e20", "--group", "family=f9"], "new-groups"),
+    # -- found by a sweep of the CLI (2026-12-05) --
+    (["fit", "@/repeated_loss.csv"], "more than once"),
+    (["predict", "@/fit.nc", "--points", "@/points_both_names.csv"], "both give the input N"),
+    (["predict", "@/fit.nc", "--points", "@/points_text.csv"], "column 'N' must be numeric"),
+    (["predict", "@/power_fit.nc", "--N", "1e9", "--D", "2e10"], "not D"),
+    (["frontier", "@/power_fit.nc", "--compute", "1e20"], "needs a law of N and D"),
+    (["backtest", "@/ladder.csv"], "lower train_fraction"),
+    (["backtest", "@/ladder.csv", "--split", "curve"], "one row"),
+    (["backtest", "@/ladder.csv", "--split", "group", "--group", "family"], "two or more"),
+    (["summary", "@/spec_list.nc"], "not a model's spec"),
+    (["predict", "@/spec_effects.nc", "--N", "1e9", "--D", "2e10"], "sd_log_E__family"),
 ]
 
 
@@ -278,6 +307,24 @@ def test_predict_takes_several_points_and_a_csv(files, capsys):
     )
     assert main(["predict", fit, "--points", str(files / "points.csv")]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 5
+
+
+def test_predict_fills_in_the_allocation_from_a_budget_and_shows_every_input(files, capsys):
+    assert main(["predict", str(files / "fit.nc"), "--N", "1e9", "--C", "1.2e20"]) == 0
+    header, row = capsys.readouterr().out.strip().splitlines()[1:3]
+    assert header.split()[:3] == ["N", "C", "D"] and row.split()[2] == "2e+10"
+    fam = ["predict", str(files / "family_fit.nc"), "--points", str(files / "points_family.csv")]
+    assert main(fam) == 0
+    assert "family" in capsys.readouterr().out.splitlines()[1]
+
+
+def test_a_parquet_file_without_pyarrow_is_a_clear_error(files, capsys, monkeypatch):
+    def no_engine(*args, **kwargs):
+        raise ImportError("Unable to find a usable engine; tried using: 'pyarrow'")
+
+    monkeypatch.setattr(pd, "read_parquet", no_engine)
+    (files / "runs.parquet").write_bytes(b"PAR1")
+    expect_clear_error(["fit", "@/runs.parquet"], files, capsys, "needs pyarrow")
 
 
 def test_out_folder_is_checked_before_the_fit(files, capsys, monkeypatch):
