@@ -22,7 +22,13 @@ error cover all or nothing together), the 90 % interval score (relative) and the
 - with ``--beta-by-run``, on the cases of training curves (several checkpoints a run),
   ``beta by run`` and ``beta by run, law only``: a second fit whose data exponent varies by run
   (``effects={"beta": "run"}``, partially pooled), with and without its learned error. Their
-  pooled lines cover those splits only, not every split as the other methods' do.
+  pooled lines cover those splits only, not every split as the other methods' do;
+- with ``--discrepancy``, ``random walk + learned`` and ``random walk, no learned error``: a
+  second fit with ``discrepancy="random_walk"`` (:mod:`bayescale.discrepancy`: a Brownian
+  law discrepancy in log compute, its scale learnt from how the training runs at neighbouring
+  budgets depart from the law, continued past the data with a variance growing linearly in the
+  distance), with the learned extrapolation error on top and alone: the Gaussian-process
+  candidate of the issue that introduced the learned error.
 
 The cases: Epoch's ladder, Gadre et al.'s (families as groups), Gemstones' curves and slim ladder,
 and three LLM ladders of the Hitchhiker's Guide's collection that the shipped prior across
@@ -32,7 +38,8 @@ so the default meets ladders it has never seen.
 
 The three bayescale variants share one NUTS fit per split (the extrapolation error does not
 change the fit). Run: ``.venv/bin/python benchmarks/backtests.py [case ...]`` (every case by
-default, about 25 min on 2 cores after the prior script has cached the ladders' records; name
+default, about 25 min on 2 cores after the prior script has cached the ladders' records, 63 min
+with ``--discrepancy``; name
 prefixes such as ``gadre gemstones`` run those cases only; reads ../shared/datasets or
 ``BAYESCALE_DATA_MIRROR``). A method whose predictive draws are not all finite (a degenerate
 fit, or a bootstrap whose Huber fits failed) is listed as not scored, not averaged in.
@@ -140,6 +147,7 @@ DATASET_OF = {
 }
 METHODS = ("learned (default)", "fixed drift (previous default)", "law only")
 BETA_BY_RUN = ("beta by run", "beta by run, law only")
+DISCREPANCY = ("random walk + learned", "random walk, no learned error")
 CONFORMAL = "split-conformal (record)"
 LOO_CHOICE = "LOO choice"
 
@@ -178,23 +186,25 @@ def variants(post):
     }
 
 
-def beta_by_run_draws(model, train, test) -> tuple[dict[str, np.ndarray | str], bool | None]:
-    """Predictive draws of a fit whose data exponent varies by run, and its diagnostics' verdict.
+def second_fit_draws(
+    model, train, test, change: dict, labels: tuple[str, str]
+) -> tuple[dict[str, np.ndarray | str], bool | None]:
+    """Predictive draws of a second fit, ``model``'s spec updated by ``change``, and its verdict.
 
-    For training curves only; a fit that cannot run says why in place of its draws.
+    ``labels`` name the fit with its learned error and without it (the law alone, or the law
+    and the fitted discrepancy); a fit that cannot run says why in place of its draws.
     """
-    spec = model.spec()
-    spec["effects"] = {**spec["effects"], "beta": ["run"]}
+    spec = model.spec() | change
     try:
         post = bs.Model.from_spec(spec).fit(train, progress_bar=False)
     except (bs.DataError, bs.SpecificationError) as e:
-        return dict.fromkeys(BETA_BY_RUN, f"not fitted: {e}"), None
+        return dict.fromkeys(labels, f"not fitted: {e}"), None
     d = post.diagnostics(warn=False).attrs
-    print(f"beta by run: diagnostics ok={d['ok']} (max R-hat {d['rhat_max']:.3f})", flush=True)
-    law_only = ScalingPosterior(post.draws_tree, post.model, post.scale, post.grid, None)
+    print(f"{labels[0]}: diagnostics ok={d['ok']} (max R-hat {d['rhat_max']:.3f})", flush=True)
+    without = ScalingPosterior(post.draws_tree, post.model, post.scale, post.grid, None)
     draws = {
-        BETA_BY_RUN[0]: cal.predict_rows(post, test, post.model),
-        BETA_BY_RUN[1]: cal.predict_rows(law_only, test, post.model),
+        labels[0]: cal.predict_rows(post, test, post.model),
+        labels[1]: cal.predict_rows(without, test, post.model),
     }
     return draws, bool(d["ok"])
 
@@ -242,6 +252,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="on training curves, also score a fit whose data exponent varies by run",
     )
+    parser.add_argument(
+        "--discrepancy",
+        action="store_true",
+        help="also score a fit with the random-walk law discrepancy in log compute",
+    )
     parser.add_argument("--out", help="also write the table of every split and method (CSV)")
     parser.add_argument(
         "--with-colpret",
@@ -277,9 +292,15 @@ def main(argv: list[str] | None = None) -> int:
                 preds[LOO_CHOICE] = loo_choice_draws(post, train, test)
             fit_ok = dict.fromkeys(preds, ok) | {"Huber + bootstrap": None}
             if args.beta_by_run and "run" in df and df["run"].duplicated().any():
-                beta_draws, beta_ok = beta_by_run_draws(model, train, test)
-                preds.update(beta_draws)
-                fit_ok |= dict.fromkeys(beta_draws, beta_ok)
+                beta = {"effects": {**model.spec()["effects"], "beta": ["run"]}}
+                extra, extra_ok = second_fit_draws(model, train, test, beta, BETA_BY_RUN)
+                preds.update(extra)
+                fit_ok |= dict.fromkeys(extra, extra_ok)
+            if args.discrepancy:
+                walk = {"discrepancy": "random_walk"}
+                extra, extra_ok = second_fit_draws(model, train, test, walk, DISCREPANCY)
+                preds.update(extra)
+                fit_ok |= dict.fromkeys(extra, extra_ok)
             for label, draws in preds.items():
                 rows.append(
                     {
