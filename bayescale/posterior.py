@@ -547,7 +547,8 @@ class ScalingPosterior:
         Returns
         -------
         pandas.DataFrame
-            One row per quantity: ``mean``, ``sd``, the interval bounds, ESS, R-hat and MCSE.
+            One row per quantity: ``mean``, ``sd``, the interval bounds, ESS, R-hat and MCSE
+            (with one chain, the split R-hat of its two halves, as :meth:`diagnostics`).
 
         Examples
         --------
@@ -562,9 +563,14 @@ class ScalingPosterior:
         """
         kwargs.setdefault("ci_prob", PROB)
         kwargs.setdefault("round_to", "none")
-        return arviz_stats.summary(
+        table = arviz_stats.summary(
             self.draws_tree, var_names=var_names or self.parameter_names(), **kwargs
         )
+        if "r_hat" in table and self.posterior.sizes.get("chain") == 1:
+            # ArviZ's R-hat needs two chains; the diagnostics split the one chain in halves
+            split = self.diagnostics(warn=False)["r_hat"]
+            table["r_hat"] = split.reindex(table.index).to_numpy()
+        return table
 
     def diagnostics(self, warn: bool = True) -> pd.DataFrame:
         """R-hat, ESS, divergences, tree depth and E-BFMI (:func:`bayescale.diagnose`).

@@ -294,6 +294,10 @@ def test_debug_variable_turns_tracebacks_on(files, monkeypatch):
 def test_summary_exits_like_fit_on_failed_diagnostics(files, capsys):
     post = bs.load_posterior(files / "fit.nc")  # one chain of 100 draws: ESS fails
     ok = post.diagnostics(warn=False).attrs["ok"]
+    # one chain: the summary's R-hat is the diagnostics' split R-hat, not ArviZ's NaN
+    summary_rhat = post.summary()["r_hat"]
+    assert summary_rhat.notna().all()
+    assert summary_rhat.max() == post.diagnostics(warn=False)["r_hat"].max()
     assert main(["summary", str(files / "fit.nc")]) == (0 if ok else 3)
 
 
