@@ -111,7 +111,7 @@ def split_by_compute(
             f"lower train_fraction (now {train_fraction:g}; the command line's "
             "--train-fraction), or split by model size"
             if chosen
-            else "give a cut between the smallest and the largest compute"
+            else "give a cut at or above the smallest compute and below the largest"
         )
         side = "above" if train.all() else "at or below"
         raise DataError(

@@ -164,8 +164,9 @@ def read_runs(path: Path) -> pd.DataFrame:
     if df.empty:
         raise UsageError(f"{path} has a header but no rows")
     if suffix != ".parquet":  # pandas renames a repeated name 'loss' to 'loss.1': say so
-        header = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", nrows=1, header=None)
-        names = [str(v).strip() for v in header.iloc[0]] if len(header) else []
+        sep = "\t" if suffix == ".tsv" else ","
+        header = pd.read_csv(path, sep=sep, nrows=1, header=None, dtype=str, keep_default_na=False)
+        names = [v.strip() for v in header.iloc[0] if v.strip()] if len(header) else []
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise UsageError(
@@ -372,13 +373,26 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0 if diag.attrs["ok"] else EXIT_DIAGNOSTICS
 
 
+def _predict_inputs(post) -> set[str]:
+    """Return the inputs ``predict`` reads for this fit's law.
+
+    ``N``, ``D`` and ``C`` stand in for one another where the law reads ``N`` and ``D``, or
+    ``C``.
+    """
+    inputs = set(post.law.inputs)
+    if {"N", "D"} <= inputs or "C" in inputs:
+        inputs |= {"N", "D", "C"}
+    return inputs
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     """Print posterior quantiles of the loss at one or more points."""
     post = load_posterior(args.fit)
     values: dict = {}
     if args.points:
         points = read_runs(Path(args.points))
-        read = {*INPUTS, *INPUTS.values(), *dict(post.model.columns or {}).values()}
+        inputs = _predict_inputs(post)
+        read = {*inputs, *(INPUTS[k] for k in inputs), *dict(post.model.columns or {}).values()}
         read |= {c for t in terms_of(post.model.effects) for c in t.columns}
         if RUN in post.draws_tree["posterior"].coords:  # a fitted run's effect
             read.add(RUN)
@@ -401,6 +415,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for name in ("N", "D", "C"):
         given = getattr(args, name)
         if given:
+            if name not in _predict_inputs(post):
+                raise UsageError(
+                    f"predict: the {post.law.name} law reads {', '.join(post.law.inputs)}, not "
+                    f"--{name}; drop it (a value the law does not read would be shown beside "
+                    "predictions it did not shape)"
+                )
             values[name] = np.asarray(given, float)
     if not values:
         raise UsageError("predict needs inputs: --N and --D (or --C), or --points FILE")
@@ -888,7 +908,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="for --split frontier: how many of the top iso-FLOP profiles with a measured minimum "
         "to hold out, one backtest each (default: 2 and 4, or 2 on a ladder of fewer than six)",
     )
-    b.add_argument("--draws", type=at_least(1), default=1000)
+    b.add_argument("--draws", type=at_least(MIN_DRAWS), default=1000)
     b.add_argument("--out", help="write the table as CSV")
     b.set_defaults(func=cmd_backtest)
 
@@ -913,7 +933,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the groups held out in turn (default: every group; the others are still pooled)",
     )
     pl.add_argument("--choose", action="store_true", help="also choose the effects by LOO")
-    pl.add_argument("--draws", type=at_least(1), default=1000)
+    pl.add_argument("--draws", type=at_least(MIN_DRAWS), default=1000)
     pl.add_argument("--method", choices=list(METHODS), default="auto")
     pl.add_argument("--out", help="write the table as CSV")
     pl.add_argument("--figure", type=figure_path, help="draw error and coverage against k")

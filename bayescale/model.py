@@ -1506,6 +1506,8 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
     ------
     PosteriorFileError
         When the file is missing, is not a fit bayescale wrote, or was damaged.
+    SpecificationError
+        When the fit's law is a custom one and ``law`` is not given.
 
     Examples
     --------
@@ -1540,12 +1542,17 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
             f"{path}: its model attribute is JSON but not a model's spec (a "
             f"{type(spec).__name__}); the file was edited or damaged."
         )
+    entry = spec.get("law")
+    if law is None and isinstance(entry, dict) and entry.get("name") == "custom":
+        raise SpecificationError(  # not a damaged file: the law's code is not in it
+            f"{path} holds a fit of a custom law, which cannot be saved as text: pass law=."
+        )
     try:
         model = Model.from_spec(saved_spec(spec), law=law)
     except (SpecificationError, KeyError, TypeError, ValueError) as e:
         raise PosteriorFileError(
-            f"{path}: its model attribute is not a spec bayescale can rebuild ({e}); "
-            "the file was edited or damaged."
+            f"{path}: its model attribute is not a spec this bayescale can rebuild ({e}); the "
+            "file was edited, damaged or written by another version."
         ) from None
     if "posterior" not in tree.children:
         raise PosteriorFileError(f"{path} has no posterior group: it holds no fit.")

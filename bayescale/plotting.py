@@ -362,11 +362,6 @@ def plot_fan(
         The fit.
     target_compute : float
         Where the fan ends: training compute in FLOP (for a one-input law, that input's value).
-
-    Raises
-    ------
-    SpecificationError
-        For a law neither of ``N`` and ``D`` nor of one input.
     df : pandas.DataFrame, optional
         The fitted table (column names as given to the fit); default: rebuilt from the tree.
     path : str or Path, optional
@@ -376,6 +371,11 @@ def plot_fan(
     -------
     matplotlib.figure.Figure
         One panel: the 50 %, 90 % and 95 % predictive intervals, the median and the fitted runs.
+
+    Raises
+    ------
+    SpecificationError
+        For a law neither of ``N`` and ``D`` nor of one input.
 
     Examples
     --------

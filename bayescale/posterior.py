@@ -1004,7 +1004,8 @@ class ScalingPosterior:
         Raises
         ------
         ValueError
-            When an input of the law is missing.
+            When an input of the law is missing, or one is given both by name and by column
+            role.
         DataError
             When inputs do not broadcast, or are not finite and positive.
 
@@ -1030,13 +1031,7 @@ class ScalingPosterior:
                 f"predict needs {names} for the {self.law.name} law, which reads "
                 f"{', '.join(self.law.inputs)} (a budget C stands in for N or D given the other)."
             )
-        unread = sorted(set(x) - reads - ({"C"} if {"N", "D"} <= reads else set()))
-        if unread:
-            raise ValueError(
-                f"predict: the {self.law.name} law reads {', '.join(self.law.inputs)}, not "
-                f"{', '.join(unread)}; drop {'it' if len(unread) == 1 else 'them'} (a value the "
-                "law does not read would be shown beside predictions it did not shape)."
-            )
+        x = {k: v for k, v in x.items() if k in reads or k in ("N", "D", "C")}
         try:
             shaped = np.broadcast_arrays(*x.values())
         except ValueError:

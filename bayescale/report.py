@@ -144,7 +144,10 @@ def report(
     Writes ``report.html`` (figures embedded), ``report.md``, ``parameters.tex`` (booktabs),
     ``parameters.csv`` and each figure as PNG and PDF: the data with fitted curves and bands
     (one panel per level of the first group column), an extrapolation fan to
-    ``target_compute`` (default: 100x the data's largest compute), parameter posteriors by
+    ``target_compute`` (default: 100x the data's largest compute; for a one-input law its
+    input's value, down to 0.8x the data's smallest for an upstream loss ``L``; no fan, and a
+    sentence saying why, for a law of several inputs other than ``N`` and ``D``), parameter
+    posteriors by
     group (forest plot), the compute-optimal frontier band (laws of ``N`` and ``D``) with a
     decision table, calibration (LOO-PIT, the posterior predictive, and ``backtest`` coverage
     when given) and diagnostics, with a warning banner when a check failed.

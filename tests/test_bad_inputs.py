@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -266,7 +267,7 @@ CLI_CASES = [
     (["fit", "@/repeated_loss.csv"], "more than once"),
     (["predict", "@/fit.nc", "--points", "@/points_both_names.csv"], "both give the input N"),
     (["predict", "@/fit.nc", "--points", "@/points_text.csv"], "column 'N' must be numeric"),
-    (["predict", "@/power_fit.nc", "--N", "1e9", "--D", "2e10"], "not D"),
+    (["predict", "@/power_fit.nc", "--N", "1e9", "--D", "2e10"], "not --D"),
     (["frontier", "@/power_fit.nc", "--compute", "1e20"], "needs a law of N and D"),
     (["backtest", "@/ladder.csv"], "lower train_fraction"),
     (["backtest", "@/ladder.csv", "--split", "curve"], "one row"),
@@ -320,6 +321,27 @@ def test_predict_fills_in_the_allocation_from_a_budget_and_shows_every_input(fil
     fam = ["predict", str(files / "family_fit.nc"), "--points", str(files / "points_family.csv")]
     assert main(fam) == 0
     assert "family" in capsys.readouterr().out.splitlines()[1]
+
+
+def test_the_library_still_takes_inputs_a_one_input_law_does_not_read(files):
+    # calibration.predict_rows and compare.averaged_predict pass N and D to every law
+    post = bs.load_posterior(files / "power_fit.nc")
+    rows = pd.DataFrame({"params": [1e9, 2e9], "tokens": [2e10, 4e10], "loss": [2.0, 1.9]})
+    draws = bs.calibration.predict_rows(post, rows, post.model)
+    assert draws.shape[1] == 2 and np.isfinite(draws).all()
+
+
+def test_a_header_with_empty_trailing_cells_is_not_a_repeated_name(files):
+    from bayescale.cli import read_runs
+
+    (files / "trailing.csv").write_text("params,tokens,loss,,\n1e8,2e9,3.1,,\n")
+    assert read_runs(files / "trailing.csv").shape == (1, 5)
+
+
+def test_a_fan_needs_a_law_of_n_and_d_or_of_one_input():
+    stand_in = SimpleNamespace(law=bs.laws.get("data_constrained"))
+    with pytest.raises(bs.SpecificationError, match="no single direction"):
+        bs.plotting.plot_fan(stand_in, 1e21)
 
 
 def test_a_parquet_file_without_pyarrow_is_a_clear_error(files, capsys, monkeypatch):
