@@ -101,12 +101,15 @@ def split_by_compute(
     >>> split_by_compute(runs, bs.Model(), cut=1e19).name
     'compute <= 1e+19'
     """
-    c = compute_of(df, model.columns, model.cost, model.law.inputs)
+    c = np.asarray(compute_of(df, model.columns, model.cost, model.law.inputs), float)
+    # one budget's runs share one compute: C / (6 N) tokens times 6 N differs in the last bits,
+    # which split a budget's runs between the two sides (as the record's cuts round it)
+    position = np.round(np.log(c), 9)
     chosen = cut is None
-    cut = float(np.quantile(c, train_fraction)) if chosen else float(cut)
-    train = c <= cut
+    cut = float(np.quantile(np.exp(position), train_fraction)) if chosen else float(cut)
+    train = position <= np.round(np.log(cut), 9)
     if train.all() or not train.any():
-        budgets = np.unique(np.asarray(c, float)).size
+        budgets = np.unique(position).size
         fix = (
             f"lower train_fraction (now {train_fraction:g}; the command line's "
             "--train-fraction), or split by model size"

@@ -331,6 +331,18 @@ def test_the_library_still_takes_inputs_a_one_input_law_does_not_read(files):
     assert draws.shape[1] == 2 and np.isfinite(draws).all()
 
 
+def test_a_compute_split_keeps_each_budget_on_one_side():
+    # tokens written to 15 digits: 6 N D of one budget differs in its last bits
+    df = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=5, seed=3)
+    df = df.drop(columns=["flops"]).assign(tokens=[float(f"{t:.15g}") for t in df["tokens"]])
+    assert np.unique(6 * df["params"] * df["tokens"]).size > 3
+    split = bs.calibration.split_by_compute(df, bs.Model(), 0.5)
+    sizes = (split.name, int(split.train.sum()), int(split.test.sum()))
+    assert sizes == ("compute <= 1e+19", 10, 5)
+    with pytest.raises(bs.DataError, match="lower train_fraction"):
+        bs.calibration.split_by_compute(df, bs.Model(), 0.75)  # the top budget: no test rows
+
+
 def test_a_header_with_empty_trailing_cells_is_not_a_repeated_name(files):
     from bayescale.cli import read_runs
 
