@@ -1020,10 +1020,15 @@ class ScalingPosterior:
         if "C" in reads and "C" not in x and {"N", "D"} <= set(x):
             x["C"] = self.cost.flops(x["N"], x["D"])
         if "C" in x and {"N", "D"} <= reads and len({"N", "D"} & set(x)) == 1:
-            if "N" in x:  # a budget and one side of the allocation: the other follows
-                x["D"] = self.cost.tokens(x["C"], x["N"])
-            else:
-                x["N"] = self.cost.tokens(x["C"], x["D"])
+            given, other = ("N", "D") if "N" in x else ("D", "N")
+            try:  # a budget and one side of the allocation: the other follows
+                x[other] = self.cost.tokens(x["C"], x[given])
+            except ValueError:
+                raise DataError(
+                    f"predict: C and {given} of shapes {np.shape(x['C'])} and "
+                    f"{np.shape(x[given])} do not broadcast together; give scalars or arrays of "
+                    "one length."
+                ) from None
         missing = [k for k in self.law.inputs if k not in x]
         if missing:
             names = ", ".join(f"{k} (or {INPUTS[k]})" for k in missing)

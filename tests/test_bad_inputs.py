@@ -467,6 +467,8 @@ PREDICT_CASES = [
     ({"N": np.nan, "D": 1e10}, "finite"),
     ({"N": np.inf, "D": 1e10}, "finite"),
     ({"N": [1e9, 2e9], "D": [1e10, 2e10, 3e10]}, "broadcast"),
+    ({"N": [1e9, 2e9], "C": [1e20, 2e20, 3e20]}, "do not broadcast"),
+    ({"N": 1e9, "params": 2e9, "D": 1e10}, "both give the input N"),
     ({"N": 1e9}, "D"),
     ({"D": 1e10}, "N"),
     ({"N": 1e9, "D": 1e10, "kind": "median"}, "median"),
