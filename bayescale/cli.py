@@ -314,7 +314,19 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
     if columns:
         overrides["columns"] = columns
     model = build_model(args, **overrides)
-    data = model.prepare(df)
+    try:
+        data = model.prepare(df)
+    except DataError as e:  # the library's advice is Python's; say what the command line takes
+        if args.dataset:
+            table = f", {args.table!r}" if args.table else ""
+            load = f"bayescale.datasets.load({args.dataset!r}{table})"
+            raise UsageError(
+                f"{e} --dataset {args.dataset}: this table cannot be fitted as shipped; load it "
+                f"in Python ({load}), fix it as said, save it as CSV and fit that file"
+            ) from None
+        if "columns=" in str(e):
+            raise UsageError(f"{e} On the command line: --columns ROLE=COLUMN.") from None
+        raise
     say = print if not args.quiet else (lambda *a, **k: None)
     say(f"Fitting {source}: {len(df)} rows")
     say(model.describe(data.scale))

@@ -186,6 +186,7 @@ CLI_CASES = [
     (["fit", "@/binary.csv"], "could not be read"),
     (["fit", "@/notes.txt"], "no rows"),
     (["fit", "@/missing_loss.csv"], "missing column 'loss'"),
+    (["fit", "@/missing_loss.csv"], "on the command line: --columns ROLE=COLUMN"),
     (["fit", "@/nan.csv"], "missing (nan)"),
     (["fit", "@/text.csv"], "numeric"),
     (["fit", "@/zero.csv"], "> 0"),

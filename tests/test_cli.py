@@ -115,6 +115,12 @@ def test_datasets_verbs(capsys, mirror):
     assert "MIT" in capsys.readouterr().out
 
 
+def test_a_dataset_table_not_ready_to_fit_says_how_to_fix_it(capsys, mirror, tmp_path):
+    argv = ["fit", "--dataset", "obsscaling", "--out", str(tmp_path / "o")]
+    assert main(argv) == 2  # NaN tokens: the library's Python advice, and the way round it
+    assert "bayescale.datasets.load('obsscaling')" in capsys.readouterr().err
+
+
 def test_bad_arguments_exit_non_zero(tmp_path, capsys):
     csv = tmp_path / "runs.csv"
     csv.write_text("N,tokens,loss\n1e8,2e9,3.1\n")
