@@ -403,6 +403,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     values: dict = {}
     if args.points:
         points = read_runs(Path(args.points))
+        # the fit's own column names (a preset's or --columns' mapping) name their roles
+        roles = {col: role for role, col in dict(post.model.columns or {}).items()}
+        points = points.rename(columns={c: roles[c] for c in points.columns if c in roles})
         inputs = _predict_inputs(post)
         read = {*inputs, *(INPUTS[k] for k in inputs), *dict(post.model.columns or {}).values()}
         read |= {c for t in terms_of(post.model.effects) for c in t.columns}
@@ -460,7 +463,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
             "the fitted runs' range); predict nearer the data"
         )
     m = q.shape[1]  # every input and label given, so that each row says what it predicts
-    shown = {k: np.broadcast_to(np.asarray(v), (m,)) for k, v in values.items()}
+    as_input = {role: name for name, role in INPUTS.items()}  # params -> N, as predict reads it
+    shown = {as_input.get(k, k): np.broadcast_to(np.asarray(v), (m,)) for k, v in values.items()}
     shown |= {k: pred[k].values for k in ("N", "D", "C") if k in pred.coords and k not in shown}
     table = pd.DataFrame(shown | {"median": q[1], "lower": q[0], "upper": q[2]})
     print(f"loss ({args.kind}): median and {args.prob:.0%} interval [lower, upper]")

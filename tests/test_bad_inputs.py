@@ -88,6 +88,17 @@ def files(tmp_path_factory):
         warnings.simplefilter("ignore", bs.ConvergenceWarning)
         power = bs.Model("power").fit(curve, chains=1, draws=100, warmup=100, progress_bar=False)
     power.to_netcdf(d / "power_fit.nc")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        sized = bs.Model(columns={"params": "size"}).fit(
+            df.rename(columns={"params": "size"}),
+            chains=1,
+            draws=100,
+            warmup=100,
+            progress_bar=False,
+        )
+    sized.to_netcdf(d / "sized_fit.nc")
+    (d / "points_size.csv").write_text("size,tokens\n1e9,2e10\n")
     spec_list = post.draws_tree.copy()
     spec_list.attrs = {**post.draws_tree.attrs, "bayescale_model": "[1, 2]"}
     spec_list.to_netcdf(d / "spec_list.nc", engine="h5netcdf")
@@ -355,6 +366,13 @@ def test_a_fan_needs_a_law_of_n_and_d_or_of_one_input():
     stand_in = SimpleNamespace(law=bs.laws.get("data_constrained"))
     with pytest.raises(bs.SpecificationError, match="no single direction"):
         bs.plotting.plot_fan(stand_in, 1e21)
+
+
+def test_predict_reads_points_under_the_fits_own_column_names(files, capsys):
+    argv = ["predict", str(files / "sized_fit.nc"), "--points", str(files / "points_size.csv")]
+    assert main(argv) == 0
+    header, row = capsys.readouterr().out.strip().splitlines()[1:3]
+    assert header.split()[:2] == ["N", "D"] and row.split()[:2] == ["1e+09", "2e+10"]
 
 
 def test_a_parquet_file_without_pyarrow_is_a_clear_error(files, capsys, monkeypatch):
