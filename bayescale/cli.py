@@ -39,7 +39,7 @@ from bayescale.fit import METHODS
 from bayescale.frontier import frontier
 from bayescale.frontier_backtest import frontier_backtest
 from bayescale.inference import NutsSettings
-from bayescale.laws.base import INPUTS
+from bayescale.laws.base import INPUT_OF_ROLE, INPUTS
 from bayescale.model import EXTRAPOLATION_MODES, Model, load_posterior
 from bayescale.plotting import plot_fit, plot_frontier, plot_pooling
 from bayescale.report import report
@@ -400,14 +400,14 @@ def _predict_inputs(post) -> set[str]:
 def cmd_predict(args: argparse.Namespace) -> int:
     """Print posterior quantiles of the loss at one or more points."""
     post = load_posterior(args.fit)
+    inputs = _predict_inputs(post)
     values: dict = {}
     if args.points:
         points = read_runs(Path(args.points))
         # the fit's own column names (a preset's or --columns' mapping) name their roles
         roles = {col: role for role, col in dict(post.model.columns or {}).items()}
         points = points.rename(columns={c: roles[c] for c in points.columns if c in roles})
-        inputs = _predict_inputs(post)
-        read = {*inputs, *(INPUTS[k] for k in inputs), *dict(post.model.columns or {}).values()}
+        read = {*inputs, *(INPUTS[k] for k in inputs)}
         read |= {c for t in terms_of(post.model.effects) for c in t.columns}
         if RUN in post.draws_tree["posterior"].coords:  # a fitted run's effect
             read.add(RUN)
@@ -430,7 +430,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for name in ("N", "D", "C"):
         given = getattr(args, name)
         if given:
-            if name not in _predict_inputs(post):
+            if name not in inputs:
                 raise UsageError(
                     f"predict: the {post.law.name} law reads {', '.join(post.law.inputs)}, not "
                     f"--{name}; drop it (a value the law does not read would be shown beside "
@@ -463,8 +463,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
             "the fitted runs' range); predict nearer the data"
         )
     m = q.shape[1]  # every input and label given, so that each row says what it predicts
-    as_input = {role: name for name, role in INPUTS.items()}  # params -> N, as predict reads it
-    shown = {as_input.get(k, k): np.broadcast_to(np.asarray(v), (m,)) for k, v in values.items()}
+    shown = {
+        INPUT_OF_ROLE.get(k, k): np.broadcast_to(np.asarray(v), (m,)) for k, v in values.items()
+    }
     shown |= {k: pred[k].values for k in ("N", "D", "C") if k in pred.coords and k not in shown}
     table = pd.DataFrame(shown | {"median": q[1], "lower": q[0], "upper": q[2]})
     print(f"loss ({args.kind}): median and {args.prob:.0%} interval [lower, upper]")

@@ -34,7 +34,7 @@ from bayescale.diagnostics import diagnose
 from bayescale.discrepancy import Grid
 from bayescale.errors import DataError
 from bayescale.extrapolation import RATIO, SCALE_SITES, ExtrapolationError
-from bayescale.laws.base import INPUTS, Law, Scale
+from bayescale.laws.base import INPUT_OF_ROLE, INPUTS, Law, Scale
 from bayescale.loo import loo
 from bayescale.prediction import KINDS, Assignment, Predictor, loss_draws, predictor
 from bayescale.sanity import FLOPS_TOLERANCE, far_outside
@@ -177,12 +177,11 @@ def read_tree(path: str | Path) -> xr.DataTree:
 
 def _points(values: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict]:
     """Split ``predict``'s keyword arguments into inputs (by name or role) and group labels."""
-    role_to_input = {v: k for k, v in INPUTS.items()}
     x: dict[str, np.ndarray] = {}
     groups: dict[str, Any] = {}
     given: dict[str, str] = {}
     for key, val in values.items():
-        name = role_to_input.get(key, key)
+        name = INPUT_OF_ROLE.get(key, key)
         if name in INPUTS:
             if name in given:
                 raise ValueError(

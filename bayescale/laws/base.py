@@ -22,6 +22,8 @@ INPUTS: dict[str, str] = {
     "S1": "lr_area",
     "S2": "anneal_area",
 }
+#: The input each data column role names (``"params"`` -> ``"N"``).
+INPUT_OF_ROLE: dict[str, str] = {role: name for name, role in INPUTS.items()}
 #: Inputs that enter linearly and may take any finite value (every other input must be > 0).
 LINEAR_INPUTS: frozenset[str] = frozenset({"S2"})
 
