@@ -22,7 +22,7 @@ from bayescale.data import compute_of
 from bayescale.defaults import PROB
 from bayescale.errors import SpecificationError
 from bayescale.frontier import frontier
-from bayescale.laws.base import INPUTS
+from bayescale.laws.base import INPUTS, Law
 from bayescale.posterior import ScalingPosterior, with_predictive
 from bayescale.sites import terms_of
 
@@ -342,6 +342,34 @@ def plot_frontier(
     return _save(fig, path)
 
 
+def fan_input(law: Law) -> str | None:
+    """Return what :func:`plot_fan` extends for ``law``, or ``None`` where it has no fan.
+
+    ``"C"`` (training compute, along the median compute-optimal allocation) for a law of ``N``
+    and ``D``; the input's name for a one-input law; ``None`` for a law of other inputs (the
+    data-constrained law's unique tokens, the annealing law's schedule areas), which has no
+    single direction to extend.
+
+    Parameters
+    ----------
+    law : Law
+        The fitted law (``post.law``).
+
+    Returns
+    -------
+    str or None
+        ``"C"``, the one input's name, or ``None``.
+
+    Examples
+    --------
+    >>> fan_input(bs.laws.get("chinchilla")), fan_input(bs.laws.get("power"))
+    ('C', 'N')
+    """
+    if set(law.inputs) == {"N", "D"}:
+        return "C"
+    return law.inputs[0] if len(law.inputs) == 1 else None
+
+
 def plot_fan(
     post: ScalingPosterior,
     target_compute: float,
@@ -384,7 +412,8 @@ def plot_fan(
     'Extrapolation to 1e+21'
     """
     law = post.law
-    if set(law.inputs) != {"N", "D"} and len(law.inputs) != 1:
+    extend = fan_input(law)
+    if extend is None:
         raise SpecificationError(
             f"plot_fan draws a law of N and D or of one input; the {law.name} law reads "
             f"{list(law.inputs)}, with no single direction to extend: predict at the inputs you "
@@ -394,14 +423,14 @@ def plot_fan(
     cols = post.model.prepare(df).columns
     fig = _figure(figsize=(7, 4.4), layout="constrained")
     ax = fig.subplots()
-    if set(law.inputs) == {"N", "D"}:
+    if extend == "C":
         c_data = compute_of(df, cols, post.cost, law.inputs)
         grid = np.geomspace(c_data.min(), max(target_compute, c_data.max()), 60)
         front = frontier(post, grid).median(dim=("chain", "draw"))
         pred = post.predict(N=front["N_opt"].values, D=front["D_opt"].values)
         x_data, x_label = c_data, "training compute C (FLOP), compute-optimal allocation"
     else:
-        name = law.inputs[0]
+        name = extend
         x_data = df[cols[INPUTS[name]]].to_numpy(float)
         if name in FALLING_INPUTS:
             grid = np.geomspace(min(target_compute, x_data.min()), x_data.max(), 60)
@@ -409,11 +438,7 @@ def plot_fan(
             grid = np.geomspace(x_data.min(), max(target_compute, x_data.max()), 60)
         pred = post.predict(**{name: grid})
         x_label = AXIS_LABELS.get(name, name)
-    span = (
-        (grid.min(), x_data.min())
-        if law.inputs[0] in FALLING_INPUTS
-        else (x_data.max(), grid.max())
-    )
+    span = (grid.min(), x_data.min()) if extend in FALLING_INPUTS else (x_data.max(), grid.max())
     for prob, alpha in ((0.95, 0.15), (0.9, 0.25), (0.5, 0.4)):
         lo, hi = pred.quantile([(1 - prob) / 2, (1 + prob) / 2], dim=("chain", "draw")).values
         ax.fill_between(
@@ -838,6 +863,7 @@ def plot_rank(
 __all__ = [
     "PALETTE",
     "PROB",
+    "fan_input",
     "plot_coverage",
     "plot_fan",
     "plot_fit",

@@ -26,6 +26,7 @@ from bayescale.laws.base import INPUTS
 from bayescale.plotting import (
     FALLING_INPUTS,
     PROB,
+    fan_input,
     plot_coverage,
     plot_fan,
     plot_fit,
@@ -194,12 +195,12 @@ def report(
     diag = post.diagnostics(warn=False)
     sections: list[tuple[str, str, list[str], pd.DataFrame | None]] = []
     title = title or f"bayescale report: {post.law.display_name} law, {len(df)} rows"
-    nd = set(post.law.inputs) == {"N", "D"}
-    if nd:
+    extend = fan_input(post.law)
+    if extend == "C":
         c_data = compute_of(df, cols, post.cost, post.law.inputs)
     else:
         c_data = df[cols[INPUTS[post.law.inputs[0]]]].astype(float)
-    falling = not nd and post.law.inputs[0] in FALLING_INPUTS
+    falling = extend in FALLING_INPUTS
     if target_compute is None:  # two decades past the data (a fifth below it for a loss)
         target_compute = float(c_data.min()) * 0.8 if falling else float(c_data.max()) * 100
     say("report: the fitted law along each curve of runs")
@@ -213,7 +214,7 @@ def report(
         )
     )
     say("report: the extrapolation fan (learns the ladder's extrapolation record first)")
-    if nd or len(post.law.inputs) == 1:
+    if extend is not None:
         fan = (
             "Posterior predictive intervals of a new run (law, extrapolation error, run effect "
             "and noise).",
@@ -240,7 +241,7 @@ def report(
     if post.model.effects:
         say("report: group effects (what a new group adds)")
         sections.append(_groups_section(post, prob))
-    if nd:
+    if extend == "C":
         say("report: compute-optimal frontier and decisions")
         grid = np.geomspace(c_data.min(), target_compute * 10, 60)
         fig = plot_frontier(
