@@ -198,6 +198,25 @@ def _numeric(df: pd.DataFrame, col: str, role: str, positive: bool = True) -> np
     return v
 
 
+def _check_compute(df: pd.DataFrame, cols: Mapping[str, str], cost: TrainingCost) -> None:
+    """Refuse rows whose training compute ``cost.flops(N, D)`` float64 cannot hold.
+
+    Every law of ``N`` and ``D`` is extrapolated and plotted in compute; inputs near the limits
+    of float64 (1e-293 parameters) fit, and then fail at the first step that needs compute.
+    """
+    with np.errstate(over="ignore", under="ignore"):
+        c = compute_of(df, cols, cost)
+    bad = ~np.isfinite(c) | (c <= np.finfo(float).tiny)
+    if bad.any():
+        rows = list(df.index[bad][:5])
+        raise DataError(
+            f"Columns {cols['params']!r} and {cols['tokens']!r} give a training compute "
+            f"({cost.describe()}) that float64 cannot hold (0 or inf) at {int(bad.sum())} "
+            f"row(s), e.g. rows {rows}. Check their units: parameters and tokens, not powers "
+            "of ten or values scaled by an extreme factor."
+        )
+
+
 def _require(df: pd.DataFrame, col: str, role: str, hint: str = "") -> None:
     if col not in df.columns:
         raise DataError(
@@ -345,9 +364,12 @@ def prepare(
         _require(df, cols[role], role, hint)
         x[name] = _numeric(df, cols[role], role, positive=name not in LINEAR_INPUTS)
     if "C" in inputs and "C" not in x:
-        x["C"] = cost.flops(
-            _numeric(df, cols["params"], "params"), _numeric(df, cols["tokens"], "tokens")
-        )
+        with np.errstate(over="ignore", under="ignore"):  # refused just below, naming the fix
+            x["C"] = cost.flops(
+                _numeric(df, cols["params"], "params"), _numeric(df, cols["tokens"], "tokens")
+            )
+    if ("N" in x and "D" in x) or ("C" in inputs and cols["flops"] not in df.columns):
+        _check_compute(df, cols, cost)
 
     _require(df, cols["loss"], "loss")
     loss_col = df[cols["loss"]]

@@ -106,10 +106,12 @@ def check_flops(
         flops, n, d = (df[c].to_numpy(float) for c in names)
     except (TypeError, ValueError):
         return
-    ok = np.isfinite(flops) & (flops > 0) & (n > 0) & (d > 0)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        knd = cost.flops(n, d)
+    ok = np.isfinite(flops) & (flops > 0) & np.isfinite(knd) & (knd > 0)
     if not ok.any():
         return
-    factor = float(np.median(flops[ok] / cost.flops(n[ok], d[ok])))
+    factor = float(np.median(flops[ok] / knd[ok]))
     if abs(np.log(factor)) <= np.log1p(FLOPS_TOLERANCE):
         return
     which = (

@@ -38,6 +38,9 @@ def files(tmp_path_factory):
     (d / "nan.csv").write_text("params,tokens,loss\n1e8,2e9,\n2e8,4e9,2.9\n")
     (d / "text.csv").write_text("params,tokens,loss\n1e8,2e9,abc\n2e8,4e9,2.9\n")
     (d / "zero.csv").write_text("params,tokens,loss\n0,2e9,3.1\n2e8,4e9,2.9\n")
+    tiny = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=3, seed=3)
+    df_tiny = tiny.assign(params=tiny["params"] * 1e-300, tokens=tiny["tokens"] * 1e-300)
+    df_tiny[["params", "tokens", "loss"]].to_csv(d / "tiny.csv", index=False)
     (d / "negative_loss.csv").write_text("params,tokens,loss\n1e8,2e9,-3.1\n2e8,4e9,2.9\n")
     (d / "binary.csv").write_bytes(bytes(range(256)) * 4)
     (d / "junk.nc").write_bytes(np.random.default_rng(0).bytes(600))
@@ -201,6 +204,7 @@ CLI_CASES = [
     (["fit", "@/nan.csv"], "missing (nan)"),
     (["fit", "@/text.csv"], "numeric"),
     (["fit", "@/zero.csv"], "> 0"),
+    (["fit", "@/tiny.csv"], "float64 cannot hold"),
     (["fit", "@/negative_loss.csv"], "loss"),
     (["fit", "@/good.csv", "--dataset", "epoch_chinchilla"], "not both"),
     (["fit", "@/good.csv", "--table", "runs"], "--dataset"),
@@ -397,6 +401,11 @@ def ladder() -> pd.DataFrame:
     return bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=5, families=2, seed=1)
 
 
+def tiny(s: pd.Series) -> pd.Series:
+    """Scale a column so far down that the product of two such columns underflows float64."""
+    return s * 1e-200
+
+
 def _with(df: pd.DataFrame, **changes) -> pd.DataFrame:
     out = df.copy()
     for col, fn in changes.items():
@@ -418,6 +427,15 @@ DATA_CASES = [
     (lambda d: _with(d, params=lambda s: s * 0), {}, bs.DataError, "> 0"),
     (lambda d: _with(d, params=lambda s: -s), {}, bs.DataError, "> 0"),
     (lambda d: _with(d, tokens=lambda s: s * 0), {}, bs.DataError, "> 0"),
+    # positive, but 6 N D underflows float64 (the fit ran, then every figure failed)
+    (lambda d: _with(d, params=tiny, tokens=tiny), {}, bs.DataError, "float64 cannot hold"),
+    (lambda d: _with(d, tokens=lambda s: s * 1e290), {}, bs.DataError, "float64 cannot hold"),
+    (
+        lambda d: _with(d.drop(columns="flops"), params=tiny, tokens=tiny),
+        {"law": bs.laws.get("power", x="C")},
+        bs.DataError,
+        "float64 cannot hold",
+    ),
     (lambda d: _with(d, loss=lambda s: -s), {}, bs.DataError, "loss"),
     (lambda d: _with(d, loss=lambda s: s * 0), {}, bs.DataError, "loss"),
     (lambda d: _with(d, loss=lambda s: s.astype(str) + "x"), {}, bs.DataError, "numeric"),
