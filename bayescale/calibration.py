@@ -514,10 +514,11 @@ def score_predictions(
     bad = ~np.isfinite(draws)
     if bad.any():
         raise DataError(
-            f"{bad.mean():.1%} of the predictive draws are not finite: the fit has draws in a "
-            "degenerate region (read its diagnostics: a noise scale collapsing to 0, for one, "
-            "where a group with a single row per level lets its effect absorb that row). Not "
-            "scored."
+            f"{int(bad.sum())} of the {bad.size} predictive draws ({bad.mean():.2g} of them) are "
+            "not finite: the fit has draws in a degenerate region (read its diagnostics: a "
+            "Student-t's degrees of freedom nu below 1, whose draws have no mean; or a noise "
+            "scale collapsing to 0, where a group with a single row per level lets its effect "
+            "absorb that row). Not scored."
         )
     med = np.median(draws, axis=0)
     points = pd.DataFrame({"y": y, "median": med, "are": np.abs(med - y) / y})

@@ -70,6 +70,11 @@ from bayescale.posterior import ScalingPosterior  # noqa: E402
 from bayescale.record import PRIOR_ENV  # noqa: E402
 
 
+def tail(d: pd.DataFrame, m: bs.Model) -> cal.Split:
+    """The last 30 % of every training curve held out."""
+    return cal.split_curve_tail(d, m, 0.3)
+
+
 def cases():
     """(dataset, table, effects, split functions)."""
     epoch = common.epoch_runs()
@@ -78,6 +83,7 @@ def cases():
     slim = bs.datasets.load("gemstones", "slim_chinchilla")
     # ladders the shipped prior across ladders was not fitted on (see extrapolation_prior.py)
     colpret = {name: df for _, name, df, _ in extrapolation_prior.colpret_ladders()}
+    more = {name: df for _, name, df in extrapolation_prior.colpret_more_curves()}
 
     def overtrained(d, m):
         test = d["chinchilla_multiplier"].to_numpy() >= 8
@@ -132,6 +138,9 @@ def cases():
             None,
             [lambda d, m: cal.split_curve_tail(d, m, 0.3)],
         ),
+    ] + [
+        (f"colpret {name.split('/')[1].replace('_', ' ')}", df, None, [tail])
+        for name, df in more.items()
     ]
 
 
@@ -144,10 +153,15 @@ DATASET_OF = {
     "colpret c4 single epoch": "hitchhiker_colpret",
     "colpret gpt3 curves": "hitchhiker_colpret",
     "colpret opt curves": "hitchhiker_colpret",
+    "colpret datablations c4 curves": "hitchhiker_colpret",
+    "colpret datablations oscar curves": "hitchhiker_colpret",
+    "colpret olmo 7b curves": "hitchhiker_colpret",
+    "colpret k2 curve": "hitchhiker_colpret",
 }
 METHODS = ("learned (default)", "fixed drift (previous default)", "law only")
 BETA_BY_RUN = ("beta by run", "beta by run, law only")
 DISCREPANCY = ("random walk + learned", "random walk, no learned error")
+NORMAL = ("normal likelihood", "normal likelihood, law only")
 CONFORMAL = "split-conformal (record)"
 LOO_CHOICE = "LOO choice"
 
@@ -257,6 +271,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also score a fit with the random-walk law discrepancy in log compute",
     )
+    parser.add_argument(
+        "--normal",
+        action="store_true",
+        help="also score a fit with a normal likelihood (what a failed fit of curves advises)",
+    )
     parser.add_argument("--out", help="also write the table of every split and method (CSV)")
     parser.add_argument(
         "--with-colpret",
@@ -299,6 +318,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.discrepancy:
                 walk = {"discrepancy": "random_walk"}
                 extra, extra_ok = second_fit_draws(model, train, test, walk, DISCREPANCY)
+                preds.update(extra)
+                fit_ok |= dict.fromkeys(extra, extra_ok)
+            if args.normal:
+                normal = {"likelihood": "normal"}
+                extra, extra_ok = second_fit_draws(model, train, test, normal, NORMAL)
                 preds.update(extra)
                 fit_ok |= dict.fromkeys(extra, extra_ok)
             for label, draws in preds.items():

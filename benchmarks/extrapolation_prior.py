@@ -144,6 +144,47 @@ def colpret_ladders():
     yield "hitchhiker_colpret", "colpret/opt", checkpoints(opt), None
 
 
+def colpret_more_curves():
+    """More training curves of the Hitchhiker's Guide's collection, for backtests only.
+
+    Neither the prior across ladders nor any default was fitted or judged on these (they were
+    added after both, 2026-12-05), :data:`CHECKPOINTS_PER_RUN` checkpoints a run as above:
+
+    - Muennighoff et al.'s single-epoch curves, on C4 and on OSCAR (3 runs each: 2.8B, 4.2B and
+      8.7B parameters; validation loss);
+    - OLMo-7B and OLMo-7B-Twin-2T (AI2; 6.9B parameters each; the validation cross-entropy on
+      mC4-en, the one evaluation set both report; tokens = 4e6 per step, as the source's
+      loader reads them);
+    - LLM360's K2 (65B parameters, one run; its training loss).
+    """
+    runs = bs.datasets.load("hitchhiker_colpret", "datablations")
+    single = runs[runs["epochs"] == 1].assign(run=lambda d: d["run"].astype(str))
+    for dataset in ("c4", "oscar"):
+        curves = single[single["dataset"] == dataset][["run", "params", "tokens", "loss"]]
+        yield "hitchhiker_colpret", f"colpret/datablations_{dataset}_curves", checkpoints(curves)
+    olmo = bs.datasets.load("hitchhiker_colpret", "olmo")
+    olmo = olmo[olmo["model_name"].isin(["OLMo-7B", "OLMo-7B-Twin-2T"])]
+    olmo = pd.DataFrame(
+        {
+            "run": olmo["model_name"],
+            "params": 6.9e9,
+            "tokens": olmo["Step"].astype(float) * 4e6,
+            "loss": olmo["mc4_en-validation/CrossEntropyLoss"],
+        }
+    )
+    yield "hitchhiker_colpret", "colpret/olmo_7b_curves", checkpoints(olmo)
+    k2 = bs.datasets.load("hitchhiker_colpret", "k2")
+    k2 = pd.DataFrame(
+        {
+            "run": "K2",
+            "params": 65e9,
+            "tokens": k2["tokens_seen"].astype(float),
+            "loss": k2["k2 training - lm loss"],
+        }
+    )
+    yield "hitchhiker_colpret", "colpret/k2_curve", checkpoints(k2[k2["tokens"] > 0])
+
+
 def records(cache: Path, colpret: bool = False) -> dict[tuple[str, str], tuple[str, np.ndarray]]:
     """Return ``{(ladder, kind): (dataset, record log likelihood)}``, computing the missing.
 

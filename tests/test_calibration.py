@@ -116,7 +116,12 @@ def test_draws_that_are_not_finite_are_not_scored():
     # a chain in a degenerate mode (noise scale near 0, nu near 0) overflows: 8 % of draws inf
     draws = np.full((1000, 3), 0.5)
     draws[:80] = np.inf
-    with pytest.raises(bs.DataError, match=r"8\.0% of the predictive draws are not finite"):
+    with pytest.raises(bs.DataError, match=r"240 of the 3000 predictive draws \(0\.08 of them\)"):
+        cal.score_predictions(draws, np.full(3, 0.5))
+    # a handful (a Student-t with nu below 1) is counted, not rounded to "0.0%"
+    draws = np.full((1000, 3), 0.5)
+    draws[7, 2] = np.inf
+    with pytest.raises(bs.DataError, match=r"1 of the 3000 predictive draws \(0\.00033 of them\)"):
         cal.score_predictions(draws, np.full(3, 0.5))
 
 
