@@ -665,3 +665,35 @@ def test_a_centred_run_scale_that_mixes_worst_gets_the_non_centred_advice():
     passing.loc["sd_run", ["r_hat", "ess_bulk"]] = [1.005, 450.0]
     passing.loc["E", ["r_hat", "ess_bulk"]] = [1.004, 2000.0]
     assert "centered=False" not in failure_message(passing)
+
+
+def test_degrees_of_freedom_below_one_get_advice_to_find_the_outlying_rows():
+    """A Student-t whose nu falls below 1 (Muennighoff et al.'s single-epoch C4 curves, one run
+    starting 21 % above the law: nu 0.63, 189 draws at the maximum tree depth) is told to find
+    and drop the outlying rows, not to switch to a normal likelihood, which lets them pull the
+    law; nu between 1 and 3 on curves keeps the normal-likelihood advice."""
+    from bayescale.diagnostics import failure_message
+
+    def table(nu):
+        t = pd.DataFrame(
+            {"ess_bulk": 2000.0, "ess_tail": 2000.0, "r_hat": 1.001, "ok": True},
+            index=["E", "B", "sigma", "nu"],
+        )
+        t.attrs.update(
+            method="nuts",
+            divergences=0,
+            max_treedepth_hits=189,
+            bfmi_min=0.65,
+            rhat_max=1.001,
+            ess_bulk_min=2000.0,
+            ess_tail_min=2000.0,
+            nu_median=nu,
+            checkpoints=True,
+            ok=False,
+        )
+        return t
+
+    below = failure_message(table(0.63))
+    assert "0.63, below 1" in below and "plot_fit" in below
+    assert "use likelihood='normal'" not in below
+    assert "use likelihood='normal'" in failure_message(table(1.6))
