@@ -34,7 +34,11 @@ The cases: Epoch's ladder, Gadre et al.'s (families as groups), Gemstones' curve
 and three LLM ladders of the Hitchhiker's Guide's collection that the shipped prior across
 ladders was not fitted on (:func:`extrapolation_prior.colpret_ladders`: Muennighoff et al.'s
 single-epoch C4 runs cut by compute, GPT-3's and OPT's training curves cut at their last 30 %),
-so the default meets ladders it has never seen.
+so the default meets ladders it has never seen; and four more sets of training curves added after
+every default was fixed (:func:`extrapolation_prior.colpret_more_curves`: Muennighoff et al.'s
+single-epoch C4 and OSCAR curves, OLMo-7B and its twin, K2), their last 30 % held out. With
+``--normal``, ``normal likelihood`` and ``normal likelihood, law only``: a second fit with
+``likelihood="normal"``, which a failed fit of curves used to advise.
 
 The three bayescale variants share one NUTS fit per split (the extrapolation error does not
 change the fit). Run: ``.venv/bin/python benchmarks/backtests.py [case ...]`` (every case by
