@@ -485,11 +485,18 @@ def score_predictions(
         among a calibrated forecast's (:func:`coverage_tail_probability`; 1: in the middle;
         below 0.1: about outside the range, off).
 
+    Overflowed draws (``+inf``: a loss too large for float64, drawn from noise so heavy-tailed
+    that it has no mean, a Student-t with ``nu`` below 1) are scored as the largest float when
+    they are fewer, at every point, than the upper tail the widest level leaves (2.5 % at 95 %):
+    every interval is then finite and its own, and ``crps`` is ``inf`` (a predictive without a
+    mean has no finite CRPS).
+
     Raises
     ------
     DataError
-        When any draw is not finite: interpolated quantiles of infinite draws are NaN, and the
-        scores would contradict each other (a 50 % interval covering where the 90 % does not).
+        When a draw is NaN or ``-inf``, or overflowed draws reach a reported quantile: the
+        quantiles would be NaN or infinite, and the scores would contradict each other (a 50 %
+        interval covering where the 90 % does not).
 
     Examples
     --------
@@ -511,8 +518,12 @@ def score_predictions(
     """
     levels = arguments.probabilities(levels)
     draws = np.asarray(draws, float)
-    bad = ~np.isfinite(draws)
-    if bad.any():
+    overflow = draws == np.inf
+    bad = ~np.isfinite(draws) & ~overflow
+    if not bad.any() and overflow.mean(axis=0).max(initial=0.0) < (1 - max(levels)) / 2:
+        draws = np.where(overflow, np.finfo(float).max, draws)
+    elif bad.any() or overflow.any():
+        bad |= overflow
         raise DataError(
             f"{int(bad.sum())} of the {bad.size} predictive draws ({bad.mean():.2g} of them) are "
             "not finite: the fit has draws in a degenerate region (read its diagnostics: a "
@@ -538,7 +549,7 @@ def score_predictions(
     lo, hi = points["lo_0.9"].to_numpy(), points["hi_0.9"].to_numpy()
     points["pit"] = (draws < y[None]).mean(axis=0)
     summary["interval_score_90"] = float(np.mean(interval_score(lo, hi, y, 0.9) / y))
-    summary["crps"] = float(np.mean(crps_from_draws(draws, y) / y))
+    summary["crps"] = np.inf if overflow.any() else float(np.mean(crps_from_draws(draws, y) / y))
     summary["are_median"] = float(points["are"].median())
     summary["are_mean"] = float(points["are"].mean())
     return summary, points

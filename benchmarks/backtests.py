@@ -45,8 +45,10 @@ change the fit). Run: ``.venv/bin/python benchmarks/backtests.py [case ...]`` (e
 default, about 25 min on 2 cores after the prior script has cached the ladders' records, 63 min
 with ``--discrepancy``; name
 prefixes such as ``gadre gemstones`` run those cases only; reads ../shared/datasets or
-``BAYESCALE_DATA_MIRROR``). A method whose predictive draws are not all finite (a degenerate
-fit, or a bootstrap whose Huber fits failed) is listed as not scored, not averaged in.
+``BAYESCALE_DATA_MIRROR``). A method with NaN draws (a degenerate fit, or a bootstrap whose
+Huber fits failed), or with overflowed ones reaching a reported quantile, is listed as not
+scored, not averaged in; a few overflowed draws (a Student-t with ``nu`` below 1) are scored as
+huge losses (:func:`bayescale.calibration.score_predictions`), with an infinite CRPS.
 """
 
 from __future__ import annotations

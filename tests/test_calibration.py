@@ -103,7 +103,7 @@ def test_a_split_whose_draws_overflow_is_a_row_that_says_so(monkeypatch):
     monkeypatch.setattr(cal, "predict_rows", predict)
     table = cal.backtest(model, df, splits)
     assert table["status"].tolist()[0] == "ok" and table["coverage_0.9"].iloc[0] == 1.0
-    assert table["status"].iloc[1].startswith("not scored: 10.0% of the predictive draws")
+    assert table["status"].iloc[1].startswith("not scored: 280 of the 2800 predictive draws")
     assert np.isnan(table["coverage_0.9"].iloc[1])
     assert set(table.attrs["points"]["split"]) == {splits[0].name}
     # two models' tables side by side: pd.concat alone fails on the tables in their attrs
@@ -118,11 +118,31 @@ def test_draws_that_are_not_finite_are_not_scored():
     draws[:80] = np.inf
     with pytest.raises(bs.DataError, match=r"240 of the 3000 predictive draws \(0\.08 of them\)"):
         cal.score_predictions(draws, np.full(3, 0.5))
-    # a handful (a Student-t with nu below 1) is counted, not rounded to "0.0%"
+    # a NaN is never a draw: one is refused, and counted (not rounded to "0.0%")
     draws = np.full((1000, 3), 0.5)
-    draws[7, 2] = np.inf
+    draws[7, 2] = np.nan
     with pytest.raises(bs.DataError, match=r"1 of the 3000 predictive draws \(0\.00033 of them\)"):
         cal.score_predictions(draws, np.full(3, 0.5))
+
+
+def test_a_few_overflowed_draws_are_scored_as_huge_losses():
+    """A Student-t with nu below 1 (Muennighoff et al.'s C4 curves: 14 of 36,000 draws) has no
+    mean, and a few of its draws overflow; its intervals are finite, so it is scored, with an
+    infinite CRPS. Overflow reaching the 97.5 % quantile is refused."""
+    rng = np.random.default_rng(0)
+    draws = np.exp(rng.normal(np.log(3.0), 0.01, size=(4000, 3)))
+    finite, _ = cal.score_predictions(draws, np.array([3.0, 3.01, 3.3]))
+    draws[:5, 1] = np.inf
+    summary, points = cal.score_predictions(draws, np.array([3.0, 3.01, 3.3]))
+    assert summary["crps"] == np.inf and np.isfinite(finite["crps"])
+    assert points.filter(like="hi_").to_numpy().max() < 3.2  # every interval its own, finite
+    for key in ("coverage_0.5", "coverage_0.9", "coverage_0.95"):
+        assert summary[key] == finite[key]
+    assert summary["are_median"] == pytest.approx(finite["are_median"], rel=0.05)
+    assert summary["interval_score_90"] == pytest.approx(finite["interval_score_90"], rel=0.01)
+    draws[:120, 1] = np.inf  # 3 % of one point's draws: past the 95 % interval's upper end
+    with pytest.raises(bs.DataError, match="not finite"):
+        cal.score_predictions(draws, np.array([3.0, 3.01, 3.3]))
 
 
 def test_splits():
