@@ -120,7 +120,7 @@ def cases():
             "gemstones hot",
             gem,
             None,
-            [lambda d, m: cal.split_curve_tail(d, m, 0.3), lambda d, m: cal.split_by_size(d, m, 4)],
+            [tail, lambda d, m: cal.split_by_size(d, m, 4)],
         ),
         ("gemstones slim_chinchilla", slim, None, [lambda d, m: cal.split_by_compute(d, m, 0.75)]),
         (
@@ -136,13 +136,13 @@ def cases():
             "colpret gpt3 curves",
             colpret["colpret/gpt3"],
             None,
-            [lambda d, m: cal.split_curve_tail(d, m, 0.3)],
+            [tail],
         ),
         (
             "colpret opt curves",
             colpret["colpret/opt"],
             None,
-            [lambda d, m: cal.split_curve_tail(d, m, 0.3)],
+            [tail],
         ),
     ] + [
         (f"colpret {name.split('/')[1].replace('_', ' ')}", df, None, [tail])
@@ -316,21 +316,21 @@ def main(argv: list[str] | None = None) -> int:
             if args.choose_law:
                 preds[LOO_CHOICE] = loo_choice_draws(post, train, test)
             fit_ok = dict.fromkeys(preds, ok) | {"Huber + bootstrap": None}
-            if args.beta_by_run and "run" in df and df["run"].duplicated().any():
-                beta = {"effects": {**model.spec()["effects"], "beta": ["run"]}}
-                extra, extra_ok = second_fit_draws(model, train, test, beta, BETA_BY_RUN)
-                preds.update(extra)
-                fit_ok |= dict.fromkeys(extra, extra_ok)
-            if args.discrepancy:
-                walk = {"discrepancy": "random_walk"}
-                extra, extra_ok = second_fit_draws(model, train, test, walk, DISCREPANCY)
-                preds.update(extra)
-                fit_ok |= dict.fromkeys(extra, extra_ok)
-            if args.normal:
-                normal = {"likelihood": "normal"}
-                extra, extra_ok = second_fit_draws(model, train, test, normal, NORMAL)
-                preds.update(extra)
-                fit_ok |= dict.fromkeys(extra, extra_ok)
+            curves = "run" in df and df["run"].duplicated().any()
+            second_fits = [  # (asked for, change of the model's spec, labels)
+                (
+                    args.beta_by_run and curves,
+                    {"effects": {**model.spec()["effects"], "beta": ["run"]}},
+                    BETA_BY_RUN,
+                ),
+                (args.discrepancy, {"discrepancy": "random_walk"}, DISCREPANCY),
+                (args.normal, {"likelihood": "normal"}, NORMAL),
+            ]
+            for wanted, change, labels in second_fits:
+                if wanted:
+                    extra, extra_ok = second_fit_draws(model, train, test, change, labels)
+                    preds.update(extra)
+                    fit_ok |= dict.fromkeys(extra, extra_ok)
             for label, draws in preds.items():
                 rows.append(
                     {
