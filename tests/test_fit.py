@@ -630,6 +630,26 @@ def test_diagnostics_leave_out_the_extrapolation_scales(epoch_fit):
     assert sorted(table.index) == ["A", "B", "E", "alpha", "beta", "nu", "sigma"]
 
 
+def failed_fit_table(rows: list[str], **attrs) -> pd.DataFrame:
+    """A diagnostics table of a NUTS fit that failed: every site passing, ``attrs`` the rest."""
+    t = pd.DataFrame(
+        {"ess_bulk": 2000.0, "ess_tail": 2000.0, "r_hat": 1.001, "ok": True}, index=rows
+    )
+    defaults = dict(
+        method="nuts",
+        divergences=0,
+        max_treedepth_hits=0,
+        bfmi_min=0.8,
+        rhat_max=1.001,
+        ess_bulk_min=2000.0,
+        ess_tail_min=2000.0,
+        nu_median=12.0,
+        ok=False,
+    )
+    t.attrs.update(defaults | attrs)
+    return t
+
+
 def test_a_centred_run_scale_that_mixes_worst_gets_the_non_centred_advice():
     """When sd_run has the worst R-hat of a Student-t fit with centred run effects (the funnel of
     GPT-3's curves: R-hat 1.020, bulk ESS 240), the warning names centered=False; not when
@@ -637,21 +657,8 @@ def test_a_centred_run_scale_that_mixes_worst_gets_the_non_centred_advice():
     from bayescale.diagnostics import failure_message
 
     def table(rows, worst):
-        t = pd.DataFrame(
-            {"ess_bulk": 2000.0, "ess_tail": 2000.0, "r_hat": 1.001, "ok": True}, index=rows
-        )
+        t = failed_fit_table(rows, divergences=1, rhat_max=1.02, ess_bulk_min=240.0)
         t.loc[worst, ["r_hat", "ess_bulk"]] = [1.02, 240.0]
-        t.attrs.update(
-            method="nuts",
-            divergences=1,
-            max_treedepth_hits=0,
-            bfmi_min=0.8,
-            rhat_max=1.02,
-            ess_bulk_min=240.0,
-            ess_tail_min=2000.0,
-            nu_median=12.0,
-            ok=False,
-        )
         return t
 
     centred = ["E", "A", "sigma", "nu", "sd_run", "r_run_free[a]", "r_run_free[b]"]
@@ -675,23 +682,9 @@ def test_degrees_of_freedom_below_one_get_advice_to_find_the_outlying_rows():
     from bayescale.diagnostics import failure_message
 
     def table(nu):
-        t = pd.DataFrame(
-            {"ess_bulk": 2000.0, "ess_tail": 2000.0, "r_hat": 1.001, "ok": True},
-            index=["E", "B", "sigma", "nu"],
+        return failed_fit_table(
+            ["E", "B", "sigma", "nu"], max_treedepth_hits=189, nu_median=nu, checkpoints=True
         )
-        t.attrs.update(
-            method="nuts",
-            divergences=0,
-            max_treedepth_hits=189,
-            bfmi_min=0.65,
-            rhat_max=1.001,
-            ess_bulk_min=2000.0,
-            ess_tail_min=2000.0,
-            nu_median=nu,
-            checkpoints=True,
-            ok=False,
-        )
-        return t
 
     below = failure_message(table(0.63))
     assert "0.63, below 1" in below and "plot_fit" in below
