@@ -42,8 +42,8 @@ single-epoch C4 and OSCAR curves, OLMo-7B and its twin, K2), their last 30 % hel
 
 The three bayescale variants share one NUTS fit per split (the extrapolation error does not
 change the fit). Run: ``.venv/bin/python benchmarks/backtests.py [case ...]`` (every case by
-default, about 25 min on 2 cores after the prior script has cached the ladders' records, 63 min
-with ``--discrepancy``; name
+default, about 32 min on 2 cores after the prior script has cached the ladders' records; 63 min
+with ``--discrepancy`` on the 13 splits before them; name
 prefixes such as ``gadre gemstones`` run those cases only; reads ../shared/datasets or
 ``BAYESCALE_DATA_MIRROR``). A method with NaN draws (a degenerate fit, or a bootstrap whose
 Huber fits failed), or with overflowed ones reaching a reported quantile, is listed as not
