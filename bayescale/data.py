@@ -198,15 +198,15 @@ def _numeric(df: pd.DataFrame, col: str, role: str, positive: bool = True) -> np
     return v
 
 
-def _check_compute(df: pd.DataFrame, cols: Mapping[str, str], cost: TrainingCost) -> None:
+def _check_compute(
+    compute: np.ndarray, df: pd.DataFrame, cols: Mapping[str, str], cost: TrainingCost
+) -> None:
     """Refuse rows whose training compute ``cost.flops(N, D)`` float64 cannot hold.
 
     Every law of ``N`` and ``D`` is extrapolated and plotted in compute; inputs near the limits
     of float64 (1e-293 parameters) fit, and then fail at the first step that needs compute.
     """
-    with np.errstate(over="ignore", under="ignore"):
-        c = compute_of(df, cols, cost)
-    bad = ~np.isfinite(c) | (c <= np.finfo(float).tiny)
+    bad = ~np.isfinite(compute) | (compute <= np.finfo(float).tiny)
     if bad.any():
         rows = list(df.index[bad][:5])
         raise DataError(
@@ -368,8 +368,10 @@ def prepare(
             x["C"] = cost.flops(
                 _numeric(df, cols["params"], "params"), _numeric(df, cols["tokens"], "tokens")
             )
-    if ("N" in x and "D" in x) or ("C" in inputs and cols["flops"] not in df.columns):
-        _check_compute(df, cols, cost)
+        _check_compute(x["C"], df, cols, cost)
+    elif "N" in x and "D" in x:
+        with np.errstate(over="ignore", under="ignore"):
+            _check_compute(cost.flops(x["N"], x["D"]), df, cols, cost)
 
     _require(df, cols["loss"], "loss")
     loss_col = df[cols["loss"]]
