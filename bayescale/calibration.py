@@ -245,6 +245,12 @@ def splits_leave_group_out(df: pd.DataFrame, column: str) -> list[Split]:
     >>> int(splits[0].test.sum()), int(splits[0].train.sum())
     (15, 45)
     """
+    if df[column].isna().any():
+        rows = df.index[df[column].isna()][:5].tolist()
+        raise DataError(
+            f"splits_leave_group_out: the group column {column!r} has no label at rows {rows}; "
+            "label every row (or drop those rows explicitly) so that each belongs to a group"
+        )
     labels = df[column].astype(str).to_numpy()
     levels = np.unique(labels)
     if levels.size < 2:

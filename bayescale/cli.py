@@ -5,7 +5,7 @@ The verbs: ``fit``, ``summary``, ``predict``, ``frontier``, ``report``, ``backte
 
 Every mistake (a bad argument, an unreadable file, a table the model cannot fit) exits with
 status 2 and one line naming the problem and the fix; a fit that fails its diagnostics exits 3
-(``fit`` and ``summary`` alike). Set ``BAYESCALE_DEBUG=1`` to see tracebacks instead.
+(``fit``, ``summary`` and ``backtest`` alike). Set ``BAYESCALE_DEBUG=1`` to see tracebacks instead.
 """
 
 from __future__ import annotations
@@ -82,20 +82,34 @@ def probability(text: str) -> float:
         ) from None
 
 
-def at_least(minimum: int) -> Callable[[str], int]:
-    """Return a parser of an integer >= ``minimum``."""
+def at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """Return a parser of an integer >= ``minimum`` (and <= ``maximum``, if given)."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+            raise argparse.ArgumentTypeError(f"expected a whole number {bound}, got {text!r}")
         return value
 
     parse.__name__ = f"integer >= {minimum}"
     return parse
+
+
+#: Largest random seed (JAX's and NumPy's seeds are unsigned 32-bit integers).
+MAX_SEED = 2**32 - 1
+
+
+def non_empty(text: str) -> str:
+    """Parse a name, path or label that is not empty (an empty one must not mean 'none')."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "got an empty value; give a name or a path (or leave the option out)"
+        )
+    return text
 
 
 def key_value(form: str) -> Callable[[str], tuple[str, str]]:
@@ -150,16 +164,26 @@ def read_runs(path: Path) -> pd.DataFrame:
         ) from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as e:
         raise UsageError(f"{path} could not be read as a {suffix[1:]} table ({e})") from None
+    if df.shape[1] <= 2 and ";" in str(df.columns[0]):  # '1e8;2e9;3,1': 2 fields, 1 name
+        raise UsageError(
+            f"{path} looks semicolon-separated (its header {str(df.columns[0])[:40]!r}); save "
+            "it comma-separated with decimal points"
+        )
+    if df.shape[1] <= 2 and "\t" in str(df.columns[0]):
+        raise UsageError(
+            f"{path} looks tab-separated (its header {str(df.columns[0])[:40]!r}); name it "
+            "with the suffix .tsv, or save it comma-separated"
+        )
+    if str(df.columns[0]).lstrip().startswith("#"):
+        raise UsageError(
+            f"{path}: its first line {str(df.columns[0])[:40]!r} looks like a comment; the "
+            "first line must be the header (column names): remove the comment lines"
+        )
     if not isinstance(df.index, pd.RangeIndex):  # pandas took a first column as the index
         raise UsageError(
             f"{path}: its rows have more fields than its header has columns (the first data "
             f"row: {df.shape[1] + df.index.nlevels} fields, header: {df.shape[1]}); give every "
             "column a name in the header, or remove the extra fields"
-        )
-    if df.shape[1] == 1 and any(";" in str(c) for c in df.columns):
-        raise UsageError(
-            f"{path} looks semicolon-separated (one column {str(df.columns[0])[:40]!r}...); save "
-            "it comma-separated with decimal points"
         )
     if df.empty:
         raise UsageError(f"{path} has a header but no rows")
@@ -202,6 +226,22 @@ def drop_highest(df: pd.DataFrame, k: int, loss_column: str) -> pd.DataFrame:
         )
     if k >= len(df):
         raise UsageError(f"--drop-highest-loss {k} would drop every one of the {len(df)} rows")
+    if not pd.api.types.is_numeric_dtype(df[loss_column]) or pd.api.types.is_bool_dtype(
+        df[loss_column]
+    ):
+        bad = pd.to_numeric(df[loss_column], errors="coerce").isna() & df[loss_column].notna()
+        raise UsageError(
+            f"--drop-highest-loss: the loss column {loss_column!r} is not numeric (e.g. "
+            f"{df.loc[bad, loss_column].astype(str).head(3).tolist()} at rows "
+            f"{df.index[bad][:3].tolist()}); give every loss as a plain number (2.31, not "
+            "'2.31%' or '-')"
+        )
+    if df[loss_column].isna().any():
+        rows = df.index[df[loss_column].isna()][:5].tolist()
+        raise UsageError(
+            f"--drop-highest-loss: the loss column {loss_column!r} is empty at rows {rows}; "
+            "the highest losses cannot be ranked: fill those rows or remove them from the file"
+        )
     dropped = df[loss_column].nlargest(k)
     print(f"Dropping the {len(dropped)} highest-loss rows (as asked): {dropped.round(3).tolist()}")
     return df.drop(dropped.index)
@@ -426,9 +466,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
                         f"holds {points[c].iloc[i]!r} (write numbers such as 7e10)"
                     )
                 points[c] = as_number
+            elif points[c].isna().any():  # a group label left empty is not a new group
+                rows = (np.flatnonzero(points[c].isna().to_numpy())[:5] + 1).tolist()
+                raise UsageError(
+                    f"--points {args.points}: the group column {c!r} has no label at rows "
+                    f"{rows}; label every point (a fitted level, or a new one with --new-groups)"
+                )
         values.update({c: points[c].to_numpy() for c in points.columns})
     for name in ("N", "D", "C"):
         given = getattr(args, name)
+        if given and (name in values or INPUTS.get(name) in values):
+            raise UsageError(
+                f"--{name} and the points file's {INPUTS.get(name, name)!r} column both give "
+                f"{name}; give it one way (drop --{name}, or that column)"
+            )
         if given:
             if name not in inputs:
                 raise UsageError(
@@ -534,7 +585,6 @@ def _phase(message: str) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the HTML/Markdown/LaTeX report of a saved fit."""
-    out = output_folder(args.out)
     backtest = None
     if args.backtest:
         backtest = read_runs(Path(args.backtest))
@@ -544,9 +594,20 @@ def cmd_report(args: argparse.Namespace) -> int:
                 f"--backtest {args.backtest} is not a backtest table (it needs the 'split' and "
                 "'coverage_*' columns `bayescale backtest --out` writes)"
             )
+        for c in [c for c in backtest.columns if str(c).startswith("coverage_")]:
+            values = pd.to_numeric(backtest[c], errors="coerce")
+            bad = (values.isna() & backtest[c].notna()) | (values < 0) | (values > 1)
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raise UsageError(
+                    f"--backtest {args.backtest}: column {c!r} holds "
+                    f"{str(backtest[c].iloc[i])!r} at row {i + 1}; a coverage is a share "
+                    "from 0 to 1 (use the table `bayescale backtest --out` writes)"
+                )
+    post = load_posterior(args.fit)  # before the folder: an unreadable fit leaves none behind
     path = report(
-        load_posterior(args.fit),
-        out,
+        post,
+        output_folder(args.out),
         target_compute=args.target_compute,
         backtest=backtest,
         title=args.title,
@@ -604,7 +665,15 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.out:
         table.to_csv(args.out, index=False)
         print(f"wrote {args.out}")
-    return 0
+    failed = table.loc[~table["fit_ok"].astype(bool), "split"].tolist()
+    for split in failed:
+        print(
+            f"warning ({split}): the fit of the training rows failed its diagnostics (R-hat, "
+            "ESS or divergences), so its scores describe a fit that cannot be trusted; rerun "
+            "with more --draws, or `bayescale fit` those rows to read the diagnostics",
+            file=sys.stderr,
+        )
+    return EXIT_DIAGNOSTICS if failed else 0
 
 
 def _model_reads(model: Model, df: pd.DataFrame, column: str) -> bool:
@@ -770,7 +839,7 @@ def _table_options(p: argparse.ArgumentParser) -> None:
         metavar="PARAM=GROUP",
         help="random effects, e.g. E=family A=family",
     )
-    p.add_argument("--seed", type=at_least(0), default=0)
+    p.add_argument("--seed", type=at_least(0, MAX_SEED), default=0)
     p.add_argument(
         "--drop-highest-loss",
         type=at_least(0),
@@ -975,6 +1044,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_datasets)
     for command in sub.choices.values():  # '--data' must not silently mean '--dataset'
         command.allow_abbrev = False
+        for action in command._actions:  # a file, name or label given as '' is a mistake
+            if isinstance(action, argparse._StoreAction) and action.type is None:
+                action.type = non_empty
     return p
 
 

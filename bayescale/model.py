@@ -116,6 +116,12 @@ def _sampled_priors(law: Law, priors: Mapping[str, Any], likelihood: str, discre
     return out
 
 
+def _reserved_names(law: Law) -> set[str]:
+    """Names a group column cannot take: the posterior's variables and dims."""
+    params = {n for p in law.parameters for n in (p.name, p.natural)}
+    return {"chain", "draw", "obs", "loss", *NOISE_SITES, *SCALE_SITES, *params}
+
+
 def _effects(law: Law, effects: Mapping[str, Any] | None) -> dict[str, tuple[Term, ...]]:
     """``{"E": "family"}`` -> ``{"log_E": (Term(("family",)),)}`` (validated)."""
     if effects is None:
@@ -147,6 +153,15 @@ def _effects(law: Law, effects: Mapping[str, Any] | None) -> dict[str, tuple[Ter
             raise SpecificationError(f"effects[{name!r}]: {e}") from None
         if not parsed:
             raise SpecificationError(f"effects[{name!r}] names no group column.")
+        reserved = _reserved_names(law)
+        for term in parsed:
+            if term.name in reserved:
+                raise SpecificationError(
+                    f"effects[{name!r}]: the group column {term.name!r} has the name of one of "
+                    "the posterior's variables or dims, which its levels would be stored under "
+                    f"({sorted(reserved)}); rename the column (e.g. {term.name + '_group'!r}) "
+                    "and name it so here."
+                )
         if site in out:  # two keys of one parameter ('A' and 'a', 'alpha' and 'log_alpha')
             first = next(k for k in effects if law.parameter(k).name == site)
             raise SpecificationError(
@@ -1563,6 +1578,23 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
         raise PosteriorFileError(
             f"{path}: the posterior lacks the variables {missing} of its model (the "
             f"{model.law.name} law and its effects); the file was edited or damaged."
+        )
+    posterior = tree["posterior"]
+    if posterior.sizes.get("chain", 0) * posterior.sizes.get("draw", 0) == 0:
+        raise PosteriorFileError(
+            f"{path}: its posterior holds no draws; the file was edited or damaged: refit and "
+            "save it again (`bayescale fit`)."
+        )
+    broken = [
+        p.name
+        for p in model.law.parameters
+        if not np.all(np.isfinite(np.asarray(posterior[p.name].values, float)))
+    ]
+    if broken:
+        raise PosteriorFileError(
+            f"{path}: the posterior draws of {broken} are not all finite (NaN or inf), which a "
+            "fit does not write; the file was edited or damaged: refit and save it again "
+            "(`bayescale fit`)."
         )
     if "observed_data" not in tree.children:
         raise PosteriorFileError(

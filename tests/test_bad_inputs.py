@@ -112,6 +112,25 @@ def files(tmp_path_factory):
     spec_effects.to_netcdf(d / "spec_effects.nc", engine="h5netcdf")
     pd.DataFrame({"split": ["a"], "n_test": [3]}).to_csv(d / "not_backtest.csv", index=False)
     pd.DataFrame({"x": [1]}).to_csv(d / "no_split.csv", index=False)
+    # -- found by an audit of the CLI (2026-12-06) --
+    (d / "tabs.csv").write_text(GOOD.replace(",", "\t"))
+    (d / "comment.csv").write_text("# my runs\n" + GOOD)
+    (d / "percent.csv").write_text("params,tokens,loss\n1e8,2e9,3.1%\n2e8,4e9,2.9%\n")
+    two.assign(family=two["family"].where(two.index != 3)).to_csv(
+        d / "blank_family.csv", index=False
+    )
+    (d / "points_blank_family.csv").write_text("N,D,family\n1e9,2e10,f1\n2e9,4e10,\n")
+    no_draws = post.draws_tree.copy()
+    no_draws["posterior"] = no_draws["posterior"].to_dataset().isel(draw=slice(0, 0))
+    no_draws.to_netcdf(d / "no_draws.nc", engine="h5netcdf")
+    inf_draws = post.draws_tree.copy()
+    bad = inf_draws["posterior"].to_dataset()
+    bad["log_alpha"] = bad["log_alpha"].where(bad["draw"] != 5, np.inf)
+    inf_draws["posterior"] = bad
+    inf_draws.to_netcdf(d / "inf_draws.nc", engine="h5netcdf")
+    pd.DataFrame({"split": ["a"], "n_test": [3], "coverage_0.9": [7.5]}).to_csv(
+        d / "coverage_above_one.csv", index=False
+    )
     return d
 
 
@@ -141,7 +160,7 @@ CLI_CASES = [
     (["fit", "--draws", "1"], ">= 10"),
     (["fit", "--draws", "1.5"], "whole number"),
     (["fit", "--warmup", "-1"], ">= 0"),
-    (["fit", "--seed", "-1"], ">= 0"),
+    (["fit", "--seed", "-1"], "from 0 to"),
     (["fit", "--target-accept", "1.5"], "between 0 and 1"),
     (["fit", "--target-accept", "0"], "between 0 and 1"),
     (["fit", "--target-accept", "95"], "not 90"),
@@ -190,7 +209,7 @@ CLI_CASES = [
     (["datasets", "info"], "dataset name"),
     # -- files --
     (["fit", "@/absent.csv"], "no such file"),
-    (["fit", "@/semicolon.csv"], "semicolon"),
+    (["fit", "@/semicolon.csv"], "semicolon-separated"),
     (["fit", "@/empty.csv"], "empty"),
     (["fit", "@/header_only.csv"], "no rows"),
     (["fit", "@/runs.json"], "csv"),
@@ -220,7 +239,7 @@ CLI_CASES = [
     (["fit", "--data", "epoch_chinchilla"], "unrecognized arguments: --data"),
     (["fit", "--dataset", "epoch_chinchilla", "--table", "nope"], "no table"),
     (["backtest", "@/absent.csv"], "no such file"),
-    (["backtest", "@/semicolon.csv"], "semicolon"),
+    (["backtest", "@/semicolon.csv"], "semicolon-separated"),
     (["backtest", "@/ladder.csv", "--split", "group", "--group", "nope"], "not a column"),
     (["backtest", "@/ladder.csv", "--out", "@/folder"], "is a folder"),
     (["backtest", "@/ladder.csv", "--out", "@/absent_dir/bt.csv"], "does not exist"),
@@ -238,7 +257,7 @@ CLI_CASES = [
     (["predict", "@/fit.nc", "--N", "1e9"], "D"),
     (["predict", "@/fit.nc", "--N", "1e9", "2e9", "--D", "1e10", "2e10", "3e10"], "points"),
     (["predict", "@/fit.nc", "--points", "@/absent.csv"], "no such file"),
-    (["predict", "@/fit.nc", "--points", "@/semicolon.csv"], "semicolon"),
+    (["predict", "@/fit.nc", "--points", "@/semicolon.csv"], "semicolon-separated"),
     (["frontier", "@/junk.nc", "--compute", "1e22"], "cannot be read"),
     (["frontier", "@/fit.nc", "--compute", "1e22", "--plot", "@/folder/"], "figure format"),
     (["frontier", "@/fit.nc", "--compute", "1e22", "--plot", "@/absent_dir/f.png"], "does not"),
@@ -290,6 +309,37 @@ CLI_CASES = [
     (["backtest", "@/ladder.csv", "--split", "group", "--group", "family"], "two or more"),
     (["summary", "@/spec_list.nc"], "not a model's spec"),
     (["predict", "@/spec_effects.nc", "--N", "1e9", "--D", "2e10"], "sd_log_E__family"),
+    # -- found by an audit of the CLI (2026-12-06) --
+    (["fit", "@/tabs.csv"], "tab-separated"),
+    (["fit", "@/comment.csv"], "looks like a comment"),
+    (["fit", "@/percent.csv", "--drop-highest-loss", "1"], "'loss' is not numeric"),
+    (["backtest", "@/percent.csv", "--drop-highest-loss", "1"], "'loss' is not numeric"),
+    (["backtest", "@/blank_family.csv", "--split", "group", "--group", "family"], "no label"),
+    (["fit", "@/ladder.csv", "--effects", "E=loss"], "posterior's variables or dims"),
+    (["fit", "@/ladder.csv", "--effects", "E=draw"], "rename the column"),
+    (["fit", "@/ladder.csv", "--seed", "9223372036854775808"], "from 0 to 4294967295"),
+    (["fit", ""], "empty value"),
+    (["fit", "--dataset", ""], "empty value"),
+    (["report", "@/fit.nc", "--out", ""], "empty value"),
+    (["predict", "@/fit.nc", "--points", "", "--N", "1e9", "--D", "2e10"], "empty value"),
+    (["report", "@/fit.nc", "--backtest", ""], "empty value"),
+    (
+        ["predict", "@/family_fit.nc", "--points", "@/points_family.csv", "--N", "2e9"],
+        "give it one way",
+    ),
+    (
+        [
+            "predict",
+            "@/family_fit.nc",
+            "--points",
+            "@/points_blank_family.csv",
+            "--new-groups",
+        ],
+        "no label at rows [2]",
+    ),
+    (["summary", "@/no_draws.nc"], "holds no draws"),
+    (["predict", "@/inf_draws.nc", "--N", "1e9", "--D", "2e10"], "not all finite"),
+    (["report", "@/fit.nc", "--backtest", "@/coverage_above_one.csv"], "share from 0 to 1"),
 ]
 
 
@@ -706,3 +756,32 @@ def test_cli_frontier_of_a_new_group(files, capsys):
     argv = ["frontier", str(files / "family_fit.nc"), "--compute", "1e20", "--group", "family=f9"]
     assert main([*argv, "--new-groups"]) == 0
     assert "N_opt" in capsys.readouterr().out
+
+
+def test_report_of_an_unreadable_fit_leaves_no_folder(files, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["report", str(files / "absent.nc"), "--out", str(out)]) == 2
+    assert "no such file" in capsys.readouterr().err and not out.exists()
+
+
+def test_backtest_exits_like_fit_when_a_split_fails_its_diagnostics(files, capsys, monkeypatch):
+    """A backtest whose refit failed its diagnostics says so on stderr and exits 3, as ``fit``
+    does; its table is still printed and written."""
+    from bayescale import calibration
+
+    def fake(model, df, splits, **kwargs):
+        splits = [splits] if isinstance(splits, calibration.Split) else splits
+        return pd.DataFrame(
+            [
+                {"split": s.name, "n_test": int(s.test.sum()), "coverage_0.9": 1.0}
+                | {"fit_ok": False, "data_warnings": ""}
+                for s in splits
+            ]
+        )
+
+    monkeypatch.setattr(calibration, "backtest", fake)
+    argv = ["backtest", str(files / "ladder.csv"), "--split", "compute", "--train-fraction"]
+    assert main([*argv, "0.5", "--out", str(files / "bt_fake.csv")]) == 3
+    captured = capsys.readouterr()
+    assert "failed its diagnostics" in captured.err and "coverage_0.9" in captured.out
+    assert pd.read_csv(files / "bt_fake.csv")["fit_ok"].tolist() == [False]
