@@ -238,8 +238,10 @@ def test_pooling_predicts_a_new_groups_larger_runs_better_than_the_group_alone(p
     assert alone.str.contains("Column 'params' takes 2 distinct value").all()
     assert (table[table["method"] != "alone"]["data_warnings"] == "").all()
     err = table.pivot(index="level", columns="method", values="are_median")
-    # Two sizes cannot fix the size exponent alone; the other families can.
-    assert (err["partial: E"] < err["alone"]).all()
+    # Two sizes cannot fix the size exponent alone; the other families can (on average over
+    # the held-out families: one family alone can land near its truth, as f1 does on some CPUs,
+    # 0.0037 against the pooled fit's 0.0039).
+    assert err["partial: E"].mean() < 0.5 * err["alone"].mean()
     # One law for families whose floors differ by 0.2-0.25 nats misses by far more than that.
     assert (err["complete pooling"] > 3 * err["partial: E"]).all()
     cov = table[table["method"] == "partial: E"]["coverage_0.9"]
