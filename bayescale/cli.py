@@ -519,13 +519,36 @@ def cmd_predict(args: argparse.Namespace) -> int:
     }
     shown |= {k: pred[k].values for k in ("N", "D", "C") if k in pred.coords and k not in shown}
     table = pd.DataFrame(shown | {"median": q[1], "lower": q[0], "upper": q[2]})
-    print(f"loss ({args.kind}): median and {args.prob:.0%} interval [lower, upper]")
+    level = percent(args.prob)
+    print(f"loss ({args.kind}): median and {level} interval [lower, upper]")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.5g}"))
     if len(table) == 1:
+        print(f"loss: median {q[1, 0]:.4f}, {level} interval [{q[0, 0]:.4f}, {q[2, 0]:.4f}]")
+    _note_draws(pred.sizes["chain"] * pred.sizes["draw"], args.prob)
+    unlabelled = [t.name for t in terms_of(post.model.effects) if not set(t.columns) <= set(values)]
+    if unlabelled:
         print(
-            f"loss: median {q[1, 0]:.4f}, {args.prob:.0%} interval [{q[0, 0]:.4f}, {q[2, 0]:.4f}]"
+            f"(no label for {unlabelled}: the prediction is for a new {' and '.join(unlabelled)}, "
+            "its effects drawn from the population; label the points with --group COLUMN=LABEL "
+            "or a column of --points for a fitted one)"
         )
     return 0
+
+
+def percent(p: float) -> str:
+    """Write a probability as a percentage with the digits it has (90%, 99.9%, not 100%)."""
+    return f"{100 * p:.10g}%"
+
+
+def _note_draws(n: int, prob: float) -> None:
+    """Say so on stderr when too few draws lie beyond an interval's ends to place them."""
+    if n * (1 - prob) / 2 < 2.5:
+        print(
+            f"note: {n} posterior draws place a {percent(prob)} interval's ends on their "
+            f"{max(n * (1 - prob) / 2, 0):.2g} most extreme draws; refit with more draws or "
+            "ask for a lower --prob",
+            file=sys.stderr,
+        )
 
 
 def cmd_frontier(args: argparse.Namespace) -> int:
@@ -563,8 +586,10 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     ]
     if args.target is not None:
         cols.append("p_target")
-    print(f"median and {args.prob:.0%} band per budget")
+    print(f"median and {percent(args.prob)} band per budget")
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    posterior = post.draws_tree["posterior"]
+    _note_draws(posterior.sizes["chain"] * posterior.sizes["draw"], args.prob)
     if args.plot:
         lo, hi = min(args.compute) / 100, max(args.compute) * 10
         front = frontier(post, np.geomspace(lo, hi, 60), new_groups=args.new_groups, **groups)
@@ -1045,7 +1070,8 @@ def build_parser() -> argparse.ArgumentParser:
     for command in sub.choices.values():  # '--data' must not silently mean '--dataset'
         command.allow_abbrev = False
         for action in command._actions:  # a file, name or label given as '' is a mistake
-            if isinstance(action, argparse._StoreAction) and action.type is None:
+            plain = action.type is None and action.choices is None
+            if isinstance(action, argparse._StoreAction) and plain:
                 action.type = non_empty
     return p
 

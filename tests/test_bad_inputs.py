@@ -785,3 +785,19 @@ def test_backtest_exits_like_fit_when_a_split_fails_its_diagnostics(files, capsy
     captured = capsys.readouterr()
     assert "failed its diagnostics" in captured.err and "coverage_0.9" in captured.out
     assert pd.read_csv(files / "bt_fake.csv")["fit_ok"].tolist() == [False]
+
+
+def test_predict_says_what_it_predicts_for_an_unlabelled_group_and_few_draws(files, capsys):
+    """A fit with group effects asked without a label predicts a new group, and says so; an
+    interval with fewer than a handful of draws beyond its ends says so too, and its level
+    is written with its digits (99.9999 %, not 100 %)."""
+    fam = ["predict", str(files / "family_fit.nc"), "--N", "1e9", "--D", "2e10"]
+    assert main(fam) == 0
+    captured = capsys.readouterr()
+    assert "no label for ['family']" in captured.out and "note:" not in captured.err
+    assert main([*fam, "--group", "family=f1"]) == 0
+    assert "no label" not in capsys.readouterr().out
+    assert main([*fam, "--prob", "0.999999"]) == 0
+    captured = capsys.readouterr()
+    assert "99.9999% interval" in captured.out and "100%" not in captured.out
+    assert "most extreme draws" in captured.err

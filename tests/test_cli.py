@@ -75,9 +75,13 @@ def test_backtest_verb(tmp_path, capsys):
             str(tmp_path / "bt.csv"),
         ]
     )
-    assert code == 0
-    text = capsys.readouterr().out
+    captured = capsys.readouterr()
+    text = captured.out
     assert "coverage_0.9" in text and (tmp_path / "bt.csv").is_file()
+    # exit 3, with the split named on stderr, when a refit failed its diagnostics (as fit)
+    failed = not pd.read_csv(tmp_path / "bt.csv")["fit_ok"].all()
+    assert code == (3 if failed else 0)
+    assert ("failed its diagnostics" in captured.err) == failed
     assert "90% coverage" in text and "a calibrated forecast of these points" in text
     table = pd.read_csv(tmp_path / "bt.csv")
     row = table.iloc[0]
