@@ -230,11 +230,15 @@ def drop_highest(df: pd.DataFrame, k: int, loss_column: str) -> pd.DataFrame:
         df[loss_column]
     ):
         bad = pd.to_numeric(df[loss_column], errors="coerce").isna() & df[loss_column].notna()
+        found = (
+            f"e.g. {df.loc[bad, loss_column].astype(str).head(3).tolist()} at rows "
+            f"{df.index[bad][:3].tolist()}"
+            if bad.any()
+            else f"its values are {df[loss_column].dtype}"
+        )
         raise UsageError(
-            f"--drop-highest-loss: the loss column {loss_column!r} is not numeric (e.g. "
-            f"{df.loc[bad, loss_column].astype(str).head(3).tolist()} at rows "
-            f"{df.index[bad][:3].tolist()}); give every loss as a plain number (2.31, not "
-            "'2.31%' or '-')"
+            f"--drop-highest-loss: the loss column {loss_column!r} is not numeric ({found}); "
+            "give every loss as a plain number (2.31, not '2.31%', '-' or True)"
         )
     if df[loss_column].isna().any():
         rows = df.index[df[loss_column].isna()][:5].tolist()
