@@ -156,6 +156,8 @@ def split_by_size(df: pd.DataFrame, model: Model, n_largest: int = 2) -> Split:
     """
     n = df[_cols(model)["params"]].to_numpy(float)
     sizes = np.unique(n)
+    if isinstance(n_largest, bool) or not isinstance(n_largest, int | np.integer) or n_largest < 1:
+        raise ValueError(f"n_largest={n_largest!r}; hold out a whole number >= 1 of sizes.")
     if sizes.size <= n_largest:
         raise DataError(f"Only {sizes.size} model sizes: cannot hold out the {n_largest} largest.")
     test = n >= sizes[-n_largest]
@@ -523,7 +525,22 @@ def score_predictions(
      'lo_0.95', 'hi_0.95', 'pit']
     """
     levels = arguments.probabilities(levels)
+    if 0.9 not in levels:
+        raise ValueError(f"levels={list(levels)}: include 0.9 (the interval score is at 90 %).")
     draws = np.asarray(draws, float)
+    y = np.asarray(y, float)
+    if draws.ndim != 2 or y.ndim != 1 or draws.shape[1] != y.size or y.size == 0:
+        raise ValueError(
+            f"draws of shape {draws.shape} and y of shape {y.shape}: give draws as (samples, "
+            "points) and y as (points,), one or more points (flatten a prediction's chain and "
+            "draw dims first: pred.values.reshape(-1, n_points))."
+        )
+    if not np.all(np.isfinite(y)):
+        rows = np.flatnonzero(~np.isfinite(y))[:5].tolist()
+        raise DataError(
+            f"y is missing or not finite at points {rows}: it would be scored as a miss; drop "
+            "those points explicitly."
+        )
     overflow = draws == np.inf
     bad = ~np.isfinite(draws) & ~overflow
     if not bad.any() and overflow.mean(axis=0).max(initial=0.0) < (1 - max(levels)) / 2:

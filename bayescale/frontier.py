@@ -364,6 +364,16 @@ def frontier(
     dims = ("chain", "draw", "compute")
     ds = xr.Dataset({k: (dims, np.asarray(v)) for k, v in out.items()}, coords=coords)
     ds["tokens_per_param"] = ds["D_opt"] / ds["N_opt"]
+    if inference_tokens:
+        starved = (ds["D_opt"] <= 0) | ~np.isfinite(ds["loss_opt"]) | (ds["tokens_per_param"] < 1)
+        short = c[np.asarray(starved.mean(("chain", "draw")) > 0.5)]
+        if short.size:
+            raise ValueError(
+                f"inference_tokens={inference_tokens:g}: serving them (2 N FLOP a token) leaves "
+                f"the budgets {[float(f'{v:.3g}') for v in short]} FLOP too little to train "
+                "even one token per parameter at the optimum; raise the budget or lower "
+                "inference_tokens (the frontier would be a model starved of data)."
+            )
     ds.attrs.update(
         {
             "law": law.name,

@@ -300,6 +300,11 @@ class Model:
             )
         if scale not in SCALES:
             raise SpecificationError(f"scale={scale!r}; choose one of {list(SCALES)}.")
+        if not (run is None or run is False or (isinstance(run, str) and run)):
+            raise SpecificationError(
+                f"run={run!r}; give the run column's name (run='run'), False (every row its own "
+                "run) or None (find a 'run' column)."
+            )
         if centered not in (True, False, "auto"):
             raise SpecificationError(f"centered={centered!r}; use True, False or 'auto'.")
         if marginal_run not in (True, False, "auto"):

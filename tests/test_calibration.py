@@ -220,3 +220,22 @@ def test_loo_pit(epoch_fit):
     assert "posterior_predictive" in epoch_fit.tree.children
     fig = bs.plotting.plot_loo_pit(epoch_fit)
     assert fig.axes
+
+
+def test_scoring_refuses_missing_observations_and_wrong_shapes():
+    """A NaN observation was scored as a miss; a prediction's (chain, draw, point) array and a
+    level list without 0.9 failed inside pandas."""
+    draws = np.random.default_rng(0).normal(3.0, 0.1, size=(400, 3))
+    with pytest.raises(bs.DataError, match="points \\[1\\]"):
+        cal.score_predictions(draws, np.array([3.0, np.nan, 3.1]))
+    with pytest.raises(ValueError, match="samples, points"):
+        cal.score_predictions(draws.reshape(2, 200, 3), np.full(3, 3.0))
+    with pytest.raises(ValueError, match=r"include 0\.9"):
+        cal.score_predictions(draws, np.full(3, 3.0), levels=[0.5])
+
+
+def test_split_by_size_refuses_holding_out_no_sizes():
+    df = bs.simulate_ladder(seed=0)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="whole number >= 1"):
+            cal.split_by_size(df, bs.Model(), bad)

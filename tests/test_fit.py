@@ -440,6 +440,9 @@ def test_normal_likelihood_integrates_run_effects_out_and_agrees_with_sampling_t
 def test_marginal_run_needs_a_normal_likelihood():
     with pytest.raises(bs.SpecificationError, match="likelihood='normal'"):
         bs.Model(marginal_run=True)
+    for bad in (True, 1, ""):  # run=True silently turned the run effect off
+        with pytest.raises(bs.SpecificationError, match="run column's name"):
+            bs.Model(run=bad)
     with pytest.raises(bs.SpecificationError, match="marginal_run"):
         bs.Model(marginal_run="yes")
     df = _checkpoints()

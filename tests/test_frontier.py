@@ -132,6 +132,10 @@ def test_serving_cost_prefers_smaller_models(epoch_fit):
     assert float(served["N_opt"].median()) < 0.8 * float(plain["N_opt"].median())
     spent = 6 * served["N_opt"] * served["D_opt"] + 2 * served["N_opt"] * 2e13
     np.testing.assert_allclose(spent.values, 1e24, rtol=1e-9)
+    # a budget that serving eats (negative tokens, or under one token per parameter) is refused
+    for budget, tokens in ((1e21, 1e30), (1e22, 1e15)):
+        with pytest.raises(ValueError, match="too little to train"):
+            frontier(epoch_fit, budget, inference_tokens=tokens)
 
 
 def test_unique_token_cap(epoch_fit):
