@@ -89,6 +89,12 @@ def predict(post: ScalingPosterior, **kwargs):
     >>> width[1] > width[0]
     True
     """
+    if not callable(getattr(post, "predict", None)) or not hasattr(post, "tree"):
+        raise TypeError(
+            f"bs.predict takes a fit first (the posterior bs.fit returns), got a "
+            f"{type(post).__name__}; e.g. post = bs.fit(bs.Model(), runs), then "
+            "bs.predict(post, N=..., D=...)."
+        )
     return post.predict(**kwargs)
 
 

@@ -13,6 +13,10 @@ from typing import Any
 
 import numpy as np
 
+#: The largest random seed the API and the CLI accept (JAX keys take at most 64-bit seeds, and
+#: some consumers derive further seeds by adding small offsets).
+MAX_SEED = 2**32 - 1
+
 
 def fitted(post: Any, call: str) -> None:
     """Refuse a first argument that is not a fit (a table or a model where a posterior goes).
@@ -23,6 +27,21 @@ def fitted(post: Any, call: str) -> None:
         When ``post`` has no prediction path (``post.predictor``).
     """
     if not callable(getattr(post, "predictor", None)):
+        raise TypeError(
+            f"{call} takes a fit first (the posterior bs.fit returns), got a "
+            f"{type(post).__name__}; e.g. post = bs.fit(bs.Model(), runs), then {call}(post, ...)."
+        )
+
+
+def sampled(post: Any, call: str) -> None:
+    """Refuse a first argument that holds no posterior draws (a table or a model).
+
+    Raises
+    ------
+    TypeError
+        When ``post`` has no ``tree`` (the fit's ArviZ DataTree).
+    """
+    if getattr(post, "tree", None) is None:
         raise TypeError(
             f"{call} takes a fit first (the posterior bs.fit returns), got a "
             f"{type(post).__name__}; e.g. post = bs.fit(bs.Model(), runs), then {call}(post, ...)."
@@ -106,6 +125,54 @@ def non_negative(value: Any, name: str) -> float:
     return v
 
 
+def count(value: Any, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as an ``int`` >= ``minimum`` (a number of draws, points, grid values).
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not a whole number (``True``, ``2.5`` and ``"3"`` are refused) or is
+        below ``minimum``.
+
+    Examples
+    --------
+    >>> count(401, "n_grid", minimum=2)
+    401
+    >>> count(0, "max_draws")
+    Traceback (most recent call last):
+    ...
+    ValueError: max_draws=0: give a whole number >= 1.
+    """
+    whole = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+    if not whole and isinstance(value, float | np.floating) and float(value).is_integer():
+        whole = True
+    if not whole or value < minimum:
+        raise ValueError(f"{name}={value!r}: give a whole number >= {minimum}.")
+    return int(value)
+
+
+def seed(value: Any, name: str = "seed") -> int:
+    """Return a random seed as an ``int`` in ``[0, MAX_SEED]``.
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not a whole number in that range (JAX would fail on a seed past 64
+        bits with an ``OverflowError`` from deep inside it).
+
+    Examples
+    --------
+    >>> seed(2**64)
+    Traceback (most recent call last):
+    ...
+    ValueError: seed=18446744073709551616: give a whole number from 0 to 4294967295.
+    """
+    whole = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+    if not whole or not 0 <= value <= MAX_SEED:
+        raise ValueError(f"{name}={value!r}: give a whole number from 0 to {MAX_SEED}.")
+    return int(value)
+
+
 def budgets(compute: Any, name: str = "compute") -> np.ndarray:
     """Return budgets in FLOP as a non-empty 1-D float array, each finite and > 0.
 
@@ -129,11 +196,15 @@ def budgets(compute: Any, name: str = "compute") -> np.ndarray:
 
 
 __all__ = [
+    "MAX_SEED",
     "budgets",
+    "count",
     "finite",
     "fitted",
     "non_negative",
     "positive",
     "probabilities",
     "probability",
+    "sampled",
+    "seed",
 ]

@@ -64,6 +64,13 @@ def _cols(model: Model) -> dict[str, str]:
     return {**DEFAULT_COLUMNS, **(model.columns or {})}
 
 
+def _check_table(df: pd.DataFrame, model: Model) -> None:
+    """Check ``df`` as a fit of ``model`` would (its warnings are the fits' to give)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        model.prepare(df)
+
+
 def split_by_compute(
     df: pd.DataFrame, model: Model, train_fraction: float = 0.75, cut: float | None = None
 ) -> Split:
@@ -101,6 +108,11 @@ def split_by_compute(
     >>> split_by_compute(runs, bs.Model(), cut=1e19).name
     'compute <= 1e+19'
     """
+    _check_table(df, model)
+    if cut is None:
+        train_fraction = arguments.probability(train_fraction, "train_fraction")
+    else:
+        cut = arguments.positive(cut, "cut")
     c = np.asarray(compute_of(df, model.columns, model.cost, model.law.inputs), float)
     # one budget's runs share one compute: C / (6 N) tokens times 6 N differs in the last bits,
     # which split a budget's runs between the two sides (as the record's cuts round it)
@@ -154,6 +166,7 @@ def split_by_size(df: pd.DataFrame, model: Model, n_largest: int = 2) -> Split:
     >>> bool(runs["params"][split.test].min() > runs["params"][split.train].max())
     True
     """
+    _check_table(df, model)
     n = df[_cols(model)["params"]].to_numpy(float)
     sizes = np.unique(n)
     if isinstance(n_largest, bool) or not isinstance(n_largest, int | np.integer) or n_largest < 1:
@@ -203,6 +216,8 @@ def split_curve_tail(
     >>> curves.loc[split.test, ["run", "tokens"]].to_numpy().tolist()
     [['small', 8000000000.0], ['large', 8000000000.0]]
     """
+    _check_table(df, model)
+    fraction = arguments.probability(fraction, "fraction")
     cols = _cols(model)
     run = model.run if isinstance(model.run, str) else cols["run"]
     if run not in df:
@@ -213,6 +228,11 @@ def split_curve_tail(
             "has one row (a ladder of final losses): split by compute or by model size."
         )
     order = order or cols["tokens"]
+    if order not in df:
+        raise DataError(
+            f"split_curve_tail orders each curve by the column {order!r}, which the table lacks "
+            f"(it has {list(df.columns)}); name the column with order=."
+        )
     rank = df.groupby(run)[order].rank(pct=True, method="first").to_numpy()
     test = rank > 1 - fraction
     return Split(f"last {fraction:.0%} of each curve", ~test, test)
@@ -247,6 +267,11 @@ def splits_leave_group_out(df: pd.DataFrame, column: str) -> list[Split]:
     >>> int(splits[0].test.sum()), int(splits[0].train.sum())
     (15, 45)
     """
+    if column not in df:
+        raise DataError(
+            f"splits_leave_group_out: no column {column!r} in the table (it has "
+            f"{list(df.columns)}); name the group column."
+        )
     if df[column].isna().any():
         rows = df.index[df[column].isna()][:5].tolist()
         raise DataError(
@@ -735,10 +760,10 @@ def backtest(
     >>> table = bs.backtest(model, runs, splits, chains=4)  # doctest: +SKIP
     """
     levels = arguments.probabilities(levels)
+    _check_table(df, model)  # every row, test rows too, checked as a fit checks them
     if callable(splits) and not isinstance(splits, Split):
         splits = splits(df, model)
-    if isinstance(splits, Split):
-        splits = [splits]
+    splits = _checked_splits(splits, len(df))
     loss_col = _cols(model)["loss"]
     rows, points = [], []
     for split in splits:
@@ -776,6 +801,50 @@ def backtest(
     table = pd.DataFrame(rows)
     table.attrs["points"] = pd.concat(points) if points else pd.DataFrame()
     return table
+
+
+def _checked_splits(splits: Any, n_rows: int) -> list[Split]:
+    """Return ``splits`` as a non-empty list of :class:`Split` whose masks fit ``n_rows`` rows.
+
+    Raises
+    ------
+    TypeError
+        When a split is not a :class:`Split`.
+    ValueError
+        When there is none, or a split's masks are not boolean masks of the table's length, or
+        a row is on both sides (scored in-sample, which is no backtest).
+    """
+    if isinstance(splits, Split):
+        splits = [splits]
+    if splits is None or isinstance(splits, str) or not isinstance(splits, Iterable):
+        raise TypeError(
+            f"splits must be a Split, a list of them, or a function (df, model) -> Split(s); "
+            f"got {type(splits).__name__}, e.g. splits=split_by_compute(df, model)."
+        )
+    splits = list(splits)
+    if not splits:
+        raise ValueError("splits is empty: give at least one Split (e.g. split_by_compute).")
+    for split in splits:
+        if not isinstance(split, Split):
+            raise TypeError(
+                f"splits holds a {type(split).__name__}, not a Split; build one with "
+                "Split(name, train=mask, test=mask) or a split_by_* function."
+            )
+        for side in ("train", "test"):
+            mask = np.asarray(getattr(split, side))
+            if mask.dtype != bool or mask.shape != (n_rows,):
+                raise ValueError(
+                    f"Split {split.name!r}: {side} must be a boolean mask with one entry per row "
+                    f"of the table ({n_rows}), got dtype {mask.dtype} and shape {mask.shape}; "
+                    "e.g. train=(df['flops'] <= cut).to_numpy()."
+                )
+        both = int(np.sum(np.asarray(split.train) & np.asarray(split.test)))
+        if both:
+            raise ValueError(
+                f"Split {split.name!r} puts {both} row(s) in both train and test: they would be "
+                "scored in-sample. Make the masks disjoint (test=~train, or a subset of it)."
+            )
+    return splits
 
 
 def concat_backtests(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:
@@ -845,6 +914,7 @@ def loo_pit(post: ScalingPosterior) -> np.ndarray:
     >>> bool(((pit >= 0) & (pit <= 1)).all())
     True
     """
+    arguments.fitted(post, "loo_pit")
     with_predictive(post)
     res = arviz_stats.loo_pit(post.tree, var_names=["loss"])
     return np.asarray(res["loss"].values)

@@ -99,8 +99,8 @@ def at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-#: Largest random seed (JAX's and NumPy's seeds are unsigned 32-bit integers).
-MAX_SEED = 2**32 - 1
+#: Largest random seed (the API's, :data:`bayescale.arguments.MAX_SEED`).
+MAX_SEED = arguments.MAX_SEED
 
 
 def non_empty(text: str) -> str:
@@ -138,7 +138,10 @@ def figure_path(text: str) -> Path:
 
 # -- reading and checking inputs ------------------------------------------------------------
 def read_runs(path: Path) -> pd.DataFrame:
-    """Read a CSV or parquet table of runs, refusing what would be misread."""
+    """Read a CSV or parquet table of runs, refusing what would be misread.
+
+    Its rows are numbered from 1 (the header not counted), as messages about them count.
+    """
     if path.is_dir():
         raise UsageError(f"{path} is a folder; give a CSV or parquet file of runs")
     if not path.is_file():
@@ -197,6 +200,9 @@ def read_runs(path: Path) -> pd.DataFrame:
                 f"{path}: the header names {repeated} more than once; give every column its "
                 "own name (which one is meant cannot be guessed)"
             )
+    # Rows numbered from 1, the header not counted: every message that names a row (a NaN
+    # loss in `fit`, a word in `predict --points`) then names the one a reader counts to.
+    df.index = pd.RangeIndex(1, len(df) + 1)
     return df
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayescale import arguments
 from bayescale import laws as _laws
 from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
 from bayescale.frontier import frontier
@@ -159,13 +160,15 @@ def averaged_predict(
     total = sum(w.values())
     if total <= 0:
         raise ValueError("weights must have a positive sum.")
-    rng = np.random.default_rng(rng_seed)
+    n_draws = arguments.count(n_draws, "n_draws")
+    rng = np.random.default_rng(arguments.seed(rng_seed, "rng_seed"))
     parts = []
     for i, (name, wk) in enumerate(sorted(w.items())):
         k = round(wk / total * n_draws)
         if k == 0:
             continue
-        pred = posteriors[name].predict(rng_seed=rng_seed + i, **values)
+        seed_k = (rng_seed + i) % (arguments.MAX_SEED + 1)
+        pred = posteriors[name].predict(rng_seed=seed_k, **values)
         flat = pred.stack(sample=("chain", "draw")).transpose("sample", "point").values
         idx = rng.choice(flat.shape[0], size=k, replace=k > flat.shape[0])
         parts.append(flat[idx])
@@ -232,6 +235,17 @@ def sensitivity(
     >>> bool(table["fit_ok"].all()), float(table["compute"].iloc[0])
     (True, 1e+22)
     """
+    if compute is not None:
+        compute = arguments.positive(compute, "compute")
+    variants = list(variants)
+    if not variants:
+        raise ValueError("variants is empty: give (likelihood, scale) pairs, e.g. the default.")
+    for v in variants:
+        if isinstance(v, str) or np.ndim(v) != 1 or len(v) != 2:
+            raise ValueError(
+                f"variants holds {v!r}: give (likelihood, scale) pairs such as "
+                "('student_t', 'log') or ('normal', 'linear')."
+            )
     spec = model.spec()
     rows, posts = [], {}
     for likelihood, scale in variants:
@@ -247,7 +261,9 @@ def sensitivity(
             row[k] = float(post.posterior[k].median())
         if set(post.law.inputs) == {"N", "D"}:
             fitted = post.draws_tree["constant_data"]
-            c = compute or 100.0 * float(post.cost.flops(fitted["x_N"], fitted["x_D"]).max())
+            c = compute
+            if c is None:  # two decades past the data
+                c = 100.0 * float(post.cost.flops(fitted["x_N"], fitted["x_D"]).max())
             front = frontier(post, c)
             tpp = front["tokens_per_param"].values.ravel()
             row["compute"] = c
@@ -316,6 +332,7 @@ def choose_from_loo(
     LOO: 'E+A' has the highest ELPD; 'A' is the simplest structure within 2 standard errors of
     it (ELPD 1.0 lower).
     """
+    se_rule = arguments.non_negative(se_rule, "se_rule")
     order = list(order)
     if sorted(order) != sorted(map(str, loo_table.index)):
         raise ValueError(
@@ -552,6 +569,7 @@ def choose_law(
     >>> again.posterior is choice.posterior
     True
     """
+    se_rule = arguments.non_negative(se_rule, "se_rule")
     own = type(model.law).name
     if laws is None:
         if set(model.law.inputs) != {"N", "D"}:

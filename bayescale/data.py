@@ -264,6 +264,14 @@ def _require_group(df: pd.DataFrame, col: str, term: str) -> None:
             f"Group column {col!r} has missing labels at rows {rows}. Give every row a label "
             "(e.g. df[col].fillna('unknown')) or drop those rows explicitly."
         )
+    if df[col].dtype == object:
+        nested = df[col].map(lambda v: isinstance(v, list | tuple | dict | set | np.ndarray))
+        if nested.any():
+            rows = list(df.index[nested.to_numpy()][:5])
+            raise DataError(
+                f"Group column {col!r} holds lists or other containers at rows {rows}; give one "
+                "label per row (text or a number), e.g. df[col].map(str) or one column per level."
+            )
 
 
 def _compute_axis(x: Mapping[str, np.ndarray], cost: TrainingCost) -> tuple[str, np.ndarray | None]:
@@ -330,6 +338,18 @@ def prepare(
         raise DataError(f"Expected a pandas DataFrame, got {type(df).__name__}.")
     if len(df) == 0:
         raise DataError("The table is empty: there is nothing to fit.")
+    if isinstance(df.columns, pd.MultiIndex):
+        raise DataError(
+            f"The table's columns are a MultiIndex ({df.columns.nlevels} levels): give one row "
+            "per run and one level of column names, e.g. df.columns = ['_'.join(map(str, c)) "
+            "for c in df.columns], then name the roles with columns=."
+        )
+    repeated = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+    if repeated:
+        raise DataError(
+            f"Column name(s) {repeated} appear more than once: bayescale cannot tell which to "
+            "read. Rename or drop the copies, e.g. df.loc[:, ~df.columns.duplicated()]."
+        )
     cols = {**DEFAULT_COLUMNS, **(columns or {})}
     unknown_roles = set(columns or {}) - set(DEFAULT_COLUMNS)
     if unknown_roles:

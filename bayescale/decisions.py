@@ -184,6 +184,8 @@ def best_allocation(
         raise ValueError(f"objective={objective!r}; choose 'mean' or 'quantile'.")
     quantile = arguments.probability(quantile, "quantile")
     budgets = arguments.budgets(compute)
+    n_grid = arguments.count(n_grid, "n_grid", minimum=3)  # an interior optimum needs 3
+    span = arguments.positive(span, "span")
     _cost(post, flops_per_param_token)
     post.warn_far_outside({"C": budgets}, "Budgets reach")
     kernel = _iso_kernel(post, kind, n_grid, span, rng_seed, new_groups, groups)
@@ -388,8 +390,8 @@ def value_of_runs(
             raise ValueError(f"candidates needs columns N and D; missing {col!r}.")
         arguments.budgets(candidates[col], f"candidates[{col!r}]")
     target_compute = arguments.positive(target_compute, "target_compute")
-    if isinstance(n_sims, bool) or int(n_sims) != n_sims or n_sims < 1:
-        raise ValueError(f"n_sims={n_sims!r}: give a whole number >= 1.")
+    n_sims = arguments.count(n_sims, "n_sims")
+    max_draws = arguments.count(max_draws, "max_draws")
     # The frontier's keys: L* here is frontier(post, target_compute, new_groups=True,
     # rng_seed=rng_seed)'s, drawn by the same predictor as the candidates' outcomes.
     k_pred, k_front = keys(rng_seed)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayescale import arguments
 from bayescale.diagnostics import diagnose, failure_message, importance_ok
-from bayescale.errors import ConvergenceWarning, SpecificationError
+from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
 from bayescale.inference import (
     Draws,
     Fittable,
@@ -115,7 +116,8 @@ def fit[P](
     chains, draws, warmup : int
         NUTS chains, kept draws per chain and warm-up iterations per chain.
     seed : int
-        Random seed; the same seed, data and options give the same draws.
+        Random seed, from 0 to ``2**32 - 1``; the same seed, data and options give the same
+        draws.
     progress_bar : bool
         Print each phase (MAP, sampling, log likelihood) as it starts.
     method : {"nuts", "psis", "auto"}
@@ -222,19 +224,16 @@ def fit_many[P](
     """
     _check_method(method)
     _check_model(model, "fit_many(model, tables)")
-    if isinstance(tables, pd.DataFrame):
-        raise TypeError(
-            "fit_many takes a list of tables; for one table use fit(model, df), or pass [df]."
-        )
     settings = NutsSettings(chains=chains, draws=draws, warmup=warmup, seed=seed, **options)
-    datas = [model.prepare(t) for t in tables]
+    datas = _prepare_tables(model, tables, "fit_many")
     out = _posteriors(model, datas, settings, method)
     if not (refit_failed or warn):
         return out
     checks = [diagnose(post, warn=False) for post in out]
     failed = [i for i, table in enumerate(checks) if not table.attrs["ok"]]
     if refit_failed and failed:
-        again = settings.with_(target_accept=refit_target_accept, seed=seed + 1)
+        next_seed = (seed + 1) % (arguments.MAX_SEED + 1)
+        again = settings.with_(target_accept=refit_target_accept, seed=next_seed)
         refits = _posteriors(model, [datas[i] for i in failed], again, "nuts")
         for i, post in zip(failed, refits, strict=True):
             out[i] = post
@@ -305,6 +304,31 @@ class LaplaceResult:
         return table
 
 
+def _prepare_tables(model: Any, tables: Any, call: str) -> list:
+    """Validate a batch's tables, each as :func:`fit` would; a refused one is named by position.
+
+    Raises
+    ------
+    TypeError
+        When ``tables`` is one table, a dict or text rather than a list of tables.
+    DataError
+        When a table fails its checks (the message starts with its position).
+    """
+    if isinstance(tables, pd.DataFrame | Mapping | str) or not isinstance(tables, Iterable):
+        raise TypeError(
+            f"{call} takes a list of tables, got a {type(tables).__name__}; for one table use "
+            f"fit(model, df), or pass [df] (for a dict of tables, list(tables.values()))."
+        )
+    tables = list(tables)
+    datas = []
+    for i, table in enumerate(tables):
+        try:
+            datas.append(model.prepare(table))
+        except DataError as e:
+            raise DataError(f"{call}: table {i} of {len(tables)}: {e}") from None
+    return datas
+
+
 def laplace_many(
     model: Any,
     tables: Sequence[pd.DataFrame],
@@ -347,7 +371,10 @@ def laplace_many(
             f"laplace_many fits a bayescale.Model (one law and its effects), not a "
             f"{type(model).__name__}; use bayescale.fit_many for its full posteriors."
         )
-    datas = [model.prepare(t) for t in tables]
+    draws = arguments.count(draws, "draws")
+    seed = arguments.seed(seed)
+    maxiter = arguments.count(maxiter, "maxiter")
+    datas = _prepare_tables(model, tables, "laplace_many")
     res = laplace_draws(model, datas, draws=draws, seed=seed, maxiter=maxiter)
     # Every fit's own scale, shaped (fit, 1) to broadcast against (fit, draw) draws.
     scales = Scale(

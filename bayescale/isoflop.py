@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bayescale import arguments
 from bayescale.cost import DEFAULT_COST, TrainingCost
 
 #: The caveat printed with every Approach-2 result.
@@ -142,7 +143,8 @@ def profiles(
     Raises
     ------
     ValueError
-        When ``params``, ``tokens`` or ``budget`` is not a column of ``df``.
+        When ``params``, ``tokens`` or ``budget`` is not a column of ``df``, or ``decimals`` is
+        not a whole number >= 0.
 
     Examples
     --------
@@ -161,6 +163,8 @@ def profiles(
                 f"Iso-FLOP profiles need a column {col!r} ({role}=); the table has "
                 f"{list(df.columns)}. Name the right column with {role}=."
             )
+    if budget is None:  # decimals < 0 rounds budgets decades apart into one profile
+        decimals = arguments.count(decimals, "decimals", minimum=0)
     c = cost.flops(df[params].to_numpy(float), df[tokens].to_numpy(float))
     key = df[budget] if budget else pd.Series(np.round(np.log10(c), decimals), index=df.index)
     return key, c

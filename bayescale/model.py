@@ -25,6 +25,7 @@ import numpyro.distributions as dist
 import pandas as pd
 from numpyro.infer import Predictive
 
+from bayescale import arguments
 from bayescale import laws as _laws
 from bayescale.cost import DEFAULT_FLOPS_PER_PARAM_TOKEN, TrainingCost
 from bayescale.data import ScalingData, prepare
@@ -75,6 +76,22 @@ PRIOR_DRAWS = 500
 _PRIOR_FNS: dict[tuple, Any] = {}
 
 
+def _require_positive_support(site: str, prior: dist.Distribution) -> None:
+    """Refuse a prior that puts mass below zero on a scale (``sigma``, ``nu``, ``sd_run``)."""
+    lower = getattr(prior.support, "lower_bound", None)
+    if lower is None or np.ndim(lower) or float(lower) < 0:
+        what, example = (
+            ("degrees of freedom", "LogNormal(2.3, 0.7)")
+            if site == "nu"
+            else ("a scale", "HalfNormal(0.05)")
+        )
+        raise SpecificationError(
+            f"The prior on {site!r} must be of positive values ({what}), but "
+            f"{type(prior).__name__}'s support is {prior.support}: give e.g. "
+            f"priors={{{site!r}: {example!r}}}."
+        )
+
+
 def _sampled_priors(law: Law, priors: Mapping[str, Any], likelihood: str, discrepancy) -> dict:
     """Return ``priors`` keyed by sampled site, accepting natural names where that is exact.
 
@@ -89,6 +106,8 @@ def _sampled_priors(law: Law, priors: Mapping[str, Any], likelihood: str, discre
     sites = [p.name for p in law.parameters] + noise
     out = {}
     for key, prior in priors.items():
+        if key in noise:
+            _require_positive_support(key, parse_prior(prior))
         if key in sites:
             out[key] = prior
             continue
@@ -102,6 +121,11 @@ def _sampled_priors(law: Law, priors: Mapping[str, Any], likelihood: str, discre
             ) from None
         prior = parse_prior(prior)
         if p.name == f"log_{p.natural}" and isinstance(prior, dist.LogNormal):
+            if p.name in priors:
+                raise SpecificationError(
+                    f"Priors given for both {key!r} and {p.name!r}, the site it is sampled as: "
+                    "the two say the same thing, so give one of them."
+                )
             out[p.name] = dist.Normal(prior.loc, prior.scale)
             continue
         how = (
@@ -317,10 +341,13 @@ class Model:
             )
         if discrepancy not in (None, "random_walk"):
             raise SpecificationError(f"discrepancy={discrepancy!r}; use None or 'random_walk'.")
-        if not (np.isfinite(extrapolation_scale) and extrapolation_scale >= 0):
-            raise SpecificationError(
-                f"extrapolation_scale={extrapolation_scale!r} must be a number >= 0."
-            )
+        try:
+            arguments.non_negative(extrapolation_scale, "extrapolation_scale")
+            arguments.positive(discrepancy_step, "discrepancy_step")
+            arguments.positive(discrepancy_scale, "discrepancy_scale")
+            arguments.count(centered_min_rows, "centered_min_rows", minimum=0)
+        except ValueError as e:
+            raise SpecificationError(str(e)) from None
         if extrapolation not in EXTRAPOLATION_MODES:
             raise SpecificationError(
                 f"extrapolation={extrapolation!r}; choose one of {list(EXTRAPOLATION_MODES)}."

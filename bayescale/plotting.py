@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayescale import arguments
 from bayescale.calibration import coverage_columns
 from bayescale.cost import DEFAULT_COST, TrainingCost
 from bayescale.data import compute_of
@@ -120,6 +121,7 @@ def plot_fit(
     >>> [ax.get_title() for ax in fig.axes]
     ['family = f0', 'family = f1', 'family = f2', 'family = f3']
     """
+    arguments.fitted(post, "plot_fit")
     df = post.fitted_table() if df is None else df
     df = df.reset_index(drop=True)  # rows by position: a table's index may repeat (pd.concat)
     terms = terms_of(post.model.effects)
@@ -411,6 +413,7 @@ def plot_fan(
     >>> fig.axes[0].get_title()
     'Extrapolation to 1e+21'
     """
+    arguments.fitted(post, "plot_fan")
     law = post.law
     extend = fan_input(law)
     if extend is None:
@@ -625,6 +628,7 @@ def plot_record(post: ScalingPosterior, path: str | Path | None = None) -> Figur
     >>> post.calibration()["cut"].unique().tolist()  # the cuts drawn
     ['future 20%', 'future 40%', 'future 60%']
     """
+    arguments.fitted(post, "plot_record")
     table = post.calibration()
     fig = _figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.subplots()
@@ -704,6 +708,7 @@ def plot_forest(
     >>> type(fig).__name__
     'Figure'
     """
+    arguments.sampled(post, "plot_forest")
     names = list(var_names or post.parameter_names())
     pc = _arviz_plots().plot_forest(
         post.tree, var_names=names, combined=True, ci_probs=(0.5, PROB), backend="matplotlib"
@@ -734,6 +739,7 @@ def plot_loo_pit(post: ScalingPosterior, path: str | Path | None = None) -> Figu
     >>> Path("loo_pit.png").exists()
     True
     """
+    arguments.fitted(post, "plot_loo_pit")
     with_predictive(post)
     pc = _arviz_plots().plot_loo_pit(post.tree, var_names=["loss"], backend="matplotlib")
     return _arviz_figure(pc, path)
@@ -760,6 +766,7 @@ def plot_ppc(post: ScalingPosterior, path: str | Path | None = None) -> Figure:
     >>> type(fig).__name__
     'Figure'
     """
+    arguments.fitted(post, "plot_ppc")
     with_predictive(post)
     pc = _arviz_plots().plot_ppc_dist(post.tree, var_names=["loss"], backend="matplotlib")
     return _arviz_figure(pc, path)
@@ -798,6 +805,7 @@ def plot_prior_posterior(
     >>> type(fig).__name__
     'Figure'
     """
+    arguments.fitted(post, "plot_prior_posterior")
     names = var_names or [p.name for p in post.law.parameters]
     return _names_plot(_arviz_plots().plot_prior_posterior, post, names, path)
 
@@ -827,6 +835,7 @@ def plot_trace(
     >>> type(fig).__name__
     'Figure'
     """
+    arguments.fitted(post, "plot_trace")
     names = var_names or post.law.natural_names
     return _names_plot(_arviz_plots().plot_trace_dist, post, names, path)
 
@@ -856,6 +865,7 @@ def plot_rank(
     >>> type(fig).__name__
     'Figure'
     """
+    arguments.fitted(post, "plot_rank")
     names = var_names or post.law.natural_names
     return _names_plot(_arviz_plots().plot_rank, post, names, path)
 

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayescale import arguments
 from bayescale.calibration import LEVELS, Split, backtest, coverage_columns
 from bayescale.compare import choose_from_loo, compare
 from bayescale.data import DEFAULT_COLUMNS
@@ -186,6 +187,7 @@ def new_group_splits(
     >>> alone.name
     'family=f0, 2 smallest sizes'
     """
+    k = arguments.count(k, "k")
     labels = _check_group(df, group)
     _, n = _sizes(df, model)
     mine = labels == str(level)
@@ -369,6 +371,12 @@ def summarise_backtest(table: pd.DataFrame) -> pd.DataFrame:
     0  2  complete pooling      1
     1  2        partial: A      1
     """
+    missing = [c for c in ("status", "k", "method", "fit_ok") if c not in table]
+    if missing:
+        raise DataError(
+            f"summarise_backtest reads the table of new_group_backtest; this one lacks columns "
+            f"{missing}."
+        )
     ok = table[table["status"] == "ok"]
     if ok.empty:
         raise DataError("No case of the new-group backtest was fitted; read its 'status' column.")
@@ -592,6 +600,8 @@ def group_spread(
     >>> bool(spread.loc[0, "width_new"] > spread.loc[0, "width_fitted"])
     True
     """
+    arguments.fitted(post, "group_spread")
+    prob = arguments.probability(prob)
     effects = post.model.effects
     if not effects:
         raise SpecificationError("group_spread needs a fit with group effects (effects=...).")

@@ -175,6 +175,35 @@ def read_tree(path: str | Path) -> xr.DataTree:
     return tree
 
 
+def _input_array(value: Any, key: str) -> np.ndarray:
+    """Return a prediction input as floats: numbers only (no text, booleans or dates)."""
+    raw = value.to_numpy() if isinstance(value, pd.Series | pd.Index) else np.asarray(value)
+    if raw.dtype.kind not in "iuf":  # "1e9" would pass float(), as True (1) and dates would
+        kind = {
+            "b": "booleans",
+            "U": "text",
+            "S": "text",
+            "O": "objects",
+            "M": "dates",
+            "m": "time spans",
+            "c": "complex numbers",
+        }.get(raw.dtype.kind, str(raw.dtype))
+        if raw.dtype.kind == "O":  # a list of Python numbers of mixed types is fine
+            try:
+                if all(
+                    isinstance(v, int | float | np.integer | np.floating)
+                    and not isinstance(v, bool | np.bool_)
+                    for v in raw.ravel()
+                ):
+                    return raw.astype(float)
+            except TypeError:
+                pass
+        raise DataError(
+            f"predict: {key} holds {kind}; give numbers (e.g. {key}=7e10 or a list of them)."
+        )
+    return raw.astype(float)
+
+
 def _points(values: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict]:
     """Split ``predict``'s keyword arguments into inputs (by name or role) and group labels."""
     x: dict[str, np.ndarray] = {}
@@ -189,7 +218,7 @@ def _points(values: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict]:
                     "once (by name or by column role, not both)."
                 )
             given[name] = key
-            x[name] = np.asarray(val, dtype=float)
+            x[name] = _input_array(val, key)
         else:
             groups[key] = val
     return x, groups
@@ -504,6 +533,12 @@ class ScalingPosterior:
         >>> family_post.group_labels("family")
         ['f0', 'f1', 'f2', 'f3']
         """
+        terms = [str(t) for t in terms_of(self.model.effects)]
+        if term not in terms or term not in self._tree["posterior"].coords:
+            raise KeyError(
+                f"group_labels: no group term {term!r} in this fit; its terms are {terms} "
+                "(a term of two columns is named 'a:b')."
+            )
         return [str(v) for v in self._tree["posterior"][term].values]
 
     def parameter_names(self) -> list[str]:
@@ -560,8 +595,20 @@ class ScalingPosterior:
         >>> family_post.summary(["A_family"]).index.tolist()  # one row per family
         ['A_family[f0]', 'A_family[f1]', 'A_family[f2]', 'A_family[f3]']
         """
-        kwargs.setdefault("ci_prob", PROB)
+        kwargs["ci_prob"] = arguments.probability(kwargs.get("ci_prob", PROB), "ci_prob")
         kwargs.setdefault("round_to", "none")
+        if isinstance(var_names, str):
+            var_names = [var_names]
+        known = self.parameter_names()
+        unknown = [
+            v
+            for v in var_names or ()
+            if not str(v).startswith("~")
+            and v not in known
+            and v not in self.draws_tree["posterior"]
+        ]
+        if unknown:
+            raise KeyError(f"summary: no parameter(s) {unknown} in this fit; it has {known}.")
         table = arviz_stats.summary(
             self.draws_tree, var_names=var_names or self.parameter_names(), **kwargs
         )
@@ -756,7 +803,9 @@ class ScalingPosterior:
         >>> pred.loss(x, "mean", jax.random.PRNGKey(0)).shape  # (chain, draw, point)
         (2, 1000, 2)
         """
-        key = rng_seed if isinstance(rng_seed, jax.Array) else jax.random.PRNGKey(rng_seed)
+        key = rng_seed
+        if not isinstance(key, jax.Array):
+            key = jax.random.PRNGKey(arguments.seed(rng_seed, "rng_seed"))
         return predictor(
             self.sampled(),
             self.model,
@@ -828,7 +877,7 @@ class ScalingPosterior:
             self.assignment(groups, m, new_groups),
             x,
             kind,
-            jax.random.PRNGKey(rng_seed),
+            jax.random.PRNGKey(arguments.seed(rng_seed, "rng_seed")),
             grid=self.grid,
             extrapolation=self.extrapolation,
         )
@@ -1045,6 +1094,8 @@ class ScalingPosterior:
                 "arrays of one length."
             ) from None
         x = {k: np.ravel(v) for k, v in zip(x, shaped, strict=True)}
+        if not next(iter(x.values())).size:
+            raise DataError("predict: the inputs are empty; give at least one point.")
         for k, v in x.items():
             if np.any(~np.isfinite(v)) or (k != "S2" and np.any(v <= 0)):
                 raise DataError(f"predict: {k} must be finite and > 0.")
@@ -1061,7 +1112,12 @@ class ScalingPosterior:
                 )
         m = next(iter(x.values())).shape[0]
         for col, labels in groups.items():
-            if np.ndim(labels) > 1 or (np.ndim(labels) == 1 and np.size(labels) not in (1, m)):
+            if np.ndim(labels) > 1:
+                raise DataError(
+                    f"predict: {col} has labels of shape {np.shape(labels)}; give one label, or "
+                    "a flat list of one per point."
+                )
+            if np.ndim(labels) == 1 and np.size(labels) not in (1, m):
                 raise DataError(
                     f"predict: {col} has {np.size(labels)} labels but the inputs give {m} "
                     f"point(s); give one label, or one per point."

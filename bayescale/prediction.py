@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayescale import arguments
 from bayescale import discrepancy as disc
 from bayescale import likelihood as lik
 from bayescale.description import ModelDescription
@@ -359,7 +360,10 @@ def keys(rng_seed: int | jax.Array) -> tuple[jax.Array, jax.Array]:
     Every consumer derives its keys this way, so that at one seed its loss draws are
     ``ScalingPosterior.predict``'s: ``predictor(..., key_pred)`` then ``.loss(x, kind, key_draw)``.
     """
-    key = rng_seed if isinstance(rng_seed, jax.Array) else jax.random.PRNGKey(rng_seed)
+    if isinstance(rng_seed, jax.Array):
+        key = rng_seed
+    else:
+        key = jax.random.PRNGKey(arguments.seed(rng_seed, "rng_seed"))
     k_pred, k_draw = jax.random.split(key)
     return k_pred, k_draw
 

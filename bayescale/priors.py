@@ -63,7 +63,10 @@ def parse_prior(text: str | dist.Distribution) -> dist.Distribution:
         kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
     except ValueError:
         raise SpecificationError(f"Prior {text!r}: arguments must be numbers.") from None
-    return cls(*args, **kwargs)
+    try:
+        return cls(*args, **kwargs)
+    except (TypeError, ValueError) as e:  # a missing argument, a scale <= 0
+        raise SpecificationError(f"Prior {text!r}: {e}") from None
 
 
 def prior_to_str(d: dist.Distribution, digits: int | None = None) -> str:

@@ -44,6 +44,7 @@ import scipy.special
 import scipy.stats
 from scipy.special import logsumexp
 
+from bayescale import arguments
 from bayescale.data import ScalingData
 from bayescale.diagnostics import KHAT_MAX
 from bayescale.errors import DataError, SpecificationError
@@ -653,9 +654,19 @@ def fit_prior(
     residuals) then leave the prior near the hyperprior, where maximum likelihood would pick
     any normal inside their flat region or run off the grid.
     """
+    logliks = [np.asarray(x, float) for x in logliks]
+    if not logliks:
+        raise ValueError("fit_prior needs the record of at least one ladder; got none.")
+    grid = (LOG_SCALE_GRID.size, LOG_SCALE_GRID.size)
+    wrong = [i for i, x in enumerate(logliks) if x.shape != grid]
+    if wrong:
+        raise ValueError(
+            f"fit_prior: the records {wrong} are not on the scales' grid (shape {grid}): give "
+            "each ladder's record log likelihood as cut_loglik/ladder_record return it."
+        )
     a, b = np.meshgrid(LOG_SCALE_GRID, LOG_SCALE_GRID, indexing="ij")
     pts = np.stack([a.ravel(), b.ravel()], axis=1)
-    ll = np.stack([np.asarray(x, float).ravel() for x in logliks])  # (ladders, grid)
+    ll = np.stack([x.ravel() for x in logliks])  # (ladders, grid)
     if not np.all(np.isfinite(ll)):
         raise ValueError("A record's log likelihood is not finite: drop that ladder first.")
     ll = ll - ll.max(axis=1, keepdims=True)
@@ -804,7 +815,19 @@ def scale_draws(
     loglik: np.ndarray, prior: ScalePrior, n: int, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """``n`` draws of ``(sigma_o, sigma_g)`` from the grid posterior (record x prior)."""
+    n = arguments.count(n, "n")
+    loglik = np.asarray(loglik, float)
+    if loglik.shape != (LOG_SCALE_GRID.size, LOG_SCALE_GRID.size):
+        raise ValueError(
+            f"scale_draws: the record's log likelihood has shape {loglik.shape}; it must be on "
+            f"the scales' grid ({LOG_SCALE_GRID.size} x {LOG_SCALE_GRID.size})."
+        )
     logp = loglik + prior.log_density()
+    if not np.any(np.isfinite(logp)) or np.any(np.isnan(logp)):
+        raise ValueError(
+            "scale_draws: the record's log likelihood is NaN or -inf everywhere on the grid: "
+            "the record has no usable row (recompute it, or use extrapolation='prior')."
+        )
     p = np.exp(logp - logp.max()).ravel()
     p /= p.sum()
     rng = np.random.default_rng(seed)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from bayescale import arguments
 from bayescale.calibration import coverage_columns
 from bayescale.data import DEFAULT_COLUMNS, compute_of
 from bayescale.decisions import decision_table
@@ -40,6 +41,7 @@ from bayescale.pooling import group_spread
 from bayescale.posterior import ScalingPosterior
 
 if TYPE_CHECKING:
+    import xarray as xr
     from matplotlib.figure import Figure
 
 
@@ -83,6 +85,7 @@ def parameter_table(post: ScalingPosterior, prob: float = PROB) -> pd.DataFrame:
     >>> parameter_table(family_post)["parameter"].tolist()[-4:]
     ['A_family[f0]', 'A_family[f1]', 'A_family[f2]', 'A_family[f3]']
     """
+    arguments.fitted(post, "parameter_table")
     p = post.posterior
     diag = post.diagnostics(warn=False)
     rows = []
@@ -160,7 +163,9 @@ def report(
     out_dir : str or Path
         Folder to write into (created).
     target_compute : float, optional
-        Where the extrapolation fan and the decision table end.
+        Where the extrapolation fan and the decision table end: past the data's largest
+        compute (for a law of ``N`` and ``D``), and near enough that the decision table can
+        place an optimum there; refused before any file is written otherwise.
     backtest : pandas.DataFrame, optional
         A table of :func:`bayescale.backtest` whose coverage is shown.
     title : str, optional
@@ -187,9 +192,16 @@ def report(
     >>> parameter_table(post).columns.tolist()  # parameters.csv in the report's folder
     ['parameter', 'median', 'lower', 'upper', 'r_hat', 'ess_bulk']
     """
+    arguments.fitted(post, "report")
+    prob = arguments.probability(prob)
+    if target_compute is not None:
+        target_compute = arguments.positive(target_compute, "target_compute")
+    if backtest is not None and not isinstance(backtest, pd.DataFrame):
+        raise TypeError(
+            f"backtest takes the table bs.backtest returns, got a {type(backtest).__name__}."
+        )
     say = progress or (lambda message: None)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     df = post.fitted_table()
     cols = {**DEFAULT_COLUMNS, **dict(post.model.spec().get("columns") or {})}
     diag = post.diagnostics(warn=False)
@@ -203,6 +215,10 @@ def report(
     falling = extend in FALLING_INPUTS
     if target_compute is None:  # two decades past the data (a fifth below it for a loss)
         target_compute = float(c_data.min()) * 0.8 if falling else float(c_data.max()) * 100
+    if extend == "C":  # the tables first: a budget they cannot serve fails before any file
+        say("report: compute-optimal frontier and decisions")
+        front, dec = _frontier_tables(post, c_data, target_compute, prob)
+    out.mkdir(parents=True, exist_ok=True)
     say("report: the fitted law along each curve of runs")
     sections.append(
         (
@@ -242,25 +258,7 @@ def report(
         say("report: group effects (what a new group adds)")
         sections.append(_groups_section(post, prob))
     if extend == "C":
-        say("report: compute-optimal frontier and decisions")
-        grid = np.geomspace(c_data.min(), target_compute * 10, 60)
-        fig = plot_frontier(
-            frontier(post, grid), prob=prob, data_compute=(c_data.min(), c_data.max())
-        )
-        budgets = np.geomspace(c_data.max(), target_compute, 3)
-        dec = decision_table(post, budgets, prob=prob)[
-            [
-                "compute",
-                "N_opt",
-                "N_opt_lo",
-                "N_opt_hi",
-                "D_opt",
-                "tokens_per_param",
-                "tokens_per_param_lo",
-                "tokens_per_param_hi",
-                "loss_opt",
-            ]
-        ]
+        fig = plot_frontier(front, prob=prob, data_compute=(c_data.min(), c_data.max()))
         sections.append(
             (
                 "Compute-optimal frontier",
@@ -308,6 +306,51 @@ def report(
     path = out / "report.html"
     path.write_text(_html(title, post, sections, warning, out))
     return path
+
+
+def _frontier_tables(
+    post: ScalingPosterior, c_data: pd.Series, target_compute: float, prob: float
+) -> tuple[xr.Dataset, pd.DataFrame]:
+    """Return the report's frontier (to 10x ``target_compute``) and its decision table.
+
+    Raises
+    ------
+    ValueError
+        When ``target_compute`` is not past the data, or so far past it that the decision
+        table cannot place an optimum; the message names ``target_compute`` and the data's range.
+    """
+    c_min, c_max = float(c_data.min()), float(c_data.max())
+    if target_compute <= c_max:
+        raise ValueError(
+            f"target_compute={target_compute:.3g} lies inside the data (compute "
+            f"{c_min:.3g} to {c_max:.3g} FLOP): the fan and the decision table look past it; "
+            "give a budget above the largest run's, or leave it out (100x the largest)."
+        )
+    try:
+        grid = np.geomspace(c_min, target_compute * 10, 60)
+        front = frontier(post, grid)
+        budgets = np.geomspace(c_max, target_compute, 3)
+        dec = decision_table(post, budgets, prob=prob)
+    except ValueError as e:
+        reason = str(e).split(" Ask for")[0]  # best_allocation's advice names its own options
+        raise ValueError(
+            f"target_compute={target_compute:.3g} lies {np.log10(target_compute / c_max):.1f} "
+            f"decades past the data's largest compute ({c_max:.3g} FLOP), and the frontier or "
+            f"decision table cannot be computed out there ({reason}) Give a smaller "
+            "target_compute."
+        ) from None
+    columns = [
+        "compute",
+        "N_opt",
+        "N_opt_lo",
+        "N_opt_hi",
+        "D_opt",
+        "tokens_per_param",
+        "tokens_per_param_lo",
+        "tokens_per_param_hi",
+        "loss_opt",
+    ]
+    return front, dec[columns]
 
 
 def _backtest_table(backtest: pd.DataFrame) -> pd.DataFrame:

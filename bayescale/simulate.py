@@ -115,12 +115,27 @@ def simulate_ladder(
     if missing:
         raise ValueError(f"params lacks {missing}: give all of {sorted(HOFFMANN_2022)}.")
     budgets = arguments.budgets(budgets, "budgets")
-    rng = np.random.default_rng(seed)
+    sizes_per_budget = arguments.count(sizes_per_budget, "sizes_per_budget")
+    families = arguments.count(families, "families")
+    seeds = arguments.count(seeds, "seeds")
+    seed_sd = arguments.non_negative(seed_sd, "seed_sd")
+    noise_sd = arguments.non_negative(noise_sd, "noise_sd")
+    extra = sorted(set(p) - set(HOFFMANN_2022))
+    if extra:
+        raise ValueError(
+            f"params names {extra}, not parameters of the law: {sorted(HOFFMANN_2022)}."
+        )
+    p = {
+        k: (arguments.non_negative if k == "E" else arguments.positive)(v, f"params[{k!r}]")
+        for k, v in p.items()
+    }
+    rng = np.random.default_rng(arguments.seed(seed))
     if family_sd is None:
         family_sd = {"E": 0.05, "A": 0.2} if families > 1 else {}
     unknown = sorted(set(family_sd) - set(p))
     if unknown:
         raise ValueError(f"family_sd names {unknown}, not parameters of the law: {sorted(p)}.")
+    family_sd = {k: arguments.non_negative(v, f"family_sd[{k!r}]") for k, v in family_sd.items()}
     g = (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / (p["alpha"] + p["beta"]))
     rows = []
     truth = {}

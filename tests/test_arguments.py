@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -80,11 +81,60 @@ def test_budgets_are_flat_finite_and_positive():
             lambda p: bs.value_of_runs(p, pd.DataFrame({"N": [1e9], "D": [2e10]}), 1e20, n_sims=0),
             "n_sims",
         ),
+        (
+            lambda p: bs.value_of_runs(
+                p, pd.DataFrame({"N": [1e9], "D": [2e10]}), 1e20, max_draws=0
+            ),
+            "max_draws=0: give a whole number >= 1",
+        ),
+        (lambda p: bs.best_allocation(p, 1e20, n_grid=0), "n_grid=0: give a whole number >= 3"),
+        (lambda p: bs.best_allocation(p, 1e20, n_grid=True), "n_grid=True"),
+        (lambda p: bs.best_allocation(p, 1e20, span=0), "span=0 must be finite and > 0"),
+        (lambda p: bs.best_allocation(p, 1e20, span=-2), "span=-2"),
+        (lambda p: bs.frontier(p, 1e20, rng_seed=2**40), "rng_seed=1099511627776"),
+        (lambda p: bs.prob_below(p, 2.7, N=1e9, D=2e10, rng_seed=-5), "rng_seed=-5"),
+        (
+            lambda p: bs.predicted_isoflop_minima(p, bs.simulate_ladder(), decimals=-1),
+            "decimals=-1: give a whole number >= 0",
+        ),
+        (
+            lambda p: bs.compare.averaged_predict({"a": p}, {"a": 1.0}, N=1e9, D=2e10, n_draws=0),
+            "n_draws=0",
+        ),
+        (lambda p: bs.report(p, "never_written", prob=90), "give 0.9"),
+        (lambda p: bs.report(p, "never_written", target_compute=-1), "target_compute=-1"),
+        (lambda p: bs.report(p, "never_written", target_compute=1e19), "lies inside the data"),
+        (lambda p: bs.report(p, "never_written", target_compute=1e300), "smaller target_comp"),
     ],
 )
-def test_decisions_refuse_bad_numbers(post, call, fragment):
-    with pytest.raises(ValueError, match=fragment):
+def test_decisions_refuse_bad_numbers(post, call, fragment, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings(), pytest.raises(ValueError, match=re.escape(fragment)):
+        warnings.simplefilter("ignore", bs.ExtrapolationWarning)  # a budget 280 decades out
         call(post)
+    assert not (tmp_path / "never_written").exists()  # a report refused writes nothing
+
+
+def test_seeds_past_what_jax_takes_are_refused_before_any_work():
+    runs = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=5, seed=3)
+    for bad in (2**64, 2**63 + 5, -1, 1.5, True):
+        with pytest.raises(ValueError, match=r"seed=.*: give a whole number from 0 to 4294967295"):
+            bs.fit(bs.Model(), runs, method="psis", seed=bad)
+    with pytest.raises(ValueError, match="seed=-3"):
+        bs.laplace_many(bs.Model(), [runs], seed=-3)
+    # the largest seed is a seed (fits derive further seeds from it without overflowing)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        largest = bs.fit(bs.Model(), runs, method="psis", seed=arguments.MAX_SEED)
+    assert np.isfinite(largest.predict(N=1e9, D=2e10, rng_seed=arguments.MAX_SEED).values).all()
+
+
+def test_counts_are_whole_numbers():
+    assert arguments.count(3.0, "n") == 3 and arguments.count(np.int64(2), "n") == 2
+    for bad in (0, -1, 2.5, True, "3", None):
+        with pytest.raises(ValueError, match="give a whole number >= 1"):
+            arguments.count(bad, "n")
+    assert arguments.count(0, "decimals", minimum=0) == 0
 
 
 def test_backtest_checks_levels_before_fitting():
@@ -148,6 +198,16 @@ def test_fit_refuses_its_arguments_swapped():
         ({"budgets": (-1e18, 1e19)}, "budgets must be finite and > 0"),
         ({"params": {"E": 1.7}}, "params lacks"),
         ({"family_sd": {"Q": 0.1}, "families": 2}, "family_sd names \\['Q'\\]"),
+        ({"family_sd": {"A": -0.1}, "families": 2}, "family_sd\\['A'\\]=-0.1"),
+        ({"noise_sd": float("nan")}, "noise_sd=nan must be finite and >= 0"),
+        ({"noise_sd": -0.01}, "noise_sd=-0.01"),
+        ({"seed_sd": float("inf")}, "seed_sd=inf"),
+        ({"sizes_per_budget": 0}, "sizes_per_budget=0: give a whole number >= 1"),
+        ({"families": 0}, "families=0"),
+        ({"seeds": 1.5}, "seeds=1.5"),
+        ({"seed": -1}, "seed=-1"),
+        ({"params": {**bs.simulate.HOFFMANN_2022, "gamma": 1.0}}, "params names \\['gamma'\\]"),
+        ({"params": {**bs.simulate.HOFFMANN_2022, "alpha": 0}}, "params\\['alpha'\\]=0"),
     ],
 )
 def test_simulate_ladder_refuses_what_it_cannot_simulate(kwargs, fragment):
@@ -165,6 +225,14 @@ def test_simulate_ladder_refuses_what_it_cannot_simulate(kwargs, fragment):
         lambda r: bs.decision_table(r, 1e20),
         lambda r: bs.value_of_runs(r, pd.DataFrame({"N": [1e9], "D": [2e10]}), 1e20),
         lambda r: bs.predicted_isoflop_minima(r, r),
+        lambda r: bs.predict(r, N=1e9, D=2e10),
+        lambda r: bs.report(r, "never_written"),
+        lambda r: bs.loo_pit(r),
+        lambda r: bs.plotting.plot_fit(r),
+        lambda r: bs.plotting.plot_fan(r, 1e21),
+        lambda r: bs.plotting.plot_forest(r),
+        lambda r: bs.plotting.plot_trace(r),
+        lambda r: bs.plotting.plot_ppc(r),
     ],
 )
 def test_decisions_take_a_fit_first(call):

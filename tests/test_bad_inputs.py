@@ -220,8 +220,10 @@ CLI_CASES = [
     (["fit", "@/notes.txt"], "no rows"),
     (["fit", "@/missing_loss.csv"], "missing column 'loss'"),
     (["fit", "@/missing_loss.csv"], "on the command line: --columns ROLE=COLUMN"),
-    (["fit", "@/nan.csv"], "missing (nan)"),
-    (["fit", "@/text.csv"], "numeric"),
+    # rows counted from 1, the header not counted (as predict --points counts them)
+    (["fit", "@/nan.csv"], "missing (nan) value(s), e.g. at rows [1]"),
+    (["fit", "@/text.csv"], "such as 'abc' (row 1)"),
+    (["predict", "@/fit.nc", "--points", "@/points_text.csv"], "row 2 holds 'abc'"),
     (["fit", "@/zero.csv"], "> 0"),
     (["fit", "@/tiny.csv"], "float64 cannot hold"),
     (["fit", "@/negative_loss.csv"], "loss"),
@@ -417,7 +419,8 @@ def test_a_header_with_empty_trailing_cells_is_not_a_repeated_name(files):
 
 
 def test_a_fan_needs_a_law_of_n_and_d_or_of_one_input():
-    stand_in = SimpleNamespace(law=bs.laws.get("data_constrained"))
+    # A stand-in fit: the law is what the check reads (the predictor passes the fit check).
+    stand_in = SimpleNamespace(law=bs.laws.get("data_constrained"), predictor=lambda **kw: None)
     with pytest.raises(bs.SpecificationError, match="no single direction"):
         bs.plotting.plot_fan(stand_in, 1e21)
 
@@ -502,6 +505,18 @@ DATA_CASES = [
     ),
     (lambda d: d, {"columns": {"loss": "val"}}, bs.DataError, "'val'"),
     (lambda d: d, {"columns": {"weight": "loss"}}, bs.DataError, "unknown column role"),
+    (
+        lambda d: d.set_axis(["params", "params", *d.columns[2:]], axis=1),
+        {},
+        bs.DataError,
+        "['params'] appear more than once",
+    ),
+    (
+        lambda d: d.set_axis(pd.MultiIndex.from_product([d.columns, ["x"]]), axis=1),
+        {},
+        bs.DataError,
+        "columns are a multiindex",
+    ),
 ]
 
 
@@ -525,6 +540,15 @@ SPEC_CASES = [
     ({"priors": {"E": "Normal(1.8, 0.1)"}}, "LogNormal prior on it"),
     ({"priors": {"A": "LogNormal(6, 1)"}}, "'A' is sampled as 'a'"),
     ({"priors": {"nu": "Exponential(0.1)"}, "likelihood": "normal"}, "does not have"),
+    ({"priors": {"alpha": "LogNormal(-1, 0.5)", "log_alpha": "Normal(-1, 0.5)"}}, "both 'alpha'"),
+    ({"priors": {"sigma": "Normal(0, 1)"}}, "'sigma' must be of positive values (a scale)"),
+    ({"priors": {"nu": "Uniform(-1, 30)"}}, "'nu' must be of positive values (degrees"),
+    ({"priors": {"log_alpha": "Normal(0, -1)"}}, "Prior 'Normal(0, -1)': Normal distribution"),
+    ({"priors": {"log_alpha": "Normal(0, 1, 2, 3)"}}, "Prior 'Normal(0, 1, 2, 3)'"),
+    ({"discrepancy_step": -1}, "discrepancy_step=-1 must be finite and > 0"),
+    ({"discrepancy_scale": float("nan")}, "discrepancy_scale=nan"),
+    ({"extrapolation_scale": "wide"}, "extrapolation_scale='wide': give a number"),
+    ({"centered_min_rows": 2.5}, "centered_min_rows=2.5"),
 ]
 
 
@@ -559,6 +583,9 @@ PREDICT_CASES = [
     ({"N": 1e9}, "D"),
     ({"D": 1e10}, "N"),
     ({"N": 1e9, "D": 1e10, "kind": "median"}, "median"),
+    ({"N": [], "D": []}, "the inputs are empty"),
+    ({"N": 1e9, "D": 1e10, "rng_seed": -1}, "rng_seed=-1: give a whole number from 0"),
+    ({"N": 1e9, "D": 1e10, "rng_seed": 2**64}, "rng_seed=18446744073709551616"),
 ]
 
 

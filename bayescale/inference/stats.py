@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from bayescale import arguments
+
 INIT_MASS = ("auto", "laplace", "identity")
 #: Rows from which ``init_mass="auto"`` runs a fit with group scales in Laplace coordinates.
 LAPLACE_MASS_MIN_ROWS = 2000
@@ -88,10 +90,10 @@ class NutsSettings:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
                 raise ValueError(f"{name}={v!r} must be a whole number >= 1.")
-        for name in ("warmup", "seed"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 0:
-                raise ValueError(f"{name}={v!r} must be a whole number >= 0.")
+        v = self.warmup
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 0:
+            raise ValueError(f"warmup={v!r} must be a whole number >= 0.")
+        arguments.seed(self.seed)
         if not 0 < float(self.target_accept) < 1:
             raise ValueError(f"target_accept={self.target_accept!r} must lie in (0, 1).")
         if not 1 <= int(self.max_tree_depth) <= 15:

@@ -9,6 +9,7 @@ from typing import ClassVar
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
+from bayescale.errors import SpecificationError
 from bayescale.laws.base import INPUTS, Array, Law, Parameter, Scale
 
 
@@ -74,6 +75,15 @@ class CustomLaw(Law):
         for k, v in params.items():
             if not isinstance(v, dist.Distribution):
                 raise TypeError(f"CustomLaw: prior of {k!r} must be a numpyro Distribution.")
+            if v.support.is_discrete:
+                raise ValueError(
+                    f"CustomLaw: the prior of {k!r} ({type(v).__name__}) is discrete; NUTS "
+                    "samples continuous parameters: give a continuous prior (Normal, LogNormal)."
+                )
+        if isinstance(effect_scale, bool) or not (
+            isinstance(effect_scale, int | float) and 0 < effect_scale < float("inf")
+        ):
+            raise ValueError(f"CustomLaw: effect_scale={effect_scale!r} must be a number > 0.")
         bad = [i for i in inputs if i not in INPUTS]
         if bad:
             raise ValueError(f"CustomLaw: unknown input(s) {bad}; choose among {list(INPUTS)}.")
@@ -109,9 +119,33 @@ class CustomLaw(Law):
     def _raw(self, u: Mapping[str, Array], scale: Scale) -> dict[str, Array]:
         return {k: jnp.exp(u[k] + scale.log_ref[k]) for k in self.inputs}
 
+    def _checked(self, params: Mapping[str, Array], x: Mapping[str, Array]) -> Array:
+        """Evaluate ``fn``; refuse an output that is not one loss per row (and per draw)."""
+        out = self.fn(params, x)
+        try:
+            out = jnp.asarray(out)
+        except TypeError:
+            raise SpecificationError(
+                f"CustomLaw {self.law_name!r}: fn returned a {type(out).__name__}; it must "
+                "return one array of losses, shaped like its inputs."
+            ) from None
+        want = jnp.broadcast_shapes(*(jnp.shape(v) for v in (*params.values(), *x.values())))
+        if out.shape == want:
+            return out
+        try:  # an output that ignores some inputs (a constant in x): broadcast it
+            if len(out.shape) <= len(want) and jnp.broadcast_shapes(out.shape, want) == want:
+                return jnp.broadcast_to(out, want)
+        except ValueError:
+            pass
+        raise SpecificationError(
+            f"CustomLaw {self.law_name!r}: fn returned shape {out.shape} where its parameters "
+            f"and inputs broadcast to {want}: return one loss per row, e.g. drop a trailing "
+            "[..., None] or reduce over an extra axis."
+        )
+
     def mean(self, theta: Mapping[str, Array], u: Mapping[str, Array], scale: Scale) -> Array:
         """Evaluate ``fn`` on the raw inputs."""
-        return self.fn({k: theta[k] for k in self.params}, self._raw(u, scale))
+        return self._checked({k: theta[k] for k in self.params}, self._raw(u, scale))
 
     def to_natural(self, theta: Mapping[str, Array], scale: Scale) -> dict[str, Array]:
         """Identity: a custom law's parameters are its natural ones."""
@@ -123,4 +157,4 @@ class CustomLaw(Law):
 
     def natural_mean(self, natural: Mapping[str, Array], x: Mapping[str, Array]) -> Array:
         """Evaluate ``fn`` directly."""
-        return self.fn(natural, x)
+        return self._checked({k: natural[k] for k in self.params}, x)

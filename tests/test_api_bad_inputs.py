@@ -1,0 +1,242 @@
+"""The library's functions refuse what they cannot use, naming the argument and the fix.
+
+Each case here once ended in an exception from inside pandas, numpy or JAX, or in a result
+that was silently wrong (an audit of the public API, 2026-12-06).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import jax.numpy as jnp
+import numpy as np
+import numpyro.distributions as dist
+import pandas as pd
+import pytest
+
+import bayescale as bs
+from bayescale import calibration, pooling, record
+from bayescale.calibration import Split
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=5, seed=3)
+
+
+@pytest.fixture(scope="module")
+def family_runs():
+    return bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=4, families=3, seed=1)
+
+
+@pytest.fixture(scope="module")
+def family_post(family_runs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        return bs.fit(bs.Model(effects={"E": "family"}), family_runs, method="psis", seed=0)
+
+
+def _law(fn, **kwargs):
+    priors = kwargs.pop(
+        "params", {"log_E": dist.Normal(0.5, 0.5), "alpha": dist.LogNormal(-1.2, 0.5)}
+    )
+    return bs.laws.CustomLaw(fn=fn, params=priors, inputs=("N",), **kwargs)
+
+
+def _power(p, x):
+    return jnp.exp(p["log_E"]) + (x["N"] / 1e8) ** -p["alpha"]
+
+
+def test_a_custom_law_must_return_one_loss_per_row(runs):
+    # (n, 1) broadcast against (n,) into a square likelihood: the fit "passed" and was wrong
+    column = _law(lambda p, x: _power(p, x)[..., None])
+    with pytest.raises(bs.SpecificationError, match=r"fn returned shape \(\d+, 1\)"):
+        bs.fit(bs.Model(column), runs, method="psis")
+    pair = _law(lambda p, x: (jnp.exp(p["log_E"]), p["alpha"]))
+    with pytest.raises(bs.SpecificationError, match="return one loss per row"):
+        bs.fit(bs.Model(pair), runs, method="psis")
+    # a law that ignores its input is a constant: broadcast, not an IndexError
+    constant = _law(lambda p, x: jnp.exp(p["log_E"]) + 0 * p["alpha"])
+    x = {"N": np.array([1e8, 1e9, 1e10])}
+    assert constant.natural_mean({"log_E": 0.5, "alpha": 0.3}, x).shape == (3,)
+
+
+def test_a_custom_law_refuses_discrete_priors_and_bad_effect_scales():
+    with pytest.raises(ValueError, match="'alpha' \\(Poisson\\) is discrete"):
+        _law(_power, params={"log_E": dist.Normal(0.5, 0.5), "alpha": dist.Poisson(1.0)})
+    for bad in (-1.0, 0, float("nan"), True):
+        with pytest.raises(ValueError, match="effect_scale="):
+            _law(_power, effect_scale=bad)
+
+
+def test_backtest_checks_every_row_and_every_split(runs):
+    bad_test_row = runs.copy()
+    bad_test_row.loc[bad_test_row.index[-1], "loss"] = -1.0  # a held-out row: was scored
+    with pytest.raises(bs.DataError, match="loss"):
+        bs.backtest(bs.Model(), bad_test_row, method="psis")
+    n = len(runs)
+    cases = [
+        ([], ValueError, "splits is empty"),
+        ("compute", TypeError, "splits must be a Split"),
+        ([(np.ones(n, bool), np.ones(n, bool))], TypeError, "holds a tuple, not a Split"),
+        (Split("short", np.ones(3, bool), np.zeros(3, bool)), ValueError, "one entry per row"),
+        (Split("index", np.arange(10), np.arange(10, n)), ValueError, "dtype int64"),
+        (Split("all", np.ones(n, bool), np.ones(n, bool)), ValueError, f"puts {n} row\\(s\\)"),
+    ]
+    for splits, error, fragment in cases:
+        with pytest.raises(error, match=fragment):
+            bs.backtest(bs.Model(), runs, splits, method="psis")
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "fragment"),
+    [
+        (
+            lambda r, m: calibration.split_by_compute(r, m, train_fraction=1.5),
+            ValueError,
+            "train_fraction=1.5",
+        ),
+        (
+            lambda r, m: calibration.split_by_compute(r, m, train_fraction=75),
+            ValueError,
+            "give 0.75",
+        ),
+        (
+            lambda r, m: calibration.split_by_compute(r, m, train_fraction="half"),
+            ValueError,
+            "train_fraction='half': give a number",
+        ),
+        (lambda r, m: calibration.split_by_compute(r, m, cut=-1), ValueError, "cut=-1"),
+        (lambda r, m: calibration.split_by_compute(r.iloc[:0], m), bs.DataError, "empty"),
+        (
+            lambda r, m: calibration.split_by_compute(r.assign(params=np.nan), m),
+            bs.DataError,
+            "'params'",
+        ),
+        (
+            lambda r, m: calibration.split_by_size(r.drop(columns="params"), m),
+            bs.DataError,
+            "Missing column 'params'",
+        ),
+        (
+            lambda r, m: calibration.split_curve_tail(r.assign(run=r.index % 3), m, fraction=0),
+            ValueError,
+            "fraction=0",
+        ),
+        (
+            lambda r, m: calibration.split_curve_tail(r.assign(run=r.index % 3), m, fraction=25),
+            ValueError,
+            "give 0.25",
+        ),
+        (
+            lambda r, m: calibration.split_curve_tail(r.assign(run=r.index % 3), m, order="step"),
+            bs.DataError,
+            "column 'step'",
+        ),
+        (
+            lambda r, m: calibration.splits_leave_group_out(r, "nope"),
+            bs.DataError,
+            "no column 'nope'",
+        ),
+    ],
+)
+def test_splits_refuse_what_they_cannot_split(runs, call, error, fragment):
+    with pytest.raises(error, match=fragment):
+        call(runs, bs.Model())
+
+
+def test_a_split_by_size_with_a_nan_size_is_refused_not_half_done(runs):
+    nan_size = runs.copy()
+    nan_size.loc[nan_size["params"].idxmax(), "params"] = np.nan
+    with pytest.raises(bs.DataError, match="missing \\(NaN\\)"):
+        calibration.split_by_size(nan_size, bs.Model())
+
+
+def test_comparison_arguments_are_checked(runs):
+    with pytest.raises(ValueError, match="compute=0 must be finite and > 0"):
+        bs.compare.sensitivity(bs.Model(), runs, compute=0, method="psis")
+    with pytest.raises(ValueError, match="give one number"):
+        bs.compare.sensitivity(bs.Model(), runs, compute=[1e20, 1e24], method="psis")
+    with pytest.raises(ValueError, match="variants is empty"):
+        bs.compare.sensitivity(bs.Model(), runs, variants=[], method="psis")
+    with pytest.raises(ValueError, match="\\(likelihood, scale\\) pairs"):
+        bs.compare.sensitivity(bs.Model(), runs, variants=[("normal",)], method="psis")
+    for bad in (float("nan"), -5, "two"):
+        with pytest.raises(ValueError, match="se_rule="):
+            bs.compare.choose_law(bs.Model(), runs, se_rule=bad)
+
+
+def test_batches_take_a_list_of_tables_and_name_the_one_refused(runs):
+    for call in (bs.fit_many, bs.laplace_many):
+        with pytest.raises(TypeError, match="takes a list of tables, got a DataFrame"):
+            call(bs.Model(), runs)
+        with pytest.raises(TypeError, match="got a dict"):
+            call(bs.Model(), {"a": runs})
+        with pytest.raises(bs.DataError, match=r"table 1 of 2: .*'loss'"):
+            call(bs.Model(), [runs, runs.assign(loss=-runs["loss"])])
+    with pytest.raises(ValueError, match="maxiter=0"):
+        bs.laplace_many(bs.Model(), [runs], maxiter=0)
+
+
+def test_posterior_lookups_name_what_the_fit_has(family_post):
+    with pytest.raises(KeyError, match="no group term 'nope' in this fit; its terms are"):
+        family_post.group_labels("nope")
+    with pytest.raises(KeyError, match="no parameter\\(s\\) \\['nope'\\]"):
+        family_post.summary(["nope"])
+    with pytest.raises(ValueError, match=r"ci_prob=90 .* give 0\.9"):
+        family_post.summary(ci_prob=90)
+    assert family_post.summary("E").index.tolist() == ["E"]  # one name, not its letters
+
+
+@pytest.mark.parametrize(
+    ("values", "fragment"),
+    [
+        ({"N": True, "D": 2e10}, "N holds booleans"),
+        ({"N": ["1e9"], "D": 2e10}, "N holds text"),
+        ({"N": np.datetime64("2020-01-01"), "D": 2e10}, "N holds dates"),
+        ({"N": 1e9 + 1j, "D": 2e10}, "N holds complex numbers"),
+        ({"N": 1e9, "D": 2e10, "family": [["f0"]]}, "labels of shape \\(1, 1\\)"),
+    ],
+)
+def test_prediction_inputs_are_numbers(family_post, values, fragment):
+    with pytest.raises(bs.DataError, match=fragment):
+        family_post.predict(**values)
+
+
+def test_prediction_inputs_may_mix_python_and_numpy_numbers(family_post):
+    assert (
+        family_post.predict(N=[1e9, np.int64(2 * 10**9)], D=pd.Series([2e10, 3e10])).shape[-1] == 2
+    )
+
+
+def test_pooling_arguments_are_checked(family_runs, family_post):
+    with pytest.raises(ValueError, match=r"prob=90 .* give 0\.9"):
+        pooling.group_spread(family_post, prob=90)
+    for bad in (1.5, "2", True):
+        with pytest.raises(ValueError, match="k="):
+            pooling.new_group_splits(
+                family_runs, bs.Model(effects={"E": "family"}), "family", "f0", bad
+            )
+    with pytest.raises(bs.DataError, match="lacks columns \\['status'"):
+        pooling.summarise_backtest(pd.DataFrame())
+
+
+def test_group_labels_are_one_value_per_row(family_runs):
+    listed = family_runs.assign(family=[[f] for f in family_runs["family"]])
+    with pytest.raises(bs.DataError, match="'family' holds lists or other containers"):
+        bs.Model(effects={"E": "family"}).prepare(listed)
+
+
+def test_record_helpers_refuse_what_is_not_a_record():
+    grid = (record.LOG_SCALE_GRID.size,) * 2
+    with pytest.raises(ValueError, match="at least one ladder"):
+        record.fit_prior([])
+    with pytest.raises(ValueError, match="not on the scales' grid"):
+        record.fit_prior([np.zeros((3, 3))])
+    prior = bs.Model().scale_prior(bs.Model().prepare(bs.simulate_ladder()))
+    with pytest.raises(ValueError, match="n=-1"):
+        record.scale_draws(np.zeros(grid), prior, n=-1)
+    with pytest.raises(ValueError, match="NaN or -inf everywhere"):
+        record.scale_draws(np.full(grid, -np.inf), prior, n=10)
+    offset, growth = record.scale_draws(np.zeros(grid), prior, n=10)
+    assert offset.shape == growth.shape == (10,) and np.all(offset > 0)
