@@ -24,6 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from bayescale import arguments, calibration, compare, datasets, laws, pooling, record
+from bayescale.data import DEFAULT_COLUMNS
 from bayescale.decisions import decision_table
 from bayescale.defaults import DIGITS, PROB
 from bayescale.diagnostics import format_report
@@ -200,6 +201,17 @@ def read_runs(path: Path) -> pd.DataFrame:
                 f"{path}: the header names {repeated} more than once; give every column its "
                 "own name (which one is meant cannot be guessed)"
             )
+    names = [str(c) for c in df.columns]
+    stripped = [c.strip() for c in names]
+    if stripped != names:  # 'params, tokens, loss': spaces after the commas
+        if len(set(stripped)) < len(stripped):
+            raise UsageError(
+                f"{path}: the header names {names} repeat once their surrounding spaces are "
+                "removed; give every column its own name"
+            )
+        changed = [f"{a!r} -> {b!r}" for a, b in zip(names, stripped, strict=True) if a != b]
+        print(f"(column names read without their surrounding spaces: {', '.join(changed)})")
+        df.columns = stripped
     # Rows numbered from 1, the header not counted: every message that names a row (a NaN
     # loss in `fit`, a word in `predict --points`) then names the one a reader counts to.
     df.index = pd.RangeIndex(1, len(df) + 1)
@@ -282,6 +294,18 @@ def build_model(args: argparse.Namespace, **overrides) -> Model:
             )
         return Model.from_preset(args.preset, **overrides)
     return Model(law=args.law or "chinchilla", **overrides)
+
+
+def _table_model(args: argparse.Namespace, effects: bool = True) -> Model:
+    """Return the model of a command that reads a table (law or preset, columns, effects)."""
+    overrides: dict = {}
+    columns = dict(getattr(args, "columns", None) or [])
+    if columns:
+        overrides["columns"] = columns
+    given = effects_from(args.effects) if effects else None
+    if given:
+        overrides["effects"] = given
+    return build_model(args, **overrides)
 
 
 def output_folder(path: str) -> Path:
@@ -499,6 +523,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 )
             values[name] = np.asarray(given, float)
     if not values:
+        others = [k for k in post.law.inputs if k not in ("N", "D", "C")]
+        if others:  # no option of their own: a points file names them
+            names = ", ".join(f"{k} (or {INPUTS[k]})" for k in others)
+            raise UsageError(
+                f"predict: the {post.law.name} law reads {names}, which only a points file "
+                f"gives: --points FILE, a CSV with a column for each of "
+                f"{', '.join(post.law.inputs)}"
+            )
         raise UsageError("predict needs inputs: --N and --D (or --C), or --points FILE")
     lengths = {len(v) for v in values.values() if np.ndim(v)} - {1}
     if len(lengths) > 1:
@@ -514,6 +546,25 @@ def cmd_predict(args: argparse.Namespace) -> int:
             "points; give the labels one way"
         )
     values.update(labels)
+    missing = [k for k in post.law.inputs if k not in ("N", "D", "C")]
+    missing = [k for k in missing if k not in values and INPUTS[k] not in values]
+    if missing:
+        names = ", ".join(f"{k} (column {INPUTS[k]!r} or {k!r})" for k in missing)
+        raise UsageError(
+            f"predict: the {post.law.name} law also reads {names}, which has no option: give "
+            "the points as --points FILE, with a column for each input"
+        )
+    if "C" in values and len({"N", "D"} & set(values)) == 1:
+        given = "N" if "N" in values else "D"
+        with np.errstate(over="ignore", divide="ignore", under="ignore"):
+            other = post.cost.tokens(np.asarray(values["C"], float), values[given])
+        if not np.all(np.isfinite(other) & (other > 0)):
+            raise UsageError(
+                f"predict: --C and --{given} give {'D' if given == 'N' else 'N'} = C / "
+                f"({post.cost.k:g} {given}), which float64 cannot hold (it overflows or "
+                "underflows); give values nearer the data"
+            )
+    _warn_failed_fit(post, args.fit)
     pred = post.predict(kind=args.kind, new_groups=args.new_groups, **values)
     lo_q, hi_q = (1 - args.prob) / 2, 1 - (1 - args.prob) / 2
     with np.errstate(invalid="ignore", over="ignore"):  # non-finite draws: refused below
@@ -533,7 +584,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     print(f"loss ({args.kind}): median and {level} interval [lower, upper]")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.5g}"))
     if len(table) == 1:
-        print(f"loss: median {q[1, 0]:.4f}, {level} interval [{q[0, 0]:.4f}, {q[2, 0]:.4f}]")
+        print(f"loss: median {q[1, 0]:.5g}, {level} interval [{q[0, 0]:.5g}, {q[2, 0]:.5g}]")
     _note_draws(pred.sizes["chain"] * pred.sizes["draw"], args.prob)
     unlabelled = [t.name for t in terms_of(post.model.effects) if not set(t.columns) <= set(values)]
     if unlabelled:
@@ -543,6 +594,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
             "or a column of --points for a fitted one)"
         )
     return 0
+
+
+def _warn_failed_fit(post, path: str) -> None:
+    """Say on stderr when a saved fit failed its diagnostics: what it answers is suspect."""
+    diag = post.diagnostics(warn=False)
+    if not diag.attrs["ok"]:
+        print(
+            f"warning: the fit {path} failed its diagnostics, so what follows rests on draws "
+            f"that cannot be trusted; `bayescale summary {path}` says which check failed",
+            file=sys.stderr,
+        )
 
 
 def percent(p: float) -> str:
@@ -572,6 +634,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
             "line does not take; in Python: bs.frontier(post, compute=..., unique_tokens=...)"
         )
     groups = group_labels(args.group)
+    _warn_failed_fit(post, args.fit)
     table = decision_table(
         post,
         args.compute,
@@ -629,9 +692,15 @@ def cmd_report(args: argparse.Namespace) -> int:
                 f"--backtest {args.backtest} is not a backtest table (it needs the 'split' and "
                 "'coverage_*' columns `bayescale backtest --out` writes)"
             )
+        scored = (
+            backtest["status"].astype(str).eq("ok")
+            if "status" in backtest.columns
+            else pd.Series(True, index=backtest.index)
+        )  # a split "not scored" leaves its coverages empty; a scored one has every one
         for c in [c for c in backtest.columns if str(c).startswith("coverage_")]:
             values = pd.to_numeric(backtest[c], errors="coerce")
-            bad = (values.isna() & backtest[c].notna()) | (values < 0) | (values > 1)
+            empty = backtest[c].isna() & scored
+            bad = (values.isna() & backtest[c].notna()) | (values < 0) | (values > 1) | empty
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
                 raise UsageError(
@@ -664,9 +733,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise UsageError("--n-largest is an option of --split size")
     if args.train_fraction is not None and args.split not in ("compute", "curve"):
         raise UsageError("--train-fraction is an option of --split compute and --split curve")
+    if args.group and args.split != "group":
+        raise UsageError("--group is an option of --split group")
     df, source = read_table(args)
-    effects = effects_from(args.effects)
-    model = build_model(args, **({"effects": effects} if effects else {}))
+    model = _table_model(args)
     df = drop_highest(df, args.drop_highest_loss, _loss_column(model))
     if args.split == "frontier":
         return _frontier_backtest(args, model, df, source)
@@ -728,12 +798,8 @@ def cmd_pool_prior(args: argparse.Namespace) -> int:
     """Fit the prior of the extrapolation error's scales across the table's ladders or curves."""
     writable_file(Path(args.out), "--out")
     df, source = read_table(args)
-    columns = dict(args.columns or [])
-    effects = effects_from(args.effects)
-    overrides: dict = {"columns": columns} if columns else {}
-    if effects:
-        overrides["effects"] = effects
-    model = build_model(args, **overrides)
+    model = _table_model(args)
+    df = drop_highest(df, args.drop_highest_loss, _loss_column(model))
     if args.by not in df.columns:
         raise UsageError(
             f"--by {args.by!r} is not a column of {source}: {list(df.columns)}; name the column "
@@ -792,12 +858,19 @@ def _frontier_backtest(
             f"{int(rows['inside_measured'].sum())} inside the {band} predictive of the measured "
             "minimum"
         )
-        if not rows["fit_ok"].all():
-            print(f"  {rows['fit_warnings'].iloc[0]}")
     if args.out:
         table.to_csv(args.out, index=False)
         print(f"wrote {args.out}")
-    return 0
+    failed = sorted({int(k) for k in table.loc[~table["fit_ok"].astype(bool), "held_out"]})
+    for k in failed:
+        print(
+            f"warning (top {k} profiles held out): the fit of the other profiles failed its "
+            "diagnostics (R-hat, ESS or divergences), so its N* bands describe a fit that cannot "
+            "be trusted; rerun with more --draws, or `bayescale fit` those rows to read the "
+            "diagnostics",
+            file=sys.stderr,
+        )
+    return EXIT_DIAGNOSTICS if failed else 0
 
 
 def cmd_pooling(args: argparse.Namespace) -> int:
@@ -807,10 +880,25 @@ def cmd_pooling(args: argparse.Namespace) -> int:
     if args.figure:
         writable_file(args.figure, "--figure")
     df, source = read_table(args)
-    model = build_model(args)
+    model = _table_model(args, effects=False)
     df = drop_highest(df, args.drop_highest_loss, _loss_column(model))
     if args.group not in df.columns:
         raise UsageError(f"--group {args.group!r} is not a column: {list(df.columns)}")
+    roles = {**DEFAULT_COLUMNS, **dict(model.columns or {})}
+    read = {roles[INPUTS[k]]: k for k in model.law.inputs} | {roles["loss"]: "the loss"}
+    if args.group in read:
+        raise UsageError(
+            f"--group {args.group!r} is a column the law reads ({read[args.group]}), not a "
+            "group: name the column that tells the groups apart (family, dataset, seed)"
+        )
+    if args.hold_out:
+        levels = set(df[args.group].dropna().astype(str))
+        unknown = [g for g in args.hold_out if g not in levels]
+        if unknown:
+            raise UsageError(
+                f"--hold-out {' '.join(unknown)}: not a level of --group {args.group!r}, whose "
+                f"levels are {sorted(levels)[:20]}"
+            )
     effects = effects_from(args.effects)
     candidates = {"given": effects} if effects else None
     fit = {"draws": args.draws, "seed": args.seed, "method": args.method}
@@ -999,7 +1087,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("fit")
     r.add_argument("--out", default="report", help="output folder")
-    r.add_argument("--target-compute", type=positive, help="extrapolation target (FLOP)")
+    r.add_argument(
+        "--target-compute",
+        type=positive,
+        help="where the fan and the decision table end: a budget in FLOP past the data (default "
+        "100x the largest); for a law of one input other than compute, that input's value past "
+        "the data (e.g. N for --law power; an upstream loss below the data's for a link)",
+    )
     r.add_argument("--backtest", help="a backtest table (CSV from `bayescale backtest --out`)")
     r.add_argument("--title")
     r.add_argument("--quiet", action="store_true", help="no phase messages")
@@ -1029,6 +1123,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="for --split frontier: how many of the top iso-FLOP profiles with a measured minimum "
         "to hold out, one backtest each (default: 2 and 4, or 2 on a ladder of fewer than six)",
     )
+    _columns_option(b, "params='Model Size' loss=val_loss")
     b.add_argument("--draws", type=at_least(MIN_DRAWS), default=1000)
     b.add_argument("--out", help="write the table as CSV")
     b.set_defaults(func=cmd_backtest)
@@ -1053,6 +1148,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LEVEL",
         help="the groups held out in turn (default: every group; the others are still pooled)",
     )
+    _columns_option(pl, "params='Model Size' loss=val_loss")
     pl.add_argument("--choose", action="store_true", help="also choose the effects by LOO")
     pl.add_argument("--draws", type=at_least(MIN_DRAWS), default=1000)
     pl.add_argument("--method", choices=list(METHODS), default="auto")

@@ -454,7 +454,10 @@ def prepare(
     trend = y
     single = _single_epoch(x)
     if single is not None and along is not None:  # repeated epochs: their loss is higher
-        trend, along = y[single], along[single]
+        if single.any():
+            trend, along = y[single], along[single]
+        else:  # every run repeats its data: no single-epoch trend to check
+            along = None
     check_metric(trend, along, cols["loss"], bounded=loss_bounds[1] <= 1.0, axis=axis)
     read = [cols[INPUTS[k]] for k in inputs if cols[INPUTS[k]] in df.columns]
     read += [cols["loss"], cols["step"]] + [c for t in terms for c in t.columns]

@@ -67,8 +67,9 @@ def _held_out_counts(held_out: int | Sequence[int] | None, n_profiles: int) -> l
             raise ValueError(f"held_out={k!r}; give a positive whole number of profiles.")
         if n_profiles - k < MIN_TRAIN_PROFILES:
             raise ValueError(
-                f"held_out={k} leaves {n_profiles - k} profile(s) with a measured minimum below "
-                f"the cut; the ladder has {n_profiles} such profiles, so hold out at most "
+                f"held_out={k} (--held-out) leaves {max(n_profiles - k, 0)} profile(s) with a "
+                f"measured minimum below the cut, and a fit needs {MIN_TRAIN_PROFILES}; the "
+                f"ladder has {n_profiles} such profiles, so hold out at most "
                 f"{n_profiles - MIN_TRAIN_PROFILES}."
             )
     counts = sorted(set(counts))

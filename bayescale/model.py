@@ -1651,8 +1651,9 @@ def _scale_priors(given: Any) -> Mapping[str, ScalePrior] | None:
     if isinstance(given, str | Path):
         path = Path(given)
         if not path.is_file():
+            found = "is a folder" if path.is_dir() else "no such file"
             raise SpecificationError(
-                f"extrapolation_prior={str(given)!r}: no such file. Pass a ScalePrior or a file "
+                f"extrapolation_prior={str(given)!r}: {found}. Pass a ScalePrior or a file "
                 "ScalePrior.save (or `bayescale pool-prior`) wrote."
             )
         try:

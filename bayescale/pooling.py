@@ -371,15 +371,20 @@ def summarise_backtest(table: pd.DataFrame) -> pd.DataFrame:
     0  2  complete pooling      1
     1  2        partial: A      1
     """
-    missing = [c for c in ("status", "k", "method", "fit_ok") if c not in table]
-    if missing:
-        raise DataError(
-            f"summarise_backtest reads the table of new_group_backtest; this one lacks columns "
-            f"{missing}."
-        )
+
+    def require(columns: tuple[str, ...]) -> None:
+        missing = [c for c in columns if c not in table]
+        if missing:
+            raise DataError(
+                f"summarise_backtest reads the table of new_group_backtest; this one lacks "
+                f"columns {missing}."
+            )
+
+    require(("status",))
     ok = table[table["status"] == "ok"]
     if ok.empty:
         raise DataError("No case of the new-group backtest was fitted; read its 'status' column.")
+    require(("k", "method", "fit_ok"))
     metrics = coverage_columns(ok)
     metrics += ["interval_score_90", "are_median"]
     out = ok.groupby(["k", "method"], sort=True)[metrics].mean()

@@ -63,8 +63,11 @@ def preset_path(name: str | Path) -> Path:
     if path.suffix == ".toml" and path.is_file():
         return path
     if path.suffix == ".toml" or len(path.parts) > 1:  # meant as a file
+        found = "is not a file" if path.exists() else "no such file"
+        if path.is_file():
+            found = f"is a {path.suffix or 'suffix-less'} file, not a preset (.toml)"
         raise SpecificationError(
-            f"Preset file {str(name)!r}: no such file. Give the path of a preset TOML file, or "
+            f"Preset file {str(name)!r}: {found}. Give the path of a preset TOML file, or "
             f"a shipped preset's name: {available_presets()}."
         )
     candidate = resource_dir("_presets") / f"{name}.toml"

@@ -215,6 +215,8 @@ def report(
     falling = extend in FALLING_INPUTS
     if target_compute is None:  # two decades past the data (a fifth below it for a loss)
         target_compute = float(c_data.min()) * 0.8 if falling else float(c_data.max()) * 100
+    elif extend is not None:  # the fan and the tables look past the data, in its direction
+        _check_target(target_compute, c_data, extend, falling)
     if extend == "C":  # the tables first: a budget they cannot serve fails before any file
         say("report: compute-optimal frontier and decisions")
         front, dec = _frontier_tables(post, c_data, target_compute, prob)
@@ -308,6 +310,29 @@ def report(
     return path
 
 
+def _check_target(target: float, data: pd.Series, extend: str, falling: bool) -> None:
+    """Refuse a ``target_compute`` on the data's side: the fan extends past the data.
+
+    For a law of ``N`` and ``D`` (``extend == "C"``) it is a budget in FLOP above the data's
+    largest; for a law of one other input it is that input's value, past the data in the
+    direction the fan extends (below the data's smallest for an upstream loss).
+    """
+    lo, hi = float(data.min()), float(data.max())
+    what = "compute (FLOP)" if extend == "C" else f"the law's input {extend}"
+    if falling and target >= lo:
+        raise ValueError(
+            f"target_compute={target:.3g} is read as {what}, whose fan extends below the data "
+            f"({lo:.3g} to {hi:.3g}): give a value below {lo:.3g}, or leave it out (0.8x the "
+            "smallest)."
+        )
+    if not falling and target <= hi:
+        raise ValueError(
+            f"target_compute={target:.3g} is read as {what} and lies inside the data ({lo:.3g} "
+            f"to {hi:.3g}): the fan and the decision table look past it; give a value above "
+            f"{hi:.3g}, or leave it out (100x the largest)."
+        )
+
+
 def _frontier_tables(
     post: ScalingPosterior, c_data: pd.Series, target_compute: float, prob: float
 ) -> tuple[xr.Dataset, pd.DataFrame]:
@@ -320,12 +345,6 @@ def _frontier_tables(
         table cannot place an optimum; the message names ``target_compute`` and the data's range.
     """
     c_min, c_max = float(c_data.min()), float(c_data.max())
-    if target_compute <= c_max:
-        raise ValueError(
-            f"target_compute={target_compute:.3g} lies inside the data (compute "
-            f"{c_min:.3g} to {c_max:.3g} FLOP): the fan and the decision table look past it; "
-            "give a budget above the largest run's, or leave it out (100x the largest)."
-        )
     try:
         grid = np.geomspace(c_min, target_compute * 10, 60)
         front = frontier(post, grid)

@@ -18,7 +18,7 @@ import pytest
 from scipy import stats
 
 import bayescale as bs
-from bayescale.cli import main
+from bayescale.cli import UsageError, main
 
 GOOD = "params,tokens,loss\n1e8,2e9,3.1\n2e8,4e9,2.9\n"
 
@@ -131,6 +131,12 @@ def files(tmp_path_factory):
     pd.DataFrame({"split": ["a"], "n_test": [3], "coverage_0.9": [7.5]}).to_csv(
         d / "coverage_above_one.csv", index=False
     )
+    # -- found by a second audit of the CLI (2026-12-06) --
+    two.to_csv(d / "family.csv", index=False)
+    pd.DataFrame(
+        {"split": ["a", "b"], "status": ["ok", "not scored: no finite draws"]}
+        | {"coverage_0.9": [np.nan, np.nan]}
+    ).to_csv(d / "coverage_empty.csv", index=False)
     return d
 
 
@@ -220,6 +226,19 @@ CLI_CASES = [
     (["fit", "@/notes.txt"], "no rows"),
     (["fit", "@/missing_loss.csv"], "missing column 'loss'"),
     (["fit", "@/missing_loss.csv"], "on the command line: --columns ROLE=COLUMN"),
+    # -- a second audit (2026-12-06): options ignored, messages in the library's terms --
+    (["backtest", "@/ladder.csv", "--group", "family"], "--group is an option of --split group"),
+    (["backtest", "@/ladder.csv", "--columns", "loss=val"], "missing column 'val'"),
+    (["backtest", "@/ladder.csv", "--split", "frontier", "--held-out", "100"], "(--held-out)"),
+    (["pooling", "@/family.csv", "--group", "params"], "is a column the law reads (n)"),
+    (["pooling", "@/family.csv", "--group", "family", "--hold-out", "f9"], "not a level"),
+    (["pool-prior", "@/family.csv", "--by", "family", "--drop-highest-loss", "99"], "every one"),
+    (["fit", "@/ladder.csv", "--preset", "@/fit.nc"], "is a .nc file, not a preset"),
+    (["fit", "@/ladder.csv", "--extrapolation-prior", "@/folder"], "is a folder"),
+    (["report", "@/fit.nc", "--target-compute", "1e19"], "lies inside the data"),
+    (["report", "@/power_fit.nc", "--target-compute", "1e8"], "read as the law's input n"),
+    (["report", "@/fit.nc", "--backtest", "@/coverage_empty.csv"], "holds 'nan' at row 1"),
+    (["predict", "@/fit.nc", "--C", "1e300", "--N", "1e-300"], "float64 cannot hold"),
     # rows counted from 1, the header not counted (as predict --points counts them)
     (["fit", "@/nan.csv"], "missing (nan) value(s), e.g. at rows [1]"),
     (["fit", "@/text.csv"], "such as 'abc' (row 1)"),
@@ -828,3 +847,55 @@ def test_predict_says_what_it_predicts_for_an_unlabelled_group_and_few_draws(fil
     captured = capsys.readouterr()
     assert "99.9999% interval" in captured.out and "100%" not in captured.out
     assert "most extreme draws" in captured.err
+
+
+def test_frontier_backtest_exits_3_when_a_fit_fails_its_diagnostics(files, capsys, monkeypatch):
+    """As the other splits do (it exited 0, and suggested an option backtest lacks)."""
+    import bayescale.cli as cli
+
+    def fake(model, df, held_out, **kwargs):
+        table = pd.DataFrame(
+            {"held_out": [2], "profile": [20.0], "distance": [0.5], "N_opt": [1e9]}
+            | {"N_star": [1e9], "N_star_lo": [5e8], "N_star_hi": [2e9], "inside": [True]}
+            | {"measured_lo": [8e8], "measured_hi": [1.2e9], "inside_measured": [True]}
+            | {"p_inside_if_right": [0.9], "fit_ok": [False], "fit_warnings": ["R-hat 1.3"]}
+        )
+        table.attrs["band"] = 0.9
+        return table
+
+    monkeypatch.setattr(cli, "frontier_backtest", fake)
+    assert main(["backtest", str(files / "ladder.csv"), "--split", "frontier"]) == 3
+    err = capsys.readouterr().err
+    assert "top 2 profiles held out" in err and "failed its diagnostics" in err
+    assert "--target-accept" not in err
+
+
+def test_predict_and_frontier_say_when_the_fit_failed_its_diagnostics(files, capsys):
+    """A fit of 100 draws fails its ESS check: what it predicts is flagged on stderr."""
+    assert main(["predict", str(files / "fit.nc"), "--N", "1e9", "--D", "2e10"]) == 0
+    assert "failed its diagnostics" in capsys.readouterr().err
+    assert main(["frontier", str(files / "fit.nc"), "--compute", "1e20"]) == 0
+    assert "`bayescale summary" in capsys.readouterr().err
+
+
+def test_header_names_are_read_without_surrounding_spaces(tmp_path, capsys):
+    from bayescale.cli import read_runs
+
+    (tmp_path / "spaced.csv").write_text("params, tokens, loss \n1e8, 2e9, 3.1\n")
+    df = read_runs(tmp_path / "spaced.csv")
+    assert df.columns.tolist() == ["params", "tokens", "loss"]
+    assert "' tokens' -> 'tokens'" in capsys.readouterr().out
+    (tmp_path / "clash.csv").write_text("loss, loss\n1, 2\n")
+    with pytest.raises(UsageError, match="the header names \\['loss'\\] more than once"):
+        read_runs(tmp_path / "clash.csv")
+
+
+def test_predict_names_the_points_file_for_inputs_without_an_option(tmp_path, capsys):
+    runs = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=5, seed=3)
+    runs["unique_tokens"] = runs["tokens"] / 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = bs.fit(bs.Model("data_constrained", extrapolation="none"), runs, method="psis")
+    post.to_netcdf(tmp_path / "dc.nc")
+    assert main(["predict", str(tmp_path / "dc.nc"), "--N", "1e9", "--D", "2e10"]) == 2
+    assert "which has no option: give the points as --points FILE" in capsys.readouterr().err

@@ -99,11 +99,16 @@ def test_backtest_verb_frontier(tmp_path, capsys):
     bs.simulate_ladder(seed=3).to_csv(csv, index=False)
     out = tmp_path / "fb.csv"
     argv = ["backtest", str(csv), "--split", "frontier", "--held-out", "1", "--draws", "300"]
-    assert main([*argv, "--out", str(out)]) == 0
-    text = capsys.readouterr().out
+    code = main([*argv, "--out", str(out)])
+    captured = capsys.readouterr()
+    text = captured.out
     assert "top 1 profiles held out:" in text and "N* band" in text
     assert "a right fit's band would hold about" in text
     table = pd.read_csv(out)
+    # exit 3 and a warning exactly when a fit failed its diagnostics, as `fit` exits
+    failed = not table["fit_ok"].all()
+    assert code == (3 if failed else 0)
+    assert ("failed its diagnostics" in captured.err) == failed
     assert table["profile"].tolist() == [20.0] and {"inside", "inside_measured"} <= set(table)
     # too many profiles held out, and --held-out without --split frontier: one line, status 2
     assert main([*argv[:-4], "--held-out", "5"]) == 2
@@ -154,7 +159,7 @@ def test_pooling_verb_says_what_is_wrong(tmp_path, capsys):
     assert "family=f0, k=40, alone: skipped: family=f0 has 35 model sizes" in out
     assert "No case of the new-group backtest was fitted" in err
     assert main(["pooling", str(csv), "--group", "family", "--hold-out", "f7"]) == 2
-    assert "column 'family' has no level(s) ['f7']" in capsys.readouterr().err
+    assert "--hold-out f7: not a level of --group 'family'" in capsys.readouterr().err
     assert main(["pooling", str(csv), "--group", "family", "--k", "40", "--hold-out", "f1"]) == 2
     out = capsys.readouterr().out
     assert "family=f1, k=40, alone: skipped" in out and "family=f0" not in out
