@@ -522,7 +522,8 @@ class ScalingPosterior:
         Parameters
         ----------
         term : str
-            The term's name (its dim): the column for a one-column term, ``"family"``.
+            The term's name (its dim): the column for a one-column term, ``"family"``; ``"run"``
+            for the fitted runs of a per-run effect.
 
         Returns
         -------
@@ -533,8 +534,9 @@ class ScalingPosterior:
         >>> family_post.group_labels("family")
         ['f0', 'f1', 'f2', 'f3']
         """
-        terms = [str(t) for t in terms_of(self.model.effects)]
-        if term not in terms or term not in self._tree["posterior"].coords:
+        coords = self._tree["posterior"].coords
+        terms = [str(t) for t in terms_of(self.model.effects)] + ([RUN] if RUN in coords else [])
+        if term not in terms or term not in coords:
             raise KeyError(
                 f"group_labels: no group term {term!r} in this fit; its terms are {terms} "
                 "(a term of two columns is named 'a:b')."
