@@ -203,12 +203,23 @@ def _weighted_moments(w: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _positive_definite(cov: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-    """``cov`` where it is positive definite (with a little jitter), else ``fallback``."""
+    """``cov`` where it is positive definite (with a little jitter), else ``fallback``.
+
+    The jitter is relative to each coordinate's own variance: the coordinates proposed on the
+    natural scale (``E``, ``A`` at the reference input) carry the loss's units, and a jitter
+    relative to the mean variance swamped them when the loss is small (a loss in units of 1e-6
+    proposed ``E`` ten times too wide, and every weight failed its check).
+    """
     out = fallback.copy()
-    eye = np.eye(cov.shape[-1])
     for i, c in enumerate(cov):
-        c = c + 1e-10 * np.trace(c) / len(c) * eye
-        if np.all(np.isfinite(c)) and np.all(np.linalg.eigvalsh(c) > 0):
+        var = np.diag(c)
+        floor = np.trace(c) / len(c)
+        c = c + np.diag(1e-10 * np.where(var > 0, var, floor))
+        if not (np.all(np.isfinite(c)) and np.all(np.diag(c) > 0)):
+            continue
+        # checked on the correlations: variances 1e20 apart defeat eigvalsh of c itself
+        sd = np.sqrt(np.diag(c))
+        if np.all(np.linalg.eigvalsh(c / np.outer(sd, sd)) > 0):
             out[i] = c
     return out
 
@@ -275,7 +286,9 @@ def importance_sample(
     eps = rng.standard_normal((fits, ADAPT_DRAWS, dim))
     y0 = _to_proposal(lap.x[:, None] + np.einsum("fij,fsj->fsi", chol0, eps), exp_coords)
     mean, cov = _weighted_moments(np.full(y0.shape[:2], 1.0 / ADAPT_DRAWS), y0)
-    cov = _positive_definite(cov, cov0)
+    # the fallback in the proposal's space too: the Laplace covariance by the delta method
+    jac = np.where(exp_coords, _to_proposal(lap.x, exp_coords), 1.0)  # (fits, dim)
+    cov = _positive_definite(cov, cov0 * jac[:, :, None] * jac[:, None, :])
     # The final round: at least PROPOSALS_PER_DRAW per kept draw, in calls of ADAPT_DRAWS.
     calls = max(1, -(-int(PROPOSALS_PER_DRAW * draws) // ADAPT_DRAWS))
     n_final = calls * ADAPT_DRAWS
