@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-#: The largest random seed the API and the CLI accept (JAX keys take at most 64-bit seeds, and
-#: some consumers derive further seeds by adding small offsets).
-MAX_SEED = 2**32 - 1
+#: The largest random seed the API accepts: JAX's keys take a signed 64-bit seed, and fits
+#: derive further seeds from it by adding small offsets, which stay below that bound.
+MAX_SEED = 2**62
 
 
 def fitted(post: Any, call: str) -> None:
@@ -143,6 +143,8 @@ def count(value: Any, name: str, minimum: int = 1) -> int:
     ...
     ValueError: max_draws=0: give a whole number >= 1.
     """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
     whole = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
     if not whole and isinstance(value, float | np.floating) and float(value).is_integer():
         whole = True
@@ -165,11 +167,13 @@ def seed(value: Any, name: str = "seed") -> int:
     >>> seed(2**64)
     Traceback (most recent call last):
     ...
-    ValueError: seed=18446744073709551616: give a whole number from 0 to 4294967295.
+    ValueError: seed=18446744073709551616: give an int from 0 to 4611686018427387904.
     """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
     whole = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
     if not whole or not 0 <= value <= MAX_SEED:
-        raise ValueError(f"{name}={value!r}: give a whole number from 0 to {MAX_SEED}.")
+        raise ValueError(f"{name}={value!r}: give an int from 0 to {MAX_SEED}.")
     return int(value)
 
 

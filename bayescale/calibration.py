@@ -824,27 +824,36 @@ def _checked_splits(splits: Any, n_rows: int) -> list[Split]:
     splits = list(splits)
     if not splits:
         raise ValueError("splits is empty: give at least one Split (e.g. split_by_compute).")
+    checked = []
     for split in splits:
         if not isinstance(split, Split):
             raise TypeError(
                 f"splits holds a {type(split).__name__}, not a Split; build one with "
                 "Split(name, train=mask, test=mask) or a split_by_* function."
             )
+        masks = {}
         for side in ("train", "test"):
-            mask = np.asarray(getattr(split, side))
+            given = getattr(split, side)
+            mask = np.asarray(given)
+            nullable = isinstance(given, pd.Series | pd.Index | pd.api.extensions.ExtensionArray)
+            if nullable and pd.api.types.is_bool_dtype(given.dtype) and not pd.isna(given).any():
+                mask = np.asarray(given, dtype=bool)  # pandas' "boolean" dtype, without NA
             if mask.dtype != bool or mask.shape != (n_rows,):
                 raise ValueError(
                     f"Split {split.name!r}: {side} must be a boolean mask with one entry per row "
                     f"of the table ({n_rows}), got dtype {mask.dtype} and shape {mask.shape}; "
                     "e.g. train=(df['flops'] <= cut).to_numpy()."
                 )
-        both = int(np.sum(np.asarray(split.train) & np.asarray(split.test)))
+            masks[side] = mask
+        split = dataclasses.replace(split, **masks)
+        checked.append(split)
+        both = int(np.sum(split.train & split.test))
         if both:
             raise ValueError(
                 f"Split {split.name!r} puts {both} row(s) in both train and test: they would be "
                 "scored in-sample. Make the masks disjoint (test=~train, or a subset of it)."
             )
-    return splits
+    return checked
 
 
 def concat_backtests(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:
@@ -914,7 +923,7 @@ def loo_pit(post: ScalingPosterior) -> np.ndarray:
     >>> bool(((pit >= 0) & (pit <= 1)).all())
     True
     """
-    arguments.fitted(post, "loo_pit")
+    arguments.sampled(post, "loo_pit")
     with_predictive(post)
     res = arviz_stats.loo_pit(post.tree, var_names=["loss"])
     return np.asarray(res["loss"].values)
@@ -988,10 +997,12 @@ def sbc(
             "its typical value sets the data-scaled priors the simulations are drawn from. Add "
             f"a typical loss of the law, e.g. design.assign({loss}=3.0) (0.5 for an error rate)."
         )
+    seed = arguments.seed(seed)
     data = model.prepare(design)
     prior = model.prior_draws(data, n=n_sims, seed=seed)
     datas = [dataclasses.replace(data, loss=np.asarray(sim)) for sim in prior["loss"][0]]
-    settings = NutsSettings(chains=1, draws=draws, warmup=warmup, seed=seed + 1)
+    next_seed = (seed + 1) % (arguments.MAX_SEED + 1)
+    settings = NutsSettings(chains=1, draws=draws, warmup=warmup, seed=next_seed)
     fits = sample_nuts(model, datas, settings)
     sites = population_sites(model.law, model.effects) + [
         k for k in NOISE_SITES if k in fits[0].samples

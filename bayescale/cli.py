@@ -100,8 +100,9 @@ def at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-#: Largest random seed (the API's, :data:`bayescale.arguments.MAX_SEED`).
-MAX_SEED = arguments.MAX_SEED
+#: Largest random seed of the command line (an unsigned 32-bit integer, as NumPy's and most
+#: tools' seeds; the API takes up to :data:`bayescale.arguments.MAX_SEED`).
+MAX_SEED = 2**32 - 1
 
 
 def non_empty(text: str) -> str:
@@ -210,7 +211,10 @@ def read_runs(path: Path) -> pd.DataFrame:
                 "removed; give every column its own name"
             )
         changed = [f"{a!r} -> {b!r}" for a, b in zip(names, stripped, strict=True) if a != b]
-        print(f"(column names read without their surrounding spaces: {', '.join(changed)})")
+        print(
+            f"note: column names read without their surrounding spaces: {', '.join(changed)}",
+            file=sys.stderr,
+        )
         df.columns = stripped
     # Rows numbered from 1, the header not counted: every message that names a row (a NaN
     # loss in `fit`, a word in `predict --points`) then names the one a reader counts to.
@@ -225,7 +229,9 @@ def read_table(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
     if args.table and not args.dataset:
         raise UsageError("--table selects a table of a --dataset; give --dataset too")
     if args.dataset:
-        return datasets.load(args.dataset, args.table), f"dataset {args.dataset}"
+        df = datasets.load(args.dataset, args.table)
+        df.index = pd.RangeIndex(1, len(df) + 1)  # rows counted from 1, as read_runs counts them
+        return df, f"dataset {args.dataset}"
     if args.data:
         return read_runs(Path(args.data)), str(args.data)
     df = simulate_ladder(families=4, seed=args.seed)

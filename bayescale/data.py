@@ -344,13 +344,17 @@ def prepare(
             "per run and one level of column names, e.g. df.columns = ['_'.join(map(str, c)) "
             "for c in df.columns], then name the roles with columns=."
         )
-    repeated = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+    cols = {**DEFAULT_COLUMNS, **(columns or {})}
+    may_read = set(cols.values()) | {c for t in terms for c in t.columns}
+    may_read |= {run} if isinstance(run, str) else set()
+    repeated = sorted(
+        {str(c) for c in df.columns[df.columns.duplicated(keep=False)] if c in may_read}
+    )
     if repeated:
         raise DataError(
             f"Column name(s) {repeated} appear more than once: bayescale cannot tell which to "
             "read. Rename or drop the copies, e.g. df.loc[:, ~df.columns.duplicated()]."
         )
-    cols = {**DEFAULT_COLUMNS, **(columns or {})}
     unknown_roles = set(columns or {}) - set(DEFAULT_COLUMNS)
     if unknown_roles:
         raise DataError(

@@ -34,6 +34,7 @@ import pandas as pd
 import xarray as xr
 from numpyro.infer import Predictive
 
+from bayescale import arguments
 from bayescale.data import DEFAULT_COLUMNS, ScalingData
 from bayescale.defaults import PROB
 from bayescale.diagnostics import diagnose
@@ -639,15 +640,16 @@ class TwoStepPosterior:
             model.link.extrapolation_error(data.link),
         )
         grid = model.loss.discrepancy_grid(data.loss)
-        prior = model.prior_draws(data, seed=seed + 7)
+        seed_prior = (seed + 7) % (arguments.MAX_SEED + 1)  # a seed of its own, still a seed
+        prior = model.prior_draws(data, seed=seed_prior)
         for prefix, step, part in (("", model.loss, data.loss), (_P, model.link, data.link)):
             if step.extrapolation in ("learned", "prior"):
                 flat = np.zeros((LOG_SCALE_GRID.size,) * 2)
-                pair = scale_draws(flat, step.scale_prior(part), PRIOR_DRAWS, seed + 7)
+                pair = scale_draws(flat, step.scale_prior(part), PRIOR_DRAWS, seed_prior)
                 prior.update({prefix + k: v[None] for k, v in zip(SCALE_SITES, pair, strict=True)})
         replicate = {
             "posterior_predictive": _replicate(model, data, samples, grid, seed),
-            "prior_predictive": _replicate(model, data, prior, grid, seed + 7),
+            "prior_predictive": _replicate(model, data, prior, grid, seed_prior),
         }
         tree = tree_from_arrays(
             {

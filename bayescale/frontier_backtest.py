@@ -67,7 +67,7 @@ def _held_out_counts(held_out: int | Sequence[int] | None, n_profiles: int) -> l
             raise ValueError(f"held_out={k!r}; give a positive whole number of profiles.")
         if n_profiles - k < MIN_TRAIN_PROFILES:
             raise ValueError(
-                f"held_out={k} (--held-out) leaves {max(n_profiles - k, 0)} profile(s) with a "
+                f"held_out={k} leaves {max(n_profiles - k, 0)} profile(s) with a "
                 f"measured minimum below the cut, and a fit needs {MIN_TRAIN_PROFILES}; the "
                 f"ladder has {n_profiles} such profiles, so hold out at most "
                 f"{n_profiles - MIN_TRAIN_PROFILES}."

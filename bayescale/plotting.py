@@ -739,7 +739,7 @@ def plot_loo_pit(post: ScalingPosterior, path: str | Path | None = None) -> Figu
     >>> Path("loo_pit.png").exists()
     True
     """
-    arguments.fitted(post, "plot_loo_pit")
+    arguments.sampled(post, "plot_loo_pit")
     with_predictive(post)
     pc = _arviz_plots().plot_loo_pit(post.tree, var_names=["loss"], backend="matplotlib")
     return _arviz_figure(pc, path)
@@ -766,7 +766,7 @@ def plot_ppc(post: ScalingPosterior, path: str | Path | None = None) -> Figure:
     >>> type(fig).__name__
     'Figure'
     """
-    arguments.fitted(post, "plot_ppc")
+    arguments.sampled(post, "plot_ppc")
     with_predictive(post)
     pc = _arviz_plots().plot_ppc_dist(post.tree, var_names=["loss"], backend="matplotlib")
     return _arviz_figure(pc, path)
@@ -805,7 +805,7 @@ def plot_prior_posterior(
     >>> type(fig).__name__
     'Figure'
     """
-    arguments.fitted(post, "plot_prior_posterior")
+    arguments.sampled(post, "plot_prior_posterior")
     names = var_names or [p.name for p in post.law.parameters]
     return _names_plot(_arviz_plots().plot_prior_posterior, post, names, path)
 
@@ -835,7 +835,7 @@ def plot_trace(
     >>> type(fig).__name__
     'Figure'
     """
-    arguments.fitted(post, "plot_trace")
+    arguments.sampled(post, "plot_trace")
     names = var_names or post.law.natural_names
     return _names_plot(_arviz_plots().plot_trace_dist, post, names, path)
 
@@ -865,7 +865,7 @@ def plot_rank(
     >>> type(fig).__name__
     'Figure'
     """
-    arguments.fitted(post, "plot_rank")
+    arguments.sampled(post, "plot_rank")
     names = var_names or post.law.natural_names
     return _names_plot(_arviz_plots().plot_rank, post, names, path)
 

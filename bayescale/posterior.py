@@ -602,12 +602,15 @@ class ScalingPosterior:
         if isinstance(var_names, str):
             var_names = [var_names]
         known = self.parameter_names()
+        group = kwargs.get("group", "posterior")
+        in_group = self.draws_tree[group] if group in self.draws_tree.children else {}
         unknown = [
             v
             for v in var_names or ()
-            if not str(v).startswith("~")
+            if kwargs.get("filter_vars") is None  # "like" and "regex" name patterns, not names
+            and not str(v).startswith("~")
             and v not in known
-            and v not in self.draws_tree["posterior"]
+            and v not in in_group
         ]
         if unknown:
             raise KeyError(f"summary: no parameter(s) {unknown} in this fit; it has {known}.")

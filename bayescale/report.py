@@ -213,13 +213,14 @@ def report(
     else:
         c_data = df[cols[INPUTS[post.law.inputs[0]]]].astype(float)
     falling = extend in FALLING_INPUTS
+    given = target_compute
     if target_compute is None:  # two decades past the data (a fifth below it for a loss)
         target_compute = float(c_data.min()) * 0.8 if falling else float(c_data.max()) * 100
     elif extend is not None:  # the fan and the tables look past the data, in its direction
         _check_target(target_compute, c_data, extend, falling)
     if extend == "C":  # the tables first: a budget they cannot serve fails before any file
         say("report: compute-optimal frontier and decisions")
-        front, dec = _frontier_tables(post, c_data, target_compute, prob)
+        front, dec = _frontier_tables(post, c_data, target_compute, prob, given)
     out.mkdir(parents=True, exist_ok=True)
     say("report: the fitted law along each curve of runs")
     sections.append(
@@ -334,7 +335,11 @@ def _check_target(target: float, data: pd.Series, extend: str, falling: bool) ->
 
 
 def _frontier_tables(
-    post: ScalingPosterior, c_data: pd.Series, target_compute: float, prob: float
+    post: ScalingPosterior,
+    c_data: pd.Series,
+    target_compute: float,
+    prob: float,
+    given: float | None = None,
 ) -> tuple[xr.Dataset, pd.DataFrame]:
     """Return the report's frontier (to 10x ``target_compute``) and its decision table.
 
@@ -351,6 +356,8 @@ def _frontier_tables(
         budgets = np.geomspace(c_max, target_compute, 3)
         dec = decision_table(post, budgets, prob=prob)
     except ValueError as e:
+        if given is None or "at the edge of the allocations searched" not in str(e):
+            raise
         reason = str(e).split(" Ask for")[0]  # best_allocation's advice names its own options
         raise ValueError(
             f"target_compute={target_compute:.3g} lies {np.log10(target_compute / c_max):.1f} "

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import bayescale as bs
-from bayescale import calibration, pooling, record
+from bayescale import arguments, calibration, pooling, record
 from bayescale.calibration import Split
 
 
@@ -250,3 +250,19 @@ def test_a_table_of_repeated_epochs_only_is_checked_without_numpy_warnings(runs)
         warnings.simplefilter("error", RuntimeWarning)
         data = bs.Model("data_constrained").prepare(twice)
     assert len(data.loss) == len(runs)
+
+
+def test_what_the_new_checks_still_accept(runs, family_post):
+    """Legitimate forms each check was reviewed against."""
+    # a repeated column the model does not read (after a pd.concat(axis=1)) is no concern
+    extra = pd.concat([runs, runs[["seed"]]], axis=1)
+    assert len(bs.Model().prepare(extra).loss) == len(runs)
+    # masks of pandas' nullable "boolean" dtype
+    below = (runs["flops"] < 5e19).astype("boolean")
+    split = calibration._checked_splits([Split("below", below, ~below)], len(runs))[0]
+    assert split.train.dtype == bool and int(split.test.sum()) == 5
+    # summary's ArviZ forms: patterns with filter_vars, and other groups
+    assert len(family_post.summary(["log_"], filter_vars="like")) >= 2
+    # seeds as numpy integers and 0-d arrays, up to the API's largest
+    assert arguments.seed(np.int64(3)) == 3 and arguments.seed(np.array(5)) == 5
+    assert arguments.seed(arguments.MAX_SEED) == 2**62

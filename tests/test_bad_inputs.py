@@ -229,7 +229,7 @@ CLI_CASES = [
     # -- a second audit (2026-12-06): options ignored, messages in the library's terms --
     (["backtest", "@/ladder.csv", "--group", "family"], "--group is an option of --split group"),
     (["backtest", "@/ladder.csv", "--columns", "loss=val"], "missing column 'val'"),
-    (["backtest", "@/ladder.csv", "--split", "frontier", "--held-out", "100"], "(--held-out)"),
+    (["backtest", "@/ladder.csv", "--split", "frontier", "--held-out", "100"], "leaves 0 profile"),
     (["pooling", "@/family.csv", "--group", "params"], "is a column the law reads (n)"),
     (["pooling", "@/family.csv", "--group", "family", "--hold-out", "f9"], "not a level"),
     (["pool-prior", "@/family.csv", "--by", "family", "--drop-highest-loss", "99"], "every one"),
@@ -603,7 +603,7 @@ PREDICT_CASES = [
     ({"D": 1e10}, "N"),
     ({"N": 1e9, "D": 1e10, "kind": "median"}, "median"),
     ({"N": [], "D": []}, "the inputs are empty"),
-    ({"N": 1e9, "D": 1e10, "rng_seed": -1}, "rng_seed=-1: give a whole number from 0"),
+    ({"N": 1e9, "D": 1e10, "rng_seed": -1}, "rng_seed=-1: give an int from 0"),
     ({"N": 1e9, "D": 1e10, "rng_seed": 2**64}, "rng_seed=18446744073709551616"),
 ]
 
@@ -884,7 +884,7 @@ def test_header_names_are_read_without_surrounding_spaces(tmp_path, capsys):
     (tmp_path / "spaced.csv").write_text("params, tokens, loss \n1e8, 2e9, 3.1\n")
     df = read_runs(tmp_path / "spaced.csv")
     assert df.columns.tolist() == ["params", "tokens", "loss"]
-    assert "' tokens' -> 'tokens'" in capsys.readouterr().out
+    assert "' tokens' -> 'tokens'" in capsys.readouterr().err
     (tmp_path / "clash.csv").write_text("loss, loss\n1, 2\n")
     with pytest.raises(UsageError, match="the header names \\['loss'\\] more than once"):
         read_runs(tmp_path / "clash.csv")

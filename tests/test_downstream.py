@@ -159,3 +159,14 @@ def test_two_step_loss_draws_are_the_loss_steps_predict(joint_fit, kind):
     joint = joint_fit.predict(N=n, D=d, kind=kind, rng_seed=4)
     alone = joint_fit.loss_posterior.predict(N=n, D=d, kind=kind, rng_seed=4)
     np.testing.assert_allclose(joint["loss"].values, alone.values, rtol=1e-12)
+
+
+def test_tree_only_checks_take_a_two_step_fit(joint_fit):
+    """LOO-PIT and the trace read the fit's tree only: a two-step fit is a fit (the check of a
+    fit's prediction path, which a two-step fit lacks, refused them)."""
+    import matplotlib.pyplot as plt
+
+    pit = bs.loo_pit(joint_fit)
+    assert np.all((pit >= 0) & (pit <= 1))
+    fig = bs.plotting.plot_loo_pit(joint_fit)
+    plt.close(fig)

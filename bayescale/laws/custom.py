@@ -9,6 +9,7 @@ from typing import ClassVar
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
+from bayescale import arguments
 from bayescale.errors import SpecificationError
 from bayescale.laws.base import INPUTS, Array, Law, Parameter, Scale
 
@@ -80,10 +81,10 @@ class CustomLaw(Law):
                     f"CustomLaw: the prior of {k!r} ({type(v).__name__}) is discrete; NUTS "
                     "samples continuous parameters: give a continuous prior (Normal, LogNormal)."
                 )
-        if isinstance(effect_scale, bool) or not (
-            isinstance(effect_scale, int | float) and 0 < effect_scale < float("inf")
-        ):
-            raise ValueError(f"CustomLaw: effect_scale={effect_scale!r} must be a number > 0.")
+        try:
+            effect_scale = arguments.positive(effect_scale, "effect_scale")
+        except ValueError as e:
+            raise ValueError(f"CustomLaw: {e}") from None
         bad = [i for i in inputs if i not in INPUTS]
         if bad:
             raise ValueError(f"CustomLaw: unknown input(s) {bad}; choose among {list(INPUTS)}.")
@@ -129,7 +130,10 @@ class CustomLaw(Law):
                 f"CustomLaw {self.law_name!r}: fn returned a {type(out).__name__}; it must "
                 "return one array of losses, shaped like its inputs."
             ) from None
-        want = jnp.broadcast_shapes(*(jnp.shape(v) for v in (*params.values(), *x.values())))
+        try:
+            want = jnp.broadcast_shapes(*(jnp.shape(v) for v in (*params.values(), *x.values())))
+        except ValueError:  # draws and points on axes of their own: fn lines them up itself
+            return out
         if out.shape == want:
             return out
         try:  # an output that ignores some inputs (a constant in x): broadcast it
