@@ -409,6 +409,16 @@ def laplace_many(
     )
     tree.attrs["natural_names"] = list(model.law.natural_names)
     tree.attrs["method"] = "MAP + Laplace (batched)"
+    failed = np.flatnonzero(~tree["map"]["converged"].values)
+    if failed.size:
+        warnings.warn(
+            f"laplace_many: the MAP of {failed.size} of {len(datas)} table(s) "
+            f"({failed[:10].tolist()}) did not converge in maxiter={maxiter} iterations, or its "
+            "Hessian is not positive definite: their draws do not describe a posterior (their "
+            "'converged' is False in tree['map']). Raise maxiter, or fit them with fit_many.",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     return LaplaceResult(tree, res.timing)
 
 

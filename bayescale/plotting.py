@@ -79,6 +79,13 @@ def _log_axes(ax: Any) -> None:
     ax.grid(True, which="both", alpha=0.25)
 
 
+def _metric_label(post: ScalingPosterior, column: str) -> str:
+    """Return the y-axis label of a fit's metric: a loss in nats per token, else its column."""
+    if post.model.scale == "logit":  # an accuracy or error rate, between 0 and 1
+        return f"{column} (a share from 0 to 1)"
+    return "loss (nats/token)" if column == "loss" else column
+
+
 def plot_fit(
     post: ScalingPosterior,
     df: pd.DataFrame | None = None,
@@ -187,7 +194,7 @@ def plot_fit(
         if level is not None:
             ax.set_title(f"{group} = {level}")
     for ax in axes[:, 0]:
-        ax.set_ylabel("loss (nats/token)")
+        ax.set_ylabel(_metric_label(post, cols["loss"]))
     for ax in list(axes.flat)[len(levels) :]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
@@ -458,7 +465,7 @@ def plot_fan(
     ax.axvspan(*span, color=PALETTE[1], alpha=0.08, label="extrapolation")
     _log_axes(ax)
     ax.set_xlabel(x_label)
-    ax.set_ylabel("loss (nats/token)")
+    ax.set_ylabel(_metric_label(post, cols["loss"]))
     who = " for a new group (population)" if post.model.effects else ""
     ax.set_title(f"Extrapolation to {target_compute:.3g}{who}")
     ax.legend(fontsize=8, loc="upper right")

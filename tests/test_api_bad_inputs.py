@@ -266,3 +266,15 @@ def test_what_the_new_checks_still_accept(runs, family_post):
     # seeds as numpy integers and 0-d arrays, up to the API's largest
     assert arguments.seed(np.int64(3)) == 3 and arguments.seed(np.array(5)) == 5
     assert arguments.seed(arguments.MAX_SEED) == 2**62
+
+
+def test_laplace_many_warns_when_a_map_did_not_converge(runs):
+    with pytest.warns(bs.ConvergenceWarning, match=r"the MAP of 1 of 1 table\(s\) \(\[0\]\)"):
+        result = bs.laplace_many(bs.Model(), [runs], maxiter=1)
+    assert not result.tree["map"]["converged"].values.any()
+
+
+def test_a_custom_law_that_returns_nan_is_named_as_a_suspect(runs):
+    nan_law = _law(lambda p, x: jnp.nan * _power(p, x))
+    with pytest.raises(bs.SpecificationError, match="a CustomLaw fn\\) for NaN"):
+        bs.fit(bs.Model(nan_law), runs, method="psis")

@@ -150,3 +150,18 @@ def test_backtest_table_shows_each_coverage_with_its_calibrated_range():
     # a table written before the ranges existed is shown as it is
     old = table[["split", "coverage_0.5", "coverage_0.9"]]
     assert _backtest_table(old).equals(old)
+
+
+def test_the_metric_axis_names_what_was_fitted():
+    """A loss in nats per token; an accuracy fitted on the logit scale, or a renamed column,
+    by its own name (the fan of an accuracy link said "loss (nats/token)")."""
+    from types import SimpleNamespace
+
+    from bayescale.plotting import _metric_label
+
+    def fit_on(scale):
+        return SimpleNamespace(model=SimpleNamespace(scale=scale))
+
+    assert _metric_label(fit_on("log"), "loss") == "loss (nats/token)"
+    assert _metric_label(fit_on("log"), "val_loss") == "val_loss"
+    assert _metric_label(fit_on("logit"), "acc_hellaswag") == "acc_hellaswag (a share from 0 to 1)"

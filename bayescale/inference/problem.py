@@ -161,7 +161,8 @@ class Problem:
                 f"No valid starting point for table(s) {hopeless.tolist()}: the model's log "
                 "density is not finite at the prior means nor at 100 draws near the prior "
                 "medians. Check the priors against the data (e.g. a prior that puts E above "
-                "the lowest loss, or a support the losses fall outside)."
+                "the lowest loss, or a support the losses fall outside), and a law of your own "
+                "(a CustomLaw fn) for NaN, inf or losses <= 0 at the table's inputs."
             )
         return jnp.where(jnp.asarray(finite)[:, None], x0, found)
 
