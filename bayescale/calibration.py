@@ -200,7 +200,10 @@ def split_curve_tail(
     Raises
     ------
     DataError
-        When the table has no run column, or every run has one row.
+        When the table has no run column, or every run has one row, or a fit would refuse it
+        (the table is checked as :meth:`Model.prepare` checks it, its loss column included).
+    ValueError
+        When ``fraction`` is not strictly between 0 and 1.
 
     Examples
     --------
@@ -211,6 +214,7 @@ def split_curve_tail(
     ...     "run": np.repeat(["small", "large"], 4),
     ...     "params": np.repeat([1e8, 4e8], 4),
     ...     "tokens": np.tile([1e9, 2e9, 4e9, 8e9], 2),
+    ...     "loss": [3.6, 3.4, 3.3, 3.2, 3.3, 3.1, 3.0, 2.9],
     ... })
     >>> split = split_curve_tail(curves, bs.Model(), fraction=0.25)
     >>> curves.loc[split.test, ["run", "tokens"]].to_numpy().tolist()
