@@ -177,6 +177,20 @@ def seed(value: Any, name: str = "seed") -> int:
     return int(value)
 
 
+def derived_seed(seed: int, offset: int) -> int:
+    """Return the seed ``offset`` steps after ``seed``, wrapped into ``[0, MAX_SEED]``.
+
+    Fits derive seeds of their own (a refit, prior draws) from the one they were given; near
+    :data:`MAX_SEED` an offset would otherwise leave the range the checks accept.
+
+    Examples
+    --------
+    >>> derived_seed(3, 1), derived_seed(MAX_SEED, 1)
+    (4, 0)
+    """
+    return (int(seed) + int(offset)) % (MAX_SEED + 1)
+
+
 def budgets(compute: Any, name: str = "compute") -> np.ndarray:
     """Return budgets in FLOP as a non-empty 1-D float array, each finite and > 0.
 
@@ -203,6 +217,7 @@ __all__ = [
     "MAX_SEED",
     "budgets",
     "count",
+    "derived_seed",
     "finite",
     "fitted",
     "non_negative",

@@ -1005,7 +1005,7 @@ def sbc(
     data = model.prepare(design)
     prior = model.prior_draws(data, n=n_sims, seed=seed)
     datas = [dataclasses.replace(data, loss=np.asarray(sim)) for sim in prior["loss"][0]]
-    next_seed = (seed + 1) % (arguments.MAX_SEED + 1)
+    next_seed = arguments.derived_seed(seed, 1)
     settings = NutsSettings(chains=1, draws=draws, warmup=warmup, seed=next_seed)
     fits = sample_nuts(model, datas, settings)
     sites = population_sites(model.law, model.effects) + [

@@ -167,7 +167,7 @@ def averaged_predict(
         k = round(wk / total * n_draws)
         if k == 0:
             continue
-        seed_k = (rng_seed + i) % (arguments.MAX_SEED + 1)
+        seed_k = arguments.derived_seed(rng_seed, i)
         pred = posteriors[name].predict(rng_seed=seed_k, **values)
         flat = pred.stack(sample=("chain", "draw")).transpose("sample", "point").values
         idx = rng.choice(flat.shape[0], size=k, replace=k > flat.shape[0])

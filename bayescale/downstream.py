@@ -640,7 +640,7 @@ class TwoStepPosterior:
             model.link.extrapolation_error(data.link),
         )
         grid = model.loss.discrepancy_grid(data.loss)
-        seed_prior = (seed + 7) % (arguments.MAX_SEED + 1)  # a seed of its own, still a seed
+        seed_prior = arguments.derived_seed(seed, 7)
         prior = model.prior_draws(data, seed=seed_prior)
         for prefix, step, part in (("", model.loss, data.loss), (_P, model.link, data.link)):
             if step.extrapolation in ("learned", "prior"):

@@ -232,7 +232,7 @@ def fit_many[P](
     checks = [diagnose(post, warn=False) for post in out]
     failed = [i for i, table in enumerate(checks) if not table.attrs["ok"]]
     if refit_failed and failed:
-        next_seed = (seed + 1) % (arguments.MAX_SEED + 1)
+        next_seed = arguments.derived_seed(seed, 1)
         again = settings.with_(target_accept=refit_target_accept, seed=next_seed)
         refits = _posteriors(model, [datas[i] for i in failed], again, "nuts")
         for i, post in zip(failed, refits, strict=True):
