@@ -238,8 +238,8 @@ def read_table(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
     return df, "a ladder simulated from Hoffmann et al. (2022) parameters, 4 families"
 
 
-def drop_highest(df: pd.DataFrame, k: int, loss_column: str) -> pd.DataFrame:
-    """Drop the ``k`` highest-loss rows, saying which."""
+def drop_highest(df: pd.DataFrame, k: int, loss_column: str, within: str = "") -> pd.DataFrame:
+    """Drop the ``k`` highest-loss rows, saying which (``within``: the ladder, in messages)."""
     if not k:
         return df
     if loss_column not in df.columns:
@@ -249,7 +249,9 @@ def drop_highest(df: pd.DataFrame, k: int, loss_column: str) -> pd.DataFrame:
             '(loss = "COLUMN"), or --columns loss=COLUMN where the verb takes it'
         )
     if k >= len(df):
-        raise UsageError(f"--drop-highest-loss {k} would drop every one of the {len(df)} rows")
+        raise UsageError(
+            f"--drop-highest-loss {k} would drop every one of the {len(df)} rows{within}"
+        )
     if not pd.api.types.is_numeric_dtype(df[loss_column]) or pd.api.types.is_bool_dtype(
         df[loss_column]
     ):
@@ -271,7 +273,10 @@ def drop_highest(df: pd.DataFrame, k: int, loss_column: str) -> pd.DataFrame:
             "the highest losses cannot be ranked: fill those rows or remove them from the file"
         )
     dropped = df[loss_column].nlargest(k)
-    print(f"Dropping the {len(dropped)} highest-loss rows (as asked): {dropped.round(3).tolist()}")
+    print(
+        f"Dropping the {len(dropped)} highest-loss rows{within} (as asked): "
+        f"{dropped.round(3).tolist()}"
+    )
     return df.drop(dropped.index)
 
 
@@ -805,7 +810,6 @@ def cmd_pool_prior(args: argparse.Namespace) -> int:
     writable_file(Path(args.out), "--out")
     df, source = read_table(args)
     model = _table_model(args)
-    df = drop_highest(df, args.drop_highest_loss, _loss_column(model))
     if args.by not in df.columns:
         raise UsageError(
             f"--by {args.by!r} is not a column of {source}: {list(df.columns)}; name the column "
@@ -822,7 +826,12 @@ def cmd_pool_prior(args: argparse.Namespace) -> int:
             "group), and each ladder's table is split off without it: tell the ladders apart by "
             "a column the fit does not use (a ladder or curve name), or drop the effects on it"
         )
-    tables = {str(k): sub.drop(columns=args.by) for k, sub in df.groupby(args.by, sort=True)}
+    tables = {
+        str(k): drop_highest(
+            sub, args.drop_highest_loss, _loss_column(model), f" of {args.by}={k}"
+        ).drop(columns=args.by)
+        for k, sub in df.groupby(args.by, sort=True)
+    }
     print(f"Records of {len(tables)} tables of {source} (by {args.by!r}), law {model.law.name}")
     try:
         prior = record.pooled_prior(model, tables, seed=args.seed)
@@ -950,8 +959,12 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _table_options(p: argparse.ArgumentParser) -> None:
-    """Where a command's table comes from, and its law (``fit`` and ``backtest``)."""
+def _table_options(p: argparse.ArgumentParser, drop_within: str = "") -> None:
+    """Where a command's table comes from, and its law (``fit`` and ``backtest``).
+
+    ``drop_within`` names what ``--drop-highest-loss`` counts within (each ladder), if not the
+    whole table.
+    """
     p.add_argument("data", nargs="?", help="CSV or parquet file, one row per run/checkpoint")
     p.add_argument("--dataset", help="a dataset name (see `bayescale datasets list`)")
     p.add_argument("--table", help="table of the dataset")
@@ -974,7 +987,7 @@ def _table_options(p: argparse.ArgumentParser) -> None:
         type=at_least(0),
         default=0,
         metavar="K",
-        help="drop the K highest-loss rows first (Epoch drops 5 on Chinchilla)",
+        help=f"drop the K highest-loss rows{drop_within} first (Epoch drops 5 on Chinchilla)",
     )
 
 
@@ -1167,7 +1180,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="fit the extrapolation error's prior across your own ladders or curves",
         formatter_class=fmt,
     )
-    _table_options(pp)
+    _table_options(pp, drop_within=" of each ladder (--by)")
     pp.add_argument(
         "--by", required=True, help="the column telling the ladders or curves apart (curve)"
     )

@@ -77,7 +77,7 @@ class ScalingData:
     loss: np.ndarray
     groups: dict[str, Grouping]
     run: Grouping | None
-    index: np.ndarray
+    index: pd.Index
     columns: dict[str, str]
     scale: Scale
 
@@ -476,7 +476,7 @@ def prepare(
         loss=y,
         groups=groups,
         run=run_group,
-        index=df.index.to_numpy(),
+        index=df.index,
         columns=cols,
         scale=scale,
     )

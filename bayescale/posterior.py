@@ -12,8 +12,11 @@ and replicated groups are built on first access of :attr:`ScalingPosterior.tree`
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
+import re
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -39,6 +42,7 @@ from bayescale.loo import loo
 from bayescale.prediction import KINDS, Assignment, Predictor, loss_draws, predictor
 from bayescale.sanity import FLOPS_TOLERANCE, far_outside
 from bayescale.sites import RUN, dims, is_sampled, natural_draws, natural_group_name, terms_of
+from bayescale.terms import SEP
 from bayescale.treebuild import SAMPLE_DIMS, tree_from_arrays
 
 #: Largest ``rows x draws`` for which a fit stores its predictive groups (``"auto"``).
@@ -49,6 +53,8 @@ ATTR_MODEL = "bayescale_model"
 ATTR_SCALE = "bayescale_scale"
 ATTR_SETTINGS = "bayescale_settings"
 ATTR_INDEX = "bayescale_data_index"
+#: A label part written as a number: an integer without leading zeros, or a decimal.
+_NUMBER = re.compile(r"[+-]?(0|[1-9]\d*)(\.\d*)?([eE][+-]?\d+)?|[+-]?\.\d+([eE][+-]?\d+)?")
 ATTR_DISCREPANCY = "bayescale_discrepancy"
 ATTR_EXTRAPOLATION = "bayescale_extrapolation"
 ATTR_TIMING = "bayescale_timing"
@@ -65,6 +71,55 @@ def _index_label(label: Any) -> int | float | str:
     if isinstance(label, float | np.floating):
         return float(label)
     return str(label)
+
+
+def _index_json(index: pd.Index) -> str:
+    """Return a table's row labels as JSON that :func:`_index_from_json` rebuilds.
+
+    A plain unnamed index of integers, floats or text is a list of its labels; any other (dates,
+    a time zone, a MultiIndex, names) is pandas' table schema, which keeps the types and names.
+    Where even that cannot rebuild the index (booleans, time deltas), the labels are kept as
+    text.
+    """
+    plain = not isinstance(index, pd.MultiIndex) and index.name is None
+    plain &= index.dtype.kind in "iuf" or pd.api.types.is_string_dtype(index.dtype)
+    plain &= all(isinstance(i, int | float | str | np.integer | np.floating) for i in index[:1])
+    if not plain:
+        unnamed = index.set_names([f"level_{i}" for i in range(index.nlevels)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # names pandas cannot keep: kept below
+            table = pd.DataFrame(index=unnamed).to_json(orient="table", date_format="iso")
+        text = json.dumps({"table": table, "names": list(index.names)})
+        try:
+            if _index_from_json(text).equals(index):
+                return text
+        except (ValueError, NotImplementedError):  # types pandas' schema cannot read back
+            pass
+    return json.dumps([_index_label(i) for i in index])
+
+
+def _index_from_json(text: str) -> pd.Index:
+    """Return the row labels :func:`_index_json` wrote (a list, or pandas' table schema)."""
+    stored = json.loads(text)
+    if isinstance(stored, list):
+        return pd.Index(stored, name=None)
+    index = pd.read_json(io.StringIO(stored["table"]), orient="table").index
+    return index.set_names(stored["names"])
+
+
+def _label_key(label: str) -> tuple[str, ...]:
+    """Return a level label's key up to how its parts are written (``"0.0"``, ``"0"``, ``" 0"``).
+
+    Each ``:``-joined part is stripped, and a part written as a finite number (an integer
+    without leading zeros, or a decimal) is that number: ``"01"`` stays text, as zero-padded ids
+    are labels of their own.
+    """
+    key = []
+    for part in str(label).split(SEP):
+        part = part.strip()
+        number = _NUMBER.fullmatch(part)
+        key.append(repr(float(part)) if number and np.isfinite(float(part)) else part)
+    return tuple(key)
 
 
 def tree_coords(data: ScalingData) -> dict[str, Any]:
@@ -389,7 +444,7 @@ class ScalingPosterior:
             ATTR_MODEL: json.dumps(model.spec(), sort_keys=True),
             ATTR_SCALE: json.dumps(data.scale.to_dict(), sort_keys=True),
             ATTR_SETTINGS: json.dumps(draws.settings, sort_keys=True),
-            ATTR_INDEX: json.dumps([_index_label(i) for i in data.index]),
+            ATTR_INDEX: _index_json(data.index),
             ATTR_TIMING: json.dumps({k: round(v, 4) for k, v in draws.timing.items()}),
         }
         if grid is not None:
@@ -695,7 +750,7 @@ class ScalingPosterior:
             ]
         index = self._tree.attrs.get(ATTR_INDEX)
         if index:
-            df.index = pd.Index(json.loads(index), name=None)
+            df.index = _index_from_json(index)
         return df
 
     # -- prediction ---------------------------------------------------------------------------
@@ -756,12 +811,22 @@ class ScalingPosterior:
         term: str, labels: list[str], new_groups: bool, fitted: list[str]
     ) -> tuple[np.ndarray, int]:
         index = {lab: i for i, lab in enumerate(fitted)}
+        twins = {_label_key(lab): lab for lab in fitted}
         new: dict[str, int] = {}
         out = np.empty(len(labels), np.int64)
         for i, lab in enumerate(labels):
             if lab in index:
                 out[i] = index[lab]
                 continue
+            twin = twins.get(_label_key(lab))
+            if twin is not None:
+                raise DataError(
+                    f"predict: {term}={lab!r} is not a level seen in the data, but it is the "
+                    f"fitted level {twin!r} written another way (a number of another type, or "
+                    "spaces around it): give the labels as the fitted table has them (e.g. "
+                    "convert the column with .astype(int) or .str.strip()), or it would be "
+                    "predicted as a new group."
+                )
             if not new_groups:
                 shown = fitted if len(fitted) <= 20 else [*fitted[:20], "..."]
                 raise DataError(

@@ -278,3 +278,51 @@ def test_a_custom_law_that_returns_nan_is_named_as_a_suspect(runs):
     nan_law = _law(lambda p, x: jnp.nan * _power(p, x))
     with pytest.raises(bs.SpecificationError, match="a CustomLaw fn\\) for NaN"):
         bs.fit(bs.Model(nan_law), runs, method="psis")
+
+
+@pytest.fixture(scope="module")
+def numbered_post(family_runs):
+    """A fit whose group labels are integers (families 0, 1, 2), its rows indexed by dates."""
+    table = family_runs.assign(family=family_runs["family"].str[1:].astype(int))
+    table.index = pd.date_range("2026-01-01", periods=len(table), freq="h", tz="Europe/Paris")
+    table.index.name = "finished"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        return table, bs.fit(bs.Model(effects={"E": "family"}), table, method="psis", seed=0)
+
+
+def test_a_fitted_label_written_another_way_is_not_a_new_group(numbered_post):
+    # a test table whose family column was read as floats used to predict families 0.0, 1.0
+    # as new groups (their effects drawn from the population), silently
+    _, post = numbered_post
+    x = {"N": 1e9, "D": 2e10}
+    for label in (1.0, "1.0", " 1", np.float32(1)):
+        for new_groups in (False, True):
+            with pytest.raises(bs.DataError, match=r"fitted level '1' written another way"):
+                post.predict(**x, family=label, new_groups=new_groups)
+    fitted = post.predict(**x, family=1, rng_seed=0)
+    assert np.allclose(fitted.values, post.predict(**x, family=np.int64(1), rng_seed=0).values)
+    # a label that is a number of its own is a new group where new groups are allowed
+    assert post.assignment({"family": 7}, 1, new_groups=True).new_levels == {"family": 1}
+    # zero-padded ids are labels of their own, not the number they spell
+    assert post.assignment({"family": "01"}, 1, new_groups=True).new_levels == {"family": 1}
+    with pytest.raises(bs.DataError, match="not a level seen in the data"):
+        post.predict(**x, family=7)
+
+
+def test_the_fitted_table_keeps_its_row_labels(numbered_post, family_runs, tmp_path):
+    # dates with a time zone, and a MultiIndex, came back as text
+    table, post = numbered_post
+    assert post.fitted_table().index.equals(table.index)
+    assert post.fitted_table().index.name == "finished"
+    assert str(post.fitted_table().index.tz) == "Europe/Paris"
+    back = bs.load_posterior(post.to_netcdf(tmp_path / "fit.nc"))
+    assert back.fitted_table().index.equals(table.index)
+    pairs = family_runs.set_index([family_runs["family"], np.arange(len(family_runs))])
+    pairs.index.names = ["family", None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        fit = bs.fit(bs.Model(), pairs, method="psis", seed=0)
+    rebuilt = fit.fitted_table()
+    assert isinstance(rebuilt.index, pd.MultiIndex)
+    assert rebuilt.index.equals(pairs.index) and rebuilt.index.names == ["family", None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -245,3 +246,35 @@ def test_pool_prior_verb_fits_a_prior_a_fit_then_uses(tmp_path, capsys):
     assert post.model.extrapolation_prior["loss"] == bs.record.ScalePrior.load(prior)
     assert main([*fit, "--extrapolation-prior", str(tmp_path / "missing.json")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_pool_prior_drops_the_highest_losses_of_each_ladder(tmp_path, capsys, monkeypatch):
+    """``--drop-highest-loss`` counts within each ladder: the K highest of the whole table would
+    all come from the ladder of the highest losses."""
+    from bayescale import cli
+
+    d = np.geomspace(1e6, 1e9, 12)
+    curves = pd.concat(
+        pd.DataFrame({"tokens": d, "loss": (1 + i) * (1 + 20 * d**-0.3), "curve": f"c{i}"})
+        for i in range(3)
+    )
+    table = tmp_path / "curves.csv"
+    curves.to_csv(table, index=False)
+    seen = {}
+
+    def capture(model, tables, **kwargs):
+        seen.update(tables)
+        raise ValueError("captured")
+
+    monkeypatch.setattr(cli.record, "pooled_prior", capture)
+    args = ["pool-prior", str(table), "--preset", "power_tokens", "--by", "curve"]
+    assert main([*args, "--drop-highest-loss", "2", "--out", str(tmp_path / "p.json")]) == 2
+    assert sorted(seen) == ["c0", "c1", "c2"]
+    for name, sub in seen.items():
+        whole = curves[curves["curve"] == name]
+        assert len(sub) == 10 and "curve" not in sub
+        assert np.allclose(np.sort(sub["loss"]), np.sort(whole["loss"])[:10])
+    out = capsys.readouterr().out
+    assert "highest-loss rows of curve=c1 (as asked)" in out
+    assert main([*args, "--drop-highest-loss", "12", "--out", str(tmp_path / "p.json")]) == 2
+    assert "every one of the 12 rows of curve=c0" in capsys.readouterr().err
