@@ -61,6 +61,8 @@ from bayescale.laws.base import INPUTS, LINEAR_INPUTS
 DEFAULT_SCALE = 0.03
 #: Decades over which the offset of a learned error builds up past the data's edge.
 OFFSET_LENGTH = 0.05
+#: Power of the distance in the growth term, ``g(d) = d ** GROWTH_POWER``.
+GROWTH_POWER = 0.5
 #: Decades within which a point at the data's edge counts as inside (float noise, not distance).
 EDGE_TOLERANCE = 1e-9
 #: Extrapolation-error modes: a learned error of the log loss, a learned error of the law's
@@ -100,6 +102,12 @@ def offset_shape(d, length: float = OFFSET_LENGTH):
     """``phi(d) = 1 - exp(-d / length)``: how much of the offset a point ``d`` decades out has."""
     xp = jnp if isinstance(d, jax.Array) else np
     return -xp.expm1(-xp.asarray(d) / length)
+
+
+def growth_shape(d, power: float = GROWTH_POWER):
+    """``g(d) = d ** power``: the growth term's shape ``d`` decades out (``sqrt(d)``)."""
+    xp = jnp if isinstance(d, jax.Array) else np
+    return xp.asarray(d) ** power
 
 
 @dataclass(frozen=True)
@@ -215,13 +223,13 @@ class ExtrapolationError:
 
     @staticmethod
     def _error(state, up, down, z, per_draw) -> jnp.ndarray:
-        """``sigma_o phi(d) z_o + sigma_g sqrt(d) z_g`` above and below the data."""
+        """``sigma_o phi(d) z_o + sigma_g g(d) z_g`` above and below the data."""
         so, sg = per_draw(state["offset"]), per_draw(state["growth"])
         return (
             so * offset_shape(up) * per_draw(z[0])
-            + sg * jnp.sqrt(up) * per_draw(z[1])
+            + sg * growth_shape(up) * per_draw(z[1])
             + so * offset_shape(down) * per_draw(z[2])
-            + sg * jnp.sqrt(down) * per_draw(z[3])
+            + sg * growth_shape(down) * per_draw(z[3])
         )
 
     def effective_inputs(
@@ -250,15 +258,16 @@ class ExtrapolationError:
         return out
 
     def variance(self, d, offset_sd, growth_sd):
-        """Return the variance ``sigma_o^2 phi(d)^2 + sigma_g^2 d`` of one input's error at ``d``.
+        """Return the variance ``sigma_o^2 phi(d)^2 + sigma_g^2 g(d)^2`` of one input at ``d``.
 
         In log loss, multiply by the squared sensitivity ``sum_k (d log L / d x_k)^2``.
         """
-        return (offset_sd * offset_shape(d)) ** 2 + growth_sd**2 * d
+        return (offset_sd * offset_shape(d)) ** 2 + (growth_sd * growth_shape(d)) ** 2
 
 
 __all__ = [
     "DEFAULT_SCALE",
+    "GROWTH_POWER",
     "MODES",
     "OFFSET_LENGTH",
     "PERTURBED",
@@ -266,5 +275,6 @@ __all__ = [
     "SCALE_SITES",
     "ExtrapolationError",
     "axes",
+    "growth_shape",
     "offset_shape",
 ]

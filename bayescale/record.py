@@ -31,7 +31,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ from bayescale import arguments
 from bayescale.data import ScalingData
 from bayescale.diagnostics import KHAT_MAX
 from bayescale.errors import DataError, SpecificationError
-from bayescale.extrapolation import ExtrapolationError, offset_shape
+from bayescale.extrapolation import ExtrapolationError, growth_shape, offset_shape
 from bayescale.inference import NutsSettings, sample_importance, sample_nuts
 from bayescale.inference.problem import Fittable
 from bayescale.prediction import Assignment, loss_draws, sensitivity_draws
@@ -517,6 +517,9 @@ def cut_loglik(
     noise_sd: np.ndarray | None = None,
     jac: np.ndarray | None = None,
     nu: float | None = None,
+    *,
+    growth: Callable[[np.ndarray], np.ndarray] = growth_shape,
+    offset: Callable[[np.ndarray], np.ndarray] = offset_shape,
 ) -> np.ndarray:
     """Log likelihood of one cut's residuals on the grid of log scales.
 
@@ -528,7 +531,11 @@ def cut_loglik(
     covariance plus the noise's variance, ``U = [J_k phi, J_k g]_k`` and
     ``S = diag(sigma_o^2, sigma_g^2, ...)``: a rank-2K update, evaluated by the matrix
     determinant lemma and Woodbury's identity on the whole grid at once (up to the constant
-    ``-F/2 log 2 pi``).
+    ``-F/2 log 2 pi``). ``growth`` and ``offset`` are the shapes ``g`` and ``phi`` of the
+    error's two terms in the distance (the defaults are the error's:
+    :func:`~bayescale.extrapolation.growth_shape`, ``sqrt(d)``, and
+    :func:`~bayescale.extrapolation.offset_shape`); ``benchmarks/growth_shapes.py`` compares
+    others by the records' marginal likelihood.
 
     With ``nu`` (the refit's Student-t degrees of freedom), the noise is that Student-t, as in
     the refit and in every prediction, and ``noise_sd`` the sd of a normal with its
@@ -542,7 +549,7 @@ def cut_loglik(
     noise = np.zeros(c.shape[0]) if noise_sd is None else np.asarray(noise_sd, float) ** 2
     jac = np.ones((len(d), 1)) if jac is None else np.asarray(jac, float).reshape(len(d), -1)
     k = jac.shape[1]
-    u = np.concatenate([jac * offset_shape(d)[:, None], jac * np.sqrt(d)[:, None]], axis=1)
+    u = np.concatenate([jac * offset(d)[:, None], jac * growth(d)[:, None]], axis=1)
     if nu is not None and noise_sd is not None:
         return _student_t_loglik(r, c, noise * (0.6745 / scipy.stats.t.ppf(0.75, nu)) ** 2, u, nu)
     c = c + np.diag(noise)
