@@ -238,8 +238,13 @@ def read_table(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
     return df, "a ladder simulated from Hoffmann et al. (2022) parameters, 4 families"
 
 
-def drop_highest(df: pd.DataFrame, k: int, loss_column: str, within: str = "") -> pd.DataFrame:
-    """Drop the ``k`` highest-loss rows, saying which (``within``: the ladder, in messages)."""
+def drop_highest(
+    df: pd.DataFrame, k: int, loss_column: str, within: str = "", quiet: bool = False
+) -> pd.DataFrame:
+    """Drop the ``k`` highest-loss rows, saying which (``within``: the ladder, in messages).
+
+    ``quiet``: the caller says what was dropped (one line for many ladders).
+    """
     if not k:
         return df
     if loss_column not in df.columns:
@@ -273,6 +278,8 @@ def drop_highest(df: pd.DataFrame, k: int, loss_column: str, within: str = "") -
             "the highest losses cannot be ranked: fill those rows or remove them from the file"
         )
     dropped = df[loss_column].nlargest(k)
+    if quiet:
+        return df.drop(dropped.index)
     print(
         f"Dropping the {len(dropped)} highest-loss rows{within} (as asked): "
         f"{dropped.round(3).tolist()}"
@@ -826,12 +833,7 @@ def cmd_pool_prior(args: argparse.Namespace) -> int:
             "group), and each ladder's table is split off without it: tell the ladders apart by "
             "a column the fit does not use (a ladder or curve name), or drop the effects on it"
         )
-    tables = {
-        str(k): drop_highest(
-            sub, args.drop_highest_loss, _loss_column(model), f" of {args.by}={k}"
-        ).drop(columns=args.by)
-        for k, sub in df.groupby(args.by, sort=True)
-    }
+    tables = _ladders(df, args.by, args.drop_highest_loss, _loss_column(model))
     print(f"Records of {len(tables)} tables of {source} (by {args.by!r}), law {model.law.name}")
     try:
         prior = record.pooled_prior(model, tables, seed=args.seed)
@@ -852,6 +854,30 @@ def cmd_pool_prior(args: argparse.Namespace) -> int:
     prior.save(args.out, tables=len(tables), by=args.by, source=source)
     print(f"wrote {args.out}; fit with: bayescale fit ... --extrapolation-prior {args.out}")
     return 0
+
+
+def _ladders(df: pd.DataFrame, by: str, k: int, loss_column: str) -> dict[str, pd.DataFrame]:
+    """Split ``df`` into its ladders by ``by``, each without its ``k`` highest losses.
+
+    A ladder of ``k`` rows or fewer is left out, and said so (it would have none left).
+    """
+    tables, short = {}, []
+    for key, sub in df.groupby(by, sort=True):
+        if k and len(sub) <= k:
+            short.append(f"{key} ({len(sub)} rows)")
+            continue
+        within = f" of {by}={key}"
+        tables[str(key)] = drop_highest(sub, k, loss_column, within, quiet=True).drop(columns=by)
+    if k and tables:
+        print(f"Dropped the {k} highest-loss rows of each of {len(tables)} ladders (as asked)")
+    if short:
+        print(f"Left out, no more rows than --drop-highest-loss {k}: {', '.join(short)}")
+    if not tables:
+        raise UsageError(
+            f"--drop-highest-loss {k} leaves no ladder with a row: every ladder by {by!r} has "
+            f"{k} rows or fewer; drop fewer"
+        )
+    return tables
 
 
 def _frontier_backtest(

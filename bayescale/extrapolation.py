@@ -107,7 +107,7 @@ def offset_shape(d, length: float = OFFSET_LENGTH):
 def growth_shape(d, power: float = GROWTH_POWER):
     """``g(d) = d ** power``: the growth term's shape ``d`` decades out (``sqrt(d)``)."""
     xp = jnp if isinstance(d, jax.Array) else np
-    return xp.asarray(d) ** power
+    return xp.sqrt(d) if power == 0.5 else xp.asarray(d) ** power
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ import io
 import json
 import re
 import time
-import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -53,8 +52,8 @@ ATTR_MODEL = "bayescale_model"
 ATTR_SCALE = "bayescale_scale"
 ATTR_SETTINGS = "bayescale_settings"
 ATTR_INDEX = "bayescale_data_index"
-#: A label part written as a number: an integer without leading zeros, or a decimal.
-_NUMBER = re.compile(r"[+-]?(0|[1-9]\d*)(\.\d*)?([eE][+-]?\d+)?|[+-]?\.\d+([eE][+-]?\d+)?")
+#: A label part written as an integer is: no leading zeros.
+_INTEGER = re.compile(r"[+-]?(0|[1-9]\d*)")
 ATTR_DISCREPANCY = "bayescale_discrepancy"
 ATTR_EXTRAPOLATION = "bayescale_extrapolation"
 ATTR_TIMING = "bayescale_timing"
@@ -76,24 +75,25 @@ def _index_label(label: Any) -> int | float | str:
 def _index_json(index: pd.Index) -> str:
     """Return a table's row labels as JSON that :func:`_index_from_json` rebuilds.
 
-    A plain unnamed index of integers, floats or text is a list of its labels; any other (dates,
-    a time zone, a MultiIndex, names) is pandas' table schema, which keeps the types and names.
-    Where even that cannot rebuild the index (booleans, time deltas), the labels are kept as
-    text.
+    A plain unnamed index of integers, floats or text is a list of its labels. Any other (dates,
+    a time zone, a MultiIndex, names) is its levels as columns in pandas' table schema, which
+    keeps their types, and its names. Where even that cannot rebuild the labels (periods, time
+    deltas, intervals), they are kept as text.
     """
     plain = not isinstance(index, pd.MultiIndex) and index.name is None
     plain &= index.dtype.kind in "iuf" or pd.api.types.is_string_dtype(index.dtype)
     plain &= all(isinstance(i, int | float | str | np.integer | np.floating) for i in index[:1])
     if not plain:
-        unnamed = index.set_names([f"level_{i}" for i in range(index.nlevels)])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # names pandas cannot keep: kept below
-            table = pd.DataFrame(index=unnamed).to_json(orient="table", date_format="iso")
-        text = json.dumps({"table": table, "names": list(index.names)})
         try:
+            names = [f"level_{i}" for i in range(index.nlevels)]
+            levels = index.to_frame(index=False, name=names if index.nlevels > 1 else names[0])
+            table = levels.to_json(orient="table", index=False, date_format="iso")
+            kept = [n if n is None else _index_label(n) for n in index.names]
+            dtypes = [str(t) for t in levels.dtypes]  # the schema has no time resolution
+            text = json.dumps({"table": table, "names": kept, "dtypes": dtypes})
             if _index_from_json(text).equals(index):
                 return text
-        except (ValueError, NotImplementedError):  # types pandas' schema cannot read back
+        except Exception:
             pass
     return json.dumps([_index_label(i) for i in index])
 
@@ -103,22 +103,36 @@ def _index_from_json(text: str) -> pd.Index:
     stored = json.loads(text)
     if isinstance(stored, list):
         return pd.Index(stored, name=None)
-    index = pd.read_json(io.StringIO(stored["table"]), orient="table").index
-    return index.set_names(stored["names"])
+    levels = pd.read_json(io.StringIO(stored["table"]), orient="table")
+    for column, dtype in zip(levels.columns, stored.get("dtypes", ()), strict=False):
+        if str(levels[column].dtype) != dtype and dtype.startswith("datetime64"):
+            levels[column] = levels[column].astype(dtype)
+    if levels.shape[1] == 1:
+        return pd.Index(levels.iloc[:, 0]).rename(stored["names"][0])
+    return pd.MultiIndex.from_frame(levels, names=stored["names"])
 
 
 def _label_key(label: str) -> tuple[str, ...]:
-    """Return a level label's key up to how its parts are written (``"0.0"``, ``"0"``, ``" 0"``).
+    """Return a level label's key up to how its parts are written (``"1.0"``, ``"1"``, ``" 1"``).
 
-    Each ``:``-joined part is stripped, and a part written as a finite number (an integer
-    without leading zeros, or a decimal) is that number: ``"01"`` stays text, as zero-padded ids
-    are labels of their own.
+    Each ``:``-joined part is stripped, and a part that is a whole number written as Python
+    writes an integer or a float (``"1"``, ``"-0"``, ``"1.0"``: what a column of integers or
+    floats gives) is that integer, compared exactly. Other text stays text: ``"01"`` (a
+    zero-padded id), ``"1.10"`` or ``"1e3"`` (labels a number column does not write).
     """
     key = []
     for part in str(label).split(SEP):
         part = part.strip()
-        number = _NUMBER.fullmatch(part)
-        key.append(repr(float(part)) if number and np.isfinite(float(part)) else part)
+        if _INTEGER.fullmatch(part):
+            part = str(int(part))
+        else:
+            try:
+                value = float(part)
+            except ValueError:
+                value = np.nan
+            if np.isfinite(value) and value.is_integer() and str(value) == part.lstrip("+"):
+                part = str(int(value))
+        key.append(part)
     return tuple(key)
 
 
@@ -811,13 +825,18 @@ class ScalingPosterior:
         term: str, labels: list[str], new_groups: bool, fitted: list[str]
     ) -> tuple[np.ndarray, int]:
         index = {lab: i for i, lab in enumerate(fitted)}
-        twins = {_label_key(lab): lab for lab in fitted}
+        twins: dict[tuple[str, ...], str] | None = None  # built at the first unseen label
         new: dict[str, int] = {}
         out = np.empty(len(labels), np.int64)
         for i, lab in enumerate(labels):
             if lab in index:
                 out[i] = index[lab]
                 continue
+            if lab in new:
+                out[i] = len(fitted) + new[lab]
+                continue
+            if twins is None:
+                twins = {_label_key(lab): lab for lab in fitted}
             twin = twins.get(_label_key(lab))
             if twin is not None:
                 raise DataError(

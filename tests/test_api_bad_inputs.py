@@ -304,8 +304,15 @@ def test_a_fitted_label_written_another_way_is_not_a_new_group(numbered_post):
     assert np.allclose(fitted.values, post.predict(**x, family=np.int64(1), rng_seed=0).values)
     # a label that is a number of its own is a new group where new groups are allowed
     assert post.assignment({"family": 7}, 1, new_groups=True).new_levels == {"family": 1}
-    # zero-padded ids are labels of their own, not the number they spell
-    assert post.assignment({"family": "01"}, 1, new_groups=True).new_levels == {"family": 1}
+    # zero-padded ids, and decimals a number column does not write, are labels of their own
+    for label in ("01", "1.00", "1e0"):
+        assert post.assignment({"family": label}, 1, new_groups=True).new_levels == {"family": 1}
+    codes = bs.ScalingPosterior._codes
+    with pytest.raises(bs.DataError, match="written another way"):
+        codes("family", ["-0"], True, ["0"])
+    # integers past 2**53 are compared exactly, not as floats
+    big = ["9007199254740992", "9007199254740993"]
+    assert codes("run", big[:1], True, big[1:])[1] == 1
     with pytest.raises(bs.DataError, match="not a level seen in the data"):
         post.predict(**x, family=7)
 
@@ -326,3 +333,16 @@ def test_the_fitted_table_keeps_its_row_labels(numbered_post, family_runs, tmp_p
     rebuilt = fit.fitted_table()
     assert isinstance(rebuilt.index, pd.MultiIndex)
     assert rebuilt.index.equals(pairs.index) and rebuilt.index.names == ["family", None]
+    # repeated labels (a table concatenated from two), booleans, names that are not text
+    from bayescale.posterior import _index_from_json, _index_json
+
+    for index in (
+        pd.DatetimeIndex(["2026-01-01", "2026-01-01", "2026-01-02"], name="day"),
+        pd.Index([True, False, True]),
+        pd.Index([3, 1, 2], name=np.int64(0)),
+        pd.CategoricalIndex(["a", "b", "a"]),
+    ):
+        back = _index_from_json(_index_json(index))
+        assert back.equals(index) and back.dtype == index.dtype and back.names == index.names
+    # what the schema cannot carry is kept as text, never an error after the sampling
+    assert _index_from_json(_index_json(pd.interval_range(0, 2))).tolist() == ["(0, 1]", "(1, 2]"]

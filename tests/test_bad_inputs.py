@@ -232,7 +232,7 @@ CLI_CASES = [
     (["backtest", "@/ladder.csv", "--split", "frontier", "--held-out", "100"], "leaves 0 profile"),
     (["pooling", "@/family.csv", "--group", "params"], "is a column the law reads (n)"),
     (["pooling", "@/family.csv", "--group", "family", "--hold-out", "f9"], "not a level"),
-    (["pool-prior", "@/family.csv", "--by", "family", "--drop-highest-loss", "99"], "every one"),
+    (["pool-prior", "@/family.csv", "--by", "family", "--drop-highest-loss", "99"], "no ladder"),
     (["fit", "@/ladder.csv", "--preset", "@/fit.nc"], "is a .nc file, not a preset"),
     (["fit", "@/ladder.csv", "--extrapolation-prior", "@/folder"], "is a folder"),
     (["report", "@/fit.nc", "--target-compute", "1e19"], "lies inside the data"),

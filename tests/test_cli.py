@@ -255,8 +255,13 @@ def test_pool_prior_drops_the_highest_losses_of_each_ladder(tmp_path, capsys, mo
 
     d = np.geomspace(1e6, 1e9, 12)
     curves = pd.concat(
-        pd.DataFrame({"tokens": d, "loss": (1 + i) * (1 + 20 * d**-0.3), "curve": f"c{i}"})
-        for i in range(3)
+        [
+            *(
+                pd.DataFrame({"tokens": d, "loss": (1 + i) * (1 + 20 * d**-0.3), "curve": f"c{i}"})
+                for i in range(3)
+            ),
+            pd.DataFrame({"tokens": d[:2], "loss": [9.0, 8.0], "curve": "short"}),
+        ]
     )
     table = tmp_path / "curves.csv"
     curves.to_csv(table, index=False)
@@ -269,12 +274,16 @@ def test_pool_prior_drops_the_highest_losses_of_each_ladder(tmp_path, capsys, mo
     monkeypatch.setattr(cli.record, "pooled_prior", capture)
     args = ["pool-prior", str(table), "--preset", "power_tokens", "--by", "curve"]
     assert main([*args, "--drop-highest-loss", "2", "--out", str(tmp_path / "p.json")]) == 2
-    assert sorted(seen) == ["c0", "c1", "c2"]
+    assert sorted(seen) == ["c0", "c1", "c2"]  # the short curve would have no row left
     for name, sub in seen.items():
         whole = curves[curves["curve"] == name]
         assert len(sub) == 10 and "curve" not in sub
         assert np.allclose(np.sort(sub["loss"]), np.sort(whole["loss"])[:10])
     out = capsys.readouterr().out
-    assert "highest-loss rows of curve=c1 (as asked)" in out
+    assert "Dropped the 2 highest-loss rows of each of 3 ladders" in out
+    assert "Left out, no more rows than --drop-highest-loss 2: short (2 rows)" in out
+    seen.clear()
+    assert main([*args, "--drop-highest-loss", "0", "--out", str(tmp_path / "p.json")]) == 2
+    assert sorted(seen) == ["c0", "c1", "c2", "short"] and len(seen["c1"]) == 12
     assert main([*args, "--drop-highest-loss", "12", "--out", str(tmp_path / "p.json")]) == 2
-    assert "every one of the 12 rows of curve=c0" in capsys.readouterr().err
+    assert "leaves no ladder with a row" in capsys.readouterr().err
