@@ -1,8 +1,8 @@
 """Every figure of bayescale: fits, extrapolation fans, frontiers, calibration, diagnostics.
 
 Figures are matplotlib :class:`~matplotlib.figure.Figure` objects made without pyplot, so the
-library never changes a notebook's backend; where ArviZ has the plot (forest, LOO-PIT with its
-simultaneous band, trace and rank, posterior predictive, prior against posterior) the figure is
+library never changes a notebook's backend; where ArviZ has the plot (LOO-PIT with its
+uniformity test, trace and rank, posterior predictive, prior against posterior) the figure is
 ``arviz_plots``' own, drawn on ``post.tree``. Every function takes ``path=`` to save the figure.
 """
 
@@ -693,7 +693,11 @@ def _arviz_figure(pc: Any, path: str | Path | None) -> Figure:
 def plot_forest(
     post: ScalingPosterior, var_names: Sequence[str] | None = None, path: str | Path | None = None
 ) -> Figure:
-    """Forest plot of the natural parameters (``arviz_plots.plot_forest``), groups as rows.
+    """Forest plot of the natural parameters: a panel per parameter, its groups as rows.
+
+    Each parameter has its own horizontal axis, so a scale of thousands (``A``, ``B``) does not
+    flatten an exponent of 0.3 to a dot (one shared axis, as ``arviz_plots.plot_forest`` draws
+    it, did).
 
     Parameters
     ----------
@@ -707,24 +711,61 @@ def plot_forest(
     Returns
     -------
     matplotlib.figure.Figure
-        ArviZ's figure: medians with central 50 % and ``PROB`` intervals.
+        Medians (circles) with central 50 % (thick) and ``PROB`` (thin) intervals.
 
     Examples
     --------
     >>> fig = bs.plotting.plot_forest(family_post, var_names=["A", "A_family"])  # a row per family
-    >>> type(fig).__name__
-    'Figure'
+    >>> [ax.get_title(loc="left") for ax in fig.axes]
+    ['A', 'A_family']
     """
     arguments.sampled(post, "plot_forest")
     names = list(var_names or post.parameter_names())
-    pc = _arviz_plots().plot_forest(
-        post.tree, var_names=names, combined=True, ci_probs=(0.5, PROB), backend="matplotlib"
-    )
-    return _arviz_figure(pc, path)
+    posterior = post.posterior
+    missing = [n for n in names if n not in posterior.data_vars]
+    if missing:
+        raise SpecificationError(
+            f"plot_forest: {missing} are not variables of this fit's posterior; it has "
+            f"{sorted(posterior.data_vars)}."
+        )
+    panels = []
+    for name in names:
+        da = posterior[name]
+        extra = [d for d in da.dims if d not in ("chain", "draw")]
+        values = np.asarray(da.transpose(*extra, "chain", "draw")).reshape(
+            -1, da.chain.size * da.draw.size
+        )
+        if extra:
+            index = da.isel(chain=0, draw=0, drop=True).to_series().index
+            labels = [", ".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in index]
+        else:
+            labels = [""]
+        panels.append((name, labels, values))
+    heights = [0.6 + 0.3 * len(labels) for _, labels, _ in panels]
+    fig = _figure(figsize=(6.5, 0.6 + sum(heights)), layout="constrained")
+    axes = fig.subplots(len(panels), 1, squeeze=False, gridspec_kw={"height_ratios": heights})
+    tail = (1 - PROB) / 2
+    for ax, (name, labels, values) in zip(axes[:, 0], panels, strict=True):
+        q = np.quantile(values, [tail, 0.25, 0.5, 0.75, 1 - tail], axis=1)
+        y = np.arange(len(labels))[::-1]
+        ax.hlines(y, q[0], q[4], color=PALETTE[0], lw=1.2)
+        ax.hlines(y, q[1], q[3], color=PALETTE[0], lw=3.5)
+        ax.plot(q[2], y, "o", color=PALETTE[0], mfc="white", ms=6, zorder=3)
+        ax.set_yticks(y, labels)
+        ax.set_ylim(-0.7, len(labels) - 0.3)
+        ax.set_title(name, loc="left", fontsize=10)
+        ax.grid(True, axis="x", alpha=0.25)
+        ax.tick_params(axis="y", length=0)
+    fig.suptitle(f"Posterior medians, 50 % and {100 * PROB:.0f} % intervals", fontsize=10)
+    return _save(fig, path)
 
 
 def plot_loo_pit(post: ScalingPosterior, path: str | Path | None = None) -> Figure:
-    """LOO-PIT ECDF with its simultaneous envelope (``arviz_plots.plot_loo_pit``).
+    """LOO-PIT Delta-ECDF with its uniformity test (``arviz_plots.plot_loo_pit``).
+
+    The ECDF of the rows' LOO-PIT values minus the uniform CDF, with the p-value of a test of
+    uniformity (ArviZ's ``pot_c``; a p-value below the printed alpha flags a miscalibrated
+    predictive) and the rows that contribute most to a departure highlighted.
 
     Parameters
     ----------
@@ -749,7 +790,12 @@ def plot_loo_pit(post: ScalingPosterior, path: str | Path | None = None) -> Figu
     arguments.sampled(post, "plot_loo_pit")
     with_predictive(post)
     pc = _arviz_plots().plot_loo_pit(post.tree, var_names=["loss"], backend="matplotlib")
-    return _arviz_figure(pc, path)
+    fig = pc.viz["figure"].item()
+    for ax in fig.axes:
+        ax.set_title("LOO-PIT of the fitted losses: ECDF minus uniform")
+        ax.set_xlabel("LOO-PIT value (0: far below the predictive, 1: far above)")
+    fig.set_layout_engine("constrained")
+    return _save(fig, path)
 
 
 def plot_ppc(post: ScalingPosterior, path: str | Path | None = None) -> Figure:
@@ -775,8 +821,25 @@ def plot_ppc(post: ScalingPosterior, path: str | Path | None = None) -> Figure:
     """
     arguments.sampled(post, "plot_ppc")
     with_predictive(post)
-    pc = _arviz_plots().plot_ppc_dist(post.tree, var_names=["loss"], backend="matplotlib")
-    return _arviz_figure(pc, path)
+    pc = _arviz_plots().plot_ppc_dist(
+        post.tree, var_names=["loss"], kind="kde", backend="matplotlib"
+    )
+    fig = pc.viz["figure"].item()
+    from matplotlib.lines import Line2D
+
+    column = dict(post.model.columns or {}).get("loss", "loss")
+    for ax in fig.axes:
+        ax.set_title("Fitted losses against replicated ones")
+        ax.set_xlabel(_metric_label(post, column))
+        ax.set_ylabel("density")
+        ax.legend(
+            [Line2D([], [], color="k"), Line2D([], [], color=PALETTE[0], alpha=0.6)],
+            ["observed", "replicated (posterior predictive draws)"],
+            frameon=False,
+            fontsize=8,
+        )
+    fig.set_layout_engine("constrained")
+    return _save(fig, path)
 
 
 def _names_plot(plot: Any, post: ScalingPosterior, names: Sequence[str], path: Any) -> Figure:

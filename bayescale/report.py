@@ -286,7 +286,9 @@ def report(
     sections.append(
         (
             "Calibration",
-            "LOO-PIT values should be uniform (the band is simultaneous); replicated losses "
+            "LOO-PIT values should be uniform: their ECDF minus the uniform CDF stays near 0, "
+            "and a p-value of the uniformity test below the printed alpha flags a "
+            "miscalibrated predictive (the rows that depart most are marked); replicated losses "
             "should cover the observed ones; held-out coverage should follow the diagonal. "
             "The record shows this ladder's own extrapolations: refits below cuts of its data "
             "against the rows above them, with the band the learned extrapolation error adds "

@@ -346,3 +346,20 @@ def test_the_fitted_table_keeps_its_row_labels(numbered_post, family_runs, tmp_p
         assert back.equals(index) and back.dtype == index.dtype and back.names == index.names
     # what the schema cannot carry is kept as text, never an error after the sampling
     assert _index_from_json(_index_json(pd.interval_range(0, 2))).tolist() == ["(0, 1]", "(1, 2]"]
+
+
+def test_report_figures_are_readable(family_post):
+    # one shared axis flattened E, alpha and beta to dots beside A and B in the thousands; the
+    # predictive check had no axis label or legend, the LOO-PIT no x label
+    names = ["E", "A", "alpha", "E_family"]
+    fig = bs.plotting.plot_forest(family_post, var_names=names)
+    assert [ax.get_title(loc="left") for ax in fig.axes] == names
+    spans = [np.diff(ax.get_xlim())[0] for ax in fig.axes]
+    assert spans[1] > 100 * spans[0] and spans[2] < 1  # each parameter on its own axis
+    assert [t.get_text() for t in fig.axes[3].get_yticklabels()] == ["f0", "f1", "f2"]
+    with pytest.raises(bs.SpecificationError, match="not variables of this fit's posterior"):
+        bs.plotting.plot_forest(family_post, var_names=["A", "gamma"])
+    ppc = bs.plotting.plot_ppc(family_post).axes[0]
+    assert ppc.get_xlabel() == "loss (nats/token)"
+    assert ppc.get_legend().get_texts()[0].get_text() == "observed"
+    assert "LOO-PIT value" in bs.plotting.plot_loo_pit(family_post).axes[0].get_xlabel()
