@@ -104,6 +104,12 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
     else:
         table, sampler = _nuts_table(tree, stats)
     law = getattr(post, "law", None)
+    # the sampler's coordinate behind each worst value (a message names it beside the summary's)
+    sites = {
+        "r_hat": str(table["r_hat"].idxmax()) if table["r_hat"].notna().any() else None,
+        "ess_bulk": str(table["ess_bulk"].idxmin()) if table["ess_bulk"].notna().any() else None,
+        "ess_tail": str(table["ess_tail"].idxmin()) if table["ess_tail"].notna().any() else None,
+    }
     if law is not None:  # the names summary() shows; each row the worst of its coordinates
         names = [display_name(str(i), law) for i in table.index]
         order = list(dict.fromkeys(names))
@@ -118,6 +124,7 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
             "ess_bulk_min": float(table["ess_bulk"].min()),
             "ess_tail_min": float(table["ess_tail"].min()),
             "nu_median": nu,
+            "worst_sites": sites,
             "checkpoints": "constant_data" in tree.children and "code_run" in tree["constant_data"],
         }
     )
@@ -300,20 +307,29 @@ def failure_message(table: pd.DataFrame) -> str:
             "(method='nuts'), or let method='auto' do so for the fits that fail."
         )
     problems = []
+    sites = a.get("worst_sites") or {}
+    renamed = []
+
+    def where(column: str, name: str) -> str:
+        """Return the row's name, and the sampled coordinate behind it where that differs."""
+        site = sites.get(column)
+        if site is None or site == name:
+            return name
+        renamed.append(name)
+        return f"{name}, sampled as {site}"
+
     if a["rhat_max"] > RHAT_MAX:
-        worst = table["r_hat"].idxmax()
-        problems.append(f"R-hat up to {a['rhat_max']:.3f} ({worst}) > {RHAT_MAX}")
+        worst = where("r_hat", table["r_hat"].idxmax())
+        problems.append(f"R-hat up to {a['rhat_max']:.4f} ({worst}) > {RHAT_MAX}")
     elif table["r_hat"].isna().any():
         missing = ", ".join(table.index[table["r_hat"].isna()][:3])
         problems.append(f"R-hat could not be computed ({missing}): run more draws")
     if a["ess_bulk_min"] < ESS_MIN:
-        problems.append(
-            f"bulk ESS down to {a['ess_bulk_min']:.0f} ({table['ess_bulk'].idxmin()}) < {ESS_MIN}"
-        )
+        worst = where("ess_bulk", table["ess_bulk"].idxmin())
+        problems.append(f"bulk ESS down to {a['ess_bulk_min']:.0f} ({worst}) < {ESS_MIN}")
     if a["ess_tail_min"] < ESS_MIN:
-        problems.append(
-            f"tail ESS down to {a['ess_tail_min']:.0f} ({table['ess_tail'].idxmin()}) < {ESS_MIN}"
-        )
+        worst = where("ess_tail", table["ess_tail"].idxmin())
+        problems.append(f"tail ESS down to {a['ess_tail_min']:.0f} ({worst}) < {ESS_MIN}")
     if a["divergences"]:
         problems.append(f"{a['divergences']} divergent transition(s)")
     if a["max_treedepth_hits"]:
@@ -351,6 +367,12 @@ def failure_message(table: pd.DataFrame) -> str:
             if a.get("checkpoints")
             else "the residuals are very heavy-tailed; look for outlying runs, or curves whose "
             "losses are in different units, before trusting the law."
+        )
+    if renamed:
+        advice += (
+            " The checks read the coordinates the sampler moves (a sampled site beside the "
+            "summary's name); summary() computes R-hat and ESS of the natural parameters "
+            "themselves, which can pass where these fail."
         )
     return "The fit failed its diagnostics: " + "; ".join(problems) + advice
 

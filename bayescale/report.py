@@ -302,6 +302,12 @@ def report(
     )
     a = diag.attrs
     diag_table = checks(diag)
+    # each value as precise as its check: an R-hat of 1.0104 is a failure, not "1.01"
+    digits = {"max R-hat": "{:.4f}", "min E-BFMI": "{:.3f}", "Pareto k-hat": "{:.3f}"}
+    diag_table["value"] = [
+        digits.get(check, "{:.0f}").format(v) if np.isfinite(v) else str(v)
+        for check, v in zip(diag_table["check"], diag_table["value"].astype(float), strict=True)
+    ]
     sections.append(("Diagnostics", format_report(diag), [], diag_table))
 
     table.to_csv(out / "parameters.csv", index=False)

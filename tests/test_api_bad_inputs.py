@@ -363,3 +363,29 @@ def test_report_figures_are_readable(family_post):
     assert ppc.get_xlabel() == "loss (nats/token)"
     assert ppc.get_legend().get_texts()[0].get_text() == "observed"
     assert "LOO-PIT value" in bs.plotting.plot_loo_pit(family_post).axes[0].get_xlabel()
+
+
+def test_a_failed_check_names_the_sampled_site_behind_the_summary_name():
+    # the message said "R-hat up to 1.019 (A_family[f3])" while summary() printed 1.001 for it:
+    # the checks read the sampled coordinate r_a__family[f3]
+    from bayescale.diagnostics import failure_message
+
+    table = pd.DataFrame(
+        {"ess_bulk": [900.0, 212.0], "ess_tail": [800.0, 700.0], "r_hat": [1.0104, 1.002]},
+        index=["A_family[f3]", "B"],
+    )
+    table.attrs.update(
+        method="nuts",
+        rhat_max=1.0104,
+        ess_bulk_min=212.0,
+        ess_tail_min=700.0,
+        divergences=0,
+        max_treedepth_hits=0,
+        bfmi_min=0.9,
+        nu_median=8.0,
+        worst_sites={"r_hat": "r_a__family[f3]", "ess_bulk": "B", "ess_tail": "A_family[f3]"},
+    )
+    text = failure_message(table)
+    assert "R-hat up to 1.0104 (A_family[f3], sampled as r_a__family[f3]) > 1.01" in text
+    assert "bulk ESS down to 212 (B) < 400" in text
+    assert "summary() computes R-hat and ESS of the natural parameters" in text
