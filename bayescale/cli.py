@@ -1,7 +1,8 @@
 """Command line: ``bayescale fit | summary | predict | frontier | report | backtest | ...``.
 
 The verbs: ``fit``, ``summary``, ``predict``, ``frontier``, ``report``, ``backtest``,
-``pooling`` (does pooling help a new group?) and ``datasets``.
+``pooling`` (does pooling help a new group?), ``pool-prior`` (the extrapolation error's prior
+across your own ladders or curves) and ``datasets``.
 
 Every mistake (a bad argument, an unreadable file, a table the model cannot fit) exits with
 status 2 and one line naming the problem and the fix; a fit that fails its diagnostics exits 3
@@ -769,9 +770,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             raise UsageError(f"--group {args.group!r} is not a column: {list(df.columns)}")
         splits = calibration.splits_leave_group_out(df, args.group)
     print(f"Backtest on {source} ({len(df)} rows), split: {args.split}")
-    table = calibration.backtest(model, df, splits, draws=args.draws, seed=args.seed)
+    table = calibration.backtest(
+        model, df, splits, dataset=source, draws=args.draws, seed=args.seed
+    )
     pd.set_option("display.width", 160)
-    shown = table.drop(columns=["data_warnings", *calibration.coverage_columns(table, ranges=True)])
+    hidden = ["dataset", "data_warnings", *calibration.coverage_columns(table, ranges=True)]
+    shown = table.drop(columns=hidden)  # the dataset is the header's
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     for _, row in table.iterrows():
         for level in (0.5, 0.9):
@@ -1007,7 +1011,9 @@ def _table_options(p: argparse.ArgumentParser, drop_within: str = "") -> None:
         metavar="PARAM=GROUP",
         help="random effects, e.g. E=family A=family",
     )
-    p.add_argument("--seed", type=at_least(0, MAX_SEED), default=0)
+    p.add_argument(
+        "--seed", type=at_least(0, MAX_SEED), default=0, help="random seed of the fits and draws"
+    )
     p.add_argument(
         "--drop-highest-loss",
         type=at_least(0),
@@ -1041,8 +1047,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _table_options(f)
     _columns_option(f, "params='Model Size' loss=val_loss")
-    f.add_argument("--likelihood", choices=["student_t", "normal"])
-    f.add_argument("--scale", choices=["log", "linear", "logit"])
+    f.add_argument(
+        "--likelihood",
+        choices=["student_t", "normal"],
+        help="the noise around the law (default: student_t, or the preset's)",
+    )
+    f.add_argument(
+        "--scale",
+        choices=["log", "linear", "logit"],
+        help="the scale the noise acts on (default: log, or the preset's; logit for "
+        "accuracies and error rates)",
+    )
     f.add_argument(
         "--extrapolation",
         choices=list(EXTRAPOLATION_MODES),
@@ -1057,14 +1072,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="the prior of the learned error's scales, in place of the shipped prior across "
         "public ladders: a file `bayescale pool-prior` wrote from your own ladders or curves",
     )
-    f.add_argument("--chains", type=at_least(1), default=4)
+    f.add_argument("--chains", type=at_least(1), default=4, help="independent chains")
     f.add_argument(
         "--draws",
         type=at_least(MIN_DRAWS),
         default=1000,
         help="draws per chain (R-hat and ESS need a few)",
     )
-    f.add_argument("--warmup", type=at_least(0), default=1000)
+    f.add_argument(
+        "--warmup", type=at_least(0), default=1000, help="NUTS warmup (tuning) steps per chain"
+    )
     f.add_argument(
         "--target-accept",
         type=probability,
@@ -1109,10 +1126,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="training compute in FLOP (with --N or --D: the other follows from the cost)",
     )
     q.add_argument("--points", help="a CSV of points (columns N, D or params, tokens, ...)")
-    q.add_argument("--group", nargs="*", type=key_value("COLUMN=LABEL"), metavar="COLUMN=LABEL")
-    q.add_argument("--kind", choices=["predictive", "mean"], default="predictive")
+    q.add_argument(
+        "--group",
+        nargs="*",
+        type=key_value("COLUMN=LABEL"),
+        metavar="COLUMN=LABEL",
+        help="the group of the points (family=f1); a group column left out is a new group",
+    )
+    q.add_argument(
+        "--kind",
+        choices=["predictive", "mean"],
+        default="predictive",
+        help="predictive: a new run's loss, noise included; mean: the law's loss",
+    )
     q.add_argument("--prob", type=probability, default=PROB, help="interval probability")
-    q.add_argument("--new-groups", action="store_true")
+    q.add_argument("--new-groups", action="store_true", help="allow a group label not fitted")
     q.set_defaults(func=cmd_predict)
 
     fr = sub.add_parser(
@@ -1122,7 +1150,13 @@ def build_parser() -> argparse.ArgumentParser:
     fr.add_argument("--compute", type=positive, nargs="+", required=True, help="budgets in FLOP")
     fr.add_argument("--target", type=positive, help="target loss: report P(loss < target)")
     fr.add_argument("--prob", type=probability, default=PROB, help="band probability")
-    fr.add_argument("--group", nargs="*", type=key_value("COLUMN=LABEL"), metavar="COLUMN=LABEL")
+    fr.add_argument(
+        "--group",
+        nargs="*",
+        type=key_value("COLUMN=LABEL"),
+        metavar="COLUMN=LABEL",
+        help="the group whose frontier (family=f1); a group column left out is a new group",
+    )
     fr.add_argument("--plot", type=figure_path, help="write the frontier figure here (PNG/PDF)")
     fr.add_argument("--new-groups", action="store_true", help="allow a group label not fitted")
     fr.set_defaults(func=cmd_frontier)
@@ -1140,7 +1174,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the data (e.g. N for --law power; an upstream loss below the data's for a link)",
     )
     r.add_argument("--backtest", help="a backtest table (CSV from `bayescale backtest --out`)")
-    r.add_argument("--title")
+    r.add_argument("--title", help="the report's title (default: the law and the rows)")
     r.add_argument("--quiet", action="store_true", help="no phase messages")
     r.set_defaults(func=cmd_report)
 
@@ -1169,7 +1203,9 @@ def build_parser() -> argparse.ArgumentParser:
         "to hold out, one backtest each (default: 2 and 4, or 2 on a ladder of fewer than six)",
     )
     _columns_option(b, "params='Model Size' loss=val_loss")
-    b.add_argument("--draws", type=at_least(MIN_DRAWS), default=1000)
+    b.add_argument(
+        "--draws", type=at_least(MIN_DRAWS), default=1000, help="draws per chain of each fit"
+    )
     b.add_argument("--out", help="write the table as CSV")
     b.set_defaults(func=cmd_backtest)
 
@@ -1195,8 +1231,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _columns_option(pl, "params='Model Size' loss=val_loss")
     pl.add_argument("--choose", action="store_true", help="also choose the effects by LOO")
-    pl.add_argument("--draws", type=at_least(MIN_DRAWS), default=1000)
-    pl.add_argument("--method", choices=list(METHODS), default="auto")
+    pl.add_argument(
+        "--draws", type=at_least(MIN_DRAWS), default=1000, help="draws per chain of each fit"
+    )
+    pl.add_argument(
+        "--method",
+        choices=list(METHODS),
+        default="auto",
+        help="nuts, psis, or auto (psis, NUTS where its check fails)",
+    )
     pl.add_argument("--out", help="write the table as CSV")
     pl.add_argument("--figure", type=figure_path, help="draw error and coverage against k")
     pl.set_defaults(func=cmd_pooling)

@@ -87,6 +87,7 @@ def test_backtest_verb(tmp_path, capsys):
     table = pd.read_csv(tmp_path / "bt.csv")
     row = table.iloc[0]
     assert {"calibrated_0.9_lo", "calibrated_0.9_hi", "coverage_0.9_p"} <= set(table)
+    assert (table["dataset"] == str(csv)).all()  # it was written empty
     # the ranges are printed as sentences, not as columns of the printed table
     assert "calibrated_0.9_lo" not in text and "coverage_0.9_p" not in text
     assert f"{row['calibrated_0.9_lo']:.2f}-{row['calibrated_0.9_hi']:.2f}" in text
@@ -287,3 +288,22 @@ def test_pool_prior_drops_the_highest_losses_of_each_ladder(tmp_path, capsys, mo
     assert sorted(seen) == ["c0", "c1", "c2", "short"] and len(seen["c1"]) == 12
     assert main([*args, "--drop-highest-loss", "12", "--out", str(tmp_path / "p.json")]) == 2
     assert "leaves no ladder with a row" in capsys.readouterr().err
+
+
+def test_every_option_says_what_it_does_and_its_default():
+    """``--help`` lists each option's default (docs/reports.md says so); argparse shows it only
+    for an option with a help text, and --chains, --warmup, --seed and others had none."""
+    import argparse
+
+    from bayescale.cli import build_parser
+
+    def options(parser, verb=""):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from options(sub, name)
+            elif action.option_strings and action.dest != "help":
+                yield verb, action
+
+    bare = [f"{verb} {a.option_strings[0]}" for verb, a in options(build_parser()) if not a.help]
+    assert not bare
