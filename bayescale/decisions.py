@@ -18,9 +18,11 @@ import numpy as np
 import pandas as pd
 
 from bayescale import arguments
+from bayescale.data import DEFAULT_COLUMNS
 from bayescale.defaults import PROB
 from bayescale.frontier import _cost, frontier, frontier_draws
 from bayescale.isoflop import PARABOLA_BIAS, parabola_minimum, profiles
+from bayescale.laws.base import INPUTS
 from bayescale.posterior import ScalingPosterior
 from bayescale.prediction import KINDS, keys
 
@@ -340,7 +342,8 @@ def value_of_runs(
     post : ScalingPosterior
         A fit of a law of ``N`` and ``D``.
     candidates : pandas.DataFrame
-        Columns ``N`` and ``D`` (one row per candidate run).
+        Columns ``N`` and ``D``, or the fitted table's names for them (``params`` and
+        ``tokens`` by default), one row per candidate run.
     target_compute : float
         The budget whose optimal loss ``L*`` we want to pin down.
     n_sims : int
@@ -385,10 +388,17 @@ def value_of_runs(
             f"candidates must be a pandas DataFrame with columns N and D, got "
             f"{type(candidates).__name__}."
         )
+    # the inputs by name (N, D) or by the fitted table's columns (params, tokens, or as mapped)
+    mapped = {**DEFAULT_COLUMNS, **dict(post.model.columns or {})}
+    found = {}
     for col in ("N", "D"):
-        if col not in candidates:
-            raise ValueError(f"candidates needs columns N and D; missing {col!r}.")
-        arguments.budgets(candidates[col], f"candidates[{col!r}]")
+        name = col if col in candidates else mapped[INPUTS[col]]
+        if name not in candidates:
+            raise ValueError(
+                f"candidates needs a column {col!r} (or {mapped[INPUTS[col]]!r}, as the fitted "
+                f"table names it); it has {list(candidates.columns)}."
+            )
+        found[col] = arguments.budgets(candidates[name], f"candidates[{name!r}]")
     target_compute = arguments.positive(target_compute, "target_compute")
     n_sims = arguments.count(n_sims, "n_sims")
     max_draws = arguments.count(max_draws, "max_draws")
@@ -402,7 +412,7 @@ def value_of_runs(
     q = frontier_draws(pred, np.array([float(target_compute)]), k_front)
     q = np.asarray(q["loss_opt"][..., 0]).ravel()
     keep = np.linspace(0, q.size - 1, min(max_draws, q.size)).astype(int)
-    x = {"N": candidates["N"].to_numpy(float), "D": candidates["D"].to_numpy(float)}
+    x = {col: np.asarray(v, float) for col, v in found.items()}
     loc = pred.location(x, k_loc)  # (chain, draw, K)
     y = pred.observe(loc, k_obs)  # each draw's own outcome
     s, n_cand = q.size, len(candidates)

@@ -389,3 +389,16 @@ def test_a_failed_check_names_the_sampled_site_behind_the_summary_name():
     assert "R-hat up to 1.0104 (A_family[f3], sampled as r_a__family[f3]) > 1.01" in text
     assert "bulk ESS down to 212 (B) < 400" in text
     assert "summary() computes R-hat and ESS of the natural parameters" in text
+
+
+def test_value_of_runs_reads_candidates_named_as_the_fitted_table(family_post):
+    # a runs table's params/tokens columns were refused ("candidates needs columns N and D")
+    by_input = pd.DataFrame({"N": [1e9, 3e8], "D": [2e10, 5e10]})
+    by_column = by_input.rename(columns={"N": "params", "D": "tokens"})
+    kw = {"target_compute": 1e21, "n_sims": 50, "max_draws": 200, "family": "f0"}
+    a = bs.value_of_runs(family_post, by_input, **kw)
+    b = bs.value_of_runs(family_post, by_column, **kw)
+    np.testing.assert_allclose(a["sd_expected"], b["sd_expected"])
+    assert list(b.columns[:2]) == ["params", "tokens"]
+    with pytest.raises(ValueError, match=r"a column 'D' \(or 'tokens'"):
+        bs.value_of_runs(family_post, by_column.drop(columns="tokens"), **kw)
