@@ -261,6 +261,27 @@ def _centred_run_scale_mixes_slowly(table: pd.DataFrame) -> bool:
     return bool(fails_rhat or fails_ess)
 
 
+def rhat_text(rhat: float) -> str:
+    """Return an R-hat as text, with the digits that show which side of the check it is on.
+
+    Four decimals, more where those would print the threshold for a value above it
+    (``1.01004`` is a failure, not ``1.0100``).
+
+    Examples
+    --------
+    >>> from bayescale.diagnostics import rhat_text
+    >>> rhat_text(1.00213), rhat_text(1.010042), rhat_text(float("nan"))
+    ('1.0021', '1.01004', 'nan')
+    """
+    if not np.isfinite(rhat):
+        return str(rhat)
+    for digits in range(4, 9):
+        text = f"{rhat:.{digits}f}"
+        if (float(text) > RHAT_MAX) == (rhat > RHAT_MAX):
+            return text
+    return text
+
+
 def failure_message(table: pd.DataFrame) -> str:
     """One paragraph saying which checks failed and what to try.
 
@@ -320,7 +341,7 @@ def failure_message(table: pd.DataFrame) -> str:
 
     if a["rhat_max"] > RHAT_MAX:
         worst = where("r_hat", table["r_hat"].idxmax())
-        problems.append(f"R-hat up to {a['rhat_max']:.4f} ({worst}) > {RHAT_MAX}")
+        problems.append(f"R-hat up to {rhat_text(a['rhat_max'])} ({worst}) > {RHAT_MAX}")
     elif table["r_hat"].isna().any():
         missing = ", ".join(table.index[table["r_hat"].isna()][:3])
         problems.append(f"R-hat could not be computed ({missing}): run more draws")
@@ -452,7 +473,7 @@ def format_report(table: pd.DataFrame) -> str:
             f"importance ESS {a['ess_importance']:.0f}"
         )
     return (
-        f"diagnostics {status}: max R-hat {a['rhat_max']:.4f}, min bulk ESS "
+        f"diagnostics {status}: max R-hat {rhat_text(a['rhat_max'])}, min bulk ESS "
         f"{a['ess_bulk_min']:.0f}, min tail ESS {a['ess_tail_min']:.0f}, divergences "
         f"{a['divergences']}, max-tree-depth hits {a['max_treedepth_hits']}, "
         f"min E-BFMI {a['bfmi_min']:.2f}"

@@ -21,7 +21,7 @@ from bayescale import arguments
 from bayescale.calibration import coverage_columns
 from bayescale.data import DEFAULT_COLUMNS, compute_of
 from bayescale.decisions import decision_table
-from bayescale.diagnostics import checks, format_report
+from bayescale.diagnostics import checks, format_report, rhat_text
 from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS
 from bayescale.plotting import (
@@ -303,9 +303,13 @@ def report(
     a = diag.attrs
     diag_table = checks(diag)
     # each value as precise as its check: an R-hat of 1.0104 is a failure, not "1.01"
-    digits = {"max R-hat": "{:.4f}", "min E-BFMI": "{:.3f}", "Pareto k-hat": "{:.3f}"}
+    digits = {"min E-BFMI": "{:.3f}", "Pareto k-hat": "{:.3f}"}
     diag_table["value"] = [
-        digits.get(check, "{:.0f}").format(v) if np.isfinite(v) else str(v)
+        rhat_text(v)
+        if check == "max R-hat"
+        else digits.get(check, "{:.0f}").format(v)
+        if np.isfinite(v)
+        else str(v)
         for check, v in zip(diag_table["check"], diag_table["value"].astype(float), strict=True)
     ]
     sections.append(("Diagnostics", format_report(diag), [], diag_table))
