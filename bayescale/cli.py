@@ -775,7 +775,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     )
     pd.set_option("display.width", 160)
     hidden = ["dataset", "data_warnings", *calibration.coverage_columns(table, ranges=True)]
-    shown = table.drop(columns=hidden)  # the dataset is the header's
+    shown = table.drop(columns=hidden, errors="ignore")  # the dataset is the header's
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     for _, row in table.iterrows():
         for level in (0.5, 0.9):

@@ -267,6 +267,16 @@ def rhat_text(rhat: float) -> str:
     Four decimals, more where those would print the threshold for a value above it
     (``1.01004`` is a failure, not ``1.0100``).
 
+    Parameters
+    ----------
+    rhat : float
+        The R-hat.
+
+    Returns
+    -------
+    str
+        The value with four to eight decimals (``"nan"`` where it is not finite).
+
     Examples
     --------
     >>> from bayescale.diagnostics import rhat_text
