@@ -72,7 +72,10 @@ def parameter_table(post: ScalingPosterior, prob: float = PROB) -> pd.DataFrame:
         One row per parameter of :meth:`ScalingPosterior.parameter_names`, one per level for
         a group effect (``A_family[f0]``): ``parameter``, ``median``, ``lower``, ``upper``,
         ``r_hat`` and ``ess_bulk``. :func:`report` writes it as ``parameters.csv`` and
-        ``parameters.tex``.
+        ``parameters.tex``. ``r_hat`` and ``ess_bulk`` are :func:`bayescale.diagnose`'s: those
+        of the sampled coordinate behind the parameter (its log, a non-centred offset), which
+        decide whether the fit passes; :meth:`ScalingPosterior.summary` gives the natural
+        parameter's own, which can differ.
 
     Examples
     --------
@@ -252,7 +255,10 @@ def report(
     sections.append(
         (
             "Parameters",
-            f"Medians with central 50 % and {prob:.0%} intervals.",
+            f"Medians with central 50 % and {100 * prob:.0f} % intervals. R-hat and bulk ESS "
+            "are the diagnostics' own: of the coordinate the sampler moves behind each "
+            "parameter (its log, or a non-centred offset), the worst over its levels; "
+            "summary() gives those of the parameters themselves, which can differ.",
             [_save(plot_forest(post), out, "forest")],
             table,
         )
