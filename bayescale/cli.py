@@ -770,9 +770,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             raise UsageError(f"--group {args.group!r} is not a column: {list(df.columns)}")
         splits = calibration.splits_leave_group_out(df, args.group)
     print(f"Backtest on {source} ({len(df)} rows), split: {args.split}")
-    table = calibration.backtest(
-        model, df, splits, dataset=source, draws=args.draws, seed=args.seed
-    )
+    name = args.dataset or (Path(args.data).name if args.data else "simulated ladder")
+    table = calibration.backtest(model, df, splits, dataset=name, draws=args.draws, seed=args.seed)
     pd.set_option("display.width", 160)
     hidden = ["dataset", "data_warnings", *calibration.coverage_columns(table, ranges=True)]
     shown = table.drop(columns=hidden, errors="ignore")  # the dataset is the header's
@@ -989,6 +988,16 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """Each option's default after its help, unless it has none or the help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default is None or "default:" in text or "(default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
 def _table_options(p: argparse.ArgumentParser, drop_within: str = "") -> None:
     """Where a command's table comes from, and its law (``fit`` and ``backtest``).
 
@@ -1036,7 +1045,7 @@ def _columns_option(p: argparse.ArgumentParser, example: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (defaults shown in ``--help``)."""
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = _DefaultsHelp
     p = argparse.ArgumentParser(
         prog="bayescale", description=__doc__, formatter_class=fmt, allow_abbrev=False
     )

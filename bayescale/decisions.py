@@ -393,6 +393,12 @@ def value_of_runs(
     found = {}
     for col in ("N", "D"):
         name = col if col in candidates else mapped[INPUTS[col]]
+        both = col in candidates and mapped[INPUTS[col]] in candidates
+        if both and not candidates[col].equals(candidates[mapped[INPUTS[col]]]):
+            raise ValueError(
+                f"candidates has both {col!r} and {mapped[INPUTS[col]]!r}, and they differ: "
+                "keep one of them."
+            )
         if name not in candidates:
             raise ValueError(
                 f"candidates needs a column {col!r} (or {mapped[INPUTS[col]]!r}, as the fitted "

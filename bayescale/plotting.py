@@ -8,6 +8,7 @@ uniformity test, trace and rank, posterior predictive, prior against posterior) 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,8 @@ from bayescale.sites import terms_of
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+#: Most rows (levels) a forest plot draws of one variable; more are thinned evenly.
+FOREST_MAX_ROWS = 40
 #: Okabe-Ito colour-blind-safe palette.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 AXIS_LABELS = {
@@ -81,9 +84,14 @@ def _log_axes(ax: Any) -> None:
 
 def _metric_label(post: ScalingPosterior, column: str) -> str:
     """Return the y-axis label of a fit's metric: a loss in nats per token, else its column."""
-    if post.model.scale == "logit":  # an accuracy or error rate, between 0 and 1
+    if _loss_model(post).scale == "logit":  # an accuracy or error rate, between 0 and 1
         return f"{column} (a share from 0 to 1)"
     return "loss (nats/token)" if column == "loss" else column
+
+
+def _loss_model(post: Any) -> Any:
+    """Return the model of a fit's ``loss`` variable (a two-step fit's first step)."""
+    return getattr(post.model, "loss", post.model)
 
 
 def plot_fit(
@@ -691,7 +699,10 @@ def _arviz_figure(pc: Any, path: str | Path | None) -> Figure:
 
 
 def plot_forest(
-    post: ScalingPosterior, var_names: Sequence[str] | None = None, path: str | Path | None = None
+    post: ScalingPosterior,
+    var_names: Sequence[str] | None = None,
+    path: str | Path | None = None,
+    prob: float = PROB,
 ) -> Figure:
     """Forest plot of the natural parameters: a panel per parameter, its groups as rows.
 
@@ -707,11 +718,16 @@ def plot_forest(
         Variables of the posterior to draw (default: :meth:`ScalingPosterior.parameter_names`).
     path : str or Path, optional
         Where to save the figure.
+    prob : float
+        Probability of the thin central interval (the thick one is 50 %).
 
     Returns
     -------
     matplotlib.figure.Figure
-        Medians (circles) with central 50 % (thick) and ``PROB`` (thin) intervals.
+        Medians (circles) with central 50 % (thick) and ``prob`` (thin) intervals. A variable
+        of more than :data:`FOREST_MAX_ROWS` levels shows that many, evenly spread, and its
+        title says how many of how many; draws that are not finite are left out, and the title
+        says how many.
 
     Examples
     --------
@@ -720,8 +736,9 @@ def plot_forest(
     ['A', 'A_family']
     """
     arguments.sampled(post, "plot_forest")
+    prob = arguments.probability(prob, "prob")
     names = list(var_names or post.parameter_names())
-    posterior = post.posterior
+    posterior = post.tree["posterior"].to_dataset()
     missing = [n for n in names if n not in posterior.data_vars]
     if missing:
         raise SpecificationError(
@@ -740,13 +757,24 @@ def plot_forest(
             labels = [", ".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in index]
         else:
             labels = [""]
-        panels.append((name, labels, values))
+        title = name
+        if len(labels) > FOREST_MAX_ROWS:
+            keep = np.unique(np.linspace(0, len(labels) - 1, FOREST_MAX_ROWS).round().astype(int))
+            title = f"{name} ({keep.size} of {len(labels)} levels, evenly spread)"
+            labels, values = [labels[i] for i in keep], values[keep]
+        bad = int(np.sum(~np.isfinite(values)))
+        if bad:
+            title += f" ({bad} draws not finite, left out)"
+        panels.append((title, labels, values))
     heights = [0.6 + 0.3 * len(labels) for _, labels, _ in panels]
     fig = _figure(figsize=(6.5, 0.6 + sum(heights)), layout="constrained")
     axes = fig.subplots(len(panels), 1, squeeze=False, gridspec_kw={"height_ratios": heights})
-    tail = (1 - PROB) / 2
+    tail = (1 - prob) / 2
     for ax, (name, labels, values) in zip(axes[:, 0], panels, strict=True):
-        q = np.quantile(values, [tail, 0.25, 0.5, 0.75, 1 - tail], axis=1)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a level with no finite draw
+            finite = np.where(np.isfinite(values), values, np.nan)
+            q = np.nanquantile(finite, [tail, 0.25, 0.5, 0.75, 1 - tail], axis=1)
         y = np.arange(len(labels))[::-1]
         ax.hlines(y, q[0], q[4], color=PALETTE[0], lw=1.2)
         ax.hlines(y, q[1], q[3], color=PALETTE[0], lw=3.5)
@@ -756,7 +784,7 @@ def plot_forest(
         ax.set_title(name, loc="left", fontsize=10)
         ax.grid(True, axis="x", alpha=0.25)
         ax.tick_params(axis="y", length=0)
-    fig.suptitle(f"Posterior medians, 50 % and {100 * PROB:.0f} % intervals", fontsize=10)
+    fig.suptitle(f"Posterior medians, 50 % and {100 * prob:.0f} % intervals", fontsize=10)
     return _save(fig, path)
 
 
@@ -827,7 +855,7 @@ def plot_ppc(post: ScalingPosterior, path: str | Path | None = None) -> Figure:
     fig = pc.viz["figure"].item()
     from matplotlib.lines import Line2D
 
-    column = dict(post.model.columns or {}).get("loss", "loss")
+    column = dict(_loss_model(post).columns or {}).get("loss", "loss")
     for ax in fig.axes:
         ax.set_title("Fitted losses against replicated ones")
         ax.set_xlabel(_metric_label(post, column))

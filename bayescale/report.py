@@ -131,7 +131,7 @@ def _latex(table: pd.DataFrame, prob: float) -> str:
         name = r["parameter"].replace("_", "\\_")
         lines.append(
             f"{name} & {_fmt(r['median'])} & [{_fmt(r['lower'])}, {_fmt(r['upper'])}] "
-            f"& {r['r_hat']:.3f} & {r['ess_bulk']:.0f} \\\\"
+            f"& {rhat_text(r['r_hat'])} & {r['ess_bulk']:.0f} \\\\"
         )
     lines += ["\\bottomrule", "\\end{tabular}"]
     return "\n".join(lines) + "\n"
@@ -256,11 +256,11 @@ def report(
         (
             "Parameters",
             f"Medians with central 50 % and {100 * prob:.0f} % intervals. R-hat and bulk ESS "
-            "are the diagnostics' own: of the coordinate the sampler moves behind each "
-            "parameter (its log, or a non-centred offset), the worst over its levels; "
-            "summary() gives those of the parameters themselves, which can differ.",
-            [_save(plot_forest(post), out, "forest")],
-            table,
+            "are the diagnostics' own: each row's worst over the parameter and the coordinate "
+            "the sampler moves behind it (its log, or a non-centred offset), which decide the "
+            "check; summary() gives the parameter's own, which can differ.",
+            [_save(plot_forest(post, prob=prob), out, "forest")],
+            table.assign(r_hat=table["r_hat"].map(rhat_text)),
         )
     )
     if post.model.effects:

@@ -363,6 +363,16 @@ def test_report_figures_are_readable(family_post):
     assert ppc.get_xlabel() == "loss (nats/token)"
     assert ppc.get_legend().get_texts()[0].get_text() == "observed"
     assert "LOO-PIT value" in bs.plotting.plot_loo_pit(family_post).axes[0].get_xlabel()
+    # the interval's probability is the caller's; a long effect is thinned, and says so
+    fig = bs.plotting.plot_forest(family_post, var_names=["E"], prob=0.8)
+    assert "80 % intervals" in fig.get_suptitle()
+    many = bs.simulate_ladder(budgets=(1e18, 1e19), sizes_per_budget=3, families=45, seed=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wide = bs.fit(bs.Model(effects={"E": "family"}), many, method="psis", seed=0, draws=200)
+    ax = bs.plotting.plot_forest(wide, var_names=["E_family"]).axes[0]
+    assert ax.get_title(loc="left") == "E_family (40 of 45 levels, evenly spread)"
+    assert len(ax.get_yticklabels()) == 40
 
 
 def test_a_failed_check_names_the_sampled_site_behind_the_summary_name():
@@ -402,3 +412,5 @@ def test_value_of_runs_reads_candidates_named_as_the_fitted_table(family_post):
     assert list(b.columns[:2]) == ["params", "tokens"]
     with pytest.raises(ValueError, match=r"a column 'D' \(or 'tokens'"):
         bs.value_of_runs(family_post, by_column.drop(columns="tokens"), **kw)
+    with pytest.raises(ValueError, match="both 'N' and 'params', and they differ"):
+        bs.value_of_runs(family_post, by_column.assign(N=[1e9, 1e9]), **kw)

@@ -87,7 +87,7 @@ def test_backtest_verb(tmp_path, capsys):
     table = pd.read_csv(tmp_path / "bt.csv")
     row = table.iloc[0]
     assert {"calibrated_0.9_lo", "calibrated_0.9_hi", "coverage_0.9_p"} <= set(table)
-    assert (table["dataset"] == str(csv)).all()  # it was written empty
+    assert (table["dataset"] == csv.name).all()  # it was written empty
     # the ranges are printed as sentences, not as columns of the printed table
     assert "calibrated_0.9_lo" not in text and "coverage_0.9_p" not in text
     assert f"{row['calibrated_0.9_lo']:.2f}-{row['calibrated_0.9_hi']:.2f}" in text

@@ -170,3 +170,10 @@ def test_tree_only_checks_take_a_two_step_fit(joint_fit):
     assert np.all((pit >= 0) & (pit <= 1))
     fig = bs.plotting.plot_loo_pit(joint_fit)
     plt.close(fig)
+    # the forest and the predictive check read the tree and the loss step's settings (a
+    # two-step fit has no posterior attribute and no columns of its own)
+    names = [n for n in ("E", "alpha") if n in joint_fit.tree["posterior"]]
+    assert [ax.get_title(loc="left") for ax in bs.plotting.plot_forest(joint_fit, names).axes] == (
+        names
+    )
+    assert bs.plotting.plot_ppc(joint_fit).axes[0].get_xlabel()
