@@ -998,6 +998,17 @@ class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def _group_labels_option(p: argparse.ArgumentParser, what: str) -> None:
+    """``--group COLUMN=LABEL ...``: the group a prediction is for (predict, frontier)."""
+    p.add_argument(
+        "--group",
+        nargs="*",
+        type=key_value("COLUMN=LABEL"),
+        metavar="COLUMN=LABEL",
+        help=f"{what} (family=f1); a group column left out is a new group",
+    )
+
+
 def _table_options(p: argparse.ArgumentParser, drop_within: str = "") -> None:
     """Where a command's table comes from, and its law (``fit`` and ``backtest``).
 
@@ -1135,13 +1146,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="training compute in FLOP (with --N or --D: the other follows from the cost)",
     )
     q.add_argument("--points", help="a CSV of points (columns N, D or params, tokens, ...)")
-    q.add_argument(
-        "--group",
-        nargs="*",
-        type=key_value("COLUMN=LABEL"),
-        metavar="COLUMN=LABEL",
-        help="the group of the points (family=f1); a group column left out is a new group",
-    )
+    _group_labels_option(q, "the group of the points")
     q.add_argument(
         "--kind",
         choices=["predictive", "mean"],
@@ -1159,13 +1164,7 @@ def build_parser() -> argparse.ArgumentParser:
     fr.add_argument("--compute", type=positive, nargs="+", required=True, help="budgets in FLOP")
     fr.add_argument("--target", type=positive, help="target loss: report P(loss < target)")
     fr.add_argument("--prob", type=probability, default=PROB, help="band probability")
-    fr.add_argument(
-        "--group",
-        nargs="*",
-        type=key_value("COLUMN=LABEL"),
-        metavar="COLUMN=LABEL",
-        help="the group whose frontier (family=f1); a group column left out is a new group",
-    )
+    _group_labels_option(fr, "the group whose frontier")
     fr.add_argument("--plot", type=figure_path, help="write the frontier figure here (PNG/PDF)")
     fr.add_argument("--new-groups", action="store_true", help="allow a group label not fitted")
     fr.set_defaults(func=cmd_frontier)
