@@ -72,7 +72,8 @@ def test_a_custom_law_refuses_discrete_priors_and_bad_effect_scales():
 def test_backtest_checks_every_row_and_every_split(runs):
     bad_test_row = runs.copy()
     bad_test_row.loc[bad_test_row.index[-1], "loss"] = -1.0  # a held-out row: was scored
-    with pytest.raises(bs.DataError, match="loss"):
+    last = bad_test_row.index[-1]
+    with pytest.raises(bs.DataError, match=rf"'loss' \(loss\) must lie in .* at rows \[{last}\]"):
         bs.backtest(bs.Model(), bad_test_row, method="psis")
     n = len(runs)
     cases = [

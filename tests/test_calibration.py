@@ -155,9 +155,16 @@ def test_splits():
     assert set(df["params"][s.test]) == set(np.sort(df["params"].unique())[-2:])
     groups = cal.splits_leave_group_out(df, "family")
     assert [g.name for g in groups] == [f"leave out family=f{i}" for i in range(3)]
+    for i, g in enumerate(groups):
+        assert (g.test == (df["family"] == f"f{i}").to_numpy()).all()
+        assert (g.train == ~g.test).all()
     curves = df.assign(run=df["family"], step=df["tokens"])
     s = cal.split_curve_tail(curves, bs.Model(run="run"), 0.25)
     assert 0.2 < s.test.mean() < 0.3
+    # per run, every held-out checkpoint comes after every fitted one
+    held = curves[s.test].groupby("run")["tokens"].min()
+    kept = curves[s.train].groupby("run")["tokens"].max()
+    assert (held > kept.loc[held.index]).all() and set(held.index) == set(curves["run"])
 
 
 def test_discrepancy_grid_and_extrapolation():
@@ -218,6 +225,13 @@ def test_loo_pit(epoch_fit):
     pit = cal.loo_pit(epoch_fit)
     assert pit.shape == (240,) and np.all((pit >= 0) & (pit <= 1))
     assert "posterior_predictive" in epoch_fit.tree.children
+    # each value is its own row's: close to the plain PIT of the row against the replicated
+    # losses (leaving one of 240 runs out moves it little), and roughly uniform on this fit
+    rep = epoch_fit.tree["posterior_predictive"]["loss"]
+    obs = epoch_fit.tree["observed_data"]["loss"]
+    raw = (rep < obs).mean(("chain", "draw")).values
+    assert np.corrcoef(pit, raw)[0, 1] > 0.95
+    assert 0.75 < np.mean((pit > 0.05) & (pit < 0.95)) < 0.99
     fig = bs.plotting.plot_loo_pit(epoch_fit)
     assert fig.axes
 

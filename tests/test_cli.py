@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import bayescale as bs
 from bayescale.cli import main
 
 
@@ -19,9 +20,15 @@ def fitted(tmp_path_factory):
 @pytest.mark.slow
 def test_main_job_writes_fit_summary_and_figure(fitted, capsys):
     code, out = fitted
-    assert code in (0, 3)  # 3: the fit ran but failed a diagnostic (printed as a warning)
     for name in ("fit.nc", "summary.csv", "fit.png"):
         assert (out / name).stat().st_size > 0
+    # 3: the fit ran but failed a diagnostic (printed as a warning); 0 when it passed
+    ok = bs.load_posterior(out / "fit.nc").diagnostics(warn=False).attrs["ok"]
+    assert code == (0 if ok else 3)
+    summary = pd.read_csv(out / "summary.csv", index_col=0)
+    # the law's parameters and the simulated ladder's family effects, with finite medians
+    assert {"E", "A", "B", "alpha", "beta", "E_family[f0]"} <= set(summary.index)
+    assert np.isfinite(summary.select_dtypes("number").to_numpy()).all()
 
 
 @pytest.mark.slow

@@ -160,7 +160,7 @@ def test_unknown_label_in_predict_is_an_error(hierarchy_fit):
         hierarchy_fit.predict(N=1e9, D=2e10, family="fX")
     with pytest.raises(bs.DataError, match=r"neither an input nor a group column"):
         hierarchy_fit.predict(N=1e9, D=2e10, familly="f1")
-    with pytest.raises(ValueError, match="needs"):
+    with pytest.raises(ValueError, match=r"predict needs D \(or tokens\) for the chinchilla law"):
         hierarchy_fit.predict(N=1e9)
 
 

@@ -68,12 +68,21 @@ def test_natural_roundtrip(law):
 
 @pytest.mark.parametrize("law", LAWS, ids=lambda law: f"{law.name}-{law.inputs}")
 def test_mean_is_vectorised_over_draws(law):
+    # distinct draws: a law that mixed up, transposed or reduced over them would disagree with
+    # the law evaluated one draw at a time
+    rng = np.random.default_rng(0)
     theta = {
-        p.name: jnp.full((3, 2, 1), float(law.prior(p.name, SCALE).mean)) for p in law.parameters
+        p.name: float(law.prior(p.name, SCALE).mean) + 0.01 * rng.standard_normal((3, 2, 1))
+        for p in law.parameters
     }
-    out = law.mean(theta, law.centre(X, SCALE), SCALE)
+    x = law.centre(X, SCALE)
+    out = np.asarray(law.mean({k: jnp.asarray(v) for k, v in theta.items()}, x, SCALE))
     assert out.shape == (3, 2, 7)
-    assert np.all(np.isfinite(np.asarray(out)))
+    assert np.all(np.isfinite(out))
+    for i, j in np.ndindex(3, 2):
+        one = law.mean({k: jnp.asarray(v[i, j, 0]) for k, v in theta.items()}, x, SCALE)
+        np.testing.assert_allclose(out[i, j], np.asarray(one), rtol=1e-12)
+    assert not np.allclose(out[0, 0], out[2, 1])
 
 
 @pytest.mark.parametrize("name", sorted(NATURAL))
