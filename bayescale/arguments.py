@@ -191,6 +191,21 @@ def derived_seed(seed: int, offset: int) -> int:
     return (int(seed) + int(offset)) % (MAX_SEED + 1)
 
 
+def all_numbers(values: Any) -> bool:
+    """Return whether every entry of ``values`` is a real number (not a bool, text or date).
+
+    Examples
+    --------
+    >>> all_numbers([1, 2.5, np.float32(3)]), all_numbers([1e9, True]), all_numbers("1e9")
+    (True, False, False)
+    """
+    flat = np.asarray(values, dtype=object).ravel()
+    return all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+        for v in flat
+    )
+
+
 def budgets(compute: Any, name: str = "compute") -> np.ndarray:
     """Return budgets in FLOP as a non-empty 1-D float array, each finite and > 0.
 
@@ -200,9 +215,11 @@ def budgets(compute: Any, name: str = "compute") -> np.ndarray:
         When a budget is not a number, is not finite or > 0, when none is given, or when they
         are not a number or a flat list of numbers.
     """
+    if np.asarray(compute).dtype.kind in "bUSO" and not all_numbers(compute):
+        raise ValueError(f"{name}={compute!r}: give numbers (budgets in FLOP), not text or True.")
     try:
         c = np.atleast_1d(np.asarray(compute, dtype=float))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name}={compute!r}: give numbers.") from None
     if c.ndim != 1:
         raise ValueError(f"{name} has shape {c.shape}: give one budget or a flat list of them.")
@@ -215,6 +232,7 @@ def budgets(compute: Any, name: str = "compute") -> np.ndarray:
 
 __all__ = [
     "MAX_SEED",
+    "all_numbers",
     "budgets",
     "count",
     "derived_seed",

@@ -25,6 +25,7 @@ from bayescale.data import DEFAULT_COLUMNS, compute_of
 from bayescale.errors import ConvergenceWarning, DataError, DataWarning
 from bayescale.inference import NutsSettings, sample_nuts
 from bayescale.laws.base import INPUTS
+from bayescale.loo import require_psis_draws
 from bayescale.model import Model
 from bayescale.posterior import ScalingPosterior, with_predictive
 from bayescale.sites import NOISE_SITES, RUN, population_sites
@@ -763,6 +764,11 @@ def backtest(
     >>> splits = [split_by_compute(runs, model), split_by_size(runs, model)]
     >>> table = bs.backtest(model, runs, splits, chains=4)  # doctest: +SKIP
     """
+    if not isinstance(model, Model):
+        raise TypeError(
+            f"backtest takes a bs.Model first (the model to fit on each split), got a "
+            f"{type(model).__name__}; e.g. bs.backtest(bs.Model(), runs)."
+        )
     levels = arguments.probabilities(levels)
     _check_table(df, model)  # every row, test rows too, checked as a fit checks them
     if callable(splits) and not isinstance(splits, Split):
@@ -778,7 +784,13 @@ def backtest(
                 f"Split {split.name!r} leaves no {side} rows: choose a split with rows on both "
                 "sides."
             )
-        post, failed, data = fit_noting_warnings(model, train, **fit_kwargs)
+        try:
+            post, failed, data = fit_noting_warnings(model, train, **fit_kwargs)
+        except DataError as e:  # say which side of which split cannot be fitted
+            raise DataError(
+                f"Split {split.name!r} fits {len(train)} training row(s) of {len(df)}: {e} (or "
+                "keep more rows on the training side)"
+            ) from None
         draws = predict_rows(post, test, model)
         fit_ok = not failed
         try:
@@ -928,6 +940,7 @@ def loo_pit(post: ScalingPosterior) -> np.ndarray:
     True
     """
     arguments.sampled(post, "loo_pit")
+    require_psis_draws(post, "loo_pit")
     with_predictive(post)
     res = arviz_stats.loo_pit(post.tree, var_names=["loss"])
     return np.asarray(res["loss"].values)

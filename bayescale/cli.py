@@ -6,18 +6,20 @@ across your own ladders or curves) and ``datasets``.
 
 Every mistake (a bad argument, an unreadable file, a table the model cannot fit) exits with
 status 2 and one line naming the problem and the fix; a fit that fails its diagnostics exits 3
-(``fit``, ``summary`` and ``backtest`` alike). Set ``BAYESCALE_DEBUG=1`` to see tracebacks instead.
+(``fit``, ``summary``, ``backtest`` and ``pooling`` alike). Set ``BAYESCALE_DEBUG=1`` to see
+tracebacks instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +43,7 @@ from bayescale.fit import METHODS
 from bayescale.frontier import frontier
 from bayescale.frontier_backtest import frontier_backtest
 from bayescale.inference import NutsSettings
-from bayescale.laws.base import INPUT_OF_ROLE, INPUTS
+from bayescale.laws.base import INPUT_OF_ROLE, INPUTS, LINEAR_INPUTS
 from bayescale.model import EXTRAPOLATION_MODES, Model, load_posterior
 from bayescale.plotting import plot_fit, plot_frontier, plot_pooling
 from bayescale.report import report
@@ -140,6 +142,15 @@ def figure_path(text: str) -> Path:
 
 
 # -- reading and checking inputs ------------------------------------------------------------
+def _first_line(path: Path) -> str:
+    """Return the first line of a text file ('' when it cannot be read as text)."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as f:
+            return f.readline().rstrip("\r\n")
+    except OSError:
+        return ""
+
+
 def read_runs(path: Path) -> pd.DataFrame:
     """Read a CSV or parquet table of runs, refusing what would be misread.
 
@@ -153,6 +164,11 @@ def read_runs(path: Path) -> pd.DataFrame:
     try:
         if suffix == ".parquet":
             df = pd.read_parquet(path)
+        elif suffix == ".tsv" and "\t" not in (first := _first_line(path)) and "," in first:
+            raise UsageError(
+                f"{path} is named .tsv but its header {first[:40]!r} is comma-separated; name it "
+                ".csv (or save it tab-separated)"
+            )
         elif suffix in (".csv", ".txt", ".tsv"):
             df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
         else:
@@ -217,6 +233,21 @@ def read_runs(path: Path) -> pd.DataFrame:
             file=sys.stderr,
         )
         df.columns = stripped
+    # labels written 'f0, f1' after a ', ' separator: stripped as the names are, so that a
+    # --group family=f0 later finds them (--group strips its labels too)
+    padded = []
+    for column in df.columns:
+        values = df[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+            text = values.map(lambda v: v.strip() if isinstance(v, str) else v)
+            if not text.equals(values):
+                df[column] = text
+                padded.append(str(column))
+    if padded:
+        print(
+            f"note: text in column(s) {padded} read without its surrounding spaces",
+            file=sys.stderr,
+        )
     # Rows numbered from 1, the header not counted: every message that names a row (a NaN
     # loss in `fit`, a word in `predict --points`) then names the one a reader counts to.
     df.index = pd.RangeIndex(1, len(df) + 1)
@@ -341,8 +372,13 @@ def output_folder(path: str) -> Path:
     return out
 
 
-def writable_file(path: Path, option: str) -> Path:
-    """Check (before any work) that ``path`` can be written."""
+def writable_file(path: Path, option: str, data: str | None = None) -> Path:
+    """Check (before any work) that ``path`` can be written (and is not the ``data`` read)."""
+    if data and Path(data).exists() and path.exists() and path.samefile(data):
+        raise UsageError(
+            f"{option} {path} is the data file the command reads; give another file name (it "
+            "would be overwritten)"
+        )
     if path.is_dir():
         raise UsageError(f"{option} {path} is a folder; give a file name")
     if not path.parent.exists():
@@ -373,23 +409,29 @@ def group_labels(items: list[tuple[str, str]] | None) -> dict[str, str]:
     return out
 
 
-def cmd_fit(args: argparse.Namespace) -> int:
-    """Fit a model and write the posterior, a summary and a figure."""
-    created = not Path(args.out).exists()
-    out = output_folder(args.out)
+@contextlib.contextmanager
+def new_output_folder(path: str) -> Iterator[Path]:
+    """:func:`output_folder`, removed again if the work fails before writing into it."""
+    created = not Path(path).exists()
+    out = output_folder(path)
     try:
-        return _fit_into(args, out)
+        yield out
     except BaseException:  # a refused table or an interrupted fit leaves no empty folder
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()
         raise
 
 
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Fit a model and write the posterior, a summary and a figure."""
+    with new_output_folder(args.out) as out:
+        return _fit_into(args, out)
+
+
 def _fit_into(args: argparse.Namespace, out: Path) -> int:
     """Do the work of ``fit``, writing into the checked folder ``out``."""
     df, source = read_table(args)
     columns = dict(args.columns or [])
-    df = drop_highest(df, args.drop_highest_loss, columns.get("loss", "loss"))
     effects = effects_from(args.effects)
     if not args.data and not args.dataset and effects is None and args.preset is None:
         effects = {"E": ["family"], "A": ["family"]}
@@ -407,6 +449,8 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
     if columns:
         overrides["columns"] = columns
     model = build_model(args, **overrides)
+    # the loss column as the model reads it: --columns, else the preset's [columns] table
+    df = drop_highest(df, args.drop_highest_loss, _loss_column(model))
     try:
         data = model.prepare(df)
     except DataError as e:  # the library's advice is Python's; say what the command line takes
@@ -517,6 +561,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
                     raise UsageError(
                         f"--points {args.points}: column {c!r} must be numeric; row {i + 1} "
                         f"holds {points[c].iloc[i]!r} (write numbers such as 7e10)"
+                    )
+                linear = INPUT_OF_ROLE.get(c, c) in LINEAR_INPUTS  # any finite value
+                x = as_number.to_numpy()
+                invalid = ~np.isfinite(x) | (False if linear else x <= 0)
+                if invalid.any():  # empty, nan, inf, zero or negative: say where
+                    rows = (np.flatnonzero(invalid)[:5] + 1).tolist()
+                    need = "a finite number" if linear else "a finite number > 0"
+                    raise UsageError(
+                        f"--points {args.points}: column {c!r} must be {need} at "
+                        f"every row; rows {rows} hold "
+                        f"{[str(v) for v in points[c].to_numpy()[invalid][:5]]} (fill them in "
+                        "or remove those rows)"
                     )
                 points[c] = as_number
             elif points[c].isna().any():  # a group label left empty is not a new group
@@ -728,14 +784,15 @@ def cmd_report(args: argparse.Namespace) -> int:
                     "from 0 to 1 (use the table `bayescale backtest --out` writes)"
                 )
     post = load_posterior(args.fit)  # before the folder: an unreadable fit leaves none behind
-    path = report(
-        post,
-        output_folder(args.out),
-        target_compute=args.target_compute,
-        backtest=backtest,
-        title=args.title,
-        progress=None if args.quiet else _phase,
-    )
+    with new_output_folder(args.out) as out:
+        path = report(
+            post,
+            out,
+            target_compute=args.target_compute,
+            backtest=backtest,
+            title=args.title,
+            progress=None if args.quiet else _phase,
+        )
     print(f"wrote {path} (and report.md, parameters.tex, figures as PNG and PDF)")
     return 0
 
@@ -743,7 +800,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Fit on one side of a split, predict the other, print coverage and errors."""
     if args.out:
-        writable_file(Path(args.out), "--out")
+        writable_file(Path(args.out), "--out", args.data)
     if args.split == "group" and not args.group:
         raise UsageError("--split group needs --group COLUMN")
     if args.held_out and args.split != "frontier":
@@ -817,7 +874,7 @@ def _model_reads(model: Model, df: pd.DataFrame, column: str) -> bool:
 
 def cmd_pool_prior(args: argparse.Namespace) -> int:
     """Fit the prior of the extrapolation error's scales across the table's ladders or curves."""
-    writable_file(Path(args.out), "--out")
+    writable_file(Path(args.out), "--out", args.data)
     df, source = read_table(args)
     model = _table_model(args)
     if args.by not in df.columns:
@@ -920,9 +977,16 @@ def _frontier_backtest(
 def cmd_pooling(args: argparse.Namespace) -> int:
     """Predict each group's larger runs from its smallest, with and without pooling."""
     if args.out:
-        writable_file(Path(args.out), "--out")
+        writable_file(Path(args.out), "--out", args.data)
     if args.figure:
-        writable_file(args.figure, "--figure")
+        writable_file(args.figure, "--figure", args.data)
+    for option, values in (("--k", args.k), ("--hold-out", args.hold_out or [])):
+        repeated = sorted({str(v) for v in values if values.count(v) > 1})
+        if repeated:
+            raise UsageError(
+                f"{option} repeats {', '.join(repeated)}: give each value once (a repeated case "
+                "would be fitted and counted twice)"
+            )
     df, source = read_table(args)
     model = _table_model(args, effects=False)
     df = drop_highest(df, args.drop_highest_loss, _loss_column(model))
@@ -947,8 +1011,9 @@ def cmd_pooling(args: argparse.Namespace) -> int:
     candidates = {"given": effects} if effects else None
     fit = {"draws": args.draws, "seed": args.seed, "method": args.method}
     print(f"New-group backtest on {source} ({len(df)} rows), group {args.group!r}, k = {args.k}")
+    name = args.dataset or (Path(args.data).name if args.data else "simulated ladder")
     table = pooling.new_group_backtest(
-        model, df, args.group, args.k, candidates, groups=args.hold_out, **fit
+        model, df, args.group, args.k, candidates, dataset=name, groups=args.hold_out, **fit
     )
     pd.set_option("display.width", 160)
     for _, row in table.iterrows():
@@ -968,7 +1033,19 @@ def cmd_pooling(args: argparse.Namespace) -> int:
     if args.figure:
         plot_pooling(table, args.figure)
         print(f"wrote {args.figure}")
-    return 0
+    scored = table["status"].eq("ok")
+    failed = table[scored & ~table["fit_ok"].fillna(True).astype(bool)]
+    if len(failed):
+        cases = [
+            f"{args.group}={r['level']}, k={r['k']}, {r['method']}" for _, r in failed.iterrows()
+        ]
+        print(
+            f"warning: {len(failed)} of {int(scored.sum())} fits failed their diagnostics (R-hat, "
+            f"ESS or divergences), e.g. {'; '.join(cases[:3])}: their scores describe fits that "
+            "cannot be trusted; rerun with more --draws (or --method nuts)",
+            file=sys.stderr,
+        )
+    return EXIT_DIAGNOSTICS if len(failed) else 0
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
@@ -1124,10 +1201,11 @@ def build_parser() -> argparse.ArgumentParser:
         "model's own law unless another's ELPD is more than two standard errors higher "
         "(bs.compare.choose_law); the LOO table and the reason are printed",
     )
-    f.add_argument(
+    loud = f.add_mutually_exclusive_group()
+    loud.add_argument(
         "--progress", action="store_true", help="print each phase (the default unless --quiet)"
     )
-    f.add_argument("--quiet", action="store_true", help="print only diagnostics and paths")
+    loud.add_argument("--quiet", action="store_true", help="print only diagnostics and paths")
     f.add_argument("--out", default="out", help="output folder")
     f.set_defaults(func=cmd_fit)
 

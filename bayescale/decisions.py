@@ -77,20 +77,14 @@ def prob_below(
     """
     arguments.fitted(post, "prob_below")
     _check_kind(kind)
-    target = arguments.finite(target, "target")  # one target: call once per target
-    n, d = np.broadcast_arrays(
-        np.atleast_1d(np.asarray(N, float)), np.atleast_1d(np.asarray(D, float))
-    )
-    if n.size == 0:
-        raise ValueError("prob_below: N and D are empty; give at least one run.")
-    loss = post.predict(
-        kind=kind, new_groups=new_groups, rng_seed=rng_seed, N=n.ravel(), D=d.ravel(), **groups
-    )
+    # one target (call once per target), a loss: > 0
+    target = arguments.positive(target, "target")
+    # the prediction path checks N and D (numbers, > 0, shapes that broadcast) and says so
+    loss = post.predict(kind=kind, new_groups=new_groups, rng_seed=rng_seed, N=N, D=D, **groups)
+    n, d = loss.coords["N"].values, loss.coords["D"].values
     below = np.asarray(loss.values < target, dtype=float).reshape(-1, n.size)
     p = below.mean(axis=0)
-    return pd.DataFrame(
-        {"N": n.ravel(), "D": d.ravel(), "prob": p, "mcse": np.sqrt(p * (1 - p) / below.shape[0])}
-    )
+    return pd.DataFrame({"N": n, "D": d, "prob": p, "mcse": np.sqrt(p * (1 - p) / below.shape[0])})
 
 
 def _iso_kernel(
@@ -277,19 +271,30 @@ def compute_for_target(
     inf
     """
     arguments.fitted(post, "compute_for_target")
-    target = arguments.finite(target, "target")
+    target = arguments.positive(target, "target")  # a loss
     prob = arguments.probability(prob)
     c_min, c_max = arguments.positive(c_min, "c_min"), arguments.positive(c_max, "c_max")
     if c_min >= c_max:
         raise ValueError(f"c_min={c_min:g} must be below c_max={c_max:g}.")
+    n_grid = arguments.count(n_grid, "n_grid", minimum=3)  # an interior optimum needs 3
+    span = arguments.positive(span, "span")
     _cost(post, flops_per_param_token)
     kernel = _iso_kernel(post, kind, n_grid, span, rng_seed, new_groups, groups)
 
-    def best(log_c: float) -> tuple[float, float, float]:
+    def best(log_c: float) -> tuple[float, float, float, bool]:
+        """Return the best allocation at ``C = e**log_c`` and whether it is at an end.
+
+        Its probability, N, D (of the allocations that share the highest probability, the one
+        of the lowest mean loss: with the target sure to be reached, many allocations tie at
+        1), and whether the allocation of the lowest mean loss lies at an end of the
+        allocations searched (the probability's own maximum is too noisy to tell).
+        """
         n, d, loss = kernel(jnp.asarray(log_c))
         p = (loss < target).mean(axis=0, dtype=loss.dtype)  # bool means are float32 in JAX
-        i = int(jnp.argmax(p))
-        return float(p[i]), float(n[i]), float(d[i])
+        mean = loss.mean(axis=0)
+        i = int(jnp.argmin(jnp.where(p >= p.max(), mean, jnp.inf)))
+        at_edge = int(jnp.argmin(mean)) in (0, n_grid - 1)
+        return float(p[i]), float(n[i]), float(d[i]), at_edge
 
     grid = np.arange(np.log(c_min), np.log(c_max) + 1e-9, 0.5 * np.log(10.0))
     probs = [best(g)[0] for g in grid]
@@ -312,7 +317,14 @@ def compute_for_target(
             hi = mid
         else:
             lo = mid
-    p, n, d = best(hi)
+    p, n, d, at_edge = best(hi)
+    if at_edge:
+        raise ValueError(
+            f"The best allocation at C={np.exp(hi):g} (the lowest mean loss) lies at the edge of "
+            f"the allocations searched (N within {span:g} decades of sqrt(C/k)): a law whose "
+            "optimum is that lopsided, or a search too narrow. Widen it (compute_for_target(..., "
+            "span=...))."
+        )
     post.warn_far_outside({"C": np.array([np.exp(hi)])}, "The budget found reaches")
     return pd.Series({"compute": float(np.exp(hi)), "N": n, "D": d, "prob": p})
 

@@ -45,8 +45,8 @@ from bayescale.fit import fit as _fit
 from bayescale.inference import Draws
 from bayescale.laws.base import INPUTS, Scale
 from bayescale.likelihood import from_location
-from bayescale.model import PRIOR_DRAWS, Model, saved_spec
-from bayescale.posterior import ScalingPosterior, read_tree, tree_coords, tree_dims, write_tree
+from bayescale.model import PRIOR_DRAWS, Model, read_saved_tree, saved_spec
+from bayescale.posterior import ScalingPosterior, tree_coords, tree_dims, write_tree
 from bayescale.prediction import KINDS, Assignment, keys, predictor
 from bayescale.record import LOG_SCALE_GRID, scale_draws
 from bayescale.sites import RUN_SITES, natural_draws, terms_of
@@ -739,7 +739,7 @@ class TwoStepPosterior:
         >>> bs.TwoStepPosterior.from_netcdf(two_step_path).model.metric_column  # doctest: +SKIP
         'error'
         """
-        tree = read_tree(path)
+        path, tree = read_saved_tree(path)
         if "bayescale_two_step" not in tree.attrs:
             raise SpecificationError(f"{path} does not hold a bayescale two-step posterior.")
         spec = json.loads(tree.attrs["bayescale_two_step"])

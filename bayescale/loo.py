@@ -46,6 +46,42 @@ def log_jacobian(post: Any) -> xr.DataArray | None:
     return y.copy(data=_log_jacobian(y.values, post.model.scale))
 
 
+#: Fewest posterior draws PSIS can smooth: it fits the largest fifth of the importance
+#: weights, and at least five of them (arviz-stats refuses fewer).
+MIN_PSIS_DRAWS = 25
+
+
+def require_psis_draws(post: Any, what: str) -> None:
+    """Refuse a fit with too few draws for Pareto-smoothed importance sampling.
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit.
+    what : str
+        What needs the draws (named in the message), e.g. ``"loo"``.
+
+    Raises
+    ------
+    ValueError
+        With fewer than :data:`MIN_PSIS_DRAWS` draws in all, naming how to get more.
+
+    Examples
+    --------
+    >>> from bayescale.loo import require_psis_draws
+    >>> require_psis_draws(post, "loo")  # 4 chains of 500 draws: enough
+    """
+    posterior = post.draws_tree["posterior"]
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    if chains * draws < MIN_PSIS_DRAWS:
+        raise ValueError(
+            f"{what} needs at least {MIN_PSIS_DRAWS} posterior draws (Pareto smoothing fits the "
+            f"largest fifth of the importance weights, five at least); this fit has "
+            f"{chains * draws} ({chains} chain(s) x {draws}): refit with more draws (draws= "
+            "and chains=; on the command line --draws and --chains)"
+        )
+
+
 def loo(post: Any, pointwise: bool = True):
     """PSIS-LOO of a fit on the loss scale (``arviz_stats.loo`` with the scale's Jacobian).
 
@@ -77,9 +113,10 @@ def loo(post: Any, pointwise: bool = True):
             f"loo takes a fit (the posterior bs.fit returns), got a {type(post).__name__}; "
             "e.g. post = bs.fit(bs.Model(), runs), then bs.loo(post)."
         )
+    require_psis_draws(post, "loo")
     jac = log_jacobian(post)
     kwargs = {} if jac is None else {"log_jacobian": jac}
     return arviz_stats.loo(post.draws_tree, pointwise=pointwise, var_name="loss", **kwargs)
 
 
-__all__ = ["log_jacobian", "loo"]
+__all__ = ["MIN_PSIS_DRAWS", "log_jacobian", "loo", "require_psis_draws"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 import pandas as pd
+import xarray as xr
 from numpyro.infer import Predictive
 
 from bayescale import arguments
@@ -364,6 +366,14 @@ class Model:
             TrainingCost(flops_per_param_token)
         except ValueError as e:
             raise SpecificationError(str(e)) from None
+        for name, value, example in (
+            ("priors", priors, "{'log_alpha': 'Normal(-1, 0.5)'}"),
+            ("columns", columns, "{'loss': 'val_loss'}"),
+        ):
+            if value is not None and not isinstance(value, Mapping):
+                raise SpecificationError(
+                    f"{name}={value!r}: give a mapping (a dict), e.g. {name}={example}."
+                )
         given = _sampled_priors(law, priors or {}, likelihood, discrepancy)
         values = {
             "law": law,
@@ -656,7 +666,10 @@ class Model:
     def from_preset(cls, name: str | Path, **overrides: Any) -> Model:
         """Load a named preset from ``models/`` (or a path to a preset TOML file).
 
-        Keyword arguments override the preset's entries (``effects=...``, ``likelihood=...``).
+        Keyword arguments override the preset's entries (``effects=...``, ``likelihood=...``);
+        ``columns=`` adds to the preset's column mapping, a role given replacing the preset's
+        column for that role only (a preset that maps ``loss`` to ``val_loss`` keeps that when
+        ``params`` is mapped too).
 
         Parameters
         ----------
@@ -680,6 +693,14 @@ class Model:
         """
         _refuse_unknown(overrides, "from_preset: keywords that are not arguments of Model")
         spec = read_preset(name)
+        if overrides.get("columns") is not None and spec.get("columns"):
+            given = overrides["columns"]
+            if not isinstance(given, Mapping):
+                raise SpecificationError(
+                    f"columns={given!r}: give a mapping of roles to your columns, e.g. "
+                    "{'loss': 'val_loss'}"
+                )
+            overrides = {**overrides, "columns": {**spec["columns"], **given}}
         spec.update(overrides)
         try:
             return cls.from_spec(spec)
@@ -1534,6 +1555,48 @@ def _rebuild(spec: dict, law: Law | None) -> Model:
     return Model.from_spec(spec, law=law)
 
 
+def read_saved_tree(path: str | Path) -> tuple[Path, xr.DataTree]:
+    """Read the tree of a saved fit, refusing a folder, a missing file or another format.
+
+    Parameters
+    ----------
+    path : str or Path
+        The netCDF file.
+
+    Returns
+    -------
+    (pathlib.Path, xarray.DataTree)
+        The path and the file's tree, its attributes not yet checked.
+
+    Raises
+    ------
+    PosteriorFileError
+        When the path is a folder, no file, or not a netCDF file.
+
+    Examples
+    --------
+    >>> from bayescale.model import read_saved_tree
+    >>> read_saved_tree(post.to_netcdf("fit.nc"))[1].children.keys() >= {"posterior"}
+    True
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"give the path of a saved fit (a str or Path), got {type(path).__name__}")
+    path = Path(path)
+    if path.is_dir():
+        inside = " (it holds fit.nc: give that)" if (path / "fit.nc").is_file() else ""
+        raise PosteriorFileError(f"{path} is a folder, not a saved fit{inside}.")
+    if not path.is_file():
+        raise PosteriorFileError(f"{path}: no such file (a fit is saved by `bayescale fit`).")
+    try:
+        tree = read_tree(path)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise PosteriorFileError(
+            f"{path} cannot be read as a saved fit: it is not a netCDF file bayescale wrote "
+            f"(truncated, or another format: {type(e).__name__}: {str(e)[:120]})."
+        ) from None
+    return path, tree
+
+
 def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior:
     """Read a posterior written by :meth:`ScalingPosterior.to_netcdf`.
 
@@ -1563,20 +1626,13 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
     >>> loaded.model == post.model, loaded.posterior["alpha"].shape
     (True, (2, 1000))
     """
-    path = Path(path)
-    if path.is_dir():
-        inside = " (it holds fit.nc: give that)" if (path / "fit.nc").is_file() else ""
-        raise PosteriorFileError(f"{path} is a folder, not a saved fit{inside}.")
-    if not path.is_file():
-        raise PosteriorFileError(f"{path}: no such file (a fit is saved by `bayescale fit`).")
-    try:
-        tree = read_tree(path)
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise PosteriorFileError(
-            f"{path} cannot be read as a saved fit: it is not a netCDF file bayescale wrote "
-            f"(truncated, or another format: {type(e).__name__}: {str(e)[:120]})."
-        ) from None
+    path, tree = read_saved_tree(path)
     if ATTR_MODEL not in tree.attrs:
+        if "bayescale_two_step" in tree.attrs:
+            raise PosteriorFileError(
+                f"{path} holds a two-step fit (TwoStepModel); read it with "
+                "bs.TwoStepPosterior.from_netcdf (the command line's verbs read one-step fits)."
+            )
         raise PosteriorFileError(f"{path} was not written by bayescale (no model attributes).")
     try:
         spec = json.loads(tree.attrs[ATTR_MODEL])
@@ -1594,6 +1650,25 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
         raise SpecificationError(  # not a damaged file: the law's code is not in it
             f"{path} holds a fit of a custom law, which cannot be saved as text: pass law=."
         )
+    if law is not None and isinstance(entry, dict) and entry.get("name") != "custom":
+        given = law if isinstance(law, Law) else None
+        if isinstance(law, str):
+            try:
+                given = _laws.get(law)
+            except ValueError:
+                given = None
+        same = (
+            given is not None
+            and type(given).name != "custom"
+            and ({"name": given.name, "config": given.config()} == saved_spec(spec)["law"])
+        )
+        if not same:  # its draws would be read as another law's parameters
+            raise SpecificationError(
+                f"{path} holds a fit of the {entry.get('name')} law, which the file names; "
+                f"law={law!r} would read its draws as another law's. Drop law= (it is for fits "
+                "of a custom law)."
+            )
+        law = None
     try:
         model = Model.from_spec(saved_spec(spec), law=law)
     except (SpecificationError, KeyError, TypeError, ValueError) as e:

@@ -257,16 +257,14 @@ def _input_array(value: Any, key: str) -> np.ndarray:
             "m": "time spans",
             "c": "complex numbers",
         }.get(raw.dtype.kind, str(raw.dtype))
-        if raw.dtype.kind == "O":  # a list of Python numbers of mixed types is fine
+        if raw.dtype.kind == "O" and arguments.all_numbers(raw):  # mixed Python numbers
             try:
-                if all(
-                    isinstance(v, int | float | np.integer | np.floating)
-                    and not isinstance(v, bool | np.bool_)
-                    for v in raw.ravel()
-                ):
-                    return raw.astype(float)
-            except TypeError:
-                pass
+                return raw.astype(float)
+            except OverflowError:  # an int past float64's range (10**400)
+                raise DataError(
+                    f"predict: {key} holds a number too large for float64 (about 1.8e308 at "
+                    "most); give it in the law's units."
+                ) from None
         raise DataError(
             f"predict: {key} holds {kind}; give numbers (e.g. {key}=7e10 or a list of them)."
         )

@@ -24,6 +24,7 @@ from bayescale.decisions import decision_table
 from bayescale.diagnostics import checks, format_report, rhat_text
 from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS
+from bayescale.loo import require_psis_draws
 from bayescale.plotting import (
     FALLING_INPUTS,
     PROB,
@@ -203,8 +204,11 @@ def report(
         raise TypeError(
             f"backtest takes the table bs.backtest returns, got a {type(backtest).__name__}."
         )
+    require_psis_draws(post, "report (its LOO-PIT)")  # before any file is written
     say = progress or (lambda message: None)
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out_dir={str(out)!r} is a file; give a folder (it is created).")
     df = post.fitted_table()
     cols = {**DEFAULT_COLUMNS, **dict(post.model.spec().get("columns") or {})}
     diag = post.diagnostics(warn=False)

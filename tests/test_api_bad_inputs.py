@@ -415,3 +415,111 @@ def test_value_of_runs_reads_candidates_named_as_the_fitted_table(family_post):
         bs.value_of_runs(family_post, by_column.drop(columns="tokens"), **kw)
     with pytest.raises(ValueError, match="both 'N' and 'params', and they differ"):
         bs.value_of_runs(family_post, by_column.assign(N=[1e9, 1e9]), **kw)
+
+
+def test_a_preset_keeps_its_column_roles_when_another_is_mapped(tmp_path):
+    """``columns=`` used to replace a preset's [columns] table whole: its loss column was lost
+    and the table's ``loss`` column fitted instead, without a word."""
+    preset = tmp_path / "val.toml"
+    preset.write_text('[law]\nname = "chinchilla"\n[columns]\nloss = "val_loss"\n')
+    model = bs.Model.from_preset(preset, columns={"params": "size"})
+    assert dict(model.columns) == {"loss": "val_loss", "params": "size"}
+    # a role given again replaces the preset's for that role only
+    assert dict(bs.Model.from_preset(preset, columns={"loss": "ema_loss"}).columns) == {
+        "loss": "ema_loss"
+    }
+    with pytest.raises(bs.SpecificationError, match=r"columns='size': give a mapping"):
+        bs.Model.from_preset(preset, columns="size")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"columns": "params"}, r"columns='params': give a mapping \(a dict\)"),
+        ({"priors": [1]}, r"priors=\[1\]: give a mapping \(a dict\)"),
+    ],
+)
+def test_model_mappings_must_be_mappings(kwargs, fragment):
+    with pytest.raises(bs.SpecificationError, match=fragment):
+        bs.Model(**kwargs)
+
+
+def test_loo_needs_enough_draws_and_says_how_to_get_them(runs, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        post = bs.fit(bs.Model(), runs, chains=1, draws=20, warmup=20, progress_bar=False)
+    for call, name in ((bs.loo, "loo"), (bs.loo_pit, "loo_pit")):
+        with pytest.raises(ValueError, match=rf"{name} needs at least 25 posterior draws.*has 20"):
+            call(post)
+    with pytest.raises(ValueError, match=r"report \(its LOO-PIT\) needs at least 25"):
+        bs.report(post, tmp_path / "report")
+    assert not (tmp_path / "report").exists()  # refused before any file is written
+
+
+def test_a_saved_fit_is_read_as_its_own_law(family_post, tmp_path):
+    path = family_post.to_netcdf(tmp_path / "fit.nc")
+    for law in ("power", bs.laws.get("power"), "nope"):
+        with pytest.raises(bs.SpecificationError, match="holds a fit of the chinchilla law"):
+            bs.load_posterior(path, law=law)
+    # the same law, by name or object, is accepted
+    for law in ("chinchilla", bs.laws.get("chinchilla")):
+        assert bs.load_posterior(path, law=law).law.name == "chinchilla"
+    with pytest.raises(TypeError, match="give the path of a saved fit"):
+        bs.load_posterior(None)
+
+
+def test_a_two_step_file_is_named_as_one(family_post, tmp_path):
+    tree = family_post.draws_tree.copy()
+    tree.attrs = {"bayescale_two_step": "{}"}
+    tree.to_netcdf(tmp_path / "two_step.nc", engine="h5netcdf")
+    with pytest.raises(bs.PosteriorFileError, match=r"holds a two-step fit.*from_netcdf"):
+        bs.load_posterior(tmp_path / "two_step.nc")
+    with pytest.raises(bs.PosteriorFileError, match="no such file"):
+        bs.TwoStepPosterior.from_netcdf(tmp_path / "absent.nc")
+    with pytest.raises(bs.PosteriorFileError, match="is a folder"):
+        bs.TwoStepPosterior.from_netcdf(tmp_path)
+
+
+def test_decisions_check_their_arguments(family_post):
+    post = family_post
+    for kwargs, fragment in [
+        ({"n_grid": 0}, r"n_grid=0: give a whole number >= 3"),
+        ({"n_grid": "x"}, r"n_grid='x'"),
+        ({"span": 0}, r"span=0 must be finite and > 0"),
+        ({"span": -1}, r"span=-1"),
+        ({"span": 0.3}, r"lies at the edge of the allocations searched"),
+        ({"target": -1.0}, r"target=-1.0 must be finite and > 0"),
+    ]:
+        with pytest.raises(ValueError, match=fragment):
+            bs.compute_for_target(post, **{"target": 2.7, "family": "f0", **kwargs})
+    with pytest.raises(bs.DataError, match="N holds booleans"):
+        bs.prob_below(post, 2.6, N=True, D=2e10, family="f0")
+    with pytest.raises(bs.DataError, match="N holds text"):
+        bs.prob_below(post, 2.6, N="1e9", D=2e10, family="f0")
+    with pytest.raises(ValueError, match=r"target=0 must be finite and > 0"):
+        bs.decision_table(post, 1e20, target=0, family="f0")
+    with pytest.raises(ValueError, match=r"compute=True: give numbers"):
+        bs.frontier(post, True, family="f0")
+    with pytest.raises(bs.DataError, match="too large for float64"):
+        post.predict(N=10**400, D=2e10, family="f0")
+    # a target sure to be reached: of the allocations that tie at probability 1, the one of
+    # the lowest mean loss, not the first searched
+    with pytest.warns(UserWarning, match="already at c_min"):
+        sure = bs.compute_for_target(post, target=3.5, c_min=1e19, family="f0")
+    best = bs.best_allocation(post, float(sure["compute"]), family="f0").iloc[0]
+    assert sure["prob"] == 1.0
+    assert abs(np.log10(sure["N"] / best["N"])) < 0.1
+
+
+def test_backtest_names_the_split_it_cannot_fit(runs):
+    with pytest.raises(TypeError, match=r"backtest takes a bs\.Model first"):
+        bs.backtest(None, runs)
+    split = calibration.split_by_compute(runs, bs.Model(), 0.3)
+    with pytest.raises(bs.DataError, match=r"Split 'compute <= .*' fits 5 training row\(s\) of 15"):
+        bs.backtest(bs.Model(), runs, split, method="psis")
+
+
+def test_a_report_into_a_file_is_refused(family_post, tmp_path):
+    (tmp_path / "taken.csv").write_text("x\n")
+    with pytest.raises(ValueError, match="is a file; give a folder"):
+        bs.report(family_post, tmp_path / "taken.csv")

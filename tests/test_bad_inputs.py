@@ -922,3 +922,74 @@ def test_predict_names_the_points_file_for_inputs_without_an_option(tmp_path, ca
     post.to_netcdf(tmp_path / "dc.nc")
     assert main(["predict", str(tmp_path / "dc.nc"), "--N", "1e9", "--D", "2e10"]) == 2
     assert "which has no option: give the points as --points FILE" in capsys.readouterr().err
+
+
+def test_cli_edges_found_by_the_second_audit(files, tmp_path, capsys):
+    """Silent nonsense and unhelpful errors of the command line (an audit, 2026-12-06)."""
+    d = tmp_path
+    # a preset's loss column ranks --drop-highest-loss (the table's 'loss' column did, and a
+    # table without one was told to name the column the preset named)
+    (d / "val.toml").write_text('[law]\nname = "chinchilla"\n[columns]\nloss = "val_loss"\n')
+    (d / "tv.csv").write_text(
+        "params,tokens,loss,val_loss\n1e8,2e9,9.9,3.1\n2e8,4e9,2.9,3.7\n4e8,8e9,2.7,2.8\n"
+    )
+    code = main(["fit", str(d / "tv.csv"), "--preset", str(d / "val.toml"),
+                 "--drop-highest-loss", "1", "--out", str(d / "o")])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 2 and "Dropping the 1 highest-loss rows (as asked): [3.7]" in captured.out
+    assert "2 row(s) for a model" in captured.err  # the fit of what is left is refused
+    assert not (d / "o").exists()
+    # the data file is not an output
+    (d / "victim.csv").write_text(GOOD)
+    for argv in (
+        ["backtest", str(d / "victim.csv"), "--out", str(d / "victim.csv")],
+        ["pooling", str(d / "victim.csv"), "--group", "x", "--out", str(d / "victim.csv")],
+        ["pool-prior", str(d / "victim.csv"), "--by", "x", "--out", str(d / "victim.csv")],
+    ):
+        expect_clear_error(argv, files, capsys, "is the data file the command reads")
+    assert (d / "victim.csv").read_text() == GOOD
+    # repeated pooling cases would be fitted and counted twice
+    expect_clear_error(
+        ["pooling", str(d / "victim.csv"), "--group", "x", "--k", "1", "1"],
+        files,
+        capsys,
+        "--k repeats 1: give each value once",
+    )
+    expect_clear_error(
+        ["pooling", str(d / "victim.csv"), "--group", "x", "--hold-out", "a", "a"],
+        files,
+        capsys,
+        "--hold-out repeats a",
+    )
+    # a bad cell of a points file is named by file, column and row
+    (d / "holes.csv").write_text("N,D\n1e9,2e10\n,3e10\n2e9,-1\n")
+    expect_clear_error(
+        ["predict", "@/fit.nc", "--points", str(d / "holes.csv")],
+        files,
+        capsys,
+        "column 'n' must be a finite number > 0 at every row; rows [2] hold ['nan']",
+    )
+    (d / "inf.csv").write_text("N,D\n1e9,2e10\n2e9,inf\n")
+    expect_clear_error(
+        ["predict", "@/fit.nc", "--points", str(d / "inf.csv")], files, capsys, "rows [2] hold"
+    )
+    # a comma-separated file named .tsv
+    (d / "runs.tsv").write_text(GOOD)
+    expect_clear_error(["fit", str(d / "runs.tsv")], files, capsys, "is named .tsv but its header")
+    expect_clear_error(
+        ["fit", "--progress", "--quiet"], files, capsys, "not allowed with argument --progress"
+    )
+
+
+def test_labels_after_a_comma_and_space_are_read_without_the_space(tmp_path, capsys):
+    from bayescale.cli import read_runs
+
+    (tmp_path / "spaced.csv").write_text(
+        "params, tokens, loss, family\n1e8, 2e9, 3.1, f0\n2e8, 4e9, 2.9, f1\n"
+    )
+    df = read_runs(tmp_path / "spaced.csv")
+    assert df["family"].tolist() == ["f0", "f1"]  # --group family=f0 finds them
+    assert df["loss"].tolist() == [3.1, 2.9]
+    assert "text in column(s) ['family'] read without its surrounding spaces" in (
+        capsys.readouterr().err
+    )
