@@ -8,6 +8,7 @@ caller computes with, or raises ``ValueError`` naming the argument and the fix.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -199,9 +200,13 @@ def all_numbers(values: Any) -> bool:
     >>> all_numbers([1, 2.5, np.float32(3)]), all_numbers([1e9, True]), all_numbers("1e9")
     (True, False, False)
     """
-    flat = np.asarray(values, dtype=object).ravel()
+    try:
+        flat = np.asarray(values, dtype=object).ravel()
+    except ValueError:  # a ragged list
+        return False
     return all(
-        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+        isinstance(v, numbers.Real | np.integer | np.floating)
+        and not isinstance(v, bool | np.bool_)
         for v in flat
     )
 
@@ -215,11 +220,20 @@ def budgets(compute: Any, name: str = "compute") -> np.ndarray:
         When a budget is not a number, is not finite or > 0, when none is given, or when they
         are not a number or a flat list of numbers.
     """
-    if np.asarray(compute).dtype.kind in "bUSO" and not all_numbers(compute):
+    listed = isinstance(compute, list | tuple)  # [1e20, True] would read as float
+    try:
+        kind = np.asarray(compute, dtype=object if listed else None).dtype.kind
+    except ValueError:  # a ragged list
+        kind = "O"
+    if kind not in "iuf" and not all_numbers(compute):
         raise ValueError(f"{name}={compute!r}: give numbers (budgets in FLOP), not text or True.")
     try:
         c = np.atleast_1d(np.asarray(compute, dtype=float))
-    except (TypeError, ValueError, OverflowError):
+    except OverflowError:
+        raise ValueError(
+            f"{name}={compute!r}: a budget too large for float64 (about 1.8e308 at most)."
+        ) from None
+    except (TypeError, ValueError):
         raise ValueError(f"{name}={compute!r}: give numbers.") from None
     if c.ndim != 1:
         raise ValueError(f"{name} has shape {c.shape}: give one budget or a flat list of them.")

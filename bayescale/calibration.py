@@ -788,8 +788,8 @@ def backtest(
             post, failed, data = fit_noting_warnings(model, train, **fit_kwargs)
         except DataError as e:  # say which side of which split cannot be fitted
             raise DataError(
-                f"Split {split.name!r} fits {len(train)} training row(s) of {len(df)}: {e} (or "
-                "keep more rows on the training side)"
+                f"Split {split.name!r} leaves {len(train)} of the {len(df)} rows to fit, and "
+                f"they cannot be fitted: {e} Or keep more rows on the training side."
             ) from None
         draws = predict_rows(post, test, model)
         fit_ok = not failed

@@ -21,6 +21,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,7 @@ from bayescale.inference import NutsSettings
 from bayescale.laws.base import INPUT_OF_ROLE, INPUTS, LINEAR_INPUTS
 from bayescale.model import EXTRAPOLATION_MODES, Model, load_posterior
 from bayescale.plotting import plot_fit, plot_frontier, plot_pooling
+from bayescale.posterior import ScalingPosterior
 from bayescale.report import report
 from bayescale.simulate import simulate_ladder
 from bayescale.sites import RUN, terms_of
@@ -396,6 +398,41 @@ def writable_file(path: Path, option: str, data: str | None = None) -> Path:
     return path
 
 
+def _cell(value: Any) -> str:
+    """Return a table cell as a message shows it: 'empty' for a missing value."""
+    return "empty" if pd.isna(value) else str(value)
+
+
+def _spell(label: Any, fitted: set[str], spelled: dict[str, str]) -> Any:
+    """``label``, or the fitted level it is once both are stripped of surrounding spaces."""
+    if isinstance(label, str) and label not in fitted:
+        return spelled.get(label.strip(), label)
+    return label
+
+
+def spelled_as_fitted(post: ScalingPosterior, values: dict[str, Any]) -> dict[str, Any]:
+    """Labels as a fit spells them, where it kept spaces around them that the CLI strips.
+
+    The command line reads labels without surrounding spaces (``--group``, a points file); a
+    fit made from a file written ``f0, f1`` before it did so keeps ``' f0'``. A label that is no
+    fitted level but is one fitted level once both are stripped is given as that level.
+    """
+    out = dict(values)
+    for column, given in values.items():
+        if column not in post.posterior.coords or column in INPUTS or column in INPUTS.values():
+            continue
+        padded = [lab for lab in post.group_labels(column) if lab != lab.strip()]
+        if not padded:
+            continue
+        fitted = set(post.group_labels(column))
+        spelled = {lab.strip(): lab for lab in padded}
+        if np.ndim(given):
+            out[column] = np.array([_spell(v, fitted, spelled) for v in given], dtype=object)
+        else:
+            out[column] = _spell(given, fitted, spelled)
+    return out
+
+
 def group_labels(items: list[tuple[str, str]] | None) -> dict[str, str]:
     """``--group COLUMN=LABEL`` pairs as keyword arguments (each column once)."""
     out: dict[str, str] = {}
@@ -571,7 +608,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
                     raise UsageError(
                         f"--points {args.points}: column {c!r} must be {need} at "
                         f"every row; rows {rows} hold "
-                        f"{[str(v) for v in points[c].to_numpy()[invalid][:5]]} (fill them in "
+                        f"{[_cell(v) for v in points[c].to_numpy()[invalid][:5]]} (fill them in "
                         "or remove those rows)"
                     )
                 points[c] = as_number
@@ -621,6 +658,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             "points; give the labels one way"
         )
     values.update(labels)
+    values = spelled_as_fitted(post, values)
     missing = [k for k in post.law.inputs if k not in ("N", "D", "C")]
     missing = [k for k in missing if k not in values and INPUTS[k] not in values]
     if missing:
@@ -708,7 +746,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
             f"frontier: the {post.law.name} law reads the unique tokens U, which the command "
             "line does not take; in Python: bs.frontier(post, compute=..., unique_tokens=...)"
         )
-    groups = group_labels(args.group)
+    groups = spelled_as_fitted(post, group_labels(args.group))
     _warn_failed_fit(post, args.fit)
     table = decision_table(
         post,
@@ -1041,8 +1079,9 @@ def cmd_pooling(args: argparse.Namespace) -> int:
         ]
         print(
             f"warning: {len(failed)} of {int(scored.sum())} fits failed their diagnostics (R-hat, "
-            f"ESS or divergences), e.g. {'; '.join(cases[:3])}: their scores describe fits that "
-            "cannot be trusted; rerun with more --draws (or --method nuts)",
+            f"ESS or divergences; the importance weights' Pareto k under --method psis), e.g. "
+            f"{'; '.join(cases[:3])}: their scores describe fits that cannot be trusted; rerun "
+            "with more --draws (or --method nuts)",
             file=sys.stderr,
         )
     return EXIT_DIAGNOSTICS if len(failed) else 0

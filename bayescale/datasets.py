@@ -392,7 +392,9 @@ def load(name: str, table: str | None = None) -> pd.DataFrame:
         df[col] = df[col].map(_parse_si)
     df = df.rename(columns=spec.get("columns", {}))
     for col, expr in spec.get("derive", {}).items():
-        df[col] = df.eval(expr)
+        # in floats: 6 * params * tokens passes int64's 9.2e18 at a 400M model on 4B tokens
+        ints = df.select_dtypes("integer").columns
+        df[col] = df.astype(dict.fromkeys(ints, float)).eval(expr)
     df.attrs.update(
         {
             "dataset": name,

@@ -233,12 +233,16 @@ def compute_for_target(
     per budget; budgets are scanned every half decade from ``c_min`` to ``c_max``, then the
     crossing of ``prob`` is bisected (to 0.1 %). Returns ``compute``, the allocation ``N``,
     ``D`` there and the probability reached; ``compute`` is ``inf`` when no budget up to
-    ``c_max`` suffices (the target may be below the irreducible loss).
+    ``c_max`` suffices (the target may be below the irreducible loss). Of allocations that tie
+    in probability (1 where the target is sure), the one of the lowest mean loss is returned.
+    A budget whose best allocation lies at an end of the grid searched is refused (widen
+    ``span``).
 
     Parameters
     ----------
     post : ScalingPosterior
-        A fit of a law of ``N`` and ``D``.
+        A fit of a law of ``N`` and ``D``, or of the compute ``C`` alone (``N`` and ``D`` are
+        then NaN: such a law does not tell allocations apart).
     target : float
         The loss to reach.
     prob : float
@@ -278,8 +282,23 @@ def compute_for_target(
         raise ValueError(f"c_min={c_min:g} must be below c_max={c_max:g}.")
     n_grid = arguments.count(n_grid, "n_grid", minimum=3)  # an interior optimum needs 3
     span = arguments.positive(span, "span")
+    inputs = set(post.law.inputs)
+    allocates = {"N", "D"} <= inputs  # a law of C alone reaches the target by compute alone
+    if not allocates and inputs != {"C"}:
+        raise ValueError(
+            f"compute_for_target needs a law of N and D (or of the compute C alone); the "
+            f"{post.law.name} law reads {', '.join(post.law.inputs)}."
+        )
     _cost(post, flops_per_param_token)
     kernel = _iso_kernel(post, kind, n_grid, span, rng_seed, new_groups, groups)
+
+    def too_narrow(c: float) -> ValueError:
+        return ValueError(
+            f"The best allocation at C={c:g} (the lowest mean loss) lies at the edge of the "
+            f"allocations searched (N within {span:g} decades of sqrt(C/k)): a law whose "
+            "optimum is that lopsided, or a search too narrow. Widen it (compute_for_target(..., "
+            "span=...))."
+        )
 
     def best(log_c: float) -> tuple[float, float, float, bool]:
         """Return the best allocation at ``C = e**log_c`` and whether it is at an end.
@@ -293,13 +312,16 @@ def compute_for_target(
         p = (loss < target).mean(axis=0, dtype=loss.dtype)  # bool means are float32 in JAX
         mean = loss.mean(axis=0)
         i = int(jnp.argmin(jnp.where(p >= p.max(), mean, jnp.inf)))
-        at_edge = int(jnp.argmin(mean)) in (0, n_grid - 1)
+        at_edge = allocates and int(jnp.argmin(mean)) in (0, n_grid - 1)
         return float(p[i]), float(n[i]), float(d[i]), at_edge
 
     grid = np.arange(np.log(c_min), np.log(c_max) + 1e-9, 0.5 * np.log(10.0))
-    probs = [best(g)[0] for g in grid]
+    scanned = [best(g) for g in grid]
+    probs = [b[0] for b in scanned]
     above = [i for i, p in enumerate(probs) if p >= prob]
     if not above:
+        if scanned[-1][3]:  # not reached within a search that misses the optimum: say so
+            raise too_narrow(c_max)
         return pd.Series({"compute": np.inf, "N": np.nan, "D": np.nan, "prob": max(probs)})
     j = above[0]
     if j == 0:
@@ -319,12 +341,9 @@ def compute_for_target(
             lo = mid
     p, n, d, at_edge = best(hi)
     if at_edge:
-        raise ValueError(
-            f"The best allocation at C={np.exp(hi):g} (the lowest mean loss) lies at the edge of "
-            f"the allocations searched (N within {span:g} decades of sqrt(C/k)): a law whose "
-            "optimum is that lopsided, or a search too narrow. Widen it (compute_for_target(..., "
-            "span=...))."
-        )
+        raise too_narrow(float(np.exp(hi)))
+    if not allocates:  # the law does not tell allocations apart
+        n = d = np.nan
     post.warn_far_outside({"C": np.array([np.exp(hi)])}, "The budget found reaches")
     return pd.Series({"compute": float(np.exp(hi)), "N": n, "D": d, "prob": p})
 

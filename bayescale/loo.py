@@ -69,7 +69,7 @@ def require_psis_draws(post: Any, what: str) -> None:
     Examples
     --------
     >>> from bayescale.loo import require_psis_draws
-    >>> require_psis_draws(post, "loo")  # 4 chains of 500 draws: enough
+    >>> require_psis_draws(post, "loo")  # 2 chains of 1000 draws: enough
     """
     posterior = post.draws_tree["posterior"]
     chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]

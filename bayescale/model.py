@@ -693,15 +693,12 @@ class Model:
         """
         _refuse_unknown(overrides, "from_preset: keywords that are not arguments of Model")
         spec = read_preset(name)
-        if overrides.get("columns") is not None and spec.get("columns"):
-            given = overrides["columns"]
-            if not isinstance(given, Mapping):
-                raise SpecificationError(
-                    f"columns={given!r}: give a mapping of roles to your columns, e.g. "
-                    "{'loss': 'val_loss'}"
-                )
+        given = overrides.get("columns")
+        if "columns" in overrides and given is None:  # not given: the preset's stand
+            overrides = {k: v for k, v in overrides.items() if k != "columns"}
+        elif isinstance(given, Mapping) and spec.get("columns"):
             overrides = {**overrides, "columns": {**spec["columns"], **given}}
-        spec.update(overrides)
+        spec.update(overrides)  # Model refuses columns that are not a mapping
         try:
             return cls.from_spec(spec)
         except SpecificationError as e:
@@ -1663,8 +1660,10 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
             and ({"name": given.name, "config": given.config()} == saved_spec(spec)["law"])
         )
         if not same:  # its draws would be read as another law's parameters
+            saved = saved_spec(spec)["law"]
             raise SpecificationError(
-                f"{path} holds a fit of the {entry.get('name')} law, which the file names; "
+                f"{path} holds a fit of the {entry.get('name')} law (configured "
+                f"{saved.get('config') or 'by default'}), which the file names; "
                 f"law={law!r} would read its draws as another law's. Drop law= (it is for fits "
                 "of a custom law)."
             )

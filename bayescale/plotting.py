@@ -25,6 +25,7 @@ from bayescale.defaults import PROB
 from bayescale.errors import SpecificationError
 from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS, Law
+from bayescale.loo import require_psis_draws
 from bayescale.posterior import ScalingPosterior, with_predictive
 from bayescale.sites import terms_of
 
@@ -816,6 +817,7 @@ def plot_loo_pit(post: ScalingPosterior, path: str | Path | None = None) -> Figu
     True
     """
     arguments.sampled(post, "plot_loo_pit")
+    require_psis_draws(post, "plot_loo_pit")
     with_predictive(post)
     pc = _arviz_plots().plot_loo_pit(post.tree, var_names=["loss"], backend="matplotlib")
     fig = pc.viz["figure"].item()

@@ -428,7 +428,9 @@ def test_a_preset_keeps_its_column_roles_when_another_is_mapped(tmp_path):
     assert dict(bs.Model.from_preset(preset, columns={"loss": "ema_loss"}).columns) == {
         "loss": "ema_loss"
     }
-    with pytest.raises(bs.SpecificationError, match=r"columns='size': give a mapping"):
+    # columns=None is "not given" (a wrapper passing its own default through), not "none"
+    assert dict(bs.Model.from_preset(preset, columns=None).columns) == {"loss": "val_loss"}
+    with pytest.raises(bs.SpecificationError, match=r"columns='size': give a mapping \(a dict\)"):
         bs.Model.from_preset(preset, columns="size")
 
 
@@ -515,7 +517,7 @@ def test_backtest_names_the_split_it_cannot_fit(runs):
     with pytest.raises(TypeError, match=r"backtest takes a bs\.Model first"):
         bs.backtest(None, runs)
     split = calibration.split_by_compute(runs, bs.Model(), 0.3)
-    with pytest.raises(bs.DataError, match=r"Split 'compute <= .*' fits 5 training row\(s\) of 15"):
+    with pytest.raises(bs.DataError, match=r"Split 'compute <= .*' leaves 5 of the 15 rows to fit"):
         bs.backtest(bs.Model(), runs, split, method="psis")
 
 
@@ -523,3 +525,18 @@ def test_a_report_into_a_file_is_refused(family_post, tmp_path):
     (tmp_path / "taken.csv").write_text("x\n")
     with pytest.raises(ValueError, match="is a file; give a folder"):
         bs.report(family_post, tmp_path / "taken.csv")
+
+
+def test_compute_for_target_reads_what_the_law_reads(runs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        of_c = bs.fit(bs.Model(bs.laws.SaturatingPowerLaw(x="C")), runs, method="psis", seed=0)
+        of_n = bs.fit(bs.Model(bs.laws.SaturatingPowerLaw(x="N")), runs, method="psis", seed=0)
+    # a law of C alone: the compute, and no allocation (the law tells none apart)
+    need = bs.compute_for_target(of_c, target=float(np.median(runs["loss"])), c_min=1e17)
+    assert np.isfinite(need["compute"]) and np.isnan(need["N"]) and np.isnan(need["D"])
+    with pytest.raises(ValueError, match=r"needs a law of N and D .* the power law reads N"):
+        bs.compute_for_target(of_n, target=2.7)
+    # a flag in a list of budgets is not 1 FLOP
+    with pytest.raises(ValueError, match=r"compute=\[1e\+20, True\]: give numbers"):
+        arguments.budgets([1e20, True])

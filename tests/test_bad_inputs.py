@@ -967,7 +967,7 @@ def test_cli_edges_found_by_the_second_audit(files, tmp_path, capsys):
         ["predict", "@/fit.nc", "--points", str(d / "holes.csv")],
         files,
         capsys,
-        "column 'n' must be a finite number > 0 at every row; rows [2] hold ['nan']",
+        "column 'n' must be a finite number > 0 at every row; rows [2] hold ['empty']",
     )
     (d / "inf.csv").write_text("N,D\n1e9,2e10\n2e9,inf\n")
     expect_clear_error(
@@ -993,3 +993,38 @@ def test_labels_after_a_comma_and_space_are_read_without_the_space(tmp_path, cap
     assert "text in column(s) ['family'] read without its surrounding spaces" in (
         capsys.readouterr().err
     )
+
+
+def test_cli_finds_a_fitted_level_saved_with_spaces(tmp_path, capsys):
+    """A fit from a file written 'f0, f1' before labels were stripped keeps ' f0'; the command
+    line, which strips what it reads, still finds that level."""
+    df = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=4, families=2, seed=2)
+    df["family"] = " " + df["family"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        post = bs.fit(bs.Model(effects={"E": "family"}), df, method="psis", seed=0)
+    post.to_netcdf(tmp_path / "spaced.nc")
+    (tmp_path / "points.csv").write_text("params,tokens,family\n1e9,2e10, f0\n")
+    expected = float(post.predict(N=1e9, D=2e10, family=" f0").median())
+    for argv in (
+        ["--points", str(tmp_path / "points.csv")],
+        ["--N", "1e9", "--D", "2e10", "--group", "family=f0"],
+    ):
+        assert main(["predict", str(tmp_path / "spaced.nc"), *argv]) == 0
+        out = capsys.readouterr().out
+        assert f"loss: median {expected:.5g}" in out, out
+
+
+def test_cli_pooling_exits_3_when_its_fits_fail(files, tmp_path, capsys):
+    df = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=4, families=2, seed=2)
+    df.to_csv(tmp_path / "families.csv", index=False)
+    argv = ["pooling", str(tmp_path / "families.csv"), "--group", "family", "--k", "3",
+            "--hold-out", "f0", "--draws", "10", "--method", "psis",
+            "--out", str(tmp_path / "pool.csv")]  # fmt: skip
+    code = main(argv)
+    err = capsys.readouterr().err
+    table = pd.read_csv(tmp_path / "pool.csv")
+    failed = table["status"].eq("ok") & ~table["fit_ok"].astype(bool)
+    assert failed.any()  # 10 draws of a hierarchy: some fit fails its checks
+    assert code == 3 and "fits failed their diagnostics" in err
+    assert set(table["dataset"]) == {"families.csv"}

@@ -68,6 +68,9 @@ def test_gadre_loader_matches_the_tidy_table(mirror):
     for col in ("params", "tokens", "loss_openlm", "loss_c4_val", "loss_val_de-en_100"):
         np.testing.assert_allclose(df[col].to_numpy(float), tidy[col].to_numpy(float))
     assert set(df["family"]) == {"c4_original", "rpj", "rw_original"}
+    # 6 N D in floats: in int64 it wrapped past 9.2e18 (24 of 104 budgets were negative)
+    np.testing.assert_allclose(df["flops"], tidy["flops_6ND"].to_numpy(float), rtol=1e-12)
+    assert df["flops"].dtype == float and (df["flops"] > 0).all()
 
 
 def test_gadre_downstream_table(mirror):
