@@ -47,7 +47,7 @@ loss, ``s = tau z``, ``tau ~ HalfNormal(scale)`` per decade.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import jax
@@ -63,6 +63,10 @@ DEFAULT_SCALE = 0.03
 OFFSET_LENGTH = 0.05
 #: Power of the distance in the growth term, ``g(d) = d ** GROWTH_POWER``.
 GROWTH_POWER = 0.5
+#: Correlation of the effective-input errors of ``N`` and ``D`` (``mode="inputs"``): 0, each
+#: input its own error. The records' marginal likelihood leans to a negative one (errors that
+#: trade parameters for tokens at a fixed compute; docs/calibration.md), not yet backtested.
+INPUT_CORRELATION = 0.0
 #: Decades within which a point at the data's edge counts as inside (float noise, not distance).
 EDGE_TOLERANCE = 1e-9
 #: Extrapolation-error modes: a learned error of the log loss, a learned error of the law's
@@ -96,6 +100,29 @@ def axes(x: Mapping[str, object], cost: TrainingCost = DEFAULT_COST) -> dict[str
     if "L" in x:
         out["L"] = xp.asarray(x["L"], dtype=float)
     return out
+
+
+def input_mixing(inputs: Sequence[str], rho: float | None = None) -> np.ndarray:
+    """Return ``L`` with ``e = L z``: the perturbed inputs' errors from independent normals.
+
+    The identity, but for ``D`` when ``N`` is perturbed too: ``e_D = rho z_N + sqrt(1 - rho^2)
+    z_D`` (``rho`` default :data:`INPUT_CORRELATION`). A record's sensitivities ``J`` become
+    ``J L``, so that ``J L L' J'`` is the error's variance in log loss.
+
+    Examples
+    --------
+    >>> from bayescale.extrapolation import input_mixing
+    >>> input_mixing(("N", "D"), rho=-0.6).round(2).tolist()
+    [[1.0, 0.0], [-0.6, 0.8]]
+    >>> input_mixing(("C",)).tolist()
+    [[1.0]]
+    """
+    rho = INPUT_CORRELATION if rho is None else float(rho)
+    mixing = np.eye(len(inputs))
+    if "N" in inputs and "D" in inputs:
+        n, d = list(inputs).index("N"), list(inputs).index("D")
+        mixing[d, n], mixing[d, d] = rho, np.sqrt(1.0 - rho**2)
+    return mixing
 
 
 def offset_shape(d, length: float = OFFSET_LENGTH):
@@ -249,10 +276,15 @@ class ExtrapolationError:
         """
         up, down = self.distances(x if at is None else at)
         out = dict(x)
+        z = state["z"]
         for k in inputs:
             if k not in PERTURBED:
                 continue
-            err = self._error(state, up, down, state["z"][PERTURBED.index(k)], per_draw)
+            zk = z[PERTURBED.index(k)]
+            if k == "D" and "N" in inputs and INPUT_CORRELATION != 0.0:  # input_mixing's L
+                rho = INPUT_CORRELATION
+                zk = rho * z[PERTURBED.index("N")] + np.sqrt(1.0 - rho**2) * zk
+            err = self._error(state, up, down, zk, per_draw)
             value = jnp.asarray(x[k], dtype=float)
             out[k] = value + err if k == "L" else value * 10.0**err
         return out
@@ -268,6 +300,7 @@ class ExtrapolationError:
 __all__ = [
     "DEFAULT_SCALE",
     "GROWTH_POWER",
+    "INPUT_CORRELATION",
     "MODES",
     "OFFSET_LENGTH",
     "PERTURBED",
@@ -276,5 +309,6 @@ __all__ = [
     "ExtrapolationError",
     "axes",
     "growth_shape",
+    "input_mixing",
     "offset_shape",
 ]

@@ -48,7 +48,13 @@ from bayescale import arguments
 from bayescale.data import ScalingData
 from bayescale.diagnostics import KHAT_MAX
 from bayescale.errors import DataError, SpecificationError
-from bayescale.extrapolation import ExtrapolationError, growth_shape, offset_shape
+from bayescale.extrapolation import (
+    PERTURBED,
+    ExtrapolationError,
+    growth_shape,
+    input_mixing,
+    offset_shape,
+)
 from bayescale.inference import NutsSettings, sample_importance, sample_nuts
 from bayescale.inference.problem import Fittable
 from bayescale.prediction import Assignment, loss_draws, sensitivity_draws
@@ -413,6 +419,10 @@ def _compute_record(
         if inputs:
             sens = sensitivity_draws(s, model, part.scale, assignment, x_future)
             jac = sens.reshape(-1, *sens.shape[2:]).mean(axis=0)[mine]  # (rows, inputs)
+            # e = L z (correlated errors of N and D): the residuals read J L against z
+            mixing = input_mixing([k for k in model.law.inputs if k in PERTURBED])
+            if not np.array_equal(mixing, np.eye(len(mixing))):
+                jac = jac @ mixing
         else:
             jac = np.ones((int(mine.sum()), 1))
         finite = np.all(np.isfinite(log_draws), axis=1) & np.all(np.isfinite(log_mean), axis=1)

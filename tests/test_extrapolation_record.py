@@ -161,6 +161,34 @@ def test_input_error_shifts_the_laws_inputs_beyond_the_data_only():
     assert abs(np.corrcoef(shift[..., 1].ravel(), shift_d.ravel())[0, 1]) < 0.1  # independent
 
 
+def test_correlated_input_errors_match_the_records_mixing(monkeypatch):
+    """With ``INPUT_CORRELATION`` set, the prediction's errors of N and D are correlated at it,
+    and ``input_mixing`` (the record's ``J L``) gives the same variance in log loss."""
+    import jax
+
+    from bayescale import extrapolation
+
+    monkeypatch.setattr(extrapolation, "INPUT_CORRELATION", -0.8)
+    term = ExtrapolationError(
+        {"N": (8.0, 10.0), "D": (9.0, 11.0), "C": (18.0, 22.0)}, mode="inputs"
+    )
+    shape = (1, 20000)
+    state = term.draw(
+        {"extrap_offset": np.full(shape, 0.05), "extrap_growth": np.full(shape, 0.2)},
+        shape,
+        jax.random.PRNGKey(1),
+    )
+    layout = {"N": np.full((1, 1, 1), 1e12), "D": np.full((1, 1, 1), 1e12)}
+    out = term.effective_inputs(state, layout, ("N", "D"), lambda v: np.reshape(v, (*v.shape, 1)))
+    e = np.stack([np.log10(np.asarray(out[k]) / layout[k]).ravel() for k in ("N", "D")])
+    assert np.corrcoef(e)[0, 1] == pytest.approx(-0.8, abs=0.02)
+    assert np.std(e[1]) == pytest.approx(np.std(e[0]), rel=0.03)  # each input's sd unchanged
+    jac = np.array([[0.3, 0.1]])  # d log L / d log10 N, D at one row
+    mixed = jac @ extrapolation.input_mixing(("N", "D"))
+    predicted = (jac @ np.cov(e) @ jac.T).item() / np.var(e[0])
+    assert (mixed @ mixed.T).item() == pytest.approx(predicted, rel=0.05)
+
+
 def test_an_unknown_mode_is_refused():
     with pytest.raises(bs.SpecificationError, match="extrapolation='linear'"):
         bs.Model(extrapolation="linear")
