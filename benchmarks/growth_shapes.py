@@ -14,10 +14,13 @@ out-of-sample check of a choice the public ladders would make.
 Shapes whose scales fall off the record's grid of log scales are penalised by its edge
 (:data:`bayescale.record.LOG_SCALE_GRID`, 1e-4 to 0.5), not by the data.
 
+``--correlations`` compares, the same way, correlations of the effective-input errors of ``N``
+and ``D`` (:data:`bayescale.extrapolation.INPUT_CORRELATION`) under the shipped shapes.
+
 Run (about 2 min on 2 cores, 3 with ``--with-colpret``; reads ../shared/datasets or
 ``BAYESCALE_DATA_MIRROR``):
 
-    .venv/bin/python benchmarks/growth_shapes.py --with-colpret
+    .venv/bin/python benchmarks/growth_shapes.py --with-colpret [--correlations]
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from scipy.special import logsumexp  # noqa: E402
 
 import bayescale as bs  # noqa: E402
 from bayescale import record  # noqa: E402
-from bayescale.extrapolation import growth_shape, offset_shape  # noqa: E402
+from bayescale.extrapolation import growth_shape, input_mixing, offset_shape  # noqa: E402
 
 #: The dataset whose curves are in the prior (every other public dataset is a ladder of runs).
 CURVES = "revisiting_scaling_benchmark"
@@ -182,12 +185,69 @@ def compare(found, held, kind: str) -> None:
         print(f"  {label}: " + ", ".join(per))
 
 
+#: Correlations of the effective-input errors of N and D compared by ``--correlations``.
+CORRELATIONS = (-0.95, -0.8, -0.5, -0.3, 0.0, 0.5, 0.8, 0.95)
+
+
+def with_correlation(records, rho: float):
+    """Return ``records`` with each input-error cut's sensitivities mixed as ``J L(rho)``.
+
+    :func:`bayescale.extrapolation.input_mixing`: the N and D errors correlated at ``rho``
+    (the records were computed at the shipped correlation, 0: ``J`` as the refits gave it).
+    """
+    out = {}
+    for (name, kind), (dataset, cuts) in records.items():
+        mixed = []
+        for c in cuts:
+            jac = c["jac"]
+            if kind == "inputs" and jac is not None and np.ndim(jac) == 2 and jac.shape[1] == 2:
+                # the two columns are a law of N and D's, in that order (the record's)
+                c = {**c, "jac": jac @ input_mixing(("N", "D"), rho)}
+            mixed.append(c)
+        out[name, kind] = (dataset, mixed)
+    return out
+
+
+def compare_correlations(found, held) -> None:
+    """Print the records' marginal likelihood of each correlation of the N and D errors."""
+    print("\nThe effective-input errors of N and D correlated at rho: log marginal likelihood of")
+    print("the records (nats; against rho = 0, the shipped error; higher is better)")
+    print(f"{'rho':>6s} {'all':>8s} {'LODO':>8s} {'ladders':>8s} {'unseen':>8s}  per ladder")
+    curve = {n for n, k in found if k == "inputs" and found[n, k][0] == CURVES}
+    shape = (growth_shape, offset_shape)
+    rows = {}
+    for rho in CORRELATIONS:
+        every, lodo, unseen, _ = scores(
+            with_correlation(found, rho), with_correlation(held, rho), "inputs", shape
+        )
+        rows[rho] = (every, lodo, unseen)
+    base = rows[0.0]
+    for rho, (every, lodo, unseen) in rows.items():
+        total = [
+            sum(every.values()) - sum(base[0].values()),
+            sum(lodo.values()) - sum(base[1].values()),
+            sum(v - base[1][n] for n, v in lodo.items() if n not in curve),
+            sum(unseen.values()) - sum(base[2].values()),
+        ]
+        per = [
+            f"{n.split('/')[-1]} {v - base[1][n]:+.1f}" for n, v in lodo.items() if n not in curve
+        ]
+        per += [f"{n.split('/')[-1]} {v - base[2][n]:+.1f}" for n, v in unseen.items()]
+        cells = " ".join(f"{v:+8.1f}" for v in total)
+        print(f"{rho:6.2f} {cells}  {', '.join(per)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--with-colpret",
         action="store_true",
         help="score the shapes on the Hitchhiker's Guide's ladders too (never in the prior)",
+    )
+    parser.add_argument(
+        "--correlations",
+        action="store_true",
+        help="compare correlations of the N and D input errors instead of growth shapes",
     )
     args = parser.parse_args(argv)
     if not common.ready():
@@ -202,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"records: {len({n for n, _ in found})} public ladders, {len({n for n, _ in held})} unseen"
     )
+    if args.correlations:
+        compare_correlations(found, held)
+        return 0
     for kind in record.KINDS:
         compare(found, held, kind)
     return 0
