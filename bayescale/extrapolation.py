@@ -65,7 +65,9 @@ OFFSET_LENGTH = 0.05
 GROWTH_POWER = 0.5
 #: Correlation of the effective-input errors of ``N`` and ``D`` (``mode="inputs"``): 0, each
 #: input its own error. The records' marginal likelihood leans to a negative one (errors that
-#: trade parameters for tokens at a fixed compute; docs/calibration.md), not yet backtested.
+#: trade parameters for tokens at a fixed compute); backtested at -0.8 and not adopted: the
+#: frontier's bands held more measured minima, but the losses near the compute-optimal
+#: allocation were under-covered (docs/calibration.md, "correlated errors of N and D").
 INPUT_CORRELATION = 0.0
 #: Decades within which a point at the data's edge counts as inside (float noise, not distance).
 EDGE_TOLERANCE = 1e-9
