@@ -137,18 +137,24 @@ def test_prior_across_ladders_recovers_where_the_records_point(tmp_path, monkeyp
     assert np.median(np.log(so)) == pytest.approx(centres[0, 0], abs=0.15)
 
 
-def test_input_error_shifts_the_laws_inputs_beyond_the_data_only():
+def _input_error(draws: int, seed: int):
+    """An input error of a ladder's ranges, scales 0.05 and 0.2, drawn ``draws`` times."""
     import jax
 
     term = ExtrapolationError(
         {"N": (8.0, 10.0), "D": (9.0, 11.0), "C": (18.0, 22.0)}, mode="inputs"
     )
-    shape = (1, 2000)
+    shape = (1, draws)
     state = term.draw(
         {"extrap_offset": np.full(shape, 0.05), "extrap_growth": np.full(shape, 0.2)},
         shape,
-        jax.random.PRNGKey(0),
+        jax.random.PRNGKey(seed),
     )
+    return term, state
+
+
+def test_input_error_shifts_the_laws_inputs_beyond_the_data_only():
+    term, state = _input_error(2000, seed=0)
     x = {"N": np.array([1e9, 1e12]), "D": np.array([1e10, 1e12])}  # inside; 2 decades above
     layout = {k: v.reshape(1, 1, -1) for k, v in x.items()}
     out = term.effective_inputs(state, layout, ("N", "D"), lambda v: np.reshape(v, (*v.shape, 1)))
@@ -164,20 +170,10 @@ def test_input_error_shifts_the_laws_inputs_beyond_the_data_only():
 def test_correlated_input_errors_match_the_records_mixing(monkeypatch):
     """With ``INPUT_CORRELATION`` set, the prediction's errors of N and D are correlated at it,
     and ``input_mixing`` (the record's ``J L``) gives the same variance in log loss."""
-    import jax
-
     from bayescale import extrapolation
 
     monkeypatch.setattr(extrapolation, "INPUT_CORRELATION", -0.8)
-    term = ExtrapolationError(
-        {"N": (8.0, 10.0), "D": (9.0, 11.0), "C": (18.0, 22.0)}, mode="inputs"
-    )
-    shape = (1, 20000)
-    state = term.draw(
-        {"extrap_offset": np.full(shape, 0.05), "extrap_growth": np.full(shape, 0.2)},
-        shape,
-        jax.random.PRNGKey(1),
-    )
+    term, state = _input_error(20000, seed=1)
     layout = {"N": np.full((1, 1, 1), 1e12), "D": np.full((1, 1, 1), 1e12)}
     out = term.effective_inputs(state, layout, ("N", "D"), lambda v: np.reshape(v, (*v.shape, 1)))
     e = np.stack([np.log10(np.asarray(out[k]) / layout[k]).ravel() for k in ("N", "D")])
