@@ -58,6 +58,8 @@ DEBUG_ENV = "BAYESCALE_DEBUG"
 FIGURE_FORMATS = tuple(sorted(Figure().canvas.get_supported_filetypes()))
 #: Exit status of a fit that ran but failed a diagnostic.
 EXIT_DIAGNOSTICS = 3
+#: NUTS warmup steps per chain of ``fit`` unless ``--warmup`` says otherwise.
+WARMUP = 1000
 #: Fewest draws per chain a fit takes: R-hat and ESS need a few.
 MIN_DRAWS = 10
 
@@ -467,6 +469,20 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 def _fit_into(args: argparse.Namespace, out: Path) -> int:
     """Do the work of ``fit``, writing into the checked folder ``out``."""
+    nuts_only = [
+        option
+        for option, value, default in (
+            ("--warmup", args.warmup, WARMUP),
+            ("--target-accept", args.target_accept, NutsSettings.target_accept),
+        )
+        if value != default
+    ]
+    if args.method == "psis" and nuts_only:
+        raise UsageError(
+            f"{' and '.join(nuts_only)} {'tune' if len(nuts_only) > 1 else 'tunes'} NUTS, which "
+            "--method psis does not run (it draws "
+            "by importance sampling); leave them out, or use --method auto or nuts"
+        )
     df, source = read_table(args)
     columns = dict(args.columns or [])
     effects = effects_from(args.effects)
@@ -1216,7 +1232,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="draws per chain (R-hat and ESS need a few)",
     )
     f.add_argument(
-        "--warmup", type=at_least(0), default=1000, help="NUTS warmup (tuning) steps per chain"
+        "--warmup", type=at_least(0), default=WARMUP, help="NUTS warmup (tuning) steps per chain"
     )
     f.add_argument(
         "--target-accept",

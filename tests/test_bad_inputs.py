@@ -248,6 +248,11 @@ CLI_CASES = [
     (["fit", "@/tiny.csv"], "float64 cannot hold"),
     (["fit", "@/negative_loss.csv"], "'loss' (loss) must lie in (0.0, inf)"),
     (["fit", "@/good.csv", "--dataset", "epoch_chinchilla"], "not both"),
+    (["fit", "@/good.csv", "--method", "psis", "--warmup", "50"], "--warmup tunes nuts"),
+    (
+        ["fit", "@/good.csv", "--method", "psis", "--warmup", "50", "--target-accept", "0.99"],
+        "--warmup and --target-accept tune nuts, which --method psis does not run",
+    ),
     (["fit", "@/good.csv", "--table", "runs"], "--dataset"),
     (["fit", "@/good.csv", "--columns", "loss=val_loss"], "missing column 'val_loss' for loss"),
     (
