@@ -39,7 +39,6 @@ os.environ.setdefault("BAYESCALE_DATA_MIRROR", str(ROOT.parent / "shared" / "dat
 import common  # noqa: E402
 import extrapolation_prior  # noqa: E402
 import numpy as np  # noqa: E402
-from scipy.special import logsumexp  # noqa: E402
 
 import bayescale as bs  # noqa: E402
 from bayescale import record  # noqa: E402
@@ -110,15 +109,6 @@ def loglik(cuts: list[dict], shape: Shape) -> np.ndarray:
     return sum(record.cut_loglik(**c, growth=growth, offset=offset) for c in cuts)
 
 
-def marginal(logliks: list[np.ndarray], prior: record.ScalePrior) -> np.ndarray:
-    """Return each record's log marginal likelihood under ``prior`` (on the grid)."""
-    a, b = np.meshgrid(record.LOG_SCALE_GRID, record.LOG_SCALE_GRID, indexing="ij")
-    diff = np.stack([a.ravel(), b.ravel()], axis=1) - np.asarray(prior.mean)
-    logn = -0.5 * np.einsum("gi,ij,gj->g", diff, np.linalg.inv(np.asarray(prior.cov)), diff)
-    logn -= logsumexp(logn)
-    return np.array([logsumexp(ll.ravel() + logn) for ll in logliks])
-
-
 def scores(found, held, kind: str, shape: Shape):
     """Return a shape's log marginal likelihoods of the records of ``kind``, by ladder.
 
@@ -130,18 +120,18 @@ def scores(found, held, kind: str, shape: Shape):
     datasets = {n: found[n, kind][0] for n in names}
     lls = {n: loglik(found[n, kind][1], shape) for n in names}
     prior = record.fit_prior([lls[n] for n in names], names, kind)
-    every = dict(zip(names, marginal([lls[n] for n in names], prior), strict=True))
+    every = dict(zip(names, record.marginal_loglik([lls[n] for n in names], prior), strict=True))
     lodo = {}
     for dataset in sorted(set(datasets.values())):
         mine = [n for n in names if datasets[n] == dataset]
         rest = [n for n in names if datasets[n] != dataset]
         without = record.fit_prior([lls[n] for n in rest], rest, kind)
-        lodo.update(zip(mine, marginal([lls[n] for n in mine], without), strict=True))
+        lodo.update(zip(mine, record.marginal_loglik([lls[n] for n in mine], without), strict=True))
     held_names = sorted(n for n, k in held if k == kind)
     unseen = dict(
         zip(
             held_names,
-            marginal([loglik(held[n, kind][1], shape) for n in held_names], prior),
+            record.marginal_loglik([loglik(held[n, kind][1], shape) for n in held_names], prior),
             strict=True,
         )
     )
