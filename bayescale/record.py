@@ -673,21 +673,30 @@ def marginal_loglik(logliks: Sequence[np.ndarray], prior: ScalePrior) -> np.ndar
         One log marginal likelihood (nats) per record.
     """
     ll = _grid_logliks(logliks)
-    logn = prior.log_density().ravel()
-    logn = logn - logsumexp(logn)
-    return logsumexp(ll + logn[None], axis=1)
+    return logsumexp(ll + _grid_log_normal(prior.mean, prior.cov)[None], axis=1)
+
+
+def _grid_log_normal(mean: Any, cov: Any) -> np.ndarray:
+    """Return a bivariate normal's log density on the grid's points, normalised on the grid.
+
+    Normalised on the grid, a degenerate normal gains nothing from squeezing between points.
+    """
+    a, b = np.meshgrid(LOG_SCALE_GRID, LOG_SCALE_GRID, indexing="ij")
+    diff = np.stack([a.ravel(), b.ravel()], axis=1) - np.asarray(mean, float)
+    logn = -0.5 * np.einsum("gi,ij,gj->g", diff, np.linalg.inv(np.asarray(cov, float)), diff)
+    return logn - logsumexp(logn)
 
 
 def _grid_logliks(logliks: Sequence[np.ndarray]) -> np.ndarray:
     """Stack records' log likelihoods on the grid as ``(records, grid points)``, checked."""
     logliks = [np.asarray(x, float) for x in logliks]
     if not logliks:
-        raise ValueError("fit_prior needs the record of at least one ladder; got none.")
+        raise ValueError("A prior of the scales needs the record of at least one ladder; got none.")
     grid = (LOG_SCALE_GRID.size, LOG_SCALE_GRID.size)
     wrong = [i for i, x in enumerate(logliks) if x.shape != grid]
     if wrong:
         raise ValueError(
-            f"fit_prior: the records {wrong} are not on the scales' grid (shape {grid}): give "
+            f"The records {wrong} are not on the scales' grid (shape {grid}): give "
             "each ladder's record log likelihood as cut_loglik/ladder_record return it."
         )
     ll = np.stack([x.ravel() for x in logliks])  # (ladders, grid)
@@ -723,8 +732,6 @@ def fit_prior(
     residuals) then leave the prior near the hyperprior, where maximum likelihood would pick
     any normal inside their flat region or run off the grid.
     """
-    a, b = np.meshgrid(LOG_SCALE_GRID, LOG_SCALE_GRID, indexing="ij")
-    pts = np.stack([a.ravel(), b.ravel()], axis=1)
     ll = _grid_logliks(logliks)
     ll = ll - ll.max(axis=1, keepdims=True)
 
@@ -738,11 +745,7 @@ def fit_prior(
 
     def neg(p):
         mean, cov = unpack(p)
-        diff = pts - mean
-        prec = np.linalg.inv(cov)
-        logn = -0.5 * np.einsum("gi,ij,gj->g", diff, prec, diff)
-        logn -= logsumexp(logn)  # normalised on the grid: a degenerate normal gains nothing
-        out = -np.sum(logsumexp(ll + logn[None], axis=1))
+        out = -np.sum(logsumexp(ll + _grid_log_normal(mean, cov)[None], axis=1))
         if hyperprior is not None:
             shift = mean - hyper_mean
             out += 0.5 * shift @ hyper_prec @ shift
