@@ -62,6 +62,8 @@ EXIT_DIAGNOSTICS = 3
 WARMUP = 1000
 #: Fewest draws per chain a fit takes: R-hat and ESS need a few.
 MIN_DRAWS = 10
+#: ``--retry``'s choices, as :func:`bayescale.fit`'s ``retry``.
+RETRY = {"auto": None, "always": True, "never": False}
 
 
 class UsageError(Exception):
@@ -532,6 +534,7 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
         "progress_bar": not args.quiet,
         "target_accept": args.target_accept,
         "method": args.method,
+        "retry": RETRY[args.retry],
     }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
@@ -543,6 +546,13 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
         else:
             post = model.fit(df, **settings)
     elapsed = time.perf_counter() - t0
+    retried = post.settings.get("retried_after")
+    if retried:
+        print(
+            f"The first try failed its diagnostics ({retried}); the fit was drawn again with "
+            f"twice the warm-up and draws ({post.settings['warmup']} + {post.settings['draws']} "
+            "per chain). --retry never keeps the first try."
+        )
     pd.set_option("display.width", 120)
     say(post.summary().to_string(float_format=_digits))
     diag = post.diagnostics(warn=False)
@@ -1239,6 +1249,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=probability,
         default=NutsSettings.target_accept,
         help="NUTS target acceptance; raise it (0.99) when a fit reports divergences",
+    )
+    f.add_argument(
+        "--retry",
+        choices=list(RETRY),
+        default="auto",
+        help="draw a NUTS fit that fails its diagnostics once more, with twice the warm-up "
+        "and draws: auto (default) where it ran at least 1000 + 1000 per chain, always, or "
+        "never",
     )
     f.add_argument(
         "--method",

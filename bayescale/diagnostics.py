@@ -21,6 +21,8 @@ ESS_MIN = 400
 BFMI_MIN = 0.3
 #: Largest Pareto k-hat of an importance-sampled fit's weights that is trusted (Vehtari et al.).
 KHAT_MAX = 0.7
+#: How a fit's message names its second try (:func:`bayescale.fit`'s ``retry``).
+RETRY_TEXT = "drawn again with twice the warm-up and draws"
 
 
 def _fitted_groups(post: Any) -> xr.DataTree:
@@ -124,6 +126,8 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
             "ess_bulk_min": float(table["ess_bulk"].min()),
             "ess_tail_min": float(table["ess_tail"].min()),
             "nu_median": nu,
+            # a fit drawn again after its first try failed (bs.fit's retry) says so
+            "retried_after": (getattr(post, "settings", None) or {}).get("retried_after"),
             "worst_sites": sites,
             "checkpoints": "constant_data" in tree.children and "code_run" in tree["constant_data"],
         }
@@ -259,6 +263,45 @@ def _centred_run_scale_mixes_slowly(table: pd.DataFrame) -> bool:
     fails_rhat = sd_run["r_hat"] > RHAT_MAX and sd_run["r_hat"] == table["r_hat"].max()
     fails_ess = sd_run["ess_bulk"] < ESS_MIN and sd_run["ess_bulk"] == table["ess_bulk"].min()
     return bool(fails_rhat or fails_ess)
+
+
+def failed_checks(table: pd.DataFrame) -> str:
+    """Return the failed checks of a NUTS fit's :func:`diagnose` table, in one short line.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table of :func:`diagnose` of a NUTS fit (its ``attrs`` are read).
+
+    Returns
+    -------
+    str
+        The failed checks with their values and thresholds, ``"; "``-joined (``""`` where none
+        failed).
+
+    Examples
+    --------
+    >>> from bayescale.diagnostics import failed_checks
+    >>> table = bs.diagnose(post, warn=False)
+    >>> failed_checks(table)
+    ''
+    >>> table.attrs.update(rhat_max=1.016, divergences=2)
+    >>> failed_checks(table)
+    'R-hat 1.0160 > 1.01; 2 divergent transition(s)'
+    """
+    a = table.attrs
+    checks = [
+        (a["rhat_max"] > RHAT_MAX, f"R-hat {rhat_text(a['rhat_max'])} > {RHAT_MAX}"),
+        (a["ess_bulk_min"] < ESS_MIN, f"bulk ESS {a['ess_bulk_min']:.0f} < {ESS_MIN}"),
+        (a["ess_tail_min"] < ESS_MIN, f"tail ESS {a['ess_tail_min']:.0f} < {ESS_MIN}"),
+        (a["divergences"] > 0, f"{a['divergences']} divergent transition(s)"),
+        (
+            a["max_treedepth_hits"] > 0,
+            f"{a['max_treedepth_hits']} draw(s) at the maximum tree depth",
+        ),
+        (a["bfmi_min"] < BFMI_MIN, f"E-BFMI {a['bfmi_min']:.2f} < {BFMI_MIN}"),
+    ]
+    return "; ".join(text for failed, text in checks if failed)
 
 
 def rhat_text(rhat: float) -> str:
@@ -405,7 +448,13 @@ def failure_message(table: pd.DataFrame) -> str:
             "summary's name); summary() computes R-hat and ESS of the natural parameters "
             "themselves, which can pass where these fail."
         )
-    return "The fit failed its diagnostics: " + "; ".join(problems) + advice
+    head = "The fit failed its diagnostics: "
+    if a.get("retried_after"):
+        head = (
+            f"The fit failed its diagnostics twice (first try: {a['retried_after']}; this, "
+            f"{RETRY_TEXT}): "
+        )
+    return head + "; ".join(problems) + advice
 
 
 def checks(table: pd.DataFrame) -> pd.DataFrame:

@@ -21,7 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from bayescale import arguments
-from bayescale.diagnostics import diagnose, failure_message, importance_ok
+from bayescale.diagnostics import diagnose, failed_checks, failure_message, importance_ok
 from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
 from bayescale.inference import (
     Draws,
@@ -33,6 +33,12 @@ from bayescale.inference import (
 )
 from bayescale.laws.base import Scale
 from bayescale.sites import natural_draws
+
+#: A NUTS fit that fails its diagnostics is drawn once more with this many times the warm-up
+#: and draws (:func:`fit`'s ``retry``), where the longer fit's pointwise log likelihood holds
+#: at most :data:`RETRY_MAX_ELEMENTS` values (chains x draws x rows).
+RETRY_LENGTH = 2
+RETRY_MAX_ELEMENTS = 50_000_000
 
 #: Ways to draw a full posterior: NUTS; importance sampling from the Laplace approximation,
 #: checked by PSIS; or importance sampling where its check passes and NUTS for the rest.
@@ -103,6 +109,7 @@ def fit[P](
     seed: int = 0,
     progress_bar: bool = False,
     method: str = "nuts",
+    retry: bool | None = None,
     **options: Any,
 ) -> P:
     """Fit ``model`` to the table ``df`` with NUTS (initialised at the MAP), or without it.
@@ -127,6 +134,15 @@ def fit[P](
         size (at least 400), which the diagnostics report instead of R-hat. ``"auto"``:
         importance sampling, and NUTS when its check fails (docs/models.md measures both
         against NUTS).
+    retry : bool or None
+        When the NUTS draws fail their diagnostics, draw once more with :data:`RETRY_LENGTH`
+        times the warm-up and draws and the next seed, and return that fit (its ``settings``
+        hold ``retried_after``, the first try's failed checks). ``None`` (default) does so
+        for fits drawn at the default length or longer (``draws`` and ``warmup`` at least
+        1000): shorter chains were asked for speed. Skipped where the longer fit's pointwise
+        log likelihood would exceed :data:`RETRY_MAX_ELEMENTS` values. Hierarchies with a
+        few levels of a group fail R-hat or ESS by a little on some seeds, and a longer fit
+        passes (``docs/models.md``).
     **options
         Sampler options of :class:`~bayescale.inference.NutsSettings` (``target_accept``,
         ``max_tree_depth``, ``dense_mass``, ``init``, ``init_mass``, ``chain_method``, ...).
@@ -135,7 +151,7 @@ def fit[P](
     -------
     ScalingPosterior or TwoStepPosterior
         The posterior; a :class:`~bayescale.errors.ConvergenceWarning` says when it failed
-        its diagnostics.
+        its diagnostics (after the retry).
 
     Examples
     --------
@@ -147,10 +163,43 @@ def fit[P](
     _check_model(model, "fit(model, df)")
     settings = NutsSettings(chains=chains, draws=draws, warmup=warmup, seed=seed, **options)
     data = model.prepare(df)
-    (result,) = _sample(model, [data], settings, method, _progress(progress_bar))
+    progress = _progress(progress_bar)
+    (result,) = _sample(model, [data], settings, method, progress)
     post = model.posterior_from(data, result)
+    if retry is None:
+        default = NutsSettings()
+        retry = settings.draws >= default.draws and settings.warmup >= default.warmup
+    if retry:
+        post = _retry_if_failed(model, data, settings, post, progress)
     diagnose(post, warn=True)
     return post
+
+
+def _retry_if_failed[P](
+    model: Fittable[P],
+    data: Any,
+    settings: NutsSettings,
+    post: P,
+    progress: Callable[[str], None] | None,
+) -> P:
+    """``post``, or a longer NUTS fit where ``post``'s NUTS draws failed their diagnostics."""
+    table = diagnose(post, warn=False)
+    if table.attrs.get("method") != "nuts" or table.attrs["ok"]:
+        return post
+    longer = settings.with_(
+        draws=RETRY_LENGTH * settings.draws,
+        warmup=RETRY_LENGTH * settings.warmup,
+        seed=arguments.derived_seed(settings.seed, 1),
+    )
+    if longer.chains * longer.draws * data.n > RETRY_MAX_ELEMENTS:
+        return post
+    failed = failed_checks(table)
+    if progress is not None:
+        progress(f"the fit failed its diagnostics ({failed}); drawing again, twice as long")
+    (result,) = _sample(model, [data], longer, "nuts", progress)
+    result.settings = {**result.settings, "retried_after": failed}
+    result.timing = {**result.timing, "first_try": float(sum(post.timing.values()))}
+    return model.posterior_from(data, result)
 
 
 def fit_many[P](

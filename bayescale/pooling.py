@@ -485,7 +485,8 @@ def choose_effects(
         A :func:`new_group_backtest` of the same model and candidates.
     refit_failed : bool
         Refit a candidate whose fit fails its diagnostics once (NUTS, twice the draws, the
-        next seed).
+        next seed; also after importance sampling). Either way each fit is drawn without
+        :func:`bayescale.fit`'s own ``retry``.
     **fit_kwargs
         Passed to :meth:`Model.fit`.
 
@@ -521,6 +522,7 @@ def choose_effects(
     posts, passed = {}, {}
     draws = 2 * int(fit_kwargs.get("draws", NutsSettings.draws))
     seed = int(fit_kwargs.get("seed", NutsSettings.seed)) + 1
+    fit_kwargs = {**fit_kwargs, "retry": False}  # the refit below is this function's retry
     again = {**fit_kwargs, "draws": draws, "seed": seed, "method": "nuts"}
     with warnings.catch_warnings():
         # Each fit's diagnostics go into the table (``fit_ok``) and the reason instead.

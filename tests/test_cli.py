@@ -314,3 +314,18 @@ def test_every_option_says_what_it_does_and_its_default():
 
     bare = [f"{verb} {a.option_strings[0]}" for verb, a in options(build_parser()) if not a.help]
     assert not bare
+
+
+def test_fit_says_when_it_drew_a_failed_fit_again(tmp_path, capsys):
+    table = tmp_path / "runs.csv"
+    bs.simulate_ladder(budgets=(1e18, 1e19), sizes_per_budget=4, seed=5).to_csv(table, index=False)
+    short = ["fit", str(table), "--chains", "2", "--draws", "30", "--warmup", "15", "--quiet"]
+    assert main([*short, "--seed", "11", "--retry", "always", "--out", str(tmp_path / "a")]) == 3
+    text = capsys.readouterr().out
+    assert "The first try failed its diagnostics (" in text and "15 + 30" not in text
+    assert "30 + 60 per chain" in text
+    assert bs.load_posterior(tmp_path / "a" / "fit.nc").posterior.sizes["draw"] == 60
+    # short chains were asked for speed: not drawn again unless --retry always
+    assert main([*short, "--seed", "11", "--out", str(tmp_path / "b")]) == 3
+    assert "first try" not in capsys.readouterr().out
+    assert bs.load_posterior(tmp_path / "b" / "fit.nc").posterior.sizes["draw"] == 30

@@ -178,6 +178,32 @@ def test_bad_fit_warns_and_runs_are_deterministic():
     assert not a.diagnostics(warn=False).attrs["ok"]
 
 
+def test_a_failed_fit_is_drawn_once_more_twice_as_long():
+    df = bs.simulate_ladder(budgets=(1e18, 1e19), sizes_per_budget=4, seed=5)
+    for retry in (False, None):  # short chains are kept by default (asked for speed)
+        with pytest.warns(bs.ConvergenceWarning, match="failed its diagnostics: .*ESS"):
+            kept = bs.Model().fit(df, chains=2, draws=30, warmup=15, seed=11, retry=retry)
+        assert kept.posterior.sizes["draw"] == 30 and "retried_after" not in kept.settings
+    # 30 draws cannot reach an ESS of 400, nor can 60: the second try is returned and says so
+    twice = "failed its diagnostics twice .*first try: .*ESS"
+    with pytest.warns(bs.ConvergenceWarning, match=twice):
+        again = bs.Model().fit(df, chains=2, draws=30, warmup=15, seed=11, retry=True)
+    assert again.posterior.sizes["draw"] == 60
+    s = again.settings
+    assert (s["draws"], s["warmup"], s["seed"]) == (60, 30, 12)
+    assert "bulk ESS" in s["retried_after"] and "first_try" in again.timing
+    # the first try is the fit retry=False keeps; the second is a fit of its own settings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        direct = bs.Model().fit(df, chains=2, draws=60, warmup=30, seed=12, retry=False)
+    np.testing.assert_array_equal(again.posterior["E"].values, direct.posterior["E"].values)
+
+
+def test_a_fit_that_passes_is_not_drawn_again(hierarchy_fit):
+    assert hierarchy_fit.diagnostics(warn=False).attrs["ok"]
+    assert "retried_after" not in hierarchy_fit.settings
+
+
 def _my_law() -> bs.laws.CustomLaw:
     """``E + A (N / 1e8)^-alpha`` written by a user as a JAX function with priors."""
     return bs.laws.CustomLaw(

@@ -184,8 +184,8 @@ def test_a_failed_candidate_is_refitted_once_with_twice_the_draws(monkeypatch):
     )
     assert len(calls) == 4 and choice.chosen == "none" and choice.loo["fit_ok"].all()
     first, again = calls[0], calls[1]
-    assert first == {"draws": 300, "seed": 4, "chains": 2, "method": "auto"}
-    assert again == {"draws": 600, "seed": 5, "chains": 2, "method": "nuts"}
+    assert first == {"draws": 300, "seed": 4, "chains": 2, "method": "auto", "retry": False}
+    assert again == {"draws": 600, "seed": 5, "chains": 2, "method": "nuts", "retry": False}
     calls.clear()
     pooling.choose_effects(model, grid(), "family", candidates, refit_failed=False)
     assert len(calls) == 2
