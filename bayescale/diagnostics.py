@@ -301,6 +301,9 @@ def failed_checks(table: pd.DataFrame) -> str:
         ),
         (a["bfmi_min"] < BFMI_MIN, f"E-BFMI {a['bfmi_min']:.2f} < {BFMI_MIN}"),
     ]
+    missing = [c for c in ("r_hat", "ess_bulk", "ess_tail") if table[c].isna().any()]
+    if missing:
+        checks.append((True, f"{', '.join(missing)} could not be computed"))
     return "; ".join(text for failed, text in checks if failed)
 
 

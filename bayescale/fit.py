@@ -166,11 +166,13 @@ def fit[P](
     progress = _progress(progress_bar)
     (result,) = _sample(model, [data], settings, method, progress)
     post = model.posterior_from(data, result)
+    if retry not in (None, True, False):
+        raise ValueError(f"retry={retry!r}; use None (auto), True or False.")
     if retry is None:
         default = NutsSettings()
         retry = settings.draws >= default.draws and settings.warmup >= default.warmup
     if retry:
-        post = _retry_if_failed(model, data, settings, post, progress)
+        post = _retry_if_failed(model, data, settings, post, result, progress)
     diagnose(post, warn=True)
     return post
 
@@ -180,6 +182,7 @@ def _retry_if_failed[P](
     data: Any,
     settings: NutsSettings,
     post: P,
+    first: Draws,
     progress: Callable[[str], None] | None,
 ) -> P:
     """``post``, or a longer NUTS fit where ``post``'s NUTS draws failed their diagnostics."""
@@ -193,12 +196,14 @@ def _retry_if_failed[P](
     )
     if longer.chains * longer.draws * data.n > RETRY_MAX_ELEMENTS:
         return post
-    failed = failed_checks(table)
+    failed = failed_checks(table) or "the diagnostics"
     if progress is not None:
         progress(f"the fit failed its diagnostics ({failed}); drawing again, twice as long")
     (result,) = _sample(model, [data], longer, "nuts", progress)
-    result.settings = {**result.settings, "retried_after": failed}
-    result.timing = {**result.timing, "first_try": float(sum(post.timing.values()))}
+    # what sent a method="auto" fit to NUTS stays on record (psis_pareto_k, ...)
+    psis = {k: v for k, v in first.settings.items() if k.startswith("psis_")}
+    result.settings = {**result.settings, **psis, "retried_after": failed}
+    result.timing = {**result.timing, "first_try": float(sum(first.timing.values()))}
     return model.posterior_from(data, result)
 
 

@@ -199,6 +199,12 @@ def test_a_failed_fit_is_drawn_once_more_twice_as_long():
     np.testing.assert_array_equal(again.posterior["E"].values, direct.posterior["E"].values)
 
 
+def test_retry_takes_none_true_or_false():
+    df = bs.simulate_ladder(budgets=(1e18, 1e19), sizes_per_budget=4, seed=5)
+    with pytest.raises(ValueError, match=r"retry='never'; use None \(auto\), True or False"):
+        bs.Model().fit(df, chains=1, draws=20, warmup=20, retry="never")
+
+
 def test_a_fit_that_passes_is_not_drawn_again(hierarchy_fit):
     assert hierarchy_fit.diagnostics(warn=False).attrs["ok"]
     assert "retried_after" not in hierarchy_fit.settings
