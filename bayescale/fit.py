@@ -161,41 +161,49 @@ def fit[P](
     """
     _check_method(method)
     _check_model(model, "fit(model, df)")
+    if retry not in (None, True, False):
+        raise ValueError(f"retry={retry!r}; use None (auto), True or False.")
     settings = NutsSettings(chains=chains, draws=draws, warmup=warmup, seed=seed, **options)
+    if retry is None:
+        default = NutsSettings()
+        retry = settings.draws >= default.draws and settings.warmup >= default.warmup
     data = model.prepare(df)
     progress = _progress(progress_bar)
     (result,) = _sample(model, [data], settings, method, progress)
     post = model.posterior_from(data, result)
-    if retry not in (None, True, False):
-        raise ValueError(f"retry={retry!r}; use None (auto), True or False.")
-    if retry is None:
-        default = NutsSettings()
-        retry = settings.draws >= default.draws and settings.warmup >= default.warmup
-    if retry:
-        post = _retry_if_failed(model, data, settings, post, result, progress)
-    diagnose(post, warn=True)
+    table = diagnose(post, warn=False)
+    if retry and _retry_pays(table, settings, data.n):
+        post = _retry(model, data, settings, table, result, progress)
+        table = diagnose(post, warn=False)
+    if not table.attrs["ok"]:
+        warnings.warn(failure_message(table), ConvergenceWarning, stacklevel=2)
     return post
 
 
-def _retry_if_failed[P](
+def _retry_pays(table: pd.DataFrame, settings: NutsSettings, rows: int) -> bool:
+    """Whether a fit's NUTS draws failed and a longer fit's log likelihood fits the cap."""
+    longer = RETRY_LENGTH * settings.draws
+    return (
+        table.attrs.get("method") == "nuts"
+        and not table.attrs["ok"]
+        and settings.chains * longer * rows <= RETRY_MAX_ELEMENTS
+    )
+
+
+def _retry[P](
     model: Fittable[P],
     data: Any,
     settings: NutsSettings,
-    post: P,
+    table: pd.DataFrame,
     first: Draws,
     progress: Callable[[str], None] | None,
 ) -> P:
-    """``post``, or a longer NUTS fit where ``post``'s NUTS draws failed their diagnostics."""
-    table = diagnose(post, warn=False)
-    if table.attrs.get("method") != "nuts" or table.attrs["ok"]:
-        return post
+    """Draw a NUTS fit :data:`RETRY_LENGTH` times as long with the next seed, saying why."""
     longer = settings.with_(
         draws=RETRY_LENGTH * settings.draws,
         warmup=RETRY_LENGTH * settings.warmup,
         seed=arguments.derived_seed(settings.seed, 1),
     )
-    if longer.chains * longer.draws * data.n > RETRY_MAX_ELEMENTS:
-        return post
     failed = failed_checks(table) or "the diagnostics"
     if progress is not None:
         progress(f"the fit failed its diagnostics ({failed}); drawing again, twice as long")
