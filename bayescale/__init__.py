@@ -41,6 +41,7 @@ from bayescale.errors import (
     DataWarning,
     ExtrapolationWarning,
     PosteriorFileError,
+    SamplerEfficiencyWarning,
     SpecificationError,
 )
 from bayescale.fit import diagnostics_table, fit, fit_many, laplace_many
@@ -105,6 +106,7 @@ __all__ = [
     "ExtrapolationWarning",
     "Model",
     "PosteriorFileError",
+    "SamplerEfficiencyWarning",
     "ScalingPosterior",
     "SpecificationError",
     "Term",

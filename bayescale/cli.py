@@ -38,6 +38,7 @@ from bayescale.errors import (
     DataWarning,
     ExtrapolationWarning,
     PosteriorFileError,
+    SamplerEfficiencyWarning,
     SpecificationError,
 )
 from bayescale.fit import METHODS
@@ -538,6 +539,7 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
     }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
+        warnings.simplefilter("always", SamplerEfficiencyWarning)
         if args.choose_law:
             choice = compare.choose_law(model, df, laws=args.choose_law, **settings)
             post = choice.posterior
@@ -559,8 +561,11 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
     print(format_report(diag))
     for w in {str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)}:
         print(f"WARNING: {w}", file=sys.stderr)
+    for w in {str(w.message) for w in caught if issubclass(w.category, SamplerEfficiencyWarning)}:
+        print(f"note: {w}", file=sys.stderr)
+    shown = (ConvergenceWarning, SamplerEfficiencyWarning, DataWarning)
     for w in caught:  # every other warning of the fit, once (the table's were shown above)
-        if not issubclass(w.category, (ConvergenceWarning, DataWarning)):
+        if not issubclass(w.category, shown):
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     say(f"wall time {elapsed:.1f} s")
     post.to_netcdf(out / "fit.nc")

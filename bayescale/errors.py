@@ -56,7 +56,7 @@ class PosteriorFileError(ValueError):
 
 
 class ConvergenceWarning(UserWarning):
-    """A fit failed a diagnostic (R-hat, ESS, divergences, tree depth, E-BFMI).
+    """A fit failed a diagnostic (R-hat, ESS, divergences, E-BFMI; importance weights).
 
     Examples
     --------
@@ -72,6 +72,31 @@ class ConvergenceWarning(UserWarning):
     ...         print(w)
     The importance-sampled fit failed its diagnostics: Pareto k-hat ... importance ESS ...
     (>= 400 needed): ...
+    """
+
+
+class SamplerEfficiencyWarning(UserWarning):
+    """A fit passed its diagnostics, but NUTS hit its maximum tree depth on some draws.
+
+    A transition cut short at the maximum tree depth is still a valid MCMC transition; it
+    explores less per step, so the draws mix more slowly. That is an efficiency concern, not a
+    validity one (the Stan team's guide to its warnings, mc-stan.org/learn-stan/
+    diagnostics-warnings): where R-hat and both ESS pass, the draws can be used. Not a
+    :class:`ConvergenceWarning`, so ``simplefilter("error", bs.ConvergenceWarning)`` lets
+    such a fit through.
+
+    Examples
+    --------
+    A tree depth of 5 cuts most transitions short; the draws still mix well enough:
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     short = bs.fit(bs.Model(), runs, chains=2, draws=1000, warmup=500, max_tree_depth=5)
+    >>> sorted({w.category.__name__ for w in caught})
+    ['SamplerEfficiencyWarning']
+    >>> bool(bs.diagnose(short, warn=False).attrs["ok"])
+    True
     """
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from bayescale import arguments
-from bayescale.diagnostics import diagnose, failed_checks, failure_message, importance_ok
+from bayescale.diagnostics import diagnose, failed_checks, importance_ok, warn_if_needed
 from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
 from bayescale.inference import (
     Draws,
@@ -175,8 +175,7 @@ def fit[P](
     if retry and _retry_pays(table, settings, data.n):
         post = _retry(model, data, settings, table, result, progress)
         table = diagnose(post, warn=False)
-    if not table.attrs["ok"]:
-        warnings.warn(failure_message(table), ConvergenceWarning, stacklevel=2)
+    warn_if_needed(table, stacklevel=2)
     return post
 
 
@@ -302,8 +301,7 @@ def fit_many[P](
             checks[i] = diagnose(post, warn=False)
     if warn:
         for table in checks:
-            if not table.attrs["ok"]:
-                warnings.warn(failure_message(table), ConvergenceWarning, stacklevel=2)
+            warn_if_needed(table, stacklevel=2)
     return out
 
 
