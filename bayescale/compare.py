@@ -22,7 +22,12 @@ import xarray as xr
 
 from bayescale import arguments
 from bayescale import laws as _laws
-from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
+from bayescale.errors import (
+    ConvergenceWarning,
+    DataError,
+    SamplerEfficiencyWarning,
+    SpecificationError,
+)
 from bayescale.frontier import frontier
 from bayescale.loo import loo
 from bayescale.model import Model
@@ -626,6 +631,7 @@ def choose_law(
     with warnings.catch_warnings():
         # Each fit's diagnostics go into the table (``fit_ok``) and the reason instead.
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", SamplerEfficiencyWarning)
         for law, candidate in candidates.items():
             posts[law] = fitted[law] if law in fitted else candidate.fit(df, **fit_kwargs)
             passed[law] = bool(posts[law].diagnostics(warn=False).attrs["ok"])

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from bayescale.diagnostics import diagnose, failure_message
+from bayescale.diagnostics import diagnose, efficiency_message, failure_message
 from bayescale.fit import fit_many as fit_batch
 from bayescale.model import Model
 from bayescale.posterior import ScalingPosterior
@@ -47,7 +47,8 @@ def _fit_batch_task(spec: dict, law: Any, tables: list[pd.DataFrame], fit_kwargs
     trees = []
     for post in posts:
         check = diagnose(post, warn=False)
-        own = [] if check.attrs["ok"] else [failure_message(check)]
+        note = failure_message(check) if not check.attrs["ok"] else efficiency_message(check)
+        own = [] if note is None else [note]
         post.tree.attrs["bayescale_warnings"] = "\n".join(shared + own)
         trees.append(post.tree)
     return trees

@@ -36,7 +36,12 @@ from bayescale import arguments
 from bayescale.calibration import LEVELS, Split, backtest, coverage_columns
 from bayescale.compare import choose_from_loo, compare
 from bayescale.data import DEFAULT_COLUMNS
-from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
+from bayescale.errors import (
+    ConvergenceWarning,
+    DataError,
+    SamplerEfficiencyWarning,
+    SpecificationError,
+)
 from bayescale.inference import NutsSettings
 from bayescale.laws.base import INPUTS
 from bayescale.model import Model
@@ -527,6 +532,7 @@ def choose_effects(
     with warnings.catch_warnings():
         # Each fit's diagnostics go into the table (``fit_ok``) and the reason instead.
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", SamplerEfficiencyWarning)
         for name, effects in candidates.items():
             m = with_effects(model, effects)
             posts[name] = m.fit(df, **fit_kwargs)
