@@ -498,7 +498,8 @@ def failure_message(table: pd.DataFrame) -> str:
             "preset TOML with a top-level centered = false line above its [law] table). On "
             "GPT-3's and OPT's curves that removed the funnel (E-BFMI 0.27-0.47 centred, "
             "0.74-0.78 not); the divergences some of those fits kept lie on the law's own ridge "
-            "(a low E traded against a flat data term), which tighter priors address."
+            "(a low E traded against a flat data term, which a short range of tokens per run "
+            "cannot tell apart)."
         )
     nu = a.get("nu_median")
     if nu is not None and nu < 1:

@@ -86,6 +86,7 @@ def test_compare_rejects_fits_of_different_data(fits):
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::bayescale.errors.ConvergenceWarning")  # short chains
+@pytest.mark.filterwarnings("ignore::bayescale.errors.SamplerEfficiencyWarning")
 @pytest.mark.filterwarnings("ignore:Estimated shape parameter of Pareto")  # the check's own LOO
 def test_sensitivity_table(ladder):
     table = bs.compare.sensitivity(
