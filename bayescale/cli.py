@@ -553,7 +553,18 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
         print(
             f"The first try failed its diagnostics ({retried}); the fit was drawn again with "
             f"twice the warm-up and draws ({post.settings['warmup']} + {post.settings['draws']} "
-            "per chain). --retry never keeps the first try."
+            "per chain"
+            + (
+                f", target_accept {post.settings['target_accept']:g} after divergences"
+                if post.settings.get("target_accept", args.target_accept) != args.target_accept
+                else ""
+            )
+            + (
+                ", the run effects sampled non-centred: the first try showed their funnel"
+                if post.settings.get("retried_non_centred")
+                else ""
+            )
+            + "). --retry never keeps the first try."
         )
     pd.set_option("display.width", 120)
     say(post.summary().to_string(float_format=_digits))
@@ -1260,8 +1271,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(RETRY),
         default="auto",
         help="draw a NUTS fit that fails its diagnostics once more, with twice the warm-up "
-        "and draws: auto (default) where it ran at least 1000 + 1000 per chain, always, or "
-        "never",
+        "and draws (target-accept 0.99 after divergences, run effects non-centred after their "
+        "funnel): auto (default) where it ran at least 1000 + 1000 per chain, always, or never",
     )
     f.add_argument(
         "--method",

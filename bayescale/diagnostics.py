@@ -133,6 +133,9 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
             "nu_median": nu,
             # a fit drawn again after its first try failed (bs.fit's retry) says so
             "retried_after": (getattr(post, "settings", None) or {}).get("retried_after"),
+            "retried_non_centred": bool(
+                (getattr(post, "settings", None) or {}).get("retried_non_centred")
+            ),
             "worst_sites": sites,
             "checkpoints": "constant_data" in tree.children and "code_run" in tree["constant_data"],
         }
@@ -319,14 +322,33 @@ def _importance_table(tree: xr.DataTree, stats: xr.DataTree) -> tuple[pd.DataFra
     )
 
 
-def _centred_run_scale_mixes_slowly(table: pd.DataFrame) -> bool:
-    """Whether ``sd_run`` fails its checks, worst of all sites, in a fit with centred run effects.
+def centred_run_funnel(table: pd.DataFrame) -> bool:
+    """Return whether ``sd_run`` fails its checks, worst of all sites, with centred run effects.
 
     Centred run effects (sampled site ``r_run_free``) with a Student-t likelihood (site ``nu``)
     form a funnel with ``sd_run`` when the scale sits near zero: the per-run offsets are then
     about as uncertain as their spread (GPT-3's curves: ``sd_run`` 0.004, noise 0.009 over 7
     checkpoints a run). A normal likelihood integrates the effects out by default
-    (``marginal_run``) and records ``r_run_free`` as draws, not as a sampled site.
+    (``marginal_run``) and records ``r_run_free`` as draws, not as a sampled site. A fit that
+    shows it is told to sample the run effects non-centred, and :func:`bayescale.fit`'s retry
+    does so (:meth:`bayescale.Model.non_centred_run`).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table of :func:`diagnose` (its rows are read).
+
+    Returns
+    -------
+    bool
+        True where the fit has centred run effects and a Student-t likelihood, and ``sd_run``
+        has the worst R-hat (above 1.01) or the worst bulk ESS (below 400) of all sites.
+
+    Examples
+    --------
+    >>> from bayescale.diagnostics import centred_run_funnel
+    >>> centred_run_funnel(bs.diagnose(post, warn=False))  # no run effects
+    False
     """
     if "sd_run" not in table.index or "nu" not in table.index:
         return False
@@ -490,7 +512,7 @@ def failure_message(table: pd.DataFrame) -> str:
         "target_accept (target_accept=, --target-accept), simplify the effects, or give "
         "tighter priors."
     )
-    if _centred_run_scale_mixes_slowly(table):
+    if centred_run_funnel(table):
         advice += (
             " The per-run scale sd_run mixes worst, with the run effects sampled centred (the "
             "auto rule centres them with 4 or more runs of 5 or more rows each): refit with "
@@ -530,7 +552,9 @@ def failure_message(table: pd.DataFrame) -> str:
     if a.get("retried_after"):
         head = (
             f"The fit failed its diagnostics twice (first try: {a['retried_after']}; this, "
-            f"{RETRY_TEXT}): "
+            f"{RETRY_TEXT}"
+            + (", its run effects non-centred" if a.get("retried_non_centred") else "")
+            + "): "
         )
     return head + "; ".join(problems) + advice
 

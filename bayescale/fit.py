@@ -21,7 +21,13 @@ import pandas as pd
 import xarray as xr
 
 from bayescale import arguments
-from bayescale.diagnostics import diagnose, failed_checks, importance_ok, warn_if_needed
+from bayescale.diagnostics import (
+    centred_run_funnel,
+    diagnose,
+    failed_checks,
+    importance_ok,
+    warn_if_needed,
+)
 from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
 from bayescale.inference import (
     Draws,
@@ -39,6 +45,9 @@ from bayescale.sites import natural_draws
 #: at most :data:`RETRY_MAX_ELEMENTS` values (chains x draws x rows).
 RETRY_LENGTH = 2
 RETRY_MAX_ELEMENTS = 50_000_000
+#: A retry after divergent transitions takes smaller steps: NUTS's target acceptance rate is
+#: raised to at least this (Stan's advice for divergences).
+RETRY_TARGET_ACCEPT = 0.99
 
 #: Ways to draw a full posterior: NUTS; importance sampling from the Laplace approximation,
 #: checked by PSIS; or importance sampling where its check passes and NUTS for the rest.
@@ -140,7 +149,11 @@ def fit[P](
         hold ``retried_after``, the first try's failed checks). ``None`` (default) does so
         for fits drawn at the default length or longer (``draws`` and ``warmup`` at least
         1000): shorter chains were asked for speed. Skipped where the longer fit's pointwise
-        log likelihood would exceed :data:`RETRY_MAX_ELEMENTS` values. Hierarchies with a
+        log likelihood would exceed :data:`RETRY_MAX_ELEMENTS` values. Where the first try
+        shows the funnel of centred run effects (the per-run scale mixing worst), the retry
+        samples them non-centred (``retried_non_centred`` in ``settings``; the same model,
+        other coordinates), and where it had divergent transitions, the retry's
+        ``target_accept`` is at least :data:`RETRY_TARGET_ACCEPT` (0.99). Hierarchies with a
         few levels of a group fail R-hat or ESS by a little on some seeds, and a longer fit
         passes (``docs/models.md``).
     **options
@@ -197,19 +210,36 @@ def _retry[P](
     first: Draws,
     progress: Callable[[str], None] | None,
 ) -> P:
-    """Draw a NUTS fit :data:`RETRY_LENGTH` times as long with the next seed, saying why."""
+    """Draw a NUTS fit :data:`RETRY_LENGTH` times as long with the next seed, saying why.
+
+    Where the first try shows the funnel of centred run effects (:func:`centred_run_funnel`),
+    the retry samples them non-centred (the model's ``non_centred_run``; the same model); where
+    it had divergent transitions, the retry's target acceptance rate is at least
+    :data:`RETRY_TARGET_ACCEPT`.
+    """
+    switch = getattr(model, "non_centred_run", None)
+    non_centred = switch(data) if switch is not None and centred_run_funnel(table) else None
+    if non_centred is not None:
+        model = non_centred
     longer = settings.with_(
         draws=RETRY_LENGTH * settings.draws,
         warmup=RETRY_LENGTH * settings.warmup,
         seed=arguments.derived_seed(settings.seed, 1),
     )
+    if table.attrs["divergences"] > 0 and settings.target_accept < RETRY_TARGET_ACCEPT:
+        longer = longer.with_(target_accept=RETRY_TARGET_ACCEPT)
     failed = failed_checks(table) or "the diagnostics"
     if progress is not None:
-        progress(f"the fit failed its diagnostics ({failed}); drawing again, twice as long")
+        how = ", run effects non-centred" if non_centred is not None else ""
+        if longer.target_accept != settings.target_accept:
+            how += f", target_accept {longer.target_accept:g}"
+        progress(f"the fit failed its diagnostics ({failed}); drawing again, twice as long{how}")
     (result,) = _sample(model, [data], longer, "nuts", progress)
     # what sent a method="auto" fit to NUTS stays on record (psis_pareto_k, ...)
     psis = {k: v for k, v in first.settings.items() if k.startswith("psis_")}
     result.settings = {**result.settings, **psis, "retried_after": failed}
+    if non_centred is not None:
+        result.settings["retried_non_centred"] = True
     result.timing = {**result.timing, "first_try": float(sum(first.timing.values()))}
     return model.posterior_from(data, result)
 

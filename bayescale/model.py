@@ -911,6 +911,42 @@ class Model:
             )
         return out | {RUN} if self.marginalises_run(data) else out
 
+    def non_centred_run(self, data: ScalingData) -> Model | None:
+        """Return this model with its run effect sampled non-centred, where that is all it changes.
+
+        A fit's retry (:func:`bayescale.fit`'s ``retry``) draws this model instead where the
+        first try showed the funnel of centred run effects under a Student-t likelihood (the
+        per-run scale mixing worst). The model, and so the posterior, is the same; only the
+        coordinates the sampler moves differ.
+
+        Parameters
+        ----------
+        data : ScalingData
+            The table, validated by :meth:`prepare`.
+
+        Returns
+        -------
+        Model or None
+            ``centered=False`` and everything else as here, where the run effect is sampled
+            centred and is the only centred term; ``None`` where the run effect is absent,
+            integrated out or non-centred already, or where other terms are centred too
+            (``centered=False`` would move them as well).
+
+        Examples
+        --------
+        >>> model = bs.Model(centered=True)
+        >>> data = model.prepare(curves)
+        >>> model.centered_terms(data)
+        frozenset({'run'})
+        >>> model.non_centred_run(data).centered_terms(data)
+        frozenset()
+        >>> bs.Model().non_centred_run(data) is None  # three checkpoints a run: not centred
+        True
+        """
+        if self.marginalises_run(data) or self.centered_terms(data) != {RUN}:
+            return None
+        return Model.from_spec({**self.spec(), "centered": False}, law=self.law)
+
     def discrepancy_grid(self, data: ScalingData) -> Grid | None:
         """Return the discrepancy's grid over this table (``None`` without a discrepancy).
 
