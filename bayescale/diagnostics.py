@@ -136,6 +136,7 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
             "retried_non_centred": bool(
                 (getattr(post, "settings", None) or {}).get("retried_non_centred")
             ),
+            "target_accept": (getattr(post, "settings", None) or {}).get("target_accept"),
             "worst_sites": sites,
             "checkpoints": "constant_data" in tree.children and "code_run" in tree["constant_data"],
         }
@@ -226,7 +227,7 @@ def efficiency_message(table: pd.DataFrame) -> str | None:
         "the sampler was slower than it need be. Where it matters, raise max_tree_depth= "
         "(longer trajectories, each slower), or look for a ridge between parameters (a law "
         "whose terms trade off over the data's range) that a tighter prior or fewer effects "
-        "would remove."
+        "would remove." + (_heavy_tail_advice(nu) if (nu := a.get("nu_median")) and nu < 1 else "")
     )
 
 
@@ -429,6 +430,22 @@ def rhat_text(rhat: float) -> str:
     return text
 
 
+def _heavy_tail_advice(nu: float) -> str:
+    """Return the advice for a Student-t whose degrees of freedom fall below 1.
+
+    Part of a failed fit's advice, and of a passing one's efficiency note.
+    """
+    return (
+        f" The Student-t degrees of freedom sit at {nu:.2f}, below 1: a few rows lie tens "
+        "of noise scales off the law (a run's unstable start or a loss spike, most likely), "
+        "and the predictive of a new point has no mean (some of its draws overflow). Find "
+        "those rows (bs.plotting.plot_fit(post) draws every curve beside the law) and drop "
+        "them explicitly. A normal likelihood would let them pull the law: on Muennighoff et "
+        "al.'s single-epoch C4 curves, whose 8.7B run starts 21 % above the law, it put the "
+        "held-out checkpoints 7.6 % off, against 1.1 % with the Student-t."
+    )
+
+
 def failure_message(table: pd.DataFrame) -> str:
     """One paragraph saying which checks failed and what to try.
 
@@ -504,13 +521,15 @@ def failure_message(table: pd.DataFrame) -> str:
         problems.append(f"E-BFMI {a['bfmi_min']:.2f} < {BFMI_MIN}")
     if a["max_treedepth_hits"]:  # not a check of its own; it tells how the sampler struggled
         problems.append(
-            f"and {a['max_treedepth_hits']} draw(s) hit the maximum tree depth (not a failure "
+            ("and " if problems else "")
+            + f"{a['max_treedepth_hits']} draw(s) hit the maximum tree depth (not a failure "
             "alone)"
         )
+    raise_accept = (a.get("target_accept") or 0.0) < 0.99
     advice = (
-        ". Do not trust its intervals yet: run more draws (draws=, --draws), raise "
-        "target_accept (target_accept=, --target-accept), simplify the effects, or give "
-        "tighter priors."
+        ". Do not trust its intervals yet: run more draws (draws=, --draws), "
+        + ("raise target_accept (target_accept=, --target-accept), " if raise_accept else "")
+        + "simplify the effects, or give tighter priors."
     )
     if centred_run_funnel(table):
         advice += (
@@ -525,15 +544,7 @@ def failure_message(table: pd.DataFrame) -> str:
         )
     nu = a.get("nu_median")
     if nu is not None and nu < 1:
-        advice += (
-            f" The Student-t degrees of freedom sit at {nu:.2f}, below 1: a few rows lie tens "
-            "of noise scales off the law (a run's unstable start or a loss spike, most likely), "
-            "and the predictive of a new point has no mean (some of its draws overflow). Find "
-            "those rows (bs.plotting.plot_fit(post) draws every curve beside the law) and drop "
-            "them explicitly. A normal likelihood would let them pull the law: on Muennighoff et "
-            "al.'s single-epoch C4 curves, whose 8.7B run starts 21 % above the law, it put the "
-            "held-out checkpoints 7.6 % off, against 1.1 % with the Student-t."
-        )
+        advice += _heavy_tail_advice(nu)
     elif nu is not None and nu < 3 and (a["max_treedepth_hits"] or a["divergences"]):
         advice += f" The Student-t degrees of freedom sit near {nu:.1f}: " + (
             "for checkpoints of training curves use likelihood='normal' (--likelihood normal) "

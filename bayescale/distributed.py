@@ -9,6 +9,7 @@ tables of one design on one machine, :func:`bayescale.fit_many` is faster.
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ import pandas as pd
 from bayescale.diagnostics import diagnose, efficiency_message, failure_message
 from bayescale.fit import fit_many as fit_batch
 from bayescale.model import Model
-from bayescale.posterior import ScalingPosterior
+from bayescale.posterior import ATTR_SETTINGS, ScalingPosterior
 
 if TYPE_CHECKING:  # an optional dependency (the ``dask`` extra)
     from distributed import Client
@@ -142,13 +143,27 @@ def fit_many(
             for c in chunks
         ]
         trees = [tree for batch in client.gather(batches) for tree in batch]
-        return [ScalingPosterior.from_tree(tree, models[0]) for tree in trees]
+        return [_rebuilt(tree, models[0], t) for tree, t in zip(trees, tables, strict=True)]
     futures = [
         client.submit(_fit_task, m.spec(), law, t, dict(fit_kwargs), pure=False)
         for m, law, t in zip(models, laws, tables, strict=True)
     ]
     trees = client.gather(futures)
-    return [ScalingPosterior.from_tree(tree, m) for tree, m in zip(trees, models, strict=True)]
+    return [_rebuilt(tree, m, t) for tree, m, t in zip(trees, models, tables, strict=True)]
+
+
+def _rebuilt(tree: Any, model: Model, table: pd.DataFrame) -> ScalingPosterior:
+    """Rebuild a worker's fit with the model it was drawn under.
+
+    A retry that drew the run effects non-centred (``retried_non_centred``) drew
+    ``model.non_centred_run``: the same model in other coordinates, which the tree's draws follow.
+    """
+    settings = json.loads(tree.attrs.get(ATTR_SETTINGS, "{}"))
+    if settings.get("retried_non_centred"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the table's warnings were the worker's to give
+            model = model.non_centred_run(model.prepare(table)) or model
+    return ScalingPosterior.from_tree(tree, model)
 
 
 __all__ = ["fit_many"]

@@ -836,7 +836,9 @@ class TwoStepPosterior:
         Parameters
         ----------
         warn : bool
-            Warn (:class:`~bayescale.errors.ConvergenceWarning`) when a check fails.
+            Warn (:class:`~bayescale.errors.ConvergenceWarning`) when a check fails, or
+            (:class:`~bayescale.errors.SamplerEfficiencyWarning`) when every check passes but
+            draws hit the maximum tree depth.
 
         Returns
         -------

@@ -150,10 +150,11 @@ def fit[P](
         for fits drawn at the default length or longer (``draws`` and ``warmup`` at least
         1000): shorter chains were asked for speed. Skipped where the longer fit's pointwise
         log likelihood would exceed :data:`RETRY_MAX_ELEMENTS` values. Where the first try
-        shows the funnel of centred run effects (the per-run scale mixing worst), the retry
-        samples them non-centred (``retried_non_centred`` in ``settings``; the same model,
-        other coordinates), and where it had divergent transitions, the retry's
-        ``target_accept`` is at least :data:`RETRY_TARGET_ACCEPT` (0.99). Hierarchies with a
+        shows the funnel of centred run effects (the per-run scale mixing worst) and the run
+        is the only centred term, the retry samples them non-centred
+        (``retried_non_centred`` in ``settings``; the same model, other coordinates), and
+        where it had divergent transitions, the retry's ``target_accept`` is at least
+        :data:`RETRY_TARGET_ACCEPT` (0.99). Hierarchies with a
         few levels of a group fail R-hat or ESS by a little on some seeds, and a longer fit
         passes (``docs/models.md``).
     **options

@@ -9,6 +9,7 @@ model from the sample-site contract (:mod:`bayescale.sites`) and the observation
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import os
@@ -916,8 +917,9 @@ class Model:
 
         A fit's retry (:func:`bayescale.fit`'s ``retry``) draws this model instead where the
         first try showed the funnel of centred run effects under a Student-t likelihood (the
-        per-run scale mixing worst). The model, and so the posterior, is the same; only the
-        coordinates the sampler moves differ.
+        per-run scale mixing worst). The model, and so the posterior, is the same; the
+        coordinates the sampler moves differ, and so do those of a learned extrapolation
+        error's refits (their Laplace approximations, which their importance weights correct).
 
         Parameters
         ----------
@@ -945,7 +947,14 @@ class Model:
         """
         if self.marginalises_run(data) or self.centered_terms(data) != {RUN}:
             return None
-        return Model.from_spec({**self.spec(), "centered": False}, law=self.law)
+        # a copy, not a round trip through the spec's text (which not every prior survives)
+        out = copy.copy(self)
+        object.__setattr__(out, "centered", False)
+        key = json.dumps(out.spec(), sort_keys=True)
+        if type(self.law).name == "custom":
+            key = f"custom-law-{id(self.law)} {key}"
+        object.__setattr__(out, "_key", key)
+        return out
 
     def discrepancy_grid(self, data: ScalingData) -> Grid | None:
         """Return the discrepancy's grid over this table (``None`` without a discrepancy).

@@ -696,7 +696,9 @@ class ScalingPosterior:
         Parameters
         ----------
         warn : bool
-            Warn (:class:`~bayescale.errors.ConvergenceWarning`) when a check fails.
+            Warn (:class:`~bayescale.errors.ConvergenceWarning`) when a check fails, or
+            (:class:`~bayescale.errors.SamplerEfficiencyWarning`) when every check passes but
+            draws hit the maximum tree depth.
 
         Returns
         -------

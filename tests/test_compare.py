@@ -86,7 +86,6 @@ def test_compare_rejects_fits_of_different_data(fits):
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::bayescale.errors.ConvergenceWarning")  # short chains
-@pytest.mark.filterwarnings("ignore::bayescale.errors.SamplerEfficiencyWarning")
 @pytest.mark.filterwarnings("ignore:Estimated shape parameter of Pareto")  # the check's own LOO
 def test_sensitivity_table(ladder):
     table = bs.compare.sensitivity(
@@ -211,3 +210,24 @@ def test_choose_law_refuses_a_fit_of_another_model(fits, ladder):
         bs.compare.choose_law(
             bs.Model(), ladder, laws=["kaplan"], fitted={"kaplan": fits["chinchilla"]}
         )
+
+
+def test_a_fit_retried_non_centred_counts_as_a_fit_of_its_model():
+    """choose_law(fitted=...) takes a default fit whose retry drew the run effects non-centred
+    (its model is the candidate with centered=False: the same model); not another model."""
+    from types import SimpleNamespace
+
+    from bayescale.compare import _fits_model
+
+    runs = bs.simulate_ladder()
+    curves = pd.concat(
+        [runs.assign(tokens=runs.tokens * f, flops=runs.flops * f) for f in (0.25, 0.5, 1)]
+    )
+    model = bs.Model(centered=True)
+    retried = model.non_centred_run(model.prepare(curves))
+    assert retried is not None and retried != model
+    post = SimpleNamespace(model=retried, settings={"retried_non_centred": True})
+    assert _fits_model(post, model, curves)
+    assert not _fits_model(SimpleNamespace(model=retried, settings={}), model, curves)
+    other = SimpleNamespace(model=bs.Model("kaplan"), settings={"retried_non_centred": True})
+    assert not _fits_model(other, model, curves)

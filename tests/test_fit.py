@@ -713,18 +713,33 @@ def test_degrees_of_freedom_below_one_get_advice_to_find_the_outlying_rows():
     """A Student-t whose nu falls below 1 (Muennighoff et al.'s single-epoch C4 curves, one run
     starting 21 % above the law: nu 0.63, 189 draws at the maximum tree depth) is told to find
     and drop the outlying rows, not to switch to a normal likelihood, which lets them pull the
-    law; nu between 1 and 3 on curves keeps the normal-likelihood advice."""
-    from bayescale.diagnostics import failure_message
+    law; nu between 1 and 3 on curves keeps the normal-likelihood advice. A fit that passes with
+    draws at the tree depth (C4's curves since tree depth alone fails nothing) keeps the advice
+    in its efficiency note."""
+    from bayescale.diagnostics import efficiency_message, failure_message
 
-    def table(nu):
+    def table(nu, **attrs):
         return failed_fit_table(
-            ["E", "B", "sigma", "nu"], max_treedepth_hits=189, nu_median=nu, checkpoints=True
+            ["E", "B", "sigma", "nu"],
+            max_treedepth_hits=189,
+            nu_median=nu,
+            checkpoints=True,
+            **({"divergences": 2} | attrs),
         )
 
     below = failure_message(table(0.63))
     assert "0.63, below 1" in below and "plot_fit" in below
     assert "use likelihood='normal'" not in below
+    assert "2 divergent transition(s); and 189 draw(s) hit the maximum tree depth" in below
     assert "use likelihood='normal'" in failure_message(table(1.6))
+    passing = efficiency_message(table(0.63, divergences=0, ok=True))
+    assert "189 draw(s) hit the maximum tree depth" in passing and "0.63, below 1" in passing
+    assert "below 1" not in efficiency_message(table(1.6, divergences=0, ok=True))
+    # a failure on tree depth and E-BFMI alone reads without a dangling "and"
+    bfmi = failure_message(table(12.0, divergences=0, bfmi_min=0.2))
+    assert "E-BFMI 0.20 < 0.3; and 189 draw(s)" in bfmi
+    alone = failure_message(table(12.0, divergences=0))  # (ok=False for another reason)
+    assert "diagnostics: 189 draw(s) hit the maximum tree depth (not a failure alone)." in alone
 
 
 def sampler_tree(hits: int, divergences: int = 0) -> xr.DataTree:
@@ -793,7 +808,6 @@ def test_a_fit_whose_only_problem_is_the_tree_depth_is_not_drawn_again():
 
 
 @pytest.mark.filterwarnings("ignore::bayescale.errors.ConvergenceWarning")  # short chains
-@pytest.mark.filterwarnings("ignore::bayescale.errors.SamplerEfficiencyWarning")
 def test_a_retry_after_the_centred_run_funnel_samples_the_run_effects_non_centred(monkeypatch):
     """Where the first try shows the funnel of centred run effects (sd_run the worst site, as on
     GPT-3's and OPT's curves, where non-centring raised E-BFMI from 0.27-0.47 to 0.74-0.78),

@@ -35,7 +35,6 @@ LONGER = {"farseer": 2000, "loss_to_loss": 2000}
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::bayescale.errors.ConvergenceWarning")  # short chains
-@pytest.mark.filterwarnings("ignore::bayescale.errors.SamplerEfficiencyWarning")
 @pytest.mark.parametrize("name", sorted(NATURAL))
 def test_law_recovers_simulated_parameters(name):
     df = simulate(name, seed=1)

@@ -71,7 +71,6 @@ def test_padding_and_masking_do_not_change_the_potential(tables):
 
 
 @pytest.mark.filterwarnings("ignore::bayescale.errors.ConvergenceWarning")  # short reference
-@pytest.mark.filterwarnings("ignore::bayescale.errors.SamplerEfficiencyWarning")
 def test_laplace_many_agrees_with_nuts(tables):
     res = bs.laplace_many(bs.Model(), tables, draws=2000)
     table = res.summary()
