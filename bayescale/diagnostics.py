@@ -564,6 +564,11 @@ def failure_message(table: pd.DataFrame) -> str:
         head = (
             f"The fit failed its diagnostics twice (first try: {a['retried_after']}; this, "
             f"{RETRY_TEXT}"
+            + (
+                f", at target_accept {a['target_accept']:g}"
+                if "divergent" in a["retried_after"] and not raise_accept
+                else ""
+            )
             + (", its run effects non-centred" if a.get("retried_non_centred") else "")
             + "): "
         )

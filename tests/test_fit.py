@@ -870,6 +870,9 @@ def test_a_retry_after_divergences_takes_smaller_steps(monkeypatch):
     again = bs.Model().fit(df, chains=2, draws=30, warmup=15, seed=11, retry=True)
     assert again.settings["target_accept"] == fit_module.RETRY_TARGET_ACCEPT == 0.99
     assert "3 divergent transition(s)" in again.settings["retried_after"]
+    message = bs.diagnostics.failure_message(real(again, warn=False))  # 2 x 60 draws: ESS fails
+    assert "drawn again with twice the warm-up and draws, at target_accept 0.99)" in message
+    assert "raise target_accept" not in message
     direct = bs.Model().fit(
         df, chains=2, draws=60, warmup=30, seed=12, retry=False, target_accept=0.99
     )
