@@ -435,21 +435,6 @@ class LawChoice:
         return "\n".join(lines)
 
 
-def _fits_model(post: Any, model: Model, df: pd.DataFrame) -> bool:
-    """Return whether ``post`` is a fit of ``model``.
-
-    A fit whose retry drew the run effects non-centred counts: the same model, other coordinates.
-    """
-    if post.model == model:
-        return True
-    if not (getattr(post, "settings", None) or {}).get("retried_non_centred"):
-        return False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the table's warnings were the fit's to give
-        other = model.non_centred_run(model.prepare(df))
-    return other is not None and post.model == other
-
-
 def with_law(model: Model, law: str) -> Model:
     """Return ``model`` with its law replaced by the registered law ``law``.
 
@@ -636,7 +621,7 @@ def choose_law(
         )
     fitted = dict(fitted or {})
     for law, post in fitted.items():
-        if law not in candidates or not _fits_model(post, candidates[law], df):
+        if law not in candidates or post.model != candidates[law].drawn_as(df, post.settings):
             raise SpecificationError(
                 f"fitted[{law!r}] is not a fit of any candidate's model (the candidates: "
                 f"{list(candidates)}, each the model under that law): fit it with "

@@ -124,6 +124,7 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
         table = table.groupby(names, sort=False).agg(worst).reindex(order)
     posterior = tree["posterior"]
     nu = float(posterior["nu"].median()) if "nu" in posterior else None
+    settings = getattr(post, "settings", None) or {}  # a DataTree has none
     table.attrs.update(
         {
             **sampler,
@@ -132,11 +133,9 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
             "ess_tail_min": float(table["ess_tail"].min()),
             "nu_median": nu,
             # a fit drawn again after its first try failed (bs.fit's retry) says so
-            "retried_after": (getattr(post, "settings", None) or {}).get("retried_after"),
-            "retried_non_centred": bool(
-                (getattr(post, "settings", None) or {}).get("retried_non_centred")
-            ),
-            "target_accept": (getattr(post, "settings", None) or {}).get("target_accept"),
+            "retried_after": settings.get("retried_after"),
+            "retried_non_centred": bool(settings.get("retried_non_centred")),
+            "target_accept": settings.get("target_accept"),
             "worst_sites": sites,
             "checkpoints": "constant_data" in tree.children and "code_run" in tree["constant_data"],
         }

@@ -143,7 +143,7 @@ def fit_many(
             for c in chunks
         ]
         trees = [tree for batch in client.gather(batches) for tree in batch]
-        return [_rebuilt(tree, models[0], t) for tree, t in zip(trees, tables, strict=True)]
+        return [ScalingPosterior.from_tree(tree, models[0]) for tree in trees]  # no retry
     futures = [
         client.submit(_fit_task, m.spec(), law, t, dict(fit_kwargs), pure=False)
         for m, law, t in zip(models, laws, tables, strict=True)
@@ -153,17 +153,9 @@ def fit_many(
 
 
 def _rebuilt(tree: Any, model: Model, table: pd.DataFrame) -> ScalingPosterior:
-    """Rebuild a worker's fit with the model it was drawn under.
-
-    A retry that drew the run effects non-centred (``retried_non_centred``) drew
-    ``model.non_centred_run``: the same model in other coordinates, which the tree's draws follow.
-    """
+    """Rebuild a worker's fit with the model it was drawn under (its retry may change it)."""
     settings = json.loads(tree.attrs.get(ATTR_SETTINGS, "{}"))
-    if settings.get("retried_non_centred"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the table's warnings were the worker's to give
-            model = model.non_centred_run(model.prepare(table)) or model
-    return ScalingPosterior.from_tree(tree, model)
+    return ScalingPosterior.from_tree(tree, model.drawn_as(table, settings))
 
 
 __all__ = ["fit_many"]

@@ -13,6 +13,7 @@ import copy
 import inspect
 import json
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -397,10 +398,14 @@ class Model:
         }
         for k, v in values.items():
             object.__setattr__(self, k, v)
+        object.__setattr__(self, "_key", self._identity())
+
+    def _identity(self) -> str:
+        """Return the text equal models share: the spec, and a custom law's identity."""
         key = json.dumps(self.spec(), sort_keys=True)
-        if type(law).name == "custom":  # the spec cannot name a user's function: add its identity
-            key = f"custom-law-{id(law)} {key}"
-        object.__setattr__(self, "_key", key)
+        if type(self.law).name == "custom":  # the spec cannot name a user's function
+            key = f"custom-law-{id(self.law)} {key}"
+        return key
 
     def __repr__(self) -> str:
         return f"Model({self.describe_short()})"
@@ -950,11 +955,36 @@ class Model:
         # a copy, not a round trip through the spec's text (which not every prior survives)
         out = copy.copy(self)
         object.__setattr__(out, "centered", False)
-        key = json.dumps(out.spec(), sort_keys=True)
-        if type(self.law).name == "custom":
-            key = f"custom-law-{id(self.law)} {key}"
-        object.__setattr__(out, "_key", key)
+        object.__setattr__(out, "_key", out._identity())
         return out
+
+    def drawn_as(self, df: pd.DataFrame, settings: Mapping[str, Any]) -> Model:
+        """Return the model a fit of ``df`` with these ``settings`` was drawn under.
+
+        This model, or :meth:`non_centred_run` where the fit's retry drew the run effects
+        non-centred (``settings["retried_non_centred"]``).
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            The fitted table.
+        settings : mapping
+            The fit's ``settings``.
+
+        Returns
+        -------
+        Model
+
+        Examples
+        --------
+        >>> bs.Model().drawn_as(runs, post.settings) == bs.Model()
+        True
+        """
+        if not settings.get("retried_non_centred"):
+            return self
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the table's warnings were the fit's to give
+            return self.non_centred_run(self.prepare(df)) or self
 
     def discrepancy_grid(self, data: ScalingData) -> Grid | None:
         """Return the discrepancy's grid over this table (``None`` without a discrepancy).
