@@ -44,7 +44,7 @@ from bayescale.errors import (
 from bayescale.fit import METHODS
 from bayescale.frontier import frontier
 from bayescale.frontier_backtest import frontier_backtest
-from bayescale.inference import NutsSettings
+from bayescale.inference import MAX_TREE_DEPTH, NutsSettings
 from bayescale.laws.base import INPUT_OF_ROLE, INPUTS, LINEAR_INPUTS
 from bayescale.model import EXTRAPOLATION_MODES, Model, load_posterior
 from bayescale.plotting import plot_fit, plot_frontier, plot_pooling
@@ -477,6 +477,7 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
         for option, value, default in (
             ("--warmup", args.warmup, WARMUP),
             ("--target-accept", args.target_accept, NutsSettings.target_accept),
+            ("--max-tree-depth", args.max_tree_depth, NutsSettings.max_tree_depth),
         )
         if value != default
     ]
@@ -534,6 +535,7 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
         "seed": args.seed,
         "progress_bar": not args.quiet,
         "target_accept": args.target_accept,
+        "max_tree_depth": args.max_tree_depth,
         "method": args.method,
         "retry": RETRY[args.retry],
     }
@@ -557,6 +559,12 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
             + (
                 f", target_accept {post.settings['target_accept']:g} after divergences"
                 if post.settings.get("target_accept", args.target_accept) != args.target_accept
+                else ""
+            )
+            + (
+                f", max_tree_depth {post.settings['max_tree_depth']} after draws at the maximum "
+                "tree depth"
+                if post.settings.get("max_tree_depth", args.max_tree_depth) != args.max_tree_depth
                 else ""
             )
             + (
@@ -1267,12 +1275,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="NUTS target acceptance; raise it (0.99) when a fit reports divergences",
     )
     f.add_argument(
+        "--max-tree-depth",
+        type=at_least(1, MAX_TREE_DEPTH),
+        default=NutsSettings.max_tree_depth,
+        help=f"largest NUTS tree depth (1-{MAX_TREE_DEPTH}); raise it when draws hit it and "
+        "R-hat or ESS fail",
+    )
+    f.add_argument(
         "--retry",
         choices=list(RETRY),
         default="auto",
         help="draw a NUTS fit that fails its diagnostics once more, with twice the warm-up "
-        "and draws (target-accept 0.99 after divergences, run effects non-centred after their "
-        "funnel): auto (default) where it ran at least 1000 + 1000 per chain, always, or never",
+        "and draws (target-accept 0.99 after divergences, max-tree-depth 2 deeper after draws "
+        "that hit it, run effects non-centred after their funnel): auto (default) where it ran "
+        "at least 1000 + 1000 per chain, always, or never",
     )
     f.add_argument(
         "--method",

@@ -136,6 +136,8 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
             "retried_after": settings.get("retried_after"),
             "retried_non_centred": bool(settings.get("retried_non_centred")),
             "target_accept": settings.get("target_accept"),
+            "max_tree_depth": settings.get("max_tree_depth"),
+            "retried_deeper": bool(settings.get("retried_deeper")),
             "worst_sites": sites,
             "checkpoints": "constant_data" in tree.children and "code_run" in tree["constant_data"],
         }
@@ -224,9 +226,10 @@ def efficiency_message(table: pd.DataFrame) -> str | None:
         f"{a['max_treedepth_hits']} draw(s) hit the maximum tree depth: those transitions were "
         "cut short. They are still valid, and R-hat and ESS pass, so the draws can be used; "
         "the sampler was slower than it need be. Where it matters, raise max_tree_depth= "
-        "(longer trajectories, each slower), or look for a ridge between parameters (a law "
-        "whose terms trade off over the data's range) that a tighter prior or fewer effects "
-        "would remove." + (_heavy_tail_advice(nu) if (nu := a.get("nu_median")) and nu < 1 else "")
+        "(--max-tree-depth; longer trajectories, each slower), or look for a ridge between "
+        "parameters (a law whose terms trade off over the data's range) that a tighter prior or "
+        "fewer effects would remove."
+        + (_heavy_tail_advice(nu) if (nu := a.get("nu_median")) and nu < 1 else "")
     )
 
 
@@ -525,9 +528,12 @@ def failure_message(table: pd.DataFrame) -> str:
             "alone)"
         )
     raise_accept = (a.get("target_accept") or 0.0) < 0.99
+    # 15: the deepest tree NUTS builds here (bayescale.inference.MAX_TREE_DEPTH)
+    raise_depth = bool(a["max_treedepth_hits"]) and (a.get("max_tree_depth") or 0) < 15
     advice = (
         ". Do not trust its intervals yet: run more draws (draws=, --draws), "
         + ("raise target_accept (target_accept=, --target-accept), " if raise_accept else "")
+        + ("raise max_tree_depth (max_tree_depth=, --max-tree-depth), " if raise_depth else "")
         + "simplify the effects, or give tighter priors."
     )
     if centred_run_funnel(table):
@@ -568,6 +574,7 @@ def failure_message(table: pd.DataFrame) -> str:
                 if "divergent" in a["retried_after"] and not raise_accept
                 else ""
             )
+            + (f", at max_tree_depth {a['max_tree_depth']}" if a.get("retried_deeper") else "")
             + (", its run effects non-centred" if a.get("retried_non_centred") else "")
             + "): "
         )

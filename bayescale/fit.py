@@ -30,6 +30,7 @@ from bayescale.diagnostics import (
 )
 from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
 from bayescale.inference import (
+    MAX_TREE_DEPTH,
     Draws,
     Fittable,
     NutsSettings,
@@ -48,6 +49,16 @@ RETRY_MAX_ELEMENTS = 50_000_000
 #: A retry after divergent transitions takes smaller steps: NUTS's target acceptance rate is
 #: raised to at least this (Stan's advice for divergences).
 RETRY_TARGET_ACCEPT = 0.99
+#: A retry after most draws stopped at the maximum tree depth (at least
+#: :data:`RETRY_DEEPER_SHARE` of them: the typical transition was cut short, and the sampler
+#: explores a long direction of the posterior by a random walk) may build trees this many
+#: levels deeper, up to 15 (Stan's advice for tree-depth warnings). Only trajectories that need
+#: the depth grow, so the cost follows the need. Where fewer draws hit it, the depth is not what
+#: limits the draws: measured on the backtests' training curves, 0.05-9 % of the first try's
+#: draws hit it on the fits that failed R-hat or ESS (C4, OSCAR, GPT-3), 94 % on OLMo-7B's;
+#: C4's retries passed 5 of 5 at depth 10 and 3 of 5 at depth 12.
+RETRY_TREE_DEPTH_STEP = 2
+RETRY_DEEPER_SHARE = 0.5
 
 #: Ways to draw a full posterior: NUTS; importance sampling from the Laplace approximation,
 #: checked by PSIS; or importance sampling where its check passes and NUTS for the rest.
@@ -154,7 +165,9 @@ def fit[P](
         is the only centred term, the retry samples them non-centred
         (``retried_non_centred`` in ``settings``; the same model, other coordinates), and
         where it had divergent transitions, the retry's ``target_accept`` is at least
-        :data:`RETRY_TARGET_ACCEPT` (0.99). Hierarchies with a
+        :data:`RETRY_TARGET_ACCEPT` (0.99); where at least half the draws hit the maximum tree
+        depth, the retry's ``max_tree_depth`` is :data:`RETRY_TREE_DEPTH_STEP` (2) deeper, up
+        to 15 (``retried_deeper`` in ``settings``). Hierarchies with a
         few levels of a group fail R-hat or ESS by a little on some seeds, and a longer fit
         passes (``docs/models.md``).
     **options
@@ -216,7 +229,9 @@ def _retry[P](
     Where the first try shows the funnel of centred run effects (:func:`centred_run_funnel`),
     the retry samples them non-centred (the model's ``non_centred_run``; the same model); where
     it had divergent transitions, the retry's target acceptance rate is at least
-    :data:`RETRY_TARGET_ACCEPT`.
+    :data:`RETRY_TARGET_ACCEPT`; where most draws hit the maximum tree depth
+    (:data:`RETRY_DEEPER_SHARE`), the retry's trees may grow :data:`RETRY_TREE_DEPTH_STEP`
+    levels deeper.
     """
     switch = getattr(model, "non_centred_run", None)
     non_centred = switch(data) if switch is not None and centred_run_funnel(table) else None
@@ -229,11 +244,17 @@ def _retry[P](
     )
     if table.attrs["divergences"] > 0 and settings.target_accept < RETRY_TARGET_ACCEPT:
         longer = longer.with_(target_accept=RETRY_TARGET_ACCEPT)
+    hits = table.attrs.get("max_treedepth_hits", 0)
+    if hits >= RETRY_DEEPER_SHARE * settings.chains * settings.draws:
+        deeper = min(settings.max_tree_depth + RETRY_TREE_DEPTH_STEP, MAX_TREE_DEPTH)
+        longer = longer.with_(max_tree_depth=deeper)
     failed = failed_checks(table) or "the diagnostics"
     if progress is not None:
         how = ", run effects non-centred" if non_centred is not None else ""
         if longer.target_accept != settings.target_accept:
             how += f", target_accept {longer.target_accept:g}"
+        if longer.max_tree_depth != settings.max_tree_depth:
+            how += f", max_tree_depth {longer.max_tree_depth}"
         progress(f"the fit failed its diagnostics ({failed}); drawing again, twice as long{how}")
     (result,) = _sample(model, [data], longer, "nuts", progress)
     # what sent a method="auto" fit to NUTS stays on record (psis_pareto_k, ...)
@@ -241,6 +262,8 @@ def _retry[P](
     result.settings = {**result.settings, **psis, "retried_after": failed}
     if non_centred is not None:
         result.settings["retried_non_centred"] = True
+    if longer.max_tree_depth != settings.max_tree_depth:
+        result.settings["retried_deeper"] = True
     result.timing = {**result.timing, "first_try": float(sum(first.timing.values()))}
     return model.posterior_from(data, result)
 

@@ -172,6 +172,9 @@ CLI_CASES = [
     (["fit", "--target-accept", "0"], "between 0 and 1"),
     (["fit", "--target-accept", "95"], "not 90"),
     (["fit", "--target-accept", "high"], "probability"),
+    (["fit", "--max-tree-depth", "0"], "from 1 to 15"),
+    (["fit", "--max-tree-depth", "16"], "from 1 to 15"),
+    (["fit", "--max-tree-depth", "deep"], "whole number"),
     (["fit", "--drop-highest-loss", "-3"], ">= 0"),
     (["fit", "--drop-highest-loss", "x"], "whole number"),
     (["fit", "--columns", "params"], "ROLE=COLUMN"),
@@ -249,6 +252,7 @@ CLI_CASES = [
     (["fit", "@/negative_loss.csv"], "'loss' (loss) must lie in (0.0, inf)"),
     (["fit", "@/good.csv", "--dataset", "epoch_chinchilla"], "not both"),
     (["fit", "@/good.csv", "--method", "psis", "--warmup", "50"], "--warmup tunes nuts"),
+    (["fit", "@/good.csv", "--method", "psis", "--max-tree-depth", "12"], "--max-tree-depth tunes"),
     (
         ["fit", "@/good.csv", "--method", "psis", "--warmup", "50", "--target-accept", "0.99"],
         "--warmup and --target-accept tune nuts, which --method psis does not run",

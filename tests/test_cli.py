@@ -329,3 +329,9 @@ def test_fit_says_when_it_drew_a_failed_fit_again(tmp_path, capsys):
     assert main([*short, "--seed", "11", "--out", str(tmp_path / "b")]) == 3
     assert "first try" not in capsys.readouterr().out
     assert bs.load_posterior(tmp_path / "b" / "fit.nc").posterior.sizes["draw"] == 30
+    # --max-tree-depth reaches the sampler; the retry after hits at depth 3 builds depth 5
+    shallow = [*short, "--seed", "11", "--retry", "always", "--max-tree-depth", "3"]
+    main([*shallow, "--out", str(tmp_path / "c")])
+    text = capsys.readouterr().out
+    assert "max_tree_depth 5 after draws at the maximum tree depth" in text
+    assert bs.load_posterior(tmp_path / "c" / "fit.nc").settings["max_tree_depth"] == 5

@@ -16,6 +16,8 @@ import numpy as np
 from bayescale import arguments
 
 INIT_MASS = ("auto", "laplace", "identity")
+#: Deepest NUTS tree a fit may build (2**15 - 1 leapfrog steps per draw).
+MAX_TREE_DEPTH = 15
 #: Rows from which ``init_mass="auto"`` runs a fit with group scales in Laplace coordinates.
 LAPLACE_MASS_MIN_ROWS = 2000
 #: Rows from which ``init_mass="auto"`` runs a single fit *without* group scales in Laplace
@@ -96,8 +98,10 @@ class NutsSettings:
         arguments.seed(self.seed)
         if not 0 < float(self.target_accept) < 1:
             raise ValueError(f"target_accept={self.target_accept!r} must lie in (0, 1).")
-        if not 1 <= int(self.max_tree_depth) <= 15:
-            raise ValueError(f"max_tree_depth={self.max_tree_depth!r} must lie in 1..15.")
+        if not 1 <= int(self.max_tree_depth) <= MAX_TREE_DEPTH:
+            raise ValueError(
+                f"max_tree_depth={self.max_tree_depth!r} must lie in 1..{MAX_TREE_DEPTH}."
+            )
         if self.init not in INIT:
             raise ValueError(f"init={self.init!r}; choose one of {list(INIT)}.")
         if self.init_mass not in INIT_MASS:
