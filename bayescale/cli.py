@@ -31,7 +31,7 @@ from bayescale import arguments, calibration, compare, datasets, laws, pooling, 
 from bayescale.data import DEFAULT_COLUMNS
 from bayescale.decisions import decision_table
 from bayescale.defaults import DIGITS, PROB
-from bayescale.diagnostics import format_report
+from bayescale.diagnostics import format_report, warning_for
 from bayescale.errors import (
     ConvergenceWarning,
     DataError,
@@ -582,6 +582,9 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
         print(f"WARNING: {w}", file=sys.stderr)
     for w in {str(w.message) for w in caught if issubclass(w.category, SamplerEfficiencyWarning)}:
         print(f"note: {w}", file=sys.stderr)
+    found = warning_for(diag)  # a passing fit's note on its data (DataWarnings are not shown below)
+    if found is not None and found[0] is DataWarning:
+        print(f"note: {found[1]}", file=sys.stderr)
     shown = (ConvergenceWarning, SamplerEfficiencyWarning, DataWarning)
     for w in caught:  # every other warning of the fit, once (the table's were shown above)
         if not issubclass(w.category, shown):

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayescale.errors import ConvergenceWarning, SamplerEfficiencyWarning
+from bayescale.errors import ConvergenceWarning, DataWarning, SamplerEfficiencyWarning
 from bayescale.extrapolation import SCALE_SITES
 from bayescale.likelihood import RUN_FREE
 from bayescale.sites import display_name
@@ -23,6 +23,9 @@ BFMI_MIN = 0.3
 KHAT_MAX = 0.7
 #: How a fit's message names its second try (:func:`bayescale.fit`'s ``retry``).
 RETRY_TEXT = "drawn again with twice the warm-up and draws"
+#: The start of a passing fit's note on Student-t degrees of freedom below 1
+#: (:func:`heavy_tail_message`); a search over many fits filters it by this text.
+HEAVY_TAIL_NOTE = "The fit passed its diagnostics."
 
 
 def _fitted_groups(post: Any) -> xr.DataTree:
@@ -165,7 +168,9 @@ def warn_if_needed(table: pd.DataFrame, stacklevel: int = 2) -> None:
 
     A :class:`~bayescale.errors.ConvergenceWarning` (:func:`failure_message`) where a check
     failed; else a :class:`~bayescale.errors.SamplerEfficiencyWarning`
-    (:func:`efficiency_message`) where draws hit the maximum tree depth; else nothing.
+    (:func:`efficiency_message`) where draws hit the maximum tree depth; else a
+    :class:`~bayescale.errors.DataWarning` where the Student-t's degrees of freedom fall below 1
+    (:func:`heavy_tail_message`; the other two messages hold that advice too); else nothing.
 
     Parameters
     ----------
@@ -187,10 +192,78 @@ def warn_if_needed(table: pd.DataFrame, stacklevel: int = 2) -> None:
     >>> [w.category.__name__ for w in caught]
     ['SamplerEfficiencyWarning']
     """
+    found = warning_for(table)
+    if found is not None:
+        category, message = found
+        warnings.warn(message, category, stacklevel=stacklevel + 1)
+
+
+def warning_for(table: pd.DataFrame) -> tuple[type[Warning], str] | None:
+    """Return the warning a diagnostics table calls for, as ``(category, message)``, or ``None``.
+
+    What :func:`warn_if_needed` issues, for callers that show it their own way (the command
+    line prints it).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table of :func:`diagnose` (its ``attrs`` are read).
+
+    Returns
+    -------
+    tuple of (type, str) or None
+        A :class:`~bayescale.errors.ConvergenceWarning`,
+        :class:`~bayescale.errors.SamplerEfficiencyWarning` or
+        :class:`~bayescale.errors.DataWarning` and its message, in that order of precedence.
+
+    Examples
+    --------
+    >>> from bayescale.diagnostics import warning_for
+    >>> warning_for(bs.diagnose(post, warn=False)) is None
+    True
+    """
     if not table.attrs["ok"]:
-        warnings.warn(failure_message(table), ConvergenceWarning, stacklevel=stacklevel + 1)
-    elif (note := efficiency_message(table)) is not None:
-        warnings.warn(note, SamplerEfficiencyWarning, stacklevel=stacklevel + 1)
+        return ConvergenceWarning, failure_message(table)
+    if (note := efficiency_message(table)) is not None:
+        return SamplerEfficiencyWarning, note
+    if (note := heavy_tail_message(table)) is not None:
+        return DataWarning, note
+    return None
+
+
+def heavy_tail_message(table: pd.DataFrame) -> str | None:
+    """Return the note for a fit whose Student-t degrees of freedom fall below 1, else ``None``.
+
+    The draws can be valid and the fit still say that a few rows lie tens of noise scales off
+    the law: a new point's predictive then has no mean. A failed fit's message and a passing
+    fit's efficiency note carry the same advice.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table of :func:`diagnose` (its ``attrs`` are read: ``nu_median``).
+
+    Returns
+    -------
+    str or None
+        The message of the :class:`~bayescale.errors.DataWarning` that :func:`warn_if_needed`
+        issues, or ``None`` where the likelihood has no ``nu``, its median is at least 1, or
+        the fit failed a check (:func:`failure_message` says it).
+
+    Examples
+    --------
+    >>> from bayescale.diagnostics import heavy_tail_message
+    >>> table = bs.diagnose(post, warn=False)
+    >>> heavy_tail_message(table) is None
+    True
+    >>> table.attrs["nu_median"] = 0.63
+    >>> print(heavy_tail_message(table))
+    The fit passed its diagnostics. The Student-t degrees of freedom sit at 0.63, below 1: ...
+    """
+    nu = table.attrs.get("nu_median")
+    if nu is None or not nu < 1 or not table.attrs["ok"]:
+        return None  # a failed fit's message says it
+    return HEAVY_TAIL_NOTE + _heavy_tail_advice(nu)
 
 
 def efficiency_message(table: pd.DataFrame) -> str | None:

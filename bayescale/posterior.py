@@ -698,7 +698,8 @@ class ScalingPosterior:
         warn : bool
             Warn (:class:`~bayescale.errors.ConvergenceWarning`) when a check fails, or
             (:class:`~bayescale.errors.SamplerEfficiencyWarning`) when every check passes but
-            draws hit the maximum tree depth.
+            draws hit the maximum tree depth, or (:class:`~bayescale.errors.DataWarning`) when
+            they pass and the Student-t's degrees of freedom fall below 1.
 
         Returns
         -------

@@ -316,6 +316,27 @@ def test_every_option_says_what_it_does_and_its_default():
     assert not bare
 
 
+def test_fit_prints_a_passing_fits_note_on_heavy_tails(tmp_path, capsys, monkeypatch):
+    """A passing fit whose Student-t nu falls below 1 gets a note on stderr (its DataWarning is
+    not among the warnings the command shows again)."""
+    from bayescale.posterior import ScalingPosterior
+
+    real = ScalingPosterior.diagnostics
+
+    def heavy(self, warn=True):
+        table = real(self, warn=False)
+        table.attrs.update(ok=True, nu_median=0.63, max_treedepth_hits=0)
+        return table
+
+    monkeypatch.setattr(ScalingPosterior, "diagnostics", heavy)
+    table = tmp_path / "runs.csv"
+    bs.simulate_ladder(budgets=(1e18, 1e19), sizes_per_budget=4, seed=5).to_csv(table, index=False)
+    args = ["fit", str(table), "--chains", "2", "--draws", "30", "--warmup", "15", "--quiet"]
+    main([*args, "--retry", "never", "--out", str(tmp_path / "a")])
+    note = "note: The fit passed its diagnostics. The Student-t degrees of freedom sit at 0.63"
+    assert note in capsys.readouterr().err
+
+
 def test_fit_says_when_it_drew_a_failed_fit_again(tmp_path, capsys):
     table = tmp_path / "runs.csv"
     bs.simulate_ladder(budgets=(1e18, 1e19), sizes_per_budget=4, seed=5).to_csv(table, index=False)

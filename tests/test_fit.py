@@ -753,9 +753,10 @@ def test_degrees_of_freedom_below_one_get_advice_to_find_the_outlying_rows():
     assert "diagnostics: 189 draw(s) hit the maximum tree depth (not a failure alone)." in alone
 
 
-def sampler_tree(hits: int, divergences: int = 0) -> xr.DataTree:
+def sampler_tree(hits: int, divergences: int = 0, nu: float | None = None) -> xr.DataTree:
     """A NUTS fit's groups with independent draws (every R-hat and ESS check passes), ``hits``
-    draws at the maximum tree depth and ``divergences`` divergent ones."""
+    draws at the maximum tree depth and ``divergences`` divergent ones (and a Student-t's
+    ``nu`` near the value given)."""
     rng = np.random.default_rng(0)
     shape = (4, 500)
 
@@ -765,6 +766,8 @@ def sampler_tree(hits: int, divergences: int = 0) -> xr.DataTree:
         return (("chain", "draw"), out.reshape(shape))
 
     posterior = xr.Dataset({k: (("chain", "draw"), rng.normal(size=shape)) for k in "EA"})
+    if nu is not None:
+        posterior["nu"] = (("chain", "draw"), nu * np.exp(0.1 * rng.normal(size=shape)))
     stats = xr.Dataset(
         {
             "diverging": flags(divergences),
@@ -800,6 +803,34 @@ def test_draws_at_the_maximum_tree_depth_are_an_efficiency_note_not_a_failure():
     assert "2 divergent transition(s)" in message
     assert "37 draw(s) hit the maximum tree depth (not a failure alone)" in message
     assert efficiency_message(failed) is None  # the failure's warning says it
+
+
+def test_a_passing_fit_whose_student_t_nu_is_below_1_says_so_once():
+    """nu below 1 (Muennighoff et al.'s C4 curves: 0.63) means a few rows lie far off the law
+    and a new point's predictive has no mean: a passing fit says so in a DataWarning; one with
+    tree-depth hits in its efficiency note; a failing one in its failure message; never twice."""
+    from bayescale.diagnostics import heavy_tail_message, warning_for
+
+    def caught_by(tree):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            table = bs.diagnose(tree)
+        return table, [(w.category, str(w.message)) for w in caught]
+
+    table, caught = caught_by(sampler_tree(hits=0, nu=0.63))
+    assert [c for c, _ in caught] == [bs.DataWarning] and table.attrs["ok"]
+    assert caught[0][1].startswith("The fit passed its diagnostics. The Student-t degrees")
+    assert "sit at 0.63, below 1" in caught[0][1] and warning_for(table) == caught[0]
+    for tree, category in (
+        (sampler_tree(hits=37, nu=0.63), bs.SamplerEfficiencyWarning),
+        (sampler_tree(hits=0, divergences=2, nu=0.63), bs.ConvergenceWarning),
+    ):
+        table, caught = caught_by(tree)
+        assert [c for c, _ in caught] == [category] and "below 1" in caught[0][1]
+    assert heavy_tail_message(table) is None  # the failed fit's message holds the advice
+    for tree in (sampler_tree(hits=0, nu=1.3), sampler_tree(hits=0)):
+        table, caught = caught_by(tree)
+        assert caught == [] and warning_for(table) is None
 
 
 def test_a_fit_whose_only_problem_is_the_tree_depth_is_not_drawn_again():
