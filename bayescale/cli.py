@@ -158,6 +158,15 @@ def _first_line(path: Path) -> str:
         return ""
 
 
+def _is_number(name: object) -> bool:
+    """Whether a column name reads as a number (a data row taken for the header)."""
+    try:
+        float(str(name).strip())
+    except ValueError:
+        return False
+    return True
+
+
 def read_runs(path: Path) -> pd.DataFrame:
     """Read a CSV or parquet table of runs, refusing what would be misread.
 
@@ -216,6 +225,12 @@ def read_runs(path: Path) -> pd.DataFrame:
         )
     if df.empty:
         raise UsageError(f"{path} has a header but no rows")
+    if suffix != ".parquet" and all(_is_number(c) for c in df.columns):
+        raise UsageError(
+            f"{path}: its first line {', '.join(map(str, df.columns[:4]))} holds numbers only, so "
+            "it has no header and its first run would be read as column names; add a first line "
+            "naming the columns (params,tokens,loss)"
+        )
     if suffix != ".parquet":  # pandas renames a repeated name 'loss' to 'loss.1': say so
         sep = "\t" if suffix == ".tsv" else ","
         header = pd.read_csv(path, sep=sep, nrows=1, header=None, dtype=str, keep_default_na=False)
@@ -633,6 +648,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
         points = read_runs(Path(args.points))
         # the fit's own column names (a preset's or --columns' mapping) name their roles
         roles = {col: role for role, col in dict(post.model.columns or {}).items()}
+        clash = [(c, roles[c]) for c in points.columns if c in roles and roles[c] in points.columns]
+        if clash:  # the fit's name for a role and the role's own name: which one is meant?
+            column, role = clash[0]
+            raise UsageError(
+                f"--points {args.points}: columns {column!r} and {role!r} both give {role} (the "
+                f"fit read {role} from {column!r}); keep one of them"
+            )
         points = points.rename(columns={c: roles[c] for c in points.columns if c in roles})
         read = {*inputs, *(INPUTS[k] for k in inputs)}
         read |= {c for t in terms_of(post.model.effects) for c in t.columns}
@@ -852,6 +874,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     backtest = None
     if args.backtest:
         backtest = read_runs(Path(args.backtest))
+        if {"inside", "held_out"} <= set(backtest.columns):
+            raise UsageError(
+                f"--backtest {args.backtest} is a frontier backtest (`bayescale backtest --split "
+                "frontier`); the report shows a backtest of losses, by their coverage: write one "
+                "with `bayescale backtest --split compute` (or size, curve, group) and pass that"
+            )
         missing = [c for c in ("split",) if c not in backtest.columns]
         if missing or not any(str(c).startswith("coverage_") for c in backtest.columns):
             raise UsageError(

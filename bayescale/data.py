@@ -25,6 +25,7 @@ from bayescale.sanity import (
     check_labels,
     check_metric,
     check_units,
+    check_unread_input,
 )
 from bayescale.terms import SEP, Term
 
@@ -361,6 +362,16 @@ def prepare(
             f"Unknown column role(s) {sorted(unknown_roles)}; roles are {list(DEFAULT_COLUMNS)}."
         )
     read_roles = [INPUTS[k] for k in inputs] + ["loss"]
+    absent = {
+        role: c for role, c in (columns or {}).items() if role not in read_roles and c not in df
+    }
+    if absent:  # a role named explicitly but not found: a typo would switch it off silently
+        role, column = next(iter(absent.items()))
+        raise DataError(
+            f"Column {column!r}, given for the role {role!r} (columns={{{role!r}: {column!r}}} "
+            f"or --columns {role}={column}), is not in the table. Columns present: "
+            f"{list(map(str, df.columns))}. Check its spelling, or leave the role out."
+        )
     by_column: dict[str, list[str]] = {}
     for role in read_roles:
         by_column.setdefault(cols[role], []).append(role)
@@ -408,7 +419,13 @@ def prepare(
             raise DataError(
                 f"Column {cols['loss']!r} (loss) must lie in ({lo}, {hi}) but has "
                 f"{int(out.sum())} value(s) outside, e.g. at rows {rows}. Check the metric "
-                "(a loss, not an accuracy or a log of it) or remove those rows explicitly."
+                + (
+                    "(the law or scale='logit' reads a share: an accuracy or error rate, not a "
+                    "loss or a percentage) "
+                    if hi <= 1.0
+                    else "(a loss, not an accuracy or a log of it) "
+                )
+                + "or remove those rows explicitly."
             )
     y = _numeric(df, cols["loss"], "loss")
 
@@ -449,6 +466,7 @@ def prepare(
 
     check_units(x, cols)
     check_flops(df, cols, cost, used="C" in inputs and cols["flops"] in df.columns)
+    check_unread_input(df, cols, inputs)
     if np.ptp(y) == 0 and len(y) > 1:
         raise DataError(
             f"Column {cols['loss']!r} (loss) takes one value ({y[0]:.4g}) in every row: there is "

@@ -655,8 +655,14 @@ class Model:
                 raise SpecificationError(
                     "This model uses a custom law, which cannot be saved as text: pass law=."
                 )
+            config = spec["law"].get("config", {})
+            if not isinstance(config, Mapping):
+                raise SpecificationError(
+                    f'The law\'s config must be a table of options (config = {{ x = "D" }}), '
+                    f"not {config!r}."
+                )
             try:
-                law = _laws.get(spec["law"]["name"], **spec["law"].get("config", {}))
+                law = _laws.get(spec["law"]["name"], **config)
             except ValueError as e:
                 raise SpecificationError(str(e)) from None
         _refuse_unknown(
@@ -839,7 +845,7 @@ class Model:
             columns=self.columns,
             run=self.run,
             n_parameters=self.n_parameters(),
-            loss_bounds=(0.0, 1.0) if self.scale == "logit" else (0.0, np.inf),
+            loss_bounds=(0.0, 1.0) if self.scale == "logit" or self.law.share else (0.0, np.inf),
             cost=self.cost,
             n_law_parameters=len(self.law.parameters),
         )

@@ -144,7 +144,11 @@ def plot_fit(
     if group is None and terms:
         group = terms[0].columns[0]
     law = post.law
-    cols = post.model.prepare(df).columns
+    data = post.model.prepare(df)
+    cols = data.columns
+    missing = {k: cols[INPUTS[k]] for k in law.inputs if cols[INPUTS[k]] not in df}
+    if missing:  # an input the fit computed (compute from N and D): drawn as the fit read it
+        df = df.assign(**{c: data.x[k] for k, c in missing.items()})
     mode, curve_all, xname = _curves(df, cols, law.inputs, post.cost)
     xcol = cols[INPUTS[xname]]
     levels = [None] if group is None else sorted(df[group].astype(str).unique())
@@ -442,7 +446,7 @@ def plot_fan(
     cols = post.model.prepare(df).columns
     fig = _figure(figsize=(7, 4.4), layout="constrained")
     ax = fig.subplots()
-    if extend == "C":
+    if set(law.inputs) == {"N", "D"}:  # along the frontier (a law of C alone: the else branch)
         c_data = compute_of(df, cols, post.cost, law.inputs)
         grid = np.geomspace(c_data.min(), max(target_compute, c_data.max()), 60)
         front = frontier(post, grid).median(dim=("chain", "draw"))
@@ -450,7 +454,10 @@ def plot_fan(
         x_data, x_label = c_data, "training compute C (FLOP), compute-optimal allocation"
     else:
         name = extend
-        x_data = df[cols[INPUTS[name]]].to_numpy(float)
+        if name == "C":  # the table's flops column, or k N D where it has none (as the fit)
+            x_data = compute_of(df, cols, post.cost, law.inputs)
+        else:
+            x_data = df[cols[INPUTS[name]]].to_numpy(float)
         if name in FALLING_INPUTS:
             grid = np.geomspace(min(target_compute, x_data.min()), x_data.max(), 60)
         else:

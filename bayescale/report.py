@@ -225,7 +225,9 @@ def report(
         target_compute = float(c_data.min()) * 0.8 if falling else float(c_data.max()) * 100
     elif extend is not None:  # the fan and the tables look past the data, in its direction
         _check_target(target_compute, c_data, extend, falling)
-    if extend == "C":  # the tables first: a budget they cannot serve fails before any file
+    # a frontier needs a law of N and D (a law of compute alone has no allocation to choose)
+    has_frontier = set(post.law.inputs) == {"N", "D"}
+    if has_frontier:  # the tables first: a budget they cannot serve fails before any file
         say("report: compute-optimal frontier and decisions")
         front, dec = _frontier_tables(post, c_data, target_compute, prob, given)
     out.mkdir(parents=True, exist_ok=True)
@@ -270,7 +272,7 @@ def report(
     if post.model.effects:
         say("report: group effects (what a new group adds)")
         sections.append(_groups_section(post, prob))
-    if extend == "C":
+    if has_frontier:
         fig = plot_frontier(front, prob=prob, data_compute=(c_data.min(), c_data.max()))
         sections.append(
             (

@@ -126,6 +126,44 @@ def check_flops(
     )
 
 
+def check_unread_input(df: pd.DataFrame, columns: Mapping[str, str], inputs: Iterable[str]) -> None:
+    """Warn when a law of ``N`` alone or ``D`` alone meets a table whose other input varies.
+
+    A law of model size reads nothing of the tokens: runs of one size trained on ten times the
+    data look like noise to it (and the other way round). Tokens that follow the size (compute-
+    optimal runs, ``D = 20 N``) are no such problem, so what counts is the other input's spread
+    about its log-linear trend in the read one. Laws of compute are left alone (they read the
+    allocation's sum by design).
+    """
+    read = set(inputs)
+    for name, other in (("N", "D"), ("D", "N")):
+        cols = [columns[INPUTS[name]], columns[INPUTS[other]]]
+        if name not in read or other in read or "C" in read or cols[1] not in df.columns:
+            continue
+        try:
+            x, v = (df[c].to_numpy(float) for c in cols)
+        except (TypeError, ValueError, KeyError):
+            continue
+        ok = np.isfinite(x) & (x > 0) & np.isfinite(v) & (v > 0)
+        if ok.sum() < 2:
+            continue
+        lx, lv = np.log10(x[ok]), np.log10(v[ok])
+        design = np.column_stack([np.ones_like(lx), lx])
+        if np.ptp(lx) == 0:  # one value of the read input: the other's whole spread counts
+            design = design[:, :1]
+        residual = lv - design @ np.linalg.lstsq(design, lv, rcond=None)[0]
+        spread = float(np.ptp(residual))
+        if spread < MIN_COMPUTE_SPAN:
+            continue
+        _warn(
+            f"Column {cols[1]!r} ({INPUTS[other]}) varies by {spread:.1f} decades beyond what "
+            f"{cols[0]!r} explains, but the law reads {name} alone and ignores it: rows that "
+            f"differ in {other} only look like noise to it. Fit a law of N and D (e.g. "
+            f"chinchilla), or rows whose {INPUTS[other]} follows their {INPUTS[name]} (such as "
+            "compute-optimal runs)."
+        )
+
+
 def check_metric(
     loss: np.ndarray,
     compute: np.ndarray | None,

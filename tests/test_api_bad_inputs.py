@@ -47,6 +47,8 @@ def _power(p, x):
     return jnp.exp(p["log_E"]) + (x["N"] / 1e8) ** -p["alpha"]
 
 
+# a law of N on a ladder whose D varies, on purpose
+@pytest.mark.filterwarnings("ignore:.*the law reads N alone:bayescale.errors.DataWarning")
 def test_a_custom_law_must_return_one_loss_per_row(runs):
     # (n, 1) broadcast against (n,) into a square likelihood: the fit "passed" and was wrong
     column = _law(lambda p, x: _power(p, x)[..., None])
@@ -275,6 +277,8 @@ def test_laplace_many_warns_when_a_map_did_not_converge(runs):
     assert not result.tree["map"]["converged"].values.any()
 
 
+# a law of N on a ladder whose D varies, on purpose
+@pytest.mark.filterwarnings("ignore:.*the law reads N alone:bayescale.errors.DataWarning")
 def test_a_custom_law_that_returns_nan_is_named_as_a_suspect(runs):
     nan_law = _law(lambda p, x: jnp.nan * _power(p, x))
     with pytest.raises(bs.SpecificationError, match="a CustomLaw fn\\) for NaN"):
@@ -527,6 +531,8 @@ def test_a_report_into_a_file_is_refused(family_post, tmp_path):
         bs.report(family_post, tmp_path / "taken.csv")
 
 
+# a law of N on a ladder whose D varies, on purpose
+@pytest.mark.filterwarnings("ignore:.*the law reads N alone:bayescale.errors.DataWarning")
 def test_compute_for_target_reads_what_the_law_reads(runs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.ConvergenceWarning)

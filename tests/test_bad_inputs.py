@@ -29,6 +29,8 @@ def files(tmp_path_factory):
     """A folder of malformed inputs beside one small valid fit."""
     d = tmp_path_factory.mktemp("bad")
     (d / "good.csv").write_text(GOOD)
+    (d / "nohead.csv").write_text("1e8,2e9,3.1\n2e8,4e9,2.9\n3e8,5e9,2.8\n")
+    (d / "frontier_bt.csv").write_text("held_out,profile,N_star,inside\n2,1e20,3e9,True\n")
     (d / "semicolon.csv").write_text("params;tokens;loss\n1e8;2e9;3,1\n2e8;4e9;2,9\n")
     (d / "empty.csv").write_text("")
     (d / "header_only.csv").write_text("params,tokens,loss\n")
@@ -242,6 +244,7 @@ CLI_CASES = [
     (["report", "@/fit.nc", "--target-compute", "1e19"], "lies inside the data"),
     (["report", "@/power_fit.nc", "--target-compute", "1e8"], "read as the law's input n"),
     (["report", "@/fit.nc", "--backtest", "@/coverage_empty.csv"], "holds 'nan' at row 1"),
+    (["report", "@/fit.nc", "--backtest", "@/frontier_bt.csv"], "is a frontier backtest"),
     (["predict", "@/fit.nc", "--C", "1e300", "--N", "1e-300"], "float64 cannot hold"),
     # rows counted from 1, the header not counted (as predict --points counts them)
     (["fit", "@/nan.csv"], "missing (nan) value(s), e.g. at rows [1]"),
@@ -253,6 +256,9 @@ CLI_CASES = [
     (["fit", "@/good.csv", "--dataset", "epoch_chinchilla"], "not both"),
     (["fit", "@/good.csv", "--method", "psis", "--warmup", "50"], "--warmup tunes nuts"),
     (["fit", "@/good.csv", "--method", "psis", "--max-tree-depth", "12"], "--max-tree-depth tunes"),
+    (["fit", "@/nohead.csv"], "holds numbers only, so it has no header"),
+    (["fit", "@/good.csv", "--columns", "run=run_ID"], "'run_ID', given for the role 'run'"),
+    (["fit", "@/good.csv", "--columns", "flops=compute"], "given for the role 'flops'"),
     (
         ["fit", "@/good.csv", "--method", "psis", "--warmup", "50", "--target-accept", "0.99"],
         "--warmup and --target-accept tune nuts, which --method psis does not run",
@@ -1037,3 +1043,61 @@ def test_cli_pooling_exits_3_when_its_fits_fail(files, tmp_path, capsys):
     assert failed.any()  # 10 draws of a hierarchy: some fit fails its checks
     assert code == 3 and "fits failed their diagnostics" in err
     assert set(table["dataset"]) == {"families.csv"}
+
+
+def test_a_law_refuses_options_it_does_not_take_and_a_config_that_is_not_a_table():
+    """A preset's [law] config with an unknown option or of the wrong kind used to end in a
+    TypeError (an internal error on the command line)."""
+    with pytest.raises(ValueError, match="chinchilla law takes no option 'x'; its options: none"):
+        bs.laws.get("chinchilla", x="Q")
+    with pytest.raises(ValueError, match=r"power law takes no option 'y'; its options: \['x'\]"):
+        bs.laws.get("power", y="D")
+    spec = bs.Model("power").spec()
+    with pytest.raises(bs.SpecificationError, match="must be a table of options"):
+        bs.Model.from_spec({**spec, "law": {"name": "power", "config": "D"}})
+
+
+def test_a_law_of_a_share_refuses_a_metric_outside_0_1_on_any_scale():
+    """sigmoid_link / exponential_link on losses of 2.5-3.7 (scale log) used to fit nonsense
+    (k near 1e22, predictive intervals [0.01, 48.8]) without a word."""
+    runs = bs.simulate_ladder()
+    runs = runs.assign(upstream_loss=1.1 * runs["loss"])
+    for law in ("sigmoid_link", "exponential_link"):
+        with pytest.raises(bs.DataError, match="reads a share: an accuracy or error rate"):
+            bs.Model(law).prepare(runs)
+    accuracy = runs.assign(loss=0.9 - 0.1 * runs["loss"])  # a share: prepared
+    assert bs.Model("sigmoid_link").prepare(accuracy).n == len(runs)
+
+
+def test_a_law_of_one_size_input_warns_when_the_other_varies():
+    """A law of N alone fitted to an iso-FLOP ladder reads nothing of its tokens, which vary by
+    2.3 decades beyond what the sizes explain: rows that differ in D only are taken for noise.
+    Compute-optimal runs (D = 20 N) or one token count are not warned about."""
+    runs = bs.simulate_ladder()
+    with pytest.warns(
+        bs.DataWarning, match=r"'tokens' \(tokens\) varies by 2.3 decades beyond what 'params'"
+    ):
+        bs.Model("power").prepare(runs)
+    with pytest.warns(bs.DataWarning, match="law reads D alone"):
+        bs.Model(bs.laws.get("power", x="D")).prepare(runs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", bs.DataWarning)
+        bs.Model(bs.laws.get("power", x="C")).prepare(runs)  # a law of compute: by design
+        one_budget = runs.drop(columns="flops").assign(tokens=2e10)
+        bs.Model("power").prepare(one_budget)  # one token count: nothing ignored
+        optimal = runs.drop(columns="flops").assign(tokens=20 * runs["params"])
+        bs.Model("power").prepare(optimal)  # tokens follow the size: nothing ignored
+
+
+def test_predict_refuses_points_that_give_an_input_under_two_names(tmp_path, capsys):
+    """A fit that read params from 'size': a points file with both 'size' and 'params' used to
+    end in an internal error (two 'params' columns after the rename)."""
+    table = tmp_path / "sized.csv"
+    bs.simulate_ladder().rename(columns={"params": "size"}).to_csv(table, index=False)
+    short = ["--chains", "1", "--draws", "20", "--warmup", "20", "--quiet", "--retry", "never"]
+    main(["fit", str(table), "--columns", "params=size", *short, "--out", str(tmp_path / "f")])
+    points = tmp_path / "p.csv"
+    points.write_text("size,params,tokens\n1e9,5e9,2e10\n")
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "f" / "fit.nc"), "--points", str(points)]) == 2
+    assert "columns 'size' and 'params' both give params" in capsys.readouterr().err

@@ -9,6 +9,11 @@ import pytest
 import bayescale as bs
 from bayescale.arguments import derived_seed
 
+# laws of N alone compared with laws of N and D on ladders whose D varies, on purpose
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*the law reads N alone:bayescale.errors.DataWarning"
+)
+
 FIT = {"chains": 2, "draws": 300, "warmup": 300, "seed": 0, "progress_bar": False}
 
 

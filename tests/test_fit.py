@@ -235,6 +235,8 @@ def _my_law() -> bs.laws.CustomLaw:
     )
 
 
+# a law of N on a ladder whose D varies, on purpose
+@pytest.mark.filterwarnings("ignore:.*the law reads N alone:bayescale.errors.DataWarning")
 def test_user_defined_law_fits():
     """A law written by the user as a JAX function plus priors."""
     rng = np.random.default_rng(0)

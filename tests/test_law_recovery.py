@@ -33,6 +33,8 @@ IDENTIFIED = {
 LONGER = {"farseer": 2000, "loss_to_loss": 2000}
 
 
+# a law of N on a ladder whose D varies, on purpose
+@pytest.mark.filterwarnings("ignore:.*the law reads N alone:bayescale.errors.DataWarning")
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::bayescale.errors.ConvergenceWarning")  # short chains
 @pytest.mark.parametrize("name", sorted(NATURAL))

@@ -85,6 +85,8 @@ def test_mean_is_vectorised_over_draws(law):
     assert not np.allclose(out[0, 0], out[2, 1])
 
 
+# a law of N on a ladder whose D varies, on purpose
+@pytest.mark.filterwarnings("ignore:.*the law reads N alone:bayescale.errors.DataWarning")
 @pytest.mark.parametrize("name", sorted(NATURAL))
 def test_prior_predictive_is_plausible(name):
     """Default priors put the loss of a typical experiment in a plausible band around it."""

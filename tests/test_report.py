@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 import subprocess
+import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 from site_browser import CHROMIUM, need_browser
 from site_browser import FLAGS as BROWSER_FLAGS
 
+import bayescale as bs
 from bayescale.errors import SpecificationError
 from bayescale.pooling import group_spread
 from bayescale.report import parameter_table, report
@@ -167,3 +170,24 @@ def test_the_metric_axis_names_what_was_fitted():
     assert _metric_label(fit_on("log"), "loss") == "loss (nats/token)"
     assert _metric_label(fit_on("log"), "val_loss") == "val_loss"
     assert _metric_label(fit_on("logit"), "acc_hellaswag") == "acc_hellaswag (a share from 0 to 1)"
+
+
+def test_a_law_of_compute_alone_gets_a_report_without_a_frontier(tmp_path):
+    """A law of C fitted to a table without a flops column (compute is 6 N D): its figure used to
+    fail on the missing column, and the report refused it ("frontier needs a law of N and
+    D"); now the figures draw compute as the fit read it and the report has no frontier."""
+    runs = bs.simulate_ladder()[["params", "tokens", "loss"]]
+    model = bs.Model(bs.laws.get("power", x="C"), extrapolation="none")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)  # short chains
+        post = model.fit(runs, chains=1, draws=100, warmup=100, progress_bar=False)
+    fig = bs.plotting.plot_fit(post, runs)
+    from matplotlib.collections import PathCollection
+
+    scatter = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
+    x = np.concatenate([c.get_offsets()[:, 0] for c in scatter])
+    np.testing.assert_allclose(np.sort(x), np.sort(6 * runs["params"] * runs["tokens"]))
+    path = bs.report(post, tmp_path / "r")
+    names = {p.stem for p in (tmp_path / "r").iterdir()}
+    assert {"fit", "fan"} <= names and "frontier" not in names
+    assert "Compute-optimal frontier" not in path.read_text(encoding="utf-8")

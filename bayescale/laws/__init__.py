@@ -94,7 +94,18 @@ def get(name: str, **config) -> Law:
         cls = _REGISTRY[name]
     except KeyError:
         raise ValueError(f"Unknown law {name!r}; available: {available()}.") from None
-    return cls(**config)
+    import inspect
+
+    takes = [p for p in inspect.signature(cls).parameters if p != "priors"]
+    unknown = sorted(set(config) - set(takes) - {"priors"})
+    if unknown:
+        raise ValueError(
+            f"The {name} law takes no option {unknown[0]!r}; its options: {takes or 'none'}."
+        )
+    try:
+        return cls(**config)
+    except TypeError as e:  # an option of the wrong kind
+        raise ValueError(f"The {name} law's options {config}: {e}") from None
 
 
 def available() -> list[str]:

@@ -209,6 +209,9 @@ class Law:
     inputs: ClassVar[tuple[str, ...]] = ()
     parameters: ClassVar[tuple[Parameter, ...]] = ()
     natural_names: ClassVar[tuple[str, ...]] = ()
+    #: Whether the law predicts a share in (0, 1) (an accuracy or error rate): a table whose
+    #: metric leaves (0, 1) is refused whatever the model's scale.
+    share: ClassVar[bool] = False
     priors: Mapping[str, dist.Distribution] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

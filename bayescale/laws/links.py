@@ -55,6 +55,7 @@ class SigmoidLink(_LossInput):
 
     floor: float = 0.0
     name: ClassVar[str] = "sigmoid_link"
+    share: ClassVar[bool] = True
     inputs: ClassVar[tuple[str, ...]] = ("L",)
     natural_names: ClassVar[tuple[str, ...]] = ("ceiling", "k", "L_mid")
     parameters: ClassVar[tuple[Parameter, ...]] = (
@@ -143,6 +144,7 @@ class ExponentialLink(_LossInput):
     """
 
     name: ClassVar[str] = "exponential_link"
+    share: ClassVar[bool] = True
     inputs: ClassVar[tuple[str, ...]] = ("L",)
     natural_names: ClassVar[tuple[str, ...]] = ("epsilon", "k", "gamma")
     parameters: ClassVar[tuple[Parameter, ...]] = (
