@@ -28,15 +28,16 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from bayescale import arguments, calibration, compare, datasets, laws, pooling, record
-from bayescale.data import DEFAULT_COLUMNS
+from bayescale.data import DEFAULT_COLUMNS, check_mapped_columns
 from bayescale.decisions import decision_table
-from bayescale.defaults import DIGITS, PROB
-from bayescale.diagnostics import format_report, warning_for
+from bayescale.defaults import DIGITS, MAX_TREE_DEPTH, PROB
+from bayescale.diagnostics import format_report
 from bayescale.errors import (
     ConvergenceWarning,
     DataError,
     DataWarning,
     ExtrapolationWarning,
+    HeavyTailWarning,
     PosteriorFileError,
     SamplerEfficiencyWarning,
     SpecificationError,
@@ -44,7 +45,7 @@ from bayescale.errors import (
 from bayescale.fit import METHODS
 from bayescale.frontier import frontier
 from bayescale.frontier_backtest import frontier_backtest
-from bayescale.inference import MAX_TREE_DEPTH, NutsSettings
+from bayescale.inference import NutsSettings
 from bayescale.laws.base import INPUT_OF_ROLE, INPUTS, LINEAR_INPUTS
 from bayescale.model import EXTRAPOLATION_MODES, Model, load_posterior
 from bayescale.plotting import plot_fit, plot_frontier, plot_pooling
@@ -158,6 +159,10 @@ def _first_line(path: Path) -> str:
         return ""
 
 
+#: Cells a CSV file leaves missing: empty, or NaN as pandas and numpy write it.
+CSV_MISSING = ["", "nan", "NaN"]
+
+
 def _is_number(name: object) -> bool:
     """Whether a column name reads as a number (a data row taken for the header)."""
     try:
@@ -186,7 +191,14 @@ def read_runs(path: Path) -> pd.DataFrame:
                 ".csv (or save it tab-separated)"
             )
         elif suffix in (".csv", ".txt", ".tsv"):
-            df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+            # an empty cell is missing; words such as NA, None or null are labels as written
+            # (a group "NA"), and in a numeric column they are refused naming the row
+            df = pd.read_csv(
+                path,
+                sep="\t" if suffix == ".tsv" else ",",
+                keep_default_na=False,
+                na_values=CSV_MISSING,
+            )
         else:
             raise UsageError(
                 f"{path}: cannot read {suffix or 'a file without a suffix'!r}; give a CSV "
@@ -520,10 +532,13 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
         overrides["extrapolation_prior"] = args.extrapolation_prior
     if columns:
         overrides["columns"] = columns
+    if args.flops_per_param_token is not None:
+        overrides["flops_per_param_token"] = args.flops_per_param_token
     model = build_model(args, **overrides)
     # the loss column as the model reads it: --columns, else the preset's [columns] table
     df = drop_highest(df, args.drop_highest_loss, _loss_column(model))
     try:
+        check_mapped_columns(df, model.columns, model.law.inputs)  # as the fit will
         data = model.prepare(df)
     except DataError as e:  # the library's advice is Python's; say what the command line takes
         if args.dataset:
@@ -533,7 +548,7 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
                 f"{e} --dataset {args.dataset}: this table cannot be fitted as shipped; load it "
                 f"in Python ({load}), fix it as said, save it as CSV and fit that file"
             ) from None
-        if "columns=" in str(e):
+        if "columns=" in str(e) and "--columns" not in str(e):
             raise UsageError(f"{e} On the command line: --columns ROLE=COLUMN.") from None
         raise
     say = print if not args.quiet else (lambda *a, **k: None)
@@ -557,6 +572,7 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         warnings.simplefilter("always", SamplerEfficiencyWarning)
+        warnings.simplefilter("always", HeavyTailWarning)
         if args.choose_law:
             choice = compare.choose_law(model, df, laws=args.choose_law, **settings)
             post = choice.posterior
@@ -597,10 +613,9 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
         print(f"WARNING: {w}", file=sys.stderr)
     for w in {str(w.message) for w in caught if issubclass(w.category, SamplerEfficiencyWarning)}:
         print(f"note: {w}", file=sys.stderr)
-    found = warning_for(diag)  # a passing fit's note on its data (DataWarnings are not shown below)
-    if found is not None and found[0] is DataWarning:
-        print(f"note: {found[1]}", file=sys.stderr)
-    shown = (ConvergenceWarning, SamplerEfficiencyWarning, DataWarning)
+    for w in {str(w.message) for w in caught if issubclass(w.category, HeavyTailWarning)}:
+        print(f"note: {w}", file=sys.stderr)
+    shown = (ConvergenceWarning, SamplerEfficiencyWarning, HeavyTailWarning, DataWarning)
     for w in caught:  # every other warning of the fit, once (the table's were shown above)
         if not issubclass(w.category, shown):
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
@@ -648,15 +663,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
         points = read_runs(Path(args.points))
         # the fit's own column names (a preset's or --columns' mapping) name their roles
         roles = {col: role for role, col in dict(post.model.columns or {}).items()}
-        clash = [(c, roles[c]) for c in points.columns if c in roles and roles[c] in points.columns]
-        if clash:  # the fit's name for a role and the role's own name: which one is meant?
+        read = {*inputs, *(INPUTS[k] for k in inputs)}
+        clash = [
+            (c, roles[c])
+            for c in points.columns
+            if c in roles and roles[c] in points.columns and roles[c] in read
+        ]
+        if clash:  # an input under the fit's name and its own: which one is meant?
             column, role = clash[0]
             raise UsageError(
                 f"--points {args.points}: columns {column!r} and {role!r} both give {role} (the "
                 f"fit read {role} from {column!r}); keep one of them"
             )
+        # (a runs table's 'loss' beside the fitted 'val_loss': both dropped below, not inputs)
         points = points.rename(columns={c: roles[c] for c in points.columns if c in roles})
-        read = {*inputs, *(INPUTS[k] for k in inputs)}
         read |= {c for t in terms_of(post.model.effects) for c in t.columns}
         if RUN in post.draws_tree["posterior"].coords:  # a fitted run's effect
             read.add(RUN)
@@ -709,6 +729,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
                     "predictions it did not shape)"
                 )
             values[name] = np.asarray(given, float)
+    if not values and args.points:  # every column dropped as not read (said above)
+        mapped = {INPUTS[k]: (post.model.columns or {}).get(INPUTS[k]) for k in post.law.inputs}
+        names = ", ".join(
+            f"{k} (or {INPUTS[k]}" + (f", or {mapped[INPUTS[k]]!r})" if mapped[INPUTS[k]] else ")")
+            for k in post.law.inputs
+        )
+        raise UsageError(
+            f"--points {args.points}: none of its columns is an input of the fit, which reads "
+            f"{names}; name its columns that way (with a header line)"
+        )
     if not values:
         others = [k for k in post.law.inputs if k not in ("N", "D", "C")]
         if others:  # no option of their own: a points file names them
@@ -774,14 +804,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if len(table) == 1:
         print(f"loss: median {q[1, 0]:.5g}, {level} interval [{q[0, 0]:.5g}, {q[2, 0]:.5g}]")
     _note_draws(pred.sizes["chain"] * pred.sizes["draw"], args.prob)
-    unlabelled = [t.name for t in terms_of(post.model.effects) if not set(t.columns) <= set(values)]
+    _note_unlabelled(post, set(values), "the prediction", "the points", "or a column of --points ")
+    return 0
+
+
+def _note_unlabelled(post, labelled: set, what: str, where: str, also: str = "") -> None:
+    """Say which group terms got no label: ``what`` is then for a new level of each."""
+    unlabelled = [t.name for t in terms_of(post.model.effects) if not set(t.columns) <= labelled]
     if unlabelled:
         print(
-            f"(no label for {unlabelled}: the prediction is for a new {' and '.join(unlabelled)}, "
-            "its effects drawn from the population; label the points with --group COLUMN=LABEL "
-            "or a column of --points for a fitted one)"
+            f"(no label for {unlabelled}: {what} is for a new {' and '.join(unlabelled)}, "
+            f"its effects drawn from the population; label {where} with --group COLUMN=LABEL "
+            f"{also}for a fitted one)"
         )
-    return 0
 
 
 def _warn_failed_fit(post, path: str) -> None:
@@ -851,6 +886,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     posterior = post.draws_tree["posterior"]
     _note_draws(posterior.sizes["chain"] * posterior.sizes["draw"], args.prob)
+    _note_unlabelled(post, set(groups), "the frontier", "it")
     if args.plot:
         lo, hi = min(args.compute) / 100, max(args.compute) * 10
         front = frontier(post, np.geomspace(lo, hi, 60), new_groups=args.new_groups, **groups)
@@ -1270,6 +1306,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the noise around the law (default: student_t, or the preset's)",
     )
     f.add_argument(
+        "--flops-per-param-token",
+        type=positive,
+        default=None,
+        help="training FLOP per parameter and token, k in C = k N D (default: 6, or the "
+        "preset's); set it when your flops column follows another count",
+    )
+    f.add_argument(
         "--scale",
         choices=["log", "linear", "logit"],
         help="the scale the noise acts on (default: log, or the preset's; logit for "
@@ -1317,8 +1360,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(RETRY),
         default="auto",
         help="draw a NUTS fit that fails its diagnostics once more, with twice the warm-up "
-        "and draws (target-accept 0.99 after divergences, max-tree-depth 2 deeper after draws "
-        "that hit it, run effects non-centred after their funnel): auto (default) where it ran "
+        "and draws (target-accept 0.99 after divergences, max-tree-depth 2 deeper where most "
+        "draws hit it, run effects non-centred after their funnel): auto (default) where it ran "
         "at least 1000 + 1000 per chain, always, or never",
     )
     f.add_argument(

@@ -10,7 +10,6 @@ same data.
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,11 +22,10 @@ import xarray as xr
 
 from bayescale import arguments
 from bayescale import laws as _laws
-from bayescale.diagnostics import HEAVY_TAIL_NOTE
 from bayescale.errors import (
     ConvergenceWarning,
     DataError,
-    DataWarning,
+    HeavyTailWarning,
     SamplerEfficiencyWarning,
     SpecificationError,
 )
@@ -635,8 +633,7 @@ def choose_law(
         # Each fit's diagnostics go into the table (``fit_ok``) and the reason instead.
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", SamplerEfficiencyWarning)
-        # a passing fit's note on nu below 1: the chosen fit's diagnostics say it
-        warnings.filterwarnings("ignore", re.escape(HEAVY_TAIL_NOTE), DataWarning)
+        warnings.simplefilter("ignore", HeavyTailWarning)  # the chosen fit's diagnostics say it
         for law, candidate in candidates.items():
             posts[law] = fitted[law] if law in fitted else candidate.fit(df, **fit_kwargs)
             passed[law] = bool(posts[law].diagnostics(warn=False).attrs["ok"])

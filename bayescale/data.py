@@ -218,6 +218,54 @@ def _check_compute(
         )
 
 
+def check_mapped_columns(
+    df: pd.DataFrame, columns: Mapping[str, str] | None, inputs: Sequence[str]
+) -> None:
+    """Refuse a table that lacks a column the model's ``columns`` mapping names.
+
+    A role the law does not need (``run``, ``step``, ``flops``; compute, which a law of ``C``
+    computes as ``k N D`` without it) is read only where the table has its column, so a
+    misspelt name would switch it off silently (``run="run_ID"``: no per-run effect,
+    intervals too narrow). The roles :func:`prepare` needs are refused there, with their own
+    hint. Checked where a fit starts; a table rebuilt from a
+    fit (:meth:`~bayescale.posterior.ScalingPosterior.fitted_table`) holds only what the fit
+    read, and is not checked.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table a fit is asked to fit.
+    columns : mapping, optional
+        Column name of each role (a model's ``columns``).
+    inputs : sequence of str
+        The law's inputs.
+
+    Raises
+    ------
+    DataError
+        Naming the first role whose column is missing.
+
+    Examples
+    --------
+    >>> from bayescale.data import check_mapped_columns
+    >>> check_mapped_columns(runs, {"run": "run_ID"}, ("N", "D"))
+    Traceback (most recent call last):
+    ...
+    bayescale.errors.DataError: Column 'run_ID', given for the role 'run' ...
+    """
+    needed = {INPUTS[k] for k in inputs if k != "C"} | {"loss"}
+    absent = {
+        role: c for role, c in (columns or {}).items() if role not in needed and c not in df.columns
+    }
+    if absent:
+        role, column = next(iter(absent.items()))
+        raise DataError(
+            f"Column {column!r}, given for the role {role!r} (columns={{{role!r}: {column!r}}} "
+            f"or --columns {role}={column}), is not in the table. Columns present: "
+            f"{list(map(str, df.columns))}. Check its spelling, or leave the role out."
+        )
+
+
 def _require(df: pd.DataFrame, col: str, role: str, hint: str = "") -> None:
     if col not in df.columns:
         raise DataError(
@@ -362,16 +410,6 @@ def prepare(
             f"Unknown column role(s) {sorted(unknown_roles)}; roles are {list(DEFAULT_COLUMNS)}."
         )
     read_roles = [INPUTS[k] for k in inputs] + ["loss"]
-    absent = {
-        role: c for role, c in (columns or {}).items() if role not in read_roles and c not in df
-    }
-    if absent:  # a role named explicitly but not found: a typo would switch it off silently
-        role, column = next(iter(absent.items()))
-        raise DataError(
-            f"Column {column!r}, given for the role {role!r} (columns={{{role!r}: {column!r}}} "
-            f"or --columns {role}={column}), is not in the table. Columns present: "
-            f"{list(map(str, df.columns))}. Check its spelling, or leave the role out."
-        )
     by_column: dict[str, list[str]] = {}
     for role in read_roles:
         by_column.setdefault(cols[role], []).append(role)
@@ -466,7 +504,8 @@ def prepare(
 
     check_units(x, cols)
     check_flops(df, cols, cost, used="C" in inputs and cols["flops"] in df.columns)
-    check_unread_input(df, cols, inputs)
+    absorbed = [g.codes for g in groups.values()]
+    check_unread_input(df, cols, inputs, absorbed + ([run_group.codes] if run_group else []))
     if np.ptp(y) == 0 and len(y) > 1:
         raise DataError(
             f"Column {cols['loss']!r} (loss) takes one value ({y[0]:.4g}) in every row: there is "

@@ -13,4 +13,7 @@ PROB = 0.9
 #: Significant digits of summary tables: enough that an interval is never degenerate.
 DIGITS = 4
 
-__all__ = ["DIGITS", "PROB"]
+__all__ = ["DIGITS", "MAX_TREE_DEPTH", "PROB"]
+
+#: Deepest NUTS tree a fit may build (2**15 - 1 leapfrog steps per draw).
+MAX_TREE_DEPTH = 15

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayescale.errors import ConvergenceWarning, DataWarning, SamplerEfficiencyWarning
+from bayescale.defaults import MAX_TREE_DEPTH
+from bayescale.errors import ConvergenceWarning, HeavyTailWarning, SamplerEfficiencyWarning
 from bayescale.extrapolation import SCALE_SITES
 from bayescale.likelihood import RUN_FREE
 from bayescale.sites import display_name
@@ -24,7 +25,7 @@ KHAT_MAX = 0.7
 #: How a fit's message names its second try (:func:`bayescale.fit`'s ``retry``).
 RETRY_TEXT = "drawn again with twice the warm-up and draws"
 #: The start of a passing fit's note on Student-t degrees of freedom below 1
-#: (:func:`heavy_tail_message`); a search over many fits filters it by this text.
+#: (:func:`heavy_tail_message`).
 HEAVY_TAIL_NOTE = "The fit passed its diagnostics."
 
 
@@ -62,9 +63,11 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
     depth are counted and reported but do not fail a fit: a transition cut short there is still
     valid, only less efficient, and the R-hat and ESS checks see what it costs the draws (where
     they pass, a :class:`~bayescale.errors.SamplerEfficiencyWarning` says how many were cut
-    short). An importance-sampled fit (``method="psis"``) is checked by its weights instead: Pareto
-    k-hat at most :data:`KHAT_MAX` and importance ESS at least 400 (``pareto_k`` and
-    ``ess_importance`` in ``attrs``; no R-hat).
+    short). A fit that passes with none, but whose Student-t degrees of freedom fall below 1,
+    gets a :class:`~bayescale.errors.HeavyTailWarning`. An importance-sampled fit
+    (``method="psis"``) is checked by its weights instead: Pareto k-hat at most
+    :data:`KHAT_MAX` and importance ESS at least 400 (``pareto_k`` and ``ess_importance`` in
+    ``attrs``; no R-hat).
 
     Parameters
     ----------
@@ -169,8 +172,9 @@ def warn_if_needed(table: pd.DataFrame, stacklevel: int = 2) -> None:
     A :class:`~bayescale.errors.ConvergenceWarning` (:func:`failure_message`) where a check
     failed; else a :class:`~bayescale.errors.SamplerEfficiencyWarning`
     (:func:`efficiency_message`) where draws hit the maximum tree depth; else a
-    :class:`~bayescale.errors.DataWarning` where the Student-t's degrees of freedom fall below 1
-    (:func:`heavy_tail_message`; the other two messages hold that advice too); else nothing.
+    :class:`~bayescale.errors.HeavyTailWarning` where the Student-t's degrees of freedom fall
+    below 1 (:func:`heavy_tail_message`; the other two messages hold that advice too); else
+    nothing.
 
     Parameters
     ----------
@@ -214,7 +218,7 @@ def warning_for(table: pd.DataFrame) -> tuple[type[Warning], str] | None:
     tuple of (type, str) or None
         A :class:`~bayescale.errors.ConvergenceWarning`,
         :class:`~bayescale.errors.SamplerEfficiencyWarning` or
-        :class:`~bayescale.errors.DataWarning` and its message, in that order of precedence.
+        :class:`~bayescale.errors.HeavyTailWarning` and its message, in that order of precedence.
 
     Examples
     --------
@@ -227,7 +231,7 @@ def warning_for(table: pd.DataFrame) -> tuple[type[Warning], str] | None:
     if (note := efficiency_message(table)) is not None:
         return SamplerEfficiencyWarning, note
     if (note := heavy_tail_message(table)) is not None:
-        return DataWarning, note
+        return HeavyTailWarning, note
     return None
 
 
@@ -246,7 +250,7 @@ def heavy_tail_message(table: pd.DataFrame) -> str | None:
     Returns
     -------
     str or None
-        The message of the :class:`~bayescale.errors.DataWarning` that :func:`warn_if_needed`
+        The message of the :class:`~bayescale.errors.HeavyTailWarning` that :func:`warn_if_needed`
         issues, or ``None`` where the likelihood has no ``nu``, its median is at least 1, or
         the fit failed a check (:func:`failure_message` says it).
 
@@ -601,8 +605,8 @@ def failure_message(table: pd.DataFrame) -> str:
             "alone)"
         )
     raise_accept = (a.get("target_accept") or 0.0) < 0.99
-    # 15: the deepest tree NUTS builds here (bayescale.inference.MAX_TREE_DEPTH)
-    raise_depth = bool(a["max_treedepth_hits"]) and (a.get("max_tree_depth") or 0) < 15
+    depth = a.get("max_tree_depth") or 0
+    raise_depth = bool(a["max_treedepth_hits"]) and depth < MAX_TREE_DEPTH
     advice = (
         ". Do not trust its intervals yet: run more draws (draws=, --draws), "
         + ("raise target_accept (target_accept=, --target-accept), " if raise_accept else "")

@@ -838,7 +838,7 @@ class TwoStepPosterior:
         warn : bool
             Warn (:class:`~bayescale.errors.ConvergenceWarning`) when a check fails, or
             (:class:`~bayescale.errors.SamplerEfficiencyWarning`) when every check passes but
-            draws hit the maximum tree depth, or (:class:`~bayescale.errors.DataWarning`) when
+            draws hit the maximum tree depth, or (:class:`~bayescale.errors.HeavyTailWarning`) when
             they pass and the Student-t's degrees of freedom fall below 1.
 
         Returns

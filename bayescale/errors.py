@@ -100,6 +100,24 @@ class SamplerEfficiencyWarning(UserWarning):
     """
 
 
+class HeavyTailWarning(UserWarning):
+    """A fit passed its diagnostics, but its Student-t degrees of freedom fall below 1.
+
+    A few rows then lie tens of noise scales off the law (a run's unstable start, a loss spike)
+    and the predictive of a new point has no mean: some of its draws overflow. The draws are
+    valid; the message says how to find the rows. A failed fit's
+    :class:`ConvergenceWarning` and a :class:`SamplerEfficiencyWarning` carry the same advice.
+
+    Examples
+    --------
+    >>> from bayescale.diagnostics import heavy_tail_message
+    >>> table = bs.diagnose(post, warn=False)
+    >>> table.attrs["nu_median"] = 0.63
+    >>> print(heavy_tail_message(table))
+    The fit passed its diagnostics. The Student-t degrees of freedom sit at 0.63, below 1: ...
+    """
+
+
 class DataWarning(UserWarning):
     """A table is valid but implausible (units, metric, duplicates, design); the fit goes on.
 

@@ -21,6 +21,8 @@ import pandas as pd
 import xarray as xr
 
 from bayescale import arguments
+from bayescale.data import check_mapped_columns
+from bayescale.defaults import MAX_TREE_DEPTH
 from bayescale.diagnostics import (
     centred_run_funnel,
     diagnose,
@@ -30,7 +32,6 @@ from bayescale.diagnostics import (
 )
 from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
 from bayescale.inference import (
-    MAX_TREE_DEPTH,
     Draws,
     Fittable,
     NutsSettings,
@@ -194,6 +195,7 @@ def fit[P](
     if retry is None:
         default = NutsSettings()
         retry = settings.draws >= default.draws and settings.warmup >= default.warmup
+    _check_mapped_columns(model, df)
     data = model.prepare(df)
     progress = _progress(progress_bar)
     (result,) = _sample(model, [data], settings, method, progress)
@@ -204,6 +206,12 @@ def fit[P](
         table = diagnose(post, warn=False)
     warn_if_needed(table, stacklevel=2)
     return post
+
+
+def _check_mapped_columns(model: Any, df: pd.DataFrame) -> None:
+    """Refuse a table without a column the model (or either step of a two-step one) maps."""
+    for part in (model.loss, model.link) if hasattr(model, "link") else (model,):
+        check_mapped_columns(df, part.columns, part.law.inputs)
 
 
 def _retry_pays(table: pd.DataFrame, settings: NutsSettings, rows: int) -> bool:
@@ -437,6 +445,7 @@ def _prepare_tables(model: Any, tables: Any, call: str) -> list:
     datas = []
     for i, table in enumerate(tables):
         try:
+            _check_mapped_columns(model, table)
             datas.append(model.prepare(table))
         except DataError as e:
             raise DataError(f"{call}: table {i} of {len(tables)}: {e}") from None

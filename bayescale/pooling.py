@@ -24,7 +24,6 @@ parameter (exponents included).
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,11 +36,10 @@ from bayescale import arguments
 from bayescale.calibration import LEVELS, Split, backtest, coverage_columns
 from bayescale.compare import choose_from_loo, compare
 from bayescale.data import DEFAULT_COLUMNS
-from bayescale.diagnostics import HEAVY_TAIL_NOTE
 from bayescale.errors import (
     ConvergenceWarning,
     DataError,
-    DataWarning,
+    HeavyTailWarning,
     SamplerEfficiencyWarning,
     SpecificationError,
 )
@@ -536,8 +534,7 @@ def choose_effects(
         # Each fit's diagnostics go into the table (``fit_ok``) and the reason instead.
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", SamplerEfficiencyWarning)
-        # a passing fit's note on nu below 1: the chosen fit's diagnostics say it
-        warnings.filterwarnings("ignore", re.escape(HEAVY_TAIL_NOTE), DataWarning)
+        warnings.simplefilter("ignore", HeavyTailWarning)  # the chosen fit's diagnostics say it
         for name, effects in candidates.items():
             m = with_effects(model, effects)
             posts[name] = m.fit(df, **fit_kwargs)

@@ -33,6 +33,8 @@ FLOPS_TOLERANCE = 0.10
 MAX_PLAUSIBLE_LOSS = 20.0
 #: Rows needed before the trend of the loss with compute is judged.
 MIN_ROWS_FOR_TREND = 8
+#: Group levels (all terms and the run together) above which an unread input is not checked.
+MAX_LEVELS_FOR_TREND = 500
 #: Decades of compute below which the rows are one budget (no trend can be learned).
 MIN_COMPUTE_SPAN = 0.3
 #: Decades past the largest (or below the smallest) training input that count as far outside.
@@ -122,20 +124,31 @@ def check_flops(
     _warn(
         f"Column {columns['flops']!r} is {factor:.3g} times {cost.describe()} (median over "
         f"rows): {which}. If {columns['flops']!r} is right, set "
-        f"Model(flops_per_param_token={cost.k * factor:.3g}); otherwise check its units."
+        f"Model(flops_per_param_token={cost.k * factor:.3g}) (--flops-per-param-token "
+        f"{cost.k * factor:.3g}); otherwise check its units."
     )
 
 
-def check_unread_input(df: pd.DataFrame, columns: Mapping[str, str], inputs: Iterable[str]) -> None:
+def check_unread_input(
+    df: pd.DataFrame,
+    columns: Mapping[str, str],
+    inputs: Iterable[str],
+    levels: Iterable[np.ndarray] = (),
+) -> None:
     """Warn when a law of ``N`` alone or ``D`` alone meets a table whose other input varies.
 
     A law of model size reads nothing of the tokens: runs of one size trained on ten times the
     data look like noise to it (and the other way round). Tokens that follow the size (compute-
-    optimal runs, ``D = 20 N``) are no such problem, so what counts is the other input's spread
-    about its log-linear trend in the read one. Laws of compute are left alone (they read the
-    allocation's sum by design).
+    optimal runs, ``D = 20 N``) are no such problem, nor is an input that a group or run effect
+    absorbs (curves of four sizes under a law of ``D`` with an effect per curve): what counts is
+    the other input's spread (5-95 %) about a log-linear trend in the read one plus a shift per
+    level of each of ``levels`` (integer codes per row). Laws of compute are left alone (they
+    read the allocation's sum by design).
     """
     read = set(inputs)
+    codes = [np.asarray(c) for c in levels]
+    if sum(int(c.max(initial=0)) + 1 for c in codes) > MAX_LEVELS_FOR_TREND:
+        return  # too many levels to absorb in a dense design; not worth a warning's cost
     for name, other in (("N", "D"), ("D", "N")):
         cols = [columns[INPUTS[name]], columns[INPUTS[other]]]
         if name not in read or other in read or "C" in read or cols[1] not in df.columns:
@@ -145,22 +158,23 @@ def check_unread_input(df: pd.DataFrame, columns: Mapping[str, str], inputs: Ite
         except (TypeError, ValueError, KeyError):
             continue
         ok = np.isfinite(x) & (x > 0) & np.isfinite(v) & (v > 0)
-        if ok.sum() < 2:
+        if ok.sum() < MIN_ROWS_FOR_TREND:
             continue
         lx, lv = np.log10(x[ok]), np.log10(v[ok])
-        design = np.column_stack([np.ones_like(lx), lx])
-        if np.ptp(lx) == 0:  # one value of the read input: the other's whole spread counts
-            design = design[:, :1]
+        design = [np.ones_like(lx)] + ([lx] if np.ptp(lx) > 0 else [])
+        for c in codes:  # one shift per level (the first level's is the intercept)
+            design += [(c[ok] == k).astype(float) for k in np.unique(c[ok])[1:]]
+        design = np.column_stack(design)
         residual = lv - design @ np.linalg.lstsq(design, lv, rcond=None)[0]
-        spread = float(np.ptp(residual))
+        spread = float(np.subtract(*np.percentile(residual, [95, 5])))
         if spread < MIN_COMPUTE_SPAN:
             continue
         _warn(
-            f"Column {cols[1]!r} ({INPUTS[other]}) varies by {spread:.1f} decades beyond what "
-            f"{cols[0]!r} explains, but the law reads {name} alone and ignores it: rows that "
-            f"differ in {other} only look like noise to it. Fit a law of N and D (e.g. "
-            f"chinchilla), or rows whose {INPUTS[other]} follows their {INPUTS[name]} (such as "
-            "compute-optimal runs)."
+            f"Column {cols[1]!r} ({INPUTS[other]}) varies by {spread:.1f} decades (5-95 %) "
+            f"beyond what {cols[0]!r} and the group effects explain, but the law reads {name} "
+            f"alone and ignores it: rows that differ in {other} only look like noise to it. Fit "
+            f"a law of N and D (e.g. chinchilla), or rows whose {INPUTS[other]} follows their "
+            f"{INPUTS[name]} (such as compute-optimal runs)."
         )
 
 
@@ -291,5 +305,6 @@ __all__ = [
     "check_labels",
     "check_metric",
     "check_units",
+    "check_unread_input",
     "far_outside",
 ]

@@ -29,6 +29,7 @@ def files(tmp_path_factory):
     """A folder of malformed inputs beside one small valid fit."""
     d = tmp_path_factory.mktemp("bad")
     (d / "good.csv").write_text(GOOD)
+    (d / "points_nd.csv").write_text("n,d\n1e9,2e10\n")
     (d / "nohead.csv").write_text("1e8,2e9,3.1\n2e8,4e9,2.9\n3e8,5e9,2.8\n")
     (d / "frontier_bt.csv").write_text("held_out,profile,N_star,inside\n2,1e20,3e9,True\n")
     (d / "semicolon.csv").write_text("params;tokens;loss\n1e8;2e9;3,1\n2e8;4e9;2,9\n")
@@ -257,6 +258,7 @@ CLI_CASES = [
     (["fit", "@/good.csv", "--method", "psis", "--warmup", "50"], "--warmup tunes nuts"),
     (["fit", "@/good.csv", "--method", "psis", "--max-tree-depth", "12"], "--max-tree-depth tunes"),
     (["fit", "@/nohead.csv"], "holds numbers only, so it has no header"),
+    (["predict", "@/fit.nc", "--points", "@/points_nd.csv"], "none of its columns is an input"),
     (["fit", "@/good.csv", "--columns", "run=run_ID"], "'run_ID', given for the role 'run'"),
     (["fit", "@/good.csv", "--columns", "flops=compute"], "given for the role 'flops'"),
     (
@@ -881,6 +883,11 @@ def test_predict_says_what_it_predicts_for_an_unlabelled_group_and_few_draws(fil
     assert "no label for ['family']" in captured.out and "note:" not in captured.err
     assert main([*fam, "--group", "family=f1"]) == 0
     assert "no label" not in capsys.readouterr().out
+    frontier = ["frontier", str(files / "family_fit.nc"), "--compute", "1e21"]
+    assert main(frontier) == 0  # the frontier of a new family, said as predict says it
+    assert "(no label for ['family']: the frontier is for a new family" in capsys.readouterr().out
+    assert main([*frontier, "--group", "family=f1"]) == 0
+    assert "no label" not in capsys.readouterr().out
     assert main([*fam, "--prob", "0.999999"]) == 0
     captured = capsys.readouterr()
     assert "99.9999% interval" in captured.out and "100%" not in captured.out
@@ -1066,16 +1073,20 @@ def test_a_law_of_a_share_refuses_a_metric_outside_0_1_on_any_scale():
         with pytest.raises(bs.DataError, match="reads a share: an accuracy or error rate"):
             bs.Model(law).prepare(runs)
     accuracy = runs.assign(loss=0.9 - 0.1 * runs["loss"])  # a share: prepared
-    assert bs.Model("sigmoid_link").prepare(accuracy).n == len(runs)
+    for law in ("sigmoid_link", "exponential_link"):
+        assert bs.Model(law).prepare(accuracy).n == len(runs)
+        with pytest.raises(bs.DataError, match="reads a share"):  # and on the logit scale
+            bs.Model(law, scale="logit").prepare(runs)
 
 
 def test_a_law_of_one_size_input_warns_when_the_other_varies():
     """A law of N alone fitted to an iso-FLOP ladder reads nothing of its tokens, which vary by
-    2.3 decades beyond what the sizes explain: rows that differ in D only are taken for noise.
-    Compute-optimal runs (D = 20 N) or one token count are not warned about."""
+    1.7 decades (5-95 %) beyond what the sizes explain: rows that differ in D only are taken for
+    noise. Compute-optimal runs (D = 20 N), one token count, or sizes that an effect per curve
+    absorbs (a law of D on curves of four sizes) are not warned about."""
     runs = bs.simulate_ladder()
     with pytest.warns(
-        bs.DataWarning, match=r"'tokens' \(tokens\) varies by 2.3 decades beyond what 'params'"
+        bs.DataWarning, match=r"'tokens' \(tokens\) varies by 1.7 decades \(5-95 %\) beyond what"
     ):
         bs.Model("power").prepare(runs)
     with pytest.warns(bs.DataWarning, match="law reads D alone"):
@@ -1087,6 +1098,16 @@ def test_a_law_of_one_size_input_warns_when_the_other_varies():
         bs.Model("power").prepare(one_budget)  # one token count: nothing ignored
         optimal = runs.drop(columns="flops").assign(tokens=20 * runs["params"])
         bs.Model("power").prepare(optimal)  # tokens follow the size: nothing ignored
+        curves = pd.DataFrame(
+            [
+                {"params": n, "tokens": d, "loss": 2 + 5 * (d / 1e9) ** -0.3 + 0.1 * i}
+                | {"family": f"curve {i}"}
+                for i, n in enumerate([1e8, 3e8, 1e9, 3e9])
+                for d in np.geomspace(1e9, 1e11, 8)
+            ]
+        )
+        by_curve = bs.Model(bs.laws.get("power", x="D"), effects={"E": "family"})
+        by_curve.prepare(curves)  # the effect per curve absorbs the size
 
 
 def test_predict_refuses_points_that_give_an_input_under_two_names(tmp_path, capsys):
@@ -1101,3 +1122,56 @@ def test_predict_refuses_points_that_give_an_input_under_two_names(tmp_path, cap
     capsys.readouterr()
     assert main(["predict", str(tmp_path / "f" / "fit.nc"), "--points", str(points)]) == 2
     assert "columns 'size' and 'params' both give params" in capsys.readouterr().err
+
+
+def test_fit_takes_the_flops_per_parameter_and_token_its_warning_advises(tmp_path, capsys):
+    """A flops column of 7.2 N D warned with advice (Model(flops_per_param_token=7.2)) that the
+    command line could not follow; --flops-per-param-token follows it."""
+    table = tmp_path / "f72.csv"
+    runs = bs.simulate_ladder()
+    runs.assign(flops=7.2 * runs["params"] * runs["tokens"]).to_csv(table, index=False)
+    short = ["--chains", "1", "--draws", "20", "--warmup", "20", "--quiet", "--retry", "never"]
+    main(["fit", str(table), *short, "--out", str(tmp_path / "a")])
+    assert "(--flops-per-param-token 7.2)" in capsys.readouterr().err
+    k = ["--flops-per-param-token", "7.2"]
+    main(["fit", str(table), *short, *k, "--out", str(tmp_path / "b")])
+    assert "flops" not in capsys.readouterr().err
+    assert bs.load_posterior(tmp_path / "b" / "fit.nc").model.flops_per_param_token == 7.2
+
+
+def test_a_csv_label_that_reads_like_a_missing_value_is_a_label(tmp_path):
+    """pandas reads NA, None, null and N/A as missing by default: a group labelled NA (North
+    America, say) was refused as having missing labels, with Python advice. Only an empty cell
+    (or nan) is missing now; in a numeric column such a word is refused naming the row."""
+    from bayescale.cli import read_runs
+
+    table = tmp_path / "na.csv"
+    table.write_text("params,tokens,loss,family\n1e8,2e9,3.1,NA\n2e8,4e9,2.9,None\n3e8,5e9,2.8,\n")
+    df = read_runs(table)
+    assert df["family"].iloc[:2].tolist() == ["NA", "None"] and pd.isna(df["family"].iloc[2])
+    numeric = tmp_path / "na_loss.csv"
+    numeric.write_text("params,tokens,loss\n1e8,2e9,NA\n2e8,4e9,2.9\n3e8,5e9,nan\n")
+    loss = read_runs(numeric)["loss"]
+    assert loss.iloc[0] == "NA" and pd.isna(loss.iloc[2])
+    with pytest.raises(bs.DataError, match=r"'loss' .* such as 'NA' \(row 1\)"):
+        bs.Model("power").prepare(read_runs(numeric).assign(tokens=2e10))
+
+
+def test_a_mapped_column_is_checked_where_a_fit_starts_not_in_a_table_rebuilt_from_it(tmp_path):
+    """columns={"run": "run_ID"} on a table without run_ID would switch the run effect off
+    silently: fit refuses it. A fit that mapped a role its law does not read (flops for
+    chinchilla) keeps working from its own rebuilt table (plot_fit without a table), and a runs
+    table with both the fitted loss column and a 'loss' column is taken as points."""
+    runs = bs.simulate_ladder()
+    with pytest.raises(bs.DataError, match="'run_ID', given for the role 'run'"):
+        bs.fit(bs.Model(columns={"run": "run_ID"}), runs, chains=1, draws=20, warmup=20)
+    mapped = bs.Model(columns={"flops": "compute", "loss": "val_loss"})
+    table = runs.rename(columns={"flops": "compute", "loss": "val_loss"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)  # short chains
+        post = mapped.fit(table, chains=1, draws=20, warmup=20, retry=False)
+    assert len(bs.plotting.plot_fit(post).axes) == 1  # the rebuilt table lacks 'compute'
+    post.to_netcdf(tmp_path / "fit.nc")
+    points = tmp_path / "points.csv"
+    table.assign(loss=table["val_loss"]).head(3).to_csv(points, index=False)
+    assert main(["predict", str(tmp_path / "fit.nc"), "--points", str(points)]) == 0

@@ -809,7 +809,8 @@ def test_draws_at_the_maximum_tree_depth_are_an_efficiency_note_not_a_failure():
 
 def test_a_passing_fit_whose_student_t_nu_is_below_1_says_so_once():
     """nu below 1 (Muennighoff et al.'s C4 curves: 0.63) means a few rows lie far off the law
-    and a new point's predictive has no mean: a passing fit says so in a DataWarning; one with
+    and a new point's predictive has no mean: a passing fit says so in a HeavyTailWarning (not a
+    DataWarning: the table's checks passed); one with
     tree-depth hits in its efficiency note; a failing one in its failure message; never twice."""
     from bayescale.diagnostics import heavy_tail_message, warning_for
 
@@ -820,7 +821,7 @@ def test_a_passing_fit_whose_student_t_nu_is_below_1_says_so_once():
         return table, [(w.category, str(w.message)) for w in caught]
 
     table, caught = caught_by(sampler_tree(hits=0, nu=0.63))
-    assert [c for c, _ in caught] == [bs.DataWarning] and table.attrs["ok"]
+    assert [c for c, _ in caught] == [bs.HeavyTailWarning] and table.attrs["ok"]
     assert caught[0][1].startswith("The fit passed its diagnostics. The Student-t degrees")
     assert "sit at 0.63, below 1" in caught[0][1] and warning_for(table) == caught[0]
     for tree, category in (
@@ -959,14 +960,16 @@ def test_a_retry_after_draws_at_the_maximum_tree_depth_builds_deeper_trees(monke
     capped = bs.Model().fit(
         df, chains=2, draws=30, warmup=15, seed=11, retry=True, max_tree_depth=14
     )
-    assert capped.settings["max_tree_depth"] == bs.inference.MAX_TREE_DEPTH == 15
+    assert capped.settings["max_tree_depth"] == bs.defaults.MAX_TREE_DEPTH == 15
 
     calls.append("first try already seen")  # under half the draws at the depth: kept
     table = real(again, warn=False)
-    table.attrs.update(ok=False, max_treedepth_hits=29)  # of 2 x 30
     model = bs.Model()
     data = model.prepare(df)
     settings = fit_module.NutsSettings(chains=2, draws=30, warmup=15, seed=11)
     first = SimpleNamespace(settings={}, timing={})
-    kept = fit_module._retry(model, data, settings, table, first, None)
-    assert kept.settings["max_tree_depth"] == 10 and "retried_deeper" not in kept.settings
+    for hits, depth in ((29, 10), (30, 12)):  # of 2 x 30 draws: half is enough
+        table.attrs.update(ok=False, max_treedepth_hits=hits)
+        retried = fit_module._retry(model, data, settings, table, first, None)
+        assert retried.settings["max_tree_depth"] == depth
+        assert retried.settings.get("retried_deeper", False) == (depth == 12)

@@ -32,18 +32,12 @@ from bayescale.inference.nuts import (
     segment_length,
 )
 from bayescale.inference.problem import Fittable, Problem, problem, stack
-from bayescale.inference.stats import (
-    LAPLACE_MASS_MIN_ROWS,
-    MAX_TREE_DEPTH,
-    NutsSettings,
-    sampler_stats,
-)
+from bayescale.inference.stats import LAPLACE_MASS_MIN_ROWS, NutsSettings, sampler_stats
 
 __all__ = [
     "ALL_DEVICES_WARN_ROWS",
     "LAPLACE_MASS_MIN_ROWS",
     "LOG_LIKELIHOOD_CHUNK",
-    "MAX_TREE_DEPTH",
     "Draws",
     "Fittable",
     "ImportanceFit",

@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 
 from bayescale import arguments
+from bayescale.defaults import MAX_TREE_DEPTH
 
 INIT_MASS = ("auto", "laplace", "identity")
-#: Deepest NUTS tree a fit may build (2**15 - 1 leapfrog steps per draw).
-MAX_TREE_DEPTH = 15
 #: Rows from which ``init_mass="auto"`` runs a fit with group scales in Laplace coordinates.
 LAPLACE_MASS_MIN_ROWS = 2000
 #: Rows from which ``init_mass="auto"`` runs a single fit *without* group scales in Laplace
