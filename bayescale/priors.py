@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 
 import numpy as np
 import numpyro.distributions as dist
@@ -63,6 +64,14 @@ def parse_prior(text: str | dist.Distribution) -> dist.Distribution:
         kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
     except ValueError:
         raise SpecificationError(f"Prior {text!r}: arguments must be numbers.") from None
+    for value in [*args, *kwargs.values()]:  # "a", True and 1e999 parse, then fail far away
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SpecificationError(f"Prior {text!r}: {value!r} is not a number.")
+        if not math.isfinite(value):
+            raise SpecificationError(f"Prior {text!r}: {value!r} is not a finite number.")
+    bounds = dict(zip(("low", "high"), args, strict=False)) | kwargs
+    if cls is dist.Uniform and not bounds.get("low", 0.0) < bounds.get("high", 1.0):
+        raise SpecificationError(f"Prior {text!r}: its low bound must lie below its high one.")
     try:
         return cls(*args, **kwargs)
     except (TypeError, ValueError) as e:  # a missing argument, a scale <= 0

@@ -8,6 +8,7 @@ the Python API: a ``DataError``, ``SpecificationError``, ``PosteriorFileError`` 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import warnings
 from types import SimpleNamespace
@@ -1175,3 +1176,22 @@ def test_a_mapped_column_is_checked_where_a_fit_starts_not_in_a_table_rebuilt_fr
     points = tmp_path / "points.csv"
     table.assign(loss=table["val_loss"]).head(3).to_csv(points, index=False)
     assert main(["predict", str(tmp_path / "fit.nc"), "--points", str(points)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('Normal("a", 1)', "'a' is not a number"),
+        ("Normal(0, True)", "True is not a number"),
+        ("Normal(0, 1e999)", "inf is not a finite number"),
+        ("Uniform(1, 0)", "its low bound must lie below its high one"),
+        ("Uniform(low=2, high=1)", "its low bound must lie below its high one"),
+    ],
+)
+def test_a_prior_whose_arguments_are_not_usable_numbers_is_refused_naming_it(text, message):
+    """Such priors parsed and failed far away ("could not convert string to float: 'a'", "No
+    valid starting point"), naming neither the prior nor its file."""
+    from bayescale.priors import parse_prior
+
+    with pytest.raises(bs.SpecificationError, match=f"Prior {re.escape(repr(text))}: {message}"):
+        parse_prior(text)
