@@ -24,9 +24,6 @@ BFMI_MIN = 0.3
 KHAT_MAX = 0.7
 #: How a fit's message names its second try (:func:`bayescale.fit`'s ``retry``).
 RETRY_TEXT = "drawn again with twice the warm-up and draws"
-#: The start of a passing fit's note on Student-t degrees of freedom below 1
-#: (:func:`heavy_tail_message`).
-HEAVY_TAIL_NOTE = "The fit passed its diagnostics."
 
 
 def _fitted_groups(post: Any) -> xr.DataTree:
@@ -267,7 +264,7 @@ def heavy_tail_message(table: pd.DataFrame) -> str | None:
     nu = table.attrs.get("nu_median")
     if nu is None or not nu < 1 or not table.attrs["ok"]:
         return None  # a failed fit's message says it
-    return HEAVY_TAIL_NOTE + _heavy_tail_advice(nu)
+    return "The fit passed its diagnostics." + _heavy_tail_advice(nu)
 
 
 def efficiency_message(table: pd.DataFrame) -> str | None:
