@@ -1315,8 +1315,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--scale",
         choices=["log", "linear", "logit"],
-        help="the scale the noise acts on (default: log, or the preset's; logit for "
-        "accuracies and error rates)",
+        help="the scale the noise acts on (default: the preset's, else logit for a law of an "
+        "accuracy or error rate such as sigmoid_link, log for any other)",
     )
     f.add_argument(
         "--extrapolation",

@@ -218,9 +218,11 @@ class Model:
         (``{"log_E": (Term("family"),)}``); :meth:`spec` gives them by natural name.
     likelihood : {"student_t", "normal"}
         Observation noise. Student-t (default) is robust to outlying runs.
-    scale : {"log", "linear", "logit"}
-        Whether the likelihood is on log loss (default), loss, or the logit of a metric bounded
-        in (0, 1) such as an accuracy or error rate (downstream links).
+    scale : {"log", "linear", "logit"}, optional
+        Whether the likelihood is on log loss, loss, or the logit of a metric bounded in
+        (0, 1) such as an accuracy or error rate (downstream links). Default: ``"logit"`` for
+        a law that predicts such a share (:attr:`~bayescale.laws.Law.share`, the downstream
+        links), so the noise respects the bounds too; ``"log"`` otherwise.
     priors : dict, optional
         Prior overrides by sampled name (``"log_alpha"``, ``"sigma"``, ``"nu"``, ``"sd_run"``),
         as numpyro distributions or text such as ``"Normal(0, 1)"``.
@@ -300,7 +302,7 @@ class Model:
         law: Law | str = "chinchilla",
         effects: Mapping[str, str | Sequence[str]] | None = None,
         likelihood: str = "student_t",
-        scale: str = "log",
+        scale: str | None = None,
         priors: Mapping[str, Any] | None = None,
         columns: Mapping[str, str] | None = None,
         run: str | bool | None = None,
@@ -326,6 +328,8 @@ class Model:
             raise SpecificationError(
                 f"likelihood={likelihood!r}; choose one of {list(LIKELIHOODS)}."
             )
+        if scale is None:
+            scale = "logit" if law.share else "log"
         if scale not in SCALES:
             raise SpecificationError(f"scale={scale!r}; choose one of {list(SCALES)}.")
         if not (run is None or run is False or (isinstance(run, str) and run)):

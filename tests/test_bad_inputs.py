@@ -1080,6 +1080,19 @@ def test_a_law_of_a_share_refuses_a_metric_outside_0_1_on_any_scale():
             bs.Model(law, scale="logit").prepare(runs)
 
 
+def test_a_law_of_a_share_is_fitted_on_the_logit_scale_by_default():
+    """The share laws used to default to scale='log' (their docstrings asked for logit), so
+    the noise could carry a predictive accuracy past 1. An explicit scale is kept."""
+    for law in ("sigmoid_link", "exponential_link"):
+        assert bs.Model(law).scale == "logit"
+        assert bs.Model(law, scale="log").scale == "log"
+        spec = bs.Model(law).spec()
+        assert spec["scale"] == "logit"
+        assert bs.Model.from_spec({**spec, "scale": "log"}).scale == "log"
+    assert bs.Model("chinchilla").scale == "log"
+    assert bs.Model("power").scale == "log"
+
+
 def test_a_law_of_one_size_input_warns_when_the_other_varies():
     """A law of N alone fitted to an iso-FLOP ladder reads nothing of its tokens, which vary by
     1.7 decades (5-95 %) beyond what the sizes explain: rows that differ in D only are taken for
