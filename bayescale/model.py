@@ -1776,10 +1776,10 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
             f"{path}: its posterior holds no draws; the file was edited or damaged: refit and "
             "save it again (`bayescale fit`)."
         )
-    broken = [
-        p.name
-        for p in model.law.parameters
-        if not np.all(np.isfinite(np.asarray(posterior[p.name].values, float)))
+    broken = [  # every site, not only the law's: predictions read the noise and effects too
+        str(name)
+        for name, v in posterior.data_vars.items()
+        if v.dtype.kind in "fc" and not np.all(np.isfinite(np.asarray(v.values)))
     ]
     if broken:
         raise PosteriorFileError(

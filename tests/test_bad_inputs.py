@@ -133,6 +133,11 @@ def files(tmp_path_factory):
     bad["log_alpha"] = bad["log_alpha"].where(bad["draw"] != 5, np.inf)
     inf_draws["posterior"] = bad
     inf_draws.to_netcdf(d / "inf_draws.nc", engine="h5netcdf")
+    nan_noise = post.draws_tree.copy()  # a site outside the law: predict skipped its draws
+    bad = nan_noise["posterior"].to_dataset()
+    bad["sigma"] = bad["sigma"].where(bad["draw"] % 50 != 3)
+    nan_noise["posterior"] = bad
+    nan_noise.to_netcdf(d / "nan_noise.nc", engine="h5netcdf")
     pd.DataFrame({"split": ["a"], "n_test": [3], "coverage_0.9": [7.5]}).to_csv(
         d / "coverage_above_one.csv", index=False
     )
@@ -388,6 +393,7 @@ CLI_CASES = [
     ),
     (["summary", "@/no_draws.nc"], "holds no draws"),
     (["predict", "@/inf_draws.nc", "--N", "1e9", "--D", "2e10"], "not all finite"),
+    (["predict", "@/nan_noise.nc", "--N", "1e9", "--D", "2e10"], "draws of ['sigma'] are not"),
     (["report", "@/fit.nc", "--backtest", "@/coverage_above_one.csv"], "share from 0 to 1"),
 ]
 
