@@ -191,7 +191,9 @@ def fit[P](
     _check_model(model, "fit(model, df)")
     if retry not in (None, True, False):
         raise ValueError(f"retry={retry!r}; use None (auto), True or False.")
-    settings = NutsSettings(chains=chains, draws=draws, warmup=warmup, seed=seed, **options)
+    settings = NutsSettings.from_options(
+        chains=chains, draws=draws, warmup=warmup, seed=seed, **options
+    )
     if retry is None:
         default = NutsSettings()
         retry = settings.draws >= default.draws and settings.warmup >= default.warmup
@@ -347,7 +349,9 @@ def fit_many[P](
     """
     _check_method(method)
     _check_model(model, "fit_many(model, tables)")
-    settings = NutsSettings(chains=chains, draws=draws, warmup=warmup, seed=seed, **options)
+    settings = NutsSettings.from_options(
+        chains=chains, draws=draws, warmup=warmup, seed=seed, **options
+    )
     datas = _prepare_tables(model, tables, "fit_many")
     out = _posteriors(model, datas, settings, method)
     if not (refit_failed or warn):

@@ -546,3 +546,12 @@ def test_compute_for_target_reads_what_the_law_reads(runs):
     # a flag in a list of budgets is not 1 FLOP
     with pytest.raises(ValueError, match=r"compute=\[1e\+20, True\]: give numbers"):
         arguments.budgets([1e20, True])
+
+
+def test_a_sampler_option_of_another_name_is_refused_naming_ours(runs):
+    """``fit(runs, num_samples=...)`` (numpyro's name) used to end in a TypeError from a
+    dataclass; the option is named, and so is bayescale's."""
+    with pytest.raises(ValueError, match="num_samples: bayescale names it draws="):
+        bs.Model().fit(runs, num_samples=200)
+    with pytest.raises(ValueError, match=r"Unknown sampler option tree_depth: the options are"):
+        bs.fit_many(bs.Model(), [runs], tree_depth=12)

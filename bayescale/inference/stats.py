@@ -8,7 +8,7 @@ with the posterior; :func:`sampler_stats` turns the lanes' raw fields into ArviZ
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,10 @@ LAPLACE_MASS_MIN_ROWS = 2000
 #: 2x fewer steps but a third of the ESS on 3 of 4 seeds; 35-60 runs no gain, docs/models.md).
 LAPLACE_MASS_MIN_ROWS_SIMPLE = 200
 INIT = ("map", "prior")
+
+
+#: numpyro's names of the options that :class:`NutsSettings` names otherwise.
+NUMPYRO_NAMES = {"num_samples": "draws", "num_warmup": "warmup", "num_chains": "chains"}
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,49 @@ class NutsSettings:
             raise ValueError(f"init={self.init!r}; choose one of {list(INIT)}.")
         if self.init_mass not in INIT_MASS:
             raise ValueError(f"init_mass={self.init_mass!r}; choose one of {list(INIT_MASS)}.")
+
+    @classmethod
+    def from_options(cls, **options: Any) -> NutsSettings:
+        """Return the settings of keyword options, refusing a name that is not one of them.
+
+        Parameters
+        ----------
+        **options
+            Options by name (``chains``, ``draws``, ``target_accept``, ...).
+
+        Returns
+        -------
+        NutsSettings
+            The settings.
+
+        Raises
+        ------
+        ValueError
+            When an option is not a setting (numpyro's ``num_samples``, ``num_warmup`` and
+            ``num_chains`` are named as bayescale's ``draws``, ``warmup`` and ``chains``), or
+            its value is out of range.
+
+        Examples
+        --------
+        >>> NutsSettings.from_options(draws=500, target_accept=0.99).draws
+        500
+        >>> NutsSettings.from_options(num_samples=500)
+        Traceback (most recent call last):
+        ...
+        ValueError: Unknown sampler option num_samples: bayescale names it draws= ...
+        """
+        known = [f.name for f in fields(cls)]
+        unknown = [k for k in options if k not in known]
+        if unknown:
+            name = unknown[0]
+            alias = NUMPYRO_NAMES.get(name)
+            hint = (
+                f"bayescale names it {alias}= (numpyro's names are not taken)"
+                if alias
+                else f"the options are {known}"
+            )
+            raise ValueError(f"Unknown sampler option {name}: {hint}.")
+        return cls(**options)
 
     def warmup_depth(self, fits: int) -> int:
         """Return the warm-up tree depth cap for a batch of ``fits`` fits."""
