@@ -853,9 +853,10 @@ class Model:
             cost=self.cost,
             n_law_parameters=len(self.law.parameters),
         )
-        if self.likelihood == "student_t":
-            for name, grouping in data.groups.items():
-                check_single_row_levels(name, grouping.codes, grouping.labels)
+        for name, grouping in data.groups.items():
+            check_single_row_levels(
+                name, grouping.codes, grouping.labels, self.likelihood == "student_t"
+            )
         return data
 
     def marginalises_run(self, data: ScalingData) -> bool:

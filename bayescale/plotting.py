@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 #: Most rows (levels) a forest plot draws of one variable; more are thinned evenly.
 FOREST_MAX_ROWS = 40
+#: Most panels :func:`plot_fit` draws, one per level of a group; with more levels (an effect
+#: per run, say) every level is drawn in one panel, with a new level's band.
+FIT_MAX_PANELS = 12
 #: Okabe-Ito colour-blind-safe palette.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 AXIS_LABELS = {
@@ -107,7 +110,8 @@ def plot_fit(
     Runs are drawn in curves: for a law of ``N`` and ``D`` whose data carry compute, one curve
     per IsoFLOP budget (compute rounded to a tenth of a decade) along which the band is the
     posterior of the law's mean; otherwise one curve per run. With ``group``, one panel per
-    level of that column.
+    level of that column; a group of more than :data:`FIT_MAX_PANELS` levels is drawn in one
+    panel, whose band is a new level's (the title says so).
 
     Parameters
     ----------
@@ -152,6 +156,9 @@ def plot_fit(
     mode, curve_all, xname = _curves(df, cols, law.inputs, post.cost)
     xcol = cols[INPUTS[xname]]
     levels = [None] if group is None else sorted(df[group].astype(str).unique())
+    together = len(levels) > FIT_MAX_PANELS  # one panel each would be unreadable
+    if together:
+        levels = [None]
     ncol = 2 if len(levels) == 4 else min(len(levels), 3)
     nrow = int(np.ceil(len(levels) / ncol))
     fig = _figure(figsize=(5.2 * ncol, 4.2 * nrow), layout="constrained")
@@ -221,9 +228,11 @@ def plot_fit(
             "size": "log10 parameters N of the model",
         }[mode]
         fig.colorbar(sm, ax=axes, label=label)
-    fig.suptitle(
-        f"{law.display_name} law: posterior median and {prob:.0%} band of the mean", fontsize=11
-    )
+    title = f"{law.display_name} law: posterior median and {prob:.0%} band of the mean"
+    if together:
+        count = df[group].astype(str).nunique()
+        title += f"\nof a new {group} ({count} levels drawn together, too many for a panel each)"
+    fig.suptitle(title, fontsize=11)
     return _save(fig, path)
 
 

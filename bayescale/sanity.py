@@ -259,23 +259,37 @@ def check_design(
             )
 
 
-def check_single_row_levels(term: str, codes: np.ndarray, labels: tuple[str, ...]) -> None:
-    """Warn when levels of a group term under a Student-t likelihood have a single row.
+def check_single_row_levels(
+    term: str, codes: np.ndarray, labels: tuple[str, ...], student_t: bool = True
+) -> None:
+    """Warn when levels of a group term have a single row.
 
     Such a level's effect can fit its row exactly; a Student-t whose degrees of freedom are
     free then has no bound as its scale goes to 0, and chains can fall into that degenerate
     mode (on Ruan et al.'s model families: sigma 1e-24, nu 0.008, predictive draws overflowing).
+    Where every level has one row (a term by run on a table of one row per run), the effect is
+    the noise again under any likelihood.
     """
     counts = np.bincount(codes, minlength=len(labels))
     single = [labels[i] for i in np.flatnonzero(counts == 1)]
-    if single:
+    if single and len(single) == len(labels) > 1:  # not a group: one level per row
+        _warn(
+            f"Group term {term!r}: every one of its {len(labels)} levels has a single row, so "
+            "an effect by it cannot be told from the noise (each row's effect and its noise "
+            "are one number, split by the priors alone)"
+            + (", and the Student-t's noise scale can collapse to 0 in some chains" * student_t)
+            + ". Drop the effect (--effects), or give it a column whose levels hold several "
+            "rows each."
+        )
+    elif single and student_t:
         shown = ", ".join(single[:5]) + (", ..." if len(single) > 5 else "")
         _warn(
             f"Group term {term!r}: {len(single)} of {len(labels)} levels have a single row "
             f"({shown}). Each such level's effect can fit its row exactly, and with a Student-t "
             "likelihood the noise scale can then collapse to 0 in some chains (a degenerate fit "
-            "whose predictions overflow). Use likelihood='normal', give those levels more rows "
-            "or leave them out of the term, and read the fit's diagnostics."
+            "whose predictions overflow). Use likelihood='normal' (--likelihood normal), give "
+            "those levels more rows or leave them out of the term, and read the fit's "
+            "diagnostics."
         )
 
 

@@ -191,3 +191,26 @@ def test_a_law_of_compute_alone_gets_a_report_without_a_frontier(tmp_path):
     names = {p.stem for p in (tmp_path / "r").iterdir()}
     assert {"fit", "fan"} <= names and "frontier" not in names
     assert "Compute-optimal frontier" not in path.read_text(encoding="utf-8")
+
+
+def test_a_group_of_many_levels_is_drawn_in_one_panel():
+    """`--effects E=run` on a ladder of one row per run drew 35 panels of one point each, 50
+    inches tall, and leaked matplotlib's division warnings on saving; now every level is drawn
+    in one panel, with a new level's band, and the title says so."""
+    runs = bs.simulate_ladder()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)  # short chains
+        model = bs.Model(effects={"E": "run"}, likelihood="normal", extrapolation="none")
+        with pytest.warns(bs.DataWarning, match="every one of its 35 levels has a single row"):
+            post = model.fit(runs, chains=1, draws=100, warmup=100)
+        warnings.simplefilter("ignore", bs.DataWarning)  # the same warning, from each figure
+        fig = bs.plotting.plot_fit(post, runs)
+        few = runs[runs["run"].isin(runs["run"].unique()[:8])]
+        panels = [ax for ax in bs.plotting.plot_fit(post, few).axes if ax.get_visible()]
+    assert len(panels) == 8  # a few levels: a panel each
+    assert len(fig.axes) == 1
+    assert "35 levels drawn together" in fig._suptitle.get_text()
+    from matplotlib.collections import PathCollection
+
+    scatter = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
+    assert sum(len(c.get_offsets()) for c in scatter) == len(runs)  # every row drawn
