@@ -20,6 +20,9 @@ from bayescale.sites import display_name
 RHAT_MAX = 1.01
 ESS_MIN = 400
 BFMI_MIN = 0.3
+#: Fewest warm-up iterations a failure message does not blame: Stan's adaptation windows
+#: (75 + 25 + 50) need 150 to adapt the step size and mass matrix once.
+SHORT_WARMUP = 150
 #: Largest Pareto k-hat of an importance-sampled fit's weights that is trusted (Vehtari et al.).
 KHAT_MAX = 0.7
 #: How a fit's message names its second try (:func:`bayescale.fit`'s ``retry``).
@@ -101,6 +104,9 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
     # A quantity equal in every draw has nothing to mix (the effect of a single run, whose
     # offset is fixed at zero by the trend constraint): no R-hat or ESS to check.
     constant = [k for k, v in posterior.data_vars.items() if v.size and np.ptp(v.values) == 0]
+    # ... but a parameter of one value per draw that never changed is a sampler that never
+    # moved (no warm-up, say): it fails, with no effective draws.
+    stuck = [str(k) for k in constant if set(posterior[k].dims) <= {"chain", "draw"}]
     # The learned extrapolation error's scales are drawn from its grid posterior, independently
     # per draw and after the fit (on the first prediction): not the sampler's to check.
     # (a two-step fit's link prefixes its own: ``link__extrap_offset``)
@@ -113,6 +119,10 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
         table, sampler = _importance_table(tree, stats)
     else:
         table, sampler = _nuts_table(tree, stats)
+        never_moved = pd.DataFrame(
+            {"ess_bulk": 0.0, "ess_tail": 0.0, "r_hat": np.inf}, index=pd.Index(stuck)
+        )
+        table = pd.concat([table, never_moved]) if len(table) else never_moved
     law = getattr(post, "law", None)
     # the sampler's coordinate behind each worst value (a message names it beside the summary's)
     sites = {
@@ -140,6 +150,10 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
             "retried_non_centred": bool(settings.get("retried_non_centred")),
             "target_accept": settings.get("target_accept"),
             "max_tree_depth": settings.get("max_tree_depth"),
+            "warmup": settings.get("warmup"),
+            "never_moved": list(
+                dict.fromkeys(stuck if law is None else (display_name(k, law) for k in stuck))
+            ),
             "retried_deeper": bool(settings.get("retried_deeper")),
             "worst_sites": sites,
             "checkpoints": "constant_data" in tree.children and "code_run" in tree["constant_data"],
@@ -340,6 +354,14 @@ def _nuts_table(tree: xr.DataTree, stats: xr.DataTree) -> tuple[pd.DataFrame, di
     R-hat of one chain compares its halves the same way).
     """
     posterior = tree["posterior"].to_dataset()
+    sampler = {
+        "method": "nuts",
+        "divergences": int(stats["diverging"].values.sum()),
+        "max_treedepth_hits": int(stats["reached_max_treedepth"].values.sum()),
+        "bfmi_min": float(np.min(np.asarray(arviz_stats.bfmi(tree)["energy"]))),
+    }
+    if not posterior.data_vars:  # every quantity constant: nothing for ArviZ to check
+        return pd.DataFrame(columns=["ess_bulk", "ess_tail", "r_hat"], dtype=float), sampler
     if posterior.sizes.get("chain") == 1 and posterior.sizes.get("draw", 0) >= 8:
         half = posterior.sizes["draw"] // 2
         halves = xr.concat(
@@ -354,16 +376,9 @@ def _nuts_table(tree: xr.DataTree, stats: xr.DataTree) -> tuple[pd.DataFrame, di
         checked = xr.DataTree.from_dict({"posterior": halves})
     else:
         checked = tree
-    table = arviz_stats.summary(checked, kind="diagnostics", round_to="none")
-    table = table[["ess_bulk", "ess_tail", "r_hat"]].astype(float)
-    return table, (
-        {
-            "method": "nuts",
-            "divergences": int(stats["diverging"].values.sum()),
-            "max_treedepth_hits": int(stats["reached_max_treedepth"].values.sum()),
-            "bfmi_min": float(np.min(np.asarray(arviz_stats.bfmi(tree)["energy"]))),
-        }
-    )
+    with np.errstate(divide="ignore", invalid="ignore"):  # chains stuck apart: R-hat inf
+        table = arviz_stats.summary(checked, kind="diagnostics", round_to="none")
+    return table[["ess_bulk", "ess_tail", "r_hat"]].astype(float), sampler
 
 
 def _quantity_names(posterior: xr.Dataset) -> list[str]:
@@ -579,16 +594,20 @@ def failure_message(table: pd.DataFrame) -> str:
         renamed.append(name)
         return f"{name}, sampled as {site}"
 
-    if a["rhat_max"] > RHAT_MAX:
+    stuck = a.get("never_moved") or []
+    if stuck:
+        shown = ", ".join(stuck[:4]) + (", ..." * (len(stuck) > 4))
+        problems.append(f"every draw of {shown} is the same value: the sampler never moved")
+    elif a["rhat_max"] > RHAT_MAX:
         worst = where("r_hat", table["r_hat"].idxmax())
         problems.append(f"R-hat up to {rhat_text(a['rhat_max'])} ({worst}) > {RHAT_MAX}")
     elif table["r_hat"].isna().any():
         missing = ", ".join(table.index[table["r_hat"].isna()][:3])
         problems.append(f"R-hat could not be computed ({missing}): run more draws")
-    if a["ess_bulk_min"] < ESS_MIN:
+    if a["ess_bulk_min"] < ESS_MIN and not stuck:
         worst = where("ess_bulk", table["ess_bulk"].idxmin())
         problems.append(f"bulk ESS down to {a['ess_bulk_min']:.0f} ({worst}) < {ESS_MIN}")
-    if a["ess_tail_min"] < ESS_MIN:
+    if a["ess_tail_min"] < ESS_MIN and not stuck:
         worst = where("ess_tail", table["ess_tail"].idxmin())
         problems.append(f"tail ESS down to {a['ess_tail_min']:.0f} ({worst}) < {ESS_MIN}")
     if a["divergences"]:
@@ -604,8 +623,17 @@ def failure_message(table: pd.DataFrame) -> str:
     raise_accept = (a.get("target_accept") or 0.0) < 0.99
     depth = a.get("max_tree_depth") or 0
     raise_depth = bool(a["max_treedepth_hits"]) and depth < MAX_TREE_DEPTH
+    warmup = a.get("warmup")
+    short_warmup = warmup is not None and warmup < SHORT_WARMUP
     advice = (
-        ". Do not trust its intervals yet: run more draws (draws=, --draws), "
+        ". Do not trust its intervals yet: "
+        + (
+            f"warm up longer (warmup=, --warmup; this fit's {warmup} iterations are too few "
+            "to adapt the step size and mass matrix), "
+            if short_warmup
+            else ""
+        )
+        + "run more draws (draws=, --draws), "
         + ("raise target_accept (target_accept=, --target-accept), " if raise_accept else "")
         + ("raise max_tree_depth (max_tree_depth=, --max-tree-depth), " if raise_depth else "")
         + "simplify the effects, or give tighter priors."

@@ -681,9 +681,10 @@ class ScalingPosterior:
         ]
         if unknown:
             raise KeyError(f"summary: no parameter(s) {unknown} in this fit; it has {known}.")
-        table = arviz_stats.summary(
-            self.draws_tree, var_names=var_names or self.parameter_names(), **kwargs
-        )
+        with np.errstate(divide="ignore", invalid="ignore"):  # chains stuck apart: R-hat inf
+            table = arviz_stats.summary(
+                self.draws_tree, var_names=var_names or self.parameter_names(), **kwargs
+            )
         if "r_hat" in table and self.posterior.sizes.get("chain") == 1:
             # ArviZ's R-hat needs two chains; the diagnostics split the one chain in halves
             split = self.diagnostics(warn=False)["r_hat"]
@@ -956,6 +957,12 @@ class ScalingPosterior:
         >>> family_post.predict(N=1e8, D=2e9, family="f9", new_groups=True).shape
         (2, 1000, 1)
         """
+        if not isinstance(kind, str):  # a table or numbers where the inputs go by name
+            raise TypeError(
+                f"predict's first argument is kind ('predictive' or 'mean'); got a "
+                f"{type(kind).__name__}. Give the inputs by name: post.predict(N=..., D=...), "
+                "or a table's columns as post.predict(**points[['N', 'D']])."
+            )
         if kind not in KINDS:
             raise ValueError(f"kind={kind!r}; choose 'predictive' or 'mean'.")
         x, groups, m = self.points(**values)
@@ -1183,6 +1190,13 @@ class ScalingPosterior:
                 f"predict: inputs of shapes {shapes} do not broadcast together; give scalars or "
                 "arrays of one length."
             ) from None
+        if shaped[0].ndim > 1:  # a grid: its points would come back flattened, unlabelled
+            shapes = {k: np.shape(v) for k, v in x.items() if np.ndim(v) > 1}
+            raise DataError(
+                f"predict: inputs of shapes {shapes}; give scalars or flat lists (one value per "
+                "point). For a grid, pass its flattened coordinates (np.ravel) and reshape the "
+                "result's point dim."
+            )
         x = {k: np.ravel(v) for k, v in zip(x, shaped, strict=True)}
         if not next(iter(x.values())).size:
             raise DataError("predict: the inputs are empty; give at least one point.")

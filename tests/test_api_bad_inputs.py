@@ -555,3 +555,31 @@ def test_a_sampler_option_of_another_name_is_refused_naming_ours(runs):
         bs.Model().fit(runs, num_samples=200)
     with pytest.raises(ValueError, match=r"Unknown sampler option tree_depth: the options are"):
         bs.fit_many(bs.Model(), [runs], tree_depth=12)
+
+
+def test_predict_takes_its_inputs_by_name_and_flat(family_post):
+    """``post.predict(points)`` put the table in ``kind`` and ended in pandas' "truth value of
+    a DataFrame is ambiguous"; a 2-D grid of inputs came back flattened without a word."""
+    points = pd.DataFrame({"N": [1e8, 2e8], "D": [2e9, 4e9]})
+    with pytest.raises(TypeError, match=r"first argument is kind .* got a DataFrame"):
+        family_post.predict(points)
+    assert family_post.predict(**points, family="f1").sizes["point"] == 2  # by name: taken
+    with pytest.raises(bs.DataError, match=r"shapes \{'N': \(2, 2\)\}; give scalars or flat"):
+        family_post.predict(N=np.full((2, 2), 1e8), D=2e9, family="f1")
+
+
+def test_a_fit_without_warm_up_fails_its_checks_and_says_why(runs):
+    """``warmup=0`` (accepted by the command line's --warmup) left every draw at the start,
+    and the diagnostics ended in a TypeError inside ArviZ; now the fit fails its checks,
+    naming the parameters that never moved and the warm-up."""
+    model = bs.Model(extrapolation="none")
+    with pytest.warns(bs.ConvergenceWarning) as caught:
+        post = model.fit(runs, chains=1, draws=100, warmup=0)
+    message = str(caught[0].message)
+    assert "every draw of A, B, E, alpha, ... is the same value: the sampler never moved" in (
+        message
+    )
+    assert "warm up longer (warmup=, --warmup; this fit's 0 iterations" in message
+    table = bs.diagnose(post, warn=False)
+    assert not table.attrs["ok"] and (table["ess_bulk"] == 0).all()
+    assert post.summary().shape[0] == len(post.parameter_names())
