@@ -20,9 +20,9 @@ import xarray as xr
 from bayescale import arguments
 from bayescale.calibration import coverage_columns
 from bayescale.cost import DEFAULT_COST, TrainingCost
-from bayescale.data import compute_of
+from bayescale.data import ScalingData, compute_of
 from bayescale.defaults import PROB
-from bayescale.errors import SpecificationError
+from bayescale.errors import DataWarning, SpecificationError
 from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS, Law
 from bayescale.loo import require_psis_draws
@@ -148,7 +148,7 @@ def plot_fit(
     if group is None and terms:
         group = terms[0].columns[0]
     law = post.law
-    data = post.model.prepare(df)
+    data = _prepared(post, df)
     cols = data.columns
     missing = {k: cols[INPUTS[k]] for k in law.inputs if cols[INPUTS[k]] not in df}
     if missing:  # an input the fit computed (compute from N and D): drawn as the fit read it
@@ -234,6 +234,17 @@ def plot_fit(
         title += f"\nof a new {group} ({count} levels drawn together, too many for a panel each)"
     fig.suptitle(title, fontsize=11)
     return _save(fig, path)
+
+
+def _prepared(post: ScalingPosterior, df: pd.DataFrame) -> ScalingData:
+    """Return the table as the fit reads it, for a figure; its data warnings are the fit's.
+
+    A figure of the fitted table would repeat them (numbered by position where the table's
+    own row labels were lost), so they are not raised again here.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        return post.model.prepare(df)
 
 
 def _curves(
@@ -452,7 +463,7 @@ def plot_fan(
             "plan with post.predict(...)"
         )
     df = post.fitted_table() if df is None else df
-    cols = post.model.prepare(df).columns
+    cols = _prepared(post, df).columns
     fig = _figure(figsize=(7, 4.4), layout="constrained")
     ax = fig.subplots()
     if set(law.inputs) == {"N", "D"}:  # along the frontier (a law of C alone: the else branch)

@@ -203,7 +203,7 @@ def test_a_group_of_many_levels_is_drawn_in_one_panel():
         model = bs.Model(effects={"E": "run"}, likelihood="normal", extrapolation="none")
         with pytest.warns(bs.DataWarning, match="every one of its 35 levels has a single row"):
             post = model.fit(runs, chains=1, draws=100, warmup=100)
-        warnings.simplefilter("ignore", bs.DataWarning)  # the same warning, from each figure
+        warnings.simplefilter("error", bs.DataWarning)  # the fit's, not repeated by a figure
         fig = bs.plotting.plot_fit(post, runs)
         few = runs[runs["run"].isin(runs["run"].unique()[:8])]
         panels = [ax for ax in bs.plotting.plot_fit(post, few).axes if ax.get_visible()]
