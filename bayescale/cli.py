@@ -28,7 +28,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from bayescale import arguments, calibration, compare, datasets, laws, pooling, record
-from bayescale.data import DEFAULT_COLUMNS, check_mapped_columns
+from bayescale.data import check_mapped_columns
 from bayescale.decisions import decision_table
 from bayescale.defaults import DIGITS, MAX_TREE_DEPTH, PROB
 from bayescale.diagnostics import format_report
@@ -980,6 +980,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     else:
         if args.group not in df.columns:
             raise UsageError(f"--group {args.group!r} is not a column: {list(df.columns)}")
+        _refuse_read_group(model, args.group, "--group")
         splits = calibration.splits_leave_group_out(df, args.group)
     print(f"Backtest on {source} ({len(df)} rows), split: {args.split}")
     name = args.dataset or (Path(args.data).name if args.data else "simulated ladder")
@@ -1012,6 +1013,16 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_DIAGNOSTICS if failed else 0
+
+
+def _refuse_read_group(model: Model, column: str, option: str) -> None:
+    """Refuse a group column that the law reads (the loss or an input), naming what it is."""
+    read = model.read_columns()
+    if column in read:
+        raise UsageError(
+            f"{option} {column!r} is a column the law reads ({read[column]}), not a group: "
+            "name the column that tells the groups apart (family, dataset, seed)"
+        )
 
 
 def _model_reads(model: Model, df: pd.DataFrame, column: str) -> bool:
@@ -1147,13 +1158,7 @@ def cmd_pooling(args: argparse.Namespace) -> int:
     df = drop_highest(df, args.drop_highest_loss, _loss_column(model))
     if args.group not in df.columns:
         raise UsageError(f"--group {args.group!r} is not a column: {list(df.columns)}")
-    roles = {**DEFAULT_COLUMNS, **dict(model.columns or {})}
-    read = {roles[INPUTS[k]]: k for k in model.law.inputs} | {roles["loss"]: "the loss"}
-    if args.group in read:
-        raise UsageError(
-            f"--group {args.group!r} is a column the law reads ({read[args.group]}), not a "
-            "group: name the column that tells the groups apart (family, dataset, seed)"
-        )
+    _refuse_read_group(model, args.group, "--group")
     if args.hold_out:
         levels = set(df[args.group].dropna().astype(str))
         unknown = [g for g in args.hold_out if g not in levels]

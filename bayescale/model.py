@@ -32,7 +32,7 @@ from numpyro.infer import Predictive
 from bayescale import arguments
 from bayescale import laws as _laws
 from bayescale.cost import DEFAULT_FLOPS_PER_PARAM_TOKEN, TrainingCost
-from bayescale.data import ScalingData, prepare
+from bayescale.data import DEFAULT_COLUMNS, ScalingData, prepare
 from bayescale.defaults import DIGITS
 from bayescale.discrepancy import Grid, grid_for, sample_path
 from bayescale.discrepancy import axis as disc_axis
@@ -41,7 +41,7 @@ from bayescale.extrapolation import DEFAULT_SCALE as DEFAULT_EXTRAPOLATION_SCALE
 from bayescale.extrapolation import SCALE_SITES, ExtrapolationError
 from bayescale.fit import fit as _fit
 from bayescale.inference import Draws
-from bayescale.laws.base import Law, Scale
+from bayescale.laws.base import INPUTS, Law, Scale
 from bayescale.likelihood import (
     LIKELIHOODS,
     RUN_FREE,
@@ -150,8 +150,14 @@ def _reserved_names(law: Law) -> set[str]:
     return {"chain", "draw", "obs", "loss", *NOISE_SITES, *SCALE_SITES, *params}
 
 
-def _effects(law: Law, effects: Mapping[str, Any] | None) -> dict[str, tuple[Term, ...]]:
-    """``{"E": "family"}`` -> ``{"log_E": (Term(("family",)),)}`` (validated)."""
+def _effects(
+    law: Law, effects: Mapping[str, Any] | None, loss_column: str = "loss"
+) -> dict[str, tuple[Term, ...]]:
+    """``{"E": "family"}`` -> ``{"log_E": (Term(("family",)),)}`` (validated).
+
+    A group column that is the loss is left to :meth:`Model.read_columns`' check, whose
+    message says so (renaming it, as for a reserved name, would not help).
+    """
     if effects is None:
         return {}
     if not isinstance(effects, Mapping):
@@ -183,7 +189,7 @@ def _effects(law: Law, effects: Mapping[str, Any] | None) -> dict[str, tuple[Ter
             raise SpecificationError(f"effects[{name!r}] names no group column.")
         reserved = _reserved_names(law)
         for term in parsed:
-            if term.name in reserved:
+            if term.name in reserved and term.name != loss_column:
                 raise SpecificationError(
                     f"effects[{name!r}]: the group column {term.name!r} has the name of one of "
                     "the posterior's variables or dims, which its levels would be stored under "
@@ -383,7 +389,9 @@ class Model:
         given = _sampled_priors(law, priors or {}, likelihood, discrepancy)
         values = {
             "law": law,
-            "effects": MappingProxyType(_effects(law, effects)),
+            "effects": MappingProxyType(
+                _effects(law, effects, (columns or {}).get("loss", DEFAULT_COLUMNS["loss"]))
+            ),
             "likelihood": likelihood,
             "scale": scale,
             "priors": MappingProxyType({k: parse_prior(v) for k, v in given.items()}),
@@ -403,6 +411,39 @@ class Model:
         for k, v in values.items():
             object.__setattr__(self, k, v)
         object.__setattr__(self, "_key", self._identity())
+        read = self.read_columns()
+        for site, terms in self.effects.items():
+            for term in terms:
+                for column in term.columns:
+                    if column in read:
+                        raise SpecificationError(
+                            f"effects[{law.parameter(site).natural!r}]: the group column "
+                            f"{column!r} is {read[column]}, which the law reads, not a group: "
+                            "an effect by it would compete with the law itself. Name the column "
+                            "that tells the groups apart (family, dataset, seed)."
+                        )
+
+    def read_columns(self) -> dict[str, str]:
+        """Return the columns the law reads, each with what it is to the law.
+
+        The loss and the law's inputs, by their column names (the model's ``columns`` or the
+        default ones); a group column cannot be one of them.
+
+        Returns
+        -------
+        dict
+            ``{column: description}``.
+
+        Examples
+        --------
+        >>> bs.Model(columns={"loss": "val_loss"}).read_columns()
+        {'val_loss': 'the loss', 'params': 'the input N (params)', 'tokens': 'the input D (tokens)'}
+        """
+        roles = {**DEFAULT_COLUMNS, **dict(self.columns or {})}
+        out = {roles["loss"]: "the loss"}
+        for k in self.law.inputs:
+            out.setdefault(roles[INPUTS[k]], f"the input {k} ({INPUTS[k]})")
+        return out
 
     def _identity(self) -> str:
         """Return the text equal models share: the spec, and a custom law's identity."""
