@@ -9,6 +9,7 @@ no row is ever dropped here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -150,6 +151,11 @@ def compute_of(
     return cost.flops(df[cols["params"]].to_numpy(float), df[cols["tokens"]].to_numpy(float))
 
 
+#: A number written with thousands separators ("20,145,495"), and one with a decimal comma.
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+([eE][+-]?\d+)?")
+
+
 def _numeric(df: pd.DataFrame, col: str, role: str, positive: bool = True) -> np.ndarray:
     """Return a float column, raising a DataError for strings, NaN, inf and non-positive values.
 
@@ -167,10 +173,28 @@ def _numeric(df: pd.DataFrame, col: str, role: str, positive: bool = True) -> np
                 f"df[{col!r}] = df[{col!r}].astype(float)."
             )
         example = bad.iloc[0] if len(bad) else s.iloc[0]
+        text = str(example).strip()
+        if pd.api.types.is_bool_dtype(s) or isinstance(example, bool | np.bool_):
+            fix = "It holds true/false values: is it the column you meant for this role?"
+        elif THOUSANDS.fullmatch(text):
+            fix = (
+                "Write the numbers without thousands separators (e.g. "
+                f"{text.replace(',', '')}), or read the file with "
+                "pd.read_csv(..., thousands=',')."
+            )
+        elif DECIMAL_COMMA.fullmatch(text):
+            fix = (
+                f"Write decimal points (e.g. {text.replace(',', '.')}), or read the file with "
+                "pd.read_csv(..., sep=';', decimal=',')."
+            )
+        else:
+            fix = (
+                "Fix those entries in the table (in Python, then "
+                f"df[{col!r}] = pd.to_numeric(df[{col!r}]))."
+            )
         raise DataError(
             f"Column {col!r} ({role}) must be numeric but holds non-numeric values such as "
-            f"{example!r} (row {bad.index[0] if len(bad) else s.index[0]!r}). Convert it, e.g. "
-            f"df[{col!r}] = pd.to_numeric(df[{col!r}]), after fixing those entries."
+            f"{example!r} (row {bad.index[0] if len(bad) else s.index[0]!r}). {fix}"
         )
     v = s.to_numpy(dtype=float)
     nan = np.isnan(v)

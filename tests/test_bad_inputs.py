@@ -1216,3 +1216,22 @@ def test_a_prior_whose_arguments_are_not_usable_numbers_is_refused_naming_it(tex
 
     with pytest.raises(bs.SpecificationError, match=f"Prior {re.escape(repr(text))}: {message}"):
         parse_prior(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("20,145,495", "without thousands separators (e.g. 20145495)"),
+        ("3,45", "Write decimal points (e.g. 3.45)"),
+        ("abc", "Fix those entries in the table"),
+    ],
+)
+def test_a_number_written_for_people_gets_advice_that_works(value, fragment):
+    """'20,145,495' was answered with pd.to_numeric, which fails on exactly that value."""
+    runs = bs.simulate_ladder().astype({"params": object})
+    runs.loc[0, "params"] = value
+    with pytest.raises(bs.DataError, match=re.escape(fragment)):
+        bs.Model().prepare(runs)
+    flags = bs.simulate_ladder().assign(params=True)
+    with pytest.raises(bs.DataError, match="holds true/false values"):
+        bs.Model().prepare(flags)
