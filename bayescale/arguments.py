@@ -211,8 +211,10 @@ def all_numbers(values: Any) -> bool:
     )
 
 
-def budgets(compute: Any, name: str = "compute") -> np.ndarray:
+def budgets(compute: Any, name: str = "compute", what: str = "budget in FLOP") -> np.ndarray:
     """Return budgets in FLOP as a non-empty 1-D float array, each finite and > 0.
+
+    ``what`` names one value in the messages (``"model size N"`` for a column of sizes).
 
     Raises
     ------
@@ -226,19 +228,19 @@ def budgets(compute: Any, name: str = "compute") -> np.ndarray:
     except ValueError:  # a ragged list
         kind = "O"
     if kind not in "iuf" and not all_numbers(compute):
-        raise ValueError(f"{name}={compute!r}: give numbers (budgets in FLOP), not text or True.")
+        raise ValueError(f"{name}={compute!r}: give numbers (each a {what}), not text or True.")
     try:
         c = np.atleast_1d(np.asarray(compute, dtype=float))
     except OverflowError:
         raise ValueError(
-            f"{name}={compute!r}: a budget too large for float64 (about 1.8e308 at most)."
+            f"{name}={compute!r}: a {what} too large for float64 (about 1.8e308 at most)."
         ) from None
     except (TypeError, ValueError):
         raise ValueError(f"{name}={compute!r}: give numbers.") from None
     if c.ndim != 1:
-        raise ValueError(f"{name} has shape {c.shape}: give one budget or a flat list of them.")
+        raise ValueError(f"{name} has shape {c.shape}: give one {what} or a flat list of them.")
     if c.size == 0:
-        raise ValueError(f"{name} is empty: give at least one budget in FLOP.")
+        raise ValueError(f"{name} is empty: give at least one {what}.")
     if np.any(~np.isfinite(c)) or np.any(c <= 0):
         raise ValueError(f"{name} must be finite and > 0 (got {c[~(np.isfinite(c) & (c > 0))]}).")
     return c

@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import math
 import os
+import re
 import sys
 import time
 import warnings
@@ -120,7 +121,7 @@ def non_empty(text: str) -> str:
     """Parse a name, path or label that is not empty (an empty one must not mean 'none')."""
     if not text.strip():
         raise argparse.ArgumentTypeError(
-            "got an empty value; give a name or a path (or leave the option out)"
+            "got an empty value; give a value (or leave the option out)"
         )
     return text
 
@@ -659,10 +660,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     post = load_posterior(args.fit)
     inputs = _predict_inputs(post)
     values: dict = {}
+    # the fit's own column names (a preset's or --columns' mapping) name their roles
+    roles = {col: role for role, col in dict(post.model.columns or {}).items()}
     if args.points:
         points = read_runs(Path(args.points))
-        # the fit's own column names (a preset's or --columns' mapping) name their roles
-        roles = {col: role for role, col in dict(post.model.columns or {}).items()}
         read = {*inputs, *(INPUTS[k] for k in inputs)}
         clash = [
             (c, roles[c])
@@ -717,8 +718,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for name in ("N", "D", "C"):
         given = getattr(args, name)
         if given and (name in values or INPUTS.get(name) in values):
+            column = name if name in values else INPUTS[name]
+            column = next((c for c, r in roles.items() if r == column), column)  # file's name
             raise UsageError(
-                f"--{name} and the points file's {INPUTS.get(name, name)!r} column both give "
+                f"--{name} and the points file's {column!r} column both give "
                 f"{name}; give it one way (drop --{name}, or that column)"
             )
         if given:
@@ -1567,8 +1570,23 @@ def _one_line_warnings() -> Callable[..., None]:
     return show
 
 
+#: A negative number in scientific notation, which argparse takes for an option's name.
+NEGATIVE_SCIENTIFIC = re.compile(r"-\d*\.?\d+[eE][+-]?\d+")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bayescale`` command; returns the exit status."""
+    given = sys.argv[1:] if argv is None else list(argv)
+    negative = [i for i, a in enumerate(given) if NEGATIVE_SCIENTIFIC.fullmatch(a)]
+    if negative:  # argparse reads "-1e9" as an unknown option, and says "expected an argument"
+        i = negative[0]
+        option = next((a for a in reversed(given[:i]) if a.startswith("--")), "an option")
+        print(
+            f"error: {option} {given[i]}: a negative number; the command's numbers (sizes, "
+            "tokens, budgets, losses, counts) are all > 0",
+            file=sys.stderr,
+        )
+        return 2
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as e:  # argparse printed the usage and the problem

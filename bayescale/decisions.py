@@ -435,7 +435,8 @@ def value_of_runs(
                 f"candidates needs a column {col!r} (or {mapped[INPUTS[col]]!r}, as the fitted "
                 f"table names it); it has {list(candidates.columns)}."
             )
-        found[col] = arguments.budgets(candidates[name], f"candidates[{name!r}]")
+        what = {"N": "model size N (parameters)", "D": "token count D"}[col]
+        found[col] = arguments.budgets(candidates[name], f"candidates[{name!r}]", what)
     target_compute = arguments.positive(target_compute, "target_compute")
     n_sims = arguments.count(n_sims, "n_sims")
     max_draws = arguments.count(max_draws, "max_draws")

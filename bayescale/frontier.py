@@ -252,6 +252,8 @@ def frontier_draws(
 def _cost(post: ScalingPosterior, flops_per_param_token: float | None) -> TrainingCost:
     """Return the fit's training cost; a different ``k`` is refused (it would disagree)."""
     cost = post.cost
+    if flops_per_param_token is not None:
+        TrainingCost(flops_per_param_token)  # a k no fit could take is refused as such
     if flops_per_param_token is not None and float(flops_per_param_token) != cost.k:
         raise SpecificationError(
             f"This fit uses the training cost C = {cost.describe()}; flops_per_param_token="

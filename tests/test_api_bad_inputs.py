@@ -583,3 +583,13 @@ def test_a_fit_without_warm_up_fails_its_checks_and_says_why(runs):
     table = bs.diagnose(post, warn=False)
     assert not table.attrs["ok"] and (table["ess_bulk"] == 0).all()
     assert post.summary().shape[0] == len(post.parameter_names())
+
+
+def test_decision_arguments_name_what_they_are(family_post):
+    """An empty candidates table asked for "a budget in FLOP", and a frontier at a training
+    cost of 0 FLOP per parameter-token advised refitting with that very cost."""
+    empty = pd.DataFrame({"N": [], "D": []})
+    with pytest.raises(ValueError, match=r"candidates\['N'\] is empty: give at least one model"):
+        bs.value_of_runs(family_post, empty, 1e22)
+    with pytest.raises(ValueError, match="flops_per_param_token=0 must be a finite number > 0"):
+        bs.best_allocation(family_post, 1e21, flops_per_param_token=0)

@@ -245,6 +245,11 @@ CLI_CASES = [
     (["backtest", "@/ladder.csv", "--split", "frontier", "--held-out", "100"], "leaves 0 profile"),
     (["pooling", "@/family.csv", "--group", "params"], "the law reads (the input n (params))"),
     (["backtest", "@/ladder.csv", "--split", "group", "--group", "loss"], "reads (the loss)"),
+    (["predict", "@/fit.nc", "--N", "-1e9", "--D", "2e10"], "--N -1e9: a negative number"),
+    (
+        ["predict", "@/fit.nc", "--points", "@/points_family.csv", "--N", "1e9"],
+        "--N and the points file's 'N' column both give N",
+    ),
     (["pooling", "@/family.csv", "--group", "family", "--hold-out", "f9"], "not a level"),
     (["pool-prior", "@/family.csv", "--by", "family", "--drop-highest-loss", "99"], "no ladder"),
     (["fit", "@/ladder.csv", "--preset", "@/fit.nc"], "is a .nc file, not a preset"),
