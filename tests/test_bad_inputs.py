@@ -199,7 +199,7 @@ CLI_CASES = [
     (["predict"], "required"),
     (["predict", "@/fit.nc", "--N", "0"], "> 0"),
     (["predict", "@/fit.nc", "--N=-1e9"], "> 0"),
-    (["predict", "@/fit.nc", "--N", "-1e9"], "argument --N"),
+    (["predict", "@/fit.nc", "--N", "-1e9"], "--N -1e9: a negative number"),
     (["predict", "@/fit.nc", "--N", "nan"], "finite"),
     (["predict", "@/fit.nc", "--N", "inf"], "finite"),
     (["predict", "@/fit.nc", "--N", "7e10", "--D", "abc"], "number > 0"),
@@ -245,7 +245,7 @@ CLI_CASES = [
     (["backtest", "@/ladder.csv", "--split", "frontier", "--held-out", "100"], "leaves 0 profile"),
     (["pooling", "@/family.csv", "--group", "params"], "the law reads (the input n (params))"),
     (["backtest", "@/ladder.csv", "--split", "group", "--group", "loss"], "reads (the loss)"),
-    (["predict", "@/fit.nc", "--N", "-1e9", "--D", "2e10"], "--N -1e9: a negative number"),
+    (["predict", "@/fit.nc", "--N", "1e9", "--D", "-2.5E10"], "--D -2.5E10: a negative"),
     (
         ["predict", "@/fit.nc", "--points", "@/points_family.csv", "--N", "1e9"],
         "--N and the points file's 'N' column both give N",
