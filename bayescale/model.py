@@ -330,6 +330,13 @@ class Model:
                 raise SpecificationError(str(e)) from None
         if not isinstance(law, Law):
             raise SpecificationError(f"law must be a bayescale Law or a name, got {law!r}.")
+        taken = {"chain", "draw", "obs", "loss", "tau_disc", *NOISE_SITES, *SCALE_SITES}
+        clash = sorted({n for p in law.parameters for n in (p.name, p.natural)} & taken)
+        if clash:  # a custom law's parameter named as the model's own sites
+            raise SpecificationError(
+                f"The {law.display_name} law has parameter(s) {clash}, a name the model keeps "
+                f"for its own sites ({sorted(taken)}): rename them in the law."
+            )
         if likelihood not in LIKELIHOODS:
             raise SpecificationError(
                 f"likelihood={likelihood!r}; choose one of {list(LIKELIHOODS)}."

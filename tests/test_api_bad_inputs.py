@@ -6,6 +6,7 @@ that was silently wrong (an audit of the public API, 2026-12-06).
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import jax.numpy as jnp
@@ -593,3 +594,42 @@ def test_decision_arguments_name_what_they_are(family_post):
         bs.value_of_runs(family_post, empty, 1e22)
     with pytest.raises(ValueError, match="flops_per_param_token=0 must be a finite number > 0"):
         bs.best_allocation(family_post, 1e21, flops_per_param_token=0)
+
+
+_GOOD_PRIORS = {
+    "log_E": dist.Normal(0.5, 0.5),
+    "log_A": dist.Normal(-1, 1),
+    "alpha": dist.LogNormal(-1.2, 0.5),
+}
+
+
+@pytest.mark.parametrize(
+    ("fn", "fragment"),
+    [
+        (
+            lambda p, x: np.exp(p["log_E"]) + np.exp(p["log_A"]) * x["N"] ** -p["alpha"],
+            "write it with jax.numpy",
+        ),
+        (lambda p, x: jnp.exp(p["log_E"]) + p["gamma"] * x["N"], "params['gamma'], which is"),
+        (lambda p, x: jnp.exp(p["log_E"]) + x["D"], "declare the input in inputs="),
+        (lambda p, x: jnp.exp(p["log_E"]) + x["params"], "write x['N'] ('params' is its column)"),
+        (lambda p: p["log_E"], "fn must take two arguments, fn(params, x)"),
+        (lambda p, x: x["N"] if p["alpha"] > 0 else 2 * x["N"], "write it with jnp.where"),
+    ],
+)
+def test_a_custom_law_is_checked_where_it_is_written(fn, fragment):
+    """Each of these failed only inside the fit: numpy's TracerArrayConversionError, a bare
+    KeyError, an arity TypeError or a ConcretizationTypeError, none naming the law."""
+    with pytest.raises(bs.SpecificationError, match=re.escape(fragment)):
+        bs.laws.CustomLaw(fn=fn, params=_GOOD_PRIORS, inputs=("N",))
+
+
+def test_a_custom_law_parameter_cannot_take_a_site_of_the_model():
+    """A parameter named sigma failed in numpyro: 'all sites must have unique names'."""
+    law = bs.laws.CustomLaw(
+        fn=lambda p, x: jnp.exp(p["log_E"]) + p["nu"] * x["N"],
+        params={"log_E": dist.Normal(0, 1), "nu": dist.Normal(0, 1)},
+        inputs=("N",),
+    )
+    with pytest.raises(bs.SpecificationError, match=r"parameter\(s\) \['nu'\], a name the model"):
+        bs.Model(law)

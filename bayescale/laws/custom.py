@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import jax
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
@@ -88,6 +90,7 @@ class CustomLaw(Law):
         bad = [i for i in inputs if i not in INPUTS]
         if bad:
             raise ValueError(f"CustomLaw: unknown input(s) {bad}; choose among {list(INPUTS)}.")
+        _probe(fn, list(params), tuple(inputs), law_name)
         object.__setattr__(self, "fn", fn)
         object.__setattr__(self, "params", dict(params))
         object.__setattr__(self, "custom_inputs", tuple(inputs))
@@ -162,3 +165,78 @@ class CustomLaw(Law):
     def natural_mean(self, natural: Mapping[str, Array], x: Mapping[str, Array]) -> Array:
         """Evaluate ``fn`` directly."""
         return self._checked({k: natural[k] for k in self.params}, x)
+
+
+class _Named(dict):
+    """The mapping ``fn`` reads while it is probed: a missing key names what there is."""
+
+    def __init__(self, values: Mapping[str, Array], what: str, law_name: str) -> None:
+        super().__init__(values)
+        self.what, self.law_name = what, law_name
+
+    def __missing__(self, key: str):
+        there = "parameters" if self.what == "params" else "inputs"
+        if self.what == "x" and key in _INPUT_OF:
+            raise SpecificationError(
+                f"CustomLaw {self.law_name!r}: fn reads x[{key!r}]; inputs go by the law's "
+                f"names: write x[{_INPUT_OF[key]!r}] ({key!r} is its column)."
+            )
+        raise SpecificationError(
+            f"CustomLaw {self.law_name!r}: fn reads {self.what}[{key!r}], which is not one of "
+            f"its {there} {sorted(self)}; "
+            + (
+                "give its prior in params="
+                if self.what == "params"
+                else "declare the input in inputs= (and give the table its column)"
+            )
+            + "."
+        )
+
+
+_INPUT_OF = {role: name for name, role in INPUTS.items()}
+
+
+def _probe(fn: Callable, names: list[str], inputs: tuple[str, ...], law_name: str) -> None:
+    """Trace ``fn`` once on abstract values, refusing the mistakes a fit would meet later.
+
+    A call signature that does not take ``(params, x)``, a key that is neither a parameter nor
+    a declared input, and NumPy (or Python control flow) on the traced values fail here with
+    a message naming ``fn``, instead of deep inside JAX or NumPyro.
+    """
+    try:
+        inspect.signature(fn).bind(None, None)
+    except TypeError:
+        raise SpecificationError(
+            f"CustomLaw {law_name!r}: fn must take two arguments, fn(params, x): the "
+            "parameters and the inputs, each a dict of arrays."
+        ) from None
+    except ValueError:  # a builtin without a signature: the trace below checks it
+        pass
+    real = jnp.result_type(float)
+
+    def call(p: dict, x: dict) -> Array:
+        return fn(_Named(p, "params", law_name), _Named(x, "x", law_name))
+
+    try:
+        jax.eval_shape(
+            call,
+            {k: jax.ShapeDtypeStruct((), real) for k in names},
+            {k: jax.ShapeDtypeStruct((3,), real) for k in inputs},
+        )
+    except SpecificationError:
+        raise
+    except jax.errors.TracerArrayConversionError:
+        raise SpecificationError(
+            f"CustomLaw {law_name!r}: fn calls NumPy on the values it is given, which JAX "
+            "traces: write it with jax.numpy (jnp.exp, jnp.log, ...), not numpy."
+        ) from None
+    except (jax.errors.ConcretizationTypeError, jax.errors.TracerBoolConversionError):
+        raise SpecificationError(
+            f"CustomLaw {law_name!r}: fn branches on a parameter's or input's value (an if, "
+            "a while or bool()), which JAX cannot trace: write it with jnp.where."
+        ) from None
+    except Exception as e:  # any other failure of the user's code
+        raise SpecificationError(
+            f"CustomLaw {law_name!r}: fn failed on scalar parameters {names} and inputs "
+            f"{list(inputs)} of three points each ({type(e).__name__}: {e})."
+        ) from None
