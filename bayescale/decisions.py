@@ -25,6 +25,7 @@ from bayescale.isoflop import PARABOLA_BIAS, parabola_minimum, profiles
 from bayescale.laws.base import INPUTS
 from bayescale.posterior import ScalingPosterior
 from bayescale.prediction import KINDS, keys
+from bayescale.sites import terms_of
 
 
 def _check_kind(kind: str) -> None:
@@ -418,6 +419,14 @@ def value_of_runs(
         raise ValueError(
             f"candidates must be a pandas DataFrame with columns N and D, got "
             f"{type(candidates).__name__}."
+        )
+    labelled = [c for t in terms_of(post.model.effects) for c in t.columns if c in candidates]
+    if labelled:  # one set of labels serves every candidate and the target
+        c = labelled[0]
+        raise ValueError(
+            f"candidates has the group column {c!r}, which value_of_runs does not read per "
+            f"row: give the candidates' and the target's labels as keywords ({c}=...), and "
+            "rank the candidates of each group in a call of its own."
         )
     # the inputs by name (N, D) or by the fitted table's columns (params, tokens, or as mapped)
     mapped = {**DEFAULT_COLUMNS, **dict(post.model.columns or {})}

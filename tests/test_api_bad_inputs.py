@@ -633,3 +633,11 @@ def test_a_custom_law_parameter_cannot_take_a_site_of_the_model():
     )
     with pytest.raises(bs.SpecificationError, match=r"parameter\(s\) \['nu'\], a name the model"):
         bs.Model(law)
+
+
+def test_value_of_runs_refuses_a_label_column_it_would_not_read(family_post):
+    """A candidates column of families was shown in the result as if applied, while every
+    candidate was valued for a new family (sd_now 0.131 against 0.015 for its family)."""
+    candidates = pd.DataFrame({"N": [1e9, 1e9], "D": [2e10, 2e10], "family": ["f0", "f1"]})
+    with pytest.raises(ValueError, match="candidates has the group column 'family'"):
+        bs.value_of_runs(family_post, candidates, 1e21, n_sims=5)
