@@ -124,7 +124,7 @@ def best_allocation(
     post: ScalingPosterior,
     compute: Any,
     objective: str = "mean",
-    quantile: float = 0.9,
+    quantile: float | None = None,
     kind: str = "mean",
     n_grid: int = 401,
     span: float = 3.0,
@@ -144,8 +144,8 @@ def best_allocation(
     objective : {"mean", "quantile"}
         Minimise the posterior mean of the loss, or its ``quantile`` (risk-averse: the
         allocation whose bad case is least bad).
-    quantile : float
-        The quantile for ``objective="quantile"``.
+    quantile : float, optional
+        The quantile for ``objective="quantile"`` (default 0.9); refused with the mean.
     kind : {"mean", "predictive"}
         Loss of the law with its extrapolation error (default) or of a new run.
     n_grid, span : int, float
@@ -179,7 +179,12 @@ def best_allocation(
     arguments.fitted(post, "best_allocation")
     if objective not in ("mean", "quantile"):
         raise ValueError(f"objective={objective!r}; choose 'mean' or 'quantile'.")
-    quantile = arguments.probability(quantile, "quantile")
+    if quantile is not None and objective != "quantile":
+        raise ValueError(
+            f"quantile={quantile!r} is the loss quantile of objective='quantile', and "
+            f"objective={objective!r} minimises the mean: pass objective='quantile' too."
+        )
+    quantile = arguments.probability(0.9 if quantile is None else quantile, "quantile")
     budgets = arguments.budgets(compute)
     n_grid = arguments.count(n_grid, "n_grid", minimum=3)  # an interior optimum needs 3
     span = arguments.positive(span, "span")

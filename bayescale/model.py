@@ -369,12 +369,25 @@ class Model:
             arguments.count(centered_min_rows, "centered_min_rows", minimum=0)
         except ValueError as e:
             raise SpecificationError(str(e)) from None
+        if discrepancy is None and (discrepancy_step, discrepancy_scale) != (0.1, 0.05):
+            raise SpecificationError(
+                "discrepancy_step= and discrepancy_scale= shape the random-walk discrepancy, "
+                "which this model has none of: pass discrepancy='random_walk' too, or leave "
+                "them out."
+            )
         if extrapolation not in EXTRAPOLATION_MODES:
             raise SpecificationError(
                 f"extrapolation={extrapolation!r}; choose one of {list(EXTRAPOLATION_MODES)}."
             )
         if extrapolation_scale == 0:
             extrapolation = "none"
+        elif extrapolation_scale != DEFAULT_EXTRAPOLATION_SCALE and extrapolation != "fixed":
+            raise SpecificationError(
+                f"extrapolation_scale={extrapolation_scale!r} sets the fixed drift's scale, "
+                f"which extrapolation={extrapolation!r} does not use (a learned error's scales "
+                "come from the ladder's record and extrapolation_prior=): use "
+                "extrapolation='fixed', or leave extrapolation_scale out (0 turns the error off)."
+            )
         if extrapolation_prior is not None and extrapolation not in ("learned", "prior"):
             raise SpecificationError(
                 f"extrapolation_prior= sets the prior of a learned error's scales, but "

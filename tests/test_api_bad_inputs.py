@@ -641,3 +641,16 @@ def test_value_of_runs_refuses_a_label_column_it_would_not_read(family_post):
     candidates = pd.DataFrame({"N": [1e9, 1e9], "D": [2e10, 2e10], "family": ["f0", "f1"]})
     with pytest.raises(ValueError, match="candidates has the group column 'family'"):
         bs.value_of_runs(family_post, candidates, 1e21, n_sims=5)
+
+
+def test_an_option_its_mode_does_not_use_is_refused_not_ignored(family_post):
+    """extrapolation_scale=0.5 under the learned error, discrepancy_step without a
+    discrepancy and quantile= with objective='mean' were accepted and changed nothing."""
+    with pytest.raises(bs.SpecificationError, match="which extrapolation='learned' does not"):
+        bs.Model(extrapolation_scale=0.5)
+    assert bs.Model(extrapolation_scale=0.5, extrapolation="fixed").extrapolation == "fixed"
+    assert bs.Model(extrapolation_scale=0).extrapolation == "none"
+    with pytest.raises(bs.SpecificationError, match="pass discrepancy='random_walk' too"):
+        bs.Model(discrepancy_step=0.3)
+    with pytest.raises(ValueError, match="pass objective='quantile' too"):
+        bs.best_allocation(family_post, 1e21, quantile=0.99)

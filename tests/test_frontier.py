@@ -186,7 +186,7 @@ def test_best_allocation_matches_brute_force(law_only_fit):
     loss = chinchilla_loss({k: v[:, None] for k, v in p.items()}, n[None], c / (6 * n[None]))
     step = np.log10(n[1] / n[0])
     for objective, score in (("mean", loss.mean(0)), ("quantile", np.quantile(loss, 0.9, 0))):
-        got = decisions.best_allocation(law_only_fit, c, objective=objective, quantile=0.9)
+        got = decisions.best_allocation(law_only_fit, c, objective=objective)
         n_brute = n[np.argmin(score)]
         assert abs(np.log10(got["N"][0] / n_brute)) <= 6 / 400 + step
         assert got["objective"][0] == pytest.approx(score.min(), rel=1e-5)
