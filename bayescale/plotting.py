@@ -70,9 +70,23 @@ def _arviz_plots():
 
 
 def _save(fig: Figure, path: str | Path | None) -> Figure:
+    """Save ``fig`` to the file ``path`` (its suffix picks the format), creating its folder."""
     if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=150)
+        out = Path(path)
+        if out.is_dir() or str(path).endswith(("/", "\\")):
+            raise ValueError(
+                f"path={str(path)!r} is a folder; give the figure's file, e.g. "
+                f"{str(out / 'fit.png')!r} (bs.report takes a folder)."
+            )
+        kinds = fig.canvas.get_supported_filetypes()
+        suffix = out.suffix.lower().lstrip(".")
+        if suffix and suffix not in kinds:
+            raise ValueError(
+                f"path={str(path)!r}: matplotlib cannot write .{suffix} files; use one of "
+                f"{sorted(kinds)} (png or pdf for a paper)."
+            )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=150)
     return fig
 
 

@@ -654,3 +654,14 @@ def test_an_option_its_mode_does_not_use_is_refused_not_ignored(family_post):
         bs.Model(discrepancy_step=0.3)
     with pytest.raises(ValueError, match="pass objective='quantile' too"):
         bs.best_allocation(family_post, 1e21, quantile=0.99)
+
+
+def test_a_figure_path_is_a_file_of_a_format_matplotlib_writes(family_post, tmp_path):
+    """A folder as path= wrote a hidden 'figs/.png' (or failed in matplotlib when absent)."""
+    with pytest.raises(ValueError, match="is a folder; give the figure's file"):
+        bs.plotting.plot_fit(family_post, path=tmp_path)
+    with pytest.raises(ValueError, match="is a folder"):
+        bs.plotting.plot_fit(family_post, path=f"{tmp_path}/new/")
+    with pytest.raises(ValueError, match=r"cannot write \.xyz files"):
+        bs.plotting.plot_fit(family_post, path=tmp_path / "fit.xyz")
+    assert not list(tmp_path.iterdir())
