@@ -28,6 +28,12 @@ def fitted(post: Any, call: str) -> None:
         When ``post`` has no prediction path (``post.predictor``).
     """
     if not callable(getattr(post, "predictor", None)):
+        if hasattr(post, "loss_posterior") and hasattr(post, "link_posterior"):
+            raise TypeError(
+                f"{call} takes a one-step fit; a two-step fit's steps are fits of their own: "
+                f"{call}(joint.loss_posterior, ...) for the loss law (the frontier and budgets "
+                "of the loss), joint.link_posterior for the link."
+            )
         raise TypeError(
             f"{call} takes a fit first (the posterior bs.fit returns), got a "
             f"{type(post).__name__}; e.g. post = bs.fit(bs.Model(), runs), then {call}(post, ...)."

@@ -801,7 +801,7 @@ class TwoStepPosterior:
             _P + n for n in self.link_posterior.parameter_names()
         ]
 
-    def summary(self, **kwargs: Any) -> pd.DataFrame:
+    def summary(self, var_names: str | list[str] | None = None, **kwargs: Any) -> pd.DataFrame:
         """Posterior summary (``arviz_stats.summary``) of both steps' natural parameters.
 
         Central intervals at :data:`bayescale.defaults.PROB` (90 %, as
@@ -810,6 +810,9 @@ class TwoStepPosterior:
 
         Parameters
         ----------
+        var_names : str or list of str, optional
+            Parameters to show (:meth:`parameter_names`; the link's prefixed ``link__``);
+            default all.
         **kwargs
             Passed to ``arviz_stats.summary`` (``ci_prob``, ``round_to``, ...).
 
@@ -817,6 +820,11 @@ class TwoStepPosterior:
         -------
         pandas.DataFrame
             One row per parameter, the link's prefixed ``link__``.
+
+        Raises
+        ------
+        KeyError
+            When ``var_names`` names a parameter the fit does not have.
 
         Examples
         --------
@@ -826,9 +834,14 @@ class TwoStepPosterior:
         ['E', 'A', 'B', 'alpha', 'beta', 'sigma', 'nu', 'link__epsilon', 'link__k',
          'link__gamma', 'link__sigma', 'link__nu']
         """
+        known = self.parameter_names()
+        names = [var_names] if isinstance(var_names, str) else list(var_names or known)
+        unknown = [v for v in names if v not in known]
+        if unknown:
+            raise KeyError(f"summary: no parameter(s) {unknown} in this fit; it has {known}.")
         kwargs.setdefault("ci_prob", PROB)
         kwargs.setdefault("round_to", "none")
-        return arviz_stats.summary(self.tree, var_names=self.parameter_names(), **kwargs)
+        return arviz_stats.summary(self.tree, var_names=names, **kwargs)
 
     def diagnostics(self, warn: bool = True) -> pd.DataFrame:
         """R-hat, ESS, divergences of the joint fit (see :func:`bayescale.diagnose`).

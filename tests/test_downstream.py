@@ -177,3 +177,14 @@ def test_tree_only_checks_take_a_two_step_fit(joint_fit):
         names
     )
     assert bs.plotting.plot_ppc(joint_fit).axes[0].get_xlabel()
+
+
+def test_a_two_step_fit_is_pointed_to_its_steps_and_summarised_by_name(joint_fit):
+    """frontier(joint) told the user to fit first ("the posterior bs.fit returns", which it
+    was); joint.summary(var_names=...) hit ArviZ's duplicate keyword."""
+    with pytest.raises(TypeError, match=r"frontier\(joint.loss_posterior, ...\)"):
+        bs.frontier(joint_fit, 1e21)
+    assert joint_fit.summary(var_names=["alpha"]).index.tolist() == ["alpha"]
+    assert joint_fit.summary("link__k").index.tolist() == ["link__k"]
+    with pytest.raises(KeyError, match=r"no parameter\(s\) \['gamma'\]"):
+        joint_fit.summary(var_names=["gamma"])
