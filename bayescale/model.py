@@ -775,11 +775,34 @@ class Model:
             overrides = {k: v for k, v in overrides.items() if k != "columns"}
         elif isinstance(given, Mapping) and spec.get("columns"):
             overrides = {**overrides, "columns": {**spec["columns"], **given}}
+        custom = None
+        law = overrides.get("law")
+        if isinstance(law, str):  # a law by name, as Model takes it
+            overrides = {**overrides, "law": {"name": law}}
+        elif isinstance(law, Law):
+            if type(law).name == "custom":
+                custom, overrides = law, {**overrides, "law": {"name": "custom"}}
+            else:
+                overrides = {**overrides, "law": {"name": law.name, "config": law.config()}}
+        elif law is not None and not isinstance(law, Mapping):
+            raise SpecificationError(
+                f"from_preset: law={law!r}; give a law's name ('kaplan') or a Law "
+                "(bs.laws.get('power', x='D'))."
+            )
         spec.update(overrides)  # Model refuses columns that are not a mapping
         try:
-            return cls.from_spec(spec)
+            return cls.from_spec(spec, law=custom)
         except SpecificationError as e:
-            raise SpecificationError(f"Preset {str(name)!r}: {e}") from None
+            names_parameter = any(
+                t in str(e) for t in ("which this model does not have", "not a parameter of")
+            )
+            hint = (
+                " (the preset's priors and effects name its own law's parameters: with another "
+                "law, give them too, e.g. priors={}, effects={})"
+                if law is not None and names_parameter
+                else ""
+            )
+            raise SpecificationError(f"Preset {str(name)!r}: {e}{hint}") from None
 
     def describe(self, scale: Scale | None = None) -> str:
         """Text listing the law, the effects and every prior (``scale`` fills data-based ones).

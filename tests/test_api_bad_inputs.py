@@ -665,3 +665,15 @@ def test_a_figure_path_is_a_file_of_a_format_matplotlib_writes(family_post, tmp_
     with pytest.raises(ValueError, match=r"cannot write \.xyz files"):
         bs.plotting.plot_fit(family_post, path=tmp_path / "fit.xyz")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_preset_takes_another_law_by_name_or_as_a_law():
+    """from_preset(name, law="kaplan") ended in 'string indices must be integers'."""
+    model = bs.Model.from_preset("chinchilla_family", law="kaplan", priors={}, effects={})
+    assert model.law.name == "kaplan"
+    power = bs.Model.from_preset("chinchilla", law=bs.laws.get("power", x="D"), priors={})
+    assert power.law.inputs == ("D",)
+    with pytest.raises(bs.SpecificationError, match=r"with another law, give them too"):
+        bs.Model.from_preset("chinchilla_family", law="kaplan")
+    with pytest.raises(bs.SpecificationError, match="give a law's name"):
+        bs.Model.from_preset("chinchilla", law=3)
