@@ -291,6 +291,22 @@ def _points(values: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict]:
     return x, groups
 
 
+#: The columns of :meth:`ScalingPosterior.calibration`'s table where it has no rows.
+EMPTY_RECORD_COLUMNS = (
+    "cut",
+    "row",
+    "distance",
+    "loss",
+    "median",
+    "lower",
+    "upper",
+    "log_sd",
+    "in_likelihood",
+    "lower_with_error",
+    "upper_with_error",
+)
+
+
 class ScalingPosterior:
     """The posterior of a scaling-law fit: an ArviZ DataTree plus what it takes to predict.
 
@@ -988,8 +1004,9 @@ class ScalingPosterior:
         ``loss``, the refit's ``median`` and central 90 % interval trusting the law
         (``lower``, ``upper``), and the same interval at level ``prob`` widened by the learned
         extrapolation error (``lower_with_error``, ``upper_with_error``; its scales are the
-        posterior's, learned from this same record, so this coverage is in-sample). Empty for
-        a fit without a learned error or with too few rows for a cut.
+        posterior's, learned from this same record, so this coverage is in-sample). No rows
+        (the same columns) for a fit without a learned error or with too few rows for a cut,
+        whose error's scales come from the prior across ladders alone.
 
         Parameters
         ----------
@@ -1013,8 +1030,10 @@ class ScalingPosterior:
         """
         prob = arguments.probability(prob)
         self._learn_scales()
-        if RECORD_GROUP not in self._tree.children:
-            return pd.DataFrame()
+        if RECORD_GROUP not in self._tree.children:  # no rows, the columns of one
+            return pd.DataFrame({c: pd.Series(dtype=float) for c in EMPTY_RECORD_COLUMNS}).astype(
+                {"cut": str, "row": int, "in_likelihood": bool}
+            )
         table = self._tree[RECORD_GROUP].to_dataset().to_dataframe().reset_index(drop=True)
         post = self._tree["posterior"]
         if SCALE_SITES[0] in post and self.extrapolation is not None:

@@ -677,3 +677,12 @@ def test_a_preset_takes_another_law_by_name_or_as_a_law():
         bs.Model.from_preset("chinchilla_family", law="kaplan")
     with pytest.raises(bs.SpecificationError, match="give a law's name"):
         bs.Model.from_preset("chinchilla", law=3)
+
+
+def test_a_fit_without_a_record_returns_its_columns_without_rows(runs):
+    """calibration() of a fit without a record was a DataFrame without columns: record["cut"]
+    raised a KeyError where a user's script reads an empty record."""
+    post = bs.fit(bs.Model(extrapolation="none"), runs, method="psis", seed=0)
+    record = post.calibration()
+    assert record.empty and record["cut"].tolist() == []
+    assert {"distance", "loss", "median", "lower_with_error"} <= set(record.columns)
