@@ -358,6 +358,61 @@ def interval_score(lo: np.ndarray, hi: np.ndarray, y: np.ndarray, level: float) 
     return (hi - lo) + (2 / a) * (lo - y) * (y < lo) + (2 / a) * (y - hi) * (y > hi)
 
 
+def check_backtest_table(table: pd.DataFrame, name: str = "backtest") -> None:
+    """Refuse a table that is not a backtest of losses (the table :func:`backtest` returns).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table to check.
+    name : str
+        How messages name it (an argument, or a command-line option and its file).
+
+    Raises
+    ------
+    ValueError
+        When it is a frontier backtest, lacks the ``split`` or ``coverage_*`` columns, or a
+        scored split's coverage is not a share from 0 to 1.
+
+    Examples
+    --------
+    >>> from bayescale.calibration import check_backtest_table
+    >>> check_backtest_table(pd.DataFrame({"split": ["a"], "coverage_0.9": [0.86]}))
+    >>> check_backtest_table(runs)
+    Traceback (most recent call last):
+    ...
+    ValueError: backtest is not a backtest table (it needs the 'split' and 'coverage_*' ...
+    """
+    if {"inside", "held_out"} <= set(table.columns):
+        raise ValueError(
+            f"{name} is a frontier backtest (`bayescale backtest --split frontier`); the report "
+            "shows a backtest of losses, by their coverage: write one with `bayescale backtest "
+            "--split compute` (or size, curve, group), or bs.backtest, and pass that"
+        )
+    if "split" not in table.columns or not any(
+        str(c).startswith("coverage_") for c in table.columns
+    ):
+        raise ValueError(
+            f"{name} is not a backtest table (it needs the 'split' and 'coverage_*' columns "
+            "that bs.backtest returns and `bayescale backtest --out` writes)"
+        )
+    scored = (
+        table["status"].astype(str).eq("ok")
+        if "status" in table.columns
+        else pd.Series(True, index=table.index)
+    )  # a split "not scored" leaves its coverages empty; a scored one has every one
+    for c in [c for c in table.columns if str(c).startswith("coverage_")]:
+        values = pd.to_numeric(table[c], errors="coerce")
+        empty = table[c].isna() & scored
+        bad = (values.isna() & table[c].notna()) | (values < 0) | (values > 1) | empty
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ValueError(
+                f"{name}: column {c!r} holds {str(table[c].iloc[i])!r} at row {i + 1}; a "
+                "coverage is a share from 0 to 1 (use the table bs.backtest returns)"
+            )
+
+
 def coverage_columns(table: pd.DataFrame, ranges: bool = False) -> list[str]:
     """Return the ``coverage_<level>`` columns of a backtest table, or the columns beside them.
 

@@ -913,34 +913,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     backtest = None
     if args.backtest:
         backtest = read_runs(Path(args.backtest))
-        if {"inside", "held_out"} <= set(backtest.columns):
-            raise UsageError(
-                f"--backtest {args.backtest} is a frontier backtest (`bayescale backtest --split "
-                "frontier`); the report shows a backtest of losses, by their coverage: write one "
-                "with `bayescale backtest --split compute` (or size, curve, group) and pass that"
-            )
-        missing = [c for c in ("split",) if c not in backtest.columns]
-        if missing or not any(str(c).startswith("coverage_") for c in backtest.columns):
-            raise UsageError(
-                f"--backtest {args.backtest} is not a backtest table (it needs the 'split' and "
-                "'coverage_*' columns `bayescale backtest --out` writes)"
-            )
-        scored = (
-            backtest["status"].astype(str).eq("ok")
-            if "status" in backtest.columns
-            else pd.Series(True, index=backtest.index)
-        )  # a split "not scored" leaves its coverages empty; a scored one has every one
-        for c in [c for c in backtest.columns if str(c).startswith("coverage_")]:
-            values = pd.to_numeric(backtest[c], errors="coerce")
-            empty = backtest[c].isna() & scored
-            bad = (values.isna() & backtest[c].notna()) | (values < 0) | (values > 1) | empty
-            if bad.any():
-                i = int(np.flatnonzero(bad.to_numpy())[0])
-                raise UsageError(
-                    f"--backtest {args.backtest}: column {c!r} holds "
-                    f"{str(backtest[c].iloc[i])!r} at row {i + 1}; a coverage is a share "
-                    "from 0 to 1 (use the table `bayescale backtest --out` writes)"
-                )
+        try:
+            calibration.check_backtest_table(backtest, f"--backtest {args.backtest}")
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     post = load_posterior(args.fit)  # before the folder: an unreadable fit leaves none behind
     with new_output_folder(args.out) as out:
         path = report(

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bayescale import arguments
-from bayescale.calibration import coverage_columns
+from bayescale.calibration import check_backtest_table, coverage_columns
 from bayescale.data import DEFAULT_COLUMNS, compute_of
 from bayescale.decisions import decision_table
 from bayescale.diagnostics import checks, format_report, rhat_text
@@ -204,6 +204,15 @@ def report(
         raise TypeError(
             f"backtest takes the table bs.backtest returns, got a {type(backtest).__name__}."
         )
+    if backtest is not None:
+        check_backtest_table(backtest)
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title={title!r}: give the report's title as text.")
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            f"progress={progress!r}: give a function of one message, such as print, or leave "
+            "it out."
+        )
     require_psis_draws(post, "report (its LOO-PIT)")  # before any file is written
     say = progress or (lambda message: None)
     out = Path(out_dir)
@@ -352,9 +361,10 @@ def _check_target(target: float, data: pd.Series, extend: str, falling: bool) ->
         )
     if not falling and target <= hi:
         raise ValueError(
-            f"target_compute={target:.3g} is read as {what} and lies inside the data ({lo:.3g} "
-            f"to {hi:.3g}): the fan and the decision table look past it; give a value above "
-            f"{hi:.3g}, or leave it out (100x the largest)."
+            f"target_compute={target:.3g} is read as {what} and lies "
+            + ("inside" if target >= lo else "below")
+            + f" the data ({lo:.3g} to {hi:.3g}): the fan and the decision table look past "
+            f"it; give a value above {hi:.3g}, or leave it out (100x the largest)."
         )
 
 

@@ -686,3 +686,24 @@ def test_a_fit_without_a_record_returns_its_columns_without_rows(runs):
     record = post.calibration()
     assert record.empty and record["cut"].tolist() == []
     assert {"distance", "loss", "median", "lower_with_error"} <= set(record.columns)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "fragment"),
+    [
+        ({"backtest": "runs"}, ValueError, "backtest is not a backtest table"),
+        ({"title": 123}, TypeError, "give the report's title as text"),
+        ({"progress": True}, TypeError, "give a function of one message"),
+        ({"target_compute": 1e15}, ValueError, "lies below the data"),
+    ],
+)
+def test_report_arguments_are_checked_before_any_file(
+    family_post, family_runs, tmp_path, kwargs, error, fragment
+):
+    """A runs table as backtest= failed on its 'split' column after the figures were written;
+    title=123 and progress=True failed in the html module and at the first message; a target
+    below the data was said to lie inside it."""
+    kwargs = {k: family_runs if v == "runs" else v for k, v in kwargs.items()}
+    with pytest.raises(error, match=fragment):
+        bs.report(family_post, tmp_path / "report", **kwargs)
+    assert not (tmp_path / "report").exists()
