@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from bayescale import arguments
-from bayescale.calibration import coverage_columns
+from bayescale.calibration import check_backtest_table, coverage_columns
 from bayescale.cost import DEFAULT_COST, TrainingCost
 from bayescale.data import ScalingData, compute_of
 from bayescale.defaults import PROB
@@ -156,11 +156,18 @@ def plot_fit(
     ['family = f0', 'family = f1', 'family = f2', 'family = f3']
     """
     arguments.fitted(post, "plot_fit")
+    prob = arguments.probability(prob, "prob")
     df = post.fitted_table() if df is None else df
     df = df.reset_index(drop=True)  # rows by position: a table's index may repeat (pd.concat)
     terms = terms_of(post.model.effects)
     if group is None and terms:
         group = terms[0].columns[0]
+    grouped = [c for t in terms for c in t.columns]
+    if group is not None and group not in grouped:
+        raise ValueError(
+            f"plot_fit: group={group!r} is not a group column of this fit, whose effects read "
+            f"{grouped or 'none'}: a panel per level shows each level's own effects."
+        )
     law = post.law
     data = _prepared(post, df)
     cols = data.columns
@@ -345,6 +352,12 @@ def plot_frontier(
     >>> len(fig.axes)
     2
     """
+    if not isinstance(front, xr.Dataset) or not {"N_opt", "D_opt"} <= set(front.data_vars):
+        raise TypeError(
+            f"plot_frontier takes the draws bs.frontier returns, got a {type(front).__name__}; "
+            "e.g. plot_frontier(bs.frontier(post, np.geomspace(1e18, 1e22, 30)))."
+        )
+    prob = arguments.probability(prob, "prob")
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
     q = front.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw"))
     c = front["compute"].values
@@ -468,6 +481,7 @@ def plot_fan(
     'Extrapolation to 1e+21'
     """
     arguments.fitted(post, "plot_fan")
+    target_compute = arguments.positive(target_compute, "target_compute")
     law = post.law
     extend = fan_input(law)
     if extend is None:
@@ -558,6 +572,7 @@ def plot_coverage(backtest: pd.DataFrame, path: str | Path | None = None) -> Fig
     """
     fig = _figure(figsize=(5.5, 4.2), layout="constrained")
     ax = fig.subplots()
+    check_backtest_table(backtest)
     levels = coverage_columns(backtest)
     nominal = np.array([float(c.split("_")[1]) for c in levels])
     ranges = [(f"calibrated_{c[9:]}_lo", f"calibrated_{c[9:]}_hi") for c in levels]
@@ -625,6 +640,13 @@ def plot_pooling(table: pd.DataFrame, path: str | Path | None = None) -> Figure:
     >>> len(fig.axes)
     2
     """
+    needed = ["status", "method", "k", "are_median"]
+    absent = [c for c in needed if c not in table.columns]
+    if absent:
+        raise ValueError(
+            f"plot_pooling draws the table bs.pooling.new_group_backtest returns; this one "
+            f"lacks {absent}."
+        )
     ok = table[table["status"] == "ok"]
     if ok.empty:
         raise ValueError("The backtest fitted no case; read its 'status' column.")
@@ -779,7 +801,7 @@ def plot_forest(
     """
     arguments.sampled(post, "plot_forest")
     prob = arguments.probability(prob, "prob")
-    names = list(var_names or post.parameter_names())
+    names = [var_names] if isinstance(var_names, str) else list(var_names or post.parameter_names())
     posterior = post.tree["posterior"].to_dataset()
     missing = [n for n in names if n not in posterior.data_vars]
     if missing:

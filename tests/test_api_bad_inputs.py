@@ -707,3 +707,21 @@ def test_report_arguments_are_checked_before_any_file(
     with pytest.raises(error, match=fragment):
         bs.report(family_post, tmp_path / "report", **kwargs)
     assert not (tmp_path / "report").exists()
+
+
+def test_figures_check_their_arguments(family_post, family_runs):
+    """Each of these ended in pandas', numpy's or xarray's own error."""
+    plot = bs.plotting
+    with pytest.raises(ValueError, match="group='seed' is not a group column of this fit"):
+        plot.plot_fit(family_post, group="seed")
+    with pytest.raises(ValueError, match="prob=90"):
+        plot.plot_fit(family_post, prob=90)
+    with pytest.raises(ValueError, match="target_compute"):
+        plot.plot_fan(family_post, target_compute=[1e21, 1e22])
+    with pytest.raises(TypeError, match=r"plot_frontier takes the draws bs\.frontier returns"):
+        plot.plot_frontier(family_post)
+    with pytest.raises(ValueError, match="is not a backtest table"):
+        plot.plot_coverage(family_runs)
+    with pytest.raises(ValueError, match=r"lacks \['status', 'method', 'k', 'are_median'\]"):
+        plot.plot_pooling(family_runs)
+    assert len(plot.plot_forest(family_post, var_names="alpha").axes) == 1
