@@ -819,6 +819,14 @@ class ScalingPosterior:
                 f"{sorted(unknown)} is neither an input nor a group column of this model; "
                 f"inputs are {list(self.law.inputs)}, group columns {sorted(known)}."
             )
+        for c, v in groups.items():
+            n = int(np.size(v)) if np.ndim(v) else 1
+            if n not in (1, m):
+                raise DataError(
+                    f"{c} has {n} labels for {m} point(s): give one label (a frontier or a "
+                    "decision is for one group: call it once per label), or one per point "
+                    "(predict)."
+                )
         codes, new_levels = {}, {}
         for term in terms:
             if not all(c in groups for c in term.columns):

@@ -725,3 +725,12 @@ def test_figures_check_their_arguments(family_post, family_runs):
     with pytest.raises(ValueError, match=r"lacks \['status', 'method', 'k', 'are_median'\]"):
         plot.plot_pooling(family_runs)
     assert len(plot.plot_forest(family_post, var_names="alpha").axes) == 1
+
+
+def test_a_frontier_is_for_one_group_and_says_so(family_post):
+    """A list of labels ended in numpy's 'operands could not be broadcast together'."""
+    with pytest.raises(bs.DataError, match="family has 2 labels for 1 point"):
+        bs.frontier(family_post, compute=[1e20, 1e21], family=["f1", "f2"])
+    with pytest.raises(bs.DataError, match="call it once per label"):
+        bs.best_allocation(family_post, 1e21, family=["f1", "f2"])
+    assert family_post.predict(N=[1e8, 2e8], D=2e9, family=["f0", "f1"]).sizes["point"] == 2
