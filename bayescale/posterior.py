@@ -198,7 +198,7 @@ def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
     tree : xarray.DataTree
         The tree (``post.tree``).
     path : str or Path
-        The file; missing parent folders are created.
+        The file (not a folder); missing parent folders are created.
 
     Returns
     -------
@@ -212,6 +212,11 @@ def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
     >>> path.name, path.is_file()
     ('chinchilla.nc', True)
     """
+    if str(path).endswith(("/", "\\")) or Path(path).is_dir():
+        raise ValueError(
+            f"path={str(path)!r} is a folder; give the fit's file, e.g. "
+            f"{str(Path(path) / 'fit.nc')!r}."
+        )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tree.to_netcdf(path, engine="h5netcdf")

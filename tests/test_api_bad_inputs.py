@@ -734,3 +734,9 @@ def test_a_frontier_is_for_one_group_and_says_so(family_post):
     with pytest.raises(bs.DataError, match="call it once per label"):
         bs.best_allocation(family_post, 1e21, family=["f1", "f2"])
     assert family_post.predict(N=[1e8, 2e8], D=2e9, family=["f0", "f1"]).sizes["point"] == 2
+
+
+def test_a_fit_is_saved_to_a_file_not_a_folder(family_post, tmp_path):
+    """to_netcdf(folder) ended in h5py's IsADirectoryError."""
+    with pytest.raises(ValueError, match="is a folder; give the fit's file"):
+        family_post.to_netcdf(tmp_path)
