@@ -1764,6 +1764,37 @@ def read_saved_tree(path: str | Path) -> tuple[Path, xr.DataTree]:
     return path, tree
 
 
+def _check_custom_law(path: Path, tree: xr.DataTree, model: Model) -> None:
+    """Refuse a custom law whose inputs or parameters are not those the saved fit was drawn for.
+
+    Its code cannot be saved, but its inputs (the saved centring's) and its parameters (the
+    posterior's scalar sites beside the model's own) can be compared.
+    """
+    try:
+        saved_inputs = set(json.loads(tree.attrs.get("bayescale_scale", "{}"))["log_ref"])
+    except (json.JSONDecodeError, KeyError, TypeError):
+        saved_inputs = None  # the load checks below name a damaged file
+    law = model.law
+    if saved_inputs is not None and saved_inputs != set(law.inputs):
+        raise SpecificationError(
+            f"{path} holds a fit of a law of {sorted(saved_inputs)}; the law given reads "
+            f"{list(law.inputs)}: pass the custom law the fit was drawn with."
+        )
+    own = {p.name for p in law.parameters} | {"sigma", "nu", "sd_run", "tau_disc"}
+    own |= set(SCALE_SITES)
+    extra = [
+        str(k)
+        for k, v in tree["posterior"].data_vars.items()
+        if set(v.dims) <= {"chain", "draw"} and k not in own and not str(k).startswith("sd_")
+    ]
+    if extra:
+        raise SpecificationError(
+            f"{path} holds draws of {extra}, which the law given has no parameter for (its "
+            f"parameters: {[p.name for p in law.parameters]}): pass the custom law the fit was "
+            "drawn with."
+        )
+
+
 def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior:
     """Read a posterior written by :meth:`ScalingPosterior.to_netcdf`.
 
@@ -1856,6 +1887,8 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
             f"{model.law.name} law and its effects); the file was edited or damaged."
         )
     posterior = tree["posterior"]
+    if type(model.law).name == "custom":  # the user's law: does it match the file's?
+        _check_custom_law(path, tree, model)
     if posterior.sizes.get("chain", 0) * posterior.sizes.get("draw", 0) == 0:
         raise PosteriorFileError(
             f"{path}: its posterior holds no draws; the file was edited or damaged: refit and "

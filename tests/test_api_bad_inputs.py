@@ -740,3 +740,30 @@ def test_a_fit_is_saved_to_a_file_not_a_folder(family_post, tmp_path):
     """to_netcdf(folder) ended in h5py's IsADirectoryError."""
     with pytest.raises(ValueError, match="is a folder; give the fit's file"):
         family_post.to_netcdf(tmp_path)
+
+
+def test_a_saved_custom_law_fit_is_read_with_its_own_law(runs, tmp_path):
+    """A law lacking one of the fit's parameters was read silently (its draws dropped, the
+    predictions changed), and one of other inputs failed at the first prediction."""
+    three = {"log_E": dist.Normal(0.5, 0.5), "log_A": dist.Normal(-1, 1)}
+    three["alpha"] = dist.LogNormal(-1.2, 0.5)
+    law = bs.laws.CustomLaw(
+        fn=lambda p, x: jnp.exp(p["log_E"]) + jnp.exp(p["log_A"]) * (x["N"] / 1e8) ** -p["alpha"],
+        params=three,
+        inputs=("N",),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.DataWarning)  # a law of N alone on an iso-FLOP ladder
+        post = bs.fit(bs.Model(law, extrapolation="none"), runs, method="psis", seed=0)
+    path = post.to_netcdf(tmp_path / "custom.nc")
+    assert bs.load_posterior(path, law=law).law is law
+    two = bs.laws.CustomLaw(
+        fn=lambda p, x: jnp.exp(p["log_E"]) + (x["N"] / 1e8) ** -p["alpha"],
+        params={k: three[k] for k in ("log_E", "alpha")},
+        inputs=("N",),
+    )
+    with pytest.raises(bs.SpecificationError, match=r"draws of \['log_A'\], which the law"):
+        bs.load_posterior(path, law=two)
+    of_nd = bs.laws.CustomLaw(fn=law.fn, params=three, inputs=("N", "D"))
+    with pytest.raises(bs.SpecificationError, match=r"a law of \['N'\]; the law given reads"):
+        bs.load_posterior(path, law=of_nd)
