@@ -132,14 +132,17 @@ def _sampled_priors(law: Law, priors: Mapping[str, Any], likelihood: str, discre
                 )
             out[p.name] = dist.Normal(prior.loc, prior.scale)
             continue
-        how = (
-            "give a LogNormal prior on it (converted exactly) or a prior on "
-            if p.name == f"log_{p.natural}"
-            else "give the prior on "
-        )
+        if p.name == f"log_{p.natural}":
+            how = (
+                f"give {key!r} itself a LogNormal prior (priors={{{key!r}: 'LogNormal(0, "
+                f"0.5)'}}, converted exactly to a Normal on {p.name!r}), or {p.name!r} a prior "
+                f"on the whole real line (priors={{{p.name!r}: 'Normal(0, 0.5)'}}; a "
+                f"LogNormal there would force {key} above 1)."
+            )
+        else:
+            how = f"give the prior on {p.name!r}, e.g. priors={{{p.name!r}: ...}}."
         raise SpecificationError(
             f"{key!r} is sampled as {p.name!r} ({p.doc or 'see the law'}); {how}"
-            f"{p.name!r}, e.g. priors={{{p.name!r}: ...}}."
         )
     return out
 

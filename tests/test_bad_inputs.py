@@ -599,6 +599,7 @@ SPEC_CASES = [
     ({"priors": {"not_a_param": None}}, "'not_a_param', which this model does not have"),
     ({"priors": {"E": "Normal(1.8, 0.1)"}}, "LogNormal prior on it"),
     ({"priors": {"A": "LogNormal(6, 1)"}}, "'A' is sampled as 'a'"),
+    ({"priors": {"E": "Normal(1, 0.5)"}}, "a LogNormal there would force E above 1"),
     ({"priors": {"nu": "Exponential(0.1)"}, "likelihood": "normal"}, "does not have"),
     ({"priors": {"alpha": "LogNormal(-1, 0.5)", "log_alpha": "Normal(-1, 0.5)"}}, "both 'alpha'"),
     ({"priors": {"sigma": "Normal(0, 1)"}}, "'sigma' must be of positive values (a scale)"),
