@@ -1213,6 +1213,12 @@ class ScalingPosterior:
                 f"predict needs {names} for the {self.law.name} law, which reads "
                 f"{', '.join(self.law.inputs)} (a budget C stands in for N or D given the other)."
             )
+        unread = [k for k in x if k not in reads and k not in ("N", "D", "C")]
+        if unread:  # shown beside predictions it did not shape
+            raise DataError(
+                f"predict: the {self.law.name} law reads {', '.join(self.law.inputs)}, not "
+                f"{', '.join(unread)}: drop {', '.join(f'{k}=' for k in unread)}."
+            )
         x = {k: v for k, v in x.items() if k in reads or k in ("N", "D", "C")}
         try:
             shaped = np.broadcast_arrays(*x.values())

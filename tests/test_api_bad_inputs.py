@@ -567,6 +567,8 @@ def test_predict_takes_its_inputs_by_name_and_flat(family_post):
     assert family_post.predict(**points, family="f1").sizes["point"] == 2  # by name: taken
     with pytest.raises(bs.DataError, match=r"shapes \{'N': \(2, 2\)\}; give scalars or flat"):
         family_post.predict(N=np.full((2, 2), 1e8), D=2e9, family="f1")
+    with pytest.raises(bs.DataError, match="reads N, D, not step: drop step="):
+        family_post.predict(N=1e8, D=2e9, step=100, family="f1")
 
 
 def test_a_fit_without_warm_up_fails_its_checks_and_says_why(runs):

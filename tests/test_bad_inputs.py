@@ -597,7 +597,7 @@ SPEC_CASES = [
     ({"effects": {"E": ""}}, "A group term is a column name such as 'family'"),
     ({"discrepancy": "gp"}, "discrepancy='gp'; use None or 'random_walk'"),
     ({"priors": {"not_a_param": None}}, "'not_a_param', which this model does not have"),
-    ({"priors": {"E": "Normal(1.8, 0.1)"}}, "LogNormal prior on it"),
+    ({"priors": {"E": "Normal(1.8, 0.1)"}}, "give 'E' itself a LogNormal prior"),
     ({"priors": {"A": "LogNormal(6, 1)"}}, "'A' is sampled as 'a'"),
     ({"priors": {"E": "Normal(1, 0.5)"}}, "a LogNormal there would force E above 1"),
     ({"priors": {"nu": "Exponential(0.1)"}, "likelihood": "normal"}, "does not have"),
