@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -267,3 +268,18 @@ __all__ = [
     "sampled",
     "seed",
 ]
+
+
+def not_a_folder(path: Any, example: str) -> Path:
+    """Return ``path`` as a Path, refusing a folder (an existing one, or a trailing slash).
+
+    Raises
+    ------
+    ValueError
+        When ``path`` names a folder; the message suggests ``<path>/<example>``.
+    """
+    if str(path).endswith(("/", "\\")) or Path(path).is_dir():
+        raise ValueError(
+            f"path={str(path)!r} is a folder; give a file, e.g. {str(Path(path) / example)!r}."
+        )
+    return Path(path)

@@ -43,6 +43,7 @@ from bayescale.errors import (
     SamplerEfficiencyWarning,
     SpecificationError,
 )
+from bayescale.extrapolation import DEFAULT_SCALE as DEFAULT_EXTRAPOLATION_SCALE
 from bayescale.fit import METHODS
 from bayescale.frontier import frontier
 from bayescale.frontier_backtest import frontier_backtest
@@ -529,6 +530,8 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
         overrides["scale"] = args.scale
     if args.extrapolation:
         overrides["extrapolation"] = args.extrapolation
+        if args.extrapolation != "fixed":  # a preset's fixed drift scale goes with its mode
+            overrides["extrapolation_scale"] = DEFAULT_EXTRAPOLATION_SCALE
     if args.extrapolation_prior:
         overrides["extrapolation_prior"] = args.extrapolation_prior
     if columns:

@@ -179,13 +179,14 @@ def _numeric(df: pd.DataFrame, col: str, role: str, positive: bool = True) -> np
         elif THOUSANDS.fullmatch(text):
             fix = (
                 "Write the numbers without thousands separators (e.g. "
-                f"{text.replace(',', '')}), or read the file with "
+                f"{text.replace(',', '')}) in the file, or in Python read it with "
                 "pd.read_csv(..., thousands=',')."
             )
         elif DECIMAL_COMMA.fullmatch(text):
             fix = (
-                f"Write decimal points (e.g. {text.replace(',', '.')}), or read the file with "
-                "pd.read_csv(..., sep=';', decimal=',')."
+                f"Write decimal points (e.g. {text.replace(',', '.')}) in the file, or in Python "
+                "read it with pd.read_csv(..., decimal=',') (and sep=';' where semicolons "
+                "separate the fields)."
             )
         else:
             fix = (

@@ -66,6 +66,7 @@ from bayescale.record import (
     scale_draws,
 )
 from bayescale.sanity import check_single_row_levels
+from bayescale.sites import NOISE_SITES as SITE_NOISE
 from bayescale.sites import RUN, sample_effect, sample_law_parameters, sd_site, terms_of
 from bayescale.terms import Term, parse_terms
 
@@ -145,6 +146,14 @@ def _sampled_priors(law: Law, priors: Mapping[str, Any], likelihood: str, discre
             f"{key!r} is sampled as {p.name!r} ({p.doc or 'see the law'}); {how}"
         )
     return out
+
+
+#: Sites the model adds beside the law's parameters (noise, run effects, discrepancy, the
+#: learned error's scales): a custom law's parameter cannot take their names.
+MODEL_SITES = frozenset(
+    {*NOISE_SITES, *SITE_NOISE, *SCALE_SITES, "r_run", "z_run", "z_disc"}
+    | {f"{prefix}_{RUN_FREE}" for prefix in ("r", "z")}
+)
 
 
 def _reserved_names(law: Law) -> set[str]:
@@ -333,7 +342,7 @@ class Model:
                 raise SpecificationError(str(e)) from None
         if not isinstance(law, Law):
             raise SpecificationError(f"law must be a bayescale Law or a name, got {law!r}.")
-        taken = {"chain", "draw", "obs", "loss", "tau_disc", *NOISE_SITES, *SCALE_SITES}
+        taken = {"chain", "draw", "obs", "loss", *MODEL_SITES}
         clash = sorted({n for p in law.parameters for n in (p.name, p.natural)} & taken)
         if clash:  # a custom law's parameter named as the model's own sites
             raise SpecificationError(
@@ -384,7 +393,10 @@ class Model:
             )
         if extrapolation_scale == 0:
             extrapolation = "none"
-        elif extrapolation_scale != DEFAULT_EXTRAPOLATION_SCALE and extrapolation != "fixed":
+        elif extrapolation_scale != DEFAULT_EXTRAPOLATION_SCALE and extrapolation in (
+            "learned",
+            "prior",
+        ):
             raise SpecificationError(
                 f"extrapolation_scale={extrapolation_scale!r} sets the fixed drift's scale, "
                 f"which extrapolation={extrapolation!r} does not use (a learned error's scales "
@@ -1707,6 +1719,12 @@ def saved_spec(spec: Mapping) -> dict:
     'log_alpha'
     """
     out = {"extrapolation": "fixed", **spec}
+    # options a mode does not use, which Model refuses since 2026-12-07, were saved as given
+    if out["extrapolation"] in ("learned", "prior"):
+        out.pop("extrapolation_scale", None)
+    if out.get("discrepancy") is None:
+        out.pop("discrepancy_step", None)
+        out.pop("discrepancy_scale", None)
     if "relative_priors" not in spec and spec["law"]["name"] in _BEFORE_RELATIVE_PRIORS:
         out["priors"] = {**_BEFORE_RELATIVE_PRIORS[spec["law"]["name"]], **spec.get("priors", {})}
     return out
@@ -1783,8 +1801,13 @@ def _check_custom_law(path: Path, tree: xr.DataTree, model: Model) -> None:
             f"{path} holds a fit of a law of {sorted(saved_inputs)}; the law given reads "
             f"{list(law.inputs)}: pass the custom law the fit was drawn with."
         )
-    own = {p.name for p in law.parameters} | {"sigma", "nu", "sd_run", "tau_disc"}
-    own |= set(SCALE_SITES)
+    own = {p.name for p in law.parameters} | MODEL_SITES
+    lacking = [p.name for p in law.parameters if p.name not in tree["posterior"].data_vars]
+    if lacking:
+        raise SpecificationError(
+            f"{path} holds no draws of the law's parameter(s) {lacking}: pass the custom law "
+            "the fit was drawn with."
+        )
     extra = [
         str(k)
         for k, v in tree["posterior"].data_vars.items()
@@ -1881,6 +1904,8 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
         ) from None
     if "posterior" not in tree.children:
         raise PosteriorFileError(f"{path} has no posterior group: it holds no fit.")
+    if type(model.law).name == "custom":  # the user's law: does it match the file's?
+        _check_custom_law(path, tree, model)
     effect_sites = [sd_site(site, t) for site, ts in model.effects.items() for t in ts]
     missing = [p.name for p in model.law.parameters] + effect_sites
     missing = [name for name in missing if name not in tree["posterior"].data_vars]
@@ -1890,8 +1915,6 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
             f"{model.law.name} law and its effects); the file was edited or damaged."
         )
     posterior = tree["posterior"]
-    if type(model.law).name == "custom":  # the user's law: does it match the file's?
-        _check_custom_law(path, tree, model)
     if posterior.sizes.get("chain", 0) * posterior.sizes.get("draw", 0) == 0:
         raise PosteriorFileError(
             f"{path}: its posterior holds no draws; the file was edited or damaged: refit and "

@@ -27,7 +27,7 @@ from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS, Law
 from bayescale.loo import require_psis_draws
 from bayescale.posterior import ScalingPosterior, with_predictive
-from bayescale.sites import terms_of
+from bayescale.sites import RUN, terms_of
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -72,12 +72,7 @@ def _arviz_plots():
 def _save(fig: Figure, path: str | Path | None) -> Figure:
     """Save ``fig`` to the file ``path`` (its suffix picks the format), creating its folder."""
     if path is not None:
-        out = Path(path)
-        if out.is_dir() or str(path).endswith(("/", "\\")):
-            raise ValueError(
-                f"path={str(path)!r} is a folder; give the figure's file, e.g. "
-                f"{str(out / 'fit.png')!r} (bs.report takes a folder)."
-            )
+        out = arguments.not_a_folder(path, "fit.png")
         kinds = fig.canvas.get_supported_filetypes()
         suffix = out.suffix.lower().lstrip(".")
         if suffix and suffix not in kinds:
@@ -163,6 +158,8 @@ def plot_fit(
     if group is None and terms:
         group = terms[0].columns[0]
     grouped = [c for t in terms for c in t.columns]
+    if RUN in post.draws_tree["posterior"].coords:  # a per-run effect: a panel per run
+        grouped.append(post.model.run if isinstance(post.model.run, str) else RUN)
     if group is not None and group not in grouped:
         raise ValueError(
             f"plot_fit: group={group!r} is not a group column of this fit, whose effects read "

@@ -212,12 +212,7 @@ def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
     >>> path.name, path.is_file()
     ('chinchilla.nc', True)
     """
-    if str(path).endswith(("/", "\\")) or Path(path).is_dir():
-        raise ValueError(
-            f"path={str(path)!r} is a folder; give the fit's file, e.g. "
-            f"{str(Path(path) / 'fit.nc')!r}."
-        )
-    path = Path(path)
+    path = arguments.not_a_folder(path, "fit.nc")
     path.parent.mkdir(parents=True, exist_ok=True)
     tree.to_netcdf(path, engine="h5netcdf")
     return path
@@ -306,6 +301,7 @@ EMPTY_RECORD_COLUMNS = (
     "lower",
     "upper",
     "log_sd",
+    "sensitivity",
     "in_likelihood",
     "lower_with_error",
     "upper_with_error",
@@ -576,6 +572,7 @@ class ScalingPosterior:
         >>> back.law.name, back.posterior.sizes["draw"]
         ('chinchilla', 1000)
         """
+        arguments.not_a_folder(path, "fit.nc")  # before the tree's pending work is done
         return write_tree(self.tree, path)
 
     # -- views --------------------------------------------------------------------------------

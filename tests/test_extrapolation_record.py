@@ -247,6 +247,7 @@ def test_a_fit_learns_its_error_from_its_own_record(tmp_path):
     table = post.calibration()
     assert post.extrapolation.mode == "inputs"  # a ladder extrapolated in compute
     assert (table["sensitivity"] > 0).all() and (table["sensitivity"] < 1).all()
+    assert fixed.calibration().columns.tolist() == table.columns.tolist()  # no rows, same columns
     # ... and are the same once it is learned
     np.testing.assert_array_equal(post.predict(**rows, rng_seed=1).values, before)
     # a five-budget ladder is cut below its top one, two and three budgets

@@ -90,7 +90,7 @@ class CustomLaw(Law):
         bad = [i for i in inputs if i not in INPUTS]
         if bad:
             raise ValueError(f"CustomLaw: unknown input(s) {bad}; choose among {list(INPUTS)}.")
-        _probe(fn, list(params), tuple(inputs), law_name)
+        _probe(fn, params, tuple(inputs), law_name)
         object.__setattr__(self, "fn", fn)
         object.__setattr__(self, "params", dict(params))
         object.__setattr__(self, "custom_inputs", tuple(inputs))
@@ -176,10 +176,12 @@ class _Named(dict):
 
     def __missing__(self, key: str):
         there = "parameters" if self.what == "params" else "inputs"
-        if self.what == "x" and key in _INPUT_OF:
+        if self.what == "x" and _INPUT_OF.get(key, key) != key:
+            name = _INPUT_OF[key]
             raise SpecificationError(
                 f"CustomLaw {self.law_name!r}: fn reads x[{key!r}]; inputs go by the law's "
-                f"names: write x[{_INPUT_OF[key]!r}] ({key!r} is its column)."
+                f"names: write x[{name!r}] ({key!r} is its column)"
+                + ("." if name in self else f" and declare {name!r} in inputs=.")
             )
         raise SpecificationError(
             f"CustomLaw {self.law_name!r}: fn reads {self.what}[{key!r}], which is not one of "
@@ -196,7 +198,9 @@ class _Named(dict):
 _INPUT_OF = {role: name for name, role in INPUTS.items()}
 
 
-def _probe(fn: Callable, names: list[str], inputs: tuple[str, ...], law_name: str) -> None:
+def _probe(
+    fn: Callable, params: Mapping[str, dist.Distribution], inputs: tuple[str, ...], law_name: str
+) -> None:
     """Trace ``fn`` once on abstract values, refusing the mistakes a fit would meet later.
 
     A call signature that does not take ``(params, x)``, a key that is neither a parameter nor
@@ -217,10 +221,14 @@ def _probe(fn: Callable, names: list[str], inputs: tuple[str, ...], law_name: st
     def call(p: dict, x: dict) -> Array:
         return fn(_Named(p, "params", law_name), _Named(x, "x", law_name))
 
+    names = list(params)
     try:
         jax.eval_shape(
             call,
-            {k: jax.ShapeDtypeStruct((), real) for k in names},
+            {
+                k: jax.ShapeDtypeStruct(d.batch_shape + d.event_shape, real)
+                for k, d in params.items()
+            },
             {k: jax.ShapeDtypeStruct((3,), real) for k in inputs},
         )
     except SpecificationError:
@@ -237,6 +245,6 @@ def _probe(fn: Callable, names: list[str], inputs: tuple[str, ...], law_name: st
         ) from None
     except Exception as e:  # any other failure of the user's code
         raise SpecificationError(
-            f"CustomLaw {law_name!r}: fn failed on scalar parameters {names} and inputs "
-            f"{list(inputs)} of three points each ({type(e).__name__}: {e})."
+            f"CustomLaw {law_name!r}: fn failed on parameters {names} (shaped as their "
+            f"priors) and inputs {list(inputs)} of three points each ({type(e).__name__}: {e})."
         ) from None
