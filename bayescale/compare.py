@@ -30,6 +30,7 @@ from bayescale.errors import (
     SpecificationError,
 )
 from bayescale.frontier import frontier
+from bayescale.laws.base import INPUT_OF_ROLE, INPUTS
 from bayescale.loo import loo
 from bayescale.model import Model
 from bayescale.posterior import ScalingPosterior
@@ -174,7 +175,14 @@ def averaged_predict(
         if k == 0:
             continue
         seed_k = arguments.derived_seed(rng_seed, i)
-        pred = posteriors[name].predict(rng_seed=seed_k, **values)
+        post = posteriors[name]  # each fit gets the inputs its law reads (laws may differ)
+        reads = {*post.law.inputs, "N", "D", "C"}
+        own = {
+            k: v
+            for k, v in values.items()
+            if INPUT_OF_ROLE.get(k, k) in reads or INPUT_OF_ROLE.get(k, k) not in INPUTS
+        }
+        pred = post.predict(rng_seed=seed_k, **own)
         flat = pred.stack(sample=("chain", "draw")).transpose("sample", "point").values
         idx = rng.choice(flat.shape[0], size=k, replace=k > flat.shape[0])
         parts.append(flat[idx])

@@ -804,3 +804,25 @@ def test_what_the_new_refusals_still_accept():
     assert law.inputs == ("step",)
     with pytest.raises(bs.SpecificationError, match=r"x\['step'\], which is not one of its"):
         bs.laws.CustomLaw(fn=law.fn, params=law.params, inputs=("N",))
+
+
+def test_averaged_predict_gives_each_fit_the_inputs_its_law_reads(runs):
+    """predict refuses an input its law does not read; a mixture of laws of different inputs
+    passes each fit its own."""
+    table = runs.assign(step=runs["tokens"] / 1e6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.DataWarning)  # a law of step alone on a ladder
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        of_nd = bs.fit(bs.Model(extrapolation="none", run=False), table, method="psis", seed=0)
+        of_step = bs.fit(
+            bs.Model(bs.laws.get("power", x="step"), extrapolation="none", run=False),
+            table,
+            method="psis",
+            seed=0,
+        )
+    with pytest.raises(bs.DataError, match="not step"):
+        of_nd.predict(N=1e9, D=2e10, step=2e4)
+    mixed = bs.compare.averaged_predict(
+        {"nd": of_nd, "step": of_step}, {"nd": 1.0, "step": 1.0}, N=1e9, D=2e10, step=2e4
+    )
+    assert mixed.sizes["point"] == 1 and np.isfinite(mixed.values).all()
