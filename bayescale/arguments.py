@@ -253,23 +253,6 @@ def budgets(compute: Any, name: str = "compute", what: str = "budget in FLOP") -
     return c
 
 
-__all__ = [
-    "MAX_SEED",
-    "all_numbers",
-    "budgets",
-    "count",
-    "derived_seed",
-    "finite",
-    "fitted",
-    "non_negative",
-    "positive",
-    "probabilities",
-    "probability",
-    "sampled",
-    "seed",
-]
-
-
 def not_a_folder(path: Any, example: str) -> Path:
     """Return ``path`` as a Path, refusing a folder (an existing one, or a trailing slash).
 
@@ -283,3 +266,21 @@ def not_a_folder(path: Any, example: str) -> Path:
             f"path={str(path)!r} is a folder; give a file, e.g. {str(Path(path) / example)!r}."
         )
     return Path(path)
+
+
+__all__ = [
+    "MAX_SEED",
+    "all_numbers",
+    "budgets",
+    "count",
+    "derived_seed",
+    "finite",
+    "fitted",
+    "non_negative",
+    "not_a_folder",
+    "positive",
+    "probabilities",
+    "probability",
+    "sampled",
+    "seed",
+]

@@ -156,19 +156,32 @@ MODEL_SITES = frozenset(
 )
 
 
+#: The posterior's dims and the model's own variables: no law parameter or group takes them.
+TAKEN_NAMES = frozenset({"chain", "draw", "obs", "loss"} | MODEL_SITES)
+#: Defaults of the random-walk discrepancy's options (refused without a discrepancy).
+DISCREPANCY_STEP, DISCREPANCY_SCALE = 0.1, 0.05
+
+
 def _reserved_names(law: Law) -> set[str]:
     """Names a group column cannot take: the posterior's variables and dims."""
-    params = {n for p in law.parameters for n in (p.name, p.natural)}
-    return {"chain", "draw", "obs", "loss", *NOISE_SITES, *SCALE_SITES, *params}
+    return {*TAKEN_NAMES, *(n for p in law.parameters for n in (p.name, p.natural))}
+
+
+def _read_columns(law: Law, columns: Mapping[str, str] | None) -> dict[str, str]:
+    """``{column: what it is to the law}`` for the loss and the law's inputs."""
+    roles = {**DEFAULT_COLUMNS, **dict(columns or {})}
+    out = {roles["loss"]: "the loss"}
+    for k in law.inputs:
+        out.setdefault(roles[INPUTS[k]], f"the input {k} ({INPUTS[k]})")
+    return out
 
 
 def _effects(
-    law: Law, effects: Mapping[str, Any] | None, loss_column: str = "loss"
+    law: Law, effects: Mapping[str, Any] | None, read: Mapping[str, str]
 ) -> dict[str, tuple[Term, ...]]:
     """``{"E": "family"}`` -> ``{"log_E": (Term(("family",)),)}`` (validated).
 
-    A group column that is the loss is left to :meth:`Model.read_columns`' check, whose
-    message says so (renaming it, as for a reserved name, would not help).
+    ``read`` holds the columns the law reads (:func:`_read_columns`), which no group can be.
     """
     if effects is None:
         return {}
@@ -201,7 +214,15 @@ def _effects(
             raise SpecificationError(f"effects[{name!r}] names no group column.")
         reserved = _reserved_names(law)
         for term in parsed:
-            if term.name in reserved and term.name != loss_column:
+            for column in term.columns:
+                if column in read:
+                    raise SpecificationError(
+                        f"effects[{name!r}]: the group column {column!r} is {read[column]}, "
+                        "which the law reads, not a group: an effect by it would compete with "
+                        "the law itself. Name the column that tells the groups apart (family, "
+                        "dataset, seed)."
+                    )
+            if term.name in reserved:
                 raise SpecificationError(
                     f"effects[{name!r}]: the group column {term.name!r} has the name of one of "
                     "the posterior's variables or dims, which its levels would be stored under "
@@ -328,8 +349,8 @@ class Model:
         centered: bool | str = "auto",
         centered_min_rows: int = 5,
         discrepancy: str | None = None,
-        discrepancy_step: float = 0.1,
-        discrepancy_scale: float = 0.05,
+        discrepancy_step: float = DISCREPANCY_STEP,
+        discrepancy_scale: float = DISCREPANCY_SCALE,
         extrapolation: str = "learned",
         extrapolation_scale: float = DEFAULT_EXTRAPOLATION_SCALE,
         extrapolation_prior: ScalePrior | str | Path | Mapping | None = None,
@@ -342,12 +363,11 @@ class Model:
                 raise SpecificationError(str(e)) from None
         if not isinstance(law, Law):
             raise SpecificationError(f"law must be a bayescale Law or a name, got {law!r}.")
-        taken = {"chain", "draw", "obs", "loss", *MODEL_SITES}
-        clash = sorted({n for p in law.parameters for n in (p.name, p.natural)} & taken)
+        clash = sorted({n for p in law.parameters for n in (p.name, p.natural)} & TAKEN_NAMES)
         if clash:  # a custom law's parameter named as the model's own sites
             raise SpecificationError(
                 f"The {law.display_name} law has parameter(s) {clash}, a name the model keeps "
-                f"for its own sites ({sorted(taken)}): rename them in the law."
+                f"for its own sites ({sorted(TAKEN_NAMES)}): rename them in the law."
             )
         if likelihood not in LIKELIHOODS:
             raise SpecificationError(
@@ -381,7 +401,10 @@ class Model:
             arguments.count(centered_min_rows, "centered_min_rows", minimum=0)
         except ValueError as e:
             raise SpecificationError(str(e)) from None
-        if discrepancy is None and (discrepancy_step, discrepancy_scale) != (0.1, 0.05):
+        if discrepancy is None and (discrepancy_step, discrepancy_scale) != (
+            DISCREPANCY_STEP,
+            DISCREPANCY_SCALE,
+        ):
             raise SpecificationError(
                 "discrepancy_step= and discrepancy_scale= shape the random-walk discrepancy, "
                 "which this model has none of: pass discrepancy='random_walk' too, or leave "
@@ -424,9 +447,7 @@ class Model:
         given = _sampled_priors(law, priors or {}, likelihood, discrepancy)
         values = {
             "law": law,
-            "effects": MappingProxyType(
-                _effects(law, effects, (columns or {}).get("loss", DEFAULT_COLUMNS["loss"]))
-            ),
+            "effects": MappingProxyType(_effects(law, effects, _read_columns(law, columns))),
             "likelihood": likelihood,
             "scale": scale,
             "priors": MappingProxyType({k: parse_prior(v) for k, v in given.items()}),
@@ -446,17 +467,6 @@ class Model:
         for k, v in values.items():
             object.__setattr__(self, k, v)
         object.__setattr__(self, "_key", self._identity())
-        read = self.read_columns()
-        for site, terms in self.effects.items():
-            for term in terms:
-                for column in term.columns:
-                    if column in read:
-                        raise SpecificationError(
-                            f"effects[{law.parameter(site).natural!r}]: the group column "
-                            f"{column!r} is {read[column]}, which the law reads, not a group: "
-                            "an effect by it would compete with the law itself. Name the column "
-                            "that tells the groups apart (family, dataset, seed)."
-                        )
 
     def read_columns(self) -> dict[str, str]:
         """Return the columns the law reads, each with what it is to the law.
@@ -474,11 +484,7 @@ class Model:
         >>> bs.Model(columns={"loss": "val_loss"}).read_columns()
         {'val_loss': 'the loss', 'params': 'the input N (params)', 'tokens': 'the input D (tokens)'}
         """
-        roles = {**DEFAULT_COLUMNS, **dict(self.columns or {})}
-        out = {roles["loss"]: "the loss"}
-        for k in self.law.inputs:
-            out.setdefault(roles[INPUTS[k]], f"the input {k} ({INPUTS[k]})")
-        return out
+        return _read_columns(self.law, self.columns)
 
     def _identity(self) -> str:
         """Return the text equal models share: the spec, and a custom law's identity."""
@@ -804,17 +810,16 @@ class Model:
                 f"from_preset: law={law!r}; give a law's name ('kaplan') or a Law "
                 "(bs.laws.get('power', x='D'))."
             )
+        # the preset's priors and effects name its own law's parameters
+        kept = [k for k in ("priors", "effects") if spec.get(k) and k not in overrides]
         spec.update(overrides)  # Model refuses columns that are not a mapping
         try:
             return cls.from_spec(spec, law=custom)
         except SpecificationError as e:
-            names_parameter = any(
-                t in str(e) for t in ("which this model does not have", "not a parameter of")
-            )
             hint = (
-                " (the preset's priors and effects name its own law's parameters: with another "
-                "law, give them too, e.g. priors={}, effects={})"
-                if law is not None and names_parameter
+                f" (the preset's {' and '.join(kept)} name its own law's parameters: with "
+                f"another law, give them too, e.g. {', '.join(f'{k}={{}}' for k in kept)})"
+                if law is not None and kept
                 else ""
             )
             raise SpecificationError(f"Preset {str(name)!r}: {e}{hint}") from None

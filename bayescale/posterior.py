@@ -291,8 +291,8 @@ def _points(values: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict]:
     return x, groups
 
 
-#: The columns of :meth:`ScalingPosterior.calibration`'s table where it has no rows.
-EMPTY_RECORD_COLUMNS = (
+#: The columns of an extrapolation record (:mod:`bayescale.record`), as stored with a fit.
+RECORD_COLUMNS = (
     "cut",
     "row",
     "distance",
@@ -303,8 +303,6 @@ EMPTY_RECORD_COLUMNS = (
     "log_sd",
     "sensitivity",
     "in_likelihood",
-    "lower_with_error",
-    "upper_with_error",
 )
 
 
@@ -1041,7 +1039,8 @@ class ScalingPosterior:
         prob = arguments.probability(prob)
         self._learn_scales()
         if RECORD_GROUP not in self._tree.children:  # no rows, the columns of one
-            return pd.DataFrame({c: pd.Series(dtype=float) for c in EMPTY_RECORD_COLUMNS}).astype(
+            columns = (*RECORD_COLUMNS, "lower_with_error", "upper_with_error")
+            return pd.DataFrame({c: pd.Series(dtype=float) for c in columns}).astype(
                 {"cut": str, "row": int, "in_likelihood": bool}
             )
         table = self._tree[RECORD_GROUP].to_dataset().to_dataframe().reset_index(drop=True)
@@ -1216,7 +1215,6 @@ class ScalingPosterior:
                 f"predict: the {self.law.name} law reads {', '.join(self.law.inputs)}, not "
                 f"{', '.join(unread)}: drop {', '.join(f'{k}=' for k in unread)}."
             )
-        x = {k: v for k, v in x.items() if k in reads or k in ("N", "D", "C")}
         try:
             shaped = np.broadcast_arrays(*x.values())
         except ValueError:

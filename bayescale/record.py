@@ -57,6 +57,7 @@ from bayescale.extrapolation import (
 )
 from bayescale.inference import NutsSettings, sample_importance, sample_nuts
 from bayescale.inference.problem import Fittable
+from bayescale.posterior import RECORD_COLUMNS
 from bayescale.prediction import Assignment, loss_draws, sensitivity_draws
 
 #: The prior of the scales fitted across public ladders (package data).
@@ -390,7 +391,7 @@ def _compute_record(
     """Compute the record of :func:`ladder_record`."""
     found = cuts(model, data, axis, fractions)
     if not found:
-        return Record(pd.DataFrame(columns=["cut"]), axis=axis)
+        return Record(pd.DataFrame(columns=list(RECORD_COLUMNS)), axis=axis)
     parts = [data.subset(train) for _, train in found]
     samples = _refit(model, parts, draws, seed)
     rows, loglik = [], np.zeros((LOG_SCALE_GRID.size,) * 2)
@@ -459,7 +460,9 @@ def _compute_record(
                 }
             )
         )
-    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["cut"])
+    table = (
+        pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=list(RECORD_COLUMNS))
+    )
     return Record(table, loglik, axis)
 
 
