@@ -13,7 +13,7 @@ import numpyro.distributions as dist
 
 from bayescale import arguments
 from bayescale.errors import SpecificationError
-from bayescale.laws.base import INPUTS, Array, Law, Parameter, Scale
+from bayescale.laws.base import INPUT_OF_ROLE, INPUTS, Array, Law, Parameter, Scale
 
 
 @dataclass(frozen=True)
@@ -176,8 +176,8 @@ class _Named(dict):
 
     def __missing__(self, key: str):
         there = "parameters" if self.what == "params" else "inputs"
-        if self.what == "x" and _INPUT_OF.get(key, key) != key:
-            name = _INPUT_OF[key]
+        if self.what == "x" and INPUT_OF_ROLE.get(key, key) != key:
+            name = INPUT_OF_ROLE[key]
             raise SpecificationError(
                 f"CustomLaw {self.law_name!r}: fn reads x[{key!r}]; inputs go by the law's "
                 f"names: write x[{name!r}] ({key!r} is its column)"
@@ -193,9 +193,6 @@ class _Named(dict):
             )
             + "."
         )
-
-
-_INPUT_OF = {role: name for name, role in INPUTS.items()}
 
 
 def _probe(
