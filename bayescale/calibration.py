@@ -704,7 +704,9 @@ def predict_rows(
     values: dict[str, Any] = {
         name: frame[cols[role]].to_numpy(float)
         for name, role in INPUTS.items()
-        if (name in post.law.inputs or name in ("N", "D")) and cols[role] in frame
+        # N and D give C = k N D to a law of compute
+        if (name in post.law.inputs or (name in ("N", "D") and "C" in post.law.inputs))
+        and cols[role] in frame
     }
     for term in model.terms:
         for col in term.columns:

@@ -176,7 +176,7 @@ def averaged_predict(
             continue
         seed_k = arguments.derived_seed(rng_seed, i)
         post = posteriors[name]  # each fit gets the inputs its law reads (laws may differ)
-        reads = {*post.law.inputs, "N", "D", "C"}
+        reads = post.predict_inputs()
         own = {
             k: v
             for k, v in values.items()

@@ -1099,6 +1099,24 @@ class ScalingPosterior:
             out.update({k: np.zeros(shape) for k in SCALE_SITES})
         return out
 
+    def predict_inputs(self) -> frozenset[str]:
+        """Return the inputs :meth:`predict` takes for this fit's law.
+
+        The law's own inputs; ``N``, ``D`` and ``C`` stand in for one another where the law
+        reads ``N`` and ``D``, or ``C`` (a budget and one side of the allocation give the
+        other). Any other input is refused: a value the law does not read would be shown
+        beside predictions it did not shape.
+
+        Examples
+        --------
+        >>> sorted(post.predict_inputs())
+        ['C', 'D', 'N']
+        """
+        reads = set(self.law.inputs)
+        if {"N", "D"} <= reads or "C" in reads:
+            reads |= {"N", "D", "C"}
+        return frozenset(reads)
+
     def data_range(self) -> ExtrapolationError | None:
         """Return the training data's range on every axis (log10), as the extrapolation reads it.
 
@@ -1209,7 +1227,7 @@ class ScalingPosterior:
                 f"predict needs {names} for the {self.law.name} law, which reads "
                 f"{', '.join(self.law.inputs)} (a budget C stands in for N or D given the other)."
             )
-        unread = [k for k in x if k not in reads and k not in ("N", "D", "C")]
+        unread = [k for k in x if k not in self.predict_inputs()]
         if unread:  # shown beside predictions it did not shape
             raise DataError(
                 f"predict: the {self.law.name} law reads {', '.join(self.law.inputs)}, not "

@@ -69,7 +69,7 @@ def test_averaged_predictions_mix_by_weight(fits):
     # Fit k (in name order) contributes round(w_k * 2000) draws of its own predictive, drawn
     # with the k-th derived seed: every mixture draw is one of them, in the stated shares.
     a = fits["chinchilla"].predict(N=[1e9], D=[2e10], rng_seed=derived_seed(0, 0)).values.ravel()
-    b = fits["power_N"].predict(N=[1e9], D=[2e10], rng_seed=derived_seed(0, 1)).values.ravel()
+    b = fits["power_N"].predict(N=[1e9], rng_seed=derived_seed(0, 1)).values.ravel()
     values = pred.values.ravel()
     assert np.isin(values, a).sum() == 1500
     assert np.isin(values, b).sum() == 500
