@@ -558,9 +558,9 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
     say = print if not args.quiet else (lambda *a, **k: None)
     say(f"Fitting {source}: {len(df)} rows")
     say(model.describe(data.scale))
-    notice = model.run_notice(data)
-    if notice:
-        print(notice)
+    for notice in (model.run_notice(data), model.record_notice(data)):
+        if notice:
+            print(notice)
     t0 = time.perf_counter()
     settings = {
         "chains": args.chains,
@@ -646,22 +646,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0 if diag.attrs["ok"] else EXIT_DIAGNOSTICS
 
 
-def _predict_inputs(post) -> set[str]:
-    """Return the inputs ``predict`` reads for this fit's law.
-
-    ``N``, ``D`` and ``C`` stand in for one another where the law reads ``N`` and ``D``, or
-    ``C``.
-    """
-    inputs = set(post.law.inputs)
-    if {"N", "D"} <= inputs or "C" in inputs:
-        inputs |= {"N", "D", "C"}
-    return inputs
-
-
 def cmd_predict(args: argparse.Namespace) -> int:
     """Print posterior quantiles of the loss at one or more points."""
     post = load_posterior(args.fit)
-    inputs = _predict_inputs(post)
+    inputs = post.predict_inputs()
     values: dict = {}
     # the fit's own column names (a preset's or --columns' mapping) name their roles
     roles = {col: role for role, col in dict(post.model.columns or {}).items()}

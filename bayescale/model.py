@@ -64,6 +64,7 @@ from bayescale.record import (
     error_kind,
     ladder_record,
     scale_draws,
+    too_short,
 )
 from bayescale.sanity import check_single_row_levels
 from bayescale.sites import NOISE_SITES as SITE_NOISE
@@ -912,6 +913,45 @@ class Model:
             f"{data.n} rows into {data.run.size} runs whose checkpoints share one offset; the "
             "fitted offsets average zero and carry no trend in the inputs constant within a run, "
             "which the law models; run=False treats every row as an independent run)"
+        )
+
+    def record_notice(self, data: ScalingData) -> str | None:
+        """Say when a learned extrapolation error has no record of this table to learn from.
+
+        A ladder too short for a cut of its own (:func:`bayescale.record.too_short`) keeps the
+        prior across ladders: its predictions past the data carry the error of public ladders,
+        not its own. ``None`` when the table has a record, or the error is not learned.
+
+        Parameters
+        ----------
+        data : ScalingData
+            The table, validated by :meth:`prepare`.
+
+        Returns
+        -------
+        str or None
+            One sentence: why there is no record, and what to do.
+
+        Examples
+        --------
+        >>> model = bs.Model()
+        >>> model.record_notice(model.prepare(runs)) is None
+        True
+        >>> print(model.record_notice(model.prepare(runs[runs["flops"] < 5e18])))
+        extrapolation error: no record of this ladder's own extrapolations (no cut along compute
+        of its 14 rows leaves 14 below it ... and 3 above): its scales come from the prior
+        across public ladders alone, ...
+        """
+        if self.extrapolation != "learned":
+            return None
+        why = too_short(self.without_extrapolation(), data)
+        if why is None:
+            return None
+        return (
+            f"extrapolation error: no record of this ladder's own extrapolations ({why}): its "
+            "scales come from the prior across public ladders alone, not from how this ladder's "
+            "extrapolations fared. Add runs (more budgets or sizes), or fit a prior across your "
+            "own ladders (bayescale pool-prior; Model(extrapolation_prior=...))."
         )
 
     # -- data -------------------------------------------------------------------------------

@@ -301,6 +301,42 @@ def cuts(
     return out
 
 
+def too_short(model: Any, data: ScalingData) -> str | None:
+    """Say why a table has no record: no cut leaves enough rows on both sides (else ``None``).
+
+    Parameters
+    ----------
+    model : Model
+        The model whose record it would be (its parameters set how many rows a refit needs).
+    data : ScalingData
+        The table, validated by ``model.prepare``.
+
+    Returns
+    -------
+    str or None
+        The rows a cut needs and where the table falls short; ``None`` when it has a cut.
+
+    Examples
+    --------
+    >>> from bayescale.record import too_short
+    >>> model = bs.Model()
+    >>> print(too_short(model, model.prepare(runs)))  # five budgets: cut below the top three
+    None
+    >>> print(too_short(model, model.prepare(runs[runs["flops"] < 5e18])))
+    no cut along compute of its 14 rows leaves 14 below it (twice the model's 7 parameters, at
+    least 8) and 3 above
+    """
+    axis = record_axis(model, data)
+    if cuts(model, data, axis):
+        return None
+    along = {"run_tokens": "each run's tokens", "compute": "compute"}.get(axis, axis)
+    need = max(2 * model.n_parameters(), 8)
+    return (
+        f"no cut along {along} of its {data.n} rows leaves {need} below it (twice the model's "
+        f"{model.n_parameters()} parameters, at least 8) and 3 above"
+    )
+
+
 def _assignment(data: ScalingData, test: np.ndarray, fitted: ScalingData) -> Assignment:
     """Group levels and runs of ``data``'s ``test`` rows in terms of a refit's levels."""
 
@@ -930,4 +966,5 @@ __all__ = [
     "pooled_prior",
     "record_axis",
     "scale_draws",
+    "too_short",
 ]

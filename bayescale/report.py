@@ -304,6 +304,20 @@ def report(
     record = post.calibration()
     if not record.empty:
         calibration.append(_save(plot_record(post), out, "record"))
+        about_record = (
+            "The record shows this ladder's own extrapolations: refits below cuts of its data "
+            "against the rows above them, with the band the learned extrapolation error adds "
+            "(learned from these same refits, so its coverage here is in-sample). "
+        )
+    elif post.model.extrapolation == "learned":
+        about_record = (
+            "This ladder has no record of its own extrapolations: no cut of its data leaves "
+            "enough rows to refit below it (twice the model's parameters, at least 8) and 3 "
+            "above it, so the extrapolation error's scales come from the prior across public "
+            "ladders alone, not from how this ladder's extrapolations fared. "
+        )
+    else:
+        about_record = ""
     sections.append(
         (
             "Calibration",
@@ -311,11 +325,9 @@ def report(
             "and a p-value of the uniformity test below the printed alpha flags a "
             "miscalibrated predictive (the rows that depart most are marked); replicated losses "
             "should cover the observed ones; held-out coverage should follow the diagonal. "
-            "The record shows this ladder's own extrapolations: refits below cuts of its data "
-            "against the rows above them, with the band the learned extrapolation error adds "
-            "(learned from these same refits, so its coverage here is in-sample). In the "
-            "backtest's table, each coverage is followed by the range a calibrated forecast of "
-            "the same points would show nine times in ten: held-out runs share their "
+            + about_record
+            + "In the backtest's table, each coverage is followed by the range a calibrated "
+            "forecast of the same points would show nine times in ten: held-out runs share their "
             "extrapolation error, so a right forecast can cover all of them or few.",
             calibration,
             None if backtest is None else _backtest_table(backtest),

@@ -299,6 +299,27 @@ def test_cuts_keep_a_budget_together_and_never_repeat():
     assert [f for f, _ in found] == [0.2, 0.35, 0.5]
 
 
+def test_a_ladder_too_short_for_a_record_is_told_it_keeps_the_prior(capsys, tmp_path):
+    """A ladder with no cut of its own kept the prior across ladders without a word; the model
+    names why (rows below and above a cut), and the command line prints it before the fit."""
+    from bayescale.cli import main
+
+    df = bs.simulate_ladder()  # 5 budgets x 7 sizes: cut below the top 1, 2 and 3 budgets
+    model = bs.Model()
+    assert model.record_notice(model.prepare(df)) is None
+    two = df[df["flops"] < 5e18]  # 2 budgets: 7 rows below the only cut, 14 needed
+    notice = model.record_notice(model.prepare(two))
+    assert "no cut along compute of its 14 rows leaves 14 below it" in notice
+    assert "prior across public ladders alone" in notice
+    # a fixed or absent error reads no record: nothing to say
+    assert bs.Model(extrapolation="fixed").record_notice(model.prepare(two)) is None
+    assert bs.Model(extrapolation="prior").record_notice(model.prepare(two)) is None
+    two.to_csv(tmp_path / "two.csv", index=False)
+    argv = ["fit", str(tmp_path / "two.csv"), "--out", str(tmp_path / "o"), "--method", "psis"]
+    main([*argv, "--quiet"])
+    assert "no record of this ladder's own extrapolations" in capsys.readouterr().out
+
+
 def test_record_refits_are_importance_sampled_and_nuts_where_that_fails(monkeypatch):
     """A record's refit is drawn as a fit by ``method="auto"``: its Laplace approximation
     corrected by importance sampling (a hierarchy's Laplace approximation was 6x too wide on
