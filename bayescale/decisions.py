@@ -20,6 +20,7 @@ import pandas as pd
 from bayescale import arguments
 from bayescale.data import DEFAULT_COLUMNS
 from bayescale.defaults import PROB
+from bayescale.errors import ConvergenceWarning
 from bayescale.frontier import _cost, frontier, frontier_draws
 from bayescale.isoflop import PARABOLA_BIAS, parabola_minimum, profiles
 from bayescale.laws.base import INPUTS
@@ -354,6 +355,12 @@ def compute_for_target(
     return pd.Series({"compute": float(np.exp(hi)), "N": n, "D": d, "prob": p})
 
 
+#: Fewest effective draws behind a candidate's reweighted posterior before
+#: :func:`value_of_runs` warns: with ``n`` of them its expected sd errs by about
+#: ``1 / sqrt(2 n)`` (10 % at 50), and too low, for it rests on too few draws.
+MIN_REWEIGHTED_ESS = 50
+
+
 def value_of_runs(
     post: ScalingPosterior,
     candidates: pd.DataFrame,
@@ -402,6 +409,13 @@ def value_of_runs(
         The candidates with ``sd_now``, ``sd_expected``, ``reduction`` (fraction of ``sd_now``)
         and ``ess_min`` (the smallest importance-sampling ESS over simulations; small values
         mean the reweighting is unreliable and a refit would be better).
+
+    Warns
+    -----
+    ConvergenceWarning
+        When a candidate's ``ess_min`` is below :data:`MIN_REWEIGHTED_ESS` (50): an outcome of
+        that run would move the posterior further than reweighting its draws can show, and its
+        ``sd_expected`` is noisy and too low (its ``reduction`` overstated).
 
     Notes
     -----
@@ -485,6 +499,22 @@ def value_of_runs(
     out["sd_expected"] = np.sqrt(var)
     out["reduction"] = 1.0 - out["sd_expected"] / sd_now
     out["ess_min"] = ess
+    low = np.flatnonzero(np.asarray(ess) < MIN_REWEIGHTED_ESS)
+    if low.size:
+        runs = ", ".join(f"N={x['N'][i]:.3g} D={x['D'][i]:.3g}" for i in low[:3])
+        more = f" and {low.size - 3} more" if low.size > 3 else ""
+        warnings.warn(
+            ConvergenceWarning(
+                f"value_of_runs: the expected sd of {low.size} of {n_cand} candidate(s) ({runs}"
+                f"{more}) rests on as few as {min(ess):.0f} effective draws of the "
+                f"{len(keep)} reweighted (ess_min below {MIN_REWEIGHTED_ESS}): such a run would "
+                "move the posterior further than reweighting its draws can show, so their "
+                "sd_expected is noisy and too low, their reduction overstated. Rank them on a "
+                "fit with more draws (max_draws= up to its draws), or refit with a simulated "
+                "outcome of the run added."
+            ),
+            stacklevel=2,
+        )
     return out.sort_values("reduction", ascending=False)
 
 
@@ -695,6 +725,7 @@ def predicted_isoflop_minima(
 
 
 __all__ = [
+    "MIN_REWEIGHTED_ESS",
     "best_allocation",
     "compute_for_target",
     "decision_table",

@@ -407,6 +407,7 @@ def test_a_failed_check_names_the_sampled_site_behind_the_summary_name():
     assert "summary() computes R-hat and ESS of the natural parameters" in text
 
 
+@pytest.mark.filterwarnings("ignore:value_of_runs. the expected sd")  # 200 draws reweighted
 def test_value_of_runs_reads_candidates_named_as_the_fitted_table(family_post):
     # a runs table's params/tokens columns were refused ("candidates needs columns N and D")
     by_input = pd.DataFrame({"N": [1e9, 3e8], "D": [2e10, 5e10]})
@@ -822,6 +823,11 @@ def test_averaged_predict_gives_each_fit_the_inputs_its_law_reads(runs):
         )
     with pytest.raises(bs.DataError, match="not step"):
         of_nd.predict(N=1e9, D=2e10, step=2e4)
+    # N, D and C stand in for one another for a law of both: not for a law of one input,
+    # where they shaped nothing (two values of D gave the same medians)
+    for extra in ({"N": 1e9}, {"D": 2e10}, {"C": 1e20}):
+        with pytest.raises(bs.DataError, match=f"reads step, not {next(iter(extra))}: drop"):
+            of_step.predict(step=2e4, **extra)
     mixed = bs.compare.averaged_predict(
         {"nd": of_nd, "step": of_step}, {"nd": 1.0, "step": 1.0}, N=1e9, D=2e10, step=2e4
     )

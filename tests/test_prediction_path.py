@@ -105,7 +105,10 @@ def test_compute_for_target_probability_is_predicts(post):
 
 def test_value_of_runs_target_is_the_frontiers(post):
     cand = pd.DataFrame({"N": [1e9, 3e9], "D": [2e10, 6e10]})
-    out = decisions.value_of_runs(post, cand, 1e22, n_sims=50, max_draws=10_000, rng_seed=SEED)
+    # 500 draws, reweighted by runs that would move them far: said, not silent (ess_min of 1)
+    with pytest.warns(bs.ConvergenceWarning, match=r"rests on as few as \d+ effective draws"):
+        out = decisions.value_of_runs(post, cand, 1e22, n_sims=50, max_draws=10_000, rng_seed=SEED)
+    assert out["ess_min"].min() < decisions.MIN_REWEIGHTED_ESS
     front = bs.frontier(post, 1e22, new_groups=True, rng_seed=SEED)
     assert out["sd_now"].iloc[0] == pytest.approx(
         float(np.std(front["loss_opt"].values)), rel=1e-12
