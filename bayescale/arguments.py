@@ -60,6 +60,11 @@ def _number(value: Any, name: str) -> float:
     """Return ``value`` as a float, or say that ``name`` needs a number."""
     if isinstance(value, bool) or np.ndim(value) != 0:
         raise ValueError(f"{name}={value!r}: give one number.")
+    if isinstance(value, str | bytes | np.str_):  # as count() refuses "3": text is not a number
+        raise ValueError(
+            f"{name}={value!r}: give a number, not text (float({value!r}) where it was read "
+            "from a file)."
+        )
     try:
         return float(value)
     except (TypeError, ValueError):

@@ -137,6 +137,17 @@ def test_counts_are_whole_numbers():
     assert arguments.count(0, "decimals", minimum=0) == 0
 
 
+def test_numbers_given_as_text_are_refused_as_counts_are():
+    """``positive("1e22")`` was read as 1e22 while ``count("3")`` was refused: text is refused
+    by every number check, naming the conversion."""
+    for check in (arguments.positive, arguments.non_negative, arguments.finite):
+        with pytest.raises(ValueError, match=r"target='1e22': give a number, not text"):
+            check("1e22", "target")
+    with pytest.raises(ValueError, match="give a number, not text"):
+        arguments.probability("0.9")
+    assert arguments.positive(np.float32(2.0), "x") == 2.0
+
+
 def test_backtest_checks_levels_before_fitting():
     runs = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=5, seed=3)
     with pytest.raises(ValueError, match=r"levels\[0\]=50 .* give 0.5"):
