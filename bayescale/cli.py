@@ -32,7 +32,7 @@ from bayescale import arguments, calibration, compare, datasets, laws, pooling, 
 from bayescale.data import check_mapped_columns
 from bayescale.decisions import decision_table
 from bayescale.defaults import DIGITS, MAX_TREE_DEPTH, PROB
-from bayescale.diagnostics import format_report
+from bayescale.diagnostics import format_report, prior_bound_message
 from bayescale.errors import (
     ConvergenceWarning,
     DataError,
@@ -40,6 +40,7 @@ from bayescale.errors import (
     ExtrapolationWarning,
     HeavyTailWarning,
     PosteriorFileError,
+    PriorBoundWarning,
     SamplerEfficiencyWarning,
     SpecificationError,
 )
@@ -88,8 +89,8 @@ def positive(text: str) -> float:
 
 def probability(text: str) -> float:
     """Parse a number strictly between 0 and 1 (:func:`bayescale.arguments.probability`)."""
-    try:
-        return arguments.probability(text)
+    try:  # the command line's text is a number once float() reads it; the library takes numbers
+        return arguments.probability(float(text))
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected a probability strictly between 0 and 1, got {text!r} (e.g. 0.9, not 90)"
@@ -619,7 +620,14 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
         print(f"note: {w}", file=sys.stderr)
     for w in {str(w.message) for w in caught if issubclass(w.category, HeavyTailWarning)}:
         print(f"note: {w}", file=sys.stderr)
-    shown = (ConvergenceWarning, SamplerEfficiencyWarning, HeavyTailWarning, DataWarning)
+    _print_prior_bounds(diag)
+    shown = (
+        ConvergenceWarning,
+        SamplerEfficiencyWarning,
+        HeavyTailWarning,
+        DataWarning,
+        PriorBoundWarning,  # said from the diagnostics, once
+    )
     for w in caught:  # every other warning of the fit, once (the table's were shown above)
         if not issubclass(w.category, shown):
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
@@ -643,7 +651,15 @@ def cmd_summary(args: argparse.Namespace) -> int:
     print(post.summary().to_string(float_format=_digits))
     diag = post.diagnostics(warn=False)
     print(format_report(diag))
+    _print_prior_bounds(diag)
     return 0 if diag.attrs["ok"] else EXIT_DIAGNOSTICS
+
+
+def _print_prior_bounds(diag: pd.DataFrame) -> None:
+    """Print the warning of draws piled against a prior's bound, where the fit has one."""
+    note = prior_bound_message(diag)
+    if note is not None:
+        print(f"WARNING: {note}", file=sys.stderr)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

@@ -409,6 +409,17 @@ def _case_id(value) -> str:
     return " ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
+def test_cli_probabilities_are_read_from_their_text():
+    """The library's number checks refuse text ("0.5"); the command line's options reach them
+    as numbers (every --prob, --target-accept and --train-fraction was refused for a while)."""
+    from bayescale.cli import build_parser
+
+    args = build_parser().parse_args(["predict", "fit.nc", "--N", "1e9", "--prob", "0.5"])
+    assert args.prob == 0.5
+    args = build_parser().parse_args(["fit", "--target-accept", "0.99"])
+    assert args.target_accept == 0.99
+
+
 @pytest.mark.parametrize(("argv", "fragment"), CLI_CASES, ids=_case_id)
 def test_cli_bad_input_is_a_clear_error(argv, fragment, files, capsys):
     expect_clear_error(argv, files, capsys, fragment)
