@@ -42,6 +42,7 @@ from bayescale.errors import (
     ExtrapolationWarning,
     HeavyTailWarning,
     PosteriorFileError,
+    PriorBoundWarning,
     SamplerEfficiencyWarning,
     SpecificationError,
 )
@@ -108,6 +109,7 @@ __all__ = [
     "HeavyTailWarning",
     "Model",
     "PosteriorFileError",
+    "PriorBoundWarning",
     "SamplerEfficiencyWarning",
     "ScalingPosterior",
     "SpecificationError",

@@ -118,6 +118,25 @@ class HeavyTailWarning(UserWarning):
     """
 
 
+class PriorBoundWarning(UserWarning):
+    """A fit's draws of a law parameter pile against a bound of the parameter's prior.
+
+    The data pull the parameter past what its prior allows (a ``Uniform`` or truncated prior),
+    so the bound, not the data, sets it, and the law's other parameters bend to make up for it:
+    the fit can pass every convergence check and still be wrong. The draws are valid draws of
+    that posterior; widen the prior past the bound, or drop the bound.
+
+    Examples
+    --------
+    >>> from bayescale.diagnostics import prior_bound_message
+    >>> table = bs.diagnose(post, warn=False)
+    >>> table.attrs["prior_bounds"] = [("log_alpha", "Uniform(low=0.0, high=1.0)", 0.0, 0.31)]
+    >>> print(prior_bound_message(table))
+    The draws of log_alpha pile against its prior's bound 0: 31 % of them lie within 5 % of
+    their spread of it (log_alpha ~ Uniform(low=0.0, high=1.0)). ...
+    """
+
+
 class DataWarning(UserWarning):
     """A table is valid but implausible (units, metric, duplicates, design); the fit goes on.
 

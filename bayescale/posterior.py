@@ -30,15 +30,16 @@ from scipy import stats
 from bayescale import arguments
 from bayescale.cost import TrainingCost
 from bayescale.data import DEFAULT_COLUMNS, ScalingData
-from bayescale.defaults import PROB
+from bayescale.defaults import DIGITS, PROB
 from bayescale.description import ModelDescription
-from bayescale.diagnostics import diagnose
+from bayescale.diagnostics import diagnose, piled_at_bound
 from bayescale.discrepancy import Grid
 from bayescale.errors import DataError
 from bayescale.extrapolation import RATIO, SCALE_SITES, ExtrapolationError
 from bayescale.laws.base import INPUT_OF_ROLE, INPUTS, Law, Scale
 from bayescale.loo import loo
 from bayescale.prediction import KINDS, Assignment, Predictor, loss_draws, predictor
+from bayescale.priors import prior_to_str
 from bayescale.sanity import FLOPS_TOLERANCE, far_outside
 from bayescale.sites import RUN, dims, is_sampled, natural_draws, natural_group_name, terms_of
 from bayescale.terms import SEP
@@ -1097,6 +1098,45 @@ class ScalingPosterior:
         if inside:
             shape = next(iter(out.values())).shape[:2]
             out.update({k: np.zeros(shape) for k in SCALE_SITES})
+        return out
+
+    def piled_at_prior_bounds(self) -> list[tuple[str, str, float, float]]:
+        """Return the law parameters whose draws pile against a bound of their prior.
+
+        Only a prior with a bounded support (a ``Uniform``, a truncated normal) has a bound;
+        the default priors have none. Where a prior is of the difference from another site
+        (:meth:`~bayescale.model.Model.site_relative_to`), the difference is checked.
+
+        Returns
+        -------
+        list of tuple
+            ``(site, prior, bound, share)`` per parameter that piles up
+            (:func:`bayescale.diagnostics.piled_at_bound`); empty when none does.
+
+        Examples
+        --------
+        >>> post.piled_at_prior_bounds()  # the default priors have no bounds
+        []
+        """
+        draws = self.draws_tree["posterior"]
+        out = []
+        for p in self.law.parameters:
+            if p.name not in draws:
+                continue
+            prior = self.model.site_prior(p.name, self.scale)
+            support = prior.support
+            lower = float(np.max(getattr(support, "lower_bound", -np.inf)))
+            upper = float(np.min(getattr(support, "upper_bound", np.inf)))
+            if not (np.isfinite(lower) or np.isfinite(upper)):
+                continue
+            values = draws[p.name].values
+            other = self.model.site_relative_to(p.name)
+            name = p.name if other is None else f"{p.name} - {other}"
+            if other is not None:
+                values = values - draws[other].values
+            hit = piled_at_bound(values, lower, upper)
+            if hit is not None:
+                out.append((name, prior_to_str(prior, digits=DIGITS), *hit))
         return out
 
     def predict_inputs(self) -> frozenset[str]:

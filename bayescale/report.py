@@ -21,7 +21,7 @@ from bayescale import arguments
 from bayescale.calibration import check_backtest_table, coverage_columns
 from bayescale.data import DEFAULT_COLUMNS, compute_of
 from bayescale.decisions import decision_table
-from bayescale.diagnostics import checks, format_report, rhat_text
+from bayescale.diagnostics import checks, format_report, prior_bound_message, rhat_text
 from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS
 from bayescale.loo import require_psis_draws
@@ -345,7 +345,10 @@ def report(
         else str(v)
         for check, v in zip(diag_table["check"], diag_table["value"].astype(float), strict=True)
     ]
-    sections.append(("Diagnostics", format_report(diag), [], diag_table))
+    text = format_report(diag)
+    if (note := prior_bound_message(diag)) is not None:
+        text += f". Warning: {note}"
+    sections.append(("Diagnostics", text, [], diag_table))
 
     table.to_csv(out / "parameters.csv", index=False)
     (out / "parameters.tex").write_text(_latex(table, prob))

@@ -832,3 +832,27 @@ def test_averaged_predict_gives_each_fit_the_inputs_its_law_reads(runs):
         {"nd": of_nd, "step": of_step}, {"nd": 1.0, "step": 1.0}, N=1e9, D=2e10, step=2e4
     )
     assert mixed.sizes["point"] == 1 and np.isfinite(mixed.values).all()
+
+
+@pytest.mark.filterwarnings("ignore::bayescale.errors.ConvergenceWarning")  # 300 draws
+def test_draws_piled_against_a_prior_bound_are_named(runs, tmp_path, capsys):
+    """``priors={"log_alpha": Uniform(0, 1)}`` on a ladder whose alpha is below 1 passed every
+    check without a word: alpha sat at the bound (1.02, 90 % up to 1.07) and E moved to make up
+    for it. The fit, its diagnostics, the command line's summary and the report name the site,
+    its prior and the bound."""
+    from bayescale.cli import main
+
+    model = bs.Model(priors={"log_alpha": dist.Uniform(0, 1)})
+    with pytest.warns(bs.PriorBoundWarning, match=r"log_alpha pile against its prior's bound 0"):
+        post = model.fit(runs, chains=2, draws=300, warmup=300, seed=0, progress_bar=False)
+    (site, prior, bound, share), *rest = post.diagnostics(warn=False).attrs["prior_bounds"]
+    assert (site, bound, rest) == ("log_alpha", 0.0, []) and share > 0.05
+    assert prior.startswith("Uniform(low=0")
+    post.to_netcdf(tmp_path / "fit.nc")
+    main(["summary", str(tmp_path / "fit.nc")])
+    assert "WARNING: The draws of log_alpha pile against" in capsys.readouterr().err
+    # a prior bound the draws stay clear of says nothing
+    clear = bs.Model(priors={"log_alpha": dist.Uniform(-5, 1)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", bs.PriorBoundWarning)
+        clear.fit(runs, chains=2, draws=300, warmup=300, seed=0, progress_bar=False)
