@@ -1557,6 +1557,39 @@ def _one_line_warnings() -> Callable[..., None]:
 NEGATIVE_SCIENTIFIC = re.compile(r"-\d*\.?\d+[eE][+-]?\d+")
 
 
+def _repeated_option(parser: argparse.ArgumentParser, given: list[str]) -> str | None:
+    """Say which option of the command is given twice (argparse would keep its last use only)."""
+    command = next((a for a in given if not a.startswith("-")), None)
+    verbs = next(
+        (a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), {}
+    )
+    sub = verbs.get(command) if command else None
+    if sub is None:
+        return None
+    options = sub._option_string_actions
+    seen: dict[str, str] = {}
+    for token in given:
+        if not token.startswith("--") or token == "--":
+            continue
+        name = token.split("=", 1)[0]
+        matches = [o for o in options if o == name] or [o for o in options if o.startswith(name)]
+        if len(matches) != 1 or options[matches[0]].dest == "help":
+            continue  # unknown or ambiguous: argparse says so
+        action = options[matches[0]]
+        if action.dest in seen:
+            spelled = action.option_strings[-1]
+            value = action.metavar or action.dest.upper()
+            fix = (
+                f"give all its values after one {spelled} ({spelled} {value} {value} ...)"
+                if action.nargs in ("+", "*")
+                else "give it once"
+            )
+            both = f" ({seen[action.dest]} and {token})" if seen[action.dest] != token else ""
+            return f"{command}: {spelled} is given twice{both}; only the last would count: {fix}"
+        seen[action.dest] = token
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bayescale`` command; returns the exit status."""
     given = sys.argv[1:] if argv is None else list(argv)
@@ -1570,8 +1603,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    parser = build_parser()
+    repeated = _repeated_option(parser, given)
+    if repeated:  # argparse keeps the last use of an option and drops the others silently
+        print(f"error: {repeated}", file=sys.stderr)
+        return 2
     try:
-        args = build_parser().parse_args(argv)
+        args = parser.parse_args(argv)
     except SystemExit as e:  # argparse printed the usage and the problem
         return int(e.code or 0)
     debug = bool(os.environ.get(DEBUG_ENV))

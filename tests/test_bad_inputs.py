@@ -207,6 +207,11 @@ CLI_CASES = [
     (["predict", "@/fit.nc", "--kind", "median"], "invalid choice"),
     (["predict", "@/fit.nc", "--group", "family"], "COLUMN=LABEL"),
     (["frontier", "@/fit.nc"], "--compute"),
+    # argparse kept the last use of a repeated option and dropped the others without a word
+    (["predict", "@/fit.nc", "--N", "1e9", "--N", "4e9", "--D", "2e10"], "--N is given twice"),
+    (["fit", "--effects", "E=family", "--effects", "A=family"], "--effects is given twice"),
+    (["fit", "--law", "power", "--law", "kaplan"], "--law is given twice; only the last"),
+    (["frontier", "@/fit.nc", "--compute", "1e20", "--comp", "1e22"], "(--compute and --comp)"),
     (["frontier", "@/fit.nc", "--compute", "0"], "> 0"),
     (["frontier", "@/fit.nc", "--compute=-1e22"], "> 0"),
     (["frontier", "@/fit.nc", "--compute", "1e22", "--prob", "1.5"], "between 0 and 1"),
