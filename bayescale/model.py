@@ -1001,6 +1001,8 @@ class Model:
             check_single_row_levels(
                 name, grouping.codes, grouping.labels, self.likelihood == "student_t"
             )
+        if self.extrapolation in ("learned", "prior") and self.extrapolation_prior is not None:
+            self.scale_prior(data)  # a prior of another kind: refused before the fit, not after
         return data
 
     def marginalises_run(self, data: ScalingData) -> bool:
@@ -1264,8 +1266,9 @@ class Model:
             raise SpecificationError(
                 f"This fit's extrapolation error is of {what[kind]} (kind {kind!r}), but "
                 f"extrapolation_prior= holds a prior of kind {given} only: fit it with "
-                "bayescale.record.pooled_prior on tables laid out like this one, or leave "
-                "extrapolation_prior out to use the shipped prior."
+                "bayescale.record.pooled_prior on tables laid out like this one, with this "
+                f"model's law (on the command line: bayescale pool-prior ... --law "
+                f"{self.law.name}), or leave extrapolation_prior out to use the shipped prior."
             )
         return self.extrapolation_prior[kind]
 

@@ -452,8 +452,9 @@ def test_pooled_prior_and_extrapolation_prior_refuse_what_they_cannot_use(tmp_pa
         bs.Model(law=power, extrapolation="none", extrapolation_prior=prior)
     # a ladder extrapolated in compute errs in the law's inputs: a prior of the log loss is not it
     chinchilla = bs.Model(extrapolation_prior=prior)
-    with pytest.raises(bs.SpecificationError, match=r"kind 'inputs'.*pooled_prior"):
-        chinchilla.scale_prior(chinchilla.prepare(bs.simulate_ladder()))
+    # ... refused where the table is prepared, before any sampling (it was after the whole fit)
+    with pytest.raises(bs.SpecificationError, match=r"kind 'inputs'.*pooled_prior.*--law chin"):
+        chinchilla.prepare(bs.simulate_ladder())
     with pytest.raises(bs.SpecificationError, match="no such file"):
         bs.Model(law=power, extrapolation_prior=tmp_path / "missing.json")
     (tmp_path / "empty.json").write_text("{}")
