@@ -196,10 +196,12 @@ def fetch(name: str, file: dict, c: dict | None = None) -> Path:
         with urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as f:
             f.write(r.read())
     except OSError as e:
-        raise DatasetError(
-            f"Could not download {url} ({e}). Offline? Point {MIRROR_ENV} at a folder holding "
-            f"{name}/{rel}."
-        ) from None
+        if mirror:  # the mirror was tried first: say why it did not serve the file
+            why = "does not exist" if not Path(mirror).is_dir() else f"has no {name}/{rel}"
+            hint = f" {MIRROR_ENV}={mirror}: that folder {why}; point it at the folder holding"
+        else:
+            hint = f" Offline? Point {MIRROR_ENV} at a folder holding"
+        raise DatasetError(f"Could not download {url} ({e}).{hint} {name}/{rel}.") from None
     if _sha256(tmp) != sha:
         tmp.unlink()
         raise DatasetError(f"{url} does not match the card's sha256 {sha}; not cached.")

@@ -111,7 +111,15 @@ def test_checksum_mismatch_is_an_error(mirror, tmp_path, monkeypatch):
 
 def test_offline_without_mirror_says_how_to_fix(tmp_path, monkeypatch):
     monkeypatch.setenv(datasets.MIRROR_ENV, str(tmp_path))
-    with pytest.raises(datasets.DatasetError, match="BAYESCALE_DATA_MIRROR"):
+    match = r"BAYESCALE_DATA_MIRROR=.*: that folder has no epoch_chinchilla/svg_extracted_data"
+    with pytest.raises(datasets.DatasetError, match=match):
+        datasets.load("epoch_chinchilla")
+    # a mistyped mirror was told to set the variable it had set
+    monkeypatch.setenv(datasets.MIRROR_ENV, str(tmp_path / "dataset"))
+    with pytest.raises(datasets.DatasetError, match="that folder does not exist; point it at"):
+        datasets.load("epoch_chinchilla")
+    monkeypatch.delenv(datasets.MIRROR_ENV)
+    with pytest.raises(datasets.DatasetError, match="Offline. Point BAYESCALE_DATA_MIRROR at"):
         datasets.load("epoch_chinchilla")
 
 
