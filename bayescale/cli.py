@@ -508,6 +508,7 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
             ("--warmup", args.warmup, WARMUP),
             ("--target-accept", args.target_accept, NutsSettings.target_accept),
             ("--max-tree-depth", args.max_tree_depth, NutsSettings.max_tree_depth),
+            ("--retry", args.retry, "auto"),  # a second NUTS try
         )
         if value != default
     ]

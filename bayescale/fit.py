@@ -191,6 +191,11 @@ def fit[P](
     _check_model(model, "fit(model, df)")
     if retry not in (None, True, False):
         raise ValueError(f"retry={retry!r}; use None (auto), True or False.")
+    if retry is True and method == "psis":
+        raise ValueError(
+            "retry=True draws a failed NUTS fit again; method='psis' runs no NUTS (its draws "
+            "are importance-sampled): leave retry out, or use method='auto' or 'nuts'."
+        )
     settings = NutsSettings.from_options(
         chains=chains, draws=draws, warmup=warmup, seed=seed, **options
     )

@@ -856,3 +856,9 @@ def test_draws_piled_against_a_prior_bound_are_named(runs, tmp_path, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("error", bs.PriorBoundWarning)
         clear.fit(runs, chains=2, draws=300, warmup=300, seed=0, progress_bar=False)
+
+
+def test_a_retry_asked_of_an_importance_sampled_fit_is_refused(runs):
+    """``fit(method="psis", retry=True)`` (and --retry always) was ignored without a word."""
+    with pytest.raises(ValueError, match="retry=True draws a failed NUTS fit again"):
+        bs.fit(bs.Model(), runs, method="psis", retry=True)

@@ -274,6 +274,7 @@ CLI_CASES = [
     (["fit", "@/good.csv", "--dataset", "epoch_chinchilla"], "not both"),
     (["fit", "@/good.csv", "--method", "psis", "--warmup", "50"], "--warmup tunes nuts"),
     (["fit", "@/good.csv", "--method", "psis", "--max-tree-depth", "12"], "--max-tree-depth tunes"),
+    (["fit", "@/good.csv", "--method", "psis", "--retry", "always"], "--retry tunes nuts"),
     (["fit", "@/nohead.csv"], "holds numbers only, so it has no header"),
     (["predict", "@/fit.nc", "--points", "@/points_nd.csv"], "none of its columns is an input"),
     (["fit", "@/good.csv", "--columns", "run=run_ID"], "'run_ID', given for the role 'run'"),
