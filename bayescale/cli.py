@@ -793,6 +793,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 f"({post.cost.k:g} {given}), which float64 cannot hold (it overflows or "
                 "underflows); give values nearer the data"
             )
+    _refuse_idle_new_groups(post, args.new_groups)
     _warn_failed_fit(post, args.fit)
     pred = post.predict(kind=args.kind, new_groups=args.new_groups, **values)
     lo_q, hi_q = (1 - args.prob) / 2, 1 - (1 - args.prob) / 2
@@ -841,6 +842,15 @@ def _warn_failed_fit(post, path: str) -> None:
         )
 
 
+def _refuse_idle_new_groups(post, new_groups: bool) -> None:
+    """Refuse --new-groups for a fit with no group or run effect: it would change nothing."""
+    if new_groups and not post.model.terms and RUN not in post.posterior.coords:
+        raise UsageError(
+            "--new-groups draws the effects of a group the fit has not seen, but this fit has "
+            "no group effects (no --effects) nor run effect: it changes nothing; leave it out"
+        )
+
+
 def percent(p: float) -> str:
     """Write a probability as a percentage with the digits it has (90%, 99.9%, not 100%)."""
     return f"{100 * p:.10g}%"
@@ -868,6 +878,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
             "line does not take; in Python: bs.frontier(post, compute=..., unique_tokens=...)"
         )
     groups = spelled_as_fitted(post, group_labels(args.group))
+    _refuse_idle_new_groups(post, args.new_groups)
     _warn_failed_fit(post, args.fit)
     table = decision_table(
         post,
@@ -926,6 +937,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         except ValueError as e:
             raise UsageError(str(e)) from None
     post = load_posterior(args.fit)  # before the folder: an unreadable fit leaves none behind
+    _warn_failed_fit(post, args.fit)
     with new_output_folder(args.out) as out:
         path = report(
             post,

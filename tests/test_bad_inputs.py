@@ -408,6 +408,9 @@ CLI_CASES = [
     (["predict", "@/inf_draws.nc", "--N", "1e9", "--D", "2e10"], "not all finite"),
     (["predict", "@/nan_noise.nc", "--N", "1e9", "--D", "2e10"], "draws of ['sigma'] are not"),
     (["report", "@/fit.nc", "--backtest", "@/coverage_above_one.csv"], "share from 0 to 1"),
+    # -- found by a fourth sweep of the CLI (2026-12-07) --
+    (["predict", "@/fit.nc", "--N", "1e9", "--D", "2e10", "--new-groups"], "no group effects"),
+    (["frontier", "@/fit.nc", "--compute", "1e20", "--new-groups"], "it changes nothing"),
 ]
 
 
