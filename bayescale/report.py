@@ -250,11 +250,26 @@ def report(
             None,
         )
     )
-    say("report: the extrapolation fan (learns the ladder's extrapolation record first)")
+    learned = post.model.extrapolation == "learned"
+    say(
+        "report: the extrapolation fan"
+        + (" (learns the ladder's extrapolation record first)" if learned else "")
+    )
     if extend is not None:
+        error = {
+            "none": "no extrapolation error: the fit trusts its law's form past the data, so "
+            "the band is as narrow there as inside it",
+            "fixed": "a fixed extrapolation drift",
+            "prior": "the extrapolation error of the prior across ladders",
+            "learned": "the extrapolation error learned from the ladder's record",
+        }[post.model.extrapolation]
+        parts = (
+            "law, run effect and noise"
+            if post.model.extrapolation == "none"
+            else ("law, extrapolation error, run effect and noise")
+        )
         fan = (
-            "Posterior predictive intervals of a new run (law, extrapolation error, run effect "
-            "and noise).",
+            f"Posterior predictive intervals of a new run ({parts}; {error}).",
             [_save(plot_fan(post, target_compute, df), out, "fan")],
         )
     else:

@@ -190,7 +190,11 @@ def test_a_law_of_compute_alone_gets_a_report_without_a_frontier(tmp_path):
     path = bs.report(post, tmp_path / "r")
     names = {p.stem for p in (tmp_path / "r").iterdir()}
     assert {"fit", "fan"} <= names and "frontier" not in names
-    assert "Compute-optimal frontier" not in path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    assert "Compute-optimal frontier" not in text
+    # a fit without an extrapolation error: the fan says so, and no record is described
+    assert "no extrapolation error: the fit trusts its law" in text
+    assert "learned extrapolation error" not in text and "The record shows" not in text
 
 
 def test_a_group_of_many_levels_is_drawn_in_one_panel():
