@@ -175,6 +175,16 @@ def _is_number(name: object) -> bool:
     return True
 
 
+def _first_line_not_utf8(path: Path) -> str:
+    """`` on line N`` for the first line of ``path`` that is not UTF-8, else ``""``."""
+    for i, line in enumerate(path.read_bytes().splitlines(), start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return f" on line {i}"
+    return ""
+
+
 def read_runs(path: Path) -> pd.DataFrame:
     """Read a CSV or parquet table of runs, refusing what would be misread.
 
@@ -215,7 +225,13 @@ def read_runs(path: Path) -> pd.DataFrame:
         raise UsageError(
             f"{path} is empty: give a table with a header and one row per run"
         ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as e:
+    except UnicodeDecodeError as e:  # a spreadsheet's export in its own code page
+        raise UsageError(
+            f"{path} could not be read as a {suffix[1:]} table: it is not UTF-8 text (byte "
+            f"{e.object[e.start]:#04x}{_first_line_not_utf8(path)}); a spreadsheet's export in "
+            "Latin-1 or Windows-1252? Save it as 'CSV UTF-8' (or: iconv -f latin1 -t utf-8)"
+        ) from None
+    except (pd.errors.ParserError, OSError, ValueError) as e:
         raise UsageError(f"{path} could not be read as a {suffix[1:]} table ({e})") from None
     if df.shape[1] <= 2 and ";" in str(df.columns[0]):  # '1e8;2e9;3,1': 2 fields, 1 name
         raise UsageError(

@@ -48,6 +48,9 @@ def files(tmp_path_factory):
     df_tiny[["params", "tokens", "loss"]].to_csv(d / "tiny.csv", index=False)
     (d / "negative_loss.csv").write_text("params,tokens,loss\n1e8,2e9,-3.1\n2e8,4e9,2.9\n")
     (d / "binary.csv").write_bytes(bytes(range(256)) * 4)
+    (d / "latin1.csv").write_bytes(
+        "params,tokens,loss,family\n1e8,2e9,3.1,caf\xe9\n".encode("latin-1")
+    )
     (d / "junk.nc").write_bytes(np.random.default_rng(0).bytes(600))
     (d / "empty.nc").write_bytes(b"")
     (d / "notes.txt").write_text("not a table at all\n")
@@ -241,6 +244,7 @@ CLI_CASES = [
     (["fit", "@/no_suffix"], "csv"),
     (["fit", "@/folder"], "is a folder"),
     (["fit", "@/binary.csv"], "could not be read"),
+    (["fit", "@/latin1.csv"], "not UTF-8 text (byte 0xe9 on line 2); a spreadsheet's export"),
     (["fit", "@/notes.txt"], "no rows"),
     (["fit", "@/missing_loss.csv"], "missing column 'loss'"),
     (["fit", "@/missing_loss.csv"], "on the command line: --columns ROLE=COLUMN"),
