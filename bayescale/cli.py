@@ -1402,7 +1402,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     loud = f.add_mutually_exclusive_group()
     loud.add_argument(
-        "--progress", action="store_true", help="print each phase (the default unless --quiet)"
+        "--progress",
+        action="store_true",
+        help="print each phase (printed anyway unless --quiet; kept for scripts that pass it)",
     )
     loud.add_argument("--quiet", action="store_true", help="print only diagnostics and paths")
     f.add_argument("--out", default="out", help="output folder")
@@ -1442,7 +1444,11 @@ def build_parser() -> argparse.ArgumentParser:
     fr.add_argument("--target", type=positive, help="target loss: report P(loss < target)")
     fr.add_argument("--prob", type=probability, default=PROB, help="band probability")
     _group_labels_option(fr, "the group whose frontier")
-    fr.add_argument("--plot", type=figure_path, help="write the frontier figure here (PNG/PDF)")
+    fr.add_argument(
+        "--plot",
+        type=figure_path,
+        help="write the frontier figure here (.png, .pdf, .svg: the formats matplotlib writes)",
+    )
     fr.add_argument("--new-groups", action="store_true", help="allow a group label not fitted")
     fr.set_defaults(func=cmd_frontier)
 

@@ -62,7 +62,8 @@ def preset_path(name: str | Path) -> Path:
     path = Path(name)
     if path.suffix == ".toml" and path.is_file():
         return path
-    if path.suffix == ".toml" or len(path.parts) > 1:  # meant as a file
+    # meant as a file: a .toml, a path, or a file that exists (a table given as the preset)
+    if path.suffix == ".toml" or len(path.parts) > 1 or path.is_file():
         found = "is not a file" if path.exists() else "no such file"
         if path.is_file():
             found = f"is a {path.suffix or 'suffix-less'} file, not a preset (.toml)"

@@ -862,3 +862,17 @@ def test_a_retry_asked_of_an_importance_sampled_fit_is_refused(runs):
     """``fit(method="psis", retry=True)`` (and --retry always) was ignored without a word."""
     with pytest.raises(ValueError, match="retry=True draws a failed NUTS fit again"):
         bs.fit(bs.Model(), runs, method="psis", retry=True)
+
+
+def test_a_table_in_the_working_folder_given_as_a_preset_is_named_as_a_file(
+    runs, tmp_path, monkeypatch
+):
+    """``--preset ladder.csv`` (a file in the working folder) was called an unknown preset."""
+    from bayescale.presets import preset_path
+
+    monkeypatch.chdir(tmp_path)
+    runs.to_csv("ladder.csv", index=False)
+    with pytest.raises(bs.SpecificationError, match=r"'ladder.csv': is a .csv file, not a preset"):
+        preset_path("ladder.csv")
+    with pytest.raises(bs.SpecificationError, match="Unknown preset 'nope'"):
+        preset_path("nope")
