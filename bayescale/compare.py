@@ -499,6 +499,16 @@ def with_law(model: Model, law: str) -> Model:
     return Model.from_spec({**spec, "law": {"name": law, "config": {}}, "priors": priors})
 
 
+def _same_inputs(model: Any) -> list[str]:
+    """Names of the shipped laws that read the same inputs as ``model``'s, but its own."""
+    reads = set(model.law.inputs)
+    return [
+        name
+        for name in _laws.available()
+        if name != model.law.name and set(_laws.get(name).inputs) == reads
+    ] or ["none is shipped"]
+
+
 def choose_law(
     model: Model,
     df: pd.DataFrame,
@@ -615,7 +625,10 @@ def choose_law(
         if set(candidate.law.inputs) != set(model.law.inputs):
             raise SpecificationError(
                 f"Law {law!r} reads {list(candidate.law.inputs)}, the model's law {own!r} "
-                f"reads {list(model.law.inputs)}: LOO compares fits of the same table only."
+                f"reads {list(model.law.inputs)}: LOO compares fits of the same table only. "
+                f"Choose among laws of {', '.join(model.law.inputs)} ("
+                + ", ".join(_same_inputs(model))
+                + "), or start from a model of the other law's inputs."
             )
         candidates[law] = candidate
     # the model's own law first, then the others from the fewest parameters (stable)
