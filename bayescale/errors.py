@@ -158,6 +158,9 @@ class DataWarning(UserWarning):
 class ExtrapolationWarning(UserWarning):
     """A prediction or frontier lies far outside the data that informs it.
 
+    Also where a frontier's draws put ``N*`` at the edge of the sizes searched: their law has
+    no optimum near the data's allocations, and the band's edge there is the search's.
+
     Examples
     --------
     The ladder's largest run is 1e20 FLOP; a 10T-parameter model on 100T tokens is 6e27 FLOP:

@@ -16,6 +16,7 @@ computation (no Python loop over draws).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -26,12 +27,17 @@ import xarray as xr
 
 from bayescale import arguments
 from bayescale.cost import TrainingCost
-from bayescale.errors import SpecificationError
+from bayescale.errors import ExtrapolationWarning, SpecificationError
 from bayescale.posterior import ScalingPosterior
 from bayescale.prediction import Predictor, keys
 
 Array = jnp.ndarray
 GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
+
+
+#: The sizes a draw's optimum is searched among: ``log N`` within this many e-folds (3.5
+#: decades) of ``log sqrt(C / k)``, the allocation of equal N and D.
+SEARCH_EFOLDS = 8.0
 
 
 def golden_minimise(
@@ -236,10 +242,10 @@ def frontier_draws(
             return pred.law_location(inputs(log_n, grid_c))[:, :, 0]
 
         half = jnp.broadcast_to(0.5 * jnp.log(c / k), batch)
-        hi = half + 8.0
+        hi = half + SEARCH_EFOLDS
         if inference_tokens:
             hi = jnp.minimum(hi, jnp.log(c / (2.0 * inference_tokens)) - 1e-9)
-        log_n = golden_minimise(objective, half - 8.0, hi)
+        log_n = golden_minimise(objective, half - SEARCH_EFOLDS, hi)
     x_opt = inputs(log_n, c)
     loss_opt = pred.loss(x_opt, "mean", key)[:, :, 0]  # what predict gives at (N*, D*)
     return {
@@ -247,6 +253,28 @@ def frontier_draws(
         "D_opt": tokens_for(log_n, c),
         "loss_opt": loss_opt,
     }
+
+
+def _warn_at_search_edge(ds: xr.Dataset, cost: TrainingCost) -> None:
+    """Warn where draws' optima sit at the edge of the sizes searched (no optimum inside)."""
+    half = 0.5 * np.log(ds["compute"].values / cost.k)
+    log_n = np.log(ds["N_opt"].values)
+    edge = np.isclose(log_n, half - SEARCH_EFOLDS, atol=1e-3)
+    edge |= np.isclose(log_n, half + SEARCH_EFOLDS, atol=1e-3)
+    share = edge.mean(axis=(0, 1))
+    if np.any(share > 0):
+        i = int(np.argmax(share))
+        warnings.warn(
+            ExtrapolationWarning(
+                f"At C={float(ds['compute'].values[i]):.3g} FLOP, {edge[..., i].sum()} of "
+                f"{edge[..., i].size} draws put N* at the edge of the sizes searched "
+                f"({SEARCH_EFOLDS / np.log(10):.1f} decades either side of sqrt(C/k)): their law "
+                "has no optimum there (its loss keeps falling toward ever larger or smaller "
+                "models), so the band's edges at that budget are the search's, not the law's. "
+                "Read the band at budgets nearer the data, or check the law's exponents."
+            ),
+            stacklevel=3,
+        )
 
 
 def _cost(post: ScalingPosterior, flops_per_param_token: float | None) -> TrainingCost:
@@ -366,6 +394,7 @@ def frontier(
     dims = ("chain", "draw", "compute")
     ds = xr.Dataset({k: (dims, np.asarray(v)) for k, v in out.items()}, coords=coords)
     ds["tokens_per_param"] = ds["D_opt"] / ds["N_opt"]
+    _warn_at_search_edge(ds, cost)
     if inference_tokens:
         starved = (ds["D_opt"] <= 0) | ~np.isfinite(ds["loss_opt"]) | (ds["tokens_per_param"] < 1)
         short = c[np.asarray(starved.mean(("chain", "draw")) > 0.5)]
@@ -392,4 +421,4 @@ def frontier(
     return ds
 
 
-__all__ = ["effective_tokens", "frontier", "frontier_draws", "golden_minimise"]
+__all__ = ["SEARCH_EFOLDS", "effective_tokens", "frontier", "frontier_draws", "golden_minimise"]

@@ -876,3 +876,24 @@ def test_a_table_in_the_working_folder_given_as_a_preset_is_named_as_a_file(
         preset_path("ladder.csv")
     with pytest.raises(bs.SpecificationError, match="Unknown preset 'nope'"):
         preset_path("nope")
+
+
+def test_frontier_draws_at_the_edge_of_the_search_are_said():
+    """A Farseer fit's frontier at 1e21 FLOP had 24 of 400 draws with N* exactly at the edge of
+    the sizes searched (3.5 decades from sqrt(C/k)), shown as the band's edge without a word."""
+    import xarray as xr
+
+    from bayescale.frontier import SEARCH_EFOLDS, _warn_at_search_edge
+
+    cost = bs.TrainingCost(6.0)
+    c = np.array([1e20, 1e21])
+    half = 0.5 * np.log(c / cost.k)
+    log_n = np.broadcast_to(half, (2, 50, 2)).copy()
+    ds = xr.Dataset({"N_opt": (("chain", "draw", "compute"), np.exp(log_n))}, coords={"compute": c})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_at_search_edge(ds, cost)  # every optimum inside: nothing to say
+    log_n[0, :3, 1] = half[1] + SEARCH_EFOLDS
+    ds["N_opt"] = (("chain", "draw", "compute"), np.exp(log_n))
+    with pytest.warns(bs.ExtrapolationWarning, match=r"At C=1e\+21 FLOP, 3 of 100 draws put N\*"):
+        _warn_at_search_edge(ds, cost)
