@@ -226,10 +226,19 @@ def read_runs(path: Path) -> pd.DataFrame:
             f"{path} is empty: give a table with a header and one row per run"
         ) from None
     except UnicodeDecodeError as e:  # a spreadsheet's export in its own code page
+        head = path.read_bytes()[:4]
+        if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # a byte-order mark: UTF-16
+            guess = "it is UTF-16 text (Excel's 'Unicode text', PowerShell's >): save it as "
+            fix = "'CSV UTF-8' (or: iconv -f utf-16 -t utf-8)"
+        elif head == b"PK\x03\x04":  # a zip archive: an .xlsx or .ods workbook
+            guess = "it is a workbook (.xlsx or .ods), not text: export it as "
+            fix = "'CSV UTF-8'"
+        else:
+            guess = "a spreadsheet's export in Latin-1 or Windows-1252? Save it as "
+            fix = "'CSV UTF-8' (or: iconv -f latin1 -t utf-8)"
         raise UsageError(
             f"{path} could not be read as a {suffix[1:]} table: it is not UTF-8 text (byte "
-            f"{e.object[e.start]:#04x}{_first_line_not_utf8(path)}); a spreadsheet's export in "
-            "Latin-1 or Windows-1252? Save it as 'CSV UTF-8' (or: iconv -f latin1 -t utf-8)"
+            f"{e.object[e.start]:#04x}{_first_line_not_utf8(path)}); {guess}{fix}"
         ) from None
     except (pd.errors.ParserError, OSError, ValueError) as e:
         raise UsageError(f"{path} could not be read as a {suffix[1:]} table ({e})") from None
@@ -524,7 +533,7 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
             ("--warmup", args.warmup, WARMUP),
             ("--target-accept", args.target_accept, NutsSettings.target_accept),
             ("--max-tree-depth", args.max_tree_depth, NutsSettings.max_tree_depth),
-            ("--retry", args.retry, "auto"),  # a second NUTS try
+            ("--retry", args.retry == "always", False),  # a second NUTS try
         )
         if value != default
     ]
@@ -572,6 +581,13 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
             ) from None
         if "columns=" in str(e) and "--columns" not in str(e):
             raise UsageError(f"{e} On the command line: --columns ROLE=COLUMN.") from None
+        text = args.data and Path(args.data).suffix.lower() in (".csv", ".txt", ".tsv")
+        if "missing" in str(e) and "at rows [" in str(e) and text:
+            raise UsageError(
+                f"{e} In {args.data}: fill in or delete those rows (rows are counted from 1 "
+                "after the header line, so row r is line r + 1; a row of bare commas at the end, "
+                "as spreadsheets export, counts)."
+            ) from None
         raise
     say = print if not args.quiet else (lambda *a, **k: None)
     say(f"Fitting {source}: {len(df)} rows")
@@ -703,6 +719,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
         # (a runs table's 'loss' beside the fitted 'val_loss': both dropped below, not inputs)
         points = points.rename(columns={c: roles[c] for c in points.columns if c in roles})
         read |= {c for t in terms_of(post.model.effects) for c in t.columns}
+        has = set(points.columns)
+        if "C" not in post.law.inputs and {"N", INPUTS["N"]} & has and {"D", INPUTS["D"]} & has:
+            read -= {"C", INPUTS["C"]}  # C follows from N and D, as the fit's law read them
         if RUN in post.draws_tree["posterior"].coords:  # a fitted run's effect
             read.add(RUN)
         unread = [c for c in points.columns if c not in read]
@@ -1313,6 +1332,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bayescale", description=__doc__, formatter_class=fmt, allow_abbrev=False
     )
+    from bayescale import __version__  # the package's, once it is imported
+
+    p.add_argument("--version", action="version", version=f"bayescale {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     f = sub.add_parser(
@@ -1411,11 +1433,11 @@ def build_parser() -> argparse.ArgumentParser:
     f.set_defaults(func=cmd_fit)
 
     s = sub.add_parser("summary", help="summary and diagnostics of a saved fit")
-    s.add_argument("fit")
+    s.add_argument("fit", help="a saved fit (fit.nc, as bayescale fit writes it)")
     s.set_defaults(func=cmd_summary)
 
     q = sub.add_parser("predict", help="loss quantiles at given inputs", formatter_class=fmt)
-    q.add_argument("fit")
+    q.add_argument("fit", help="a saved fit (fit.nc, as bayescale fit writes it)")
     q.add_argument("--N", type=positive, nargs="+", help="parameters (raw counts)")
     q.add_argument("--D", type=positive, nargs="+", help="training tokens (raw counts)")
     q.add_argument(
@@ -1439,7 +1461,7 @@ def build_parser() -> argparse.ArgumentParser:
     fr = sub.add_parser(
         "frontier", help="compute-optimal N*, D*, D*/N*, L* with bands", formatter_class=fmt
     )
-    fr.add_argument("fit")
+    fr.add_argument("fit", help="a saved fit (fit.nc, as bayescale fit writes it)")
     fr.add_argument("--compute", type=positive, nargs="+", required=True, help="budgets in FLOP")
     fr.add_argument("--target", type=positive, help="target loss: report P(loss < target)")
     fr.add_argument("--prob", type=probability, default=PROB, help="band probability")
@@ -1455,7 +1477,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser(
         "report", help="HTML/Markdown/LaTeX report of a saved fit", formatter_class=fmt
     )
-    r.add_argument("fit")
+    r.add_argument("fit", help="a saved fit (fit.nc, as bayescale fit writes it)")
     r.add_argument("--out", default="report", help="output folder")
     r.add_argument(
         "--target-compute",
@@ -1477,8 +1499,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--split",
         choices=["compute", "size", "curve", "group", "frontier"],
         default="compute",
-        help="frontier: hold out the top iso-FLOP profiles and score the frontier's N* on "
-        "their measured minima (bs.frontier_backtest)",
+        help="compute: fit the runs below a compute cut (--train-fraction), predict those "
+        "above; size: hold out the --n-largest model sizes; curve: fit the first "
+        "--train-fraction of each training curve, predict its rest; group: leave each "
+        "--group level out in turn; frontier: hold out the top iso-FLOP profiles and score "
+        "the frontier's N* on their measured minima (bs.frontier_backtest)",
     )
     b.add_argument(
         "--train-fraction", type=probability, help="for --split compute or curve (default 0.75)"
@@ -1594,6 +1619,8 @@ NEGATIVE_SCIENTIFIC = re.compile(r"-\d*\.?\d+[eE][+-]?\d+")
 
 def _repeated_option(parser: argparse.ArgumentParser, given: list[str]) -> str | None:
     """Say which option of the command is given twice (argparse would keep its last use only)."""
+    if "-h" in given or "--help" in given:
+        return None  # the help is asked for: argparse shows it
     command = next((a for a in given if not a.startswith("-")), None)
     verbs = next(
         (a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), {}
@@ -1601,26 +1628,26 @@ def _repeated_option(parser: argparse.ArgumentParser, given: list[str]) -> str |
     sub = verbs.get(command) if command else None
     if sub is None:
         return None
-    options = sub._option_string_actions
+    options = sub._option_string_actions  # exact names: the verbs take no abbreviations
     seen: dict[str, str] = {}
     for token in given:
-        if not token.startswith("--") or token == "--":
-            continue
-        name = token.split("=", 1)[0]
-        matches = [o for o in options if o == name] or [o for o in options if o.startswith(name)]
-        if len(matches) != 1 or options[matches[0]].dest == "help":
-            continue  # unknown or ambiguous: argparse says so
-        action = options[matches[0]]
+        if token == "--":  # what follows is positional
+            break
+        action = options.get(token.split("=", 1)[0]) if token.startswith("--") else None
+        if action is None:
+            continue  # a value, or an unknown option (argparse says so)
         if action.dest in seen:
             spelled = action.option_strings[-1]
-            value = action.metavar or action.dest.upper()
-            fix = (
-                f"give all its values after one {spelled} ({spelled} {value} {value} ...)"
-                if action.nargs in ("+", "*")
-                else "give it once"
-            )
+            if action.nargs in ("+", "*"):
+                value = action.metavar or action.dest.upper()
+                fix = f"only the last would count: give all its values after one {spelled} ("
+                fix += f"{spelled} {value} {value} ...)"
+            elif action.nargs == 0:  # a flag: every use does the same
+                fix = "give it once"
+            else:
+                fix = "only the last would count: give it once"
             both = f" ({seen[action.dest]} and {token})" if seen[action.dest] != token else ""
-            return f"{command}: {spelled} is given twice{both}; only the last would count: {fix}"
+            return f"{command}: {spelled} is given twice{both}; {fix}"
         seen[action.dest] = token
     return None
 

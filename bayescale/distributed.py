@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from bayescale.diagnostics import diagnose, efficiency_message, failure_message
+from bayescale.diagnostics import (
+    diagnose,
+    efficiency_message,
+    failure_message,
+    prior_bound_message,
+)
 from bayescale.fit import fit_many as fit_batch
 from bayescale.model import Model
 from bayescale.posterior import ATTR_SETTINGS, ScalingPosterior
@@ -49,7 +54,7 @@ def _fit_batch_task(spec: dict, law: Any, tables: list[pd.DataFrame], fit_kwargs
     for post in posts:
         check = diagnose(post, warn=False)
         note = failure_message(check) if not check.attrs["ok"] else efficiency_message(check)
-        own = [] if note is None else [note]
+        own = [n for n in (note, prior_bound_message(check)) if n is not None]
         post.tree.attrs["bayescale_warnings"] = "\n".join(shared + own)
         trees.append(post.tree)
     return trees

@@ -264,9 +264,12 @@ def _warn_at_search_edge(ds: xr.Dataset, cost: TrainingCost) -> None:
     share = edge.mean(axis=(0, 1))
     if np.any(share > 0):
         i = int(np.argmax(share))
+        others = int(np.sum(share > 0)) - 1
         warnings.warn(
             ExtrapolationWarning(
-                f"At C={float(ds['compute'].values[i]):.3g} FLOP, {edge[..., i].sum()} of "
+                f"At C={float(ds['compute'].values[i]):.3g} FLOP"
+                + (f" (and {others} other budget(s))" if others else "")
+                + f", {edge[..., i].sum()} of "
                 f"{edge[..., i].size} draws put N* at the edge of the sizes searched "
                 f"({SEARCH_EFOLDS / np.log(10):.1f} decades either side of sqrt(C/k)): their law "
                 "has no optimum there (its loss keeps falling toward ever larger or smaller "

@@ -1147,6 +1147,11 @@ class ScalingPosterior:
         other). Any other input is refused: a value the law does not read would be shown
         beside predictions it did not shape.
 
+        Returns
+        -------
+        frozenset of str
+            The names of the inputs (``"N"``, ``"D"``, ``"C"``, ``"step"``...).
+
         Examples
         --------
         >>> sorted(post.predict_inputs())

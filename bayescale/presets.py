@@ -62,8 +62,10 @@ def preset_path(name: str | Path) -> Path:
     path = Path(name)
     if path.suffix == ".toml" and path.is_file():
         return path
-    # meant as a file: a .toml, a path, or a file that exists (a table given as the preset)
-    if path.suffix == ".toml" or len(path.parts) > 1 or path.is_file():
+    shipped = resource_dir("_presets") / f"{name}.toml"
+    # meant as a file: a .toml, a path, or a file that exists (a table given as the preset),
+    # unless a shipped preset has that name
+    if path.suffix == ".toml" or len(path.parts) > 1 or (path.is_file() and not shipped.is_file()):
         found = "is not a file" if path.exists() else "no such file"
         if path.is_file():
             found = f"is a {path.suffix or 'suffix-less'} file, not a preset (.toml)"

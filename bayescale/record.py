@@ -261,6 +261,27 @@ def record_axis(model: Any, data: ScalingData) -> str:
     return inputs[0]
 
 
+#: Fewest rows a record's refit needs below a cut: twice the model's parameters, and at least
+#: this many.
+MIN_ROWS_BELOW = 8
+#: Fewest rows a cut must hold out for its residuals to count.
+MIN_ROWS_ABOVE = 3
+
+
+def rows_below(model: Any) -> int:
+    """Return the rows a record's refit of ``model`` needs below a cut.
+
+    Twice the model's parameters, and at least :data:`MIN_ROWS_BELOW`.
+
+    Examples
+    --------
+    >>> from bayescale.record import rows_below
+    >>> rows_below(bs.Model())  # 7 parameters
+    14
+    """
+    return max(2 * model.n_parameters(), MIN_ROWS_BELOW)
+
+
 def cuts(
     model: Any, data: ScalingData, axis: str, fractions: Sequence[float] = CUT_FRACTIONS
 ) -> list[tuple[float, np.ndarray]]:
@@ -285,7 +306,7 @@ def cuts(
     position = np.round(position, 9)
     levels = np.unique(position)
     out: list[tuple[float, np.ndarray]] = []
-    need = max(2 * model.n_parameters(), 8)
+    need = rows_below(model)
     for f in fractions:
         if axis == "run_tokens":
             train = position <= 1 - f
@@ -296,7 +317,7 @@ def cuts(
             lower = levels[levels < position[train].max()]
             train = position <= lower.max() if lower.size else np.zeros_like(train)
             share = float((~train).mean())  # a moved cut is named by what it holds out
-        if train.sum() >= need and (~train).sum() >= 3:
+        if train.sum() >= need and (~train).sum() >= MIN_ROWS_ABOVE:
             out.append((share, train))
     return out
 
@@ -330,10 +351,10 @@ def too_short(model: Any, data: ScalingData) -> str | None:
     if cuts(model, data, axis):
         return None
     along = {"run_tokens": "each run's tokens", "compute": "compute"}.get(axis, axis)
-    need = max(2 * model.n_parameters(), 8)
     return (
-        f"no cut along {along} of its {data.n} rows leaves {need} below it (twice the model's "
-        f"{model.n_parameters()} parameters, at least 8) and 3 above"
+        f"no cut along {along} of its {data.n} rows leaves {rows_below(model)} below it (twice "
+        f"the model's {model.n_parameters()} parameters, at least {MIN_ROWS_BELOW}) and "
+        f"{MIN_ROWS_ABOVE} above"
     )
 
 
@@ -952,6 +973,8 @@ __all__ = [
     "LOG_SCALE_GRID",
     "MAX_PRIOR_RESTARTS",
     "MIN_POOLED_LADDERS",
+    "MIN_ROWS_ABOVE",
+    "MIN_ROWS_BELOW",
     "PRIOR_ENV",
     "PRIOR_FILE",
     "RECORD_VERSION",
@@ -965,6 +988,7 @@ __all__ = [
     "marginal_loglik",
     "pooled_prior",
     "record_axis",
+    "rows_below",
     "scale_draws",
     "too_short",
 ]

@@ -40,6 +40,7 @@ from bayescale.plotting import (
 )
 from bayescale.pooling import group_spread
 from bayescale.posterior import ScalingPosterior
+from bayescale.record import MIN_ROWS_ABOVE, MIN_ROWS_BELOW, rows_below
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -255,13 +256,17 @@ def report(
         "report: the extrapolation fan"
         + (" (learns the ladder's extrapolation record first)" if learned else "")
     )
+    record = post.calibration()  # the ladder's record (empty: too short, or no learned error)
     if extend is not None:
         error = {
             "none": "no extrapolation error: the fit trusts its law's form past the data, so "
             "the band is as narrow there as inside it",
             "fixed": "a fixed extrapolation drift",
             "prior": "the extrapolation error of the prior across ladders",
-            "learned": "the extrapolation error learned from the ladder's record",
+            "learned": "the extrapolation error learned from the ladder's record"
+            if not record.empty
+            else "the extrapolation error of the prior across ladders: the ladder is too short "
+            "for a record of its own",
         }[post.model.extrapolation]
         parts = (
             "law, run effect and noise"
@@ -316,7 +321,6 @@ def report(
         ]
     if backtest is not None:
         calibration.append(_save(plot_coverage(backtest), out, "coverage"))
-    record = post.calibration()
     if not record.empty:
         calibration.append(_save(plot_record(post), out, "record"))
         about_record = (
@@ -327,9 +331,10 @@ def report(
     elif post.model.extrapolation == "learned":
         about_record = (
             "This ladder has no record of its own extrapolations: no cut of its data leaves "
-            "enough rows to refit below it (twice the model's parameters, at least 8) and 3 "
-            "above it, so the extrapolation error's scales come from the prior across public "
-            "ladders alone, not from how this ladder's extrapolations fared. "
+            f"{rows_below(post.model)} rows to refit below it (twice the model's parameters, "
+            f"at least {MIN_ROWS_BELOW}) and {MIN_ROWS_ABOVE} above it, so the extrapolation "
+            "error's scales come from the prior across public ladders alone, not from how this "
+            "ladder's extrapolations fared. "
         )
     else:
         about_record = ""

@@ -897,3 +897,16 @@ def test_frontier_draws_at_the_edge_of_the_search_are_said():
     ds["N_opt"] = (("chain", "draw", "compute"), np.exp(log_n))
     with pytest.warns(bs.ExtrapolationWarning, match=r"At C=1e\+21 FLOP, 3 of 100 draws put N\*"):
         _warn_at_search_edge(ds, cost)
+
+
+def test_one_version_for_the_package_and_its_command(capsys):
+    """``bayescale --version`` prints ``bs.__version__``, which is the project's own."""
+    import tomllib
+    from pathlib import Path
+
+    from bayescale.cli import main
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert project["project"]["version"] == bs.__version__
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"bayescale {bs.__version__}"

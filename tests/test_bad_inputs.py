@@ -48,6 +48,8 @@ def files(tmp_path_factory):
     df_tiny[["params", "tokens", "loss"]].to_csv(d / "tiny.csv", index=False)
     (d / "negative_loss.csv").write_text("params,tokens,loss\n1e8,2e9,-3.1\n2e8,4e9,2.9\n")
     (d / "binary.csv").write_bytes(bytes(range(256)) * 4)
+    (d / "utf16.csv").write_text("params,tokens,loss\n1e8,2e9,3.1\n", encoding="utf-16")
+    (d / "workbook.csv").write_bytes(b"PK\x03\x04" + bytes(range(128, 256)))
     (d / "latin1.csv").write_bytes(
         "params,tokens,loss,family\n1e8,2e9,3.1,caf\xe9\n".encode("latin-1")
     )
@@ -57,6 +59,8 @@ def files(tmp_path_factory):
     (d / "folder").mkdir()
     df = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=5, seed=3)
     df.to_csv(d / "ladder.csv", index=False)
+    # a spreadsheet's export: a last row of bare commas
+    (d / "trailing_commas.csv").write_text((d / "ladder.csv").read_text() + ",,,,,,\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.ConvergenceWarning)
         post = bs.Model().fit(df, chains=1, draws=100, warmup=100, progress_bar=False)
@@ -214,7 +218,7 @@ CLI_CASES = [
     (["predict", "@/fit.nc", "--N", "1e9", "--N", "4e9", "--D", "2e10"], "--N is given twice"),
     (["fit", "--effects", "E=family", "--effects", "A=family"], "--effects is given twice"),
     (["fit", "--law", "power", "--law", "kaplan"], "--law is given twice; only the last"),
-    (["frontier", "@/fit.nc", "--compute", "1e20", "--comp", "1e22"], "(--compute and --comp)"),
+    (["frontier", "@/fit.nc", "--compute", "1e20", "--compute=1e22"], "and --compute=1e22)"),
     (["frontier", "@/fit.nc", "--compute", "0"], "> 0"),
     (["frontier", "@/fit.nc", "--compute=-1e22"], "> 0"),
     (["frontier", "@/fit.nc", "--compute", "1e22", "--prob", "1.5"], "between 0 and 1"),
@@ -244,6 +248,10 @@ CLI_CASES = [
     (["fit", "@/no_suffix"], "csv"),
     (["fit", "@/folder"], "is a folder"),
     (["fit", "@/binary.csv"], "could not be read"),
+    (["fit", "@/trailing_commas.csv"], "at rows [16]. bayescale never drops"),
+    (["fit", "@/trailing_commas.csv"], "so row r is line r + 1; a row of bare commas at the end"),
+    (["fit", "@/utf16.csv"], "it is UTF-16 text (Excel's 'Unicode text'"),
+    (["fit", "@/workbook.csv"], "it is a workbook (.xlsx or .ods), not text"),
     (["fit", "@/latin1.csv"], "not UTF-8 text (byte 0xe9 on line 2); a spreadsheet's export"),
     (["fit", "@/notes.txt"], "no rows"),
     (["fit", "@/missing_loss.csv"], "missing column 'loss'"),
@@ -798,8 +806,12 @@ def test_predictions_far_outside_the_data_warn(post, values, fragment):
 
 
 def test_budgets_far_outside_the_data_warn(post):
-    with pytest.warns(bs.ExtrapolationWarning, match="Budgets reach 80.0 decades past"):
+    with pytest.warns(bs.ExtrapolationWarning) as caught:
         bs.frontier(post, 1e100)
+    said = [str(w.message) for w in caught]
+    assert any("Budgets reach 80.0 decades past" in m for m in said), said
+    # that far out no draw's optimum lies within the sizes searched: said too
+    assert any("draws put N* at the edge of the sizes searched" in m for m in said), said
 
 
 def test_cli_prints_warnings_as_one_line(files, capsys, tmp_path):
@@ -858,6 +870,17 @@ def test_cli_predicts_the_runs_of_a_table_of_runs(files, capsys):
     assert main(["predict", str(files / "fit.nc"), "--points", str(files / "ladder.csv")]) == 0
     out = capsys.readouterr().out
     assert "'loss'" in out and "not inputs of this model" in out and "median" in out
+
+
+def test_cli_predicts_points_whose_flops_column_counts_compute_otherwise(files, capsys, tmp_path):
+    """The fit's own table, fitted with another FLOPs count (--flops-per-param-token 8, a
+    warning), was refused by predict --points: its flops column disagreed with k N D. A law of
+    N and D reads N and D; the column is not read, and said so, as the table's losses are."""
+    df = pd.read_csv(files / "ladder.csv")
+    df.assign(flops=8 * df["params"] * df["tokens"]).to_csv(tmp_path / "k8.csv", index=False)
+    assert main(["predict", str(files / "fit.nc"), "--points", str(tmp_path / "k8.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "'flops'" in out and "not inputs of this model" in out and "median" in out
 
 
 def test_a_refused_fit_leaves_no_empty_output_folder(files, capsys, tmp_path):

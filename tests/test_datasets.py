@@ -110,6 +110,8 @@ def test_checksum_mismatch_is_an_error(mirror, tmp_path, monkeypatch):
 
 
 def test_offline_without_mirror_says_how_to_fix(tmp_path, monkeypatch):
+    # an empty cache of its own: another test's download (faked) is not found here
+    monkeypatch.setenv(datasets.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.setenv(datasets.MIRROR_ENV, str(tmp_path))
     match = r"BAYESCALE_DATA_MIRROR=.*: that folder has no epoch_chinchilla/svg_extracted_data"
     with pytest.raises(datasets.DatasetError, match=match):
