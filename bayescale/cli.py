@@ -417,7 +417,16 @@ def _table_model(args: argparse.Namespace, effects: bool = True) -> Model:
     given = effects_from(args.effects) if effects else None
     if given:
         overrides["effects"] = given
+    overrides.update(run_option(args))
     return build_model(args, **overrides)
+
+
+def run_option(args: argparse.Namespace) -> dict:
+    """``--run COLUMN|none`` as the model's ``run=`` (nothing where it is not given)."""
+    given = getattr(args, "run", None)
+    if given is None:
+        return {}
+    return {"run": False if given.strip().lower() == "none" else given}
 
 
 def output_folder(path: str) -> Path:
@@ -565,6 +574,7 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
         overrides["columns"] = columns
     if args.flops_per_param_token is not None:
         overrides["flops_per_param_token"] = args.flops_per_param_token
+    overrides.update(run_option(args))
     model = build_model(args, **overrides)
     # the loss column as the model reads it: --columns, else the preset's [columns] table
     df = drop_highest(df, args.drop_highest_loss, _loss_column(model))
@@ -581,6 +591,8 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
             ) from None
         if "columns=" in str(e) and "--columns" not in str(e):
             raise UsageError(f"{e} On the command line: --columns ROLE=COLUMN.") from None
+        if "run=" in str(e):
+            raise UsageError(f"{e} On the command line: --run COLUMN, or --run none.") from None
         text = args.data and Path(args.data).suffix.lower() in (".csv", ".txt", ".tsv")
         if "missing" in str(e) and "at rows [" in str(e) and text:
             raise UsageError(
@@ -593,8 +605,8 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
     say(f"Fitting {source}: {len(df)} rows")
     say(model.describe(data.scale))
     for notice in (model.run_notice(data), model.record_notice(data)):
-        if notice:
-            print(notice)
+        if notice:  # the command line's switch for the run effect is --run
+            print(notice.replace("run=False", "--run none"))
     t0 = time.perf_counter()
     settings = {
         "chains": args.chains,
@@ -1302,6 +1314,12 @@ def _table_options(p: argparse.ArgumentParser, drop_within: str = "") -> None:
         type=key_value("PARAM=GROUP[,GROUP]"),
         metavar="PARAM=GROUP",
         help="random effects, e.g. E=family A=family",
+    )
+    p.add_argument(
+        "--run",
+        metavar="COLUMN|none",
+        help="the column naming each row's run, whose checkpoints share one offset (default: a "
+        "column named 'run', where the table has one); none: every row an independent run",
     )
     p.add_argument(
         "--seed", type=at_least(0, MAX_SEED), default=0, help="random seed of the fits and draws"

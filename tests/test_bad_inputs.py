@@ -59,6 +59,8 @@ def files(tmp_path_factory):
     (d / "folder").mkdir()
     df = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=5, seed=3)
     df.to_csv(d / "ladder.csv", index=False)
+    # checkpoints (a step column) without a run column
+    df.drop(columns="run").assign(step=1000).to_csv(d / "steps_no_run.csv", index=False)
     # a spreadsheet's export: a last row of bare commas
     (d / "trailing_commas.csv").write_text((d / "ladder.csv").read_text() + ",,,,,,\n")
     with warnings.catch_warnings():
@@ -250,6 +252,8 @@ CLI_CASES = [
     (["fit", "@/binary.csv"], "could not be read"),
     (["fit", "@/trailing_commas.csv"], "at rows [16]. bayescale never drops"),
     (["fit", "@/trailing_commas.csv"], "so row r is line r + 1; a row of bare commas at the end"),
+    (["fit", "@/steps_no_run.csv"], "On the command line: --run COLUMN, or --run none."),
+    (["fit", "@/ladder.csv", "--run", " "], "argument --run: got an empty value"),
     (["fit", "@/utf16.csv"], "it is UTF-16 text (Excel's 'Unicode text'"),
     (["fit", "@/workbook.csv"], "it is a workbook (.xlsx or .ods), not text"),
     (["fit", "@/latin1.csv"], "not UTF-8 text (byte 0xe9 on line 2); a spreadsheet's export"),
@@ -428,6 +432,16 @@ CLI_CASES = [
 
 def _case_id(value) -> str:
     return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def test_cli_run_option_sets_the_run_effect():
+    """The run effect had no switch on the command line, though its messages named run=."""
+    from bayescale.cli import _table_model, build_parser
+
+    for given, run in (("none", False), ("None", False), ("ckpt_run", "ckpt_run")):
+        args = build_parser().parse_args(["backtest", "x.csv", "--run", given])
+        assert _table_model(args).run == run
+    assert _table_model(build_parser().parse_args(["backtest", "x.csv"])).run is None
 
 
 def test_cli_probabilities_are_read_from_their_text():
