@@ -1549,6 +1549,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     _table_options(pl)
+    # in pooling, --effects is the structure backtested, not a fit's effects
+    for action in pl._actions:
+        if action.dest == "effects":
+            action.help = (
+                "the effects whose pooling of the groups is backtested, e.g. E=family A=family "
+                "(default: each candidate structure of pooling.effect_candidates)"
+            )
     pl.add_argument("--group", required=True, help="the group column (family, dataset, seed)")
     pl.add_argument(
         "--k",
@@ -1592,8 +1599,13 @@ def build_parser() -> argparse.ArgumentParser:
     pp.set_defaults(func=cmd_pool_prior)
 
     d = sub.add_parser("datasets", help="list or describe datasets")
-    d.add_argument("action", choices=["list", "info"])
-    d.add_argument("name", nargs="?")
+    d.add_argument(
+        "action",
+        choices=["list", "info"],
+        help="list: the datasets and their tables; info NAME: a dataset's card (source, "
+        "licence, tables, columns)",
+    )
+    d.add_argument("name", nargs="?", help="the dataset info describes")
     d.set_defaults(func=cmd_datasets)
     for command in sub.choices.values():  # '--data' must not silently mean '--dataset'
         command.allow_abbrev = False

@@ -1302,3 +1302,24 @@ def test_a_number_written_for_people_gets_advice_that_works(value, fragment):
     flags = bs.simulate_ladder().assign(params=True)
     with pytest.raises(bs.DataError, match="holds true/false values"):
         bs.Model().prepare(flags)
+
+
+def test_every_option_and_argument_of_every_verb_says_what_it_is():
+    """The saved fit of summary, predict, frontier and report, and datasets' action and name,
+    had no help text; pooling's --effects described a fit's effects."""
+    import argparse
+
+    from bayescale.cli import build_parser
+
+    verbs = next(
+        a.choices for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    silent = [
+        f"{name} {a.option_strings or a.dest}"
+        for name, sub in verbs.items()
+        for a in sub._actions
+        if not (a.help or "").strip()
+    ]
+    assert not silent
+    effects = next(a for a in verbs["pooling"]._actions if a.dest == "effects")
+    assert "pooling of the groups is backtested" in effects.help
