@@ -175,9 +175,9 @@ def _is_number(name: object) -> bool:
     return True
 
 
-def _first_line_not_utf8(path: Path) -> str:
-    """`` on line N`` for the first line of ``path`` that is not UTF-8, else ``""``."""
-    for i, line in enumerate(path.read_bytes().splitlines(), start=1):
+def _first_line_not_utf8(raw: bytes) -> str:
+    """`` on line N`` for the first line of a file's bytes that is not UTF-8, else ``""``."""
+    for i, line in enumerate(raw.splitlines(), start=1):
         try:
             line.decode("utf-8")
         except UnicodeDecodeError:
@@ -226,7 +226,8 @@ def read_runs(path: Path) -> pd.DataFrame:
             f"{path} is empty: give a table with a header and one row per run"
         ) from None
     except UnicodeDecodeError as e:  # a spreadsheet's export in its own code page
-        head = path.read_bytes()[:4]
+        raw = path.read_bytes()  # once, for its first bytes and its first line not UTF-8
+        head = raw[:4]
         if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # a byte-order mark: UTF-16
             guess = "it is UTF-16 text (Excel's 'Unicode text', PowerShell's >): save it as "
             fix = "'CSV UTF-8' (or: iconv -f utf-16 -t utf-8)"
@@ -238,7 +239,7 @@ def read_runs(path: Path) -> pd.DataFrame:
             fix = "'CSV UTF-8' (or: iconv -f latin1 -t utf-8)"
         raise UsageError(
             f"{path} could not be read as a {suffix[1:]} table: it is not UTF-8 text (byte "
-            f"{e.object[e.start]:#04x}{_first_line_not_utf8(path)}); {guess}{fix}"
+            f"{e.object[e.start]:#04x}{_first_line_not_utf8(raw)}); {guess}{fix}"
         ) from None
     except (pd.errors.ParserError, OSError, ValueError) as e:
         raise UsageError(f"{path} could not be read as a {suffix[1:]} table ({e})") from None

@@ -1272,7 +1272,8 @@ class ScalingPosterior:
                 f"predict needs {names} for the {self.law.name} law, which reads "
                 f"{', '.join(self.law.inputs)} (a budget C stands in for N or D given the other)."
             )
-        unread = [k for k in x if k not in self.predict_inputs()]
+        takes = self.predict_inputs()
+        unread = [k for k in x if k not in takes]
         if unread:  # shown beside predictions it did not shape
             raise DataError(
                 f"predict: the {self.law.name} law reads {', '.join(self.law.inputs)}, not "
