@@ -529,6 +529,34 @@ def new_output_folder(path: str) -> Iterator[Path]:
         raise
 
 
+def command_line_text(e: BaseException) -> str:
+    """Return the message of ``e`` as the command line words it (a DataError's own wording)."""
+    return getattr(e, "command_line", None) or str(e)
+
+
+def _table_advice(e: DataError, args: argparse.Namespace) -> str:
+    """Word a table's :class:`DataError` for the command line: its options, its file's lines.
+
+    A shipped ``--dataset`` cannot be edited on the command line: where the fix is an edit of
+    the table (rows or labels), say how to load it in Python, whose advice the message gives.
+    """
+    cli = command_line_text(e)
+    if args.dataset and (e.command_line is None or e.rows is not None):
+        table = f", {args.table!r}" if args.table else ""
+        load = f"bayescale.datasets.load({args.dataset!r}{table})"
+        return (
+            f"{e} --dataset {args.dataset}: this table cannot be fitted as shipped; load it in "
+            f"Python ({load}), fix it as said, save it as CSV and fit that file"
+        )
+    text = args.data and Path(args.data).suffix.lower() in (".csv", ".txt", ".tsv")
+    if e.rows is not None and text:
+        return (
+            f"{cli} In {args.data}, rows are counted from 1 after the header line, so row r is "
+            "line r + 1 (a row of bare commas at the end, as spreadsheets export, counts)."
+        )
+    return cli
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit a model and write the posterior, a summary and a figure."""
     with new_output_folder(args.out) as out:
@@ -583,25 +611,7 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
         check_mapped_columns(df, model.columns, model.law.inputs)  # as the fit will
         data = model.prepare(df)
     except DataError as e:  # the library's advice is Python's; say what the command line takes
-        if args.dataset:
-            table = f", {args.table!r}" if args.table else ""
-            load = f"bayescale.datasets.load({args.dataset!r}{table})"
-            raise UsageError(
-                f"{e} --dataset {args.dataset}: this table cannot be fitted as shipped; load it "
-                f"in Python ({load}), fix it as said, save it as CSV and fit that file"
-            ) from None
-        if "columns=" in str(e) and "--columns" not in str(e):
-            raise UsageError(f"{e} On the command line: --columns ROLE=COLUMN.") from None
-        if "run=" in str(e):
-            raise UsageError(f"{e} On the command line: --run COLUMN, or --run none.") from None
-        text = args.data and Path(args.data).suffix.lower() in (".csv", ".txt", ".tsv")
-        if "missing" in str(e) and "at rows [" in str(e) and text:
-            raise UsageError(
-                f"{e} In {args.data}: fill in or delete those rows (rows are counted from 1 "
-                "after the header line, so row r is line r + 1; a row of bare commas at the end, "
-                "as spreadsheets export, counts)."
-            ) from None
-        raise
+        raise UsageError(_table_advice(e, args)) from None
     say = print if not args.quiet else (lambda *a, **k: None)
     say(f"Fitting {source}: {len(df)} rows")
     say(model.describe(data.scale))
@@ -983,7 +993,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         try:
             calibration.check_backtest_table(backtest, f"--backtest {args.backtest}")
         except ValueError as e:
-            raise UsageError(str(e)) from None
+            raise UsageError(command_line_text(e)) from None
     post = load_posterior(args.fit)  # before the folder: an unreadable fit leaves none behind
     _warn_failed_fit(post, args.fit)
     with new_output_folder(args.out) as out:
@@ -1716,7 +1726,7 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as e:
         if debug:
             raise
-        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)  # one line
+        print(f"error: {' '.join(command_line_text(e).split())}", file=sys.stderr)  # one line
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -167,51 +167,71 @@ def _numeric(df: pd.DataFrame, col: str, role: str, positive: bool = True) -> np
         coerced = pd.to_numeric(s, errors="coerce")
         bad = s[coerced.isna() & s.notna()]
         if bad.empty and not pd.api.types.is_bool_dtype(s):  # numbers stored as text or objects
-            raise DataError(
+            problem = (
                 f"Column {col!r} ({role}) holds numbers stored as {s.dtype} (e.g. "
-                f"{str(s.iloc[0])!r}), not a numeric column. Convert it: "
-                f"df[{col!r}] = df[{col!r}].astype(float)."
+                f"{str(s.iloc[0])!r}), not a numeric column."
+            )
+            raise DataError(
+                f"{problem} Convert it: df[{col!r}] = df[{col!r}].astype(float).",
+                column=col,
+                command_line=f"{problem} Write plain numbers in the file's column {col!r}.",
             )
         example = bad.iloc[0] if len(bad) else s.iloc[0]
         text = str(example).strip()
         if pd.api.types.is_bool_dtype(s) or isinstance(example, bool | np.bool_):
             fix = "It holds true/false values: is it the column you meant for this role?"
+            file_fix = fix
         elif THOUSANDS.fullmatch(text):
-            fix = (
+            file_fix = (
                 "Write the numbers without thousands separators (e.g. "
-                f"{text.replace(',', '')}) in the file, or in Python read it with "
-                "pd.read_csv(..., thousands=',')."
+                f"{text.replace(',', '')}) in the file."
             )
+            fix = f"{file_fix[:-1]}, or in Python read it with pd.read_csv(..., thousands=',')."
         elif DECIMAL_COMMA.fullmatch(text):
+            file_fix = f"Write decimal points (e.g. {text.replace(',', '.')}) in the file."
             fix = (
-                f"Write decimal points (e.g. {text.replace(',', '.')}) in the file, or in Python "
-                "read it with pd.read_csv(..., decimal=',') (and sep=';' where semicolons "
-                "separate the fields)."
+                f"{file_fix[:-1]}, or in Python read it with pd.read_csv(..., decimal=',') (and "
+                "sep=';' where semicolons separate the fields)."
             )
         else:
+            file_fix = "Fix those entries in the file."
             fix = (
                 "Fix those entries in the table (in Python, then "
                 f"df[{col!r}] = pd.to_numeric(df[{col!r}]))."
             )
-        raise DataError(
+        row = bad.index[0] if len(bad) else s.index[0]
+        problem = (
             f"Column {col!r} ({role}) must be numeric but holds non-numeric values such as "
-            f"{example!r} (row {bad.index[0] if len(bad) else s.index[0]!r}). {fix}"
+            f"{example!r} (row {row!r})."
+        )
+        raise DataError(
+            f"{problem} {fix}",
+            column=col,
+            rows=list(bad.index[:5]) if len(bad) else [row],
+            command_line=f"{problem} {file_fix}",
         )
     v = s.to_numpy(dtype=float)
     nan = np.isnan(v)
     if nan.any():
         rows = list(s.index[nan][:5])
-        raise DataError(
+        problem = (
             f"Column {col!r} ({role}) has {int(nan.sum())} missing (NaN) value(s), e.g. at rows "
-            f"{rows}. bayescale never drops rows itself: drop or fill them explicitly, e.g. "
-            f"df.dropna(subset=[{col!r}])."
+            f"{rows}. bayescale never drops rows itself:"
+        )
+        raise DataError(
+            f"{problem} drop or fill them explicitly, e.g. df.dropna(subset=[{col!r}]).",
+            column=col,
+            rows=rows,
+            command_line=f"{problem} fill in or delete those rows of the file.",
         )
     inf = np.isinf(v)
     if inf.any():
         rows = list(s.index[inf][:5])
         raise DataError(
             f"Column {col!r} ({role}) has {int(inf.sum())} infinite value(s), e.g. at rows "
-            f"{rows}. Remove or correct those rows before fitting."
+            f"{rows}. Remove or correct those rows before fitting.",
+            column=col,
+            rows=rows,
         )
     nonpos = v <= 0
     if positive and nonpos.any():
@@ -219,7 +239,9 @@ def _numeric(df: pd.DataFrame, col: str, role: str, positive: bool = True) -> np
         raise DataError(
             f"Column {col!r} ({role}) must be > 0 (it enters the law through its logarithm) but "
             f"has {int(nonpos.sum())} value(s) <= 0, e.g. at rows {rows}. Check its units, or "
-            "remove those rows explicitly."
+            "remove those rows explicitly.",
+            column=col,
+            rows=rows,
         )
     return v
 
@@ -239,7 +261,8 @@ def _check_compute(
             f"Columns {cols['params']!r} and {cols['tokens']!r} give a training compute "
             f"({cost.describe()}) that float64 cannot hold (0 or inf) at {int(bad.sum())} "
             f"row(s), e.g. rows {rows}. Check their units: parameters and tokens, not powers "
-            "of ten or values scaled by an extreme factor."
+            "of ten or values scaled by an extreme factor.",
+            rows=rows,
         )
 
 
@@ -284,18 +307,29 @@ def check_mapped_columns(
     }
     if absent:
         role, column = next(iter(absent.items()))
+        rest = (
+            f"is not in the table. Columns present: {list(map(str, df.columns))}. Check its "
+            "spelling, or leave the role out."
+        )
         raise DataError(
-            f"Column {column!r}, given for the role {role!r} (columns={{{role!r}: {column!r}}} "
-            f"or --columns {role}={column}), is not in the table. Columns present: "
-            f"{list(map(str, df.columns))}. Check its spelling, or leave the role out."
+            f"Column {column!r}, given for the role {role!r} (columns={{{role!r}: {column!r}}}), "
+            + rest,
+            column=column,
+            command_line=f"Column {column!r}, given for the role {role!r} (--columns "
+            f"{role}={column}), {rest}",
         )
 
 
 def _require(df: pd.DataFrame, col: str, role: str, hint: str = "") -> None:
     if col not in df.columns:
-        raise DataError(
+        problem = (
             f"Missing column {col!r} for {role}. Columns present: {list(map(str, df.columns))}. "
-            f"Rename yours or map it with columns={{{role!r}: '<your column>'}}.{hint}"
+            "Rename yours or map it with"
+        )
+        raise DataError(
+            f"{problem} columns={{{role!r}: '<your column>'}}.{hint}",
+            column=col,
+            command_line=f"{problem} --columns {role}=COLUMN.{hint}",
         )
 
 
@@ -307,11 +341,16 @@ def _grouping(df: pd.DataFrame, term: Term, min_levels: int = 2) -> Grouping:
         joined = df[c].astype(str).str.contains(SEP, regex=False)
         if joined.any():
             example = df[c][joined].iloc[0]
-            raise DataError(
+            problem = (
                 f"Group column {c!r} has labels containing {SEP!r} (e.g. {str(example)!r}), which "
                 f"joins the columns of the interaction {term.name!r}: the levels could not be "
-                f"read back. Replace it in the labels, e.g. df[{c!r}] = "
-                f"df[{c!r}].astype(str).str.replace({SEP!r}, '-')."
+                "read back. Replace it in the labels"
+            )
+            raise DataError(
+                f"{problem}, e.g. df[{c!r}] = df[{c!r}].astype(str).str.replace({SEP!r}, '-').",
+                column=c,
+                rows=list(df.index[joined][:5]),
+                command_line=f"{problem} of the file (e.g. with '-').",
             )
     labels = df[term.columns[0]].astype(str)
     for c in term.columns[1:]:
@@ -321,7 +360,8 @@ def _grouping(df: pd.DataFrame, term: Term, min_levels: int = 2) -> Grouping:
         raise DataError(
             f"Group term {term.name!r} has {len(uniques)} level(s) ({list(uniques)}); a random "
             f"effect needs at least {min_levels}. Remove {term.name!r} from effects, or add "
-            "data from other groups."
+            "data from other groups.",
+            column=term.columns[0] if len(term.columns) == 1 else None,
         )
     return Grouping(term, codes.astype(np.int32), tuple(str(u) for u in uniques))
 
@@ -330,13 +370,18 @@ def _require_group(df: pd.DataFrame, col: str, term: str) -> None:
     if col not in df.columns:
         raise DataError(
             f"Group column {col!r} (used by effect term {term!r}) is missing. Columns present: "
-            f"{list(map(str, df.columns))}. Add it or change the effects."
+            f"{list(map(str, df.columns))}. Add it or change the effects.",
+            column=col,
         )
     if df[col].isna().any():
         rows = list(df.index[df[col].isna()][:5])
+        problem = f"Group column {col!r} has missing labels at rows {rows}."
         raise DataError(
-            f"Group column {col!r} has missing labels at rows {rows}. Give every row a label "
-            "(e.g. df[col].fillna('unknown')) or drop those rows explicitly."
+            f"{problem} Give every row a label (e.g. df[{col!r}].fillna('unknown')) or drop "
+            "those rows explicitly.",
+            column=col,
+            rows=rows,
+            command_line=f"{problem} Give every row of the file a label, or delete those rows.",
         )
     if df[col].dtype == object:
         nested = df[col].map(lambda v: isinstance(v, list | tuple | dict | set | np.ndarray))
@@ -344,7 +389,9 @@ def _require_group(df: pd.DataFrame, col: str, term: str) -> None:
             rows = list(df.index[nested.to_numpy()][:5])
             raise DataError(
                 f"Group column {col!r} holds lists or other containers at rows {rows}; give one "
-                "label per row (text or a number), e.g. df[col].map(str) or one column per level."
+                "label per row (text or a number), e.g. df[col].map(str) or one column per level.",
+                column=col,
+                rows=rows,
             )
 
 
@@ -479,7 +526,7 @@ def prepare(
         out = np.isfinite(vals) & ((vals <= lo) | (vals >= hi))
         if out.any():
             rows = list(df.index[out][:5])
-            raise DataError(
+            message = (
                 f"Column {cols['loss']!r} (loss) must lie in ({lo}, {hi}) but has "
                 f"{int(out.sum())} value(s) outside, e.g. at rows {rows}. Check the metric "
                 + (
@@ -489,6 +536,12 @@ def prepare(
                     else "(a loss, not an accuracy or a log of it) "
                 )
                 + "or remove those rows explicitly."
+            )
+            raise DataError(
+                message,
+                column=cols["loss"],
+                rows=rows,
+                command_line=message.replace("scale='logit'", "--scale logit"),
             )
     y = _numeric(df, cols["loss"], "loss")
 
@@ -503,11 +556,17 @@ def prepare(
     elif isinstance(run, str):
         _require_group(df, run, "run")
     if run_group is None and run is None and cols["step"] in df.columns:
-        raise DataError(
+        problem = (
             f"The table has a {cols['step']!r} column (checkpoints) but no {cols['run']!r} "
             "column saying which run each checkpoint belongs to. Checkpoints of one run are not "
-            "independent: pass run='<column>' (adds a per-run effect), or run=False to declare "
-            "every row an independent run."
+            "independent:"
+        )
+        raise DataError(
+            f"{problem} pass run='<column>' (adds a per-run effect), or run=False to declare "
+            "every row an independent run.",
+            column=cols["run"],
+            command_line=f"{problem} give --run COLUMN (adds a per-run effect), or --run none "
+            "to declare every row an independent run.",
         )
 
     if len(df) < n_parameters:

@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 
 class DataError(ValueError):
     """The input table cannot be fitted as it is; the message names the column and the fix.
+
+    Besides its message, the error says what it is about, for a program (the command line, a
+    notebook's widget) to word its own advice without reading the message.
+
+    Parameters
+    ----------
+    message : str
+        The problem and its fix, in Python's terms where the fix is code.
+    column : str, optional
+        The table's column at fault, where there is one.
+    rows : sequence, optional
+        Labels (the table's index) of up to five rows at fault, where the fault is in rows.
+    command_line : str, optional
+        The same message with its fix worded for the ``bayescale`` command (an option, or an
+        edit of the file), where the message's fix is Python code. The command line prints it
+        instead of the message.
+
+    Attributes
+    ----------
+    column : str or None
+    rows : list or None
+    command_line : str or None
 
     Examples
     --------
@@ -14,9 +39,25 @@ class DataError(ValueError):
     ...     bs.fit(bs.Model(), runs.drop(columns="loss"))
     ... except bs.DataError as e:
     ...     print(e)
+    ...     print(e.column, "|", e.command_line)
     Missing column 'loss' for loss. Columns present: [...]. Rename yours or map it with
     columns={'loss': '<your column>'}.
+    loss | Missing column 'loss' for loss. Columns present: [...]. Rename yours or map it with
+    --columns loss=COLUMN.
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        column: str | None = None,
+        rows: Sequence[Any] | None = None,
+        command_line: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.column = column
+        self.rows = None if rows is None else list(rows)
+        self.command_line = command_line
 
 
 class SpecificationError(ValueError):

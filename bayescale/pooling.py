@@ -128,9 +128,14 @@ def effect_candidates(model: Model, group: str) -> dict[str, dict[str, str]]:
 def _sizes(df: pd.DataFrame, model: Model) -> tuple[str, np.ndarray]:
     col = {**DEFAULT_COLUMNS, **(model.columns or {})}["params"]
     if col not in df:
-        raise DataError(
+        problem = (
             f"The new-group backtest orders a group's runs by model size: column {col!r} is "
-            f"missing (columns: {list(df.columns)}); pass columns={{'params': ...}} to the Model."
+            f"missing (columns: {list(df.columns)});"
+        )
+        raise DataError(
+            f"{problem} pass columns={{'params': ...}} to the Model.",
+            column=col,
+            command_line=f"{problem} name it with --columns params=COLUMN.",
         )
     return col, df[col].to_numpy(float)
 

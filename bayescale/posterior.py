@@ -866,19 +866,24 @@ class ScalingPosterior:
                 twins = {_label_key(lab): lab for lab in fitted}
             twin = twins.get(_label_key(lab))
             if twin is not None:
-                raise DataError(
+                problem = (
                     f"predict: {term}={lab!r} is not a level seen in the data, but it is the "
                     f"fitted level {twin!r} written another way (a number of another type, or "
-                    "spaces around it): give the labels as the fitted table has them (e.g. "
-                    "convert the column with .astype(int) or .str.strip()), or it would be "
-                    "predicted as a new group."
+                    "spaces around it):"
+                )
+                raise DataError(
+                    f"{problem} give the labels as the fitted table has them (e.g. convert the "
+                    "column with .astype(int) or .str.strip()), or it would be predicted as a "
+                    "new group.",
+                    command_line=f"{problem} write it as the fit has it ({term}={twin}).",
                 )
             if not new_groups:
                 shown = fitted if len(fitted) <= 20 else [*fitted[:20], "..."]
+                problem = f"predict: {term}={lab!r} is not a level seen in the data ({shown})."
+                unseen = "to predict for an unseen group (its effect is drawn from the population)"
                 raise DataError(
-                    f"predict: {term}={lab!r} is not a level seen in the data ({shown}). Pass "
-                    "new_groups=True (--new-groups on the command line) to predict for an "
-                    "unseen group (its effect is drawn from the population), or fix the label."
+                    f"{problem} Pass new_groups=True {unseen}, or fix the label.",
+                    command_line=f"{problem} Give --new-groups {unseen}, or fix the label.",
                 )
             out[i] = len(fitted) + new.setdefault(lab, len(new))
         return out, len(new)

@@ -18,6 +18,7 @@ import pytest
 import bayescale as bs
 from bayescale import arguments, calibration, pooling, record
 from bayescale.calibration import Split
+from bayescale.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -308,6 +309,7 @@ def test_a_fitted_label_written_another_way_is_not_a_new_group(numbered_post):
                 post.predict(**x, family=label, new_groups=new_groups)
     fitted = post.predict(**x, family=1, rng_seed=0)
     assert np.allclose(fitted.values, post.predict(**x, family=np.int64(1), rng_seed=0).values)
+
     # a label that is a number of its own is a new group where new groups are allowed
     assert post.assignment({"family": 7}, 1, new_groups=True).new_levels == {"family": 1}
     # zero-padded ids, and decimals a number column does not write, are labels of their own
@@ -321,6 +323,18 @@ def test_a_fitted_label_written_another_way_is_not_a_new_group(numbered_post):
     assert codes("run", big[:1], True, big[1:])[1] == 1
     with pytest.raises(bs.DataError, match="not a level seen in the data"):
         post.predict(**x, family=7)
+
+
+def test_a_label_written_another_way_is_worded_for_the_command_line(
+    numbered_post, tmp_path, capsys
+):
+    # the command line was told to convert the column with .astype(int)
+    _, post = numbered_post
+    post.to_netcdf(tmp_path / "fit.nc")
+    argv = ["predict", str(tmp_path / "fit.nc"), "--N", "1e9", "--D", "2e10"]
+    assert main([*argv, "--group", "family=1.0"]) == 2
+    err = capsys.readouterr().err
+    assert "write it as the fit has it (family=1)" in err and "astype" not in err
 
 
 def test_the_fitted_table_keeps_its_row_labels(numbered_post, family_runs, tmp_path):

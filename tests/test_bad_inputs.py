@@ -251,15 +251,20 @@ CLI_CASES = [
     (["fit", "@/folder"], "is a folder"),
     (["fit", "@/binary.csv"], "could not be read"),
     (["fit", "@/trailing_commas.csv"], "at rows [16]. bayescale never drops"),
-    (["fit", "@/trailing_commas.csv"], "so row r is line r + 1; a row of bare commas at the end"),
-    (["fit", "@/steps_no_run.csv"], "On the command line: --run COLUMN, or --run none."),
+    (["fit", "@/trailing_commas.csv"], "so row r is line r + 1 (a row of bare commas at the end"),
+    (["fit", "@/steps_no_run.csv"], "give --run COLUMN (adds a per-run effect), or --run none"),
+    (["fit", "@/trailing_commas.csv"], "fill in or delete those rows of the file"),
+    (
+        ["predict", "@/family_fit.nc", "--N", "1e9", "--D", "2e10", "--group", "family=f9"],
+        "Give --new-groups to predict for an unseen group",
+    ),
     (["fit", "@/ladder.csv", "--run", " "], "argument --run: got an empty value"),
     (["fit", "@/utf16.csv"], "it is UTF-16 text (Excel's 'Unicode text'"),
     (["fit", "@/workbook.csv"], "it is a workbook (.xlsx or .ods), not text"),
     (["fit", "@/latin1.csv"], "not UTF-8 text (byte 0xe9 on line 2); a spreadsheet's export"),
     (["fit", "@/notes.txt"], "no rows"),
     (["fit", "@/missing_loss.csv"], "missing column 'loss'"),
-    (["fit", "@/missing_loss.csv"], "on the command line: --columns ROLE=COLUMN"),
+    (["fit", "@/missing_loss.csv"], "map it with --columns loss=COLUMN"),
     # -- a second audit (2026-12-06): options ignored, messages in the library's terms --
     (["backtest", "@/ladder.csv", "--group", "family"], "--group is an option of --split group"),
     (["backtest", "@/ladder.csv", "--columns", "loss=val"], "missing column 'val'"),
@@ -458,6 +463,68 @@ def test_cli_probabilities_are_read_from_their_text():
 @pytest.mark.parametrize(("argv", "fragment"), CLI_CASES, ids=_case_id)
 def test_cli_bad_input_is_a_clear_error(argv, fragment, files, capsys):
     expect_clear_error(argv, files, capsys, fragment)
+
+
+PYTHON_ADVICE = ("df[", "df.", "=True", "=False", "columns={", "run='", "astype", "pd.")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["fit", "@/missing_loss.csv"],
+        ["fit", "@/steps_no_run.csv"],
+        ["fit", "@/trailing_commas.csv"],
+        ["fit", "@/nan.csv"],
+        ["fit", "@/text.csv"],
+        ["fit", "@/good.csv", "--columns", "run=run_ID"],
+        ["predict", "@/family_fit.nc", "--N", "1e9", "--D", "2e10", "--group", "family=f9"],
+    ],
+    ids=_case_id,
+)
+def test_cli_data_errors_give_no_python_advice(argv, files, capsys):
+    """A table's DataError reaches the command line in its own words (``command_line``)."""
+    expect_clear_error(argv, files, capsys, "error:")
+    argv = [str(files / a[2:]) if a.startswith("@/") else a for a in argv]
+    main(argv)
+    err = capsys.readouterr().err
+    assert not [p for p in PYTHON_ADVICE if p in err], err
+
+
+def test_data_error_says_its_column_and_rows():
+    """The fields a program words its own advice from, beside the Python message."""
+    runs = bs.simulate_ladder(budgets=(1e18, 1e19), sizes_per_budget=4)
+    bad = runs.copy()
+    bad.loc[bad.index[[2, 5]], "loss"] = np.nan
+    with pytest.raises(bs.DataError) as caught:
+        bs.Model().prepare(bad)
+    e = caught.value
+    assert (e.column, e.rows) == ("loss", [int(bad.index[2]), int(bad.index[5])])
+    assert "df.dropna(subset=['loss'])" in str(e)
+    assert "fill in or delete those rows of the file" in e.command_line
+    with pytest.raises(bs.DataError) as caught:
+        bs.Model().prepare(runs.drop(columns="params"))
+    assert (caught.value.column, caught.value.rows) == ("params", None)
+    assert "--columns params=COLUMN" in caught.value.command_line
+    with pytest.raises(bs.DataError) as caught:  # a message with no Python in it has no twin
+        bs.Model().prepare(runs.head(2))
+    assert caught.value.command_line is None
+
+
+def test_a_shipped_dataset_is_told_what_the_command_line_can_do(files, monkeypatch, capsys):
+    """An option fixes a dataset on the command line; an edit of its rows needs Python."""
+    ladder = pd.read_csv(files / "ladder.csv")
+    tables = {
+        "holes": ladder.assign(loss=ladder["loss"].where(ladder.index != 3)),
+        "curves": ladder.drop(columns="run", errors="ignore").assign(step=1000),
+    }
+    monkeypatch.setattr(bs.datasets, "load", lambda name, table=None: tables[name].copy())
+    assert main(["fit", "--dataset", "holes", "--out", str(files / "holes_out")]) == 2
+    err = capsys.readouterr().err
+    assert "load it in Python (bayescale.datasets.load('holes'))" in err
+    assert "df.dropna(subset=['loss'])" in err  # the advice the Python session will need
+    assert main(["fit", "--dataset", "curves", "--out", str(files / "curves_out")]) == 2
+    err = capsys.readouterr().err
+    assert "--run COLUMN" in err and "in Python" not in err
 
 
 def test_debug_variable_turns_tracebacks_on(files, monkeypatch):
