@@ -31,6 +31,18 @@ from bayescale.posterior import ScalingPosterior, with_predictive
 from bayescale.sites import NOISE_SITES, RUN, population_sites
 
 LEVELS = (0.5, 0.8, 0.9, 0.95)
+#: Hex digits of a table's fingerprint a backtest keeps (its ``table`` column), enough to tell
+#: the tables of one user apart.
+TABLE_ID_LENGTH = 12
+
+
+def table_id_of(fingerprint: str) -> str:
+    """Return a backtest's ``table`` entry: ``"sha1:"`` and the fingerprint's first 12 digits.
+
+    The prefix keeps it text in a CSV (``"012345678901"`` or ``"123e45678901"`` would be read
+    back as numbers).
+    """
+    return f"sha1:{fingerprint[:TABLE_ID_LENGTH]}"
 
 
 @dataclass(frozen=True)
@@ -65,11 +77,15 @@ def _cols(model: Model) -> dict[str, str]:
     return {**DEFAULT_COLUMNS, **(model.columns or {})}
 
 
-def _check_table(df: pd.DataFrame, model: Model) -> None:
-    """Check ``df`` as a fit of ``model`` would (its warnings are the fits' to give)."""
+def _check_table(df: pd.DataFrame, model: Model) -> str:
+    """Check ``df`` as a fit of ``model`` would (its warnings are the fits' to give).
+
+    Returns the fingerprint of what a fit of ``model`` reads of it
+    (:meth:`~bayescale.data.ScalingData.fingerprint`).
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
-        model.prepare(df)
+        return model.prepare(df).fingerprint()
 
 
 def split_by_compute(
@@ -358,7 +374,9 @@ def interval_score(lo: np.ndarray, hi: np.ndarray, y: np.ndarray, level: float) 
     return (hi - lo) + (2 / a) * (lo - y) * (y < lo) + (2 / a) * (y - hi) * (y > hi)
 
 
-def check_backtest_table(table: pd.DataFrame, name: str = "backtest") -> None:
+def check_backtest_table(
+    table: pd.DataFrame, name: str = "backtest", post: ScalingPosterior | None = None
+) -> None:
     """Refuse a table that is not a backtest of losses (the table :func:`backtest` returns).
 
     Parameters
@@ -367,12 +385,18 @@ def check_backtest_table(table: pd.DataFrame, name: str = "backtest") -> None:
         The table to check.
     name : str
         How messages name it (an argument, or a command-line option and its file).
+    post : ScalingPosterior, optional
+        The fit whose calibration the table is to show (a report's): the table must be a
+        backtest of its law and of the table it was fitted on, as the ``law`` and ``table``
+        columns say. A table without them (written before they were, or built by hand) is
+        taken with a :class:`~bayescale.errors.DataWarning`.
 
     Raises
     ------
     ValueError
-        When it is a frontier backtest, lacks the ``split`` or ``coverage_*`` columns, or a
-        scored split's coverage is not a share from 0 to 1.
+        When it is a frontier backtest, lacks the ``split`` or ``coverage_*`` columns, a
+        scored split's coverage is not a share from 0 to 1, or, given ``post``, it backtested
+        another law or another table.
 
     Examples
     --------
@@ -411,6 +435,41 @@ def check_backtest_table(table: pd.DataFrame, name: str = "backtest") -> None:
                 f"{name}: column {c!r} holds {str(table[c].iloc[i])!r} at row {i + 1}; a "
                 "coverage is a share from 0 to 1 (use the table bs.backtest returns)"
             )
+    if post is not None:
+        _check_backtest_of(table, name, post)
+
+
+def _check_backtest_of(table: pd.DataFrame, name: str, post: ScalingPosterior) -> None:
+    """Refuse a backtest of another law or table than ``post``'s (see check_backtest_table)."""
+    if not {"law", "table"} <= set(table.columns):
+        warnings.warn(
+            f"{name} does not say which law and table it backtested (no 'law' and 'table' "
+            "columns: a table written before bayescale 0.2 recorded them, or built by hand), "
+            f"so it cannot be checked against this fit of the {post.law.name} law; its "
+            "coverage is shown as given. Backtest again to have it checked.",
+            DataWarning,
+            stacklevel=3,
+        )
+        return
+    laws = sorted(set(table["law"].dropna().astype(str)))  # a skipped case has none
+    if laws != [post.law.name]:
+        raise ValueError(
+            f"{name} backtested the law {', '.join(laws)}, and this fit is of the "
+            f"{post.law.name} law: backtest the law of the fit (--law {post.law.name}), or "
+            "report a fit of the law backtested"
+        )
+    model = post.model if isinstance(post.model, Model) else Model.from_spec(post.model.spec())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        fitted = table_id_of(model.prepare(post.fitted_table()).fingerprint())
+    others = sorted(set(table["table"].dropna().astype(str)) - {fitted})
+    if others:
+        raise ValueError(
+            f"{name} backtested another table than this fit's (fingerprint {others[0]}, the "
+            f"fit's {fitted}): their rows differ, or the values the law reads in them. "
+            "Backtest the table the fit was fitted on, with the same options (--columns, "
+            "--drop-highest-loss, --run)"
+        )
 
 
 def coverage_columns(table: pd.DataFrame, ranges: bool = False) -> list[str]:
@@ -798,9 +857,12 @@ def backtest(
         calibrated forecast would show on the split's points, from :func:`score_predictions`),
         ``fit_ok`` (the fit passed its diagnostics) and ``data_warnings`` (what the checks of the
         training rows warned about, e.g. a law input with too few distinct values; empty when
-        nothing) and ``status`` (``"ok"``, or ``"not scored: ..."`` with the scores left empty when
-        the predictive draws are not finite). ``attrs["points"]`` holds the per-point predictions
-        and PIT values.
+        nothing), ``status`` (``"ok"``, or ``"not scored: ..."`` with the scores left empty when
+        the predictive draws are not finite), and ``law`` and ``table``: the law fitted and the
+        first 12 hex digits of the table's fingerprint (``"sha1:..."``; see
+        :meth:`~bayescale.data.ScalingData.fingerprint`), by
+        which a report knows a backtest of its fit's law and table from another's.
+        ``attrs["points"]`` holds the per-point predictions and PIT values.
 
     Examples
     --------
@@ -827,7 +889,7 @@ def backtest(
             f"{type(model).__name__}; e.g. bs.backtest(bs.Model(), runs)."
         )
     levels = arguments.probabilities(levels)
-    _check_table(df, model)  # every row, test rows too, checked as a fit checks them
+    table_id = table_id_of(_check_table(df, model))  # every row checked as a fit would
     if callable(splits) and not isinstance(splits, Split):
         splits = splits(df, model)
     splits = _checked_splits(splits, len(df))
@@ -865,6 +927,8 @@ def backtest(
                 "fit_ok": fit_ok,
                 "data_warnings": " | ".join(data),
                 "status": status,
+                "law": model.law.name,
+                "table": table_id,
             }
         )
         if pts is not None:

@@ -893,9 +893,17 @@ def _warn_failed_fit(post, path: str) -> None:
     """Say on stderr when a saved fit failed its diagnostics: what it answers is suspect."""
     diag = post.diagnostics(warn=False)
     if not diag.attrs["ok"]:
+        none = diag.attrs.get("ess_importance") == 0  # no proposal carried weight
         print(
             f"warning: the fit {path} failed its diagnostics, so what follows rests on draws "
-            f"that cannot be trusted; `bayescale summary {path}` says which check failed",
+            "that cannot be trusted"
+            + (
+                " (its importance sampling found no usable draw: every draw is the mode, and "
+                "every interval has zero width; refit with --method nuts)"
+                if none
+                else ""
+            )
+            + f"; `bayescale summary {path}` says which check failed",
             file=sys.stderr,
         )
 
@@ -995,8 +1003,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         except ValueError as e:
             raise UsageError(command_line_text(e)) from None
     post = load_posterior(args.fit)  # before the folder: an unreadable fit leaves none behind
+    if backtest is not None:
+        try:  # a backtest of another law or table is not this fit's calibration
+            calibration.check_backtest_table(backtest, f"--backtest {args.backtest}", post)
+        except ValueError as e:
+            raise UsageError(command_line_text(e)) from None
     _warn_failed_fit(post, args.fit)
-    with new_output_folder(args.out) as out:
+    with new_output_folder(args.out) as out, warnings.catch_warnings():
+        # said above, with the file's name: the report's own check would say it again
+        warnings.filterwarnings("ignore", "backtest does not say", DataWarning)
         path = report(
             post,
             out,
@@ -1039,12 +1054,13 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             raise UsageError(f"--group {args.group!r} is not a column: {list(df.columns)}")
         _refuse_read_group(model, args.group, "--group")
         splits = calibration.splits_leave_group_out(df, args.group)
-    print(f"Backtest on {source} ({len(df)} rows), split: {args.split}")
+    print(f"Backtest of the {model.law.name} law on {source} ({len(df)} rows), split: {args.split}")
     name = args.dataset or (Path(args.data).name if args.data else "simulated ladder")
     table = calibration.backtest(model, df, splits, dataset=name, draws=args.draws, seed=args.seed)
     pd.set_option("display.width", 160)
-    hidden = ["dataset", "data_warnings", *calibration.coverage_columns(table, ranges=True)]
-    shown = table.drop(columns=hidden, errors="ignore")  # the dataset is the header's
+    hidden = ["dataset", "data_warnings", "law", "table"]
+    hidden += calibration.coverage_columns(table, ranges=True)
+    shown = table.drop(columns=hidden, errors="ignore")  # the dataset and law are the header's
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     for _, row in table.iterrows():
         for level in (0.5, 0.9):

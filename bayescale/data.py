@@ -9,6 +9,7 @@ no row is ever dropped here.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -87,6 +88,37 @@ class ScalingData:
     def n(self) -> int:
         """Number of rows."""
         return int(self.loss.shape[0])
+
+    def fingerprint(self) -> str:
+        """Return a fingerprint of what a fit reads: inputs, losses, groups and runs.
+
+        Two tables with the same fingerprint give a fit the same rows, whatever else they hold
+        (columns it does not read, the row labels).
+
+        Returns
+        -------
+        str
+            A SHA-1 hex digest.
+
+        Examples
+        --------
+        >>> data = bs.Model().prepare(runs)
+        >>> data.fingerprint() == bs.Model().prepare(runs.assign(note="x")).fingerprint()
+        True
+        >>> data.fingerprint() == bs.Model().prepare(runs.iloc[1:]).fingerprint()
+        False
+        """
+        h = hashlib.sha1()
+        for name in sorted(self.x):
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(self.x[name], float).tobytes())
+        h.update(np.ascontiguousarray(self.loss, float).tobytes())
+        groups = sorted(self.groups.items()) + ([("run", self.run)] if self.run is not None else [])
+        for name, g in groups:
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(g.codes).tobytes())
+            h.update("\x1f".join(map(str, g.labels)).encode())
+        return h.hexdigest()
 
     def subset(self, rows: np.ndarray) -> ScalingData:
         """Return the table restricted to ``rows`` (a boolean mask), as :func:`prepare` gives it.

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import collections
 import functools
-import hashlib
 import json
 import os
 import threading
@@ -401,7 +400,7 @@ def ladder_record(
     settings: a fit of a table :func:`pooled_prior` has just read does not refit its cuts.
     """
     axis = axis or record_axis(model, data)
-    key = (model, _digest(data), axis, tuple(fractions), int(draws), int(seed), bool(inputs))
+    key = (model, data.fingerprint(), axis, tuple(fractions), int(draws), int(seed), bool(inputs))
     with _RECORDS_LOCK:  # fits on threads (Dask) share the cache
         found = _RECORDS.get(key)
         if found is not None:
@@ -419,21 +418,6 @@ def ladder_record(
 RECORDS_KEPT = 256
 _RECORDS: collections.OrderedDict[tuple, Record] = collections.OrderedDict()
 _RECORDS_LOCK = threading.Lock()
-
-
-def _digest(data: ScalingData) -> str:
-    """Return a fingerprint of a table's inputs, losses, groups and runs."""
-    h = hashlib.sha1()
-    for name in sorted(data.x):
-        h.update(name.encode())
-        h.update(np.ascontiguousarray(data.x[name], float).tobytes())
-    h.update(np.ascontiguousarray(data.loss, float).tobytes())
-    groups = sorted(data.groups.items()) + ([("run", data.run)] if data.run is not None else [])
-    for name, g in groups:
-        h.update(name.encode())
-        h.update(np.ascontiguousarray(g.codes).tobytes())
-        h.update("\x1f".join(map(str, g.labels)).encode())
-    return h.hexdigest()
 
 
 def _compute_record(

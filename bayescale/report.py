@@ -206,7 +206,7 @@ def report(
             f"backtest takes the table bs.backtest returns, got a {type(backtest).__name__}."
         )
     if backtest is not None:
-        check_backtest_table(backtest)
+        check_backtest_table(backtest, post=post)
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title={title!r}: give the report's title as text.")
     if progress is not None and not callable(progress):

@@ -527,6 +527,36 @@ def test_a_shipped_dataset_is_told_what_the_command_line_can_do(files, monkeypat
     assert "--run COLUMN" in err and "in Python" not in err
 
 
+def test_report_refuses_a_backtest_of_another_law_or_table(files, capsys):
+    """A backtest CSV records its law and table; a report checks them against its fit."""
+    from bayescale.calibration import check_backtest_table, split_by_compute
+    from bayescale.cli import read_runs
+
+    ladder = pd.read_csv(files / "ladder.csv")
+    fast = {"method": "psis", "seed": 0}
+    split = split_by_compute(ladder, bs.Model(), cut=1.1e19)
+    table = bs.backtest(bs.Model(), ladder, split, **fast)
+    assert table["law"].tolist() == ["chinchilla"] and table["table"][0].startswith("sha1:")
+    table.to_csv(files / "bt_same.csv", index=False)
+    post = bs.load_posterior(files / "fit.nc")
+    check_backtest_table(read_runs(files / "bt_same.csv"), post=post)  # no error, no warning
+    table.assign(law="kaplan").to_csv(files / "bt_law.csv", index=False)
+    fewer = ladder.iloc[1:]
+    other = bs.backtest(bs.Model(), fewer, split_by_compute(fewer, bs.Model(), cut=1.1e19), **fast)
+    other.to_csv(files / "bt_table.csv", index=False)
+    fit = str(files / "fit.nc")
+    for csv, said in [
+        ("bt_law.csv", "backtested the law kaplan, and this fit is of the chinchilla law"),
+        ("bt_table.csv", "backtested another table than this fit's"),
+    ]:
+        out = files / f"report_{csv}"
+        assert main(["report", fit, "--out", str(out), "--backtest", str(files / csv)]) == 2
+        assert said in capsys.readouterr().err
+        assert not out.exists()  # refused before any file is written
+    with pytest.warns(bs.DataWarning, match="does not say which law and table"):
+        check_backtest_table(table.drop(columns=["law", "table"]), post=post)
+
+
 def test_debug_variable_turns_tracebacks_on(files, monkeypatch):
     monkeypatch.setenv("BAYESCALE_DEBUG", "1")
     with pytest.raises(bs.PosteriorFileError):
