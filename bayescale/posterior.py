@@ -137,6 +137,30 @@ def _label_key(label: str) -> tuple[str, ...]:
     return tuple(key)
 
 
+def _importance_ess(table: pd.DataFrame, tree: xr.DataTree) -> pd.DataFrame:
+    """Cap a summary's ESS at the importance ESS of an importance-sampled fit's draws.
+
+    Its draws are a resample of weighted proposals, drawn in random order: ArviZ reads them
+    as a chain without autocorrelation and counts the repeats as independent draws (about as
+    many as there are), however few proposals carry the weight. The importance ESS (the
+    ``ess_importance`` the diagnostics check) is what they are worth; the Monte Carlo errors
+    grow with the square root of the ratio.
+    """
+    stats = tree.children.get("sample_stats")
+    if stats is None or "ess_importance" not in stats or "ess_bulk" not in table:
+        return table
+    ess = float(np.min(stats["ess_importance"].values))
+    out = table.copy()
+    for col in ("ess_bulk", "ess_tail"):
+        out[col] = np.minimum(out[col].to_numpy(float), ess)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.sqrt(table["ess_bulk"].to_numpy(float) / out["ess_bulk"].to_numpy(float))
+    for col in ("mcse_mean", "mcse_sd"):
+        if col in out:
+            out[col] = np.where(out["ess_bulk"] > 0, out[col] * ratio, np.inf)
+    return out
+
+
 def tree_coords(data: ScalingData) -> dict[str, Any]:
     """Coords of a fit's tree: the levels of every group term and run, and the rows.
 
@@ -668,7 +692,10 @@ class ScalingPosterior:
         -------
         pandas.DataFrame
             One row per quantity: ``mean``, ``sd``, the interval bounds, ESS, R-hat and MCSE
-            (with one chain, the split R-hat of its two halves, as :meth:`diagnostics`).
+            (with one chain, the split R-hat of its two halves, as :meth:`diagnostics`). For an
+            importance-sampled fit the ESS is at most the importance ESS of its weights (its
+            draws are a resample, and their repeats are not independent draws), and the MCSE
+            grows to match.
 
         Examples
         --------
@@ -706,7 +733,7 @@ class ScalingPosterior:
             # ArviZ's R-hat needs two chains; the diagnostics split the one chain in halves
             split = self.diagnostics(warn=False)["r_hat"]
             table["r_hat"] = split.reindex(table.index).to_numpy()
-        return table
+        return _importance_ess(table, self._tree)
 
     def diagnostics(self, warn: bool = True) -> pd.DataFrame:
         """R-hat, ESS, divergences, tree depth and E-BFMI (:func:`bayescale.diagnose`).

@@ -557,6 +557,19 @@ def test_report_refuses_a_backtest_of_another_law_or_table(files, capsys):
         check_backtest_table(table.drop(columns=["law", "table"]), post=post)
 
 
+def test_a_fit_with_no_usable_draw_is_said_to_have_zero_width_bands(capsys):
+    from bayescale.cli import _warn_failed_fit
+
+    diag = pd.DataFrame({"ok": [False]})
+    diag.attrs.update(ok=False, ess_importance=0.0)
+    _warn_failed_fit(SimpleNamespace(diagnostics=lambda warn: diag), "fit.nc")
+    assert "every interval has zero width; refit with --method nuts" in capsys.readouterr().err
+    diag.attrs.update(ess_importance=150.0)
+    _warn_failed_fit(SimpleNamespace(diagnostics=lambda warn: diag), "fit.nc")
+    err = capsys.readouterr().err
+    assert "failed its diagnostics" in err and "zero width" not in err
+
+
 def test_debug_variable_turns_tracebacks_on(files, monkeypatch):
     monkeypatch.setenv("BAYESCALE_DEBUG", "1")
     with pytest.raises(bs.PosteriorFileError):

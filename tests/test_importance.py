@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import warnings
 
+import arviz_stats
 import numpy as np
 import pytest
 
@@ -161,6 +162,22 @@ def test_a_failed_importance_check_warns_and_points_to_nuts(epoch_psis):
     rows = diagnostics.checks(table).set_index("check")
     assert rows.loc["Pareto k-hat", "value"] == pytest.approx(0.9)
     assert "importance sampling" in diagnostics.format_report(table)
+
+
+def test_the_summary_counts_a_resample_at_its_importance_ess():
+    # 300 draws resampled from weights worth about 157: ArviZ counted the repeats, about 280
+    runs = bs.simulate_ladder()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        post = bs.fit(bs.Model(), runs, chains=1, draws=300, method="psis", seed=0)
+    ess = post.diagnostics(warn=False).attrs["ess_importance"]
+    assert ess < 250
+    table = post.summary(["E", "alpha"])
+    assert np.allclose(table[["ess_bulk", "ess_tail"]], ess)
+    raw = arviz_stats.summary(post.draws_tree, var_names=["E", "alpha"], round_to="none")
+    assert (raw["ess_bulk"] > ess).all()  # what the summary said before
+    ratio = np.sqrt(raw["ess_bulk"] / ess)
+    assert np.allclose(table["mcse_mean"], raw["mcse_mean"] * ratio)
 
 
 def test_auto_sends_the_fits_that_fail_the_check_to_nuts(monkeypatch):
