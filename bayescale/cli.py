@@ -615,9 +615,9 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
     say = print if not args.quiet else (lambda *a, **k: None)
     say(f"Fitting {source}: {len(df)} rows")
     say(model.describe(data.scale))
-    for notice in (model.run_notice(data), model.record_notice(data)):
-        if notice:  # the command line's switch for the run effect is --run
-            print(notice.replace("run=False", "--run none"))
+    for notice in (model.run_notice(data, True), model.record_notice(data, True)):
+        if notice:
+            print(notice)
     t0 = time.perf_counter()
     settings = {
         "chains": args.chains,

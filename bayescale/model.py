@@ -878,13 +878,15 @@ class Model:
             )
         return "\n".join(lines)
 
-    def run_notice(self, data: ScalingData) -> str | None:
+    def run_notice(self, data: ScalingData, command_line: bool = False) -> str | None:
         """Say whether a per-run effect is on for this table, and why (``None`` when off).
 
         Parameters
         ----------
         data : ScalingData
             The table, validated by :meth:`prepare`.
+        command_line : bool
+            Word its options for the ``bayescale`` command (``--run none``), not Python.
 
         Returns
         -------
@@ -906,16 +908,18 @@ class Model:
         if data.run is None:
             return None
         column = data.run.term.columns[0]
-        how = "given as run=" if isinstance(self.run, str) else "found in the table"
+        given = "--run" if command_line else "run="
+        how = f"given as {given}" if isinstance(self.run, str) else "found in the table"
         integrated = ", integrated out of the likelihood" if self.marginalises_run(data) else ""
+        off = "--run none" if command_line else "run=False"
         return (
             f"per-run effect on the mean: on{integrated} (column {column!r}, {how}, groups the "
             f"{data.n} rows into {data.run.size} runs whose checkpoints share one offset; the "
             "fitted offsets average zero and carry no trend in the inputs constant within a run, "
-            "which the law models; run=False treats every row as an independent run)"
+            f"which the law models; {off} treats every row as an independent run)"
         )
 
-    def record_notice(self, data: ScalingData) -> str | None:
+    def record_notice(self, data: ScalingData, command_line: bool = False) -> str | None:
         """Say when a learned extrapolation error has no record of this table to learn from.
 
         A ladder too short for a cut of its own (:func:`bayescale.record.too_short`) keeps the
@@ -926,6 +930,9 @@ class Model:
         ----------
         data : ScalingData
             The table, validated by :meth:`prepare`.
+        command_line : bool
+            Word its advice for the ``bayescale`` command (``--extrapolation-prior``), not
+            Python.
 
         Returns
         -------
@@ -947,11 +954,17 @@ class Model:
         why = too_short(self.without_extrapolation(), data)
         if why is None:
             return None
+        use = (
+            "`bayescale pool-prior`, then fit with --extrapolation-prior"
+            if command_line
+            else "bayescale.record.pooled_prior or `bayescale pool-prior`; "
+            "Model(extrapolation_prior=...)"
+        )
         return (
             f"extrapolation error: no record of this ladder's own extrapolations ({why}): its "
             "scales come from the prior across public ladders alone, not from how this ladder's "
             "extrapolations fared. Add runs (more budgets or sizes), or fit a prior across your "
-            "own ladders (bayescale pool-prior; Model(extrapolation_prior=...))."
+            f"own ladders ({use})."
         )
 
     # -- data -------------------------------------------------------------------------------

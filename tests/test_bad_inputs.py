@@ -916,6 +916,8 @@ def test_the_run_effect_is_announced_with_its_reason():
     model = bs.Model()
     notice = model.run_notice(model.prepare(df))
     assert "per-run effect" in notice and "'run'" in notice and "run=False" in notice
+    worded = model.run_notice(model.prepare(df), command_line=True)
+    assert "--run none treats every row" in worded and "run=False" not in worded
     assert bs.Model(run=False).run_notice(bs.Model(run=False).prepare(df)) is None
 
 

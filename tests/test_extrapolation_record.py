@@ -317,7 +317,9 @@ def test_a_ladder_too_short_for_a_record_is_told_it_keeps_the_prior(capsys, tmp_
     two.to_csv(tmp_path / "two.csv", index=False)
     argv = ["fit", str(tmp_path / "two.csv"), "--out", str(tmp_path / "o"), "--method", "psis"]
     main([*argv, "--quiet"])
-    assert "no record of this ladder's own extrapolations" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "no record of this ladder's own extrapolations" in out
+    assert "then fit with --extrapolation-prior" in out and "Model(" not in out
 
 
 def test_record_refits_are_importance_sampled_and_nuts_where_that_fails(monkeypatch):
