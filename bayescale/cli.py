@@ -670,11 +670,19 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
     say(post.summary().to_string(float_format=_digits))
     diag = post.diagnostics(warn=False)
     print(format_report(diag))
-    for w in {str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)}:
+    for w in {
+        command_line_text(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)
+    }:
         print(f"WARNING: {w}", file=sys.stderr)
-    for w in {str(w.message) for w in caught if issubclass(w.category, SamplerEfficiencyWarning)}:
+    for w in {
+        command_line_text(w.message)
+        for w in caught
+        if issubclass(w.category, SamplerEfficiencyWarning)
+    }:
         print(f"note: {w}", file=sys.stderr)
-    for w in {str(w.message) for w in caught if issubclass(w.category, HeavyTailWarning)}:
+    for w in {
+        command_line_text(w.message) for w in caught if issubclass(w.category, HeavyTailWarning)
+    }:
         print(f"note: {w}", file=sys.stderr)
     _print_prior_bounds(diag)
     shown = (
@@ -695,7 +703,10 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
         plot_fit(post, df, path=out / "fit.png")
         written.append(out / "fit.png")
     except (DataError, SpecificationError, ValueError) as e:
-        print(f"warning: no figure of the fit ({' '.join(str(e).split())})", file=sys.stderr)
+        print(
+            f"warning: no figure of the fit ({' '.join(command_line_text(e).split())})",
+            file=sys.stderr,
+        )
     print(f"wrote {', '.join(map(str, written))}")
     return 0 if diag.attrs["ok"] else EXIT_DIAGNOSTICS
 
@@ -1662,7 +1673,7 @@ def _one_line_warnings() -> Callable[..., None]:
     shown: set[str] = set()
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
-        text = " ".join(str(message).split())
+        text = " ".join(command_line_text(message).split())
         if text not in shown:  # a table is validated by the fit and again by its figure
             shown.add(text)
             print(f"warning: {text}", file=sys.stderr)

@@ -611,9 +611,12 @@ def choose_law(
         )
     others = list(dict.fromkeys(law for law in laws if law != own))
     if not others:
+        other = next(law for law in LAW_CANDIDATES if law != own)
         raise SpecificationError(
             f"laws={list(laws)!r} names no law besides the model's own ({own!r}); give at "
-            "least one other, e.g. ['kaplan']."
+            f"least one other, e.g. [{other!r}].",
+            command_line=f"--choose-law {' '.join(laws)} names no law besides the fit's own "
+            f"({own}); give at least one other, e.g. --choose-law {own} {other}.",
         )
     candidates, skipped = {own: model}, {}
     for law in others:

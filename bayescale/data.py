@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -348,21 +349,31 @@ def check_mapped_columns(
             + rest,
             column=column,
             command_line=f"Column {column!r}, given for the role {role!r} (--columns "
-            f"{role}={column}), {rest}",
+            f"{shlex.quote(f'{role}={column}')}), {rest}",
         )
 
 
 def _require(df: pd.DataFrame, col: str, role: str, hint: str = "") -> None:
-    if col not in df.columns:
-        problem = (
-            f"Missing column {col!r} for {role}. Columns present: {list(map(str, df.columns))}. "
-            "Rename yours or map it with"
-        )
+    if col in df.columns:
+        return
+    present = list(map(str, df.columns))
+    near = [c for c in present if c.strip().casefold() == col.strip().casefold()]
+    maybe = f" Did you mean {near[0]!r}? Names are matched exactly." if near else ""
+    if col != DEFAULT_COLUMNS.get(role, col):  # the user's mapping names it: say so
+        rest = f"is not in the table. Columns present: {present}.{maybe} Check its spelling.{hint}"
         raise DataError(
-            f"{problem} columns={{{role!r}: '<your column>'}}.{hint}",
+            f"Column {col!r}, given for the role {role!r} (columns={{{role!r}: {col!r}}}), " + rest,
             column=col,
-            command_line=f"{problem} --columns {role}=COLUMN.{hint}",
+            command_line=f"Column {col!r}, given for the role {role!r} (--columns "
+            f"{shlex.quote(f'{role}={col}')}), {rest}",
         )
+    problem = f"Missing column {col!r} for {role}. Columns present: {present}.{maybe} Rename "
+    problem += "yours or map it with"
+    raise DataError(
+        f"{problem} columns={{{role!r}: '<your column>'}}.{hint}",
+        column=col,
+        command_line=f"{problem} --columns {role}=COLUMN.{hint}",
+    )
 
 
 def _grouping(df: pd.DataFrame, term: Term, min_levels: int = 2) -> Grouping:

@@ -672,11 +672,12 @@ def failure_message(table: pd.DataFrame) -> str:
         if np.isfinite(a["pareto_k"]) and a["pareto_k"] <= KHAT_MAX:
             return head + (
                 "the weights are sound but too few to reach the ESS. Run more draws (draws=, "
-                "chains=), or fit it with NUTS (method='nuts')."
+                "--draws; chains=, --chains), or fit it with NUTS (method='nuts', --method nuts)."
             )
         return head + (
             "the Laplace proposal misses part of the posterior. Fit it with NUTS "
-            "(method='nuts'), or let method='auto' do so for the fits that fail."
+            "(method='nuts', --method nuts), or let method='auto' (--method auto) do so for the "
+            "fits that fail."
         )
     problems = []
     sites = a.get("worst_sites") or {}

@@ -6,7 +6,29 @@ from collections.abc import Sequence
 from typing import Any
 
 
-class DataError(ValueError):
+class Worded:
+    """An error or warning whose message can also be worded for the ``bayescale`` command.
+
+    Every bayescale error and warning takes ``command_line=``: the same message with its fix
+    worded for the command line (an option, an edit of the file), where the message's fix is
+    Python code. The command line prints it instead of the message; ``None`` where the message
+    reads the same in both.
+
+    Examples
+    --------
+    >>> w = bs.ConvergenceWarning("Fit it with method='nuts'.", command_line="Use --method nuts.")
+    >>> str(w), w.command_line
+    ("Fit it with method='nuts'.", 'Use --method nuts.')
+    """
+
+    command_line: str | None = None
+
+    def __init__(self, *args: Any, command_line: str | None = None) -> None:
+        super().__init__(*args)
+        self.command_line = command_line
+
+
+class DataError(Worded, ValueError):
     """The input table cannot be fitted as it is; the message names the column and the fix.
 
     Besides its message, the error says what it is about, for a program (the command line, a
@@ -54,13 +76,12 @@ class DataError(ValueError):
         rows: Sequence[Any] | None = None,
         command_line: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, command_line=command_line)
         self.column = column
         self.rows = None if rows is None else list(rows)
-        self.command_line = command_line
 
 
-class SpecificationError(ValueError):
+class SpecificationError(Worded, ValueError):
     """A model specification (law, effects, priors, likelihood) is inconsistent.
 
     Examples
@@ -76,7 +97,7 @@ class SpecificationError(ValueError):
     """
 
 
-class PosteriorFileError(ValueError):
+class PosteriorFileError(Worded, ValueError):
     """A file cannot be read as a saved fit; the message names the file and what is wrong.
 
     Examples
@@ -96,7 +117,7 @@ class PosteriorFileError(ValueError):
     """
 
 
-class ConvergenceWarning(UserWarning):
+class ConvergenceWarning(Worded, UserWarning):
     """A fit failed a diagnostic (R-hat, ESS, divergences, E-BFMI; importance weights).
 
     Examples
@@ -116,7 +137,7 @@ class ConvergenceWarning(UserWarning):
     """
 
 
-class SamplerEfficiencyWarning(UserWarning):
+class SamplerEfficiencyWarning(Worded, UserWarning):
     """A fit passed its diagnostics, but NUTS hit its maximum tree depth on some draws.
 
     A transition cut short at the maximum tree depth is still a valid MCMC transition; it
@@ -141,7 +162,7 @@ class SamplerEfficiencyWarning(UserWarning):
     """
 
 
-class HeavyTailWarning(UserWarning):
+class HeavyTailWarning(Worded, UserWarning):
     """A fit passed its diagnostics, but its Student-t degrees of freedom fall below 1.
 
     A few rows then lie tens of noise scales off the law (a run's unstable start, a loss spike)
@@ -159,7 +180,7 @@ class HeavyTailWarning(UserWarning):
     """
 
 
-class PriorBoundWarning(UserWarning):
+class PriorBoundWarning(Worded, UserWarning):
     """A fit's draws of a law parameter pile against a bound of the parameter's prior.
 
     The data pull the parameter past what its prior allows (a ``Uniform`` or truncated prior),
@@ -178,7 +199,7 @@ class PriorBoundWarning(UserWarning):
     """
 
 
-class DataWarning(UserWarning):
+class DataWarning(Worded, UserWarning):
     """A table is valid but implausible (units, metric, duplicates, design); the fit goes on.
 
     Examples
@@ -196,7 +217,7 @@ class DataWarning(UserWarning):
     """
 
 
-class ExtrapolationWarning(UserWarning):
+class ExtrapolationWarning(Worded, UserWarning):
     """A prediction or frontier lies far outside the data that informs it.
 
     Also where a frontier's draws put ``N*`` at the edge of the sizes searched: their law has

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import arviz_stats
+import numpy as np
 import xarray as xr
 
 from bayescale.likelihood import log_jacobian as _log_jacobian
@@ -64,7 +65,10 @@ def require_psis_draws(post: Any, what: str) -> None:
     Raises
     ------
     ValueError
-        With fewer than :data:`MIN_PSIS_DRAWS` draws in all, naming how to get more.
+        With fewer than :data:`MIN_PSIS_DRAWS` draws in all, naming how to get more; or when
+        every draw gives a row the same log-likelihood (draws that are one point, as an
+        importance-sampled fit that found no usable draw leaves): there is no weight to
+        smooth.
 
     Examples
     --------
@@ -80,6 +84,19 @@ def require_psis_draws(post: Any, what: str) -> None:
             f"{chains * draws} ({chains} chain(s) x {draws}): refit with more draws (draws= "
             "and chains=; on the command line --draws and --chains)"
         )
+    tree = post.draws_tree
+    if "log_likelihood" in tree.children and "loss" in tree["log_likelihood"]:
+        ll = np.asarray(tree["log_likelihood"]["loss"].values)
+        ll = ll.reshape(chains * draws, -1)
+        same = np.ptp(ll, axis=0) == 0
+        if same.any():
+            every = "every row" if same.all() else f"{int(same.sum())} of the {same.size} rows"
+            raise ValueError(
+                f"{what} weighs the draws by their likelihood of each row, but all "
+                f"{chains * draws} draws give {every} the same likelihood: the draws are one "
+                "point (an importance-sampled fit that found no usable draw leaves only its "
+                "mode). Refit with NUTS (method='nuts'; on the command line --method nuts)"
+            )
 
 
 def loo(post: Any, pointwise: bool = True):

@@ -431,7 +431,10 @@ class Model:
             raise SpecificationError(
                 f"extrapolation_prior= sets the prior of a learned error's scales, but "
                 f"extrapolation={extrapolation!r} learns none: use extrapolation='learned' or "
-                "'prior', or leave extrapolation_prior out."
+                "'prior', or leave extrapolation_prior out.",
+                command_line="--extrapolation-prior sets the prior of a learned error's scales, "
+                f"but --extrapolation {extrapolation} learns none: use --extrapolation learned "
+                "or prior, or leave --extrapolation-prior out.",
             )
         try:
             TrainingCost(flops_per_param_token)
@@ -2018,18 +2021,24 @@ def _scale_priors(given: Any) -> Mapping[str, ScalePrior] | None:
             found = "is a folder" if path.is_dir() else "no such file"
             raise SpecificationError(
                 f"extrapolation_prior={str(given)!r}: {found}. Pass a ScalePrior or a file "
-                "ScalePrior.save (or `bayescale pool-prior`) wrote."
+                "ScalePrior.save (or `bayescale pool-prior`) wrote.",
+                command_line=f"--extrapolation-prior {given}: {found}. Give a file "
+                "`bayescale pool-prior` wrote.",
             )
         try:
             found = ScalePrior.read(path)
         except (ValueError, KeyError, TypeError) as e:
             raise SpecificationError(
-                f"extrapolation_prior={str(given)!r} is not a prior ScalePrior.save wrote ({e})."
+                f"extrapolation_prior={str(given)!r} is not a prior ScalePrior.save wrote ({e}).",
+                command_line=f"--extrapolation-prior {given} is not a prior `bayescale "
+                f"pool-prior` wrote ({e}).",
             ) from None
         if not found:
             raise SpecificationError(
                 f"extrapolation_prior={str(given)!r} holds no prior (no 'mean'): write it with "
-                "ScalePrior.save."
+                "ScalePrior.save.",
+                command_line=f"--extrapolation-prior {given} holds no prior (no 'mean'): write "
+                "it with `bayescale pool-prior`.",
             )
         return MappingProxyType(dict(sorted(found.items())))
     if isinstance(given, Mapping):  # a spec's {kind: dict}

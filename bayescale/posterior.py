@@ -1337,11 +1337,15 @@ class ScalingPosterior:
             off = np.abs(np.log(x["C"] / implied)) > np.log1p(FLOPS_TOLERANCE)
             if np.any(off):
                 i = int(np.argmax(off))
-                raise DataError(
+                problem = (
                     f"predict: C={x['C'][i]:.4g} disagrees with N={x['N'][i]:.4g} and "
                     f"D={x['D'][i]:.4g}, whose {self.cost.describe()} is {implied[i]:.4g}. Give N "
-                    "and D alone (C follows), or fit with Model(flops_per_param_token=...) if "
-                    "your FLOPs count differs."
+                    "and D alone (C follows), or fit with"
+                )
+                raise DataError(
+                    f"{problem} Model(flops_per_param_token=...) if your FLOPs count differs.",
+                    command_line=f"{problem} `bayescale fit --flops-per-param-token K` if your "
+                    "FLOPs count differs.",
                 )
         m = next(iter(x.values())).shape[0]
         for col, labels in groups.items():

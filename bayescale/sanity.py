@@ -42,8 +42,12 @@ FAR_ABOVE_DECADES = 4.0
 FAR_BELOW_DECADES = 1.0
 
 
-def _warn(message: str, category: type[Warning] = DataWarning) -> None:
-    warnings.warn(" ".join(message.split()), category, stacklevel=4)
+def _warn(
+    message: str, category: type[Warning] = DataWarning, command_line: str | None = None
+) -> None:
+    """Warn with ``message`` on one line (``command_line``: its fix worded for the command)."""
+    line = None if command_line is None else " ".join(command_line.split())
+    warnings.warn(category(" ".join(message.split()), command_line=line), stacklevel=4)
 
 
 def check_labels(df: pd.DataFrame, column: str) -> None:
@@ -70,10 +74,13 @@ def check_labels(df: pd.DataFrame, column: str) -> None:
     if folded.nunique() < as_text.nunique():
         t = next(f for f in folded.unique() if as_text[folded == f].nunique() > 1)
         near = sorted(as_text[folded == t].unique())
-        _warn(
+        problem = (
             f"Group column {column!r} has labels that differ only in case or surrounding spaces: "
-            f"{near}. They are separate groups; if they are one, normalise the column first "
-            f"(df[{column!r}] = df[{column!r}].str.strip().str.lower())."
+            f"{near}. They are separate groups; if they are one, normalise the column first"
+        )
+        _warn(
+            f"{problem} (df[{column!r}] = df[{column!r}].str.strip().str.lower()).",
+            command_line=f"{problem} (write them alike in the file).",
         )
 
 
@@ -193,10 +200,14 @@ def check_metric(
     """
     median = float(np.median(loss))
     if not bounded and median > MAX_PLAUSIBLE_LOSS:
-        _warn(
+        problem = (
             f"Column {column!r} (loss) has median {median:.3g}: a cross-entropy loss is rarely "
-            "above 20 nats. If these are perplexities, fit their logarithm "
-            f"(df[{column!r}] = np.log(perplexity))."
+            "above 20 nats. If these are perplexities, fit their logarithm"
+        )
+        _warn(
+            f"{problem} (df[{column!r}] = np.log(perplexity)).",
+            command_line=f"{problem} (write the natural log of each in the file's {column!r} "
+            "column).",
         )
     if compute is None or len(loss) < MIN_ROWS_FOR_TREND:
         return
@@ -231,10 +242,13 @@ def check_duplicates(df: pd.DataFrame, columns: Iterable[str]) -> None:
     dup = df.duplicated(subset=cols, keep="first")
     if dup.any():
         rows = list(df.index[dup][:5])
-        _warn(
+        problem = (
             f"{int(dup.sum())} row(s) repeat an earlier row exactly in {cols}, e.g. rows {rows}: "
-            "was the table concatenated twice? Each copy counts as a new observation. Remove "
-            "them with df.drop_duplicates() unless they are genuinely repeated runs."
+            "was the table concatenated twice? Each copy counts as a new observation. Remove them"
+        )
+        _warn(
+            f"{problem} with df.drop_duplicates() unless they are genuinely repeated runs.",
+            command_line=f"{problem} from the file unless they are genuinely repeated runs.",
         )
 
 

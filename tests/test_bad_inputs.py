@@ -570,6 +570,33 @@ def test_a_fit_with_no_usable_draw_is_said_to_have_zero_width_bands(capsys):
     assert "failed its diagnostics" in err and "zero width" not in err
 
 
+def test_loo_and_the_report_refuse_draws_that_are_one_point(tmp_path, capsys):
+    """An importance-sampled fit with no usable draw keeps only its mode; PSIS then failed with
+    arviz's "All tail values are the same", and the report left a half-written folder."""
+    rng = np.random.default_rng(2)
+    rows = [
+        {"run": f"r{int(n)}", "step": j * 100, "params": n, "tokens": n * 40 * frac}
+        for n in (1e7, 3e7, 1e8, 3e8)
+        for j, frac in enumerate(np.linspace(0.1, 1, 6))
+    ]
+    curves = pd.DataFrame(rows)
+    curves["loss"] = (
+        1.7 + 400 / curves["params"] ** 0.34 + 410 / curves["tokens"] ** 0.28
+    ) + rng.normal(0, 0.01, len(curves))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        post = bs.fit(bs.Model(extrapolation="prior"), curves, method="psis", seed=0)
+    assert post.diagnostics(warn=False).attrs["ess_importance"] == 0
+    for call in (bs.loo, bs.calibration.loo_pit):
+        with pytest.raises(ValueError, match=r"the draws are one point.*--method nuts"):
+            call(post)
+    post.to_netcdf(tmp_path / "fit.nc")
+    out = tmp_path / "report"
+    assert main(["report", str(tmp_path / "fit.nc"), "--out", str(out), "--quiet"]) == 2
+    assert "the draws are one point" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_debug_variable_turns_tracebacks_on(files, monkeypatch):
     monkeypatch.setenv("BAYESCALE_DEBUG", "1")
     with pytest.raises(bs.PosteriorFileError):
