@@ -441,17 +441,20 @@ def check_backtest_table(
 
 def _check_backtest_of(table: pd.DataFrame, name: str, post: ScalingPosterior) -> None:
     """Refuse a backtest of another law or table than ``post``'s (see check_backtest_table)."""
-    if not {"law", "table"} <= set(table.columns):
-        warnings.warn(
-            f"{name} does not say which law and table it backtested (no 'law' and 'table' "
-            "columns: a table written before bayescale 0.2 recorded them, or built by hand), "
-            f"so it cannot be checked against this fit of the {post.law.name} law; its "
-            "coverage is shown as given. Backtest again to have it checked.",
+    said = {c: table[c].dropna().astype(str) for c in ("law", "table") if c in table.columns}
+    if any(len(said.get(c, ())) < len(table) for c in ("law", "table")):  # absent, or blank
+        warnings.warn(  # the rows that say are still checked below
+            f"{name} does not say in every row which law and table it backtested (its 'law' "
+            "and 'table' columns are missing or blank: a table written before bayescale 0.2 "
+            "recorded them, or built or edited by hand), so those rows cannot be checked against "
+            f"this fit of the {post.law.name} law and are shown as given. Backtest again to have "
+            "them checked.",
             DataWarning,
             stacklevel=3,
         )
-        return
-    laws = sorted(set(table["law"].dropna().astype(str)))  # a skipped case has none
+    if not all(len(said.get(c, ())) for c in ("law", "table")):
+        return  # nothing to check against
+    laws = sorted(set(said.get("law", ())))
     if laws != [post.law.name]:
         raise ValueError(
             f"{name} backtested the law {', '.join(laws)}, and this fit is of the "
@@ -462,7 +465,7 @@ def _check_backtest_of(table: pd.DataFrame, name: str, post: ScalingPosterior) -
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         fitted = table_id_of(model.prepare(post.fitted_table()).fingerprint())
-    others = sorted(set(table["table"].dropna().astype(str)) - {fitted})
+    others = sorted(set(said.get("table", ())) - {fitted})
     if others:
         raise ValueError(
             f"{name} backtested another table than this fit's (fingerprint {others[0]}, the "

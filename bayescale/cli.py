@@ -1022,7 +1022,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     _warn_failed_fit(post, args.fit)
     with new_output_folder(args.out) as out, warnings.catch_warnings():
         # said above, with the file's name: the report's own check would say it again
-        warnings.filterwarnings("ignore", "backtest does not say", DataWarning)
+        warnings.filterwarnings("ignore", "backtest does not say in every row", DataWarning)
         path = report(
             post,
             out,

@@ -598,6 +598,16 @@ def prepare(
             run_group = g
     elif isinstance(run, str):
         _require_group(df, run, "run")
+    twin = next((t for t in terms if run_group is not None and t.columns == (run_col,)), None)
+    if twin is not None:
+        problem = (
+            f"An effect groups by {run_col!r}, the column of the per-run effect (each run's "
+            "checkpoints share one offset): the two cannot be told apart. Drop the effect by "
+            f"{run_col!r}, or turn the per-run effect off"
+        )
+        raise DataError(
+            f"{problem} (run=False).", column=run_col, command_line=f"{problem} (--run none)."
+        )
     if run_group is None and run is None and cols["step"] in df.columns:
         problem = (
             f"The table has a {cols['step']!r} column (checkpoints) but no {cols['run']!r} "

@@ -448,10 +448,19 @@ class Model:
                 raise SpecificationError(
                     f"{name}={value!r}: give a mapping (a dict), e.g. {name}={example}."
                 )
+        read = _read_columns(law, columns)
+        if isinstance(run, str) and run in read:  # every row its own run, or one run per value
+            fix = "name the column that says which run each checkpoint belongs to, or"
+            raise SpecificationError(
+                f"run={run!r} is {read[run]}, which the law reads, not a run label: {fix} "
+                "run=False.",
+                command_line=f"--run {run} is {read[run]}, which the law reads, not a run label: "
+                f"{fix} --run none.",
+            )
         given = _sampled_priors(law, priors or {}, likelihood, discrepancy)
         values = {
             "law": law,
-            "effects": MappingProxyType(_effects(law, effects, _read_columns(law, columns))),
+            "effects": MappingProxyType(_effects(law, effects, read)),
             "likelihood": likelihood,
             "scale": scale,
             "priors": MappingProxyType({k: parse_prior(v) for k, v in given.items()}),

@@ -216,6 +216,39 @@ def new_group_splits(
     return Split(name, kept, test), Split(name, kept | ~mine, test)
 
 
+def _check_candidate_columns(methods: Mapping[str, Model], df: pd.DataFrame) -> None:
+    """Refuse, up front, a candidate whose effects group by a column the table lacks."""
+    for name, m in methods.items():
+        wanted = {c for terms in m.effects.values() for t in terms for c in t.columns}
+        missing = sorted(wanted - set(map(str, df.columns)))
+        if missing:
+            what = name.removeprefix(PARTIAL)
+            raise DataError(
+                f"The candidate {what!r} groups by {missing}, which the table lacks (columns: "
+                f"{list(map(str, df.columns))}): name columns of the table in its effects.",
+                column=missing[0],
+                command_line=f"--effects groups by {missing}, which the table lacks (columns: "
+                f"{list(map(str, df.columns))}): name columns of the table.",
+            )
+
+
+def _check_ks(
+    ks: Sequence[int], df: pd.DataFrame, model: Model, labels: np.ndarray, held_out: np.ndarray
+) -> None:
+    """Refuse ``ks`` that leave no held-out group a larger size to predict."""
+    _, sizes = _sizes(df, model)
+    held = np.isin(labels, held_out)
+    most = int(pd.Series(sizes[held]).groupby(labels[held]).nunique().max())
+    if min(ks) >= most:
+        raise DataError(
+            f"ks={list(ks)!r}: the groups held out have at most {most} model sizes, so keeping "
+            f"{min(ks)} or more leaves none a larger size to predict: give k below {most}.",
+            command_line=f"--k {' '.join(map(str, ks))}: the groups held out have at most {most} "
+            f"model sizes, so keeping {min(ks)} or more leaves none a larger size to predict: "
+            f"give --k below {most}.",
+        )
+
+
 def new_group_backtest(
     model: Model,
     df: pd.DataFrame,
@@ -306,6 +339,7 @@ def new_group_backtest(
     candidates = dict(effect_candidates(model, group) if candidates is None else candidates)
     methods: dict[str, Model] = {ALONE: base, COMPLETE: base}
     methods.update({PARTIAL + name: with_effects(model, e) for name, e in candidates.items()})
+    _check_candidate_columns(methods, df)
     held_out = np.unique(labels)
     if groups is not None:
         wanted = [groups] if isinstance(groups, str | int | float) else list(groups)
@@ -319,6 +353,7 @@ def new_group_backtest(
                 f"levels: {held_out.tolist()}."
             )
         held_out = np.array(wanted)
+    _check_ks(ks, df, model, labels, held_out)
     rows, points = [], []
     for level in held_out:
         for k in ks:

@@ -96,6 +96,7 @@ def files(tmp_path_factory):
         {"params": n, "tokens": 20 * n, "loss": 1.7 + 400 / n**0.34 + 410 / (20 * n) ** 0.28}
     ).to_csv(d / "no_profiles.csv", index=False)
     (d / "points_family.csv").write_text("N,D,family\n1e9,2e10,f1\n")
+    (d / "empty_prior.json").write_text("{}")
     (d / "repeated_loss.csv").write_text("params,tokens,loss,loss\n1e8,2e9,3.1,9.9\n")
     (d / "points_both_names.csv").write_text("N,D,params,tokens\n1e9,2e10,5e9,1e11\n")
     (d / "points_text.csv").write_text("N,D\n1e9,2e10\nabc,4e10\n")
@@ -254,6 +255,28 @@ CLI_CASES = [
     (["fit", "@/trailing_commas.csv"], "so row r is line r + 1 (a row of bare commas at the end"),
     (["fit", "@/steps_no_run.csv"], "give --run COLUMN (adds a per-run effect), or --run none"),
     (["fit", "@/trailing_commas.csv"], "fill in or delete those rows of the file"),
+    # -- a fifth audit (2026-12-07): options ignored, Python advice on the command line --
+    (
+        ["pooling", "@/family.csv", "--group", "family", "--effects", "E=data", "--k", "1"],
+        "--effects groups by ['data'], which the table lacks",
+    ),
+    (["pooling", "@/family.csv", "--group", "family", "--k", "99"], "give --k below 15"),
+    (["fit", "@/good.csv", "--run", "loss"], "--run loss is the loss, which the law reads"),
+    (["fit", "@/good.csv", "--run", "tokens"], "--run tokens is the input D (tokens)"),
+    (["fit", "@/ladder.csv", "--choose-law", "chinchilla"], "e.g. --choose-law chinchilla kaplan"),
+    (
+        ["predict", "@/fit.nc", "--N", "1e9", "--D", "2e10", "--C", "1e22"],
+        "`bayescale fit --flops-per-param-token K` if your FLOPs count differs",
+    ),
+    (
+        ["fit", "@/good.csv", "--extrapolation-prior", "@/empty_prior.json"],
+        "holds no prior (no 'mean'): write it with `bayescale pool-prior`",
+    ),
+    (
+        ["fit", "@/good.csv", "--columns", "params=Params"],
+        "given for the role 'params' (--columns params=Params), is not in the table",
+    ),
+    (["fit", "@/good.csv", "--columns", "params=Params"], "Did you mean 'params'?"),
     (
         ["predict", "@/family_fit.nc", "--N", "1e9", "--D", "2e10", "--group", "family=f9"],
         "Give --new-groups to predict for an unseen group",
@@ -267,7 +290,10 @@ CLI_CASES = [
     (["fit", "@/missing_loss.csv"], "map it with --columns loss=COLUMN"),
     # -- a second audit (2026-12-06): options ignored, messages in the library's terms --
     (["backtest", "@/ladder.csv", "--group", "family"], "--group is an option of --split group"),
-    (["backtest", "@/ladder.csv", "--columns", "loss=val"], "missing column 'val'"),
+    (
+        ["backtest", "@/ladder.csv", "--columns", "loss=val"],
+        "column 'val', given for the role 'loss'",
+    ),
     (["backtest", "@/ladder.csv", "--split", "frontier", "--held-out", "100"], "leaves 0 profile"),
     (["pooling", "@/family.csv", "--group", "params"], "the law reads (the input n (params))"),
     (["backtest", "@/ladder.csv", "--split", "group", "--group", "loss"], "reads (the loss)"),
@@ -305,7 +331,10 @@ CLI_CASES = [
         "--warmup and --target-accept tune nuts, which --method psis does not run",
     ),
     (["fit", "@/good.csv", "--table", "runs"], "--dataset"),
-    (["fit", "@/good.csv", "--columns", "loss=val_loss"], "missing column 'val_loss' for loss"),
+    (
+        ["fit", "@/good.csv", "--columns", "loss=val_loss"],
+        "'val_loss', given for the role 'loss' (--columns loss=val_loss)",
+    ),
     (
         ["fit", "@/good.csv", "--columns", "loss=val_loss", "--drop-highest-loss", "1"],
         "no loss column 'val_loss'",
@@ -478,6 +507,12 @@ PYTHON_ADVICE = ("df[", "df.", "=True", "=False", "columns={", "run='", "astype"
         ["fit", "@/text.csv"],
         ["fit", "@/good.csv", "--columns", "run=run_ID"],
         ["predict", "@/family_fit.nc", "--N", "1e9", "--D", "2e10", "--group", "family=f9"],
+        ["fit", "@/good.csv", "--run", "loss"],
+        ["fit", "@/ladder.csv", "--choose-law", "chinchilla"],
+        ["predict", "@/fit.nc", "--N", "1e9", "--D", "2e10", "--C", "1e22"],
+        ["fit", "@/good.csv", "--extrapolation-prior", "@/empty_prior.json"],
+        ["fit", "@/good.csv", "--columns", "params=Params"],
+        ["pooling", "@/family.csv", "--group", "family", "--k", "99"],
     ],
     ids=_case_id,
 )
@@ -553,8 +588,16 @@ def test_report_refuses_a_backtest_of_another_law_or_table(files, capsys):
         assert main(["report", fit, "--out", str(out), "--backtest", str(files / csv)]) == 2
         assert said in capsys.readouterr().err
         assert not out.exists()  # refused before any file is written
-    with pytest.warns(bs.DataWarning, match="does not say which law and table"):
+    with pytest.warns(bs.DataWarning, match="does not say in every row which law and table"):
         check_backtest_table(table.drop(columns=["law", "table"]), post=post)
+    for column in ("law", "table"):  # blank cells, as a spreadsheet leaves them
+        with pytest.warns(bs.DataWarning, match="does not say in every row"):
+            check_backtest_table(table.assign(**{column: np.nan}), post=post)
+    with pytest.warns(bs.DataWarning), pytest.raises(ValueError, match="backtested the law"):
+        check_backtest_table(
+            bs.calibration.concat_backtests([table.assign(law=np.nan), table.assign(law="kaplan")]),
+            post=post,
+        )
 
 
 def test_a_fit_with_no_usable_draw_is_said_to_have_zero_width_bands(capsys):
@@ -936,6 +979,16 @@ def test_labels_that_collide_as_text_are_refused():
     with pytest.raises(bs.DataError, match="read the same as text") as e:
         bs.Model(effects={"E": "family"}).prepare(_collide(ladder()))
     assert "'family'" in str(e.value) and "astype(str)" in str(e.value)
+
+
+def test_an_effect_by_the_run_column_beside_the_run_effect_is_refused():
+    df = ladder().assign(run=lambda d: np.arange(len(d)) // 2)
+    with pytest.raises(bs.DataError, match="the two cannot be told apart") as e:
+        bs.Model(effects={"E": "run"}).prepare(df)
+    assert "(run=False)" in str(e.value) and "(--run none)" in e.value.command_line
+    bs.Model(effects={"E": "run"}, run=False).prepare(df)  # the effect alone is a choice
+    with pytest.raises(bs.SpecificationError, match="run='params' is the input N"):
+        bs.Model(run="params")
 
 
 def test_the_run_effect_is_announced_with_its_reason():
