@@ -242,11 +242,17 @@ def split_curve_tail(
     cols = _cols(model)
     run = model.run if isinstance(model.run, str) else cols["run"]
     if run not in df:
-        raise DataError(f"split_curve_tail needs the run column {run!r}.")
+        raise DataError(
+            f"split_curve_tail needs the run column {run!r}: name it with run= in the Model.",
+            column=run,
+            command_line=f"--split curve needs the run column {run!r}: name it with --run COLUMN.",
+        )
     if not df[run].duplicated().any():
         raise DataError(
             f"split_curve_tail holds out the end of each run's curve, but every run of {run!r} "
-            "has one row (a ladder of final losses): split by compute or by model size."
+            "has one row (a ladder of final losses): split by compute or by model size.",
+            command_line=f"--split curve holds out the end of each run's curve, but every run of "
+            f"{run!r} has one row (a ladder of final losses): use --split compute or size.",
         )
     order = order or cols["tokens"]
     if order not in df:
@@ -302,10 +308,14 @@ def splits_leave_group_out(df: pd.DataFrame, column: str) -> list[Split]:
     labels = df[column].astype(str).to_numpy()
     levels = np.unique(labels)
     if levels.size < 2:
+        rest = (
+            f"the column {column!r} has {levels.size} level(s) {levels.tolist()}; leaving a group "
+            "out needs two or more (name the column that tells the groups apart)."
+        )
         raise DataError(
-            f"splits_leave_group_out: the column {column!r} has {levels.size} level(s) "
-            f"{levels.tolist()}; leaving a group out needs two or more (name the column that "
-            "tells the groups apart)."
+            f"splits_leave_group_out: {rest}",
+            column=column,
+            command_line=f"--split group --group {column}: {rest}",
         )
     return [Split(f"leave out {column}={g}", labels != g, labels == g) for g in levels]
 
@@ -433,7 +443,8 @@ def check_backtest_table(
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise ValueError(
                 f"{name}: column {c!r} holds {str(table[c].iloc[i])!r} at row {i + 1}; a "
-                "coverage is a share from 0 to 1 (use the table bs.backtest returns)"
+                "coverage is a share from 0 to 1 (use the table bs.backtest returns, or `bayescale "
+                "backtest --out` writes)"
             )
     if post is not None:
         _check_backtest_of(table, name, post)
@@ -909,9 +920,16 @@ def backtest(
         try:
             post, failed, data = fit_noting_warnings(model, train, **fit_kwargs)
         except DataError as e:  # say which side of which split cannot be fitted
-            raise DataError(
+            head = (
                 f"Split {split.name!r} leaves {len(train)} of the {len(df)} rows to fit, and "
-                f"they cannot be fitted: {e} Or keep more rows on the training side."
+                "they cannot be fitted:"
+            )
+            raise DataError(
+                f"{head} {e} Or keep more rows on the training side.",
+                column=e.column,
+                rows=e.rows,
+                command_line=f"{head} {e.command_line or e} Or keep more rows on the training "
+                "side (a larger --train-fraction; --k for pooling).",
             ) from None
         draws = predict_rows(post, test, model)
         fit_ok = not failed

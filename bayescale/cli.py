@@ -1152,9 +1152,10 @@ def cmd_pool_prior(args: argparse.Namespace) -> int:
             raise
         raise UsageError(str(e)) from None
     sd = np.sqrt(np.diag(prior.cov))
-    unit = "decades of effective input" if prior.kind == "inputs" else "log loss"
+    what = "an input error (decades of effective input)"
+    what = what if prior.kind == "inputs" else f"a {prior.kind} error (log loss)"
     print(
-        f"Prior of a {prior.kind} error ({unit}) over {len(prior.fitted_on)} tables: offset "
+        f"Prior of {what} over {len(prior.fitted_on)} tables: offset "
         f"sigma_o median {np.exp(prior.mean[0]):.4g} (log sd {sd[0]:.2f}), growth sigma_g "
         f"median {np.exp(prior.mean[1]):.4g} (log sd {sd[1]:.2f})"
     )

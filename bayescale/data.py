@@ -235,7 +235,7 @@ def _numeric(df: pd.DataFrame, col: str, role: str, positive: bool = True) -> np
         row = bad.index[0] if len(bad) else s.index[0]
         problem = (
             f"Column {col!r} ({role}) must be numeric but holds non-numeric values such as "
-            f"{example!r} (row {row!r})."
+            f"{str(example)!r} (row {row!r})."
         )
         raise DataError(
             f"{problem} {fix}",

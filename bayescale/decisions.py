@@ -22,7 +22,7 @@ from bayescale.data import DEFAULT_COLUMNS
 from bayescale.defaults import PROB
 from bayescale.errors import ConvergenceWarning
 from bayescale.frontier import _cost, frontier, frontier_draws
-from bayescale.isoflop import PARABOLA_BIAS, parabola_minimum, profiles
+from bayescale.isoflop import MIN_PARABOLA_POINTS, PARABOLA_BIAS, parabola_minimum, profiles
 from bayescale.laws.base import INPUTS
 from bayescale.posterior import ScalingPosterior
 from bayescale.prediction import KINDS, keys
@@ -674,6 +674,7 @@ def predicted_isoflop_minima(
     """
     arguments.fitted(post, "predicted_isoflop_minima")
     prob = arguments.probability(prob)
+    min_points = arguments.count(min_points, "min_points", minimum=MIN_PARABOLA_POINTS)
     key, c = profiles(runs, params, tokens, budget, decimals, post.cost)
     unknown = sorted(set(bands or ()) - set(key), key=str)
     if unknown:

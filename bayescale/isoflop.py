@@ -8,6 +8,8 @@ import pandas as pd
 from bayescale import arguments
 from bayescale.cost import DEFAULT_COST, TrainingCost
 
+#: Fewest runs a profile's parabola is fitted to (three points fit one exactly: no check left).
+MIN_PARABOLA_POINTS = 3
 #: The caveat printed with every Approach-2 result.
 PARABOLA_BIAS = (
     "A parabola in log N is symmetric, but the iso-FLOP profile of a Chinchilla-type law, "
@@ -73,6 +75,7 @@ def isoflop_minima(
     """
     if loss not in df:
         raise ValueError(f"isoflop_minima needs a loss column {loss!r}; name it with loss=.")
+    min_points = arguments.count(min_points, "min_points", minimum=MIN_PARABOLA_POINTS)
     key, c = profiles(df, params, tokens, budget, decimals, cost)
     rows = []
     for k, pos in df.groupby(key).indices.items():  # by position: the index may repeat

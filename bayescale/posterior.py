@@ -313,6 +313,16 @@ def _points(values: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict]:
             x[name] = _input_array(val, key)
         else:
             groups[key] = val
+    indexed = {k: v.index for k, v in values.items() if isinstance(v, pd.Series | pd.DataFrame)}
+    first = next(iter(indexed.items()), None)
+    for key, index in indexed.items():
+        if first is not None and not index.equals(first[1]):
+            raise DataError(
+                f"predict: {first[0]!r} and {key!r} are pandas Series whose indexes differ: "
+                "pandas would pair their values by label, and predict pairs them by position. "
+                "Align them first (e.g. take both from one DataFrame), or pass arrays "
+                "(.to_numpy()) in the order you mean."
+            )
     return x, groups
 
 
@@ -902,7 +912,8 @@ class ScalingPosterior:
                     f"{problem} give the labels as the fitted table has them (e.g. convert the "
                     "column with .astype(int) or .str.strip()), or it would be predicted as a "
                     "new group.",
-                    command_line=f"{problem} write it as the fit has it ({term}={twin}).",
+                    command_line=f"{problem} write it as the fit has it, {twin!r} (--group "
+                    f"{term}={twin}, or {twin} in a points file's column).",
                 )
             if not new_groups:
                 shown = fitted if len(fitted) <= 20 else [*fitted[:20], "..."]

@@ -390,13 +390,14 @@ def _check_target(target: float, data: pd.Series, extend: str, falling: bool) ->
     what = "compute (FLOP)" if extend == "C" else f"the law's input {extend}"
     if falling and target >= lo:
         raise ValueError(
-            f"target_compute={target:.3g} is read as {what}, whose fan extends below the data "
+            f"target_compute={target:.3g} (--target-compute) is read as {what}, whose fan extends "
+            "below the data "
             f"({lo:.3g} to {hi:.3g}): give a value below {lo:.3g}, or leave it out (0.8x the "
             "smallest)."
         )
     if not falling and target <= hi:
         raise ValueError(
-            f"target_compute={target:.3g} is read as {what} and lies "
+            f"target_compute={target:.3g} (--target-compute) is read as {what} and lies "
             + ("inside" if target >= lo else "below")
             + f" the data ({lo:.3g} to {hi:.3g}): the fan and the decision table look past "
             f"it; give a value above {hi:.3g}, or leave it out (100x the largest)."
@@ -432,7 +433,7 @@ def _frontier_tables(
             f"target_compute={target_compute:.3g} lies {np.log10(target_compute / c_max):.1f} "
             f"decades past the data's largest compute ({c_max:.3g} FLOP), and the frontier or "
             f"decision table cannot be computed out there ({reason}) Give a smaller "
-            "target_compute."
+            "target_compute (--target-compute)."
         ) from None
     columns = [
         "compute",

@@ -334,7 +334,7 @@ def test_a_label_written_another_way_is_worded_for_the_command_line(
     argv = ["predict", str(tmp_path / "fit.nc"), "--N", "1e9", "--D", "2e10"]
     assert main([*argv, "--group", "family=1.0"]) == 2
     err = capsys.readouterr().err
-    assert "write it as the fit has it (family=1)" in err and "astype" not in err
+    assert "write it as the fit has it, '1' (--group family=1" in err and "astype" not in err
 
 
 def test_the_fitted_table_keeps_its_row_labels(numbered_post, family_runs, tmp_path):
@@ -924,3 +924,23 @@ def test_one_version_for_the_package_and_its_command(capsys):
     assert project["project"]["version"] == bs.__version__
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"bayescale {bs.__version__}"
+
+
+def test_series_with_other_indexes_are_not_paired_by_position(family_post):
+    # pandas pairs by label and predict by position: 1e9 went with 2e10, silently
+    n = pd.Series([1e9, 2e9], index=[5, 3])
+    with pytest.raises(bs.DataError, match="pandas Series whose indexes differ"):
+        family_post.predict(N=n, D=pd.Series([2e10, 4e10], index=[3, 5]), family="f1")
+    same = family_post.predict(N=n, D=pd.Series([2e10, 4e10], index=[5, 3]), family="f1")
+    assert same.shape[-1] == 2
+
+
+def test_a_parabola_needs_three_points_a_profile(family_post, family_runs):
+    from bayescale.isoflop import isoflop_minima
+
+    for call in (
+        lambda: isoflop_minima(family_runs, min_points=1),
+        lambda: bs.predicted_isoflop_minima(family_post, family_runs, min_points=2),
+    ):
+        with pytest.raises(ValueError, match=r"min_points=.*give a whole number >= 3"):
+            call()

@@ -61,6 +61,7 @@ def files(tmp_path_factory):
     df.to_csv(d / "ladder.csv", index=False)
     # checkpoints (a step column) without a run column
     df.drop(columns="run").assign(step=1000).to_csv(d / "steps_no_run.csv", index=False)
+    df.drop(columns="run").to_csv(d / "no_run.csv", index=False)
     # a spreadsheet's export: a last row of bare commas
     (d / "trailing_commas.csv").write_text((d / "ladder.csv").read_text() + ",,,,,,\n")
     with warnings.catch_warnings():
@@ -97,6 +98,7 @@ def files(tmp_path_factory):
     ).to_csv(d / "no_profiles.csv", index=False)
     (d / "points_family.csv").write_text("N,D,family\n1e9,2e10,f1\n")
     (d / "empty_prior.json").write_text("{}")
+    (d / "bool_loss.csv").write_text("params,tokens,loss\n1e8,2e9,False\n2e8,4e9,True\n")
     (d / "repeated_loss.csv").write_text("params,tokens,loss,loss\n1e8,2e9,3.1,9.9\n")
     (d / "points_both_names.csv").write_text("N,D,params,tokens\n1e9,2e10,5e9,1e11\n")
     (d / "points_text.csv").write_text("N,D\n1e9,2e10\nabc,4e10\n")
@@ -277,6 +279,9 @@ CLI_CASES = [
         "given for the role 'params' (--columns params=Params), is not in the table",
     ),
     (["fit", "@/good.csv", "--columns", "params=Params"], "Did you mean 'params'?"),
+    (["backtest", "@/ladder.csv", "--split", "curve"], "use --split compute or size"),
+    (["backtest", "@/no_run.csv", "--split", "curve"], "name it with --run COLUMN"),
+    (["fit", "@/bool_loss.csv"], "such as 'False' (row 1)"),
     (
         ["predict", "@/family_fit.nc", "--N", "1e9", "--D", "2e10", "--group", "family=f9"],
         "Give --new-groups to predict for an unseen group",
