@@ -41,6 +41,21 @@ def table_id_of(fingerprint: str) -> str:
 
     The prefix keeps it text in a CSV (``"012345678901"`` or ``"123e45678901"`` would be read
     back as numbers).
+
+    Parameters
+    ----------
+    fingerprint : str
+        A hex digest (:meth:`~bayescale.data.ScalingData.rows_fingerprint`).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from bayescale.calibration import table_id_of
+    >>> table_id_of("0123456789abcdef0123")
+    'sha1:0123456789ab'
     """
     return f"sha1:{fingerprint[:TABLE_ID_LENGTH]}"
 
@@ -80,12 +95,12 @@ def _cols(model: Model) -> dict[str, str]:
 def _check_table(df: pd.DataFrame, model: Model) -> str:
     """Check ``df`` as a fit of ``model`` would (its warnings are the fits' to give).
 
-    Returns the fingerprint of what a fit of ``model`` reads of it
-    (:meth:`~bayescale.data.ScalingData.fingerprint`).
+    Returns the fingerprint of the rows a fit of ``model`` reads of it
+    (:meth:`~bayescale.data.ScalingData.rows_fingerprint`).
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
-        return model.prepare(df).fingerprint()
+        return model.prepare(df).rows_fingerprint()
 
 
 def split_by_compute(
@@ -397,9 +412,10 @@ def check_backtest_table(
         How messages name it (an argument, or a command-line option and its file).
     post : ScalingPosterior, optional
         The fit whose calibration the table is to show (a report's): the table must be a
-        backtest of its law and of the table it was fitted on, as the ``law`` and ``table``
-        columns say. A table without them (written before they were, or built by hand) is
-        taken with a :class:`~bayescale.errors.DataWarning`.
+        backtest of its law and of the rows it was fitted on (inputs, losses, runs; not its
+        effects, likelihood or priors), as the ``law`` and ``table`` columns say. Rows where
+        they are missing or blank (written before they were, or built by hand) are taken
+        with a :class:`~bayescale.errors.DataWarning`.
 
     Raises
     ------
@@ -451,37 +467,41 @@ def check_backtest_table(
 
 
 def _check_backtest_of(table: pd.DataFrame, name: str, post: ScalingPosterior) -> None:
-    """Refuse a backtest of another law or table than ``post``'s (see check_backtest_table)."""
+    """Refuse a backtest of another law or table than ``post``'s (see check_backtest_table).
+
+    The law and the rows the law reads are compared; the effects, likelihood and priors are
+    not (a backtest of one model may be shown beside a fit of another of the same table).
+    """
     said = {c: table[c].dropna().astype(str) for c in ("law", "table") if c in table.columns}
     if any(len(said.get(c, ())) < len(table) for c in ("law", "table")):  # absent, or blank
         warnings.warn(  # the rows that say are still checked below
             f"{name} does not say in every row which law and table it backtested (its 'law' "
-            "and 'table' columns are missing or blank: a table written before bayescale 0.2 "
-            "recorded them, or built or edited by hand), so those rows cannot be checked against "
+            "and 'table' columns are missing or blank: a table written by an earlier "
+            "bayescale, or built or edited by hand), so those rows cannot be checked against "
             f"this fit of the {post.law.name} law and are shown as given. Backtest again to have "
             "them checked.",
             DataWarning,
             stacklevel=3,
         )
-    if not all(len(said.get(c, ())) for c in ("law", "table")):
-        return  # nothing to check against
     laws = sorted(set(said.get("law", ())))
-    if laws != [post.law.name]:
+    if laws and laws != [post.law.name]:
         raise ValueError(
             f"{name} backtested the law {', '.join(laws)}, and this fit is of the "
             f"{post.law.name} law: backtest the law of the fit (--law {post.law.name}), or "
             "report a fit of the law backtested"
         )
+    if not len(said.get("table", ())):
+        return
     model = post.model if isinstance(post.model, Model) else Model.from_spec(post.model.spec())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
-        fitted = table_id_of(model.prepare(post.fitted_table()).fingerprint())
-    others = sorted(set(said.get("table", ())) - {fitted})
+        fitted = table_id_of(model.prepare(post.fitted_table()).rows_fingerprint())
+    others = sorted(set(said["table"]) - {fitted})
     if others:
         raise ValueError(
             f"{name} backtested another table than this fit's (fingerprint {others[0]}, the "
-            f"fit's {fitted}): their rows differ, or the values the law reads in them. "
-            "Backtest the table the fit was fitted on, with the same options (--columns, "
+            f"fit's {fitted}): the inputs, losses or runs the law reads differ. Backtest the "
+            "table the fit was fitted on, with the same options (--columns, "
             "--drop-highest-loss, --run)"
         )
 
@@ -873,8 +893,8 @@ def backtest(
         training rows warned about, e.g. a law input with too few distinct values; empty when
         nothing), ``status`` (``"ok"``, or ``"not scored: ..."`` with the scores left empty when
         the predictive draws are not finite), and ``law`` and ``table``: the law fitted and the
-        first 12 hex digits of the table's fingerprint (``"sha1:..."``; see
-        :meth:`~bayescale.data.ScalingData.fingerprint`), by
+        first 12 hex digits of the fingerprint of the rows the law reads (``"sha1:..."``; see
+        :meth:`~bayescale.data.ScalingData.rows_fingerprint`), by
         which a report knows a backtest of its fit's law and table from another's.
         ``attrs["points"]`` holds the per-point predictions and PIT values.
 
@@ -929,7 +949,8 @@ def backtest(
                 column=e.column,
                 rows=e.rows,
                 command_line=f"{head} {e.command_line or e} Or keep more rows on the training "
-                "side (a larger --train-fraction; --k for pooling).",
+                "side (a larger --train-fraction for --split compute or curve, a smaller "
+                "--n-largest for --split size).",
             ) from None
         draws = predict_rows(post, test, model)
         fit_ok = not failed

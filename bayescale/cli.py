@@ -1006,16 +1006,10 @@ def _phase(message: str) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the HTML/Markdown/LaTeX report of a saved fit."""
-    backtest = None
-    if args.backtest:
-        backtest = read_runs(Path(args.backtest))
-        try:
-            calibration.check_backtest_table(backtest, f"--backtest {args.backtest}")
-        except ValueError as e:
-            raise UsageError(command_line_text(e)) from None
+    backtest = read_runs(Path(args.backtest)) if args.backtest else None
     post = load_posterior(args.fit)  # before the folder: an unreadable fit leaves none behind
     if backtest is not None:
-        try:  # a backtest of another law or table is not this fit's calibration
+        try:  # a backtest of losses, of this fit's law and table (not another's calibration)
             calibration.check_backtest_table(backtest, f"--backtest {args.backtest}", post)
         except ValueError as e:
             raise UsageError(command_line_text(e)) from None

@@ -121,6 +121,41 @@ class ScalingData:
             h.update("\x1f".join(map(str, g.labels)).encode())
         return h.hexdigest()
 
+    def rows_fingerprint(self) -> str:
+        """Return a fingerprint of the rows a law reads, in any order: inputs, losses and runs.
+
+        Unlike :meth:`fingerprint` it leaves out the group effects (a model's choice, not the
+        table's) and the order of the rows, so a backtest of a table (its ``table`` column)
+        matches every fit of that table, whatever its effects.
+
+        Returns
+        -------
+        str
+            A SHA-1 hex digest.
+
+        Examples
+        --------
+        >>> data = bs.Model().prepare(runs)
+        >>> data.rows_fingerprint() == bs.Model().prepare(runs[::-1]).rows_fingerprint()
+        True
+        >>> data.rows_fingerprint() == bs.Model(effects={"E": "family"}).prepare(
+        ...     family_runs
+        ... ).rows_fingerprint()
+        False
+        """
+        table = pd.DataFrame({**{k: self.x[k] for k in sorted(self.x)}, "loss": self.loss})
+        if self.run is not None:
+            table["run"] = np.asarray(self.run.labels, dtype=object)[self.run.codes]
+        table = table.sort_values(list(table.columns), kind="mergesort", ignore_index=True)
+        h = hashlib.sha1()
+        for name, values in table.items():
+            h.update(str(name).encode())
+            if name == "run":
+                h.update("\x1f".join(map(str, values)).encode())
+            else:
+                h.update(np.ascontiguousarray(values.to_numpy(float)).tobytes())
+        return h.hexdigest()
+
     def subset(self, rows: np.ndarray) -> ScalingData:
         """Return the table restricted to ``rows`` (a boolean mask), as :func:`prepare` gives it.
 
@@ -598,16 +633,6 @@ def prepare(
             run_group = g
     elif isinstance(run, str):
         _require_group(df, run, "run")
-    twin = next((t for t in terms if run_group is not None and t.columns == (run_col,)), None)
-    if twin is not None:
-        problem = (
-            f"An effect groups by {run_col!r}, the column of the per-run effect (each run's "
-            "checkpoints share one offset): the two cannot be told apart. Drop the effect by "
-            f"{run_col!r}, or turn the per-run effect off"
-        )
-        raise DataError(
-            f"{problem} (run=False).", column=run_col, command_line=f"{problem} (--run none)."
-        )
     if run_group is None and run is None and cols["step"] in df.columns:
         problem = (
             f"The table has a {cols['step']!r} column (checkpoints) but no {cols['run']!r} "

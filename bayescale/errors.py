@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +14,17 @@ class Worded:
     worded for the command line (an option, an edit of the file), where the message's fix is
     Python code. The command line prints it instead of the message; ``None`` where the message
     reads the same in both.
+
+    Parameters
+    ----------
+    *args
+        The message (as for ``ValueError`` or ``UserWarning``).
+    command_line : str, optional
+        The message worded for the command line.
+
+    Attributes
+    ----------
+    command_line : str or None
 
     Examples
     --------
@@ -26,6 +38,38 @@ class Worded:
     def __init__(self, *args: Any, command_line: str | None = None) -> None:
         super().__init__(*args)
         self.command_line = command_line
+
+
+def with_prefix[E: BaseException](error: E, prefix: str) -> E:
+    """Return a copy of ``error`` whose message, and command-line wording, start with ``prefix``.
+
+    For a caller that names where an error arose (which table, which split) without losing
+    what it carries (a :class:`DataError`'s column and rows, the command line's wording).
+
+    Parameters
+    ----------
+    error : BaseException
+        The error.
+    prefix : str
+        What to put before its message.
+
+    Returns
+    -------
+    BaseException
+        A copy of ``error``, of its type, with its attributes.
+
+    Examples
+    --------
+    >>> from bayescale.errors import with_prefix
+    >>> e = with_prefix(bs.DataError("No loss.", column="loss", command_line="No --loss."), "t1: ")
+    >>> str(e), e.command_line, e.column
+    ('t1: No loss.', 't1: No --loss.', 'loss')
+    """
+    out = copy.copy(error)
+    out.args = (f"{prefix}{error}",)
+    if getattr(error, "command_line", None):
+        out.command_line = f"{prefix}{error.command_line}"  # type: ignore[attr-defined]
+    return out
 
 
 class DataError(Worded, ValueError):
@@ -84,6 +128,12 @@ class DataError(Worded, ValueError):
 class SpecificationError(Worded, ValueError):
     """A model specification (law, effects, priors, likelihood) is inconsistent.
 
+    Attributes
+    ----------
+    command_line : str or None
+        The message worded for the ``bayescale`` command, where it differs (see
+        :class:`Worded`).
+
     Examples
     --------
     An effect on a parameter the law does not have:
@@ -99,6 +149,12 @@ class SpecificationError(Worded, ValueError):
 
 class PosteriorFileError(Worded, ValueError):
     """A file cannot be read as a saved fit; the message names the file and what is wrong.
+
+    Attributes
+    ----------
+    command_line : str or None
+        The message worded for the ``bayescale`` command, where it differs (see
+        :class:`Worded`).
 
     Examples
     --------
@@ -119,6 +175,12 @@ class PosteriorFileError(Worded, ValueError):
 
 class ConvergenceWarning(Worded, UserWarning):
     """A fit failed a diagnostic (R-hat, ESS, divergences, E-BFMI; importance weights).
+
+    Attributes
+    ----------
+    command_line : str or None
+        The message worded for the ``bayescale`` command, where it differs (see
+        :class:`Worded`).
 
     Examples
     --------
@@ -147,6 +209,12 @@ class SamplerEfficiencyWarning(Worded, UserWarning):
     :class:`ConvergenceWarning`, so ``simplefilter("error", bs.ConvergenceWarning)`` lets
     such a fit through.
 
+    Attributes
+    ----------
+    command_line : str or None
+        The message worded for the ``bayescale`` command, where it differs (see
+        :class:`Worded`).
+
     Examples
     --------
     A tree depth of 5 cuts most transitions short; the draws still mix well enough:
@@ -170,6 +238,12 @@ class HeavyTailWarning(Worded, UserWarning):
     valid; the message says how to find the rows. A failed fit's
     :class:`ConvergenceWarning` and a :class:`SamplerEfficiencyWarning` carry the same advice.
 
+    Attributes
+    ----------
+    command_line : str or None
+        The message worded for the ``bayescale`` command, where it differs (see
+        :class:`Worded`).
+
     Examples
     --------
     >>> from bayescale.diagnostics import heavy_tail_message
@@ -188,6 +262,12 @@ class PriorBoundWarning(Worded, UserWarning):
     the fit can pass every convergence check and still be wrong. The draws are valid draws of
     that posterior; widen the prior past the bound, or drop the bound.
 
+    Attributes
+    ----------
+    command_line : str or None
+        The message worded for the ``bayescale`` command, where it differs (see
+        :class:`Worded`).
+
     Examples
     --------
     >>> from bayescale.diagnostics import prior_bound_message
@@ -201,6 +281,12 @@ class PriorBoundWarning(Worded, UserWarning):
 
 class DataWarning(Worded, UserWarning):
     """A table is valid but implausible (units, metric, duplicates, design); the fit goes on.
+
+    Attributes
+    ----------
+    command_line : str or None
+        The message worded for the ``bayescale`` command, where it differs (see
+        :class:`Worded`).
 
     Examples
     --------
@@ -222,6 +308,12 @@ class ExtrapolationWarning(Worded, UserWarning):
 
     Also where a frontier's draws put ``N*`` at the edge of the sizes searched: their law has
     no optimum near the data's allocations, and the band's edge there is the search's.
+
+    Attributes
+    ----------
+    command_line : str or None
+        The message worded for the ``bayescale`` command, where it differs (see
+        :class:`Worded`).
 
     Examples
     --------

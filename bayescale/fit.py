@@ -30,7 +30,7 @@ from bayescale.diagnostics import (
     importance_ok,
     warn_if_needed,
 )
-from bayescale.errors import ConvergenceWarning, DataError, SpecificationError
+from bayescale.errors import ConvergenceWarning, DataError, SpecificationError, with_prefix
 from bayescale.inference import (
     Draws,
     Fittable,
@@ -457,7 +457,7 @@ def _prepare_tables(model: Any, tables: Any, call: str) -> list:
             _check_mapped_columns(model, table)
             datas.append(model.prepare(table))
         except DataError as e:
-            raise DataError(f"{call}: table {i} of {len(tables)}: {e}") from None
+            raise with_prefix(e, f"{call}: table {i} of {len(tables)}: ") from None
     return datas
 
 

@@ -36,7 +36,7 @@ from bayescale.data import DEFAULT_COLUMNS, ScalingData, prepare
 from bayescale.defaults import DIGITS
 from bayescale.discrepancy import Grid, grid_for, sample_path
 from bayescale.discrepancy import axis as disc_axis
-from bayescale.errors import PosteriorFileError, SpecificationError
+from bayescale.errors import DataError, PosteriorFileError, SpecificationError
 from bayescale.extrapolation import DEFAULT_SCALE as DEFAULT_EXTRAPOLATION_SCALE
 from bayescale.extrapolation import SCALE_SITES, ExtrapolationError
 from bayescale.fit import fit as _fit
@@ -449,6 +449,15 @@ class Model:
                     f"{name}={value!r}: give a mapping (a dict), e.g. {name}={example}."
                 )
         read = _read_columns(law, columns)
+        mapped = (columns or {}).get("run") if run is None else None  # columns={"run": ...}
+        if isinstance(mapped, str) and mapped in read:
+            raise SpecificationError(
+                f"columns={{'run': {mapped!r}}} names {read[mapped]}, which the law reads, not "
+                "a run label: name the column that says which run each checkpoint belongs to.",
+                command_line=f"--columns run={mapped} names {read[mapped]}, which the law reads, "
+                "not a run label: name the column that says which run each checkpoint belongs "
+                "to.",
+            )
         if isinstance(run, str) and run in read:  # every row its own run, or one run per value
             fix = "name the column that says which run each checkpoint belongs to, or"
             raise SpecificationError(
@@ -890,6 +899,26 @@ class Model:
             )
         return "\n".join(lines)
 
+    def _refuse_floor_by_run(self, data: ScalingData) -> None:
+        """Refuse an effect on the floor ``E`` by the run column beside the per-run effect.
+
+        Both shift each run's whole curve: the per-run offset and a per-run floor cannot be
+        told apart. An effect on a parameter that shapes the curve within a run (``beta`` by
+        run: each curve its own slope in tokens) is a model of its own, and allowed.
+        """
+        if data.run is None or "E" not in {p.natural for p in self.law.parameters}:
+            return
+        column = data.run.term.columns[0]
+        if any(t.columns == (column,) for t in self.effects.get(self.law.parameter("E").name, ())):
+            problem = (
+                f"An effect on E groups by {column!r}, the column of the per-run effect: each "
+                "shifts a run's whole curve, so the two cannot be told apart. Drop E's effect "
+                f"by {column!r}, or turn the per-run effect off"
+            )
+            raise DataError(
+                f"{problem} (run=False).", column=column, command_line=f"{problem} (--run none)."
+            )
+
     def run_notice(self, data: ScalingData, command_line: bool = False) -> str | None:
         """Say whether a per-run effect is on for this table, and why (``None`` when off).
 
@@ -1022,6 +1051,7 @@ class Model:
             cost=self.cost,
             n_law_parameters=len(self.law.parameters),
         )
+        self._refuse_floor_by_run(data)
         for name, grouping in data.groups.items():
             check_single_row_levels(
                 name, grouping.codes, grouping.labels, self.likelihood == "student_t"

@@ -232,23 +232,6 @@ def _check_candidate_columns(methods: Mapping[str, Model], df: pd.DataFrame) -> 
             )
 
 
-def _check_ks(
-    ks: Sequence[int], df: pd.DataFrame, model: Model, labels: np.ndarray, held_out: np.ndarray
-) -> None:
-    """Refuse ``ks`` that leave no held-out group a larger size to predict."""
-    _, sizes = _sizes(df, model)
-    held = np.isin(labels, held_out)
-    most = int(pd.Series(sizes[held]).groupby(labels[held]).nunique().max())
-    if min(ks) >= most:
-        raise DataError(
-            f"ks={list(ks)!r}: the groups held out have at most {most} model sizes, so keeping "
-            f"{min(ks)} or more leaves none a larger size to predict: give k below {most}.",
-            command_line=f"--k {' '.join(map(str, ks))}: the groups held out have at most {most} "
-            f"model sizes, so keeping {min(ks)} or more leaves none a larger size to predict: "
-            f"give --k below {most}.",
-        )
-
-
 def new_group_backtest(
     model: Model,
     df: pd.DataFrame,
@@ -307,6 +290,12 @@ def new_group_backtest(
         that are not finite). ``attrs``
         holds the per-point predictions (``"points"``) and the candidates (``"candidates"``).
 
+    Raises
+    ------
+    DataError
+        When the group or size column is missing, a level of ``groups`` is not in it, or a
+        candidate's effects group by a column the table lacks.
+
     Examples
     --------
     The whole check on the four simulated families, ``k = 1, 2, 3`` and the four default
@@ -353,7 +342,6 @@ def new_group_backtest(
                 f"levels: {held_out.tolist()}."
             )
         held_out = np.array(wanted)
-    _check_ks(ks, df, model, labels, held_out)
     rows, points = [], []
     for level in held_out:
         for k in ks:
@@ -429,7 +417,11 @@ def summarise_backtest(table: pd.DataFrame) -> pd.DataFrame:
     require(("status",))
     ok = table[table["status"] == "ok"]
     if ok.empty:
-        raise DataError("No case of the new-group backtest was fitted; read its 'status' column.")
+        raise DataError(
+            "No case of the new-group backtest was fitted; read its 'status' column.",
+            command_line="No case of the new-group backtest was fitted: the lines above say why "
+            "(a --k of at least a group's number of sizes leaves it nothing to predict).",
+        )
     require(("k", "method", "fit_ok"))
     metrics = coverage_columns(ok)
     metrics += ["interval_score_90", "are_median"]

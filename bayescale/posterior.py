@@ -15,6 +15,7 @@ import dataclasses
 import io
 import json
 import re
+import shlex
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -157,7 +158,11 @@ def _importance_ess(table: pd.DataFrame, tree: xr.DataTree) -> pd.DataFrame:
         ratio = np.sqrt(table["ess_bulk"].to_numpy(float) / out["ess_bulk"].to_numpy(float))
     for col in ("mcse_mean", "mcse_sd"):
         if col in out:
-            out[col] = np.where(out["ess_bulk"] > 0, out[col] * ratio, np.inf)
+            out[col] = np.where(
+                out["ess_bulk"] > 0,
+                out[col] * ratio,
+                np.where(out["ess_bulk"] == 0, np.inf, out[col]),
+            )
     return out
 
 
@@ -913,7 +918,11 @@ class ScalingPosterior:
                     "column with .astype(int) or .str.strip()), or it would be predicted as a "
                     "new group.",
                     command_line=f"{problem} write it as the fit has it, {twin!r} (--group "
-                    f"{term}={twin}, or {twin} in a points file's column).",
+                    + " ".join(
+                        shlex.quote(f"{c}={v}")
+                        for c, v in zip(term.split(SEP), twin.split(SEP), strict=False)
+                    )
+                    + ", or the same in a points file's columns).",
                 )
             if not new_groups:
                 shown = fitted if len(fitted) <= 20 else [*fitted[:20], "..."]

@@ -46,7 +46,7 @@ from scipy.special import logsumexp
 from bayescale import arguments
 from bayescale.data import ScalingData
 from bayescale.diagnostics import KHAT_MAX
-from bayescale.errors import DataError, SpecificationError
+from bayescale.errors import DataError, SpecificationError, with_prefix
 from bayescale.extrapolation import (
     PERTURBED,
     ExtrapolationError,
@@ -896,7 +896,7 @@ def pooled_prior(model: Any, tables: Mapping[str, pd.DataFrame], seed: int = 0) 
         try:
             data = model.prepare(df)
         except (DataError, SpecificationError) as e:  # name the table, keep the error's type
-            raise type(e)(f"table {name!r}: {e}") from None
+            raise with_prefix(e, f"table {name!r}: ") from None
         kind = error_kind(model, data)
         rec = ladder_record(exact, data, seed=seed, inputs=kind == "inputs")
         if rec.cuts:

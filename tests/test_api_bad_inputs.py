@@ -944,3 +944,39 @@ def test_a_parabola_needs_three_points_a_profile(family_post, family_runs):
     ):
         with pytest.raises(ValueError, match=r"min_points=.*give a whole number >= 3"):
             call()
+
+
+def test_errors_keep_their_fields_when_copied_pickled_or_prefixed():
+    import copy
+    import pickle
+
+    from bayescale.errors import with_prefix
+
+    e = bs.DataError("No loss.", column="loss", rows=[3], command_line="No --loss.")
+    for twin in (copy.copy(e), copy.deepcopy(e), pickle.loads(pickle.dumps(e))):
+        assert (str(twin), twin.column, twin.rows, twin.command_line) == (
+            "No loss.",
+            "loss",
+            [3],
+            "No --loss.",
+        )
+    named = with_prefix(e, "table 'a': ")
+    assert (str(named), named.command_line, named.rows) == (
+        "table 'a': No loss.",
+        "table 'a': No --loss.",
+        [3],
+    )
+    w = pickle.loads(pickle.dumps(bs.ConvergenceWarning("x", command_line="--x")))
+    assert (str(w), w.command_line) == ("x", "--x")
+
+
+def test_pool_prior_keeps_the_command_line_wording_of_a_tables_error(tmp_path, capsys):
+    from bayescale.cli import main
+
+    df = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=4, families=2)
+    df.loc[df.index[0], "loss"] = np.nan
+    df.to_csv(tmp_path / "ladders.csv", index=False)
+    argv = ["pool-prior", str(tmp_path / "ladders.csv"), "--by", "family"]
+    assert main([*argv, "--out", str(tmp_path / "p.json")]) == 2
+    err = capsys.readouterr().err
+    assert "table 'f0': " in err and "fill in or delete those rows" in err and "df." not in err

@@ -262,7 +262,7 @@ CLI_CASES = [
         ["pooling", "@/family.csv", "--group", "family", "--effects", "E=data", "--k", "1"],
         "--effects groups by ['data'], which the table lacks",
     ),
-    (["pooling", "@/family.csv", "--group", "family", "--k", "99"], "give --k below 15"),
+    (["pooling", "@/family.csv", "--group", "family", "--k", "99"], "the lines above say why (a --k of at least a group's number of sizes"),
     (["fit", "@/good.csv", "--run", "loss"], "--run loss is the loss, which the law reads"),
     (["fit", "@/good.csv", "--run", "tokens"], "--run tokens is the input D (tokens)"),
     (["fit", "@/ladder.csv", "--choose-law", "chinchilla"], "e.g. --choose-law chinchilla kaplan"),
@@ -580,6 +580,9 @@ def test_report_refuses_a_backtest_of_another_law_or_table(files, capsys):
     table.to_csv(files / "bt_same.csv", index=False)
     post = bs.load_posterior(files / "fit.nc")
     check_backtest_table(read_runs(files / "bt_same.csv"), post=post)  # no error, no warning
+    shuffled = ladder.sample(frac=1.0, random_state=0)  # the same rows in another order
+    split = split_by_compute(shuffled, bs.Model(), cut=1.1e19)
+    check_backtest_table(bs.backtest(bs.Model(), shuffled, split, **fast), post=post)
     table.assign(law="kaplan").to_csv(files / "bt_law.csv", index=False)
     fewer = ladder.iloc[1:]
     other = bs.backtest(bs.Model(), fewer, split_by_compute(fewer, bs.Model(), cut=1.1e19), **fast)
@@ -992,6 +995,7 @@ def test_an_effect_by_the_run_column_beside_the_run_effect_is_refused():
         bs.Model(effects={"E": "run"}).prepare(df)
     assert "(run=False)" in str(e.value) and "(--run none)" in e.value.command_line
     bs.Model(effects={"E": "run"}, run=False).prepare(df)  # the effect alone is a choice
+    bs.Model(effects={"beta": "run"}).prepare(df)  # each curve its own slope (docs/models.md)
     with pytest.raises(bs.SpecificationError, match="run='params' is the input N"):
         bs.Model(run="params")
 
