@@ -262,7 +262,10 @@ CLI_CASES = [
         ["pooling", "@/family.csv", "--group", "family", "--effects", "E=data", "--k", "1"],
         "--effects groups by ['data'], which the table lacks",
     ),
-    (["pooling", "@/family.csv", "--group", "family", "--k", "99"], "the lines above say why (a --k of at least a group's number of sizes"),
+    (
+        ["pooling", "@/family.csv", "--group", "family", "--k", "99"],
+        "the lines above say why (a --k of at least a group's number of sizes",
+    ),
     (["fit", "@/good.csv", "--run", "loss"], "--run loss is the loss, which the law reads"),
     (["fit", "@/good.csv", "--run", "tokens"], "--run tokens is the input D (tokens)"),
     (["fit", "@/ladder.csv", "--choose-law", "chinchilla"], "e.g. --choose-law chinchilla kaplan"),
