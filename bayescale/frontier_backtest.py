@@ -116,7 +116,7 @@ def frontier_backtest(
     decimals : int
         Rounding of log10 compute that defines a profile.
     min_points : int
-        Runs a profile needs for its parabola.
+        Runs a profile needs for its parabola; at least 3, else a ``ValueError``.
     rng_seed : int
         Seed of the frontier's and the predictive's draws.
     **fit_kwargs

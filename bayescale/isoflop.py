@@ -45,7 +45,8 @@ def isoflop_minima(
     decimals : int
         Rounding of log10 compute that defines a profile.
     min_points : int
-        Profiles with fewer runs are reported with ``ok=False`` and no minimum.
+        Profiles with fewer runs are reported with ``ok=False`` and no minimum; at least 3
+        (:data:`MIN_PARABOLA_POINTS`), else a ``ValueError``.
     cost : TrainingCost
         The training cost ``C = k N D`` (a fit's ``post.cost``).
 
