@@ -842,6 +842,14 @@ def fit_noting_warnings(
     >>> convergence, data
     ([], [])
     """
+    post, noted = _fit_recording(model, df, **fit_kwargs)
+    return post, _messages(noted, ConvergenceWarning), _messages(noted, DataWarning)
+
+
+def _fit_recording(
+    model: Model, df: pd.DataFrame, **fit_kwargs: Any
+) -> tuple[ScalingPosterior, list[Warning]]:
+    """Fit, keeping its convergence and data warnings (see :func:`fit_noting_warnings`)."""
     noted = (ConvergenceWarning, DataWarning)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -849,11 +857,19 @@ def fit_noting_warnings(
     for w in caught:  # the others are not the backtest's to keep
         if not issubclass(w.category, noted):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    messages = [
-        list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, c)))
-        for c in noted
+    return post, [w.message for w in caught if issubclass(w.category, noted)]
+
+
+def _messages(
+    noted: list[Warning], category: type[Warning], command_line: bool = False
+) -> list[str]:
+    """Return the distinct messages of ``category`` in ``noted`` (command-line words if asked)."""
+    text = [
+        (getattr(w, "command_line", None) if command_line else None) or str(w)
+        for w in noted
+        if isinstance(w, category)
     ]
-    return post, messages[0], messages[1]
+    return list(dict.fromkeys(text))
 
 
 def backtest(
@@ -896,7 +912,9 @@ def backtest(
         first 12 hex digits of the fingerprint of the rows the law reads (``"sha1:..."``; see
         :meth:`~bayescale.data.ScalingData.rows_fingerprint`), by
         which a report knows a backtest of its fit's law and table from another's.
-        ``attrs["points"]`` holds the per-point predictions and PIT values.
+        ``attrs["points"]`` holds the per-point predictions and PIT values, and
+        ``attrs["data_warnings_command_line"]`` each row's data warnings as the command line
+        words them.
 
     Examples
     --------
@@ -928,7 +946,7 @@ def backtest(
         splits = splits(df, model)
     splits = _checked_splits(splits, len(df))
     loss_col = _cols(model)["loss"]
-    rows, points = [], []
+    rows, points, worded = [], [], []  # worded: each row's data warnings, for the command line
     for split in splits:
         train, test = df[split.train], df[split.test]
         if len(test) == 0 or len(train) == 0:
@@ -938,7 +956,7 @@ def backtest(
                 "sides."
             )
         try:
-            post, failed, data = fit_noting_warnings(model, train, **fit_kwargs)
+            post, noted = _fit_recording(model, train, **fit_kwargs)
         except DataError as e:  # say which side of which split cannot be fitted
             head = (
                 f"Split {split.name!r} leaves {len(train)} of the {len(df)} rows to fit, and "
@@ -953,7 +971,8 @@ def backtest(
                 "--n-largest for --split size).",
             ) from None
         draws = predict_rows(post, test, model)
-        fit_ok = not failed
+        fit_ok = not _messages(noted, ConvergenceWarning)
+        worded.append(" | ".join(_messages(noted, DataWarning, command_line=True)))
         try:
             summary, pts = score_predictions(draws, test[loss_col].to_numpy(float), levels)
             status = "ok"
@@ -967,7 +986,7 @@ def backtest(
                 "n_test": len(test),
                 **summary,
                 "fit_ok": fit_ok,
-                "data_warnings": " | ".join(data),
+                "data_warnings": " | ".join(_messages(noted, DataWarning)),
                 "status": status,
                 "law": model.law.name,
                 "table": table_id,
@@ -979,6 +998,7 @@ def backtest(
             points.append(pts)
     table = pd.DataFrame(rows)
     table.attrs["points"] = pd.concat(points) if points else pd.DataFrame()
+    table.attrs["data_warnings_command_line"] = worded
     return table
 
 

@@ -1076,7 +1076,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                     f"{row[f'calibrated_{level:g}_hi']:.2f} nine times in ten (tail probability "
                     f"{row[f'coverage_{level:g}_p']:.2f})"
                 )
-    for split, note in zip(table["split"], table["data_warnings"], strict=True):
+    notes = table.attrs.get("data_warnings_command_line", table["data_warnings"])
+    for split, note in zip(table["split"], notes, strict=True):
         if note:
             print(f"data warning ({split}): {note}")
     if args.out:

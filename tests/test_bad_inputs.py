@@ -651,6 +651,18 @@ def test_loo_and_the_report_refuse_draws_that_are_one_point(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_a_backtests_data_warnings_are_worded_for_the_command_line():
+    from bayescale.calibration import split_by_compute
+
+    runs = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=5, seed=3)
+    doubled = pd.concat([runs, runs.head(3)], ignore_index=True)  # a table joined twice
+    split = split_by_compute(doubled, bs.Model(), cut=1.1e19)
+    table = bs.backtest(bs.Model(), doubled, split, method="psis", seed=0)
+    assert "df.drop_duplicates()" in table["data_warnings"][0]
+    worded = table.attrs["data_warnings_command_line"][0]
+    assert "Remove them from the file" in worded and "df." not in worded
+
+
 def test_debug_variable_turns_tracebacks_on(files, monkeypatch):
     monkeypatch.setenv("BAYESCALE_DEBUG", "1")
     with pytest.raises(bs.PosteriorFileError):
