@@ -1076,7 +1076,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                     f"{row[f'calibrated_{level:g}_hi']:.2f} nine times in ten (tail probability "
                     f"{row[f'coverage_{level:g}_p']:.2f})"
                 )
-    notes = table.attrs.get("data_warnings_command_line", table["data_warnings"])
+    notes = table.attrs["data_warnings_command_line"]  # the data warnings in the command's words
     for split, note in zip(table["split"], notes, strict=True):
         if note:
             print(f"data warning ({split}): {note}")
@@ -1256,12 +1256,14 @@ def cmd_pooling(args: argparse.Namespace) -> int:
         model, df, args.group, args.k, candidates, dataset=name, groups=args.hold_out, **fit
     )
     pd.set_option("display.width", 160)
-    for _, row in table.iterrows():
+    statuses = table.attrs["status_command_line"]  # the library's rows, in the command's words
+    notes = table.attrs["data_warnings_command_line"]
+    for (_, row), status, note in zip(table.iterrows(), statuses, notes, strict=True):
         case = f"{args.group}={row['level']}, k={row['k']}, {row['method']}"
         if row["status"] != "ok":
-            print(f"{case}: {row['status']}")
-        elif row["data_warnings"]:
-            print(f"{case}: data warning: {row['data_warnings']}")
+            print(f"{case}: {status}")
+        elif note:
+            print(f"{case}: data warning: {note}")
     summary = pooling.summarise_backtest(table)
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if args.choose:

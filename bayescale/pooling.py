@@ -288,7 +288,9 @@ def new_group_backtest(
         of the training rows warned about) and ``status`` (``"ok"``, or why the
         case was not scored: too few sizes, too few runs for the law alone, predictive draws
         that are not finite). ``attrs``
-        holds the per-point predictions (``"points"``) and the candidates (``"candidates"``).
+        holds the per-point predictions (``"points"``), the candidates (``"candidates"``), and
+        each row's status and data warnings as the command line words them
+        (``"status_command_line"``, ``"data_warnings_command_line"``).
 
     Raises
     ------
@@ -343,6 +345,7 @@ def new_group_backtest(
             )
         held_out = np.array(wanted)
     rows, points = [], []
+    worded: list[tuple[str, str]] = []  # each row's status and data warnings, command-line words
     for level in held_out:
         for k in ks:
             key = {"dataset": dataset, "group": group, "level": level, "k": int(k)}
@@ -350,6 +353,7 @@ def new_group_backtest(
                 alone, pooled = new_group_splits(df, model, group, level, int(k))
             except DataError as e:
                 rows += [{**key, "method": m, "status": f"skipped: {e}"} for m in methods]
+                worded += [(f"skipped: {e.command_line or e}", "")] * len(methods)
                 continue
             for method, m in methods.items():
                 split = alone if method == ALONE else pooled
@@ -357,14 +361,18 @@ def new_group_backtest(
                     table = backtest(m, df, [split], levels=levels, dataset=dataset, **fit_kwargs)
                 except DataError as e:
                     rows.append({**key, "method": method, "status": f"not scored: {e}"})
+                    worded.append((f"not scored: {e.command_line or e}", ""))
                     continue
                 row = table.iloc[0].drop(["dataset", "split"]).to_dict()
                 rows.append({**key, "method": method, **row})
+                worded.append((row["status"], table.attrs["data_warnings_command_line"][0]))
                 if not table.attrs["points"].empty:
                     pts = table.attrs["points"].assign(level=level, k=int(k), method=method)
                     points.append(pts)
     out = pd.DataFrame(rows)
     out.attrs["points"] = pd.concat(points) if points else pd.DataFrame()
+    out.attrs["status_command_line"] = [status for status, _ in worded]
+    out.attrs["data_warnings_command_line"] = [note for _, note in worded]
     # plain dicts: pandas deep-copies attrs on every selection, and a Model's effects are a
     # read-only mappingproxy, which cannot be copied
     out.attrs["candidates"] = {name: dict(effects) for name, effects in candidates.items()}

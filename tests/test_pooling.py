@@ -74,6 +74,9 @@ def test_a_case_without_larger_runs_is_a_row_that_says_so():
     table = pooling.new_group_backtest(model, grid(), "family", ks=(6,), candidates={})
     assert len(table) == 3 * 2  # three groups x (alone, complete pooling)
     assert table["status"].str.startswith("skipped: family=").all()
+    # the same rows as the command line words them (it prints these)
+    assert table.attrs["status_command_line"] == table["status"].tolist()
+    assert table.attrs["data_warnings_command_line"] == [""] * len(table)
     with pytest.raises(DataError, match="No case"):
         pooling.summarise_backtest(table)
     with pytest.raises(ValueError, match="ks="):
