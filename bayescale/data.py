@@ -375,33 +375,31 @@ def check_mapped_columns(
     }
     if absent:
         role, column = next(iter(absent.items()))
-        rest = (
-            f"is not in the table. Columns present: {list(map(str, df.columns))}. Check its "
-            "spelling, or leave the role out."
-        )
-        raise DataError(
-            f"Column {column!r}, given for the role {role!r} (columns={{{role!r}: {column!r}}}), "
-            + rest,
-            column=column,
-            command_line=f"Column {column!r}, given for the role {role!r} (--columns "
-            f"{shlex.quote(f'{role}={column}')}), {rest}",
-        )
+        raise _mapped_column_missing(df, column, role, " or leave the role out.")
+
+
+def _mapped_column_missing(df: pd.DataFrame, col: str, role: str, tail: str) -> DataError:
+    """Return the error for a column that a ``columns=`` mapping names and the table lacks."""
+    present = list(map(str, df.columns))
+    near = [c for c in present if c.strip().casefold() == col.strip().casefold()]
+    maybe = f" Did you mean {near[0]!r}? Names are matched exactly." if near else ""
+    rest = f"is not in the table. Columns present: {present}.{maybe} Check its spelling,{tail}"
+    return DataError(
+        f"Column {col!r}, given for the role {role!r} (columns={{{role!r}: {col!r}}}), " + rest,
+        column=col,
+        command_line=f"Column {col!r}, given for the role {role!r} (--columns "
+        f"{shlex.quote(f'{role}={col}')}), {rest}",
+    )
 
 
 def _require(df: pd.DataFrame, col: str, role: str, hint: str = "") -> None:
     if col in df.columns:
         return
+    if col != DEFAULT_COLUMNS.get(role, col):  # the user's mapping names it: say so
+        raise _mapped_column_missing(df, col, role, f" or map the role to another column.{hint}")
     present = list(map(str, df.columns))
     near = [c for c in present if c.strip().casefold() == col.strip().casefold()]
     maybe = f" Did you mean {near[0]!r}? Names are matched exactly." if near else ""
-    if col != DEFAULT_COLUMNS.get(role, col):  # the user's mapping names it: say so
-        rest = f"is not in the table. Columns present: {present}.{maybe} Check its spelling.{hint}"
-        raise DataError(
-            f"Column {col!r}, given for the role {role!r} (columns={{{role!r}: {col!r}}}), " + rest,
-            column=col,
-            command_line=f"Column {col!r}, given for the role {role!r} (--columns "
-            f"{shlex.quote(f'{role}={col}')}), {rest}",
-        )
     problem = f"Missing column {col!r} for {role}. Columns present: {present}.{maybe} Rename "
     problem += "yours or map it with"
     raise DataError(
