@@ -138,6 +138,33 @@ def non_negative(value: Any, name: str) -> float:
     return v
 
 
+def flag(value: Any, name: str) -> bool:
+    """Return an on/off option as a ``bool``, refusing anything but ``True`` and ``False``.
+
+    ``"no"``, ``"false"`` and ``0.5`` are true to Python; an option that took them would do
+    the opposite of what was meant.
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not a bool (``numpy.bool_`` is one).
+
+    Examples
+    --------
+    >>> flag(False, "new_groups")
+    False
+    >>> flag("no", "new_groups")
+    Traceback (most recent call last):
+    ...
+    ValueError: new_groups='no': give True or False.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name}={value!r}: give True or False.")
+    return bool(value)
+
+
 def count(value: Any, name: str, minimum: int = 1) -> int:
     """Return ``value`` as an ``int`` >= ``minimum`` (a number of draws, points, grid values).
 

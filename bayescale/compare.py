@@ -158,20 +158,48 @@ def averaged_predict(
     >>> round(sum(pred.attrs["weights"].values()), 6), round(float(pred.median()), 1)
     (1.0, 2.7)
     """
+    if not isinstance(posteriors, Mapping):
+        raise TypeError(
+            f"posteriors must be a dict of fits by name (as compare takes), got a "
+            f"{type(posteriors).__name__}."
+        )
+    for name, post in posteriors.items():
+        if not isinstance(post, ScalingPosterior):
+            raise TypeError(
+                f"posteriors[{name!r}] is a {type(post).__name__}, not a fit of one law (the "
+                "posterior bs.fit returns)."
+            )
     if isinstance(weights, pd.DataFrame):
+        if "weight" not in weights.columns:
+            raise ValueError(
+                f"weights is a table without a 'weight' column ({list(weights.columns)}): pass "
+                "the table compare returns, or a dict of weights by fit."
+            )
         weights = weights["weight"]
-    w = {k: float(v) for k, v in dict(weights).items() if float(v) > 0}
+    if not isinstance(weights, Mapping | pd.Series):
+        raise TypeError(
+            f"weights must be a dict of weights by fit name, a Series or the table compare "
+            f"returns, got a {type(weights).__name__}."
+        )
+    w = {str(k): arguments.non_negative(v, f"weights[{k!r}]") for k, v in dict(weights).items()}
     missing = set(w) - set(posteriors)
     if missing:
         raise ValueError(f"weights name fits {sorted(missing)} that are not in posteriors.")
+    w = {k: v for k, v in w.items() if v > 0}
     total = sum(w.values())
     if total <= 0:
         raise ValueError("weights must have a positive sum.")
     n_draws = arguments.count(n_draws, "n_draws")
     rng = np.random.default_rng(arguments.seed(rng_seed, "rng_seed"))
     parts = []
-    for i, (name, wk) in enumerate(sorted(w.items())):
-        k = round(wk / total * n_draws)
+    # each fit's share of the draws, rounded so that they add up to n_draws (largest remainder)
+    exact = {k: v / total * n_draws for k, v in sorted(w.items())}
+    counts = {k: int(np.floor(x)) for k, x in exact.items()}
+    by_remainder = sorted(exact, key=lambda k: counts[k] - exact[k])
+    for name in by_remainder[: n_draws - sum(counts.values())]:
+        counts[name] += 1
+    for i, name in enumerate(sorted(w)):
+        k = counts[name]
         if k == 0:
             continue
         seed_k = arguments.derived_seed(rng_seed, i)

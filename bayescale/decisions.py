@@ -26,6 +26,7 @@ from bayescale.isoflop import MIN_PARABOLA_POINTS, PARABOLA_BIAS, parabola_minim
 from bayescale.laws.base import INPUTS
 from bayescale.posterior import ScalingPosterior
 from bayescale.prediction import KINDS, keys
+from bayescale.sanity import FLOPS_TOLERANCE
 from bayescale.sites import terms_of
 
 
@@ -323,6 +324,8 @@ def compute_for_target(
         return float(p[i]), float(n[i]), float(d[i]), at_edge
 
     grid = np.arange(np.log(c_min), np.log(c_max) + 1e-9, 0.5 * np.log(10.0))
+    if np.log(c_max) - grid[-1] > 1e-9:  # c_max itself, where the half decades step past it
+        grid = np.append(grid, np.log(c_max))
     scanned = [best(g) for g in grid]
     probs = [b[0] for b in scanned]
     above = [i for i, p in enumerate(probs) if p >= prob]
@@ -434,6 +437,11 @@ def value_of_runs(
     True
     """
     arguments.fitted(post, "value_of_runs")
+    if not {"N", "D"} <= set(post.law.inputs):  # L*(C) is the frontier's: an allocation of C
+        raise ValueError(
+            f"value_of_runs needs a law of N and D (its target is the frontier's L*(C)); the "
+            f"{post.law.name} law reads {', '.join(post.law.inputs)}."
+        )
     if not isinstance(candidates, pd.DataFrame):
         raise ValueError(
             f"candidates must be a pandas DataFrame with columns N and D, got "
@@ -465,7 +473,20 @@ def value_of_runs(
             )
         what = {"N": "model size N (parameters)", "D": "token count D"}[col]
         found[col] = arguments.budgets(candidates[name], f"candidates[{name!r}]", what)
+    unread = [c for c in ("C", mapped["flops"]) if c in candidates]
+    if unread:  # a candidate's compute is its N and D's: a column saying otherwise is a mistake
+        implied = post.cost.flops(found["N"], found["D"])
+        given = arguments.budgets(candidates[unread[0]], f"candidates[{unread[0]!r}]")
+        off = np.abs(np.log(given / implied)) > np.log1p(FLOPS_TOLERANCE)
+        if np.any(off):
+            i = int(np.argmax(off))
+            raise ValueError(
+                f"candidates[{unread[0]!r}] = {given[i]:.4g} disagrees with the candidate's N "
+                f"and D, whose {post.cost.describe()} is {implied[i]:.4g}: value_of_runs reads "
+                "N and D; drop the column or correct it."
+            )
     target_compute = arguments.positive(target_compute, "target_compute")
+    post.warn_far_outside({"C": np.array([target_compute])}, "The target budget reaches")
     n_sims = arguments.count(n_sims, "n_sims")
     max_draws = arguments.count(max_draws, "max_draws")
     # The frontier's keys: L* here is frontier(post, target_compute, new_groups=True,
@@ -591,6 +612,21 @@ def decision_table(
     return table
 
 
+def _band(profile: Any, band: Any) -> tuple[float, float]:
+    """Return a band of ``N`` as ``(lo, hi)``, two finite sizes with ``0 < lo < hi``."""
+    try:
+        lo, hi = band
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"bands[{profile!r}]={band!r}: give a band of N as (lo, hi), e.g. (1e9, 5e9)."
+        ) from None
+    lo = arguments.positive(lo, f"bands[{profile!r}] lo")
+    hi = arguments.positive(hi, f"bands[{profile!r}] hi")
+    if lo >= hi:
+        raise ValueError(f"bands[{profile!r}]=({lo:g}, {hi:g}): give lo < hi.")
+    return lo, hi
+
+
 def predicted_isoflop_minima(
     post: ScalingPosterior,
     runs: pd.DataFrame,
@@ -675,6 +711,14 @@ def predicted_isoflop_minima(
     arguments.fitted(post, "predicted_isoflop_minima")
     prob = arguments.probability(prob)
     min_points = arguments.count(min_points, "min_points", minimum=MIN_PARABOLA_POINTS)
+    if not isinstance(runs, pd.DataFrame):
+        raise TypeError(
+            f"runs must be a table (pandas DataFrame) of the profiles' runs, with {params!r} "
+            f"and {tokens!r} columns; got a {type(runs).__name__}."
+        )
+    if bands is not None and not isinstance(bands, Mapping):
+        raise TypeError(f"bands must map each profile to (lo, hi); got a {type(bands).__name__}.")
+    bands = {k: _band(k, v) for k, v in (bands or {}).items()} if bands is not None else None
     key, c = profiles(runs, params, tokens, budget, decimals, post.cost)
     unknown = sorted(set(bands or ()) - set(key), key=str)
     if unknown:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayescale import arguments
 from bayescale.defaults import MAX_TREE_DEPTH
 from bayescale.errors import (
     ConvergenceWarning,
@@ -110,6 +111,7 @@ def diagnose(post: Any, warn: bool = True) -> pd.DataFrame:
     >>> table.attrs["method"], table.attrs["divergences"], table.attrs["ok"]
     ('nuts', 0, True)
     """
+    warn = arguments.flag(warn, "warn")
     tree = _fitted_groups(post)
     posterior = tree["posterior"].to_dataset()
     # A quantity equal in every draw has nothing to mix (the effect of a single run, whose

@@ -357,6 +357,8 @@ def fit_many[P](
     settings = NutsSettings.from_options(
         chains=chains, draws=draws, warmup=warmup, seed=seed, **options
     )
+    warn, refit_failed = arguments.flag(warn, "warn"), arguments.flag(refit_failed, "refit_failed")
+    refit_target_accept = arguments.probability(refit_target_accept, "refit_target_accept")
     datas = _prepare_tables(model, tables, "fit_many")
     out = _posteriors(model, datas, settings, method)
     if not (refit_failed or warn):
@@ -580,6 +582,11 @@ def diagnostics_table(posteriors: Sequence[Any]) -> pd.DataFrame:
     >>> table["method"].tolist(), table["ok"].tolist()
     (['nuts', 'nuts'], [True, True])
     """
+    if hasattr(posteriors, "draws_tree") or isinstance(posteriors, str | bytes):
+        raise TypeError(
+            "diagnostics_table takes a list of fits (e.g. what fit_many returns); for one fit, "
+            "pass [post], or read post.diagnostics()."
+        )
     keys = (
         "method",
         "rhat_max",

@@ -38,6 +38,8 @@ GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 #: The sizes a draw's optimum is searched among: ``log N`` within this many e-folds (3.5
 #: decades) of ``log sqrt(C / k)``, the allocation of equal N and D.
 SEARCH_EFOLDS = 8.0
+#: Muennighoff et al.'s (2023) decay constant of repeated tokens' worth (``r_star``).
+R_STAR = 15.4
 
 
 def golden_minimise(
@@ -141,7 +143,7 @@ def frontier_draws(
     key: jax.Array,
     inference_tokens: float = 0.0,
     unique_tokens: float | None = None,
-    r_star: float = 15.4,
+    r_star: float = R_STAR,
     method: str = "auto",
 ) -> dict[str, jnp.ndarray]:
     """Per-draw compute-optimal ``N*``, ``D*`` and ``L*`` for budgets ``compute``.
@@ -301,7 +303,7 @@ def frontier(
     flops_per_param_token: float | None = None,
     inference_tokens: float = 0.0,
     unique_tokens: float | None = None,
-    r_star: float = 15.4,
+    r_star: float = R_STAR,
     new_groups: bool = False,
     rng_seed: int = 0,
     method: str = "auto",
@@ -387,6 +389,12 @@ def frontier(
     if unique_tokens is not None:
         unique_tokens = arguments.positive(unique_tokens, "unique_tokens")
     r_star = arguments.positive(r_star, "r_star")
+    if unique_tokens is None and r_star != R_STAR:
+        raise ValueError(
+            f"r_star={r_star:g} sets how fast repeated tokens lose their worth, which needs "
+            "unique_tokens= (the unique tokens available); without it every token is new and "
+            "r_star changes nothing."
+        )
     cost = _cost(post, flops_per_param_token)
     post.warn_far_outside({"C": c}, "Budgets reach")
     key_pred, key_draw = keys(rng_seed)

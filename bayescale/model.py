@@ -448,6 +448,16 @@ class Model:
                 raise SpecificationError(
                     f"{name}={value!r}: give a mapping (a dict), e.g. {name}={example}."
                 )
+        for role, column in (columns or {}).items():
+            if role not in DEFAULT_COLUMNS:
+                raise SpecificationError(
+                    f"columns names the role {role!r}; roles are {list(DEFAULT_COLUMNS)}."
+                )
+            if not isinstance(column, str) or not column:
+                raise SpecificationError(
+                    f"columns[{role!r}]={column!r}: give the column's name as text, e.g. "
+                    f"columns={{{role!r}: 'my_{role}'}}."
+                )
         read = _read_columns(law, columns)
         mapped = (columns or {}).get("run") if run is None else None  # columns={"run": ...}
         if isinstance(mapped, str) and mapped in read:

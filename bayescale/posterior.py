@@ -723,6 +723,11 @@ class ScalingPosterior:
         >>> family_post.summary(["A_family"]).index.tolist()  # one row per family
         ['A_family[f0]', 'A_family[f1]', 'A_family[f2]', 'A_family[f3]']
         """
+        if "hdi_prob" in kwargs:  # ArviZ 0.x's name
+            raise TypeError(
+                "summary takes ci_prob= (the interval's probability, as ArviZ 1.x names it), "
+                "not hdi_prob=."
+            )
         kwargs["ci_prob"] = arguments.probability(kwargs.get("ci_prob", PROB), "ci_prob")
         kwargs.setdefault("round_to", "none")
         if isinstance(var_names, str):
@@ -854,6 +859,7 @@ class ScalingPosterior:
         >>> family_post.assignment({"family": "f9"}, 1, new_groups=True).new_levels
         {'family': 1}
         """
+        new_groups = arguments.flag(new_groups, "new_groups")
         terms = terms_of(self.model.effects)
         known = {c for t in terms for c in t.columns}
         unknown = set(groups) - known - {RUN}

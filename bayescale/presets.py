@@ -109,6 +109,11 @@ def read_preset(name: str | Path) -> dict:
     Model('chinchilla', effects={'E': ['family'], 'A': ['family'], 'B': ['family']},
           likelihood='student_t')
     """
+    if not isinstance(name, str | Path):
+        raise SpecificationError(
+            f"preset={name!r}: give a shipped preset's name (available_presets()) or the path "
+            "of a .toml file."
+        )
     path = preset_path(name)
     try:
         with open(path, "rb") as f:

@@ -980,3 +980,92 @@ def test_pool_prior_keeps_the_command_line_wording_of_a_tables_error(tmp_path, c
     assert main([*argv, "--out", str(tmp_path / "p.json")]) == 2
     err = capsys.readouterr().err
     assert "table 'f0': " in err and "fill in or delete those rows" in err and "df." not in err
+
+
+# -- a sixth audit (2026-12-07): the API's decisions, comparisons and options --
+
+
+@pytest.fixture(scope="module")
+def plain_post(runs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        return bs.fit(bs.Model(), runs, method="psis", seed=0)
+
+
+def test_compute_for_target_scans_c_max_itself(plain_post):
+    # the half-decade scan stepped past c_max=9e19 and answered "unreachable" (inf)
+    at_max = bs.compute_for_target(plain_post, 2.7, c_max=9e19)["compute"]
+    wide = bs.compute_for_target(plain_post, 2.7, c_max=1e20)["compute"]
+    assert np.isfinite(at_max) and at_max == pytest.approx(wide, rel=1e-3)
+
+
+def test_on_off_options_take_only_true_or_false(plain_post, runs):
+    # "no" is true to Python: new_groups="no" allowed unseen labels, refit_failed="no" refitted
+    with pytest.raises(ValueError, match="new_groups='no': give True or False"):
+        bs.prob_below(plain_post, 2.7, N=1e9, D=2e10, new_groups="no")
+    with pytest.raises(ValueError, match="refit_failed='no': give True or False"):
+        bs.fit_many(bs.Model(), [runs], method="psis", refit_failed="no")
+    with pytest.raises(ValueError, match="warn='no'"):
+        plain_post.diagnostics(warn="no")
+    with pytest.raises(ValueError, match="refit_target_accept"):
+        bs.fit_many(bs.Model(), [runs], method="psis", refit_target_accept=1.5)
+
+
+def test_averaged_predict_refuses_weights_it_would_drop(plain_post, runs):
+    from bayescale.compare import averaged_predict
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        normal = bs.fit(bs.Model(likelihood="normal"), runs, method="psis", seed=0)
+    fits = {"t": plain_post, "normal": normal}
+    x = {"N": 1e9, "D": 1e10}
+    for bad, fragment in [
+        ({"t": np.nan, "normal": 0.5}, r"weights\['t'\]=nan must be finite"),
+        ({"t": -1, "normal": 0.5}, r"weights\['t'\]=-1 must be finite and >= 0"),
+        ({"t": "0.3", "normal": 0.5}, "not text"),
+    ]:
+        with pytest.raises(ValueError, match=fragment):
+            averaged_predict(fits, bad, **x)
+    with pytest.raises(TypeError, match="weights must be a dict"):
+        averaged_predict(fits, [0.5, 0.5], **x)
+    with pytest.raises(TypeError, match="posteriors must be a dict"):
+        averaged_predict([plain_post], {"0": 1}, **x)
+    # three equal weights used to give 3999 of 4000 draws
+    three = {**fits, "again": plain_post}
+    got = averaged_predict(three, dict.fromkeys(three, 1.0), n_draws=4000, **x)
+    assert got.sizes["sample"] == 4000
+
+
+def test_value_of_runs_reads_n_and_d_and_nothing_that_disagrees(plain_post):
+    candidates = pd.DataFrame({"N": [1e9], "D": [2e10], "C": [5e30]})
+    with pytest.raises(ValueError, match=r"candidates\['C'\] = 5e\+30 disagrees"):
+        bs.value_of_runs(plain_post, candidates, 1e22)
+
+
+def test_isoflop_bands_and_runs_are_checked(plain_post, runs):
+    key = float(runs["flops"].iloc[0])
+    for band, fragment in [
+        ((5e9, 1e9), "give lo < hi"),
+        ((np.nan, 5e9), "must be finite and > 0"),
+        ((1e9,), r"give a band of N as \(lo, hi\)"),
+        (1e9, r"give a band of N as \(lo, hi\)"),
+    ]:
+        with pytest.raises(ValueError, match=fragment):
+            bs.predicted_isoflop_minima(plain_post, runs, bands={key: band})
+    with pytest.raises(TypeError, match="runs must be a table"):
+        bs.predicted_isoflop_minima(plain_post, [[1e9, 2e10]])
+
+
+def test_options_that_would_change_nothing_or_crash_later_are_refused(plain_post):
+    with pytest.raises(ValueError, match=r"r_star=0.001 .* needs unique_tokens="):
+        bs.frontier(plain_post, 1e20, r_star=0.001)
+    with pytest.raises(bs.SpecificationError, match=r"columns\['loss'\]=3: give the column's"):
+        bs.Model(columns={"loss": 3})
+    with pytest.raises(bs.SpecificationError, match="names the role 'lossy'"):
+        bs.Model(columns={"lossy": "x"})
+    with pytest.raises(bs.SpecificationError, match="preset=None"):
+        bs.Model.from_preset(None)
+    with pytest.raises(TypeError, match="ci_prob="):
+        plain_post.summary(hdi_prob=0.9)
+    with pytest.raises(TypeError, match=r"pass \[post\]"):
+        bs.diagnostics_table(plain_post)
