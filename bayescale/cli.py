@@ -1076,7 +1076,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                     f"{row[f'calibrated_{level:g}_hi']:.2f} nine times in ten (tail probability "
                     f"{row[f'coverage_{level:g}_p']:.2f})"
                 )
-    notes = table.attrs["data_warnings_command_line"]  # the data warnings in the command's words
+    notes = table.attrs.get("data_warnings_command_line")  # the data warnings in its words
+    if notes is None:  # a table built otherwise
+        notes = table["data_warnings"]
     for split, note in zip(table["split"], notes, strict=True):
         if note:
             print(f"data warning ({split}): {note}")
@@ -1256,8 +1258,10 @@ def cmd_pooling(args: argparse.Namespace) -> int:
         model, df, args.group, args.k, candidates, dataset=name, groups=args.hold_out, **fit
     )
     pd.set_option("display.width", 160)
-    statuses = table.attrs["status_command_line"]  # the library's rows, in the command's words
-    notes = table.attrs["data_warnings_command_line"]
+    statuses = table.attrs.get("status_command_line")  # the rows, in the command's words
+    notes = table.attrs.get("data_warnings_command_line")
+    if statuses is None or notes is None:  # a table built otherwise
+        statuses, notes = table["status"], table.get("data_warnings", [""] * len(table))
     for (_, row), status, note in zip(table.iterrows(), statuses, notes, strict=True):
         case = f"{args.group}={row['level']}, k={row['k']}, {row['method']}"
         if row["status"] != "ok":

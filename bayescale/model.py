@@ -448,11 +448,7 @@ class Model:
                 raise SpecificationError(
                     f"{name}={value!r}: give a mapping (a dict), e.g. {name}={example}."
                 )
-        for role, column in (columns or {}).items():
-            if role not in DEFAULT_COLUMNS:
-                raise SpecificationError(
-                    f"columns names the role {role!r}; roles are {list(DEFAULT_COLUMNS)}."
-                )
+        for role, column in (columns or {}).items():  # an unknown role: prepare says so
             if not isinstance(column, str) or not column:
                 raise SpecificationError(
                     f"columns[{role!r}]={column!r}: give the column's name as text, e.g. "

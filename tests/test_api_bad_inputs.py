@@ -1061,8 +1061,6 @@ def test_options_that_would_change_nothing_or_crash_later_are_refused(plain_post
         bs.frontier(plain_post, 1e20, r_star=0.001)
     with pytest.raises(bs.SpecificationError, match=r"columns\['loss'\]=3: give the column's"):
         bs.Model(columns={"loss": 3})
-    with pytest.raises(bs.SpecificationError, match="names the role 'lossy'"):
-        bs.Model(columns={"lossy": "x"})
     with pytest.raises(bs.SpecificationError, match="preset=None"):
         bs.Model.from_preset(None)
     with pytest.raises(TypeError, match="ci_prob="):
