@@ -187,6 +187,11 @@ def best_allocation(
             f"objective={objective!r} minimises the mean: pass objective='quantile' too."
         )
     quantile = arguments.probability(0.9 if quantile is None else quantile, "quantile")
+    if not {"N", "D"} <= set(post.law.inputs):  # no allocation of a budget to choose
+        raise ValueError(
+            f"best_allocation needs a law of N and D; the {post.law.name} law reads "
+            f"{', '.join(post.law.inputs)}."
+        )
     budgets = arguments.budgets(compute)
     n_grid = arguments.count(n_grid, "n_grid", minimum=3)  # an interior optimum needs 3
     span = arguments.positive(span, "span")

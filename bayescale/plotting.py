@@ -934,7 +934,15 @@ def plot_ppc(post: ScalingPosterior, path: str | Path | None = None) -> Figure:
 
 def _names_plot(plot: Any, post: ScalingPosterior, names: Sequence[str], path: Any) -> Figure:
     """One of ArviZ's per-variable plots of ``names`` on the fit's tree."""
-    return _arviz_figure(plot(post.tree, var_names=list(names), backend="matplotlib"), path)
+    names = [names] if isinstance(names, str) else list(names)  # one name, not its letters
+    posterior = post.tree["posterior"]
+    missing = [n for n in names if n not in posterior.data_vars]
+    if missing:
+        raise SpecificationError(
+            f"{missing} are not variables of this fit's posterior; it has "
+            f"{sorted(map(str, posterior.data_vars))}."
+        )
+    return _arviz_figure(plot(post.tree, var_names=names, backend="matplotlib"), path)
 
 
 def plot_prior_posterior(

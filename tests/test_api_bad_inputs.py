@@ -1067,3 +1067,22 @@ def test_options_that_would_change_nothing_or_crash_later_are_refused(plain_post
         plain_post.summary(hdi_prob=0.9)
     with pytest.raises(TypeError, match=r"pass \[post\]"):
         bs.diagnostics_table(plain_post)
+
+
+def test_plots_of_named_variables_take_one_name_and_refuse_a_misspelt_one(plain_post):
+    from bayescale.plotting import plot_rank, plot_trace
+
+    # a single string was split into its letters ("['l' 'p' 'h'] are not present")
+    fig = plot_trace(plain_post, var_names="alpha")
+    assert len(fig.axes) >= 1
+    with pytest.raises(bs.SpecificationError, match=r"\['alpah'\] are not variables"):
+        plot_rank(plain_post, var_names=["alpah"])
+
+
+def test_best_allocation_needs_a_law_of_n_and_d(runs):
+    # a law of D alone was told to widen the search (span=), which cannot help
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tokens_only = bs.fit(bs.Model.from_preset("power_tokens"), runs, method="psis", seed=0)
+    with pytest.raises(ValueError, match="best_allocation needs a law of N and D"):
+        bs.best_allocation(tokens_only, 1e20)
