@@ -378,11 +378,16 @@ def check_mapped_columns(
         raise _mapped_column_missing(df, column, role, " or leave the role out.")
 
 
+def _did_you_mean(present: list[str], col: str) -> str:
+    """Name a column that differs from ``col`` only in case or surrounding spaces, if any."""
+    near = [c for c in present if c.strip().casefold() == col.strip().casefold()]
+    return f" Did you mean {near[0]!r}? Names are matched exactly." if near else ""
+
+
 def _mapped_column_missing(df: pd.DataFrame, col: str, role: str, tail: str) -> DataError:
     """Return the error for a column that a ``columns=`` mapping names and the table lacks."""
     present = list(map(str, df.columns))
-    near = [c for c in present if c.strip().casefold() == col.strip().casefold()]
-    maybe = f" Did you mean {near[0]!r}? Names are matched exactly." if near else ""
+    maybe = _did_you_mean(present, col)
     rest = f"is not in the table. Columns present: {present}.{maybe} Check its spelling,{tail}"
     return DataError(
         f"Column {col!r}, given for the role {role!r} (columns={{{role!r}: {col!r}}}), " + rest,
@@ -398,8 +403,7 @@ def _require(df: pd.DataFrame, col: str, role: str, hint: str = "") -> None:
     if col != DEFAULT_COLUMNS.get(role, col):  # the user's mapping names it: say so
         raise _mapped_column_missing(df, col, role, f" or map the role to another column.{hint}")
     present = list(map(str, df.columns))
-    near = [c for c in present if c.strip().casefold() == col.strip().casefold()]
-    maybe = f" Did you mean {near[0]!r}? Names are matched exactly." if near else ""
+    maybe = _did_you_mean(present, col)
     problem = f"Missing column {col!r} for {role}. Columns present: {present}.{maybe} Rename "
     problem += "yours or map it with"
     raise DataError(

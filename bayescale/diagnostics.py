@@ -492,6 +492,29 @@ def _quantity_names(posterior: xr.Dataset) -> list[str]:
     return names
 
 
+def importance_ess(stats: xr.Dataset | xr.DataTree) -> float:
+    """Return an importance-sampled fit's effective sample size: the lowest of its fits'.
+
+    Parameters
+    ----------
+    stats : xarray.Dataset or DataTree
+        The fit's ``sample_stats``, with ``ess_importance``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from bayescale.diagnostics import importance_ess
+    >>> quick = bs.fit(bs.Model(), runs, method="psis", seed=0)
+    >>> checked = quick.diagnostics(warn=False).attrs["ess_importance"]
+    >>> importance_ess(quick.tree["sample_stats"]) == checked
+    True
+    """
+    return float(np.min(stats["ess_importance"].values))
+
+
 def _importance_table(tree: xr.DataTree, stats: xr.DataTree) -> tuple[pd.DataFrame, dict]:
     """Check an importance-sampled fit by its weights' Pareto k-hat and effective sample size.
 
@@ -500,7 +523,7 @@ def _importance_table(tree: xr.DataTree, stats: xr.DataTree) -> tuple[pd.DataFra
     quantity gets the weights' ESS and no R-hat.
     """
     khat = float(np.max(stats["pareto_k"].values))
-    ess = float(np.min(stats["ess_importance"].values))
+    ess = importance_ess(stats)
     names = _quantity_names(tree["posterior"].to_dataset())
     table = pd.DataFrame({"ess_bulk": ess, "ess_tail": ess, "r_hat": np.nan}, index=names)
     return table, (

@@ -33,7 +33,7 @@ from bayescale.cost import TrainingCost
 from bayescale.data import DEFAULT_COLUMNS, ScalingData
 from bayescale.defaults import DIGITS, PROB
 from bayescale.description import ModelDescription
-from bayescale.diagnostics import diagnose, piled_at_bound
+from bayescale.diagnostics import diagnose, importance_ess, piled_at_bound
 from bayescale.discrepancy import Grid
 from bayescale.errors import DataError
 from bayescale.extrapolation import RATIO, SCALE_SITES, ExtrapolationError
@@ -150,7 +150,7 @@ def _importance_ess(table: pd.DataFrame, tree: xr.DataTree) -> pd.DataFrame:
     stats = tree.children.get("sample_stats")
     if stats is None or "ess_importance" not in stats or "ess_bulk" not in table:
         return table
-    ess = float(np.min(stats["ess_importance"].values))
+    ess = importance_ess(stats)
     out = table.copy()
     for col in ("ess_bulk", "ess_tail"):
         out[col] = np.minimum(out[col].to_numpy(float), ess)
