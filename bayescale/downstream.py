@@ -927,6 +927,7 @@ class TwoStepPosterior:
             )
         # The loss step: its prediction path's location at the inputs, every draw.
         x, _, m = loss_post.points(**{k: v for k, v in values.items() if _is_input(k)})
+        loss_post.warn_far_outside(x, "Predicting")
         loss_groups = {k: v for k, v in values.items() if k in loss_cols}
         link_groups = {k: v for k, v in values.items() if k in link_cols}
         loss_pred = loss_post.predictor(new_groups, key_pred, m, **loss_groups)

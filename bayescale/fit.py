@@ -80,6 +80,34 @@ def _check_method(method: str) -> None:
         raise ValueError(f"method={method!r}; choose one of {list(METHODS)}.")
 
 
+#: Options of :class:`~bayescale.inference.NutsSettings` that only NUTS reads (importance
+#: sampling reads ``chains``, ``draws``, ``seed`` and ``chunk``).
+NUTS_ONLY_OPTIONS = (
+    "target_accept",
+    "max_tree_depth",
+    "warmup_tree_depth",
+    "dense_mass",
+    "adapt_mass",
+    "init",
+    "init_mass",
+    "chain_method",
+)
+
+
+def _refuse_nuts_options(method: str, options: dict[str, Any], where: str) -> None:
+    """Refuse NUTS options for a fit that runs no NUTS (they would be ignored)."""
+    given = [name for name in NUTS_ONLY_OPTIONS if name in options]
+    if method != "psis" or not given:
+        return
+    named = " and ".join(f"{name}=" for name in given)
+    raise ValueError(
+        f"{where}: {named} {'tune' if len(given) > 1 else 'tunes'} NUTS, which method='psis' "
+        "does not run (it draws by importance sampling from the Laplace approximation): "
+        "leave them out, or use method='auto' (NUTS where importance sampling fails its "
+        "check) or method='nuts'."
+    )
+
+
 def _sample(
     model: Fittable,
     datas: list,
@@ -189,6 +217,7 @@ def fit[P](
     """
     _check_method(method)
     _check_model(model, "fit(model, df)")
+    _refuse_nuts_options(method, options, "fit")
     if retry not in (None, True, False):
         raise ValueError(f"retry={retry!r}; use None (auto), True or False.")
     if retry is True and method == "psis":
@@ -354,10 +383,13 @@ def fit_many[P](
     """
     _check_method(method)
     _check_model(model, "fit_many(model, tables)")
+    refit_failed = arguments.flag(refit_failed, "refit_failed")
+    if not refit_failed:  # the refits of failed fits are NUTS, which reads them
+        _refuse_nuts_options(method, options, "fit_many")
     settings = NutsSettings.from_options(
         chains=chains, draws=draws, warmup=warmup, seed=seed, **options
     )
-    warn, refit_failed = arguments.flag(warn, "warn"), arguments.flag(refit_failed, "refit_failed")
+    warn = arguments.flag(warn, "warn")
     refit_target_accept = arguments.probability(refit_target_accept, "refit_target_accept")
     datas = _prepare_tables(model, tables, "fit_many")
     out = _posteriors(model, datas, settings, method)

@@ -1011,6 +1011,14 @@ def test_on_off_options_take_only_true_or_false(plain_post, runs):
         bs.fit_many(bs.Model(), [runs], method="psis", refit_target_accept=1.5)
 
 
+def test_nuts_options_are_refused_where_no_nuts_runs(runs):
+    # method="psis" ignored target_accept=, max_tree_depth=, dense_mass= without a word
+    with pytest.raises(ValueError, match="fit: target_accept= tunes NUTS, which method='psis'"):
+        bs.fit(bs.Model(), runs, method="psis", target_accept=0.99)
+    with pytest.raises(ValueError, match="max_tree_depth= and dense_mass= tune NUTS"):
+        bs.fit_many(bs.Model(), [runs], method="psis", max_tree_depth=12, dense_mass=False)
+
+
 def test_averaged_predict_refuses_weights_it_would_drop(plain_post, runs):
     from bayescale.compare import averaged_predict
 

@@ -161,6 +161,15 @@ def test_two_step_loss_draws_are_the_loss_steps_predict(joint_fit, kind):
     np.testing.assert_allclose(joint["loss"].values, alone.values, rtol=1e-12)
 
 
+def test_two_step_predict_warns_far_past_the_data_as_the_loss_step_does(joint_fit):
+    # the joint prediction went through the loss step's path without its far-out warning
+    far = r"Predicting 8.8 decades past the largest training run"
+    with pytest.warns(bs.ExtrapolationWarning, match=far):
+        joint_fit.predict(N=1e13, D=1e15, kind="mean")
+    with pytest.warns(bs.ExtrapolationWarning, match=far):
+        joint_fit.loss_posterior.predict(N=1e13, D=1e15, kind="mean")
+
+
 def test_tree_only_checks_take_a_two_step_fit(joint_fit):
     """LOO-PIT and the trace read the fit's tree only: a two-step fit is a fit (the check of a
     fit's prediction path, which a two-step fit lacks, refused them)."""
