@@ -433,6 +433,11 @@ def check_backtest_table(
     ...
     ValueError: backtest is not a backtest table (it needs the 'split' and 'coverage_*' ...
     """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(
+            f"{name} must be the table bs.backtest returns (a pandas DataFrame), got a "
+            f"{type(table).__name__}; e.g. table = bs.backtest(model, runs)."
+        )
     if {"inside", "held_out"} <= set(table.columns):
         raise ValueError(
             f"{name} is a frontier backtest (`bayescale backtest --split frontier`); the report "

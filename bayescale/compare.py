@@ -49,6 +49,14 @@ def _same_data(posts: Mapping[str, ScalingPosterior]) -> None:
     ys = {k: np.asarray(p.draws_tree["observed_data"]["loss"].values) for k, p in posts.items()}
     first_name, first = next(iter(ys.items()))
     for name, y in ys.items():
+        if y.shape == first.shape and np.allclose(np.sort(y), np.sort(first)):
+            if not np.allclose(y, first):
+                raise DataError(
+                    f"compare: fits {first_name!r} and {name!r} were fitted to the same losses "
+                    "in another row order; LOO compares the fits row by row, so fit every "
+                    "model on the table in one order (e.g. sort it first)."
+                )
+            continue
         if y.shape != first.shape or not np.allclose(y, first):
             raise DataError(
                 f"compare: fits {first_name!r} and {name!r} were fitted to different data "
@@ -104,6 +112,11 @@ def compare(posteriors: Mapping[str, ScalingPosterior], method: str = "stacking"
             raise TypeError(
                 f"compare: {name!r} is a {type(post).__name__}, not a fit; give "
                 "{name: bs.fit(...)} for every fit."
+            )
+        if hasattr(post, "loss_posterior") and hasattr(post, "link_posterior"):
+            raise TypeError(
+                f"compare: {name!r} is a two-step fit; compare one step of it with fits of the "
+                f"same column: {{{name!r}: joint.loss_posterior, ...}} (or joint.link_posterior)."
             )
     _same_data(posteriors)
     with warnings.catch_warnings():

@@ -763,9 +763,16 @@ class TwoStepPosterior:
         ds = post[list(names)].rename(names)
         if link and "link__run" in ds.dims:
             ds = ds.rename({"link__run": "run"})
-        return xr.DataTree.from_dict(
-            {"posterior": ds, "sample_stats": self.tree["sample_stats"].to_dataset()}
-        )
+        groups = {"posterior": ds, "sample_stats": self.tree["sample_stats"].to_dataset()}
+        # each step's observed column and its pointwise log likelihood, as a one-step fit's
+        # "loss" (LOO, LOO-PIT and comparisons of a step read them); the loss law's inputs
+        observed = "metric" if link else "loss"
+        for group in ("log_likelihood", "observed_data"):
+            if group in self.tree.children and observed in self.tree[group]:
+                groups[group] = self.tree[group].to_dataset()[[observed]].rename({observed: "loss"})
+        if not link and "constant_data" in self.tree.children:
+            groups["constant_data"] = self.tree["constant_data"].to_dataset()
+        return xr.DataTree.from_dict(groups)
 
     @property
     def loss_posterior(self) -> ScalingPosterior:

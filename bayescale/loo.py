@@ -130,6 +130,12 @@ def loo(post: Any, pointwise: bool = True):
             f"loo takes a fit (the posterior bs.fit returns), got a {type(post).__name__}; "
             "e.g. post = bs.fit(bs.Model(), runs), then bs.loo(post)."
         )
+    if hasattr(post, "loss_posterior") and hasattr(post, "link_posterior"):
+        raise TypeError(
+            "loo takes a one-step fit; a two-step fit's LOO is its steps': "
+            "bs.loo(joint.loss_posterior) for the loss, bs.loo(joint.link_posterior) for the "
+            "metric."
+        )
     require_psis_draws(post, "loo")
     jac = log_jacobian(post)
     kwargs = {} if jac is None else {"log_jacobian": jac}

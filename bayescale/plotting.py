@@ -355,6 +355,17 @@ def plot_frontier(
             "e.g. plot_frontier(bs.frontier(post, np.geomspace(1e18, 1e22, 30)))."
         )
     prob = arguments.probability(prob, "prob")
+    minima_columns = {"compute", "N_opt", "D_opt", "tokens_per_param", "ok"}
+    if minima is not None and (
+        not isinstance(minima, pd.DataFrame) or not minima_columns <= set(minima.columns)
+    ):
+        raise TypeError(
+            "minima must be the table bayescale.isoflop.isoflop_minima returns (columns "
+            f"{sorted(minima_columns)}), got a {type(minima).__name__}; e.g. "
+            "minima=isoflop_minima(runs)."
+        )
+    if data_compute is not None:
+        data_compute = _compute_range(data_compute)
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
     q = front.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw"))
     c = front["compute"].values
@@ -434,6 +445,21 @@ def fan_input(law: Law) -> str | None:
     if set(law.inputs) == {"N", "D"}:
         return "C"
     return law.inputs[0] if len(law.inputs) == 1 else None
+
+
+def _compute_range(span: Any) -> tuple[float, float]:
+    """Check ``data_compute``: two budgets in FLOP, ``0 < lo <= hi``."""
+    try:
+        lo, hi = span
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"data_compute={span!r}: give the fitted runs' compute range as (lo, hi) in FLOP, "
+            "e.g. data_compute=(runs['compute'].min(), runs['compute'].max())."
+        ) from None
+    lo, hi = arguments.positive(lo, "data_compute lo"), arguments.positive(hi, "data_compute hi")
+    if lo > hi:
+        raise ValueError(f"data_compute=({lo:g}, {hi:g}): give lo <= hi.")
+    return lo, hi
 
 
 def plot_fan(
@@ -945,6 +971,19 @@ def _names_plot(plot: Any, post: ScalingPosterior, names: Sequence[str], path: A
     return _arviz_figure(plot(post.tree, var_names=names, backend="matplotlib"), path)
 
 
+def _law_names(post: Any, sampled: bool) -> list[str]:
+    """Name the law's parameters of a fit, sampled or natural (both steps' of a two-step fit)."""
+    if hasattr(post, "link_posterior"):  # the link's sites are prefixed in the joint tree
+        steps = [("", post.model.loss.law), ("link__", post.model.link.law)]
+    else:
+        steps = [("", post.law)]
+    return [
+        prefix + name
+        for prefix, law in steps
+        for name in ([p.name for p in law.parameters] if sampled else law.natural_names)
+    ]
+
+
 def plot_prior_posterior(
     post: ScalingPosterior, var_names: Sequence[str] | None = None, path: str | Path | None = None
 ) -> Figure:
@@ -974,7 +1013,7 @@ def plot_prior_posterior(
     'Figure'
     """
     arguments.sampled(post, "plot_prior_posterior")
-    names = var_names or [p.name for p in post.law.parameters]
+    names = var_names or _law_names(post, sampled=True)
     return _names_plot(_arviz_plots().plot_prior_posterior, post, names, path)
 
 
@@ -1004,7 +1043,7 @@ def plot_trace(
     'Figure'
     """
     arguments.sampled(post, "plot_trace")
-    names = var_names or post.law.natural_names
+    names = var_names or _law_names(post, sampled=False)
     return _names_plot(_arviz_plots().plot_trace_dist, post, names, path)
 
 
@@ -1034,7 +1073,7 @@ def plot_rank(
     'Figure'
     """
     arguments.sampled(post, "plot_rank")
-    names = var_names or post.law.natural_names
+    names = var_names or _law_names(post, sampled=False)
     return _names_plot(_arviz_plots().plot_rank, post, names, path)
 
 

@@ -1019,6 +1019,29 @@ def test_nuts_options_are_refused_where_no_nuts_runs(runs):
         bs.fit_many(bs.Model(), [runs], method="psis", max_tree_depth=12, dense_mass=False)
 
 
+def test_plot_arguments_of_the_wrong_kind_are_named(plain_post, runs):
+    # minima=post: "'ScalingPosterior' object is not subscriptable"; data_compute=1e19:
+    # matplotlib's "argument after * must be an iterable"; plot_coverage(post): AttributeError
+    front = bs.frontier(plain_post, [1e20, 1e21])
+    with pytest.raises(TypeError, match=r"minima must be the table .*isoflop_minima returns"):
+        bs.plotting.plot_frontier(front, minima=plain_post)
+    with pytest.raises(TypeError, match=r"data_compute=1e\+19: give .* as \(lo, hi\)"):
+        bs.plotting.plot_frontier(front, data_compute=1e19)
+    with pytest.raises(ValueError, match=r"data_compute=\(1e\+20, 1e\+18\): give lo <= hi"):
+        bs.plotting.plot_frontier(front, data_compute=(1e20, 1e18))
+    with pytest.raises(TypeError, match=r"backtest must be the table bs\.backtest returns"):
+        bs.plotting.plot_coverage(plain_post)
+
+
+def test_compare_names_a_reordered_table(plain_post, runs):
+    # the same rows in another order were "fitted to different data (35 vs 35 rows ...)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        shuffled = bs.fit(bs.Model(), runs.sample(frac=1, random_state=0), method="psis")
+    with pytest.raises(bs.DataError, match="the same losses in another row order"):
+        bs.compare.compare({"a": plain_post, "b": shuffled})
+
+
 def test_averaged_predict_refuses_weights_it_would_drop(plain_post, runs):
     from bayescale.compare import averaged_predict
 

@@ -188,6 +188,28 @@ def test_tree_only_checks_take_a_two_step_fit(joint_fit):
     assert bs.plotting.plot_ppc(joint_fit).axes[0].get_xlabel()
 
 
+def test_a_two_step_fit_is_compared_and_plotted_by_its_steps(joint_fit, ladder):
+    """loo(joint) and compare({... joint}) ended in "'TwoStepModel' object has no attribute
+    'scale'"; the steps had no log likelihood to compare; plot_trace(joint) read ``post.law``."""
+    import matplotlib.pyplot as plt
+
+    with pytest.raises(TypeError, match=r"bs.loo\(joint.loss_posterior\)"):
+        bs.loo(joint_fit)
+    with pytest.raises(TypeError, match="'joint' is a two-step fit"):
+        bs.compare.compare({"joint": joint_fit, "other": joint_fit.loss_posterior})
+    loss_loo, link_loo = bs.loo(joint_fit.loss_posterior), bs.loo(joint_fit.link_posterior)
+    assert loss_loo.pareto_k.shape == link_loo.pareto_k.shape == (len(ladder),)
+    assert np.isfinite(float(loss_loo.elpd)) and np.isfinite(float(link_loo.elpd))
+    # each step's rows are its own column's: the link's LOO reads the metric
+    assert float(link_loo.elpd) != pytest.approx(float(loss_loo.elpd))
+    fig = bs.plotting.plot_trace(joint_fit)
+    labels = {ax.get_ylabel() for ax in fig.axes} | {ax.get_xlabel() for ax in fig.axes}
+    assert {"alpha", "link__gamma"} <= labels
+    plt.close(fig)
+    fig = bs.plotting.plot_prior_posterior(joint_fit)
+    plt.close(fig)
+
+
 def test_a_two_step_fit_is_pointed_to_its_steps_and_summarised_by_name(joint_fit):
     """frontier(joint) told the user to fit first ("the posterior bs.fit returns", which it
     was); joint.summary(var_names=...) hit ArviZ's duplicate keyword."""
