@@ -625,11 +625,11 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
         "warmup": args.warmup,
         "seed": args.seed,
         "progress_bar": not args.quiet,
-        "target_accept": args.target_accept,
-        "max_tree_depth": args.max_tree_depth,
         "method": args.method,
         "retry": RETRY[args.retry],
     }
+    if args.method != "psis":  # NUTS options (refused above for --method psis)
+        settings |= {"target_accept": args.target_accept, "max_tree_depth": args.max_tree_depth}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         warnings.simplefilter("always", SamplerEfficiencyWarning)

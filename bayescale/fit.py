@@ -95,8 +95,16 @@ NUTS_ONLY_OPTIONS = (
 
 
 def _refuse_nuts_options(method: str, options: dict[str, Any], where: str) -> None:
-    """Refuse NUTS options for a fit that runs no NUTS (they would be ignored)."""
-    given = [name for name in NUTS_ONLY_OPTIONS if name in options]
+    """Refuse NUTS options for a fit that runs no NUTS (they would be ignored).
+
+    An option at its default changes nothing and passes (the command line sends its defaults).
+    """
+    defaults = NutsSettings()
+    given = [
+        name
+        for name in NUTS_ONLY_OPTIONS
+        if name in options and options[name] != getattr(defaults, name)
+    ]
     if method != "psis" or not given:
         return
     named = " and ".join(f"{name}=" for name in given)

@@ -864,9 +864,14 @@ class ScalingPosterior:
         known = {c for t in terms for c in t.columns}
         unknown = set(groups) - known - {RUN}
         if unknown:
-            raise DataError(
+            head = (
                 f"{sorted(unknown)} is neither an input nor a group column of this model; "
                 f"inputs are {list(self.law.inputs)}, group columns {sorted(known)}."
+            )
+            raise DataError(
+                f"{head} (A keyword the call does not take as an option is read as a group "
+                "label: check the option's name in the call's signature.)",
+                command_line=f"{head} Give --group COLUMN=LABEL for those group columns only.",
             )
         for c, v in groups.items():
             n = int(np.size(v)) if np.ndim(v) else 1

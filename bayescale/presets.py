@@ -116,8 +116,8 @@ def read_preset(name: str | Path) -> dict:
         )
     path = preset_path(name)
     try:
-        with open(path, "rb") as f:
-            raw = tomllib.load(f)
+        # utf-8-sig: a file an editor saved as "UTF-8 with BOM" reads as it looks
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise SpecificationError(
             f"Preset {str(path)!r} is not valid TOML ({e}); fix the file, starting from a "

@@ -170,7 +170,7 @@ class ScalePrior:
         Raises ``ValueError`` (or ``KeyError``/``TypeError`` for a malformed prior) when the
         file is not such a JSON object.
         """
-        d = json.loads(Path(path).read_text())
+        d = json.loads(Path(path).read_text(encoding="utf-8-sig"))  # a BOM, if saved with one
         if not isinstance(d, dict):
             raise TypeError(f"a JSON {type(d).__name__}, not an object")
         out = {}

@@ -197,6 +197,15 @@ def test_a_preset_option_written_inside_the_law_table_is_refused(tmp_path):
     assert bs.Model.from_preset(above).centered is False
 
 
+def test_a_preset_saved_with_a_byte_order_mark_reads_as_it_looks(tmp_path):
+    # an editor's "UTF-8 with BOM" made it "not valid TOML (Invalid statement (at line 1,
+    # column 1))", a line that looks right
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b'\xef\xbb\xbfcentered = false\n\n[law]\nname = "kaplan"\n')
+    model = bs.Model.from_preset(bom)
+    assert model.law.name == "kaplan" and model.centered is False
+
+
 def test_a_misspelt_spec_or_preset_entry_is_refused_not_dropped(tmp_path):
     """A top-level entry no Model takes (``centred`` for ``centered``) was filtered out
     silently, so the fit ran with the default the user meant to change."""
