@@ -250,10 +250,13 @@ def all_numbers(values: Any) -> bool:
     )
 
 
-def budgets(compute: Any, name: str = "compute", what: str = "budget in FLOP") -> np.ndarray:
+def budgets(
+    compute: Any, name: str = "compute", what: str = "budget in FLOP", unique: bool = False
+) -> np.ndarray:
     """Return budgets in FLOP as a non-empty 1-D float array, each finite and > 0.
 
     ``what`` names one value in the messages (``"model size N"`` for a column of sizes).
+    ``unique``: refuse a value given twice (a frontier's budgets label its rows).
 
     Raises
     ------
@@ -282,6 +285,14 @@ def budgets(compute: Any, name: str = "compute", what: str = "budget in FLOP") -
         raise ValueError(f"{name} is empty: give at least one {what}.")
     if np.any(~np.isfinite(c)) or np.any(c <= 0):
         raise ValueError(f"{name} must be finite and > 0 (got {c[~(np.isfinite(c) & (c > 0))]}).")
+    if unique:
+        values, counts = np.unique(c, return_counts=True)
+        if np.any(counts > 1):
+            raise ValueError(
+                f"{name} gives {values[counts > 1][0]:g} {counts[counts > 1][0]} times: give "
+                f"each {what} once (a repeated one is the same answer again, apart from the "
+                "draws of its noise)."
+            )
     return c
 
 

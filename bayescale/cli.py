@@ -954,6 +954,9 @@ def cmd_frontier(args: argparse.Namespace) -> int:
             f"frontier: the {post.law.name} law reads the unique tokens U, which the command "
             "line does not take; in Python: bs.frontier(post, compute=..., unique_tokens=...)"
         )
+    repeated = sorted({c for c in args.compute if args.compute.count(c) > 1})
+    if repeated:
+        raise UsageError(f"--compute gives {repeated[0]:g} more than once: give each budget once")
     groups = spelled_as_fitted(post, group_labels(args.group))
     _refuse_idle_new_groups(post, args.new_groups)
     _warn_failed_fit(post, args.fit)

@@ -192,7 +192,7 @@ def best_allocation(
             f"best_allocation needs a law of N and D; the {post.law.name} law reads "
             f"{', '.join(post.law.inputs)}."
         )
-    budgets = arguments.budgets(compute)
+    budgets = arguments.budgets(compute, unique=True)
     n_grid = arguments.count(n_grid, "n_grid", minimum=3)  # an interior optimum needs 3
     span = arguments.positive(span, "span")
     _cost(post, flops_per_param_token)
@@ -594,7 +594,7 @@ def decision_table(
     ([3.0, 2.6], [0.0, 1.0])
     """
     arguments.fitted(post, "decision_table")
-    c = arguments.budgets(compute)
+    c = arguments.budgets(compute, unique=True)
     quantile, prob = arguments.probability(quantile, "quantile"), arguments.probability(prob)
     front = frontier(post, c, new_groups=new_groups, **groups)
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2

@@ -384,7 +384,7 @@ def frontier(
             f"The {law.name} law reads the unique tokens U: pass unique_tokens= (its fitted "
             "R*_D then replaces r_star)."
         )
-    c = arguments.budgets(compute)
+    c = arguments.budgets(compute, unique=True)
     inference_tokens = arguments.non_negative(inference_tokens, "inference_tokens")
     if unique_tokens is not None:
         unique_tokens = arguments.positive(unique_tokens, "unique_tokens")

@@ -519,7 +519,8 @@ def plot_fan(
     ax = fig.subplots()
     if set(law.inputs) == {"N", "D"}:  # along the frontier (a law of C alone: the else branch)
         c_data = compute_of(df, cols, post.cost, law.inputs)
-        grid = np.geomspace(c_data.min(), max(target_compute, c_data.max()), 60)
+        # unique: a ladder of one budget, extended to a target at or below it, is one point
+        grid = np.unique(np.geomspace(c_data.min(), max(target_compute, c_data.max()), 60))
         front = frontier(post, grid).median(dim=("chain", "draw"))
         pred = post.predict(N=front["N_opt"].values, D=front["D_opt"].values)
         x_data, x_label = c_data, "training compute C (FLOP), compute-optimal allocation"

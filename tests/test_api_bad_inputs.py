@@ -1033,6 +1033,14 @@ def test_plot_arguments_of_the_wrong_kind_are_named(plain_post, runs):
         bs.plotting.plot_coverage(plain_post)
 
 
+def test_a_budget_given_twice_is_refused(plain_post):
+    # the frontier's "compute" coordinate held 1e20 twice; the decision table's two rows of
+    # one budget differed by the draws of their noise
+    for call in (bs.frontier, bs.decision_table, bs.best_allocation):
+        with pytest.raises(ValueError, match=r"compute gives 1e\+20 2 times: give each budget"):
+            call(plain_post, [1e20, 1e21, 1e20])
+
+
 def test_compare_names_a_reordered_table(plain_post, runs):
     # the same rows in another order were "fitted to different data (35 vs 35 rows ...)"
     with warnings.catch_warnings():

@@ -225,6 +225,7 @@ CLI_CASES = [
     (["fit", "--law", "power", "--law", "kaplan"], "--law is given twice; only the last"),
     (["frontier", "@/fit.nc", "--compute", "1e20", "--compute=1e22"], "and --compute=1e22)"),
     (["frontier", "@/fit.nc", "--compute", "0"], "> 0"),
+    (["frontier", "@/fit.nc", "--compute", "1e20", "1e21", "1e20"], "1e+20 more than once"),
     (["frontier", "@/fit.nc", "--compute=-1e22"], "> 0"),
     (["frontier", "@/fit.nc", "--compute", "1e22", "--prob", "1.5"], "between 0 and 1"),
     (["frontier", "@/fit.nc", "--compute", "1e22", "--prob", "0"], "between 0 and 1"),
