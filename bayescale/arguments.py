@@ -9,6 +9,7 @@ caller computes with, or raises ``ValueError`` naming the argument and the fix.
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -297,18 +298,24 @@ def budgets(
 
 
 def not_a_folder(path: Any, example: str) -> Path:
-    """Return ``path`` as a Path, refusing a folder (an existing one, or a trailing slash).
+    """Return ``path`` as a Path (``~`` expanded), refusing a folder (or a trailing slash).
 
     Raises
     ------
+    TypeError
+        When ``path`` is not a str or path-like.
     ValueError
         When ``path`` names a folder; the message suggests ``<path>/<example>``.
     """
-    if str(path).endswith(("/", "\\")) or Path(path).is_dir():
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(
+            f"path={path!r}: give the path of a file (a str or pathlib.Path), e.g. {example!r}."
+        )
+    if str(path).endswith(("/", "\\")) or Path(path).expanduser().is_dir():
         raise ValueError(
             f"path={str(path)!r} is a folder; give a file, e.g. {str(Path(path) / example)!r}."
         )
-    return Path(path)
+    return Path(path).expanduser()  # '~/fit.nc' is the home folder's, as a shell reads it
 
 
 __all__ = [

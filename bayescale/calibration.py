@@ -1195,6 +1195,11 @@ def sbc(
     >>> design.shape
     (40, 3)
     """
+    if not isinstance(design, pd.DataFrame):
+        raise TypeError(
+            f"sbc takes a design table (a pandas DataFrame), got a {type(design).__name__}; "
+            "e.g. bs.simulate.typical_design('chinchilla').assign(loss=3.0)."
+        )
     loss = {"loss": "loss", **dict(model.columns or {})}["loss"]
     if loss not in design.columns:
         raise DataError(
@@ -1202,8 +1207,34 @@ def sbc(
             "its typical value sets the data-scaled priors the simulations are drawn from. Add "
             f"a typical loss of the law, e.g. design.assign({loss}=3.0) (0.5 for an error rate)."
         )
+    n_sims = arguments.count(n_sims, "n_sims", minimum=2)
+    draws, warmup = arguments.count(draws, "draws"), arguments.count(warmup, "warmup")
+    thin = arguments.count(thin, "thin")
+    if thin > draws:
+        raise ValueError(
+            f"thin={thin} keeps every {thin}-th of draws={draws} draws: one draw to rank "
+            "against; give thin <= draws (the ranks run from 0 to draws // thin)."
+        )
+    max_rank = len(range(0, draws, thin))
+    n_bins = arguments.count(n_bins, "n_bins", minimum=2)
+    if n_bins > max_rank + 1:
+        raise ValueError(
+            f"n_bins={n_bins} is more bins than the {max_rank + 1} ranks (0 to {max_rank}) that "
+            f"{draws} draws thinned by {thin} give: some bins would be empty whatever the "
+            f"sampler does. Give n_bins <= {max_rank + 1}, or more draws."
+        )
     seed = arguments.seed(seed)
-    data = model.prepare(design)
+    placeholder = pd.to_numeric(design[loss], errors="coerce")
+    if len(design) > 1 and placeholder.notna().all() and placeholder.nunique() == 1:
+        # a placeholder: the table checks refuse a constant loss ("nothing to fit"). Spread by
+        # one part in a million, it sets the same data-scaled priors and passes them.
+        ramp = 1 + 1e-6 * np.linspace(-1.0, 1.0, len(design))
+        design = design.assign(**{loss: placeholder.to_numpy(float) * ramp})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)  # the checks of a loss trend
+            data = model.prepare(design)
+    else:
+        data = model.prepare(design)
     prior = model.prior_draws(data, n=n_sims, seed=seed)
     datas = [dataclasses.replace(data, loss=np.asarray(sim)) for sim in prior["loss"][0]]
     next_seed = arguments.derived_seed(seed, 1)
@@ -1217,7 +1248,6 @@ def sbc(
         post = np.stack([f.samples[site][0, ::thin] for f in fits])
         truth = np.asarray(prior[site][0])
         ranks[site] = (post < truth[:, None]).sum(axis=1)
-    max_rank = fits[0].samples[sites[0]][0, ::thin].shape[0]
     divergent = int(sum(bool(f.stats["diverging"].any()) for f in fits))
     rows = []
     for site, r in ranks.items():

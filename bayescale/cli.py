@@ -296,6 +296,8 @@ def read_runs(path: Path) -> pd.DataFrame:
             file=sys.stderr,
         )
         df.columns = stripped
+    if suffix != ".parquet":
+        _keep_labels_as_written(path, "\t" if suffix == ".tsv" else ",", df)
     # labels written 'f0, f1' after a ', ' separator: stripped as the names are, so that a
     # --group family=f0 later finds them (--group strips its labels too)
     padded = []
@@ -315,6 +317,31 @@ def read_runs(path: Path) -> pd.DataFrame:
     # loss in `fit`, a word in `predict --points`) then names the one a reader counts to.
     df.index = pd.RangeIndex(1, len(df) + 1)
     return df
+
+
+def _keep_labels_as_written(path: Path, sep: str, df: pd.DataFrame) -> None:
+    """Keep as text a column of whole numbers whose written labels two numbers would merge.
+
+    pandas reads '01', '1' and '2' as the integers 1, 1 and 2: three groups (or runs) as two.
+    Such a column is kept as written, and said so; other columns of whole numbers stay numbers.
+    """
+    whole = [c for c in df.columns if pd.api.types.is_integer_dtype(df[c])]
+    if not whole:
+        return
+    text = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=CSV_MISSING)
+    text.columns = df.columns  # the names as stripped above
+    kept = []
+    for column in whole:
+        written = text[column].str.strip()
+        if written.nunique() > df[column].nunique():
+            df[column] = written
+            kept.append(str(column))
+    if kept:
+        print(
+            f"note: column(s) {kept} read as text, as written: their labels differ where their "
+            "numbers do not (such as '01' and '1')",
+            file=sys.stderr,
+        )
 
 
 def read_table(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
@@ -412,7 +439,7 @@ def build_model(args: argparse.Namespace, **overrides) -> Model:
 def _table_model(args: argparse.Namespace, effects: bool = True) -> Model:
     """Return the model of a command that reads a table (law or preset, columns, effects)."""
     overrides: dict = {}
-    columns = dict(getattr(args, "columns", None) or [])
+    columns = column_roles(getattr(args, "columns", None))
     if columns:
         overrides["columns"] = columns
     given = effects_from(args.effects) if effects else None
@@ -503,6 +530,19 @@ def spelled_as_fitted(post: ScalingPosterior, values: dict[str, Any]) -> dict[st
     return out
 
 
+def column_roles(items: list[tuple[str, str]] | None) -> dict[str, str]:
+    """``--columns ROLE=COLUMN`` pairs as the model's mapping (each role once)."""
+    out: dict[str, str] = {}
+    for role, column in items or []:
+        if role in out and out[role] != column:
+            raise UsageError(
+                f"--columns gives the role {role!r} twice ({role}={out[role]} and "
+                f"{role}={column}); give each role one column"
+            )
+        out[role] = column
+    return out
+
+
 def group_labels(items: list[tuple[str, str]] | None) -> dict[str, str]:
     """``--group COLUMN=LABEL`` pairs as keyword arguments (each column once)."""
     out: dict[str, str] = {}
@@ -582,7 +622,7 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
             "by importance sampling); leave them out, or use --method auto or nuts"
         )
     df, source = read_table(args)
-    columns = dict(args.columns or [])
+    columns = column_roles(args.columns)
     effects = effects_from(args.effects)
     if not args.data and not args.dataset and effects is None and args.preset is None:
         effects = {"E": ["family"], "A": ["family"]}
@@ -1142,6 +1182,13 @@ def cmd_pool_prior(args: argparse.Namespace) -> int:
             f"--by {args.by!r} is a column the model reads (a law input, the loss or an effect's "
             "group), and each ladder's table is split off without it: tell the ladders apart by "
             "a column the fit does not use (a ladder or curve name), or drop the effects on it"
+        )
+    levels = df[args.by].nunique()
+    if levels < record.MIN_POOLED_LADDERS:  # said before any record is computed
+        raise UsageError(
+            f"--by {args.by!r} splits {source} into {levels} table(s); a prior across ladders "
+            f"needs at least {record.MIN_POOLED_LADDERS} with a record: name the column that "
+            "tells your ladders (or curves) apart"
         )
     tables = _ladders(df, args.by, args.drop_highest_loss, _loss_column(model))
     print(f"Records of {len(tables)} tables of {source} (by {args.by!r}), law {model.law.name}")

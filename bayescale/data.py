@@ -231,6 +231,11 @@ def _numeric(df: pd.DataFrame, col: str, role: str, positive: bool = True) -> np
     the law linearly).
     """
     s = df[col]
+    if pd.api.types.is_complex_dtype(s):  # float() would keep the real part, with a warning
+        raise DataError(
+            f"Column {col!r} ({role}) holds complex numbers (e.g. {s.iloc[0]}); give real numbers.",
+            column=col,
+        )
     if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
         coerced = pd.to_numeric(s, errors="coerce")
         bad = s[coerced.isna() & s.notna()]

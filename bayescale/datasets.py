@@ -183,22 +183,44 @@ def fetch(name: str, file: dict, c: dict | None = None) -> Path:
         path = Path(mirror) / name / rel
         if path.is_file():
             if _sha256(path) != sha:
-                raise DatasetError(f"{path} does not match the card's sha256 {sha}.")
+                raise DatasetError(
+                    f"{path} (in {MIRROR_ENV}={mirror}) does not match the card's sha256 {sha}: "
+                    "the mirror's copy differs from the pinned source (edited, truncated or "
+                    f"another version). Copy {name}/{rel} again from the source, or unset "
+                    f"{MIRROR_ENV} to download it."
+                )
             return path
     cache = Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "bayescale"))
     path = cache / name / rel
     if path.is_file() and _sha256(path) == sha:
         return path
     url = f"https://raw.githubusercontent.com/{c['repo']}/{c['commit']}/{file['source']}"
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        open(tmp, "wb").close()  # the cache is writable before anything is downloaded
+    except OSError as e:
+        where = f"{CACHE_ENV}={cache}" if CACHE_ENV in os.environ else f"the cache {cache}"
+        raise DatasetError(
+            f"Cannot write {name}/{rel} into {where} ({type(e).__name__}: {e.strerror or e}): "
+            f"point {CACHE_ENV} at a folder you can write to"
+            + ("" if mirror else f", or {MIRROR_ENV} at a folder holding {name}/{rel}")
+            + "."
+        ) from None
     try:
         with urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as f:
             f.write(r.read())
     except OSError as e:
+        tmp.unlink(missing_ok=True)
         if mirror:  # the mirror was tried first: say why it did not serve the file
-            why = "does not exist" if not Path(mirror).is_dir() else f"has no {name}/{rel}"
-            hint = f" {MIRROR_ENV}={mirror}: that folder {why}; point it at the folder holding"
+            why = (
+                "it is a file, not a folder"
+                if Path(mirror).is_file()
+                else "that folder does not exist"
+                if not Path(mirror).is_dir()
+                else f"that folder has no {name}/{rel}"
+            )
+            hint = f" {MIRROR_ENV}={mirror}: {why}; point it at the folder holding"
         else:
             hint = f" Offline? Point {MIRROR_ENV} at a folder holding"
         raise DatasetError(f"Could not download {url} ({e}).{hint} {name}/{rel}.") from None

@@ -7,6 +7,7 @@ import pandas as pd
 
 from bayescale import arguments
 from bayescale.cost import DEFAULT_COST, TrainingCost
+from bayescale.errors import DataError
 
 #: Fewest runs a profile's parabola is fitted to (three points fit one exactly: no check left).
 MIN_PARABOLA_POINTS = 3
@@ -74,10 +75,12 @@ def isoflop_minima(
     >>> print(f"{minima['N_opt'].iloc[-1]:.3g} parameters at 1e20 FLOP")
     6.07e+08 parameters at 1e20 FLOP
     """
+    _check_table(df, "isoflop_minima")
     if loss not in df:
         raise ValueError(f"isoflop_minima needs a loss column {loss!r}; name it with loss=.")
     min_points = arguments.count(min_points, "min_points", minimum=MIN_PARABOLA_POINTS)
     key, c = profiles(df, params, tokens, budget, decimals, cost)
+    _positive_column(df, loss, "loss")
     rows = []
     for k, pos in df.groupby(key).indices.items():  # by position: the index may repeat
         sub = df.iloc[pos]
@@ -161,6 +164,7 @@ def profiles(
     ...
     ValueError: Iso-FLOP profiles need a column 'size' (params=); ...
     """
+    _check_table(df, "profiles")
     for role, col in (("params", params), ("tokens", tokens), ("budget", budget)):
         if col is not None and col not in df:
             raise ValueError(
@@ -169,9 +173,59 @@ def profiles(
             )
     if budget is None:  # decimals < 0 rounds budgets decades apart into one profile
         decimals = arguments.count(decimals, "decimals", minimum=0)
-    c = cost.flops(df[params].to_numpy(float), df[tokens].to_numpy(float))
+    n, d = _positive_column(df, params, "params"), _positive_column(df, tokens, "tokens")
+    c = cost.flops(n, d)
+    if budget is not None:
+        missing = df[budget].isna().to_numpy()
+        if missing.any():
+            rows = list(df.index[missing][:5])
+            raise DataError(
+                f"Column {budget!r} (budget) has no profile label at {int(missing.sum())} "
+                f"row(s), e.g. rows {rows}: label every run's profile, or leave budget= out "
+                "to group runs by their compute.",
+                column=budget,
+                rows=rows,
+            )
     key = df[budget] if budget else pd.Series(np.round(np.log10(c), decimals), index=df.index)
     return key, c
+
+
+def _check_table(df: object, call: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(
+            f"{call} takes a table of runs (a pandas DataFrame), got a {type(df).__name__}; "
+            "e.g. pd.DataFrame(runs)."
+        )
+    if df.empty:
+        raise DataError(f"{call}: the table has no rows; give the runs of the iso-FLOP profiles.")
+
+
+def _positive_column(df: pd.DataFrame, column: str, role: str) -> np.ndarray:
+    """Return a column as floats, refusing text, NaN, infinities and values <= 0 by row."""
+    raw = df[column]
+    numbers = raw.dtype.kind in "iuf" or arguments.all_numbers(raw.dropna().to_numpy())
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(float) if numbers else np.nan
+    text = raw.notna().to_numpy() & (np.isnan(values) | (not numbers))
+    if raw.dtype.kind == "b" or text.any():
+        rows = list(df.index[text][:5])
+        raise DataError(
+            f"Column {column!r} ({role}) holds values that are not numbers"
+            + (f", e.g. at rows {rows}" if rows else "")
+            + "; give numbers.",
+            column=column,
+            rows=rows,
+        )
+    bad = ~(np.isfinite(values) & (values > 0))
+    if bad.any():
+        rows = list(df.index[bad][:5])
+        raise DataError(
+            f"Column {column!r} ({role}) must be finite and > 0 (its logarithm is fitted), but "
+            f"{int(bad.sum())} value(s) are not, e.g. {values[bad][:3].tolist()} at rows {rows}: "
+            "fix or remove those runs.",
+            column=column,
+            rows=rows,
+        )
+    return values
 
 
 def parabola_minimum(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:

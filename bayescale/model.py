@@ -1878,7 +1878,7 @@ def read_saved_tree(path: str | Path) -> tuple[Path, xr.DataTree]:
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"give the path of a saved fit (a str or Path), got {type(path).__name__}")
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.is_dir():
         inside = " (it holds fit.nc: give that)" if (path / "fit.nc").is_file() else ""
         raise PosteriorFileError(f"{path} is a folder, not a saved fit{inside}.")

@@ -559,6 +559,22 @@ def choose_effects(
     True
     """
     _check_group(df, group)
+    if candidates is not None and not isinstance(candidates, Mapping):
+        raise TypeError(
+            f"candidates must be a dict {{name: effects}}, got a {type(candidates).__name__}; "
+            "e.g. candidates={'E': {'E': 'family'}}."
+        )
+    if candidates is not None and "none" in candidates:
+        raise SpecificationError(
+            "candidates holds 'none', the name of the baseline without effects that "
+            "choose_effects always adds; name the candidate otherwise."
+        )
+    if candidates is not None and not candidates:
+        raise SpecificationError(
+            "candidates is empty: give at least one structure to compare with the baseline "
+            "without effects, e.g. candidates={'E': {'E': 'family'}} (or leave it out for "
+            "the default candidates)."
+        )
     candidates = {
         "none": {},
         **dict(effect_candidates(model, group) if candidates is None else candidates),
@@ -566,8 +582,8 @@ def choose_effects(
     if len(candidates) < 2:
         raise SpecificationError("choose_effects needs at least one candidate structure.")
     posts, passed = {}, {}
-    draws = 2 * int(fit_kwargs.get("draws", NutsSettings.draws))
-    seed = int(fit_kwargs.get("seed", NutsSettings.seed)) + 1
+    draws = 2 * arguments.count(fit_kwargs.get("draws", NutsSettings.draws), "draws")
+    seed = arguments.derived_seed(arguments.seed(fit_kwargs.get("seed", NutsSettings.seed)), 1)
     fit_kwargs = {**fit_kwargs, "retry": False}  # the refit below is this function's retry
     again = {**fit_kwargs, "draws": draws, "seed": seed, "method": "nuts"}
     with warnings.catch_warnings():

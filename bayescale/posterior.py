@@ -328,6 +328,20 @@ def _points(values: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict]:
                 "Align them first (e.g. take both from one DataFrame), or pass arrays "
                 "(.to_numpy()) in the order you mean."
             )
+    arrays = {k: v for k, v in values.items() if isinstance(v, xr.DataArray)}
+    for key, array in arrays.items():
+        name, one = next(iter(arrays.items()))
+        if (
+            array.dims != one.dims
+            or set(array.indexes) != set(one.indexes)
+            or any(not array.indexes[d].equals(one.indexes[d]) for d in array.indexes)
+        ):
+            raise DataError(
+                f"predict: {name!r} and {key!r} are xarray DataArrays whose dims or "
+                "coordinates differ: xarray would align or broadcast them by name and label, "
+                "and predict pairs their values by position. Align them first "
+                "(xr.align(a, b, join='exact')), or pass arrays (.values) in the order you mean."
+            )
     return x, groups
 
 
@@ -1331,9 +1345,16 @@ class ScalingPosterior:
         missing = [k for k in self.law.inputs if k not in x]
         if missing:
             names = ", ".join(f"{k} (or {INPUTS[k]})" for k in missing)
-            raise ValueError(
-                f"predict needs {names} for the {self.law.name} law, which reads "
-                f"{', '.join(self.law.inputs)} (a budget C stands in for N or D given the other)."
+            tail = f"the {self.law.name} law, which reads {', '.join(self.law.inputs)}"
+            budget = " (a budget C stands in for N or D given the other)" if "N" in reads else ""
+            raise DataError(
+                f"predict needs {names} for {tail}{budget}.",
+                command_line="predict needs "
+                + ", ".join(
+                    f"--{k}" if k in ("N", "D", "C") else f"a --points file's column {INPUTS[k]!r}"
+                    for k in missing
+                )
+                + f" for {tail}{budget.replace('C', '--C').replace(' N or D', ' --N or --D')}.",
             )
         takes = self.predict_inputs()
         unread = [k for k in x if k not in takes]

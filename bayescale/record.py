@@ -30,6 +30,7 @@ import functools
 import json
 import os
 import threading
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,16 +134,49 @@ class ScalePrior:
         """Read a prior written by :meth:`save`.
 
         ``path`` defaults to ``$BAYESCALE_EXTRAPOLATION_PRIOR`` when set, else the shipped
-        :data:`PRIOR_FILE`; a missing file (or one without ``kind``) gives the weakly
-        informative default. ``kind`` is the error's: ``"loss"`` (log loss) or ``"inputs"``
-        (decades of the law's effective inputs).
+        :data:`PRIOR_FILE`. A file without a prior of ``kind`` gives the weakly informative
+        default (with a warning where the file was named). ``kind`` is the error's: ``"loss"``
+        (log loss) or ``"inputs"`` (decades of the law's effective inputs).
+
+        Raises
+        ------
+        FileNotFoundError
+            When ``path`` or the variable names no file (a typo would fit under the weak
+            default prior, not the one meant).
+        SpecificationError
+            When the file named is not a prior file (not JSON, or a malformed prior).
         """
-        path = Path(path or os.environ.get(PRIOR_ENV) or PRIOR_FILE)
         if kind not in KINDS:
             raise ValueError(f"kind={kind!r}; choose one of {list(KINDS)}.")
+        named = str(path) if path is not None else os.environ.get(PRIOR_ENV) or None
+        where = "path=" if path is not None else f"${PRIOR_ENV}"
+        path = Path(named or PRIOR_FILE)
         if not path.is_file():
+            if named is None:  # the shipped file, absent from a partial install
+                return cls(kind=kind)
+            raise FileNotFoundError(
+                f"{where} names {named!r}, which is not a file: give the path of a prior written "
+                "by ScalePrior.save or `bayescale pool-prior`"
+                + ("." if where == "path=" else f", or unset {PRIOR_ENV} for the shipped prior.")
+            )
+        try:
+            priors = _read_prior(str(path), path.stat().st_mtime_ns)
+        except (ValueError, KeyError, TypeError) as e:
+            raise SpecificationError(
+                f"{where} names {str(path)!r}, which is not a prior file ({type(e).__name__}: "
+                f"{e}): give a file written by ScalePrior.save or `bayescale pool-prior`."
+            ) from None
+        if kind not in priors:
+            if named is not None:
+                warnings.warn(
+                    f"{where} names {str(path)!r}, which holds no prior of the kind {kind!r} "
+                    f"(it holds {sorted(priors) or 'none'}): this fit's extrapolation error "
+                    "takes the weakly informative default prior.",
+                    UserWarning,
+                    stacklevel=2,
+                )
             return cls(kind=kind)
-        return _read_prior(str(path), path.stat().st_mtime_ns, kind)
+        return priors[kind]
 
     def to_dict(self) -> dict:
         """Return a JSON-serialisable dict."""
@@ -209,9 +243,9 @@ class ScalePrior:
 
 
 @functools.lru_cache(maxsize=8)
-def _read_prior(path: str, mtime_ns: int, kind: str) -> ScalePrior:
+def _read_prior(path: str, mtime_ns: int) -> dict[str, ScalePrior]:
     """Read a prior file once per version (every fit asks for it)."""
-    return ScalePrior.read(path).get(kind, ScalePrior(kind=kind))
+    return ScalePrior.read(path)
 
 
 @dataclass

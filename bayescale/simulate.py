@@ -187,9 +187,17 @@ def cosine_schedule(steps: int = 2000, warmup: int = 100, peak: float = 3e-4) ->
     >>> float(lr.max()), round(float(lr[-1]), 7)
     (0.0003, 3e-05)
     """
+    steps = arguments.count(steps, "steps", minimum=2)
+    warmup = arguments.count(warmup, "warmup", minimum=0)
+    if warmup >= steps:
+        raise ValueError(
+            f"warmup={warmup} is not below steps={steps}: the schedule would never reach its "
+            "peak nor decay; give warmup < steps."
+        )
+    peak = arguments.positive(peak, "peak")
     s = np.arange(1, steps + 1)
     cos = 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * (s - warmup) / (steps - warmup)))
-    return np.where(s <= warmup, peak * s / warmup, peak * cos)
+    return np.where(s <= warmup, peak * s / max(warmup, 1), peak * cos)
 
 
 def typical_design(law: str) -> pd.DataFrame:
@@ -236,4 +244,18 @@ def typical_design(law: str) -> pd.DataFrame:
         return add_schedule_areas(
             pd.DataFrame({"step": np.arange(200, 2001, 40)}), cosine_schedule()
         )
-    return pd.DataFrame({"upstream_loss": np.linspace(2.3, 4.5, 40)})
+    if law in LINK_LAWS:
+        return pd.DataFrame({"upstream_loss": np.linspace(2.3, 4.5, 40)})
+    raise ValueError(
+        f"typical_design: {law!r} has no typical design (a law of your own: lay out its "
+        "inputs as you plan to measure them); choose one of "
+        f"{sorted(LAW_DESIGNS | LINK_LAWS)}."
+    )
+
+
+#: Laws with a typical design of their own in :func:`typical_design`, and the links (a design of
+#: upstream losses).
+LAW_DESIGNS = frozenset(
+    {"chinchilla", "kaplan", "farseer", "power", "data_constrained", "bnsl", "m4", "annealing"}
+)
+LINK_LAWS = frozenset({"exponential_link", "loss_to_loss", "sigmoid_link"})

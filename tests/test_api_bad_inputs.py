@@ -973,7 +973,7 @@ def test_errors_keep_their_fields_when_copied_pickled_or_prefixed():
 def test_pool_prior_keeps_the_command_line_wording_of_a_tables_error(tmp_path, capsys):
     from bayescale.cli import main
 
-    df = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=4, families=2)
+    df = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=4, families=3)
     df.loc[df.index[0], "loss"] = np.nan
     df.to_csv(tmp_path / "ladders.csv", index=False)
     argv = ["pool-prior", str(tmp_path / "ladders.csv"), "--by", "family"]

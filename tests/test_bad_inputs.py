@@ -155,6 +155,8 @@ def files(tmp_path_factory):
     )
     # -- found by a second audit of the CLI (2026-12-06) --
     two.to_csv(d / "family.csv", index=False)
+    three = bs.simulate_ladder(budgets=(1e18, 1e19, 1e20), sizes_per_budget=5, families=3)
+    three.to_csv(d / "family3.csv", index=False)
     pd.DataFrame(
         {"split": ["a", "b"], "status": ["ok", "not scored: no finite draws"]}
         | {"coverage_0.9": [np.nan, np.nan]}
@@ -312,7 +314,8 @@ CLI_CASES = [
         "--N and the points file's 'N' column both give N",
     ),
     (["pooling", "@/family.csv", "--group", "family", "--hold-out", "f9"], "not a level"),
-    (["pool-prior", "@/family.csv", "--by", "family", "--drop-highest-loss", "99"], "no ladder"),
+    (["pool-prior", "@/family3.csv", "--by", "family", "--drop-highest-loss", "99"], "no ladder"),
+    (["pool-prior", "@/family.csv", "--by", "family"], "into 2 table(s); a prior across ladders"),
     (["fit", "@/ladder.csv", "--preset", "@/fit.nc"], "is a .nc file, not a preset"),
     (["fit", "@/ladder.csv", "--extrapolation-prior", "@/folder"], "is a folder"),
     (["report", "@/fit.nc", "--target-compute", "1e19"], "lies inside the data"),

@@ -32,7 +32,8 @@ class CustomLaw(Law):
     params : dict
         ``{name: numpyro Distribution}``, the prior of each parameter.
     inputs : tuple of str
-        Inputs the law reads, among ``"N"``, ``"D"``, ``"C"``, ``"step"``.
+        Inputs the law reads, among ``"N"``, ``"D"``, ``"C"``, ``"step"`` (one name may be given
+        as text: ``inputs="step"``).
     effect_scale : float
         Half-normal scale of the between-group standard deviations.
     law_name : str
@@ -87,9 +88,22 @@ class CustomLaw(Law):
             effect_scale = arguments.positive(effect_scale, "effect_scale")
         except ValueError as e:
             raise ValueError(f"CustomLaw: {e}") from None
+        # one name as text is one input ("step" was read letter by letter)
+        inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
         bad = [i for i in inputs if i not in INPUTS]
         if bad:
             raise ValueError(f"CustomLaw: unknown input(s) {bad}; choose among {list(INPUTS)}.")
+        if not inputs:
+            raise ValueError(
+                f"CustomLaw: inputs=(): name the inputs fn reads, from {list(INPUTS)}."
+            )
+        repeated = sorted({i for i in inputs if inputs.count(i) > 1})
+        if repeated:
+            raise ValueError(
+                f"CustomLaw: inputs={inputs!r} names {repeated} twice; name each once."
+            )
+        if not isinstance(law_name, str) or not law_name.strip():
+            raise TypeError(f"CustomLaw: law_name={law_name!r}; give the law's name as text.")
         _probe(fn, params, tuple(inputs), law_name)
         object.__setattr__(self, "fn", fn)
         object.__setattr__(self, "params", dict(params))

@@ -1,0 +1,237 @@
+"""Bad input found by the sixth audit: each case ends in a clear error, a warning, or the
+right answer (before: labels merged, inputs paired wrongly, rows trained on silently, another
+library's traceback)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+import bayescale as bs
+from bayescale import datasets
+from bayescale import record as rec
+from bayescale.cli import main
+from bayescale.isoflop import isoflop_minima, profiles
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return bs.simulate_ladder(seed=1)
+
+
+@pytest.fixture(scope="module")
+def post(runs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        return bs.fit(bs.Model(), runs, method="psis", seed=0)
+
+
+def test_labels_that_pandas_would_merge_are_read_as_written(tmp_path, capsys):
+    # '01' and '1' were read as the integer 1: three families fitted as two
+    df = bs.simulate_ladder(families=3, seed=1)
+    df["family"] = df["family"].map({"f0": "01", "f1": "1", "f2": "2"})
+    df["seed"] = 1  # whole numbers that merge nothing stay numbers
+    path = tmp_path / "labels.csv"
+    df.to_csv(path, index=False)
+    from bayescale.cli import read_runs
+
+    read = read_runs(path)
+    assert "read as text, as written" in capsys.readouterr().err
+    assert sorted(read["family"].unique()) == ["01", "1", "2"]
+    assert pd.api.types.is_integer_dtype(read["seed"])
+    labels = bs.Model(effects={"E": "family"}).prepare(read).groups["family"].labels
+    assert len(labels) == 3
+
+
+def test_predict_refuses_xarray_inputs_it_would_pair_by_position(post):
+    n = xr.DataArray([1e8, 1e9], dims="a", coords={"a": [0, 1]})
+    d = xr.DataArray([2e10, 2e9], dims="a", coords={"a": [1, 0]})
+    with pytest.raises(bs.DataError, match="xarray DataArrays whose dims or coordinates differ"):
+        post.predict(N=n, D=d)
+    with pytest.raises(bs.DataError, match="dims or coordinates differ"):
+        post.predict(N=xr.DataArray([1e8, 1e9], dims="a"), D=xr.DataArray([2e10, 2e9], dims="b"))
+    aligned = post.predict(N=n, D=d.sortby("a"), kind="mean")
+    by_array = post.predict(N=[1e8, 1e9], D=[2e9, 2e10], kind="mean")
+    np.testing.assert_allclose(aligned.values, by_array.values)
+
+
+def test_iso_flop_profiles_refuse_rows_they_would_drop(runs):
+    for column, value in [("params", np.nan), ("params", -1.0), ("params", np.inf)]:
+        bad = runs.copy()
+        bad.loc[3, column] = value
+        with pytest.raises(bs.DataError, match=r"'params' \(params\) must be finite and > 0"):
+            isoflop_minima(bad)
+    bad = runs.copy()
+    bad.loc[3, "loss"] = 0.0
+    with pytest.raises(bs.DataError, match=r"rows \[3\]"):
+        isoflop_minima(bad)
+    with pytest.raises(bs.DataError, match="not numbers"):
+        isoflop_minima(runs.assign(loss=runs["loss"].astype(str)))
+    labelled = runs.assign(b=np.round(np.log10(6 * runs["params"] * runs["tokens"]), 1))
+    labelled.loc[30, "b"] = np.nan
+    # frontier_backtest fitted such rows as training runs, past its own cut
+    with pytest.raises(bs.DataError, match=r"'b' \(budget\) has no profile label .* rows \[30\]"):
+        profiles(labelled, budget="b")
+    with pytest.raises(bs.DataError, match="no profile label"):
+        bs.frontier_backtest(bs.Model(), labelled, held_out=1, budget="b", method="psis")
+    with pytest.raises(bs.DataError, match="has no rows"):
+        isoflop_minima(runs.iloc[:0])
+    with pytest.raises(TypeError, match="takes a table of runs"):
+        isoflop_minima(runs.to_dict("list"))
+
+
+def test_a_prior_file_named_but_missing_or_malformed_is_an_error(tmp_path, monkeypatch):
+    # a typo in the variable fitted under the weak default prior, without a word
+    monkeypatch.setenv(rec.PRIOR_ENV, str(tmp_path / "typo.json"))
+    with pytest.raises(FileNotFoundError, match=r"\$BAYESCALE_EXTRAPOLATION_PRIOR names .*unset"):
+        rec.ScalePrior.load()
+    with pytest.raises(FileNotFoundError, match="path= names"):
+        rec.ScalePrior.load(tmp_path)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"mean": "x"')
+    monkeypatch.setenv(rec.PRIOR_ENV, str(bad))
+    with pytest.raises(bs.SpecificationError, match="not a prior file"):
+        rec.ScalePrior.load()
+    loss_only = rec.ScalePrior().save(tmp_path / "loss.json")
+    monkeypatch.setenv(rec.PRIOR_ENV, str(loss_only))
+    with pytest.warns(UserWarning, match="holds no prior of the kind 'inputs'"):
+        assert rec.ScalePrior.load(kind="inputs") == rec.ScalePrior(kind="inputs")
+    monkeypatch.delenv(rec.PRIOR_ENV)
+    assert rec.ScalePrior.load(kind="inputs").fitted_on  # the shipped prior, fitted on ladders
+
+
+def test_command_line_refuses_a_role_mapped_twice(tmp_path, capsys):
+    path = tmp_path / "runs.csv"
+    bs.simulate_ladder(seed=1).to_csv(path, index=False)
+    argv = ["fit", str(path), "--columns", "loss=loss", "loss=flops", "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    assert "--columns gives the role 'loss' twice (loss=loss and loss=flops)" in (
+        capsys.readouterr().err
+    )
+
+
+def test_choose_effects_keeps_its_baseline_and_checks_its_arguments():
+    df = bs.simulate_ladder(families=3, seed=1)
+    one = {"A": {"A": "family"}}
+    with pytest.raises(bs.SpecificationError, match="holds 'none', the name of the baseline"):
+        bs.pooling.choose_effects(bs.Model(), df, "family", candidates={"none": {"A": "family"}})
+    with pytest.raises(bs.SpecificationError, match="candidates is empty"):
+        bs.pooling.choose_effects(bs.Model(), df, "family", candidates={})
+    with pytest.raises(TypeError, match="candidates must be a dict"):
+        bs.pooling.choose_effects(bs.Model(), df, "family", candidates=[one])
+    with pytest.raises(ValueError, match="seed='a'"):
+        bs.pooling.choose_effects(bs.Model(), df, "family", candidates=one, seed="a")
+    with pytest.raises(ValueError, match="draws=None"):
+        bs.pooling.choose_effects(bs.Model(), df, "family", candidates=one, draws=None)
+
+
+def test_sbc_takes_its_documented_placeholder_and_checks_its_arguments():
+    design = bs.simulate.typical_design("chinchilla").assign(loss=3.0)
+    model = bs.Model(run=False)
+    for options, fragment in [
+        ({"thin": 0}, "thin=0: give a whole number >= 1"),
+        ({"thin": 1.5}, "thin=1.5"),
+        ({"n_bins": 0}, "n_bins=0"),
+        ({"n_sims": 1}, "n_sims=1: give a whole number >= 2"),
+        ({"n_sims": "3"}, "n_sims='3'"),
+        ({"thin": 100}, "one draw to rank against"),
+        ({"n_bins": 50}, "more bins than the 6 ranks"),
+    ]:
+        with pytest.raises(ValueError, match=fragment):
+            bs.sbc(model, design, **{"n_sims": 4, "draws": 20, "warmup": 20, **options})
+    with pytest.raises(TypeError, match="sbc takes a design table"):
+        bs.sbc(model, design.to_dict("list"))
+    # the docstring's recipe: a constant placeholder loss (refused as "nothing to fit" before)
+    table = bs.sbc(model, design, n_sims=4, draws=20, warmup=20, thin=2, n_bins=2)
+    assert table.attrs["max_rank"] == 10
+    assert set(table["parameter"]) >= {"log_E", "log_alpha"}
+
+
+def test_simulation_helpers_refuse_what_they_cannot_simulate():
+    with pytest.raises(ValueError, match="'nope' has no typical design"):
+        bs.simulate.typical_design("nope")
+    assert bs.simulate.typical_design("sigmoid_link").columns.tolist() == ["upstream_loss"]
+    with pytest.raises(ValueError, match="steps=0"):
+        bs.simulate.cosine_schedule(steps=0)
+    with pytest.raises(ValueError, match="peak=-1"):
+        bs.simulate.cosine_schedule(peak=-1)
+    with pytest.raises(ValueError, match="warmup=100 is not below steps=10"):
+        bs.simulate.cosine_schedule(steps=10, warmup=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division by zero
+        lr = bs.simulate.cosine_schedule(steps=10, warmup=0, peak=1.0)
+    assert lr[0] == pytest.approx(1.0, rel=0.05) and lr[-1] == pytest.approx(0.1)
+
+
+def test_complex_inputs_are_refused_not_cut_to_their_real_part(runs):
+    with pytest.raises(bs.DataError, match=r"'params' \(params\) holds complex numbers"):
+        bs.Model().prepare(runs.assign(params=runs["params"] + 1j))
+
+
+def test_dataset_cache_and_mirror_problems_are_named(tmp_path, monkeypatch):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    monkeypatch.delenv(datasets.MIRROR_ENV, raising=False)
+    monkeypatch.setenv(datasets.CACHE_ENV, str(a_file))
+    with pytest.raises(datasets.DatasetError, match=r"Cannot write .* into BAYESCALE_CACHE_DIR="):
+        datasets.load("epoch_chinchilla")
+    monkeypatch.setenv(datasets.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(datasets.MIRROR_ENV, str(a_file))
+    with pytest.raises(datasets.DatasetError, match="it is a file, not a folder"):
+        datasets.load("epoch_chinchilla")
+    mirror = tmp_path / "mirror" / "epoch_chinchilla"
+    mirror.mkdir(parents=True)
+    (mirror / "svg_extracted_data.csv").write_text("params,tokens,loss\n1,2,3\n")
+    monkeypatch.setenv(datasets.MIRROR_ENV, str(tmp_path / "mirror"))
+    with pytest.raises(datasets.DatasetError, match="Copy epoch_chinchilla/svg_extracted_data"):
+        datasets.load("epoch_chinchilla")
+
+
+def test_a_fit_saved_to_a_home_path_loads_from_it(post, tmp_path, monkeypatch):
+    # '~/x.nc' was written under the home folder and returned as '~/x.nc', which
+    # load_posterior then could not find
+    monkeypatch.setenv("HOME", str(tmp_path))
+    path = post.to_netcdf("~/fits/x.nc")
+    assert path == tmp_path / "fits" / "x.nc" and path.is_file()
+    assert type(bs.load_posterior("~/fits/x.nc")).__name__ == "ScalingPosterior"
+    with pytest.raises(TypeError, match="path=3: give the path of a file"):
+        post.to_netcdf(3)
+
+
+def test_a_custom_laws_inputs_and_name_are_checked():
+    import numpyro.distributions as dist
+
+    from bayescale.laws import CustomLaw
+
+    def fn(p, x):
+        return p["E"] + 0 * x["step"]
+
+    prior = {"E": dist.LogNormal(0.0, 1.0)}
+    assert CustomLaw(fn, prior, inputs="step").inputs == ("step",)  # was 's', 't', 'e', 'p'
+    with pytest.raises(ValueError, match=r"inputs=\(\): name the inputs"):
+        CustomLaw(fn, prior, inputs=())
+    with pytest.raises(ValueError, match=r"names \['step'\] twice"):
+        CustomLaw(fn, prior, inputs=("step", "step"))
+    with pytest.raises(TypeError, match="law_name=3"):
+        CustomLaw(fn, prior, inputs="step", law_name=3)
+
+
+def test_predict_without_an_input_is_worded_for_each_caller(post, tmp_path, capsys):
+    with pytest.raises(bs.DataError, match=r"predict needs N \(or params\), D \(or tokens\)"):
+        post.predict(C=1e20)
+    path = post.to_netcdf(tmp_path / "fit.nc")
+    assert main(["predict", str(path), "--C", "1e20"]) == 2
+    assert "predict needs --N, --D for the chinchilla law" in capsys.readouterr().err
+
+
+def test_pool_prior_refuses_too_few_ladders_before_any_record(tmp_path, capsys):
+    path = tmp_path / "two.csv"
+    bs.simulate_ladder(families=2, seed=1).to_csv(path, index=False)
+    assert main(["pool-prior", str(path), "--by", "family", "--out", str(tmp_path / "p.json")]) == 2
+    captured = capsys.readouterr()
+    assert "into 2 table(s); a prior across ladders needs at least 3" in captured.err
+    assert "Records of" not in captured.out
