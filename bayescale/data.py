@@ -10,7 +10,6 @@ no row is ever dropped here.
 from __future__ import annotations
 
 import hashlib
-import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from bayescale.sanity import (
     check_metric,
     check_units,
     check_unread_input,
+    numeric_column,
 )
 from bayescale.terms import SEP, Term
 
@@ -217,106 +217,6 @@ def compute_of(
     if "C" in inputs and cols["flops"] in df:
         return df[cols["flops"]].to_numpy(float)
     return cost.flops(df[cols["params"]].to_numpy(float), df[cols["tokens"]].to_numpy(float))
-
-
-#: A number written with thousands separators ("20,145,495"), and one with a decimal comma.
-THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
-DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+([eE][+-]?\d+)?")
-
-
-def _numeric(df: pd.DataFrame, col: str, role: str, positive: bool = True) -> np.ndarray:
-    """Return a float column, raising a DataError for strings, NaN, inf and non-positive values.
-
-    ``positive=False`` accepts any finite value (inputs such as the annealing area, which enter
-    the law linearly).
-    """
-    s = df[col]
-    if pd.api.types.is_complex_dtype(s):  # float() would keep the real part, with a warning
-        raise DataError(
-            f"Column {col!r} ({role}) holds complex numbers (e.g. {s.iloc[0]}); give real numbers.",
-            column=col,
-        )
-    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-        coerced = pd.to_numeric(s, errors="coerce")
-        bad = s[coerced.isna() & s.notna()]
-        if bad.empty and not pd.api.types.is_bool_dtype(s):  # numbers stored as text or objects
-            problem = (
-                f"Column {col!r} ({role}) holds numbers stored as {s.dtype} (e.g. "
-                f"{str(s.iloc[0])!r}), not a numeric column."
-            )
-            raise DataError(
-                f"{problem} Convert it: df[{col!r}] = df[{col!r}].astype(float).",
-                column=col,
-                command_line=f"{problem} Write plain numbers in the file's column {col!r}.",
-            )
-        example = bad.iloc[0] if len(bad) else s.iloc[0]
-        text = str(example).strip()
-        if pd.api.types.is_bool_dtype(s) or isinstance(example, bool | np.bool_):
-            fix = "It holds true/false values: is it the column you meant for this role?"
-            file_fix = fix
-        elif THOUSANDS.fullmatch(text):
-            file_fix = (
-                "Write the numbers without thousands separators (e.g. "
-                f"{text.replace(',', '')}) in the file."
-            )
-            fix = f"{file_fix[:-1]}, or in Python read it with pd.read_csv(..., thousands=',')."
-        elif DECIMAL_COMMA.fullmatch(text):
-            file_fix = f"Write decimal points (e.g. {text.replace(',', '.')}) in the file."
-            fix = (
-                f"{file_fix[:-1]}, or in Python read it with pd.read_csv(..., decimal=',') (and "
-                "sep=';' where semicolons separate the fields)."
-            )
-        else:
-            file_fix = "Fix those entries in the file."
-            fix = (
-                "Fix those entries in the table (in Python, then "
-                f"df[{col!r}] = pd.to_numeric(df[{col!r}]))."
-            )
-        row = bad.index[0] if len(bad) else s.index[0]
-        problem = (
-            f"Column {col!r} ({role}) must be numeric but holds non-numeric values such as "
-            f"{str(example)!r} (row {row!r})."
-        )
-        raise DataError(
-            f"{problem} {fix}",
-            column=col,
-            rows=list(bad.index[:5]) if len(bad) else [row],
-            command_line=f"{problem} {file_fix}",
-        )
-    v = s.to_numpy(dtype=float)
-    nan = np.isnan(v)
-    if nan.any():
-        rows = list(s.index[nan][:5])
-        problem = (
-            f"Column {col!r} ({role}) has {int(nan.sum())} missing (NaN) value(s), e.g. at rows "
-            f"{rows}. bayescale never drops rows itself:"
-        )
-        raise DataError(
-            f"{problem} drop or fill them explicitly, e.g. df.dropna(subset=[{col!r}]).",
-            column=col,
-            rows=rows,
-            command_line=f"{problem} fill in or delete those rows of the file.",
-        )
-    inf = np.isinf(v)
-    if inf.any():
-        rows = list(s.index[inf][:5])
-        raise DataError(
-            f"Column {col!r} ({role}) has {int(inf.sum())} infinite value(s), e.g. at rows "
-            f"{rows}. Remove or correct those rows before fitting.",
-            column=col,
-            rows=rows,
-        )
-    nonpos = v <= 0
-    if positive and nonpos.any():
-        rows = list(s.index[nonpos][:5])
-        raise DataError(
-            f"Column {col!r} ({role}) must be > 0 (it enters the law through its logarithm) but "
-            f"has {int(nonpos.sum())} value(s) <= 0, e.g. at rows {rows}. Check its units, or "
-            "remove those rows explicitly.",
-            column=col,
-            rows=rows,
-        )
-    return v
 
 
 def _check_compute(
@@ -592,11 +492,12 @@ def prepare(
                 f" With only flops, derive tokens = flops / ({cost.k:g} * params) explicitly first."
             )
         _require(df, cols[role], role, hint)
-        x[name] = _numeric(df, cols[role], role, positive=name not in LINEAR_INPUTS)
+        x[name] = numeric_column(df, cols[role], role, positive=name not in LINEAR_INPUTS)
     if "C" in inputs and "C" not in x:
         with np.errstate(over="ignore", under="ignore"):  # refused just below, naming the fix
             x["C"] = cost.flops(
-                _numeric(df, cols["params"], "params"), _numeric(df, cols["tokens"], "tokens")
+                numeric_column(df, cols["params"], "params"),
+                numeric_column(df, cols["tokens"], "tokens"),
             )
         _check_compute(x["C"], df, cols, cost)
     elif "N" in x and "D" in x:
@@ -628,7 +529,7 @@ def prepare(
                 rows=rows,
                 command_line=message.replace("scale='logit'", "--scale logit"),
             )
-    y = _numeric(df, cols["loss"], "loss")
+    y = numeric_column(df, cols["loss"], "loss")
 
     groups = {t.name: _grouping(df, t) for t in terms}
 

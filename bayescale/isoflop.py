@@ -8,6 +8,7 @@ import pandas as pd
 from bayescale import arguments
 from bayescale.cost import DEFAULT_COST, TrainingCost
 from bayescale.errors import DataError
+from bayescale.sanity import numeric_column
 
 #: Fewest runs a profile's parabola is fitted to (three points fit one exactly: no check left).
 MIN_PARABOLA_POINTS = 3
@@ -80,7 +81,7 @@ def isoflop_minima(
         raise ValueError(f"isoflop_minima needs a loss column {loss!r}; name it with loss=.")
     min_points = arguments.count(min_points, "min_points", minimum=MIN_PARABOLA_POINTS)
     key, c = profiles(df, params, tokens, budget, decimals, cost)
-    _positive_column(df, loss, "loss")
+    numeric_column(df, loss, "loss")
     rows = []
     for k, pos in df.groupby(key).indices.items():  # by position: the index may repeat
         sub = df.iloc[pos]
@@ -173,7 +174,7 @@ def profiles(
             )
     if budget is None:  # decimals < 0 rounds budgets decades apart into one profile
         decimals = arguments.count(decimals, "decimals", minimum=0)
-    n, d = _positive_column(df, params, "params"), _positive_column(df, tokens, "tokens")
+    n, d = numeric_column(df, params, "params"), numeric_column(df, tokens, "tokens")
     c = cost.flops(n, d)
     if budget is not None:
         missing = df[budget].isna().to_numpy()
@@ -198,34 +199,6 @@ def _check_table(df: object, call: str) -> None:
         )
     if df.empty:
         raise DataError(f"{call}: the table has no rows; give the runs of the iso-FLOP profiles.")
-
-
-def _positive_column(df: pd.DataFrame, column: str, role: str) -> np.ndarray:
-    """Return a column as floats, refusing text, NaN, infinities and values <= 0 by row."""
-    raw = df[column]
-    numbers = raw.dtype.kind in "iuf" or arguments.all_numbers(raw.dropna().to_numpy())
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(float) if numbers else np.nan
-    text = raw.notna().to_numpy() & (np.isnan(values) | (not numbers))
-    if raw.dtype.kind == "b" or text.any():
-        rows = list(df.index[text][:5])
-        raise DataError(
-            f"Column {column!r} ({role}) holds values that are not numbers"
-            + (f", e.g. at rows {rows}" if rows else "")
-            + "; give numbers.",
-            column=column,
-            rows=rows,
-        )
-    bad = ~(np.isfinite(values) & (values > 0))
-    if bad.any():
-        rows = list(df.index[bad][:5])
-        raise DataError(
-            f"Column {column!r} ({role}) must be finite and > 0 (its logarithm is fitted), but "
-            f"{int(bad.sum())} value(s) are not, e.g. {values[bad][:3].tolist()} at rows {rows}: "
-            "fix or remove those runs.",
-            column=column,
-            rows=rows,
-        )
-    return values
 
 
 def parabola_minimum(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:

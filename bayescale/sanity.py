@@ -12,6 +12,7 @@ No check drops or changes a row.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterable, Mapping
 
@@ -326,6 +327,108 @@ def far_outside(up: np.ndarray, down: np.ndarray, what: str) -> None:
         )
 
 
+#: A number written with thousands separators ("20,145,495"), and one with a decimal comma.
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+([eE][+-]?\d+)?")
+
+
+def numeric_column(df: pd.DataFrame, col: str, role: str, positive: bool = True) -> np.ndarray:
+    """Return a float column, raising a DataError for strings, NaN, inf and non-positive values.
+
+    The error names the column, its role and the rows, with the fix (for the command line too).
+
+    ``positive=False`` accepts any finite value (inputs such as the annealing area, which enter
+    the law linearly).
+    """
+    s = df[col]
+    if pd.api.types.is_complex_dtype(s):  # float() would keep the real part, with a warning
+        raise DataError(
+            f"Column {col!r} ({role}) holds complex numbers (e.g. {s.iloc[0]}); give real numbers.",
+            column=col,
+        )
+    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        coerced = pd.to_numeric(s, errors="coerce")
+        bad = s[coerced.isna() & s.notna()]
+        if bad.empty and not pd.api.types.is_bool_dtype(s):  # numbers stored as text or objects
+            problem = (
+                f"Column {col!r} ({role}) holds numbers stored as {s.dtype} (e.g. "
+                f"{str(s.iloc[0])!r}), not a numeric column."
+            )
+            raise DataError(
+                f"{problem} Convert it: df[{col!r}] = df[{col!r}].astype(float).",
+                column=col,
+                command_line=f"{problem} Write plain numbers in the file's column {col!r}.",
+            )
+        example = bad.iloc[0] if len(bad) else s.iloc[0]
+        text = str(example).strip()
+        if pd.api.types.is_bool_dtype(s) or isinstance(example, bool | np.bool_):
+            fix = "It holds true/false values: is it the column you meant for this role?"
+            file_fix = fix
+        elif THOUSANDS.fullmatch(text):
+            file_fix = (
+                "Write the numbers without thousands separators (e.g. "
+                f"{text.replace(',', '')}) in the file."
+            )
+            fix = f"{file_fix[:-1]}, or in Python read it with pd.read_csv(..., thousands=',')."
+        elif DECIMAL_COMMA.fullmatch(text):
+            file_fix = f"Write decimal points (e.g. {text.replace(',', '.')}) in the file."
+            fix = (
+                f"{file_fix[:-1]}, or in Python read it with pd.read_csv(..., decimal=',') (and "
+                "sep=';' where semicolons separate the fields)."
+            )
+        else:
+            file_fix = "Fix those entries in the file."
+            fix = (
+                "Fix those entries in the table (in Python, then "
+                f"df[{col!r}] = pd.to_numeric(df[{col!r}]))."
+            )
+        row = bad.index[0] if len(bad) else s.index[0]
+        problem = (
+            f"Column {col!r} ({role}) must be numeric but holds non-numeric values such as "
+            f"{str(example)!r} (row {row!r})."
+        )
+        raise DataError(
+            f"{problem} {fix}",
+            column=col,
+            rows=list(bad.index[:5]) if len(bad) else [row],
+            command_line=f"{problem} {file_fix}",
+        )
+    v = s.to_numpy(dtype=float)
+    nan = np.isnan(v)
+    if nan.any():
+        rows = list(s.index[nan][:5])
+        problem = (
+            f"Column {col!r} ({role}) has {int(nan.sum())} missing (NaN) value(s), e.g. at rows "
+            f"{rows}. bayescale never drops rows itself:"
+        )
+        raise DataError(
+            f"{problem} drop or fill them explicitly, e.g. df.dropna(subset=[{col!r}]).",
+            column=col,
+            rows=rows,
+            command_line=f"{problem} fill in or delete those rows of the file.",
+        )
+    inf = np.isinf(v)
+    if inf.any():
+        rows = list(s.index[inf][:5])
+        raise DataError(
+            f"Column {col!r} ({role}) has {int(inf.sum())} infinite value(s), e.g. at rows "
+            f"{rows}. Remove or correct those rows before fitting.",
+            column=col,
+            rows=rows,
+        )
+    nonpos = v <= 0
+    if positive and nonpos.any():
+        rows = list(s.index[nonpos][:5])
+        raise DataError(
+            f"Column {col!r} ({role}) must be > 0 (it enters the law through its logarithm) but "
+            f"has {int(nonpos.sum())} value(s) <= 0, e.g. at rows {rows}. Check its units, or "
+            "remove those rows explicitly.",
+            column=col,
+            rows=rows,
+        )
+    return v
+
+
 __all__ = [
     "check_design",
     "check_duplicates",
@@ -335,4 +438,5 @@ __all__ = [
     "check_units",
     "check_unread_input",
     "far_outside",
+    "numeric_column",
 ]

@@ -60,16 +60,16 @@ def test_predict_refuses_xarray_inputs_it_would_pair_by_position(post):
 
 
 def test_iso_flop_profiles_refuse_rows_they_would_drop(runs):
-    for column, value in [("params", np.nan), ("params", -1.0), ("params", np.inf)]:
+    for value, fragment in [(np.nan, "missing"), (-1.0, "must be > 0"), (np.inf, "infinite")]:
         bad = runs.copy()
-        bad.loc[3, column] = value
-        with pytest.raises(bs.DataError, match=r"'params' \(params\) must be finite and > 0"):
+        bad.loc[3, "params"] = value
+        with pytest.raises(bs.DataError, match=rf"'params' \(params\) (has 1 )?{fragment}"):
             isoflop_minima(bad)
     bad = runs.copy()
     bad.loc[3, "loss"] = 0.0
     with pytest.raises(bs.DataError, match=r"rows \[3\]"):
         isoflop_minima(bad)
-    with pytest.raises(bs.DataError, match="not numbers"):
+    with pytest.raises(bs.DataError, match="numbers stored as"):
         isoflop_minima(runs.assign(loss=runs["loss"].astype(str)))
     labelled = runs.assign(b=np.round(np.log10(6 * runs["params"] * runs["tokens"]), 1))
     labelled.loc[30, "b"] = np.nan
