@@ -376,7 +376,7 @@ CLI_CASES = [
     (["summary", "@/folder"], "is a folder"),
     (["predict", "@/junk.nc", "--N", "1e9", "--D", "2e10"], "cannot be read"),
     (["predict", "@/fit.nc"], "needs inputs"),
-    (["predict", "@/fit.nc", "--N", "1e9"], "predict needs d (or tokens)"),
+    (["predict", "@/fit.nc", "--N", "1e9"], "predict needs --d for the chinchilla law"),
     (
         ["predict", "@/fit.nc", "--N", "1e9", "2e9", "--D", "1e10", "2e10", "3e10"],
         "the inputs give [2, 3] points",
