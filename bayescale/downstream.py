@@ -764,10 +764,11 @@ class TwoStepPosterior:
         if link and "link__run" in ds.dims:
             ds = ds.rename({"link__run": "run"})
         groups = {"posterior": ds, "sample_stats": self.tree["sample_stats"].to_dataset()}
-        # each step's observed column and its pointwise log likelihood, as a one-step fit's
-        # "loss" (LOO, LOO-PIT and comparisons of a step read them); the loss law's inputs
+        # each step's observed column, its pointwise log likelihood and replicates, as a one-step
+        # fit's "loss" (LOO, LOO-PIT, the predictive check and comparisons of a step read
+        # them); the loss law's inputs (the link's, the latent loss, are in no table)
         observed = "metric" if link else "loss"
-        for group in ("log_likelihood", "observed_data"):
+        for group in ("log_likelihood", "observed_data", "posterior_predictive"):
             if group in self.tree.children and observed in self.tree[group]:
                 groups[group] = self.tree[group].to_dataset()[[observed]].rename({observed: "loss"})
         if not link and "constant_data" in self.tree.children:

@@ -35,7 +35,7 @@ from bayescale.defaults import DIGITS, PROB
 from bayescale.description import ModelDescription
 from bayescale.diagnostics import diagnose, importance_ess, piled_at_bound
 from bayescale.discrepancy import Grid
-from bayescale.errors import DataError
+from bayescale.errors import DataError, SpecificationError
 from bayescale.extrapolation import RATIO, SCALE_SITES, ExtrapolationError
 from bayescale.laws.base import INPUT_OF_ROLE, INPUTS, Law, Scale
 from bayescale.loo import loo
@@ -815,6 +815,24 @@ class ScalingPosterior:
         """
         return loo(self, pointwise=pointwise)
 
+    def constant_data(self, needed_for: str) -> xr.DataTree:
+        """Return the tree's ``constant_data`` (the fitted rows' inputs and group codes).
+
+        Raises
+        ------
+        SpecificationError
+            When the fit carries none: the link step of a two-step fit
+            (``joint.link_posterior``) reads the latent loss, which no table holds.
+        """
+        if "constant_data" not in self._tree.children:
+            raise SpecificationError(
+                f"{needed_for} needs the fitted rows' inputs, and this fit carries none: the "
+                "link step of a two-step fit reads each run's latent loss, which no table holds. "
+                "Check the link with bs.loo, bs.loo_pit and plot_ppc of joint.link_posterior, "
+                "and report the loss step (joint.loss_posterior)."
+            )
+        return self._tree["constant_data"]
+
     def fitted_table(self) -> pd.DataFrame:
         """Return the fitted table rebuilt from the tree: inputs, loss, group and run columns.
 
@@ -829,7 +847,7 @@ class ScalingPosterior:
         True
         """
         cols = {**DEFAULT_COLUMNS, **dict(self.model.spec().get("columns") or {})}
-        const = self._tree["constant_data"]
+        const = self.constant_data("Rebuilding the fitted table (for the report and plot_fit)")
         df = pd.DataFrame({cols[INPUTS[k]]: const[f"x_{k}"].values for k in self.law.inputs})
         df[cols["loss"]] = self._tree["observed_data"]["loss"].values
         for term in terms_of(self.model.effects):
@@ -1513,7 +1531,7 @@ def with_predictive(post: ScalingPosterior, seed: int = 0) -> xr.DataTree:
     """
     if "posterior_predictive" in post.tree.children:
         return post.tree
-    const = post.tree["constant_data"]
+    const = post.constant_data("Replicating the fitted rows")
     x = {k: np.asarray(const[f"x_{k}"].values) for k in post.law.inputs}
     loss = np.asarray(
         loss_draws(

@@ -208,6 +208,13 @@ def test_a_two_step_fit_is_compared_and_plotted_by_its_steps(joint_fit, ladder):
     plt.close(fig)
     fig = bs.plotting.plot_prior_posterior(joint_fit)
     plt.close(fig)
+    # the link step's checks read the joint fit's replicates of the metric; what needs a table
+    # of its inputs (the latent loss, in no table) says so, not xarray's KeyError
+    pit = bs.loo_pit(joint_fit.link_posterior)
+    assert pit.shape == (len(ladder),) and np.all((pit >= 0) & (pit <= 1))
+    plt.close(bs.plotting.plot_ppc(joint_fit.link_posterior))
+    with pytest.raises(bs.SpecificationError, match="the link step of a two-step fit reads"):
+        bs.plotting.plot_fit(joint_fit.link_posterior)
 
 
 def test_a_two_step_fit_is_pointed_to_its_steps_and_summarised_by_name(joint_fit):
