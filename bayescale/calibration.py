@@ -1208,12 +1208,13 @@ def sbc(
             f"a typical loss of the law, e.g. design.assign({loss}=3.0) (0.5 for an error rate)."
         )
     n_sims = arguments.count(n_sims, "n_sims", minimum=2)
-    draws, warmup = arguments.count(draws, "draws"), arguments.count(warmup, "warmup")
+    draws = arguments.count(draws, "draws")
+    warmup = arguments.count(warmup, "warmup", minimum=0)
     thin = arguments.count(thin, "thin")
-    if thin > draws:
+    if thin >= draws:
         raise ValueError(
             f"thin={thin} keeps every {thin}-th of draws={draws} draws: one draw to rank "
-            "against; give thin <= draws (the ranks run from 0 to draws // thin)."
+            "against; give thin < draws (the ranks run from 0 to the draws kept)."
         )
     max_rank = len(range(0, draws, thin))
     n_bins = arguments.count(n_bins, "n_bins", minimum=2)
@@ -1230,8 +1231,12 @@ def sbc(
         # one part in a million, it sets the same data-scaled priors and passes them.
         ramp = 1 + 1e-6 * np.linspace(-1.0, 1.0, len(design))
         design = design.assign(**{loss: placeholder.to_numpy(float) * ramp})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataWarning)  # the checks of a loss trend
+        with warnings.catch_warnings():  # the placeholder's trend is no trend: not checked
+            warnings.filterwarnings(
+                "ignore",
+                rf"Column {re.escape(repr(loss))} \(loss\) (rises|falls) with",
+                DataWarning,
+            )
             data = model.prepare(design)
     else:
         data = model.prepare(design)

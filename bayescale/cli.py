@@ -20,7 +20,7 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from bayescale import arguments, calibration, compare, datasets, laws, pooling, record
-from bayescale.data import check_mapped_columns
+from bayescale.data import DEFAULT_COLUMNS, check_mapped_columns
 from bayescale.decisions import decision_table
 from bayescale.defaults import DIGITS, MAX_TREE_DEPTH, PROB
 from bayescale.diagnostics import format_report, prior_bound_message
@@ -185,10 +185,12 @@ def _first_line_not_utf8(raw: bytes) -> str:
     return ""
 
 
-def read_runs(path: Path) -> pd.DataFrame:
+def read_runs(path: Path, numbers: Collection[str] = ()) -> pd.DataFrame:
     """Read a CSV or parquet table of runs, refusing what would be misread.
 
     Its rows are numbered from 1 (the header not counted), as messages about them count.
+    ``numbers``: columns mapped to numeric roles (``--columns params=size``), read as numbers
+    as the default roles' columns are (never kept as written labels).
     """
     if path.is_dir():
         raise UsageError(f"{path} is a folder; give a CSV or parquet file of runs")
@@ -297,7 +299,7 @@ def read_runs(path: Path) -> pd.DataFrame:
         )
         df.columns = stripped
     if suffix != ".parquet":
-        _keep_labels_as_written(path, "\t" if suffix == ".tsv" else ",", df)
+        _keep_labels_as_written(path, "\t" if suffix == ".tsv" else ",", df, numbers)
     # labels written 'f0, f1' after a ', ' separator: stripped as the names are, so that a
     # --group family=f0 later finds them (--group strips its labels too)
     padded = []
@@ -319,13 +321,19 @@ def read_runs(path: Path) -> pd.DataFrame:
     return df
 
 
-def _keep_labels_as_written(path: Path, sep: str, df: pd.DataFrame) -> None:
+def _keep_labels_as_written(
+    path: Path, sep: str, df: pd.DataFrame, numbers: Collection[str] = ()
+) -> None:
     """Keep as text a column of whole numbers whose written labels two numbers would merge.
 
     pandas reads '01', '1' and '2' as the integers 1, 1 and 2: three groups (or runs) as two.
-    Such a column is kept as written, and said so; other columns of whole numbers stay numbers.
+    Such a column is kept as written, and said so; other columns of whole numbers stay numbers,
+    as do the columns of numeric roles (the default names, and ``numbers``).
     """
-    whole = [c for c in df.columns if pd.api.types.is_integer_dtype(df[c])]
+    numeric = {c for role, c in DEFAULT_COLUMNS.items() if role != "run"} | set(numbers)
+    whole = [
+        c for c in df.columns if pd.api.types.is_integer_dtype(df[c]) and str(c) not in numeric
+    ]
     if not whole:
         return
     text = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=CSV_MISSING)
@@ -355,7 +363,9 @@ def read_table(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
         df.index = pd.RangeIndex(1, len(df) + 1)  # rows counted from 1, as read_runs counts them
         return df, f"dataset {args.dataset}"
     if args.data:
-        return read_runs(Path(args.data)), str(args.data)
+        roles = column_roles(getattr(args, "columns", None))
+        numbers = [c for role, c in roles.items() if role != "run"]
+        return read_runs(Path(args.data), numbers), str(args.data)
     df = simulate_ladder(families=4, seed=args.seed)
     return df, "a ladder simulated from Hoffmann et al. (2022) parameters, 4 families"
 

@@ -392,8 +392,13 @@ def fit_many[P](
     _check_method(method)
     _check_model(model, "fit_many(model, tables)")
     refit_failed = arguments.flag(refit_failed, "refit_failed")
-    if not refit_failed:  # the refits of failed fits are NUTS, which reads them
-        _refuse_nuts_options(method, options, "fit_many")
+    # the refits of failed fits are NUTS, which reads them (but target_accept is
+    # refit_target_accept's there)
+    _refuse_nuts_options(
+        method,
+        {k: v for k, v in options.items() if k == "target_accept" or not refit_failed},
+        "fit_many",
+    )
     settings = NutsSettings.from_options(
         chains=chains, draws=draws, warmup=warmup, seed=seed, **options
     )

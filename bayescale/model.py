@@ -1062,8 +1062,12 @@ class Model:
             check_single_row_levels(
                 name, grouping.codes, grouping.labels, self.likelihood == "student_t"
             )
-        if self.extrapolation in ("learned", "prior") and self.extrapolation_prior is not None:
-            self.scale_prior(data)  # a prior of another kind: refused before the fit, not after
+        if self.extrapolation in ("learned", "prior"):
+            # a prior of another kind, or a file named by $BAYESCALE_EXTRAPOLATION_PRIOR that is
+            # missing or malformed: refused before the fit, not after it (the file is read once)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # the fit says it, once
+                self.scale_prior(data)
         return data
 
     def marginalises_run(self, data: ScalingData) -> bool:

@@ -355,14 +355,20 @@ def plot_frontier(
             "e.g. plot_frontier(bs.frontier(post, np.geomspace(1e18, 1e22, 30)))."
         )
     prob = arguments.probability(prob, "prob")
-    minima_columns = {"compute", "N_opt", "D_opt", "tokens_per_param", "ok"}
-    if minima is not None and (
-        not isinstance(minima, pd.DataFrame) or not minima_columns <= set(minima.columns)
-    ):
+    if minima is not None and not isinstance(minima, pd.DataFrame):
         raise TypeError(
-            "minima must be the table bayescale.isoflop.isoflop_minima returns (columns "
-            f"{sorted(minima_columns)}), got a {type(minima).__name__}; e.g. "
-            "minima=isoflop_minima(runs)."
+            "minima must be the table bayescale.isoflop.isoflop_minima returns, got a "
+            f"{type(minima).__name__}; e.g. minima=isoflop_minima(runs)."
+        )
+    lacking = sorted(
+        {"compute", "N_opt", "D_opt", "tokens_per_param", "ok"} - set(minima.columns)
+        if minima is not None
+        else ()
+    )
+    if lacking:
+        raise ValueError(
+            f"minima lacks the column(s) {lacking} that bayescale.isoflop.isoflop_minima "
+            "returns; pass its table, e.g. minima=isoflop_minima(runs)."
         )
     if data_compute is not None:
         data_compute = _compute_range(data_compute)

@@ -43,6 +43,7 @@ from bayescale.errors import (
     SamplerEfficiencyWarning,
     SpecificationError,
 )
+from bayescale.fit import NUTS_ONLY_OPTIONS
 from bayescale.inference import NutsSettings
 from bayescale.laws.base import INPUTS
 from bayescale.model import Model
@@ -586,6 +587,8 @@ def choose_effects(
     seed = arguments.derived_seed(arguments.seed(fit_kwargs.get("seed", NutsSettings.seed)), 1)
     fit_kwargs = {**fit_kwargs, "retry": False}  # the refit below is this function's retry
     again = {**fit_kwargs, "draws": draws, "seed": seed, "method": "nuts"}
+    if refit_failed and fit_kwargs.get("method") == "psis":  # NUTS options: the refits' only
+        fit_kwargs = {k: v for k, v in fit_kwargs.items() if k not in NUTS_ONLY_OPTIONS}
     with warnings.catch_warnings():
         # Each fit's diagnostics go into the table (``fit_ok``) and the reason instead.
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -328,9 +328,10 @@ def _points(values: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict]:
                 "Align them first (e.g. take both from one DataFrame), or pass arrays "
                 "(.to_numpy()) in the order you mean."
             )
-    arrays = {k: v for k, v in values.items() if isinstance(v, xr.DataArray)}
+    # a 0-d DataArray is a scalar: it broadcasts without any pairing to get wrong
+    arrays = {k: v for k, v in values.items() if isinstance(v, xr.DataArray) and v.ndim}
+    name, one = next(iter(arrays.items()), (None, None))
     for key, array in arrays.items():
-        name, one = next(iter(arrays.items()))
         if (
             array.dims != one.dims
             or set(array.indexes) != set(one.indexes)
@@ -815,7 +816,7 @@ class ScalingPosterior:
         """
         return loo(self, pointwise=pointwise)
 
-    def constant_data(self, needed_for: str) -> xr.DataTree:
+    def _constant_data(self, needed_for: str) -> xr.DataTree:
         """Return the tree's ``constant_data`` (the fitted rows' inputs and group codes).
 
         Raises
@@ -847,7 +848,7 @@ class ScalingPosterior:
         True
         """
         cols = {**DEFAULT_COLUMNS, **dict(self.model.spec().get("columns") or {})}
-        const = self.constant_data("Rebuilding the fitted table (for the report and plot_fit)")
+        const = self._constant_data("Rebuilding the fitted table (for the report and plot_fit)")
         df = pd.DataFrame({cols[INPUTS[k]]: const[f"x_{k}"].values for k in self.law.inputs})
         df[cols["loss"]] = self._tree["observed_data"]["loss"].values
         for term in terms_of(self.model.effects):
@@ -1364,7 +1365,9 @@ class ScalingPosterior:
         if missing:
             names = ", ".join(f"{k} (or {INPUTS[k]})" for k in missing)
             tail = f"the {self.law.name} law, which reads {', '.join(self.law.inputs)}"
-            budget = " (a budget C stands in for N or D given the other)" if "N" in reads else ""
+            budget = (
+                " (a budget C stands in for N or D given the other)" if {"N", "D"} <= reads else ""
+            )
             raise DataError(
                 f"predict needs {names} for {tail}{budget}.",
                 command_line="predict needs "
@@ -1531,7 +1534,7 @@ def with_predictive(post: ScalingPosterior, seed: int = 0) -> xr.DataTree:
     """
     if "posterior_predictive" in post.tree.children:
         return post.tree
-    const = post.constant_data("Replicating the fitted rows")
+    const = post._constant_data("Replicating the fitted rows")
     x = {k: np.asarray(const[f"x_{k}"].values) for k in post.law.inputs}
     loss = np.asarray(
         loss_draws(

@@ -59,7 +59,7 @@ def preset_path(name: str | Path) -> Path:
     >>> preset_path(mine) == mine
     True
     """
-    path = Path(name)
+    path = Path(name).expanduser()  # '~/my_preset.toml', as a shell reads it
     if path.suffix == ".toml" and path.is_file():
         return path
     shipped = resource_dir("_presets") / f"{name}.toml"

@@ -150,7 +150,7 @@ class ScalePrior:
             raise ValueError(f"kind={kind!r}; choose one of {list(KINDS)}.")
         named = str(path) if path is not None else os.environ.get(PRIOR_ENV) or None
         where = "path=" if path is not None else f"${PRIOR_ENV}"
-        path = Path(named or PRIOR_FILE)
+        path = Path(named).expanduser() if named else Path(PRIOR_FILE)
         if not path.is_file():
             if named is None:  # the shipped file, absent from a partial install
                 return cls(kind=kind)
@@ -221,7 +221,7 @@ class ScalePrior:
 
         :meth:`load` and ``Model(extrapolation_prior=path)`` read the file back.
         """
-        path = Path(path)
+        path = Path(path).expanduser()
         if inputs is not None and (self.kind, inputs.kind) != ("loss", "inputs"):
             raise ValueError(
                 "save(inputs=...) writes a prior of the log loss with one of the effective "

@@ -420,7 +420,7 @@ def numeric_column(df: pd.DataFrame, col: str, role: str, positive: bool = True)
     if positive and nonpos.any():
         rows = list(s.index[nonpos][:5])
         raise DataError(
-            f"Column {col!r} ({role}) must be > 0 (it enters the law through its logarithm) but "
+            f"Column {col!r} ({role}) must be > 0 (its logarithm is taken) but "
             f"has {int(nonpos.sum())} value(s) <= 0, e.g. at rows {rows}. Check its units, or "
             "remove those rows explicitly.",
             column=col,

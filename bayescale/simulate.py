@@ -200,6 +200,14 @@ def cosine_schedule(steps: int = 2000, warmup: int = 100, peak: float = 3e-4) ->
     return np.where(s <= warmup, peak * s / max(warmup, 1), peak * cos)
 
 
+#: Laws with a typical design of their own in :func:`typical_design`, and the links (a design of
+#: upstream losses).
+LAW_DESIGNS = frozenset(
+    {"chinchilla", "kaplan", "farseer", "power", "data_constrained", "bnsl", "m4", "annealing"}
+)
+LINK_LAWS = frozenset({"exponential_link", "loss_to_loss", "sigmoid_link"})
+
+
 def typical_design(law: str) -> pd.DataFrame:
     """Return the inputs of a typical experiment for a registered law (no loss column).
 
@@ -251,11 +259,3 @@ def typical_design(law: str) -> pd.DataFrame:
         "inputs as you plan to measure them); choose one of "
         f"{sorted(LAW_DESIGNS | LINK_LAWS)}."
     )
-
-
-#: Laws with a typical design of their own in :func:`typical_design`, and the links (a design of
-#: upstream losses).
-LAW_DESIGNS = frozenset(
-    {"chinchilla", "kaplan", "farseer", "power", "data_constrained", "bnsl", "m4", "annealing"}
-)
-LINK_LAWS = frozenset({"exponential_link", "loss_to_loss", "sigmoid_link"})

@@ -235,3 +235,70 @@ def test_pool_prior_refuses_too_few_ladders_before_any_record(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "into 2 table(s); a prior across ladders needs at least 3" in captured.err
     assert "Records of" not in captured.out
+
+
+def test_nuts_options_pass_where_nuts_reads_them(runs):
+    # at its default an option changes nothing; the refits of failed fits are NUTS
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        bs.fit(bs.Model(), runs, method="psis", target_accept=0.95, draws=100, chains=2)
+        bs.fit_many(
+            bs.Model(), [runs], method="psis", refit_failed=True, max_tree_depth=12, draws=100
+        )
+    with pytest.raises(ValueError, match="target_accept= tunes NUTS"):  # refit_target_accept's
+        bs.fit_many(bs.Model(), [runs], method="psis", refit_failed=True, target_accept=0.99)
+    df = bs.simulate_ladder(families=3, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        choice = bs.pooling.choose_effects(
+            bs.Model(),
+            df,
+            "family",
+            candidates={"E": {"E": "family"}},
+            method="psis",
+            target_accept=0.99,
+            draws=200,
+        )
+    assert set(choice.loo.index) == {"none", "E"}
+
+
+def test_a_scalar_data_array_broadcasts_in_predict(post):
+    d = xr.DataArray([1e10, 2e10], dims="x")
+    scalar = post.predict(N=xr.DataArray(1e9), D=d, kind="mean")
+    plain = post.predict(N=1e9, D=[1e10, 2e10], kind="mean")
+    np.testing.assert_allclose(scalar.values, plain.values)
+
+
+def test_a_numeric_role_column_written_with_a_leading_zero_stays_numbers(tmp_path, capsys):
+    from bayescale.cli import read_runs
+
+    df = bs.simulate_ladder(seed=1)
+    df["tokens"] = df["tokens"].round().astype("int64")
+    df.loc[1, "tokens"] = df.loc[0, "tokens"]  # one value twice, written two ways below
+    text = df.to_csv(index=False).splitlines()
+    column = text[0].split(",").index("tokens")
+    cells = text[1].split(",")
+    cells[column] = "0" + cells[column]
+    text[1] = ",".join(cells)
+    path = tmp_path / "tokens.csv"
+    path.write_text("\n".join(text) + "\n")
+    read = read_runs(path)
+    assert pd.api.types.is_integer_dtype(read["tokens"]) and "as written" not in (
+        capsys.readouterr().err
+    )
+    renamed = tmp_path / "size.csv"
+    renamed.write_text(path.read_text().replace("tokens", "size", 1))
+    assert pd.api.types.is_integer_dtype(read_runs(renamed, ["size"])["size"])
+    assert read_runs(renamed)["size"].dtype.kind not in "iuf"  # not a role: labels as written
+
+
+def test_a_prior_file_with_a_byte_order_mark_reads(tmp_path):
+    path = rec.ScalePrior().save(tmp_path / "p.json")
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert rec.ScalePrior.load(path) == rec.ScalePrior()
+
+
+def test_a_bad_prior_variable_is_refused_before_any_sampling(runs, tmp_path, monkeypatch):
+    monkeypatch.setenv(rec.PRIOR_ENV, str(tmp_path / "typo.json"))
+    with pytest.raises(FileNotFoundError, match="BAYESCALE_EXTRAPOLATION_PRIOR"):
+        bs.Model().prepare(runs)  # the fit's first step, before the MAP
