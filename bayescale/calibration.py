@@ -92,6 +92,21 @@ def _cols(model: Model) -> dict[str, str]:
     return {**DEFAULT_COLUMNS, **(model.columns or {})}
 
 
+def _split_columns(df: pd.DataFrame, model: Model, roles: Sequence[str], split: str) -> None:
+    """Refuse a split whose ordering columns the table lacks (a law that does not read them)."""
+    cols = _cols(model)
+    missing = [cols[r] for r in roles if cols[r] not in df.columns]
+    if missing:
+        raise DataError(
+            f"{split} orders the rows by {' and '.join(repr(cols[r]) for r in roles)}, and the "
+            f"table lacks {missing} (the {model.law.name} law reads "
+            f"{', '.join(model.law.inputs)}): split along what the table holds ("
+            + ("the largest sizes, --split size; " if cols["params"] in df.columns else "")
+            + "each run's curve, --split curve; or a group, --split group), or add the column.",
+            column=missing[0],
+        )
+
+
 def _check_table(df: pd.DataFrame, model: Model) -> str:
     """Check ``df`` as a fit of ``model`` would (its warnings are the fits' to give).
 
@@ -144,7 +159,14 @@ def split_by_compute(
     if cut is None:
         train_fraction = arguments.probability(train_fraction, "train_fraction")
     else:
+        if train_fraction != 0.75:  # the default: a cut given replaces it
+            raise ValueError(
+                f"split_by_compute: train_fraction={train_fraction!r} and cut={cut!r} both place "
+                "the cut; give one."
+            )
         cut = arguments.positive(cut, "cut")
+    if "C" not in model.law.inputs or _cols(model)["flops"] not in df.columns:
+        _split_columns(df, model, ("params", "tokens"), "A split by compute")
     c = np.asarray(compute_of(df, model.columns, model.cost, model.law.inputs), float)
     # one budget's runs share one compute: C / (6 N) tokens times 6 N differs in the last bits,
     # which split a budget's runs between the two sides (as the record's cuts round it)
@@ -199,6 +221,7 @@ def split_by_size(df: pd.DataFrame, model: Model, n_largest: int = 2) -> Split:
     True
     """
     _check_table(df, model)
+    _split_columns(df, model, ("params",), "A split by model size")
     n = df[_cols(model)["params"]].to_numpy(float)
     sizes = np.unique(n)
     if isinstance(n_largest, bool) or not isinstance(n_largest, int | np.integer) or n_largest < 1:
@@ -946,20 +969,23 @@ def backtest(
             f"{type(model).__name__}; e.g. bs.backtest(bs.Model(), runs)."
         )
     levels = arguments.probabilities(levels)
+    if len(set(levels)) < len(levels):
+        raise ValueError(f"levels={list(levels)} gives a level twice; give each level once.")
     table_id = table_id_of(_check_table(df, model))  # every row checked as a fit would
     if callable(splits) and not isinstance(splits, Split):
         splits = splits(df, model)
     splits = _checked_splits(splits, len(df))
     loss_col = _cols(model)["loss"]
-    rows, points, worded = [], [], []  # worded: each row's data warnings, for the command line
-    for split in splits:
-        train, test = df[split.train], df[split.test]
-        if len(test) == 0 or len(train) == 0:
-            side = "test" if len(test) == 0 else "training"
+    for split in splits:  # every split before any is fitted
+        if not split.test.any() or not split.train.any():
+            side = "test" if not split.test.any() else "training"
             raise DataError(
                 f"Split {split.name!r} leaves no {side} rows: choose a split with rows on both "
                 "sides."
             )
+    rows, points, worded = [], [], []  # worded: each row's data warnings, for the command line
+    for split in splits:
+        train, test = df[split.train], df[split.test]
         try:
             post, noted = _fit_recording(model, train, **fit_kwargs)
         except DataError as e:  # say which side of which split cannot be fitted

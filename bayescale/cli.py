@@ -1702,7 +1702,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "action",
         choices=["list", "info"],
-        help="list: the datasets and their tables; info NAME: a dataset's card (source, "
+        help="list: the datasets, one line each; info NAME: a dataset's card (source, "
         "licence, tables, columns)",
     )
     d.add_argument("name", nargs="?", help="the dataset info describes")
@@ -1812,6 +1812,10 @@ def main(argv: list[str] | None = None) -> int:
             if not debug:
                 warnings.showwarning = _one_line_warnings()
             return args.func(args)
+    except BrokenPipeError:  # the reader closed the output (`| head`): stop, quietly
+        # Python would complain of the pipe again when it flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a command stopped by SIGPIPE
     except USER_ERRORS as e:
         if debug:
             raise

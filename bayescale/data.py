@@ -542,11 +542,18 @@ def prepare(
     elif isinstance(run, str):
         _require_group(df, run, "run")
     if run_group is None and run is None and cols["step"] in df.columns:
-        problem = (
-            f"The table has a {cols['step']!r} column (checkpoints) but no {cols['run']!r} "
-            "column saying which run each checkpoint belongs to. Checkpoints of one run are not "
-            "independent:"
-        )
+        if run_col is not None and run_col in df.columns:  # each run one row here
+            problem = (
+                f"The table has a {cols['step']!r} column (checkpoints) and its "
+                f"{run_col!r} column gives every row a run of its own (one checkpoint per "
+                "run), so there is no run effect to fit:"
+            )
+        else:
+            problem = (
+                f"The table has a {cols['step']!r} column (checkpoints) but no {cols['run']!r} "
+                "column saying which run each checkpoint belongs to. Checkpoints of one run "
+                "are not independent:"
+            )
         raise DataError(
             f"{problem} pass run='<column>' (adds a per-run effect), or run=False to declare "
             "every row an independent run.",

@@ -90,9 +90,9 @@ def card(name: str) -> dict:
     >>> [f["file"] for f in card["tables"]["runs"]["files"]]
     ['svg_extracted_data.csv']
     """
-    path = _cards_dir() / f"{name}.toml"
-    if not path.is_file():
+    if not isinstance(name, str) or name not in available():  # not a path to any .toml
         raise DatasetError(f"Unknown dataset {name!r}; available: {available()}.")
+    path = _cards_dir() / f"{name}.toml"
     with open(path, "rb") as f:
         return tomllib.load(f)
 
@@ -405,7 +405,7 @@ def load(name: str, table: str | None = None) -> pd.DataFrame:
     """
     c = card(name)
     table = table or c.get("default_table")
-    if table not in c["tables"]:
+    if not isinstance(table, str) or table not in c["tables"]:
         raise DatasetError(
             f"Dataset {name!r} has no table {table!r}; tables: {sorted(c['tables'])}."
         )

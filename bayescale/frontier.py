@@ -30,6 +30,7 @@ from bayescale.cost import TrainingCost
 from bayescale.errors import ExtrapolationWarning, SpecificationError
 from bayescale.posterior import ScalingPosterior
 from bayescale.prediction import Predictor, keys
+from bayescale.sites import RUN
 
 Array = jnp.ndarray
 GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
@@ -383,6 +384,12 @@ def frontier(
         raise ValueError(
             f"The {law.name} law reads the unique tokens U: pass unique_tokens= (its fitted "
             "R*_D then replaces r_star)."
+        )
+    if RUN in groups:
+        raise ValueError(
+            f"frontier: run={groups[RUN]!r} names a training run, whose own offset the "
+            "frontier leaves out (it is the optimum of a new run, as the decisions are); leave "
+            "run out, or give the run's group labels (family=...) for its group's frontier.",
         )
     c = arguments.budgets(compute, unique=True)
     inference_tokens = arguments.non_negative(inference_tokens, "inference_tokens")

@@ -14,6 +14,7 @@ import arviz_stats
 import numpy as np
 import xarray as xr
 
+from bayescale.errors import SpecificationError
 from bayescale.likelihood import log_jacobian as _log_jacobian
 
 
@@ -78,11 +79,13 @@ def require_psis_draws(post: Any, what: str) -> None:
     posterior = post.draws_tree["posterior"]
     chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
     if chains * draws < MIN_PSIS_DRAWS:
-        raise ValueError(
+        head = (
             f"{what} needs at least {MIN_PSIS_DRAWS} posterior draws (Pareto smoothing fits the "
             f"largest fifth of the importance weights, five at least); this fit has "
-            f"{chains * draws} ({chains} chain(s) x {draws}): refit with more draws (draws= "
-            "and chains=; on the command line --draws and --chains)"
+            f"{chains * draws} ({chains} chain(s) x {draws}): refit with more draws"
+        )
+        raise SpecificationError(
+            f"{head} (draws= and chains=)", command_line=f"{head} (--draws and --chains)"
         )
     tree = post.draws_tree
     if "log_likelihood" in tree.children and "loss" in tree["log_likelihood"]:
@@ -91,11 +94,14 @@ def require_psis_draws(post: Any, what: str) -> None:
         same = np.ptp(ll, axis=0) == 0
         if same.any():
             every = "every row" if same.all() else f"{int(same.sum())} of the {same.size} rows"
-            raise ValueError(
+            head = (
                 f"{what} weighs the draws by their likelihood of each row, but all "
                 f"{chains * draws} draws give {every} the same likelihood: the draws are one "
                 "point (an importance-sampled fit that found no usable draw leaves only its "
-                "mode). Refit with NUTS (method='nuts'; on the command line --method nuts)"
+                "mode). Refit with NUTS"
+            )
+            raise SpecificationError(
+                f"{head} (method='nuts')", command_line=f"{head} (--method nuts)"
             )
 
 

@@ -41,6 +41,7 @@ from bayescale.plotting import (
 from bayescale.pooling import group_spread
 from bayescale.posterior import ScalingPosterior
 from bayescale.record import MIN_ROWS_ABOVE, MIN_ROWS_BELOW, rows_below
+from bayescale.sites import terms_of
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -257,6 +258,14 @@ def report(
         + (" (learns the ladder's extrapolation record first)" if learned else "")
     )
     record = post.calibration()  # the ladder's record (empty: too short, or no learned error)
+    terms = terms_of(post.model.effects)
+    whose = (
+        f" They are for a new {' and '.join(t.name for t in terms)}, its effects drawn from "
+        f"the population (frontier(post, ..., {terms[0].columns[0]}=...) and "
+        "post.predict(...) with the label give a fitted group's)."
+        if terms
+        else ""
+    )
     if extend is not None:
         error = {
             "none": "no extrapolation error: the fit trusts its law's form past the data, so "
@@ -268,13 +277,14 @@ def report(
             else "the extrapolation error of the prior across ladders: the ladder is too short "
             "for a record of its own",
         }[post.model.extrapolation]
-        parts = (
-            "law, run effect and noise"
-            if post.model.extrapolation == "none"
-            else ("law, extrapolation error, run effect and noise")
+        runs = "code_run" in post.draws_tree.children.get("constant_data", {})
+        parts = ", ".join(
+            ["law"]
+            + (["extrapolation error"] if post.model.extrapolation != "none" else [])
+            + (["run effect"] if runs else [])
         )
         fan = (
-            f"Posterior predictive intervals of a new run ({parts}; {error}).",
+            f"Posterior predictive intervals of a new run ({parts} and noise; {error}).{whose}",
             [_save(plot_fan(post, target_compute, df), out, "fan")],
         )
     else:
@@ -307,7 +317,7 @@ def report(
             (
                 "Compute-optimal frontier",
                 f"Median and {prob:.0%} band of N*, D* and D*/N* per budget; the grey band is "
-                "the data's compute range.",
+                f"the data's compute range.{whose}",
                 [_save(fig, out, "frontier")],
                 dec,
             )

@@ -302,3 +302,75 @@ def test_a_bad_prior_variable_is_refused_before_any_sampling(runs, tmp_path, mon
     monkeypatch.setenv(rec.PRIOR_ENV, str(tmp_path / "typo.json"))
     with pytest.raises(FileNotFoundError, match="BAYESCALE_EXTRAPOLATION_PRIOR"):
         bs.Model().prepare(runs)  # the fit's first step, before the MAP
+
+
+# -- a seventh audit (2026-12-07): summaries, group labels, splits, datasets --
+
+
+@pytest.fixture(scope="module")
+def interaction_post():
+    df = bs.simulate_ladder(families=3, seeds=2, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        model = bs.Model(effects={"E": ["family", "family:seed"]})
+        return bs.fit(model, df, method="psis", seed=0)
+
+
+def test_summary_rounds_an_importance_sampled_fit_after_its_correction(post):
+    plain = post.summary(["E", "alpha"])
+    rounded = post.summary(["E", "alpha"], round_to=4)
+    # ArviZ rounded the MCSE first, and the correction scaled the rounded value (0.0146 -> 0)
+    np.testing.assert_allclose(rounded["mcse_mean"], plain["mcse_mean"].round(4), atol=1e-12)
+    assert plain["r_hat"].isna().all()  # one resample, not chains: no R-hat to show
+    with pytest.raises(KeyError, match="group='bogus' is not a group of this fit"):
+        post.summary(group="bogus")
+    assert "sigma" in post.summary(group="prior").index
+
+
+def test_a_label_of_an_interaction_alone_is_refused(interaction_post):
+    # seed=99 without family was ignored: the population's frontier, "for seed 99"
+    with pytest.raises(bs.DataError, match=r"seed=99 labels this model's effects only together"):
+        bs.frontier(interaction_post, 1e21, seed=99)
+    with pytest.raises(bs.DataError, match="give family= too"):
+        bs.prob_below(interaction_post, 2.5, N=1e9, D=2e10, seed=99)
+
+
+def test_the_frontier_refuses_a_run_label(post):
+    with pytest.raises(ValueError, match="frontier: run='r0' names a training run"):
+        bs.frontier(post, 1e21, run="r0")
+
+
+def test_splits_name_the_columns_a_law_of_one_input_lacks(runs):
+    table = runs[["params", "loss"]]
+    model = bs.Model("power", run=False)
+    with pytest.raises(bs.DataError, match=r"lacks \['tokens'\] .*--split size"):
+        bs.calibration.split_by_compute(table, model)
+    tokens_only = runs[["tokens", "loss"]]
+    with pytest.raises(bs.DataError, match=r"A split by model size .* lacks \['params'\]"):
+        bs.calibration.split_by_size(tokens_only, bs.Model.from_preset("power_tokens"))
+    with pytest.raises(ValueError, match="both place the cut; give one"):
+        bs.calibration.split_by_compute(runs, bs.Model(), train_fraction=0.5, cut=3e18)
+
+
+def test_a_backtest_refuses_a_one_sided_split_before_fitting_any(runs):
+    good = bs.calibration.split_by_compute(runs, bs.Model())
+    empty = bs.calibration.Split(
+        "none held out", np.ones(len(runs), bool), np.zeros(len(runs), bool)
+    )
+    # method="bogus" would fail the first fit: the one-sided split is refused before it
+    with pytest.raises(bs.DataError, match="'none held out' leaves no test rows"):
+        bs.backtest(bs.Model(), runs, [good, empty], method="bogus")
+    with pytest.raises(ValueError, match="gives a level twice"):
+        bs.backtest(bs.Model(), runs, good, levels=[0.9, 0.9])
+
+
+def test_one_checkpoint_per_run_is_said_so(runs):
+    with pytest.raises(bs.DataError, match="gives every row a run of its own"):
+        bs.Model().prepare(runs.assign(step=1))
+
+
+def test_dataset_names_and_tables_are_names(monkeypatch):
+    with pytest.raises(datasets.DatasetError, match=r"Unknown dataset '\.\./models/chinchilla"):
+        datasets.card("../models/chinchilla_family")
+    with pytest.raises(datasets.DatasetError, match=r"has no table \['runs'\]"):
+        datasets.load("epoch_chinchilla", ["runs"])
