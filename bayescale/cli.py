@@ -337,6 +337,8 @@ def _keep_labels_as_written(
     if not whole:
         return
     text = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=CSV_MISSING)
+    if text.shape != df.shape:  # read otherwise than the table: nothing to compare
+        return
     text.columns = df.columns  # the names as stripped above
     kept = []
     for column in whole:
