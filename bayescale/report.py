@@ -300,7 +300,7 @@ def report(
     sections.append(
         (
             "Parameters",
-            f"Medians with central 50 % and {100 * prob:.0f} % intervals. R-hat and bulk ESS "
+            f"Medians with central {_levels_text(prob)} intervals. R-hat and bulk ESS "
             "are the diagnostics' own: each row's worst over the parameter and the coordinate "
             "the sampler moves behind it (its log, or a non-centred offset), which decide the "
             "check; summary() gives the parameter's own, which can differ.",
@@ -389,6 +389,11 @@ def report(
     return path
 
 
+def _levels_text(prob: float) -> str:
+    """Name the parameter table's two intervals, the 50 % and ``prob`` (once where equal)."""
+    return "50 %" if round(100 * prob) == 50 else f"50 % and {100 * prob:.0f} %"
+
+
 def _check_target(target: float, data: pd.Series, extend: str, falling: bool) -> None:
     """Refuse a ``target_compute`` on the data's side: the fan extends past the data.
 
@@ -409,8 +414,9 @@ def _check_target(target: float, data: pd.Series, extend: str, falling: bool) ->
         raise ValueError(
             f"target_compute={target:.3g} (--target-compute) is read as {what} and lies "
             + ("inside" if target >= lo else "below")
-            + f" the data ({lo:.3g} to {hi:.3g}): the fan and the decision table look past "
-            f"it; give a value above {hi:.3g}, or leave it out (100x the largest)."
+            + f" the data ({lo:.3g} to {hi:.3g}): the fan"
+            + (" and the decision table look" if extend == "C" else " looks")
+            + f" past it; give a value above {hi:.3g}, or leave it out (100x the largest)."
         )
 
 

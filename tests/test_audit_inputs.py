@@ -374,3 +374,15 @@ def test_dataset_names_and_tables_are_names(monkeypatch):
         datasets.card("../models/chinchilla_family")
     with pytest.raises(datasets.DatasetError, match=r"has no table \['runs'\]"):
         datasets.load("epoch_chinchilla", ["runs"])
+
+
+def test_report_wording_fits_the_law_and_the_level():
+    from bayescale.report import _check_target, _levels_text
+
+    assert _levels_text(0.5) == "50 %" and _levels_text(0.9) == "50 % and 90 %"
+    data = pd.Series([1e7, 1e9])
+    with pytest.raises(ValueError, match=r"the fan looks past it") as caught:
+        _check_target(1e8, data, "N", falling=False)  # a law of N alone: no decision table
+    assert "decision table" not in str(caught.value)
+    with pytest.raises(ValueError, match="the fan and the decision table look past it"):
+        _check_target(1e8, data, "C", falling=False)
