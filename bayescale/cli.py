@@ -336,10 +336,13 @@ def _keep_labels_as_written(
     ]
     if not whole:
         return
-    text = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=CSV_MISSING)
-    if text.shape != df.shape:  # read otherwise than the table: nothing to compare
+    at = [df.columns.get_loc(c) for c in whole]  # by position: the names were stripped above
+    text = pd.read_csv(
+        path, sep=sep, usecols=at, dtype=str, keep_default_na=False, na_values=CSV_MISSING
+    )
+    if text.shape != (len(df), len(whole)):  # read otherwise than the table: nothing to compare
         return
-    text.columns = df.columns  # the names as stripped above
+    text.columns = whole
     kept = []
     for column in whole:
         written = text[column].str.strip()

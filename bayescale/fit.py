@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -80,17 +80,13 @@ def _check_method(method: str) -> None:
         raise ValueError(f"method={method!r}; choose one of {list(METHODS)}.")
 
 
-#: Options of :class:`~bayescale.inference.NutsSettings` that only NUTS reads (importance
-#: sampling reads ``chains``, ``draws``, ``seed`` and ``chunk``).
-NUTS_ONLY_OPTIONS = (
-    "target_accept",
-    "max_tree_depth",
-    "warmup_tree_depth",
-    "dense_mass",
-    "adapt_mass",
-    "init",
-    "init_mass",
-    "chain_method",
+#: Options of :class:`~bayescale.inference.NutsSettings` that only NUTS reads: all but those
+#: importance sampling reads (``chains``, ``draws``, ``seed``, ``chunk``) and ``warmup``, an
+#: argument of :func:`fit` of its own (a new NUTS option is one of these without an edit here).
+NUTS_ONLY_OPTIONS = tuple(
+    f.name
+    for f in fields(NutsSettings)
+    if f.name not in ("chains", "draws", "warmup", "seed", "chunk")
 )
 
 
