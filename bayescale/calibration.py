@@ -70,6 +70,9 @@ class Split:
         Label of the split in a backtest's table.
     train, test : numpy.ndarray
         Boolean masks over the table's rows: fit on ``train``, predict ``test``.
+    more_training : str
+        How the command line keeps more rows on the training side (an option's words, for the
+        advice when the training rows cannot be fitted); empty for a split made by hand.
 
     Examples
     --------
@@ -86,6 +89,7 @@ class Split:
     name: str
     train: np.ndarray
     test: np.ndarray
+    more_training: str = ""
 
 
 def _cols(model: Model) -> dict[str, str]:
@@ -187,7 +191,7 @@ def split_by_compute(
             f"split_by_compute: no run lies {side} the cut {cut:.3g} FLOP (the table has "
             f"{budgets} distinct budgets, {float(np.min(c)):.3g} to {float(np.max(c)):.3g}); {fix}."
         )
-    return Split(f"compute <= {cut:.3g}", train, ~train)
+    return Split(f"compute <= {cut:.3g}", train, ~train, "a larger --train-fraction")
 
 
 def split_by_size(df: pd.DataFrame, model: Model, n_largest: int = 2) -> Split:
@@ -229,7 +233,7 @@ def split_by_size(df: pd.DataFrame, model: Model, n_largest: int = 2) -> Split:
     if sizes.size <= n_largest:
         raise DataError(f"Only {sizes.size} model sizes: cannot hold out the {n_largest} largest.")
     test = n >= sizes[-n_largest]
-    return Split(f"largest {n_largest} sizes", ~test, test)
+    return Split(f"largest {n_largest} sizes", ~test, test, "a smaller --n-largest")
 
 
 def split_curve_tail(
@@ -300,7 +304,7 @@ def split_curve_tail(
         )
     rank = df.groupby(run)[order].rank(pct=True, method="first").to_numpy()
     test = rank > 1 - fraction
-    return Split(f"last {fraction:.0%} of each curve", ~test, test)
+    return Split(f"last {fraction:.0%} of each curve", ~test, test, "a larger --train-fraction")
 
 
 def splits_leave_group_out(df: pd.DataFrame, column: str) -> list[Split]:
@@ -998,8 +1002,7 @@ def backtest(
                 column=e.column,
                 rows=e.rows,
                 command_line=f"{head} {e.command_line or e} Or keep more rows on the training "
-                "side (a larger --train-fraction for --split compute or curve, a smaller "
-                "--n-largest for --split size).",
+                f"side{f' ({split.more_training})' if split.more_training else ''}.",
             ) from None
         draws = predict_rows(post, test, model)
         fit_ok = not _messages(noted, ConvergenceWarning)

@@ -1117,7 +1117,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             raise UsageError(f"--group {args.group!r} is not a column: {list(df.columns)}")
         _refuse_read_group(model, args.group, "--group")
         splits = calibration.splits_leave_group_out(df, args.group)
-    print(f"Backtest of the {model.law.name} law on {source} ({len(df)} rows), split: {args.split}")
+    fits = len(splits) if isinstance(splits, list) else 1
+    print(
+        f"Backtest of the {model.law.name} law on {source} ({len(df)} rows), split: {args.split}"
+        + (f" ({fits} fits, one per level of {args.group!r})" if fits > 1 else "")
+    )
     name = args.dataset or (Path(args.data).name if args.data else "simulated ladder")
     table = calibration.backtest(model, df, splits, dataset=name, draws=args.draws, seed=args.seed)
     pd.set_option("display.width", 160)

@@ -90,10 +90,14 @@ NUTS_ONLY_OPTIONS = tuple(
 )
 
 
-def _refuse_nuts_options(method: str, options: dict[str, Any], where: str) -> None:
+def _refuse_nuts_options(
+    method: str, options: dict[str, Any], where: str, warmup: tuple[int, int] | None = None
+) -> None:
     """Refuse NUTS options for a fit that runs no NUTS (they would be ignored).
 
     An option at its default changes nothing and passes (the command line sends its defaults).
+    ``warmup`` is the caller's ``(warmup, its default)``: NUTS's warm-up, which importance
+    sampling does not run either.
     """
     defaults = NutsSettings()
     given = [
@@ -101,6 +105,8 @@ def _refuse_nuts_options(method: str, options: dict[str, Any], where: str) -> No
         for name in NUTS_ONLY_OPTIONS
         if name in options and options[name] != getattr(defaults, name)
     ]
+    if warmup is not None and warmup[0] != warmup[1]:
+        given.insert(0, "warmup")
     if method != "psis" or not given:
         return
     named = " and ".join(f"{name}=" for name in given)
@@ -221,7 +227,7 @@ def fit[P](
     """
     _check_method(method)
     _check_model(model, "fit(model, df)")
-    _refuse_nuts_options(method, options, "fit")
+    _refuse_nuts_options(method, options, "fit", warmup=(warmup, NutsSettings.warmup))
     if retry not in (None, True, False):
         raise ValueError(f"retry={retry!r}; use None (auto), True or False.")
     if retry is True and method == "psis":
@@ -394,6 +400,7 @@ def fit_many[P](
         method,
         {k: v for k, v in options.items() if k == "target_accept" or not refit_failed},
         "fit_many",
+        warmup=None if refit_failed else (warmup, 500),  # this signature's default
     )
     settings = NutsSettings.from_options(
         chains=chains, draws=draws, warmup=warmup, seed=seed, **options

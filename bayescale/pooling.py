@@ -214,7 +214,8 @@ def new_group_splits(
     kept = mine & (n <= sizes[k - 1])
     test = mine & ~kept
     name = f"{group}={level}, {k} smallest sizes"
-    return Split(name, kept, test), Split(name, kept | ~mine, test)
+    more = "a larger --k"
+    return Split(name, kept, test, more), Split(name, kept | ~mine, test, more)
 
 
 def _check_candidate_columns(methods: Mapping[str, Model], df: pd.DataFrame) -> None:

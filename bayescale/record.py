@@ -214,24 +214,49 @@ class ScalePrior:
             out["inputs"] = cls.from_dict({**d["inputs"], "kind": "inputs"})
         return out
 
-    def save(
-        self, path: str | Path = PRIOR_FILE, inputs: ScalePrior | None = None, **notes
-    ) -> Path:
+    def save(self, path: str | Path, inputs: ScalePrior | None = None, **notes: Any) -> Path:
         """Write the prior as JSON (with ``inputs``, a prior of the log loss and one of inputs).
 
         :meth:`load` and ``Model(extrapolation_prior=path)`` read the file back.
+
+        Parameters
+        ----------
+        path : str or Path
+            The file to write (the shipped prior, :data:`PRIOR_FILE`, is rewritten only where
+            named: ``benchmarks/extrapolation_prior.py`` does).
+        inputs : ScalePrior, optional
+            A prior of the effective inputs to store beside this prior of the log loss.
+        **notes
+            JSON-serialisable notes stored with it (what it was fitted on, when).
+
+        Returns
+        -------
+        Path
+            The file written.
         """
         path = Path(path).expanduser()
+        if inputs is not None and not isinstance(inputs, ScalePrior):
+            raise TypeError(f"inputs must be a ScalePrior, got {type(inputs).__name__}.")
         if inputs is not None and (self.kind, inputs.kind) != ("loss", "inputs"):
             raise ValueError(
                 "save(inputs=...) writes a prior of the log loss with one of the effective "
                 f"inputs; got kinds {self.kind!r} and {inputs.kind!r}."
             )
         d = self.to_dict()
+        clash = sorted(set(notes) & (set(d) | {"inputs"}))
+        if clash:  # a note of that name would overwrite the prior it is stored with
+            raise ValueError(
+                f"save: the note(s) {clash} would overwrite the prior's own fields "
+                f"{sorted(set(d) | {'inputs'})}: give them other names."
+            )
         if inputs is not None:
             d["inputs"] = inputs.to_dict()
         d.update(notes)
-        path.write_text(json.dumps(d, indent=2) + "\n")
+        try:
+            text = json.dumps(d, indent=2) + "\n"
+        except TypeError as e:
+            raise TypeError(f"save: the notes must be JSON-serialisable ({e}).") from None
+        path.write_text(text)
         return path
 
     def log_density(self, grid: np.ndarray = LOG_SCALE_GRID) -> np.ndarray:
