@@ -930,6 +930,12 @@ class ScalingPosterior:
                 command_line=f"{head} Give --group COLUMN=LABEL for those group columns only.",
             )
         for c, v in groups.items():
+            if pd.isna(np.asarray(v, dtype=object)).any():
+                raise DataError(  # read as the text 'None' or 'nan': an unseen group's label
+                    f"{c}={v!r} has a missing label (None or NaN): give a level the fit has "
+                    f"seen, or leave {c} out for a new group (the population's prediction).",
+                    column=c,
+                )
             n = int(np.size(v)) if np.ndim(v) else 1
             if n not in (1, m):
                 raise DataError(

@@ -57,3 +57,20 @@ def test_a_split_that_cannot_be_fitted_names_its_own_option(runs):
     with pytest.raises(bs.DataError) as caught:
         calibration.backtest(bs.Model(), runs, [by_size], method="psis")
     assert "(a smaller --n-largest)" in caught.value.command_line
+
+
+@pytest.fixture(scope="module")
+def family_post():
+    df = bs.simulate_ladder(families=3, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        return bs.fit(bs.Model(effects={"E": "family"}), df, method="psis", seed=0)
+
+
+@pytest.mark.parametrize("label", [None, float("nan"), ["f0", None]])
+def test_a_missing_group_label_is_refused_not_read_as_text(family_post, label):
+    # None was read as the label 'None': an unseen group's, with new_groups=True silently
+    with pytest.raises(bs.DataError, match=r"has a missing label .*leave family out"):
+        family_post.predict(N=[1e9, 2e9], D=2e10, family=label, new_groups=True)
+    with pytest.raises(bs.DataError, match="missing label"):
+        bs.frontier(family_post, 1e21, family=label)
