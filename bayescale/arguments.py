@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +230,41 @@ def derived_seed(seed: int, offset: int) -> int:
     (4, 0)
     """
     return (int(seed) + int(offset)) % (MAX_SEED + 1)
+
+
+def names(value: Any, name: str = "var_names") -> list[str] | None:
+    """Return a selection of quantities as a list of names (``None``: the call's default).
+
+    Raises
+    ------
+    ValueError
+        When the selection is empty (it would select nothing, and the calls read an empty
+        selection as everything), or is not text or a sequence of text.
+
+    Examples
+    --------
+    >>> names("alpha"), names(["E", "A"]), names(None)
+    (['alpha'], ['E', 'A'], None)
+    >>> names([])
+    Traceback (most recent call last):
+    ...
+    ValueError: var_names=[]: name at least one quantity, or leave var_names out for the default.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping) or not isinstance(value, Iterable):
+        raise ValueError(f"{name}={value!r}: give a name or a list of names.")
+    out = list(value)
+    if not out:
+        raise ValueError(
+            f"{name}={value!r}: name at least one quantity, or leave {name} out for the default."
+        )
+    bad = [v for v in out if not isinstance(v, str)]
+    if bad:
+        raise ValueError(f"{name} holds {bad[0]!r}, not a name: give the quantities' names.")
+    return out
 
 
 def all_numbers(values: Any) -> bool:

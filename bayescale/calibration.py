@@ -25,7 +25,7 @@ from bayescale.data import DEFAULT_COLUMNS, compute_of
 from bayescale.errors import ConvergenceWarning, DataError, DataWarning
 from bayescale.inference import NutsSettings, sample_nuts
 from bayescale.laws.base import INPUTS
-from bayescale.loo import require_psis_draws
+from bayescale.loo import require_one_step, require_psis_draws
 from bayescale.model import Model
 from bayescale.posterior import ScalingPosterior, with_predictive
 from bayescale.sites import NOISE_SITES, RUN, population_sites
@@ -458,7 +458,7 @@ def check_backtest_table(
     >>> check_backtest_table(runs)
     Traceback (most recent call last):
     ...
-    ValueError: backtest is not a backtest table (it needs the 'split' and 'coverage_*' ...
+    ValueError: backtest is not a backtest table (it needs the 'split' and 'coverage_<level>' ...
     """
     if not isinstance(table, pd.DataFrame):
         raise TypeError(
@@ -471,13 +471,14 @@ def check_backtest_table(
             "shows a backtest of losses, by their coverage: write one with `bayescale backtest "
             "--split compute` (or size, curve, group), or bs.backtest, and pass that"
         )
-    if "split" not in table.columns or not any(
-        str(c).startswith("coverage_") for c in table.columns
-    ):
+    if "split" not in table.columns or not coverage_columns(table):
         raise ValueError(
-            f"{name} is not a backtest table (it needs the 'split' and 'coverage_*' columns "
-            "that bs.backtest returns and `bayescale backtest --out` writes)"
+            f"{name} is not a backtest table (it needs the 'split' and 'coverage_<level>' "
+            "columns, such as coverage_0.9, that bs.backtest returns and `bayescale backtest "
+            "--out` writes)"
         )
+    if table.empty:
+        raise ValueError(f"{name} has no rows: there is no split's coverage to show.")
     scored = (
         table["status"].astype(str).eq("ok")
         if "status" in table.columns
@@ -621,6 +622,9 @@ def coverage_if_calibrated(
     >>> round(float(cov.mean()), 2), round(float(np.mean(cov == 1.0)), 2)
     (0.91, 0.89)
     """
+    level = arguments.probability(level, "level")
+    n_truths = arguments.count(n_truths, "n_truths")
+    seed = arguments.seed(seed)
     draws = np.asarray(draws, float)
     if draws.ndim != 2 or draws.shape[0] < 2 or np.isnan(draws).any():
         raise DataError(
@@ -663,6 +667,13 @@ def coverage_tail_probability(reference: np.ndarray, seen: float) -> float:
     >>> round(coverage_tail_probability(reference, 0.0), 3)
     0.218
     """
+    reference = np.asarray(reference, float)
+    seen = arguments.finite(seen, "seen")
+    if reference.ndim != 1 or reference.size == 0 or np.isnan(reference).any():
+        raise DataError(
+            "coverage_tail_probability needs the reference coverages as a 1-D array of one or "
+            "more numbers (coverage_if_calibrated's), none NaN."
+        )
     n = reference.size
     low = (1 + np.sum(reference <= seen + 1e-12)) / (1 + n)
     high = (1 + np.sum(reference >= seen - 1e-12)) / (1 + n)
@@ -714,7 +725,9 @@ def score_predictions(
     DataError
         When a draw is NaN or ``-inf``, or overflowed draws reach a reported quantile: the
         quantiles would be NaN or infinite, and the scores would contradict each other (a 50 %
-        interval covering where the 90 % does not).
+        interval covering where the 90 % does not). When an observation is not positive (the
+        scores are relative to it), or there are fewer draws than ``2 / (1 - max(levels))``
+        (40 at 95 %: an interval of fewer is the draws' whole range, whatever its level).
 
     Examples
     --------
@@ -750,6 +763,19 @@ def score_predictions(
         raise DataError(
             f"y is missing or not finite at points {rows}: it would be scored as a miss; drop "
             "those points explicitly."
+        )
+    if np.any(y <= 0):
+        rows = np.flatnonzero(y <= 0)[:5].tolist()
+        raise DataError(
+            f"y is not > 0 at points {rows}: the scores are relative to the observed loss, "
+            "which must be positive (give losses, not log losses or residuals)."
+        )
+    fewest = int(np.ceil(2 / (1 - max(levels)) - 1e-9))  # a draw beyond each end of the widest
+    if draws.shape[0] < fewest:
+        raise DataError(
+            f"{draws.shape[0]} draws per point: a central {max(levels):g} interval needs at "
+            f"least {fewest} (fewer, and it is the draws' whole range, whatever the level); "
+            "draw more, or score fewer levels."
         )
     overflow = draws == np.inf
     bad = ~np.isfinite(draws) & ~overflow
@@ -1157,6 +1183,7 @@ def loo_pit(post: ScalingPosterior) -> np.ndarray:
     True
     """
     arguments.sampled(post, "loo_pit")
+    require_one_step(post, "bs.loo_pit")
     require_psis_draws(post, "loo_pit")
     with_predictive(post)
     res = arviz_stats.loo_pit(post.tree, var_names=["loss"])

@@ -65,6 +65,10 @@ def _same_data(posts: Mapping[str, ScalingPosterior]) -> None:
             )
 
 
+#: The weighting methods of :func:`compare` (``arviz_stats.compare``'s).
+COMPARE_METHODS = ("stacking", "bb-pseudo-bma", "pseudo-bma")
+
+
 def compare(posteriors: Mapping[str, ScalingPosterior], method: str = "stacking") -> pd.DataFrame:
     """Compare fits of the same data by PSIS-LOO (``arviz_stats.compare``).
 
@@ -107,6 +111,8 @@ def compare(posteriors: Mapping[str, ScalingPosterior], method: str = "stacking"
         )
     if len(posteriors) < 2:
         raise ValueError("compare needs at least two fits.")
+    if not isinstance(method, str) or method.lower() not in COMPARE_METHODS:  # before any LOO
+        raise ValueError(f"method={method!r}; choose one of {list(COMPARE_METHODS)}.")
     for name, post in posteriors.items():
         if not hasattr(post, "draws_tree"):
             raise TypeError(
@@ -194,10 +200,24 @@ def averaged_predict(
             f"weights must be a dict of weights by fit name, a Series or the table compare "
             f"returns, got a {type(weights).__name__}."
         )
-    w = {str(k): arguments.non_negative(v, f"weights[{k!r}]") for k, v in dict(weights).items()}
+    if not posteriors:
+        raise ValueError("posteriors is empty: give the fits to average, {name: fit}.")
+    by_text = {str(k): k for k in posteriors}  # a compare table's index holds the names as text
+    w = {
+        by_text.get(str(k), k): arguments.non_negative(v, f"weights[{k!r}]")
+        for k, v in dict(weights).items()
+    }
     missing = set(w) - set(posteriors)
     if missing:
-        raise ValueError(f"weights name fits {sorted(missing)} that are not in posteriors.")
+        raise ValueError(
+            f"weights name fits {sorted(missing, key=str)} that are not in posteriors."
+        )
+    unweighted = [k for k in posteriors if k not in w]
+    if unweighted:  # left out of the mixture without a word
+        raise ValueError(
+            f"posteriors has fits {unweighted} without a weight: give every fit one (0 leaves "
+            "it out of the mixture), or pass only the fits to average."
+        )
     w = {k: v for k, v in w.items() if v > 0}
     total = sum(w.values())
     if total <= 0:
@@ -206,12 +226,12 @@ def averaged_predict(
     rng = np.random.default_rng(arguments.seed(rng_seed, "rng_seed"))
     parts = []
     # each fit's share of the draws, rounded so that they add up to n_draws (largest remainder)
-    exact = {k: v / total * n_draws for k, v in sorted(w.items())}
+    exact = {k: v / total * n_draws for k, v in sorted(w.items(), key=lambda kv: str(kv[0]))}
     counts = {k: int(np.floor(x)) for k, x in exact.items()}
     by_remainder = sorted(exact, key=lambda k: counts[k] - exact[k])
     for name in by_remainder[: n_draws - sum(counts.values())]:
         counts[name] += 1
-    for i, name in enumerate(sorted(w)):
+    for i, name in enumerate(sorted(w, key=str)):
         k = counts[name]
         if k == 0:
             continue
@@ -709,6 +729,7 @@ def choose_law(
 
 
 __all__ = [
+    "COMPARE_METHODS",
     "LAW_CANDIDATES",
     "VARIANTS",
     "LawChoice",

@@ -40,8 +40,14 @@ class TrainingCost:
 
     def __post_init__(self) -> None:
         k = self.flops_per_param_token
-        if isinstance(k, bool) or not isinstance(k, int | float) or not np.isfinite(k) or k <= 0:
+        try:  # numpy's 8 and Decimal("8") are numbers too; text and True are not
+            ok = not isinstance(k, bool | str | bytes) and np.ndim(k) == 0
+            ok = ok and bool(np.isfinite(float(k)) and float(k) > 0)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
             raise ValueError(f"flops_per_param_token={k!r} must be a finite number > 0.")
+        object.__setattr__(self, "flops_per_param_token", float(k))  # one type, one repr
 
     @property
     def k(self) -> float:
@@ -68,7 +74,7 @@ class TrainingCost:
         >>> bs.TrainingCost(flops_per_param_token=8).flops(np.array([1e9, 2e9]), 2e10)
         array([1.6e+20, 3.2e+20])
         """
-        return self.k * n * d
+        return self.k * _array(n) * _array(d)
 
     def tokens(self, c, n):
         """Tokens that budget ``c`` buys for a model of ``n`` parameters.
@@ -91,7 +97,7 @@ class TrainingCost:
         >>> round(d / 1e9, 1)  # billions of tokens
         16.7
         """
-        return c / (self.k * n)
+        return _array(c) / (self.k * _array(n))
 
     def describe(self) -> str:
         """``"6 N D"``: the formula as text.
@@ -104,6 +110,11 @@ class TrainingCost:
         '8 N D'
         """
         return f"{self.k:g} N D"
+
+
+def _array(x):
+    """Return a list or tuple as an array (array_like, as documented), anything else as is."""
+    return np.asarray(x, float) if isinstance(x, list | tuple) else x
 
 
 #: The default cost, ``C = 6 N D``.

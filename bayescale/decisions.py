@@ -90,6 +90,10 @@ def prob_below(
     return pd.DataFrame({"N": n, "D": d, "prob": p, "mcse": np.sqrt(p * (1 - p) / below.shape[0])})
 
 
+#: The coarsest search of an iso-FLOP curve that passes without a warning (decades of ``N``).
+COARSE_GRID_DECADES = 0.1
+
+
 def _iso_kernel(
     post: ScalingPosterior,
     kind: str,
@@ -107,6 +111,16 @@ def _iso_kernel(
     with the budget.
     """
     _check_kind(kind)
+    step = 2 * span / (n_grid - 1)
+    if step > COARSE_GRID_DECADES:  # the answer is one of a few allocations, not the optimum
+        warnings.warn(
+            f"N is searched every {step:.3g} decades (n_grid={n_grid} values within span={span:g}"
+            f" decades): the allocation returned is the best of those, as far as {step / 2:.3g} "
+            f"decades from the optimum; raise n_grid (a step of {COARSE_GRID_DECADES:g} decades "
+            f"needs n_grid >= {int(np.ceil(2 * span / COARSE_GRID_DECADES)) + 1}).",
+            UserWarning,
+            stacklevel=3,
+        )
     k = post.cost.k
     key_pred, key_loss = keys(rng_seed)
     pred = post.predictor(new_groups=new_groups, rng_seed=key_pred, **groups)
@@ -401,7 +415,7 @@ def value_of_runs(
     n_sims : int
         Simulated outcomes per candidate.
     max_draws : int
-        Posterior draws used (thinned evenly).
+        Posterior draws used (thinned evenly), at least :data:`MIN_REWEIGHTED_ESS`.
     rng_seed : int
         Seed.
     new_groups : bool, optional
@@ -493,7 +507,8 @@ def value_of_runs(
     target_compute = arguments.positive(target_compute, "target_compute")
     post.warn_far_outside({"C": np.array([target_compute])}, "The target budget reaches")
     n_sims = arguments.count(n_sims, "n_sims")
-    max_draws = arguments.count(max_draws, "max_draws")
+    # fewer draws than the reweighting's least ESS could never pass its check
+    max_draws = arguments.count(max_draws, "max_draws", minimum=MIN_REWEIGHTED_ESS)
     # The frontier's keys: L* here is frontier(post, target_compute, new_groups=True,
     # rng_seed=rng_seed)'s, drawn by the same predictor as the candidates' outcomes.
     k_pred, k_front = keys(rng_seed)
@@ -681,7 +696,9 @@ def predicted_isoflop_minima(
         is about as narrow as the measurement's scatter, or narrower, and many measured minima
         fall outside it. A key that names no profile of ``runs`` is an error.
     **groups
-        Group labels of the runs (``family="f1"``); omitted terms are a new group.
+        Group labels of the runs (``family="f1"``), unless ``runs`` has the group columns (a
+        label per run, read as :meth:`ScalingPosterior.predict` reads them); omitted terms are
+        a new group.
 
     Returns
     -------
@@ -731,6 +748,21 @@ def predicted_isoflop_minima(
             f"bands names profiles the runs do not have: {unknown}; the runs' profiles are "
             f"{sorted(set(key), key=str)} (keyed as the table's 'profile' column)."
         )
+    taken = sorted(set(groups) & {"kind", "N", "D", "C", *post.law.inputs})
+    if taken:  # predict's own arguments: the runs give the inputs, and the draws are predictive
+        raise TypeError(
+            f"predicted_isoflop_minima takes no {', '.join(f'{t}=' for t in taken)}: the runs' "
+            f"{params!r} and {tokens!r} columns give the inputs, and a measurement is drawn "
+            "from the posterior predictive."
+        )
+    # the runs' own group columns label them row by row, as predict reads a table
+    columns = [c for t in terms_of(post.model.effects) for c in t.columns if c in runs]
+    twice = sorted(set(columns) & set(groups))
+    if twice:
+        raise ValueError(
+            f"{twice[0]} is both a column of runs and a keyword: give the runs' labels once."
+        )
+    groups = {**groups, **{c: runs[c].to_numpy(object) for c in dict.fromkeys(columns)}}
     n = runs[params].to_numpy(float)
     draws = post.predict(
         kind="predictive",

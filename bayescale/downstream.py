@@ -843,11 +843,11 @@ class TwoStepPosterior:
          'link__gamma', 'link__sigma', 'link__nu']
         """
         known = self.parameter_names()
-        names = [var_names] if isinstance(var_names, str) else list(var_names or known)
+        names = arguments.names(var_names) or known
         unknown = [v for v in names if v not in known]
         if unknown:
             raise KeyError(f"summary: no parameter(s) {unknown} in this fit; it has {known}.")
-        kwargs.setdefault("ci_prob", PROB)
+        kwargs["ci_prob"] = arguments.probability(kwargs.get("ci_prob", PROB), "ci_prob")
         kwargs.setdefault("round_to", "none")
         return arviz_stats.summary(self.tree, var_names=names, **kwargs)
 
@@ -920,6 +920,12 @@ class TwoStepPosterior:
         >>> pred["metric"].median(("chain", "draw")).round(2).values  # doctest: +SKIP
         array([0.45, 0.39])
         """
+        if not isinstance(kind, str):  # a table or numbers where the inputs go by name
+            raise TypeError(
+                f"predict's first argument is kind ('predictive' or 'mean'); got a "
+                f"{type(kind).__name__}. Give the inputs by name: joint.predict(N=..., D=...), "
+                "or a table's columns as joint.predict(**points[['N', 'D']])."
+            )
         if kind not in KINDS:
             raise ValueError(f"kind={kind!r}; choose 'predictive' or 'mean'.")
         loss_post, link_post = self.loss_posterior, self.link_posterior

@@ -635,6 +635,22 @@ def diagnostics_table(posteriors: Sequence[Any]) -> pd.DataFrame:
             "diagnostics_table takes a list of fits (e.g. what fit_many returns); for one fit, "
             "pass [post], or read post.diagnostics()."
         )
+    if isinstance(posteriors, Mapping):  # its keys are names, not fits
+        raise TypeError(
+            "diagnostics_table takes a list of fits; for a dict of them by name, pass "
+            "list(fits.values())."
+        )
+    if not isinstance(posteriors, Iterable):
+        raise TypeError(
+            f"diagnostics_table takes a list of fits (e.g. what fit_many returns), got a "
+            f"{type(posteriors).__name__}"
+            + (
+                " (laplace_many's approximations have no draws to diagnose: read "
+                "result.summary()['converged'])."
+                if isinstance(posteriors, LaplaceResult)
+                else "."
+            )
+        )
     keys = (
         "method",
         "rhat_max",

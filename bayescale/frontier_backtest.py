@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayescale import arguments
 from bayescale.calibration import fit_noting_warnings
 from bayescale.data import DEFAULT_COLUMNS
 from bayescale.decisions import predicted_isoflop_minima
@@ -165,8 +166,7 @@ def frontier_backtest(
     >>> bool(row["N_star_lo"] < row["N_star"] < row["N_star_hi"]), bool(row["inside_measured"])
     (True, True)
     """
-    if not 0 < prob < 1:
-        raise ValueError(f"prob={prob!r}; give a probability strictly between 0 and 1.")
+    prob = arguments.probability(prob)
     if model.effects:
         raise SpecificationError(
             "frontier_backtest scores the profiles of one population, and this model has "

@@ -14,6 +14,7 @@ import arviz_stats
 import numpy as np
 import xarray as xr
 
+from bayescale import arguments
 from bayescale.errors import SpecificationError
 from bayescale.likelihood import log_jacobian as _log_jacobian
 
@@ -51,6 +52,22 @@ def log_jacobian(post: Any) -> xr.DataArray | None:
 #: Fewest posterior draws PSIS can smooth: it fits the largest fifth of the importance
 #: weights, and at least five of them (arviz-stats refuses fewer).
 MIN_PSIS_DRAWS = 25
+
+
+def require_one_step(post: Any, what: str) -> None:
+    """Refuse a two-step fit, whose leave-one-out checks are its steps' (one per column).
+
+    Raises
+    ------
+    TypeError
+        When ``post`` is a :class:`~bayescale.downstream.TwoStepPosterior`, naming its steps.
+    """
+    if hasattr(post, "loss_posterior") and hasattr(post, "link_posterior"):
+        raise TypeError(
+            f"{what} takes a one-step fit; a two-step fit's is its steps': "
+            f"{what}(joint.loss_posterior) for the loss, {what}(joint.link_posterior) for the "
+            "metric."
+        )
 
 
 def require_psis_draws(post: Any, what: str) -> None:
@@ -136,12 +153,8 @@ def loo(post: Any, pointwise: bool = True):
             f"loo takes a fit (the posterior bs.fit returns), got a {type(post).__name__}; "
             "e.g. post = bs.fit(bs.Model(), runs), then bs.loo(post)."
         )
-    if hasattr(post, "loss_posterior") and hasattr(post, "link_posterior"):
-        raise TypeError(
-            "loo takes a one-step fit; a two-step fit's LOO is its steps': "
-            "bs.loo(joint.loss_posterior) for the loss, bs.loo(joint.link_posterior) for the "
-            "metric."
-        )
+    require_one_step(post, "bs.loo")
+    pointwise = arguments.flag(pointwise, "pointwise")
     require_psis_draws(post, "loo")
     jac = log_jacobian(post)
     kwargs = {} if jac is None else {"log_jacobian": jac}

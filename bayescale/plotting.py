@@ -25,7 +25,7 @@ from bayescale.defaults import PROB
 from bayescale.errors import DataWarning, SpecificationError
 from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS, Law
-from bayescale.loo import require_psis_draws
+from bayescale.loo import require_one_step, require_psis_draws
 from bayescale.posterior import ScalingPosterior, with_predictive
 from bayescale.sites import RUN, terms_of
 
@@ -152,7 +152,7 @@ def plot_fit(
     """
     arguments.fitted(post, "plot_fit")
     prob = arguments.probability(prob, "prob")
-    df = post.fitted_table() if df is None else df
+    df = post.fitted_table() if df is None else _table(df, "plot_fit: df")
     df = df.reset_index(drop=True)  # rows by position: a table's index may repeat (pd.concat)
     terms = terms_of(post.model.effects)
     if group is None and terms:
@@ -254,6 +254,13 @@ def plot_fit(
     return _save(fig, path)
 
 
+def _table(df: Any, what: str) -> pd.DataFrame:
+    """Return ``df`` if it is a table, else refuse it naming ``what``."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{what} must be a table (a pandas DataFrame), got a {type(df).__name__}.")
+    return df
+
+
 def _prepared(post: ScalingPosterior, df: pd.DataFrame) -> ScalingData:
     """Return the table as the fit reads it, for a figure; its data warnings are the fit's.
 
@@ -353,6 +360,12 @@ def plot_frontier(
         raise TypeError(
             f"plot_frontier takes the draws bs.frontier returns, got a {type(front).__name__}; "
             "e.g. plot_frontier(bs.frontier(post, np.geomspace(1e18, 1e22, 30)))."
+        )
+    if not {"chain", "draw", "compute"} <= set(front.dims):  # a selection of them
+        raise ValueError(
+            f"plot_frontier draws the frontier's draws over (chain, draw, compute); these have "
+            f"dims {tuple(front.dims)}: pass bs.frontier's result whole (select budgets with "
+            "front.sel(compute=[...]) or isel, keeping the dimension)."
         )
     prob = arguments.probability(prob, "prob")
     if minima is not None and not isinstance(minima, pd.DataFrame):
@@ -561,7 +574,9 @@ def plot_fan(
     ax.set_xlabel(x_label)
     ax.set_ylabel(_metric_label(post, cols["loss"]))
     who = " for a new group (population)" if post.model.effects else ""
-    ax.set_title(f"Extrapolation to {target_compute:.3g}{who}")
+    past = span[1] > span[0]  # a target within the data draws the data's range, no further
+    where = "Extrapolation to" if past else "No extrapolation: the data already reach"
+    ax.set_title(f"{where} {target_compute:.3g}{who}")
     ax.legend(fontsize=8, loc="upper right")
     return _save(fig, path)
 
@@ -670,6 +685,7 @@ def plot_pooling(table: pd.DataFrame, path: str | Path | None = None) -> Figure:
     >>> len(fig.axes)
     2
     """
+    table = _table(table, "plot_pooling: table")
     needed = ["status", "method", "k", "are_median"]
     absent = [c for c in needed if c not in table.columns]
     if absent:
@@ -831,7 +847,7 @@ def plot_forest(
     """
     arguments.sampled(post, "plot_forest")
     prob = arguments.probability(prob, "prob")
-    names = [var_names] if isinstance(var_names, str) else list(var_names or post.parameter_names())
+    names = arguments.names(var_names) or post.parameter_names()
     posterior = post.tree["posterior"].to_dataset()
     missing = [n for n in names if n not in posterior.data_vars]
     if missing:
@@ -910,6 +926,7 @@ def plot_loo_pit(post: ScalingPosterior, path: str | Path | None = None) -> Figu
     True
     """
     arguments.sampled(post, "plot_loo_pit")
+    require_one_step(post, "bs.plotting.plot_loo_pit")
     require_psis_draws(post, "plot_loo_pit")
     with_predictive(post)
     pc = _arviz_plots().plot_loo_pit(post.tree, var_names=["loss"], backend="matplotlib")
@@ -1020,7 +1037,7 @@ def plot_prior_posterior(
     'Figure'
     """
     arguments.sampled(post, "plot_prior_posterior")
-    names = var_names or _law_names(post, sampled=True)
+    names = arguments.names(var_names) or _law_names(post, sampled=True)
     return _names_plot(_arviz_plots().plot_prior_posterior, post, names, path)
 
 
@@ -1050,7 +1067,7 @@ def plot_trace(
     'Figure'
     """
     arguments.sampled(post, "plot_trace")
-    names = var_names or _law_names(post, sampled=False)
+    names = arguments.names(var_names) or _law_names(post, sampled=False)
     return _names_plot(_arviz_plots().plot_trace_dist, post, names, path)
 
 
@@ -1080,7 +1097,7 @@ def plot_rank(
     'Figure'
     """
     arguments.sampled(post, "plot_rank")
-    names = var_names or _law_names(post, sampled=False)
+    names = arguments.names(var_names) or _law_names(post, sampled=False)
     return _names_plot(_arviz_plots().plot_rank, post, names, path)
 
 

@@ -232,6 +232,19 @@ def _check_candidate_columns(methods: Mapping[str, Model], df: pd.DataFrame) -> 
                 command_line=f"--effects groups by {missing}, which the table lacks (columns: "
                 f"{list(map(str, df.columns))}): name columns of the table.",
             )
+        for t in dict.fromkeys(t for terms in m.effects.values() for t in terms):
+            levels = len(df[list(t.columns)].astype(str).drop_duplicates())
+            if levels < 2:  # every case's fit would refuse it: say so before fitting any
+                problem = (
+                    f"groups by {t.name!r}, which has {levels} level in the whole table: a "
+                    "random effect needs at least 2"
+                )
+                raise DataError(
+                    f"The candidate {name.removeprefix(PARTIAL)!r} {problem}; vary the effects "
+                    "by a column whose groups differ.",
+                    column=t.columns[0],
+                    command_line=f"--effects {problem}; name a column whose groups differ.",
+                )
 
 
 def new_group_backtest(

@@ -749,8 +749,7 @@ class ScalingPosterior:
             )
         kwargs["ci_prob"] = arguments.probability(kwargs.get("ci_prob", PROB), "ci_prob")
         kwargs.setdefault("round_to", "none")
-        if isinstance(var_names, str):
-            var_names = [var_names]
+        var_names = arguments.names(var_names)
         known = self.parameter_names()
         group = kwargs.get("group", "posterior")
         tree = self.draws_tree if group in self.draws_tree.children else self.tree  # the prior

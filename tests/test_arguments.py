@@ -85,7 +85,7 @@ def test_budgets_are_flat_finite_and_positive():
             lambda p: bs.value_of_runs(
                 p, pd.DataFrame({"N": [1e9], "D": [2e10]}), 1e20, max_draws=0
             ),
-            "max_draws=0: give a whole number >= 1",
+            "max_draws=0: give a whole number >= 50",
         ),
         (lambda p: bs.best_allocation(p, 1e20, n_grid=0), "n_grid=0: give a whole number >= 3"),
         (lambda p: bs.best_allocation(p, 1e20, n_grid=True), "n_grid=True"),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import warnings
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import bayescale as bs
@@ -74,3 +76,150 @@ def test_a_missing_group_label_is_refused_not_read_as_text(family_post, label):
         family_post.predict(N=[1e9, 2e9], D=2e10, family=label, new_groups=True)
     with pytest.raises(bs.DataError, match="missing label"):
         bs.frontier(family_post, 1e21, family=label)
+
+
+@pytest.fixture(scope="module")
+def post(runs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        return bs.fit(bs.Model(), runs, method="psis", seed=0)
+
+
+def test_predicted_isoflop_minima_reads_the_runs_group_columns(family_post):
+    n = np.geomspace(5e8, 8e9, 7)
+    planned = pd.DataFrame({"params": n, "tokens": 1e21 / (6 * n)})
+    by_column = bs.predicted_isoflop_minima(family_post, planned.assign(family="f0"))
+    by_keyword = bs.predicted_isoflop_minima(family_post, planned, family="f0")
+    population = bs.predicted_isoflop_minima(family_post, planned)
+    cols = ["N_opt", "loss_opt", "loss_opt_lo", "loss_opt_hi"]
+    # the column was ignored: the population's band, several times wider, for family f0
+    np.testing.assert_allclose(by_column[cols].to_numpy(), by_keyword[cols].to_numpy())
+    assert float(by_column["loss_opt_hi"].iloc[0] - by_column["loss_opt_lo"].iloc[0]) < float(
+        population["loss_opt_hi"].iloc[0] - population["loss_opt_lo"].iloc[0]
+    )
+    with pytest.raises(ValueError, match="family is both a column of runs and a keyword"):
+        bs.predicted_isoflop_minima(family_post, planned.assign(family="f0"), family="f0")
+    for option in ({"kind": "mean"}, {"N": 1e9}):  # predict's "got multiple values"
+        with pytest.raises(TypeError, match="predicted_isoflop_minima takes no"):
+            bs.predicted_isoflop_minima(family_post, planned, **option)
+
+
+def test_calibration_helpers_check_their_arguments():
+    from bayescale.calibration import (
+        coverage_if_calibrated,
+        coverage_tail_probability,
+        score_predictions,
+    )
+
+    draws = np.random.default_rng(0).normal(3.0, 0.1, size=(400, 3))
+    for kwargs, fragment in [
+        ({"level": 0}, "level=0 must lie strictly between 0 and 1"),  # coverage 0, silently
+        ({"level": 90}, "a percentage"),
+        ({"n_truths": -5}, "n_truths=-5"),  # five draws as the truths, silently
+        ({"seed": -1}, "seed=-1"),
+    ]:
+        with pytest.raises(ValueError, match=fragment):
+            coverage_if_calibrated(draws, **kwargs)
+    with pytest.raises(ValueError, match="seen=nan must be finite"):  # was a p of 0.667
+        coverage_tail_probability(np.array([0.5, 1.0]), float("nan"))
+    with pytest.raises(bs.DataError, match="one or more numbers"):  # was 1.0
+        coverage_tail_probability(np.array([]), 0.5)
+    assert coverage_tail_probability([0.5, 1.0], 1.0) == 1.0  # a list, as an array
+    with pytest.raises(bs.DataError, match=r"y is not > 0 at points \[0\]"):  # negative scores
+        score_predictions(draws, np.array([-3.0, 3.0, 3.1]))
+    with pytest.raises(bs.DataError, match=r"a central 0\.95 interval needs at least 40"):
+        score_predictions(draws[:2], np.array([3.0, 3.0, 3.1]))  # every coverage 0, p = 1
+    summary, _ = score_predictions(draws[:40], np.array([3.0, 3.0, 3.1]), levels=(0.5, 0.9))
+    assert 0 <= summary["coverage_0.9"] <= 1
+
+
+def test_averaged_predict_leaves_out_no_fit_without_a_word(post):
+    from bayescale.compare import averaged_predict
+
+    x = {"N": 1e9, "D": 2e10}
+    with pytest.raises(ValueError, match=r"fits \['b'\] without a weight"):
+        averaged_predict({"a": post, "b": post}, {"a": 1.0}, **x)  # 'b' dropped silently
+    with pytest.raises(ValueError, match="posteriors is empty"):
+        averaged_predict({}, {"a": 1.0}, **x)
+    mixed = averaged_predict({1: post, 2: post}, {"1": 0.5, "2": 0.5}, n_draws=100, **x)
+    assert mixed.attrs["weights"] == {1: 0.5, 2: 0.5}  # names as compare's table writes them
+    only = averaged_predict({"a": post, "b": post}, {"a": 1.0, "b": 0.0}, n_draws=100, **x)
+    assert only.attrs["weights"] == {"a": 1.0}
+
+
+def test_decisions_refuse_searches_that_cannot_answer(post):
+    cand = pd.DataFrame({"N": [1e9], "D": [2e10]})
+    with pytest.raises(ValueError, match="max_draws=1: give a whole number >= 50"):
+        bs.value_of_runs(post, cand, 1e20, max_draws=1)  # sd 0, reduction NaN
+    with pytest.warns(UserWarning, match="N is searched every 3 decades"):
+        coarse = bs.best_allocation(post, 1e20, n_grid=3)  # the grid's centre, 3 decades out
+    fine = bs.best_allocation(post, 1e20)
+    assert abs(np.log10(coarse["N"].iloc[0] / fine["N"].iloc[0])) > 0.3
+
+
+def test_an_empty_selection_is_refused_not_read_as_everything(post):
+    import matplotlib.pyplot as plt
+
+    for call in (
+        lambda v: post.summary(v),
+        lambda v: bs.plotting.plot_forest(post, var_names=v),
+        lambda v: bs.plotting.plot_trace(post, var_names=v),
+        lambda v: bs.plotting.plot_rank(post, var_names=v),
+        lambda v: bs.plotting.plot_prior_posterior(post, var_names=v),
+    ):
+        with pytest.raises(ValueError, match="name at least one quantity"):
+            call([])
+        with pytest.raises(ValueError, match="var_names=3: give a name or a list of names"):
+            call(3)
+    assert post.summary("alpha").index.tolist() == ["alpha"]
+    plt.close("all")
+
+
+def test_training_cost_takes_numpy_numbers_and_lists():
+    from decimal import Decimal
+
+    for k in (np.int64(8), np.float32(8), Decimal("8"), 8):  # "must be a finite number > 0"
+        assert bs.TrainingCost(k).k == 8.0
+    assert bs.Model(flops_per_param_token=np.int64(8)).cost.k == 8.0
+    np.testing.assert_allclose(bs.TrainingCost().flops([1e9, 2e9], 2e10), [1.2e20, 2.4e20])
+    np.testing.assert_allclose(bs.TrainingCost().tokens([1.2e20], [1e9]), [2e10])
+    for bad in (0, "8", True, float("nan"), [6]):
+        with pytest.raises(ValueError, match="must be a finite number > 0"):
+            bs.TrainingCost(bad)
+
+
+def test_calls_refuse_what_they_would_misread(post, runs, tmp_path):
+    import matplotlib.pyplot as plt
+
+    from bayescale.cli import main
+
+    with pytest.raises(ValueError, match="method='bma'; choose one of"):  # after every LOO
+        bs.compare.compare({"a": post, "b": post}, method="bma")
+    with pytest.raises(ValueError, match="pointwise='no'"):  # read as True
+        bs.loo(post, pointwise="no")
+    with pytest.raises(TypeError, match="plot_fit: df must be a table"):
+        bs.plotting.plot_fit(post, df=runs.to_dict())
+    with pytest.raises(TypeError, match="plot_pooling: table must be a table"):
+        bs.plotting.plot_pooling([1])
+    with pytest.raises(TypeError, match=r"list\(fits.values\(\)\)"):
+        bs.diagnostics_table({"a": post})  # its keys were diagnosed
+    with pytest.raises(TypeError, match="no draws to diagnose"):
+        bs.diagnostics_table(bs.laplace_many(bs.Model(), [runs], draws=10))
+    with pytest.raises(ValueError, match=r"prob='0\.9': give a number, not text"):
+        bs.frontier_backtest(bs.Model(), runs, held_out=1, prob="0.9")
+    front = bs.frontier(post, [1e20, 1e21])
+    with pytest.raises(ValueError, match=r"these have dims \('draw', 'compute'\)"):
+        bs.plotting.plot_frontier(front.isel(chain=0))
+    for table in (
+        pd.DataFrame({"split": [], "coverage_0.9": []}),  # an empty figure
+        pd.DataFrame({"split": ["a"], "coverage_abc": [0.9]}),
+    ):
+        with pytest.raises(ValueError, match=r"no rows|coverage_<level>"):
+            bs.plotting.plot_coverage(table)
+    fig = bs.plotting.plot_fan(post, 1e10)  # titled "Extrapolation to 1e+10"
+    assert fig.axes[0].get_title().startswith("No extrapolation: the data already reach 1e+10")
+    plt.close("all")
+    families = bs.simulate_ladder(families=3, seed=1)
+    families.to_csv(tmp_path / "fam.csv", index=False)
+    argv = ["pooling", str(tmp_path / "fam.csv"), "--group", "family", "--effects", "E=seed"]
+    assert main([*argv, "--method", "psis"]) == 2  # nine cases fitted, each refused, exit 3

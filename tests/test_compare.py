@@ -63,7 +63,10 @@ def test_log_and_linear_fits_are_scored_on_the_same_scale(fits):
 @pytest.mark.slow
 def test_averaged_predictions_mix_by_weight(fits):
     w = {"chinchilla": 0.75, "power_N": 0.25}
-    pred = bs.compare.averaged_predict(fits, w, n_draws=2000, N=[1e9], D=[2e10])
+    with pytest.raises(ValueError, match=r"\['chinchilla_linear'\] without a weight"):
+        bs.compare.averaged_predict(fits, w, n_draws=2000, N=[1e9], D=[2e10])
+    mixed = {name: fits[name] for name in w}
+    pred = bs.compare.averaged_predict(mixed, w, n_draws=2000, N=[1e9], D=[2e10])
     assert pred.sizes["sample"] == 2000
     assert pred.attrs["weights"]["chinchilla"] == pytest.approx(0.75)
     # Fit k (in name order) contributes round(w_k * 2000) draws of its own predictive, drawn

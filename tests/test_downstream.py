@@ -171,14 +171,9 @@ def test_two_step_predict_warns_far_past_the_data_as_the_loss_step_does(joint_fi
 
 
 def test_tree_only_checks_take_a_two_step_fit(joint_fit):
-    """LOO-PIT and the trace read the fit's tree only: a two-step fit is a fit (the check of a
-    fit's prediction path, which a two-step fit lacks, refused them)."""
-    import matplotlib.pyplot as plt
-
-    pit = bs.loo_pit(joint_fit)
-    assert np.all((pit >= 0) & (pit <= 1))
-    fig = bs.plotting.plot_loo_pit(joint_fit)
-    plt.close(fig)
+    """The forest and the predictive check read the fit's tree only: a two-step fit is a fit
+    (the check of a fit's prediction path, which a two-step fit lacks, refused them). LOO-PIT
+    is a step's, as LOO is (below)."""
     # the forest and the predictive check read the tree and the loss step's settings (a
     # two-step fit has no posterior attribute and no columns of its own)
     names = [n for n in ("E", "alpha") if n in joint_fit.tree["posterior"]]
@@ -210,6 +205,10 @@ def test_a_two_step_fit_is_compared_and_plotted_by_its_steps(joint_fit, ladder):
     plt.close(fig)
     # the link step's checks read the joint fit's replicates of the metric; what needs a table
     # of its inputs (the latent loss, in no table) says so, not xarray's KeyError
+    with pytest.raises(TypeError, match=r"bs.loo_pit\(joint.link_posterior\) for the metric"):
+        bs.loo_pit(joint_fit)  # was the loss step's, without a word
+    with pytest.raises(TypeError, match="plot_loo_pit takes a one-step fit"):
+        bs.plotting.plot_loo_pit(joint_fit)
     pit = bs.loo_pit(joint_fit.link_posterior)
     assert pit.shape == (len(ladder),) and np.all((pit >= 0) & (pit <= 1))
     plt.close(bs.plotting.plot_ppc(joint_fit.link_posterior))
