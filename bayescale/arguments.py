@@ -286,6 +286,15 @@ def all_numbers(values: Any) -> bool:
     )
 
 
+def _shown(values: Any) -> str:
+    """Return ``repr(values)``, or of a column or long list its first entries (for a message)."""
+    if hasattr(values, "tolist") and np.ndim(values) > 0:  # a Series: its repr runs to lines
+        values = values.tolist()
+    if isinstance(values, list | tuple) and len(values) > 3:
+        return f"[{', '.join(map(repr, values[:3]))}, ...] ({len(values)} values)"
+    return repr(values)
+
+
 def budgets(
     compute: Any, name: str = "compute", what: str = "budget in FLOP", unique: bool = False
 ) -> np.ndarray:
@@ -306,15 +315,17 @@ def budgets(
     except ValueError:  # a ragged list
         kind = "O"
     if kind not in "iuf" and not all_numbers(compute):
-        raise ValueError(f"{name}={compute!r}: give numbers (each a {what}), not text or True.")
+        raise ValueError(
+            f"{name}={_shown(compute)}: give numbers (each a {what}), not text or True."
+        )
     try:
         c = np.atleast_1d(np.asarray(compute, dtype=float))
     except OverflowError:
         raise ValueError(
-            f"{name}={compute!r}: a {what} too large for float64 (about 1.8e308 at most)."
+            f"{name}={_shown(compute)}: a {what} too large for float64 (about 1.8e308 at most)."
         ) from None
     except (TypeError, ValueError):
-        raise ValueError(f"{name}={compute!r}: give numbers.") from None
+        raise ValueError(f"{name}={_shown(compute)}: give numbers.") from None
     if c.ndim != 1:
         raise ValueError(f"{name} has shape {c.shape}: give one {what} or a flat list of them.")
     if c.size == 0:

@@ -747,7 +747,8 @@ def score_predictions(
     ['y', 'median', 'are', 'lo_0.5', 'hi_0.5', 'lo_0.8', 'hi_0.8', 'lo_0.9', 'hi_0.9',
      'lo_0.95', 'hi_0.95', 'pit']
     """
-    levels = arguments.probabilities(levels)
+    # to 1e-6: a float32 0.9 is 0.8999999761581421, and names the same column
+    levels = tuple(round(level, 6) for level in arguments.probabilities(levels))
     if 0.9 not in levels:
         raise ValueError(f"levels={list(levels)}: include 0.9 (the interval score is at 90 %).")
     draws = np.asarray(draws, float)

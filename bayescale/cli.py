@@ -22,7 +22,7 @@ import time
 import warnings
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -266,14 +266,14 @@ def read_runs(path: Path, numbers: Collection[str] = ()) -> pd.DataFrame:
             f"row: {df.shape[1] + df.index.nlevels} fields, header: {df.shape[1]}); give every "
             "column a name in the header, or remove the extra fields"
         )
-    if df.empty:
-        raise UsageError(f"{path} has a header but no rows")
     if suffix != ".parquet" and all(_is_number(c) for c in df.columns):
         raise UsageError(
             f"{path}: its first line {', '.join(map(str, df.columns[:4]))} holds numbers only, so "
             "it has no header and its first run would be read as column names; add a first line "
             "naming the columns (params,tokens,loss)"
         )
+    if df.empty:
+        raise UsageError(f"{path} has a header but no rows")
     if suffix != ".parquet":  # pandas renames a repeated name 'loss' to 'loss.1': say so
         sep = "\t" if suffix == ".tsv" else ","
         header = pd.read_csv(path, sep=sep, nrows=1, header=None, dtype=str, keep_default_na=False)
@@ -1095,6 +1095,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise UsageError("--split group needs --group COLUMN")
     if args.held_out and args.split != "frontier":
         raise UsageError("--held-out is an option of --split frontier")
+    repeated = sorted({v for v in args.held_out or [] if args.held_out.count(v) > 1})
+    if repeated:  # as pooling's --k: a repeated count would be read once
+        raise UsageError(
+            f"--held-out repeats {', '.join(map(str, repeated))}: give each count once"
+        )
     if args.n_largest is not None and args.split != "size":
         raise UsageError("--n-largest is an option of --split size")
     if args.train_fraction is not None and args.split not in ("compute", "curve"):
@@ -1453,10 +1458,18 @@ def _columns_option(p: argparse.ArgumentParser, example: str) -> None:
     )
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """An argument parser whose mistakes are one line, as every other mistake (no usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the problem on one line and exit with status 2."""
+        self.exit(2, f"error: {self.prog}: {message} (`{self.prog} --help` shows the options)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (defaults shown in ``--help``)."""
     fmt = _DefaultsHelp
-    p = argparse.ArgumentParser(
+    p = _OneLineErrors(
         prog="bayescale", description=__doc__, formatter_class=fmt, allow_abbrev=False
     )
     from bayescale import __version__  # the package's, once it is imported

@@ -8,6 +8,7 @@ extrapolation uncertainty), ``kind="predictive"`` on the loss a new run would ac
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -82,6 +83,12 @@ def prob_below(
     _check_kind(kind)
     # one target (call once per target), a loss: > 0
     target = arguments.positive(target, "target")
+    absent = [name for name, v in (("N", N), ("D", D)) if v is None]
+    if absent:  # as predict would read None: "holds objects"
+        raise TypeError(
+            f"prob_below needs N and D, the runs' parameters and tokens; {absent[0]}=None. For "
+            f"a budget C, give D = post.cost.tokens(C, N) (or N from D likewise)."
+        )
     # the prediction path checks N and D (numbers, > 0, shapes that broadcast) and says so
     loss = post.predict(kind=kind, new_groups=new_groups, rng_seed=rng_seed, N=N, D=D, **groups)
     n, d = loss.coords["N"].values, loss.coords["D"].values
@@ -260,7 +267,8 @@ def compute_for_target(
     per budget; budgets are scanned every half decade from ``c_min`` to ``c_max``, then the
     crossing of ``prob`` is bisected (to 0.1 %). Returns ``compute``, the allocation ``N``,
     ``D`` there and the probability reached; ``compute`` is ``inf`` when no budget up to
-    ``c_max`` suffices (the target may be below the irreducible loss). Of allocations that tie
+    ``c_max`` suffices (raise ``c_max``, or the target may be below the irreducible loss; ``prob``
+    is then the highest probability reached). Of allocations that tie
     in probability (1 where the target is sure), the one of the lowest mean loss is returned.
     A budget whose best allocation lies at an end of the grid searched is refused (widen
     ``span``).
@@ -466,6 +474,9 @@ def value_of_runs(
             f"candidates must be a pandas DataFrame with columns N and D, got "
             f"{type(candidates).__name__}."
         )
+    twice = candidates.columns[candidates.columns.duplicated()].unique().tolist()
+    if twice:
+        raise ValueError(f"candidates has the column(s) {twice} twice: keep one of each.")
     labelled = [c for t in terms_of(post.model.effects) for c in t.columns if c in candidates]
     if labelled:  # one set of labels serves every candidate and the target
         c = labelled[0]
@@ -566,6 +577,7 @@ def decision_table(
     quantile: float = 0.9,
     prob: float = PROB,
     new_groups: bool = False,
+    rng_seed: int = 0,
     **groups: Any,
 ) -> pd.DataFrame:
     """Tabulate, per budget, the frontier with its band and the risk-averse allocation.
@@ -590,8 +602,12 @@ def decision_table(
         Probability of the bands.
     new_groups : bool
         Allow labels not seen in the data (their effects drawn from the population).
+    rng_seed : int
+        Seed of the draws, the same for the frontier, the allocation and ``p_target``.
     **groups
-        Group labels (``family="f1"``), as in :func:`bayescale.frontier`.
+        Group labels (``family="f1"``), as in :func:`bayescale.frontier`; the other options
+        of the calls it makes (``flops_per_param_token=``, ``n_grid=``, ...) are refused: call
+        :func:`bayescale.frontier` or :func:`best_allocation` with them.
 
     Returns
     -------
@@ -609,9 +625,15 @@ def decision_table(
     ([3.0, 2.6], [0.0, 1.0])
     """
     arguments.fitted(post, "decision_table")
+    options = sorted(set(groups) & _OPTIONS_OF_THE_CALLS)
+    if options:  # passed on to some of the calls and not others (or read as group labels)
+        raise TypeError(
+            f"decision_table takes no {', '.join(f'{o}=' for o in options)}: it tabulates "
+            "the defaults of bs.frontier, best_allocation and prob_below; call those with it."
+        )
     c = arguments.budgets(compute, unique=True)
     quantile, prob = arguments.probability(quantile, "quantile"), arguments.probability(prob)
-    front = frontier(post, c, new_groups=new_groups, **groups)
+    front = frontier(post, c, new_groups=new_groups, rng_seed=rng_seed, **groups)
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
     q = front.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw"))
     table = pd.DataFrame({"compute": c})
@@ -620,16 +642,41 @@ def decision_table(
         table[f"{var}_lo"] = q[var].values[0]
         table[f"{var}_hi"] = q[var].values[2]
     risk = best_allocation(
-        post, c, objective="quantile", quantile=quantile, new_groups=new_groups, **groups
+        post,
+        c,
+        objective="quantile",
+        quantile=quantile,
+        new_groups=new_groups,
+        rng_seed=rng_seed,
+        **groups,
     )
     table[f"N_q{quantile:g}"] = risk["N"].to_numpy()
     table[f"D_q{quantile:g}"] = risk["D"].to_numpy()
     if target is not None:
         table["p_target"] = prob_below(
-            post, target, N=table["N_opt"], D=table["D_opt"], new_groups=new_groups, **groups
+            post,
+            target,
+            N=table["N_opt"],
+            D=table["D_opt"],
+            new_groups=new_groups,
+            rng_seed=rng_seed,
+            **groups,
         )["prob"].to_numpy()
     table.attrs["band"] = prob
     return table
+
+
+#: The options of the calls :func:`decision_table` makes that it does not take itself.
+_OPTIONS_OF_THE_CALLS = (
+    frozenset(
+        name
+        for call in (frontier, best_allocation, prob_below)
+        for name, p in inspect.signature(call).parameters.items()
+        if p.kind is not p.VAR_KEYWORD
+    )
+    - set(inspect.signature(decision_table).parameters)
+    - {"N", "D", "compute", "target"}
+)
 
 
 def _band(profile: Any, band: Any) -> tuple[float, float]:

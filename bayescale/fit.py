@@ -501,6 +501,8 @@ def _prepare_tables(model: Any, tables: Any, call: str) -> list:
             f"fit(model, df), or pass [df] (for a dict of tables, list(tables.values()))."
         )
     tables = list(tables)
+    if not tables:
+        raise ValueError(f"{call}: tables is empty; give at least one table to fit.")
     datas = []
     for i, table in enumerate(tables):
         try:

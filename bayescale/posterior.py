@@ -918,6 +918,13 @@ class ScalingPosterior:
         terms = terms_of(self.model.effects)
         known = {c for t in terms for c in t.columns}
         unknown = set(groups) - known - {RUN}
+        inputs = sorted(unknown & {*self.law.inputs, *(INPUTS[k] for k in self.law.inputs)})
+        if inputs:  # an input where this call sets the inputs itself (an allocation, a sweep)
+            raise DataError(
+                f"{', '.join(f'{k}=' for k in inputs)}: this call sets the law's inputs itself "
+                "(it searches or sweeps them), so it takes none by name; drop "
+                f"{', '.join(f'{k}=' for k in inputs)}."
+            )
         if unknown:
             head = (
                 f"{sorted(unknown)} is neither an input nor a group column of this model; "

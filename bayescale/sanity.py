@@ -321,8 +321,9 @@ def far_outside(up: np.ndarray, down: np.ndarray, what: str) -> None:
     if down_max > FAR_BELOW_DECADES:
         _warn(
             f"{what} {down_max:.1f} decades below the smallest training inputs: the law was "
-            "fitted above them and is rarely right far below (early-training and tiny-model "
-            "losses bend away from the power law).",
+            "fitted above them and its form is rarely right far below (small or early-training "
+            "models' losses bend away from a power law; a link's upstream loss there is one no "
+            "fitted model reached).",
             ExtrapolationWarning,
         )
 

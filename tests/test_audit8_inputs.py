@@ -223,3 +223,45 @@ def test_calls_refuse_what_they_would_misread(post, runs, tmp_path):
     families.to_csv(tmp_path / "fam.csv", index=False)
     argv = ["pooling", str(tmp_path / "fam.csv"), "--group", "family", "--effects", "E=seed"]
     assert main([*argv, "--method", "psis"]) == 2  # nine cases fitted, each refused, exit 3
+
+
+def test_messages_say_what_was_wrong(post, tmp_path, capsys):
+    from bayescale.calibration import score_predictions
+    from bayescale.cli import main
+
+    with pytest.raises(bs.DataError, match="N=: this call sets the law's inputs itself"):
+        bs.best_allocation(post, 1e20, N=1e9)  # "['N'] is neither an input ... inputs ['N', 'D']"
+    text = pd.DataFrame({"N": ["1e9"] * 5, "D": [2e10] * 5})
+    with pytest.raises(ValueError, match=r"=\['1e9', '1e9', '1e9', \.\.\.\] \(5 values\)"):
+        bs.value_of_runs(post, text, 1e20)  # the Series' repr, over lines
+    twice = pd.DataFrame([[1e9, 2e9, 2e10]], columns=["N", "N", "D"])
+    with pytest.raises(ValueError, match=r"column\(s\) \['N'\] twice"):  # "has shape (1, 2)"
+        bs.value_of_runs(post, twice, 1e20)
+    draws = np.random.default_rng(0).normal(3.0, 0.1, size=(400, 2))
+    summary, _ = score_predictions(draws, np.array([3.0, 3.1]), levels=[np.float32(0.9)])
+    assert "coverage_0.9" in summary  # "levels=[0.8999999761581421]: include 0.9"
+    with pytest.raises(TypeError, match="prob_below needs N and D"):  # "D holds objects"
+        bs.prob_below(post, 2.7, N=1e9, D=None)
+    with pytest.raises(TypeError, match="decision_table takes no flops_per_param_token="):
+        bs.decision_table(post, [1e20], target=2.7, flops_per_param_token=6)
+    seeded = bs.decision_table(post, [1e20], rng_seed=3)  # a documented option now
+    assert np.isfinite(seeded["N_opt"]).all()
+    with pytest.raises(ValueError, match="fit_many: tables is empty"):
+        bs.fit_many(bs.Model(), [])
+    (tmp_path / "nohead.csv").write_text("1e9,2e10\n")  # "has a header but no rows"
+    fit = post.to_netcdf(tmp_path / "fit.nc")
+    assert main(["predict", str(fit), "--points", str(tmp_path / "nohead.csv")]) == 2
+    assert "holds numbers only, so it has no header" in capsys.readouterr().err
+
+
+def test_command_line_mistakes_are_one_line(capsys):
+    from bayescale.cli import main
+
+    for argv in (["predict", "x.nc", "--prob", "90"], ["fit", "--draws", "abc"], ["bogus"]):
+        assert main(argv) == 2  # argparse's usage block came first
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("error: bayescale")
+        assert "--help` shows the options" in err
+    argv = ["backtest", "x.csv", "--split", "frontier", "--held-out", "2", "2"]
+    assert main(argv) == 2  # read once, silently
+    assert "--held-out repeats 2" in capsys.readouterr().err
