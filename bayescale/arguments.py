@@ -59,7 +59,7 @@ def sampled(post: Any, call: str) -> None:
 
 def _number(value: Any, name: str) -> float:
     """Return ``value`` as a float, or say that ``name`` needs a number."""
-    if isinstance(value, bool) or np.ndim(value) != 0:
+    if isinstance(value, bool | np.bool_) or np.ndim(value) != 0:
         raise ValueError(f"{name}={value!r}: give one number.")
     if isinstance(value, str | bytes | np.str_):  # as count() refuses "3": text is not a number
         raise ValueError(
@@ -286,8 +286,14 @@ def all_numbers(values: Any) -> bool:
     )
 
 
-def _shown(values: Any) -> str:
-    """Return ``repr(values)``, or of a column or long list its first entries (for a message)."""
+def shown(values: Any) -> str:
+    """Return ``repr(values)``, or of a column or long list its first entries (for a message).
+
+    Examples
+    --------
+    >>> shown(3.0), shown(np.arange(6.0))
+    ('3.0', '[0.0, 1.0, 2.0, ...] (6 values)')
+    """
     if hasattr(values, "tolist") and np.ndim(values) > 0:  # a Series: its repr runs to lines
         values = values.tolist()
     if isinstance(values, list | tuple) and len(values) > 3:
@@ -316,16 +322,16 @@ def budgets(
         kind = "O"
     if kind not in "iuf" and not all_numbers(compute):
         raise ValueError(
-            f"{name}={_shown(compute)}: give numbers (each a {what}), not text or True."
+            f"{name}={shown(compute)}: give numbers (each a {what}), not text or True."
         )
     try:
         c = np.atleast_1d(np.asarray(compute, dtype=float))
     except OverflowError:
         raise ValueError(
-            f"{name}={_shown(compute)}: a {what} too large for float64 (about 1.8e308 at most)."
+            f"{name}={shown(compute)}: a {what} too large for float64 (about 1.8e308 at most)."
         ) from None
     except (TypeError, ValueError):
-        raise ValueError(f"{name}={_shown(compute)}: give numbers.") from None
+        raise ValueError(f"{name}={shown(compute)}: give numbers.") from None
     if c.ndim != 1:
         raise ValueError(f"{name} has shape {c.shape}: give one {what} or a flat list of them.")
     if c.size == 0:

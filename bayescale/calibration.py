@@ -447,9 +447,9 @@ def check_backtest_table(
     Raises
     ------
     ValueError
-        When it is a frontier backtest, lacks the ``split`` or ``coverage_*`` columns, a
-        scored split's coverage is not a share from 0 to 1, or, given ``post``, it backtested
-        another law or another table.
+        When it is a frontier backtest, lacks the ``split`` or ``coverage_<level>`` columns,
+        has no rows, a scored split's coverage is not a share from 0 to 1, or, given ``post``,
+        it backtested another law or another table.
 
     Examples
     --------
@@ -609,6 +609,9 @@ def coverage_if_calibrated(
     ------
     DataError
         When ``draws`` is not 2-D with at least two samples, or holds NaN.
+    ValueError
+        When ``level`` is not in (0, 1), ``n_truths`` not a whole number >= 1, or ``seed`` not
+        a seed.
 
     Examples
     --------
@@ -747,9 +750,8 @@ def score_predictions(
     ['y', 'median', 'are', 'lo_0.5', 'hi_0.5', 'lo_0.8', 'hi_0.8', 'lo_0.9', 'hi_0.9',
      'lo_0.95', 'hi_0.95', 'pit']
     """
-    # to 1e-6: a float32 0.9 is 0.8999999761581421, and names the same column
-    levels = tuple(round(level, 6) for level in arguments.probabilities(levels))
-    if 0.9 not in levels:
+    levels = arguments.probabilities(levels)
+    if not any(abs(level - 0.9) < 1e-6 for level in levels):  # float32's 0.9 is 0.8999999762
         raise ValueError(f"levels={list(levels)}: include 0.9 (the interval score is at 90 %).")
     draws = np.asarray(draws, float)
     y = np.asarray(y, float)
@@ -774,7 +776,7 @@ def score_predictions(
     fewest = int(np.ceil(2 / (1 - max(levels)) - 1e-9))  # a draw beyond each end of the widest
     if draws.shape[0] < fewest:
         raise DataError(
-            f"{draws.shape[0]} draws per point: a central {max(levels):g} interval needs at "
+            f"{draws.shape[0]} draws per point: a central {max(levels):.10g} interval needs at "
             f"least {fewest} (fewer, and it is the draws' whole range, whatever the level); "
             "draw more, or score fewer levels."
         )
@@ -967,7 +969,8 @@ def backtest(
         ``fit_ok`` (the fit passed its diagnostics) and ``data_warnings`` (what the checks of the
         training rows warned about, e.g. a law input with too few distinct values; empty when
         nothing), ``status`` (``"ok"``, or ``"not scored: ..."`` with the scores left empty when
-        the predictive draws are not finite), and ``law`` and ``table``: the law fitted and the
+        the predictive draws are not finite, or fewer than ``2 / (1 - max(levels))``: 40 at
+        95 %), and ``law`` and ``table``: the law fitted and the
         first 12 hex digits of the fingerprint of the rows the law reads (``"sha1:..."``; see
         :meth:`~bayescale.data.ScalingData.rows_fingerprint`), by
         which a report knows a backtest of its fit's law and table from another's.

@@ -677,14 +677,17 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
     settings = {
         "chains": args.chains,
         "draws": args.draws,
-        "warmup": args.warmup,
         "seed": args.seed,
         "progress_bar": not args.quiet,
         "method": args.method,
         "retry": RETRY[args.retry],
     }
     if args.method != "psis":  # NUTS options (refused above for --method psis)
-        settings |= {"target_accept": args.target_accept, "max_tree_depth": args.max_tree_depth}
+        settings |= {
+            "warmup": args.warmup,
+            "target_accept": args.target_accept,
+            "max_tree_depth": args.max_tree_depth,
+        }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         warnings.simplefilter("always", SamplerEfficiencyWarning)
@@ -1823,9 +1826,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {repeated}", file=sys.stderr)
         return 2
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # argparse printed the usage and the problem
+        args, extra = parser.parse_known_args(argv)
+    except SystemExit as e:  # argparse printed the problem (or the help asked for)
         return int(e.code or 0)
+    if extra:  # the verb's options are its own: point at its help, not the top level's
+        verb = f"bayescale {args.command}"
+        print(
+            f"error: {verb}: unrecognized arguments: {' '.join(extra)} (`{verb} --help` shows "
+            "the options)",
+            file=sys.stderr,
+        )
+        return 2
     debug = bool(os.environ.get(DEBUG_ENV))
     try:
         with warnings.catch_warnings():

@@ -91,6 +91,9 @@ def compare(posteriors: Mapping[str, ScalingPosterior], method: str = "stacking"
     ------
     DataError
         When the fits were not fitted to the same losses.
+    ValueError
+        When ``method`` is not one of :data:`COMPARE_METHODS` (checked before any LOO), or
+        fewer than two fits are given.
 
     Examples
     --------
@@ -162,6 +165,12 @@ def averaged_predict(
     -------
     xarray.DataArray
         Dims ``(sample, point)``; ``attrs["weights"]`` the normalised weights.
+
+    Raises
+    ------
+    ValueError
+        When ``posteriors`` is empty, a weight names no fit, a fit has no weight (give it 0 to
+        leave it out: one is never dropped without a word), or the weights sum to 0.
 
     Examples
     --------

@@ -41,7 +41,7 @@ class TrainingCost:
     def __post_init__(self) -> None:
         k = self.flops_per_param_token
         try:  # numpy's 8 and Decimal("8") are numbers too; text and True are not
-            ok = not isinstance(k, bool | str | bytes) and np.ndim(k) == 0
+            ok = not isinstance(k, bool | np.bool_ | str | bytes) and np.ndim(k) == 0
             ok = ok and bool(np.isfinite(float(k)) and float(k) > 0)
         except (TypeError, ValueError):
             ok = False

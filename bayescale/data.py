@@ -441,7 +441,8 @@ def prepare(
         or a group label) than this is an error, however many rows repeat them.
     """
     if not isinstance(df, pd.DataFrame):
-        raise DataError(f"Expected a pandas DataFrame, got {type(df).__name__}.")
+        hint = " (a file's path? read it first: pd.read_csv(path))" if isinstance(df, str) else ""
+        raise DataError(f"Expected a pandas DataFrame, got {type(df).__name__}{hint}.")
     if len(df) == 0:
         raise DataError("The table is empty: there is nothing to fit.")
     if isinstance(df.columns, pd.MultiIndex):
@@ -539,8 +540,16 @@ def prepare(
         g = _grouping(df, Term((run_col,)), min_levels=1)
         if g.size < len(df):
             run_group = g
-    elif isinstance(run, str):
-        _require_group(df, run, "run")
+    elif isinstance(run, str):  # named, and missing: the model's run=, not its effects
+        raise DataError(
+            f"run={run!r} names no column of the table (columns: {list(map(str, df.columns))}): "
+            "name the column that labels each row's run, or pass run=False (every row its own "
+            "run) or leave run out.",
+            column=run,
+            command_line=f"--run {run} names no column of the table (columns: "
+            f"{list(map(str, df.columns))}): name the column that labels each row's run, or "
+            "--run none.",
+        )
     if run_group is None and run is None and cols["step"] in df.columns:
         if run_col is not None and run_col in df.columns:  # each run one row here
             problem = (

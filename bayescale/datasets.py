@@ -20,7 +20,7 @@ import os
 import re
 import tomllib
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -177,6 +177,12 @@ def fetch(name: str, file: dict, c: dict | None = None) -> Path:
     True
     """
     c = c or card(name)
+    if not isinstance(file, Mapping) or not {"file", "sha256", "source"} <= set(file):
+        raise DatasetError(
+            f"fetch({name!r}, file): file must be one entry of the card's files, a dict with "
+            f"'file', 'sha256' and 'source' (e.g. card({name!r})['tables'][...]['files'][0]); "
+            f"got {file!r}."
+        )
     rel, sha = file["file"], file["sha256"]
     mirror = os.environ.get(MIRROR_ENV)
     if mirror:
@@ -404,7 +410,7 @@ def load(name: str, table: str | None = None) -> pd.DataFrame:
     ('epoch_chinchilla', 'runs')
     """
     c = card(name)
-    table = table or c.get("default_table")
+    table = c.get("default_table") if table is None else table  # "" and 0 are no table
     if not isinstance(table, str) or table not in c["tables"]:
         raise DatasetError(
             f"Dataset {name!r} has no table {table!r}; tables: {sorted(c['tables'])}."

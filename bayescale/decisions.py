@@ -86,8 +86,9 @@ def prob_below(
     absent = [name for name, v in (("N", N), ("D", D)) if v is None]
     if absent:  # as predict would read None: "holds objects"
         raise TypeError(
-            f"prob_below needs N and D, the runs' parameters and tokens; {absent[0]}=None. For "
-            f"a budget C, give D = post.cost.tokens(C, N) (or N from D likewise)."
+            f"prob_below needs N and D, the runs' parameters and tokens; "
+            f"{' and '.join(f'{a}=None' for a in absent)}. For a budget C, give "
+            "D = post.cost.tokens(C, N) (or N from D likewise)."
         )
     # the prediction path checks N and D (numbers, > 0, shapes that broadcast) and says so
     loss = post.predict(kind=kind, new_groups=new_groups, rng_seed=rng_seed, N=N, D=D, **groups)

@@ -45,10 +45,10 @@ def _fit_batch_task(spec: dict, law: Any, tables: list[pd.DataFrame], fit_kwargs
     """Run on a worker: fit a batch of tables as one vectorised fit; return their DataTrees."""
     model = Model.from_spec(spec, law=law)
     # Model.fit's draws (fit_many's own defaults are a simulation study's); no progress bar
-    kwargs = {"chains": 4, "draws": 1000, "warmup": NutsSettings.warmup, **fit_kwargs}
+    kwargs = {"chains": 4, "draws": 1000, **fit_kwargs}
     kwargs.pop("progress_bar", None)
-    if kwargs.get("method") == "psis" and kwargs["warmup"] == NutsSettings.warmup:
-        del kwargs["warmup"]  # Model.fit's, which importance sampling does not run
+    if kwargs.get("method") != "psis" or kwargs.get("refit_failed"):  # NUTS runs: its warm-up
+        kwargs.setdefault("warmup", NutsSettings.warmup)  # Model.fit's, not fit_many's
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         posts = fit_batch(model, tables, **kwargs)

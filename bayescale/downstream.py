@@ -429,7 +429,7 @@ class TwoStepModel:
         df: pd.DataFrame,
         chains: int = 4,
         draws: int = 1000,
-        warmup: int = 1000,
+        warmup: int | None = None,
         seed: int = 0,
         **kwargs: Any,
     ) -> TwoStepPosterior:
@@ -439,8 +439,10 @@ class TwoStepModel:
         ----------
         df : pandas.DataFrame
             The runs, with the loss model's inputs, the loss and the metric.
-        chains, draws, warmup : int
-            NUTS chains, kept draws per chain and warm-up iterations per chain.
+        chains, draws : int
+            Chains and kept draws per chain.
+        warmup : int, optional
+            NUTS warm-up iterations per chain (default 1000; not with ``method="psis"``).
         seed : int
             Random seed.
         **kwargs

@@ -75,6 +75,11 @@ def _check_model(model: Any, call: str) -> None:
         )
 
 
+#: Warm-up iterations per chain of :func:`fit_many`'s NUTS where not given (a batch is usually
+#: a simulation study: shorter chains than :func:`fit`'s).
+BATCH_WARMUP = 500
+
+
 def _check_method(method: str) -> None:
     if method not in METHODS:
         raise ValueError(f"method={method!r}; choose one of {list(METHODS)}.")
@@ -91,12 +96,12 @@ NUTS_ONLY_OPTIONS = tuple(
 
 
 def _refuse_nuts_options(
-    method: str, options: dict[str, Any], where: str, warmup: tuple[int, int] | None = None
+    method: str, options: dict[str, Any], where: str, warmup: int | None = None
 ) -> None:
     """Refuse NUTS options for a fit that runs no NUTS (they would be ignored).
 
     An option at its default changes nothing and passes (the command line sends its defaults).
-    ``warmup`` is the caller's ``(warmup, its default)``: NUTS's warm-up, which importance
+    ``warmup`` is the caller's, ``None`` where not given: NUTS's warm-up, which importance
     sampling does not run either.
     """
     defaults = NutsSettings()
@@ -105,7 +110,7 @@ def _refuse_nuts_options(
         for name in NUTS_ONLY_OPTIONS
         if name in options and options[name] != getattr(defaults, name)
     ]
-    if warmup is not None and warmup[0] != warmup[1]:
+    if warmup is not None:
         given.insert(0, "warmup")
     if method != "psis" or not given:
         return
@@ -164,7 +169,7 @@ def fit[P](
     df: pd.DataFrame,
     chains: int = 4,
     draws: int = 1000,
-    warmup: int = 1000,
+    warmup: int | None = None,
     seed: int = 0,
     progress_bar: bool = False,
     method: str = "nuts",
@@ -179,10 +184,14 @@ def fit[P](
         The model.
     df : pandas.DataFrame
         Long-format runs table, one row per run or checkpoint.
-    chains, draws, warmup : int
-        NUTS chains, kept draws per chain and warm-up iterations per chain.
+    chains, draws : int
+        Chains and kept draws per chain.
+    warmup : int, optional
+        NUTS warm-up iterations per chain (default ``NutsSettings.warmup``, 1000); refused with
+        ``method="psis"``, which runs no warm-up.
     seed : int
-        Random seed, from 0 to ``2**32 - 1``; the same seed, data and options give the same
+        Random seed, from 0 to :data:`bayescale.arguments.MAX_SEED` (2**62; the command line
+        takes up to 2**32 - 1); the same seed, data and options give the same
         draws.
     progress_bar : bool
         Print each phase (MAP, sampling, log likelihood) as it starts.
@@ -219,6 +228,15 @@ def fit[P](
         The posterior; a :class:`~bayescale.errors.ConvergenceWarning` says when it failed
         its diagnostics (after the retry).
 
+    Raises
+    ------
+    ValueError
+        When ``method="psis"`` is given ``warmup``, ``retry=True`` or a NUTS option away from
+        its default (importance sampling runs no NUTS: they would be ignored), or an
+        argument is not what it takes.
+    DataError
+        When the table cannot be fitted (a missing column, NaN, too few rows, ...).
+
     Examples
     --------
     >>> import bayescale as bs
@@ -227,7 +245,7 @@ def fit[P](
     """
     _check_method(method)
     _check_model(model, "fit(model, df)")
-    _refuse_nuts_options(method, options, "fit", warmup=(warmup, NutsSettings.warmup))
+    _refuse_nuts_options(method, options, "fit", warmup=warmup)
     if retry not in (None, True, False):
         raise ValueError(f"retry={retry!r}; use None (auto), True or False.")
     if retry is True and method == "psis":
@@ -235,6 +253,7 @@ def fit[P](
             "retry=True draws a failed NUTS fit again; method='psis' runs no NUTS (its draws "
             "are importance-sampled): leave retry out, or use method='auto' or 'nuts'."
         )
+    warmup = NutsSettings.warmup if warmup is None else warmup
     settings = NutsSettings.from_options(
         chains=chains, draws=draws, warmup=warmup, seed=seed, **options
     )
@@ -327,7 +346,7 @@ def fit_many[P](
     tables: Sequence[pd.DataFrame],
     chains: int = 2,
     draws: int = 500,
-    warmup: int = 500,
+    warmup: int | None = None,
     seed: int = 0,
     warn: bool = False,
     refit_failed: bool = False,
@@ -350,7 +369,8 @@ def fit_many[P](
         The tables: lengths may differ; every other part of the structure (the number of
         levels of each group term and of runs) must match.
     chains, draws, warmup, seed
-        As for :func:`fit` (fewer by default: a batch is usually a simulation study).
+        As for :func:`fit` (fewer by default: a batch is usually a simulation study; warm-up
+        :data:`BATCH_WARMUP`, 500, where not given).
     warn : bool
         Warn for every fit that fails its diagnostics (off by default: check
         :func:`diagnostics_table` instead of thousands of warnings).
@@ -372,6 +392,16 @@ def fit_many[P](
     -------
     list of ScalingPosterior
         One posterior per table, in the order of ``tables``.
+
+    Raises
+    ------
+    TypeError
+        When ``tables`` is one table, a dict or text rather than a list of tables.
+    ValueError
+        When ``tables`` is empty, or ``method="psis"`` is given ``warmup`` or NUTS options
+        without ``refit_failed`` (whose refits are NUTS).
+    DataError
+        When a table cannot be fitted (the message starts with its position).
 
     Examples
     --------
@@ -400,8 +430,9 @@ def fit_many[P](
         method,
         {k: v for k, v in options.items() if k == "target_accept" or not refit_failed},
         "fit_many",
-        warmup=None if refit_failed else (warmup, 500),  # this signature's default
+        warmup=None if refit_failed else warmup,  # the refits of failed fits are NUTS
     )
+    warmup = BATCH_WARMUP if warmup is None else warmup
     settings = NutsSettings.from_options(
         chains=chains, draws=draws, warmup=warmup, seed=seed, **options
     )
@@ -670,4 +701,12 @@ def diagnostics_table(posteriors: Sequence[Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(keys))
 
 
-__all__ = ["METHODS", "LaplaceResult", "diagnostics_table", "fit", "fit_many", "laplace_many"]
+__all__ = [
+    "BATCH_WARMUP",
+    "METHODS",
+    "LaplaceResult",
+    "diagnostics_table",
+    "fit",
+    "fit_many",
+    "laplace_many",
+]

@@ -117,6 +117,10 @@ def isoflop_minima(
     return out
 
 
+#: How far apart (decades of compute) the runs one ``budget`` label holds may lie.
+PROFILE_SPREAD_DECADES = 0.3
+
+
 def profiles(
     df: pd.DataFrame,
     params: str = "params",
@@ -172,6 +176,15 @@ def profiles(
                 f"Iso-FLOP profiles need a column {col!r} ({role}=); the table has "
                 f"{list(df.columns)}. Name the right column with {role}=."
             )
+    if params == tokens:  # every run's N is its D: every profile one line
+        raise ValueError(
+            f"params= and tokens= both name the column {params!r}: give each its own column."
+        )
+    if not isinstance(cost, TrainingCost):
+        raise TypeError(
+            f"cost must be a TrainingCost (e.g. TrainingCost(6) for C = 6 N D), got "
+            f"{type(cost).__name__} {cost!r}."
+        )
     if budget is None:  # decimals < 0 rounds budgets decades apart into one profile
         decimals = arguments.count(decimals, "decimals", minimum=0)
     n, d = numeric_column(df, params, "params"), numeric_column(df, tokens, "tokens")
@@ -188,6 +201,17 @@ def profiles(
                 rows=rows,
             )
     key = df[budget] if budget else pd.Series(np.round(np.log10(c), decimals), index=df.index)
+    if budget:  # a label over runs of very different compute is not one iso-FLOP profile
+        spread = pd.Series(np.log10(c), index=df.index).groupby(key).agg(np.ptp)
+        if spread.max() > PROFILE_SPREAD_DECADES:
+            label = spread.idxmax()
+            raise DataError(
+                f"Column {budget!r} (budget) labels runs {spread.max():.2g} decades of compute "
+                f"apart as one profile ({label!r}); an iso-FLOP profile holds one budget "
+                f"(within {PROFILE_SPREAD_DECADES:g} decades): check the labels, or leave "
+                "budget= out to group runs by their compute.",
+                column=budget,
+            )
     return key, c
 
 
@@ -228,6 +252,13 @@ def parabola_minimum(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     """
     x = np.asarray(x, float)
     y = np.asarray(y, float)
+    if x.ndim != 1 or y.ndim < 1 or y.shape[-1] != x.size or x.size < 3:
+        raise ValueError(
+            f"parabola_minimum: x of shape {x.shape} and y of shape {y.shape}: give x as the "
+            "profile's log sizes (3 or more) and y with the same length on its last axis."
+        )
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise DataError("parabola_minimum: x or y is not finite (NaN or inf): no parabola fits.")
     design = np.stack([np.ones_like(x), x, x**2], axis=1)
     coef = np.linalg.lstsq(design, y.reshape(-1, x.size).T, rcond=None)[0]  # (3, fits)
     c0, c1, c2 = (coef[i].reshape(y.shape[:-1]) for i in range(3))
@@ -268,9 +299,23 @@ def power_fit(minima: pd.DataFrame) -> dict[str, float]:
     >>> round(scaling["a"], 2), round(scaling["b"], 2)
     (0.45, 0.55)
     """
-    ok = minima[minima["ok"]]
+    _check_table(minima, "power_fit")
+    needed = ["compute", "N_opt", "D_opt", "ok"]
+    absent = [c for c in needed if c not in minima.columns]
+    if absent:
+        raise ValueError(
+            f"power_fit takes the table isoflop_minima returns; this one lacks {absent} (the "
+            "runs themselves? pass isoflop_minima(runs))."
+        )
+    ok = minima[minima["ok"].astype(bool)]
     if len(ok) < 2:
         raise ValueError("Need at least two valid iso-FLOP minima for a power-law fit.")
+    values = ok[["compute", "N_opt", "D_opt"]].to_numpy(float)
+    if not (np.isfinite(values).all() and (values > 0).all()):
+        raise DataError(
+            "power_fit: a minimum marked ok has a compute, N_opt or D_opt that is not a finite "
+            "number > 0 (an edited table?): fix those rows, or mark them ok=False."
+        )
     lc = np.log(ok["compute"].to_numpy(float))
     a, log_g = np.polyfit(lc, np.log(ok["N_opt"].to_numpy(float)), 1)
     b, log_h = np.polyfit(lc, np.log(ok["D_opt"].to_numpy(float)), 1)

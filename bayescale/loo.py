@@ -64,7 +64,7 @@ def require_one_step(post: Any, what: str) -> None:
     """
     if hasattr(post, "loss_posterior") and hasattr(post, "link_posterior"):
         raise TypeError(
-            f"{what} takes a one-step fit; a two-step fit's is its steps': "
+            f"{what} takes a one-step fit; a two-step fit's checks are its steps': "
             f"{what}(joint.loss_posterior) for the loss, {what}(joint.link_posterior) for the "
             "metric."
         )

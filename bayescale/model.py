@@ -66,7 +66,7 @@ from bayescale.record import (
     scale_draws,
     too_short,
 )
-from bayescale.sanity import check_single_row_levels
+from bayescale.sanity import check_floor, check_single_row_levels
 from bayescale.sites import NOISE_SITES as SITE_NOISE
 from bayescale.sites import RUN, sample_effect, sample_law_parameters, sd_site, terms_of
 from bayescale.terms import Term, parse_terms
@@ -98,6 +98,25 @@ def _require_positive_support(site: str, prior: dist.Distribution) -> None:
         )
 
 
+def _refuse_positive_only(p: Any, prior: dist.Distribution) -> None:
+    """Refuse a prior of positive values (LogNormal, HalfNormal) on a site that is a log.
+
+    ``log_E ~ LogNormal(...)`` keeps ``log_E`` above 0, so ``E`` above 1: rarely meant, and a
+    fit under it moves every other parameter to make up for it without a word.
+    """
+    lower = getattr(prior.support, "lower_bound", None)
+    if lower is None or np.ndim(lower) or float(lower) != 0.0:
+        return
+    below = "1" if p.name.startswith("log_") else "1/2"
+    natural = p.natural if p.name != p.natural else p.name.split("_", 1)[1]
+    raise SpecificationError(
+        f"The prior on {p.name!r} is {type(prior).__name__}, of positive values only, but "
+        f"{p.name!r} is the {p.name.split('_')[0]} of {natural!r}: it would force {natural} above "
+        f"{below}. Give {p.name!r} a prior on the whole real line (e.g. 'Normal(0, 1)'), or "
+        f"{natural!r} itself a LogNormal (converted exactly to a Normal on {p.name!r})."
+    )
+
+
 def _sampled_priors(law: Law, priors: Mapping[str, Any], likelihood: str, discrepancy) -> dict:
     """Return ``priors`` keyed by sampled site, accepting natural names where that is exact.
 
@@ -115,6 +134,8 @@ def _sampled_priors(law: Law, priors: Mapping[str, Any], likelihood: str, discre
         if key in noise:
             _require_positive_support(key, parse_prior(prior))
         if key in sites:
+            if key.startswith(("log_", "logit_")):
+                _refuse_positive_only(law.parameter(key), parse_prior(prior))
             out[key] = prior
             continue
         try:
@@ -192,6 +213,8 @@ def _effects(
         )
     out: dict[str, tuple[Term, ...]] = {}
     for name, terms in effects.items():
+        if hasattr(terms, "tolist") and np.ndim(terms) == 1:  # a numpy array or Series of names
+            terms = terms.tolist()
         if not isinstance(terms, str | Term | Sequence) or (
             not isinstance(terms, str | Term) and not all(isinstance(t, str | Term) for t in terms)
         ):
@@ -239,6 +262,19 @@ def _effects(
             )
         out[site] = parsed
     return out
+
+
+def _bool_or_auto(value: Any, name: str) -> bool | str:
+    """Return ``True``, ``False`` or ``"auto"`` (numpy's bools as bools; 0 and 1 refused).
+
+    The choices are read with ``is True``/``is False``: a 0 that equals False would act as
+    ``"auto"`` without a word.
+    """
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, str) and value == "auto":
+        return value
+    raise SpecificationError(f"{name}={value!r}; use True, False or 'auto'.")
 
 
 @dataclass(frozen=True, init=False, eq=False)
@@ -383,10 +419,14 @@ class Model:
                 f"run={run!r}; give the run column's name (run='run'), False (every row its own "
                 "run) or None (find a 'run' column)."
             )
-        if centered not in (True, False, "auto"):
-            raise SpecificationError(f"centered={centered!r}; use True, False or 'auto'.")
-        if marginal_run not in (True, False, "auto"):
-            raise SpecificationError(f"marginal_run={marginal_run!r}; use True, False or 'auto'.")
+        mapped_run = (columns or {}).get("run") if isinstance(columns, Mapping) else None
+        if mapped_run is not None and run is not None and run != mapped_run:
+            raise SpecificationError(  # run= wins, and the mapping was dropped without a word
+                f"columns maps the role 'run' to {mapped_run!r} and run={run!r} says otherwise: "
+                "name the run column once (run='<column>', or the columns mapping)."
+            )
+        centered = _bool_or_auto(centered, "centered")
+        marginal_run = _bool_or_auto(marginal_run, "marginal_run")
         if marginal_run is True and likelihood != "normal":
             raise SpecificationError(
                 "marginal_run=True integrates the run effect out in closed form, which needs "
@@ -415,8 +455,15 @@ class Model:
             raise SpecificationError(
                 f"extrapolation={extrapolation!r}; choose one of {list(EXTRAPOLATION_MODES)}."
             )
+        off_by_scale = extrapolation_scale == 0 and extrapolation != "none"
         if extrapolation_scale == 0:
             extrapolation = "none"
+        elif extrapolation_scale != DEFAULT_EXTRAPOLATION_SCALE and extrapolation == "none":
+            raise SpecificationError(
+                f"extrapolation_scale={extrapolation_scale!r} sets the fixed drift's scale, but "
+                "extrapolation='none' adds no error: use extrapolation='fixed', or leave "
+                "extrapolation_scale out."
+            )
         elif extrapolation_scale != DEFAULT_EXTRAPOLATION_SCALE and extrapolation in (
             "learned",
             "prior",
@@ -428,10 +475,14 @@ class Model:
                 "extrapolation='fixed', or leave extrapolation_scale out (0 turns the error off)."
             )
         if extrapolation_prior is not None and extrapolation not in ("learned", "prior"):
+            said = (
+                "extrapolation_scale=0 turns the error off"
+                if off_by_scale
+                else (f"extrapolation={extrapolation!r} learns none")
+            )
             raise SpecificationError(
-                f"extrapolation_prior= sets the prior of a learned error's scales, but "
-                f"extrapolation={extrapolation!r} learns none: use extrapolation='learned' or "
-                "'prior', or leave extrapolation_prior out.",
+                f"extrapolation_prior= sets the prior of a learned error's scales, but {said}: "
+                "use extrapolation='learned' or 'prior', or leave extrapolation_prior out.",
                 command_line="--extrapolation-prior sets the prior of a learned error's scales, "
                 f"but --extrapolation {extrapolation} learns none: use --extrapolation learned "
                 "or prior, or leave --extrapolation-prior out.",
@@ -764,6 +815,16 @@ class Model:
         >>> bs.Model.from_spec(spec) == family_post.model
         True
         """
+        if not isinstance(spec, Mapping) or not isinstance(spec.get("law"), Mapping):
+            raise SpecificationError(
+                "from_spec takes a model's spec (Model.spec() or a preset's table), with a "
+                f"'law' entry {{'name': ..., 'config': {{...}}}}; got {arguments.shown(spec)}."
+            )
+        if not isinstance(spec["law"].get("name"), str):
+            raise SpecificationError(
+                f"The spec's law has no name (got {dict(spec['law'])!r}): give "
+                "{'name': 'chinchilla', 'config': {}}."
+            )
         if law is None:
             if spec["law"]["name"] == "custom":
                 raise SpecificationError(
@@ -777,7 +838,7 @@ class Model:
                 )
             try:
                 law = _laws.get(spec["law"]["name"], **config)
-            except ValueError as e:
+            except (ValueError, TypeError) as e:  # TypeError: an option the law lacks
                 raise SpecificationError(str(e)) from None
         _refuse_unknown(
             spec,
@@ -1058,6 +1119,7 @@ class Model:
             n_law_parameters=len(self.law.parameters),
         )
         self._refuse_floor_by_run(data)
+        check_floor(data.loss, float(getattr(self.law, "floor", 0.0)), self.law.name, data.index)
         for name, grouping in data.groups.items():
             check_single_row_levels(
                 name, grouping.codes, grouping.labels, self.likelihood == "student_t"
@@ -1747,7 +1809,7 @@ class Model:
         df: pd.DataFrame,
         chains: int = 4,
         draws: int = 1000,
-        warmup: int = 1000,
+        warmup: int | None = None,
         seed: int = 0,
         **kwargs: Any,
     ) -> ScalingPosterior:
@@ -1757,8 +1819,10 @@ class Model:
         ----------
         df : pandas.DataFrame
             Long-format runs table, one row per run or checkpoint.
-        chains, draws, warmup : int
-            NUTS chains, kept draws per chain and warm-up iterations per chain.
+        chains, draws : int
+            Chains and kept draws per chain.
+        warmup : int, optional
+            NUTS warm-up iterations per chain (default 1000; not with ``method="psis"``).
         seed : int
             Random seed.
         **kwargs
@@ -2064,8 +2128,15 @@ def _scale_priors(given: Any) -> Mapping[str, ScalePrior] | None:
         return None
     if isinstance(given, ScalePrior):
         return MappingProxyType({given.kind: given})
+    if isinstance(given, list | tuple) and all(isinstance(p, ScalePrior) for p in given):
+        kinds = [p.kind for p in given]  # a file's two kinds, as objects
+        if len(set(kinds)) < len(kinds) or not given:
+            raise SpecificationError(
+                f"extrapolation_prior holds the kinds {kinds}: give one ScalePrior per kind."
+            )
+        return MappingProxyType({p.kind: p for p in given})
     if isinstance(given, str | Path):
-        path = Path(given)
+        path = Path(given).expanduser()
         if not path.is_file():
             found = "is a folder" if path.is_dir() else "no such file"
             raise SpecificationError(
@@ -2097,7 +2168,16 @@ def _scale_priors(given: Any) -> Mapping[str, ScalePrior] | None:
                 for k, v in given.items()
             }
         except (ValueError, KeyError, TypeError) as e:
-            raise SpecificationError(f"extrapolation_prior={given!r}: {e}") from None
+            raise SpecificationError(
+                f"extrapolation_prior={given!r}: give {{kind: ScalePrior}} (or a saved file's "
+                f"{{kind: dict}}), kinds 'loss' and 'inputs' ({type(e).__name__}: {e})."
+            ) from None
+        wrong = [(k, p.kind) for k, p in out.items() if p.kind != k]
+        if wrong:  # a prior of the inputs' scales read as the log loss's, or the reverse
+            raise SpecificationError(
+                f"extrapolation_prior: the key {wrong[0][0]!r} holds a prior of kind "
+                f"{wrong[0][1]!r}; key each prior by its own kind ({{p.kind: p}})."
+            )
         return MappingProxyType(out)
     raise SpecificationError(
         f"extrapolation_prior={given!r}: pass a bayescale.record.ScalePrior or the path of a "

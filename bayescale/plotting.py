@@ -984,7 +984,6 @@ def plot_ppc(post: ScalingPosterior, path: str | Path | None = None) -> Figure:
 
 def _names_plot(plot: Any, post: ScalingPosterior, names: Sequence[str], path: Any) -> Figure:
     """One of ArviZ's per-variable plots of ``names`` on the fit's tree."""
-    names = [names] if isinstance(names, str) else list(names)  # one name, not its letters
     posterior = post.tree["posterior"]
     missing = [n for n in names if n not in posterior.data_vars]
     if missing:

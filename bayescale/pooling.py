@@ -602,7 +602,8 @@ def choose_effects(
     fit_kwargs = {**fit_kwargs, "retry": False}  # the refit below is this function's retry
     again = {**fit_kwargs, "draws": draws, "seed": seed, "method": "nuts"}
     if refit_failed and fit_kwargs.get("method") == "psis":  # NUTS options: the refits' only
-        fit_kwargs = {k: v for k, v in fit_kwargs.items() if k not in NUTS_ONLY_OPTIONS}
+        nuts_only = (*NUTS_ONLY_OPTIONS, "warmup")
+        fit_kwargs = {k: v for k, v in fit_kwargs.items() if k not in nuts_only}
     with warnings.catch_warnings():
         # Each fit's diagnostics go into the table (``fit_ok``) and the reason instead.
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -938,8 +938,9 @@ class ScalingPosterior:
         for c, v in groups.items():
             if pd.isna(np.asarray(v, dtype=object)).any():
                 raise DataError(  # read as the text 'None' or 'nan': an unseen group's label
-                    f"{c}={v!r} has a missing label (None or NaN): give a level the fit has "
-                    f"seen, or leave {c} out for a new group (the population's prediction).",
+                    f"{c}={arguments.shown(v)} has a missing label (None or NaN): give a level "
+                    f"the fit has seen, or leave {c} out for a new group (the population's "
+                    "prediction).",
                     column=c,
                 )
             n = int(np.size(v)) if np.ndim(v) else 1
@@ -1397,7 +1398,19 @@ class ScalingPosterior:
         >>> x["D"], groups, m
         (array([2.e+09, 2.e+09]), {'family': 'f1'}, 2)
         """
-        x, groups = _points(values)
+        # the fitted table's own names for the inputs (columns={"params": "N_params"}) too
+        named = {
+            c: r
+            for r, c in (self.model.columns or {}).items()
+            if r in INPUT_OF_ROLE and c not in INPUT_OF_ROLE and c not in INPUTS
+        }
+        twice = [k for k in values if k in named and named[k] in values]
+        if twice:
+            raise ValueError(
+                f"predict: {twice[0]!r} and {named[twice[0]]!r} both give the input "
+                f"{INPUT_OF_ROLE[named[twice[0]]]}; give it once."
+            )
+        x, groups = _points({named.get(k, k): v for k, v in values.items()})
         reads = set(self.law.inputs)
         if "C" in reads and "C" not in x and {"N", "D"} <= set(x):
             x["C"] = self.cost.flops(x["N"], x["D"])

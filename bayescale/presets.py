@@ -67,15 +67,22 @@ def preset_path(name: str | Path) -> Path:
     # unless a shipped preset has that name
     if path.suffix == ".toml" or len(path.parts) > 1 or (path.is_file() and not shipped.is_file()):
         found = "is not a file" if path.exists() else "no such file"
+        if path.is_dir():
+            found = "is a folder"
         if path.is_file():
             found = f"is a {path.suffix or 'suffix-less'} file, not a preset (.toml)"
+        if not path.exists() and (resource_dir("_presets") / path.name).is_file():
+            found += f" (the shipped preset is named {path.stem!r}, without .toml)"
         raise SpecificationError(
             f"Preset file {str(name)!r}: {found}. Give the path of a preset TOML file, or "
             f"a shipped preset's name: {available_presets()}."
         )
     candidate = resource_dir("_presets") / f"{name}.toml"
     if not candidate.is_file():
-        raise SpecificationError(f"Unknown preset {name!r}; available: {available_presets()}.")
+        what = f"Unknown preset {name!r}"
+        if path.is_dir():
+            what = f"{name!r} is a folder, not a preset"
+        raise SpecificationError(f"{what}; available: {available_presets()}.")
     return candidate
 
 
@@ -123,8 +130,11 @@ def read_preset(name: str | Path) -> dict:
             f"Preset {str(path)!r} is not valid TOML ({e}); fix the file, starting from a "
             "shipped preset (models/)."
         ) from None
-    if "law" not in raw or "name" not in raw["law"]:
-        raise SpecificationError(f"Preset {name!r} has no [law] table with a name.")
+    if "law" not in raw or not isinstance(raw["law"], dict) or "name" not in raw["law"]:
+        raise SpecificationError(
+            f'Preset {name!r} has no [law] table with a name ([law] then name = "chinchilla"; '
+            f"a bare law = ... line is not one)."
+        )
     misplaced = sorted(set(raw["law"]) - {"name", "config"})
     if misplaced:
         raise SpecificationError(

@@ -47,7 +47,7 @@ def parse_prior(text: str | dist.Distribution) -> dist.Distribution:
     distribution.
     """
     if isinstance(text, dist.Distribution):
-        return text
+        return _continuous(text, text)
     try:
         node = ast.parse(str(text), mode="eval").body
     except SyntaxError as e:
@@ -73,9 +73,30 @@ def parse_prior(text: str | dist.Distribution) -> dist.Distribution:
     if cls is dist.Uniform and not bounds.get("low", 0.0) < bounds.get("high", 1.0):
         raise SpecificationError(f"Prior {text!r}: its low bound must lie below its high one.")
     try:
-        return cls(*args, **kwargs)
+        prior = cls(*args, **kwargs)
     except (TypeError, ValueError) as e:  # a missing argument, a scale <= 0
         raise SpecificationError(f"Prior {text!r}: {e}") from None
+    return _continuous(prior, text)
+
+
+def _continuous(prior: dist.Distribution, text: object) -> dist.Distribution:
+    """Refuse a prior no sampler here can use: abstract, discrete, or a point mass."""
+    if isinstance(prior, dist.Delta) or getattr(prior, "support", None) is None:
+        what = (
+            "a point mass, which fixes the parameter"
+            if isinstance(prior, dist.Delta)
+            else ("no distribution (it has no support)")
+        )
+        raise SpecificationError(
+            f"Prior {text!r} is {what}: give a continuous prior (a narrow Normal to pin a "
+            "parameter, e.g. 'Normal(0.3, 0.01)')."
+        )
+    if prior.is_discrete:
+        raise SpecificationError(
+            f"Prior {text!r} is discrete ({type(prior).__name__}); the parameters are "
+            "continuous: give e.g. 'Normal(0, 1)' or 'LogNormal(0, 0.5)'."
+        )
+    return prior
 
 
 def prior_to_str(d: dist.Distribution, digits: int | None = None) -> str:

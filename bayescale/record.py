@@ -233,6 +233,14 @@ class ScalePrior:
         -------
         Path
             The file written.
+
+        Raises
+        ------
+        TypeError
+            When ``inputs`` is not a :class:`ScalePrior` or a note is not JSON-serialisable.
+        ValueError
+            When ``inputs`` is not a prior of the inputs beside this one of the log loss, or a
+            note is named as one of the prior's own fields.
         """
         path = Path(path).expanduser()
         if inputs is not None and not isinstance(inputs, ScalePrior):

@@ -237,6 +237,22 @@ def check_metric(
         )
 
 
+def check_floor(metric: np.ndarray, floor: float, law: str, index: pd.Index) -> None:
+    """Warn when rows of a link's metric lie at or below the law's fixed floor (chance).
+
+    The law stays above its floor, so such rows are fitted as misses, and a floor set too high
+    (0.6 for a four-way benchmark) bends the whole fit without a word.
+    """
+    below = np.flatnonzero(metric <= floor) if floor > 0 else np.array([], int)
+    if below.size:
+        _warn(
+            f"{below.size} of {metric.size} rows have a metric at or below the {law} law's "
+            f"floor {floor:g} (e.g. rows {index[below[:5]].tolist()}), which the law never "
+            "reaches: they are fitted as misses. Check the floor (chance accuracy: 0.25 for "
+            "four-way multiple choice), or drop those rows explicitly."
+        )
+
+
 def check_duplicates(df: pd.DataFrame, columns: Iterable[str]) -> None:
     """Warn when rows repeat exactly in every column the fit reads (a table joined twice?)."""
     cols = [c for c in dict.fromkeys(columns) if c in df.columns]

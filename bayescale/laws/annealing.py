@@ -11,6 +11,7 @@ import numpy as np
 import numpyro.distributions as dist
 import pandas as pd
 
+from bayescale import arguments
 from bayescale.errors import DataError
 from bayescale.laws.base import Array, Law, Parameter, Scale, irreducible_loss
 
@@ -43,9 +44,16 @@ def schedule_areas(lr: np.ndarray, decay: float = 0.999) -> tuple[np.ndarray, np
     >>> s1.shape, round(float(s1[-1]), 3), round(float(s2[-1]), 3)
     ((2000,), 0.329, 0.156)
     """
-    lr = np.asarray(lr, dtype=float)
+    try:
+        lr = np.asarray(lr, dtype=float)
+    except (TypeError, ValueError):  # text, or a ragged list
+        lr = np.array([np.nan])
     if lr.ndim != 1 or lr.size == 0 or np.any(~np.isfinite(lr)) or np.any(lr < 0):
         raise DataError("schedule_areas: lr must be a non-empty 1-D array of finite values >= 0.")
+    try:
+        decay = arguments.finite(decay, "decay")
+    except ValueError as e:
+        raise DataError(f"schedule_areas: {e}") from None
     if not 0.0 <= decay < 1.0:
         raise DataError(f"schedule_areas: decay={decay!r} must be in [0, 1).")
     drop = np.concatenate([[0.0], lr[:-1] - lr[1:]])
@@ -106,11 +114,17 @@ def add_schedule_areas(
     s2 = np.full(len(df), np.nan)
     for label, sched in schedules.items():
         mask = np.ones(len(df), bool) if label is None else (df[run] == label).to_numpy()
-        steps = df.loc[mask, step].to_numpy()
+        who = "the steps" if label is None else f"the steps of run {label!r}"
+        steps = pd.to_numeric(df.loc[mask, step], errors="coerce").to_numpy(float)
+        if np.isnan(steps).any():  # text, or empty cells
+            raise DataError(
+                f"add_schedule_areas: column {step!r} (step) must hold whole numbers of "
+                f"optimiser steps; {who} include other values."
+            )
         a1, a2 = schedule_areas(sched, decay)
         if np.any(steps < 1) or np.any(steps > a1.size) or np.any(steps != np.round(steps)):
             raise DataError(
-                f"add_schedule_areas: steps of run {label!r} must be integers in [1, {a1.size}] "
+                f"add_schedule_areas: {who} must be integers in [1, {a1.size}] "
                 "(the schedule's length)."
             )
         s1[mask], s2[mask] = a1[steps.astype(int) - 1], a2[steps.astype(int) - 1]

@@ -215,6 +215,19 @@ class Law:
     priors: Mapping[str, dist.Distribution] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.priors, Mapping):
+            raise ValueError(
+                f"{type(self).__name__}: priors={self.priors!r}; give a dict "
+                "{sampled name: numpyro Distribution}."
+            )
+        text = [k for k, v in self.priors.items() if not isinstance(v, dist.Distribution)]
+        if text:  # Model parses text priors; a law's are used as they are
+            raise ValueError(
+                f"{type(self).__name__}: the prior of {text[0]!r} is "
+                f"{type(self.priors[text[0]]).__name__} {self.priors[text[0]]!r}, not a numpyro "
+                "Distribution: give dist.Normal(...) here, or the text to "
+                f"Model(priors={{{text[0]!r}: ...}}), which reads it."
+            )
         known = {p.name for p in self.parameters}
         for i, p in enumerate(self.parameters):
             if p.relative_to is not None and p.relative_to not in {

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
+from bayescale import arguments
 from bayescale.laws.base import (
     Array,
     OneInputLaw,
@@ -105,8 +106,10 @@ class BrokenPowerLaw(OneInputLaw):
     name: ClassVar[str] = "bnsl"
 
     def __post_init__(self) -> None:
-        if int(self.n_breaks) < 1:
-            raise ValueError(f"BrokenPowerLaw: n_breaks={self.n_breaks!r} must be >= 1.")
+        try:  # 1.5, "2" and True are not a count of breaks
+            arguments.count(self.n_breaks, "n_breaks")
+        except ValueError as e:
+            raise ValueError(f"BrokenPowerLaw: {e}") from None
         super().__post_init__()
 
     @property

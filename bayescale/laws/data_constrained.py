@@ -9,6 +9,7 @@ from typing import ClassVar
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
+from bayescale import arguments
 from bayescale.laws.base import Array, Parameter, Scale
 from bayescale.laws.chinchilla import Chinchilla
 
@@ -109,6 +110,13 @@ class DataConstrained(Chinchilla):
             "log of R*_N, the same for excess parameters",
         ),
     )
+
+    def __post_init__(self) -> None:
+        try:  # 0 drops the excess parameters' term; a negative ratio inverts it
+            arguments.positive(self.tokens_per_param, "tokens_per_param")
+        except ValueError as e:
+            raise ValueError(f"DataConstrained: {e} (Chinchilla's optimum: 20)") from None
+        super().__post_init__()
 
     def config(self) -> dict:
         """Return ``{"tokens_per_param": ...}``."""

@@ -9,6 +9,7 @@ from typing import ClassVar
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
+from bayescale import arguments
 from bayescale.laws.base import Array, Law, Parameter, Scale
 
 #: (sampled prefix, paper's letters, what the function of N is, prior of its value at N0)
@@ -119,6 +120,13 @@ class Farseer(Law):
         "gamma",
     )
     parameters: ClassVar[tuple[Parameter, ...]] = _parameters()
+
+    def __post_init__(self) -> None:
+        try:  # 0 zeroes every term; a negative unit has no log
+            arguments.positive(self.d_unit, "d_unit")
+        except ValueError as e:
+            raise ValueError(f"Farseer: {e} (tokens per unit of D, e.g. 1e9)") from None
+        super().__post_init__()
 
     @staticmethod
     def _f(theta: Mapping[str, Array], term: str, u: Array) -> Array:

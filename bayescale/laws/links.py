@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
+from bayescale import arguments
 from bayescale.laws.base import Array, Law, Parameter, Scale, irreducible_loss
 
 
@@ -78,7 +79,11 @@ class SigmoidLink(_LossInput):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 0.0 <= self.floor < 1.0:
+        try:
+            floor = arguments.finite(self.floor, "floor")
+        except ValueError as e:
+            raise ValueError(f"SigmoidLink: {e}") from None
+        if not 0.0 <= floor < 1.0:
             raise ValueError(f"SigmoidLink: floor={self.floor!r} must be in [0, 1).")
 
     def config(self) -> dict:
