@@ -386,3 +386,16 @@ def test_tables_and_files_are_read_as_named(runs, tmp_path):
     (tmp_path / "p.toml").write_text("law = 3\n")  # TypeError, exit 1
     argv = ["fit", "x.csv", "--preset", str(tmp_path / "p.toml"), "--method", "psis"]
     assert main([*argv, "--out", str(tmp_path / "o")]) == 2
+
+
+def test_predict_takes_the_fitted_tables_own_input_names(runs):
+    renamed = runs.rename(columns={"params": "N_params"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        post = bs.fit(bs.Model(columns={"params": "N_params"}), renamed, method="psis", draws=100)
+    by_column = post.predict(N_params=1e9, D=2e10, kind="mean")  # "needs N (or params)"
+    np.testing.assert_array_equal(by_column.values, post.predict(N=1e9, D=2e10, kind="mean"))
+    with pytest.raises(ValueError, match="'N_params' and 'params' both give the input N"):
+        post.predict(N_params=1e9, params=1e9, D=2e10)
+    with pytest.raises(bs.SpecificationError, match="the shipped preset is named 'chinchilla'"):
+        bs.Model.from_preset("chinchilla.toml")
