@@ -99,13 +99,16 @@ def _require_positive_support(site: str, prior: dist.Distribution) -> None:
 
 
 def _refuse_positive_only(p: Any, prior: dist.Distribution) -> None:
-    """Refuse a prior of positive values (LogNormal, HalfNormal) on a site that is a log.
+    """Refuse a prior of all positive values (LogNormal, HalfNormal) on a site that is a log.
 
     ``log_E ~ LogNormal(...)`` keeps ``log_E`` above 0, so ``E`` above 1: rarely meant, and a
     fit under it moves every other parameter to make up for it without a word.
     """
     lower = getattr(prior.support, "lower_bound", None)
+    upper = getattr(prior.support, "upper_bound", np.inf)
     if lower is None or np.ndim(lower) or float(lower) != 0.0:
+        return
+    if np.ndim(upper) == 0 and np.isfinite(float(upper)):  # an interval, deliberately bounded
         return
     below = "1" if p.name.startswith("log_") else "1/2"
     natural = p.natural if p.name != p.natural else p.name.split("_", 1)[1]
@@ -1412,6 +1415,7 @@ class Model:
         custom = self.law if type(self.law).name == "custom" else None
         spec = {**self.spec(), "extrapolation": "none"}
         spec.pop("extrapolation_prior", None)
+        spec.pop("extrapolation_scale", None)  # the fixed drift's, which "none" has none of
         return Model.from_spec(spec, law=custom)
 
     def extrapolation_scales(
@@ -1897,7 +1901,7 @@ def saved_spec(spec: Mapping) -> dict:
     """
     out = {"extrapolation": "fixed", **spec}
     # options a mode does not use, which Model refuses since 2026-12-07, were saved as given
-    if out["extrapolation"] in ("learned", "prior"):
+    if out["extrapolation"] in ("learned", "prior", "none"):
         out.pop("extrapolation_scale", None)
     if out.get("discrepancy") is None:
         out.pop("discrepancy_step", None)
