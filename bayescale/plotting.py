@@ -569,12 +569,13 @@ def plot_fan(
         )
     ax.plot(grid, pred.median(dim=("chain", "draw")), color=PALETTE[0], label="median")
     ax.scatter(x_data, df[cols["loss"]], s=8, color="0.3", label="fitted runs", zorder=3)
-    ax.axvspan(*span, color=PALETTE[1], alpha=0.08, label="extrapolation")
+    past = span[1] > span[0]  # a target within the data draws the data's range, no further
+    if past:
+        ax.axvspan(*span, color=PALETTE[1], alpha=0.08, label="extrapolation")
     _log_axes(ax)
     ax.set_xlabel(x_label)
     ax.set_ylabel(_metric_label(post, cols["loss"]))
     who = " for a new group (population)" if post.model.effects else ""
-    past = span[1] > span[0]  # a target within the data draws the data's range, no further
     where = "Extrapolation to" if past else "No extrapolation: the data already reach"
     ax.set_title(f"{where} {target_compute:.3g}{who}")
     ax.legend(fontsize=8, loc="upper right")

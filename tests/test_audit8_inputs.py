@@ -219,6 +219,7 @@ def test_calls_refuse_what_they_would_misread(post, runs, tmp_path):
             bs.plotting.plot_coverage(table)
     fig = bs.plotting.plot_fan(post, 1e10)  # titled "Extrapolation to 1e+10"
     assert fig.axes[0].get_title().startswith("No extrapolation: the data already reach 1e+10")
+    assert "extrapolation" not in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     plt.close("all")
     families = bs.simulate_ladder(families=3, seed=1)
     families.to_csv(tmp_path / "fam.csv", index=False)
