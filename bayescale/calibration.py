@@ -751,7 +751,7 @@ def score_predictions(
      'lo_0.95', 'hi_0.95', 'pit']
     """
     levels = arguments.probabilities(levels)
-    if not any(abs(level - 0.9) < 1e-6 for level in levels):  # float32's 0.9 is 0.8999999762
+    if not any(f"{level:g}" == "0.9" for level in levels):  # float32's 0.9 is 0.8999999762
         raise ValueError(f"levels={list(levels)}: include 0.9 (the interval score is at 90 %).")
     draws = np.asarray(draws, float)
     y = np.asarray(y, float)

@@ -45,7 +45,13 @@ from bayescale.fit import fit as _fit
 from bayescale.inference import Draws
 from bayescale.laws.base import INPUTS, Scale
 from bayescale.likelihood import from_location
-from bayescale.model import PRIOR_DRAWS, Model, read_saved_tree, saved_spec
+from bayescale.model import (
+    PRIOR_DRAWS,
+    Model,
+    read_saved_tree,
+    rebuilding_saved_fit,
+    saved_spec,
+)
 from bayescale.posterior import ScalingPosterior, tree_coords, tree_dims, write_tree
 from bayescale.prediction import KINDS, Assignment, keys, predictor
 from bayescale.record import LOG_SCALE_GRID, scale_draws
@@ -745,7 +751,10 @@ class TwoStepPosterior:
         if "bayescale_two_step" not in tree.attrs:
             raise SpecificationError(f"{path} does not hold a bayescale two-step posterior.")
         spec = json.loads(tree.attrs["bayescale_two_step"])
-        model = TwoStepModel.from_spec({step: saved_spec(spec[step]) for step in ("loss", "link")})
+        with rebuilding_saved_fit():  # the priors its draws were made under, as they are
+            model = TwoStepModel.from_spec(
+                {step: saved_spec(spec[step]) for step in ("loss", "link")}
+            )
         scales = [Scale.from_dict(d) for d in json.loads(tree.attrs["bayescale_scales"])]
         loss_extrap, link_extrap = (
             None if d is None else ExtrapolationError.from_dict(d)

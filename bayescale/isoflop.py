@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from bayescale import arguments
 from bayescale.cost import DEFAULT_COST, TrainingCost
-from bayescale.errors import DataError
+from bayescale.errors import DataError, DataWarning
 from bayescale.sanity import numeric_column
 
 #: Fewest runs a profile's parabola is fitted to (three points fit one exactly: no check left).
@@ -189,29 +191,31 @@ def profiles(
         decimals = arguments.count(decimals, "decimals", minimum=0)
     n, d = numeric_column(df, params, "params"), numeric_column(df, tokens, "tokens")
     c = cost.flops(n, d)
-    if budget is not None:
-        missing = df[budget].isna().to_numpy()
-        if missing.any():
-            rows = list(df.index[missing][:5])
-            raise DataError(
-                f"Column {budget!r} (budget) has no profile label at {int(missing.sum())} "
-                f"row(s), e.g. rows {rows}: label every run's profile, or leave budget= out "
-                "to group runs by their compute.",
-                column=budget,
-                rows=rows,
-            )
-    key = df[budget] if budget else pd.Series(np.round(np.log10(c), decimals), index=df.index)
-    if budget:  # a label over runs of very different compute is not one iso-FLOP profile
-        spread = pd.Series(np.log10(c), index=df.index).groupby(key).agg(np.ptp)
-        if spread.max() > PROFILE_SPREAD_DECADES:
-            label = spread.idxmax()
-            raise DataError(
+    if budget is None:
+        return pd.Series(np.round(np.log10(c), decimals), index=df.index), c
+    missing = df[budget].isna().to_numpy()
+    if missing.any():
+        rows = list(df.index[missing][:5])
+        raise DataError(
+            f"Column {budget!r} (budget) has no profile label at {int(missing.sum())} "
+            f"row(s), e.g. rows {rows}: label every run's profile, or leave budget= out "
+            "to group runs by their compute.",
+            column=budget,
+            rows=rows,
+        )
+    key = df[budget]
+    spread = pd.Series(np.log10(c), index=df.index).groupby(key).agg(np.ptp)
+    if spread.max() > PROFILE_SPREAD_DECADES:  # one label over runs of very different compute
+        warnings.warn(
+            DataWarning(
                 f"Column {budget!r} (budget) labels runs {spread.max():.2g} decades of compute "
-                f"apart as one profile ({label!r}); an iso-FLOP profile holds one budget "
-                f"(within {PROFILE_SPREAD_DECADES:g} decades): check the labels, or leave "
-                "budget= out to group runs by their compute.",
-                column=budget,
-            )
+                f"apart as one profile ({spread.idxmax()!r}); an iso-FLOP profile holds one "
+                f"budget (within {PROFILE_SPREAD_DECADES:g} decades here): check the labels "
+                "(their FLOP count may differ from k N D), or leave budget= out to group runs "
+                "by their compute."
+            ),
+            stacklevel=3,
+        )
     return key, c
 
 
@@ -257,8 +261,8 @@ def parabola_minimum(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
             f"parabola_minimum: x of shape {x.shape} and y of shape {y.shape}: give x as the "
             "profile's log sizes (3 or more) and y with the same length on its last axis."
         )
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise DataError("parabola_minimum: x or y is not finite (NaN or inf): no parabola fits.")
+    if not np.isfinite(x).all():  # a y that is not (an overflowed draw) leaves its fit not ok
+        raise DataError("parabola_minimum: x is not finite (NaN or inf): no parabola fits.")
     design = np.stack([np.ones_like(x), x, x**2], axis=1)
     coef = np.linalg.lstsq(design, y.reshape(-1, x.size).T, rcond=None)[0]  # (3, fits)
     c0, c1, c2 = (coef[i].reshape(y.shape[:-1]) for i in range(3))

@@ -9,12 +9,14 @@ model from the sample-site contract (:mod:`bayescale.sites`) and the observation
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import inspect
 import json
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -104,20 +106,38 @@ def _refuse_positive_only(p: Any, prior: dist.Distribution) -> None:
     ``log_E ~ LogNormal(...)`` keeps ``log_E`` above 0, so ``E`` above 1: rarely meant, and a
     fit under it moves every other parameter to make up for it without a word.
     """
+    if p.name != f"log_{p.natural}" or _REBUILDING.get():  # a saved fit was drawn under it
+        return  # (a gap's log, log(E0 - E), may be kept positive on purpose)
     lower = getattr(prior.support, "lower_bound", None)
     upper = getattr(prior.support, "upper_bound", np.inf)
     if lower is None or np.ndim(lower) or float(lower) != 0.0:
         return
     if np.ndim(upper) == 0 and np.isfinite(float(upper)):  # an interval, deliberately bounded
         return
-    below = "1" if p.name.startswith("log_") else "1/2"
-    natural = p.natural if p.name != p.natural else p.name.split("_", 1)[1]
     raise SpecificationError(
         f"The prior on {p.name!r} is {type(prior).__name__}, of positive values only, but "
-        f"{p.name!r} is the {p.name.split('_')[0]} of {natural!r}: it would force {natural} above "
-        f"{below}. Give {p.name!r} a prior on the whole real line (e.g. 'Normal(0, 1)'), or "
-        f"{natural!r} itself a LogNormal (converted exactly to a Normal on {p.name!r})."
+        f"{p.name!r} is the log of {p.natural!r}: it would force {p.natural} above 1. Give "
+        f"{p.name!r} a prior on the whole real line (e.g. 'Normal(0, 1)'), or {p.natural!r} "
+        f"itself a LogNormal (converted exactly to a Normal on {p.name!r})."
     )
+
+
+#: Set while a saved fit's model is rebuilt: a prior it was drawn under is taken as it is.
+_REBUILDING: contextvars.ContextVar[bool] = contextvars.ContextVar("rebuilding", default=False)
+
+
+@contextlib.contextmanager
+def rebuilding_saved_fit() -> Iterator[None]:
+    """Take a saved fit's priors as they are while its model is rebuilt within this.
+
+    Its draws were made under them; a new model would refuse some (a check added after the fit
+    was saved, such as a LogNormal prior on ``log_E``).
+    """
+    token = _REBUILDING.set(True)
+    try:
+        yield
+    finally:
+        _REBUILDING.reset(token)
 
 
 def _sampled_priors(law: Law, priors: Mapping[str, Any], likelihood: str, discrepancy) -> dict:
@@ -137,7 +157,7 @@ def _sampled_priors(law: Law, priors: Mapping[str, Any], likelihood: str, discre
         if key in noise:
             _require_positive_support(key, parse_prior(prior))
         if key in sites:
-            if key.startswith(("log_", "logit_")):
+            if key.startswith("log_"):
                 _refuse_positive_only(law.parameter(key), parse_prior(prior))
             out[key] = prior
             continue
@@ -337,7 +357,8 @@ class Model:
         ``"none"`` trusts the law's form exactly (too narrow when extrapolating).
     extrapolation_scale : float
         Half-normal scale of the ``"fixed"`` drift per decade; 0 turns any extrapolation error
-        off (as ``extrapolation="none"``).
+        off (as ``extrapolation="none"``). Any other value is refused with ``"none"``,
+        ``"learned"`` and ``"prior"``, which use no drift.
     extrapolation_prior : ScalePrior, str or Path, optional
         The prior of a learned error's scales, in place of the prior across public ladders
         shipped with the package: a :class:`~bayescale.record.ScalePrior` (such as
@@ -423,7 +444,7 @@ class Model:
                 "run) or None (find a 'run' column)."
             )
         mapped_run = (columns or {}).get("run") if isinstance(columns, Mapping) else None
-        if mapped_run is not None and run is not None and run != mapped_run:
+        if mapped_run is not None and isinstance(run, str) and run != mapped_run:
             raise SpecificationError(  # run= wins, and the mapping was dropped without a word
                 f"columns maps the role 'run' to {mapped_run!r} and run={run!r} says otherwise: "
                 "name the run column once (run='<column>', or the columns mapping)."
@@ -527,6 +548,11 @@ class Model:
                 f"{fix} --run none.",
             )
         given = _sampled_priors(law, priors or {}, likelihood, discrepancy)
+        for site, prior in law.priors.items():  # a law's own: refused as Model's are
+            if site.startswith("log_"):
+                _refuse_positive_only(law.parameter(site), parse_prior(prior))
+            else:
+                parse_prior(prior)
         values = {
             "law": law,
             "effects": MappingProxyType(_effects(law, effects, read)),
@@ -1122,7 +1148,9 @@ class Model:
             n_law_parameters=len(self.law.parameters),
         )
         self._refuse_floor_by_run(data)
-        check_floor(data.loss, float(getattr(self.law, "floor", 0.0)), self.law.name, data.index)
+        floor = getattr(self.law, "floor", 0.0)  # a link's chance accuracy (a number, if any)
+        if isinstance(floor, int | float) and not isinstance(floor, bool):
+            check_floor(data.loss, float(floor), self.law.name, data.index)
         for name, grouping in data.groups.items():
             check_single_row_levels(
                 name, grouping.codes, grouping.labels, self.likelihood == "student_t"
@@ -1906,6 +1934,12 @@ def saved_spec(spec: Mapping) -> dict:
     if out.get("discrepancy") is None:
         out.pop("discrepancy_step", None)
         out.pop("discrepancy_scale", None)
+    for option in ("centered", "marginal_run"):  # an int (1, 0) acted as "auto" until then
+        if not isinstance(out.get(option, "auto"), bool | str):
+            out[option] = "auto"
+    mapped_run = (out.get("columns") or {}).get("run")
+    if isinstance(out.get("run"), str) and mapped_run not in (None, out["run"]):  # run= won
+        out["columns"] = {k: v for k, v in out["columns"].items() if k != "run"}
     if "relative_priors" not in spec and spec["law"]["name"] in _BEFORE_RELATIVE_PRIORS:
         out["priors"] = {**_BEFORE_RELATIVE_PRIORS[spec["law"]["name"]], **spec.get("priors", {})}
     return out
@@ -2077,7 +2111,8 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
             )
         law = None
     try:
-        model = Model.from_spec(saved_spec(spec), law=law)
+        with rebuilding_saved_fit():
+            model = Model.from_spec(saved_spec(spec), law=law)
     except (SpecificationError, KeyError, TypeError, ValueError) as e:
         raise PosteriorFileError(
             f"{path}: its model attribute is not a spec this bayescale can rebuild ({e}); the "
@@ -2189,4 +2224,4 @@ def _scale_priors(given: Any) -> Mapping[str, ScalePrior] | None:
     )
 
 
-__all__ = ["NOISE_SITES", "Model", "load_posterior", "saved_spec"]
+__all__ = ["NOISE_SITES", "Model", "load_posterior", "rebuilding_saved_fit", "saved_spec"]

@@ -32,7 +32,8 @@ def parse_prior(text: str | dist.Distribution) -> dist.Distribution:
     Raises
     ------
     SpecificationError
-        When the text is not a numpyro distribution called with numbers.
+        When the text is not a numpyro distribution called with numbers, or the distribution
+        is discrete, a point mass (``Delta``) or abstract: the parameters are continuous.
 
     Examples
     --------

@@ -378,12 +378,15 @@ def test_tables_and_files_are_read_as_named(runs, tmp_path):
     with pytest.raises(TypeError, match="cost must be a TrainingCost"):
         isoflop_minima(runs, cost=6)
     wide = runs.assign(b=1)  # one label over two decades of compute
-    with pytest.raises(bs.DataError, match="decades of compute apart as one profile"):
+    with pytest.warns(bs.DataWarning, match="decades of compute apart as one profile"):
         isoflop_minima(wide, budget="b")
     with pytest.raises(ValueError, match="lacks"):
         power_fit(runs)  # KeyError: 'N_opt'
     with pytest.raises(ValueError, match="same length on its last axis"):
         parabola_minimum(np.arange(4.0), np.arange(5.0))
+    x = np.linspace(-1.0, 1.0, 5)
+    y = np.stack([x**2, np.r_[np.nan, x[1:] ** 2]])  # a draw's overflow leaves that draw not ok
+    assert parabola_minimum(x, y)["ok"].tolist() == [True, False]
     (tmp_path / "p.toml").write_text("law = 3\n")  # TypeError, exit 1
     argv = ["fit", "x.csv", "--preset", str(tmp_path / "p.toml"), "--method", "psis"]
     assert main([*argv, "--out", str(tmp_path / "o")]) == 2
@@ -400,3 +403,25 @@ def test_predict_takes_the_fitted_tables_own_input_names(runs):
         post.predict(N_params=1e9, params=1e9, D=2e10)
     with pytest.raises(bs.SpecificationError, match="the shipped preset is named 'chinchilla'"):
         bs.Model.from_preset("chinchilla.toml")
+
+
+def test_the_reviews_cases():
+    import numpyro.distributions as dist
+
+    from bayescale.model import saved_spec
+
+    law = bs.laws.Chinchilla(priors={"log_E": dist.LogNormal(0.0, 0.5)})
+    with pytest.raises(bs.SpecificationError, match="would force E above 1"):  # via the law
+        bs.Model(law)  # then neither its spec nor a pickle could be rebuilt
+    assert bs.Model(bs.laws.get("m4"), priors={"log_gap": "LogNormal(2, 0.5)"})  # log(E0 - E)
+    assert bs.Model(columns={"run": "r"}, run=False).run is False  # every row its own run
+    assert bs.laws.get("bnsl", n_breaks=2.0).n_breaks == 2  # range(2.0) failed at the fit
+    old = {**bs.Model().spec(), "centered": 1, "run": "seed", "columns": {"run": "r"}}
+    rebuilt = bs.Model.from_spec(saved_spec(old))  # a fit saved before these were refused
+    assert rebuilt.centered == "auto" and rebuilt.run == "seed"
+    from bayescale.model import rebuilding_saved_fit
+
+    with rebuilding_saved_fit():  # a saved fit drawn under such a prior still loads
+        assert bs.Model(priors={"log_E": "LogNormal(0, 0.5)"}).priors["log_E"]
+    with pytest.raises(bs.SpecificationError, match="would force E above 1"):
+        bs.Model(priors={"log_E": "LogNormal(0, 0.5)"})  # and a new model still refuses it

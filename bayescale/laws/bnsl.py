@@ -106,8 +106,8 @@ class BrokenPowerLaw(OneInputLaw):
     name: ClassVar[str] = "bnsl"
 
     def __post_init__(self) -> None:
-        try:  # 1.5, "2" and True are not a count of breaks
-            arguments.count(self.n_breaks, "n_breaks")
+        try:  # 1.5, "2" and True are not a count of breaks; 2.0 is 2
+            object.__setattr__(self, "n_breaks", arguments.count(self.n_breaks, "n_breaks"))
         except ValueError as e:
             raise ValueError(f"BrokenPowerLaw: {e}") from None
         super().__post_init__()
