@@ -81,6 +81,11 @@ def isoflop_minima(
     _check_table(df, "isoflop_minima")
     if loss not in df:
         raise ValueError(f"isoflop_minima needs a loss column {loss!r}; name it with loss=.")
+    if loss in (params, tokens):  # a parabola of a size against itself
+        raise ValueError(
+            f"loss= names the column {loss!r}, which params= or tokens= names too: give the "
+            "loss its own column."
+        )
     min_points = arguments.count(min_points, "min_points", minimum=MIN_PARABOLA_POINTS)
     key, c = profiles(df, params, tokens, budget, decimals, cost)
     numeric_column(df, loss, "loss")

@@ -131,7 +131,15 @@ def rebuilding_saved_fit() -> Iterator[None]:
     """Take a saved fit's priors as they are while its model is rebuilt within this.
 
     Its draws were made under them; a new model would refuse some (a check added after the fit
-    was saved, such as a LogNormal prior on ``log_E``).
+    was saved, such as a LogNormal prior on ``log_E``). :func:`load_posterior` uses it.
+
+    Examples
+    --------
+    >>> from bayescale.model import rebuilding_saved_fit
+    >>> with rebuilding_saved_fit():
+    ...     old = bs.Model(priors={"log_E": "LogNormal(0, 0.5)"})  # refused outside
+    >>> type(old.priors["log_E"]).__name__
+    'LogNormal'
     """
     token = _REBUILDING.set(True)
     try:
@@ -424,6 +432,12 @@ class Model:
                 raise SpecificationError(str(e)) from None
         if not isinstance(law, Law):
             raise SpecificationError(f"law must be a bayescale Law or a name, got {law!r}.")
+        if not law.parameters or not law.inputs:  # bs.laws.Law() itself: nothing to fit
+            raise SpecificationError(
+                f"The {type(law).__name__} law has no parameters or no inputs: give a law of "
+                f"bayescale.laws ({', '.join(_laws.available())}), or subclass Law "
+                "(docs/laws.md)."
+            )
         clash = sorted({n for p in law.parameters for n in (p.name, p.natural)} & TAKEN_NAMES)
         if clash:  # a custom law's parameter named as the model's own sites
             raise SpecificationError(
@@ -945,6 +959,8 @@ class Model:
     def describe(self, scale: Scale | None = None) -> str:
         """Text listing the law, the effects and every prior (``scale`` fills data-based ones).
 
+        ``scale`` is the data's (``model.prepare(runs).scale``, ``post.scale``).
+
         Parameters
         ----------
         scale : Scale, optional
@@ -973,6 +989,11 @@ class Model:
           a ~ Normal(loc=-0.2512, scale=1.5)
         ...
         """
+        if scale is not None and not isinstance(scale, Scale):
+            raise TypeError(
+                f"describe takes the data's Scale (model.prepare(runs).scale, post.scale) or "
+                f"nothing, got a {type(scale).__name__}."
+            )
         lines = [
             f"law: {self.law.display_name}  likelihood: {self.likelihood} on {self.scale} loss"
         ]

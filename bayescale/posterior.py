@@ -247,8 +247,14 @@ def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
     ('chinchilla.nc', True)
     """
     path = arguments.not_a_folder(path, "fit.nc")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tree.to_netcdf(path, engine="h5netcdf")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tree.to_netcdf(path, engine="h5netcdf")
+    except OSError as e:  # h5py's own words name neither the call nor the fix
+        raise OSError(
+            f"Cannot write the fit to {str(path)!r} ({type(e).__name__}: {e}): give a path in "
+            "a folder you can write to."
+        ) from None
     return path
 
 

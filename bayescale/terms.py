@@ -42,6 +42,11 @@ class Term:
             raise SpecificationError(
                 f"A group term needs one or more column names, got {self.columns!r}."
             )
+        if len(set(self.columns)) < len(self.columns):  # 'family:family' groups as 'family'
+            raise SpecificationError(
+                f"The group term {':'.join(self.columns)!r} names a column twice: an "
+                "interaction joins different columns ('family:seed')."
+            )
 
     @classmethod
     def parse(cls, text: str | Term) -> Term:

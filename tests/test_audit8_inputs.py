@@ -425,3 +425,23 @@ def test_the_reviews_cases():
         assert bs.Model(priors={"log_E": "LogNormal(0, 0.5)"}).priors["log_E"]
     with pytest.raises(bs.SpecificationError, match="would force E above 1"):
         bs.Model(priors={"log_E": "LogNormal(0, 0.5)"})  # and a new model still refuses it
+
+
+def test_more_of_the_ninth_audits_cases(runs, tmp_path):
+    from bayescale.isoflop import isoflop_minima
+
+    with pytest.raises(ValueError, match="give the loss its own column"):
+        isoflop_minima(runs, loss="params")  # ZeroDivisionError
+    with pytest.raises(TypeError, match="describe takes the data's Scale"):
+        bs.Model().describe("x")  # AttributeError: 'str' object has no attribute 'loss_min'
+    with pytest.raises(bs.SpecificationError, match="no parameters or no inputs"):
+        bs.Model(bs.laws.Law())  # accepted until the fit
+    with pytest.raises(bs.SpecificationError, match="names a column twice"):
+        bs.Model(effects={"E": "family:family"})  # a term of its own, grouped as 'family'
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        post = bs.fit(bs.Model(), runs, method="psis", draws=100, chains=2)
+    with pytest.raises(OSError, match="Cannot write the fit to"):
+        post.to_netcdf(blocker / "fit.nc")  # a folder that is a file
