@@ -596,6 +596,9 @@ def _table_advice(e: DataError, args: argparse.Namespace) -> str:
     the table (rows or labels), say how to load it in Python, whose advice the message gives.
     """
     cli = command_line_text(e)
+    given = (column_roles(args.columns) or {}).values() if getattr(args, "columns", None) else ()
+    if getattr(args, "preset", None) and e.column is not None and e.column not in given:
+        cli = cli.replace("(--columns ", "(the preset's [columns] table: ", 1)  # not an option
     if args.dataset and (e.command_line is None or e.rows is not None):
         table = f", {args.table!r}" if args.table else ""
         load = f"bayescale.datasets.load({args.dataset!r}{table})"

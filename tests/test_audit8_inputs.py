@@ -445,3 +445,15 @@ def test_more_of_the_ninth_audits_cases(runs, tmp_path):
         post = bs.fit(bs.Model(), runs, method="psis", draws=100, chains=2)
     with pytest.raises(OSError, match="Cannot write the fit to"):
         post.to_netcdf(blocker / "fit.nc")  # a folder that is a file
+
+
+def test_a_presets_column_mapping_is_named_as_the_presets(tmp_path, capsys):
+    from bayescale.cli import main
+
+    bs.simulate_ladder(seed=1).to_csv(tmp_path / "runs.csv", index=False)
+    preset = tmp_path / "p.toml"
+    preset.write_text('[law]\nname = "chinchilla"\n\n[columns]\nloss = "val_loss"\n')
+    argv = ["fit", str(tmp_path / "runs.csv"), "--preset", str(preset), "--method", "psis"]
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err  # named --columns, which the user never gave
+    assert "(the preset's [columns] table: loss=val_loss)" in err and "--columns" not in err
