@@ -430,8 +430,12 @@ def _loss_column(model: Model) -> str:
 
 
 def effects_from(items: list[tuple[str, str]] | None) -> dict[str, list[str]] | None:
-    """``[(param, "g1,g2")]`` as the ``effects`` mapping of :class:`~bayescale.Model`."""
-    if not items:
+    """``[(param, "g1,g2")]`` as the ``effects`` mapping of :class:`~bayescale.Model`.
+
+    ``None`` where ``--effects`` is not given; ``{}`` (no effects, a preset's dropped) where it is
+    given alone.
+    """
+    if items is None:
         return None
     out: dict[str, list[str]] = {}
     for param, groups in items:
@@ -458,7 +462,7 @@ def _table_model(args: argparse.Namespace, effects: bool = True) -> Model:
     if columns:
         overrides["columns"] = columns
     given = effects_from(args.effects) if effects else None
-    if given:
+    if given is not None:  # {}: --effects alone, no effects
         overrides["effects"] = given
     overrides.update(run_option(args))
     return build_model(args, **overrides)
@@ -596,6 +600,9 @@ def _table_advice(e: DataError, args: argparse.Namespace) -> str:
     the table (rows or labels), say how to load it in Python, whose advice the message gives.
     """
     cli = command_line_text(e)
+    dropped = getattr(args, "drop_highest_loss", 0) or 0
+    if dropped and "too few points" in cli:  # the option made them few
+        cli += f" (--drop-highest-loss {dropped} removed {dropped} rows first: drop fewer.)"
     given = (column_roles(args.columns) or {}).values() if getattr(args, "columns", None) else ()
     if getattr(args, "preset", None) and e.column is not None and e.column not in given:
         cli = cli.replace("(--columns ", "(the preset's [columns] table: ", 1)  # not an option
@@ -637,7 +644,8 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
         raise UsageError(
             f"{' and '.join(nuts_only)} {'tune' if len(nuts_only) > 1 else 'tunes'} NUTS, which "
             "--method psis does not run (it draws "
-            "by importance sampling); leave them out, or use --method auto or nuts"
+            f"by importance sampling); leave {'them' if len(nuts_only) > 1 else 'it'} out, or use "
+            "--method auto or nuts"
         )
     df, source = read_table(args)
     columns = column_roles(args.columns)
@@ -1330,6 +1338,11 @@ def cmd_pooling(args: argparse.Namespace) -> int:
                 f"levels are {sorted(levels)[:20]}"
             )
     effects = effects_from(args.effects)
+    if effects == {}:  # the backtest's baseline already has none
+        raise UsageError(
+            "--effects names no effect: give the ones to backtest (E=family A=family), or leave "
+            "--effects out for the default candidates"
+        )
     candidates = {"given": effects} if effects else None
     fit = {"draws": args.draws, "seed": args.seed, "method": args.method}
     print(f"New-group backtest on {source} ({len(df)} rows), group {args.group!r}, k = {args.k}")
@@ -1383,8 +1396,10 @@ def cmd_datasets(args: argparse.Namespace) -> int:
                 f"datasets list takes no name (got {args.name!r}); describe one with "
                 f"`bayescale datasets info {args.name}`"
             )
-        for name in datasets.available():
-            print(f"{name:26s} {datasets.card(name)['title']}")
+        names = datasets.available()
+        width = max(map(len, names), default=0)
+        for name in names:
+            print(f"{name:{width}s}  {datasets.card(name)['title']}")
     else:
         if not args.name:
             raise UsageError("datasets info needs a dataset name (see `bayescale datasets list`)")
@@ -1433,7 +1448,7 @@ def _table_options(p: argparse.ArgumentParser, drop_within: str = "") -> None:
         nargs="*",
         type=key_value("PARAM=GROUP[,GROUP]"),
         metavar="PARAM=GROUP",
-        help="random effects, e.g. E=family A=family",
+        help="random effects, e.g. E=family A=family; --effects alone: none (a preset's dropped)",
     )
     p.add_argument(
         "--run",

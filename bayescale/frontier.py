@@ -378,7 +378,9 @@ def frontier(
     law = post.law
     if set(law.inputs) - {"N", "D", "U"} or not {"N", "D"} <= set(law.inputs):
         raise ValueError(
-            f"frontier needs a law of N and D; the {law.name} law reads {', '.join(law.inputs)}."
+            f"frontier needs a law of N and D; the {law.name} law reads {', '.join(law.inputs)}: "
+            "predict its loss at the inputs you plan (post.predict, `bayescale predict`), or fit "
+            "a law of N and D (chinchilla) to place a budget's allocation."
         )
     if "U" in law.inputs and unique_tokens is None:
         raise ValueError(

@@ -84,6 +84,11 @@ PRIOR_DRAWS = 500
 _PRIOR_FNS: dict[tuple, Any] = {}
 
 
+#: Column roles that carry a law's input (and ``flops``, compute): a mapping of one the law does
+#: not read would be stored and never used. ``loss``, ``run`` and ``step`` serve every law.
+INPUT_ROLES = frozenset({*INPUTS.values(), "flops"} - {"step"})  # step: curves' checkpoints too
+
+
 def _require_positive_support(site: str, prior: dist.Distribution) -> None:
     """Refuse a prior that puts mass below zero on a scale (``sigma``, ``nu``, ``sd_run``)."""
     lower = getattr(prior.support, "lower_bound", None)
@@ -529,6 +534,21 @@ class Model:
             TrainingCost(flops_per_param_token)
         except ValueError as e:
             raise SpecificationError(str(e)) from None
+        uses_compute = "C" in law.inputs or {"N", "D"} <= set(law.inputs)
+        rebuilt = _REBUILDING.get()  # a saved fit keeps what it was fitted with
+        if (
+            not uses_compute
+            and flops_per_param_token != DEFAULT_FLOPS_PER_PARAM_TOKEN
+            and not rebuilt
+        ):
+            raise SpecificationError(  # it would be stored, and change nothing
+                f"flops_per_param_token={flops_per_param_token!r} sets C = k N D, which the "
+                f"{law.display_name} law (of {', '.join(law.inputs)}) never computes: leave it "
+                "out.",
+                command_line=f"--flops-per-param-token sets C = k N D, which the "
+                f"{law.display_name} law (of {', '.join(law.inputs)}) never computes: leave it "
+                "out.",
+            )
         for name, value, example in (
             ("priors", priors, "{'log_alpha': 'Normal(-1, 0.5)'}"),
             ("columns", columns, "{'loss': 'val_loss'}"),
@@ -543,6 +563,23 @@ class Model:
                     f"columns[{role!r}]={column!r}: give the column's name as text, e.g. "
                     f"columns={{{role!r}: 'my_{role}'}}."
                 )
+        unread = [
+            r
+            for r in (columns or {})
+            if r in INPUT_ROLES
+            and r not in {INPUTS[k] for k in law.inputs}
+            and not (r == "flops" and uses_compute)
+        ]
+        if unread and not rebuilt:  # mapped, and never read: a mistaken role, or the wrong law
+            role = unread[0]
+            raise SpecificationError(
+                f"columns maps the role {role!r}, which the {law.display_name} law (of "
+                f"{', '.join(law.inputs)}) does not read: leave it out, or choose the law "
+                "that reads it.",
+                command_line=f"--columns {role}=... maps a role the {law.display_name} law (of "
+                f"{', '.join(law.inputs)}) does not read: leave it out, or choose the law that "
+                "reads it.",
+            )
         read = _read_columns(law, columns)
         mapped = (columns or {}).get("run") if run is None else None  # columns={"run": ...}
         if isinstance(mapped, str) and mapped in read:

@@ -936,10 +936,15 @@ class ScalingPosterior:
                 f"{sorted(unknown)} is neither an input nor a group column of this model; "
                 f"inputs are {list(self.law.inputs)}, group columns {sorted(known)}."
             )
+            fix = (
+                "Give --group COLUMN=LABEL for those group columns only."
+                if known
+                else "This fit has no group effects: leave --group out."
+            )
             raise DataError(
                 f"{head} (A keyword the call does not take as an option is read as a group "
                 "label: check the option's name in the call's signature.)",
-                command_line=f"{head} Give --group COLUMN=LABEL for those group columns only.",
+                command_line=f"{head} {fix}",
             )
         for c, v in groups.items():
             if pd.isna(np.asarray(v, dtype=object)).any():

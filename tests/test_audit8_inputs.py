@@ -457,3 +457,34 @@ def test_a_presets_column_mapping_is_named_as_the_presets(tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err  # named --columns, which the user never gave
     assert "(the preset's [columns] table: loss=val_loss)" in err and "--columns" not in err
+
+
+def test_tenth_audit_command_line_options_do_what_they_say(tmp_path, capsys):
+    from bayescale.cli import main
+
+    bs.simulate_ladder(families=3, seed=1).to_csv(tmp_path / "runs.csv", index=False)
+    data = str(tmp_path / "runs.csv")
+    fit = [data, "--method", "psis", "--draws", "200"]
+    # --effects alone kept the preset's family effects, without a word: now none
+    preset = ["--preset", "chinchilla_family", "--effects"]
+    assert main(["fit", *fit, *preset, "--out", str(tmp_path / "a")]) in (0, 3)
+    post = bs.load_posterior(tmp_path / "a" / "fit.nc")
+    assert dict(post.model.effects) == {}
+    capsys.readouterr()
+    for extra, fragment in (
+        (["--law", "power", "--flops-per-param-token", "3"], "never computes"),  # stored, unused
+        (["--law", "power", "--columns", "tokens=seed"], "does not read"),
+        (["--drop-highest-loss", "104"], "--drop-highest-loss 104 removed 104 rows first"),
+    ):
+        assert main(["fit", *fit, *extra, "--out", str(tmp_path / "b")]) == 2
+        assert fragment in capsys.readouterr().err
+    argv = ["pooling", data, "--group", "family", "--effects", "--method", "psis"]
+    assert main(argv) == 2  # the default candidates, silently
+    assert "--effects names no effect" in capsys.readouterr().err
+    assert main(["fit", *fit, "--warmup", "10"]) == 2
+    assert "leave it out" in capsys.readouterr().err  # "them" for one option
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a law of N alone on a ladder of N and D: said
+        power = bs.Model("power").fit(bs.simulate_ladder(seed=1), method="psis", draws=100)
+    with pytest.raises(ValueError, match="predict its loss at the inputs you plan"):
+        bs.frontier(power, 1e21)
