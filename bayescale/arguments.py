@@ -267,6 +267,38 @@ def names(value: Any, name: str = "var_names") -> list[str] | None:
     return out
 
 
+def rounding(value: Any, name: str = "round_to") -> int | str:
+    """Return a summary's rounding as ArviZ reads it, refusing one it would ignore.
+
+    ArviZ rounds to a number of decimals (an int), to significant digits (``"3g"``), as its
+    ``stats.round_to`` setting says (``"auto"``), or not at all (``"none"``); any other value
+    leaves the numbers unrounded without a word.
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is none of those.
+
+    Examples
+    --------
+    >>> rounding(2), rounding("3g"), rounding("none")
+    (2, '3g', 'none')
+    >>> rounding("x")
+    Traceback (most recent call last):
+    ...
+    ValueError: round_to='x': give decimals (2), significant digits ('3g'), 'auto' or 'none'.
+    """
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if value is None or value in ("none", "None", "auto"):
+        return "none" if value is None else value
+    if isinstance(value, str) and value[:-1].isdigit() and value.endswith("g"):
+        return value
+    raise ValueError(
+        f"{name}={value!r}: give decimals (2), significant digits ('3g'), 'auto' or 'none'."
+    )
+
+
 def all_numbers(values: Any) -> bool:
     """Return whether every entry of ``values`` is a real number (not a bool, text or date).
 

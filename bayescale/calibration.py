@@ -13,6 +13,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import arviz_stats
@@ -514,7 +515,7 @@ def _check_backtest_of(table: pd.DataFrame, name: str, post: ScalingPosterior) -
             f"this fit of the {post.law.name} law and are shown as given. Backtest again to have "
             "them checked.",
             DataWarning,
-            stacklevel=3,
+            skip_file_prefixes=(str(Path(__file__).parent),),  # the caller's line, not ours
         )
     laws = sorted(set(said.get("law", ())))
     if laws and laws != [post.law.name]:

@@ -185,15 +185,16 @@ def _first_line_not_utf8(raw: bytes) -> str:
     return ""
 
 
-def read_runs(path: Path, numbers: Collection[str] = ()) -> pd.DataFrame:
+def read_runs(path: Path, numbers: Collection[str] = (), what: str = "of runs") -> pd.DataFrame:
     """Read a CSV or parquet table of runs, refusing what would be misread.
 
     Its rows are numbered from 1 (the header not counted), as messages about them count.
     ``numbers``: columns mapped to numeric roles (``--columns params=size``), read as numbers
-    as the default roles' columns are (never kept as written labels).
+    as the default roles' columns are (never kept as written labels). ``what`` says what the
+    file holds, for the messages ("of runs"; a backtest's table is not one).
     """
     if path.is_dir():
-        raise UsageError(f"{path} is a folder; give a CSV or parquet file of runs")
+        raise UsageError(f"{path} is a folder; give a CSV or parquet file {what}")
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     suffix = path.suffix.lower()
@@ -225,7 +226,7 @@ def read_runs(path: Path, numbers: Collection[str] = ()) -> pd.DataFrame:
         ) from None
     except pd.errors.EmptyDataError:
         raise UsageError(
-            f"{path} is empty: give a table with a header and one row per run"
+            f"{path} is empty: give a CSV or parquet file {what}, with a header"
         ) from None
     except UnicodeDecodeError as e:  # a spreadsheet's export in its own code page
         raw = path.read_bytes()  # once, for its first bytes and its first line not UTF-8
@@ -1078,7 +1079,11 @@ def _phase(message: str) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the HTML/Markdown/LaTeX report of a saved fit."""
-    backtest = read_runs(Path(args.backtest)) if args.backtest else None
+    backtest = (
+        read_runs(Path(args.backtest), what="of a backtest (`bayescale backtest --out`)")
+        if args.backtest
+        else None
+    )
     post = load_posterior(args.fit)  # before the folder: an unreadable fit leaves none behind
     if backtest is not None:
         try:  # a backtest of losses, of this fit's law and table (not another's calibration)
@@ -1421,7 +1426,7 @@ def _group_labels_option(p: argparse.ArgumentParser, what: str) -> None:
     """``--group COLUMN=LABEL ...``: the group a prediction is for (predict, frontier)."""
     p.add_argument(
         "--group",
-        nargs="*",
+        nargs="+",
         type=key_value("COLUMN=LABEL"),
         metavar="COLUMN=LABEL",
         help=f"{what} (family=f1); a group column left out is a new group",
@@ -1472,7 +1477,7 @@ def _columns_option(p: argparse.ArgumentParser, example: str) -> None:
     """``--columns ROLE=COLUMN ...``: the table's column of each role."""
     p.add_argument(
         "--columns",
-        nargs="*",
+        nargs="+",
         type=key_value("ROLE=COLUMN"),
         metavar="ROLE=COLUMN",
         help=f"column roles, e.g. {example}",
@@ -1746,7 +1751,7 @@ def build_parser() -> argparse.ArgumentParser:
         "action",
         choices=["list", "info"],
         help="list: the datasets, one line each; info NAME: a dataset's card (source, "
-        "licence, tables, columns)",
+        "licence, tables, the columns each table renames or derives)",
     )
     d.add_argument("name", nargs="?", help="the dataset info describes")
     d.set_defaults(func=cmd_datasets)

@@ -109,7 +109,8 @@ def info(name: str) -> str:
     -------
     str
         One line each for the title, source (repository and commit), licence and citation,
-        then one per table.
+        then one per table, followed by the source's columns the loader renames and the
+        columns it derives (the other columns keep the source's names).
 
     Examples
     --------
@@ -120,6 +121,8 @@ def info(name: str) -> str:
       citation: Besiroglu, Erdil, Barnett, You. Chinchilla Scaling: A replication attempt. ...
       tables:
         runs (default): One row per training run: params, flops, tokens (derived), loss ...
+          renamed:  'Model Size' -> params, 'Training FLOP' -> flops
+          derived:  tokens = flops / (6 * params)
     """
     c = card(name)
     lines = [
@@ -132,6 +135,12 @@ def info(name: str) -> str:
     for t, spec in c["tables"].items():
         default = " (default)" if t == c.get("default_table") else ""
         lines.append(f"    {t}{default}: {spec.get('description', '')}")
+        renamed = [f"{source!r} -> {role}" for source, role in spec.get("columns", {}).items()]
+        if renamed:
+            lines.append(f"      renamed:  {', '.join(renamed)}")
+        derived = [f"{col} = {expr}" for col, expr in spec.get("derive", {}).items()]
+        if derived:
+            lines.append(f"      derived:  {', '.join(derived)}")
     return "\n".join(lines)
 
 

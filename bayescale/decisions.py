@@ -701,7 +701,7 @@ def predicted_isoflop_minima(
     params: str = "params",
     tokens: str = "tokens",
     budget: str | None = None,
-    decimals: int = 1,
+    decimals: int | None = None,
     min_points: int = 4,
     prob: float = PROB,
     new_groups: bool = False,

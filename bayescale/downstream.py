@@ -859,7 +859,7 @@ class TwoStepPosterior:
         if unknown:
             raise KeyError(f"summary: no parameter(s) {unknown} in this fit; it has {known}.")
         kwargs["ci_prob"] = arguments.probability(kwargs.get("ci_prob", PROB), "ci_prob")
-        kwargs.setdefault("round_to", "none")
+        kwargs["round_to"] = arguments.rounding(kwargs.get("round_to", "none"))
         return arviz_stats.summary(self.tree, var_names=names, **kwargs)
 
     def diagnostics(self, warn: bool = True) -> pd.DataFrame:

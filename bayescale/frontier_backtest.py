@@ -83,7 +83,7 @@ def frontier_backtest(
     held_out: int | Sequence[int] | None = None,
     prob: float = PROB,
     budget: str | None = None,
-    decimals: int = 1,
+    decimals: int | None = None,
     min_points: int = 4,
     rng_seed: int = 0,
     **fit_kwargs: Any,
@@ -114,8 +114,8 @@ def frontier_backtest(
     budget : str, optional
         Column identifying each profile; by default compute rounded to ``decimals``, as in
         :func:`bayescale.isoflop.isoflop_minima`.
-    decimals : int
-        Rounding of log10 compute that defines a profile.
+    decimals : int, optional
+        Rounding of log10 compute that defines a profile (default 1); not with ``budget``.
     min_points : int
         Runs a profile needs for its parabola; at least 3, else a ``ValueError``.
     rng_seed : int

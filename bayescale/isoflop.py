@@ -14,6 +14,8 @@ from bayescale.sanity import numeric_column
 
 #: Fewest runs a profile's parabola is fitted to (three points fit one exactly: no check left).
 MIN_PARABOLA_POINTS = 3
+#: Decimals of log10 compute that group runs into profiles where no ``budget`` column is named.
+PROFILE_DECIMALS = 1
 #: The caveat printed with every Approach-2 result.
 PARABOLA_BIAS = (
     "A parabola in log N is symmetric, but the iso-FLOP profile of a Chinchilla-type law, "
@@ -31,7 +33,7 @@ def isoflop_minima(
     tokens: str = "tokens",
     loss: str = "loss",
     budget: str | None = None,
-    decimals: int = 1,
+    decimals: int | None = None,
     min_points: int = 4,
     cost: TrainingCost = DEFAULT_COST,
 ) -> pd.DataFrame:
@@ -46,8 +48,9 @@ def isoflop_minima(
     budget : str, optional
         Column identifying each profile; by default compute ``k N D`` rounded to ``decimals``
         decimals of its log10.
-    decimals : int
-        Rounding of log10 compute that defines a profile.
+    decimals : int, optional
+        Rounding of log10 compute that defines a profile (default
+        :data:`PROFILE_DECIMALS`, 1); not with ``budget``, which names the profiles itself.
     min_points : int
         Profiles with fewer runs are reported with ``ok=False`` and no minimum; at least 3
         (:data:`MIN_PARABOLA_POINTS`), else a ``ValueError``.
@@ -133,7 +136,7 @@ def profiles(
     params: str = "params",
     tokens: str = "tokens",
     budget: str | None = None,
-    decimals: int = 1,
+    decimals: int | None = None,
     cost: TrainingCost = DEFAULT_COST,
 ) -> tuple[pd.Series, np.ndarray]:
     """Return each run's iso-FLOP profile and its compute ``k N D``.
@@ -149,8 +152,9 @@ def profiles(
         Column names of their sizes and tokens.
     budget : str, optional
         Column identifying each profile.
-    decimals : int
-        Rounding of log10 compute that defines a profile (without ``budget``).
+    decimals : int, optional
+        Rounding of log10 compute that defines a profile (default :data:`PROFILE_DECIMALS`,
+        1); not with ``budget``.
     cost : TrainingCost
         The training cost ``C = k N D``.
 
@@ -162,8 +166,8 @@ def profiles(
     Raises
     ------
     ValueError
-        When ``params``, ``tokens`` or ``budget`` is not a column of ``df``, or ``decimals`` is
-        not a whole number >= 0.
+        When ``params``, ``tokens`` or ``budget`` is not a column of ``df``, ``decimals`` is
+        not a whole number >= 0, or both ``budget`` and ``decimals`` are given.
 
     Examples
     --------
@@ -192,7 +196,13 @@ def profiles(
             f"cost must be a TrainingCost (e.g. TrainingCost(6) for C = 6 N D), got "
             f"{type(cost).__name__} {cost!r}."
         )
+    if budget is not None and decimals is not None:  # one would be ignored
+        raise ValueError(
+            f"budget={budget!r} names each run's profile and decimals={decimals!r} rounds "
+            "compute into profiles: give one of them (leave decimals out with budget)."
+        )
     if budget is None:  # decimals < 0 rounds budgets decades apart into one profile
+        decimals = PROFILE_DECIMALS if decimals is None else decimals
         decimals = arguments.count(decimals, "decimals", minimum=0)
     n, d = numeric_column(df, params, "params"), numeric_column(df, tokens, "tokens")
     c = cost.flops(n, d)

@@ -754,7 +754,7 @@ class ScalingPosterior:
                 "not hdi_prob=."
             )
         kwargs["ci_prob"] = arguments.probability(kwargs.get("ci_prob", PROB), "ci_prob")
-        kwargs.setdefault("round_to", "none")
+        kwargs["round_to"] = arguments.rounding(kwargs.get("round_to", "none"))
         var_names = arguments.names(var_names)
         known = self.parameter_names()
         group = kwargs.get("group", "posterior")

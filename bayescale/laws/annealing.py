@@ -83,7 +83,8 @@ def add_schedule_areas(
         The per-step learning rate (``lr[i]`` for step ``i + 1``), or ``{run label: schedule}``
         when runs have different schedules (then give ``run``).
     step, run : str
-        Column names.
+        Column names (``run`` needed with a schedule per run; with one schedule, every row
+        follows it).
     decay : float
         Momentum ``lambda`` of the annealing area (the paper's default 0.999).
 
@@ -110,6 +111,12 @@ def add_schedule_areas(
     schedules = lr if isinstance(lr, Mapping) else {None: lr}
     if isinstance(lr, Mapping) and (run is None or run not in df):
         raise DataError("add_schedule_areas: a schedule per run needs the run column (run=).")
+    if run is not None and run not in df:  # one schedule for every run: run= read nowhere
+        raise DataError(
+            f"add_schedule_areas: run={run!r} is not a column of the table (it has "
+            f"{list(df.columns)}); name the run column, or leave run out when every row "
+            "follows the one schedule given."
+        )
     s1 = np.full(len(df), np.nan)
     s2 = np.full(len(df), np.nan)
     for label, sched in schedules.items():
