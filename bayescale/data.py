@@ -353,10 +353,15 @@ def _grouping(df: pd.DataFrame, term: Term, min_levels: int = 2) -> Grouping:
 
 def _require_group(df: pd.DataFrame, col: str, term: str) -> None:
     if col not in df.columns:
-        raise DataError(
+        problem = (
             f"Group column {col!r} (used by effect term {term!r}) is missing. Columns present: "
-            f"{list(map(str, df.columns))}. Add it or change the effects.",
+            f"{list(map(str, df.columns))}."
+        )
+        raise DataError(
+            f"{problem} Add it or change the effects.",
             column=col,
+            command_line=f"{problem} Add it to the table, or change the effects with --effects "
+            "PARAM=GROUP (--effects alone: none, a preset's dropped).",
         )
     if df[col].isna().any():
         rows = list(df.index[df[col].isna()][:5])

@@ -204,6 +204,7 @@ CLI_CASES = [
     (["fit", "--columns", "=x"], "ROLE=COLUMN"),
     (["fit", "--columns", "loss="], "ROLE=COLUMN"),
     (["fit", "@/good.csv", "--columns"], "--columns: expected at least one argument"),
+    (["fit", "@/ladder.csv", "--effects", "E=dataset"], "--effects alone: none"),
     (["predict", "@/fit.nc", "--N", "1e9", "--D", "2e10", "--group"], "at least one argument"),
     (["report", "@/fit.nc", "--backtest", "@/folder"], "file of a backtest (`bayescale backtest"),
     (["fit", "--effects", "E"], "PARAM=GROUP"),
