@@ -27,8 +27,9 @@ from bayescale.errors import ConvergenceWarning, DataError, DataWarning
 from bayescale.inference import NutsSettings, sample_nuts
 from bayescale.laws.base import INPUTS
 from bayescale.loo import require_one_step, require_psis_draws
-from bayescale.model import Model
+from bayescale.model import Model, require_model
 from bayescale.posterior import ScalingPosterior, with_predictive
+from bayescale.sanity import numeric_column
 from bayescale.sites import NOISE_SITES, RUN, population_sites
 
 LEVELS = (0.5, 0.8, 0.9, 0.95)
@@ -160,6 +161,7 @@ def split_by_compute(
     >>> split_by_compute(runs, bs.Model(), cut=1e19).name
     'compute <= 1e+19'
     """
+    require_model(model, "split_by_compute", "split_by_compute(runs, bs.Model())")
     _check_table(df, model)
     if cut is None:
         train_fraction = arguments.probability(train_fraction, "train_fraction")
@@ -225,6 +227,7 @@ def split_by_size(df: pd.DataFrame, model: Model, n_largest: int = 2) -> Split:
     >>> bool(runs["params"][split.test].min() > runs["params"][split.train].max())
     True
     """
+    require_model(model, "split_by_size", "split_by_size(runs, bs.Model())")
     _check_table(df, model)
     _split_columns(df, model, ("params",), "A split by model size")
     n = df[_cols(model)["params"]].to_numpy(float)
@@ -280,6 +283,7 @@ def split_curve_tail(
     >>> curves.loc[split.test, ["run", "tokens"]].to_numpy().tolist()
     [['small', 8000000000.0], ['large', 8000000000.0]]
     """
+    require_model(model, "split_curve_tail", "split_curve_tail(curves, bs.Model())")
     _check_table(df, model)
     fraction = arguments.probability(fraction, "fraction")
     cols = _cols(model)
@@ -303,6 +307,7 @@ def split_curve_tail(
             f"split_curve_tail orders each curve by the column {order!r}, which the table lacks "
             f"(it has {list(df.columns)}); name the column with order=."
         )
+    numeric_column(df, order, "order", positive=False)  # text ranks alphabetically, NaN nowhere
     rank = df.groupby(run)[order].rank(pct=True, method="first").to_numpy()
     test = rank > 1 - fraction
     return Split(f"last {fraction:.0%} of each curve", ~test, test, "a larger --train-fraction")
@@ -337,6 +342,11 @@ def splits_leave_group_out(df: pd.DataFrame, column: str) -> list[Split]:
     >>> int(splits[0].test.sum()), int(splits[0].train.sum())
     (15, 45)
     """
+    if not isinstance(column, str):
+        raise TypeError(
+            f"splits_leave_group_out: column={column!r}: give one column's name, e.g. "
+            "column='family'."
+        )
     if column not in df:
         raise DataError(
             f"splits_leave_group_out: no column {column!r} in the table (it has "
@@ -350,6 +360,15 @@ def splits_leave_group_out(df: pd.DataFrame, column: str) -> list[Split]:
         )
     labels = df[column].astype(str).to_numpy()
     levels = np.unique(labels)
+    if levels.size < df[column].nunique():  # 1 and '1': one group once written as text
+        values = pd.Series(df[column].to_numpy(), dtype=object).groupby(labels).nunique()
+        merged = values[values > 1].index.tolist()
+        raise DataError(
+            f"splits_leave_group_out: the labels of {column!r} written {merged[:3]} are one "
+            "group as text but different values (a number and its text, as 1 and '1'); give "
+            f"the column one kind of label (df[{column!r}].astype(str) if they are one group).",
+            column=column,
+        )
     if levels.size < 2:
         rest = (
             f"the column {column!r} has {levels.size} level(s) {levels.tolist()}; leaving a group "
@@ -998,18 +1017,14 @@ def backtest(
     >>> splits = [split_by_compute(runs, model), split_by_size(runs, model)]
     >>> table = bs.backtest(model, runs, splits, chains=4)  # doctest: +SKIP
     """
-    if not isinstance(model, Model):
-        raise TypeError(
-            f"backtest takes a bs.Model first (the model to fit on each split), got a "
-            f"{type(model).__name__}; e.g. bs.backtest(bs.Model(), runs)."
-        )
+    require_model(model, "backtest", "bs.backtest(bs.Model(), runs)")
     levels = arguments.probabilities(levels)
     if len(set(levels)) < len(levels):
         raise ValueError(f"levels={list(levels)} gives a level twice; give each level once.")
     table_id = table_id_of(_check_table(df, model))  # every row checked as a fit would
     if callable(splits) and not isinstance(splits, Split):
         splits = splits(df, model)
-    splits = _checked_splits(splits, len(df))
+    splits = _checked_splits(splits, df)
     loss_col = _cols(model)["loss"]
     for split in splits:  # every split before any is fitted
         if not split.test.any() or not split.train.any():
@@ -1067,17 +1082,22 @@ def backtest(
     return table
 
 
-def _checked_splits(splits: Any, n_rows: int) -> list[Split]:
-    """Return ``splits`` as a non-empty list of :class:`Split` whose masks fit ``n_rows`` rows.
+def _checked_splits(splits: Any, df: pd.DataFrame) -> list[Split]:
+    """Return ``splits`` as a non-empty list of :class:`Split` whose masks fit ``df``'s rows.
+
+    A mask given as a pandas Series is read by its labels, which must be ``df``'s (a mask built
+    from another ordering of the table, read by position, would put other rows on each side).
 
     Raises
     ------
     TypeError
         When a split is not a :class:`Split`.
     ValueError
-        When there is none, or a split's masks are not boolean masks of the table's length, or
-        a row is on both sides (scored in-sample, which is no backtest).
+        When there is none, or a split's masks are not boolean masks of the table's length (a
+        Series of them labelled as the table's rows), or a row is on both sides (scored
+        in-sample, which is no backtest).
     """
+    n_rows = len(df)
     if isinstance(splits, Split):
         splits = [splits]
     if splits is None or isinstance(splits, str) or not isinstance(splits, Iterable):
@@ -1098,6 +1118,17 @@ def _checked_splits(splits: Any, n_rows: int) -> list[Split]:
         masks = {}
         for side in ("train", "test"):
             given = getattr(split, side)
+            if isinstance(given, pd.Series) and not given.index.equals(df.index):
+                same = len(given) == len(df) and given.index.sort_values().equals(
+                    df.index.sort_values()
+                )
+                raise ValueError(
+                    f"Split {split.name!r}: {side} is a Series whose index is not the table's "
+                    f"({'the same labels in another order' if same else 'other labels'}): read "
+                    "by position, it would put other rows on this side. Build the mask from the "
+                    "table backtested (train=df['flops'] <= cut), or align it "
+                    "(mask.reindex(df.index))."
+                )
             mask = np.asarray(given)
             nullable = isinstance(given, pd.Series | pd.Index | pd.api.extensions.ExtensionArray)
             if nullable and pd.api.types.is_bool_dtype(given.dtype) and not pd.isna(given).any():
@@ -1195,6 +1226,31 @@ def loo_pit(post: ScalingPosterior) -> np.ndarray:
     return np.asarray(res["loss"].values)
 
 
+def rank_uniformity(ranks: np.ndarray, max_rank: int, n_bins: int) -> tuple[float, float]:
+    """Chi-square test that SBC ranks are uniform on ``0 .. max_rank``, binned in ``n_bins``.
+
+    Where ``n_bins`` does not divide the ``max_rank + 1`` possible ranks, the bins hold unequal
+    numbers of them (11 and 10 at :func:`sbc`'s defaults), and each bin expects its share.
+
+    Returns
+    -------
+    tuple of float
+        The statistic and its p-value.
+
+    Examples
+    --------
+    >>> from bayescale.calibration import rank_uniformity
+    >>> uniform = np.tile(np.arange(101), 500)  # every possible rank equally often
+    >>> float(rank_uniformity(uniform, 100, 10)[1])
+    1.0
+    """
+    edges = (0, max_rank + 1)
+    held = np.histogram(np.arange(max_rank + 1), bins=n_bins, range=edges)[0]
+    counts = np.histogram(ranks, bins=n_bins, range=edges)[0]
+    chi2, p = stats.chisquare(counts, f_exp=counts.sum() * held / held.sum())
+    return float(chi2), float(p)
+
+
 def sbc(
     model: Model,
     design: pd.DataFrame,
@@ -1256,6 +1312,7 @@ def sbc(
     >>> design.shape
     (40, 3)
     """
+    require_model(model, "sbc", "bs.sbc(bs.Model(), design)")
     if not isinstance(design, pd.DataFrame):
         raise TypeError(
             f"sbc takes a design table (a pandas DataFrame), got a {type(design).__name__}; "
@@ -1287,6 +1344,13 @@ def sbc(
         )
     seed = arguments.seed(seed)
     placeholder = pd.to_numeric(design[loss], errors="coerce")
+    if placeholder.isna().all():  # nothing to read a typical value from
+        raise DataError(
+            f"sbc reads the design's '{loss}' column only for its typical value (the simulated "
+            "losses replace it; it sets the data-scaled priors), and it holds no number: give "
+            f"a typical loss of the law, e.g. design.assign({loss}=3.0) (0.5 for an error rate).",
+            column=loss,
+        )
     if len(design) > 1 and placeholder.notna().all() and placeholder.nunique() == 1:
         # a placeholder: the table checks refuse a constant loss ("nothing to fit"). Spread by
         # one part in a million, it sets the same data-scaled priors and passes them.
@@ -1317,8 +1381,7 @@ def sbc(
     divergent = int(sum(bool(f.stats["diverging"].any()) for f in fits))
     rows = []
     for site, r in ranks.items():
-        counts = np.histogram(r, bins=n_bins, range=(0, max_rank + 1))[0]
-        chi2, p = stats.chisquare(counts)
+        chi2, p = rank_uniformity(r, max_rank, n_bins)
         rows.append(
             {
                 "parameter": site,

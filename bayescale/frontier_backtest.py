@@ -32,7 +32,7 @@ from bayescale.defaults import PROB
 from bayescale.errors import DataError, SpecificationError
 from bayescale.frontier import frontier
 from bayescale.isoflop import PARABOLA_BIAS, isoflop_minima, profiles
-from bayescale.model import Model
+from bayescale.model import Model, require_model
 
 #: Bracketed profiles a fit keeps below the cut, at the least.
 MIN_TRAIN_PROFILES = 2
@@ -47,7 +47,7 @@ def _held_out_counts(held_out: int | Sequence[int] | None, n_profiles: int) -> l
         held_out = allowed or DEFAULT_HELD_OUT[:1]
     if isinstance(held_out, int | np.integer) and not isinstance(held_out, bool):
         counts = [held_out]
-    elif isinstance(held_out, Sequence) and not isinstance(held_out, str):
+    elif isinstance(held_out, Sequence | np.ndarray) and not isinstance(held_out, str):
         counts = list(held_out)
     else:
         raise ValueError(
@@ -73,8 +73,12 @@ def _held_out_counts(held_out: int | Sequence[int] | None, n_profiles: int) -> l
                 f"ladder has {n_profiles} such profiles, so hold out at most "
                 f"{n_profiles - MIN_TRAIN_PROFILES}."
             )
-    counts = sorted(set(counts))
-    return [int(k) for k in counts]
+    twice = sorted({int(k) for k in counts if counts.count(k) > 1})
+    if twice:  # one backtest per count: a repeat would be dropped without a word
+        raise ValueError(
+            f"held_out={held_out!r} gives {twice[0]} twice; give each count once, e.g. (2, 4)."
+        )
+    return sorted(int(k) for k in counts)
 
 
 def frontier_backtest(
@@ -166,7 +170,14 @@ def frontier_backtest(
     >>> bool(row["N_star_lo"] < row["N_star"] < row["N_star_hi"]), bool(row["inside_measured"])
     (True, True)
     """
+    require_model(model, "frontier_backtest", "bs.frontier_backtest(bs.Model(), runs)")
+    if not isinstance(runs, pd.DataFrame):
+        raise TypeError(
+            f"frontier_backtest takes the runs as a pandas DataFrame, got a "
+            f"{type(runs).__name__}; e.g. pd.DataFrame(runs)."
+        )
     prob = arguments.probability(prob)
+    rng_seed = arguments.seed(rng_seed, "rng_seed")  # before the first fit, not after it
     if model.effects:
         raise SpecificationError(
             "frontier_backtest scores the profiles of one population, and this model has "

@@ -1144,6 +1144,12 @@ class Model:
         of its 14 rows leaves 14 below it ... and 3 above): its scales come from the prior
         across public ladders alone, ...
         """
+        if not isinstance(data, ScalingData):
+            raise TypeError(
+                f"record_notice takes the table as model.prepare(df) returns it, got a "
+                f"{type(data).__name__}; e.g. model.record_notice(model.prepare(runs))."
+            )
+        command_line = arguments.flag(command_line, "command_line")
         if self.extrapolation != "learned":
             return None
         why = too_short(self.without_extrapolation(), data)
@@ -2219,6 +2225,29 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
         ) from None
 
 
+def require_model(value: Any, call: str, example: str) -> None:
+    """Refuse a first argument that is not a :class:`Model` (a law's name, a fit, a table).
+
+    ``example`` is a call that shows what to pass, for the message.
+
+    Raises
+    ------
+    TypeError
+        When ``value`` is not a :class:`Model`.
+
+    Examples
+    --------
+    >>> require_model("chinchilla", "sbc", "bs.sbc(bs.Model(), design)")
+    Traceback (most recent call last):
+    ...
+    TypeError: sbc takes a bs.Model first, got a str; e.g. bs.sbc(bs.Model(), design).
+    """
+    if not isinstance(value, Model):
+        raise TypeError(
+            f"{call} takes a bs.Model first, got a {type(value).__name__}; e.g. {example}."
+        )
+
+
 def _scale_priors(given: Any) -> Mapping[str, ScalePrior] | None:
     """``Model(extrapolation_prior=...)`` as ``{kind: ScalePrior}`` (``None`` when not given)."""
     if given is None:
@@ -2282,4 +2311,11 @@ def _scale_priors(given: Any) -> Mapping[str, ScalePrior] | None:
     )
 
 
-__all__ = ["NOISE_SITES", "Model", "load_posterior", "rebuilding_saved_fit", "saved_spec"]
+__all__ = [
+    "NOISE_SITES",
+    "Model",
+    "load_posterior",
+    "rebuilding_saved_fit",
+    "require_model",
+    "saved_spec",
+]

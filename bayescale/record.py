@@ -115,19 +115,35 @@ class ScalePrior:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind={self.kind!r}; choose one of {list(KINDS)}.")
-        cov = np.asarray(self.cov, float)
+        problem = (
+            "A ScalePrior needs two finite means and a symmetric positive-definite 2x2 "
+            f"covariance of the log scales; got mean={self.mean!r}, cov={self.cov!r}."
+        )
+        try:  # numbers only (not text, nor True for 1), kept as tuples: a frozen prior hashes
+            numbers = [np.asarray(v) for v in (self.mean, self.cov)]
+            if any(v.dtype.kind not in "iuf" for v in numbers):
+                raise TypeError
+            mean, cov = (np.asarray(v, float) for v in numbers)
+        except (TypeError, ValueError):
+            raise ValueError(problem) from None
         if (
-            np.shape(self.mean) != (2,)
+            mean.shape != (2,)
             or cov.shape != (2, 2)
-            or not np.all(np.isfinite(self.mean))
+            or not np.all(np.isfinite(mean))
             or not np.all(np.isfinite(cov))
             or not np.allclose(cov, cov.T)
             or np.any(np.linalg.eigvalsh(cov) <= 0)
         ):
-            raise ValueError(
-                "A ScalePrior needs two finite means and a symmetric positive-definite 2x2 "
-                f"covariance of the log scales; got mean={self.mean!r}, cov={self.cov!r}."
+            raise ValueError(problem)
+        if isinstance(self.fitted_on, str) or not all(isinstance(n, str) for n in self.fitted_on):
+            raise TypeError(
+                f"fitted_on={self.fitted_on!r}: give the ladders' names as a list of text, "
+                "e.g. fitted_on=('epoch', 'gadre')."
             )
+        cov = (cov + cov.T) / 2  # symmetric as stored, not only within allclose's tolerance
+        object.__setattr__(self, "mean", (float(mean[0]), float(mean[1])))
+        object.__setattr__(self, "cov", tuple(tuple(float(v) for v in row) for row in cov))
+        object.__setattr__(self, "fitted_on", tuple(self.fitted_on))
 
     @classmethod
     def load(cls, path: str | Path | None = None, kind: str = "loss") -> ScalePrior:
@@ -237,12 +253,15 @@ class ScalePrior:
         Raises
         ------
         TypeError
-            When ``inputs`` is not a :class:`ScalePrior` or a note is not JSON-serialisable.
+            When ``inputs`` is not a :class:`ScalePrior` or a note is not JSON-serialisable
+            (NaN and infinities are not JSON).
         ValueError
-            When ``inputs`` is not a prior of the inputs beside this one of the log loss, or a
-            note is named as one of the prior's own fields.
+            When ``path`` is a folder, ``inputs`` is not a prior of the inputs beside this one
+            of the log loss, or a note is named as one of the prior's own fields.
+        OSError
+            When the file cannot be written (its folder missing or not writable).
         """
-        path = Path(path).expanduser()
+        path = arguments.not_a_folder(path, "extrapolation_prior.json")
         if inputs is not None and not isinstance(inputs, ScalePrior):
             raise TypeError(f"inputs must be a ScalePrior, got {type(inputs).__name__}.")
         if inputs is not None and (self.kind, inputs.kind) != ("loss", "inputs"):
@@ -260,11 +279,17 @@ class ScalePrior:
         if inputs is not None:
             d["inputs"] = inputs.to_dict()
         d.update(notes)
-        try:
-            text = json.dumps(d, indent=2) + "\n"
-        except TypeError as e:
+        try:  # strict JSON: NaN or inf in a note is written as no JSON reader reads it
+            text = json.dumps(d, indent=2, allow_nan=False) + "\n"
+        except (TypeError, ValueError) as e:
             raise TypeError(f"save: the notes must be JSON-serialisable ({e}).") from None
-        path.write_text(text)
+        try:
+            path.write_text(text)
+        except OSError as e:  # a folder missing on the way, or one not writable
+            raise OSError(
+                f"Cannot write the prior to {str(path)!r} ({type(e).__name__}: {e}): give a "
+                "path in a folder you can write to."
+            ) from None
         return path
 
     def log_density(self, grid: np.ndarray = LOG_SCALE_GRID) -> np.ndarray:
@@ -348,6 +373,45 @@ def rows_below(model: Any) -> int:
     return max(2 * model.n_parameters(), MIN_ROWS_BELOW)
 
 
+def _require_prepared(model: Any, data: Any, call: str) -> None:
+    """Refuse a model that is not one, or a table not validated by ``model.prepare``."""
+    if not callable(getattr(model, "n_parameters", None)) or not hasattr(model, "law"):
+        raise TypeError(
+            f"{call} takes a bs.Model first, got a {type(model).__name__}; e.g. "
+            f"{call}(model, model.prepare(runs)) with model = bs.Model()."
+        )
+    if not isinstance(data, ScalingData):
+        raise TypeError(
+            f"{call} takes the table as model.prepare(df) returns it, got a "
+            f"{type(data).__name__}; e.g. {call}(model, model.prepare(runs))."
+        )
+
+
+def _checked_fractions(fractions: Any) -> tuple[float, ...]:
+    """Return the shares a record's cuts hold out, each in (0, 1), at least one."""
+    if isinstance(fractions, str) or not isinstance(fractions, Sequence | np.ndarray):
+        raise TypeError(
+            f"fractions={fractions!r}: give the shares of rows the cuts hold out as a list, "
+            f"e.g. fractions={CUT_FRACTIONS}."
+        )
+    out = tuple(arguments.probability(f, f"fractions[{i}]") for i, f in enumerate(fractions))
+    if not out:
+        raise ValueError(
+            f"fractions is empty: give at least one share of rows to hold out, e.g. "
+            f"{CUT_FRACTIONS}."
+        )
+    return out
+
+
+def _checked_axis(model: Any, data: ScalingData, axis: str) -> str:
+    """Return ``axis`` where it is one a record can be cut along."""
+    axes = ["compute", *(["run_tokens"] if data.run is not None else []), *model.law.inputs]
+    computed = "C" in data.x or {"N", "D"} <= set(data.x)
+    if axis not in axes or (axis == "compute" and not computed):
+        raise ValueError(f"axis={axis!r}: choose one of {list(dict.fromkeys(axes))}.")
+    return axis
+
+
 def cuts(
     model: Any, data: ScalingData, axis: str, fractions: Sequence[float] = CUT_FRACTIONS
 ) -> list[tuple[float, np.ndarray]]:
@@ -360,6 +424,9 @@ def cuts(
     the next position, so that a five-budget ladder is cut below its top one, two and three
     budgets rather than twice below its top one.
     """
+    _require_prepared(model, data, "cuts")
+    axis = _checked_axis(model, data, axis)
+    fractions = _checked_fractions(fractions)
     if axis == "run_tokens":
         d = np.log(data.x["D"])
         rank = pd.Series(d).groupby(data.run.codes).rank(pct=True, method="first").to_numpy()
@@ -413,6 +480,7 @@ def too_short(model: Any, data: ScalingData) -> str | None:
     no cut along compute of its 14 rows leaves 14 below it (twice the model's 7 parameters, at
     least 8) and 3 above
     """
+    _require_prepared(model, data, "too_short")
     axis = record_axis(model, data)
     if cuts(model, data, axis):
         return None
@@ -466,8 +534,12 @@ def ladder_record(
     Records are kept for the process (the last :data:`RECORDS_KEPT`), by model, table and
     settings: a fit of a table :func:`pooled_prior` has just read does not refit its cuts.
     """
-    axis = axis or record_axis(model, data)
-    key = (model, data.fingerprint(), axis, tuple(fractions), int(draws), int(seed), bool(inputs))
+    _require_prepared(model, data, "ladder_record")
+    axis = record_axis(model, data) if axis is None else _checked_axis(model, data, axis)
+    fractions = _checked_fractions(fractions)
+    draws, seed = arguments.count(draws, "draws", minimum=10), arguments.seed(seed)
+    inputs = arguments.flag(inputs, "inputs")
+    key = (model, data.fingerprint(), axis, fractions, draws, seed, inputs)
     with _RECORDS_LOCK:  # fits on threads (Dask) share the cache
         found = _RECORDS.get(key)
         if found is not None:
@@ -667,6 +739,7 @@ def cut_loglik(
     narrowed the intervals of unseen ladders and curves that were already short
     (docs/calibration.md).
     """
+    log_y, log_draws, d, noise_sd, jac = _checked_cut(log_y, log_draws, d, noise_sd, jac, nu)
     r = log_y - log_draws.mean(axis=0)
     c = np.atleast_2d(np.cov(log_draws, rowvar=False)) + 1e-10 * np.eye(len(r))
     noise = np.zeros(c.shape[0]) if noise_sd is None else np.asarray(noise_sd, float) ** 2
@@ -694,6 +767,57 @@ def cut_loglik(
     log_det_k = 2 * np.sum(np.log(np.diagonal(chol_k, axis1=-2, axis2=-1)), axis=-1)
     log_det_s = k * (np.log(so2[..., 0]) + np.log(sg2[..., 0]))
     return base - 0.5 * (log_det_s + log_det_k) + 0.5 * np.sum(y**2, axis=-1)
+
+
+def _checked_cut(
+    log_y: Any, log_draws: Any, d: Any, noise_sd: Any, jac: Any, nu: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Return :func:`cut_loglik`'s arrays as floats, refusing shapes and values it misreads."""
+    out = {}
+    for name, value in (
+        (("log_y", log_y), ("log_draws", log_draws), ("d", d))
+        + ((("noise_sd", noise_sd),) if noise_sd is not None else ())
+        + ((("jac", jac),) if jac is not None else ())
+    ):
+        try:
+            out[name] = np.asarray(value, float)
+        except (TypeError, ValueError):
+            raise TypeError(f"cut_loglik: {name} must be an array of numbers.") from None
+        if not np.all(np.isfinite(out[name])):
+            raise ValueError(f"cut_loglik: {name} holds values that are not finite.")
+    log_y, log_draws, d = out["log_y"], out["log_draws"], out["d"]
+    rows = log_y.shape[0] if log_y.ndim == 1 else None
+    if rows is None:
+        raise ValueError(
+            f"cut_loglik: log_y must be one value per held-out row, got {log_y.shape}."
+        )
+    if log_draws.ndim != 2 or log_draws.shape[1] != rows or log_draws.shape[0] < 2:
+        raise ValueError(
+            f"cut_loglik: log_draws must be (draws, rows), at least 2 draws of the {rows} rows; "
+            f"got shape {log_draws.shape}."
+        )
+    for name in ("d", "noise_sd"):
+        if name in out and out[name].shape != (rows,):
+            raise ValueError(
+                f"cut_loglik: {name} must be one value per held-out row ({rows}); got shape "
+                f"{out[name].shape}."
+            )
+        if name in out and np.any(out[name] < 0):
+            raise ValueError(f"cut_loglik: {name} must be >= 0 (a distance, a spread).")
+    jac = out.get("jac")
+    if jac is not None and (jac.ndim not in (1, 2) or jac.shape[0] != rows):
+        raise ValueError(
+            f"cut_loglik: jac must be (rows, inputs), one row per held-out row ({rows}); got "
+            f"shape {jac.shape}."
+        )
+    if nu is not None:
+        if noise_sd is None:
+            raise ValueError(
+                "cut_loglik: nu sets the Student-t of the noise, whose spread noise_sd gives: "
+                "give noise_sd too (or leave nu out)."
+            )
+        arguments.positive(nu, "nu")
+    return log_y, log_draws, d, out.get("noise_sd"), jac
 
 
 def _student_t_loglik(
@@ -784,7 +908,17 @@ def marginal_loglik(logliks: Sequence[np.ndarray], prior: ScalePrior) -> np.ndar
         One log marginal likelihood (nats) per record.
     """
     ll = _grid_logliks(logliks)
+    _require_prior(prior, "prior")
     return logsumexp(ll + _grid_log_normal(prior.mean, prior.cov)[None], axis=1)
+
+
+def _require_prior(prior: Any, name: str) -> None:
+    """Refuse a prior of the scales that is not a :class:`ScalePrior` (a dict, a path)."""
+    if not isinstance(prior, ScalePrior):
+        raise TypeError(
+            f"{name} must be a ScalePrior, got {type(prior).__name__} (ScalePrior.from_dict(d) "
+            "builds one from a dict, ScalePrior.load(path) from a file)."
+        )
 
 
 def _grid_log_normal(mean: Any, cov: Any) -> np.ndarray:
@@ -800,7 +934,24 @@ def _grid_log_normal(mean: Any, cov: Any) -> np.ndarray:
 
 def _grid_logliks(logliks: Sequence[np.ndarray]) -> np.ndarray:
     """Stack records' log likelihoods on the grid as ``(records, grid points)``, checked."""
-    logliks = [np.asarray(x, float) for x in logliks]
+    grid = (LOG_SCALE_GRID.size, LOG_SCALE_GRID.size)
+    if isinstance(logliks, Mapping):
+        raise TypeError(
+            "Give the records' log likelihoods as a list (their names as names=list(d)), not a "
+            "dict."
+        )
+    if np.shape(logliks) == grid:  # one record: its rows would be read as records
+        raise ValueError(
+            f"Got one {grid[0]}x{grid[1]} array: give a list of records' log likelihoods, e.g. "
+            "[record.loglik]."
+        )
+    try:
+        logliks = [np.asarray(x, float) for x in logliks]
+    except (TypeError, ValueError):
+        raise TypeError(
+            "Give a list of records' log likelihoods (arrays on the scales' grid, as "
+            "ladder_record's record.loglik)."
+        ) from None
     if not logliks:
         raise ValueError("A prior of the scales needs the record of at least one ladder; got none.")
     grid = (LOG_SCALE_GRID.size, LOG_SCALE_GRID.size)
@@ -842,9 +993,35 @@ def fit_prior(
     Records that cannot tell small scales apart (refits whose own spread already covers their
     residuals) then leave the prior near the hyperprior, where maximum likelihood would pick
     any normal inside their flat region or run off the grid.
+
+    Parameters
+    ----------
+    logliks : sequence of numpy.ndarray
+        The records' log likelihoods on the grid of log scales (``record.loglik`` of
+        :func:`ladder_record`), one per ladder.
+    names : sequence of str
+        What the records come from (the ladders, or the datasets that hold them), stored as
+        the prior's ``fitted_on``.
+    kind : {"loss", "inputs"}
+        The records' error.
+    hyperprior : ScalePrior, optional
+        A population the ladders are drawn from, of the same ``kind``.
+
+    Returns
+    -------
+    ScalePrior
     """
     ll = _grid_logliks(logliks)
     ll = ll - ll.max(axis=1, keepdims=True)
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise TypeError(
+            f"names={names!r}: give the names of what the records come from as a list of text "
+            "(ladders or datasets), e.g. names=['epoch', 'gadre']."
+        )
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r}; choose one of {list(KINDS)}.")
+    if hyperprior is not None:
+        _require_prior(hyperprior, "hyperprior")
 
     step = LOG_SCALE_GRID[1] - LOG_SCALE_GRID[0]
 
@@ -949,13 +1126,30 @@ def pooled_prior(model: Any, tables: Mapping[str, pd.DataFrame], seed: int = 0) 
     >>> pooled.scale_prior(pooled.prepare(ladders["lab0"])) == prior
     True
     """
-    if not isinstance(tables, Mapping) or not all(
-        isinstance(t, pd.DataFrame) for t in tables.values()
-    ):
+    if not callable(getattr(model, "without_extrapolation", None)):
+        raise TypeError(
+            f"pooled_prior takes a bs.Model first (the model each table will be fitted with), "
+            f"got a {type(model).__name__}; e.g. pooled_prior(bs.Model(), {{'lab0': df0, ...}})."
+        )
+    if not isinstance(tables, Mapping):
         raise ValueError(
             "pooled_prior needs a mapping {name: DataFrame} of ladders or curves, e.g. "
             "dict(tuple(df.groupby('curve')))."
         )
+    others = [name for name, t in tables.items() if not isinstance(t, pd.DataFrame)]
+    if others:
+        raise ValueError(
+            f"pooled_prior: tables[{others[0]!r}] is a {type(tables[others[0]]).__name__}, not a "
+            "DataFrame; give a mapping {name: DataFrame}, e.g. dict(tuple(df.groupby('curve')))."
+        )
+    as_text = collections.Counter(str(name) for name in tables)
+    clash = sorted(name for name, n in as_text.items() if n > 1)
+    if clash:  # the prior names its tables as text: 1 and '1' would be one
+        raise ValueError(
+            f"pooled_prior: the tables' names {clash} repeat once written as text (1 and '1'); "
+            "give each table its own name."
+        )
+    seed = arguments.seed(seed)
     exact = model.without_extrapolation()
     found: dict[str, tuple[str, np.ndarray]] = {}
     skipped = []

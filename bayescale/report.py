@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from bayescale.calibration import check_backtest_table, coverage_columns
 from bayescale.data import DEFAULT_COLUMNS, compute_of
 from bayescale.decisions import decision_table
 from bayescale.diagnostics import checks, format_report, prior_bound_message, rhat_text
+from bayescale.errors import DataError
 from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS
 from bayescale.loo import require_psis_draws
@@ -217,9 +219,25 @@ def report(
         )
     require_psis_draws(post, "report (its LOO-PIT)")  # before any file is written
     say = progress or (lambda message: None)
-    out = Path(out_dir)
+    if not isinstance(out_dir, str | os.PathLike):
+        raise TypeError(
+            f"out_dir={out_dir!r}: give the report's folder as a str or pathlib.Path (it is "
+            "created), e.g. 'report'."
+        )
+    out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise ValueError(f"out_dir={str(out)!r} is a file; give a folder (it is created).")
+    above = next(p for p in (out, *out.parents) if p.exists())  # where the folder would go
+    if not above.is_dir():  # before the tables are computed, not when the folder is made
+        raise ValueError(
+            f"out_dir={str(out)!r}: {str(above)!r} is a file, not a folder; give a folder path "
+            "(it is created)."
+        )
+    if not os.access(above, os.W_OK):
+        raise PermissionError(
+            f"out_dir={str(out)!r}: the folder {str(above)!r} is not writable; give a folder "
+            "you can write to."
+        )
     df = post.fitted_table()
     cols = {**DEFAULT_COLUMNS, **dict(post.model.spec().get("columns") or {})}
     diag = post.diagnostics(warn=False)
@@ -404,20 +422,21 @@ def _check_target(target: float, data: pd.Series, extend: str, falling: bool) ->
     lo, hi = float(data.min()), float(data.max())
     what = "compute (FLOP)" if extend == "C" else f"the law's input {extend}"
     if falling and target >= lo:
-        raise ValueError(
-            f"target_compute={target:.3g} (--target-compute) is read as {what}, whose fan extends "
-            "below the data "
-            f"({lo:.3g} to {hi:.3g}): give a value below {lo:.3g}, or leave it out (0.8x the "
-            "smallest)."
+        problem = (
+            f"{target:.3g} is read as {what}, whose fan extends below the data ({lo:.3g} to "
+            f"{hi:.3g}): give a value below {lo:.3g}, or leave it out (0.8x the smallest)."
         )
-    if not falling and target <= hi:
-        raise ValueError(
-            f"target_compute={target:.3g} (--target-compute) is read as {what} and lies "
+    elif not falling and target <= hi:
+        problem = (
+            f"{target:.3g} is read as {what} and lies "
             + ("inside" if target >= lo else "below")
             + f" the data ({lo:.3g} to {hi:.3g}): the fan"
             + (" and the decision table look" if extend == "C" else " looks")
             + f" past it; give a value above {hi:.3g}, or leave it out (100x the largest)."
         )
+    else:
+        return
+    raise DataError(f"target_compute={problem}", command_line=f"--target-compute {problem}")
 
 
 def _frontier_tables(
@@ -445,11 +464,14 @@ def _frontier_tables(
         if given is None or "at the edge of the allocations searched" not in str(e):
             raise
         reason = str(e).split(" Ask for")[0]  # best_allocation's advice names its own options
-        raise ValueError(
-            f"target_compute={target_compute:.3g} lies {np.log10(target_compute / c_max):.1f} "
-            f"decades past the data's largest compute ({c_max:.3g} FLOP), and the frontier or "
-            f"decision table cannot be computed out there ({reason}) Give a smaller "
-            "target_compute (--target-compute)."
+        problem = (
+            f"{target_compute:.3g} lies {np.log10(target_compute / c_max):.1f} decades past the "
+            f"data's largest compute ({c_max:.3g} FLOP), and the frontier or decision table "
+            f"cannot be computed out there ({reason}) Give a smaller"
+        )
+        raise DataError(
+            f"target_compute={problem} target_compute.",
+            command_line=f"--target-compute {problem} --target-compute.",
         ) from None
     columns = [
         "compute",

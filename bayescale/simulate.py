@@ -68,9 +68,9 @@ def simulate_ladder(
     params : dict, optional
         Natural parameters ``E, A, B, alpha, beta``; default :data:`HOFFMANN_2022`.
     budgets : sequence of float
-        Compute budgets in FLOP.
+        Compute budgets in FLOP, each once.
     sizes_per_budget : int
-        Runs per budget and family and seed.
+        Runs per budget and family and seed (one: the compute-optimal size alone).
     families, seeds : int
         Number of families and of seeds per family.
     family_sd : dict, optional
@@ -110,11 +110,18 @@ def simulate_ladder(
     >>> sorted(groups.attrs["truth"])
     ['f0', 'f1', 'f2', 'f3']
     """
+    for name, given in (("params", params), ("family_sd", family_sd)):
+        if given is not None and not isinstance(given, Mapping):
+            raise TypeError(
+                f"{name}={given!r}: give a mapping of the law's parameters, e.g. "
+                + str(HOFFMANN_2022 if name == "params" else {"E": 0.05, "A": 0.2})
+                + "."
+            )
     p = dict(HOFFMANN_2022 if params is None else params)
     missing = sorted(set(HOFFMANN_2022) - set(p))
     if missing:
         raise ValueError(f"params lacks {missing}: give all of {sorted(HOFFMANN_2022)}.")
-    budgets = arguments.budgets(budgets, "budgets")
+    budgets = arguments.budgets(budgets, "budgets", unique=True)  # a budget's runs once
     sizes_per_budget = arguments.count(sizes_per_budget, "sizes_per_budget")
     families = arguments.count(families, "families")
     seeds = arguments.count(seeds, "seeds")
@@ -151,12 +158,23 @@ def simulate_ladder(
                 ps["A"] = pf["A"] * float(np.exp(seed_sd * rng.standard_normal()))
             for c in budgets:
                 n_opt = g * (c / 6) ** (p["beta"] / (p["alpha"] + p["beta"]))
-                for n in n_opt * np.geomspace(0.25, 4.0, sizes_per_budget):
+                # one size per budget is the optimum itself (geomspace would give its end)
+                spread = np.geomspace(0.25, 4.0, sizes_per_budget) if sizes_per_budget > 1 else [1]
+                for n in n_opt * np.asarray(spread):
                     d = c / (6 * n)
                     mean = chinchilla_loss(ps, n, d)
-                    loss = mean * np.exp(noise_sd * rng.standard_normal())
+                    with np.errstate(over="ignore"):  # refused below, with its fix
+                        loss = mean * np.exp(noise_sd * rng.standard_normal())
                     rows.append((n, d, c, loss, fam, str(s), f"{fam}-s{s}-{n:.3g}-{d:.3g}"))
     df = pd.DataFrame(rows, columns=["params", "tokens", "flops", "loss", "family", "seed", "run"])
+    if not np.all(np.isfinite(df["loss"]) & (df["loss"] > 0)):
+        raise ValueError(
+            f"noise_sd={noise_sd:g} makes losses overflow (or underflow to 0): it is the sd of "
+            "the log loss; give a value such as 0.01."
+        )
+    repeated = df["run"].duplicated(keep=False)  # sizes within 3 significant digits of another
+    if repeated.any():  # every row is its own run: number the runs a label would merge
+        df.loc[repeated, "run"] += "-" + df[repeated].groupby("run").cumcount().astype(str)
     df.attrs["truth"] = truth
     df.attrs["params"] = p
     return df

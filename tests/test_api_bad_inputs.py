@@ -264,7 +264,7 @@ def test_what_the_new_checks_still_accept(runs, family_post):
     assert len(bs.Model().prepare(extra).loss) == len(runs)
     # masks of pandas' nullable "boolean" dtype
     below = (runs["flops"] < 5e19).astype("boolean")
-    split = calibration._checked_splits([Split("below", below, ~below)], len(runs))[0]
+    split = calibration._checked_splits([Split("below", below, ~below)], runs)[0]
     assert split.train.dtype == bool and int(split.test.sum()) == 5
     # summary's ArviZ forms: patterns with filter_vars, and other groups
     assert len(family_post.summary(["log_"], filter_vars="like")) >= 2

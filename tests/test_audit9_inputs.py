@@ -65,9 +65,177 @@ def test_dataset_info_names_the_columns_it_renames_and_derives():
     assert "derived:  tokens = flops / (6 * params)" in text
 
 
-def test_the_backtest_warning_points_at_the_caller(post, runs):
+def test_the_backtest_warning_points_at_the_caller(post, tmp_path):
     # a report's check warned from inside report.py (a fixed stacklevel)
     table = pd.DataFrame({"split": ["a"], "coverage_0.9": [0.9]})
     with pytest.warns(bs.DataWarning, match="does not say in every row") as caught:
         calibration.check_backtest_table(table, post=post)
     assert caught[0].filename == __file__
+    (tmp_path / "a_file").write_text("x")  # the report stops after its checks, before work
+    with pytest.warns(bs.DataWarning, match="does not say in every row") as caught:
+        with pytest.raises(ValueError, match="is a file"):
+            bs.report(post, tmp_path / "a_file", backtest=table)
+    assert caught[0].filename == __file__
+
+
+def test_a_split_of_series_is_read_by_the_tables_labels(runs, post):
+    # a mask built on a shuffled copy was read by position: test rows trained on, scored ok
+    shuffled = runs.sample(frac=1, random_state=0)
+    mask = runs["flops"] < 5e19  # labelled as runs, not as shuffled
+    split = calibration.Split("below 5e19", mask, ~mask)
+    with pytest.raises(ValueError, match="the same labels in another order"):
+        bs.backtest(bs.Model(), shuffled, split, method="psis")
+    with pytest.raises(ValueError, match="other labels"):
+        bs.backtest(bs.Model(), runs.iloc[:30], calibration.Split("s", mask[5:], ~mask[5:]))
+
+
+def test_sbc_bins_expect_the_ranks_they_hold():
+    # 101 ranks in 10 bins hold 11 and 10: uniform ranks were scored as if each bin expected a
+    # tenth, so the test rejected them once the simulations were many
+    from scipy import stats
+
+    uniform = np.tile(np.arange(101), 500)
+    counts = np.histogram(uniform, bins=10, range=(0, 101))[0]
+    assert stats.chisquare(counts).pvalue < 1e-5  # the old test
+    assert calibration.rank_uniformity(uniform, 100, 10)[1] == pytest.approx(1.0)
+    skewed = np.concatenate([uniform, np.zeros(2000, int)])
+    assert calibration.rank_uniformity(skewed, 100, 10)[1] < 1e-6
+
+
+def test_record_functions_check_their_arguments(runs):
+    from bayescale import record as rec
+
+    model = bs.Model()
+    data = model.prepare(runs)
+    ll = np.zeros((rec.LOG_SCALE_GRID.size,) * 2)
+    with pytest.raises(TypeError, match=r"names='abc': give the names"):
+        rec.fit_prior([ll], names="abc")  # stored as ('a', 'b', 'c')
+    with pytest.raises(ValueError, match="one 49x49 array: give a list"):
+        rec.fit_prior(ll)  # its rows read as 49 records
+    with pytest.raises(TypeError, match="not a dict"):
+        rec.fit_prior({"a": ll})
+    with pytest.raises(TypeError, match="hyperprior must be a ScalePrior, got dict"):
+        rec.fit_prior([ll], hyperprior={"mean": (0, 0)})
+    with pytest.raises(TypeError, match="prior must be a ScalePrior, got NoneType"):
+        rec.marginal_loglik([ll], None)
+    y, draws, d = np.zeros(3), np.zeros((4, 3)), np.array([0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match=r"log_draws must be \(draws, rows\)"):
+        rec.cut_loglik(y, draws[0], d)  # one draw vector: a finite grid of nonsense
+    with pytest.raises(ValueError, match="d must be one value per held-out row"):
+        rec.cut_loglik(y, draws, d[:2])
+    with pytest.raises(ValueError, match="noise_sd must be >= 0"):
+        rec.cut_loglik(y, draws, d, -np.ones(3))
+    with pytest.raises(ValueError, match="give noise_sd too"):
+        rec.cut_loglik(y, draws, d, nu=3.0)  # nu was ignored without noise_sd
+    with pytest.raises(ValueError, match="nu=0 must be finite and > 0"):
+        rec.cut_loglik(y, draws, d, np.ones(3), nu=0)  # an all-NaN grid
+    with pytest.raises(ValueError, match="log_y holds values that are not finite"):
+        rec.cut_loglik(np.array([0.0, np.nan, 0.0]), draws, d)
+    spread = draws + np.array([[0.0, 0.01, 0.0]])
+    assert rec.cut_loglik([0.0, 0.01, 0.02], spread, d).shape == ll.shape
+    with pytest.raises(ValueError, match=r"fractions\[0\]=1.5 must lie strictly between"):
+        rec.cuts(model, data, "compute", (1.5,))
+    with pytest.raises(TypeError, match=r"fractions=0\.3: give the shares"):
+        rec.cuts(model, data, "compute", 0.3)
+    with pytest.raises(ValueError, match="fractions is empty"):
+        rec.cuts(model, data, "compute", ())  # an empty record without a word
+    with pytest.raises(ValueError, match="axis='flops': choose one of"):
+        rec.cuts(model, data, "flops")
+    with pytest.raises(ValueError, match="draws=0: give a whole number >= 10"):
+        rec.ladder_record(model, data, draws=0)
+    with pytest.raises(TypeError, match=r"takes the table as model\.prepare"):
+        rec.ladder_record(model, runs)
+    with pytest.raises(TypeError, match=r"record_notice takes the table as model\.prepare"):
+        model.record_notice(runs)
+    with pytest.raises(ValueError, match="command_line='no'"):
+        model.record_notice(data, command_line="no")
+
+
+def test_pooled_prior_checks_its_model_and_tables(runs):
+    from bayescale import record as rec
+
+    with pytest.raises(TypeError, match=r"pooled_prior takes a bs\.Model first"):
+        rec.pooled_prior("chinchilla", {"a": runs})
+    with pytest.raises(ValueError, match=r"tables\['b'\] is a list"):
+        rec.pooled_prior(bs.Model(), {"a": runs, "b": [1]})
+    with pytest.raises(ValueError, match=r"\['1'\] repeat once written as text"):
+        rec.pooled_prior(bs.Model(), {1: runs, "1": runs, "c": runs})
+
+
+def test_scale_prior_holds_numbers_as_tuples(tmp_path):
+    from bayescale import record as rec
+
+    prior = rec.ScalePrior(mean=np.array([-4.0, -3.0]), cov=[[1.0, 0.1], [0.1, 1.0]])
+    assert prior.mean == (-4.0, -3.0) and hash(prior) == hash(rec.ScalePrior(**prior.to_dict()))
+    for bad in ({"mean": ("1", "2")}, {"cov": "x"}, {"mean": (True, False)}):
+        with pytest.raises(ValueError, match="two finite means"):
+            rec.ScalePrior(**bad)
+    with pytest.raises(TypeError, match="fitted_on='abc'"):
+        rec.ScalePrior(fitted_on="abc")
+    with pytest.raises(ValueError, match="is a folder"):
+        prior.save(tmp_path)
+    with pytest.raises(OSError, match="Cannot write the prior"):
+        prior.save(tmp_path / "missing" / "p.json")
+    with pytest.raises(TypeError, match="JSON-serialisable"):
+        prior.save(tmp_path / "p.json", note=float("nan"))
+
+
+def test_model_arguments_are_refused_by_name(runs):
+    design = bs.simulate.typical_design("chinchilla").assign(loss=3.0)
+    with pytest.raises(TypeError, match=r"sbc takes a bs\.Model first, got a str"):
+        bs.sbc("chinchilla", design)
+    with pytest.raises(bs.DataError, match="holds no number: give a typical loss"):
+        bs.sbc(bs.Model(), design.assign(loss=np.nan))
+    with pytest.raises(TypeError, match=r"split_by_compute takes a bs\.Model first"):
+        calibration.split_by_compute(runs, "chinchilla")
+    with pytest.raises(TypeError, match=r"frontier_backtest takes a bs\.Model first"):
+        bs.frontier_backtest("chinchilla", runs)
+    with pytest.raises(TypeError, match="takes the runs as a pandas DataFrame, got a dict"):
+        bs.frontier_backtest(bs.Model(), runs.to_dict("list"))
+    with pytest.raises(ValueError, match=r"gives 1 twice"):
+        bs.frontier_backtest(bs.Model(), runs, held_out=(1, 1), method="psis")
+    with pytest.raises(ValueError, match="rng_seed=-1"):  # before the first fit, not after
+        bs.frontier_backtest(bs.Model(), runs, held_out=1, rng_seed=-1, method="psis")
+
+
+def test_split_helpers_refuse_what_they_misread(runs):
+    fam = bs.simulate_ladder(families=2, seed=1)
+    with pytest.raises(TypeError, match=r"column=\['family'\]: give one column's name"):
+        calibration.splits_leave_group_out(fam, ["family"])
+    mixed = fam.assign(g=[1 if i % 2 else "1" for i in range(len(fam))])
+    mixed.loc[:3, "g"] = "x"
+    with pytest.raises(bs.DataError, match=r"written \['1'\] are one group as text"):
+        calibration.splits_leave_group_out(mixed, "g")  # 1 and '1' merged without a word
+    curves = runs.assign(run=runs["flops"].astype(str), step=np.arange(len(runs)) % 7 + 1.0)
+    curves.loc[3, "step"] = np.nan  # ranked NaN: kept for training without a word
+    with pytest.raises(bs.DataError, match="Column 'step' \\(order\\)"):
+        calibration.split_curve_tail(curves, bs.Model(), order="step")
+    with pytest.raises(bs.DataError, match="Column 'step' \\(order\\)"):  # ranked as text
+        calibration.split_curve_tail(curves.assign(step="s"), bs.Model(), order="step")
+
+
+def test_simulated_runs_keep_their_own_labels():
+    many = bs.simulate_ladder(sizes_per_budget=1000)
+    assert many["run"].is_unique  # 927 labels for 1000 runs at 3 significant digits
+    one = bs.simulate_ladder(sizes_per_budget=1)
+    assert one["params"].iloc[-1] == pytest.approx(
+        bs.simulate_ladder(sizes_per_budget=3)["params"].iloc[-2]
+    )  # the optimum, the middle of three, not a quarter of it
+    with pytest.raises(ValueError, match="budgets gives 1e\\+20 2 times"):
+        bs.simulate_ladder(budgets=[1e18, 1e20, 1e20])
+    with pytest.raises(ValueError, match="noise_sd=1000 makes losses overflow"):
+        bs.simulate_ladder(noise_sd=1e3)
+    with pytest.raises(TypeError, match="params=\\[1, 2\\]: give a mapping"):
+        bs.simulate_ladder(params=[1, 2])
+    assert bs.simulate_ladder(seed=3)["run"].tolist() == bs.simulate_ladder(seed=3)["run"].tolist()
+
+
+def test_report_checks_its_folder_before_the_work(post, tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        bs.report(post, tmp_path / "a_file" / "sub")
+    with pytest.raises(TypeError, match="out_dir=None: give the report's folder"):
+        bs.report(post, None)
+    with pytest.raises(bs.DataError, match=r"^target_compute=1e\+10 is read as compute") as e:
+        bs.report(post, tmp_path / "r", target_compute=1e10)
+    assert e.value.command_line.startswith("--target-compute 1e+10 is read as compute")
