@@ -271,8 +271,8 @@ def rounding(value: Any, name: str = "round_to") -> int | str:
     """Return a summary's rounding as ArviZ reads it, refusing one it would ignore.
 
     ArviZ rounds to a number of decimals (an int), to significant digits (``"3g"``), as its
-    ``stats.round_to`` setting says (``"auto"``), or not at all (``"none"``); any other value
-    leaves the numbers unrounded without a word.
+    ``stats.round_to`` setting says (``"auto"``, or ``None``, returned as ``"auto"``), or not
+    at all (``"none"``); any other value leaves the numbers unrounded without a word.
 
     Raises
     ------
@@ -290,9 +290,11 @@ def rounding(value: Any, name: str = "round_to") -> int | str:
     """
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return int(value)
-    if value is None or value in ("none", "None", "auto"):
-        return "none" if value is None else value
-    if isinstance(value, str) and value[:-1].isdigit() and value.endswith("g"):
+    if value is None:  # ArviZ's None: its stats.round_to setting
+        return "auto"
+    if isinstance(value, str) and (
+        value in ("none", "None", "auto") or (value[:-1].isdigit() and value.endswith("g"))
+    ):
         return value
     raise ValueError(
         f"{name}={value!r}: give decimals (2), significant digits ('3g'), 'auto' or 'none'."
@@ -334,12 +336,17 @@ def shown(values: Any) -> str:
 
 
 def budgets(
-    compute: Any, name: str = "compute", what: str = "budget in FLOP", unique: bool = False
+    compute: Any,
+    name: str = "compute",
+    what: str = "budget in FLOP",
+    unique: bool = False,
+    repeat: str = "is the same answer again, apart from the draws of its noise",
 ) -> np.ndarray:
     """Return budgets in FLOP as a non-empty 1-D float array, each finite and > 0.
 
     ``what`` names one value in the messages (``"model size N"`` for a column of sizes).
-    ``unique``: refuse a value given twice (a frontier's budgets label its rows).
+    ``unique``: refuse a value given twice (a frontier's budgets label its rows); ``repeat``
+    says, for the message, what a repeated one would do.
 
     Raises
     ------
@@ -375,8 +382,7 @@ def budgets(
         if np.any(counts > 1):
             raise ValueError(
                 f"{name} gives {values[counts > 1][0]:g} {counts[counts > 1][0]} times: give "
-                f"each {what} once (a repeated one is the same answer again, apart from the "
-                "draws of its noise)."
+                f"each {what} once (a repeated one {repeat})."
             )
     return c
 

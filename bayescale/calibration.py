@@ -9,6 +9,7 @@ the posterior median, as in the Hitchhiker's Guide to scaling-law estimation.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -342,7 +343,7 @@ def splits_leave_group_out(df: pd.DataFrame, column: str) -> list[Split]:
     >>> int(splits[0].test.sum()), int(splits[0].train.sum())
     (15, 45)
     """
-    if not isinstance(column, str):
+    if isinstance(column, list | tuple | set | dict | pd.Index | np.ndarray):
         raise TypeError(
             f"splits_leave_group_out: column={column!r}: give one column's name, e.g. "
             "column='family'."
@@ -534,7 +535,9 @@ def _check_backtest_of(table: pd.DataFrame, name: str, post: ScalingPosterior) -
             f"this fit of the {post.law.name} law and are shown as given. Backtest again to have "
             "them checked.",
             DataWarning,
-            skip_file_prefixes=(str(Path(__file__).parent),),  # the caller's line, not ours
+            skip_file_prefixes=(
+                str(Path(__file__).parent) + os.sep,
+            ),  # the caller's line, not ours
         )
     laws = sorted(set(said.get("law", ())))
     if laws and laws != [post.law.name]:
@@ -1231,6 +1234,15 @@ def rank_uniformity(ranks: np.ndarray, max_rank: int, n_bins: int) -> tuple[floa
 
     Where ``n_bins`` does not divide the ``max_rank + 1`` possible ranks, the bins hold unequal
     numbers of them (11 and 10 at :func:`sbc`'s defaults), and each bin expects its share.
+
+    Parameters
+    ----------
+    ranks : numpy.ndarray
+        Ranks of the true values among the kept posterior draws, one per simulation.
+    max_rank : int
+        The largest possible rank (the number of draws kept).
+    n_bins : int
+        Number of bins of the histogram tested.
 
     Returns
     -------

@@ -270,8 +270,8 @@ def read_runs(path: Path, numbers: Collection[str] = (), what: str = "of runs") 
     if suffix != ".parquet" and all(_is_number(c) for c in df.columns):
         raise UsageError(
             f"{path}: its first line {', '.join(map(str, df.columns[:4]))} holds numbers only, so "
-            "it has no header and its first run would be read as column names; add a first line "
-            "naming the columns (params,tokens,loss)"
+            "it has no header and its first row would be read as column names; add a first line "
+            "naming the columns" + (" (params,tokens,loss)" if what == "of runs" else "")
         )
     if df.empty:
         raise UsageError(f"{path} has a header but no rows")

@@ -65,6 +65,12 @@ def isoflop_minima(
         (a convex fit whose minimum lies inside the sampled range). ``df.attrs["bias"]`` states
         the known bias of this method.
 
+    Raises
+    ------
+    ValueError
+        When a column is missing, ``loss`` names the sizes' or tokens' column, ``min_points``
+        is below 3, or both ``budget`` and ``decimals`` are given.
+
     Examples
     --------
     The simulated ladder's five budgets are five iso-FLOP profiles of seven runs:

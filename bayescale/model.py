@@ -2228,7 +2228,14 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
 def require_model(value: Any, call: str, example: str) -> None:
     """Refuse a first argument that is not a :class:`Model` (a law's name, a fit, a table).
 
-    ``example`` is a call that shows what to pass, for the message.
+    Parameters
+    ----------
+    value : Any
+        The argument given as the model.
+    call : str
+        The function it was given to, for the message.
+    example : str
+        A call that shows what to pass, for the message.
 
     Raises
     ------

@@ -135,6 +135,8 @@ class ScalePrior:
             or np.any(np.linalg.eigvalsh(cov) <= 0)
         ):
             raise ValueError(problem)
+        if not isinstance(self.fitted_on, str):  # a generator is read once, here
+            object.__setattr__(self, "fitted_on", tuple(self.fitted_on))
         if isinstance(self.fitted_on, str) or not all(isinstance(n, str) for n in self.fitted_on):
             raise TypeError(
                 f"fitted_on={self.fitted_on!r}: give the ladders' names as a list of text, "
@@ -286,9 +288,10 @@ class ScalePrior:
         try:
             path.write_text(text)
         except OSError as e:  # a folder missing on the way, or one not writable
-            raise OSError(
-                f"Cannot write the prior to {str(path)!r} ({type(e).__name__}: {e}): give a "
-                "path in a folder you can write to."
+            raise type(e)(
+                e.errno,
+                f"Cannot write the prior to {str(path)!r} ({e.strerror}): give a path in a "
+                "folder you can write to",
             ) from None
         return path
 
@@ -373,17 +376,22 @@ def rows_below(model: Any) -> int:
     return max(2 * model.n_parameters(), MIN_ROWS_BELOW)
 
 
-def _require_prepared(model: Any, data: Any, call: str) -> None:
-    """Refuse a model that is not one, or a table not validated by ``model.prepare``."""
+def _require_prepared(model: Any, data: Any, call: str, rest: str = "") -> None:
+    """Refuse a model that is not one, or a table not validated by ``model.prepare``.
+
+    Duck-typed: this module sits below :mod:`bayescale.model`, which imports it. ``rest`` is
+    the call's other arguments, for the example.
+    """
+    example = f"{call}(model, model.prepare(runs){rest})"
     if not callable(getattr(model, "n_parameters", None)) or not hasattr(model, "law"):
         raise TypeError(
-            f"{call} takes a bs.Model first, got a {type(model).__name__}; e.g. "
-            f"{call}(model, model.prepare(runs)) with model = bs.Model()."
+            f"{call} takes a bs.Model first, got a {type(model).__name__}; e.g. {example} "
+            "with model = bs.Model()."
         )
     if not isinstance(data, ScalingData):
         raise TypeError(
             f"{call} takes the table as model.prepare(df) returns it, got a "
-            f"{type(data).__name__}; e.g. {call}(model, model.prepare(runs))."
+            f"{type(data).__name__}; e.g. {example}."
         )
 
 
@@ -424,7 +432,7 @@ def cuts(
     the next position, so that a five-budget ladder is cut below its top one, two and three
     budgets rather than twice below its top one.
     """
-    _require_prepared(model, data, "cuts")
+    _require_prepared(model, data, "cuts", ', "compute"')
     axis = _checked_axis(model, data, axis)
     fractions = _checked_fractions(fractions)
     if axis == "run_tokens":
@@ -601,7 +609,11 @@ def _compute_record(
         # the refit's sensitivity d log L / d x_k to each input at these rows (mean over draws)
         if inputs:
             sens = sensitivity_draws(s, model, part.scale, assignment, x_future)
-            jac = sens.reshape(-1, *sens.shape[2:]).mean(axis=0)[mine]  # (rows, inputs)
+            sens = sens.reshape(-1, *sens.shape[2:])[..., mine, :]  # (draws, rows, inputs)
+            kept = np.all(np.isfinite(sens), axis=(1, 2))  # draws whose law overflows say nothing
+            if kept.mean() < 0.95:
+                continue
+            jac = sens[kept].mean(axis=0)  # (rows, inputs)
             # e = L z (correlated errors of N and D): the residuals read J L against z
             mixing = input_mixing([k for k in model.law.inputs if k in PERTURBED])
             if not np.array_equal(mixing, np.eye(len(mixing))):
@@ -738,6 +750,15 @@ def cut_loglik(
     error's (:func:`_student_t_loglik`). The record does not pass it: on the backtests it
     narrowed the intervals of unseen ladders and curves that were already short
     (docs/calibration.md).
+
+    Raises
+    ------
+    TypeError
+        When an array holds anything but numbers.
+    ValueError
+        When the arrays do not describe the same held-out rows (``log_draws`` at least two
+        draws of them), hold values that are not finite, ``d`` or ``noise_sd`` is negative,
+        or ``nu`` is given without ``noise_sd`` or is not > 0.
     """
     log_y, log_draws, d, noise_sd, jac = _checked_cut(log_y, log_draws, d, noise_sd, jac, nu)
     r = log_y - log_draws.mean(axis=0)
@@ -940,7 +961,7 @@ def _grid_logliks(logliks: Sequence[np.ndarray]) -> np.ndarray:
             "Give the records' log likelihoods as a list (their names as names=list(d)), not a "
             "dict."
         )
-    if np.shape(logliks) == grid:  # one record: its rows would be read as records
+    if isinstance(logliks, np.ndarray) and logliks.shape == grid:  # its rows read as records
         raise ValueError(
             f"Got one {grid[0]}x{grid[1]} array: give a list of records' log likelihoods, e.g. "
             "[record.loglik]."
@@ -954,7 +975,6 @@ def _grid_logliks(logliks: Sequence[np.ndarray]) -> np.ndarray:
         ) from None
     if not logliks:
         raise ValueError("A prior of the scales needs the record of at least one ladder; got none.")
-    grid = (LOG_SCALE_GRID.size, LOG_SCALE_GRID.size)
     wrong = [i for i, x in enumerate(logliks) if x.shape != grid]
     if wrong:
         raise ValueError(
@@ -1013,6 +1033,7 @@ def fit_prior(
     """
     ll = _grid_logliks(logliks)
     ll = ll - ll.max(axis=1, keepdims=True)
+    names = names if isinstance(names, str) else tuple(names)  # a generator is read once
     if isinstance(names, str) or not all(isinstance(n, str) for n in names):
         raise TypeError(
             f"names={names!r}: give the names of what the records come from as a list of text "

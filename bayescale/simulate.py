@@ -121,7 +121,9 @@ def simulate_ladder(
     missing = sorted(set(HOFFMANN_2022) - set(p))
     if missing:
         raise ValueError(f"params lacks {missing}: give all of {sorted(HOFFMANN_2022)}.")
-    budgets = arguments.budgets(budgets, "budgets", unique=True)  # a budget's runs once
+    budgets = arguments.budgets(
+        budgets, "budgets", unique=True, repeat="repeats its runs; replicates are seeds="
+    )
     sizes_per_budget = arguments.count(sizes_per_budget, "sizes_per_budget")
     families = arguments.count(families, "families")
     seeds = arguments.count(seeds, "seeds")
@@ -143,35 +145,48 @@ def simulate_ladder(
     if unknown:
         raise ValueError(f"family_sd names {unknown}, not parameters of the law: {sorted(p)}.")
     family_sd = {k: arguments.non_negative(v, f"family_sd[{k!r}]") for k, v in family_sd.items()}
-    g = (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / (p["alpha"] + p["beta"]))
-    rows = []
+    with np.errstate(over="ignore", divide="ignore"):
+        g = np.float64(p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / (p["alpha"] + p["beta"]))
+    if not np.isfinite(g) or g <= 0:  # where the optimal sizes would sit
+        raise ValueError(
+            f"params={p} put the compute-optimal size out of float64's range; give parameters "
+            f"of the size of {HOFFMANN_2022}."
+        )
+    rows, means = [], []
     truth = {}
     for f in range(families):
         fam = f"f{f}"
         pf = dict(p)
         for k, sd in family_sd.items():
-            pf[k] = p[k] * float(np.exp(sd * rng.standard_normal()))
+            with np.errstate(over="ignore"):  # refused below, with its fix
+                pf[k] = p[k] * float(np.exp(sd * rng.standard_normal()))
         truth[fam] = pf
         for s in range(seeds):
             ps = dict(pf)
             if seed_sd:
-                ps["A"] = pf["A"] * float(np.exp(seed_sd * rng.standard_normal()))
+                with np.errstate(over="ignore"):  # refused below, with its fix
+                    ps["A"] = pf["A"] * float(np.exp(seed_sd * rng.standard_normal()))
             for c in budgets:
                 n_opt = g * (c / 6) ** (p["beta"] / (p["alpha"] + p["beta"]))
                 # one size per budget is the optimum itself (geomspace would give its end)
                 spread = np.geomspace(0.25, 4.0, sizes_per_budget) if sizes_per_budget > 1 else [1]
                 for n in n_opt * np.asarray(spread):
                     d = c / (6 * n)
-                    mean = chinchilla_loss(ps, n, d)
+                    with np.errstate(over="ignore", invalid="ignore"):  # refused below
+                        mean = chinchilla_loss(ps, n, d)
+                    means.append(mean)
                     with np.errstate(over="ignore"):  # refused below, with its fix
                         loss = mean * np.exp(noise_sd * rng.standard_normal())
                     rows.append((n, d, c, loss, fam, str(s), f"{fam}-s{s}-{n:.3g}-{d:.3g}"))
     df = pd.DataFrame(rows, columns=["params", "tokens", "flops", "loss", "family", "seed", "run"])
     if not np.all(np.isfinite(df["loss"]) & (df["loss"] > 0)):
-        raise ValueError(
-            f"noise_sd={noise_sd:g} makes losses overflow (or underflow to 0): it is the sd of "
-            "the log loss; give a value such as 0.01."
+        # the law's own losses overflow where an effect's sd is huge; else the noise did it
+        cause = (
+            f"noise_sd={noise_sd:g} (the sd of the log loss; e.g. 0.01)"
+            if all(np.isfinite(m) and m > 0 for m in means)
+            else "params, family_sd or seed_sd (the sds of the log parameters; e.g. 0.2)"
         )
+        raise ValueError(f"The simulated losses overflow (or underflow to 0): check {cause}.")
     repeated = df["run"].duplicated(keep=False)  # sizes within 3 significant digits of another
     if repeated.any():  # every row is its own run: number the runs a label would merge
         df.loc[repeated, "run"] += "-" + df[repeated].groupby("run").cumcount().astype(str)
