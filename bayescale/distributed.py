@@ -22,6 +22,7 @@ from bayescale.diagnostics import (
     failure_message,
     prior_bound_message,
 )
+from bayescale.fit import _prepare_tables
 from bayescale.fit import fit_many as fit_batch
 from bayescale.inference import NutsSettings
 from bayescale.model import Model
@@ -124,6 +125,33 @@ def fit_many(
     >>> posts[0].tree.attrs["bayescale_warnings"]  # none: both passed their diagnostics
     ''
     """
+    if not callable(getattr(client, "submit", None)) or not callable(
+        getattr(client, "nthreads", None)
+    ):
+        raise TypeError(
+            f"fit_many's first argument is a connected distributed.Client, got a "
+            f"{type(client).__name__}; for fits in this process use bs.fit_many(model, tables)."
+        )
+    one = isinstance(models, Model)
+    if not one and (
+        isinstance(models, str)
+        or not isinstance(models, Sequence)
+        or not all(isinstance(m, Model) for m in models)
+    ):
+        raise TypeError(
+            f"models must be a bs.Model or a list of them (one per table), got "
+            f"{type(models).__name__}; e.g. fit_many(client, bs.Model(), tables)."
+        )
+    if batch_size is None:  # options of batched fits, which a task per table would refuse
+        batched = sorted(set(fit_kwargs) & {"refit_failed", "refit_target_accept", "warn"})
+        if batched:
+            raise ValueError(
+                f"{', '.join(f'{k}=' for k in batched)}: options of batched fits; pass "
+                "batch_size= too (or leave them out: each task is fitted and checked alone)."
+            )
+    # every table checked here, named by position, before any work goes to the workers
+    _prepare_tables(models if one else list(models), tables, "fit_many")
+    tables = list(tables)
     threaded = {w: n for w, n in client.nthreads().items() if n > 1}
     if threaded:
         raise ValueError(

@@ -43,7 +43,7 @@ from bayescale.errors import DataError, SpecificationError
 from bayescale.extrapolation import SCALE_SITES, ExtrapolationError
 from bayescale.fit import fit as _fit
 from bayescale.inference import Draws
-from bayescale.laws.base import INPUTS, Scale
+from bayescale.laws.base import INPUTS, Law, Scale
 from bayescale.likelihood import from_location
 from bayescale.model import (
     PRIOR_DRAWS,
@@ -134,8 +134,15 @@ class TwoStepModel:
     link: Model
 
     def __init__(self, loss: Model, link: Model) -> None:
-        if not isinstance(loss, Model) or not isinstance(link, Model):
-            raise SpecificationError("TwoStepModel(loss=Model(...), link=Model(...)).")
+        for name, given, example in (
+            ("loss", loss, "bs.Model('chinchilla')"),
+            ("link", link, "bs.Model('sigmoid_link', scale='logit')"),
+        ):
+            if not isinstance(given, Model):
+                raise SpecificationError(
+                    f"TwoStepModel: {name}= is a {type(given).__name__} ({given!r:.40}); give a "
+                    f"bs.Model, e.g. {name}={example}."
+                )
         object.__setattr__(self, "loss", loss)
         object.__setattr__(self, "link", link)
         if "L" in self.loss.law.inputs:
@@ -714,13 +721,17 @@ class TwoStepPosterior:
         return write_tree(self.tree, path)
 
     @classmethod
-    def from_netcdf(cls, path: str | Path) -> TwoStepPosterior:
+    def from_netcdf(
+        cls, path: str | Path, loss_law: Law | None = None, link_law: Law | None = None
+    ) -> TwoStepPosterior:
         """Read a posterior written by :meth:`to_netcdf`.
 
         Parameters
         ----------
         path : str or Path
             The netCDF file.
+        loss_law, link_law : Law, optional
+            The custom law of a step fitted with one (its code is not saved in the file).
 
         Returns
         -------
@@ -729,7 +740,7 @@ class TwoStepPosterior:
         Raises
         ------
         SpecificationError
-            When the file holds no two-step posterior.
+            When the file holds no two-step posterior, or a step's custom law is not given.
 
         Examples
         --------
@@ -751,9 +762,19 @@ class TwoStepPosterior:
         if "bayescale_two_step" not in tree.attrs:
             raise SpecificationError(f"{path} does not hold a bayescale two-step posterior.")
         spec = json.loads(tree.attrs["bayescale_two_step"])
+        given = {"loss": loss_law, "link": link_law}
+        for step, law in given.items():
+            custom = saved_spec(spec[step])["law"].get("name") == "custom"
+            if custom != (law is not None):
+                raise SpecificationError(
+                    f"{path}: its {step} step is a fit of a custom law, which cannot be saved as "
+                    f"text: pass {step}_law= (the CustomLaw it was drawn with)."
+                    if custom
+                    else f"{path}: its {step} step is a fit of a built-in law; drop {step}_law="
+                )
         with rebuilding_saved_fit():  # the priors its draws were made under, as they are
-            model = TwoStepModel.from_spec(
-                {step: saved_spec(spec[step]) for step in ("loss", "link")}
+            model = TwoStepModel(
+                *(Model.from_spec(saved_spec(spec[s]), law=given[s]) for s in ("loss", "link"))
             )
         scales = [Scale.from_dict(d) for d in json.loads(tree.attrs["bayescale_scales"])]
         loss_extrap, link_extrap = (
@@ -853,6 +874,12 @@ class TwoStepPosterior:
         ['E', 'A', 'B', 'alpha', 'beta', 'sigma', 'nu', 'link__epsilon', 'link__k',
          'link__gamma', 'link__sigma', 'link__nu']
         """
+        group = kwargs.get("group", "posterior")
+        if group != "posterior":  # the joint tree holds the posterior of both steps only
+            raise ValueError(
+                f"summary: group={group!r}: a two-step fit keeps the joint posterior of its two "
+                "steps only; leave group out."
+            )
         known = self.parameter_names()
         names = arguments.names(var_names) or known
         unknown = [v for v in names if v not in known]

@@ -341,6 +341,10 @@ def _retry[P](
     return model.posterior_from(data, result)
 
 
+#: Target acceptance probability of :func:`fit_many`'s refits of failed fits.
+REFIT_TARGET_ACCEPT = 0.99
+
+
 def fit_many[P](
     model: Fittable[P],
     tables: Sequence[pd.DataFrame],
@@ -350,7 +354,7 @@ def fit_many[P](
     seed: int = 0,
     warn: bool = False,
     refit_failed: bool = False,
-    refit_target_accept: float = 0.99,
+    refit_target_accept: float | None = None,
     method: str = "nuts",
     **options: Any,
 ) -> list[P]:
@@ -378,8 +382,9 @@ def fit_many[P](
         Fit the tables whose posteriors fail their diagnostics once more, as one batch with
         ``target_accept=refit_target_accept`` and the next seed, and return those refits in
         their place.
-    refit_target_accept : float
-        Target acceptance probability of the refit.
+    refit_target_accept : float, optional
+        Target acceptance probability of the refit (default :data:`REFIT_TARGET_ACCEPT`,
+        0.99); only with ``refit_failed``.
     method : {"nuts", "psis", "auto"}
         As for :func:`fit`: with ``"auto"`` every fit is importance-sampled from its Laplace
         approximation and only those whose Pareto k-hat or importance ESS fail go to NUTS (one
@@ -437,7 +442,15 @@ def fit_many[P](
         chains=chains, draws=draws, warmup=warmup, seed=seed, **options
     )
     warn = arguments.flag(warn, "warn")
-    refit_target_accept = arguments.probability(refit_target_accept, "refit_target_accept")
+    if refit_target_accept is not None and not refit_failed:  # no refit to set it for
+        raise ValueError(
+            f"fit_many: refit_target_accept={refit_target_accept!r} sets the refits of failed "
+            "fits: pass refit_failed=True too, or leave it out."
+        )
+    refit_target_accept = arguments.probability(
+        REFIT_TARGET_ACCEPT if refit_target_accept is None else refit_target_accept,
+        "refit_target_accept",
+    )
     datas = _prepare_tables(model, tables, "fit_many")
     out = _posteriors(model, datas, settings, method)
     if not (refit_failed or warn):
@@ -519,6 +532,8 @@ class LaplaceResult:
 def _prepare_tables(model: Any, tables: Any, call: str) -> list:
     """Validate a batch's tables, each as :func:`fit` would; a refused one is named by position.
 
+    ``model`` is the model of every table, or a list of one per table.
+
     Raises
     ------
     TypeError
@@ -534,11 +549,14 @@ def _prepare_tables(model: Any, tables: Any, call: str) -> list:
     tables = list(tables)
     if not tables:
         raise ValueError(f"{call}: tables is empty; give at least one table to fit.")
+    models = model if isinstance(model, list) else [model] * len(tables)
+    if len(models) != len(tables):
+        raise ValueError(f"{call}: {len(models)} models for {len(tables)} tables.")
     datas = []
-    for i, table in enumerate(tables):
+    for i, (m, table) in enumerate(zip(models, tables, strict=True)):
         try:
-            _check_mapped_columns(model, table)
-            datas.append(model.prepare(table))
+            _check_mapped_columns(m, table)
+            datas.append(m.prepare(table))
         except DataError as e:
             raise with_prefix(e, f"{call}: table {i} of {len(tables)}: ") from None
     return datas

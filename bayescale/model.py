@@ -56,7 +56,14 @@ from bayescale.likelihood import (
     run_trend_basis,
     to_location,
 )
-from bayescale.posterior import ATTR_MODEL, PREDICTIVE_MAX_ELEMENTS, ScalingPosterior, read_tree
+from bayescale.posterior import (
+    ATTR_MODEL,
+    PREDICTIVE_MAX_ELEMENTS,
+    ScalingPosterior,
+    fitted_assignment,
+    read_tree,
+)
+from bayescale.prediction import loss_draws
 from bayescale.presets import read_preset
 from bayescale.priors import parse_prior, prior_to_str
 from bayescale.record import (
@@ -70,7 +77,15 @@ from bayescale.record import (
 )
 from bayescale.sanity import check_floor, check_single_row_levels
 from bayescale.sites import NOISE_SITES as SITE_NOISE
-from bayescale.sites import RUN, sample_effect, sample_law_parameters, sd_site, terms_of
+from bayescale.sites import (
+    RUN,
+    effect_name,
+    natural_group_name,
+    sample_effect,
+    sample_law_parameters,
+    sd_site,
+    terms_of,
+)
 from bayescale.terms import Term, parse_terms
 
 #: Sites of the noise and run effect whose priors can be set (log-loss units; multiplied by the
@@ -288,6 +303,19 @@ def _effects(
                     "the posterior's variables or dims, which its levels would be stored under "
                     f"({sorted(reserved)}); rename the column (e.g. {term.name + '_group'!r}) "
                     "and name it so here."
+                )
+        own = {n for p in law.parameters for n in (p.name, p.natural)}
+        natural = law.parameter(name).natural
+        for term in parsed:  # the variables the effect adds, named after the parameter
+            derived = {natural_group_name(natural, term.name), sd_site(site, term)}
+            derived |= {f"{k}_{effect_name(site, term)}" for k in ("z", "r")}
+            clash = sorted(derived & own)
+            if clash:
+                raise SpecificationError(
+                    f"effects[{name!r}]: the effect by {term.name!r} stores {natural}'s values "
+                    f"per level as {clash[0]!r}, which is also a parameter of the "
+                    f"{law.display_name} law: rename that parameter in the law (its posterior "
+                    "would be overwritten)."
                 )
         if site in out:  # two keys of one parameter ('A' and 'a', 'alpha' and 'log_alpha')
             first = next(k for k in effects if law.parameter(k).name == site)
@@ -2153,6 +2181,12 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
         raise SpecificationError(  # not a damaged file: the law's code is not in it
             f"{path} holds a fit of a custom law, which cannot be saved as text: pass law=."
         )
+    custom = isinstance(entry, dict) and entry.get("name") == "custom"
+    if custom and not (isinstance(law, Law) and type(law).name == "custom"):
+        raise SpecificationError(  # not a damaged file: the argument is of the wrong kind
+            f"{path} holds a fit of a custom law: law= must be the bayescale.laws.CustomLaw it "
+            f"was drawn with, got {type(law).__name__} {law!r:.60}."
+        )
     if law is not None and isinstance(entry, dict) and entry.get("name") != "custom":
         given = law if isinstance(law, Law) else None
         if isinstance(law, str):
@@ -2217,12 +2251,61 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
             "it again (`bayescale fit`)."
         )
     try:
-        return ScalingPosterior.from_tree(tree, model)
+        post = ScalingPosterior.from_tree(tree, model)
     except (KeyError, ValueError, TypeError) as e:  # an attribute or variable removed or mangled
         raise PosteriorFileError(
             f"{path} cannot be read back as a fit ({type(e).__name__}: {str(e)[:120]}): the file "
             "was edited or damaged; refit and save it again (`bayescale fit`)."
         ) from None
+    if type(model.law).name == "custom":  # same names, but the same function?
+        _check_custom_law_values(path, post)
+    return post
+
+
+#: How far (log loss, median over rows) a custom law given to ``load_posterior`` may place the
+#: fitted rows from where the saved fit's own replicates put them.
+CUSTOM_LAW_TOLERANCE = 0.05
+
+
+def _check_custom_law_values(path: Path, post: ScalingPosterior) -> None:
+    """Refuse a custom law whose values at the fitted rows are not the saved fit's.
+
+    A law's code is not saved; its names are checked by :func:`_check_custom_law`. Here the
+    law given is evaluated at the fitted rows (its posterior median location, no noise) and
+    compared with the median of the replicates saved with the fit, which the law it was drawn
+    with made: the same law places them within the noise's median (about 0), another one
+    (``10 * f``) far off.
+    """
+    if "posterior_predictive" not in post.tree.children:
+        return  # a file written without replicates: nothing to compare with
+    const = post._constant_data("Checking the law given")
+    x = {k: np.asarray(const[f"x_{k}"].values) for k in post.law.inputs}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.asarray(
+            loss_draws(
+                post.sampled(),
+                post.model,
+                post.scale,
+                fitted_assignment(post),
+                x,
+                "mean",
+                jax.random.PRNGKey(0),
+                grid=post.grid,
+                extrapolation=post.extrapolation,
+            )
+        )
+        saved = post.tree["posterior_predictive"]["loss"].values
+        off = np.abs(
+            np.log(np.nanmedian(mean.reshape(-1, mean.shape[-1]), axis=0))
+            - np.log(np.median(saved.reshape(-1, saved.shape[-1]), axis=0))
+        )
+    gap = float(np.median(off)) if np.all(np.isfinite(off)) else np.inf
+    if gap > CUSTOM_LAW_TOLERANCE:
+        raise SpecificationError(
+            f"{path}: the custom law given places the fitted rows {gap:.2g} (median |log ratio|) "
+            "from where the saved fit's law placed them: it is not the function the fit was "
+            "drawn with; pass that law (its names alone match)."
+        )
 
 
 def require_model(value: Any, call: str, example: str) -> None:

@@ -532,8 +532,15 @@ def plot_fan(
             f"{list(law.inputs)}, with no single direction to extend: predict at the inputs you "
             "plan with post.predict(...)"
         )
+    fitted = _prepared(post, post.fitted_table())
+    if df is not None and _prepared(post, df).rows_fingerprint() != fitted.rows_fingerprint():
+        raise ValueError(  # its runs would be drawn as the fitted ones, the fan from their edge
+            "plot_fan: df is not the table this fit was drawn from (its inputs, losses or runs "
+            f"differ: {len(df)} rows, the fit's {fitted.n}); leave df out (the fit's own table "
+            "is drawn)."
+        )
     df = post.fitted_table() if df is None else df
-    cols = _prepared(post, df).columns
+    cols = fitted.columns
     fig = _figure(figsize=(7, 4.4), layout="constrained")
     ax = fig.subplots()
     if set(law.inputs) == {"N", "D"}:  # along the frontier (a law of C alone: the else branch)
@@ -759,7 +766,11 @@ def plot_record(post: ScalingPosterior, path: str | Path | None = None) -> Figur
     fig = _figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.subplots()
     if table.empty:
-        ax.text(0.5, 0.5, "no record (too few rows for a cut)", ha="center", transform=ax.transAxes)
+        mode = getattr(post.model, "extrapolation", "learned")
+        why = (
+            "too few rows for a cut" if mode == "learned" else f"extrapolation={mode!r} learns none"
+        )
+        ax.text(0.5, 0.5, f"no record ({why})", ha="center", transform=ax.transAxes)
         return _save(fig, path)
     for i, (cut, g) in enumerate(table.groupby("cut", sort=False)):
         g = g.sort_values("distance")

@@ -17,6 +17,7 @@ import json
 import re
 import shlex
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from bayescale.defaults import DIGITS, PROB
 from bayescale.description import ModelDescription
 from bayescale.diagnostics import diagnose, importance_ess, piled_at_bound
 from bayescale.discrepancy import Grid
-from bayescale.errors import DataError, SpecificationError
+from bayescale.errors import DataError, ExtrapolationWarning, SpecificationError
 from bayescale.extrapolation import RATIO, SCALE_SITES, ExtrapolationError
 from bayescale.laws.base import INPUT_OF_ROLE, INPUTS, Law, Scale
 from bayescale.loo import loo
@@ -765,8 +766,24 @@ class ScalingPosterior:
                 f"{sorted(tree.children)}."
             )
         in_group = tree[group]
-        if group != "posterior" and not var_names:  # what that group holds of the parameters
-            var_names = [v for v in known if v in in_group]
+        if not {"chain", "draw"} <= set(in_group.dims):
+            raise ValueError(
+                f"summary: group={group!r} holds data, not draws; summarise 'posterior' (the "
+                "default) or 'prior'."
+            )
+        if group != "posterior":  # its own variables: the prior holds the sampled sites
+            held = [str(v) for v, a in in_group.data_vars.items() if "draw" in a.dims]
+            var_names = var_names or held
+            patterns = kwargs.get("filter_vars") is not None
+            absent = [v for v in var_names if not patterns and v.lstrip("~") not in held]
+            if absent:
+                sites = {p.natural: p.name for p in self.law.parameters}
+                hint = [f"{v} as {sites[v]}" for v in absent if sites.get(v) in held]
+                raise KeyError(
+                    f"summary: group={group!r} holds no {absent}; it holds {held}"
+                    + (f" (the law's parameters as sampled: {', '.join(hint)})" if hint else "")
+                    + "."
+                )
         unknown = [
             v
             for v in var_names or ()
@@ -1161,6 +1178,7 @@ class ScalingPosterior:
             grid=self.grid,
             extrapolation=self.extrapolation,
         )
+        _warn_undefined(np.asarray(draws), self.law.display_name)
         return self.label(draws, x, groups)
 
     def calibration(self, prob: float = PROB) -> pd.DataFrame:
@@ -1579,6 +1597,23 @@ def fitted_assignment(post: ScalingPosterior) -> Assignment:
     codes = {t.name: np.asarray(const[f"code_{t}"].values) for t in terms_of(post.model.effects)}
     run = np.asarray(const["code_run"].values) if "code_run" in const else None
     return Assignment(codes, {t: 0 for t in codes}, run, 0)
+
+
+def _warn_undefined(draws: np.ndarray, law: str) -> None:
+    """Warn where a law gives no finite loss > 0 in some draws (a summary would skip them)."""
+    bad = ~(np.isfinite(draws) & (draws > 0))
+    if not bad.any():
+        return
+    share = bad.reshape(-1, draws.shape[-1]).mean(axis=0)
+    points = np.flatnonzero(share)
+    warnings.warn(
+        f"The {law} law gives no finite loss > 0 in {share.max():.0%} of the draws at point(s) "
+        f"{points[:5].tolist()}{' ...' if points.size > 5 else ''} (NaN, inf or <= 0): it is "
+        "not defined there, and medians and intervals over the other draws would hide it. "
+        "Predict where the law is defined (nearer the data), or check the law.",
+        ExtrapolationWarning,
+        stacklevel=3,
+    )
 
 
 def with_predictive(post: ScalingPosterior, seed: int = 0) -> xr.DataTree:

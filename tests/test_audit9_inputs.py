@@ -247,3 +247,129 @@ def test_report_checks_its_folder_before_the_work(post, tmp_path):
     with pytest.raises(bs.DataError, match=r"^target_compute=1e\+10 is read as compute") as e:
         bs.report(post, tmp_path / "r", target_compute=1e10)
     assert e.value.command_line.startswith("--target-compute 1e+10 is read as compute")
+
+
+# -- the twelfth audit: custom laws, the registry, two-step fits, batches, summaries ----------
+
+
+def _custom(fn=None, extra=None):
+    import jax.numpy as jnp
+    import numpyro.distributions as dist
+
+    params = {"log_E": dist.Normal(0.5, 0.5), "log_A": dist.Normal(0, 1), **(extra or {})}
+    fn = fn or (lambda p, x: jnp.exp(p["log_E"]) + jnp.exp(p["log_A"]) * (x["N"] / 1e9) ** -0.3)
+    return bs.laws.CustomLaw(fn, params, inputs="N")
+
+
+def test_the_registry_keeps_its_laws():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Forgot(bs.laws.SaturatingPowerLaw):  # no name of its own: 'power', inherited
+        pass
+
+    with pytest.raises(ValueError, match="inherits the registry name 'power'"):
+        bs.laws.register(Forgot)  # replaced the power law everywhere, without a word
+
+    @dataclass(frozen=True)
+    class Chinchilla(bs.laws.Chinchilla):
+        name = "chinchilla"
+
+    with pytest.raises(ValueError, match="'chinchilla' is the law Chinchilla's already"):
+        bs.laws.register(Chinchilla)
+    assert type(bs.Model("chinchilla").law).__module__ == "bayescale.laws.chinchilla"
+    with pytest.raises(TypeError, match=r"register takes a subclass of bayescale\.laws\.Law"):
+        bs.laws.register("foo")
+    with pytest.raises(TypeError, match=r"A law's name is text"):
+        bs.laws.get(["power"])
+    with pytest.raises(ValueError, match=r"did you mean 'chinchilla'"):
+        bs.laws.get("Chinchilla")
+
+
+def test_custom_laws_refuse_what_would_fail_inside_the_fit():
+    import jax.numpy as jnp
+    import numpyro.distributions as dist
+
+    with pytest.raises(bs.SpecificationError, match="fn returned a NoneType"):
+        _custom(lambda p, x: None)
+    with pytest.raises(bs.SpecificationError, match="fn returned dtype complex"):
+        _custom(lambda p, x: jnp.exp(p["log_E"]) * (1 + 1j) * x["N"])
+    with pytest.raises(ValueError, match="parameter name ''"):
+        bs.laws.CustomLaw(lambda p, x: p[""] + 0 * x["N"], {"": dist.Normal()}, inputs="N")
+    with pytest.raises(TypeError, match="params must be a dict"):
+        bs.laws.CustomLaw(lambda p, x: x["N"], [("a", dist.Normal())], inputs="N")
+    with pytest.raises(TypeError, match="inputs=None"):
+        bs.laws.CustomLaw(lambda p, x: x["N"], {"a": dist.Normal()}, inputs=None)
+    clash = _custom(
+        lambda p, x: jnp.exp(p["log_E"]) + jnp.exp(p["log_A"] + p["log_A_family"]) * x["N"] ** -0.3,
+        {"log_A_family": dist.Normal(0, 1)},
+    )
+    with pytest.raises(bs.SpecificationError, match="per level as 'log_A_family'"):
+        bs.Model(clash, effects={"log_A": "family"})  # its posterior was overwritten
+
+
+def test_a_custom_law_is_checked_against_the_saved_fit(runs, tmp_path):
+    import jax.numpy as jnp
+
+    law = _custom()
+    sizes = runs[["params", "loss"]]  # a law of N: the tokens would be warned of, not read
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        post = bs.fit(bs.Model(law, extrapolation="none"), sizes, method="psis", draws=200)
+    path = post.to_netcdf(tmp_path / "custom.nc")
+    assert bs.load_posterior(path, law=law).law is law
+    wrong = _custom(lambda p, x: 10 * (jnp.exp(p["log_E"]) + jnp.exp(p["log_A"]) * x["N"] ** 0))
+    with pytest.raises(bs.SpecificationError, match="not the function the fit was drawn with"):
+        bs.load_posterior(path, law=wrong)  # same names, ten times the losses: read as the fit
+    with pytest.raises(bs.SpecificationError, match=r"law= must be the bayescale\.laws\.CustomLaw"):
+        bs.load_posterior(path, law=bs.laws.Chinchilla())  # reported as a damaged file
+    undefined = _custom(lambda p, x: jnp.exp(p["log_E"]) * jnp.sqrt(1e10 - x["N"]) / 1e5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        fit = bs.fit(bs.Model(undefined, extrapolation="none"), sizes, method="psis")
+    with pytest.warns(bs.ExtrapolationWarning, match=r"in 100% of the draws at point\(s\) \[1\]"):
+        fit.predict(N=[1e9, 1e11], kind="mean")  # NaN draws, which medians skipped
+
+
+def test_summaries_of_other_groups_say_what_they_hold(post):
+    prior = post.summary(group="prior")
+    assert {"log_E", "log_alpha"} <= set(prior.index)  # the law's sites, not sigma and nu alone
+    with pytest.raises(KeyError, match="E as log_E"):
+        post.summary(["E"], group="prior")
+    with pytest.raises(ValueError, match="holds data, not draws"):
+        post.summary(group="observed_data")
+
+
+def test_batched_fits_check_their_options(runs):
+    from bayescale.distributed import fit_many as dask_fit_many
+
+    class Client:  # enough of a client for the checks before any work is sent
+        def submit(self, *args, **kwargs):
+            raise AssertionError("nothing is sent before the checks")
+
+        def nthreads(self):
+            return {"w": 1}
+
+    model = bs.Model(extrapolation="none")
+    with pytest.raises(ValueError, match="tables is empty"):
+        dask_fit_many(Client(), model, [])  # returned []
+    with pytest.raises(TypeError, match="takes a list of tables, got a dict"):
+        dask_fit_many(Client(), model, {"a": runs})
+    with pytest.raises(TypeError, match=r"models must be a bs\.Model or a list"):
+        dask_fit_many(Client(), "chinchilla", [runs])  # '10 models for 1 tables'
+    with pytest.raises(bs.DataError, match="fit_many: table 1 of 2: The table is empty"):
+        dask_fit_many(Client(), model, [runs, runs.iloc[:0]])
+    with pytest.raises(TypeError, match=r"a connected distributed\.Client, got a NoneType"):
+        dask_fit_many(None, model, [runs])
+    with pytest.raises(ValueError, match="options of batched fits; pass batch_size="):
+        dask_fit_many(Client(), model, [runs], refit_failed=True)
+    with pytest.raises(ValueError, match="pass refit_failed=True too"):
+        bs.fit_many(model, [runs], method="psis", refit_target_accept=0.5)  # ignored
+
+
+def test_plots_and_records_say_why(post, runs):
+    other = bs.simulate_ladder(seed=2)
+    with pytest.raises(ValueError, match="df is not the table this fit was drawn from"):
+        bs.plotting.plot_fan(post, 1e22, df=other)  # drawn as 'fitted runs'
+    with pytest.raises(bs.SpecificationError, match=r"loss= is a str \('chinchilla'\)"):
+        bs.TwoStepModel(loss="chinchilla", link=bs.Model("sigmoid_link", scale="logit"))

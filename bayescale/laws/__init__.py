@@ -36,6 +36,13 @@ def register(cls: type[Law]) -> type[Law]:
     type
         ``cls``, unchanged.
 
+    Raises
+    ------
+    TypeError
+        When ``cls`` is not a subclass of :class:`Law` (nor the base classes themselves).
+    ValueError
+        When its name is inherited, not an identifier, or another law's.
+
     Examples
     --------
     A law of your own (here a power law in tokens by default), registered under its name:
@@ -58,7 +65,30 @@ def register(cls: type[Law]) -> type[Law]:
     >>> "token_power" in bs.laws.available()
     False
     """
-    _REGISTRY[cls.name] = cls
+    if not (isinstance(cls, type) and issubclass(cls, Law)) or cls in (Law, CustomLaw):
+        raise TypeError(
+            f"register takes a subclass of bayescale.laws.Law with a name of its own, such as "
+            f"'token_power'; got {cls!r}."
+        )
+    if "name" not in vars(cls):  # inherited: it would replace its parent in the registry
+        raise ValueError(
+            f"register: {cls.__name__} inherits the registry name {cls.name!r} from "
+            f"{cls.__mro__[1].__name__}; give it its own, e.g. name = 'my_law' in its body."
+        )
+    name = cls.name
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(
+            f"register: {cls.__name__}.name={name!r}; give a name of letters, digits and "
+            "underscores, such as 'token_power' (how presets and saved fits name the law)."
+        )
+    taken = _REGISTRY.get(name)
+    where = (cls.__module__, cls.__qualname__)  # a class defined again (a cell run twice)
+    if taken is not None and (taken.__module__, taken.__qualname__) != where:
+        raise ValueError(
+            f"register: the name {name!r} is the law {taken.__name__}'s already; give "
+            f"{cls.__name__} another name (saved fits and presets of {name!r} would read it)."
+        )
+    _REGISTRY[name] = cls
     return cls
 
 
@@ -93,10 +123,14 @@ def get(name: str, **config) -> Law:
     >>> bs.laws.get(law.name, **law.config()) == law
     True
     """
+    if not isinstance(name, str):
+        raise TypeError(f"A law's name is text, such as 'chinchilla'; got {name!r}.")
     try:
         cls = _REGISTRY[name]
     except KeyError:
-        raise ValueError(f"Unknown law {name!r}; available: {available()}.") from None
+        near = [n for n in _REGISTRY if n.lower() == name.lower().strip()]
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise ValueError(f"Unknown law {name!r}{hint}; available: {available()}.") from None
     parameters = inspect.signature(cls).parameters
     takes = [p for p in parameters if p != "priors"]
     open_ended = any(p.kind is p.VAR_KEYWORD for p in parameters.values())

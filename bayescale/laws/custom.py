@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -74,8 +74,19 @@ class CustomLaw(Law):
     ) -> None:
         if not callable(fn):
             raise TypeError("CustomLaw: fn must be a callable fn(params, x) -> loss.")
+        if not isinstance(params, Mapping):
+            raise TypeError(
+                f"CustomLaw: params must be a dict {{name: numpyro Distribution}}, got "
+                f"{type(params).__name__}."
+            )
         if not params:
             raise ValueError("CustomLaw: give at least one parameter with its prior.")
+        odd = [k for k in params if not (isinstance(k, str) and k.isidentifier())]
+        if odd:  # sorted as pytree keys, and stored as netCDF variable names
+            raise ValueError(
+                f"CustomLaw: parameter name {odd[0]!r}; give names of letters, digits and "
+                "underscores, such as 'log_A'."
+            )
         for k, v in params.items():
             if not isinstance(v, dist.Distribution):
                 raise TypeError(f"CustomLaw: prior of {k!r} must be a numpyro Distribution.")
@@ -89,6 +100,11 @@ class CustomLaw(Law):
         except ValueError as e:
             raise ValueError(f"CustomLaw: {e}") from None
         # one name as text is one input ("step" was read letter by letter)
+        if inputs is None or not isinstance(inputs, str | Iterable):
+            raise TypeError(
+                f"CustomLaw: inputs={inputs!r}; name the inputs fn reads, e.g. inputs=('N', 'D') "
+                "or inputs='N'."
+            )
         inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
         bad = [i for i in inputs if i not in INPUTS]
         if bad:
@@ -234,7 +250,7 @@ def _probe(
 
     names = list(params)
     try:
-        jax.eval_shape(
+        out = jax.eval_shape(
             call,
             {
                 k: jax.ShapeDtypeStruct(d.batch_shape + d.event_shape, real)
@@ -259,3 +275,10 @@ def _probe(
             f"CustomLaw {law_name!r}: fn failed on parameters {names} (shaped as their "
             f"priors) and inputs {list(inputs)} of three points each ({type(e).__name__}: {e})."
         ) from None
+    kind = getattr(getattr(out, "dtype", None), "kind", None)
+    if kind not in ("f", "i", "u"):  # None, a dict, complex numbers, booleans
+        what = f"dtype {out.dtype}" if kind else f"a {type(out).__name__}"
+        raise SpecificationError(
+            f"CustomLaw {law_name!r}: fn returned {what}; it must return the losses as one "
+            "array of real numbers, shaped like its inputs."
+        )
