@@ -552,7 +552,7 @@ def with_law(model: Model, law: str) -> Model:
         return model
     try:
         target = _laws.get(law)
-    except ValueError as e:
+    except (ValueError, TypeError) as e:
         raise SpecificationError(str(e)) from None
     spec = model.spec()
     related = isinstance(target, type(model.law)) or isinstance(model.law, type(target))

@@ -22,6 +22,7 @@ from bayescale.diagnostics import (
     failure_message,
     prior_bound_message,
 )
+from bayescale.errors import DataWarning
 from bayescale.fit import _prepare_tables
 from bayescale.fit import fit_many as fit_batch
 from bayescale.inference import NutsSettings
@@ -149,8 +150,11 @@ def fit_many(
                 f"{', '.join(f'{k}=' for k in batched)}: options of batched fits; pass "
                 "batch_size= too (or leave them out: each task is fitted and checked alone)."
             )
-    # every table checked here, named by position, before any work goes to the workers
-    _prepare_tables(models if one else list(models), tables, "fit_many")
+    # every table checked here, named by position, before any work goes to the workers (its
+    # warnings are the workers', kept with each fit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        _prepare_tables(models if one else list(models), tables, "fit_many")
     tables = list(tables)
     threaded = {w: n for w, n in client.nthreads().items() if n > 1}
     if threaded:

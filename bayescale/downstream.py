@@ -764,13 +764,18 @@ class TwoStepPosterior:
         spec = json.loads(tree.attrs["bayescale_two_step"])
         given = {"loss": loss_law, "link": link_law}
         for step, law in given.items():
+            if law is not None and not (isinstance(law, Law) and type(law).name == "custom"):
+                raise SpecificationError(
+                    f"{step}_law= must be the bayescale.laws.CustomLaw the step was drawn with, "
+                    f"got {type(law).__name__}."
+                )
             custom = saved_spec(spec[step])["law"].get("name") == "custom"
             if custom != (law is not None):
                 raise SpecificationError(
                     f"{path}: its {step} step is a fit of a custom law, which cannot be saved as "
                     f"text: pass {step}_law= (the CustomLaw it was drawn with)."
                     if custom
-                    else f"{path}: its {step} step is a fit of a built-in law; drop {step}_law="
+                    else f"{path}: its {step} step is a fit of a built-in law; drop {step}_law=."
                 )
         with rebuilding_saved_fit():  # the priors its draws were made under, as they are
             model = TwoStepModel(
@@ -877,8 +882,8 @@ class TwoStepPosterior:
         group = kwargs.get("group", "posterior")
         if group != "posterior":  # the joint tree holds the posterior of both steps only
             raise ValueError(
-                f"summary: group={group!r}: a two-step fit keeps the joint posterior of its two "
-                "steps only; leave group out."
+                f"summary: group={group!r}: a two-step fit's summary is of its joint posterior; "
+                "leave group out (the tree's other groups are joint.tree's)."
             )
         known = self.parameter_names()
         names = arguments.names(var_names) or known

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import re
 import shlex
 import time
@@ -778,7 +779,11 @@ class ScalingPosterior:
             absent = [v for v in var_names if not patterns and v.lstrip("~") not in held]
             if absent:
                 sites = {p.natural: p.name for p in self.law.parameters}
-                hint = [f"{v} as {sites[v]}" for v in absent if sites.get(v) in held]
+                hint = [
+                    f"{v} as {sites[v.lstrip('~')]}"
+                    for v in absent
+                    if sites.get(v.lstrip("~")) in held
+                ]
                 raise KeyError(
                     f"summary: group={group!r} holds no {absent}; it holds {held}"
                     + (f" (the law's parameters as sampled: {', '.join(hint)})" if hint else "")
@@ -1178,7 +1183,7 @@ class ScalingPosterior:
             grid=self.grid,
             extrapolation=self.extrapolation,
         )
-        _warn_undefined(np.asarray(draws), self.law.display_name)
+        _warn_undefined(np.asarray(draws), self.law.display_name, kind)
         return self.label(draws, x, groups)
 
     def calibration(self, prob: float = PROB) -> pd.DataFrame:
@@ -1599,9 +1604,13 @@ def fitted_assignment(post: ScalingPosterior) -> Assignment:
     return Assignment(codes, {t: 0 for t in codes}, run, 0)
 
 
-def _warn_undefined(draws: np.ndarray, law: str) -> None:
-    """Warn where a law gives no finite loss > 0 in some draws (a summary would skip them)."""
-    bad = ~(np.isfinite(draws) & (draws > 0))
+def _warn_undefined(draws: np.ndarray, law: str, kind: str) -> None:
+    """Warn where a law gives no finite loss > 0 in some draws (a summary would skip them).
+
+    Of ``kind="predictive"`` draws only NaN counts: on the linear scale the noise of a new run
+    can cross 0, and a heavy-tailed one overflow, where the law itself is defined.
+    """
+    bad = np.isnan(draws) if kind == "predictive" else ~(np.isfinite(draws) & (draws > 0))
     if not bad.any():
         return
     share = bad.reshape(-1, draws.shape[-1]).mean(axis=0)
@@ -1612,7 +1621,7 @@ def _warn_undefined(draws: np.ndarray, law: str) -> None:
         "not defined there, and medians and intervals over the other draws would hide it. "
         "Predict where the law is defined (nearer the data), or check the law.",
         ExtrapolationWarning,
-        stacklevel=3,
+        skip_file_prefixes=(str(Path(__file__).parent) + os.sep,),  # the caller's line
     )
 
 

@@ -373,3 +373,38 @@ def test_plots_and_records_say_why(post, runs):
         bs.plotting.plot_fan(post, 1e22, df=other)  # drawn as 'fitted runs'
     with pytest.raises(bs.SpecificationError, match=r"loss= is a str \('chinchilla'\)"):
         bs.TwoStepModel(loss="chinchilla", link=bs.Model("sigmoid_link", scale="logit"))
+
+
+def test_reviewed_edges_of_the_twelfth_audit(runs):
+    import numpy as np
+
+    law = _custom()
+    with_runs = runs[["params", "loss"]].assign(run=np.repeat(np.arange(5), 7).astype(str))
+    offsets = np.repeat(np.random.default_rng(0).normal(0, 0.08, 5), 7)
+    with_runs["loss"] = with_runs["loss"] * np.exp(offsets)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        post = bs.fit(bs.Model(law), with_runs, method="psis", draws=100)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:  # the run effects: refused as another law
+        assert bs.load_posterior(post.to_netcdf(f"{folder}/runs.nc"), law=law).law is law
+    linear = bs.Model(likelihood="normal", scale="linear")
+    base = runs["loss"] - runs["loss"].min() + 0.01  # losses near 0: a new run's noise crosses it
+    noisy = runs.assign(loss=base * np.exp(np.random.default_rng(0).normal(0, 0.5, len(runs))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = bs.fit(linear, noisy, method="psis", draws=100)
+    low = np.argsort(noisy["loss"].to_numpy())[:3]
+    with warnings.catch_warnings():  # the law is defined there: no warning that it is not
+        warnings.simplefilter("error", bs.ExtrapolationWarning)
+        draws = fit.predict(N=runs["params"].to_numpy()[low], D=runs["tokens"].to_numpy()[low])
+    assert (draws.values <= 0).mean() > 0.05
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Marker(bs.laws.SaturatingPowerLaw):
+        name = "custom"
+
+    with pytest.raises(ValueError, match="'custom' is reserved"):
+        bs.laws.register(Marker)

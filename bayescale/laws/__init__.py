@@ -65,7 +65,7 @@ def register(cls: type[Law]) -> type[Law]:
     >>> "token_power" in bs.laws.available()
     False
     """
-    if not (isinstance(cls, type) and issubclass(cls, Law)) or cls in (Law, CustomLaw):
+    if not (isinstance(cls, type) and issubclass(cls, Law)) or issubclass(cls, CustomLaw):
         raise TypeError(
             f"register takes a subclass of bayescale.laws.Law with a name of its own, such as "
             f"'token_power'; got {cls!r}."
@@ -76,6 +76,11 @@ def register(cls: type[Law]) -> type[Law]:
             f"{cls.__mro__[1].__name__}; give it its own, e.g. name = 'my_law' in its body."
         )
     name = cls.name
+    if name in (Law.name, CustomLaw.name):  # the base's, and a saved custom fit's marker
+        raise ValueError(
+            f"register: {cls.__name__}.name={name!r} is reserved (saved fits of a CustomLaw "
+            "are named so); give it another name."
+        )
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(
             f"register: {cls.__name__}.name={name!r}; give a name of letters, digits and "

@@ -81,11 +81,11 @@ class CustomLaw(Law):
             )
         if not params:
             raise ValueError("CustomLaw: give at least one parameter with its prior.")
-        odd = [k for k in params if not (isinstance(k, str) and k.isidentifier())]
+        odd = [k for k in params if not (isinstance(k, str) and k.strip() and "/" not in k)]
         if odd:  # sorted as pytree keys, and stored as netCDF variable names
             raise ValueError(
-                f"CustomLaw: parameter name {odd[0]!r}; give names of letters, digits and "
-                "underscores, such as 'log_A'."
+                f"CustomLaw: parameter name {odd[0]!r}; give each a name as text (no '/', which "
+                "netCDF reserves), such as 'log_A'."
             )
         for k, v in params.items():
             if not isinstance(v, dist.Distribution):
