@@ -60,10 +60,9 @@ from bayescale.posterior import (
     ATTR_MODEL,
     PREDICTIVE_MAX_ELEMENTS,
     ScalingPosterior,
-    fitted_assignment,
+    fitted_replicates,
     read_tree,
 )
-from bayescale.prediction import loss_draws
 from bayescale.presets import read_preset
 from bayescale.priors import parse_prior, prior_to_str
 from bayescale.record import (
@@ -2283,22 +2282,8 @@ def _check_custom_law_values(path: Path, post: ScalingPosterior) -> None:
     replicates = post.tree.children.get("posterior_predictive")
     if replicates is None or "loss" not in replicates:
         return  # a file written without replicates: nothing to compare with
-    const = post._constant_data("Checking the law given")
-    x = {k: np.asarray(const[f"x_{k}"].values) for k in post.law.inputs}
+    again = fitted_replicates(post, seed=1)  # as the saved ones were: effects, runs, noise
     with np.errstate(divide="ignore", invalid="ignore"):
-        again = np.asarray(  # replicated as the saved ones were: effects, runs and noise
-            loss_draws(
-                post.sampled(),
-                post.model,
-                post.scale,
-                fitted_assignment(post),
-                x,
-                "predictive",
-                jax.random.PRNGKey(1),
-                grid=post.grid,
-                extrapolation=post.extrapolation,
-            )
-        )
         again = again.reshape(-1, again.shape[-1])
         saved = np.asarray(replicates["loss"].values).reshape(-1, again.shape[-1])
         q25, q50, q75 = np.quantile(saved, [0.25, 0.5, 0.75], axis=0)

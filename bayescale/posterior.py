@@ -1625,6 +1625,47 @@ def _warn_undefined(draws: np.ndarray, law: str, kind: str) -> None:
     )
 
 
+def fitted_replicates(post: ScalingPosterior, seed: int = 0) -> np.ndarray:
+    """Replicate every fitted row per draw, ``(chain, draw, row)``, through the prediction path.
+
+    Each row with its own group levels and run (every effect as fitted), inside the data (no
+    extrapolation error), with a new run's noise: what ``posterior_predictive`` holds.
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit.
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> from bayescale.posterior import fitted_replicates
+    >>> fitted_replicates(post).shape
+    (2, 1000, 35)
+    """
+    const = post._constant_data("Replicating the fitted rows")
+    x = {k: np.asarray(const[f"x_{k}"].values) for k in post.law.inputs}
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.asarray(
+            loss_draws(
+                post.sampled(),
+                post.model,
+                post.scale,
+                fitted_assignment(post),
+                x,
+                "predictive",
+                jax.random.PRNGKey(seed),
+                grid=post.grid,
+                extrapolation=post.extrapolation,
+            )
+        )
+
+
 def with_predictive(post: ScalingPosterior, seed: int = 0) -> xr.DataTree:
     """Add ``posterior_predictive``: a replicated loss of every fitted row per draw.
 
@@ -1652,21 +1693,7 @@ def with_predictive(post: ScalingPosterior, seed: int = 0) -> xr.DataTree:
     """
     if "posterior_predictive" in post.tree.children:
         return post.tree
-    const = post._constant_data("Replicating the fitted rows")
-    x = {k: np.asarray(const[f"x_{k}"].values) for k in post.law.inputs}
-    loss = np.asarray(
-        loss_draws(
-            post.sampled(),
-            post.model,
-            post.scale,
-            fitted_assignment(post),
-            x,
-            "predictive",
-            jax.random.PRNGKey(seed),
-            grid=post.grid,
-            extrapolation=post.extrapolation,
-        )
-    )
+    loss = fitted_replicates(post, seed)
     posterior = post.tree["posterior"]
     ds = xr.Dataset(
         {"loss": (("chain", "draw", "obs"), loss)},
@@ -1685,6 +1712,7 @@ __all__ = [
     "SAMPLE_DIMS",
     "ScalingPosterior",
     "fitted_assignment",
+    "fitted_replicates",
     "read_tree",
     "tree_coords",
     "tree_dims",
