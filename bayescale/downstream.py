@@ -39,7 +39,7 @@ from bayescale.data import DEFAULT_COLUMNS, ScalingData
 from bayescale.defaults import PROB
 from bayescale.diagnostics import diagnose
 from bayescale.discrepancy import Grid
-from bayescale.errors import DataError, SpecificationError
+from bayescale.errors import DataError, SpecificationError, with_prefix
 from bayescale.extrapolation import SCALE_SITES, ExtrapolationError
 from bayescale.fit import fit as _fit
 from bayescale.inference import Draws
@@ -243,7 +243,14 @@ class TwoStepModel:
         >>> data.n, list(data.link.x)  # the link's input L is the loss column
         (35, ['L'])
         """
-        return TwoStepData(loss=self.loss.prepare(df), link=self.link.prepare(df))
+        loss = self.loss.prepare(df)
+        try:  # the link's 'loss' is the metric: say which step a message is about
+            link = self.link.prepare(df)
+        except DataError as e:
+            raise with_prefix(
+                e, f"The link step (its metric column {self.metric_column!r}, read as its loss): "
+            ) from None
+        return TwoStepData(loss=loss, link=link)
 
     def model_args(self, data: TwoStepData, rows: int | None = None) -> tuple[dict, dict]:
         """``(structure, arrays)`` of both steps (run effects stay sampled in both steps).

@@ -226,6 +226,10 @@ def tree_dims(model: ModelDescription) -> dict[str, list[str]]:
     return out
 
 
+#: Suffixes of tables, which a fit's netCDF file is not given.
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".json", ".xlsx")
+
+
 def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
     """Write a posterior's DataTree (model spec in its attributes) to netCDF (h5netcdf).
 
@@ -234,7 +238,8 @@ def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
     tree : xarray.DataTree
         The tree (``post.tree``).
     path : str or Path
-        The file (not a folder); missing parent folders are created.
+        The file (not a folder, nor named as a table: ``.csv``, ``.parquet``, ...); missing
+        parent folders are created.
 
     Returns
     -------
@@ -249,6 +254,11 @@ def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
     ('chinchilla.nc', True)
     """
     path = arguments.not_a_folder(path, "fit.nc")
+    if path.suffix.lower() in TABLE_SUFFIXES:  # read back as a table by every other tool
+        raise ValueError(
+            f"path={str(path)!r}: a fit is written as netCDF, not as {path.suffix}; name the "
+            f"file {path.with_suffix('.nc').name!r}."
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tree.to_netcdf(path, engine="h5netcdf")

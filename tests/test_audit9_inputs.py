@@ -408,3 +408,19 @@ def test_reviewed_edges_of_the_twelfth_audit(runs):
 
     with pytest.raises(ValueError, match="'custom' is reserved"):
         bs.laws.register(Marker)
+
+
+def test_a_fit_is_not_written_under_a_tables_name(post, tmp_path):
+    with pytest.raises(ValueError, match=r"name the file 'fit\.nc'"):
+        post.to_netcdf(tmp_path / "fit.csv")  # netCDF under .csv, read as a table elsewhere
+    assert not (tmp_path / "fit.csv").exists()
+
+
+def test_a_two_step_tables_metric_is_named_as_the_links(runs):
+    two = bs.TwoStepModel(
+        loss=bs.Model("chinchilla"),
+        link=bs.Model("sigmoid_link", scale="logit", columns={"loss": "error"}),
+    )
+    table = runs.assign(error=1.5)  # an error rate above 1: said to be the column's (loss)
+    with pytest.raises(bs.DataError, match=r"^The link step \(its metric column 'error'"):
+        two.prepare(table)
