@@ -261,6 +261,13 @@ def _custom(fn=None, extra=None):
     return bs.laws.CustomLaw(fn, params, inputs="N")
 
 
+def test_a_custom_parameter_fn_never_reads_is_refused():
+    import numpyro.distributions as dist
+
+    with pytest.raises(bs.SpecificationError, match=r"never reads the parameter\(s\) \['unused'\]"):
+        _custom(extra={"unused": dist.Normal(0, 1)})  # summarised as estimated: its prior
+
+
 def test_the_registry_keeps_its_laws():
     from dataclasses import dataclass
 
@@ -323,7 +330,9 @@ def test_a_custom_law_is_checked_against_the_saved_fit(runs, tmp_path):
         bs.load_posterior(path, law=wrong)  # same names, ten times the losses: read as the fit
     with pytest.raises(bs.SpecificationError, match=r"law= must be the bayescale\.laws\.CustomLaw"):
         bs.load_posterior(path, law=bs.laws.Chinchilla())  # reported as a damaged file
-    undefined = _custom(lambda p, x: jnp.exp(p["log_E"]) * jnp.sqrt(1e10 - x["N"]) / 1e5)
+    undefined = _custom(
+        lambda p, x: jnp.exp(p["log_E"]) * jnp.sqrt(1e10 - x["N"]) / 1e5 + jnp.exp(p["log_A"])
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.ConvergenceWarning)
         fit = bs.fit(bs.Model(undefined, extrapolation="none"), sizes, method="psis")

@@ -231,8 +231,10 @@ def _probe(
     """Trace ``fn`` once on abstract values, refusing the mistakes a fit would meet later.
 
     A call signature that does not take ``(params, x)``, a key that is neither a parameter nor
-    a declared input, and NumPy (or Python control flow) on the traced values fail here with
-    a message naming ``fn``, instead of deep inside JAX or NumPyro.
+    a declared input, NumPy (or Python control flow) on the traced values, an output that is
+    not an array of real numbers and a parameter no operation of ``fn`` reads fail here with a
+    message naming ``fn``, instead of deep inside JAX or NumPyro (or, for the last, as a
+    posterior that is its prior).
     """
     try:
         inspect.signature(fn).bind(None, None)
@@ -250,8 +252,7 @@ def _probe(
 
     names = list(params)
     try:
-        out = jax.eval_shape(
-            call,
+        traced, out = jax.make_jaxpr(call, return_shape=True)(
             {
                 k: jax.ShapeDtypeStruct(d.batch_shape + d.event_shape, real)
                 for k, d in params.items()
@@ -281,4 +282,18 @@ def _probe(
         raise SpecificationError(
             f"CustomLaw {law_name!r}: fn returned {what}; it must return the losses as one "
             "array of real numbers, shaped like its inputs."
+        )
+    # a parameter no operation reads: its posterior would be its prior, shown as estimated
+    jaxpr = traced.jaxpr
+    read = {
+        v
+        for v in (*(v for e in jaxpr.eqns for v in e.invars), *jaxpr.outvars)
+        if type(v).__name__ != "Literal"  # constants: not hashable, and no parameter
+    }
+    unread = [k for k, v in zip(sorted(params), jaxpr.invars, strict=False) if v not in read]
+    if unread:
+        raise SpecificationError(
+            f"CustomLaw {law_name!r}: fn never reads the parameter(s) {unread}: their posterior "
+            "would be their prior, summarised as if estimated. Use them in fn, or drop them from "
+            "params."
         )
