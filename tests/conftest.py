@@ -1,5 +1,6 @@
-"""Shared fixtures: the public datasets in ../shared/datasets (used as the loader's mirror) and a
-few seeded NUTS fits shared by the whole session."""
+"""Shared fixtures: the public datasets in ../shared/datasets (used as the loader's mirror), a
+few seeded NUTS fits shared by the whole session, and a simulated ladder with a quick
+importance-sampled fit of it per module."""
 
 from __future__ import annotations
 
@@ -92,6 +93,20 @@ def epoch_fit(epoch_runs):
     with warnings.catch_warnings():
         warnings.simplefilter("error", bs.ConvergenceWarning)
         return bs.Model().fit(epoch_runs, seed=0)
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """The default simulated ladder (5 budgets of 7 sizes); a module may define its own."""
+    return bs.simulate_ladder(seed=1)
+
+
+@pytest.fixture(scope="module")
+def post(runs):
+    """An importance-sampled fit of the default model to the module's ``runs`` (seconds)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        return bs.fit(bs.Model(), runs, method="psis", seed=0)
 
 
 @pytest.fixture(scope="session")

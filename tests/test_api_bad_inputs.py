@@ -985,10 +985,9 @@ def test_pool_prior_keeps_the_command_line_wording_of_a_tables_error(tmp_path, c
 
 
 @pytest.fixture(scope="module")
-def plain_post(runs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", bs.ConvergenceWarning)
-        return bs.fit(bs.Model(), runs, method="psis", seed=0)
+def plain_post(post):
+    """The shared importance-sampled fit (conftest), of this module's ladder."""
+    return post
 
 
 def test_compute_for_target_scans_c_max_itself(plain_post):

@@ -17,11 +17,6 @@ from bayescale.datasets import DatasetError
 from bayescale.pooling import new_group_splits
 
 
-@pytest.fixture(scope="module")
-def runs():
-    return bs.simulate_ladder(seed=1)
-
-
 def test_psis_refuses_a_warmup_it_would_ignore(runs):
     # importance sampling runs no warm-up: warmup=500 was ignored without a word
     with pytest.raises(ValueError, match="fit: warmup= tunes NUTS, which method='psis'"):
@@ -77,13 +72,6 @@ def test_a_missing_group_label_is_refused_not_read_as_text(family_post, label):
         family_post.predict(N=[1e9, 2e9], D=2e10, family=label, new_groups=True)
     with pytest.raises(bs.DataError, match="missing label"):
         bs.frontier(family_post, 1e21, family=label)
-
-
-@pytest.fixture(scope="module")
-def post(runs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", bs.ConvergenceWarning)
-        return bs.fit(bs.Model(), runs, method="psis", seed=0)
 
 
 def test_predicted_isoflop_minima_reads_the_runs_group_columns(family_post):

@@ -14,18 +14,6 @@ from bayescale import calibration
 from bayescale.isoflop import isoflop_minima, profiles
 
 
-@pytest.fixture(scope="module")
-def runs():
-    return bs.simulate_ladder(seed=1)
-
-
-@pytest.fixture(scope="module")
-def post(runs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", bs.ConvergenceWarning)
-        return bs.fit(bs.Model(), runs, method="psis", draws=100, chains=2)
-
-
 def test_a_budget_column_and_decimals_are_not_both_taken(runs):
     # decimals= was ignored without a word when budget= named the profiles
     labelled = runs.assign(budget=np.round(np.log10(6 * runs["params"] * runs["tokens"]), 1))

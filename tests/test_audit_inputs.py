@@ -18,18 +18,6 @@ from bayescale.cli import main
 from bayescale.isoflop import isoflop_minima, profiles
 
 
-@pytest.fixture(scope="module")
-def runs():
-    return bs.simulate_ladder(seed=1)
-
-
-@pytest.fixture(scope="module")
-def post(runs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", bs.ConvergenceWarning)
-        return bs.fit(bs.Model(), runs, method="psis", seed=0)
-
-
 def test_labels_that_pandas_would_merge_are_read_as_written(tmp_path, capsys):
     # '01' and '1' were read as the integer 1: three families fitted as two
     df = bs.simulate_ladder(families=3, seed=1)
