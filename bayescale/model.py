@@ -569,13 +569,13 @@ class Model:
             and flops_per_param_token != DEFAULT_FLOPS_PER_PARAM_TOKEN
             and not rebuilt
         ):
+            never = (
+                f"sets C = k N D, which the {law.display_name} law (of "
+                f"{', '.join(law.inputs)}) never computes: leave it out."
+            )
             raise SpecificationError(  # it would be stored, and change nothing
-                f"flops_per_param_token={flops_per_param_token!r} sets C = k N D, which the "
-                f"{law.display_name} law (of {', '.join(law.inputs)}) never computes: leave it "
-                "out.",
-                command_line=f"--flops-per-param-token sets C = k N D, which the "
-                f"{law.display_name} law (of {', '.join(law.inputs)}) never computes: leave it "
-                "out.",
+                f"flops_per_param_token={flops_per_param_token!r} {never}",
+                command_line=f"--flops-per-param-token {never}",
             )
         for name, value, example in (
             ("priors", priors, "{'log_alpha': 'Normal(-1, 0.5)'}"),
@@ -600,13 +600,13 @@ class Model:
         ]
         if unread and not rebuilt:  # mapped, and never read: a mistaken role, or the wrong law
             role = unread[0]
+            reads = (
+                f"the {law.display_name} law (of {', '.join(law.inputs)}) does not read: leave "
+                "it out, or choose the law that reads it."
+            )
             raise SpecificationError(
-                f"columns maps the role {role!r}, which the {law.display_name} law (of "
-                f"{', '.join(law.inputs)}) does not read: leave it out, or choose the law "
-                "that reads it.",
-                command_line=f"--columns {role}=... maps a role the {law.display_name} law (of "
-                f"{', '.join(law.inputs)}) does not read: leave it out, or choose the law that "
-                "reads it.",
+                f"columns maps the role {role!r}, which {reads}",
+                command_line=f"--columns {role}=... maps a role {reads}",
             )
         read = _read_columns(law, columns)
         mapped = (columns or {}).get("run") if run is None else None  # columns={"run": ...}
