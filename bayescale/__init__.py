@@ -50,9 +50,10 @@ from bayescale.fit import diagnostics_table, fit, fit_many, laplace_many
 from bayescale.frontier import frontier
 from bayescale.frontier_backtest import frontier_backtest
 from bayescale.loo import loo
-from bayescale.model import Model, load_posterior
+from bayescale.model import Model
 from bayescale.posterior import ScalingPosterior
 from bayescale.report import report
+from bayescale.saved import load_posterior
 from bayescale.simulate import simulate_ladder
 from bayescale.terms import Term
 

@@ -50,10 +50,11 @@ from bayescale.frontier import frontier
 from bayescale.frontier_backtest import frontier_backtest
 from bayescale.inference import NutsSettings
 from bayescale.laws.base import INPUT_OF_ROLE, INPUTS, LINEAR_INPUTS
-from bayescale.model import EXTRAPOLATION_MODES, Model, load_posterior
+from bayescale.model import EXTRAPOLATION_MODES, Model
 from bayescale.plotting import plot_fit, plot_frontier, plot_pooling
 from bayescale.posterior import ScalingPosterior
 from bayescale.report import report
+from bayescale.saved import load_posterior
 from bayescale.simulate import simulate_ladder
 from bayescale.sites import RUN, terms_of
 

@@ -45,16 +45,11 @@ from bayescale.fit import fit as _fit
 from bayescale.inference import Draws
 from bayescale.laws.base import INPUTS, Law, Scale
 from bayescale.likelihood import from_location
-from bayescale.model import (
-    PRIOR_DRAWS,
-    Model,
-    read_saved_tree,
-    rebuilding_saved_fit,
-    saved_spec,
-)
+from bayescale.model import PRIOR_DRAWS, Model, rebuilding_saved_fit
 from bayescale.posterior import ScalingPosterior, tree_coords, tree_dims, write_tree
 from bayescale.prediction import KINDS, Assignment, keys, predictor
 from bayescale.record import LOG_SCALE_GRID, scale_draws
+from bayescale.saved import read_saved_tree, saved_spec
 from bayescale.sites import RUN_SITES, natural_draws, terms_of
 from bayescale.treebuild import tree_from_arrays
 

@@ -803,7 +803,7 @@ def test_what_the_new_refusals_still_accept():
     """A review of the refusals above: a saved spec with an option its mode did not use (saved
     before they were refused) still loads, a fixed drift's model drops its error, and a custom
     law with a vector parameter, or reading an input named as its column, still builds."""
-    from bayescale.model import saved_spec
+    from bayescale.saved import saved_spec
 
     spec = {**bs.Model().spec(), "extrapolation": "prior", "extrapolation_scale": 0.05}
     spec["discrepancy_step"] = 0.3

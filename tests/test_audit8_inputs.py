@@ -396,7 +396,7 @@ def test_predict_takes_the_fitted_tables_own_input_names(runs):
 def test_the_reviews_cases():
     import numpyro.distributions as dist
 
-    from bayescale.model import saved_spec
+    from bayescale.saved import saved_spec
 
     law = bs.laws.Chinchilla(priors={"log_E": dist.LogNormal(0.0, 0.5)})
     with pytest.raises(bs.SpecificationError, match="would force E above 1"):  # via the law
