@@ -107,7 +107,8 @@ def test_every_module_is_on_a_reference_page():
         for info in pkgutil.walk_packages(bayescale.__path__, "bayescale.")
         if not info.name.rsplit(".", 1)[-1].startswith("_")
     } | {"bayescale"}
-    unlisted = sorted(modules - listed - {"bayescale", "bayescale.cli"})
+    command_line = {m for m in modules if m == "bayescale.cli" or m.startswith("bayescale.cli.")}
+    unlisted = sorted(modules - listed - command_line - {"bayescale"})  # the CLI: its --help
     assert not unlisted, f"modules on neither docs/api.md nor docs/internals.md: {unlisted}"
 
 

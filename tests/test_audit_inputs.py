@@ -25,7 +25,7 @@ def test_labels_that_pandas_would_merge_are_read_as_written(tmp_path, capsys):
     df["seed"] = 1  # whole numbers that merge nothing stay numbers
     path = tmp_path / "labels.csv"
     df.to_csv(path, index=False)
-    from bayescale.cli import read_runs
+    from bayescale.cli.files import read_runs
 
     read = read_runs(path)
     assert "read as text, as written" in capsys.readouterr().err
@@ -258,7 +258,7 @@ def test_a_scalar_data_array_broadcasts_in_predict(post):
 
 
 def test_a_numeric_role_column_written_with_a_leading_zero_stays_numbers(tmp_path, capsys):
-    from bayescale.cli import read_runs
+    from bayescale.cli.files import read_runs
 
     df = bs.simulate_ladder(seed=1)
     df["tokens"] = df["tokens"].round().astype("int64")

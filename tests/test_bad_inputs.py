@@ -19,7 +19,8 @@ import pytest
 from scipy import stats
 
 import bayescale as bs
-from bayescale.cli import UsageError, main
+from bayescale.cli import main
+from bayescale.cli.options import UsageError
 from bayescale.decisions import decision_table
 
 GOOD = "params,tokens,loss\n1e8,2e9,3.1\n2e8,4e9,2.9\n"
@@ -486,18 +487,19 @@ def _case_id(value) -> str:
 
 def test_cli_run_option_sets_the_run_effect():
     """The run effect had no switch on the command line, though its messages named run=."""
-    from bayescale.cli import _table_model, build_parser
+    from bayescale.cli.options import table_model
+    from bayescale.cli.parser import build_parser
 
     for given, run in (("none", False), ("None", False), ("ckpt_run", "ckpt_run")):
         args = build_parser().parse_args(["backtest", "x.csv", "--run", given])
-        assert _table_model(args).run == run
-    assert _table_model(build_parser().parse_args(["backtest", "x.csv"])).run is None
+        assert table_model(args).run == run
+    assert table_model(build_parser().parse_args(["backtest", "x.csv"])).run is None
 
 
 def test_cli_probabilities_are_read_from_their_text():
     """The library's number checks refuse text ("0.5"); the command line's options reach them
     as numbers (every --prob, --target-accept and --train-fraction was refused for a while)."""
-    from bayescale.cli import build_parser
+    from bayescale.cli.parser import build_parser
 
     args = build_parser().parse_args(["predict", "fit.nc", "--N", "1e9", "--prob", "0.5"])
     assert args.prob == 0.5
@@ -581,7 +583,7 @@ def test_a_shipped_dataset_is_told_what_the_command_line_can_do(files, monkeypat
 def test_report_refuses_a_backtest_of_another_law_or_table(files, capsys):
     """A backtest CSV records its law and table; a report checks them against its fit."""
     from bayescale.calibration import check_backtest_table, split_by_compute
-    from bayescale.cli import read_runs
+    from bayescale.cli.files import read_runs
 
     ladder = pd.read_csv(files / "ladder.csv")
     fast = {"method": "psis", "seed": 0}
@@ -620,14 +622,14 @@ def test_report_refuses_a_backtest_of_another_law_or_table(files, capsys):
 
 
 def test_a_fit_with_no_usable_draw_is_said_to_have_zero_width_bands(capsys):
-    from bayescale.cli import _warn_failed_fit
+    from bayescale.cli.notes import warn_failed_fit
 
     diag = pd.DataFrame({"ok": [False]})
     diag.attrs.update(ok=False, ess_importance=0.0)
-    _warn_failed_fit(SimpleNamespace(diagnostics=lambda warn: diag), "fit.nc")
+    warn_failed_fit(SimpleNamespace(diagnostics=lambda warn: diag), "fit.nc")
     assert "every interval has zero width; refit with --method nuts" in capsys.readouterr().err
     diag.attrs.update(ess_importance=150.0)
-    _warn_failed_fit(SimpleNamespace(diagnostics=lambda warn: diag), "fit.nc")
+    warn_failed_fit(SimpleNamespace(diagnostics=lambda warn: diag), "fit.nc")
     err = capsys.readouterr().err
     assert "failed its diagnostics" in err and "zero width" not in err
 
@@ -731,7 +733,7 @@ def test_a_compute_split_keeps_each_budget_on_one_side():
 
 
 def test_a_header_with_empty_trailing_cells_is_not_a_repeated_name(files):
-    from bayescale.cli import read_runs
+    from bayescale.cli.files import read_runs
 
     (files / "trailing.csv").write_text("params,tokens,loss,,\n1e8,2e9,3.1,,\n")
     assert read_runs(files / "trailing.csv").shape == (1, 5)
@@ -1198,7 +1200,7 @@ def test_predict_says_what_it_predicts_for_an_unlabelled_group_and_few_draws(fil
 
 def test_frontier_backtest_exits_3_when_a_fit_fails_its_diagnostics(files, capsys, monkeypatch):
     """As the other splits do (it exited 0, and suggested an option backtest lacks)."""
-    import bayescale.cli as cli
+    import bayescale.cli.backtesting as cli
 
     def fake(model, df, held_out, **kwargs):
         table = pd.DataFrame(
@@ -1226,7 +1228,7 @@ def test_predict_and_frontier_say_when_the_fit_failed_its_diagnostics(files, cap
 
 
 def test_header_names_are_read_without_surrounding_spaces(tmp_path, capsys):
-    from bayescale.cli import read_runs
+    from bayescale.cli.files import read_runs
 
     (tmp_path / "spaced.csv").write_text("params, tokens, loss \n1e8, 2e9, 3.1\n")
     df = read_runs(tmp_path / "spaced.csv")
@@ -1306,7 +1308,7 @@ def test_cli_edges_found_by_the_second_audit(files, tmp_path, capsys):
 
 
 def test_labels_after_a_comma_and_space_are_read_without_the_space(tmp_path, capsys):
-    from bayescale.cli import read_runs
+    from bayescale.cli.files import read_runs
 
     (tmp_path / "spaced.csv").write_text(
         "params, tokens, loss, family\n1e8, 2e9, 3.1, f0\n2e8, 4e9, 2.9, f1\n"
@@ -1458,7 +1460,7 @@ def test_a_csv_label_that_reads_like_a_missing_value_is_a_label(tmp_path):
     """pandas reads NA, None, null and N/A as missing by default: a group labelled NA (North
     America, say) was refused as having missing labels, with Python advice. Only an empty cell
     (or nan) is missing now; in a numeric column such a word is refused naming the row."""
-    from bayescale.cli import read_runs
+    from bayescale.cli.files import read_runs
 
     table = tmp_path / "na.csv"
     table.write_text("params,tokens,loss,family\n1e8,2e9,3.1,NA\n2e8,4e9,2.9,None\n3e8,5e9,2.8,\n")
@@ -1535,7 +1537,7 @@ def test_every_option_and_argument_of_every_verb_says_what_it_is():
     had no help text; pooling's --effects described a fit's effects."""
     import argparse
 
-    from bayescale.cli import build_parser
+    from bayescale.cli.parser import build_parser
 
     verbs = next(
         a.choices for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)

@@ -259,7 +259,7 @@ def test_pool_prior_verb_fits_a_prior_a_fit_then_uses(tmp_path, capsys):
 def test_pool_prior_drops_the_highest_losses_of_each_ladder(tmp_path, capsys, monkeypatch):
     """``--drop-highest-loss`` counts within each ladder: the K highest of the whole table would
     all come from the ladder of the highest losses."""
-    from bayescale import cli
+    from bayescale import record
 
     d = np.geomspace(1e6, 1e9, 12)
     curves = pd.concat(
@@ -279,7 +279,7 @@ def test_pool_prior_drops_the_highest_losses_of_each_ladder(tmp_path, capsys, mo
         seen.update(tables)
         raise ValueError("captured")
 
-    monkeypatch.setattr(cli.record, "pooled_prior", capture)
+    monkeypatch.setattr(record, "pooled_prior", capture)
     args = ["pool-prior", str(table), "--preset", "power_tokens", "--by", "curve"]
     assert main([*args, "--drop-highest-loss", "2", "--out", str(tmp_path / "p.json")]) == 2
     assert sorted(seen) == ["c0", "c1", "c2"]  # the short curve would have no row left
@@ -302,7 +302,7 @@ def test_every_option_says_what_it_does_and_its_default():
     for an option with a help text, and --chains, --warmup, --seed and others had none."""
     import argparse
 
-    from bayescale.cli import build_parser
+    from bayescale.cli.parser import build_parser
 
     def options(parser, verb=""):
         for action in parser._actions:
