@@ -257,12 +257,12 @@ def fit[P](
     settings = NutsSettings.from_options(
         chains=chains, draws=draws, warmup=warmup, seed=seed, **options
     )
+    progress = _progress(arguments.flag(progress_bar, "progress_bar"))
     if retry is None:
         default = NutsSettings()
         retry = settings.draws >= default.draws and settings.warmup >= default.warmup
     _check_mapped_columns(model, df)
     data = model.prepare(df)
-    progress = _progress(progress_bar)
     (result,) = _sample(model, [data], settings, method, progress)
     post = model.posterior_from(data, result)
     table = diagnose(post, warn=False)

@@ -30,6 +30,28 @@ INIT = ("map", "prior")
 NUMPYRO_NAMES = {"num_samples": "draws", "num_warmup": "warmup", "num_chains": "chains"}
 
 
+#: ``NutsSettings.chain_method``'s choices (:func:`bayescale.inference.nuts.lane_devices`).
+CHAIN_METHODS = ("auto", "parallel", "vectorized")
+
+
+def _whole(value: Any, name: str, minimum: int) -> int:
+    """``value`` as an ``int`` >= ``minimum``; a float, text or bool is refused."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    whole = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+    if not whole or value < minimum:
+        raise ValueError(f"{name}={value!r} must be a whole number >= {minimum}.")
+    return int(value)
+
+
+def _tree_depth(value: Any, name: str) -> int:
+    """Return a NUTS tree depth, a whole number from 1 to :data:`MAX_TREE_DEPTH`."""
+    depth = _whole(value, name, 1)
+    if depth > MAX_TREE_DEPTH:
+        raise ValueError(f"{name}={value!r} must lie in 1..{MAX_TREE_DEPTH}.")
+    return depth
+
+
 @dataclass(frozen=True)
 class NutsSettings:
     """Options of a NUTS run.
@@ -91,24 +113,34 @@ class NutsSettings:
     chunk: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("chains", "draws"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-                raise ValueError(f"{name}={v!r} must be a whole number >= 1.")
-        v = self.warmup
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 0:
-            raise ValueError(f"warmup={v!r} must be a whole number >= 0.")
-        arguments.seed(self.seed)
-        if not 0 < float(self.target_accept) < 1:
+        # each value checked and kept as the type the sampler reads: a numpy integer would not
+        # write to the fit's JSON settings, text or a float would fail inside JAX, and "no" is
+        # true to Python
+        def keep(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        for name, minimum in (("chains", 1), ("draws", 1), ("warmup", 0)):
+            keep(name, _whole(getattr(self, name), name, minimum))
+        keep("seed", arguments.seed(self.seed))
+        target = arguments.finite(self.target_accept, "target_accept")
+        if not 0 < target < 1:
             raise ValueError(f"target_accept={self.target_accept!r} must lie in (0, 1).")
-        if not 1 <= int(self.max_tree_depth) <= MAX_TREE_DEPTH:
-            raise ValueError(
-                f"max_tree_depth={self.max_tree_depth!r} must lie in 1..{MAX_TREE_DEPTH}."
-            )
+        keep("target_accept", target)
+        keep("max_tree_depth", _tree_depth(self.max_tree_depth, "max_tree_depth"))
+        if self.warmup_tree_depth is not None:
+            keep("warmup_tree_depth", _tree_depth(self.warmup_tree_depth, "warmup_tree_depth"))
+        for name in ("dense_mass", "adapt_mass"):
+            keep(name, arguments.flag(getattr(self, name), name))
         if self.init not in INIT:
             raise ValueError(f"init={self.init!r}; choose one of {list(INIT)}.")
         if self.init_mass not in INIT_MASS:
             raise ValueError(f"init_mass={self.init_mass!r}; choose one of {list(INIT_MASS)}.")
+        if self.chain_method not in CHAIN_METHODS:
+            raise ValueError(
+                f"chain_method={self.chain_method!r}; choose one of {list(CHAIN_METHODS)}."
+            )
+        if self.chunk is not None:
+            keep("chunk", _whole(self.chunk, "chunk", 1))
 
     @classmethod
     def from_options(cls, **options: Any) -> NutsSettings:
