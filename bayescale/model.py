@@ -69,7 +69,7 @@ from bayescale.record import (
     scale_draws,
     too_short,
 )
-from bayescale.sanity import check_floor, check_single_row_levels
+from bayescale.sanity import check_distinct_terms, check_floor, check_single_row_levels
 from bayescale.sites import NOISE_SITES as SITE_NOISE
 from bayescale.sites import (
     RUN,
@@ -1242,6 +1242,10 @@ class Model:
         for name, grouping in data.groups.items():
             check_single_row_levels(
                 name, grouping.codes, grouping.labels, self.likelihood == "student_t"
+            )
+        for site, terms in self.effects.items():  # two of them alike: one effect, twice
+            check_distinct_terms(
+                self.law.parameter(site).natural, {t.name: data.groups[t.name].codes for t in terms}
             )
         if self.extrapolation in ("learned", "prior"):
             # a prior of another kind, or a file named by $BAYESCALE_EXTRAPOLATION_PRIOR that is

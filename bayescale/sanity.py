@@ -324,6 +324,47 @@ def check_single_row_levels(
         )
 
 
+def check_distinct_terms(parameter: str, groupings: Mapping[str, np.ndarray]) -> None:
+    """Warn when two group terms of one parameter split the rows into the same groups.
+
+    Each level of one is then one level of the other (a copied column; ``family`` beside
+    ``family:seed`` on a table of one seed per family), and their two effects add the same
+    offset to every row: only their sum is fitted, split between them by the priors alone.
+
+    Parameters
+    ----------
+    parameter : str
+        The parameter the terms vary, for the message.
+    groupings : mapping of str to numpy.ndarray
+        Each term's name and its level codes per row.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     check_distinct_terms("E", {"family": np.array([0, 0, 1]), "grp": np.array([1, 1, 0])})
+    >>> "split the rows into the same groups" in str(caught[0].message)
+    True
+    """
+    items = list(groupings.items())
+    for i, (a, codes_a) in enumerate(items):
+        for b, codes_b in items[i + 1 :]:
+            pairs = np.unique(np.stack([codes_a, codes_b], axis=1), axis=0)
+            if len(pairs) == len(np.unique(codes_a)) == len(np.unique(codes_b)):
+                _warn(
+                    f"The group terms {a!r} and {b!r} of {parameter} split the rows into the "
+                    "same groups (each level of one is one level of the other), so their two "
+                    "effects add the same offset to every row and cannot be told apart: only "
+                    "their sum is fitted, split between them by the priors. Keep one of them "
+                    f"(effects={{{parameter!r}: {a!r}}}).",
+                    command_line=f"The group terms {a!r} and {b!r} of {parameter} split the "
+                    "rows into the same groups (each level of one is one level of the other), so "
+                    "their two effects cannot be told apart: keep one of them in --effects "
+                    f"({parameter}={a}).",
+                )
+
+
 def far_outside(up: np.ndarray, down: np.ndarray, what: str) -> None:
     """Warn when points lie far past the data (``up``/``down``: decades above/below it)."""
     up_max, down_max = float(np.max(up, initial=0.0)), float(np.max(down, initial=0.0))
@@ -448,6 +489,7 @@ def numeric_column(df: pd.DataFrame, col: str, role: str, positive: bool = True)
 
 __all__ = [
     "check_design",
+    "check_distinct_terms",
     "check_duplicates",
     "check_flops",
     "check_labels",

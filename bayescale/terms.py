@@ -24,7 +24,8 @@ class Term:
     ----------
     columns : tuple of str
         One column (``("family",)``) or several (an interaction, nested when the labels of a
-        later column repeat within an earlier one).
+        later column repeat within an earlier one). A list is kept as its tuple; one name as
+        text is refused (``Term("family")`` would be the letters): :meth:`parse` reads text.
 
     Examples
     --------
@@ -38,7 +39,18 @@ class Term:
     columns: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if not self.columns or not all(isinstance(c, str) and c for c in self.columns):
+        if isinstance(self.columns, str):  # Term("family") would be the columns f, a, m, ...
+            raise SpecificationError(
+                f"Term({self.columns!r}): a term takes a tuple of column names; give "
+                f"Term(({self.columns!r},)) or Term.parse({self.columns!r})."
+            )
+        if isinstance(self.columns, list):  # a list is kept as the tuple it means (hashable)
+            object.__setattr__(self, "columns", tuple(self.columns))
+        if (
+            not isinstance(self.columns, tuple)
+            or not self.columns
+            or not all(isinstance(c, str) and c for c in self.columns)
+        ):
             raise SpecificationError(
                 f"A group term needs one or more column names, got {self.columns!r}."
             )
@@ -167,7 +179,17 @@ def parse_terms(terms: str | Term | Sequence[str | Term]) -> tuple[Term, ...]:
     (Term(columns=('family',)), Term(columns=('family', 'seed')))
     """
     items = [terms] if isinstance(terms, str | Term) else list(terms)
-    return tuple(dict.fromkeys(Term.parse(t) for t in items))
+    parsed = tuple(dict.fromkeys(Term.parse(t) for t in items))
+    seen: dict[frozenset[str], Term] = {}
+    for term in parsed:  # 'family:seed' and 'seed:family' group the rows alike
+        other = seen.setdefault(frozenset(term.columns), term)
+        if other is not term:
+            raise SpecificationError(
+                f"The group terms {other.name!r} and {term.name!r} join the same columns in "
+                "another order, so they group the rows alike and their effects could not be "
+                f"told apart: give one of them ({other.name!r})."
+            )
+    return parsed
 
 
 __all__ = ["SEP", "Term", "parse_terms"]
