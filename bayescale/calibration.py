@@ -27,7 +27,7 @@ from bayescale.data import DEFAULT_COLUMNS, compute_of
 from bayescale.errors import ConvergenceWarning, DataError, DataWarning
 from bayescale.inference import NutsSettings, sample_nuts
 from bayescale.laws.base import INPUTS
-from bayescale.loo import require_one_step, require_psis_draws
+from bayescale.loo import require_one_step, require_psis_draws, smoothable
 from bayescale.model import Model, require_model
 from bayescale.posterior import ScalingPosterior, with_predictive
 from bayescale.sanity import numeric_column
@@ -1225,7 +1225,8 @@ def loo_pit(post: ScalingPosterior) -> np.ndarray:
     require_one_step(post, "bs.loo_pit")
     require_psis_draws(post, "loo_pit")
     with_predictive(post)
-    res = arviz_stats.loo_pit(post.tree, var_names=["loss"])
+    with smoothable(post, "loo_pit"):
+        res = arviz_stats.loo_pit(post.tree, var_names=["loss"])
     return np.asarray(res["loss"].values)
 
 

@@ -8,6 +8,8 @@ logit-scale metric), so fits on different scales can be compared on the same dat
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import arviz_stats
@@ -122,6 +124,52 @@ def require_psis_draws(post: Any, what: str) -> None:
             )
 
 
+@contextlib.contextmanager
+def smoothable(post: Any, what: str) -> Iterator[None]:
+    """Turn ArviZ's failure to smooth a row's weights into the reason and the fix.
+
+    Pareto smoothing fits the largest importance weights of each row; where they are one draw
+    repeated (an importance-sampled fit resamples few distinct proposals when its weights
+    fail their check), ArviZ stops with "All tail values are the same".
+
+    Parameters
+    ----------
+    post : ScalingPosterior
+        The fit whose draws are smoothed.
+    what : str
+        What smooths them (named in the message), e.g. ``"loo"``.
+
+    Raises
+    ------
+    SpecificationError
+        When ArviZ cannot smooth a row's weights, naming the fit's distinct draws.
+
+    Examples
+    --------
+    >>> from bayescale.loo import smoothable
+    >>> with smoothable(post, "loo"):
+    ...     result = bs.loo(post)
+    """
+    try:
+        yield
+    except ValueError as e:
+        if "All tail values are the same" not in str(e):
+            raise
+        posterior = post.draws_tree["posterior"]
+        n = posterior.sizes["chain"] * posterior.sizes["draw"]
+        ll = np.asarray(post.draws_tree["log_likelihood"]["loss"].values).reshape(n, -1)
+        distinct = len(np.unique(ll, axis=0))
+        head = (
+            f"{what} smooths the largest importance weights of each row with a Pareto fit, but "
+            f"this fit's {n} draws hold {distinct} distinct ones, so a row's largest weights "
+            "are one draw repeated and cannot be smoothed (an importance-sampled fit whose "
+            "weights failed their check resamples few proposals). Refit with NUTS"
+        )
+        raise SpecificationError(
+            f"{head} (method='nuts')", command_line=f"{head} (--method nuts)"
+        ) from None
+
+
 def loo(post: Any, pointwise: bool = True):
     """PSIS-LOO of a fit on the loss scale (``arviz_stats.loo`` with the scale's Jacobian).
 
@@ -158,7 +206,8 @@ def loo(post: Any, pointwise: bool = True):
     require_psis_draws(post, "loo")
     jac = log_jacobian(post)
     kwargs = {} if jac is None else {"log_jacobian": jac}
-    return arviz_stats.loo(post.draws_tree, pointwise=pointwise, var_name="loss", **kwargs)
+    with smoothable(post, "loo"):
+        return arviz_stats.loo(post.draws_tree, pointwise=pointwise, var_name="loss", **kwargs)
 
 
-__all__ = ["MIN_PSIS_DRAWS", "log_jacobian", "loo", "require_psis_draws"]
+__all__ = ["MIN_PSIS_DRAWS", "log_jacobian", "loo", "require_psis_draws", "smoothable"]

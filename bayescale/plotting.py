@@ -25,7 +25,7 @@ from bayescale.defaults import PROB
 from bayescale.errors import DataWarning, SpecificationError
 from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS, Law
-from bayescale.loo import require_one_step, require_psis_draws
+from bayescale.loo import require_one_step, require_psis_draws, smoothable
 from bayescale.posterior import ScalingPosterior, with_predictive
 from bayescale.sites import RUN, terms_of
 
@@ -75,13 +75,24 @@ def _save(fig: Figure, path: str | Path | None) -> Figure:
         out = arguments.not_a_folder(path, "fit.png")
         kinds = fig.canvas.get_supported_filetypes()
         suffix = out.suffix.lower().lstrip(".")
-        if suffix and suffix not in kinds:
+        if not suffix:  # matplotlib would add its default .png: a file of another name
+            raise ValueError(
+                f"path={str(path)!r} has no suffix, which names the figure's format: give e.g. "
+                f"{str(out.with_suffix('.png'))!r} or {str(out.with_suffix('.pdf'))!r}."
+            )
+        if suffix not in kinds:
             raise ValueError(
                 f"path={str(path)!r}: matplotlib cannot write .{suffix} files; use one of "
                 f"{sorted(kinds)} (png or pdf for a paper)."
             )
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=150)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(out, dpi=150)
+        except OSError as e:  # a folder that cannot be made or written, a read-only disk
+            raise type(e)(
+                f"Cannot write the figure to {str(path)!r} ({e.strerror or e}): give a path in a "
+                "folder you can write to."
+            ) from None
     return fig
 
 
@@ -366,6 +377,11 @@ def plot_frontier(
             f"plot_frontier draws the frontier's draws over (chain, draw, compute); these have "
             f"dims {tuple(front.dims)}: pass bs.frontier's result whole (select budgets with "
             "front.sel(compute=[...]) or isel, keeping the dimension)."
+        )
+    if not all(front.sizes[d] for d in ("chain", "draw", "compute")):  # an empty selection
+        raise ValueError(
+            f"plot_frontier: the frontier given is empty ({dict(front.sizes)}); select at least "
+            "one budget and keep the draws (front.sel(compute=[...]))."
         )
     prob = arguments.probability(prob, "prob")
     if minima is not None and not isinstance(minima, pd.DataFrame):
@@ -941,7 +957,8 @@ def plot_loo_pit(post: ScalingPosterior, path: str | Path | None = None) -> Figu
     require_one_step(post, "bs.plotting.plot_loo_pit")
     require_psis_draws(post, "plot_loo_pit")
     with_predictive(post)
-    pc = _arviz_plots().plot_loo_pit(post.tree, var_names=["loss"], backend="matplotlib")
+    with smoothable(post, "plot_loo_pit"):
+        pc = _arviz_plots().plot_loo_pit(post.tree, var_names=["loss"], backend="matplotlib")
     fig = pc.viz["figure"].item()
     for ax in fig.axes:
         ax.set_title("LOO-PIT of the fitted losses: ECDF minus uniform")

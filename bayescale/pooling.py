@@ -48,6 +48,7 @@ from bayescale.inference import NutsSettings
 from bayescale.laws.base import INPUTS
 from bayescale.model import Model
 from bayescale.posterior import ScalingPosterior
+from bayescale.sanity import check_labels
 from bayescale.sites import sd_site, terms_of
 
 #: Methods of the new-group backtest besides the candidate structures.
@@ -152,10 +153,26 @@ def _check_group(df: pd.DataFrame, group: str) -> np.ndarray:
         raise DataError(
             f"Column {group!r} has {int(labels.isna().sum())} missing labels; label every run."
         )
+    check_labels(df, group)  # 1 and "1" would be one group once compared as text
     labels = labels.astype(str).to_numpy()
     if np.unique(labels).size < 2:
         raise DataError(f"Column {group!r} has one level: pooling needs at least two groups.")
     return labels
+
+
+def _checked_ks(ks: Any) -> tuple[int, ...]:
+    """``ks`` as a tuple of distinct whole numbers >= 1 (one number is taken as one ``k``)."""
+    values = [ks] if np.ndim(ks) == 0 and not isinstance(ks, str) else ks
+    if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray) or not len(values):
+        raise ValueError(
+            f"ks={ks!r}: give the numbers of model sizes each held-out group keeps, e.g. "
+            "ks=(1, 2, 3) (or one number)."
+        )
+    out = tuple(arguments.count(k, f"ks[{i}]") for i, k in enumerate(values))
+    repeated = sorted({k for k in out if out.count(k) > 1})
+    if repeated:  # a repeated case would be fitted and counted twice
+        raise ValueError(f"ks={list(out)}: {repeated} repeated; give each number once.")
+    return out
 
 
 def new_group_splits(
@@ -251,7 +268,7 @@ def new_group_backtest(
     model: Model,
     df: pd.DataFrame,
     group: str,
-    ks: Sequence[int] = (1, 2, 3),
+    ks: int | Sequence[int] = (1, 2, 3),
     candidates: Mapping[str, Mapping[str, Any]] | None = None,
     levels: Sequence[float] = LEVELS,
     dataset: str = "",
@@ -277,9 +294,9 @@ def new_group_backtest(
         The table, with the group column and model sizes.
     group : str
         The group column (training dataset, model family, seed...).
-    ks : sequence of int
-        How many of the group's smallest sizes it keeps. A ``k`` that leaves a group nothing to
-        predict gives a row whose ``status`` says so.
+    ks : int or sequence of int
+        How many of the group's smallest sizes it keeps (each number once). A ``k`` that
+        leaves a group nothing to predict gives a row whose ``status`` says so.
     candidates : dict, optional
         ``{name: effects}``; default :func:`effect_candidates`.
     levels : sequence of float
@@ -339,8 +356,7 @@ def new_group_backtest(
     """
     labels = _check_group(df, group)
     _sizes(df, model)
-    if not ks or any(int(k) != k or k < 1 for k in ks):
-        raise ValueError(f"ks={list(ks)!r}: give positive whole numbers of model sizes to keep.")
+    ks = _checked_ks(ks)
     base = with_effects(model, {})
     candidates = dict(effect_candidates(model, group) if candidates is None else candidates)
     methods: dict[str, Model] = {ALONE: base, COMPLETE: base}
