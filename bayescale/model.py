@@ -85,6 +85,8 @@ from bayescale.terms import Term, parse_terms
 #: Sites of the noise and run effect whose priors can be set (log-loss units; multiplied by the
 #: typical loss on the linear scale).
 NOISE_SITES = ("sigma", "nu", "sd_run")
+#: Fewest rows per level from which ``centered="auto"`` centres a group term.
+CENTERED_MIN_ROWS = 5
 #: Extrapolation-error modes (see ``Model(extrapolation=...)``).
 EXTRAPOLATION_MODES = ("learned", "prior", "fixed", "none")
 #: Prior draws stored with every fit (for prior-versus-posterior plots and checks).
@@ -445,7 +447,7 @@ class Model:
         run: str | bool | None = None,
         marginal_run: bool | str = "auto",
         centered: bool | str = "auto",
-        centered_min_rows: int = 5,
+        centered_min_rows: int = CENTERED_MIN_ROWS,
         discrepancy: str | None = None,
         discrepancy_step: float = DISCREPANCY_STEP,
         discrepancy_scale: float = DISCREPANCY_SCALE,
@@ -517,6 +519,12 @@ class Model:
                 "discrepancy_step= and discrepancy_scale= shape the random-walk discrepancy, "
                 "which this model has none of: pass discrepancy='random_walk' too, or leave "
                 "them out."
+            )
+        if centered != "auto" and centered_min_rows != CENTERED_MIN_ROWS:
+            raise SpecificationError(
+                f"centered_min_rows={centered_min_rows!r} is the threshold of centered='auto', "
+                f"but centered={centered!r} parameterises every effect one way: leave "
+                "centered_min_rows out, or pass centered='auto'."
             )
         if extrapolation not in EXTRAPOLATION_MODES:
             raise SpecificationError(

@@ -68,6 +68,8 @@ def saved_spec(spec: Mapping) -> dict:
     for option in ("centered", "marginal_run"):  # an int (1, 0) acted as "auto" until then
         if not isinstance(out.get(option, "auto"), bool | str):
             out[option] = "auto"
+    if out.get("centered", "auto") != "auto":  # its threshold, saved as given until 2026-12-07
+        out.pop("centered_min_rows", None)
     mapped_run = (out.get("columns") or {}).get("run")
     if isinstance(out.get("run"), str) and mapped_run not in (None, out["run"]):  # run= won
         out["columns"] = {k: v for k, v in out["columns"].items() if k != "run"}

@@ -164,3 +164,15 @@ def test_the_new_group_backtest_refuses_labels_that_merge_as_text(family_runs):
     mixed.loc[mixed.index[3:6], "family"] = "1"
     with pytest.raises(bs.DataError, match="'1'"):
         new_group_backtest(bs.Model(), mixed, "family", ks=1, method="psis")
+
+
+def test_the_auto_threshold_is_refused_where_centring_is_forced():
+    # centered=True with centered_min_rows=3 was taken, and the threshold read by nothing
+    with pytest.raises(SpecificationError, match="centered_min_rows=3 is the threshold"):
+        bs.Model(effects={"E": "family"}, centered=True, centered_min_rows=3)
+    assert bs.Model(effects={"E": "family"}, centered_min_rows=3).centered_min_rows == 3
+    from bayescale.saved import saved_spec
+
+    # a fit saved before the check, with both, reads back
+    old = {**bs.Model(effects={"E": "family"}, centered=False).spec(), "centered_min_rows": 3}
+    assert bs.Model.from_spec(saved_spec(old)).centered is False
