@@ -1066,6 +1066,17 @@ def plot_prior_posterior(
     """
     arguments.sampled(post, "plot_prior_posterior")
     names = arguments.names(var_names) or _law_names(post, sampled=True)
+    prior = post.tree.children.get("prior")
+    kept = set(prior.data_vars) if prior is not None else set()
+    posterior = set(post.tree["posterior"].data_vars)
+    priorless = [n for n in names if n in posterior and n not in kept]
+    if priorless:  # ArviZ would draw their posteriors beside an empty prior, with warnings
+        raise SpecificationError(
+            f"plot_prior_posterior draws each variable's prior beside its posterior, and the fit "
+            f"kept prior draws of its sampled sites only ({sorted(map(str, kept))}): "
+            f"{priorless} have none (a value per level, or a parameter on its natural scale). "
+            "Name sampled sites (log_E, log_alpha, sd_...), or draw those with plot_trace."
+        )
     return _names_plot(_arviz_plots().plot_prior_posterior, post, names, path)
 
 

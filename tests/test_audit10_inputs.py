@@ -176,3 +176,13 @@ def test_the_auto_threshold_is_refused_where_centring_is_forced():
     # a fit saved before the check, with both, reads back
     old = {**bs.Model(effects={"E": "family"}, centered=False).spec(), "centered_min_rows": 3}
     assert bs.Model.from_spec(saved_spec(old)).centered is False
+
+
+def test_prior_against_posterior_needs_prior_draws(post):
+    # alpha (natural scale) or E_family (per level) drew a posterior beside an empty prior, with
+    # matplotlib's "single value or no finite values" warnings
+    from bayescale.plotting import plot_prior_posterior
+
+    with pytest.raises(SpecificationError, match=r"\['alpha'\] have none"):
+        plot_prior_posterior(post, var_names=["log_alpha", "alpha"])
+    assert type(plot_prior_posterior(post, var_names=["log_alpha"])).__name__ == "Figure"
