@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-collect_ignore = ["bayescale/__main__.py"]
+collect_ignore = ["bayescale/__main__.py", "bayescale/cli/__main__.py"]
 # --doctest-modules would import these as modules: the gallery's pages and the benchmarks run
 # their whole analyses at import
 collect_ignore_glob = ["docs/*", "benchmarks/*"]

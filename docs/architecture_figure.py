@@ -25,7 +25,7 @@ ROLES = [
     "posterior: the DataTree, its I/O and views",
     "fit: table + model -> posterior",
     "Model: an immutable description (+ fit shorthand)",
-    "frontier",
+    "the frontier; a saved fit read back",
     "consumers: decisions, calibration, compare, ...",
     "backtests of pooling (new groups, LOO) and of the frontier",
     "figures",

@@ -10,10 +10,10 @@ module per job, each verb a function ``cmd_<verb>(args) -> exit status``:
   ``predict``, ``frontier``, ``report``), :mod:`~bayescale.cli.backtesting` (``backtest``,
   ``pooling``), :mod:`~bayescale.cli.pool_prior` (``pool-prior``),
   :mod:`~bayescale.cli.catalogue` (``datasets``): the verbs;
-- :mod:`~bayescale.cli.parser`: the verbs' options and help; :mod:`~bayescale.cli.main`: the
+- :mod:`~bayescale.cli.parser`: the verbs' options and help; :mod:`~bayescale.cli.entry`: the
   entry point, which ends every mistake in one line.
 """
 
-from bayescale.cli.main import main
+from bayescale.cli.entry import main
 
 __all__ = ["main"]

@@ -2,6 +2,7 @@
 
 import sys
 
-from bayescale.cli.main import main
+from bayescale.cli.entry import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a tool imports the module (pytest's doctest collection)
+    sys.exit(main())
