@@ -194,6 +194,75 @@ def count(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def whole(value: Any, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as an ``int`` >= ``minimum``, refusing a float even when whole.
+
+    For settings that are counts by nature (chains, draws, tree depths), where ``2.0`` or
+    ``5.5`` is a mistake rather than a number to round; numpy's integers are taken as ``int``
+    (they would not write to a fit's JSON settings).
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not an integer (a float, text, a bool) or is below ``minimum``.
+
+    Examples
+    --------
+    >>> whole(np.int64(3), "draws")
+    3
+    >>> whole(2.0, "chains")
+    Traceback (most recent call last):
+    ...
+    ValueError: chains=2.0 must be a whole number >= 1.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    integer = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+    if not integer or value < minimum:
+        raise ValueError(f"{name}={value!r} must be a whole number >= {minimum}.")
+    return int(value)
+
+
+def counts(value: Any, name: str, example: str) -> tuple[int, ...]:
+    """Return one whole number >= 1, or a sequence of distinct ones, as a tuple of ints.
+
+    For the counts a call runs one case per value of (``ks``, ``held_out``): a repeated value
+    would run its case twice, or be dropped.
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is text, empty, holds a value :func:`whole` refuses, or repeats one.
+
+    Examples
+    --------
+    >>> counts(2, "ks", "(1, 2)"), counts([1, np.int64(3)], "ks", "(1, 2)")
+    ((2,), (1, 3))
+    >>> counts((1, 1), "ks", "(1, 2)")
+    Traceback (most recent call last):
+    ...
+    ValueError: ks=(1, 1) gives 1 twice; give each once, e.g. ks=(1, 2).
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, str | bytes) or not (
+        isinstance(value, Sequence | np.ndarray | int | np.integer) or np.isscalar(value)
+    ):
+        raise ValueError(
+            f"{name}={value!r}; give a whole number or a sequence of them, e.g. {name}={example}."
+        )
+    values = list(value) if isinstance(value, Sequence | np.ndarray) else [value]
+    if not values:
+        raise ValueError(f"{name} is empty; give at least one whole number, e.g. {name}={example}.")
+    out = tuple(whole(v, name) for v in values)
+    twice = sorted({k for k in out if out.count(k) > 1})
+    if twice:
+        raise ValueError(
+            f"{name}={value!r} gives {twice[0]} twice; give each once, e.g. {name}={example}."
+        )
+    return out
+
+
 def seed(value: Any, name: str = "seed") -> int:
     """Return a random seed as an ``int`` in ``[0, MAX_SEED]``.
 
@@ -413,6 +482,7 @@ __all__ = [
     "all_numbers",
     "budgets",
     "count",
+    "counts",
     "derived_seed",
     "finite",
     "fitted",
@@ -423,4 +493,5 @@ __all__ = [
     "probability",
     "sampled",
     "seed",
+    "whole",
 ]

@@ -45,17 +45,7 @@ def _held_out_counts(held_out: int | Sequence[int] | None, n_profiles: int) -> l
     if held_out is None:  # the default counts this ladder allows (at least the smallest)
         allowed = [k for k in DEFAULT_HELD_OUT if n_profiles - k >= MIN_TRAIN_PROFILES]
         held_out = allowed or DEFAULT_HELD_OUT[:1]
-    if isinstance(held_out, int | np.integer) and not isinstance(held_out, bool):
-        counts = [held_out]
-    elif isinstance(held_out, Sequence | np.ndarray) and not isinstance(held_out, str):
-        counts = list(held_out)
-    else:
-        raise ValueError(
-            f"held_out={held_out!r}; give a whole number of profiles or a sequence of them, "
-            "e.g. (2, 4)."
-        )
-    if not counts:
-        raise ValueError("held_out is empty; give how many top profiles to hold out, e.g. (2, 4).")
+    counts = arguments.counts(held_out, "held_out", "(2, 4)")  # a repeat would be dropped
     if n_profiles < MIN_TRAIN_PROFILES + 1:
         raise DataError(
             f"The table has {n_profiles} iso-FLOP profile(s) with a measured minimum (runs of one "
@@ -64,8 +54,6 @@ def _held_out_counts(held_out: int | Sequence[int] | None, n_profiles: int) -> l
             "the cut and one to hold out. Use a split of the losses instead (by compute or size)."
         )
     for k in counts:
-        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-            raise ValueError(f"held_out={k!r}; give a positive whole number of profiles.")
         if n_profiles - k < MIN_TRAIN_PROFILES:
             raise ValueError(
                 f"held_out={k} leaves {max(n_profiles - k, 0)} profile(s) with a "
@@ -73,12 +61,7 @@ def _held_out_counts(held_out: int | Sequence[int] | None, n_profiles: int) -> l
                 f"ladder has {n_profiles} such profiles, so hold out at most "
                 f"{n_profiles - MIN_TRAIN_PROFILES}."
             )
-    twice = sorted({int(k) for k in counts if counts.count(k) > 1})
-    if twice:  # one backtest per count: a repeat would be dropped without a word
-        raise ValueError(
-            f"held_out={held_out!r} gives {twice[0]} twice; give each count once, e.g. (2, 4)."
-        )
-    return sorted(int(k) for k in counts)
+    return sorted(counts)
 
 
 def frontier_backtest(

@@ -160,21 +160,6 @@ def _check_group(df: pd.DataFrame, group: str) -> np.ndarray:
     return labels
 
 
-def _checked_ks(ks: Any) -> tuple[int, ...]:
-    """``ks`` as a tuple of distinct whole numbers >= 1 (one number is taken as one ``k``)."""
-    values = [ks] if np.ndim(ks) == 0 and not isinstance(ks, str) else ks
-    if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray) or not len(values):
-        raise ValueError(
-            f"ks={ks!r}: give the numbers of model sizes each held-out group keeps, e.g. "
-            "ks=(1, 2, 3) (or one number)."
-        )
-    out = tuple(arguments.count(k, f"ks[{i}]") for i, k in enumerate(values))
-    repeated = sorted({k for k in out if out.count(k) > 1})
-    if repeated:  # a repeated case would be fitted and counted twice
-        raise ValueError(f"ks={list(out)}: {repeated} repeated; give each number once.")
-    return out
-
-
 def new_group_splits(
     df: pd.DataFrame, model: Model, group: str, level: str, k: int
 ) -> tuple[Split, Split]:
@@ -356,7 +341,7 @@ def new_group_backtest(
     """
     labels = _check_group(df, group)
     _sizes(df, model)
-    ks = _checked_ks(ks)
+    ks = arguments.counts(ks, "ks", "(1, 2, 3)")  # each k one case: a repeat fits it twice
     base = with_effects(model, {})
     candidates = dict(effect_candidates(model, group) if candidates is None else candidates)
     methods: dict[str, Model] = {ALONE: base, COMPLETE: base}

@@ -28,6 +28,7 @@ import numpy as np
 from numpyro.infer.hmc import hmc
 
 from bayescale.inference.devices import devices_map
+from bayescale.inference.stats import CHAIN_METHODS
 
 #: Per-draw fields that :func:`nuts_lanes` records from NumPyro's ``HMCState``.
 LANE_FIELDS = ("z", "diverging", "num_steps", "energy", "accept_prob", "step_size", "potential")
@@ -307,10 +308,8 @@ def lane_devices(chain_method: str, chains: int, fits: int) -> int:
     ``"auto"`` is parallel when there is more than one fit or at least as many devices as
     chains (one chain per device), else vectorised.
     """
-    if chain_method not in ("auto", "parallel", "vectorized"):
-        raise ValueError(
-            f"chain_method={chain_method!r}; choose 'auto', 'parallel' or 'vectorized'."
-        )
+    if chain_method not in CHAIN_METHODS:
+        raise ValueError(f"chain_method={chain_method!r}; choose one of {list(CHAIN_METHODS)}.")
     n_dev = jax.local_device_count()
     if chain_method == "vectorized":
         return 1

@@ -30,25 +30,18 @@ INIT = ("map", "prior")
 NUMPYRO_NAMES = {"num_samples": "draws", "num_warmup": "warmup", "num_chains": "chains"}
 
 
-#: ``NutsSettings.chain_method``'s choices (:func:`bayescale.inference.nuts.lane_devices`).
+#: ``NutsSettings.chain_method``'s choices (read by :func:`bayescale.inference.nuts.lane_devices`).
 CHAIN_METHODS = ("auto", "parallel", "vectorized")
-
-
-def _whole(value: Any, name: str, minimum: int) -> int:
-    """``value`` as an ``int`` >= ``minimum``; a float, text or bool is refused."""
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value.item()
-    whole = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
-    if not whole or value < minimum:
-        raise ValueError(f"{name}={value!r} must be a whole number >= {minimum}.")
-    return int(value)
 
 
 def _tree_depth(value: Any, name: str) -> int:
     """Return a NUTS tree depth, a whole number from 1 to :data:`MAX_TREE_DEPTH`."""
-    depth = _whole(value, name, 1)
-    if depth > MAX_TREE_DEPTH:
-        raise ValueError(f"{name}={value!r} must lie in 1..{MAX_TREE_DEPTH}.")
+    try:
+        depth = arguments.whole(value, name)
+    except ValueError:
+        depth = None
+    if depth is None or depth > MAX_TREE_DEPTH:
+        raise ValueError(f"{name}={value!r} must be a whole number from 1 to {MAX_TREE_DEPTH}.")
     return depth
 
 
@@ -120,7 +113,7 @@ class NutsSettings:
             object.__setattr__(self, name, value)
 
         for name, minimum in (("chains", 1), ("draws", 1), ("warmup", 0)):
-            keep(name, _whole(getattr(self, name), name, minimum))
+            keep(name, arguments.whole(getattr(self, name), name, minimum))
         keep("seed", arguments.seed(self.seed))
         target = arguments.finite(self.target_accept, "target_accept")
         if not 0 < target < 1:
@@ -140,7 +133,7 @@ class NutsSettings:
                 f"chain_method={self.chain_method!r}; choose one of {list(CHAIN_METHODS)}."
             )
         if self.chunk is not None:
-            keep("chunk", _whole(self.chunk, "chunk", 1))
+            keep("chunk", arguments.whole(self.chunk, "chunk"))
 
     @classmethod
     def from_options(cls, **options: Any) -> NutsSettings:
@@ -234,6 +227,7 @@ def sampler_stats(fields: dict[str, np.ndarray], max_tree_depth: int) -> dict[st
 
 
 __all__ = [
+    "CHAIN_METHODS",
     "INIT",
     "INIT_MASS",
     "LAPLACE_MASS_MIN_ROWS",
