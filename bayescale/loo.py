@@ -72,6 +72,16 @@ def require_one_step(post: Any, what: str) -> None:
         )
 
 
+def _pointwise_loglik(post: Any) -> np.ndarray | None:
+    """Return the log likelihood of each row, one array row per draw (None without one)."""
+    tree = post.draws_tree
+    if "log_likelihood" not in tree.children or "loss" not in tree["log_likelihood"]:
+        return None
+    posterior = tree["posterior"]
+    n = posterior.sizes["chain"] * posterior.sizes["draw"]
+    return np.asarray(tree["log_likelihood"]["loss"].values).reshape(n, -1)
+
+
 def require_psis_draws(post: Any, what: str) -> None:
     """Refuse a fit with too few draws for Pareto-smoothed importance sampling.
 
@@ -106,10 +116,8 @@ def require_psis_draws(post: Any, what: str) -> None:
         raise SpecificationError(
             f"{head} (draws= and chains=)", command_line=f"{head} (--draws and --chains)"
         )
-    tree = post.draws_tree
-    if "log_likelihood" in tree.children and "loss" in tree["log_likelihood"]:
-        ll = np.asarray(tree["log_likelihood"]["loss"].values)
-        ll = ll.reshape(chains * draws, -1)
+    ll = _pointwise_loglik(post)
+    if ll is not None:
         same = np.ptp(ll, axis=0) == 0
         if same.any():
             every = "every row" if same.all() else f"{int(same.sum())} of the {same.size} rows"
@@ -155,18 +163,28 @@ def smoothable(post: Any, what: str) -> Iterator[None]:
     except ValueError as e:
         if "All tail values are the same" not in str(e):
             raise
-        posterior = post.draws_tree["posterior"]
-        n = posterior.sizes["chain"] * posterior.sizes["draw"]
-        ll = np.asarray(post.draws_tree["log_likelihood"]["loss"].values).reshape(n, -1)
-        distinct = len(np.unique(ll, axis=0))
+        ll = _pointwise_loglik(post)
+        if ll is None:
+            raise
         head = (
             f"{what} smooths the largest importance weights of each row with a Pareto fit, but "
-            f"this fit's {n} draws hold {distinct} distinct ones, so a row's largest weights "
-            "are one draw repeated and cannot be smoothed (an importance-sampled fit whose "
-            "weights failed their check resamples few proposals). Refit with NUTS"
+            f"this fit's {len(ll)} draws hold {len(np.unique(ll, axis=0))} distinct ones, so a "
+            "row's largest weights are one draw repeated and cannot be smoothed"
+        )
+        if post.settings.get("method") == "psis":
+            head += (
+                " (an importance-sampled fit whose weights failed their check resamples few "
+                "proposals). Refit with NUTS"
+            )
+            raise SpecificationError(
+                f"{head} (method='nuts')", command_line=f"{head} (--method nuts)"
+            ) from None
+        head += (
+            " (chains that stopped moving). Read its diagnostics (bs.diagnose) and refit with a "
+            "longer warm-up and more draws"
         )
         raise SpecificationError(
-            f"{head} (method='nuts')", command_line=f"{head} (--method nuts)"
+            f"{head} (warmup=, draws=)", command_line=f"{head} (--warmup, --draws)"
         ) from None
 
 

@@ -353,7 +353,7 @@ class Model:
         columns ``a`` and ``b`` (nested when ``b`` labels repeat within ``a``). Each effect is a
         normal random effect on the parameter's sampled (centred) scale with a half-normal
         prior on its standard deviation. Stored normalised and read-only, by sampled site
-        (``{"log_E": (Term("family"),)}``); :meth:`spec` gives them by natural name.
+        (``{"log_E": (Term(("family",)),)}``); :meth:`spec` gives them by natural name.
     likelihood : {"student_t", "normal"}
         Observation noise. Student-t (default) is robust to outlying runs.
     scale : {"log", "linear", "logit"}, optional

@@ -8,6 +8,7 @@ uniformity test, trace and rank, posterior predictive, prior against posterior) 
 
 from __future__ import annotations
 
+import errno
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -76,22 +77,27 @@ def _save(fig: Figure, path: str | Path | None) -> Figure:
         kinds = fig.canvas.get_supported_filetypes()
         suffix = out.suffix.lower().lstrip(".")
         if not suffix:  # matplotlib would add its default .png: a file of another name
+            named = out if not out.name.startswith(".") else out.with_name("fit")  # '.png'
             raise ValueError(
                 f"path={str(path)!r} has no suffix, which names the figure's format: give e.g. "
-                f"{str(out.with_suffix('.png'))!r} or {str(out.with_suffix('.pdf'))!r}."
+                f"{str(named.with_suffix('.png'))!r} or {str(named.with_suffix('.pdf'))!r}."
             )
         if suffix not in kinds:
             raise ValueError(
                 f"path={str(path)!r}: matplotlib cannot write .{suffix} files; use one of "
                 f"{sorted(kinds)} (png or pdf for a paper)."
             )
+        above = next((a for a in out.parents if a.exists()), None)  # mkdir's "File exists"
+        if above is not None and not above.is_dir():
+            raise NotADirectoryError(
+                errno.ENOTDIR, f"Cannot write the figure to {str(path)!r}: {above} is a file"
+            )
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             fig.savefig(out, dpi=150)
-        except OSError as e:  # a folder that cannot be made or written, a read-only disk
+        except OSError as e:  # a folder that cannot be made or written, a full disk
             raise type(e)(
-                f"Cannot write the figure to {str(path)!r} ({e.strerror or e}): give a path in a "
-                "folder you can write to."
+                e.errno, f"Cannot write the figure to {str(path)!r}: {e.strerror or e}"
             ) from None
     return fig
 

@@ -325,11 +325,12 @@ def check_single_row_levels(
 
 
 def check_distinct_terms(parameter: str, groupings: Mapping[str, np.ndarray]) -> None:
-    """Warn when two group terms of one parameter split the rows into the same groups.
+    """Warn when group terms of one parameter split the rows into the same groups.
 
     Each level of one is then one level of the other (a copied column; ``family`` beside
-    ``family:seed`` on a table of one seed per family), and their two effects add the same
-    offset to every row: only their sum is fitted, split between them by the priors alone.
+    ``family:seed`` on a table of one seed per family): the rows of a group get both terms'
+    effects for it, and only their sum per group is fitted, split between them by the
+    priors alone. One warning per set of such terms, naming the ones to drop.
 
     Parameters
     ----------
@@ -347,22 +348,27 @@ def check_distinct_terms(parameter: str, groupings: Mapping[str, np.ndarray]) ->
     >>> "split the rows into the same groups" in str(caught[0].message)
     True
     """
-    items = list(groupings.items())
-    for i, (a, codes_a) in enumerate(items):
-        for b, codes_b in items[i + 1 :]:
-            pairs = np.unique(np.stack([codes_a, codes_b], axis=1), axis=0)
-            if len(pairs) == len(np.unique(codes_a)) == len(np.unique(codes_b)):
-                _warn(
-                    f"The group terms {a!r} and {b!r} of {parameter} split the rows into the "
-                    "same groups (each level of one is one level of the other), so their two "
-                    "effects add the same offset to every row and cannot be told apart: only "
-                    "their sum is fitted, split between them by the priors. Keep one of them "
-                    f"(effects={{{parameter!r}: {a!r}}}).",
-                    command_line=f"The group terms {a!r} and {b!r} of {parameter} split the "
-                    "rows into the same groups (each level of one is one level of the other), so "
-                    "their two effects cannot be told apart: keep one of them in --effects "
-                    f"({parameter}={a}).",
-                )
+    alike: dict[tuple[int, ...], list[str]] = {}
+    for name, codes in groupings.items():  # each term's groups, as its first row per level
+        _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+        alike.setdefault(tuple(first[inverse.ravel()].tolist()), []).append(name)
+    for names in alike.values():
+        if len(names) < 2:
+            continue
+        keep, drop = names[0], names[1:]
+        listed = ", ".join(map(repr, names[:-1])) + f" and {names[-1]!r}"
+        problem = (
+            f"The group terms {listed} of {parameter} split the rows into the same groups "
+            "(each level of one is one level of the other): each group's rows get an effect "
+            "of each term, and only their sum per group is fitted, split between them by the "
+            "priors."
+        )
+        _warn(
+            f"{problem} Drop {', '.join(map(repr, drop))} from effects[{parameter!r}] and keep "
+            f"{keep!r}.",
+            command_line=f"{problem} Drop {', '.join(drop)} from --effects {parameter}=... and "
+            f"keep {keep}.",
+        )
 
 
 def far_outside(up: np.ndarray, down: np.ndarray, what: str) -> None:

@@ -40,9 +40,10 @@ class Term:
 
     def __post_init__(self) -> None:
         if isinstance(self.columns, str):  # Term("family") would be the columns f, a, m, ...
+            name = self.columns.strip() or "family"
             raise SpecificationError(
                 f"Term({self.columns!r}): a term takes a tuple of column names; give "
-                f"Term(({self.columns!r},)) or Term.parse({self.columns!r})."
+                f"Term(({name!r},)) or Term.parse({name!r})."
             )
         if isinstance(self.columns, list):  # a list is kept as the tuple it means (hashable)
             object.__setattr__(self, "columns", tuple(self.columns))
