@@ -245,8 +245,13 @@ def test_pooling_predicts_a_new_groups_larger_runs_better_than_the_group_alone(p
     # the held-out families: one family alone can land near its truth, as f1 does on some CPUs,
     # 0.0037 against the pooled fit's 0.0039).
     assert err["partial: E"].mean() < 0.5 * err["alone"].mean()
-    # One law for families whose floors differ by 0.2-0.25 nats misses by far more than that.
-    assert (err["complete pooling"] > 3 * err["partial: E"]).all()
+    # One law for all misses a family by the gap between its floor and the others': 0.35 and
+    # 0.33 nats for f1 and f2, far more than partial pooling; f0's floor lies between theirs,
+    # 0.025 nats from their mean, so its miss is small (2.9x partial pooling's on one machine,
+    # above 3x on others: a factor of 3 there was a coin toss).
+    far = ["f1", "f2"]
+    assert (err.loc[far, "complete pooling"] > 10 * err.loc[far, "partial: E"]).all()
+    assert err.loc["f0", "complete pooling"] > err.loc["f0", "partial: E"]
     cov = table[table["method"] == "partial: E"]["coverage_0.9"]
     assert cov.mean() >= 0.7
 
