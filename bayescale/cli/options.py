@@ -163,30 +163,37 @@ def run_option(args: argparse.Namespace) -> dict:
     return {"run": False if given.strip().lower() == "none" else given}
 
 
+def _once_each(
+    items: list[tuple[str, str]] | None, twice: Callable[[str, str, str], str]
+) -> dict[str, str]:
+    """``KEY=VALUE`` pairs as a mapping; a key given two values is refused (``twice`` words it)."""
+    out: dict[str, str] = {}
+    for key, value in items or []:
+        if key in out and out[key] != value:
+            raise UsageError(twice(key, out[key], value))
+        out[key] = value
+    return out
+
+
 def column_roles(items: list[tuple[str, str]] | None) -> dict[str, str]:
     """``--columns ROLE=COLUMN`` pairs as the model's mapping (each role once)."""
-    out: dict[str, str] = {}
-    for role, column in items or []:
-        if role in out and out[role] != column:
-            raise UsageError(
-                f"--columns gives the role {role!r} twice ({role}={out[role]} and "
-                f"{role}={column}); give each role one column"
-            )
-        out[role] = column
-    return out
+    return _once_each(
+        items,
+        lambda role, first, then: (
+            f"--columns gives the role {role!r} twice ({role}={first} and "
+            f"{role}={then}); give each role one column"
+        ),
+    )
 
 
 def group_labels(items: list[tuple[str, str]] | None) -> dict[str, str]:
     """``--group COLUMN=LABEL`` pairs as keyword arguments (each column once)."""
-    out: dict[str, str] = {}
-    for column, label in items or []:
-        if column in out and out[column] != label:
-            raise UsageError(
-                f"--group gives {column!r} twice ({out[column]!r} and {label!r}); give each "
-                "column one label"
-            )
-        out[column] = label
-    return out
+    return _once_each(
+        items,
+        lambda column, first, then: (
+            f"--group gives {column!r} twice ({first!r} and {then!r}); give each column one label"
+        ),
+    )
 
 
 def command_line_text(e: BaseException) -> str:

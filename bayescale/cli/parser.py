@@ -55,13 +55,14 @@ class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
 
 def _group_labels_option(p: argparse.ArgumentParser, what: str) -> None:
     """``--group COLUMN=LABEL ...``: the group a prediction is for (predict, frontier)."""
-    p.add_argument(
-        "--group",
-        nargs="+",
-        type=key_value("COLUMN=LABEL"),
-        metavar="COLUMN=LABEL",
-        help=f"{what} (family=f1); a group column left out is a new group",
+    _pairs_option(
+        p, "--group", "COLUMN=LABEL", f"{what} (family=f1); a group column left out is a new group"
     )
+
+
+def _pairs_option(p: argparse.ArgumentParser, name: str, form: str, text: str) -> None:
+    """Add an option of one or more ``KEY=VALUE`` pairs (``form`` names the parts)."""
+    p.add_argument(name, nargs="+", type=key_value(form), metavar=form, help=text)
 
 
 def _table_options(p: argparse.ArgumentParser, drop_within: str = "") -> None:
@@ -106,13 +107,7 @@ def _table_options(p: argparse.ArgumentParser, drop_within: str = "") -> None:
 
 def _columns_option(p: argparse.ArgumentParser, example: str) -> None:
     """``--columns ROLE=COLUMN ...``: the table's column of each role."""
-    p.add_argument(
-        "--columns",
-        nargs="+",
-        type=key_value("ROLE=COLUMN"),
-        metavar="ROLE=COLUMN",
-        help=f"column roles, e.g. {example}",
-    )
+    _pairs_option(p, "--columns", "ROLE=COLUMN", f"column roles, e.g. {example}")
 
 
 class _OneLineErrors(argparse.ArgumentParser):
