@@ -46,12 +46,13 @@ from bayescale.inference import Draws
 from bayescale.laws.base import INPUTS, Law, Scale
 from bayescale.likelihood import from_location
 from bayescale.model import PRIOR_DRAWS, Model, rebuilding_saved_fit
-from bayescale.posterior import ScalingPosterior, tree_coords, tree_dims, write_tree
+from bayescale.posterior import ScalingPosterior, tree_coords, tree_dims
 from bayescale.prediction import KINDS, Assignment, keys, predictor
 from bayescale.record import LOG_SCALE_GRID, scale_draws
 from bayescale.saved import read_saved_tree, saved_spec
 from bayescale.sites import RUN_SITES, natural_draws, terms_of
 from bayescale.treebuild import tree_from_arrays
+from bayescale.treefile import write_tree
 
 #: Compiled prior simulations of two-step models, by structure and number of draws.
 _PRIOR_FNS: dict[tuple, Any] = {}

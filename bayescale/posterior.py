@@ -12,11 +12,8 @@ and replicated groups are built on first access of :attr:`ScalingPosterior.tree`
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import os
-import re
-import shlex
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -33,22 +30,24 @@ from arviz_stats.base.stats_utils import round_num  # ArviZ's own rounding of su
 from scipy import stats
 
 from bayescale import arguments
+from bayescale.assignment import assign_groups
 from bayescale.cost import TrainingCost
 from bayescale.data import DEFAULT_COLUMNS, ScalingData
 from bayescale.defaults import DIGITS, PROB
 from bayescale.description import ModelDescription
 from bayescale.diagnostics import diagnose, importance_ess, piled_at_bound
 from bayescale.discrepancy import Grid
-from bayescale.errors import DataError, ExtrapolationWarning, SpecificationError
+from bayescale.errors import ExtrapolationWarning, SpecificationError
 from bayescale.extrapolation import RATIO, SCALE_SITES, ExtrapolationError
-from bayescale.laws.base import INPUT_OF_ROLE, INPUTS, Law, Scale
+from bayescale.laws.base import INPUTS, Law, Scale
 from bayescale.loo import loo
+from bayescale.points import inputs_taken, prediction_points
 from bayescale.prediction import KINDS, Assignment, Predictor, loss_draws, predictor
 from bayescale.priors import prior_to_str
-from bayescale.sanity import FLOPS_TOLERANCE, far_outside
+from bayescale.sanity import far_outside
 from bayescale.sites import RUN, dims, is_sampled, natural_draws, natural_group_name, terms_of
-from bayescale.terms import SEP
 from bayescale.treebuild import SAMPLE_DIMS, tree_from_arrays
+from bayescale.treefile import index_from_json, index_to_json, write_tree
 
 #: Largest ``rows x draws`` for which a fit stores its predictive groups (``"auto"``).
 PREDICTIVE_MAX_ELEMENTS = 20_000_000
@@ -58,88 +57,11 @@ ATTR_MODEL = "bayescale_model"
 ATTR_SCALE = "bayescale_scale"
 ATTR_SETTINGS = "bayescale_settings"
 ATTR_INDEX = "bayescale_data_index"
-#: A label part written as an integer is: no leading zeros.
-_INTEGER = re.compile(r"[+-]?(0|[1-9]\d*)")
 ATTR_DISCREPANCY = "bayescale_discrepancy"
 ATTR_EXTRAPOLATION = "bayescale_extrapolation"
 ATTR_TIMING = "bayescale_timing"
 #: The group holding the ladder's leave-future-out record.
 RECORD_GROUP = "extrapolation_record"
-
-
-def _index_label(label: Any) -> int | float | str:
-    """Return a row label as JSON keeps it: integers and floats as numbers, else text."""
-    if isinstance(label, bool | np.bool_):
-        return str(label)
-    if isinstance(label, int | np.integer):
-        return int(label)
-    if isinstance(label, float | np.floating):
-        return float(label)
-    return str(label)
-
-
-def _index_json(index: pd.Index) -> str:
-    """Return a table's row labels as JSON that :func:`_index_from_json` rebuilds.
-
-    A plain unnamed index of integers, floats or text is a list of its labels. Any other (dates,
-    a time zone, a MultiIndex, names) is its levels as columns in pandas' table schema, which
-    keeps their types, and its names. Where even that cannot rebuild the labels (periods, time
-    deltas, intervals), they are kept as text.
-    """
-    plain = not isinstance(index, pd.MultiIndex) and index.name is None
-    plain &= index.dtype.kind in "iuf" or pd.api.types.is_string_dtype(index.dtype)
-    plain &= all(isinstance(i, int | float | str | np.integer | np.floating) for i in index[:1])
-    if not plain:
-        try:
-            names = [f"level_{i}" for i in range(index.nlevels)]
-            levels = index.to_frame(index=False, name=names if index.nlevels > 1 else names[0])
-            table = levels.to_json(orient="table", index=False, date_format="iso")
-            kept = [n if n is None else _index_label(n) for n in index.names]
-            dtypes = [str(t) for t in levels.dtypes]  # the schema has no time resolution
-            text = json.dumps({"table": table, "names": kept, "dtypes": dtypes})
-            if _index_from_json(text).equals(index):
-                return text
-        except Exception:
-            pass
-    return json.dumps([_index_label(i) for i in index])
-
-
-def _index_from_json(text: str) -> pd.Index:
-    """Return the row labels :func:`_index_json` wrote (a list, or pandas' table schema)."""
-    stored = json.loads(text)
-    if isinstance(stored, list):
-        return pd.Index(stored, name=None)
-    levels = pd.read_json(io.StringIO(stored["table"]), orient="table")
-    for column, dtype in zip(levels.columns, stored.get("dtypes", ()), strict=False):
-        if str(levels[column].dtype) != dtype and dtype.startswith("datetime64"):
-            levels[column] = levels[column].astype(dtype)
-    if levels.shape[1] == 1:
-        return pd.Index(levels.iloc[:, 0]).rename(stored["names"][0])
-    return pd.MultiIndex.from_frame(levels, names=stored["names"])
-
-
-def _label_key(label: str) -> tuple[str, ...]:
-    """Return a level label's key up to how its parts are written (``"1.0"``, ``"1"``, ``" 1"``).
-
-    Each ``:``-joined part is stripped, and a part that is a whole number written as Python
-    writes an integer or a float (``"1"``, ``"-0"``, ``"1.0"``: what a column of integers or
-    floats gives) is that integer, compared exactly. Other text stays text: ``"01"`` (a
-    zero-padded id), ``"1.10"`` or ``"1e3"`` (labels a number column does not write).
-    """
-    key = []
-    for part in str(label).split(SEP):
-        part = part.strip()
-        if _INTEGER.fullmatch(part):
-            part = str(int(part))
-        else:
-            try:
-                value = float(part)
-            except ValueError:
-                value = np.nan
-            if np.isfinite(value) and value.is_integer() and str(value) == part.lstrip("+"):
-                part = str(int(value))
-        key.append(part)
-    return tuple(key)
 
 
 def _importance_ess(table: pd.DataFrame, tree: xr.DataTree) -> pd.DataFrame:
@@ -224,148 +146,6 @@ def tree_dims(model: ModelDescription) -> dict[str, list[str]]:
     out = dims(model.law, model.effects, terms_of(model.effects))
     out["loss"] = ["obs"]
     return out
-
-
-#: Suffixes of tables, which a fit's netCDF file is not given.
-TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".json", ".xlsx")
-
-
-def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
-    """Write a posterior's DataTree (model spec in its attributes) to netCDF (h5netcdf).
-
-    Parameters
-    ----------
-    tree : xarray.DataTree
-        The tree (``post.tree``).
-    path : str or Path
-        The file (not a folder, nor named as a table: ``.csv``, ``.parquet``, ...); missing
-        parent folders are created.
-
-    Returns
-    -------
-    Path
-        The file written.
-
-    Examples
-    --------
-    >>> from bayescale.posterior import write_tree
-    >>> path = write_tree(post.tree, "fits/chinchilla.nc")
-    >>> path.name, path.is_file()
-    ('chinchilla.nc', True)
-    """
-    path = arguments.not_a_folder(path, "fit.nc")
-    if path.suffix.lower() in TABLE_SUFFIXES:  # read back as a table by every other tool
-        raise ValueError(
-            f"path={str(path)!r}: a fit is written as netCDF, not as {path.suffix}; name the "
-            f"file {path.with_suffix('.nc').name!r}."
-        )
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tree.to_netcdf(path, engine="h5netcdf")
-    except OSError as e:  # h5py's own words name neither the call nor the fix
-        raise OSError(
-            f"Cannot write the fit to {str(path)!r} ({type(e).__name__}: {e}): give a path in "
-            "a folder you can write to."
-        ) from None
-    return path
-
-
-def read_tree(path: str | Path) -> xr.DataTree:
-    """Read a DataTree written by :func:`write_tree` fully into memory and close the file.
-
-    Parameters
-    ----------
-    path : str or Path
-        The netCDF file.
-
-    Returns
-    -------
-    xarray.DataTree
-        The tree, with its attributes; :func:`bayescale.load_posterior` makes it a posterior.
-
-    Examples
-    --------
-    >>> from bayescale.posterior import read_tree
-    >>> path = post.to_netcdf("fit.nc")
-    >>> tree = read_tree(path)
-    >>> tree["posterior"]["alpha"].dims
-    ('chain', 'draw')
-    """
-    tree = xr.open_datatree(path, engine="h5netcdf").load()
-    tree.close()
-    return tree
-
-
-def _input_array(value: Any, key: str) -> np.ndarray:
-    """Return a prediction input as floats: numbers only (no text, booleans or dates)."""
-    raw = value.to_numpy() if isinstance(value, pd.Series | pd.Index) else np.asarray(value)
-    if raw.dtype.kind not in "iuf":  # "1e9" would pass float(), as True (1) and dates would
-        kind = {
-            "b": "booleans",
-            "U": "text",
-            "S": "text",
-            "O": "objects",
-            "M": "dates",
-            "m": "time spans",
-            "c": "complex numbers",
-        }.get(raw.dtype.kind, str(raw.dtype))
-        if raw.dtype.kind == "O" and arguments.all_numbers(raw):  # mixed Python numbers
-            try:
-                return raw.astype(float)
-            except OverflowError:  # an int past float64's range (10**400)
-                raise DataError(
-                    f"predict: {key} holds a number too large for float64 (about 1.8e308 at "
-                    "most); give it in the law's units."
-                ) from None
-        raise DataError(
-            f"predict: {key} holds {kind}; give numbers (e.g. {key}=7e10 or a list of them)."
-        )
-    return raw.astype(float)
-
-
-def _points(values: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict]:
-    """Split ``predict``'s keyword arguments into inputs (by name or role) and group labels."""
-    x: dict[str, np.ndarray] = {}
-    groups: dict[str, Any] = {}
-    given: dict[str, str] = {}
-    for key, val in values.items():
-        name = INPUT_OF_ROLE.get(key, key)
-        if name in INPUTS:
-            if name in given:
-                raise ValueError(
-                    f"predict: {given[name]!r} and {key!r} both give the input {name}; give it "
-                    "once (by name or by column role, not both)."
-                )
-            given[name] = key
-            x[name] = _input_array(val, key)
-        else:
-            groups[key] = val
-    indexed = {k: v.index for k, v in values.items() if isinstance(v, pd.Series | pd.DataFrame)}
-    first = next(iter(indexed.items()), None)
-    for key, index in indexed.items():
-        if first is not None and not index.equals(first[1]):
-            raise DataError(
-                f"predict: {first[0]!r} and {key!r} are pandas Series whose indexes differ: "
-                "pandas would pair their values by label, and predict pairs them by position. "
-                "Align them first (e.g. take both from one DataFrame), or pass arrays "
-                "(.to_numpy()) in the order you mean."
-            )
-    # a 0-d DataArray is a scalar: it broadcasts without any pairing to get wrong
-    arrays = {k: v for k, v in values.items() if isinstance(v, xr.DataArray) and v.ndim}
-    name, one = next(iter(arrays.items()), (None, None))
-    for key, array in arrays.items():
-        if (
-            array.dims != one.dims
-            or set(array.indexes) != set(one.indexes)
-            or any(not array.indexes[d].equals(one.indexes[d]) for d in array.indexes)
-        ):
-            raise DataError(
-                f"predict: {name!r} and {key!r} are xarray DataArrays whose dims or "
-                "coordinates differ: xarray would align or broadcast them by name and label, "
-                "and predict pairs their values by position. Align them first "
-                "(xr.align(a, b, join='exact')), or pass arrays (.values) in the order you mean."
-            )
-    return x, groups
 
 
 #: The columns of an extrapolation record (:mod:`bayescale.record`), as stored with a fit.
@@ -548,7 +328,7 @@ class ScalingPosterior:
             ATTR_MODEL: json.dumps(model.spec(), sort_keys=True),
             ATTR_SCALE: json.dumps(data.scale.to_dict(), sort_keys=True),
             ATTR_SETTINGS: json.dumps(draws.settings, sort_keys=True),
-            ATTR_INDEX: _index_json(data.index),
+            ATTR_INDEX: index_to_json(data.index),
             ATTR_TIMING: json.dumps({k: round(v, 4) for k, v in draws.timing.items()}),
         }
         if grid is not None:
@@ -613,7 +393,7 @@ class ScalingPosterior:
 
         Examples
         --------
-        >>> from bayescale.posterior import read_tree
+        >>> from bayescale.treefile import read_tree
         >>> tree = read_tree(post.to_netcdf("fit.nc"))
         >>> again = bs.ScalingPosterior.from_tree(tree, bs.Model())
         >>> again.law.name, again.extrapolation.mode
@@ -923,7 +703,7 @@ class ScalingPosterior:
             ]
         index = self._tree.attrs.get(ATTR_INDEX)
         if index:
-            df.index = _index_from_json(index)
+            df.index = index_from_json(index)
         return df
 
     # -- prediction ---------------------------------------------------------------------------
@@ -952,126 +732,15 @@ class ScalingPosterior:
         >>> family_post.assignment({"family": "f9"}, 1, new_groups=True).new_levels
         {'family': 1}
         """
-        new_groups = arguments.flag(new_groups, "new_groups")
-        terms = terms_of(self.model.effects)
-        known = {c for t in terms for c in t.columns}
-        unknown = set(groups) - known - {RUN}
-        inputs = sorted(unknown & {*self.law.inputs, *(INPUTS[k] for k in self.law.inputs)})
-        if inputs:  # an input where this call sets the inputs itself (an allocation, a sweep)
-            raise DataError(
-                f"{', '.join(f'{k}=' for k in inputs)}: this call sets the law's inputs itself "
-                "(it searches or sweeps them), so it takes none by name; drop "
-                f"{', '.join(f'{k}=' for k in inputs)}."
-            )
-        if unknown:
-            head = (
-                f"{sorted(unknown)} is neither an input nor a group column of this model; "
-                f"inputs are {list(self.law.inputs)}, group columns {sorted(known)}."
-            )
-            fix = (
-                "Give --group COLUMN=LABEL for those group columns only."
-                if known
-                else "This fit has no group effects: leave --group out."
-            )
-            raise DataError(
-                f"{head} (A keyword the call does not take as an option is read as a group "
-                "label: check the option's name in the call's signature.)",
-                command_line=f"{head} {fix}",
-            )
-        for c, v in groups.items():
-            if pd.isna(np.asarray(v, dtype=object)).any():
-                raise DataError(  # read as the text 'None' or 'nan': an unseen group's label
-                    f"{c}={arguments.shown(v)} has a missing label (None or NaN): give a level "
-                    f"the fit has seen, or leave {c} out for a new group (the population's "
-                    "prediction).",
-                    column=c,
-                )
-            n = int(np.size(v)) if np.ndim(v) else 1
-            if n not in (1, m):
-                raise DataError(
-                    f"{c} has {n} labels for {m} point(s): give one label (a frontier or a "
-                    "decision is for one group: call it once per label), or one per point "
-                    "(predict)."
-                )
-        read = {c for t in terms if all(c in groups for c in t.columns) for c in t.columns}
-        unread = sorted(set(groups) - read - {RUN})
-        if unread:  # a column only of interactions whose other columns are not given
-            need = sorted(
-                {o for t in terms if unread[0] in t.columns for o in t.columns} - set(groups)
-            )
-            raise DataError(
-                f"{unread[0]}={groups[unread[0]]!r} labels this model's effects only together "
-                f"with {need} (its terms: {[t.name for t in terms if unread[0] in t.columns]}): "
-                f"give {', '.join(f'{c}=' for c in need)} too, or leave {unread[0]} out for a "
-                "new group.",
-                command_line=f"--group {unread[0]}={groups[unread[0]]} labels this model's "
-                f"effects only together with {need}: give --group "
-                f"{' '.join(f'{c}=LABEL' for c in need)} too, or leave {unread[0]} out.",
-            )
-        codes, new_levels = {}, {}
-        for term in terms:
-            if not all(c in groups for c in term.columns):
-                continue  # not given: one new level (the population predictive)
-            cols = {
-                c: np.broadcast_to(np.asarray(groups[c], dtype=object), (m,)) for c in term.columns
-            }
-            labels = [term.label({c: v[i] for c, v in cols.items()}) for i in range(m)]
-            codes[term.name], new_levels[term.name] = self._codes(
-                term.name, labels, new_groups, self.group_labels(term.name)
-            )
-        run, new_runs = None, 0
-        if RUN in groups:
-            if RUN not in self._tree["posterior"].coords:
-                raise DataError("run= was given but this model has no per-run effect.")
-            labels = [str(v) for v in np.broadcast_to(np.asarray(groups[RUN], dtype=object), (m,))]
-            run, new_runs = self._codes(RUN, labels, new_groups, self.group_labels(RUN))
-        return Assignment(codes, new_levels, run, new_runs)
-
-    @staticmethod
-    def _codes(
-        term: str, labels: list[str], new_groups: bool, fitted: list[str]
-    ) -> tuple[np.ndarray, int]:
-        index = {lab: i for i, lab in enumerate(fitted)}
-        twins: dict[tuple[str, ...], str] | None = None  # built at the first unseen label
-        new: dict[str, int] = {}
-        out = np.empty(len(labels), np.int64)
-        for i, lab in enumerate(labels):
-            if lab in index:
-                out[i] = index[lab]
-                continue
-            if lab in new:
-                out[i] = len(fitted) + new[lab]
-                continue
-            if twins is None:
-                twins = {_label_key(lab): lab for lab in fitted}
-            twin = twins.get(_label_key(lab))
-            if twin is not None:
-                problem = (
-                    f"{term}={lab!r} is not a level seen in the data, but it is the "
-                    f"fitted level {twin!r} written another way (a number of another type, or "
-                    "spaces around it):"
-                )
-                raise DataError(
-                    f"{problem} give the labels as the fitted table has them (e.g. convert the "
-                    "column with .astype(int) or .str.strip()), or it would be predicted as a "
-                    "new group.",
-                    command_line=f"{problem} write it as the fit has it, {twin!r} (--group "
-                    + " ".join(
-                        shlex.quote(f"{c}={v}")
-                        for c, v in zip(term.split(SEP), twin.split(SEP), strict=False)
-                    )
-                    + ", or the same in a points file's columns).",
-                )
-            if not new_groups:
-                shown = fitted if len(fitted) <= 20 else [*fitted[:20], "..."]
-                problem = f"{term}={lab!r} is not a level seen in the data ({shown})."
-                unseen = "to predict for an unseen group (its effect is drawn from the population)"
-                raise DataError(
-                    f"{problem} Pass new_groups=True {unseen}, or fix the label.",
-                    command_line=f"{problem} Give --new-groups {unseen}, or fix the label.",
-                )
-            out[i] = len(fitted) + new.setdefault(lab, len(new))
-        return out, len(new)
+        return assign_groups(
+            groups,
+            m,
+            new_groups,
+            effects=self.model.effects,
+            inputs=self.law.inputs,
+            fitted_levels=self.group_labels,
+            has_run=RUN in self._tree["posterior"].coords,
+        )
 
     def predictor(
         self,
@@ -1348,10 +1017,7 @@ class ScalingPosterior:
         >>> sorted(post.predict_inputs())
         ['C', 'D', 'N']
         """
-        reads = set(self.law.inputs)
-        if {"N", "D"} <= reads or "C" in reads:
-            reads |= {"N", "D", "C"}
-        return frozenset(reads)
+        return inputs_taken(self.law)
 
     def data_range(self) -> ExtrapolationError | None:
         """Return the training data's range on every axis (log10), as the extrapolation reads it.
@@ -1442,104 +1108,7 @@ class ScalingPosterior:
         >>> x["D"], groups, m
         (array([2.e+09, 2.e+09]), {'family': 'f1'}, 2)
         """
-        # the fitted table's own names for the inputs (columns={"params": "N_params"}) too
-        named = {
-            c: r
-            for r, c in (self.model.columns or {}).items()
-            if r in INPUT_OF_ROLE and c not in INPUT_OF_ROLE and c not in INPUTS
-        }
-        twice = [k for k in values if k in named and named[k] in values]
-        if twice:
-            raise ValueError(
-                f"predict: {twice[0]!r} and {named[twice[0]]!r} both give the input "
-                f"{INPUT_OF_ROLE[named[twice[0]]]}; give it once."
-            )
-        x, groups = _points({named.get(k, k): v for k, v in values.items()})
-        reads = set(self.law.inputs)
-        if "C" in reads and "C" not in x and {"N", "D"} <= set(x):
-            x["C"] = self.cost.flops(x["N"], x["D"])
-        if "C" in x and {"N", "D"} <= reads and len({"N", "D"} & set(x)) == 1:
-            given, other = ("N", "D") if "N" in x else ("D", "N")
-            try:  # a budget and one side of the allocation: the other follows
-                x[other] = self.cost.tokens(x["C"], x[given])
-            except ValueError:
-                raise DataError(
-                    f"predict: C and {given} of shapes {np.shape(x['C'])} and "
-                    f"{np.shape(x[given])} do not broadcast together; give scalars or arrays of "
-                    "one length."
-                ) from None
-        missing = [k for k in self.law.inputs if k not in x]
-        if missing:
-            names = ", ".join(f"{k} (or {INPUTS[k]})" for k in missing)
-            tail = f"the {self.law.name} law, which reads {', '.join(self.law.inputs)}"
-            budget = (
-                " (a budget C stands in for N or D given the other)" if {"N", "D"} <= reads else ""
-            )
-            raise DataError(
-                f"predict needs {names} for {tail}{budget}.",
-                command_line="predict needs "
-                + ", ".join(
-                    f"--{k}" if k in ("N", "D", "C") else f"a --points file's column {INPUTS[k]!r}"
-                    for k in missing
-                )
-                + f" for {tail}{budget.replace('C', '--C').replace(' N or D', ' --N or --D')}.",
-            )
-        takes = self.predict_inputs()
-        unread = [k for k in x if k not in takes]
-        if unread:  # shown beside predictions it did not shape
-            raise DataError(
-                f"predict: the {self.law.name} law reads {', '.join(self.law.inputs)}, not "
-                f"{', '.join(unread)}: drop {', '.join(f'{k}=' for k in unread)}."
-            )
-        try:
-            shaped = np.broadcast_arrays(*x.values())
-        except ValueError:
-            shapes = {k: np.shape(v) for k, v in x.items()}
-            raise DataError(
-                f"predict: inputs of shapes {shapes} do not broadcast together; give scalars or "
-                "arrays of one length."
-            ) from None
-        if shaped[0].ndim > 1:  # a grid: its points would come back flattened, unlabelled
-            shapes = {k: np.shape(v) for k, v in x.items() if np.ndim(v) > 1}
-            raise DataError(
-                f"predict: inputs of shapes {shapes}; give scalars or flat lists (one value per "
-                "point). For a grid, pass its flattened coordinates (np.ravel) and reshape the "
-                "result's point dim."
-            )
-        x = {k: np.ravel(v) for k, v in zip(x, shaped, strict=True)}
-        if not next(iter(x.values())).size:
-            raise DataError("predict: the inputs are empty; give at least one point.")
-        for k, v in x.items():
-            if np.any(~np.isfinite(v)) or (k != "S2" and np.any(v <= 0)):
-                raise DataError(f"predict: {k} must be finite and > 0.")
-        if {"N", "D", "C"} <= set(x):  # C sizes the extrapolation error: it must be k N D
-            implied = self.cost.flops(x["N"], x["D"])
-            off = np.abs(np.log(x["C"] / implied)) > np.log1p(FLOPS_TOLERANCE)
-            if np.any(off):
-                i = int(np.argmax(off))
-                problem = (
-                    f"predict: C={x['C'][i]:.4g} disagrees with N={x['N'][i]:.4g} and "
-                    f"D={x['D'][i]:.4g}, whose {self.cost.describe()} is {implied[i]:.4g}. Give N "
-                    "and D alone (C follows), or fit with"
-                )
-                raise DataError(
-                    f"{problem} Model(flops_per_param_token=...) if your FLOPs count differs.",
-                    command_line=f"{problem} `bayescale fit --flops-per-param-token K` if your "
-                    "FLOPs count differs.",
-                )
-        m = next(iter(x.values())).shape[0]
-        for col, labels in groups.items():
-            if np.ndim(labels) > 1:
-                raise DataError(
-                    f"predict: {col} has labels of shape {np.shape(labels)}; give one label, or "
-                    "a flat list of one per point."
-                )
-            if np.ndim(labels) == 1 and np.size(labels) not in (1, m):
-                raise DataError(
-                    f"predict: {col} has {np.size(labels)} labels but the inputs give {m} "
-                    f"point(s); give one label, or one per point."
-                )
-        return x, groups, m
+        return prediction_points(values, law=self.law, cost=self.cost, columns=self.model.columns)
 
     def label(
         self, draws: Any, x: Mapping[str, np.ndarray], groups: Mapping[str, Any], name: str = "loss"
@@ -1723,9 +1292,7 @@ __all__ = [
     "ScalingPosterior",
     "fitted_assignment",
     "fitted_replicates",
-    "read_tree",
     "tree_coords",
     "tree_dims",
     "with_predictive",
-    "write_tree",
 ]

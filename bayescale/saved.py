@@ -21,8 +21,9 @@ from bayescale import laws as _laws
 from bayescale.errors import PosteriorFileError, SpecificationError
 from bayescale.laws.base import Law
 from bayescale.model import MODEL_SITES, Model, rebuilding_saved_fit
-from bayescale.posterior import ATTR_MODEL, ScalingPosterior, fitted_replicates, read_tree
+from bayescale.posterior import ATTR_MODEL, ScalingPosterior, fitted_replicates
 from bayescale.sites import sd_site
+from bayescale.treefile import read_tree
 
 
 def saved_spec(spec: Mapping) -> dict:

@@ -22,7 +22,8 @@ ROLES = [
     "model pieces: sample sites, likelihood, extrapolation",
     "inference: one NUTS engine, one MAP + Laplace",
     "the one prediction path; LOO",
-    "posterior: the DataTree, its I/O and views",
+    "a prediction's inputs and group levels; the tree's file",
+    "posterior: the DataTree and its views",
     "fit: table + model -> posterior",
     "Model: an immutable description (+ fit shorthand)",
     "the frontier; a saved fit read back",
@@ -49,7 +50,7 @@ def main() -> None:
     rows = layers()
     if len(rows) != len(ROLES):
         raise SystemExit(f"{len(rows)} layers in pyproject.toml, {len(ROLES)} ROLES: add its role.")
-    width, row_h, gap, left = 980, 34, 8, 10
+    width, row_h, gap, left = 1060, 34, 8, 10
     height = len(rows) * (row_h + gap) + 60
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '

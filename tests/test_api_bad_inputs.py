@@ -314,7 +314,8 @@ def test_a_fitted_label_written_another_way_is_not_a_new_group(numbered_post):
     # zero-padded ids, and decimals a number column does not write, are labels of their own
     for label in ("01", "1.00", "1e0"):
         assert post.assignment({"family": label}, 1, new_groups=True).new_levels == {"family": 1}
-    codes = bs.ScalingPosterior._codes
+    from bayescale.assignment import level_codes as codes
+
     with pytest.raises(bs.DataError, match="written another way"):
         codes("family", ["-0"], True, ["0"])
     # integers past 2**53 are compared exactly, not as floats
@@ -353,7 +354,7 @@ def test_the_fitted_table_keeps_its_row_labels(numbered_post, family_runs, tmp_p
     assert isinstance(rebuilt.index, pd.MultiIndex)
     assert rebuilt.index.equals(pairs.index) and rebuilt.index.names == ["family", None]
     # repeated labels (a table concatenated from two), booleans, names that are not text
-    from bayescale.posterior import _index_from_json, _index_json
+    from bayescale.treefile import index_from_json, index_to_json
 
     for index in (
         pd.DatetimeIndex(["2026-01-01", "2026-01-01", "2026-01-02"], name="day"),
@@ -361,10 +362,10 @@ def test_the_fitted_table_keeps_its_row_labels(numbered_post, family_runs, tmp_p
         pd.Index([3, 1, 2], name=np.int64(0)),
         pd.CategoricalIndex(["a", "b", "a"]),
     ):
-        back = _index_from_json(_index_json(index))
+        back = index_from_json(index_to_json(index))
         assert back.equals(index) and back.dtype == index.dtype and back.names == index.names
     # what the schema cannot carry is kept as text, never an error after the sampling
-    assert _index_from_json(_index_json(pd.interval_range(0, 2))).tolist() == ["(0, 1]", "(1, 2]"]
+    assert index_from_json(index_to_json(pd.interval_range(0, 2))).tolist() == ["(0, 1]", "(1, 2]"]
 
 
 def test_report_figures_are_readable(family_post):
