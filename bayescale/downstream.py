@@ -45,12 +45,13 @@ from bayescale.fit import fit as _fit
 from bayescale.inference import Draws
 from bayescale.laws.base import INPUTS, Law, Scale
 from bayescale.likelihood import from_location
-from bayescale.model import PRIOR_DRAWS, Model, rebuilding_saved_fit
+from bayescale.model import PRIOR_DRAWS, Model
 from bayescale.posterior import ScalingPosterior, tree_coords, tree_dims
 from bayescale.prediction import KINDS, Assignment, keys, predictor
 from bayescale.record import LOG_SCALE_GRID, scale_draws
 from bayescale.saved import read_saved_tree, saved_spec
 from bayescale.sites import RUN_SITES, natural_draws, terms_of
+from bayescale.specification import rebuilding_saved_fit
 from bayescale.treebuild import tree_from_arrays
 from bayescale.treefile import write_tree
 

@@ -20,9 +20,10 @@ import xarray as xr
 from bayescale import laws as _laws
 from bayescale.errors import PosteriorFileError, SpecificationError
 from bayescale.laws.base import Law
-from bayescale.model import MODEL_SITES, Model, rebuilding_saved_fit
+from bayescale.model import Model
 from bayescale.posterior import ATTR_MODEL, ScalingPosterior, fitted_replicates
 from bayescale.sites import sd_site
+from bayescale.specification import MODEL_SITES, rebuilding_saved_fit
 from bayescale.treefile import read_tree
 
 

@@ -25,6 +25,7 @@ ROLES = [
     "a prediction's inputs and group levels; the tree's file",
     "posterior: the DataTree and its views",
     "fit: table + model -> posterior",
+    "Model(...)'s arguments checked and normalised",
     "Model: an immutable description (+ fit shorthand)",
     "the frontier; a saved fit read back",
     "consumers: decisions, calibration, compare, ...",

@@ -407,7 +407,7 @@ def test_the_reviews_cases():
     old = {**bs.Model().spec(), "centered": 1, "run": "seed", "columns": {"run": "r"}}
     rebuilt = bs.Model.from_spec(saved_spec(old))  # a fit saved before these were refused
     assert rebuilt.centered == "auto" and rebuilt.run == "seed"
-    from bayescale.model import rebuilding_saved_fit
+    from bayescale.specification import rebuilding_saved_fit
 
     with rebuilding_saved_fit():  # a saved fit drawn under such a prior still loads
         assert bs.Model(priors={"log_E": "LogNormal(0, 0.5)"}).priors["log_E"]

@@ -26,7 +26,7 @@ from bayescale.cli.querying import cmd_frontier, cmd_predict, cmd_report, cmd_su
 from bayescale.defaults import MAX_TREE_DEPTH, PROB
 from bayescale.fit import METHODS
 from bayescale.inference import NutsSettings
-from bayescale.model import EXTRAPOLATION_MODES
+from bayescale.specification import EXTRAPOLATION_MODES
 
 #: What ``bayescale --help`` says first: the verbs and the exit statuses.
 DESCRIPTION = """\
