@@ -722,8 +722,7 @@ class ScalingPosterior:
         Returns
         -------
         Assignment
-            Per term the level codes of the points (a new level numbered after the fitted
-            ones) and the number of new levels; the same for runs.
+            The level codes (:func:`bayescale.assignment.assign_groups`).
 
         Examples
         --------
@@ -1091,16 +1090,8 @@ class ScalingPosterior:
         Returns
         -------
         tuple
-            ``(x, groups, m)``: the inputs broadcast to flat arrays, the labels, the number of
-            points.
-
-        Raises
-        ------
-        ValueError
-            When an input of the law is missing, or one is given both by name and by column
-            role.
-        DataError
-            When inputs do not broadcast, or are not finite and positive.
+            ``(x, groups, m)``, as :func:`bayescale.points.prediction_points` returns them
+            (which says what it refuses).
 
         Examples
         --------
