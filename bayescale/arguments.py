@@ -194,6 +194,57 @@ def count(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def resolvable(value: float, n_draws: int, name: str, central: bool = False) -> float:
+    """Return ``value``, a probability, where its tail holds at least one of ``n_draws`` draws.
+
+    A quantile or an interval's level whose tail holds less than one draw is read from the
+    sample's most extreme draw, whatever the level asked for.
+
+    Parameters
+    ----------
+    value : float
+        The probability (checked by :func:`probability` first).
+    n_draws : int
+        The fit's draws, all chains together.
+    name : str
+        The argument's name, for the message.
+    central : bool
+        ``value`` is a central interval's level (each tail ``(1 - value) / 2``), not a
+        quantile (the smaller tail of ``value`` and ``1 - value``).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        When the tail holds less than one draw.
+
+    Examples
+    --------
+    >>> resolvable(0.9, 4000, "quantile")
+    0.9
+    >>> resolvable(1e-9, 4000, "quantile")
+    Traceback (most recent call last):
+    ...
+    ValueError: quantile=1e-09 leaves 4e-06 of the fit's 4000 draws beyond it: ...
+    """
+    tail = (1 - value) / 2 if central else min(value, 1 - value)
+    if tail * n_draws < 1:
+        if central:
+            span = f"at most {1 - 2 / n_draws:.5g}"
+        else:
+            span = f"from {1 / n_draws:.3g} to {1 - 1 / n_draws:.5g}"
+        raise ValueError(
+            f"{name}={value:.10g} leaves {tail * n_draws:.3g} of the fit's {n_draws} draws beyond "
+            "it: it would be read from the most extreme draw, whatever the level. Give "
+            f"{name} {span}, or fit with at least {np.ceil(1 / tail):.3g} draws in all "
+            "(chains x draws)."
+        )
+    return value
+
+
 def whole(value: Any, name: str, minimum: int = 1) -> int:
     """Return ``value`` as an ``int`` >= ``minimum``, refusing a float even when whole.
 

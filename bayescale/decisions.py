@@ -29,6 +29,7 @@ from bayescale.posterior import ScalingPosterior
 from bayescale.prediction import KINDS, keys
 from bayescale.sanity import FLOPS_TOLERANCE
 from bayescale.sites import terms_of
+from bayescale.treebuild import SAMPLE_DIMS
 
 
 def _check_kind(kind: str) -> None:
@@ -100,6 +101,13 @@ def prob_below(
 
 #: The coarsest search of an iso-FLOP curve that passes without a warning (decades of ``N``).
 COARSE_GRID_DECADES = 0.1
+#: Most losses an allocation search evaluates per budget (draws x grid values; 8 bytes each).
+MAX_GRID_LOSSES = 50_000_000
+
+
+def _n_draws(post: ScalingPosterior) -> int:
+    """Return the fit's draws, all chains together."""
+    return int(np.prod([post.posterior.sizes[d] for d in SAMPLE_DIMS]))
 
 
 def _iso_kernel(
@@ -119,6 +127,15 @@ def _iso_kernel(
     with the budget.
     """
     _check_kind(kind)
+    evaluated = _n_draws(post) * n_grid
+    if evaluated > MAX_GRID_LOSSES:  # one loss per draw and allocation, per budget
+        raise ValueError(
+            f"n_grid={n_grid} with this fit's {_n_draws(post)} draws evaluates {evaluated:.3g} "
+            f"losses per budget (at most {MAX_GRID_LOSSES:.0e}, about "
+            f"{MAX_GRID_LOSSES * 8 / 1e9:.1g} GB): give n_grid <= "
+            f"{MAX_GRID_LOSSES // _n_draws(post)} (a step of {COARSE_GRID_DECADES:g} decades "
+            f"needs {int(np.ceil(2 * span / COARSE_GRID_DECADES)) + 1})."
+        )
     step = 2 * span / (n_grid - 1)
     if step > COARSE_GRID_DECADES:  # the answer is one of a few allocations, not the optimum
         warnings.warn(
@@ -209,6 +226,8 @@ def best_allocation(
             f"objective={objective!r} minimises the mean: pass objective='quantile' too."
         )
     quantile = arguments.probability(0.9 if quantile is None else quantile, "quantile")
+    if objective == "quantile":
+        arguments.resolvable(quantile, _n_draws(post), "quantile")
     if not {"N", "D"} <= set(post.law.inputs):  # no allocation of a budget to choose
         raise ValueError(
             f"best_allocation needs a law of N and D; the {post.law.name} law reads "
@@ -312,7 +331,7 @@ def compute_for_target(
     """
     arguments.fitted(post, "compute_for_target")
     target = arguments.positive(target, "target")  # a loss
-    prob = arguments.probability(prob)
+    prob = arguments.resolvable(arguments.probability(prob), _n_draws(post), "prob")
     c_min, c_max = arguments.positive(c_min, "c_min"), arguments.positive(c_max, "c_max")
     if c_min >= c_max:
         raise ValueError(f"c_min={c_min:g} must be below c_max={c_max:g}.")
@@ -634,6 +653,8 @@ def decision_table(
         )
     c = arguments.budgets(compute, unique=True)
     quantile, prob = arguments.probability(quantile, "quantile"), arguments.probability(prob)
+    arguments.resolvable(quantile, _n_draws(post), "quantile")
+    arguments.resolvable(prob, _n_draws(post), "prob", central=True)
     front = frontier(post, c, new_groups=new_groups, rng_seed=rng_seed, **groups)
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
     q = front.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw"))

@@ -34,7 +34,7 @@ from bayescale.data import ScalingData, prepare
 from bayescale.defaults import DIGITS
 from bayescale.discrepancy import Grid, grid_for, sample_path
 from bayescale.discrepancy import axis as disc_axis
-from bayescale.errors import DataError, SpecificationError
+from bayescale.errors import DataError, DataWarning, SpecificationError
 from bayescale.extrapolation import DEFAULT_SCALE as DEFAULT_EXTRAPOLATION_SCALE
 from bayescale.extrapolation import SCALE_SITES, ExtrapolationError
 from bayescale.fit import fit as _fit
@@ -89,6 +89,10 @@ from bayescale.specification import (
 )
 from bayescale.terms import Term
 
+#: Most bins of the random-walk discrepancy (one sampled variable each).
+MAX_DISCREPANCY_BINS = 1000
+#: Fewest bins from which the walk's scale is learned from the data, not its prior.
+MIN_DISCREPANCY_BINS = 3
 #: Prior draws stored with every fit (for prior-versus-posterior plots and checks).
 PRIOR_DRAWS = 500
 #: Compiled prior simulations, by model structure, table structure and number of draws.
@@ -523,6 +527,13 @@ class Model:
                 f"The spec's law has no name (got {dict(spec['law'])!r}): give "
                 "{'name': 'chinchilla', 'config': {}}."
             )
+        misplaced = sorted(set(spec["law"]) - {"name", "config"}, key=str)
+        if misplaced:  # a law's option beside its name would be dropped
+            raise SpecificationError(
+                f"The spec's law has {misplaced} beside its name, and takes only 'name' and "
+                "'config': put the law's options in its config ({'name': "
+                f"{spec['law']['name']!r}, 'config': {{{str(misplaced[0])!r}: ...}}}})."
+            )
         if law is None:
             if spec["law"]["name"] == "custom":
                 raise SpecificationError(
@@ -830,6 +841,7 @@ class Model:
             n_law_parameters=len(self.law.parameters),
         )
         self._refuse_floor_by_run(data)
+        self._check_discrepancy_grid(data)
         floor = getattr(self.law, "floor", 0.0)  # a link's chance accuracy (a number, if any)
         if isinstance(floor, int | float) and not isinstance(floor, bool):
             check_floor(data.loss, float(floor), self.law.name, data.index)
@@ -1010,7 +1022,41 @@ class Model:
         """
         if self.discrepancy is None:
             return None
-        return grid_for(disc_axis(data.x, self.cost.k), self.discrepancy_step)
+        position = disc_axis(data.x, self.cost.k)
+        span, step = float(np.ptp(position)), self.discrepancy_step
+        if span / step >= MAX_DISCREPANCY_BINS:  # one sampled variable per bin
+            raise SpecificationError(
+                f"discrepancy_step={step:g} cuts this table's {span:.3g} decades of "
+                f"{self._discrepancy_axis()} into {span / step:.3g} bins, and the random walk "
+                f"samples a variable per bin (at most {MAX_DISCREPANCY_BINS}): give "
+                f"discrepancy_step >= {span / MAX_DISCREPANCY_BINS:.2g} (default "
+                f"{DISCREPANCY_STEP})."
+            )
+        return grid_for(position, step)
+
+    def _discrepancy_axis(self) -> str:
+        """Return the discrepancy's axis, in words."""
+        if "C" in self.law.inputs or {"N", "D"} <= set(self.law.inputs):
+            return "compute"
+        return f"{self.law.inputs[0]}"
+
+    def _check_discrepancy_grid(self, data: ScalingData) -> None:
+        """Warn where the discrepancy's walk has too few bins to learn its scale."""
+        grid = self.discrepancy_grid(data)
+        if grid is None or grid.n >= MIN_DISCREPANCY_BINS:
+            return
+        position = disc_axis(data.x, self.cost.k)
+        values = len(np.unique(np.round(position, 6)))
+        warnings.warn(
+            f"The random-walk discrepancy has {grid.n} bin(s) of discrepancy_step="
+            f"{self.discrepancy_step:g} decades over this table's {float(np.ptp(position)):.3g} "
+            f"decades of {self._discrepancy_axis()} ({values} distinct value(s)): a walk of "
+            f"fewer than {MIN_DISCREPANCY_BINS} bins cannot learn its scale tau_disc, which "
+            "stays at its prior and sets the intervals' width beyond the data. Give a smaller "
+            "discrepancy_step, or leave the discrepancy out.",
+            DataWarning,
+            stacklevel=3,
+        )
 
     def has_group_scales(self, data: ScalingData) -> bool:
         """Return whether a fit to this table has group or run effects (and so their scales).
