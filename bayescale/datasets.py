@@ -193,6 +193,11 @@ def fetch(name: str, file: dict, c: dict | None = None) -> Path:
             f"got {file!r}."
         )
     rel, sha = file["file"], file["sha256"]
+    if not isinstance(rel, str) or not rel or Path(rel).is_absolute() or ".." in Path(rel).parts:
+        raise DatasetError(  # it would be read or written outside the dataset's own folder
+            f"fetch({name!r}, file): file['file']={rel!r} must be a path inside the dataset's "
+            f"folder (relative, without '..'), as the card's entries are."
+        )
     mirror = os.environ.get(MIRROR_ENV)
     if mirror:
         path = Path(mirror) / name / rel
@@ -233,6 +238,8 @@ def fetch(name: str, file: dict, c: dict | None = None) -> Path:
                 if Path(mirror).is_file()
                 else "that folder does not exist"
                 if not Path(mirror).is_dir()
+                else f"it holds a folder, not a file, at {name}/{rel}"
+                if (Path(mirror) / name / rel).is_dir()
                 else f"that folder has no {name}/{rel}"
             )
             hint = f" {MIRROR_ENV}={mirror}: {why}; point it at the folder holding"

@@ -523,6 +523,16 @@ def value_of_runs(
             )
         what = {"N": "model size N (parameters)", "D": "token count D"}[col]
         found[col] = arguments.budgets(candidates[name], f"candidates[{name!r}]", what)
+    pairs = pd.DataFrame(found)
+    repeated = pairs.duplicated()
+    if repeated.any():  # one run, ranked twice with different Monte Carlo scores
+        i = int(np.argmax(repeated.to_numpy()))
+        first = int(np.argmax((pairs == pairs.iloc[i]).all(axis=1).to_numpy()))
+        raise ValueError(
+            f"candidates rows {first} and {i} (by position) are the same run (N="
+            f"{found['N'][i]:.4g}, D={found['D'][i]:.4g}): each candidate would be ranked "
+            "twice; keep one of each (candidates.drop_duplicates(['N', 'D']))."
+        )
     unread = [c for c in ("C", mapped["flops"]) if c in candidates]
     if unread:  # a candidate's compute is its N and D's: a column saying otherwise is a mistake
         implied = post.cost.flops(found["N"], found["D"])

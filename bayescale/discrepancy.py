@@ -56,9 +56,9 @@ def grid_for(t: np.ndarray, step: float) -> Grid:
     return Grid(origin, step, int(np.floor((np.max(t) - origin) / step)) + 1)
 
 
-def sample_path(grid: Grid, tau_scale: float) -> jnp.ndarray:
+def sample_path(grid: Grid, tau_prior: dist.Distribution) -> jnp.ndarray:
     """Sample ``tau`` and the centred random-walk path over the grid (NumPyro sites)."""
-    tau = numpyro.sample("tau_disc", dist.HalfNormal(tau_scale))
+    tau = numpyro.sample("tau_disc", tau_prior)
     if grid.n == 1:
         return jnp.zeros(1)
     with numpyro.plate("disc_step", grid.n - 1):

@@ -214,6 +214,17 @@ class TwoStepModel:
         >>> again.spec() == two.spec(), again.metric_column
         (True, 'error')
         """
+        if not isinstance(spec, Mapping) or set(spec) != {"loss", "link"}:
+            if isinstance(spec, Mapping) and "law" in spec:
+                got = "a one-step model's spec (it has a 'law' entry): read it with Model.from_spec"
+            elif isinstance(spec, Mapping):
+                got = f"the entries {sorted(map(str, spec))}"
+            else:
+                got = f"a {type(spec).__name__}"
+            raise SpecificationError(
+                "TwoStepModel.from_spec takes {'loss': <spec>, 'link': <spec>}, the two models' "
+                f"specs (TwoStepModel.spec()); got {got}."
+            )
         return cls(loss=Model.from_spec(spec["loss"]), link=Model.from_spec(spec["link"]))
 
     # -- data and the NumPyro model ---------------------------------------------------------

@@ -226,6 +226,11 @@ class Model:
         checked_flops(law, flops_per_param_token)
         read = checked_columns(law, columns, run)
         given = sampled_priors(law, priors, likelihood, discrepancy)
+        if "tau_disc" in given and discrepancy_scale != DISCREPANCY_SCALE:
+            raise SpecificationError(  # both set tau_disc's prior: one would be dropped
+                f"discrepancy_scale={discrepancy_scale!r} sets the prior HalfNormal(scale) of "
+                "tau_disc, and priors['tau_disc'] gives its prior too: give one of them."
+            )
         values = {
             "law": law,
             "effects": MappingProxyType(parse_effects(law, effects, read)),
@@ -296,6 +301,8 @@ class Model:
         'chinchilla', likelihood='student_t'
         >>> print(bs.Model(effects={"A": "family"}, likelihood="normal").describe_short())
         'chinchilla', effects={'A': ['family']}, likelihood='normal'
+        >>> print(bs.Model(discrepancy="random_walk").describe_short())
+        'chinchilla', likelihood='student_t', discrepancy='random_walk'
         """
         effects = {
             self.law.parameter(s).natural: [t.name for t in ts] for s, ts in self.effects.items()
@@ -306,6 +313,8 @@ class Model:
         parts.append(f"likelihood={self.likelihood!r}")
         if self.scale != "log":
             parts.append(f"scale={self.scale!r}")
+        if self.discrepancy is not None:
+            parts.append(f"discrepancy={self.discrepancy!r}")
         return ", ".join(parts)
 
     # -- description ----------------------------------------------------------------------
@@ -674,6 +683,12 @@ class Model:
                 prior = f"{other} + {prior}"
             terms = " + ".join(f"(1|{t})" for t in self.effects.get(p.name, ()))
             lines.append(f"  {p.name} ~ {prior}" + (f"   {p.name} ~ 1 + {terms}" if terms else ""))
+        if self.discrepancy is not None:
+            lines.append(
+                f"  discrepancy: {self.discrepancy} in log10 {self._discrepancy_axis()}, steps of "
+                f"{self.discrepancy_step:g} decades, tau_disc ~ "
+                f"{prior_to_str(self.discrepancy_prior(), digits=DIGITS)}"
+            )
         for kind, given in (self.extrapolation_prior or {}).items():
             so, sg = np.exp(given.mean)
             lines.append(
@@ -1033,6 +1048,19 @@ class Model:
                 f"{DISCREPANCY_STEP})."
             )
         return grid_for(position, step)
+
+    def discrepancy_prior(self) -> dist.Distribution:
+        """Return the prior of the discrepancy's scale ``tau_disc`` (per square-root decade).
+
+        ``priors={"tau_disc": ...}`` where given, else ``HalfNormal(discrepancy_scale)``.
+
+        Examples
+        --------
+        >>> bs.Model(discrepancy="random_walk").discrepancy_prior().scale
+        0.05
+        """
+        given = self.priors.get("tau_disc")
+        return given if given is not None else dist.HalfNormal(self.discrepancy_scale)
 
     def _discrepancy_axis(self) -> str:
         """Return the discrepancy's axis, in words."""
@@ -1421,7 +1449,7 @@ class Model:
         loc = to_location(self.law.mean(theta, u, s), self.scale)
         n = loc.shape[-1]
         if disc_grid is not None:
-            path = sample_path(disc_grid, self.discrepancy_scale)
+            path = sample_path(disc_grid, self.discrepancy_prior())
             loc = loc + path[disc_bins]
         y = None if loss is None else to_location(loss, self.scale)
         if has_run and run_marginal and loss is not None:

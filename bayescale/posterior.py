@@ -44,7 +44,7 @@ from bayescale.loo import loo
 from bayescale.points import inputs_taken, prediction_points
 from bayescale.prediction import KINDS, Assignment, Predictor, loss_draws, predictor
 from bayescale.priors import prior_to_str
-from bayescale.sanity import far_outside
+from bayescale.sanity import far_outside, far_outside_range
 from bayescale.sites import RUN, dims, is_sampled, natural_draws, natural_group_name, terms_of
 from bayescale.treebuild import SAMPLE_DIMS, tree_from_arrays
 from bayescale.treefile import index_from_json, index_to_json, write_tree
@@ -1071,10 +1071,12 @@ class ScalingPosterior:
             # the warning speaks of sizes and compute past the data; tokens per parameter
             # outside the ladder's (an axis of the extrapolation error) is not that
             sizes = dataclasses.replace(
-                ranges, ranges={k: v for k, v in ranges.ranges.items() if k != RATIO}
+                ranges, ranges={k: v for k, v in ranges.ranges.items() if k not in (RATIO, "L")}
             )
             up, down = sizes.distances(x)
             far_outside(np.asarray(up), np.asarray(down), what)
+            if "L" in ranges.ranges and "L" in x:  # a link's upstream loss: loss units, not decades
+                far_outside_range(np.asarray(x["L"], float), ranges.ranges["L"], "L", what)
 
     def points(self, **values: Any) -> tuple[dict[str, np.ndarray], dict[str, Any], int]:
         """Validate :meth:`predict`'s keyword arguments: ``(inputs, group labels, points)``.

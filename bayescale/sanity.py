@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -387,6 +387,52 @@ def far_outside(up: np.ndarray, down: np.ndarray, what: str) -> None:
             "fitted above them and its form is rarely right far below (small or early-training "
             "models' losses bend away from a power law; a link's upstream loss there is one no "
             "fitted model reached).",
+            ExtrapolationWarning,
+        )
+
+
+def far_outside_range(values: np.ndarray, fitted: Sequence[float], name: str, what: str) -> None:
+    """Warn when an input on a linear axis lies further outside its fitted range than its width.
+
+    A link's upstream loss ``L`` is read in loss units: its distance from the fitted range is
+    not in decades, and the thresholds of :func:`far_outside` do not apply.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        The points' values of the input.
+    fitted : (float, float)
+        The range of the fitted rows.
+    name : str
+        The input's name.
+    what : str
+        The start of the message (``"Predicting"``).
+
+    Warns
+    -----
+    ExtrapolationWarning
+        When a value lies more than the range's width outside it.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from bayescale.sanity import far_outside_range
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     far_outside_range(np.array([3.0, 50.0]), (2.58, 3.75), "L", "Predicting")
+    >>> print(caught[0].message)
+    Predicting at L=50, 46.2 above the fitted range [2.58, 3.75] (1.17 wide): ...
+    """
+    lo, hi = (float(v) for v in fitted)
+    width = hi - lo
+    excess = np.maximum(values - hi, lo - values)
+    i = int(np.argmax(excess)) if np.size(excess) else 0
+    if np.size(excess) and excess[i] > max(width, 0.0):
+        side = "above" if values[i] > hi else "below"
+        _warn(
+            f"{what} at {name}={values[i]:.4g}, {excess[i]:.3g} {side} the fitted range "
+            f"[{lo:.4g}, {hi:.4g}] ({width:.3g} wide): the fit saw nothing there, and its "
+            "form this far out is a scenario, not a measurement.",
             ExtrapolationWarning,
         )
 

@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -166,6 +167,13 @@ def _check_custom_law(path: Path, tree: xr.DataTree, model: Model) -> None:
         )
 
 
+def _shown_law(law: Any) -> str:
+    """Name a ``law=`` argument in a message (a law's repr holds its functions and priors)."""
+    if isinstance(law, Law):
+        return f"{type(law).__name__}({law.name!r})"
+    return f"{law!r:.60}"
+
+
 def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior:
     """Read a posterior written by :meth:`ScalingPosterior.to_netcdf`.
 
@@ -217,13 +225,16 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
     entry = spec.get("law")
     if law is None and isinstance(entry, dict) and entry.get("name") == "custom":
         raise SpecificationError(  # not a damaged file: the law's code is not in it
-            f"{path} holds a fit of a custom law, which cannot be saved as text: pass law=."
+            f"{path} holds a fit of a custom law, which cannot be saved as text: pass law=.",
+            command_line=f"{path} holds a fit of a custom law, whose code the file cannot hold, "
+            "so the command line cannot read it: load it in Python with "
+            "bs.load_posterior(path, law=<the CustomLaw it was drawn with>).",
         )
     custom = isinstance(entry, dict) and entry.get("name") == "custom"
     if custom and not (isinstance(law, Law) and type(law).name == "custom"):
         raise SpecificationError(  # not a damaged file: the argument is of the wrong kind
             f"{path} holds a fit of a custom law: law= must be the bayescale.laws.CustomLaw it "
-            f"was drawn with, got {type(law).__name__} {law!r:.60}."
+            f"was drawn with, got {_shown_law(law)}."
         )
     if law is not None and isinstance(entry, dict) and entry.get("name") != "custom":
         given = law if isinstance(law, Law) else None
@@ -242,7 +253,8 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
             raise SpecificationError(
                 f"{path} holds a fit of the {entry.get('name')} law (configured "
                 f"{saved.get('config') or 'by default'}), which the file names; "
-                f"law={law!r} would read its draws as another law's. Drop law= (it is for fits "
+                f"law={_shown_law(law)} would read its draws as another law's. Drop law= (it is "
+                "for fits "
                 "of a custom law)."
             )
         law = None

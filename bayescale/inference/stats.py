@@ -45,6 +45,10 @@ def _tree_depth(value: Any, name: str) -> int:
     return depth
 
 
+#: Fewest draws per chain a fit's diagnostics can check.
+MIN_DRAWS = 4
+
+
 @dataclass(frozen=True)
 class NutsSettings:
     """Options of a NUTS run.
@@ -114,6 +118,11 @@ class NutsSettings:
 
         for name, minimum in (("chains", 1), ("draws", 1), ("warmup", 0)):
             keep(name, arguments.whole(getattr(self, name), name, minimum))
+        if self.draws < MIN_DRAWS:  # R-hat, ESS and BFMI need a few draws of each chain
+            raise ValueError(
+                f"draws={self.draws}: a chain of fewer than {MIN_DRAWS} draws cannot be checked "
+                f"(R-hat, ESS, BFMI); give draws >= {MIN_DRAWS} (the default is 1000)."
+            )
         keep("seed", arguments.seed(self.seed))
         target = arguments.finite(self.target_accept, "target_accept")
         if not 0 < target < 1:
