@@ -146,7 +146,11 @@ class Model:
         Add a law discrepancy that grows with extrapolation distance
         (:mod:`bayescale.discrepancy`).
     discrepancy_step, discrepancy_scale : float
-        Bin width (decades) and prior scale of the discrepancy.
+        Bin width (decades of compute, or of the law's one input) and prior scale of the
+        discrepancy: ``tau_disc ~ HalfNormal(discrepancy_scale)``, unless
+        ``priors={"tau_disc": ...}`` gives its prior. The walk samples one variable per bin:
+        a step that cuts the data into more than 1000 bins is refused, and one that leaves
+        fewer than 3 is warned about (the walk's scale then stays at its prior).
     extrapolation : {"learned", "prior", "fixed", "none"}
         The error every prediction beyond the data carries (:mod:`bayescale.extrapolation`):
         ``"learned"`` (default) an offset and a slow growth whose scales are learned from the
