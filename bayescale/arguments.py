@@ -231,7 +231,7 @@ def resolvable(value: float, n_draws: int, name: str, central: bool = False) -> 
     ValueError: quantile=1e-09 leaves 4e-06 of the fit's 4000 draws beyond it: ...
     """
     tail = (1 - value) / 2 if central else min(value, 1 - value)
-    if tail * n_draws < 1:
+    if tail * n_draws < 1 - 1e-9:  # (1 - 0.9) / 2 * 20 is 0.9999999999999998
         if central:
             span = f"at most {1 - 2 / n_draws:.5g}"
         else:
@@ -239,7 +239,7 @@ def resolvable(value: float, n_draws: int, name: str, central: bool = False) -> 
         raise ValueError(
             f"{name}={value:.10g} leaves {tail * n_draws:.3g} of the fit's {n_draws} draws beyond "
             "it: it would be read from the most extreme draw, whatever the level. Give "
-            f"{name} {span}, or fit with at least {np.ceil(1 / tail):.3g} draws in all "
+            f"{name} {span}, or fit with at least {np.ceil(1 / tail - 1e-9):.3g} draws in all "
             "(chains x draws)."
         )
     return value

@@ -26,6 +26,7 @@ from bayescale import arguments
 from bayescale.data import DEFAULT_COLUMNS, compute_of
 from bayescale.errors import ConvergenceWarning, DataError, DataWarning
 from bayescale.inference import NutsSettings, sample_nuts
+from bayescale.inference.stats import MIN_DRAWS
 from bayescale.laws.base import INPUTS
 from bayescale.loo import require_one_step, require_psis_draws, smoothable
 from bayescale.model import Model, require_model
@@ -1339,7 +1340,7 @@ def sbc(
             f"a typical loss of the law, e.g. design.assign({loss}=3.0) (0.5 for an error rate)."
         )
     n_sims = arguments.count(n_sims, "n_sims", minimum=2)
-    draws = arguments.count(draws, "draws")
+    draws = arguments.count(draws, "draws", minimum=MIN_DRAWS)
     warmup = arguments.count(warmup, "warmup", minimum=0)
     thin = arguments.count(thin, "thin")
     if thin >= draws:

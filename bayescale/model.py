@@ -76,6 +76,7 @@ from bayescale.specification import (
     CENTERED_MIN_ROWS,
     DISCREPANCY_SCALE,
     DISCREPANCY_STEP,
+    NOISE_SITES,
     checked_centering,
     checked_columns,
     checked_discrepancy,
@@ -85,6 +86,8 @@ from bayescale.specification import (
     checked_noise,
     columns_read,
     parse_effects,
+    rebuilding,
+    rebuilding_saved_fit,
     sampled_priors,
 )
 from bayescale.terms import Term
@@ -122,8 +125,9 @@ class Model:
         a law that predicts such a share (:attr:`~bayescale.laws.Law.share`, the downstream
         links), so the noise respects the bounds too; ``"log"`` otherwise.
     priors : dict, optional
-        Prior overrides by sampled name (``"log_alpha"``, ``"sigma"``, ``"nu"``, ``"sd_run"``),
-        as numpyro distributions or text such as ``"Normal(0, 1)"``.
+        Prior overrides by sampled name (``"log_alpha"``, ``"sigma"``, ``"nu"``, ``"sd_run"``,
+        ``"tau_disc"`` with a discrepancy), as numpyro distributions or text such as
+        ``"Normal(0, 1)"``.
     columns : dict, optional
         Data column of each role where it differs from the default name.
     run : str, bool or None
@@ -230,7 +234,8 @@ class Model:
         checked_flops(law, flops_per_param_token)
         read = checked_columns(law, columns, run)
         given = sampled_priors(law, priors, likelihood, discrepancy)
-        if "tau_disc" in given and discrepancy_scale != DISCREPANCY_SCALE:
+        conflict = "tau_disc" in given and discrepancy_scale != DISCREPANCY_SCALE
+        if conflict and not rebuilding():  # (a fit saved before this check read it as it was)
             raise SpecificationError(  # both set tau_disc's prior: one would be dropped
                 f"discrepancy_scale={discrepancy_scale!r} sets the prior HalfNormal(scale) of "
                 "tau_disc, and priors['tau_disc'] gives its prior too: give one of them."
@@ -1043,13 +1048,14 @@ class Model:
             return None
         position = disc_axis(data.x, self.cost.k)
         span, step = float(np.ptp(position)), self.discrepancy_step
-        if span / step >= MAX_DISCREPANCY_BINS:  # one sampled variable per bin
+        bins = np.floor(span / step) + 1  # as grid_for counts them (a float: 1e300 bins too)
+        if bins > MAX_DISCREPANCY_BINS:  # one sampled variable per bin
+            least = span / (MAX_DISCREPANCY_BINS - 1)
             raise SpecificationError(
                 f"discrepancy_step={step:g} cuts this table's {span:.3g} decades of "
-                f"{self._discrepancy_axis()} into {span / step:.3g} bins, and the random walk "
+                f"{self._discrepancy_axis()} into {bins:.4g} bins, and the random walk "
                 f"samples a variable per bin (at most {MAX_DISCREPANCY_BINS}): give "
-                f"discrepancy_step >= {span / MAX_DISCREPANCY_BINS:.2g} (default "
-                f"{DISCREPANCY_STEP})."
+                f"discrepancy_step >= {np.ceil(least * 1e4) / 1e4:g} (default {DISCREPANCY_STEP})."
             )
         return grid_for(position, step)
 
@@ -1068,7 +1074,7 @@ class Model:
 
     def _discrepancy_axis(self) -> str:
         """Return the discrepancy's axis, in words."""
-        if "C" in self.law.inputs or {"N", "D"} <= set(self.law.inputs):
+        if self.law.reads_compute:
             return "compute"
         return f"{self.law.inputs[0]}"
 
@@ -1077,7 +1083,7 @@ class Model:
         grid = self.discrepancy_grid(data)
         if grid is None or grid.n >= MIN_DISCREPANCY_BINS:
             return
-        position = disc_axis(data.x, self.cost.k)
+        position = disc_axis(data.x, self.cost.k)  # (again: only where the warning is due)
         values = len(np.unique(np.round(position, 6)))
         warnings.warn(
             f"The random-walk discrepancy has {grid.n} bin(s) of discrepancy_step="
@@ -1757,6 +1763,8 @@ def _scale_priors(given: Any) -> Mapping[str, ScalePrior] | None:
 
 
 __all__ = [
+    "NOISE_SITES",  # (defined in specification, with rebuilding_saved_fit; kept importable here)
     "Model",
+    "rebuilding_saved_fit",
     "require_model",
 ]

@@ -119,7 +119,7 @@ def inputs_taken(law: Law) -> frozenset[str]:
     ['C', 'D', 'N']
     """
     reads = set(law.inputs)
-    if {"N", "D"} <= reads or "C" in reads:
+    if law.reads_compute:
         reads |= {"N", "D", "C"}
     return frozenset(reads)
 

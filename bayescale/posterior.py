@@ -1,4 +1,4 @@
-"""``ScalingPosterior``: the DataTree of a fit, its I/O and its views.
+"""``ScalingPosterior``: the DataTree of a fit and its views (its file: :mod:`bayescale.treefile`).
 
 The tree holds the ArviZ 1.x groups ``posterior`` (sampled sites, the natural parameters
 ``E, A, ...`` for the population and ``E_<term>`` per group level), ``sample_stats``,
@@ -47,7 +47,7 @@ from bayescale.priors import prior_to_str
 from bayescale.sanity import far_outside, far_outside_range
 from bayescale.sites import RUN, dims, is_sampled, natural_draws, natural_group_name, terms_of
 from bayescale.treebuild import SAMPLE_DIMS, tree_from_arrays
-from bayescale.treefile import index_from_json, index_to_json, write_tree
+from bayescale.treefile import index_from_json, index_to_json, read_tree, write_tree
 
 #: Largest ``rows x draws`` for which a fit stores its predictive groups (``"auto"``).
 PREDICTIVE_MAX_ELEMENTS = 20_000_000
@@ -1041,7 +1041,9 @@ class ScalingPosterior:
         """Warn (:class:`~bayescale.errors.ExtrapolationWarning`) for inputs far past the data.
 
         Far: more than :data:`~bayescale.sanity.FAR_ABOVE_DECADES` (4) decades above the data
-        on any axis, or more than 1 decade below it.
+        on any axis, or more than 1 decade below it; a link's upstream loss ``L``, read in loss
+        units, more than its fitted range's width outside that range
+        (:func:`~bayescale.sanity.far_outside_range`).
 
         Parameters
         ----------
@@ -1285,7 +1287,9 @@ __all__ = [
     "ScalingPosterior",
     "fitted_assignment",
     "fitted_replicates",
+    "read_tree",  # (defined in treefile; kept importable from here)
     "tree_coords",
     "tree_dims",
     "with_predictive",
+    "write_tree",
 ]

@@ -350,7 +350,7 @@ def record_axis(model: Any, data: ScalingData) -> str:
     inputs = model.law.inputs
     if data.run is not None and "D" in inputs:
         return "run_tokens"
-    if {"N", "D"} <= set(inputs) or "C" in inputs:
+    if model.law.reads_compute:
         return "compute"
     return inputs[0]
 

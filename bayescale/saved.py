@@ -254,8 +254,7 @@ def load_posterior(path: str | Path, law: Law | None = None) -> ScalingPosterior
                 f"{path} holds a fit of the {entry.get('name')} law (configured "
                 f"{saved.get('config') or 'by default'}), which the file names; "
                 f"law={_shown_law(law)} would read its draws as another law's. Drop law= (it is "
-                "for fits "
-                "of a custom law)."
+                "for fits of a custom law)."
             )
         law = None
     try:

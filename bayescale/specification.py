@@ -115,6 +115,20 @@ def rebuilding_saved_fit() -> Iterator[None]:
         _REBUILDING.reset(token)
 
 
+def rebuilding() -> bool:
+    """Return whether a saved fit's model is being rebuilt (:func:`rebuilding_saved_fit`).
+
+    Examples
+    --------
+    >>> from bayescale.specification import rebuilding, rebuilding_saved_fit
+    >>> with rebuilding_saved_fit():
+    ...     inside = rebuilding()
+    >>> inside, rebuilding()
+    (True, False)
+    """
+    return _REBUILDING.get()
+
+
 def sampled_priors(
     law: Law, priors: Mapping[str, Any] | None, likelihood: str, discrepancy: str | None
 ) -> dict:
@@ -548,7 +562,7 @@ def checked_flops(law: Law, flops_per_param_token: Any) -> None:
         TrainingCost(flops_per_param_token)
     except ValueError as e:
         raise SpecificationError(str(e)) from None
-    uses_compute = "C" in law.inputs or {"N", "D"} <= set(law.inputs)
+    uses_compute = law.reads_compute
     rebuilt = _REBUILDING.get()  # a saved fit keeps what it was fitted with
     if not uses_compute and flops_per_param_token != DEFAULT_FLOPS_PER_PARAM_TOKEN and not rebuilt:
         never = (
@@ -596,7 +610,7 @@ def checked_columns(law: Law, columns: Any, run: Any) -> dict[str, str]:
             "name the run column once (run='<column>', or the columns mapping)."
         )
     require_mapping(columns, "columns", "{'loss': 'val_loss'}")
-    uses_compute = "C" in law.inputs or {"N", "D"} <= set(law.inputs)
+    uses_compute = law.reads_compute
     rebuilt = _REBUILDING.get()  # a saved fit keeps what it was fitted with
     for role, column in (columns or {}).items():  # an unknown role: prepare says so
         if not isinstance(column, str) or not column:

@@ -24,7 +24,7 @@ from bayescale.errors import DataWarning, ExtrapolationWarning, SpecificationErr
 def test_a_discrepancy_step_that_cuts_the_data_too_fine_is_refused(runs):
     # 1e-7 asked for 596 GiB; 1e-300 overflowed the bins' int32 index inside XLA
     for step in (1e-7, 1e-300):
-        with pytest.raises(SpecificationError, match=r"give discrepancy_step >= 0\.002"):
+        with pytest.raises(SpecificationError, match=r"give discrepancy_step >= 0\.0021"):
             bs.Model(discrepancy="random_walk", discrepancy_step=step).prepare(runs)
     fine = bs.Model(discrepancy="random_walk", discrepancy_step=0.0025)
     assert fine.discrepancy_grid(fine.prepare(runs)).n == 801  # allowed: under 1000 bins
@@ -52,6 +52,10 @@ def test_the_discrepancy_is_described_and_its_prior_is_the_one_given(runs):
     draws = wide.prior_draws(wide.prepare(runs), n=400, seed=0)["tau_disc"]
     assert 0.3 < float(np.mean(draws)) < 0.5  # HalfNormal(0.5)'s mean is 0.40 (0.05's: 0.04)
     with pytest.raises(SpecificationError, match=r"priors\['tau_disc'\] gives its prior too"):
+        bs.Model(
+            discrepancy="random_walk", discrepancy_scale=0.2, priors={"tau_disc": "HalfNormal(1)"}
+        )
+    with bs.model.rebuilding_saved_fit():  # a fit saved before the check reads back
         bs.Model(
             discrepancy="random_walk", discrepancy_scale=0.2, priors={"tau_disc": "HalfNormal(1)"}
         )
@@ -93,6 +97,9 @@ def test_decision_levels_need_a_draw_beyond_them(post):
             call()
     best = bs.best_allocation(post, 1e21, objective="quantile", quantile=0.999)  # 4 draws beyond
     assert np.isfinite(best.loc[0, "objective"])
+    # a tail of exactly one draw is enough, whatever the float rounding: (1 - 0.9) / 2 * 20
+    assert bs.arguments.resolvable(0.9, 20, "prob", central=True) == 0.9
+    assert bs.arguments.resolvable(0.9, 10, "quantile") == 0.9
 
 
 def test_an_allocation_grid_past_memory_is_refused(post):

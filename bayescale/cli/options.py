@@ -28,8 +28,9 @@ EXIT_DIAGNOSTICS = 3
 WARMUP = 1000
 
 
-#: Fewest draws per chain a fit takes: R-hat and ESS need a few.
-MIN_DRAWS = 10
+#: Fewest draws per chain a command's fit takes (the sampler itself takes 4): R-hat and ESS
+#: need a few.
+MIN_CLI_DRAWS = 10
 
 
 #: ``--retry``'s choices, as :func:`bayescale.fit`'s ``retry``.

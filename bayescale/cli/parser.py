@@ -11,7 +11,7 @@ from bayescale.cli.catalogue import cmd_datasets
 from bayescale.cli.fitting import cmd_fit
 from bayescale.cli.options import (
     MAX_SEED,
-    MIN_DRAWS,
+    MIN_CLI_DRAWS,
     RETRY,
     WARMUP,
     at_least,
@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--chains", type=at_least(1), default=4, help="independent chains")
     f.add_argument(
         "--draws",
-        type=at_least(MIN_DRAWS),
+        type=at_least(MIN_CLI_DRAWS),
         default=1000,
         help="draws per chain (R-hat and ESS need a few)",
     )
@@ -312,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _columns_option(b, "params='Model Size' loss=val_loss")
     b.add_argument(
-        "--draws", type=at_least(MIN_DRAWS), default=1000, help="draws per chain of each fit"
+        "--draws", type=at_least(MIN_CLI_DRAWS), default=1000, help="draws per chain of each fit"
     )
     b.add_argument("--out", help="write the table as CSV")
     b.set_defaults(func=cmd_backtest)
@@ -347,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     _columns_option(pl, "params='Model Size' loss=val_loss")
     pl.add_argument("--choose", action="store_true", help="also choose the effects by LOO")
     pl.add_argument(
-        "--draws", type=at_least(MIN_DRAWS), default=1000, help="draws per chain of each fit"
+        "--draws", type=at_least(MIN_CLI_DRAWS), default=1000, help="draws per chain of each fit"
     )
     pl.add_argument(
         "--method",

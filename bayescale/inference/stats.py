@@ -56,7 +56,8 @@ class NutsSettings:
     Parameters
     ----------
     chains, draws, warmup : int
-        Chains per fit, kept draws per chain and warm-up iterations per chain.
+        Chains per fit, kept draws per chain (at least :data:`MIN_DRAWS`, 4) and warm-up
+        iterations per chain.
     seed : int
         Random seed: the same seed, data and settings give the same draws.
     target_accept : float

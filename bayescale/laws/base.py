@@ -360,6 +360,17 @@ class Law:
         """The name shown in summaries, reports and figures (the registry name)."""
         return self.name
 
+    @property
+    def reads_compute(self) -> bool:
+        """Whether the law reads training compute: ``C`` itself, or ``N`` and ``D`` (``k N D``).
+
+        Examples
+        --------
+        >>> bs.laws.get("chinchilla").reads_compute, bs.laws.get("power").reads_compute
+        (True, False)
+        """
+        return "C" in self.inputs or {"N", "D"} <= set(self.inputs)
+
     # -- the law ------------------------------------------------------------------------------
     def mean(self, theta: Mapping[str, Array], u: Mapping[str, Array], scale: Scale) -> Array:
         """Mean loss from sampled parameters ``theta`` and centred log inputs ``u``.
