@@ -28,6 +28,7 @@ from bayescale.errors import (
     HeavyTailWarning,
     SamplerEfficiencyWarning,
     SpecificationError,
+    with_prefix,
 )
 from bayescale.frontier import frontier
 from bayescale.laws.base import INPUT_OF_ROLE, INPUTS
@@ -131,7 +132,12 @@ def compare(posteriors: Mapping[str, ScalingPosterior], method: str = "stacking"
     with warnings.catch_warnings():
         # Reported per fit in the table (``warning``, ``pareto_k_max``) instead.
         warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")
-        elpds = {name: loo(post) for name, post in posteriors.items()}
+        elpds = {}
+        for name, post in posteriors.items():
+            try:
+                elpds[name] = loo(post)
+            except SpecificationError as e:  # which of the fits cannot be compared
+                raise with_prefix(e, f"compare: fit {name!r}: ") from None
     # Unrounded (arviz_stats rounds ELPD to its SE's scale by default): decisions read it.
     table = arviz_stats.compare(elpds, method=method, round_to="none")
     table["pareto_k_max"] = [float(np.max(elpds[n].pareto_k)) for n in table.index]
@@ -417,6 +423,21 @@ def choose_from_loo(
     it (ELPD 1.0 lower).
     """
     se_rule = arguments.non_negative(se_rule, "se_rule")
+    if isinstance(order, str):  # read letter by letter otherwise
+        raise TypeError(f"order={order!r}: give a list of the candidates' names, simplest first.")
+    missing = [c for c in ("elpd", "dse", "fit_ok") if c not in loo_table]
+    if missing:
+        raise ValueError(
+            f"The LOO table lacks the column(s) {missing}: give compare()'s table (elpd, dse) "
+            "with a boolean fit_ok column (True: the fit passed its diagnostics)."
+        )
+    unknown = ~np.isfinite(loo_table[["elpd", "dse"]].to_numpy(float))
+    if unknown.any():
+        rows = loo_table.index[unknown.any(axis=1)].tolist()
+        raise ValueError(
+            f"The LOO table's elpd or dse is not finite for {rows}: their LOO failed, and no "
+            "choice can rest on it; refit them (or leave them out of the order)."
+        )
     order = list(order)
     if sorted(order) != sorted(map(str, loo_table.index)):
         raise ValueError(

@@ -21,9 +21,15 @@ import pandas as pd
 from bayescale import arguments
 from bayescale.data import DEFAULT_COLUMNS
 from bayescale.defaults import PROB
-from bayescale.errors import ConvergenceWarning
+from bayescale.errors import ConvergenceWarning, SpecificationError
 from bayescale.frontier import _cost, frontier, frontier_draws
-from bayescale.isoflop import MIN_PARABOLA_POINTS, PARABOLA_BIAS, parabola_minimum, profiles
+from bayescale.isoflop import (
+    MIN_PARABOLA_POINTS,
+    PARABOLA_BIAS,
+    parabola_minimum,
+    profiles,
+    warn_short_profiles,
+)
 from bayescale.laws.base import INPUTS
 from bayescale.posterior import ScalingPosterior
 from bayescale.prediction import KINDS, keys
@@ -108,6 +114,19 @@ MAX_GRID_LOSSES = 50_000_000
 def _n_draws(post: ScalingPosterior) -> int:
     """Return the fit's draws, all chains together."""
     return int(np.prod([post.posterior.sizes[d] for d in SAMPLE_DIMS]))
+
+
+def _resolvable(post: ScalingPosterior, value: float, name: str, central: bool = False) -> float:
+    """:func:`bayescale.arguments.resolvable` of the fit's draws, worded for the command line."""
+    try:
+        return arguments.resolvable(value, _n_draws(post), name, central=central)
+    except ValueError as e:
+        option = "--" + name.replace("_", "-")
+        text = str(e)
+        worded = text.replace(f"{name}=", f"{option} ").replace(f"Give {name} ", f"Give {option} ")
+        raise SpecificationError(
+            text, command_line=worded.replace("(chains x draws)", "(--chains x --draws)")
+        ) from None
 
 
 def _iso_kernel(
@@ -227,7 +246,7 @@ def best_allocation(
         )
     quantile = arguments.probability(0.9 if quantile is None else quantile, "quantile")
     if objective == "quantile":
-        arguments.resolvable(quantile, _n_draws(post), "quantile")
+        _resolvable(post, quantile, "quantile")
     if not {"N", "D"} <= set(post.law.inputs):  # no allocation of a budget to choose
         raise ValueError(
             f"best_allocation needs a law of N and D; the {post.law.name} law reads "
@@ -331,7 +350,7 @@ def compute_for_target(
     """
     arguments.fitted(post, "compute_for_target")
     target = arguments.positive(target, "target")  # a loss
-    prob = arguments.resolvable(arguments.probability(prob), _n_draws(post), "prob")
+    prob = _resolvable(post, arguments.probability(prob), "prob")
     c_min, c_max = arguments.positive(c_min, "c_min"), arguments.positive(c_max, "c_max")
     if c_min >= c_max:
         raise ValueError(f"c_min={c_min:g} must be below c_max={c_max:g}.")
@@ -663,8 +682,8 @@ def decision_table(
         )
     c = arguments.budgets(compute, unique=True)
     quantile, prob = arguments.probability(quantile, "quantile"), arguments.probability(prob)
-    arguments.resolvable(quantile, _n_draws(post), "quantile")
-    arguments.resolvable(prob, _n_draws(post), "prob", central=True)
+    _resolvable(post, quantile, "quantile")
+    _resolvable(post, prob, "prob", central=True)
     front = frontier(post, c, new_groups=new_groups, rng_seed=rng_seed, **groups)
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
     q = front.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw"))
@@ -882,6 +901,7 @@ def predicted_isoflop_minima(
     out = out[["compute", "n_points", "p_bracketed", *names, *extra, "profile"]]
     out.attrs["band"] = prob
     out.attrs["bias"] = PARABOLA_BIAS
+    warn_short_profiles(out["n_points"].to_numpy(), min_points, "predicted_isoflop_minima")
     return out
 
 

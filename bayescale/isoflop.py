@@ -14,6 +14,9 @@ from bayescale.sanity import numeric_column
 
 #: Fewest runs a profile's parabola is fitted to (three points fit one exactly: no check left).
 MIN_PARABOLA_POINTS = 3
+#: A fitted curvature within this share of the profile's losses' spread (per squared log size)
+#: is round-off: a flat profile has no minimum.
+CURVATURE_ROUNDOFF = 1e-9
 #: Decimals of log10 compute that group runs into profiles where no ``budget`` column is named.
 PROFILE_DECIMALS = 1
 #: The caveat printed with every Approach-2 result.
@@ -130,7 +133,47 @@ def isoflop_minima(
     out = pd.DataFrame(rows).sort_values("compute").reset_index(drop=True)
     out["tokens_per_param"] = out["D_opt"] / out["N_opt"]
     out.attrs["bias"] = PARABOLA_BIAS
+    warn_short_profiles(out["n_points"].to_numpy(), min_points, "isoflop_minima")
     return out
+
+
+def warn_short_profiles(counts: np.ndarray, min_points: int, call: str) -> None:
+    """Warn when no profile has ``min_points`` runs: every minimum of the table is NaN.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray
+        The runs of each profile.
+    min_points : int
+        The fewest a profile's parabola is fitted to.
+    call : str
+        The function, for the message.
+
+    Warns
+    -----
+    DataWarning
+        When every profile has fewer than ``min_points`` runs.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from bayescale.isoflop import warn_short_profiles
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_short_profiles(np.array([3, 3]), 4, "isoflop_minima")
+    >>> print(caught[0].message)
+    isoflop_minima: no profile has min_points=4 runs (they have [3, 3]): every minimum is NaN. ...
+    """
+    if len(counts) and int(np.max(counts)) < min_points:
+        shown = sorted(int(c) for c in counts)[:10]
+        warnings.warn(
+            f"{call}: no profile has min_points={min_points} runs (they have {shown}): every "
+            f"minimum is NaN. Lower min_points (at least {MIN_PARABOLA_POINTS}: a parabola "
+            "through three runs fits them exactly, with nothing left to check it), or give each "
+            "budget more sizes.",
+            DataWarning,
+            stacklevel=3,
+        )
 
 
 #: How far apart (decades of compute) the runs one ``budget`` label holds may lie.
@@ -275,8 +318,12 @@ def parabola_minimum(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     >>> v["log_n"].round(3).tolist(), v["ok"].tolist()
     ([0.25, nan], [True, False])
     """
-    x = np.asarray(x, float)
-    y = np.asarray(y, float)
+    try:
+        x, y = np.asarray(x, float), np.asarray(y, float)
+    except (TypeError, ValueError):
+        raise DataError(
+            "parabola_minimum: x and y must be numbers (the profile's log sizes and log losses)."
+        ) from None
     if x.ndim != 1 or y.ndim < 1 or y.shape[-1] != x.size or x.size < 3:
         raise ValueError(
             f"parabola_minimum: x of shape {x.shape} and y of shape {y.shape}: give x as the "
@@ -287,13 +334,20 @@ def parabola_minimum(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     design = np.stack([np.ones_like(x), x, x**2], axis=1)
     coef = np.linalg.lstsq(design, y.reshape(-1, x.size).T, rcond=None)[0]  # (3, fits)
     c0, c1, c2 = (coef[i].reshape(y.shape[:-1]) for i in range(3))
+    # convex beyond round-off (a flat profile fits a curvature of 1e-17), through three sizes
+    with np.errstate(invalid="ignore"):
+        spread = np.nan_to_num(np.ptp(y, axis=-1), nan=0.0)
+    flat = np.abs(c2) <= CURVATURE_ROUNDOFF * np.maximum(spread, 1.0) / max(np.ptp(x), 1e-300) ** 2
+    c2 = np.where(np.unique(x).size < 3, np.nan, np.where(flat, 0.0, c2))
     with np.errstate(divide="ignore", invalid="ignore"):
         vertex = np.where(c2 > 0, -c1 / (2 * c2), np.nan)
+    with np.errstate(invalid="ignore"):
+        ok = (c2 > 0) & (vertex >= x.min()) & (vertex <= x.max())
     return {
         "log_n": vertex,
         "log_loss": c0 + c1 * vertex + c2 * vertex**2,
         "curvature": c2,
-        "ok": (c2 > 0) & (vertex >= x.min()) & (vertex <= x.max()),
+        "ok": ok,
     }
 
 

@@ -117,6 +117,16 @@ def require_psis_draws(post: Any, what: str) -> None:
             f"{head} (draws= and chains=)", command_line=f"{head} (--draws and --chains)"
         )
     ll = _pointwise_loglik(post)
+    if ll is not None and not np.isfinite(ll).all():  # the weights would be NaN, LOO NaN
+        bad = ~np.isfinite(ll)
+        rows = np.flatnonzero(bad.any(axis=0))
+        raise SpecificationError(
+            f"{what} weighs the draws by their likelihood of each row, but it is not finite at "
+            f"row(s) {rows[:5].tolist()}{' ...' if rows.size > 5 else ''} of the fitted table "
+            f"(in {int(bad.any(axis=1).sum())} of {len(ll)} draws): the law gives no finite "
+            "loss there. Fix the law (a custom law that returns NaN or inf?), or fit without "
+            "those rows."
+        )
     if ll is not None:
         same = np.ptp(ll, axis=0) == 0
         if same.any():

@@ -82,6 +82,10 @@ def with_effects(model: Model, effects: Mapping[str, Any]) -> Model:
     >>> with_effects(model, {}).spec()["effects"]
     {}
     """
+    if not isinstance(effects, Mapping):  # dict() would read a list of names letter by letter
+        raise SpecificationError(
+            f"effects={effects!r}: give a dict such as {{'E': 'family'}} ({{}}: no effects)."
+        )
     spec = model.spec()
     spec["effects"] = dict(effects)
     return Model.from_spec(spec, law=model.law)
@@ -347,6 +351,15 @@ def new_group_backtest(
     methods: dict[str, Model] = {ALONE: base, COMPLETE: base}
     methods.update({PARTIAL + name: with_effects(model, e) for name, e in candidates.items()})
     _check_candidate_columns(methods, df)
+    for name, m in methods.items():  # a new group must be new to the effects that pool it
+        columns = {c for terms in m.effects.values() for t in terms for c in t.columns}
+        if name.startswith(PARTIAL) and group not in columns:
+            raise SpecificationError(
+                f"The candidate {name.removeprefix(PARTIAL)!r} has effects by {sorted(columns)} "
+                f"and none by {group!r}: a held-out {group} shares their labels with the "
+                f"fitted ones, so it would not be a new group. Give candidates whose effects "
+                f"involve {group!r} (e.g. {{'E': '{group}'}})."
+            )
     held_out = np.unique(labels)
     if groups is not None:
         wanted = [groups] if isinstance(groups, str | int | float) else list(groups)
@@ -602,6 +615,7 @@ def choose_effects(
     seed = arguments.derived_seed(arguments.seed(fit_kwargs.get("seed", NutsSettings.seed)), 1)
     fit_kwargs = {**fit_kwargs, "retry": False}  # the refit below is this function's retry
     again = {**fit_kwargs, "draws": draws, "seed": seed, "method": "nuts"}
+    refit_failed = arguments.flag(refit_failed, "refit_failed")
     if refit_failed and fit_kwargs.get("method") == "psis":  # NUTS options: the refits' only
         nuts_only = (*NUTS_ONLY_OPTIONS, "warmup")
         fit_kwargs = {k: v for k, v in fit_kwargs.items() if k not in nuts_only}

@@ -23,10 +23,10 @@ from bayescale.calibration import check_backtest_table, coverage_columns
 from bayescale.data import DEFAULT_COLUMNS, compute_of
 from bayescale.decisions import decision_table
 from bayescale.diagnostics import checks, format_report, prior_bound_message, rhat_text
-from bayescale.errors import DataError
+from bayescale.errors import DataError, SpecificationError, with_prefix
 from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS
-from bayescale.loo import require_psis_draws
+from bayescale.loo import loo, require_psis_draws
 from bayescale.plotting import (
     FALLING_INPUTS,
     PROB,
@@ -218,6 +218,10 @@ def report(
             "it out."
         )
     require_psis_draws(post, "report (its LOO-PIT)")  # before any file is written
+    try:  # the LOO-PIT smooths the weights LOO does: where they cannot be, say so first
+        loo(post, pointwise=False)
+    except SpecificationError as e:
+        raise with_prefix(e, "report (its LOO-PIT): ") from None
     say = progress or (lambda message: None)
     if not isinstance(out_dir, str | os.PathLike):
         raise TypeError(

@@ -44,6 +44,10 @@ def chinchilla_loss(p: Mapping[str, float], n: np.ndarray, d: np.ndarray) -> np.
     return p["E"] + p["A"] * n ** -p["alpha"] + p["B"] * d ** -p["beta"]
 
 
+#: Most runs :func:`simulate_ladder` simulates (a ladder, not a memory test).
+MAX_SIMULATED_ROWS = 10_000_000
+
+
 def simulate_ladder(
     params: Mapping[str, float] | None = None,
     budgets: Sequence[float] = (1e18, 3e18, 1e19, 3e19, 1e20),
@@ -129,6 +133,13 @@ def simulate_ladder(
     seeds = arguments.count(seeds, "seeds")
     seed_sd = arguments.non_negative(seed_sd, "seed_sd")
     noise_sd = arguments.non_negative(noise_sd, "noise_sd")
+    rows = len(budgets) * sizes_per_budget * families * seeds
+    if rows > MAX_SIMULATED_ROWS:  # a table of runs, not a memory test
+        raise ValueError(
+            f"{len(budgets)} budget(s) x sizes_per_budget={sizes_per_budget} x families="
+            f"{families} x seeds={seeds} is {rows:.3g} runs (at most {MAX_SIMULATED_ROWS:.0e}): "
+            "give fewer."
+        )
     extra = sorted(set(p) - set(HOFFMANN_2022))
     if extra:
         raise ValueError(
