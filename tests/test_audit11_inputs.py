@@ -212,3 +212,82 @@ def test_a_candidate_given_twice_is_refused(post):
     candidates = pd.DataFrame({"N": [1e9, 2e9], "D": [2e10, 4e10]})
     with pytest.raises(ValueError, match=r"rows 0 and 2 \(by position\) are the same run"):
         bs.value_of_runs(post, pd.concat([candidates, candidates]), 1e21)
+
+
+# -- the fifteenth audit ---------------------------------------------------------------------
+
+
+def test_loo_of_a_likelihood_that_is_not_finite_is_refused(runs, post):
+    # a NaN row gave elpd NaN, and compare gave that fit half the stacking weight
+    broken = bs.fit(bs.Model(likelihood="normal"), runs, method="psis", seed=0)
+    ll = broken.draws_tree["log_likelihood"]["loss"]
+    values = ll.values.copy()
+    values[..., 3] = np.nan
+    broken.draws_tree["log_likelihood"]["loss"] = ll.copy(data=values)
+    with pytest.raises(SpecificationError, match=r"not finite at row\(s\) \[3\]"):
+        bs.loo(broken)
+    with pytest.raises(SpecificationError, match=r"^compare: fit 'b': loo weighs"):
+        bs.compare.compare({"a": post, "b": broken})
+
+
+def test_choose_from_loo_reads_a_table_it_can_choose_from():
+    from bayescale.compare import choose_from_loo
+
+    table = pd.DataFrame({"elpd": [1.0, np.nan], "dse": [0.0, 1.0]}, index=["a", "b"])
+    with pytest.raises(ValueError, match=r"lacks the column\(s\) \['fit_ok'\]"):
+        choose_from_loo(table, ["a", "b"])  # a KeyError 'fit_ok'
+    with pytest.raises(ValueError, match=r"not finite for \['b'\]"):
+        choose_from_loo(table.assign(fit_ok=True), ["a", "b"])  # chose 'a' past a NaN
+    with pytest.raises(TypeError, match="give a list of the candidates"):
+        choose_from_loo(table.assign(fit_ok=True, elpd=[1.0, 0.5]), "ab")
+
+
+def test_a_report_that_cannot_smooth_its_weights_writes_nothing(post, tmp_path, monkeypatch):
+    # fan, fit, forest and frontier figures were written before plot_loo_pit refused
+    def cannot(*args, **kwargs):
+        raise SpecificationError("loo smooths the largest importance weights ...")
+
+    monkeypatch.setattr(sys.modules["bayescale.report"], "loo", cannot)  # (bs.report: the function)
+    with pytest.raises(SpecificationError, match=r"^report \(its LOO-PIT\): loo smooths"):
+        bs.report(post, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_flat_and_short_isoflop_profiles_have_no_minimum(runs):
+    from bayescale.isoflop import isoflop_minima, parabola_minimum
+
+    x = np.log([1e8, 2e8, 4e8, 8e8])
+    flat = parabola_minimum(x, np.full(4, np.log(3.0)))  # curvature 6e-17 counted as convex
+    assert flat["curvature"] == 0.0 and np.isnan(flat["log_n"]) and not flat["ok"]
+    two_sizes = parabola_minimum(np.log([1e8, 1e8, 2e8]), np.log([3.0, 2.9, 3.1]))
+    assert np.isnan(two_sizes["log_n"]) and not two_sizes["ok"]
+    with pytest.raises(bs.DataError, match="x and y must be numbers"):
+        parabola_minimum(x[:3], ["a", "b", "c"])
+    with pytest.warns(DataWarning, match=r"no profile has min_points=4 runs \(they have \[3, 3"):
+        table = isoflop_minima(bs.simulate_ladder(sizes_per_budget=3))
+    assert table["N_opt"].isna().all()
+
+
+def test_pooling_arguments_are_checked(runs):
+    from bayescale.pooling import choose_effects, new_group_backtest, with_effects
+
+    with pytest.raises(SpecificationError, match=r"effects=\['family'\]: give a dict"):
+        with_effects(bs.Model(), ["family"])
+    table = bs.simulate_ladder(families=3, seed=1).assign(seed=lambda d: np.arange(len(d)) % 2)
+    with pytest.raises(SpecificationError, match="none by 'family': a held-out family shares"):
+        new_group_backtest(bs.Model(), table, "family", candidates={"x": {"E": "seed"}})
+    with pytest.raises(ValueError, match="refit_failed='no'"):
+        choose_effects(bs.Model(), table, "family", refit_failed="no", method="psis")
+
+
+def test_simulate_ladder_bounds_its_rows():
+    with pytest.raises(ValueError, match=r"is 5e\+09 runs \(at most 1e\+07\)"):
+        bs.simulate_ladder(sizes_per_budget=10**9)  # a MemoryError of 7.45 GiB
+
+
+def test_the_command_line_words_a_level_without_a_draw_beyond_it(post, tmp_path, capsys):
+    path = post.to_netcdf(tmp_path / "fit.nc")
+    assert main(["frontier", str(path), "--compute", "1e21", "--prob", "0.9999999"]) == 2
+    err = capsys.readouterr().err
+    assert "--prob 0.9999999 leaves" in err and "(--chains x --draws)" in err
+    assert "prob=" not in err
