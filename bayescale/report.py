@@ -218,10 +218,6 @@ def report(
             "it out."
         )
     require_psis_draws(post, "report (its LOO-PIT)")  # before any file is written
-    try:  # the LOO-PIT smooths the weights LOO does: where they cannot be, say so first
-        loo(post, pointwise=False)
-    except SpecificationError as e:
-        raise with_prefix(e, "report (its LOO-PIT): ") from None
     say = progress or (lambda message: None)
     if not isinstance(out_dir, str | os.PathLike):
         raise TypeError(
@@ -263,6 +259,12 @@ def report(
     if has_frontier:  # the tables first: a budget they cannot serve fails before any file
         say("report: compute-optimal frontier and decisions")
         front, dec = _frontier_tables(post, c_data, target_compute, prob, given)
+    try:  # the LOO-PIT smooths the weights LOO does: where they cannot be, say so first
+        with warnings.catch_warnings():  # its Pareto k: the calibration section reports it
+            warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")
+            loo(post, pointwise=False)
+    except SpecificationError as e:
+        raise with_prefix(e, "report (its LOO-PIT): ") from None
     out.mkdir(parents=True, exist_ok=True)
     say("report: the fitted law along each curve of runs")
     sections.append(
