@@ -1001,15 +1001,10 @@ class ScalingPosterior:
     def predict_inputs(self) -> frozenset[str]:
         """Return the inputs :meth:`predict` takes for this fit's law.
 
-        The law's own inputs; ``N``, ``D`` and ``C`` stand in for one another where the law
-        reads ``N`` and ``D``, or ``C`` (a budget and one side of the allocation give the
-        other). Any other input is refused: a value the law does not read would be shown
-        beside predictions it did not shape.
-
         Returns
         -------
         frozenset of str
-            The names of the inputs (``"N"``, ``"D"``, ``"C"``, ``"step"``...).
+            The names of the inputs (:func:`bayescale.points.inputs_taken` says which).
 
         Examples
         --------
