@@ -12,7 +12,7 @@ the number of decades extrapolated.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import jax
@@ -38,6 +38,11 @@ class Grid:
         """Bin of each position (clipped to the grid); NumPy in, NumPy out, JAX in, JAX out."""
         xp = jnp if isinstance(t, jax.Array) else np
         return xp.clip(xp.floor((t - self.origin) / self.step), 0, self.n - 1).astype(xp.int32)
+
+
+def axis_name(inputs: Sequence[str]) -> str:
+    """Return what :func:`axis` is the log10 of, in words, for a law of ``inputs``."""
+    return "compute" if "C" in inputs or {"N", "D"} <= set(inputs) else inputs[0]
 
 
 def axis(x: Mapping[str, np.ndarray], k: float = 6.0):

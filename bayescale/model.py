@@ -34,6 +34,7 @@ from bayescale.data import ScalingData, prepare
 from bayescale.defaults import DIGITS
 from bayescale.discrepancy import Grid, grid_for, sample_path
 from bayescale.discrepancy import axis as disc_axis
+from bayescale.discrepancy import axis_name as disc_axis_name
 from bayescale.errors import DataError, DataWarning, SpecificationError
 from bayescale.extrapolation import DEFAULT_SCALE as DEFAULT_EXTRAPOLATION_SCALE
 from bayescale.extrapolation import SCALE_SITES, ExtrapolationError
@@ -694,8 +695,8 @@ class Model:
             lines.append(f"  {p.name} ~ {prior}" + (f"   {p.name} ~ 1 + {terms}" if terms else ""))
         if self.discrepancy is not None:
             lines.append(
-                f"  discrepancy: {self.discrepancy} in log10 {self._discrepancy_axis()}, steps of "
-                f"{self.discrepancy_step:g} decades, tau_disc ~ "
+                f"  discrepancy: {self.discrepancy} in log10 {disc_axis_name(self.law.inputs)}, "
+                f"steps of {self.discrepancy_step:g} decades, tau_disc ~ "
                 f"{prior_to_str(self.discrepancy_prior(), digits=DIGITS)}"
             )
         for kind, given in (self.extrapolation_prior or {}).items():
@@ -1053,7 +1054,7 @@ class Model:
             least = span / (MAX_DISCREPANCY_BINS - 1)
             raise SpecificationError(
                 f"discrepancy_step={step:g} cuts this table's {span:.3g} decades of "
-                f"{self._discrepancy_axis()} into {bins:.4g} bins, and the random walk "
+                f"{disc_axis_name(self.law.inputs)} into {bins:.4g} bins, and the random walk "
                 f"samples a variable per bin (at most {MAX_DISCREPANCY_BINS}): give "
                 f"discrepancy_step >= {np.ceil(least * 1e4) / 1e4:g} (default {DISCREPANCY_STEP})."
             )
@@ -1072,12 +1073,6 @@ class Model:
         given = self.priors.get("tau_disc")
         return given if given is not None else dist.HalfNormal(self.discrepancy_scale)
 
-    def _discrepancy_axis(self) -> str:
-        """Return the discrepancy's axis, in words."""
-        if self.law.reads_compute:
-            return "compute"
-        return f"{self.law.inputs[0]}"
-
     def _check_discrepancy_grid(self, data: ScalingData) -> None:
         """Warn where the discrepancy's walk has too few bins to learn its scale."""
         grid = self.discrepancy_grid(data)
@@ -1088,7 +1083,7 @@ class Model:
         warnings.warn(
             f"The random-walk discrepancy has {grid.n} bin(s) of discrepancy_step="
             f"{self.discrepancy_step:g} decades over this table's {float(np.ptp(position)):.3g} "
-            f"decades of {self._discrepancy_axis()} ({values} distinct value(s)): a walk of "
+            f"decades of {disc_axis_name(self.law.inputs)} ({values} distinct value(s)): a walk of "
             f"fewer than {MIN_DISCREPANCY_BINS} bins cannot learn its scale tau_disc, which "
             "stays at its prior and sets the intervals' width beyond the data. Give a smaller "
             "discrepancy_step, or leave the discrepancy out.",
