@@ -59,11 +59,28 @@ def _same_data(posts: Mapping[str, ScalingPosterior]) -> None:
                 )
             continue
         if y.shape != first.shape or not np.allclose(y, first):
+            differ = (
+                f"{first.size} rows against {y.size}"
+                if y.shape != first.shape
+                else f"{y.size} rows each, with different losses"
+            )
             raise DataError(
                 f"compare: fits {first_name!r} and {name!r} were fitted to different data "
-                f"({first.size} vs {y.size} rows or different losses); LOO compares models of "
-                "the same observations."
+                f"({differ}); LOO compares models of the same observations."
             )
+
+
+def _distinct_names(posteriors: Mapping[Any, object], call: str) -> None:
+    """Refuse fit names that differ but read the same as text (a table's index holds text)."""
+    seen: dict[str, Any] = {}
+    for name in posteriors:
+        if str(name) in seen:
+            raise ValueError(
+                f"{call}: the fits {seen[str(name)]!r} and {name!r} read the same as text "
+                f"({str(name)!r}), and the table names each fit by its text: give them names "
+                "that differ as text."
+            )
+        seen[str(name)] = name
 
 
 #: The weighting methods of :func:`compare` (``arviz_stats.compare``'s).
@@ -115,6 +132,7 @@ def compare(posteriors: Mapping[str, ScalingPosterior], method: str = "stacking"
         )
     if len(posteriors) < 2:
         raise ValueError("compare needs at least two fits.")
+    _distinct_names(posteriors, "compare")
     if not isinstance(method, str) or method.lower() not in COMPARE_METHODS:  # before any LOO
         raise ValueError(f"method={method!r}; choose one of {list(COMPARE_METHODS)}.")
     for name, post in posteriors.items():
@@ -217,6 +235,7 @@ def averaged_predict(
         )
     if not posteriors:
         raise ValueError("posteriors is empty: give the fits to average, {name: fit}.")
+    _distinct_names(posteriors, "averaged_predict")
     by_text = {str(k): k for k in posteriors}  # a compare table's index holds the names as text
     w = {
         by_text.get(str(k), k): arguments.non_negative(v, f"weights[{k!r}]")

@@ -342,11 +342,15 @@ def _grouping(df: pd.DataFrame, term: Term, min_levels: int = 2) -> Grouping:
         labels = labels + SEP + df[c].astype(str)
     codes, uniques = pd.factorize(labels, sort=True)
     if len(uniques) < min_levels:
-        raise DataError(
+        problem = (
             f"Group term {term.name!r} has {len(uniques)} level(s) ({list(uniques)}); a random "
-            f"effect needs at least {min_levels}. Remove {term.name!r} from effects, or add "
-            "data from other groups.",
+            f"effect needs at least {min_levels}."
+        )
+        raise DataError(
+            f"{problem} Remove {term.name!r} from effects, or add data from other groups.",
             column=term.columns[0] if len(term.columns) == 1 else None,
+            command_line=f"{problem} Drop every PARAM={term.name} from --effects, or add data "
+            "from other groups.",
         )
     return Grouping(term, codes.astype(np.int32), tuple(str(u) for u in uniques))
 

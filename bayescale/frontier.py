@@ -377,10 +377,15 @@ def frontier(
     arguments.fitted(post, "frontier")
     law = post.law
     if set(law.inputs) - {"N", "D", "U"} or not {"N", "D"} <= set(law.inputs):
-        raise ValueError(
-            f"frontier needs a law of N and D; the {law.name} law reads {', '.join(law.inputs)}: "
-            "predict its loss at the inputs you plan (post.predict, `bayescale predict`), or fit "
-            "a law of N and D (chinchilla) to place a budget's allocation."
+        problem = (
+            f"frontier needs a law of N and D; the {law.name} law reads "
+            f"{', '.join(law.inputs)}: predict its loss at the inputs you plan"
+        )
+        fix = "to place a budget's allocation."
+        raise SpecificationError(
+            f"{problem} (post.predict), or fit a law of N and D (law='chinchilla') {fix}",
+            command_line=f"{problem} (`bayescale predict`), or fit a law of N and D "
+            f"(--law chinchilla) {fix}",
         )
     if "U" in law.inputs and unique_tokens is None:
         raise ValueError(

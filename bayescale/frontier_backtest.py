@@ -55,12 +55,12 @@ def _held_out_counts(held_out: int | Sequence[int] | None, n_profiles: int) -> l
         )
     for k in counts:
         if n_profiles - k < MIN_TRAIN_PROFILES:
-            raise ValueError(
-                f"held_out={k} leaves {max(n_profiles - k, 0)} profile(s) with a "
-                f"measured minimum below the cut, and a fit needs {MIN_TRAIN_PROFILES}; the "
-                f"ladder has {n_profiles} such profiles, so hold out at most "
-                f"{n_profiles - MIN_TRAIN_PROFILES}."
+            problem = (
+                f"leaves {max(n_profiles - k, 0)} profile(s) with a measured minimum below the "
+                f"cut, and a fit needs {MIN_TRAIN_PROFILES}; the ladder has {n_profiles} such "
+                f"profiles, so hold out at most {n_profiles - MIN_TRAIN_PROFILES}."
             )
+            raise DataError(f"held_out={k} {problem}", command_line=f"--held-out {k} {problem}")
     return sorted(counts)
 
 

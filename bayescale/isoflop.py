@@ -10,7 +10,7 @@ import pandas as pd
 from bayescale import arguments
 from bayescale.cost import DEFAULT_COST, TrainingCost
 from bayescale.errors import DataError, DataWarning
-from bayescale.sanity import numeric_column
+from bayescale.sanity import check_duplicates, numeric_column
 
 #: Fewest runs a profile's parabola is fitted to (three points fit one exactly: no check left).
 MIN_PARABOLA_POINTS = 3
@@ -101,6 +101,7 @@ def isoflop_minima(
     min_points = arguments.count(min_points, "min_points", minimum=MIN_PARABOLA_POINTS)
     key, c = profiles(df, params, tokens, budget, decimals, cost)
     numeric_column(df, loss, "loss")
+    check_duplicates(df, [params, tokens, loss, *([budget] if budget is not None else [])])
     rows = []
     for k, pos in df.groupby(key).indices.items():  # by position: the index may repeat
         sub = df.iloc[pos]

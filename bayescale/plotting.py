@@ -144,7 +144,8 @@ def plot_fit(
     post : ScalingPosterior
         The fit.
     df : pandas.DataFrame, optional
-        The fitted table (column names as given to the fit); default: rebuilt from the tree.
+        The fitted table (column names as given to the fit; its rows in any order, with any
+        other columns); default: rebuilt from the tree. Another table is an error.
     group : str, optional
         A group column of the model; one panel per level (default: the first term's first
         column).
@@ -169,12 +170,13 @@ def plot_fit(
     """
     arguments.fitted(post, "plot_fit")
     prob = arguments.probability(prob, "prob")
+    given = df is not None
     df = post.fitted_table() if df is None else _table(df, "plot_fit: df")
     df = df.reset_index(drop=True)  # rows by position: a table's index may repeat (pd.concat)
     terms = terms_of(post.model.effects)
     if group is None and terms:
         group = terms[0].columns[0]
-    grouped = [c for t in terms for c in t.columns]
+    grouped = list(dict.fromkeys(c for t in terms for c in t.columns))
     if RUN in post.draws_tree["posterior"].coords:  # a per-run effect: a panel per run
         grouped.append(post.model.run if isinstance(post.model.run, str) else RUN)
     if group is not None and group not in grouped:
@@ -184,6 +186,8 @@ def plot_fit(
         )
     law = post.law
     data = _prepared(post, df)
+    if given:  # its runs would be drawn as the ones the law was fitted to
+        _require_fitted(post, data, "plot_fit")
     cols = data.columns
     missing = {k: cols[INPUTS[k]] for k in law.inputs if cols[INPUTS[k]] not in df}
     if missing:  # an input the fit computed (compute from N and D): drawn as the fit read it
@@ -287,6 +291,19 @@ def _prepared(post: ScalingPosterior, df: pd.DataFrame) -> ScalingData:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         return post.model.prepare(df)
+
+
+def _require_fitted(
+    post: ScalingPosterior, data: ScalingData, call: str, fitted: ScalingData | None = None
+) -> None:
+    """Refuse a table (``data``, as the fit reads it) that is not the one the fit was fitted to."""
+    fitted = _prepared(post, post.fitted_table()) if fitted is None else fitted
+    if data.rows_fingerprint() != fitted.rows_fingerprint():
+        raise ValueError(
+            f"{call}: df is not the table this fit was fitted to (its inputs, losses or runs "
+            f"differ: {data.n} rows, the fit's {fitted.n}); pass the fitted table, or leave df "
+            "out (the fit's own table is rebuilt from its tree)."
+        )
 
 
 def _curves(
@@ -524,7 +541,8 @@ def plot_fan(
     target_compute : float
         Where the fan ends: training compute in FLOP (for a one-input law, that input's value).
     df : pandas.DataFrame, optional
-        The fitted table (column names as given to the fit); default: rebuilt from the tree.
+        The fitted table (column names as given to the fit; its rows in any order, with any
+        other columns); default: rebuilt from the tree. Another table is an error.
     path : str or Path, optional
         Where to save the figure.
 
@@ -555,12 +573,8 @@ def plot_fan(
             "plan with post.predict(...)"
         )
     fitted = _prepared(post, post.fitted_table())
-    if df is not None and _prepared(post, df).rows_fingerprint() != fitted.rows_fingerprint():
-        raise ValueError(  # its runs would be drawn as the fitted ones, the fan from their edge
-            "plot_fan: df is not the table this fit was drawn from (its inputs, losses or runs "
-            f"differ: {len(df)} rows, the fit's {fitted.n}); leave df out (the fit's own table "
-            "is drawn)."
-        )
+    if df is not None:  # its runs would be drawn as the fitted ones, the fan from their edge
+        _require_fitted(post, _prepared(post, df), "plot_fan", fitted)
     df = post.fitted_table() if df is None else df
     cols = fitted.columns
     fig = _figure(figsize=(7, 4.4), layout="constrained")

@@ -91,7 +91,10 @@ def simulate_ladder(
     -------
     pandas.DataFrame
         Columns ``params, tokens, flops, loss, family, seed, run``; the true per-family
-        parameters are in ``df.attrs["truth"]`` and the population values in
+        parameters are in ``df.attrs["truth"]`` (a family's ``A`` is the centre of its seeds'
+        in log), each seed's own, from which its losses were drawn, in
+        ``df.attrs["seed_truth"][family][seed]`` (``A`` differs from the family's where
+        ``seed_sd > 0``, even with one seed), and the population values in
         ``df.attrs["params"]``.
 
     Examples
@@ -113,6 +116,9 @@ def simulate_ladder(
     [70, 70, 70, 70]
     >>> sorted(groups.attrs["truth"])
     ['f0', 'f1', 'f2', 'f3']
+    >>> seeds = groups.attrs["seed_truth"]["f0"]  # each seed's own A, from which it was drawn
+    >>> sorted(seeds), bool(seeds["0"]["A"] != groups.attrs["truth"]["f0"]["A"])
+    (['0', '1'], True)
     """
     for name, given in (("params", params), ("family_sd", family_sd)):
         if given is not None and not isinstance(given, Mapping):
@@ -164,7 +170,8 @@ def simulate_ladder(
             f"of the size of {HOFFMANN_2022}."
         )
     rows, means = [], []
-    truth = {}
+    truth: dict[str, dict[str, float]] = {}
+    seed_truth: dict[str, dict[str, dict[str, float]]] = {}
     for f in range(families):
         fam = f"f{f}"
         pf = dict(p)
@@ -177,6 +184,7 @@ def simulate_ladder(
             if seed_sd:
                 with np.errstate(over="ignore"):  # refused below, with its fix
                     ps["A"] = pf["A"] * float(np.exp(seed_sd * rng.standard_normal()))
+            seed_truth.setdefault(fam, {})[str(s)] = ps
             for c in budgets:
                 n_opt = g * (c / 6) ** (p["beta"] / (p["alpha"] + p["beta"]))
                 # one size per budget is the optimum itself (geomspace would give its end)
@@ -202,6 +210,7 @@ def simulate_ladder(
     if repeated.any():  # every row is its own run: number the runs a label would merge
         df.loc[repeated, "run"] += "-" + df[repeated].groupby("run").cumcount().astype(str)
     df.attrs["truth"] = truth
+    df.attrs["seed_truth"] = seed_truth
     df.attrs["params"] = p
     return df
 

@@ -366,7 +366,7 @@ def test_batched_fits_check_their_options(runs):
 
 def test_plots_and_records_say_why(post, runs):
     other = bs.simulate_ladder(seed=2)
-    with pytest.raises(ValueError, match="df is not the table this fit was drawn from"):
+    with pytest.raises(ValueError, match="df is not the table this fit was fitted to"):
         bs.plotting.plot_fan(post, 1e22, df=other)  # drawn as 'fitted runs'
     with pytest.raises(bs.SpecificationError, match=r"loss= is a str \('chinchilla'\)"):
         bs.TwoStepModel(loss="chinchilla", link=bs.Model("sigmoid_link", scale="logit"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -200,6 +200,18 @@ def group_labels(items: list[tuple[str, str]] | None) -> dict[str, str]:
 def command_line_text(e: BaseException) -> str:
     """Return the message of ``e`` as the command line words it (a DataError's own wording)."""
     return getattr(e, "command_line", None) or str(e)
+
+
+def distinct_digits(values: Sequence[float], digits: int = DIGITS) -> int:
+    """Return the significant digits (``digits`` or more) that print ``values`` apart.
+
+    Budgets 1e21 and 1.00001e21 both print as ``1e+21`` at four digits: two rows that look
+    the same. Values equal in full are printed alike at any precision.
+    """
+    distinct = len(set(map(float, values)))
+    while digits < 17 and len({f"{v:.{digits}g}" for v in values}) < distinct:
+        digits += 1
+    return digits
 
 
 def percent(p: float) -> str:

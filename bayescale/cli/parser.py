@@ -375,9 +375,11 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("datasets", help="list or describe datasets")
     d.add_argument(
         "action",
+        nargs="?",
+        default="list",
         choices=["list", "info"],
-        help="list: the datasets, one line each; info NAME: a dataset's card (source, "
-        "licence, tables, the columns each table renames or derives)",
+        help="list (the default): the datasets, one line each; info NAME: a dataset's card "
+        "(source, licence, tables, the columns each table renames or derives)",
     )
     d.add_argument("name", nargs="?", help="the dataset info describes")
     d.set_defaults(func=cmd_datasets)

@@ -25,6 +25,7 @@ from bayescale.cli.options import (
     EXIT_DIAGNOSTICS,
     UsageError,
     command_line_text,
+    distinct_digits,
     group_labels,
     percent,
     with_digits,
@@ -262,7 +263,14 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     if args.target is not None:
         cols.append("p_target")
     print(f"median and {percent(args.prob)} band per budget")
-    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    digits = distinct_digits(table["compute"].tolist())  # budgets that differ print apart
+    print(
+        table[cols].to_string(
+            index=False,
+            float_format=lambda v: f"{v:.4g}",
+            formatters={"compute": lambda v: f"{v:.{digits}g}"},
+        )
+    )
     posterior = post.draws_tree["posterior"]
     note_draws(posterior.sizes["chain"] * posterior.sizes["draw"], args.prob)
     note_unlabelled(post, set(groups), "the frontier", "it")
