@@ -997,6 +997,14 @@ class TwoStepPosterior:
                 f"{unknown} is neither an input nor a group column of either step; group "
                 f"columns are {sorted(loss_cols | link_cols)}."
             )
+        given_loss = [k for k in ("L", "upstream_loss") if k in values]
+        if given_loss and "L" not in loss_post.law.inputs:  # read as a missing N, D before
+            raise DataError(
+                f"joint.predict takes the loss law's inputs ({', '.join(loss_post.law.inputs)}) "
+                f"and predicts the loss and the metric from them; {given_loss[0]}= gives the "
+                "loss itself: for the metric at a given loss, predict with the link step, "
+                f"joint.link_posterior.predict(L=...)."
+            )
         # The loss step: its prediction path's location at the inputs, every draw.
         x, _, m = loss_post.points(**{k: v for k, v in values.items() if _is_input(k)})
         loss_post.warn_far_outside(x, "Predicting")

@@ -374,7 +374,10 @@ def fit_many[P](
         levels of each group term and of runs) must match.
     chains, draws, warmup, seed
         As for :func:`fit` (fewer by default: a batch is usually a simulation study; warm-up
-        :data:`BATCH_WARMUP`, 500, where not given).
+        :data:`BATCH_WARMUP`, 500, where not given). Each table's random stream is split from
+        ``seed`` by its position among ``tables``: the same table elsewhere in the list, in a
+        batch of another length, or fitted alone gets other draws (the same posterior within
+        Monte Carlo error, not the same numbers).
     warn : bool
         Warn for every fit that fails its diagnostics (off by default: check
         :func:`diagnostics_table` instead of thousands of warnings).

@@ -35,7 +35,7 @@ from bayescale.defaults import DIGITS
 from bayescale.discrepancy import Grid, grid_for, sample_path
 from bayescale.discrepancy import axis as disc_axis
 from bayescale.discrepancy import axis_name as disc_axis_name
-from bayescale.errors import DataError, DataWarning, SpecificationError
+from bayescale.errors import DataError, DataWarning, SpecificationError, with_prefix
 from bayescale.extrapolation import DEFAULT_SCALE as DEFAULT_EXTRAPOLATION_SCALE
 from bayescale.extrapolation import SCALE_SITES, ExtrapolationError
 from bayescale.fit import fit as _fit
@@ -555,8 +555,13 @@ class Model:
             )
         if law is None:
             if spec["law"]["name"] == "custom":
+                named = f"name a registered law ({', '.join(_laws.available())})"
                 raise SpecificationError(
-                    "This model uses a custom law, which cannot be saved as text: pass law=."
+                    "The spec names a custom law, whose code lives in Python and cannot be read "
+                    f"from text: pass it, Model.from_spec(spec, law=CustomLaw(...)), or {named}.",
+                    command_line="The preset names a custom law, whose code lives in Python "
+                    f"and cannot be read from a file: {named} in the preset, or fit "
+                    "bs.Model(CustomLaw(...)) in Python.",
                 )
             config = spec["law"].get("config", {})
             if not isinstance(config, Mapping):
@@ -633,11 +638,11 @@ class Model:
         try:
             return cls.from_spec(spec, law=custom)
         except SpecificationError as e:
+            if law is None or not kept:  # its own wording (the command line's) kept
+                raise with_prefix(e, f"Preset {str(name)!r}: ") from None
             hint = (
                 f" (the preset's {' and '.join(kept)} name its own law's parameters: with "
                 f"another law, give them too, e.g. {', '.join(f'{k}={{}}' for k in kept)})"
-                if law is not None and kept
-                else ""
             )
             raise SpecificationError(f"Preset {str(name)!r}: {e}{hint}") from None
 

@@ -224,9 +224,13 @@ class ScalingPosterior:
         """Compute a learned extrapolation error's scales and record, once (timed)."""
         if self._pending_scales is None:
             return
-        learn, self._pending_scales = self._pending_scales, None
+        learn, self._pending_scales = self._pending_scales, None  # once, even if learn() asks
         t0 = time.perf_counter()
-        scales, record = learn()
+        try:
+            scales, record = learn()
+        except BaseException:  # interrupted or failed: the next call learns them again
+            self._pending_scales = learn
+            raise
         posterior = self._tree["posterior"].to_dataset()
         posterior = posterior.assign({k: (SAMPLE_DIMS, np.asarray(v)) for k, v in scales.items()})
         self._tree["posterior"] = xr.DataTree(posterior)

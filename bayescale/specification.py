@@ -612,7 +612,15 @@ def checked_columns(law: Law, columns: Any, run: Any) -> dict[str, str]:
     require_mapping(columns, "columns", "{'loss': 'val_loss'}")
     uses_compute = law.reads_compute
     rebuilt = _REBUILDING.get()  # a saved fit keeps what it was fitted with
-    for role, column in (columns or {}).items():  # an unknown role: prepare says so
+    unknown = sorted(set(columns or {}) - set(DEFAULT_COLUMNS), key=str)
+    if unknown:  # refused where the model is made, not at its first table
+        problem = f"roles are {list(DEFAULT_COLUMNS)}; group columns are named by the effects"
+        raise SpecificationError(
+            f"columns maps unknown role(s) {unknown}: {problem} (effects={{'E': 'family'}}).",
+            command_line=f"The columns map unknown role(s) {unknown} (--columns, or a preset's "
+            f"[columns]): {problem} (--effects E=family).",
+        )
+    for role, column in (columns or {}).items():
         if not isinstance(column, str) or not column:
             raise SpecificationError(
                 f"columns[{role!r}]={column!r}: give the column's name as text, e.g. "

@@ -1,12 +1,15 @@
 """Bad input left open by the fifteenth audit (iso-FLOP tables, plot_fit's table, compare's
-names and data, simulated seeds) and the command line's wordings of it: each case ends in a
+names and data, simulated seeds, the command line's wordings) and found by the sixteenth
+(custom laws' priors and names, presets, a first prediction interrupted): each case ends in a
 clear error, a warning, or the right answer."""
 
 from __future__ import annotations
 
 import warnings
 
+import jax.numpy as jnp
 import numpy as np
+import numpyro.distributions as dist
 import pandas as pd
 import pytest
 
@@ -14,6 +17,7 @@ import bayescale as bs
 from bayescale.cli import main
 from bayescale.errors import DataWarning, SpecificationError
 from bayescale.isoflop import isoflop_minima
+from bayescale.laws.custom import CustomLaw
 from bayescale.simulate import chinchilla_loss
 
 
@@ -128,3 +132,81 @@ def test_a_simulated_seed_records_its_own_truth():
     assert not np.allclose(
         ladder["loss"], chinchilla_loss(family, ladder["params"], ladder["tokens"])
     )
+
+
+# -- the sixteenth audit: custom laws, presets, a first prediction interrupted ---------------
+
+
+def _custom_fn(p, x):
+    return jnp.exp(p["log_E"]) + jnp.exp(p["log_A"]) * (x["N"] / 1e8) ** -p["alpha"]
+
+
+PRIORS = {
+    "log_E": dist.Normal(0.5, 0.5),
+    "log_A": dist.Normal(-1, 1),
+    "alpha": dist.LogNormal(-1.2, 0.5),
+}
+
+
+def test_an_interrupted_first_prediction_is_learned_again(runs):
+    # the learned error's scales were dropped before they were computed: every later predict
+    # and to_netcdf failed with KeyError 'extrap_offset'
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fresh = bs.fit(bs.Model(), runs, method="psis", seed=0)
+    learn, calls = fresh._pending_scales, []
+
+    def interrupted_once():
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return learn()
+
+    fresh._pending_scales = interrupted_once
+    with pytest.raises(KeyboardInterrupt):
+        fresh.predict(N=1e9, D=2e10)
+    assert np.isfinite(fresh.predict(N=1e9, D=2e10).values).all() and len(calls) == 2
+
+
+def test_a_custom_law_refuses_priors_it_cannot_predict_with():
+    # a vector prior fitted, then broke every prediction (shapes); an improper one raised a
+    # bare NotImplementedError at the first prediction
+    vector = {**PRIORS, "log_A": dist.Normal(jnp.zeros(2), 1.0)}
+    with pytest.raises(ValueError, match=r"prior of 'log_A' has shape \(2,\); give one scalar"):
+        CustomLaw(_custom_fn, vector, inputs="N")
+    improper = {**PRIORS, "log_E": dist.ImproperUniform(dist.constraints.real, (), ())}
+    with pytest.raises(ValueError, match=r"prior of 'log_E' \(ImproperUniform\) cannot be"):
+        CustomLaw(_custom_fn, improper, inputs="N")
+
+
+def test_a_custom_law_is_not_named_as_a_built_in_one_and_names_what_it_lacks():
+    with pytest.raises(ValueError, match=r"law_name='chinchilla' is a built-in law's name"):
+        CustomLaw(_custom_fn, PRIORS, inputs="N", law_name="chinchilla")
+    law = CustomLaw(_custom_fn, PRIORS, inputs="N", law_name="mine")
+    # a bare KeyError 'alpha' / 'N'
+    with pytest.raises(SpecificationError, match=r"natural lacks \['alpha'\]"):
+        law.natural_mean({"log_E": 0.5, "log_A": 0.0}, {"N": np.array([1e8])})
+    with pytest.raises(SpecificationError, match=r"x lacks \['N'\]; the law's inputs are"):
+        law.natural_mean({"log_E": 0.5, "log_A": 0.0, "alpha": 0.3}, {"D": np.array([1e8])})
+
+
+def test_a_preset_naming_a_custom_law_or_an_unknown_role_says_so_where_it_is_read(
+    runs, tmp_path, capsys
+):
+    custom = tmp_path / "custom.toml"
+    custom.write_text('[law]\nname = "custom"\n')
+    with pytest.raises(SpecificationError, match=r"law=CustomLaw\(\.\.\.\)"):
+        bs.Model.from_preset(custom)
+    table = tmp_path / "runs.csv"
+    runs.to_csv(table, index=False)
+    assert main(["fit", str(table), "--preset", str(custom)]) == 2
+    err = capsys.readouterr().err  # was "cannot be saved as text: pass law="
+    assert "name a registered law" in err and "law=" not in err and "saved" not in err
+    role = tmp_path / "role.toml"
+    role.write_text('[law]\nname = "chinchilla"\n[columns]\nfamily = "seed"\n')
+    # accepted, then refused at the fit without naming the preset
+    with pytest.raises(SpecificationError, match=r"role\.toml'.*unknown role\(s\) \['family'\]"):
+        bs.Model.from_preset(role)
+    assert main(["fit", str(table), "--preset", str(role)]) == 2
+    err = capsys.readouterr().err
+    assert "role.toml" in err and "(--columns, or a preset's [columns])" in err

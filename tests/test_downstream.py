@@ -152,6 +152,14 @@ def test_predict_rejects_unknown_labels_and_round_trips(joint_fit, tmp_path):
     assert "loss" in joint_fit.tree["prior_predictive"]
 
 
+def test_a_two_step_prediction_at_a_given_loss_points_to_the_link_step(joint_fit):
+    # L= was read as missing N and D, and the link was not mentioned
+    with pytest.raises(bs.DataError, match=r"joint\.link_posterior\.predict\(L=\.\.\.\)"):
+        joint_fit.predict(L=2.5)
+    metric = joint_fit.link_posterior.predict(L=2.5, kind="mean")  # the call it names works
+    assert np.all((metric.values > 0) & (metric.values < 1))
+
+
 @pytest.mark.parametrize("kind", ["mean", "predictive"])
 def test_two_step_loss_draws_are_the_loss_steps_predict(joint_fit, kind):
     """The joint prediction's loss is the loss step's own prediction path, draw for draw."""

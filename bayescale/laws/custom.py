@@ -95,6 +95,20 @@ class CustomLaw(Law):
                     f"CustomLaw: the prior of {k!r} ({type(v).__name__}) is discrete; NUTS "
                     "samples continuous parameters: give a continuous prior (Normal, LogNormal)."
                 )
+            shape = tuple(v.batch_shape) + tuple(v.event_shape)
+            if shape:  # predictions add a trailing axis to each parameter: p[k][..., 0] breaks
+                raise ValueError(
+                    f"CustomLaw: the prior of {k!r} has shape {shape}; give one scalar prior "
+                    f"per parameter (e.g. {k}0, {k}1 for a vector's components)."
+                )
+            try:  # prior draws and predictions sample it
+                v.sample(jax.random.PRNGKey(0))
+            except NotImplementedError:
+                raise ValueError(
+                    f"CustomLaw: the prior of {k!r} ({type(v).__name__}) cannot be sampled "
+                    "(an improper prior); prior checks and predictions draw from it: give a "
+                    "proper prior (a wide Normal)."
+                ) from None
         try:
             effect_scale = arguments.positive(effect_scale, "effect_scale")
         except ValueError as e:
@@ -120,6 +134,13 @@ class CustomLaw(Law):
             )
         if not isinstance(law_name, str) or not law_name.strip():
             raise TypeError(f"CustomLaw: law_name={law_name!r}; give the law's name as text.")
+        from bayescale.laws import available  # the registry imports this module
+
+        if law_name in available():  # shown as the built-in law in every summary
+            raise ValueError(
+                f"CustomLaw: law_name={law_name!r} is a built-in law's name, and the fit would "
+                f"be shown as that law; give yours its own name (law_name='{law_name}_custom')."
+            )
         _probe(fn, params, tuple(inputs), law_name)
         object.__setattr__(self, "fn", fn)
         object.__setattr__(self, "params", dict(params))
@@ -190,11 +211,23 @@ class CustomLaw(Law):
 
     def from_natural(self, natural: Mapping[str, float], scale: Scale) -> dict[str, Array]:
         """Identity."""
+        self._require(natural, self.params, "parameters", "natural")
         return {k: jnp.asarray(natural[k]) for k in self.params}
 
     def natural_mean(self, natural: Mapping[str, Array], x: Mapping[str, Array]) -> Array:
         """Evaluate ``fn`` directly."""
+        self._require(natural, self.params, "parameters", "natural")
+        self._require(x, self.inputs, "inputs", "x")
         return self._checked({k: natural[k] for k in self.params}, x)
+
+    def _require(self, given: Mapping, names: Iterable[str], what: str, argument: str) -> None:
+        """Refuse a mapping that lacks some of the law's parameters or inputs."""
+        missing = [k for k in names if k not in given]
+        if missing:
+            raise SpecificationError(
+                f"CustomLaw {self.law_name!r}: {argument} lacks {missing}; the law's {what} are "
+                f"{list(names)}."
+            )
 
 
 class _Named(dict):
