@@ -615,10 +615,11 @@ def checked_columns(law: Law, columns: Any, run: Any) -> dict[str, str]:
     unknown = sorted(set(columns or {}) - set(DEFAULT_COLUMNS), key=str)
     if unknown:  # refused where the model is made, not at its first table
         problem = f"roles are {list(DEFAULT_COLUMNS)}; group columns are named by the effects"
+        unknown_roles = f"unknown column role(s) {unknown}"
         raise SpecificationError(
-            f"columns maps unknown role(s) {unknown}: {problem} (effects={{'E': 'family'}}).",
-            command_line=f"The columns map unknown role(s) {unknown} (--columns, or a preset's "
-            f"[columns]): {problem} (--effects E=family).",
+            f"columns maps {unknown_roles}: {problem} (effects={{'E': 'family'}}).",
+            command_line=f"The columns map {unknown_roles} (--columns, or a preset's [columns]): "
+            f"{problem} (--effects E=family).",
         )
     for role, column in (columns or {}).items():
         if not isinstance(column, str) or not column:

@@ -803,7 +803,8 @@ def test_a_fit_of_checkpoints_draws_a_panel_per_run():
 def test_what_the_new_refusals_still_accept():
     """A review of the refusals above: a saved spec with an option its mode did not use (saved
     before they were refused) still loads, a fixed drift's model drops its error, and a custom
-    law with a vector parameter, or reading an input named as its column, still builds."""
+    law reading an input named as its column still builds (one with a vector parameter no
+    longer does: it fitted, and every prediction failed on its shapes)."""
     from bayescale.saved import saved_spec
 
     spec = {**bs.Model().spec(), "extrapolation": "prior", "extrapolation_scale": 0.05}
@@ -811,9 +812,15 @@ def test_what_the_new_refusals_still_accept():
     assert bs.Model.from_spec(saved_spec(spec)).extrapolation == "prior"
     fixed = bs.Model(extrapolation="fixed", extrapolation_scale=0.2)
     assert fixed.without_extrapolation().extrapolation == "none"
+    with pytest.raises(ValueError, match=r"the prior of 'w' has shape \(2,\)"):
+        bs.laws.CustomLaw(
+            fn=lambda p, x: jnp.exp(p["w"][..., 0]) + jnp.exp(p["w"][..., 1]) * x["step"] ** -0.3,
+            params={"w": dist.Normal(jnp.array([0.5, 0.0]), 1.0).to_event(1)},
+            inputs=("step",),
+        )
     law = bs.laws.CustomLaw(
-        fn=lambda p, x: jnp.exp(p["w"][..., 0]) + jnp.exp(p["w"][..., 1]) * x["step"] ** -0.3,
-        params={"w": dist.Normal(jnp.array([0.5, 0.0]), 1.0).to_event(1)},
+        fn=lambda p, x: jnp.exp(p["w0"]) + jnp.exp(p["w1"]) * x["step"] ** -0.3,
+        params={"w0": dist.Normal(0.5, 1.0), "w1": dist.Normal(0.0, 1.0)},
         inputs=("step",),
     )
     assert law.inputs == ("step",)

@@ -205,7 +205,9 @@ def test_a_preset_naming_a_custom_law_or_an_unknown_role_says_so_where_it_is_rea
     role = tmp_path / "role.toml"
     role.write_text('[law]\nname = "chinchilla"\n[columns]\nfamily = "seed"\n')
     # accepted, then refused at the fit without naming the preset
-    with pytest.raises(SpecificationError, match=r"role\.toml'.*unknown role\(s\) \['family'\]"):
+    with pytest.raises(
+        SpecificationError, match=r"role\.toml'.*unknown column role\(s\) \['family'\]"
+    ):
         bs.Model.from_preset(role)
     assert main(["fit", str(table), "--preset", str(role)]) == 2
     err = capsys.readouterr().err
