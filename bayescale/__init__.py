@@ -45,6 +45,7 @@ from bayescale.errors import (
     PriorBoundWarning,
     SamplerEfficiencyWarning,
     SpecificationError,
+    UnknownNameError,
 )
 from bayescale.fit import diagnostics_table, fit, fit_many, laplace_many
 from bayescale.frontier import frontier
@@ -118,6 +119,7 @@ __all__ = [
     "TrainingCost",
     "TwoStepModel",
     "TwoStepPosterior",
+    "UnknownNameError",
     "__version__",
     "backtest",
     "best_allocation",

@@ -662,7 +662,13 @@ def coverage_if_calibrated(
     order = rng.permutation(draws.shape[0])
     n = min(n_truths, draws.shape[0] // 2)
     truths, rest = draws[order[:n]], draws[order[n:]]
-    lo, hi = np.quantile(rest, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    q = [(1 - level) / 2, (1 + level) / 2]
+    with np.errstate(invalid="ignore"):  # -inf and +inf draws interpolate to NaN
+        lo, hi = np.quantile(rest, q, axis=0)
+    broken = np.isnan(lo) | np.isnan(hi)
+    if broken.any():  # there, the draws at the quantiles' ends, not a mean of two infinities
+        lo[broken] = np.quantile(rest[:, broken], q[0], axis=0, method="lower")
+        hi[broken] = np.quantile(rest[:, broken], q[1], axis=0, method="higher")
     return np.mean((truths >= lo) & (truths <= hi), axis=1)
 
 

@@ -31,7 +31,7 @@ from bayescale.errors import (
     with_prefix,
 )
 from bayescale.frontier import frontier
-from bayescale.laws.base import INPUT_OF_ROLE, INPUTS
+from bayescale.laws.base import INPUT_OF_ROLE, INPUTS, Law
 from bayescale.loo import loo
 from bayescale.model import Model
 from bayescale.posterior import ScalingPosterior
@@ -467,6 +467,13 @@ def choose_from_loo(
         raise ValueError("The LOO table's 'fit_ok' column must be boolean (True: passed).")
     ok = loo_table["fit_ok"]
     best = loo_table.index[0]
+    if loo_table["elpd"].idxmax() != best:  # its dse are differences to the first row's
+        raise ValueError(
+            f"The LOO table's first row, {best!r}, is not its best ({loo_table['elpd'].idxmax()!r}"
+            " has the highest elpd): give compare()'s table, best first, whose dse are each "
+            "fit's difference to the best (or sort it, loo_table.sort_values('elpd', "
+            "ascending=False), if its dse are)."
+        )
     gap = loo_table.loc[best, "elpd"] - loo_table["elpd"]
     close = [n for n in order if n == best or gap[n] <= se_rule * loo_table.loc[n, "dse"]]
     passing_close = [n for n in close if ok[n]]
@@ -558,7 +565,8 @@ def with_law(model: Model, law: str) -> Model:
     """Return ``model`` with its law replaced by the registered law ``law``.
 
     Likelihood, options and the priors of sites the new law shares are kept; priors of the old
-    law's parameters that the new law lacks are dropped. Group effects are carried only to a
+    law's parameters that the new law lacks are dropped. A law of one input (``x=``) passes
+    its input to a law that takes one. Group effects are carried only to a
     law that extends the model's law or that it extends (``data_constrained`` and
     ``chinchilla``): effects name parameters by their law's names, and another law's ``alpha``
     is not this one's.
@@ -590,10 +598,7 @@ def with_law(model: Model, law: str) -> Model:
     """
     if type(model.law).name == law:
         return model
-    try:
-        target = _laws.get(law)
-    except (ValueError, TypeError) as e:
-        raise SpecificationError(str(e)) from None
+    target, config = _law_like(model, law)
     spec = model.spec()
     related = isinstance(target, type(model.law)) or isinstance(model.law, type(target))
     if model.effects and not related:
@@ -606,7 +611,24 @@ def with_law(model: Model, law: str) -> Model:
     old = {p.name for p in model.law.parameters}
     new = {p.name for p in target.parameters}
     priors = {k: v for k, v in spec["priors"].items() if k not in old or k in new}
-    return Model.from_spec({**spec, "law": {"name": law, "config": {}}, "priors": priors})
+    return Model.from_spec({**spec, "law": {"name": law, "config": config}, "priors": priors})
+
+
+def _law_like(model: Model, law: str) -> tuple[Law, dict[str, Any]]:
+    """Build the registered law ``law`` on ``model``'s one input where it takes one (``x=``).
+
+    Returns the law and its config ('m4' is a law of D by default; beside a law of N, of N).
+    """
+    config = {"x": model.law.config()["x"]} if "x" in model.law.config() else {}
+    if config:
+        try:
+            return _laws.get(law, **config), config
+        except (ValueError, TypeError):  # a law without that option (chinchilla): its own
+            pass
+    try:
+        return _laws.get(law), {}
+    except (ValueError, TypeError) as e:
+        raise SpecificationError(str(e)) from None
 
 
 def _same_inputs(model: Any) -> list[str]:
@@ -615,7 +637,7 @@ def _same_inputs(model: Any) -> list[str]:
     return [
         name
         for name in _laws.available()
-        if name != model.law.name and set(_laws.get(name).inputs) == reads
+        if name != model.law.name and set(_law_like(model, name)[0].inputs) == reads
     ] or ["none is shipped"]
 
 

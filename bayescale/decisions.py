@@ -22,7 +22,7 @@ from bayescale import arguments
 from bayescale.data import DEFAULT_COLUMNS
 from bayescale.defaults import PROB
 from bayescale.errors import ConvergenceWarning, SpecificationError
-from bayescale.frontier import _cost, frontier, frontier_draws
+from bayescale.frontier import _cost, frontier, frontier_draws, refuse_run
 from bayescale.isoflop import (
     MIN_PARABOLA_POINTS,
     PARABOLA_BIAS,
@@ -38,6 +38,22 @@ from bayescale.sites import terms_of
 from bayescale.treebuild import SAMPLE_DIMS
 
 
+def _require_allocation(post: ScalingPosterior, call: str, also: str = "") -> None:
+    """Refuse a law that is not of ``N`` and ``D`` alone (whose iso-FLOP curve is one line)."""
+    inputs = post.law.inputs
+    if set(inputs) == {"N", "D"}:
+        return
+    hint = (  # its frontier holds the unique tokens fixed
+        ": its frontier at fixed unique tokens is bs.frontier(post, C, unique_tokens=...)"
+        if "U" in inputs
+        else ""
+    )
+    raise SpecificationError(
+        f"{call} needs a law of N and D alone{also}; the {post.law.name} law reads "
+        f"{', '.join(inputs)}{hint}."
+    )
+
+
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
         raise ValueError(f"kind={kind!r}; choose 'mean' or 'predictive'.")
@@ -46,12 +62,12 @@ def _check_kind(kind: str) -> None:
 def prob_below(
     post: ScalingPosterior,
     target: float,
-    N: Any,
-    D: Any,
+    N: Any = None,
+    D: Any = None,
     kind: str = "predictive",
     rng_seed: int = 0,
     new_groups: bool = False,
-    **groups: Any,
+    **values: Any,
 ) -> pd.DataFrame:
     """Compute the probability that a run of ``N`` params on ``D`` tokens gets below ``target``.
 
@@ -66,17 +82,22 @@ def prob_below(
     target : float
         The loss to beat.
     N, D : float or array
-        Parameters and training tokens of the runs (broadcast together).
+        Parameters and training tokens of the runs (broadcast together), for a law of them.
     kind : {"predictive", "mean"}
         The loss a new run would show (default) or the law's loss with its extrapolation
         error.
-    rng_seed, new_groups, **groups
+    rng_seed, new_groups
         As in :meth:`ScalingPosterior.predict`.
+    **values
+        The law's other inputs by name (``U=`` for the data-constrained law; ``S1=``,
+        ``S2=`` for a law of its schedule alone) and group labels by column, as in
+        :meth:`ScalingPosterior.predict`.
 
     Returns
     -------
     pandas.DataFrame
-        One row per run: ``N``, ``D``, ``prob``, ``mcse``.
+        One row per run: its inputs (``N``, ``D`` and any other the law reads) and group
+        labels, ``prob``, ``mcse``.
 
     Examples
     --------
@@ -91,18 +112,22 @@ def prob_below(
     # one target (call once per target), a loss: > 0
     target = arguments.positive(target, "target")
     absent = [name for name, v in (("N", N), ("D", D)) if v is None]
-    if absent:  # as predict would read None: "holds objects"
+    if absent and {"N", "D"} <= set(post.law.inputs):  # as predict would read None: "objects"
         raise TypeError(
             f"prob_below needs N and D, the runs' parameters and tokens; "
             f"{' and '.join(f'{a}=None' for a in absent)}. For a budget C, give "
             "D = post.cost.tokens(C, N) (or N from D likewise)."
         )
-    # the prediction path checks N and D (numbers, > 0, shapes that broadcast) and says so
-    loss = post.predict(kind=kind, new_groups=new_groups, rng_seed=rng_seed, N=N, D=D, **groups)
-    n, d = loss.coords["N"].values, loss.coords["D"].values
-    below = np.asarray(loss.values < target, dtype=float).reshape(-1, n.size)
+    given = {k: v for k, v in (("N", N), ("D", D)) if v is not None}
+    # the prediction path checks the inputs (those the law reads, numbers, > 0, shapes that
+    # broadcast) and the labels, and says so
+    loss = post.predict(kind=kind, new_groups=new_groups, rng_seed=rng_seed, **given, **values)
+    table = pd.DataFrame(  # every input and label of the runs: rows that differ read apart
+        {k: c.values for k, c in loss.coords.items() if c.dims == ("point",)}
+    )
+    below = np.asarray(loss.values < target, dtype=float).reshape(-1, len(table))
     p = below.mean(axis=0)
-    return pd.DataFrame({"N": n, "D": d, "prob": p, "mcse": np.sqrt(p * (1 - p) / below.shape[0])})
+    return table.assign(prob=p, mcse=np.sqrt(p * (1 - p) / below.shape[0]))
 
 
 #: The coarsest search of an iso-FLOP curve that passes without a warning (decades of ``N``).
@@ -145,6 +170,7 @@ def _iso_kernel(
     with the same keys at every budget (common random numbers), so probabilities vary smoothly
     with the budget.
     """
+    refuse_run(groups, "the allocation")
     _check_kind(kind)
     evaluated = _n_draws(post) * n_grid
     if evaluated > MAX_GRID_LOSSES:  # one loss per draw and allocation, per budget
@@ -247,11 +273,7 @@ def best_allocation(
     quantile = arguments.probability(0.9 if quantile is None else quantile, "quantile")
     if objective == "quantile":
         _resolvable(post, quantile, "quantile")
-    if not {"N", "D"} <= set(post.law.inputs):  # no allocation of a budget to choose
-        raise ValueError(
-            f"best_allocation needs a law of N and D; the {post.law.name} law reads "
-            f"{', '.join(post.law.inputs)}."
-        )
+    _require_allocation(post, "best_allocation")  # no allocation of a budget to choose
     budgets = arguments.budgets(compute, unique=True)
     n_grid = arguments.count(n_grid, "n_grid", minimum=3)  # an interior optimum needs 3
     span = arguments.positive(span, "span")
@@ -356,13 +378,9 @@ def compute_for_target(
         raise ValueError(f"c_min={c_min:g} must be below c_max={c_max:g}.")
     n_grid = arguments.count(n_grid, "n_grid", minimum=3)  # an interior optimum needs 3
     span = arguments.positive(span, "span")
-    inputs = set(post.law.inputs)
-    allocates = {"N", "D"} <= inputs  # a law of C alone reaches the target by compute alone
-    if not allocates and inputs != {"C"}:
-        raise ValueError(
-            f"compute_for_target needs a law of N and D (or of the compute C alone); the "
-            f"{post.law.name} law reads {', '.join(post.law.inputs)}."
-        )
+    allocates = set(post.law.inputs) != {"C"}  # a law of C reaches the target by C alone
+    if allocates:
+        _require_allocation(post, "compute_for_target", " (or of the compute C alone)")
     _cost(post, flops_per_param_token)
     kernel = _iso_kernel(post, kind, n_grid, span, rng_seed, new_groups, groups)
 
@@ -503,11 +521,9 @@ def value_of_runs(
     True
     """
     arguments.fitted(post, "value_of_runs")
-    if not {"N", "D"} <= set(post.law.inputs):  # L*(C) is the frontier's: an allocation of C
-        raise ValueError(
-            f"value_of_runs needs a law of N and D (its target is the frontier's L*(C)); the "
-            f"{post.law.name} law reads {', '.join(post.law.inputs)}."
-        )
+    refuse_run(groups, "value_of_runs")  # the candidates are new runs
+    # L*(C) is the frontier's: an allocation of C
+    _require_allocation(post, "value_of_runs", " (its target is the frontier's L*(C))")
     if not isinstance(candidates, pd.DataFrame):
         raise ValueError(
             f"candidates must be a pandas DataFrame with columns N and D, got "

@@ -39,7 +39,7 @@ from bayescale.data import DEFAULT_COLUMNS, ScalingData
 from bayescale.defaults import PROB
 from bayescale.diagnostics import diagnose
 from bayescale.discrepancy import Grid
-from bayescale.errors import DataError, SpecificationError, with_prefix
+from bayescale.errors import DataError, SpecificationError, UnknownNameError, with_prefix
 from bayescale.extrapolation import SCALE_SITES, ExtrapolationError
 from bayescale.fit import fit as _fit
 from bayescale.inference import Draws
@@ -904,7 +904,9 @@ class TwoStepPosterior:
         names = arguments.names(var_names) or known
         unknown = [v for v in names if v not in known]
         if unknown:
-            raise KeyError(f"summary: no parameter(s) {unknown} in this fit; it has {known}.")
+            raise UnknownNameError(
+                f"summary: no parameter(s) {unknown} in this fit; it has {known}."
+            )
         kwargs["ci_prob"] = arguments.probability(kwargs.get("ci_prob", PROB), "ci_prob")
         kwargs["round_to"] = arguments.rounding(kwargs.get("round_to", "none"))
         return arviz_stats.summary(self.tree, var_names=names, **kwargs)

@@ -173,6 +173,31 @@ class PosteriorFileError(Worded, ValueError):
     """
 
 
+class UnknownNameError(Worded, KeyError):
+    """A name the fit does not have (a parameter, a group, a group term); the message says which.
+
+    A ``KeyError``, as a lookup by a missing name is, whose message prints as text (a plain
+    ``KeyError`` prints its message quoted, as its key).
+
+    Attributes
+    ----------
+    command_line : str or None
+        The message worded for the ``bayescale`` command, where it differs (see
+        :class:`Worded`).
+
+    Examples
+    --------
+    >>> try:
+    ...     post.summary(["gamma"])
+    ... except KeyError as e:
+    ...     print(str(e)[:52])
+    summary: no parameter(s) ['gamma'] in this fit; it h
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class ConvergenceWarning(Worded, UserWarning):
     """A fit failed a diagnostic (R-hat, ESS, divergences, E-BFMI; importance weights).
 

@@ -298,6 +298,29 @@ def _cost(post: ScalingPosterior, flops_per_param_token: float | None) -> Traini
     return cost
 
 
+def refuse_run(groups: dict[str, Any], call: str) -> None:
+    """Refuse a run label where the optimum or the runs ranked are new runs.
+
+    Parameters
+    ----------
+    groups : dict
+        Group labels by column, as given.
+    call : str
+        The function, for the message.
+
+    Raises
+    ------
+    ValueError
+        When ``groups`` holds ``run``.
+    """
+    if RUN in groups:
+        raise ValueError(
+            f"{call}: run={groups[RUN]!r} names a training run, whose own offset {call} "
+            "leaves out (it is the optimum of a new run, as the frontier and the decisions "
+            "are); leave run out, or give the run's group labels (family=...) for its group's."
+        )
+
+
 def frontier(
     post: ScalingPosterior,
     compute: Any,
@@ -329,7 +352,8 @@ def frontier(
         the effective data of Muennighoff et al. (2023) with decay constant ``r_star`` (their
         fitted ``R*_D`` = 15.4).
     r_star : float
-        Repetition decay constant ``R*_D``.
+        Repetition decay constant ``R*_D`` (for a law of ``N`` and ``D``; a law of ``U``
+        fits its own, and another value is an error).
     new_groups : bool
         Allow group labels unseen in the data (their effects are drawn from the population).
     rng_seed : int
@@ -392,17 +416,18 @@ def frontier(
             f"The {law.name} law reads the unique tokens U: pass unique_tokens= (its fitted "
             "R*_D then replaces r_star)."
         )
-    if RUN in groups:
-        raise ValueError(
-            f"frontier: run={groups[RUN]!r} names a training run, whose own offset the "
-            "frontier leaves out (it is the optimum of a new run, as the decisions are); leave "
-            "run out, or give the run's group labels (family=...) for its group's frontier.",
-        )
+    refuse_run(groups, "frontier")
     c = arguments.budgets(compute, unique=True)
     inference_tokens = arguments.non_negative(inference_tokens, "inference_tokens")
     if unique_tokens is not None:
         unique_tokens = arguments.positive(unique_tokens, "unique_tokens")
     r_star = arguments.positive(r_star, "r_star")
+    if "U" in law.inputs and r_star != R_STAR:  # the fit's own R*_D is used
+        raise ValueError(
+            f"r_star={r_star:g}: the {law.name} law fits its own decay of repeated tokens "
+            "(R*_D), which the frontier uses; leave r_star out, or fit a law of N and D to "
+            "set it yourself."
+        )
     if unique_tokens is None and r_star != R_STAR:
         raise ValueError(
             f"r_star={r_star:g} sets how fast repeated tokens lose their worth, which needs "
@@ -446,4 +471,11 @@ def frontier(
     return ds
 
 
-__all__ = ["SEARCH_EFOLDS", "effective_tokens", "frontier", "frontier_draws", "golden_minimise"]
+__all__ = [
+    "SEARCH_EFOLDS",
+    "effective_tokens",
+    "frontier",
+    "frontier_draws",
+    "golden_minimise",
+    "refuse_run",
+]

@@ -177,8 +177,10 @@ def plot_fit(
     if group is None and terms:
         group = terms[0].columns[0]
     grouped = list(dict.fromkeys(c for t in terms for c in t.columns))
+    run = None
     if RUN in post.draws_tree["posterior"].coords:  # a per-run effect: a panel per run
-        grouped.append(post.model.run if isinstance(post.model.run, str) else RUN)
+        run = post.model.run if isinstance(post.model.run, str) else RUN
+        grouped.append(run)
     if group is not None and group not in grouped:
         raise ValueError(
             f"plot_fit: group={group!r} is not a group column of this fit, whose effects read "
@@ -223,7 +225,8 @@ def plot_fit(
                 inputs = {k: rows[c].to_numpy(float) for k, c in zip(law.inputs, own, strict=True)}
             else:
                 inputs = _grid(rows, cols, law.inputs, xname, mode == "compute", post.cost)
-            groups = {} if level is None else {group: level}
+            # the law's mean: a run's own offset is part of its observations, not drawn
+            groups = {} if level is None or group == run else {group: level}
             pred = post.predict(kind="mean", **inputs, **groups)
             q = pred.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw")).values
             x = inputs[xname]
@@ -251,7 +254,9 @@ def plot_fit(
         _log_axes(ax)
         ax.set_xlabel(AXIS_LABELS.get(xname, xname))
         if level is not None:
-            ax.set_title(f"{group} = {level}")
+            ax.set_title(
+                f"{group} = {level}" + (" (law without its offset)" if group == run else "")
+            )
     for ax in axes[:, 0]:
         ax.set_ylabel(_metric_label(post, cols["loss"]))
     for ax in list(axes.flat)[len(levels) :]:

@@ -39,9 +39,11 @@ from bayescale.data import DEFAULT_COLUMNS
 from bayescale.errors import (
     ConvergenceWarning,
     DataError,
+    DataWarning,
     HeavyTailWarning,
     SamplerEfficiencyWarning,
     SpecificationError,
+    with_prefix,
 )
 from bayescale.fit import NUTS_ONLY_OPTIONS
 from bayescale.inference import NutsSettings
@@ -610,6 +612,15 @@ def choose_effects(
     }
     if len(candidates) < 2:
         raise SpecificationError("choose_effects needs at least one candidate structure.")
+    models = {}
+    for name, effects in candidates.items():  # every candidate checked before any is fitted
+        try:
+            models[name] = with_effects(model, effects)
+            with warnings.catch_warnings():  # the fit below says them
+                warnings.simplefilter("ignore", DataWarning)
+                models[name].prepare(df)
+        except (DataError, SpecificationError) as e:
+            raise with_prefix(e, f"choose_effects: candidate {name!r}: ") from None
     posts, passed = {}, {}
     draws = 2 * arguments.count(fit_kwargs.get("draws", NutsSettings.draws), "draws")
     seed = arguments.derived_seed(arguments.seed(fit_kwargs.get("seed", NutsSettings.seed)), 1)
@@ -624,8 +635,7 @@ def choose_effects(
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", SamplerEfficiencyWarning)
         warnings.simplefilter("ignore", HeavyTailWarning)  # the chosen fit's diagnostics say it
-        for name, effects in candidates.items():
-            m = with_effects(model, effects)
+        for name, m in models.items():
             posts[name] = m.fit(df, **fit_kwargs)
             passed[name] = bool(posts[name].diagnostics(warn=False).attrs["ok"])
             if refit_failed and not passed[name]:

@@ -37,9 +37,9 @@ from bayescale.defaults import DIGITS, PROB
 from bayescale.description import ModelDescription
 from bayescale.diagnostics import diagnose, importance_ess, piled_at_bound
 from bayescale.discrepancy import Grid
-from bayescale.errors import ExtrapolationWarning, SpecificationError
+from bayescale.errors import ExtrapolationWarning, SpecificationError, UnknownNameError
 from bayescale.extrapolation import RATIO, SCALE_SITES, ExtrapolationError
-from bayescale.laws.base import INPUTS, Law, Scale
+from bayescale.laws.base import INPUTS, LINEAR_INPUTS, Law, Scale
 from bayescale.loo import loo
 from bayescale.points import inputs_taken, prediction_points
 from bayescale.prediction import KINDS, Assignment, Predictor, loss_draws, predictor
@@ -481,7 +481,7 @@ class ScalingPosterior:
         coords = self._tree["posterior"].coords
         terms = [str(t) for t in terms_of(self.model.effects)] + ([RUN] if RUN in coords else [])
         if term not in terms or term not in coords:
-            raise KeyError(
+            raise UnknownNameError(
                 f"group_labels: no group term {term!r} in this fit; its terms are {terms} "
                 "(a term of two columns is named 'a:b')."
             )
@@ -544,11 +544,12 @@ class ScalingPosterior:
         >>> family_post.summary(["A_family"]).index.tolist()  # one row per family
         ['A_family[f0]', 'A_family[f1]', 'A_family[f2]', 'A_family[f3]']
         """
-        if "hdi_prob" in kwargs:  # ArviZ 0.x's name
-            raise TypeError(
-                "summary takes ci_prob= (the interval's probability, as ArviZ 1.x names it), "
-                "not hdi_prob=."
-            )
+        for other in ("hdi_prob", "prob"):  # ArviZ 0.x's name; the report's and decisions'
+            if other in kwargs:
+                raise TypeError(
+                    "summary takes ci_prob= (the interval's probability, as ArviZ 1.x names "
+                    f"it), not {other}=."
+                )
         kwargs["ci_prob"] = arguments.probability(kwargs.get("ci_prob", PROB), "ci_prob")
         kwargs["round_to"] = arguments.rounding(kwargs.get("round_to", "none"))
         var_names = arguments.names(var_names)
@@ -556,7 +557,7 @@ class ScalingPosterior:
         group = kwargs.get("group", "posterior")
         tree = self.draws_tree if group in self.draws_tree.children else self.tree  # the prior
         if group not in tree.children:
-            raise KeyError(
+            raise UnknownNameError(
                 f"summary: group={group!r} is not a group of this fit; it has "
                 f"{sorted(tree.children)}."
             )
@@ -578,7 +579,7 @@ class ScalingPosterior:
                     for v in absent
                     if sites.get(v.lstrip("~")) in held
                 ]
-                raise KeyError(
+                raise UnknownNameError(
                     f"summary: group={group!r} holds no {absent}; it holds {held}"
                     + (f" (the law's parameters as sampled: {', '.join(hint)})" if hint else "")
                     + "."
@@ -592,7 +593,9 @@ class ScalingPosterior:
             and v not in in_group
         ]
         if unknown:
-            raise KeyError(f"summary: no parameter(s) {unknown} in this fit; it has {known}.")
+            raise UnknownNameError(
+                f"summary: no parameter(s) {unknown} in this fit; it has {known}."
+            )
         # an importance-sampled fit's ESS and Monte Carlo errors are corrected below, so they are
         # rounded after that (ArviZ's rounding first left an MCSE of 0.0146 at 0.000000)
         weighted = "ess_importance" in self.draws_tree.children.get("sample_stats", {})
@@ -806,8 +809,9 @@ class ScalingPosterior:
         Parameters
         ----------
         kind : {"predictive", "mean"}
-            ``"mean"``: the law's loss (with its extrapolation error); ``"predictive"``: a new
-            observation, with a run's effect and observation noise.
+            ``"mean"``: the law's loss (with its extrapolation error; not with ``run=``, whose
+            offset is part of an observation); ``"predictive"``: a new observation, with a
+            run's effect and observation noise.
         new_groups : bool
             Allow labels not seen in the data: their effects are drawn from the population.
             Without it an unknown label is an error (a typo would otherwise pass silently).
@@ -852,6 +856,12 @@ class ScalingPosterior:
             )
         if kind not in KINDS:
             raise ValueError(f"kind={kind!r}; choose 'predictive' or 'mean'.")
+        if kind == "mean" and RUN in values:  # a run's offset is drawn with its observation
+            raise ValueError(
+                f"predict: run={values[RUN]!r} with kind='mean', the law's loss, which leaves a "
+                "run's own offset out (it is part of an observation of that run): give "
+                "kind='predictive' for that run's loss, or leave run out."
+            )
         x, groups, m = self.points(**values)
         self.warn_far_outside(x, "Predicting")
         draws = loss_draws(
@@ -1041,8 +1051,8 @@ class ScalingPosterior:
 
         Far: more than :data:`~bayescale.sanity.FAR_ABOVE_DECADES` (4) decades above the data
         on any axis, or more than 1 decade below it; a link's upstream loss ``L``, read in loss
-        units, more than its fitted range's width outside that range
-        (:func:`~bayescale.sanity.far_outside_range`).
+        units, or an input on a linear axis (the annealing law's ``S2``), more than its fitted
+        range's width outside that range (:func:`~bayescale.sanity.far_outside_range`).
 
         Parameters
         ----------
@@ -1078,6 +1088,12 @@ class ScalingPosterior:
             far_outside(np.asarray(up), np.asarray(down), what)
             if "L" in ranges.ranges and "L" in x:  # a link's upstream loss: loss units, not decades
                 far_outside_range(np.asarray(x["L"], float), ranges.ranges["L"], "L", what)
+        linear = [k for k in self.law.inputs if k in LINEAR_INPUTS and k in x]
+        if linear and "constant_data" in self._tree.children:  # no decades: their own units
+            const = self._tree["constant_data"]
+            for k in linear:
+                fitted = const[f"x_{k}"].values
+                far_outside_range(np.asarray(x[k], float), (fitted.min(), fitted.max()), k, what)
 
     def points(self, **values: Any) -> tuple[dict[str, np.ndarray], dict[str, Any], int]:
         """Validate :meth:`predict`'s keyword arguments: ``(inputs, group labels, points)``.

@@ -121,22 +121,30 @@ def parameter_table(post: ScalingPosterior, prob: float = PROB) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _has_rhat(table: pd.DataFrame) -> bool:
+    """Whether a parameter table has R-hats (an importance-sampled fit's are all NaN)."""
+    return bool(table["r_hat"].notna().any())
+
+
 def _fmt(v: float) -> str:
     return f"{v:.4g}" if np.isfinite(v) else ""
 
 
 def _latex(table: pd.DataFrame, prob: float) -> str:
+    chains = _has_rhat(table)  # an importance-sampled fit has no R-hat
+    rhat_head = " & $\\hat{R}$" if chains else ""
     lines = [
-        "\\begin{tabular}{lrrrr}",
+        "\\begin{tabular}{lrr" + ("rr" if chains else "r") + "}",
         "\\toprule",
-        f"Parameter & Median & {prob:.0%} interval & $\\hat{{R}}$ & ESS \\\\".replace("%", "\\%"),
+        f"Parameter & Median & {prob:.0%} interval{rhat_head} & ESS \\\\".replace("%", "\\%"),
         "\\midrule",
     ]
     for _, r in table.iterrows():
         name = r["parameter"].replace("_", "\\_")
+        rhat = f" & {rhat_text(r['r_hat'])}" if chains else ""
         lines.append(
-            f"{name} & {_fmt(r['median'])} & [{_fmt(r['lower'])}, {_fmt(r['upper'])}] "
-            f"& {rhat_text(r['r_hat'])} & {r['ess_bulk']:.0f} \\\\"
+            f"{name} & {_fmt(r['median'])} & [{_fmt(r['lower'])}, {_fmt(r['upper'])}]"
+            f"{rhat} & {r['ess_bulk']:.0f} \\\\"
         )
     lines += ["\\bottomrule", "\\end{tabular}"]
     return "\n".join(lines) + "\n"
@@ -321,15 +329,26 @@ def report(
     sections.append(("Extrapolation", *fan, None))
     say("report: parameters")
     table = parameter_table(post, prob)
+    if _has_rhat(table):
+        diagnosed = (
+            "R-hat and bulk ESS are the diagnostics' own: each row's worst over the parameter "
+            "and the coordinate the sampler moves behind it (its log, or a non-centred "
+            "offset), which decide the check; summary() gives the parameter's own, which can "
+            "differ."
+        )
+        shown = table.assign(r_hat=table["r_hat"].map(rhat_text))
+    else:  # no chains to compare
+        diagnosed = (
+            "The fit was importance-sampled: R-hat, a comparison of chains, does not apply, "
+            "and the ESS is the importance weights' (one for every parameter)."
+        )
+        shown = table.drop(columns="r_hat")
     sections.append(
         (
             "Parameters",
-            f"Medians with central {_levels_text(prob)} intervals. R-hat and bulk ESS "
-            "are the diagnostics' own: each row's worst over the parameter and the coordinate "
-            "the sampler moves behind it (its log, or a non-centred offset), which decide the "
-            "check; summary() gives the parameter's own, which can differ.",
+            f"Medians with central {_levels_text(prob)} intervals. {diagnosed}",
             [_save(plot_forest(post, prob=prob), out, "forest")],
-            table.assign(r_hat=table["r_hat"].map(rhat_text)),
+            shown,
         )
     )
     if post.model.effects:
@@ -346,6 +365,17 @@ def report(
                 dec,
             )
         )
+    else:  # said, not left out without a word
+        inputs = ", ".join(post.law.inputs)
+        why = (
+            f"The {post.law.display_name} law's frontier depends on the unique tokens "
+            "available, which the report is not given: bs.frontier(post, C, "
+            "unique_tokens=...) draws it."
+            if "U" in post.law.inputs
+            else f"The {post.law.display_name} law reads {inputs}: it has no split of a "
+            "budget between N and D to choose, so no compute-optimal frontier."
+        )
+        sections.append(("Compute-optimal frontier", why, [], None))
     say("report: calibration (LOO-PIT, replicated losses, the extrapolation record)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pareto-k notes of the LOO weights

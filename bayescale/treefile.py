@@ -107,8 +107,12 @@ def index_from_json(text: str) -> pd.Index:
     return pd.MultiIndex.from_frame(levels, names=stored["names"])
 
 
-#: Suffixes of tables, which a fit's netCDF file is not given.
-TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".json", ".xlsx")
+#: Suffixes of other formats (tables, Zarr, pickles, arrays), which a fit's netCDF file is not
+#: given: every other tool would read it as that format.
+OTHER_FORMAT_SUFFIXES = (
+    *(".csv", ".tsv", ".txt", ".parquet", ".json", ".xlsx"),
+    *(".zarr", ".pkl", ".pickle", ".npy", ".npz"),
+)
 
 
 def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
@@ -119,8 +123,8 @@ def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
     tree : xarray.DataTree
         The tree (``post.tree``).
     path : str or Path
-        The file (not a folder, nor named as a table: ``.csv``, ``.parquet``, ...); missing
-        parent folders are created.
+        The file (not a folder, nor named as another format: ``.csv``, ``.parquet``,
+        ``.zarr``, ...); missing parent folders are created.
 
     Returns
     -------
@@ -135,7 +139,7 @@ def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
     ('chinchilla.nc', True)
     """
     path = arguments.not_a_folder(path, "fit.nc")
-    if path.suffix.lower() in TABLE_SUFFIXES:  # read back as a table by every other tool
+    if path.suffix.lower() in OTHER_FORMAT_SUFFIXES:  # read back as that by every other tool
         raise ValueError(
             f"path={str(path)!r}: a fit is written as netCDF, not as {path.suffix}; name the "
             f"file {path.with_suffix('.nc').name!r}."

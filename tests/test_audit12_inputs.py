@@ -1,20 +1,24 @@
 """Bad input left open by the fifteenth audit (iso-FLOP tables, plot_fit's table, compare's
 names and data, simulated seeds, the command line's wordings) and found by the sixteenth
-(custom laws' priors and names, presets, a first prediction interrupted): each case ends in a
-clear error, a warning, or the right answer."""
+(custom laws' priors and names, presets, a first prediction interrupted) and the seventeenth
+(laws beyond N and D, run labels, model choice, reports of importance-sampled fits, saved
+files): each case ends in a clear error, a warning, or the right answer."""
 
 from __future__ import annotations
 
 import warnings
 
 import jax.numpy as jnp
+import law_examples
 import numpy as np
 import numpyro.distributions as dist
 import pandas as pd
 import pytest
 
 import bayescale as bs
+from bayescale.calibration import coverage_if_calibrated
 from bayescale.cli import main
+from bayescale.compare import choose_from_loo, with_law
 from bayescale.errors import DataWarning, SpecificationError
 from bayescale.isoflop import isoflop_minima
 from bayescale.laws.custom import CustomLaw
@@ -212,3 +216,145 @@ def test_a_preset_naming_a_custom_law_or_an_unknown_role_says_so_where_it_is_rea
     assert main(["fit", str(table), "--preset", str(role)]) == 2
     err = capsys.readouterr().err
     assert "role.toml" in err and "(--columns, or a preset's [columns])" in err
+
+
+# -- the seventeenth audit: laws beyond N and D, runs, model choice, reports, saved files -----
+
+
+@pytest.fixture(scope="module")
+def dc_post():
+    """A fit of the data-constrained law (inputs N, D and the unique tokens U)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = law_examples.simulate("data_constrained")
+        return bs.fit(bs.Model("data_constrained", run=False), table, method="psis", seed=0)
+
+
+@pytest.fixture(scope="module")
+def run_post():
+    """A fit of checkpoints of six runs with a per-run offset."""
+    rows = [
+        {"params": n, "tokens": d, "run": f"r{i}", "loss": 1.8 + 400 * n**-0.34 + 400 * d**-0.28}
+        for i, n in enumerate([2e7, 5e7, 1e8, 2e8, 5e8, 1e9])
+        for d in (1e9, 3e9, 1e10)
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bs.fit(bs.Model(extrapolation="none", run="run"), pd.DataFrame(rows), method="psis")
+
+
+def test_decisions_on_a_law_of_the_unique_tokens_point_to_its_frontier(dc_post):
+    # best_allocation and compute_for_target ended in KeyError 'U'
+    for call in (
+        lambda: bs.best_allocation(dc_post, 1e20),
+        lambda: bs.compute_for_target(dc_post, 2.3, unique_tokens=1e9),
+        lambda: bs.value_of_runs(dc_post, pd.DataFrame({"N": [1e8], "D": [1e9]}), 1e20),
+    ):
+        with pytest.raises(SpecificationError, match=r"reads N, D, U: .*unique_tokens=\.\.\."):
+            call()
+    # the fitted R*_D is the frontier's: r_star= changed nothing
+    with pytest.raises(ValueError, match=r"r_star=1: the data_constrained law fits its own"):
+        bs.frontier(dc_post, 1e20, unique_tokens=1e9, r_star=1.0)
+
+
+def test_prob_below_shows_every_input_and_takes_a_law_of_other_inputs(dc_post):
+    # three rows that differ only in U printed as three identical (N, D) rows
+    table = bs.prob_below(dc_post, 3.5, N=1e8, D=2e9, U=[1e8, 1e9, 1e10])
+    assert table.columns.tolist() == ["N", "D", "U", "prob", "mcse"]
+    assert table["U"].tolist() == [1e8, 1e9, 1e10]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        annealing = bs.fit(
+            bs.Model("annealing", run=False),
+            law_examples.simulate("annealing"),
+            method="psis",
+            seed=0,
+        )
+    # a law of S1 and S2 was told "missing 2 required positional arguments: 'N' and 'D'"
+    table = bs.prob_below(annealing, 2.5, S1=0.3, S2=0.1)
+    assert table.columns.tolist() == ["S1", "S2", "prob", "mcse"]
+    fitted = annealing.fitted_table()["anneal_area"]
+    # an annealing area far past the fitted ones was predicted without a word
+    with pytest.warns(bs.ExtrapolationWarning, match=r"Predicting at S2=5, .* above the fitted"):
+        annealing.predict(S1=0.3, S2=5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", bs.ExtrapolationWarning)
+        annealing.predict(S1=0.3, S2=float(fitted.max()))
+
+
+def test_a_run_label_is_refused_where_its_offset_is_left_out(run_post, runs):
+    # accepted, and the answer was the same without it
+    with pytest.raises(ValueError, match=r"run='r1' with kind='mean'"):
+        run_post.predict(N=1e8, D=3e9, kind="mean", run="r1")
+    with pytest.raises(ValueError, match=r"the allocation: run='r1' names a training run"):
+        bs.best_allocation(run_post, 1e19, run="r1")
+    assert run_post.predict(N=1e8, D=3e9, run="r1").shape[-1] == 1  # predictive: its offset
+    fig = bs.plotting.plot_fit(run_post, group="run")
+    assert fig.axes[0].get_title() == "run = r0 (law without its offset)"
+
+
+def test_choose_from_loo_refuses_a_table_not_sorted_best_first():
+    # the worst candidate was chosen: every gap to the first row was negative
+    table = pd.DataFrame(
+        {"elpd": [38.0, 112.0, 111.0], "dse": [7.0, 0.0, 1.5], "fit_ok": [True] * 3},
+        index=["none", "E+A", "A"],
+    )
+    with pytest.raises(ValueError, match=r"first row, 'none', is not its best \('E\+A'"):
+        choose_from_loo(table, ["none", "A", "E+A"])
+
+
+def test_a_law_of_one_input_is_compared_with_others_on_that_input():
+    # m4 and bnsl were rebuilt on their default inputs (D, step): "none is shipped"
+    model = bs.Model(bs.laws.SaturatingPowerLaw(x="N"))
+    assert with_law(model, "m4").law.inputs == ("N",)
+    assert with_law(model, "bnsl").law.inputs == ("N",)
+    assert with_law(bs.Model(), "kaplan").law.inputs == ("N", "D")
+
+
+def test_choose_effects_checks_every_candidate_before_fitting(runs):
+    # a misspelled column failed after the baseline's fit
+    ladder = bs.simulate_ladder(families=3, seed=0)
+    with pytest.raises(bs.DataError, match=r"candidate 'E': .*'famly'"):
+        bs.pooling.choose_effects(
+            bs.Model(), ladder, "family", candidates={"E": {"E": "famly"}}, method="psis"
+        )
+
+
+def test_a_report_of_an_importance_sampled_fit_and_of_a_one_input_law(runs, tmp_path):
+    # its parameter table printed 'nan' for every R-hat; the frontier left out without a word
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        power = bs.fit(bs.Model("power", extrapolation="none"), runs, method="psis", seed=0)
+        bs.report(power, tmp_path / "rep")
+    text = (tmp_path / "rep" / "report.md").read_text()
+    parameters = text.split("## Parameters")[1].split("##")[0]
+    assert "nan" not in parameters and "R-hat, a comparison of chains, does not apply" in text
+    assert "no split of a budget between N and D to choose" in text
+    assert "hat{R}" not in (tmp_path / "rep" / "parameters.tex").read_text()
+
+
+def test_saved_fits_and_summaries_name_what_is_wrong(post, tmp_path):
+    # a .zarr name was written as netCDF
+    with pytest.raises(ValueError, match=r"not as \.zarr; name the file 'fit\.nc'"):
+        post.to_netcdf(tmp_path / "fit.zarr")
+    with pytest.raises(TypeError, match=r"summary takes ci_prob=.*not prob="):
+        post.summary(prob=0.5)
+    with pytest.raises(KeyError) as e:  # printed as a quoted repr
+        post.summary(["Z"])
+    assert str(e.value).startswith("summary: no parameter(s) ['Z']")
+
+
+def test_a_schedule_keyed_by_text_for_numbered_runs_says_so():
+    lr = bs.simulate.cosine_schedule()
+    checkpoints = pd.DataFrame({"run": [1, 2], "step": [5, 5]})
+    with pytest.raises(bs.DataError, match=r"the key '1' \(str\) and the label 1 \(int\)"):
+        bs.laws.add_schedule_areas(checkpoints, {"1": lr, "2": lr}, run="run")
+
+
+def test_the_coverage_of_a_calibrated_forecast_with_infinite_draws_is_a_number():
+    # -inf and +inf draws interpolated to NaN quantiles: every coverage 0
+    rng = np.random.default_rng(0)
+    draws = rng.normal(size=(4000, 3))
+    draws[:300, 0], draws[300:600, 0] = np.inf, -np.inf
+    coverage = coverage_if_calibrated(draws, 0.9)
+    assert 0.85 < float(coverage.mean()) < 1.0

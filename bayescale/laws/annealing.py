@@ -136,8 +136,21 @@ def add_schedule_areas(
             )
         s1[mask], s2[mask] = a1[steps.astype(int) - 1], a2[steps.astype(int) - 1]
     if np.isnan(s1).any():
-        missing = sorted(set(df.loc[np.isnan(s1), run]))[:5]
-        raise DataError(f"add_schedule_areas: no schedule for run(s) {missing}.")
+        missing = sorted(set(df.loc[np.isnan(s1), run]), key=str)[:5]
+        keys = list(schedules)
+        alike = [(k, m) for m in missing for k in keys if str(k) == str(m)]  # "1" against 1
+        raise DataError(
+            f"add_schedule_areas: no schedule for run(s) {missing}; the schedules are keyed "
+            f"{keys[:5]}{' ...' if len(keys) > 5 else ''}"
+            + (
+                f": the key {alike[0][0]!r} ({type(alike[0][0]).__name__}) and the label "
+                f"{alike[0][1]!r} ({type(alike[0][1]).__name__}) differ in type; key the "
+                "schedules as the column's labels are."
+                if alike
+                else ": give each run's schedule."
+            ),
+            column=run,
+        )
     out["lr_area"], out["anneal_area"] = s1, s2
     return out
 
