@@ -349,8 +349,8 @@ def _grouping(df: pd.DataFrame, term: Term, min_levels: int = 2) -> Grouping:
         raise DataError(
             f"{problem} Remove {term.name!r} from effects, or add data from other groups.",
             column=term.columns[0] if len(term.columns) == 1 else None,
-            command_line=f"{problem} Drop every PARAM={term.name} from --effects, or add data "
-            "from other groups.",
+            command_line=f"{problem} Drop every PARAM={term.name} from --effects (or the "
+            "preset's [effects]), or add data from other groups.",
         )
     return Grouping(term, codes.astype(np.int32), tuple(str(u) for u in uniques))
 

@@ -170,7 +170,7 @@ def _iso_kernel(
     with the same keys at every budget (common random numbers), so probabilities vary smoothly
     with the budget.
     """
-    refuse_run(groups, "the allocation")
+    refuse_run(post, groups, "the allocation")
     _check_kind(kind)
     evaluated = _n_draws(post) * n_grid
     if evaluated > MAX_GRID_LOSSES:  # one loss per draw and allocation, per budget
@@ -521,7 +521,7 @@ def value_of_runs(
     True
     """
     arguments.fitted(post, "value_of_runs")
-    refuse_run(groups, "value_of_runs")  # the candidates are new runs
+    refuse_run(post, groups, "value_of_runs")  # the candidates are new runs
     # L*(C) is the frontier's: an allocation of C
     _require_allocation(post, "value_of_runs", " (its target is the frontier's L*(C))")
     if not isinstance(candidates, pd.DataFrame):

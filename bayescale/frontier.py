@@ -298,11 +298,16 @@ def _cost(post: ScalingPosterior, flops_per_param_token: float | None) -> Traini
     return cost
 
 
-def refuse_run(groups: dict[str, Any], call: str) -> None:
+def refuse_run(post: ScalingPosterior, groups: dict[str, Any], call: str) -> None:
     """Refuse a run label where the optimum or the runs ranked are new runs.
+
+    A label of a per-run offset (:attr:`ScalingPosterior.has_run_offset`) is refused; one of a
+    group term on a column named ``run`` picks that group, as any group's label does.
 
     Parameters
     ----------
+    post : ScalingPosterior
+        The fit.
     groups : dict
         Group labels by column, as given.
     call : str
@@ -311,9 +316,14 @@ def refuse_run(groups: dict[str, Any], call: str) -> None:
     Raises
     ------
     ValueError
-        When ``groups`` holds ``run``.
+        When ``groups`` labels a run of the fit's per-run offset.
+
+    Examples
+    --------
+    >>> from bayescale.frontier import refuse_run
+    >>> refuse_run(family_post, {"family": "f1"}, "frontier")  # a group's label: taken
     """
-    if RUN in groups:
+    if RUN in groups and post.has_run_offset:
         raise ValueError(
             f"{call}: run={groups[RUN]!r} names a training run, whose own offset {call} "
             "leaves out (it is the optimum of a new run, as the frontier and the decisions "
@@ -416,7 +426,7 @@ def frontier(
             f"The {law.name} law reads the unique tokens U: pass unique_tokens= (its fitted "
             "R*_D then replaces r_star)."
         )
-    refuse_run(groups, "frontier")
+    refuse_run(post, groups, "frontier")
     c = arguments.budgets(compute, unique=True)
     inference_tokens = arguments.non_negative(inference_tokens, "inference_tokens")
     if unique_tokens is not None:

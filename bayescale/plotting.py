@@ -144,8 +144,9 @@ def plot_fit(
     post : ScalingPosterior
         The fit.
     df : pandas.DataFrame, optional
-        The fitted table (column names as given to the fit; its rows in any order, with any
-        other columns); default: rebuilt from the tree. Another table is an error.
+        The runs to draw beside the law (column names as given to the fit): by default the
+        fitted table, rebuilt from the tree; a subset of it, or runs the fit did not see (a
+        held-out run), are drawn as given, beside the fit's law and band.
     group : str, optional
         A group column of the model; one panel per level (default: the first term's first
         column).
@@ -170,7 +171,6 @@ def plot_fit(
     """
     arguments.fitted(post, "plot_fit")
     prob = arguments.probability(prob, "prob")
-    given = df is not None
     df = post.fitted_table() if df is None else _table(df, "plot_fit: df")
     df = df.reset_index(drop=True)  # rows by position: a table's index may repeat (pd.concat)
     terms = terms_of(post.model.effects)
@@ -178,7 +178,7 @@ def plot_fit(
         group = terms[0].columns[0]
     grouped = list(dict.fromkeys(c for t in terms for c in t.columns))
     run = None
-    if RUN in post.draws_tree["posterior"].coords:  # a per-run effect: a panel per run
+    if post.has_run_offset:  # a per-run offset: a panel per run
         run = post.model.run if isinstance(post.model.run, str) else RUN
         grouped.append(run)
     if group is not None and group not in grouped:
@@ -188,8 +188,6 @@ def plot_fit(
         )
     law = post.law
     data = _prepared(post, df)
-    if given:  # its runs would be drawn as the ones the law was fitted to
-        _require_fitted(post, data, "plot_fit")
     cols = data.columns
     missing = {k: cols[INPUTS[k]] for k in law.inputs if cols[INPUTS[k]] not in df}
     if missing:  # an input the fit computed (compute from N and D): drawn as the fit read it
@@ -299,10 +297,9 @@ def _prepared(post: ScalingPosterior, df: pd.DataFrame) -> ScalingData:
 
 
 def _require_fitted(
-    post: ScalingPosterior, data: ScalingData, call: str, fitted: ScalingData | None = None
+    post: ScalingPosterior, data: ScalingData, call: str, fitted: ScalingData
 ) -> None:
     """Refuse a table (``data``, as the fit reads it) that is not the one the fit was fitted to."""
-    fitted = _prepared(post, post.fitted_table()) if fitted is None else fitted
     if data.rows_fingerprint() != fitted.rows_fingerprint():
         raise ValueError(
             f"{call}: df is not the table this fit was fitted to (its inputs, losses or runs "

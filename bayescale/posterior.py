@@ -487,6 +487,20 @@ class ScalingPosterior:
             )
         return [str(v) for v in self._tree["posterior"][term].values]
 
+    @property
+    def has_run_offset(self) -> bool:
+        """Whether the fit has a per-run offset (``sd_run``), which ``run=`` labels.
+
+        Not a group term on a column named ``run`` (``effects={"E": "run"}``), whose label
+        picks its level as any group's does.
+
+        Examples
+        --------
+        >>> post.has_run_offset  # one row per run: no offset of its own
+        False
+        """
+        return "sd_run" in self._tree["posterior"]
+
     def parameter_names(self) -> list[str]:
         """Natural population parameters, effect SDs, noise and per-group natural parameters.
 
@@ -856,11 +870,15 @@ class ScalingPosterior:
             )
         if kind not in KINDS:
             raise ValueError(f"kind={kind!r}; choose 'predictive' or 'mean'.")
-        if kind == "mean" and RUN in values:  # a run's offset is drawn with its observation
-            raise ValueError(
+        if kind == "mean" and RUN in values and self.has_run_offset:  # drawn with observations
+            problem = (
                 f"predict: run={values[RUN]!r} with kind='mean', the law's loss, which leaves a "
-                "run's own offset out (it is part of an observation of that run): give "
-                "kind='predictive' for that run's loss, or leave run out."
+                "run's own offset out (it is part of an observation of that run)"
+            )
+            raise SpecificationError(
+                f"{problem}: give kind='predictive' for that run's loss, or leave run out.",
+                command_line=f"{problem}: give --kind predictive for that run's loss, or drop "
+                "the run's label (--group run=..., or the points' run column).",
             )
         x, groups, m = self.points(**values)
         self.warn_far_outside(x, "Predicting")

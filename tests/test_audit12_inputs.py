@@ -110,13 +110,6 @@ def test_compare_says_how_the_fits_data_differ_and_refuses_names_alike_as_text(r
         bs.compare.averaged_predict({1: post, "1": other}, {1: 0.5, "1": 0.5}, N=1e9, D=1e11)
 
 
-def test_plot_fit_refuses_a_table_it_was_not_fitted_to(post, runs):
-    # its runs were drawn as the fitted ones
-    with pytest.raises(ValueError, match=r"plot_fit: df is not the table this fit was fitted"):
-        bs.plotting.plot_fit(post, df=runs.iloc[2:])
-    bs.plotting.plot_fit(post, df=runs[::-1].assign(note="x"))  # its rows in another order
-
-
 def test_plot_fit_names_each_group_column_once():
     ladder = bs.simulate_ladder(families=3, seed=0)
     with warnings.catch_warnings():
@@ -291,6 +284,16 @@ def test_a_run_label_is_refused_where_its_offset_is_left_out(run_post, runs):
     assert run_post.predict(N=1e8, D=3e9, run="r1").shape[-1] == 1  # predictive: its offset
     fig = bs.plotting.plot_fit(run_post, group="run")
     assert fig.axes[0].get_title() == "run = r0 (law without its offset)"
+    # a group term on a column named 'run' is a group like any other: its label is read
+    table = run_post.fitted_table()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        term = bs.fit(bs.Model(effects={"E": "run"}, run=False), table, method="psis", seed=0)
+    assert not term.has_run_offset
+    r0, r5 = (term.predict(N=1e8, D=3e9, kind="mean", run=r).median() for r in ("r0", "r5"))
+    assert float(r0) != float(r5)
+    bs.best_allocation(term, 1e19, run="r1")
+    assert bs.plotting.plot_fit(term, group="run").axes[0].get_title() == "run = r0"
 
 
 def test_choose_from_loo_refuses_a_table_not_sorted_best_first():

@@ -175,7 +175,8 @@ def test_the_metric_axis_names_what_was_fitted():
 def test_a_law_of_compute_alone_gets_a_report_without_a_frontier(tmp_path):
     """A law of C fitted to a table without a flops column (compute is 6 N D): its figure used to
     fail on the missing column, and the report refused it ("frontier needs a law of N and
-    D"); now the figures draw compute as the fit read it and the report has no frontier."""
+    D"); now the figures draw compute as the fit read it and the report says why it has no
+    frontier."""
     runs = bs.simulate_ladder()[["params", "tokens", "loss"]]
     model = bs.Model(bs.laws.get("power", x="C"), extrapolation="none")
     with warnings.catch_warnings():
@@ -191,7 +192,7 @@ def test_a_law_of_compute_alone_gets_a_report_without_a_frontier(tmp_path):
     names = {p.stem for p in (tmp_path / "r").iterdir()}
     assert {"fit", "fan"} <= names and "frontier" not in names
     text = path.read_text(encoding="utf-8")
-    assert "Compute-optimal frontier" not in text
+    assert "it has no split of a budget between N and D to choose" in text  # said, not left out
     # a fit without an extrapolation error: the fan says so, and no record is described
     assert "no extrapolation error: the fit trusts its law" in text
     assert "learned extrapolation error" not in text and "The record shows" not in text
