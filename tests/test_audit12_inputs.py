@@ -281,6 +281,8 @@ def test_a_run_label_is_refused_where_its_offset_is_left_out(run_post, runs):
         run_post.predict(N=1e8, D=3e9, kind="mean", run="r1")
     with pytest.raises(ValueError, match=r"the allocation: run='r1' names a training run"):
         bs.best_allocation(run_post, 1e19, run="r1")
+    with pytest.raises(ValueError, match=r"frontier: run='r1' names a training run"):
+        bs.frontier(run_post, 1e19, run="r1")
     assert run_post.predict(N=1e8, D=3e9, run="r1").shape[-1] == 1  # predictive: its offset
     fig = bs.plotting.plot_fit(run_post, group="run")
     assert fig.axes[0].get_title() == "run = r0 (law without its offset)"
