@@ -296,18 +296,6 @@ def _prepared(post: ScalingPosterior, df: pd.DataFrame) -> ScalingData:
         return post.model.prepare(df)
 
 
-def _require_fitted(
-    post: ScalingPosterior, data: ScalingData, call: str, fitted: ScalingData
-) -> None:
-    """Refuse a table (``data``, as the fit reads it) that is not the one the fit was fitted to."""
-    if data.rows_fingerprint() != fitted.rows_fingerprint():
-        raise ValueError(
-            f"{call}: df is not the table this fit was fitted to (its inputs, losses or runs "
-            f"differ: {data.n} rows, the fit's {fitted.n}); pass the fitted table, or leave df "
-            "out (the fit's own table is rebuilt from its tree)."
-        )
-
-
 def _curves(
     df: pd.DataFrame, cols: dict, inputs: tuple[str, ...], cost: TrainingCost = DEFAULT_COST
 ) -> tuple[str, pd.Series, str]:
@@ -576,7 +564,13 @@ def plot_fan(
         )
     fitted = _prepared(post, post.fitted_table())
     if df is not None:  # its runs would be drawn as the fitted ones, the fan from their edge
-        _require_fitted(post, _prepared(post, df), "plot_fan", fitted)
+        data = _prepared(post, df)
+        if data.rows_fingerprint() != fitted.rows_fingerprint():
+            raise ValueError(
+                "plot_fan: df is not the table this fit was fitted to (its inputs, losses or "
+                f"runs differ: {data.n} rows, the fit's {fitted.n}); pass the fitted table, or "
+                "leave df out (the fit's own table is rebuilt from its tree)."
+            )
     df = post.fitted_table() if df is None else df
     cols = fitted.columns
     fig = _figure(figsize=(7, 4.4), layout="constrained")

@@ -55,3 +55,13 @@ def simulate(name: str, sigma: float = 0.005, seed: int = 0) -> pd.DataFrame:
     loc = np.asarray(to_location(mean, model.scale)) + sigma * rng.standard_normal(mean.size)
     df["loss"] = np.asarray(from_location(loc, model.scale))
     return df
+
+
+def checkpoint_runs() -> pd.DataFrame:
+    """Six runs (one size each) with three checkpoints each, on a noiseless Chinchilla-like law."""
+    rows = [
+        {"params": n, "tokens": d, "run": f"r{i}", "loss": 1.8 + 400 * n**-0.34 + 400 * d**-0.28}
+        for i, n in enumerate([2e7, 5e7, 1e8, 2e8, 5e8, 1e9])
+        for d in (1e9, 3e9, 1e10)
+    ]
+    return pd.DataFrame(rows)

@@ -10,6 +10,7 @@ import re
 import warnings
 
 import jax.numpy as jnp
+import law_examples
 import numpy as np
 import numpyro.distributions as dist
 import pandas as pd
@@ -788,14 +789,10 @@ def test_a_saved_custom_law_fit_is_read_with_its_own_law(runs, tmp_path):
 
 def test_a_fit_of_checkpoints_draws_a_panel_per_run():
     """The group check of plot_fit first refused group='run', whose per-run effect is fitted."""
-    rows = [
-        {"params": n, "tokens": d, "run": f"r{i}", "loss": 1.8 + 400 * n**-0.34 + 400 * d**-0.28}
-        for i, n in enumerate([2e7, 5e7, 1e8, 2e8, 5e8, 1e9])
-        for d in (1e9, 3e9, 1e10)
-    ]
+    rows = law_examples.checkpoint_runs()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.ConvergenceWarning)  # the figure's draws will do
-        post = bs.fit(bs.Model(extrapolation="none", run="run"), pd.DataFrame(rows), method="psis")
+        post = bs.fit(bs.Model(extrapolation="none", run="run"), rows, method="psis")
     fig = bs.plotting.plot_fit(post, group="run")
     assert sum(ax.get_visible() for ax in fig.axes) == 6
 

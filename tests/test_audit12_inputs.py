@@ -226,14 +226,10 @@ def dc_post():
 @pytest.fixture(scope="module")
 def run_post():
     """A fit of checkpoints of six runs with a per-run offset."""
-    rows = [
-        {"params": n, "tokens": d, "run": f"r{i}", "loss": 1.8 + 400 * n**-0.34 + 400 * d**-0.28}
-        for i, n in enumerate([2e7, 5e7, 1e8, 2e8, 5e8, 1e9])
-        for d in (1e9, 3e9, 1e10)
-    ]
+    rows = law_examples.checkpoint_runs()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return bs.fit(bs.Model(extrapolation="none", run="run"), pd.DataFrame(rows), method="psis")
+        return bs.fit(bs.Model(extrapolation="none", run="run"), rows, method="psis")
 
 
 def test_decisions_on_a_law_of_the_unique_tokens_point_to_its_frontier(dc_post):
