@@ -71,6 +71,7 @@ from bayescale.sites import (
     RUN,
     sample_effect,
     sample_law_parameters,
+    sd_site,
     terms_of,
 )
 from bayescale.specification import (
@@ -646,7 +647,7 @@ class Model:
             )
             raise SpecificationError(f"Preset {str(name)!r}: {e}{hint}") from None
 
-    def describe(self, scale: Scale | None = None) -> str:
+    def describe(self, scale: Scale | None = None, run: bool = False) -> str:
         """Text listing the law, the effects and every prior (``scale`` fills data-based ones).
 
         ``scale`` is the data's (``model.prepare(runs).scale``, ``post.scale``).
@@ -656,12 +657,16 @@ class Model:
         scale : Scale, optional
             A table's centring (``model.prepare(df).scale``); without it, priors set relative to
             the data read ``(data-scaled)``.
+        run : bool
+            Whether the fit has a per-run offset (checkpoint curves with a run column:
+            ``model.prepare(df).run is not None``, ``post.has_run_offset``), whose standard
+            deviation ``sd_run`` is then listed with the noise.
 
         Returns
         -------
         str
             One line for the law and likelihood, then one per law parameter with its prior and
-            its group terms.
+            its group terms, one per group term's standard deviation, and one per noise site.
 
         Examples
         --------
@@ -669,13 +674,17 @@ class Model:
         >>> print(model.describe())
         law: chinchilla  likelihood: student_t on log loss
           log_E ~ (data-scaled)   log_E ~ 1 + (1|family)
+            sd_log_E__family ~ HalfNormal(scale=0.3)
           a ~ (data-scaled)
           b ~ (data-scaled)
           log_alpha ~ (data-scaled)
           log_beta ~ log_alpha + (data-scaled)
+          sigma ~ HalfNormal(scale=0.05)
+          nu ~ LogNormal(loc=2.3, scale=0.7)
         >>> print(model.describe(model.prepare(family_runs).scale))
         law: chinchilla  likelihood: student_t on log loss
           log_E ~ Normal(loc=0.5548, scale=0.5)   log_E ~ 1 + (1|family)
+            sd_log_E__family ~ HalfNormal(scale=0.3)
           a ~ Normal(loc=-0.2512, scale=1.5)
         ...
         """
@@ -683,6 +692,10 @@ class Model:
             raise TypeError(
                 f"describe takes the data's Scale (model.prepare(runs).scale, post.scale) or "
                 f"nothing, got a {type(scale).__name__}."
+            )
+        if not isinstance(run, bool | np.bool_):
+            raise TypeError(
+                f"run={run!r}: give True or False (whether the fit has a per-run offset)."
             )
         lines = [
             f"law: {self.law.display_name}  likelihood: {self.likelihood} on {self.scale} loss"
@@ -698,6 +711,21 @@ class Model:
                 prior = f"{other} + {prior}"
             terms = " + ".join(f"(1|{t})" for t in self.effects.get(p.name, ()))
             lines.append(f"  {p.name} ~ {prior}" + (f"   {p.name} ~ 1 + {terms}" if terms else ""))
+            lines += [  # as sample_law_parameters draws them
+                f"    {sd_site(p.name, t)} ~ "
+                f"{prior_to_str(dist.HalfNormal(p.effect_scale), digits=DIGITS)}"
+                for t in self.effects.get(p.name, ())
+            ]
+        noise = (["sd_run"] if run else []) + ["sigma"]
+        noise += ["nu"] if self.likelihood == "student_t" else []
+        for site in noise:
+            in_units = self.scale == "linear" and site != "nu" and site not in self.priors
+            if scale is None and in_units:
+                prior = "(data-scaled)"  # in the loss's units, which the data set
+            else:  # the scale is read on a linear scale alone (the loss's units)
+                unit = scale or Scale(log_ref={}, loss=1.0, loss_min=1.0)
+                prior = prior_to_str(self.site_prior(site, unit), digits=DIGITS)
+            lines.append(f"  {site} ~ {prior}")
         if self.discrepancy is not None:
             lines.append(
                 f"  discrepancy: {self.discrepancy} in log10 {disc_axis_name(self.law.inputs)}, "

@@ -562,11 +562,16 @@ def _groups_section(post: ScalingPosterior, prob: float) -> tuple[str, str, list
     return ("Groups", text, [], table)
 
 
+def _priors(post: ScalingPosterior) -> str:
+    """Return the model's law, effects and every prior, as the fit drew them."""
+    return post.model.describe(post.scale, run=post.has_run_offset)
+
+
 def _markdown(title: str, post: ScalingPosterior, sections: list, warning: str | None) -> str:
     lines = [f"# {title}", ""]
     if warning:
         lines += [f"> **{warning}**", ""]
-    lines += ["```", post.model.describe(post.scale), "```", ""]
+    lines += ["```", _priors(post), "```", ""]
     for head, text, figs, table in sections:
         lines += [f"## {head}", "", text, ""]
         lines += [f"![{head}]({f})" for f in figs]
@@ -603,7 +608,7 @@ def _html(
     ]
     if warning:
         parts.append(f"<div class='warn' id='diagnostics-warning'>{html.escape(warning)}</div>")
-    parts.append(f"<pre>{html.escape(post.model.describe(post.scale))}</pre>")
+    parts.append(f"<pre>{html.escape(_priors(post))}</pre>")
     for head, text, figs, table in sections:
         parts.append(f"<h2>{html.escape(head)}</h2><p>{html.escape(text)}</p>")
         for f in figs:

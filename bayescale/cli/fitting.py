@@ -105,7 +105,7 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
         raise UsageError(table_advice(e, args)) from None
     say = print if not args.quiet else (lambda *a, **k: None)
     say(f"Fitting {source}: {len(df)} rows")
-    say(model.describe(data.scale))
+    say(model.describe(data.scale, run=data.run is not None))
     for notice in (model.run_notice(data, True), model.record_notice(data, True)):
         if notice:
             print(notice)
