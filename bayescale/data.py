@@ -10,8 +10,9 @@ no row is ever dropped here.
 from __future__ import annotations
 
 import hashlib
+import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -318,6 +319,49 @@ def _require(df: pd.DataFrame, col: str, role: str, hint: str = "") -> None:
     )
 
 
+def level_order(labels: Iterable[str]) -> list[str]:
+    """Sort a group's distinct labels as a reader counts them.
+
+    Labels that all read as numbers (seeds ``0, 1, ..., 12``; learning rates ``3e-4``,
+    ``0.001``) sort by value; other labels by their text with each run of digits read as a
+    number, so ``f2`` comes before ``f10`` (text order puts it after). Ties (``f2``, ``f02``;
+    ``1``, ``1.0``) fall back to text order. Every table, plot and coordinate of a fit lists
+    the levels in this order.
+
+    Parameters
+    ----------
+    labels : iterable of str
+        The labels as text (repeats allowed).
+
+    Returns
+    -------
+    list of str
+        The distinct labels, sorted.
+
+    Examples
+    --------
+    >>> from bayescale.data import level_order
+    >>> level_order(["f10", "f2", "f1", "g0", "f2"])
+    ['f1', 'f2', 'f10', 'g0']
+    >>> level_order(["10", "9", "0.001", "3e-4"])
+    ['3e-4', '0.001', '9', '10']
+    """
+    distinct = set(labels)
+    try:
+        values = {label: float(label) for label in distinct}
+    except ValueError:  # not every label is a number
+        values = {}
+    if values and np.isfinite(list(values.values())).all():
+        return sorted(distinct, key=lambda label: (values[label], label))
+
+    def pieces(label: str) -> tuple:
+        return tuple(
+            (0, int(p), "") if p.isdecimal() else (1, 0, p) for p in re.split(r"(\d+)", label) if p
+        )
+
+    return sorted(distinct, key=lambda label: (pieces(label), label))
+
+
 def _grouping(df: pd.DataFrame, term: Term, min_levels: int = 2) -> Grouping:
     for c in term.columns:
         _require_group(df, c, term.name)
@@ -340,7 +384,8 @@ def _grouping(df: pd.DataFrame, term: Term, min_levels: int = 2) -> Grouping:
     labels = df[term.columns[0]].astype(str)
     for c in term.columns[1:]:
         labels = labels + SEP + df[c].astype(str)
-    codes, uniques = pd.factorize(labels, sort=True)
+    uniques = level_order(labels)  # f2 before f10, seed 2 before 10
+    codes = pd.Categorical(labels, categories=uniques).codes
     if len(uniques) < min_levels:
         problem = (
             f"Group term {term.name!r} has {len(uniques)} level(s) ({list(uniques)}); a random "

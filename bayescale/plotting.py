@@ -21,7 +21,7 @@ import xarray as xr
 from bayescale import arguments
 from bayescale.calibration import check_backtest_table, coverage_columns
 from bayescale.cost import DEFAULT_COST, TrainingCost
-from bayescale.data import ScalingData, compute_of
+from bayescale.data import ScalingData, compute_of, level_order
 from bayescale.defaults import PROB
 from bayescale.errors import DataWarning, SpecificationError
 from bayescale.frontier import frontier
@@ -194,7 +194,7 @@ def plot_fit(
         df = df.assign(**{c: data.x[k] for k, c in missing.items()})
     mode, curve_all, xname = _curves(df, cols, law.inputs, post.cost)
     xcol = cols[INPUTS[xname]]
-    levels = [None] if group is None else sorted(df[group].astype(str).unique())
+    levels = [None] if group is None else level_order(df[group].astype(str))
     together = len(levels) > FIT_MAX_PANELS  # one panel each would be unreadable
     if together:
         levels = [None]

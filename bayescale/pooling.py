@@ -35,7 +35,7 @@ import pandas as pd
 from bayescale import arguments
 from bayescale.calibration import LEVELS, Split, backtest, coverage_columns
 from bayescale.compare import choose_from_loo, compare
-from bayescale.data import DEFAULT_COLUMNS
+from bayescale.data import DEFAULT_COLUMNS, level_order
 from bayescale.errors import (
     ConvergenceWarning,
     DataError,
@@ -212,7 +212,7 @@ def new_group_splits(
     _, n = _sizes(df, model)
     mine = labels == str(level)
     if not mine.any():
-        raise DataError(f"Column {group!r} has no level {level!r}; levels: {sorted(set(labels))}.")
+        raise DataError(f"Column {group!r} has no level {level!r}; levels: {level_order(labels)}.")
     sizes = np.unique(n[mine])
     if not 1 <= k < sizes.size:
         raise DataError(

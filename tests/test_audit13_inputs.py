@@ -1,0 +1,63 @@
+"""What the eighteenth audit and stop 68's open list found: the report's prior block lists every
+prior the fit drew, ..."""
+
+from __future__ import annotations
+
+import law_examples
+import numpy as np
+import numpyro
+import pytest
+
+import bayescale as bs
+
+
+def _population_sites(model: bs.Model, runs) -> list[str]:
+    """Sample sites the model draws once (not per level, not observed)."""
+    data = model.prepare(runs)
+    structure, arrays = model.model_args(data)
+    program = numpyro.handlers.seed(model.numpyro_model, rng_seed=0)
+    trace = numpyro.handlers.trace(program).get_trace(**structure, **arrays)
+    return [
+        name
+        for name, site in trace.items()
+        if site["type"] == "sample" and not site["is_observed"] and not site["cond_indep_stack"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("model", "table"),
+    [
+        (bs.Model(effects={"E": "family", "A": ["family", "family:seed"]}), "family"),
+        (bs.Model(likelihood="normal", priors={"sigma": "HalfNormal(0.01)"}), "runs"),
+        (bs.Model(), "checkpoints"),
+    ],
+)
+def test_describe_lists_every_prior_the_fit_draws(model, table, runs, hierarchy):
+    # the report's prior block (model.describe) left out the groups' standard deviations,
+    # sigma, nu and a checkpoint fit's sd_run
+    df = {"family": hierarchy, "runs": runs, "checkpoints": law_examples.checkpoint_runs()}[table]
+    data = model.prepare(df)
+    text = model.describe(data.scale, run=data.run is not None)
+    sites = _population_sites(model, df)
+    assert ("sd_run" in sites) == (table == "checkpoints")
+    for site in sites:
+        assert f"  {site} ~ " in text, site
+    if table == "runs":
+        assert "sigma ~ HalfNormal(scale=0.01)" in text and "nu ~" not in text
+    with pytest.raises(TypeError, match="run='yes'"):
+        model.describe(data.scale, run="yes")
+
+
+def test_group_levels_are_listed_as_a_reader_counts():
+    # levels were sorted as text: f0, f1, f10, f11, f2, ... and seed 10 before seed 2
+    df = bs.simulate_ladder(families=12, seeds=1, budgets=(1e18, 1e19), sizes_per_budget=3, seed=0)
+    df["lr"] = np.where(np.arange(len(df)) % 2 == 0, 3e-4, 1e-3)
+    df["seed"] = np.arange(len(df)) % 11
+    model = bs.Model(effects={"E": "family", "A": "seed", "B": "lr"})
+    data = model.prepare(df)
+    assert data.groups["family"].labels == tuple(f"f{i}" for i in range(12))
+    assert data.groups["seed"].labels == tuple(str(i) for i in range(11))
+    assert data.groups["lr"].labels == ("0.0003", "0.001")
+    # each row keeps its own level
+    labels = np.asarray(data.groups["family"].labels)[data.groups["family"].codes]
+    assert (labels == df["family"].to_numpy()).all()
