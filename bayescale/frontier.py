@@ -315,20 +315,30 @@ def refuse_run(post: ScalingPosterior, groups: dict[str, Any], call: str) -> Non
 
     Raises
     ------
-    ValueError
-        When ``groups`` labels a run of the fit's per-run offset.
+    SpecificationError
+        When ``groups`` labels a run of the fit's per-run offset (the message names the fit's
+        group columns, if any, whose labels pick the run's group).
 
     Examples
     --------
     >>> from bayescale.frontier import refuse_run
     >>> refuse_run(family_post, {"family": "f1"}, "frontier")  # a group's label: taken
     """
-    if RUN in groups and post.has_run_offset:
-        raise ValueError(
-            f"{call}: run={groups[RUN]!r} names a training run, whose own offset {call} "
-            "leaves out (it is the optimum of a new run, as the frontier and the decisions "
-            "are); leave run out, or give the run's group labels (family=...) for its group's."
-        )
+    if RUN not in groups or not post.has_run_offset:
+        return
+    problem = (
+        f"{call}: run={groups[RUN]!r} names a training run, whose own offset {call} leaves out "
+        "(it is the optimum of a new run, as the frontier and the decisions are)"
+    )
+    columns = list(dict.fromkeys(c for t in post.model.terms for c in t.columns))
+    python = ", ".join(f"{c}=..." for c in columns)
+    shell = " ".join(f"--group {c}=..." for c in columns)
+    raise SpecificationError(
+        f"{problem}; leave run out"
+        + (f", or give the run's group labels ({python}) for its group's." if columns else "."),
+        command_line=f"{problem}; drop --group run=..."
+        + (f", or give the run's group labels ({shell}) for its group's." if columns else "."),
+    )
 
 
 def frontier(

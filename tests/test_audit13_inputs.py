@@ -3,12 +3,16 @@ prior the fit drew, ..."""
 
 from __future__ import annotations
 
+import warnings
+
 import law_examples
 import numpy as np
 import numpyro
 import pytest
 
 import bayescale as bs
+from bayescale.cli import main
+from bayescale.errors import SpecificationError
 
 
 def _population_sites(model: bs.Model, runs) -> list[str]:
@@ -61,3 +65,25 @@ def test_group_levels_are_listed_as_a_reader_counts():
     # each row keeps its own level
     labels = np.asarray(data.groups["family"].labels)[data.groups["family"].codes]
     assert (labels == df["family"].to_numpy()).all()
+
+
+def test_a_run_label_refused_by_the_frontier_names_the_fits_own_group_columns(tmp_path, capsys):
+    # the refusal said "(family=...)" to every fit, in Python's words on the command line too
+    rows = law_examples.checkpoint_runs()
+    rows["family"] = np.where(rows["params"] < 2e8, "small", "large")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        alone = bs.fit(bs.Model(extrapolation="none"), rows, method="psis", seed=0)
+        grouped = bs.fit(
+            bs.Model(extrapolation="none", effects={"E": "family"}), rows, method="psis", seed=0
+        )
+    with pytest.raises(SpecificationError, match=r"leave run out\.$"):
+        bs.frontier(alone, 1e19, run="r1")
+    with pytest.raises(SpecificationError, match=r"leave run out, or give .* \(family=\.\.\.\)"):
+        bs.best_allocation(grouped, 1e19, run="r1", family="small")
+    path = tmp_path / "grouped.nc"
+    grouped.to_netcdf(path)
+    assert main(["frontier", str(path), "--compute", "1e19", "--group", "run=r1"]) == 2
+    err = capsys.readouterr().err
+    assert "drop --group run=..., or give the run's group labels (--group family=...)" in err
+    assert "leave run out" not in err
