@@ -50,7 +50,7 @@ from bayescale.posterior import ScalingPosterior, tree_coords, tree_dims
 from bayescale.prediction import KINDS, Assignment, keys, predictor
 from bayescale.record import LOG_SCALE_GRID, scale_draws
 from bayescale.saved import read_saved_tree, saved_spec
-from bayescale.sites import RUN_SITES, natural_draws, terms_of
+from bayescale.sites import RUN, RUN_SITES, natural_draws, terms_of
 from bayescale.specification import rebuilding_saved_fit
 from bayescale.treebuild import tree_from_arrays
 from bayescale.treefile import write_tree
@@ -993,6 +993,14 @@ class TwoStepPosterior:
         # loss_posterior.predict(...)'s at the same seed.
         key_pred, key_draw = keys(rng_seed)
         loss_cols, link_cols = _columns_of(self.model.loss), _columns_of(self.model.link)
+        offsets = [s for s, p in (("loss", loss_post), ("link", link_post)) if p.has_run_offset]
+        if RUN in values and RUN not in loss_cols | link_cols and offsets:
+            raise SpecificationError(
+                f"joint.predict: run={values[RUN]!r} names a training run; the two-step "
+                "prediction reads no fitted run's own offset (kind='predictive' draws a new "
+                f"run's). Leave run out, or predict that run with its step's fit, "
+                f"joint.{offsets[0]}_posterior.predict(..., run={values[RUN]!r})."
+            )
         unknown = [k for k in values if not _is_input(k) and k not in loss_cols | link_cols]
         if unknown:
             raise DataError(

@@ -12,6 +12,7 @@ import pytest
 
 import bayescale as bs
 from bayescale.cli import main
+from bayescale.downstream import TwoStepModel
 from bayescale.errors import SpecificationError
 
 
@@ -87,3 +88,23 @@ def test_a_run_label_refused_by_the_frontier_names_the_fits_own_group_columns(tm
     err = capsys.readouterr().err
     assert "drop --group run=..., or give the run's group labels (--group family=...)" in err
     assert "leave run out" not in err
+
+
+def test_a_two_step_prediction_refuses_a_run_label_and_names_the_step_that_reads_it():
+    # "['run'] is neither an input nor a group column of either step; group columns are []"
+    rows = law_examples.checkpoint_runs()
+    rows["error"] = 1 / (1 + np.exp(-3 * (rows["loss"] - 2.3)))
+    two = TwoStepModel(
+        loss=bs.Model(extrapolation="none"),
+        link=bs.Model("exponential_link", scale="logit", columns={"loss": "error"}),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        joint = two.fit(rows, method="psis", seed=0)
+    assert joint.loss_posterior.has_run_offset
+    for kind in ("mean", "predictive"):
+        with pytest.raises(
+            SpecificationError, match=r"joint\.loss_posterior\.predict\(\.\.\., run='r1'\)"
+        ):
+            joint.predict(N=1e8, D=3e9, kind=kind, run="r1")
+    assert joint.predict(N=1e8, D=3e9)["metric"].shape[-1] == 1  # a new run: answered
