@@ -133,11 +133,14 @@ def plot_fit(
 ) -> Figure:
     """Observed loss against the law's first input, with the posterior median and band.
 
-    Runs are drawn in curves: for a law of ``N`` and ``D`` whose data carry compute, one curve
-    per IsoFLOP budget (compute rounded to a tenth of a decade) along which the band is the
-    posterior of the law's mean; otherwise one curve per run. With ``group``, one panel per
-    level of that column; a group of more than :data:`FIT_MAX_PANELS` levels is drawn in one
-    panel, whose band is a new level's (the title says so).
+    Runs are drawn in curves: training curves (a run column with several checkpoints of a run)
+    one curve per run, against ``D`` for a law of ``N`` and ``D``, the law's mean without the
+    run's own offset (the title gives the offsets' standard deviation); otherwise, for a law of
+    ``N`` and ``D``, one curve per IsoFLOP budget (compute rounded to a tenth of a decade), or
+    per model size where the budgets hold fewer than three sizes; other laws, one curve per run.
+    Many curves are coloured by their budget or size (a colour bar names it). With ``group``,
+    one panel per level of that column; a group of more than :data:`FIT_MAX_PANELS` levels is
+    drawn in one panel, whose band is a new level's (the title says so).
 
     Parameters
     ----------
@@ -203,10 +206,12 @@ def plot_fit(
     fig = _figure(figsize=(5.2 * ncol, 4.2 * nrow), layout="constrained")
     axes = fig.subplots(nrow, ncol, squeeze=False, sharey=True)
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
-    all_keys = sorted(curve_all.unique())
+    all_keys = sorted(curve_all.unique()) if mode != "run" else level_order(curve_all)
+    shades = _shades(mode, curve_all, df, cols, law.inputs)  # a colour's value per curve
     import matplotlib
 
     cmap = matplotlib.colormaps["viridis"]
+    norm = matplotlib.colors.Normalize(min(shades.values()), max(shades.values()))
     for ax, level in zip(axes.flat, levels, strict=False):
         sub = df if level is None else df[df[group].astype(str) == level]
         curve = curve_all.loc[sub.index]
@@ -214,8 +219,8 @@ def plot_fit(
             i = all_keys.index(key)
             if len(all_keys) <= len(PALETTE):
                 color = PALETTE[i]
-            else:  # many curves: a sequential colour by position (a colour bar names them)
-                color = cmap(i / max(len(all_keys) - 1, 1))
+            else:  # many curves: a sequential colour by value (a colour bar names them)
+                color = cmap(norm(shades[key]))
             rows = sub[curve == key].sort_values(xcol)
             ax.scatter(rows[xcol], rows[cols["loss"]], s=14, color=color, zorder=3)
             own = [cols.get(INPUTS[k]) for k in law.inputs]
@@ -262,15 +267,19 @@ def plot_fit(
     handles, labels = axes.flat[0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="outside right center", fontsize=8, frameon=False)
-    elif mode in ("compute", "size") and len(all_keys) > len(PALETTE):
-        norm = matplotlib.colors.Normalize(min(all_keys), max(all_keys))
+    elif len(all_keys) > len(PALETTE) and (mode != "run" or "N" in law.inputs):
         sm = matplotlib.cm.ScalarMappable(norm=norm, cmap="viridis")
         label = {
             "compute": "log10 compute of the IsoFLOP curve (FLOP)",
             "size": "log10 parameters N of the model",
+            "run": "log10 parameters N of the run",
         }[mode]
         fig.colorbar(sm, ax=axes, label=label)
     title = f"{law.display_name} law: posterior median and {prob:.0%} band of the mean"
+    if mode == "run" and run is not None and group != run:  # one curve per run, drawn alike
+        sd = float(post.posterior["sd_run"].median())
+        unit = {"log": "in log loss", "linear": "in loss", "logit": "in logit"}[post.model.scale]
+        title += f"\n(law without each run's offset: sd {sd:.2g} {unit})"
     if together:
         count = df[group].astype(str).nunique()
         title += f"\nof a new {group} ({count} levels drawn together, too many for a panel each)"
@@ -301,11 +310,14 @@ def _curves(
 ) -> tuple[str, pd.Series, str]:
     """How to draw runs as curves: ``(mode, curve key per row, x input)``.
 
-    A law of ``N`` and ``D`` on IsoFLOP data (budgets of a tenth of a decade holding 3 or more
-    model sizes, typically) draws loss against ``N`` per budget; on other designs (e.g.
-    over-training sweeps) loss against ``D`` per model size. Otherwise one curve per run, or one
-    curve.
+    Training curves (a run column that repeats: several checkpoints of a run) draw one curve
+    per run, against ``D`` for a law of ``N`` and ``D``. Otherwise a law of ``N`` and ``D`` on
+    IsoFLOP data (budgets of a tenth of a decade holding 3 or more model sizes, typically) draws
+    loss against ``N`` per budget; on other designs (e.g. over-training sweeps) loss against
+    ``D`` per model size. Other laws: one curve per run, or one curve.
     """
+    if cols["run"] in df and df[cols["run"]].astype(str).duplicated().any():
+        return "run", df[cols["run"]].astype(str), "D" if "D" in inputs else inputs[0]
     if set(inputs) == {"N", "D"}:
         budget = pd.Series(
             np.round(np.log10(compute_of(df, cols, cost, inputs)), 1), index=df.index
@@ -317,6 +329,22 @@ def _curves(
     if cols["run"] in df:
         return "run", df[cols["run"]].astype(str), inputs[0]
     return "all", pd.Series("all", index=df.index), inputs[0]
+
+
+def _shades(
+    mode: str, curve: pd.Series, df: pd.DataFrame, cols: dict, inputs: tuple[str, ...]
+) -> dict:
+    """Return each curve's value on the colour scale of many curves.
+
+    An IsoFLOP budget or a model size is its own value; a run is its model size where the law
+    reads ``N`` (so curves of alike sizes share a colour), else its position.
+    """
+    if mode in ("compute", "size"):
+        return {k: float(k) for k in curve.unique()}
+    if mode == "run" and "N" in inputs and cols["params"] in df:
+        size = np.log10(df[cols["params"]].astype(float)).groupby(curve).median()
+        return size.to_dict()
+    return {k: float(i) for i, k in enumerate(level_order(curve.astype(str)))}
 
 
 def _grid(

@@ -108,3 +108,19 @@ def test_a_two_step_prediction_refuses_a_run_label_and_names_the_step_that_reads
         ):
             joint.predict(N=1e8, D=3e9, kind=kind, run="r1")
     assert joint.predict(N=1e8, D=3e9)["metric"].shape[-1] == 1  # a new run: answered
+
+
+def test_training_curves_are_drawn_one_curve_per_run_along_their_tokens():
+    # checkpoints were binned by compute and drawn as IsoFLOP curves joining different runs
+    rows = law_examples.checkpoint_runs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = bs.fit(bs.Model(extrapolation="none"), rows, method="psis", seed=0)
+    fig = bs.plotting.plot_fit(post)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 6  # one median per run
+    for line in ax.lines:
+        x = line.get_xdata()
+        assert x.min() == pytest.approx(1e9) and x.max() == pytest.approx(1e10)  # tokens
+    assert "law without each run's offset: sd" in fig.texts[0].get_text()
+    assert ax.get_xlabel().startswith("training tokens")
