@@ -58,6 +58,7 @@ from bayescale.posterior import (
 from bayescale.presets import read_preset
 from bayescale.priors import parse_prior, prior_to_str
 from bayescale.record import (
+    KINDS,
     LOG_SCALE_GRID,
     Record,
     ScalePrior,
@@ -647,7 +648,9 @@ class Model:
             )
             raise SpecificationError(f"Preset {str(name)!r}: {e}{hint}") from None
 
-    def describe(self, scale: Scale | None = None, run: bool = False) -> str:
+    def describe(
+        self, scale: Scale | None = None, run: bool = False, error_kind: str | None = None
+    ) -> str:
         """Text listing the law, the effects and every prior (``scale`` fills data-based ones).
 
         ``scale`` is the data's (``model.prepare(runs).scale``, ``post.scale``).
@@ -661,32 +664,43 @@ class Model:
             Whether the fit has a per-run offset (checkpoint curves with a run column:
             ``model.prepare(df).run is not None``, ``post.has_run_offset``), whose standard
             deviation ``sd_run`` is then listed with the noise.
+        error_kind : {"inputs", "loss"}, optional
+            The kind of a learned extrapolation error on the table
+            (``bayescale.record.error_kind(model, data)``; a fit's: ``"inputs"`` where
+            ``post.extrapolation.mode == "inputs"``), whose prior across ladders is then listed
+            with its medians.
 
         Returns
         -------
         str
-            One line for the law and likelihood, then one per law parameter with its prior and
-            its group terms, one per group term's standard deviation, and one per noise site.
+            One line for the law and likelihood; with ``scale``, one for the reference inputs
+            the sampled parameters are centred at; one per law parameter with its prior, its
+            group terms and what it means; one per group term's standard deviation; one per
+            noise site; and the extrapolation error.
 
         Examples
         --------
         >>> model = bs.Model(effects={"E": "family"})
         >>> print(model.describe())
         law: chinchilla  likelihood: student_t on log loss
-          log_E ~ (data-scaled)   log_E ~ 1 + (1|family)
+          log_E ~ (data-scaled)   log_E ~ 1 + (1|family)   # log irreducible loss
             sd_log_E__family ~ HalfNormal(scale=0.3)
-          a ~ (data-scaled)
-          b ~ (data-scaled)
-          log_alpha ~ (data-scaled)
-          log_beta ~ log_alpha + (data-scaled)
+          a ~ (data-scaled)   # log of the parameter-limited term A/N^alpha at the reference size N0
+          b ~ (data-scaled)   # log of the data-limited term B/D^beta at the reference tokens D0
+          log_alpha ~ (data-scaled)   # log of the parameter exponent alpha
+          log_beta ~ log_alpha + (data-scaled)   # log of the data exponent beta
           sigma ~ HalfNormal(scale=0.05)
           nu ~ LogNormal(loc=2.3, scale=0.7)
-        >>> print(model.describe(model.prepare(family_runs).scale))
+          extrapolation error: learned from the ladder's record, under a prior across ladders
+        >>> data = model.prepare(family_runs)
+        >>> print(model.describe(data.scale, error_kind="inputs"))
         law: chinchilla  likelihood: student_t on log loss
-          log_E ~ Normal(loc=0.5548, scale=0.5)   log_E ~ 1 + (1|family)
+          reference inputs (the data's geometric means): N0 = 2.28e+08, D0 = 7.311e+09
+          log_E ~ Normal(loc=0.5548, scale=0.5)   log_E ~ 1 + (1|family)   # log irreducible loss
             sd_log_E__family ~ HalfNormal(scale=0.3)
-          a ~ Normal(loc=-0.2512, scale=1.5)
         ...
+          extrapolation error (of the law's effective inputs): learned from the ladder's ...
+            sigma_o, sigma_g ~ fitted on 4 public datasets, medians 0.0375 and 0.113
         """
         if scale is not None and not isinstance(scale, Scale):
             raise TypeError(
@@ -697,9 +711,16 @@ class Model:
             raise TypeError(
                 f"run={run!r}: give True or False (whether the fit has a per-run offset)."
             )
+        if error_kind is not None and error_kind not in KINDS:
+            raise ValueError(f"error_kind={error_kind!r}; choose one of {list(KINDS)} or None.")
         lines = [
             f"law: {self.law.display_name}  likelihood: {self.likelihood} on {self.scale} loss"
         ]
+        if scale is not None and scale.log_ref:
+            refs = ", ".join(
+                f"{k}0 = {np.exp(v):.4g}" for k, v in scale.log_ref.items() if k in self.law.inputs
+            )
+            lines.append(f"  reference inputs (the data's geometric means): {refs}")
         for p in self.law.parameters:
             prior = (
                 prior_to_str(self.site_prior(p.name, scale), digits=DIGITS)
@@ -710,7 +731,11 @@ class Model:
             if other is not None:
                 prior = f"{other} + {prior}"
             terms = " + ".join(f"(1|{t})" for t in self.effects.get(p.name, ()))
-            lines.append(f"  {p.name} ~ {prior}" + (f"   {p.name} ~ 1 + {terms}" if terms else ""))
+            lines.append(
+                f"  {p.name} ~ {prior}"
+                + (f"   {p.name} ~ 1 + {terms}" if terms else "")
+                + (f"   # {p.doc}" if p.doc else "")
+            )
             lines += [  # as sample_law_parameters draws them
                 f"    {sd_site(p.name, t)} ~ "
                 f"{prior_to_str(dist.HalfNormal(p.effect_scale), digits=DIGITS)}"
@@ -732,13 +757,40 @@ class Model:
                 f"steps of {self.discrepancy_step:g} decades, tau_disc ~ "
                 f"{prior_to_str(self.discrepancy_prior(), digits=DIGITS)}"
             )
-        for kind, given in (self.extrapolation_prior or {}).items():
-            so, sg = np.exp(given.mean)
-            lines.append(
-                f"  extrapolation error ({kind}): scales' prior fitted on "
-                f"{len(given.fitted_on)} tables, sigma_o median {so:.3g}, sigma_g median {sg:.3g}"
-            )
+        lines += self._describe_extrapolation(error_kind)
         return "\n".join(lines)
+
+    def _describe_extrapolation(self, kind: str | None) -> list[str]:
+        """Lines of :meth:`describe` for the extrapolation error (its prior where it is known)."""
+        if self.extrapolation == "none":
+            return ["  extrapolation error: none (the law's form is trusted past the data)"]
+        if self.extrapolation == "fixed":
+            return [
+                "  extrapolation error: a drift ~ HalfNormal(scale="
+                f"{self.extrapolation_scale:g}) per decade past the data"
+            ]
+        source = (
+            "learned from the ladder's record, under a prior across ladders"
+            if self.extrapolation == "learned"
+            else "from a prior across ladders"
+        )
+        given = self.extrapolation_prior
+        if kind is None and given is None:
+            return [f"  extrapolation error: {source}"]
+        what = {"inputs": "of the law's effective inputs", "loss": "of the log loss"}
+        lines = []
+        for k in [kind] if kind is not None else list(given or {}):
+            prior = ScalePrior.load(kind=k) if given is None else given.get(k)
+            if prior is None:  # the table's kind has no prior given: the fit refuses it
+                continue
+            so, sg = np.exp(prior.mean)
+            on = "public datasets" if given is None else "tables"
+            lines += [
+                f"  extrapolation error ({what[k]}): {source}",
+                f"    sigma_o, sigma_g ~ fitted on {len(prior.fitted_on)} {on}, medians "
+                f"{so:.3g} and {sg:.3g}",
+            ]
+        return lines
 
     def _refuse_floor_by_run(self, data: ScalingData) -> None:
         """Refuse an effect on the floor ``E`` by the run column beside the per-run effect.

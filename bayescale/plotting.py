@@ -103,12 +103,22 @@ def _save(fig: Figure, path: str | Path | None) -> Figure:
 
 
 def _log_axes(ax: Any) -> None:
+    """Log axes, the loss axis labelled in plain numbers (call after drawing: it reads limits).
+
+    A loss axis within a decade gets evenly spaced labelled ticks (a log axis labels only
+    ``2`` and ``3`` between 1.85 and 3.4).
+    """
     ax.set_xscale("log")
     ax.set_yscale("log")
-    from matplotlib.ticker import ScalarFormatter
+    from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 
-    ax.yaxis.set_major_formatter(ScalarFormatter())
-    ax.yaxis.set_minor_formatter(ScalarFormatter())
+    lo, hi = ax.get_ylim()
+    if 0 < lo and hi / lo < 10:
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=7))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    else:
+        ax.yaxis.set_minor_formatter(ScalarFormatter(useOffset=False))
+    ax.yaxis.set_major_formatter(ScalarFormatter(useOffset=False))
     ax.grid(True, which="both", alpha=0.25)
 
 
@@ -234,7 +244,7 @@ def plot_fit(
             q = pred.quantile([lo_q, 0.5, hi_q], dim=("chain", "draw")).values
             x = inputs[xname]
             label = (
-                f"C = 1e{key:.1f}"
+                f"C = 1e{key:.1f} FLOP"
                 if mode == "compute"
                 else (f"N = 1e{key:.2f}" if mode == "size" else str(key))
             )
@@ -567,7 +577,9 @@ def plot_fan(
     Returns
     -------
     matplotlib.figure.Figure
-        One panel: the 50 %, 90 % and 95 % predictive intervals, the median and the fitted runs.
+        One panel: the 50 %, 90 % and 95 % predictive intervals, the median and the fitted runs
+        (for a law of ``N`` and ``D``, each budget's lowest loss in black and the rest in grey:
+        the fan follows the optimal allocation, which runs off it lie above).
 
     Raises
     ------
@@ -578,7 +590,7 @@ def plot_fan(
     --------
     >>> fig = bs.plotting.plot_fan(post, target_compute=1e21)  # 10x past the largest run
     >>> fig.axes[0].get_title()
-    'Extrapolation to 1e+21'
+    'Extrapolation to 1e+21 FLOP'
     """
     arguments.fitted(post, "plot_fan")
     target_compute = arguments.positive(target_compute, "target_compute")
@@ -635,7 +647,28 @@ def plot_fan(
             label=f"{prob:.0%} predictive interval",
         )
     ax.plot(grid, pred.median(dim=("chain", "draw")), color=PALETTE[0], label="median")
-    ax.scatter(x_data, df[cols["loss"]], s=8, color="0.3", label="fitted runs", zorder=3)
+    loss = df[cols["loss"]].to_numpy(float)
+    if set(law.inputs) == {"N", "D"}:  # the fan follows the optimum: runs off it lie above
+        budget = np.round(np.log10(np.asarray(x_data, float)), 1)
+        best = pd.Series(loss).groupby(budget).transform("min").to_numpy() == loss
+        ax.scatter(
+            np.asarray(x_data)[~best],
+            loss[~best],
+            s=6,
+            color="0.7",
+            label="fitted runs off their budget's best allocation",
+            zorder=2,
+        )
+        ax.scatter(
+            np.asarray(x_data)[best],
+            loss[best],
+            s=10,
+            color="0.2",
+            label="each budget's lowest fitted loss",
+            zorder=3,
+        )
+    else:
+        ax.scatter(x_data, loss, s=8, color="0.3", label="fitted runs", zorder=3)
     past = span[1] > span[0]  # a target within the data draws the data's range, no further
     if past:
         ax.axvspan(*span, color=PALETTE[1], alpha=0.08, label="extrapolation")
@@ -644,7 +677,12 @@ def plot_fan(
     ax.set_ylabel(_metric_label(post, cols["loss"]))
     who = " for a new group (population)" if post.model.effects else ""
     where = "Extrapolation to" if past else "No extrapolation: the data already reach"
-    ax.set_title(f"{where} {target_compute:.3g}{who}")
+    at = (
+        f"{target_compute:.3g} FLOP"
+        if extend == "C" or set(law.inputs) == {"N", "D"}
+        else f"{extend} = {target_compute:.3g}"
+    )
+    ax.set_title(f"{where} {at}{who}")
     ax.legend(fontsize=8, loc="upper right")
     return _save(fig, path)
 

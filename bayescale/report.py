@@ -24,6 +24,7 @@ from bayescale.data import DEFAULT_COLUMNS, compute_of
 from bayescale.decisions import decision_table
 from bayescale.diagnostics import checks, format_report, prior_bound_message, rhat_text
 from bayescale.errors import DataError, SpecificationError, with_prefix
+from bayescale.extrapolation import SCALE_SITES
 from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS
 from bayescale.loo import loo, require_psis_draws
@@ -316,7 +317,8 @@ def report(
             + (["run effect"] if runs else [])
         )
         fan = (
-            f"Posterior predictive intervals of a new run ({parts} and noise; {error}).{whose}",
+            f"Posterior predictive intervals of a new run ({parts} and noise; {error})."
+            f"{_scales_text(post, prob, record.empty)}{whose}",
             [_save(plot_fan(post, target_compute, df), out, "fan")],
         )
     else:
@@ -405,14 +407,24 @@ def report(
     sections.append(
         (
             "Calibration",
-            "LOO-PIT values should be uniform: their ECDF minus the uniform CDF stays near 0, "
-            "and a p-value of the uniformity test below the printed alpha flags a "
-            "miscalibrated predictive (the rows that depart most are marked); replicated losses "
-            "should cover the observed ones; held-out coverage should follow the diagonal. "
+            "LOO-PIT values (the first figure) should be uniform: their ECDF minus the uniform "
+            "CDF stays near 0, and a p-value of the uniformity test below the printed alpha "
+            "flags a miscalibrated predictive (the rows that depart most are marked). "
+            "Replicated losses (the second) should cover the observed ones. "
+            + (
+                ""
+                if backtest is None
+                else "The backtest's held-out coverage (the third) should follow the diagonal. "
+            )
             + about_record
-            + "In the backtest's table, each coverage is followed by the range a calibrated "
-            "forecast of the same points would show nine times in ten: held-out runs share their "
-            "extrapolation error, so a right forecast can cover all of them or few.",
+            + (
+                ""
+                if backtest is None
+                else "In the backtest's table, each coverage is followed by the range a "
+                "calibrated forecast of the same points would show nine times in ten: held-out "
+                "runs share their extrapolation error, so a right forecast can cover all of "
+                "them or few."
+            ),
             calibration,
             None if backtest is None else _backtest_table(backtest),
         )
@@ -545,13 +557,16 @@ def _groups_section(post: ScalingPosterior, prob: float) -> tuple[str, str, list
     spread = group_spread(post, prob=prob)
     weak = spread.loc[spread["weak"], "term"].unique().tolist()
     x = ", ".join(f"{k}={v:.3g}" for k, v in spread.attrs["x"].items())
+    labels = ", ".join(f"{k}={v}" for k, v in spread.attrs["labels"].items())
     text = (
-        f"At the fitted run with {x}: each term's standard deviation (prior: half-normal with "
-        "scale prior_sd, on the parameter's sampled scale), the spread of the mean loss "
-        f"between its levels (spread_pct), and the relative width of the {prob:.0%} "
-        "predictive interval for a fitted level and for a new one (new_share: the share of "
-        "a new level's predictive variance that comes from not knowing its effect, which no "
-        "law removes)."
+        f"At the fitted run of the largest {next(iter(spread.attrs['x']))}, {x} ({labels}): "
+        "each term's standard deviation (prior: half-normal with scale prior_sd, on the "
+        "parameter's sampled scale), the spread of the mean loss between its levels "
+        f"(spread_pct), and the relative width of the {prob:.0%} predictive interval for a "
+        "fitted level and for a new one (new_share: the share of a new level's predictive "
+        "variance that comes from not knowing its effect, which no law removes). The last four "
+        "are the term's: a new level draws the effects of every parameter the term moves at "
+        "once, so the rows of one term repeat them."
     )
     if weak:
         text += (
@@ -562,9 +577,32 @@ def _groups_section(post: ScalingPosterior, prob: float) -> tuple[str, str, list
     return ("Groups", text, [], table)
 
 
+def _scales_text(post: ScalingPosterior, prob: float, no_record: bool) -> str:
+    """Return a sentence giving a learned extrapolation error's scales ('' without them)."""
+    p = post.posterior
+    if post.extrapolation is None or not all(s in p for s in SCALE_SITES):
+        return ""
+    lo, hi = (1 - prob) / 2, (1 + prob) / 2
+    o, g = (np.quantile(p[s].values, [lo, 0.5, hi]) for s in SCALE_SITES)
+    unit = (
+        "decades of the law's effective inputs"
+        if post.extrapolation.mode == "inputs"
+        else "log loss"
+    )
+    source = "the prior across ladders" if no_record else "the ladder's record and the prior"
+    return (
+        f" The error's scales (each draw's own, from {source}; {unit}; median and {prob:.0%} "
+        f"interval): an offset sigma_o of {o[1]:.3g} [{o[0]:.3g}, {o[2]:.3g}] as soon as a "
+        f"point leaves the data, and a growth sigma_g of {g[1]:.3g} [{g[0]:.3g}, {g[2]:.3g}] "
+        "per square-root decade past it."
+    )
+
+
 def _priors(post: ScalingPosterior) -> str:
     """Return the model's law, effects and every prior, as the fit drew them."""
-    return post.model.describe(post.scale, run=post.has_run_offset)
+    mode = None if post.extrapolation is None else post.extrapolation.mode
+    kind = {"inputs": "inputs", "learned": "loss"}.get(mode)  # of a learned error's scales
+    return post.model.describe(post.scale, run=post.has_run_offset, error_kind=kind)
 
 
 def _markdown(title: str, post: ScalingPosterior, sections: list, warning: str | None) -> str:
@@ -574,7 +612,7 @@ def _markdown(title: str, post: ScalingPosterior, sections: list, warning: str |
     lines += ["```", _priors(post), "```", ""]
     for head, text, figs, table in sections:
         lines += [f"## {head}", "", text, ""]
-        lines += [f"![{head}]({f})" for f in figs]
+        lines += [f"![{head}: {Path(f).stem}]({f})" for f in figs]
         if table is not None:
             lines += ["", _md_table(table)]
         lines.append("")
@@ -613,7 +651,8 @@ def _html(
         parts.append(f"<h2>{html.escape(head)}</h2><p>{html.escape(text)}</p>")
         for f in figs:
             data = base64.b64encode((out / f).read_bytes()).decode()
-            parts.append(f"<img alt='{html.escape(head)}' src='data:image/png;base64,{data}'>")
+            alt = html.escape(f"{head}: {Path(f).stem}")  # each figure named
+            parts.append(f"<img alt='{alt}' src='data:image/png;base64,{data}'>")
         if table is not None:
             parts.append(table.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0))
     parts.append(

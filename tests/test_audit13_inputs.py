@@ -124,3 +124,20 @@ def test_training_curves_are_drawn_one_curve_per_run_along_their_tokens():
         assert x.min() == pytest.approx(1e9) and x.max() == pytest.approx(1e10)  # tokens
     assert "law without each run's offset: sd" in fig.texts[0].get_text()
     assert ax.get_xlabel().startswith("training tokens")
+
+
+def test_the_fan_tells_runs_off_the_optimum_from_each_budgets_best(post):
+    # every run was drawn alike beside a band of the optimal allocation: those off it looked
+    # like misses of the predictive; the title gave no unit
+    fig = bs.plotting.plot_fan(post, 1e21)
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "each budget's lowest fitted loss" in texts
+    assert "fitted runs off their budget's best allocation" in texts
+    rest, best = (c.get_offsets() for c in ax.collections[-2:])
+    table = post.fitted_table()
+    budgets = np.unique(np.round(np.log10(6 * table["params"] * table["tokens"]), 1))
+    assert len(best) == len(budgets) and len(best) + len(rest) == len(table)
+    assert ax.get_title() == "Extrapolation to 1e+21 FLOP"
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert len(labels) >= 4  # a loss axis within a decade is labelled at several values

@@ -39,7 +39,14 @@ def test_report_files(epoch_report):
     assert text.count("<img") == 7 and text.count("data:image/png;base64,") == 7
     assert "diagnostics OK" in text and "diagnostics-warning" not in text
     md = (out / "report.md").read_text()
-    assert "## Compute-optimal frontier" in md and "![Extrapolation](fan.png)" in md
+    assert "## Compute-optimal frontier" in md and "![Extrapolation: fan](fan.png)" in md
+    # the prior block lists the noise and the extrapolation error's prior, the section its scales
+    assert "  nu ~ LogNormal" in md and "reference inputs (the data's geometric means)" in md
+    assert "extrapolation error (of the law's effective inputs)" in md
+    assert re.search(r"an offset sigma_o of [\d.]+ \[[\d.]+, [\d.]+\]", md)
+    # no backtest: its table and coverage figure are not described
+    calibration = md.split("## Calibration")[1]
+    assert "backtest" not in calibration.split("##")[0]
     tex = (out / "parameters.tex").read_text()
     assert "\\toprule" in tex and "alpha" in tex and "90\\% interval" in tex
 

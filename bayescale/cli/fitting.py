@@ -45,6 +45,7 @@ from bayescale.errors import (
 from bayescale.extrapolation import DEFAULT_SCALE as DEFAULT_EXTRAPOLATION_SCALE
 from bayescale.inference import NutsSettings
 from bayescale.plotting import plot_fit
+from bayescale.record import error_kind
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -105,7 +106,7 @@ def _fit_into(args: argparse.Namespace, out: Path) -> int:
         raise UsageError(table_advice(e, args)) from None
     say = print if not args.quiet else (lambda *a, **k: None)
     say(f"Fitting {source}: {len(df)} rows")
-    say(model.describe(data.scale, run=data.run is not None))
+    say(model.describe(data.scale, run=data.run is not None, error_kind=error_kind(model, data)))
     for notice in (model.run_notice(data, True), model.record_notice(data, True)):
         if notice:
             print(notice)
