@@ -718,7 +718,9 @@ class Model:
         ]
         if scale is not None and scale.log_ref:
             refs = ", ".join(
-                f"{k}0 = {np.exp(v):.4g}" for k, v in scale.log_ref.items() if k in self.law.inputs
+                f"{k}0 = {np.exp(scale.log_ref[k]):.4g}"
+                for k in self.law.inputs
+                if k in scale.log_ref
             )
             lines.append(f"  reference inputs (the data's geometric means): {refs}")
         for p in self.law.parameters:

@@ -103,23 +103,38 @@ def _save(fig: Figure, path: str | Path | None) -> Figure:
 
 
 def _log_axes(ax: Any) -> None:
-    """Log axes, the loss axis labelled in plain numbers (call after drawing: it reads limits).
-
-    A loss axis within a decade gets evenly spaced labelled ticks (a log axis labels only
-    ``2`` and ``3`` between 1.85 and 3.4).
-    """
+    """Make both axes log, the loss axis labelled as :func:`_plain_log_y` labels it."""
     ax.set_xscale("log")
-    ax.set_yscale("log")
-    from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
+    _plain_log_y(ax)
+    ax.grid(True, which="both", alpha=0.25)
 
+
+def _plain_log_y(ax: Any) -> None:
+    """Make the y axis log, labelled in plain numbers that a reader can read values from.
+
+    Within a decade, evenly spaced ticks (a log axis labels only ``2`` and ``3`` between 1.85
+    and 3.4); up to two decades, the powers of ten and the 2s and 5s between them; beyond, the
+    powers of ten. Reads the axis limits: call it after drawing.
+    """
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+
+    ax.set_yscale("log")
     lo, hi = ax.get_ylim()
-    if 0 < lo and hi / lo < 10:
+    span = np.log10(hi / lo) if 0 < lo < hi else np.inf
+    plain = FuncFormatter(lambda v, _: f"{v:g}")  # 2.25, 10, 100 (not 10.0)
+    if span < 1:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=7))
         ax.yaxis.set_minor_formatter(NullFormatter())
+    elif span <= 2:
+
+        def twos_and_fives(v: float, _: Any) -> str:
+            lead = round(v / 10 ** np.floor(np.log10(v)), 6)
+            return f"{v:g}" if lead in (2, 5) else ""
+
+        ax.yaxis.set_minor_formatter(FuncFormatter(twos_and_fives))
     else:
-        ax.yaxis.set_minor_formatter(ScalarFormatter(useOffset=False))
-    ax.yaxis.set_major_formatter(ScalarFormatter(useOffset=False))
-    ax.grid(True, which="both", alpha=0.25)
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_formatter(plain)
 
 
 def _metric_label(post: ScalingPosterior, column: str) -> str:
@@ -497,11 +512,15 @@ def plot_frontier(
     ax1.set_yscale("log")
     ax1.set_ylabel("compute-optimal N* and D*")
     ax2.set_xscale("log")
-    ax2.set_yscale("log")  # far past the data the ratio's band spans decades
+    _plain_log_y(ax2)  # far past the data the ratio's band spans decades
     ax2.set_ylabel("tokens per parameter D*/N*")
     ax1.legend(fontsize=8, loc="upper left")
     ax2.legend(fontsize=8, loc="best")
-    fig.suptitle(f"Compute-optimal frontier ({front.attrs.get('groups', '')})", fontsize=11)
+    groups = front.attrs.get("groups", "")
+    whose = {"all data": "", "population (a new group)": " of a new group (population)"}.get(
+        groups, f" of {groups}" if groups else ""
+    )
+    fig.suptitle(f"Compute-optimal frontier{whose}", fontsize=11)
     return _save(fig, path)
 
 
@@ -985,17 +1004,29 @@ def plot_forest(
         bad = int(np.sum(~np.isfinite(values)))
         if bad:
             title += f" ({bad} draws not finite, left out)"
-        panels.append((title, labels, values))
-    heights = [0.6 + 0.3 * len(labels) for _, labels, _ in panels]
+        # a group's levels beside the population's median (E_family beside E)
+        base = name.split("_")[0] if extra else None
+        centre = None
+        if base in posterior.data_vars and base != name and posterior[base].ndim == 2:
+            centre = float(np.median(np.asarray(posterior[base])))
+            title += f" (dashed: the population's {base})"
+        panels.append((title, labels, values, centre))
+    heights = [0.6 + 0.3 * len(labels) for _, labels, _, _ in panels]
     fig = _figure(figsize=(6.5, 0.6 + sum(heights)), layout="constrained")
     axes = fig.subplots(len(panels), 1, squeeze=False, gridspec_kw={"height_ratios": heights})
     tail = (1 - prob) / 2
-    for ax, (name, labels, values) in zip(axes[:, 0], panels, strict=True):
+    for ax, (name, labels, values, centre) in zip(axes[:, 0], panels, strict=True):
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a level with no finite draw
             finite = np.where(np.isfinite(values), values, np.nan)
             q = np.nanquantile(finite, [tail, 0.25, 0.5, 0.75, 1 - tail], axis=1)
         y = np.arange(len(labels))[::-1]
+        positive = bool(np.nanmin(q[0]) > 0)
+        if positive and np.nanmax(q[4] / q[0]) > 10:  # an interval over a decade: log axis
+            ax.set_xscale("log")
+            name += " (log axis)"
+        if centre is not None:
+            ax.axvline(centre, color="0.4", ls="--", lw=1, zorder=1)
         ax.hlines(y, q[0], q[4], color=PALETTE[0], lw=1.2)
         ax.hlines(y, q[1], q[3], color=PALETTE[0], lw=3.5)
         ax.plot(q[2], y, "o", color=PALETTE[0], mfc="white", ms=6, zorder=3)

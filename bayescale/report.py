@@ -348,7 +348,8 @@ def report(
     sections.append(
         (
             "Parameters",
-            f"Medians with central {_levels_text(prob)} intervals. {diagnosed}",
+            f"The figure draws medians with central {_levels_text(prob)} intervals; the table "
+            f"gives medians and central {100 * prob:.0f} % intervals (lower, upper). {diagnosed}",
             [_save(plot_forest(post, prob=prob), out, "forest")],
             shown,
         )
@@ -358,11 +359,21 @@ def report(
         sections.append(_groups_section(post, prob))
     if has_frontier:
         fig = plot_frontier(front, prob=prob, data_compute=(c_data.min(), c_data.max()))
+        widen = (
+            ", past which the bands widen at once (the extrapolation error appears as soon as "
+            "a budget leaves the data)"
+            if post.extrapolation is not None
+            else ""
+        )
         sections.append(
             (
                 "Compute-optimal frontier",
                 f"Median and {prob:.0%} band of N*, D* and D*/N* per budget; the grey band is "
-                f"the data's compute range.{whose}",
+                f"the data's compute range{widen}. The table's budgets are the data's largest "
+                "compute "
+                f"({c_data.max():.4g} FLOP), the target ({target_compute:.4g} FLOP) and their "
+                f"geometric midpoint; _lo and _hi bound each {prob:.0%} interval, and loss_opt "
+                f"is the loss at the optimum.{whose}",
                 [_save(fig, out, "frontier")],
                 dec,
             )
@@ -494,7 +505,7 @@ def _frontier_tables(
     prob: float,
     given: float | None = None,
 ) -> tuple[xr.Dataset, pd.DataFrame]:
-    """Return the report's frontier (to 10x ``target_compute``) and its decision table.
+    """Return the report's frontier (to ``target_compute``) and its decision table.
 
     Raises
     ------
@@ -504,7 +515,7 @@ def _frontier_tables(
     """
     c_min, c_max = float(c_data.min()), float(c_data.max())
     try:
-        grid = np.geomspace(c_min, target_compute * 10, 60)
+        grid = np.geomspace(c_min, target_compute, 60)  # as far as the fan and the table
         front = frontier(post, grid)
         budgets = np.geomspace(c_max, target_compute, 3)
         dec = decision_table(post, budgets, prob=prob)
@@ -522,17 +533,11 @@ def _frontier_tables(
             command_line=f"--target-compute {problem} --target-compute.",
         ) from None
     columns = [
-        "compute",
-        "N_opt",
-        "N_opt_lo",
-        "N_opt_hi",
-        "D_opt",
-        "tokens_per_param",
-        "tokens_per_param_lo",
-        "tokens_per_param_hi",
-        "loss_opt",
+        f"{name}{end}"
+        for name in ("N_opt", "D_opt", "tokens_per_param", "loss_opt")
+        for end in ("", "_lo", "_hi")
     ]
-    return front, dec[columns]
+    return front, dec[["compute", *columns]]
 
 
 def _backtest_table(backtest: pd.DataFrame) -> pd.DataFrame:
