@@ -935,7 +935,9 @@ def plot_record(post: ScalingPosterior, path: str | Path | None = None) -> Figur
 
 # -- ArviZ's plots on the fit's tree -------------------------------------------------------------
 def _arviz_figure(pc: Any, path: str | Path | None) -> Figure:
+    """Return ArviZ's figure, laid out so no title sits on the row above's tick labels."""
     fig = pc.viz["figure"].item()
+    fig.set_layout_engine("constrained")
     return _save(fig, path)
 
 

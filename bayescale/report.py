@@ -452,7 +452,9 @@ def report(
         else str(v)
         for check, v in zip(diag_table["check"], diag_table["value"].astype(float), strict=True)
     ]
-    text = format_report(diag)
+    sampled = " (importance sampling)" if a.get("method") == "psis" else ""
+    passed = "every check below passed" if a["ok"] else "a check below failed"
+    text = f"diagnostics {'OK' if a['ok'] else 'FAILED'}{sampled}: {passed}"  # numbers: the table
     if (note := prior_bound_message(diag)) is not None:
         text += f". Warning: {note}"
     sections.append(("Diagnostics", text, [], diag_table))
