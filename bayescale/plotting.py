@@ -1000,26 +1000,26 @@ def plot_forest(
             labels = [", ".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in index]
         else:
             labels = [""]
-        title = name
+        notes = []  # said in the panel's title, in parentheses
         if len(labels) > FOREST_MAX_ROWS:
             keep = np.unique(np.linspace(0, len(labels) - 1, FOREST_MAX_ROWS).round().astype(int))
-            title = f"{name} ({keep.size} of {len(labels)} levels, evenly spread)"
+            notes.append(f"{keep.size} of {len(labels)} levels, evenly spread")
             labels, values = [labels[i] for i in keep], values[keep]
         bad = int(np.sum(~np.isfinite(values)))
         if bad:
-            title += f" ({bad} draws not finite, left out)"
+            notes.append(f"{bad} draws not finite, left out")
         # a group's levels beside the population's median (E_family beside E)
         base = name.split("_")[0] if extra else None
         centre = None
         if base in posterior.data_vars and base != name and posterior[base].ndim == 2:
             centre = float(np.median(np.asarray(posterior[base])))
-            title += f" (dashed: the population's {base})"
-        panels.append((title, labels, values, centre))
-    heights = [0.6 + 0.3 * len(labels) for _, labels, _, _ in panels]
+            notes.append(f"dashed: the population's {base}")
+        panels.append((name, notes, labels, values, centre))
+    heights = [0.6 + 0.3 * len(panel[2]) for panel in panels]
     fig = _figure(figsize=(6.5, 0.6 + sum(heights)), layout="constrained")
     axes = fig.subplots(len(panels), 1, squeeze=False, gridspec_kw={"height_ratios": heights})
     tail = (1 - prob) / 2
-    for ax, (name, labels, values, centre) in zip(axes[:, 0], panels, strict=True):
+    for ax, (name, notes, labels, values, centre) in zip(axes[:, 0], panels, strict=True):
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a level with no finite draw
             finite = np.where(np.isfinite(values), values, np.nan)
@@ -1028,7 +1028,7 @@ def plot_forest(
         positive = bool(np.nanmin(q[0]) > 0)
         if positive and np.nanmax(q[4] / q[0]) > 10:  # an interval over a decade: log axis
             ax.set_xscale("log")
-            name += " (log axis)"
+            notes = ["log axis", *notes]
         if centre is not None:
             ax.axvline(centre, color="0.4", ls="--", lw=1, zorder=1)
         ax.hlines(y, q[0], q[4], color=PALETTE[0], lw=1.2)
@@ -1036,7 +1036,7 @@ def plot_forest(
         ax.plot(q[2], y, "o", color=PALETTE[0], mfc="white", ms=6, zorder=3)
         ax.set_yticks(y, labels)
         ax.set_ylim(-0.7, len(labels) - 0.3)
-        ax.set_title(name, loc="left", fontsize=10)
+        ax.set_title(name + (f" ({'; '.join(notes)})" if notes else ""), loc="left", fontsize=10)
         ax.grid(True, axis="x", alpha=0.25)
         ax.tick_params(axis="y", length=0)
     fig.suptitle(f"Posterior medians, 50 % and {100 * prob:.0f} % intervals", fontsize=10)

@@ -345,6 +345,10 @@ def report(
             "and the ESS is the importance weights' (one for every parameter)."
         )
         shown = table.drop(columns="r_hat")
+    # an effective sample size is a count: whole numbers, as the diagnostics table prints it
+    shown = shown.assign(
+        ess_bulk=[f"{v:.0f}" if np.isfinite(v) else "nan" for v in table["ess_bulk"]]
+    )
     sections.append(
         (
             "Parameters",

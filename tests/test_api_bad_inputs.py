@@ -374,7 +374,8 @@ def test_report_figures_are_readable(family_post):
     # predictive check had no axis label or legend, the LOO-PIT no x label
     names = ["E", "A", "alpha", "E_family"]
     fig = bs.plotting.plot_forest(family_post, var_names=names)
-    assert [ax.get_title(loc="left") for ax in fig.axes] == names
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert titles == [*names[:3], "E_family (dashed: the population's E)"]
     spans = [np.diff(ax.get_xlim())[0] for ax in fig.axes]
     assert spans[1] > 100 * spans[0] and spans[2] < 1  # each parameter on its own axis
     assert [t.get_text() for t in fig.axes[3].get_yticklabels()] == ["f0", "f1", "f2"]
@@ -392,7 +393,8 @@ def test_report_figures_are_readable(family_post):
         warnings.simplefilter("ignore")
         wide = bs.fit(bs.Model(effects={"E": "family"}), many, method="psis", seed=0, draws=200)
     ax = bs.plotting.plot_forest(wide, var_names=["E_family"]).axes[0]
-    assert ax.get_title(loc="left") == "E_family (40 of 45 levels, evenly spread)"
+    title = "E_family (40 of 45 levels, evenly spread; dashed: the population's E)"
+    assert ax.get_title(loc="left") == title
     assert len(ax.get_yticklabels()) == 40
 
 
