@@ -251,7 +251,10 @@ def report(
     cols = {**DEFAULT_COLUMNS, **dict(post.model.spec().get("columns") or {})}
     diag = post.diagnostics(warn=False)
     sections: list[tuple[str, str, list[str], pd.DataFrame | None]] = []
-    title = title or f"bayescale report: {post.law.display_name} law, {len(df)} rows"
+    run_col = cols["run"]
+    runs = df[run_col].astype(str).nunique() if run_col in df else len(df)
+    rows = f"{runs} runs, {len(df)} checkpoints" if runs < len(df) else f"{len(df)} rows"
+    title = title or f"bayescale report: {post.law.display_name} law, {rows}"
     extend = fan_input(post.law)
     if extend == "C":
         c_data = compute_of(df, cols, post.cost, post.law.inputs)

@@ -141,3 +141,23 @@ def test_the_fan_tells_runs_off_the_optimum_from_each_budgets_best(post):
     assert ax.get_title() == "Extrapolation to 1e+21 FLOP"
     labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
     assert len(labels) >= 4  # a loss axis within a decade is labelled at several values
+
+
+def test_a_report_of_training_curves_counts_runs_and_lists_their_offsets_prior(tmp_path):
+    # titled "140 rows"; the prior block left out sd_run, sigma and the Student-t's nu
+    rows = law_examples.checkpoint_runs()
+    noise = np.random.default_rng(0).normal(0.0, 0.003, len(rows))
+    rows["loss"] = rows["loss"] * np.exp(noise)  # a noiseless table leaves psis one point
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = bs.fit(bs.Model(extrapolation="none"), rows, method="psis", seed=0)
+        bs.report(post, tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    assert md.startswith("# bayescale report: chinchilla law, 6 runs, 18 checkpoints")
+    block = md.split("```")[1]
+    for site in ("sd_run", "sigma", "nu"):
+        assert f"  {site} ~ " in block
+    assert "extrapolation error: none" in block
+    # the diagnostics' numbers once, in their table (this small fit's weights fail the check)
+    assert "diagnostics FAILED (importance sampling): a check below failed" in md
+    assert md.count("Pareto k-hat") == 2  # the warning banner's sentence and the table
