@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from bayescale import arguments
-from bayescale.data import DEFAULT_COLUMNS, compute_of
+from bayescale.data import DEFAULT_COLUMNS, compute_of, level_order
 from bayescale.errors import ConvergenceWarning, DataError, DataWarning
 from bayescale.inference import NutsSettings, sample_nuts
 from bayescale.inference.stats import MIN_DRAWS
@@ -361,7 +361,7 @@ def splits_leave_group_out(df: pd.DataFrame, column: str) -> list[Split]:
             "label every row (or drop those rows explicitly) so that each belongs to a group"
         )
     labels = df[column].astype(str).to_numpy()
-    levels = np.unique(labels)
+    levels = np.array(level_order(labels))  # f2 before f10, as the fit's levels
     if levels.size < df[column].nunique():  # 1 and '1': one group once written as text
         values = pd.Series(df[column].to_numpy(), dtype=object).groupby(labels).nunique()
         merged = values[values > 1].index.tolist()

@@ -319,12 +319,17 @@ def _require(df: pd.DataFrame, col: str, role: str, hint: str = "") -> None:
     )
 
 
+#: A number inside a group label: digits, with a decimal part and an exponent where written.
+_NUMBER = r"(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
+
+
 def level_order(labels: Iterable[str]) -> list[str]:
     """Sort a group's distinct labels as a reader counts them.
 
     Labels that all read as numbers (seeds ``0, 1, ..., 12``; learning rates ``3e-4``,
-    ``0.001``) sort by value; other labels by their text with each run of digits read as a
-    number, so ``f2`` comes before ``f10`` (text order puts it after). Ties (``f2``, ``f02``;
+    ``0.001``) sort by value; other labels by their text with each number in it read as a
+    number (digits, with a decimal part and an exponent where written), so ``f2`` comes before
+    ``f10`` (text order puts it after). Ties (``f2``, ``f02``;
     ``1``, ``1.0``) fall back to text order. Every table, plot and coordinate of a fit lists
     the levels in this order.
 
@@ -345,6 +350,8 @@ def level_order(labels: Iterable[str]) -> list[str]:
     ['f1', 'f2', 'f10', 'g0']
     >>> level_order(["10", "9", "0.001", "3e-4"])
     ['3e-4', '0.001', '9', '10']
+    >>> level_order(["f0:0.001", "f0:3e-4", "f0:0.01"])  # an interaction's numbers by value
+    ['f0:3e-4', 'f0:0.001', 'f0:0.01']
     """
     distinct = set(labels)
     try:
@@ -354,9 +361,10 @@ def level_order(labels: Iterable[str]) -> list[str]:
     if values and np.isfinite(list(values.values())).all():
         return sorted(distinct, key=lambda label: (values[label], label))
 
-    def pieces(label: str) -> tuple:
+    def pieces(label: str) -> tuple:  # a number inside a label (f0:0.0003) read as one
+        parts = re.split(_NUMBER, label)
         return tuple(
-            (0, int(p), "") if p.isdecimal() else (1, 0, p) for p in re.split(r"(\d+)", label) if p
+            (0, float(p), "") if re.fullmatch(_NUMBER, p) else (1, 0.0, p) for p in parts if p
         )
 
     return sorted(distinct, key=lambda label: (pieces(label), label))

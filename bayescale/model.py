@@ -40,7 +40,7 @@ from bayescale.extrapolation import DEFAULT_SCALE as DEFAULT_EXTRAPOLATION_SCALE
 from bayescale.extrapolation import SCALE_SITES, ExtrapolationError
 from bayescale.fit import fit as _fit
 from bayescale.inference import Draws
-from bayescale.laws.base import Law, Scale
+from bayescale.laws.base import LINEAR_INPUTS, Law, Scale
 from bayescale.likelihood import (
     RUN_FREE,
     RUN_MOMENT_SITES,
@@ -716,11 +716,11 @@ class Model:
         lines = [
             f"law: {self.law.display_name}  likelihood: {self.likelihood} on {self.scale} loss"
         ]
-        if scale is not None and scale.log_ref:
-            refs = ", ".join(
-                f"{k}0 = {np.exp(scale.log_ref[k]):.4g}"
+        if scale is not None and set(scale.log_ref) - LINEAR_INPUTS:
+            refs = ", ".join(  # the inputs centred on a log scale (not S2, a linear one)
+                f"{k}{'0' if len(k) == 1 else '_0'} = {np.exp(scale.log_ref[k]):.4g}"
                 for k in self.law.inputs
-                if k in scale.log_ref
+                if k in scale.log_ref and k not in LINEAR_INPUTS
             )
             lines.append(f"  reference inputs (the data's geometric means): {refs}")
         for p in self.law.parameters:
@@ -784,6 +784,10 @@ class Model:
         for k in [kind] if kind is not None else list(given or {}):
             prior = ScalePrior.load(kind=k) if given is None else given.get(k)
             if prior is None:  # the table's kind has no prior given: the fit refuses it
+                lines.append(
+                    f"  extrapolation error ({what[k]}): extrapolation_prior= gives no prior "
+                    f"of this kind ({k!r}); the fit refuses it"
+                )
                 continue
             so, sg = np.exp(prior.mean)
             on = "public datasets" if given is None else "tables"

@@ -8,6 +8,7 @@ uniformity test, trace and rank, posterior predictive, prior against posterior) 
 
 from __future__ import annotations
 
+import ast
 import errno
 import warnings
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ from bayescale.frontier import frontier
 from bayescale.laws.base import INPUTS, Law
 from bayescale.loo import require_one_step, require_psis_draws, smoothable
 from bayescale.posterior import ScalingPosterior, with_predictive
-from bayescale.sites import RUN, terms_of
+from bayescale.sites import terms_of
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -120,7 +121,7 @@ def _plain_log_y(ax: Any) -> None:
 
     ax.set_yscale("log")
     lo, hi = ax.get_ylim()
-    span = np.log10(hi / lo) if 0 < lo < hi else np.inf
+    span = abs(np.log10(hi / lo)) if lo > 0 and hi > 0 else np.inf  # inverted axes too
     plain = FuncFormatter(lambda v, _: f"{v:g}")  # 2.25, 10, 100 (not 10.0)
     if span < 1:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=7))
@@ -207,7 +208,7 @@ def plot_fit(
     grouped = list(dict.fromkeys(c for t in terms for c in t.columns))
     run = None
     if post.has_run_offset:  # a per-run offset: a panel per run
-        run = post.model.run if isinstance(post.model.run, str) else RUN
+        run = post.run_column
         grouped.append(run)
     if group is not None and group not in grouped:
         raise ValueError(
@@ -220,7 +221,7 @@ def plot_fit(
     missing = {k: cols[INPUTS[k]] for k in law.inputs if cols[INPUTS[k]] not in df}
     if missing:  # an input the fit computed (compute from N and D): drawn as the fit read it
         df = df.assign(**{c: data.x[k] for k, c in missing.items()})
-    mode, curve_all, xname = _curves(df, cols, law.inputs, post.cost)
+    mode, curve_all, xname = _curves(df, cols, law.inputs, post.cost, post.run_column)
     xcol = cols[INPUTS[xname]]
     levels = [None] if group is None else level_order(df[group].astype(str))
     together = len(levels) > FIT_MAX_PANELS  # one panel each would be unreadable
@@ -240,7 +241,7 @@ def plot_fit(
     for ax, level in zip(axes.flat, levels, strict=False):
         sub = df if level is None else df[df[group].astype(str) == level]
         curve = curve_all.loc[sub.index]
-        for key in sorted(curve.unique()):
+        for key in [k for k in all_keys if k in set(curve)]:  # in the legend's order
             i = all_keys.index(key)
             if len(all_keys) <= len(PALETTE):
                 color = PALETTE[i]
@@ -331,7 +332,11 @@ def _prepared(post: ScalingPosterior, df: pd.DataFrame) -> ScalingData:
 
 
 def _curves(
-    df: pd.DataFrame, cols: dict, inputs: tuple[str, ...], cost: TrainingCost = DEFAULT_COST
+    df: pd.DataFrame,
+    cols: dict,
+    inputs: tuple[str, ...],
+    cost: TrainingCost = DEFAULT_COST,
+    run: str | None = None,
 ) -> tuple[str, pd.Series, str]:
     """How to draw runs as curves: ``(mode, curve key per row, x input)``.
 
@@ -341,8 +346,9 @@ def _curves(
     loss against ``N`` per budget; on other designs (e.g. over-training sweeps) loss against
     ``D`` per model size. Other laws: one curve per run, or one curve.
     """
-    if cols["run"] in df and df[cols["run"]].astype(str).duplicated().any():
-        return "run", df[cols["run"]].astype(str), "D" if "D" in inputs else inputs[0]
+    run = run or cols["run"]  # the fit's run column (Model(run="curve")), else the role's
+    if run in df and df[run].astype(str).duplicated().any():
+        return "run", df[run].astype(str), "D" if "D" in inputs else inputs[0]
     if set(inputs) == {"N", "D"}:
         budget = pd.Series(
             np.round(np.log10(compute_of(df, cols, cost, inputs)), 1), index=df.index
@@ -351,8 +357,8 @@ def _curves(
         if sizes_per_budget.median() >= 3:
             return "compute", budget, "N"
         return "size", np.round(np.log10(df[cols["params"]].astype(float)), 2), "D"
-    if cols["run"] in df:
-        return "run", df[cols["run"]].astype(str), inputs[0]
+    if run in df:
+        return "run", df[run].astype(str), inputs[0]
     return "all", pd.Series("all", index=df.index), inputs[0]
 
 
@@ -517,8 +523,16 @@ def plot_frontier(
     ax1.legend(fontsize=8, loc="upper left")
     ax2.legend(fontsize=8, loc="best")
     groups = front.attrs.get("groups", "")
-    whose = {"all data": "", "population (a new group)": " of a new group (population)"}.get(
-        groups, f" of {groups}" if groups else ""
+    try:  # a group's labels, saved as the text of a dict: "{'family': 'f1'}"
+        labels = ast.literal_eval(groups) if groups.startswith("{") else None
+    except (ValueError, SyntaxError):
+        labels = None
+    whose = (
+        " of " + ", ".join(f"{k} = {v}" for k, v in labels.items())
+        if isinstance(labels, dict)
+        else {"all data": "", "population (a new group)": " of a new group (population)"}.get(
+            groups, f" of {groups}" if groups else ""
+        )
     )
     fig.suptitle(f"Compute-optimal frontier{whose}", fontsize=11)
     return _save(fig, path)
@@ -975,8 +989,8 @@ def plot_forest(
     Examples
     --------
     >>> fig = bs.plotting.plot_forest(family_post, var_names=["A", "A_family"])  # a row per family
-    >>> [ax.get_title(loc="left") for ax in fig.axes]
-    ['A', 'A_family']
+    >>> [ax.get_title(loc="left") for ax in fig.axes]  # the population's A drawn among them
+    ['A', "A_family (dashed: the population's A)"]
     """
     arguments.sampled(post, "plot_forest")
     prob = arguments.probability(prob, "prob")
@@ -1009,7 +1023,8 @@ def plot_forest(
         if bad:
             notes.append(f"{bad} draws not finite, left out")
         # a group's levels beside the population's median (E_family beside E)
-        base = name.split("_")[0] if extra else None
+        suffix = f"_{extra[0]}" if extra else ""  # A_family: A by the term 'family'
+        base = name.removesuffix(suffix) if suffix and name.endswith(suffix) else None
         centre = None
         if base in posterior.data_vars and base != name and posterior[base].ndim == 2:
             centre = float(np.median(np.asarray(posterior[base])))
@@ -1025,8 +1040,9 @@ def plot_forest(
             finite = np.where(np.isfinite(values), values, np.nan)
             q = np.nanquantile(finite, [tail, 0.25, 0.5, 0.75, 1 - tail], axis=1)
         y = np.arange(len(labels))[::-1]
-        positive = bool(np.nanmin(q[0]) > 0)
-        if positive and np.nanmax(q[4] / q[0]) > 10:  # an interval over a decade: log axis
+        shown = np.isfinite(q[0]) & np.isfinite(q[4])  # a level with no finite draw: none
+        positive = bool(shown.any() and (q[0][shown] > 0).all())
+        if positive and np.max(q[4][shown] / q[0][shown]) > 10:  # over a decade: log axis
             ax.set_xscale("log")
             notes = ["log axis", *notes]
         if centre is not None:

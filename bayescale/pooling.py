@@ -362,7 +362,7 @@ def new_group_backtest(
                 f"fitted ones, so it would not be a new group. Give candidates whose effects "
                 f"involve {group!r} (e.g. {{'E': '{group}'}})."
             )
-    held_out = np.unique(labels)
+    held_out = np.array(level_order(labels))
     if groups is not None:
         wanted = [groups] if isinstance(groups, str | int | float) else list(groups)
         wanted = list(dict.fromkeys(str(g) for g in wanted))  # labels compared as text, once

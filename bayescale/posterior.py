@@ -695,6 +695,22 @@ class ScalingPosterior:
             )
         return self._tree["constant_data"]
 
+    @property
+    def run_column(self) -> str:
+        """The column that labels each row's run: the model's ``run=``, else the run role's.
+
+        Where :meth:`fitted_table` writes the runs of a per-run offset, and where the figures
+        and the report look for training curves (a run with several checkpoints).
+
+        Examples
+        --------
+        >>> post.run_column
+        'run'
+        """
+        run = self.model.spec().get("run")
+        columns = {**DEFAULT_COLUMNS, **dict(self.model.spec().get("columns") or {})}
+        return run if isinstance(run, str) else columns["run"]
+
     def fitted_table(self) -> pd.DataFrame:
         """Return the fitted table rebuilt from the tree: inputs, loss, group and run columns.
 
@@ -718,10 +734,7 @@ class ScalingPosterior:
                 if col not in df:
                     df[col] = [term.split(lab)[i] for lab in labels]
         if "code_run" in const:
-            run = self.model.spec().get("run")
-            df[run if isinstance(run, str) else cols["run"]] = np.asarray(self.group_labels(RUN))[
-                const["code_run"].values
-            ]
+            df[self.run_column] = np.asarray(self.group_labels(RUN))[const["code_run"].values]
         index = self._tree.attrs.get(ATTR_INDEX)
         if index:
             df.index = index_from_json(index)

@@ -251,7 +251,7 @@ def report(
     cols = {**DEFAULT_COLUMNS, **dict(post.model.spec().get("columns") or {})}
     diag = post.diagnostics(warn=False)
     sections: list[tuple[str, str, list[str], pd.DataFrame | None]] = []
-    run_col = cols["run"]
+    run_col = post.run_column
     runs = df[run_col].astype(str).nunique() if run_col in df else len(df)
     rows = f"{runs} runs, {len(df)} checkpoints" if runs < len(df) else f"{len(df)} rows"
     title = title or f"bayescale report: {post.law.display_name} law, {rows}"
@@ -369,8 +369,8 @@ def report(
         widen = (
             ", past which the bands widen at once (the extrapolation error appears as soon as "
             "a budget leaves the data)"
-            if post.extrapolation is not None
-            else ""
+            if post.model.extrapolation in ("learned", "prior")
+            else ""  # none, or a fixed drift, which grows from nothing
         )
         sections.append(
             (

@@ -161,3 +161,16 @@ def test_a_report_of_training_curves_counts_runs_and_lists_their_offsets_prior(t
     # the diagnostics' numbers once, in their table (this small fit's weights fail the check)
     assert "diagnostics FAILED (importance sampling): a check below failed" in md
     assert md.count("Pareto k-hat") == 2  # the warning banner's sentence and the table
+
+
+def test_training_curves_in_a_run_column_of_another_name_are_drawn_and_counted(tmp_path):
+    # Model(run="curve"): the figure binned the checkpoints by size and the title counted rows
+    rows = law_examples.checkpoint_runs().rename(columns={"run": "curve"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = bs.fit(bs.Model(extrapolation="none", run="curve"), rows, method="psis", seed=0)
+    assert post.run_column == "curve" and "curve" in post.fitted_table()
+    fig = bs.plotting.plot_fit(post)
+    assert len(fig.axes[0].lines) == 6 and "each run's offset" in fig.texts[0].get_text()
+    forest = bs.plotting.plot_forest(post, var_names=["E"])
+    assert forest.axes[0].get_title(loc="left") == "E"
