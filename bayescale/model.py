@@ -716,12 +716,12 @@ class Model:
         lines = [
             f"law: {self.law.display_name}  likelihood: {self.likelihood} on {self.scale} loss"
         ]
-        if scale is not None and set(scale.log_ref) - LINEAR_INPUTS:
-            refs = ", ".join(  # the inputs centred on a log scale (not S2, a linear one)
-                f"{k}{'0' if len(k) == 1 else '_0'} = {np.exp(scale.log_ref[k]):.4g}"
-                for k in self.law.inputs
-                if k in scale.log_ref and k not in LINEAR_INPUTS
-            )
+        refs = ", ".join(  # the inputs centred on a log scale (not S2, a linear one)
+            f"{k}{'0' if len(k) == 1 else '_0'} = {np.exp(scale.log_ref[k]):.4g}"
+            for k in self.law.inputs
+            if scale is not None and k in scale.log_ref and k not in LINEAR_INPUTS
+        )
+        if refs:
             lines.append(f"  reference inputs (the data's geometric means): {refs}")
         for p in self.law.parameters:
             prior = (

@@ -241,7 +241,8 @@ def plot_fit(
     for ax, level in zip(axes.flat, levels, strict=False):
         sub = df if level is None else df[df[group].astype(str) == level]
         curve = curve_all.loc[sub.index]
-        for key in [k for k in all_keys if k in set(curve)]:  # in the legend's order
+        present = set(curve)
+        for key in [k for k in all_keys if k in present]:  # in the legend's order
             i = all_keys.index(key)
             if len(all_keys) <= len(PALETTE):
                 color = PALETTE[i]

@@ -252,8 +252,8 @@ def report(
     diag = post.diagnostics(warn=False)
     sections: list[tuple[str, str, list[str], pd.DataFrame | None]] = []
     run_col = post.run_column
-    runs = df[run_col].astype(str).nunique() if run_col in df else len(df)
-    rows = f"{runs} runs, {len(df)} checkpoints" if runs < len(df) else f"{len(df)} rows"
+    n_runs = df[run_col].astype(str).nunique() if run_col in df else len(df)
+    rows = f"{n_runs} runs, {len(df)} checkpoints" if n_runs < len(df) else f"{len(df)} rows"
     title = title or f"bayescale report: {post.law.display_name} law, {rows}"
     extend = fan_input(post.law)
     if extend == "C":
