@@ -93,7 +93,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
             read.add(RUN)
         unread = [c for c in points.columns if c not in read]
         if unread:  # a table of runs: its losses (and labels the model lacks) are not inputs
-            print(f"(the points' columns {unread} are not inputs of this model: not read)")
+            print(
+                f"(the points' columns {unread} are neither inputs nor group columns of this "
+                "model: not read)"
+            )
             points = points.drop(columns=unread)
         for c in points.columns:
             if c in INPUTS or c in INPUTS.values():  # an input: numbers only, else say where
