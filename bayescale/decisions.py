@@ -474,7 +474,9 @@ def value_of_runs(
         A fit of a law of ``N`` and ``D``.
     candidates : pandas.DataFrame
         Columns ``N`` and ``D``, or the fitted table's names for them (``params`` and
-        ``tokens`` by default), one row per candidate run.
+        ``tokens`` by default), one row per candidate run. Other columns (a name, a note) are
+        carried to the result unread: a group's label is read from ``**groups``, one for every
+        candidate, not from a column.
     target_compute : float
         The budget whose optimal loss ``L*`` we want to pin down.
     n_sims : int
