@@ -563,6 +563,12 @@ def _backtest_table(backtest: pd.DataFrame) -> pd.DataFrame:
     drop = coverage_columns(out, ranges=True)
     drop += [c for c in ("crps", "are_mean") if c in out]  # the figure and the table's width
     drop += [c for c in ("dataset", "data_warnings") if c in out and not out[c].fillna("").any()]
+    # bookkeeping that says nothing when every row agrees: the table's fingerprint, one law,
+    # every fit passing and every split scored (a row that differs keeps its column)
+    drop += [c for c in ("table",) if c in out]
+    drop += [c for c in ("law",) if c in out and out[c].nunique() <= 1]
+    drop += [c for c in ("fit_ok",) if c in out and out[c].astype(bool).all()]
+    drop += [c for c in ("status",) if c in out and out[c].astype(str).eq("ok").all()]
     return out.drop(columns=drop)
 
 

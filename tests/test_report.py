@@ -158,7 +158,13 @@ def test_backtest_table_shows_each_coverage_with_its_calibrated_range():
     expected = f"{summary['coverage_0.9']:.2f}\u00a0({lo:.2f}\u2011{hi:.2f})"
     assert shown.loc[0, "coverage_0.9"] == expected
     assert not [c for c in shown if c.startswith("calibrated_") or c.endswith("_p")]
-    assert {"interval_score_90", "are_median", "status"} <= set(shown)
+    assert {"interval_score_90", "are_median"} <= set(shown)
+    # bookkeeping shown only where a row differs: a failed fit, a skipped split, a second law
+    book = table.assign(fit_ok=True, law="chinchilla", table="sha1:0123")
+    assert not {"status", "fit_ok", "law", "table"} & set(_backtest_table(book))
+    mixed = pd.concat([book, book.assign(fit_ok=False, status="skipped: 2 rows", law="kaplan")])
+    assert {"status", "fit_ok", "law"} <= set(_backtest_table(mixed.reset_index(drop=True)))
+    assert "table" not in _backtest_table(mixed.reset_index(drop=True))
     # a table written before the ranges existed is shown as it is
     old = table[["split", "coverage_0.5", "coverage_0.9"]]
     assert _backtest_table(old).equals(old)
