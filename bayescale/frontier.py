@@ -16,6 +16,7 @@ computation (no Python loop over draws).
 
 from __future__ import annotations
 
+import ast
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -491,6 +492,39 @@ def frontier(
     return ds
 
 
+def whose(front: xr.Dataset) -> str:
+    """Say whose frontier ``front`` is, from the ``groups`` attribute :func:`frontier` writes.
+
+    Parameters
+    ----------
+    front : xarray.Dataset
+        A result of :func:`frontier`.
+
+    Returns
+    -------
+    str
+        ``""`` for a fit without groups, ``"a new group (population)"``, or the labels given
+        (``"family = f1"``).
+
+    Examples
+    --------
+    >>> from bayescale.frontier import whose
+    >>> whose(bs.frontier(family_post, compute=1e19, family="f1"))
+    'family = f1'
+    """
+    groups = str(front.attrs.get("groups", ""))
+    named = {"all data": "", "population (a new group)": "a new group (population)"}
+    if groups in named:
+        return named[groups]
+    try:  # the labels given, written as a dict's text: "{'family': 'f1'}"
+        labels = ast.literal_eval(groups)
+    except (ValueError, SyntaxError):
+        return groups
+    if not isinstance(labels, dict):
+        return groups
+    return ", ".join(f"{k} = {v}" for k, v in labels.items())
+
+
 __all__ = [
     "SEARCH_EFOLDS",
     "effective_tokens",
@@ -498,4 +532,5 @@ __all__ = [
     "frontier_draws",
     "golden_minimise",
     "refuse_run",
+    "whose",
 ]

@@ -782,7 +782,7 @@ class Model:
         what = {"inputs": "of the law's effective inputs", "loss": "of the log loss"}
         lines = []
         for k in [kind] if kind is not None else list(given or {}):
-            prior = ScalePrior.load(kind=k) if given is None else given.get(k)
+            prior = self._kind_prior(k)
             if prior is None:  # the table's kind has no prior given: the fit refuses it
                 lines.append(
                     f"  extrapolation error ({what[k]}): extrapolation_prior= gives no prior "
@@ -1272,10 +1272,9 @@ class Model:
         [0.04, 0.12]
         """
         kind = error_kind(self, data)
-        if self.extrapolation_prior is None:
-            return ScalePrior.load(kind=kind)
-        if kind not in self.extrapolation_prior:
-            given = ", ".join(repr(k) for k in self.extrapolation_prior)
+        prior = self._kind_prior(kind)
+        if prior is None:
+            given = ", ".join(repr(k) for k in self.extrapolation_prior or {})
             what = {"inputs": "the law's effective inputs", "loss": "the log loss"}
             raise SpecificationError(
                 f"This fit's extrapolation error is of {what[kind]} (kind {kind!r}), but "
@@ -1284,7 +1283,16 @@ class Model:
                 f"model's law (on the command line: bayescale pool-prior ... --law "
                 f"{self.law.name}), or leave extrapolation_prior out to use the shipped prior."
             )
-        return self.extrapolation_prior[kind]
+        return prior
+
+    def _kind_prior(self, kind: str) -> ScalePrior | None:
+        """Return the prior across ladders of an error of ``kind``: the user's, else shipped.
+
+        ``None`` where ``extrapolation_prior=`` holds no prior of that kind.
+        """
+        if self.extrapolation_prior is None:
+            return ScalePrior.load(kind=kind)
+        return self.extrapolation_prior.get(kind)
 
     def without_extrapolation(self) -> Model:
         """Return this model trusting its law's form exactly (the refits of a record).

@@ -8,7 +8,6 @@ uniformity test, trace and rank, posterior predictive, prior against posterior) 
 
 from __future__ import annotations
 
-import ast
 import errno
 import warnings
 from collections.abc import Sequence
@@ -25,7 +24,8 @@ from bayescale.cost import DEFAULT_COST, TrainingCost
 from bayescale.data import ScalingData, compute_of, level_order
 from bayescale.defaults import PROB
 from bayescale.errors import DataWarning, SpecificationError
-from bayescale.frontier import frontier
+from bayescale.frontier import frontier, whose
+from bayescale.isoflop import PROFILE_DECIMALS
 from bayescale.laws.base import INPUTS, Law
 from bayescale.loo import require_one_step, require_psis_draws, smoothable
 from bayescale.posterior import ScalingPosterior, with_predictive
@@ -352,7 +352,8 @@ def _curves(
         return "run", df[run].astype(str), "D" if "D" in inputs else inputs[0]
     if set(inputs) == {"N", "D"}:
         budget = pd.Series(
-            np.round(np.log10(compute_of(df, cols, cost, inputs)), 1), index=df.index
+            np.round(np.log10(compute_of(df, cols, cost, inputs)), PROFILE_DECIMALS),
+            index=df.index,
         )
         sizes_per_budget = df[cols["params"]].groupby(budget).nunique()
         if sizes_per_budget.median() >= 3:
@@ -523,19 +524,8 @@ def plot_frontier(
     ax2.set_ylabel("tokens per parameter D*/N*")
     ax1.legend(fontsize=8, loc="upper left")
     ax2.legend(fontsize=8, loc="best")
-    groups = front.attrs.get("groups", "")
-    try:  # a group's labels, saved as the text of a dict: "{'family': 'f1'}"
-        labels = ast.literal_eval(groups) if groups.startswith("{") else None
-    except (ValueError, SyntaxError):
-        labels = None
-    whose = (
-        " of " + ", ".join(f"{k} = {v}" for k, v in labels.items())
-        if isinstance(labels, dict)
-        else {"all data": "", "population (a new group)": " of a new group (population)"}.get(
-            groups, f" of {groups}" if groups else ""
-        )
-    )
-    fig.suptitle(f"Compute-optimal frontier{whose}", fontsize=11)
+    of = whose(front)
+    fig.suptitle(f"Compute-optimal frontier{' of ' + of if of else ''}", fontsize=11)
     return _save(fig, path)
 
 
@@ -683,7 +673,7 @@ def plot_fan(
     ax.plot(grid, pred.median(dim=("chain", "draw")), color=PALETTE[0], label="median")
     loss = df[cols["loss"]].to_numpy(float)
     if set(law.inputs) == {"N", "D"}:  # the fan follows the optimum: runs off it lie above
-        budget = np.round(np.log10(np.asarray(x_data, float)), 1)
+        budget = np.round(np.log10(np.asarray(x_data, float)), PROFILE_DECIMALS)
         best = pd.Series(loss).groupby(budget).transform("min").to_numpy() == loss
         ax.scatter(
             np.asarray(x_data)[~best],

@@ -469,9 +469,10 @@ def report(
     table.to_csv(out / "parameters.csv", index=False)
     (out / "parameters.tex").write_text(_latex(table, prob))
     warning = None if a["ok"] else "WARNING: " + format_report(diag)
-    (out / "report.md").write_text(_markdown(title, post, sections, warning))
+    priors = _priors(post)  # the model's block, once for both pages
+    (out / "report.md").write_text(_markdown(title, priors, sections, warning))
     path = out / "report.html"
-    path.write_text(_html(title, post, sections, warning, out))
+    path.write_text(_html(title, priors, sections, warning, out))
     return path
 
 
@@ -625,11 +626,11 @@ def _priors(post: ScalingPosterior) -> str:
     return post.model.describe(post.scale, run=post.has_run_offset, error_kind=kind)
 
 
-def _markdown(title: str, post: ScalingPosterior, sections: list, warning: str | None) -> str:
+def _markdown(title: str, priors: str, sections: list, warning: str | None) -> str:
     lines = [f"# {title}", ""]
     if warning:
         lines += [f"> **{warning}**", ""]
-    lines += ["```", _priors(post), "```", ""]
+    lines += ["```", priors, "```", ""]
     for head, text, figs, table in sections:
         lines += [f"## {head}", "", text, ""]
         lines += [f"![{head}: {Path(f).stem}]({f})" for f in figs]
@@ -649,9 +650,7 @@ def _md_table(table: pd.DataFrame) -> str:
     return "\n".join([head, rule, *body])
 
 
-def _html(
-    title: str, post: ScalingPosterior, sections: list, warning: str | None, out: Path
-) -> str:
+def _html(title: str, priors: str, sections: list, warning: str | None, out: Path) -> str:
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title><style>",
@@ -666,7 +665,7 @@ def _html(
     ]
     if warning:
         parts.append(f"<div class='warn' id='diagnostics-warning'>{html.escape(warning)}</div>")
-    parts.append(f"<pre>{html.escape(_priors(post))}</pre>")
+    parts.append(f"<pre>{html.escape(priors)}</pre>")
     for head, text, figs, table in sections:
         parts.append(f"<h2>{html.escape(head)}</h2><p>{html.escape(text)}</p>")
         for f in figs:
